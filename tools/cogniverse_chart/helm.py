@@ -1,0 +1,89 @@
+"""Locate pinned `helm` binaries (Helm 3 and Helm 4) and run them.
+
+Lookup order for major version N: $HELM<N>, .tools/bin/helm<N> (installed by
+scripts/bootstrap.sh), then `helm` on PATH if its major version is N.
+`find_helm()` without a major prefers $HELM, then PATH `helm` (>= 3.14), then the pinned ones.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import REPO_ROOT
+from .errors import HelmError, ToolkitError
+
+TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
+MIN_HELM3 = (3, 14)
+_VERSION_RE = re.compile(r"v(\d+)\.(\d+)\.(\d+)")
+
+
+@dataclass(frozen=True)
+class Helm:
+    path: str
+    version: tuple[int, int, int]
+
+    @property
+    def major(self) -> int:
+        return self.version[0]
+
+    @property
+    def label(self) -> str:
+        return "helm v%d.%d.%d" % self.version
+
+    def run(self, args: list[str], *, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([self.path, *args], input=input, capture_output=True, text=True)
+        if check and proc.returncode != 0:
+            raise HelmError(f"{self.label} {' '.join(args[:2])} failed:\n{proc.stderr.strip()}")
+        return proc
+
+
+@functools.cache
+def _probe(path: str) -> Helm | None:
+    try:
+        out = subprocess.run([path, "version", "--short"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = _VERSION_RE.search(out)
+    if not m:
+        return None
+    version = (int(m[1]), int(m[2]), int(m[3]))
+    if version[0] == 3 and version[:2] < MIN_HELM3:
+        return None
+    return Helm(path, version)
+
+
+def _candidates(major: int | None) -> list[str]:
+    names: list[str | None] = []
+    if major is None:
+        names += [os.environ.get("HELM"), shutil.which("helm")]
+        names += [str(TOOLS_BIN / "helm3"), str(TOOLS_BIN / "helm4")]
+    else:
+        names += [os.environ.get(f"HELM{major}"), str(TOOLS_BIN / f"helm{major}"), shutil.which("helm")]
+    return [n for n in names if n]
+
+
+def find_helm(major: int | None = None) -> Helm:
+    """Return a usable helm (of the given major version), or raise ToolkitError saying how to get one."""
+    for path in _candidates(major):
+        helm = _probe(path)
+        if helm and (major is None or helm.major == major):
+            return helm
+    want = f"Helm {major}" if major else "Helm (>= 3.14)"
+    raise ToolkitError(f"no {want} binary found; run scripts/bootstrap.sh or set $HELM{major or ''}")
+
+
+def available_helms() -> list[Helm]:
+    """Every distinct helm major version we can find (for test matrices)."""
+    found = []
+    for major in (3, 4):
+        try:
+            found.append(find_helm(major))
+        except ToolkitError:
+            pass
+    return found

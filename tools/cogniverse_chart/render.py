@@ -1,0 +1,68 @@
+"""values -> `helm template` -> documents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import CHART_DIR, PROFILES_DIR
+from .documents import Document, parse_stream
+from .errors import ToolkitError
+from .helm import Helm, find_helm
+
+DEFAULT_KUBE_VERSION = "1.35.0"
+DEFAULT_RELEASE = "cogniverse"
+DEFAULT_NAMESPACE = "cogniverse"
+#: API versions a cluster with Argo Workflows installed reports (for `.Capabilities` checks).
+ARGO_API_VERSIONS = ("argoproj.io/v1alpha1",)
+
+
+def profiles() -> dict[str, Path]:
+    """Environment profiles: values/<name>.yaml."""
+    return {p.stem: p for p in sorted(PROFILES_DIR.glob("*.yaml"))}
+
+
+def profile_path(name: str) -> Path:
+    found = profiles()
+    if name not in found:
+        raise ToolkitError(f"unknown profile '{name}'; known profiles: {', '.join(found) or 'none'}")
+    return found[name]
+
+
+@dataclass
+class RenderRequest:
+    values_files: list[Path] = field(default_factory=list)
+    set_values: list[str] = field(default_factory=list)
+    set_string_values: list[str] = field(default_factory=list)
+    kube_version: str = DEFAULT_KUBE_VERSION
+    api_versions: tuple[str, ...] = ARGO_API_VERSIONS
+    release: str = DEFAULT_RELEASE
+    namespace: str = DEFAULT_NAMESPACE
+    chart: Path = CHART_DIR
+    show_only: list[str] = field(default_factory=list)
+
+    def args(self) -> list[str]:
+        args = ["template", self.release, str(self.chart), "--namespace", self.namespace,
+                "--kube-version", self.kube_version]
+        for api in self.api_versions:
+            args += ["--api-versions", api]
+        for f in self.values_files:
+            if not Path(f).exists():
+                raise ToolkitError(f"values file not found: {f}")
+            args += ["--values", str(f)]
+        for s in self.set_values:
+            args += ["--set", s]
+        for s in self.set_string_values:
+            args += ["--set-string", s]
+        for s in self.show_only:
+            args += ["--show-only", s]
+        return args
+
+
+def render_text(req: RenderRequest, helm: Helm | None = None) -> str:
+    """Run `helm template`; raise HelmError with helm's message on failure (e.g. schema errors)."""
+    return (helm or find_helm()).run(req.args()).stdout
+
+
+def render(req: RenderRequest, helm: Helm | None = None) -> list[Document]:
+    return parse_stream(render_text(req, helm), str(req.chart))
