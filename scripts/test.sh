@@ -4,7 +4,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 "$ROOT/scripts/bootstrap.sh"
-export PATH="$ROOT/.tools/bin:$PATH"
+export PATH="$ROOT/.tools/bin:$ROOT/.venv/bin:$PATH"
 cd "$ROOT"
 set +e
 "$ROOT/.venv/bin/python" -m pytest "$@"
