@@ -1,0 +1,219 @@
+"""Strict schema validation of manifest streams (like kubeconform, offline).
+
+Every object is checked against the bundled Kubernetes OpenAPI schemas of the chosen versions, and
+Argo objects against Argo's own CRD schemas (see schemas.py for how they are made strict).
+
+    v = Validator(kube_versions=("1.30", "1.35"), argo_versions=("3.7", "4.0"))
+    findings = v.validate(docs)
+
+Speed: one Validator holds one fast compiled check per (bundle, kind), built on first use and
+reused for every later document. Kinds whose schema is identical across the chosen versions
+(most of them) are checked once per object. Only objects that fail are re-checked with jsonschema
+(the reference implementation), which produces the detailed error messages.
+
+Rule ids: schema/k8s-<minor>, schema/argo-<minor>, schema/unknown-kind, schema/values.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+from . import schemas
+from .documents import Document
+from .fastschema import Check, Compiler
+from .findings import Finding, Severity
+
+DEFAULT_KUBE_VERSIONS = ("1.30", "1.35")
+DEFAULT_ARGO_VERSIONS = ("3.7", "4.0")
+ARGO_GROUP = "argoproj.io"
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def json_path(parts: Iterable[Any]) -> str:
+    """['spec', 'containers', 0, 'image'] -> $.spec.containers[0].image"""
+    out = "$"
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif _PLAIN_KEY.match(str(p)):
+            out += f".{p}"
+        else:
+            out += f"[{json.dumps(str(p))}]"
+    return out
+
+
+def _json_type(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, int):
+        return "integer"
+    if isinstance(v, float):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, list):
+        return "array"
+    if isinstance(v, dict):
+        return "object"
+    return type(v).__name__  # e.g. a YAML timestamp the loader turned into a datetime
+
+
+def _short(v: Any, limit: int = 60) -> str:
+    text = json.dumps(v, default=str) if not isinstance(v, str) else json.dumps(v)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def describe_error(e: ValidationError) -> list[tuple[str, str]]:
+    """A jsonschema error -> [(json path, message)], worded for people writing manifests."""
+    path = list(e.absolute_path)
+    kw = e.validator
+    if kw == "additionalProperties" and isinstance(e.instance, dict):
+        known = list((e.schema.get("properties") or {}).keys())
+        out = []
+        for key in e.instance:
+            if key in known:
+                continue
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else "; remove it"
+            out.append((json_path([*path, key]), f"unknown field '{key}'{hint}"))
+        if out:
+            return out
+    if kw == "required":
+        m = re.match(r"'(.*)' is a required property", e.message)
+        field = m.group(1) if m else e.message
+        return [(json_path(path), f"missing required field '{field}'")]
+    if kw == "type":
+        want = e.validator_value if isinstance(e.validator_value, list) else [e.validator_value]
+        return [(json_path(path), f"expected {' or '.join(want)}, got {_json_type(e.instance)} {_short(e.instance)}")]
+    if kw == "enum":
+        return [(json_path(path), f"{_short(e.instance)} is not one of {', '.join(map(str, e.validator_value))}")]
+    if kw in ("anyOf", "oneOf") and e.context:
+        return describe_error(best_match(e.context))
+    if kw == "pattern":
+        return [(json_path(path), f"{_short(e.instance)} does not match the pattern {e.validator_value}")]
+    return [(json_path(path), e.message if len(e.message) < 200 else e.message[:197] + "...")]
+
+
+@dataclass
+class _Target:
+    """One schema an object is checked against: (bundle, kind) with its rule id."""
+
+    rule: str
+    label: str  # "Kubernetes 1.35"
+    fingerprint: str
+    fast: Check
+    reference: jsonschema.protocols.Validator
+
+
+class _Bundle:
+    def __init__(self, family: str, version: str) -> None:
+        self.family = family
+        self.version = schemas.minor(version)
+        data = schemas.load_bundle(family, self.version)
+        self.definitions: dict[str, Any] = data["definitions"]
+        self.kinds: dict[str, str] = data["kinds"]
+        self.rule = f"schema/{family}-{self.version}"
+        self.label = f"{'Kubernetes' if family == 'k8s' else 'Argo Workflows'} {self.version}"
+        self.compiler = Compiler(self.definitions)
+        self._targets: dict[str, _Target] = {}
+
+    def target(self, key: str) -> _Target | None:
+        t = self._targets.get(key)
+        if t is None and key in self.kinds:
+            name = self.kinds[key]
+            closure = schemas._closure(self.definitions, name)
+            fp = hashlib.sha1(json.dumps([name, closure], sort_keys=True).encode()).hexdigest()
+            ref = jsonschema.Draft7Validator({"$ref": f"#/definitions/{name}", "definitions": self.definitions})
+            t = _Target(self.rule, self.label, fp, self.compiler.definition(name), ref)
+            self._targets[key] = t
+        return t
+
+
+class Validator:
+    """Strict schema validation for Kubernetes and Argo objects. Build once, call validate() many times."""
+
+    def __init__(self, kube_versions: Iterable[str] = DEFAULT_KUBE_VERSIONS,
+                 argo_versions: Iterable[str] = DEFAULT_ARGO_VERSIONS, allow_unknown_kinds: bool = False) -> None:
+        self.k8s = [_Bundle("k8s", v) for v in dict.fromkeys(schemas.minor(v) for v in kube_versions)]
+        self.argo = [_Bundle("argo", v) for v in dict.fromkeys(schemas.minor(v) for v in argo_versions)]
+        self.allow_unknown_kinds = allow_unknown_kinds
+        self._errors_cache: dict[tuple[str, str], list[tuple[str, str]]] = {}
+
+    def validate(self, docs: Iterable[Document]) -> list[Finding]:
+        findings: list[Finding] = []
+        for doc in docs:
+            findings.extend(self.validate_doc(doc))
+        return findings
+
+    def validate_doc(self, doc: Document) -> list[Finding]:
+        obj = doc.obj
+        api, kind = obj.get("apiVersion"), obj.get("kind")
+        if not isinstance(api, str) or not isinstance(kind, str) or not api or not kind:
+            missing = " and ".join(k for k, v in (("apiVersion", api), ("kind", kind)) if not isinstance(v, str) or not v)
+            return [Finding.for_doc(doc, "schema/unknown-kind", Severity.ERROR,
+                                    f"object has no {missing}; every manifest needs apiVersion and kind")]
+        key = f"{api}/{kind}"
+        bundles = self.argo if api.split("/")[0] == ARGO_GROUP else self.k8s
+        found = [(b, b.target(key)) for b in bundles]
+        if not any(t for _, t in found):
+            return self._unknown(doc, api, kind, bundles)
+        findings: list[Finding] = []
+        verdicts: dict[str, bool] = {}
+        for b, t in found:
+            if t is None:
+                others = self._api_versions_of(kind, [b])
+                alt = f"; use {' or '.join(others)}" if others else ""
+                findings.append(Finding.for_doc(doc, b.rule, Severity.ERROR,
+                                                f"{api} {kind} does not exist in {b.label}{alt}", "$.apiVersion"))
+                continue
+            ok = verdicts.get(t.fingerprint)
+            if ok is None:
+                ok = verdicts[t.fingerprint] = t.fast(obj)
+            if ok:
+                continue
+            for path, msg in self._errors(t, obj):
+                findings.append(Finding.for_doc(doc, t.rule, Severity.ERROR, f"{msg} ({t.label} {kind} schema)", path))
+        return findings
+
+    def _errors(self, t: _Target, obj: dict[str, Any]) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for e in sorted(t.reference.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path))):
+            out.extend(describe_error(e))
+        return out
+
+    def _api_versions_of(self, kind: str, bundles: list[_Bundle]) -> list[str]:
+        return sorted({k.rsplit("/", 1)[0] for b in bundles for k in b.kinds if k.rsplit("/", 1)[1] == kind})
+
+    def _unknown(self, doc: Document, api: str, kind: str, bundles: list[_Bundle]) -> list[Finding]:
+        others = self._api_versions_of(kind, bundles)
+        versions = ", ".join(b.label for b in bundles) or "no schema versions selected"
+        if others:  # a real kind under an apiVersion no chosen version serves: always an error
+            return [Finding.for_doc(doc, "schema/unknown-kind", Severity.ERROR,
+                                    f"{api} {kind} is not served by {versions}; use {' or '.join(others)}",
+                                    "$.apiVersion")]
+        if self.allow_unknown_kinds:
+            return [Finding.for_doc(doc, "schema/unknown-kind", Severity.INFO,
+                                    f"not validated: no schema for {api} {kind} (allowed by --allow-unknown-kinds)")]
+        return [Finding.for_doc(doc, "schema/unknown-kind", Severity.ERROR,
+                                f"no schema for {api} {kind} in {versions}; check apiVersion/kind, or pass "
+                                f"--allow-unknown-kinds for custom resources")]
+
+
+def validate_values(values: dict[str, Any], schema: dict[str, Any], source: str) -> list[Finding]:
+    """A values file against the chart's values.schema.json (rule schema/values)."""
+    v = jsonschema.Draft7Validator(schema)
+    out = []
+    for e in sorted(v.iter_errors(values), key=lambda e: list(map(str, e.absolute_path))):
+        for path, msg in describe_error(e):
+            out.append(Finding("schema/values", Severity.ERROR, msg, source, "values", "", path))
+    return out
