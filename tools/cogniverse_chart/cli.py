@@ -17,6 +17,8 @@ from .errors import ToolkitError
 COMMANDS = [
     "render",
     "schema",
+    "schemas",
+    "validate",
 ]
 
 
@@ -40,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed early
+        sys.stderr.close()
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 import sys
 from dataclasses import dataclass
@@ -12,13 +13,72 @@ import yaml
 
 from .errors import ToolkitError
 
-try:  # libyaml is several times faster; fall back to the pure-Python loader.
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on the PyYAML build
-    _Loader = yaml.SafeLoader
-
 _SOURCE_RE = re.compile(r"^# Source: (.+)$", re.M)
 _SPLIT_RE = re.compile(r"^---[ \t]*(?:#.*)?$", re.M)
+_TS_TAG = "tag:yaml.org,2002:timestamp"
+
+
+def _base_loader() -> Any:
+    try:  # libyaml parses several times faster; fall back to the pure-Python loader.
+        return yaml.CSafeLoader
+    except AttributeError:  # pragma: no cover - depends on the PyYAML build
+        return yaml.SafeLoader
+
+
+class ManifestLoader(_base_loader()):  # type: ignore[misc]
+    """Safe YAML loader for manifests, faster than PyYAML's and closer to what Kubernetes reads.
+
+    - Unquoted timestamps stay strings (Kubernetes reads YAML as JSON, where there are no dates).
+    - Plain mappings, sequences and str/int/float/bool/null scalars are built by one tight
+      recursive function instead of PyYAML's generic constructor (about twice as fast);
+      anything else (merge keys `<<`, explicit tags) goes through the standard safe constructor.
+    """
+
+    yaml_implicit_resolvers = {
+        ch: [(tag, rx) for tag, rx in resolvers if tag != _TS_TAG]
+        for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    _tags: dict[str, str] = {}
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+        """Tag resolution, memoised per plain scalar text (manifests repeat the same keys and values)."""
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:
+                return "tag:yaml.org,2002:str"
+            tag = self._tags.get(value)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(self._tags) > 200_000:
+                    self._tags.clear()
+                self._tags[value] = tag
+            return tag
+        return super().resolve(kind, value, implicit)
+
+    def get_data(self) -> Any:  # used by yaml.load_all
+        return self._fast(self.get_node())
+
+    def get_single_data(self) -> Any:  # used by yaml.load
+        node = self.get_single_node()
+        return None if node is None else self._fast(node)
+
+    def _fast(self, node: yaml.Node) -> Any:
+        tag = node.tag
+        if tag == "tag:yaml.org,2002:str":
+            return node.value
+        if tag == "tag:yaml.org,2002:map":
+            out: dict[Any, Any] = {}
+            for k, v in node.value:
+                if k.tag == "tag:yaml.org,2002:str":
+                    out[k.value] = self._fast(v)
+                elif k.tag == "tag:yaml.org,2002:merge" or type(k) is not yaml.ScalarNode:
+                    return self.construct_document(node)
+                else:
+                    out[self._fast(k)] = self._fast(v)
+            return out
+        if tag == "tag:yaml.org,2002:seq":
+            return [self._fast(v) for v in node.value]
+        return self.construct_document(node)
 
 
 @dataclass(frozen=True)
@@ -52,26 +112,63 @@ class Document:
         return f"{self.kind or '?'}/{self.name or '?'} ({self.source})"
 
 
+def _sources_by_line(text: str, default: str) -> tuple[list[int], list[str]]:
+    """(first lines, sources): `# Source:` comments (helm template) name the document they start;
+    a `---` separator resets to the file name."""
+    events = sorted([(m.start(), m.group(1).strip()) for m in _SOURCE_RE.finditer(text)]
+                    + [(m.start(), default) for m in _SPLIT_RE.finditer(text)])
+    lines, sources, pos, line = [0], [default], 0, 0
+    for start, src in events:
+        line += text.count("\n", pos, start)
+        pos = start
+        lines.append(line)
+        sources.append(src)
+    return lines, sources
+
+
+def _yaml_error(exc: yaml.YAMLError, source: str) -> ToolkitError:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context = getattr(exc, "context", None)
+    where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+    what = f"{context}: {problem}" if context else problem
+    return ToolkitError(f"{where}: invalid YAML: {what}")
+
+
 def parse_stream(text: str, source: str) -> list[Document]:
-    """Split a multi-document YAML stream. `# Source:` comments (helm template) name each part."""
+    """Split a multi-document YAML stream into Documents. `# Source:` comments name each part.
+
+    `kind: *List` objects are flattened into their items. Invalid YAML raises ToolkitError naming the
+    file, line and column.
+    """
     docs: list[Document] = []
-    for i, chunk in enumerate(_SPLIT_RE.split(text)):
-        if not chunk.strip():
-            continue
-        m = _SOURCE_RE.search(chunk)
-        where = m.group(1) if m else source
-        try:
-            obj = yaml.load(chunk, Loader=_Loader)
-        except yaml.YAMLError as exc:
-            raise ToolkitError(f"{where}: document {i}: invalid YAML: {exc}") from None
-        if obj is None:
-            continue
-        if not isinstance(obj, dict):
-            raise ToolkitError(f"{where}: document {i}: expected a mapping, got {type(obj).__name__}")
-        if obj.get("kind", "").endswith("List") and isinstance(obj.get("items"), list):
-            docs.extend(Document(item, where, i) for item in obj["items"] if isinstance(item, dict))
-            continue
-        docs.append(Document(obj, where, i))
+    loader = ManifestLoader(text)
+    marks: tuple[list[int], list[str]] | None = None
+    try:
+        i = -1
+        while loader.check_node():
+            i += 1
+            node = loader.get_node()
+            if node is None:
+                continue
+            line = node.start_mark.line
+            obj = loader._fast(node)
+            if obj is None:
+                continue
+            if marks is None:
+                marks = _sources_by_line(text, source) if "# Source:" in text else ([0], [source])
+            where = marks[1][bisect.bisect_right(marks[0], line) - 1]
+            if not isinstance(obj, dict):
+                raise ToolkitError(f"{where}: document {i}: expected a mapping (a Kubernetes object), "
+                                   f"got {type(obj).__name__}")
+            if str(obj.get("kind", "")).endswith("List") and isinstance(obj.get("items"), list):
+                docs.extend(Document(item, where, i) for item in obj["items"] if isinstance(item, dict))
+                continue
+            docs.append(Document(obj, where, i))
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, source) from None
+    finally:
+        loader.dispose()
     return docs
 
 
