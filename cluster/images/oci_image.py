@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Write a single-layer OCI image archive from local files, without docker.
+
+The archive holds an OCI layout (oci-layout, index.json, blobs/sha256/...) whose index names
+the image (`io.containerd.image.name` and `org.opencontainers.image.ref.name`, both the plain
+name, e.g. `argoproj/argoexec:v3.7.9`), plus a docker-save style manifest.json over the same
+blobs for tools that read that. Import it with oci_names.py (see there why).
+
+Usage:
+  oci_image.py --name NAME:TAG --out FILE.tar [--entrypoint JSON] [--cmd JSON] [--env K=V]...
+               [--workdir DIR] [--user UID] [--dir PATH[:MODE]]... [--symlink LINK=TARGET]...
+               SRC=DEST[:MODE] ...
+The layer and archive are reproducible (fixed mtimes, sorted entries, uid/gid 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import sys
+import tarfile
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def _info(name: str, kind: bytes, mode: int, size: int = 0, link: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.mode = mode
+    info.size = size
+    info.linkname = link
+    info.mtime = 0
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    return info
+
+
+def build_layer(files: list[tuple[str, str, int]], dirs: list[tuple[str, int]],
+                links: list[tuple[str, str]]) -> bytes:
+    entries: dict[str, tuple] = {}
+
+    def add_parents(path: str) -> None:
+        parts = path.strip("/").split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            parent = "/".join(parts[:i])
+            entries.setdefault(parent, ("dir", 0o755))
+
+    for path, mode in dirs:
+        add_parents(path)
+        entries[path.strip("/")] = ("dir", mode)
+    for src, dest, mode in files:
+        add_parents(dest)
+        entries[dest.strip("/")] = ("file", mode, src)
+    for link, target in links:
+        add_parents(link)
+        entries[link.strip("/")] = ("link", 0o777, target)
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name in sorted(entries):
+            entry = entries[name]
+            if entry[0] == "dir":
+                tar.addfile(_info(name + "/", tarfile.DIRTYPE, entry[1]))
+            elif entry[0] == "link":
+                tar.addfile(_info(name, tarfile.SYMTYPE, 0o777, link=entry[2]))
+            else:
+                size = os.path.getsize(entry[2])
+                with open(entry[2], "rb") as fh:
+                    tar.addfile(_info(name, tarfile.REGTYPE, entry[1], size=size), fh)
+    return buf.getvalue()
+
+
+def write_archive(out: str, name: str, layer: bytes, config: dict) -> str:
+    blobs: dict[str, bytes] = {}
+
+    def blob(data: bytes) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        blobs[digest] = data
+        return digest
+
+    layer_digest = blob(layer)
+    config["rootfs"] = {"type": "layers", "diff_ids": [f"sha256:{layer_digest}"]}
+    config_bytes = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
+    config_digest = blob(config_bytes)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": f"sha256:{config_digest}", "size": len(config_bytes)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": f"sha256:{layer_digest}", "size": len(layer)}],
+    }
+    manifest_bytes = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+    manifest_digest = blob(manifest_bytes)
+    index = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "digest": f"sha256:{manifest_digest}", "size": len(manifest_bytes),
+                       "annotations": {"org.opencontainers.image.ref.name": name,
+                                       "io.containerd.image.name": name}}],
+    }
+    docker_manifest = [{"Config": f"blobs/sha256/{config_digest}", "RepoTags": [name],
+                        "Layers": [f"blobs/sha256/{layer_digest}"]}]
+    members = {
+        "oci-layout": json.dumps({"imageLayoutVersion": "1.0.0"}).encode(),
+        "index.json": json.dumps(index, sort_keys=True).encode(),
+        "manifest.json": json.dumps(docker_manifest).encode(),
+    }
+    tmp = out + ".tmp"
+    with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
+        tar.addfile(_info("blobs/", tarfile.DIRTYPE, 0o755))
+        tar.addfile(_info("blobs/sha256/", tarfile.DIRTYPE, 0o755))
+        for digest in sorted(blobs):
+            data = blobs[digest]
+            tar.addfile(_info(f"blobs/sha256/{digest}", tarfile.REGTYPE, 0o644, size=len(data)),
+                        io.BytesIO(data))
+        for member, data in members.items():
+            tar.addfile(_info(member, tarfile.REGTYPE, 0o644, size=len(data)), io.BytesIO(data))
+    os.replace(tmp, out)
+    return f"sha256:{manifest_digest}"
+
+
+def _mode(text: str | None, default: int) -> int:
+    return int(text, 8) if text else default
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Write a single-layer OCI image archive from local files.")
+    parser.add_argument("--name", required=True, help="image name with tag, e.g. argoproj/argoexec:v3.7.9")
+    parser.add_argument("--out", required=True, help="archive to write")
+    parser.add_argument("--entrypoint", default=None, help="JSON list")
+    parser.add_argument("--cmd", default=None, help="JSON list")
+    parser.add_argument("--env", action="append", default=[], help="K=V (PATH defaults to the usual list)")
+    parser.add_argument("--workdir", default="/")
+    parser.add_argument("--user", default="")
+    parser.add_argument("--dir", action="append", default=[], help="PATH[:MODE] empty directory")
+    parser.add_argument("--symlink", action="append", default=[], help="LINK=TARGET")
+    parser.add_argument("files", nargs="*", help="SRC=DEST[:MODE]")
+    args = parser.parse_args(argv)
+
+    files = []
+    for spec in args.files:
+        if "=" not in spec:
+            parser.error(f"file spec {spec!r} is not SRC=DEST[:MODE]")
+        src, dest = spec.split("=", 1)
+        dest, _, mode = dest.partition(":")
+        if not os.path.isfile(src):
+            parser.error(f"file spec {spec!r}: {src} is not a file")
+        files.append((src, dest, _mode(mode, os.stat(src).st_mode & 0o7777)))
+    dirs = []
+    for spec in args.dir:
+        path, _, mode = spec.partition(":")
+        dirs.append((path, _mode(mode, 0o755)))
+    links = []
+    for spec in args.symlink:
+        link, sep, target = spec.partition("=")
+        if not sep:
+            parser.error(f"symlink spec {spec!r} is not LINK=TARGET")
+        links.append((link, target))
+
+    env = [e for e in args.env]
+    if not any(e.startswith("PATH=") for e in env):
+        env.insert(0, f"PATH={DEFAULT_PATH}")
+    cfg: dict = {"Env": env, "WorkingDir": args.workdir}
+    if args.entrypoint:
+        cfg["Entrypoint"] = json.loads(args.entrypoint)
+    if args.cmd:
+        cfg["Cmd"] = json.loads(args.cmd)
+    if args.user:
+        cfg["User"] = args.user
+    config = {"architecture": "amd64", "os": "linux", "config": cfg, "created": "1970-01-01T00:00:00Z",
+              "history": [{"created": "1970-01-01T00:00:00Z", "created_by": "cluster/images/oci_image.py"}]}
+    layer = build_layer(files, dirs, links)
+    digest = write_archive(args.out, args.name, layer, config)
+    print(f"{args.name} {digest} {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

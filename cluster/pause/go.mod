@@ -1,0 +1,3 @@
+module cogniverse.local/cluster/pause
+
+go 1.24.0

@@ -1,0 +1,741 @@
+#!/usr/bin/env bash
+# A real single-node Kubernetes + Argo Workflows cluster built offline from Go modules and Debian
+# packages, for the smoke suite in CI and for local use. See docs/local-cluster.md.
+#
+#   scripts/local_cluster.sh up           build (cached) and start everything; idempotent
+#   scripts/local_cluster.sh down         stop what `up` started, remove its mounts, cgroups, devices, rules
+#   scripts/local_cluster.sh status       component health
+#   scripts/local_cluster.sh kubeconfig   print the admin kubeconfig path
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CLUSTER_DIR="$ROOT/cluster"
+
+CACHE="${COGNIVERSE_CLUSTER_CACHE:-$HOME/.cache/cogniverse-local-cluster}"
+STATE="${COGNIVERSE_CLUSTER_STATE:-/var/lib/cogniverse-local-cluster}"
+RUN="${COGNIVERSE_CLUSTER_RUN:-/run/cogniverse-local-cluster}"
+KUBECTL="${COGNIVERSE_KUBECTL:-$ROOT/.tools/bin/kubectl}"
+NODE_NAME="cogniverse-local"
+BRIDGE="cv0"
+BRIDGE_IP="10.244.0.1"
+POD_SUBNET="10.244.0.0/24"
+CLUSTER_CIDR="10.244.0.0/16"
+SERVICE_CIDR="10.96.0.0/16"
+KUBERNETES_SVC_IP="10.96.0.1"
+APISERVER_PORT=6443
+ETCD_CLIENT_PORT=2379
+ETCD_PEER_PORT=2380
+TIMEOUT="${COGNIVERSE_CLUSTER_TIMEOUT:-180}"
+PAUSE_IMAGE="cogniverse/pause:3.10"
+TOOLBOX_IMAGE="cogniverse/toolbox:1.0"
+# Kubernetes and Argo versions come from the wrapper modules' go.mod: one pinned place each.
+gomod_version() {  # gomod_version GO_MOD MODULE: the required version of MODULE
+  awk -v m="$2" '$1 == "require" && $2 == m {print $3; exit} $1 == m && $2 ~ /^v/ {print $2; exit}' "$1"
+}
+K8S_VERSION="$(gomod_version "$CLUSTER_DIR/k8s/go.mod" k8s.io/kubernetes)"
+ARGO_VERSION="$(gomod_version "$CLUSTER_DIR/argo/go.mod" github.com/argoproj/argo-workflows/v3)"
+EXECUTOR_IMAGE="argoproj/argoexec:$ARGO_VERSION"
+CONTROLLER_IMAGE="argoproj/workflow-controller:$ARGO_VERSION"
+CONTAINERD_SOCK="$RUN/containerd/containerd.sock"
+PKI="$STATE/pki"
+APT_PACKAGES=(containerd runc containernetworking-plugins iptables openssl iproute2 busybox-static)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy workflow-controller)
+
+usage() {
+  cat <<EOF
+Usage: scripts/local_cluster.sh [--help] COMMAND
+
+Commands:
+  up          build what is missing (cached under \$COGNIVERSE_CLUSTER_CACHE) and start a single-node
+              Kubernetes $K8S_VERSION with Argo Workflows $ARGO_VERSION; safe to run again
+  down        stop the processes 'up' started (by PID file) and remove its mounts, cgroups,
+              network devices and iptables rules; keeps caches (add --purge to also drop cluster data)
+  status      print the health of every component; exit 1 when one is down
+  kubeconfig  print the path of the admin kubeconfig
+
+Environment:
+  COGNIVERSE_CLUSTER_CACHE  build cache (binaries, images)   [$CACHE]
+  COGNIVERSE_CLUSTER_STATE  certificates, data, logs, pids    [$STATE]
+  COGNIVERSE_CLUSTER_RUN    sockets                           [$RUN]
+  COGNIVERSE_KUBECTL        kubectl to use and to put in the argoexec image [$KUBECTL]
+  COGNIVERSE_CLUSTER_TIMEOUT seconds to wait for each component [$TIMEOUT]
+EOF
+}
+
+log() { printf '[local-cluster %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+declare -a TIMINGS=()
+timed() {  # timed LABEL CMD...: run CMD, record its duration
+  local label="$1" start end
+  shift
+  start=$(date +%s)
+  "$@"
+  end=$(date +%s)
+  TIMINGS+=("$label $((end - start))s")
+  log "$label took $((end - start))s"
+  echo "$(date -u +%FT%TZ) $label $((end - start))s" >>"$CACHE/timings.log"
+}
+
+print_timings() {
+  local t
+  log "timings:"
+  for t in "${TIMINGS[@]}"; do printf '  %s\n' "$t" >&2; done
+}
+
+# ---------------------------------------------------------------- processes
+pidfile() { echo "$STATE/pids/$1.pid"; }
+
+running() {  # running NAME: the PID file names a live process started from our binary
+  local pf pid
+  pf="$(pidfile "$1")"
+  [[ -f "$pf" ]] || return 1
+  pid="$(cat "$pf")"
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+  grep -qa -- "$STATE\|$CACHE\|$RUN" "/proc/$pid/cmdline" 2>/dev/null
+}
+
+start_daemon() {  # start_daemon NAME CMD...: background process, output to logs/NAME.log
+  local name="$1"
+  shift
+  if running "$name"; then
+    log "$name already running (pid $(cat "$(pidfile "$name")"))"
+    return 0
+  fi
+  mkdir -p "$STATE/pids" "$STATE/logs"
+  log "starting $name"
+  setsid "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$(pidfile "$name")"
+}
+
+stop_daemon() {  # stop_daemon NAME: SIGTERM, then SIGKILL after 20s; only the PID we recorded
+  local name="$1" pf pid i
+  pf="$(pidfile "$name")"
+  [[ -f "$pf" ]] || return 0
+  pid="$(cat "$pf")"
+  if running "$name"; then
+    log "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 40; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "$name did not stop; SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  rm -f "$pf"
+}
+
+wait_for() {  # wait_for DESCRIPTION CMD...: poll until CMD succeeds or TIMEOUT
+  local what="$1" i
+  shift
+  for ((i = 0; i < TIMEOUT * 2; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.5
+  done
+  die "timed out after ${TIMEOUT}s waiting for $what (logs: $STATE/logs/)"
+}
+
+kc() { "$KUBECTL" --kubeconfig "$STATE/admin.kubeconfig" "$@"; }
+
+# ---------------------------------------------------------------- build
+ensure_packages() {
+  local missing=() cmd
+  for cmd in containerd runc ctr iptables openssl ip setsid; do
+    command -v "$cmd" >/dev/null || missing+=("$cmd")
+  done
+  [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] || missing+=(cni-plugins)
+  [[ -x /bin/busybox ]] || missing+=(busybox)
+  if ((${#missing[@]})); then
+    log "installing Debian packages (missing: ${missing[*]})"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
+  fi
+}
+
+source_key() {  # source_key DIR: hash of the wrapper module's inputs (go.mod, go.sum, *.go)
+  (cd "$1" && find . -name '*.go' -o -name go.mod -o -name go.sum | LC_ALL=C sort | xargs sha256sum) \
+    | sha256sum | cut -c1-12
+}
+
+go_build() {  # go_build MODULE_DIR OUT_DIR LDFLAGS PACKAGES...
+  local dir="$1" out="$2" ldflags="$3"
+  shift 3
+  mkdir -p "$out.tmp"
+  (cd "$dir" && CGO_ENABLED=0 nice -n 10 go build -trimpath -ldflags "$ldflags" -o "$out.tmp/" "$@")
+  rm -rf "$out" && mv "$out.tmp" "$out"
+}
+
+K8S_BIN=""
+ARGO_BIN=""
+PAUSE_BIN=""
+
+build_k8s() {
+  local minor ld
+  minor="$(echo "$K8S_VERSION" | cut -d. -f2)"
+  ld="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1"
+  ld+=" -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
+  ld+=" -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z"
+  ld+=" -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1"
+  ld+=" -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+  log "building Kubernetes $K8S_VERSION (kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy) and etcd; cold: 20-40 min on 2 cores, log $CACHE/logs/build-k8s.log"
+  go_build "$CLUSTER_DIR/k8s" "$K8S_BIN" "$ld" ./cmd/kube ./cmd/etcd >"$CACHE/logs/build-k8s.log" 2>&1 \
+    || { tail -30 "$CACHE/logs/build-k8s.log" >&2; die "Kubernetes build failed"; }
+}
+
+build_argo() {
+  local ld pkg="github.com/argoproj/argo-workflows/v3"
+  ld="-s -w -X $pkg.version=$ARGO_VERSION -X $pkg.gitTag=$ARGO_VERSION -X $pkg.gitTreeState=clean"
+  ld+=" -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  log "building Argo Workflows $ARGO_VERSION (workflow-controller, argoexec); cold: 10-20 min, log $CACHE/logs/build-argo.log"
+  go_build "$CLUSTER_DIR/argo" "$ARGO_BIN" "$ld" "$pkg/cmd/workflow-controller" "$pkg/cmd/argoexec" \
+    >"$CACHE/logs/build-argo.log" 2>&1 || { tail -30 "$CACHE/logs/build-argo.log" >&2; die "Argo build failed"; }
+}
+
+build_pause() {
+  go_build "$CLUSTER_DIR/pause" "$PAUSE_BIN" "-s -w" . >"$CACHE/logs/build-pause.log" 2>&1 \
+    || { cat "$CACHE/logs/build-pause.log" >&2; die "pause build failed"; }
+}
+
+build_binaries() {
+  command -v go >/dev/null || die "go is required to build the cluster (Go module proxy must be reachable on a cold machine)"
+  mkdir -p "$CACHE/logs" "$CACHE/bin"
+  K8S_BIN="$CACHE/bin/k8s-$K8S_VERSION-$(source_key "$CLUSTER_DIR/k8s")"
+  ARGO_BIN="$CACHE/bin/argo-$ARGO_VERSION-$(source_key "$CLUSTER_DIR/argo")"
+  PAUSE_BIN="$CACHE/bin/pause-$(source_key "$CLUSTER_DIR/pause")"
+  local pids=() start ok=0
+  start=$(date +%s)
+  [[ -x "$PAUSE_BIN/pause" ]] || timed "build pause" build_pause
+  # Kubernetes and Argo build side by side: the link steps are single threaded, so the other
+  # build's compile jobs fill the second core. Each logs its own duration.
+  if [[ -x "$K8S_BIN/kube" && -x "$K8S_BIN/etcd" ]]; then
+    log "Kubernetes $K8S_VERSION binaries cached in $K8S_BIN"
+  else
+    (timed "build kubernetes+etcd" build_k8s) & pids+=($!)
+  fi
+  if [[ -x "$ARGO_BIN/workflow-controller" && -x "$ARGO_BIN/argoexec" ]]; then
+    log "Argo $ARGO_VERSION binaries cached in $ARGO_BIN"
+  else
+    (timed "build argo" build_argo) & pids+=($!)
+  fi
+  local pid elapsed
+  while true; do
+    ok=1
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && ok=0; done
+    ((ok)) && break
+    elapsed=$(($(date +%s) - start))
+    if ((elapsed > 0 && elapsed % 60 == 0)); then
+      log "still building (${elapsed}s): $(tail -n1 "$CACHE/logs/build-k8s.log" 2>/dev/null | cut -c1-100)"
+    fi
+    sleep 1
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || die "a build failed (see above)"; done
+  TIMINGS+=("build binaries (wall) $(($(date +%s) - start))s")
+  local c
+  for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
+    ln -sf kube "$K8S_BIN/$c"
+  done
+}
+
+image_archive() { echo "$CACHE/images/$1.tar"; }
+
+build_images() {
+  mkdir -p "$CACHE/images"
+  local py="$CLUSTER_DIR/images/oci_image.py" key out
+  key="$(sha256sum "$py" | cut -c1-8)"
+  out="$(image_archive "pause-$key-$(basename "$PAUSE_BIN")")"
+  [[ -f "$out" ]] || python3 "$py" --name "$PAUSE_IMAGE" --out "$out" --entrypoint '["/pause"]' \
+    "$PAUSE_BIN/pause=/pause:0755" >&2
+  IMAGES=("$out")
+  # argoexec runs as the init and wait containers of every workflow pod; resource templates exec kubectl.
+  out="$(image_archive "argoexec-$key-$(basename "$ARGO_BIN")-$(sha256sum "$KUBECTL" | cut -c1-8)")"
+  [[ -f "$out" ]] || python3 "$py" --name "$EXECUTOR_IMAGE" --out "$out" --entrypoint '["argoexec"]' \
+    --dir /tmp:1777 --user 8737 "$ARGO_BIN/argoexec=/bin/argoexec:0755" "$KUBECTL=/bin/kubectl:0755" >&2
+  IMAGES+=("$out")
+  # The controller image, for installs that run Argo inside the cluster (deploy_k3s.sh --install-argo).
+  out="$(image_archive "workflow-controller-$key-$(basename "$ARGO_BIN")")"
+  [[ -f "$out" ]] || python3 "$py" --name "$CONTROLLER_IMAGE" --out "$out" --entrypoint '["workflow-controller"]' \
+    --user 8737 "$ARGO_BIN/workflow-controller=/bin/workflow-controller:0755" >&2
+  IMAGES+=("$out")
+  # A tiny shell image for tests and utility steps: busybox-static with its applets linked.
+  out="$(image_archive "toolbox-$key-$(sha256sum /bin/busybox | cut -c1-8)")"
+  if [[ ! -f "$out" ]]; then
+    local links=() applet
+    for applet in sh ash cat echo ls sleep test true false env printf mkdir rm cp mv grep sed awk wc \
+      head tail date id hostname wget nc nslookup ps kill touch tr cut sort uniq tee find xargs basename dirname; do
+      links+=(--symlink "/bin/$applet=busybox")
+    done
+    python3 "$py" --name "$TOOLBOX_IMAGE" --out "$out" --cmd '["sh"]' --dir /tmp:1777 "${links[@]}" \
+      "/bin/busybox=/bin/busybox:0755" >&2
+  fi
+  IMAGES+=("$out")
+  # The smoke runner (images/smoke-runner/build.sh, owned by the smoke-runner work): every archive it writes.
+  local smoke="$ROOT/images/smoke-runner/build.sh" dir="$CACHE/images/smoke-runner" f
+  if [[ -x "$smoke" ]]; then
+    log "building the smoke-runner image(s) with images/smoke-runner/build.sh"
+    rm -rf "$dir" && mkdir -p "$dir"
+    "$smoke" --out "$dir" >"$CACHE/logs/build-smoke-runner.log" 2>&1 \
+      || { tail -30 "$CACHE/logs/build-smoke-runner.log" >&2; die "images/smoke-runner/build.sh --out $dir failed"; }
+    for f in "$dir"/*.tar "$dir"/*.oci "$dir"/*.tar.gz; do [[ -f "$f" ]] && IMAGES+=("$f"); done
+  else
+    log "images/smoke-runner/build.sh not found: no smoke-runner image imported"
+  fi
+}
+
+# ---------------------------------------------------------------- certificates
+gen_cert() {  # gen_cert NAME SUBJECT USAGE [SAN]: CA-signed key pair in $PKI
+  local name="$1" subj="$2" usage="$3" san="${4:-}" ext
+  [[ -f "$PKI/$name.crt" ]] && return 0
+  ext="$PKI/$name.ext"
+  {
+    echo "basicConstraints=CA:FALSE"
+    echo "keyUsage=critical,digitalSignature,keyEncipherment"
+    echo "extendedKeyUsage=$usage"
+    [[ -n "$san" ]] && echo "subjectAltName=$san"
+  } >"$ext"
+  openssl genrsa -out "$PKI/$name.key" 2048 2>/dev/null
+  openssl req -new -key "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr" 2>/dev/null
+  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+    -days 3650 -extfile "$ext" -out "$PKI/$name.crt" 2>/dev/null
+  rm -f "$PKI/$name.csr" "$ext"
+}
+
+write_kubeconfig() {  # write_kubeconfig FILE CERT_NAME [NAMESPACE]
+  local file="$1" cert="$2" ns="${3:-default}"
+  cat >"$file" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: cogniverse-local
+  cluster:
+    server: https://$BRIDGE_IP:$APISERVER_PORT
+    certificate-authority: $PKI/ca.crt
+users:
+- name: $cert
+  user:
+    client-certificate: $PKI/$cert.crt
+    client-key: $PKI/$cert.key
+contexts:
+- name: cogniverse-local
+  context: {cluster: cogniverse-local, user: $cert, namespace: $ns}
+current-context: cogniverse-local
+EOF
+  chmod 600 "$file"
+}
+
+make_pki() {
+  mkdir -p "$PKI" && chmod 700 "$PKI"
+  if [[ ! -f "$PKI/ca.crt" ]]; then
+    openssl genrsa -out "$PKI/ca.key" 2048 2>/dev/null
+    openssl req -x509 -new -key "$PKI/ca.key" -subj "/CN=cogniverse-local-ca" -days 3650 -out "$PKI/ca.crt" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
+  fi
+  gen_cert apiserver "/CN=kube-apiserver" serverAuth \
+    "DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,DNS:localhost,IP:127.0.0.1,IP:$BRIDGE_IP,IP:$KUBERNETES_SVC_IP"
+  gen_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
+  gen_cert admin "/O=system:masters/CN=cogniverse-admin" clientAuth
+  gen_cert controller-manager "/CN=system:kube-controller-manager" clientAuth
+  gen_cert scheduler "/CN=system:kube-scheduler" clientAuth
+  gen_cert kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" clientAuth
+  gen_cert kube-proxy "/CN=system:kube-proxy" clientAuth
+  gen_cert kubelet-server "/CN=$NODE_NAME" serverAuth "DNS:$NODE_NAME,DNS:localhost,IP:$BRIDGE_IP,IP:127.0.0.1"
+  if [[ ! -f "$PKI/sa.key" ]]; then
+    openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
+    openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
+  fi
+  write_kubeconfig "$STATE/admin.kubeconfig" admin
+  write_kubeconfig "$STATE/controller-manager.kubeconfig" controller-manager
+  write_kubeconfig "$STATE/scheduler.kubeconfig" scheduler
+  write_kubeconfig "$STATE/kubelet.kubeconfig" kubelet
+  write_kubeconfig "$STATE/kube-proxy.kubeconfig" kube-proxy
+  # The out-of-cluster Argo controller reads its namespace (for its ConfigMap) from the context.
+  write_kubeconfig "$STATE/argo.kubeconfig" admin argo
+}
+
+# ---------------------------------------------------------------- host setup
+setup_host() {
+  # kubelet needs shared mount propagation (mount --make-rshared / is what a systemd host has).
+  mount --make-rshared /
+  if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
+    log "creating bridge $BRIDGE ($BRIDGE_IP/24) for pods and the API server address"
+    ip link add "$BRIDGE" type bridge
+  fi
+  ip addr show dev "$BRIDGE" | grep -q "inet $BRIDGE_IP/" || ip addr add "$BRIDGE_IP/24" dev "$BRIDGE"
+  ip link set "$BRIDGE" up
+  sysctl -qw net.ipv4.ip_forward=1
+  sysctl -qw net.bridge.bridge-nf-call-iptables=1
+  mkdir -p "$STATE"/{logs,pids,etcd,kubelet,cni/net.d,cni/ipam,containerd} "$RUN/containerd"
+}
+
+write_configs() {
+  cat >"$STATE/containerd.toml" <<EOF
+version = 2
+root = "$STATE/containerd/root"
+state = "$RUN/containerd/state"
+oom_score = 0
+[grpc]
+  address = "$CONTAINERD_SOCK"
+[ttrpc]
+  address = "$RUN/containerd/containerd.sock.ttrpc"
+[debug]
+  address = "$RUN/containerd/debug.sock"
+[metrics]
+  address = ""
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$PAUSE_IMAGE"
+  restrict_oom_score_adj = true
+  disable_apparmor = true
+  enable_selinux = false
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$STATE/cni/net.d"
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$STATE/containerd/certs.d"
+EOF
+  mkdir -p "$STATE/containerd/certs.d"
+  cat >"$STATE/cni/net.d/10-cogniverse.conflist" <<EOF
+{
+  "cniVersion": "1.0.0",
+  "name": "cogniverse",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$BRIDGE",
+      "isGateway": true,
+      "ipMasq": false,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "dataDir": "$STATE/cni/ipam",
+        "ranges": [[{"subnet": "$POD_SUBNET", "gateway": "$BRIDGE_IP"}]],
+        "routes": [{"dst": "0.0.0.0/0"}]
+      }
+    },
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}
+EOF
+  cat >"$STATE/kubelet.yaml" <<EOF
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: $BRIDGE_IP
+port: 10250
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: 10248
+authentication:
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: $PKI/ca.crt}
+authorization: {mode: Webhook}
+tlsCertFile: $PKI/kubelet-server.crt
+tlsPrivateKeyFile: $PKI/kubelet-server.key
+cgroupDriver: cgroupfs
+failCgroupV1: false
+containerRuntimeEndpoint: unix://$CONTAINERD_SOCK
+clusterDomain: cluster.local
+failSwapOn: false
+resolvConf: /etc/resolv.conf
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+serializeImagePulls: false
+evictionHard: {memory.available: 100Mi, nodefs.available: 1%, imagefs.available: 1%, nodefs.inodesFree: 1%}
+maxPods: 110
+EOF
+  cat >"$STATE/kube-proxy.yaml" <<EOF
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: iptables
+clientConnection: {kubeconfig: $STATE/kube-proxy.kubeconfig}
+hostnameOverride: $NODE_NAME
+clusterCIDR: $CLUSTER_CIDR
+healthzBindAddress: 127.0.0.1:10256
+metricsBindAddress: 127.0.0.1:10249
+nodePortAddresses: ["$BRIDGE_IP/32"]
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+iptables: {localhostNodePorts: false}
+EOF
+}
+
+# ---------------------------------------------------------------- components
+start_etcd() {
+  start_daemon etcd "$K8S_BIN/etcd" --name "$NODE_NAME" --data-dir "$STATE/etcd" \
+    --listen-client-urls "http://127.0.0.1:$ETCD_CLIENT_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_CLIENT_PORT" \
+    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster "$NODE_NAME=http://127.0.0.1:$ETCD_PEER_PORT" \
+    --quota-backend-bytes 2147483648 --log-level warn
+  wait_for "etcd health" curl -fsS "http://127.0.0.1:$ETCD_CLIENT_PORT/health"
+}
+
+start_apiserver() {
+  start_daemon kube-apiserver "$K8S_BIN/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:$ETCD_CLIENT_PORT" \
+    --bind-address "$BRIDGE_IP" --advertise-address "$BRIDGE_IP" --secure-port "$APISERVER_PORT" \
+    --service-cluster-ip-range "$SERVICE_CIDR" --service-node-port-range 30000-32767 \
+    --client-ca-file "$PKI/ca.crt" --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
+    --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
+    --kubelet-preferred-address-types InternalIP \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
+    --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
+    --allow-privileged=true --profiling=false --event-ttl 1h --v 1
+  wait_for "kube-apiserver /readyz" kc get --raw /readyz
+}
+
+start_controllers() {
+  start_daemon kube-controller-manager "$K8S_BIN/kube-controller-manager" \
+    --kubeconfig "$STATE/controller-manager.kubeconfig" \
+    --authentication-kubeconfig "$STATE/controller-manager.kubeconfig" \
+    --authorization-kubeconfig "$STATE/controller-manager.kubeconfig" \
+    --bind-address 127.0.0.1 --leader-elect=false --use-service-account-credentials=true \
+    --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
+    --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
+    --service-cluster-ip-range "$SERVICE_CIDR" --cluster-cidr "$CLUSTER_CIDR" --allocate-node-cidrs=false \
+    --profiling=false --v 1
+  start_daemon kube-scheduler "$K8S_BIN/kube-scheduler" \
+    --kubeconfig "$STATE/scheduler.kubeconfig" \
+    --authentication-kubeconfig "$STATE/scheduler.kubeconfig" \
+    --authorization-kubeconfig "$STATE/scheduler.kubeconfig" \
+    --bind-address 127.0.0.1 --leader-elect=false --profiling=false --v 1
+}
+
+import_images() {
+  local f
+  # Re-packed on the fly as a docker-save stream so containerd normalises the plain names the
+  # way the CRI plugin looks them up (see cluster/images/oci_names.py).
+  for f in "${IMAGES[@]}"; do
+    python3 "$CLUSTER_DIR/images/oci_names.py" "$f" | ctr --address "$CONTAINERD_SOCK" -n k8s.io images import - >/dev/null \
+      || die "importing $f failed (python3 cluster/images/oci_names.py $f | ctr -n k8s.io images import -)"
+  done
+  log "imported ${#IMAGES[@]} image archive(s): $(ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -v '^sha256:' | tr '\n' ' ')"
+}
+
+start_node() {
+  start_daemon containerd containerd --config "$STATE/containerd.toml"
+  wait_for "containerd" ctr --address "$CONTAINERD_SOCK" version
+  timed "import images" import_images
+  start_daemon kubelet "$K8S_BIN/kubelet" --config "$STATE/kubelet.yaml" \
+    --kubeconfig "$STATE/kubelet.kubeconfig" --hostname-override "$NODE_NAME" --node-ip "$BRIDGE_IP" \
+    --root-dir "$STATE/kubelet" --cert-dir "$STATE/kubelet/pki" --v 1
+  start_daemon kube-proxy "$K8S_BIN/kube-proxy" --config "$STATE/kube-proxy.yaml" --v 1
+  wait_for "node $NODE_NAME Ready" kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=2s
+  wait_for "default service account" kc -n default get serviceaccount default
+}
+
+argo_module_dir() {
+  (cd "$CLUSTER_DIR/argo" && go list -m -f '{{.Dir}}' github.com/argoproj/argo-workflows/v3)
+}
+
+start_argo() {
+  local crds
+  crds="$(argo_module_dir)/manifests/base/crds/full"
+  [[ -d "$crds" ]] || die "Argo CRDs not found in the module: $crds"
+  # Full CRDs carry the OpenAPI schema, so the API server rejects misspelled workflow fields the
+  # way a real install with full CRDs does. They are too big for client-side apply: server-side.
+  kc apply --server-side --force-conflicts -f "$crds" >/dev/null
+  wait_for "Argo CRDs established" kc wait --for=condition=Established crd/workflows.argoproj.io \
+    crd/workflowtemplates.argoproj.io crd/cronworkflows.argoproj.io crd/workflowtaskresults.argoproj.io --timeout=2s
+  kc create namespace argo --dry-run=client -o yaml | kc apply -f - >/dev/null
+  kc apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: workflow-controller-configmap
+  namespace: argo
+data:
+  metricsConfig: |
+    enabled: false
+  telemetryConfig: |
+    enabled: false
+EOF
+  LEADER_ELECTION_DISABLE=true start_daemon workflow-controller "$ARGO_BIN/workflow-controller" \
+    --kubeconfig "$STATE/argo.kubeconfig" --configmap workflow-controller-configmap \
+    --executor-image "$EXECUTOR_IMAGE" --executor-image-pull-policy IfNotPresent --loglevel info
+  wait_for "workflow-controller /healthz" curl -fsS http://127.0.0.1:6060/healthz
+}
+
+cmd_up() {
+  [[ $EUID -eq 0 ]] || die "run as root (the node needs mounts, cgroups, bridge and iptables)"
+  [[ -x "$KUBECTL" ]] || die "kubectl not found at $KUBECTL: run scripts/bootstrap.sh first"
+  local total_start
+  total_start=$(date +%s)
+  mkdir -p "$CACHE/logs"
+  log "Kubernetes $K8S_VERSION, Argo Workflows $ARGO_VERSION; cache $CACHE, state $STATE"
+  timed "debian packages" ensure_packages
+  build_binaries
+  IMAGES=()
+  timed "build images" build_images
+  timed "certificates" make_pki
+  setup_host
+  write_configs
+  timed "start etcd" start_etcd
+  timed "start kube-apiserver" start_apiserver
+  timed "start controller-manager+scheduler" start_controllers
+  timed "start node (containerd, kubelet, kube-proxy)" start_node
+  timed "start argo" start_argo
+  TIMINGS+=("up total $(($(date +%s) - total_start))s")
+  print_timings
+  log "cluster ready: export KUBECONFIG=$STATE/admin.kubeconfig"
+}
+
+# ---------------------------------------------------------------- down
+drain_pods() {
+  # Delete every pod while kubelet still runs, so kubelet stops the sandboxes through CRI and CNI
+  # releases their veth pairs, network namespaces and IPs.
+  running kube-apiserver && running kubelet || return 0
+  log "deleting all pods (kubelet tears down their sandboxes)"
+  kc delete pods --all-namespaces --all --grace-period=0 --force --wait=false >/dev/null 2>&1 || true
+  local i
+  for ((i = 0; i < 60; i++)); do
+    [[ -z "$(ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks ls -q 2>/dev/null)" ]] && return 0
+    sleep 1
+  done
+  log "some containers still run after 60s; killing them"
+}
+
+kill_containers() {
+  running containerd || return 0
+  local id
+  for id in $(ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks ls -q 2>/dev/null); do
+    ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true
+  done
+  sleep 1
+  for id in $(ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks ls -q 2>/dev/null); do
+    ctr --address "$CONTAINERD_SOCK" -n k8s.io tasks delete -f "$id" >/dev/null 2>&1 || true
+  done
+}
+
+unmount_under() {  # unmount every mount point below the given directories, deepest first
+  local dir m
+  for dir in "$@"; do
+    [[ -d "$dir" ]] || continue
+    while read -r m; do
+      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+    done < <(awk -v d="$dir" 'index($5, d "/") == 1 || $5 == d {print $5}' /proc/self/mountinfo | sort -r)
+  done
+}
+
+remove_cgroups() {  # kubelet's pod cgroups (cgroupfs driver): /kubepods in every v1 hierarchy
+  local h d
+  for h in /sys/fs/cgroup/*/; do
+    [[ -d "$h/kubepods" ]] || continue
+    find "$h/kubepods" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+  done
+  for d in /sys/fs/cgroup/*/k8s.io; do  # containerd's own, when a container escaped kubelet's parents
+    if [[ -d "$d" ]]; then find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true; fi
+  done
+}
+
+remove_iptables() {  # kube-proxy's, kubelet's and the CNI plugins' chains (KUBE-*, CNI-*)
+  if [[ -n "$K8S_BIN" && -x "$K8S_BIN/kube-proxy" ]]; then
+    "$K8S_BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true
+  fi
+  local table chain rule
+  for table in filter nat mangle; do
+    while read -r rule; do
+      # shellcheck disable=SC2086 # the rule is a list of iptables arguments
+      iptables -t "$table" ${rule/-A/-D} 2>/dev/null || true
+    done < <(iptables -t "$table" -S 2>/dev/null | grep -E '^-A ' | grep -E -- '-j (KUBE-|CNI-)|--comment "?(kubernetes|CNI)' || true)
+    for chain in $(iptables -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-)/ {print $2}'); do
+      iptables -t "$table" -F "$chain" 2>/dev/null || true
+    done
+    for chain in $(iptables -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-)/ {print $2}'); do
+      iptables -t "$table" -X "$chain" 2>/dev/null || true
+    done
+  done
+}
+
+cmd_down() {
+  [[ $EUID -eq 0 ]] || die "run as root"
+  local purge="$1" k8s_bins
+  k8s_bins=("$CACHE"/bin/k8s-"$K8S_VERSION"-*)
+  [[ -x "${k8s_bins[0]}/kube" ]] && K8S_BIN="${k8s_bins[0]}"
+  stop_daemon workflow-controller
+  stop_daemon kube-controller-manager
+  stop_daemon kube-scheduler
+  drain_pods
+  stop_daemon kube-proxy
+  stop_daemon kubelet
+  kill_containers
+  stop_daemon containerd
+  stop_daemon kube-apiserver
+  stop_daemon etcd
+  # Sandboxes that kubelet could not tear down leave network namespaces behind.
+  local ns
+  for ns in /var/run/netns/cni-*; do
+    [[ -e "$ns" ]] || continue
+    if grep -qs "$ns" "$STATE/containerd/netns.list" 2>/dev/null || [[ -z "$(ip netns pids "$(basename "$ns")" 2>/dev/null)" ]]; then
+      umount "$ns" 2>/dev/null || true
+      rm -f "$ns"
+    fi
+  done
+  unmount_under "$STATE" "$RUN"
+  remove_cgroups
+  remove_iptables
+  if ip link show "$BRIDGE" >/dev/null 2>&1; then
+    log "removing bridge $BRIDGE"
+    ip link delete "$BRIDGE" type bridge || true
+  fi
+  rm -rf "$RUN"
+  if [[ "$purge" == 1 ]]; then
+    log "purging cluster data in $STATE"
+    rm -rf "$STATE"
+  fi
+  log "down"
+}
+
+# ---------------------------------------------------------------- status
+cmd_status() {
+  local name bad=0 state
+  for name in "${COMPONENTS[@]}"; do
+    if running "$name"; then state="running (pid $(cat "$(pidfile "$name")"))"; else state="stopped"; bad=1; fi
+    printf '%-24s %s\n' "$name" "$state"
+  done
+  if running kube-apiserver; then
+    printf '%-24s %s\n' "apiserver /readyz" "$(kc get --raw /readyz 2>&1 | head -1)"
+    printf '%-24s %s\n' "version" "$(kc version -o json 2>/dev/null | awk -F'"' '/gitVersion/ {v=$4} END {print v}')"
+    printf '%-24s %s\n' "node $NODE_NAME" \
+      "$(kc get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>&1 | sed 's/^True$/Ready/')"
+  fi
+  if running workflow-controller; then
+    printf '%-24s %s\n' "argo /healthz" "$(curl -fsS http://127.0.0.1:6060/healthz 2>&1 || echo failed)"
+  fi
+  printf '%-24s %s\n' "kubeconfig" "$STATE/admin.kubeconfig"
+  return "$bad"
+}
+
+main() {
+  local cmd="" purge=0
+  while (($#)); do
+    case "$1" in
+      -h | --help) usage; exit 0 ;;
+      --purge) purge=1 ;;
+      up | down | status | kubeconfig)
+        [[ -z "$cmd" ]] || { usage >&2; echo "error: more than one command ($cmd, $1)" >&2; exit 2; }
+        cmd="$1" ;;
+      *) usage >&2; echo "error: unknown command or option: $1" >&2; exit 2 ;;
+    esac
+    shift
+  done
+  [[ -n "$cmd" ]] || { usage >&2; echo "error: a command is required" >&2; exit 2; }
+  [[ "$purge" == 0 || "$cmd" == down ]] || { echo "error: --purge only goes with down" >&2; exit 2; }
+  case "$cmd" in
+    up) cmd_up ;;
+    down) cmd_down "$purge" ;;
+    status) cmd_status ;;
+    kubeconfig) echo "$STATE/admin.kubeconfig" ;;
+  esac
+}
+
+main "$@"
