@@ -1,0 +1,350 @@
+{{/*
+Building blocks of the Argo objects in this folder. Argo's own `{{ }}` expressions are emitted
+as Helm string literals (e.g. {{ "{{inputs.parameters.tenant-id}}" }}) so Helm never evaluates them.
+*/}}
+
+{{/* ServiceAccount names: (dict "ctx" $ "purpose" "steps"|"tenantProvisioner") */}}
+{{- define "cogniverse.workflows.serviceAccountName" -}}
+{{- $sa := index .ctx.Values.workflows.serviceAccounts .purpose -}}
+{{- $default := include "cogniverse.componentName" (dict "ctx" .ctx "component" (ternary "workflow" "tenant-provisioner" (eq .purpose "steps"))) -}}
+{{- if $sa.create -}}{{ default $default $sa.name }}{{- else -}}{{ required (printf "workflows.serviceAccounts.%s.name is required when create is false" .purpose) $sa.name }}{{- end -}}
+{{- end -}}
+
+{{/* Argo input-parameter reference, literal: (include "cogniverse.workflows.in" "tenant-id") -> {{inputs.parameters.tenant-id}} */}}
+{{- define "cogniverse.workflows.in" -}}
+{{- printf "{{inputs.parameters.%s}}" . -}}
+{{- end -}}
+
+{{/* Tenant namespace as an Argo expression: cogniverse-<tenant-id with '_' as '-'>. Only valid in a template with input tenant-id. */}}
+{{- define "cogniverse.workflows.tenantNamespace" -}}
+{{- print "cogniverse-{{=sprig.replace('_', '-', inputs.parameters['tenant-id'])}}" -}}
+{{- end -}}
+
+{{/* retryStrategy of transient steps; exit code 2 (invalid input) is never retried. */}}
+{{- define "cogniverse.workflows.retryStrategy" -}}
+{{- with .Values.workflows.retry }}
+retryStrategy:
+  limit: {{ .limit }}
+  retryPolicy: {{ .retryPolicy }}
+  expression: 'lastRetry.exitCode != "2"'
+  backoff:
+    duration: {{ .backoff.duration | quote }}
+    factor: {{ .backoff.factor }}
+    maxDuration: {{ .backoff.maxDuration | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Environment of every runner step: service addresses derived from the release (docs/step-contract.md). */}}
+{{- define "cogniverse.workflows.env" -}}
+{{- $v := .ctx.Values -}}
+env:
+  - name: COGNIVERSE_OUTPUT_DIR
+    value: /tmp/outputs
+  - name: COGNIVERSE_WORKFLOW
+    value: {{ "{{workflow.name}}" | quote }}
+  - name: COGNIVERSE_STEP
+    value: {{ .step | quote }}
+{{- if and $v.runtime $v.runtime.service (ne $v.runtime.enabled false) }}
+  - name: COGNIVERSE_RUNTIME_URL
+    value: {{ include "cogniverse.runtime.url" .ctx | quote }}
+{{- end }}
+{{- if and $v.vespa $v.vespa.service (ne $v.vespa.enabled false) }}
+  - name: VESPA_URL
+    value: {{ include "cogniverse.vespa.queryUrl" .ctx | quote }}
+  - name: VESPA_CONFIG_URL
+    value: {{ include "cogniverse.vespa.configUrl" .ctx | quote }}
+{{- end }}
+{{- if and $v.phoenix $v.phoenix.service (ne $v.phoenix.enabled false) }}
+  - name: PHOENIX_URL
+    value: {{ include "cogniverse.phoenix.url" .ctx | quote }}
+  - name: PHOENIX_OTLP_ENDPOINT
+    value: {{ include "cogniverse.phoenix.otlpEndpoint" .ctx | quote }}
+{{- end }}
+{{- if and $v.llm $v.llm.enabled $v.llm.service }}
+  - name: LLM_URL
+    value: {{ include "cogniverse.llm.url" .ctx | quote }}
+{{- end }}
+{{- range $name, $value := $v.workflows.runner.extraEnv }}
+  - name: {{ $name }}
+    value: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+A runner step as an Argo container template:
+(dict "ctx" $ "step" "ingest-videos" "params" (list "tenant-id" ...) "outputs" (list "x" ...)
+      "transient" true "mounts" (list "data"|"backups"))
+Arguments are `<step> --<param> {{inputs.parameters.<param>}} ...`, one argv element each.
+*/}}
+{{- define "cogniverse.workflows.step" -}}
+{{- $ctx := .ctx -}}
+{{- $w := $ctx.Values.workflows -}}
+{{- $over := index $w.steps .step | default dict -}}
+{{- $image := $over.image | default $w.runner.image -}}
+- name: {{ .step }}
+  {{- with .params }}
+  inputs:
+    parameters:
+      {{- range . }}
+      - name: {{ . }}
+      {{- end }}
+  {{- end }}
+  {{- with .outputs }}
+  outputs:
+    parameters:
+      {{- range . }}
+      - name: {{ . }}
+        valueFrom:
+          path: /tmp/outputs/{{ . }}
+      {{- end }}
+  {{- end }}
+  {{- if .transient }}
+  {{- include "cogniverse.workflows.retryStrategy" $ctx | trim | nindent 2 }}
+  {{- end }}
+  volumes:
+    - name: tmp
+      emptyDir: {}
+    - name: outputs
+      emptyDir: {}
+  container:
+    image: {{ include "cogniverse.image" (dict "ctx" $ctx "image" $image) }}
+    imagePullPolicy: {{ $image.pullPolicy | default "IfNotPresent" }}
+    command: {{ $over.command | default $w.runner.command | toJson }}
+    args:
+      - {{ .step }}
+      {{- range .params }}
+      - --{{ . }}
+      - {{ include "cogniverse.workflows.in" . | quote }}
+      {{- end }}
+    {{- include "cogniverse.workflows.env" (dict "ctx" $ctx "step" .step) | nindent 4 }}
+    resources: {{- $over.resources | default $w.resources | toYaml | nindent 6 }}
+    securityContext: {{- toYaml $w.securityContext | nindent 6 }}
+    volumeMounts:
+      - name: tmp
+        mountPath: /tmp
+      - name: outputs
+        mountPath: /tmp/outputs
+      {{- if and (has "data" (.mounts | default list)) $w.volumes.videoData.existingClaim }}
+      - name: video-data
+        mountPath: /data
+        readOnly: true
+      {{- end }}
+      {{- if has "backups" (.mounts | default list) }}
+      - name: backups
+        mountPath: /backups
+      {{- end }}
+{{- end -}}
+
+{{/* The exit handler's step: notify-completion gets the workflow status. (dict "ctx" $ "tenant" true|false) */}}
+{{- define "cogniverse.workflows.notifyStep" -}}
+{{- $params := list "workflow" "status" -}}
+{{- if .tenant }}{{ $params = append $params "tenant-id" }}{{ end -}}
+{{- include "cogniverse.workflows.step" (dict "ctx" .ctx "step" "notify-completion" "params" $params "transient" true) }}
+{{- end -}}
+
+{{/*
+The exit-handler template (spec.onExit), the only place {{workflow.status}} is used.
+(dict "tenant" "<Argo expression of the tenant id>"); without tenant, no --tenant-id is passed.
+*/}}
+{{- define "cogniverse.workflows.exitHandler" -}}
+- name: exit-handler
+  steps:
+    - - name: notify-completion
+        template: notify-completion
+        arguments:
+          parameters:
+            - name: workflow
+              value: {{ "{{workflow.name}}" | quote }}
+            - name: status
+              value: {{ "{{workflow.status}}" | quote }}
+            {{- with .tenant }}
+            - name: tenant-id
+              value: {{ . | quote }}
+            {{- end }}
+{{- end -}}
+
+{{/*
+Workflow-wide spec fields shared by every WorkflowTemplate and CronWorkflow:
+(dict "ctx" $ "name" "batch-optimization" "deadline" 3600 "sa" "steps" "labels" (dict ...) "volumes" (list "data"|"backups"))
+*/}}
+{{- define "cogniverse.workflows.specCommon" -}}
+{{- $w := .ctx.Values.workflows -}}
+serviceAccountName: {{ include "cogniverse.workflows.serviceAccountName" (dict "ctx" .ctx "purpose" (.sa | default "steps")) }}
+activeDeadlineSeconds: {{ .deadline }}
+onExit: exit-handler
+ttlStrategy: {{- toYaml $w.ttl | nindent 2 }}
+podGC:
+  strategy: {{ $w.podGC.strategy }}
+  {{- with $w.podGC.deleteDelayDuration }}
+  deleteDelayDuration: {{ . | quote }}
+  {{- end }}
+securityContext: {{- toYaml $w.podSecurityContext | nindent 2 }}
+{{- with .ctx.Values.global.imagePullSecrets }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . }}
+  {{- end }}
+{{- end }}
+workflowMetadata:
+  labels:
+    app.kubernetes.io/part-of: cogniverse
+    app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+    {{- range $k, $v := .labels }}
+    {{ $k }}: {{ $v | quote }}
+    {{- end }}
+  {{- with $w.notifications.annotations }}
+  annotations: {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- $vols := .volumes | default list }}
+{{- if or (and (has "data" $vols) $w.volumes.videoData.existingClaim) (has "backups" $vols) }}
+volumes:
+  {{- if and (has "data" $vols) $w.volumes.videoData.existingClaim }}
+  - name: video-data
+    persistentVolumeClaim:
+      claimName: {{ $w.volumes.videoData.existingClaim }}
+      readOnly: true
+  {{- end }}
+  {{- if has "backups" $vols }}
+  - name: backups
+    persistentVolumeClaim:
+      claimName: {{ $w.volumes.backups.existingClaim | default (include "cogniverse.componentName" (dict "ctx" .ctx "component" "workflow-backups")) }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Heavy-job semaphore reference (workflow level) for scheduled workflows. */}}
+{{- define "cogniverse.workflows.heavySemaphore" -}}
+{{- if .Values.workflows.heavyJobs.semaphore }}
+synchronization:
+  semaphores:
+    - configMapKeyRef:
+        name: {{ include "cogniverse.componentName" (dict "ctx" . "component" "workflow-semaphores") }}
+        key: heavy-jobs
+{{- end }}
+{{- end -}}
+
+{{/* metadata.labels of every Argo object: (dict "ctx" $ "extra" (dict ...)) */}}
+{{- define "cogniverse.workflows.labels" -}}
+{{ include "cogniverse.labels" (dict "ctx" .ctx "component" "workflows") }}
+{{- range $k, $v := .extra }}
+{{ $k }}: {{ $v | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* CronWorkflow schedule fields from a values block: (dict "ctx" $ "c" .Values.workflows.cronWorkflows.x "labels" (dict ...)) */}}
+{{- define "cogniverse.workflows.cronSpec" -}}
+schedules: {{- toYaml .c.schedules | nindent 2 }}
+timezone: {{ .c.timezone | quote }}
+suspend: {{ .c.suspend | default false }}
+concurrencyPolicy: {{ .c.concurrencyPolicy }}
+{{- if hasKey .c "startingDeadlineSeconds" }}
+startingDeadlineSeconds: {{ .c.startingDeadlineSeconds }}
+{{- end }}
+{{- if hasKey .c "successfulJobsHistoryLimit" }}
+successfulJobsHistoryLimit: {{ .c.successfulJobsHistoryLimit }}
+{{- end }}
+{{- if hasKey .c "failedJobsHistoryLimit" }}
+failedJobsHistoryLimit: {{ .c.failedJobsHistoryLimit }}
+{{- end }}
+workflowMetadata:
+  labels:
+    app.kubernetes.io/part-of: cogniverse
+    app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+    {{- range $k, $v := .labels }}
+    {{ $k }}: {{ $v | quote }}
+    {{- end }}
+{{- end -}}
+
+{{/* Arguments of a step calling batch-optimization's reusable `optimize` template. (dict "params" map "tenant" "..." "category" "..." "type" "..." "synthetic" "true") Values may be Argo expressions. */}}
+{{- define "cogniverse.workflows.optimizeArgs" -}}
+parameters:
+  - name: tenant-id
+    value: {{ .tenant | quote }}
+  - name: optimizer-category
+    value: {{ .category | quote }}
+  - name: optimizer-type
+    value: {{ .type | quote }}
+  {{- range list "dataset-name" "profiles" "max-iterations" "learning-rate" "improvement-threshold" }}
+  - name: {{ . }}
+    value: {{ index $.params . | quote }}
+  {{- end }}
+  - name: use-synthetic-data
+    value: {{ .synthetic | quote }}
+{{- end -}}
+
+{{/* Fail rendering when a CronWorkflow needs the batch-optimization WorkflowTemplate and it is disabled. */}}
+{{- define "cogniverse.workflows.requireBatchOptimization" -}}
+{{- if not .ctx.Values.workflows.templates.batchOptimization.enabled -}}
+{{- fail (printf "workflows.cronWorkflows.%s runs the batch-optimization WorkflowTemplate: set workflows.templates.batchOptimization.enabled=true or disable workflows.cronWorkflows.%s.enabled" .name .name) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+weekly-optimization and daily-optimization-check: count annotations, then (when the threshold is met)
+run batch-optimization's `optimize` for each optimizer with synthetic data.
+(dict "ctx" $ "c" <cron values> "name" "weekly-optimization" "since" "168h" "optimizers" (list (dict "category" .. "type" ..)))
+*/}}
+{{- define "cogniverse.workflows.scheduledOptimization" -}}
+{{- $ctx := .ctx -}}
+{{- $c := .c -}}
+{{- $p := $c.parameters -}}
+{{- $params := list "tenant-id" "annotation-threshold" "improvement-threshold" "dataset-name" "profiles" "max-iterations" "learning-rate" -}}
+{{- $in := dict -}}
+{{- range $params }}{{ $_ := set $in . (include "cogniverse.workflows.in" .) }}{{ end -}}
+apiVersion: argoproj.io/v1alpha1
+kind: CronWorkflow
+metadata:
+  name: {{ .name }}
+  namespace: {{ $ctx.Release.Namespace }}
+  labels:
+    {{- include "cogniverse.workflows.labels" (dict "ctx" $ctx "extra" (dict "workflow-type" "optimization")) | nindent 4 }}
+spec:
+  {{- include "cogniverse.workflows.cronSpec" (dict "ctx" $ctx "c" $c "labels" (dict "workflow-type" "optimization")) | nindent 2 }}
+  workflowSpec:
+    entrypoint: check-and-optimize
+    arguments:
+      parameters:
+        {{- range $params }}
+        - name: {{ . }}
+          value: {{ index $p . | toString | quote }}
+        {{- end }}
+    {{- include "cogniverse.workflows.heavySemaphore" $ctx | trim | nindent 4 }}
+    {{- include "cogniverse.workflows.specCommon" (dict "ctx" $ctx "deadline" $c.activeDeadlineSeconds "labels" (dict "workflow-type" "optimization")) | nindent 4 }}
+    templates:
+      - name: check-and-optimize
+        parallelism: 1
+        inputs:
+          parameters:
+            {{- range $params }}
+            - name: {{ . }}
+            {{- end }}
+        outputs:
+          parameters:
+            - name: annotation-count
+              globalName: annotation-count
+              valueFrom:
+                parameter: {{ "{{steps.check-annotations.outputs.parameters.annotation-count}}" | quote }}
+        steps:
+          - - name: check-annotations
+              template: check-annotations
+              arguments:
+                parameters:
+                  - name: tenant-id
+                    value: {{ get $in "tenant-id" | quote }}
+                  - name: since
+                    value: {{ .since | quote }}
+                  - name: annotation-threshold
+                    value: {{ get $in "annotation-threshold" | quote }}
+          # Optimizers of one tenant run one at a time (batch-optimization's per-tenant mutex).
+          - - name: optimize
+              when: {{ "{{steps.check-annotations.outputs.parameters.threshold-met}} == true" | quote }}
+              templateRef:
+                name: batch-optimization
+                template: optimize
+              withItems: {{ .optimizers | toJson }}
+              arguments:
+                {{- include "cogniverse.workflows.optimizeArgs" (dict "tenant" (get $in "tenant-id") "category" "{{item.category}}" "type" "{{item.type}}" "synthetic" "true" "params" $in) | nindent 16 }}
+      {{- include "cogniverse.workflows.step" (dict "ctx" $ctx "step" "check-annotations" "params" (list "tenant-id" "since" "annotation-threshold") "outputs" (list "annotation-count" "threshold-met") "transient" true) | nindent 6 }}
+      {{- include "cogniverse.workflows.exitHandler" (dict "tenant" "{{workflow.parameters.tenant-id}}") | nindent 6 }}
+      {{- include "cogniverse.workflows.notifyStep" (dict "ctx" $ctx "tenant" true) | nindent 6 }}
+{{- end -}}
