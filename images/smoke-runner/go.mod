@@ -1,0 +1,3 @@
+module cogniverse.dev/smoke-runner
+
+go 1.22

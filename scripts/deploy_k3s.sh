@@ -1,0 +1,420 @@
+#!/usr/bin/env bash
+# One-command local setup: (optionally) K3s, (optionally) Argo Workflows, then the Cogniverse
+# chart with every WorkflowTemplate and CronWorkflow, installed by Helm.
+#
+#   scripts/deploy_k3s.sh --install-k3s --install-argo     # fresh Linux host with internet
+#   scripts/deploy_k3s.sh                                  # chart only, into the cluster in KUBECONFIG
+#   scripts/deploy_k3s.sh --install-argo --argo-manifest argo-install.yaml   # offline Argo install
+#   scripts/deploy_k3s.sh --dry-run --install-k3s --install-argo            # print the plan only
+#
+# Every step is idempotent: a second run upgrades in place (helm upgrade --install) and skips
+# K3s/Argo when the installed version is already at least the pinned one.
+# See docs/deploy.md.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PROG=deploy_k3s.sh
+
+# ---- pinned versions and sources (override through the environment or the flags) ------------
+K3S_VERSION=${K3S_VERSION:-v1.33.5+k3s1}
+ARGO_VERSION=${ARGO_VERSION:-v3.7.3}
+K3S_INSTALL_URL=${K3S_INSTALL_URL:-https://get.k3s.io}
+# The official Argo Workflows install manifest (controller + server + CRDs) for ARGO_VERSION.
+ARGO_MANIFEST_URL=${ARGO_MANIFEST_URL:-}
+# A local manifest (full install or CRDs only) used instead of the URL: offline clusters.
+ARGO_MANIFEST=${ARGO_MANIFEST:-}
+ARGO_NAMESPACE=${ARGO_NAMESPACE:-argo}
+RELEASE=${RELEASE:-cogniverse}
+NAMESPACE=${NAMESPACE:-cogniverse}
+CHART=${CHART:-$ROOT/charts/cogniverse}
+DEFAULT_VALUES=${DEFAULT_VALUES:-$ROOT/values/k3s.yaml}
+TIMEOUT=${TIMEOUT:-600}                       # seconds, for every wait
+TOOLS_BIN=${TOOLS_BIN:-$ROOT/.tools/bin}
+AUTO_BOOTSTRAP=${AUTO_BOOTSTRAP:-1}           # 0: never run scripts/bootstrap.sh to get helm
+VENV_PYTHON=${VENV_PYTHON:-$ROOT/.venv/bin/python}
+
+usage() {
+  cat <<USAGE
+Usage: $PROG [flags]
+
+Installs the Cogniverse chart (and optionally K3s and Argo Workflows) into a Kubernetes cluster.
+Without --install-k3s it uses the cluster in KUBECONFIG.
+
+Flags:
+  --install-k3s            install K3s $K3S_VERSION first (needs root or sudo, and curl)
+  --install-argo           install the Argo Workflows controller and server $ARGO_VERSION into
+                           namespace '$ARGO_NAMESPACE' (skipped when that version or newer is there)
+  --argo-manifest PATH     apply this local Argo manifest (full install or CRDs only) instead of
+                           downloading the official one (offline clusters); env ARGO_MANIFEST
+  --namespace NAME         namespace for the chart (default: cogniverse)
+  --release NAME           Helm release name (default: cogniverse)
+  -f, --values FILE        extra values file; repeatable (default: values/k3s.yaml)
+  --set KEY=VALUE          helm --set; repeatable
+  --k3s-version VERSION    K3s version (default: $K3S_VERSION; env K3S_VERSION)
+  --argo-version VERSION   Argo Workflows version (default: $ARGO_VERSION; env ARGO_VERSION)
+  --timeout SECONDS        timeout of every wait (default: $TIMEOUT)
+  --skip-chart             do not install the chart (K3s/Argo only)
+  --smoke                  run the smoke suite (pytest -m smoke) afterwards
+  --uninstall              helm uninstall the release (keeps data volumes, K3s and Argo)
+  --dry-run                print the plan and change nothing
+  -h, --help               this help
+
+Environment: KUBECONFIG, K3S_VERSION, ARGO_VERSION, ARGO_MANIFEST, ARGO_MANIFEST_URL,
+K3S_INSTALL_URL, HELM / KUBECTL (binaries), TIMEOUT, AUTO_BOOTSTRAP=0 (never fetch helm).
+USAGE
+}
+
+die_usage() { printf '%s: %s\n' "$PROG" "$*" >&2; usage >&2; exit 2; }
+die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
+log() { printf '==> %s\n' "$*"; }
+
+# ---- arguments: every flag, in one loop ------------------------------------------------------
+install_k3s=0 install_argo=0 skip_chart=0 smoke=0 uninstall=0 dry_run=0
+values_files=() set_values=()
+
+need_value() { # flag remaining-arg-count next-arg
+  if [[ $2 -lt 2 || -z "$3" || "$3" == -* ]]; then
+    die_usage "$1 needs a value"
+  fi
+}
+
+while [[ $# -gt 0 ]]; do
+  flag=$1 value=""
+  if [[ "$flag" == --*=* ]]; then           # --flag=value form
+    value=${flag#*=} flag=${flag%%=*}
+    [[ -n "$value" ]] || die_usage "$flag needs a value"
+    set -- "$flag" "$value" "${@:2}"
+  fi
+  case "$flag" in
+    --install-k3s) install_k3s=1 ;;
+    --install-argo) install_argo=1 ;;
+    --skip-chart) skip_chart=1 ;;
+    --smoke) smoke=1 ;;
+    --uninstall) uninstall=1 ;;
+    --dry-run) dry_run=1 ;;
+    -h|--help) usage; exit 0 ;;
+    --namespace|-n) need_value "$flag" $# "${2:-}"; NAMESPACE=$2; shift ;;
+    --release) need_value "$flag" $# "${2:-}"; RELEASE=$2; shift ;;
+    -f|--values) need_value "$flag" $# "${2:-}"; values_files+=("$2"); shift ;;
+    --set) need_value "$flag" $# "${2:-}"; set_values+=("$2"); shift ;;
+    --k3s-version) need_value "$flag" $# "${2:-}"; K3S_VERSION=$2; shift ;;
+    --argo-version) need_value "$flag" $# "${2:-}"; ARGO_VERSION=$2; shift ;;
+    --argo-manifest) need_value "$flag" $# "${2:-}"; ARGO_MANIFEST=$2; shift ;;
+    --timeout) need_value "$flag" $# "${2:-}"; TIMEOUT=$2; shift ;;
+    *) die_usage "unknown flag '$flag'" ;;
+  esac
+  shift
+done
+
+# ---- argument checks ---------------------------------------------------------------------------
+[[ "$NAMESPACE" =~ ^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$ ]] \
+  || die_usage "--namespace '$NAMESPACE' is not a valid namespace name (lowercase letters, digits, '-', at most 63)"
+[[ "$RELEASE" =~ ^[a-z0-9]([-a-z0-9]{0,51}[a-z0-9])?$ ]] \
+  || die_usage "--release '$RELEASE' is not a valid release name (lowercase letters, digits, '-', at most 53)"
+[[ "$TIMEOUT" =~ ^[1-9][0-9]*$ ]] || die_usage "--timeout '$TIMEOUT' is not a positive number of seconds"
+[[ "$K3S_VERSION" =~ ^v[0-9]+\.[0-9]+\.[0-9]+(\+k3s[0-9]+)?$ ]] \
+  || die_usage "--k3s-version '$K3S_VERSION' is not a K3s version like v1.33.5+k3s1"
+[[ "$ARGO_VERSION" =~ ^v[0-9]+\.[0-9]+\.[0-9]+$ ]] \
+  || die_usage "--argo-version '$ARGO_VERSION' is not a version like v3.7.3"
+if [[ $uninstall == 1 && ( $install_k3s == 1 || $install_argo == 1 || $smoke == 1 ) ]]; then
+  die_usage "--uninstall cannot be combined with --install-k3s, --install-argo or --smoke"
+fi
+if [[ $uninstall == 1 && $skip_chart == 1 ]]; then
+  die_usage "--uninstall and --skip-chart together do nothing"
+fi
+if [[ -n "$ARGO_MANIFEST" && $install_argo == 0 ]]; then
+  die_usage "--argo-manifest is only used with --install-argo"
+fi
+if [[ -n "$ARGO_MANIFEST" && ! -f "$ARGO_MANIFEST" ]]; then
+  die "Argo manifest '$ARGO_MANIFEST' does not exist"
+fi
+if [[ ${#values_files[@]} -eq 0 && -f "$DEFAULT_VALUES" ]]; then
+  values_files=("$DEFAULT_VALUES")
+fi
+for f in "${values_files[@]}"; do
+  [[ -f "$f" ]] || die "values file '$f' does not exist"
+done
+ARGO_MANIFEST_URL=${ARGO_MANIFEST_URL:-https://github.com/argoproj/argo-workflows/releases/download/$ARGO_VERSION/install.yaml}
+argo_source=${ARGO_MANIFEST:-$ARGO_MANIFEST_URL}
+
+# ---- tools ---------------------------------------------------------------------------------------
+SUDO=()
+if [[ $(id -u) -ne 0 ]]; then SUDO=(sudo); fi
+
+find_helm() {
+  local c
+  for c in "${HELM:-}" "$(command -v helm || true)" "$TOOLS_BIN/helm3" "$TOOLS_BIN/helm4"; do
+    if [[ -n "$c" && -x "$c" ]]; then printf '%s\n' "$c"; return 0; fi
+  done
+  return 1
+}
+
+find_kubectl() {
+  local c
+  for c in "${KUBECTL:-}" "$TOOLS_BIN/kubectl" "$(command -v kubectl || true)"; do
+    if [[ -n "$c" && -x "$c" ]]; then printf '%s\n' "$c"; return 0; fi
+  done
+  if command -v k3s >/dev/null; then printf '%s\n' "k3s kubectl"; return 0; fi
+  return 1
+}
+
+# Prerequisites: collect every missing one, then fail once with all of them.
+missing=()
+HELM_BIN=$(find_helm || true) helm_fetch=0
+KUBECTL_BIN=$(find_kubectl || true)
+if [[ $install_k3s == 1 || ( $install_argo == 1 && -z "$ARGO_MANIFEST" ) ]]; then
+  command -v curl >/dev/null || missing+=("curl (downloads the K3s installer / the Argo manifest; apt-get install curl)")
+fi
+if [[ $install_k3s == 1 && ${#SUDO[@]} -gt 0 ]] && ! command -v sudo >/dev/null; then
+  missing+=("root or sudo (K3s installs system-wide)")
+fi
+if [[ $install_k3s == 1 && "$(uname -s)" != Linux ]]; then
+  missing+=("Linux (K3s runs on Linux only; on macOS/Windows use a Linux VM)")
+fi
+if [[ -z "$KUBECTL_BIN" && $install_k3s == 0 ]]; then
+  missing+=("kubectl (on PATH or in .tools/bin: run scripts/bootstrap.sh --no-python)")
+fi
+if [[ -z "$HELM_BIN" && ( $skip_chart == 0 || $uninstall == 1 ) ]]; then
+  if [[ $AUTO_BOOTSTRAP == 1 && $dry_run == 0 ]]; then
+    log "no helm on PATH or in .tools/bin: running scripts/bootstrap.sh --no-python to fetch the pinned ones"
+    "$ROOT/scripts/bootstrap.sh" --no-python || true
+    HELM_BIN=$(find_helm || true)
+  fi
+  if [[ -z "$HELM_BIN" ]]; then
+    if [[ $dry_run == 1 && $AUTO_BOOTSTRAP == 1 ]]; then
+      HELM_BIN="$TOOLS_BIN/helm3" helm_fetch=1   # the plan notes that bootstrap.sh would fetch it
+    else
+      missing+=("helm (>= 3.14 or 4.x on PATH, \$HELM, or .tools/bin/helm3|helm4: run scripts/bootstrap.sh --no-python)")
+    fi
+  fi
+fi
+if [[ $smoke == 1 && ! -x "$VENV_PYTHON" && $dry_run == 0 ]]; then
+  missing+=("the Python venv for the smoke suite ($VENV_PYTHON: run scripts/bootstrap.sh)")
+fi
+if [[ ${#missing[@]} -gt 0 ]]; then
+  printf '%s: missing prerequisites:\n' "$PROG" >&2
+  printf '  - %s\n' "${missing[@]}" >&2
+  exit 1
+fi
+
+# ---- cluster access ----------------------------------------------------------------------------
+K3S_KUBECONFIG=/etc/rancher/k3s/k3s.yaml
+if [[ $install_k3s == 1 ]]; then
+  export KUBECONFIG=$K3S_KUBECONFIG
+elif [[ -z "${KUBECONFIG:-}" ]]; then
+  if [[ -f "$HOME/.kube/config" ]]; then export KUBECONFIG=$HOME/.kube/config
+  elif [[ -r $K3S_KUBECONFIG ]]; then export KUBECONFIG=$K3S_KUBECONFIG
+  fi
+fi
+
+kc() { # kubectl with the chosen binary (word-split on purpose for "k3s kubectl")
+  # shellcheck disable=SC2086
+  $KUBECTL_BIN "$@"
+}
+
+helm_args=(upgrade --install "$RELEASE" "$CHART" --namespace "$NAMESPACE" --create-namespace
+           --wait --timeout "${TIMEOUT}s")
+for f in "${values_files[@]}"; do helm_args+=(--values "$f"); done
+for s in "${set_values[@]}"; do helm_args+=(--set "$s"); done
+
+# ---- the plan -----------------------------------------------------------------------------------
+plan=()
+if [[ $uninstall == 1 ]]; then
+  plan+=("uninstall Helm release '$RELEASE' from namespace '$NAMESPACE' (data PVCs are kept)")
+else
+  if [[ $install_k3s == 1 ]]; then
+    plan+=("install K3s $K3S_VERSION from $K3S_INSTALL_URL (skipped if $K3S_VERSION or newer is installed); KUBECONFIG=$K3S_KUBECONFIG")
+    plan+=("wait for the node to be Ready (timeout ${TIMEOUT}s)")
+  else
+    plan+=("use the existing cluster in KUBECONFIG=${KUBECONFIG:-<unset>}")
+  fi
+  if [[ $install_argo == 1 ]]; then
+    plan+=("install Argo Workflows $ARGO_VERSION into namespace '$ARGO_NAMESPACE' from $argo_source (skipped if $ARGO_VERSION or newer is installed)")
+    plan+=("wait for the Argo CRDs to be Established and the workflow-controller and argo-server to be Ready (timeout ${TIMEOUT}s)")
+  fi
+  if [[ $skip_chart == 0 ]]; then
+    if [[ $helm_fetch == 1 ]]; then
+      plan+=("fetch pinned helm with scripts/bootstrap.sh --no-python")
+    fi
+    plan+=("helm ${helm_args[*]}")
+    plan+=("wait for the rollout of every Deployment/StatefulSet of release '$RELEASE' (timeout ${TIMEOUT}s)")
+  else
+    plan+=("skip the chart (--skip-chart)")
+  fi
+  if [[ $smoke == 1 ]]; then
+    plan+=("run the smoke suite: python -m pytest -m smoke tests/smoke")
+  fi
+fi
+
+printf 'Plan:\n'
+for i in "${!plan[@]}"; do printf '  %d. %s\n' $((i + 1)) "${plan[$i]}"; done
+if [[ $dry_run == 1 ]]; then
+  printf '%s: --dry-run: nothing was changed\n' "$PROG"
+  exit 0
+fi
+
+# ---- waits and diagnostics -----------------------------------------------------------------------
+diagnose() { # namespace
+  local ns=$1
+  {
+    printf '\n---- diagnostics: nodes ----\n'
+    kc get nodes -o wide 2>&1 || true
+    printf -- '---- diagnostics: pods in %s ----\n' "$ns"
+    kc get pods -n "$ns" -o wide 2>&1 || true
+    printf -- '---- diagnostics: pods not Running/Succeeded in %s ----\n' "$ns"
+    local p
+    for p in $(kc get pods -n "$ns" --field-selector=status.phase!=Running,status.phase!=Succeeded -o name 2>/dev/null); do
+      kc describe -n "$ns" "$p" 2>&1 | tail -n 25 || true
+    done
+    printf -- '---- diagnostics: recent events in %s ----\n' "$ns"
+    kc get events -n "$ns" --sort-by=.lastTimestamp 2>&1 | tail -n 30 || true
+  } >&2
+}
+
+wait_node_ready() {
+  local deadline=$((SECONDS + TIMEOUT))
+  log "waiting for a Ready node (timeout ${TIMEOUT}s)"
+  until kc get nodes --no-headers 2>/dev/null | awk '$2 == "Ready" {found=1} END {exit !found}'; do
+    if (( SECONDS >= deadline )); then
+      diagnose kube-system
+      die "no node became Ready within ${TIMEOUT}s (K3s logs: journalctl -u k3s)"
+    fi
+    sleep 3
+  done
+}
+
+wait_crds() {
+  local crd
+  for crd in workflows workflowtemplates cronworkflows workflowtaskresults; do
+    if ! kc wait --for=condition=Established "crd/$crd.argoproj.io" --timeout="${TIMEOUT}s" >/dev/null; then
+      kc get crd 2>&1 | grep argoproj >&2 || true
+      die "CRD $crd.argoproj.io not Established within ${TIMEOUT}s (is it in $argo_source?)"
+    fi
+  done
+  log "Argo CRDs Established"
+}
+
+wait_rollout() { # namespace resource...
+  local ns=$1 r
+  shift
+  for r in "$@"; do
+    if ! kc rollout status -n "$ns" "$r" --timeout="${TIMEOUT}s"; then
+      diagnose "$ns"
+      die "$r in namespace $ns not Ready within ${TIMEOUT}s"
+    fi
+  done
+}
+
+version_ge() { # a b: true if a >= b (v-prefixed semver, +k3sN suffix compared too)
+  [[ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" == "$2" ]]
+}
+
+# ---- steps --------------------------------------------------------------------------------------
+do_install_k3s() {
+  local have=""
+  if command -v k3s >/dev/null; then
+    have=$(k3s --version 2>/dev/null | awk 'NR == 1 {print $3}')
+  fi
+  if [[ -n "$have" ]] && version_ge "$have" "$K3S_VERSION"; then
+    log "K3s $have is installed (>= $K3S_VERSION): not reinstalling"
+  else
+    log "installing K3s $K3S_VERSION${have:+ (upgrading from $have)}"
+    curl -sfL "$K3S_INSTALL_URL" \
+      | "${SUDO[@]}" env INSTALL_K3S_VERSION="$K3S_VERSION" K3S_KUBECONFIG_MODE=644 sh -s - \
+      || die "the K3s installer failed (see its output above)"
+  fi
+  KUBECTL_BIN=$(find_kubectl) || die "K3s installed but no kubectl found (expected /usr/local/bin/kubectl)"
+  for _ in $(seq 1 60); do [[ -r $K3S_KUBECONFIG ]] && break; sleep 2; done
+  [[ -r $K3S_KUBECONFIG ]] || die "$K3S_KUBECONFIG not readable after the K3s install"
+  wait_node_ready
+}
+
+installed_argo_version() {
+  kc get deployment workflow-controller -n "$ARGO_NAMESPACE" \
+    -o jsonpath='{.spec.template.spec.containers[0].image}' 2>/dev/null | sed -n 's/.*:\(v[0-9][0-9.]*\)$/\1/p'
+}
+
+do_install_argo() {
+  local have
+  have=$(installed_argo_version || true)
+  if [[ -n "$have" ]] && version_ge "$have" "$ARGO_VERSION"; then
+    log "Argo Workflows $have is installed in '$ARGO_NAMESPACE' (>= $ARGO_VERSION): not reinstalling"
+  else
+    log "installing Argo Workflows $ARGO_VERSION into '$ARGO_NAMESPACE' from $argo_source"
+    kc create namespace "$ARGO_NAMESPACE" --dry-run=client -o yaml | kc apply -f - >/dev/null
+    local manifest=$ARGO_MANIFEST
+    if [[ -z "$manifest" ]]; then
+      manifest=$(mktemp)
+      trap 'rm -f "$manifest"' EXIT
+      curl -sfL "$ARGO_MANIFEST_URL" -o "$manifest" \
+        || die "could not download $ARGO_MANIFEST_URL (offline? pass --argo-manifest PATH)"
+    fi
+    # Server-side apply: the full Argo CRDs are too large for the last-applied annotation.
+    kc apply --server-side --force-conflicts -n "$ARGO_NAMESPACE" -f "$manifest" >/dev/null \
+      || die "kubectl apply of the Argo manifest failed"
+  fi
+  wait_crds
+  local deploys=()
+  kc get deployment workflow-controller -n "$ARGO_NAMESPACE" >/dev/null 2>&1 && deploys+=(deployment/workflow-controller)
+  kc get deployment argo-server -n "$ARGO_NAMESPACE" >/dev/null 2>&1 && deploys+=(deployment/argo-server)
+  if [[ ${#deploys[@]} -eq 0 ]]; then
+    log "note: no workflow-controller Deployment in '$ARGO_NAMESPACE' (CRDs-only manifest): a controller must run elsewhere"
+  else
+    log "waiting for ${deploys[*]} in '$ARGO_NAMESPACE' (timeout ${TIMEOUT}s)"
+    wait_rollout "$ARGO_NAMESPACE" "${deploys[@]}"
+  fi
+}
+
+check_cluster() {
+  kc get --raw /readyz >/dev/null 2>&1 \
+    || die "cannot reach the cluster (KUBECONFIG=${KUBECONFIG:-<unset>}): pass --install-k3s, or point KUBECONFIG at a running cluster"
+}
+
+do_chart() {
+  if ! kc get crd workflowtemplates.argoproj.io >/dev/null 2>&1; then
+    die "the Argo Workflows CRDs are not installed: pass --install-argo (the chart's workflows need them)"
+  fi
+  log "helm ${helm_args[*]}"
+  if ! "$HELM_BIN" "${helm_args[@]}"; then
+    diagnose "$NAMESPACE"
+    die "helm upgrade --install failed (diagnostics above)"
+  fi
+  local objs=()
+  mapfile -t objs < <(kc get deployments,statefulsets -n "$NAMESPACE" \
+    -l "app.kubernetes.io/instance=$RELEASE" -o name 2>/dev/null)
+  if [[ ${#objs[@]} -gt 0 ]]; then
+    log "waiting for the rollout of ${#objs[@]} workloads"
+    wait_rollout "$NAMESPACE" "${objs[@]}"
+  fi
+  log "chart installed: release '$RELEASE' in namespace '$NAMESPACE'"
+}
+
+print_access() {
+  cat <<EOF
+
+Cogniverse is installed (release '$RELEASE', namespace '$NAMESPACE').
+  export KUBECONFIG=${KUBECONFIG:-<your kubeconfig>}
+  Argo UI:      kubectl port-forward -n $ARGO_NAMESPACE svc/argo-server 2746:2746   then open https://localhost:2746
+  Templates:    kubectl get workflowtemplates,cronworkflows -n $NAMESPACE
+  Services:     kubectl get svc -n $NAMESPACE
+                kubectl port-forward -n $NAMESPACE svc/<service> <local-port>:<port>   (e.g. the runtime API, Phoenix 6006, Vespa 8080)
+  Run a workflow: cogniverse-chart submit video-ingestion -n $NAMESPACE -p tenant-id=acme_corp --wait
+EOF
+}
+
+if [[ $uninstall == 1 ]]; then
+  check_cluster
+  log "helm uninstall $RELEASE -n $NAMESPACE"
+  "$HELM_BIN" uninstall "$RELEASE" --namespace "$NAMESPACE" --wait --timeout "${TIMEOUT}s" \
+    || die "helm uninstall failed"
+  log "uninstalled; data PVCs are kept: kubectl get pvc -n $NAMESPACE"
+  exit 0
+fi
+
+if [[ $install_k3s == 1 ]]; then do_install_k3s; else check_cluster; fi
+if [[ $install_argo == 1 ]]; then do_install_argo; fi
+if [[ $skip_chart == 0 ]]; then do_chart; print_access; fi
+if [[ $smoke == 1 ]]; then
+  log "running the smoke suite"
+  (cd "$ROOT" && "$VENV_PYTHON" -m pytest -m smoke tests/smoke)
+fi

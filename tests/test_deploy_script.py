@@ -1,0 +1,194 @@
+"""scripts/deploy_k3s.sh without a cluster: flag parsing, --dry-run plans, failure messages.
+
+Every run here is either --dry-run/--help or fails before touching anything. The K3s/Argo
+installs themselves run in CI's K3s job (.github/workflows/chart-ci.yaml) and on the local cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cogniverse_chart import REPO_ROOT
+
+SCRIPT = REPO_ROOT / "scripts" / "deploy_k3s.sh"
+
+
+def run(*args: str, env: dict[str, str] | None = None, path: str | None = None) -> subprocess.CompletedProcess[str]:
+    e = {k: v for k, v in os.environ.items() if k not in {"KUBECONFIG", "K3S_VERSION", "ARGO_VERSION",
+                                                          "ARGO_MANIFEST", "NAMESPACE", "HELM"}}
+    e.update(env or {})
+    if path is not None:
+        e["PATH"] = path
+    return subprocess.run(["bash", str(SCRIPT), *args], capture_output=True, text=True, env=e, timeout=60)
+
+
+def plan(*args: str, **kw) -> list[str]:
+    proc = run("--dry-run", *args, **kw)
+    assert proc.returncode == 0, proc.stderr
+    assert "--dry-run: nothing was changed" in proc.stdout
+    return [line.strip() for line in proc.stdout.splitlines() if line.strip()[:1].isdigit()]
+
+
+def steps_with(lines: list[str], needle: str) -> list[str]:
+    return [line for line in lines if needle in line]
+
+
+def test_help_lists_every_flag_and_exits_0():
+    proc = run("--help")
+    assert proc.returncode == 0
+    for flag in ["--install-k3s", "--install-argo", "--namespace", "-f, --values", "--set", "--k3s-version",
+                 "--argo-version", "--skip-chart", "--smoke", "--uninstall", "--dry-run", "-h, --help",
+                 "--argo-manifest"]:
+        assert flag in proc.stdout, flag
+
+
+@pytest.mark.parametrize("order", [
+    ["--install-k3s", "--install-argo"],
+    ["--install-argo", "--install-k3s"],
+])
+def test_both_install_flags_are_honoured_in_either_order(order):
+    # The upstream script read only its first flag, so --install-argo never ran.
+    lines = plan(*order)
+    assert steps_with(lines, "install K3s v1.33.5+k3s1")
+    assert steps_with(lines, "wait for the node to be Ready")
+    assert steps_with(lines, "install Argo Workflows v3.7.3 into namespace 'argo'")
+    assert steps_with(lines, "CRDs to be Established")
+    assert steps_with(lines, "helm upgrade --install cogniverse")
+    # order of execution: K3s, then Argo, then the chart
+    k3s, argo, chart = (next(i for i, l in enumerate(lines) if n in l)
+                        for n in ("install K3s", "install Argo", "helm upgrade"))
+    assert k3s < argo < chart
+
+
+def test_without_install_flags_uses_the_kubeconfig_cluster_and_installs_only_the_chart():
+    lines = plan(env={"KUBECONFIG": "/some/kubeconfig"})
+    assert steps_with(lines, "use the existing cluster in KUBECONFIG=/some/kubeconfig")
+    assert not steps_with(lines, "install K3s") and not steps_with(lines, "install Argo")
+
+
+def test_chart_flags_reach_the_helm_command_in_order():
+    lines = plan("--namespace", "demo", "-f", str(SCRIPT), "--values=" + str(SCRIPT.parent / "test.sh"),
+                 "--set", "a=1", "--set", "b.c=two", "--release", "cv")
+    (helm,) = steps_with(lines, "helm upgrade --install")
+    assert "upgrade --install cv " in helm and "--namespace demo --create-namespace --wait" in helm
+    assert helm.index(f"--values {SCRIPT}") < helm.index("--values " + str(SCRIPT.parent / "test.sh"))
+    assert helm.index("--set a=1") < helm.index("--set b.c=two")
+
+
+def test_versions_are_pinned_and_overridable_by_flag_and_env():
+    lines = plan("--install-k3s", "--install-argo", "--k3s-version", "v1.32.1+k3s2", "--argo-version", "v3.7.9")
+    assert steps_with(lines, "install K3s v1.32.1+k3s2")
+    assert steps_with(lines, "install Argo Workflows v3.7.9")
+    assert steps_with(lines, "releases/download/v3.7.9/install.yaml")
+    lines = plan("--install-argo", env={"ARGO_VERSION": "v3.6.12"})
+    assert steps_with(lines, "install Argo Workflows v3.6.12")
+    # a flag wins over the environment
+    lines = plan("--install-argo", "--argo-version", "v3.7.1", env={"ARGO_VERSION": "v3.6.12"})
+    assert steps_with(lines, "install Argo Workflows v3.7.1")
+
+
+def test_local_argo_manifest_replaces_the_download(tmp_path):
+    manifest = tmp_path / "argo-crds.yaml"
+    manifest.write_text("# CRDs\n")
+    lines = plan("--install-argo", "--argo-manifest", str(manifest))
+    assert steps_with(lines, f"from {manifest}")
+    assert not steps_with(lines, "releases/download")
+    lines = plan("--install-argo", env={"ARGO_MANIFEST": str(manifest)})
+    assert steps_with(lines, f"from {manifest}")
+    lines = plan("--install-argo", env={"ARGO_MANIFEST_URL": "http://127.0.0.1:8000/install.yaml"})
+    assert steps_with(lines, "from http://127.0.0.1:8000/install.yaml")
+
+
+def test_skip_chart_smoke_and_uninstall_plans():
+    lines = plan("--install-argo", "--skip-chart")
+    assert steps_with(lines, "skip the chart") and not steps_with(lines, "helm upgrade")
+    lines = plan("--smoke")
+    assert steps_with(lines, "pytest -m smoke")
+    lines = plan("--uninstall", "--namespace", "demo")
+    assert lines == ["1. uninstall Helm release 'cogniverse' from namespace 'demo' (data PVCs are kept)"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--bogus"], "unknown flag '--bogus'"),
+    (["--install-k3s", "--instal-argo"], "unknown flag '--instal-argo'"),
+    (["--namespace"], "--namespace needs a value"),
+    (["--namespace", "--dry-run"], "--namespace needs a value"),
+    (["-f"], "-f needs a value"),
+    (["--set"], "--set needs a value"),
+    (["--values="], "--values needs a value"),
+    (["--k3s-version"], "--k3s-version needs a value"),
+    (["--argo-version", "3.7"], "--argo-version '3.7' is not a version"),
+    (["--namespace", "Bad_NS"], "--namespace 'Bad_NS' is not a valid namespace name"),
+    (["--timeout", "soon"], "--timeout 'soon' is not a positive number"),
+    (["--uninstall", "--install-k3s"], "--uninstall cannot be combined"),
+    (["--argo-manifest", "/x.yaml"], "--argo-manifest is only used with --install-argo"),
+])
+def test_bad_flags_fail_with_usage_and_exit_2(args, message):
+    proc = run(*args, "--dry-run")
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Usage: deploy_k3s.sh" in proc.stderr
+    assert "Plan:" not in proc.stdout
+
+
+def test_missing_values_file_and_manifest_are_named():
+    proc = run("--dry-run", "-f", "/no/such/values.yaml")
+    assert proc.returncode == 1 and "values file '/no/such/values.yaml' does not exist" in proc.stderr
+    proc = run("--dry-run", "--install-argo", "--argo-manifest", "/no/such/argo.yaml")
+    assert proc.returncode == 1 and "Argo manifest '/no/such/argo.yaml' does not exist" in proc.stderr
+
+
+def _bare_path(tmp_path: Path, *tools: str) -> str:
+    """A PATH with only the basic tools the script needs plus the named ones."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for tool in ("bash", "dirname", "id", "uname", "env", "sort", "head", "awk", "sed", "mktemp", *tools):
+        found = shutil.which(tool)
+        if found:
+            (bindir / tool).symlink_to(found)
+    return str(bindir)
+
+
+def test_missing_helm_and_kubectl_are_reported_together(tmp_path):
+    empty_tools = tmp_path / "tools"
+    empty_tools.mkdir()
+    proc = run("--dry-run", path=_bare_path(tmp_path),
+               env={"TOOLS_BIN": str(empty_tools), "AUTO_BOOTSTRAP": "0"})
+    assert proc.returncode == 1
+    assert "missing prerequisites" in proc.stderr
+    assert "kubectl (on PATH or in .tools/bin: run scripts/bootstrap.sh --no-python)" in proc.stderr
+    assert "helm (>= 3.14 or 4.x" in proc.stderr and "scripts/bootstrap.sh --no-python" in proc.stderr
+
+
+def test_missing_curl_is_reported_for_downloads(tmp_path):
+    proc = run("--dry-run", "--install-argo", path=_bare_path(tmp_path))
+    assert proc.returncode == 1 and "curl (downloads the K3s installer / the Argo manifest" in proc.stderr
+
+
+def test_dry_run_plans_a_helm_bootstrap_when_none_is_found(tmp_path):
+    empty_tools = tmp_path / "tools"
+    empty_tools.mkdir()
+    kubectl = REPO_ROOT / ".tools" / "bin" / "kubectl"
+    lines = plan(path=_bare_path(tmp_path), env={"TOOLS_BIN": str(empty_tools), "KUBECTL": str(kubectl)})
+    assert steps_with(lines, "fetch pinned helm with scripts/bootstrap.sh --no-python")
+
+
+def test_unreachable_cluster_fails_with_a_message_naming_kubeconfig(tmp_path):
+    proc = run(env={"KUBECONFIG": str(tmp_path / "missing-kubeconfig")})
+    assert proc.returncode == 1
+    assert f"cannot reach the cluster (KUBECONFIG={tmp_path / 'missing-kubeconfig'})" in proc.stderr
+    assert "pass --install-k3s" in proc.stderr
+
+
+def test_shellcheck_clean():
+    shellcheck = shutil.which("shellcheck")
+    if not shellcheck:
+        pytest.skip("shellcheck is not installed (apt-get install shellcheck); this check did not run")
+    proc = subprocess.run([shellcheck, "-x", str(SCRIPT), str(REPO_ROOT / "images" / "smoke-runner" / "build.sh")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout
