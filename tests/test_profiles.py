@@ -1,0 +1,135 @@
+"""Environment profiles (values/*.yaml) and chart-testing scenarios (charts/cogniverse/ci/*-values.yaml):
+`helm lint --strict` passes and every rendered object validates strictly against Kubernetes 1.30 and
+1.35 (and Argo 3.7 / 4.0) with Helm 3 and Helm 4; the k3s profile fits a 4 GiB laptop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes.utils import parse_quantity
+
+from cogniverse_chart import CHART_DIR, PROFILES_DIR
+from cogniverse_chart.documents import Document
+from conftest import by_kind
+
+PROFILES = ("k3s", "production", "smoke")
+SCENARIOS = sorted(p.name for p in (CHART_DIR / "ci").glob("*-values.yaml"))
+KUBE_VERSIONS = ("1.30.0", "1.35.0")
+GIB = 1024**3
+UPSTREAM_IMAGES = ("vespaengine/vespa", "arizephoenix/phoenix", "ollama/ollama", "cogniverse/runtime")
+
+
+@pytest.fixture(scope="module")
+def validator():
+    """One strict validator for the whole module (schemas are compiled once)."""
+    from cogniverse_chart.validate import Validator
+
+    return Validator(kube_versions=("1.30", "1.35"), argo_versions=("3.7", "4.0"))
+
+
+def memory_requests(docs: list[Document]) -> dict[str, int]:
+    """Bytes of memory requested by each long-running workload: per pod (max of the init containers and
+    the sum of the containers) x replicas (an HPA's minReplicas when one targets the workload)."""
+    hpa_min = {h["spec"]["scaleTargetRef"]["name"]: h["spec"]["minReplicas"]
+               for h in by_kind(docs, "HorizontalPodAutoscaler").values()}
+    out: dict[str, int] = {}
+    for d in docs:
+        if d.kind not in ("Deployment", "StatefulSet"):
+            continue
+        spec = d.obj["spec"]["template"]["spec"]
+
+        def req(c: dict[str, Any]) -> int:
+            return int(parse_quantity(c.get("resources", {}).get("requests", {}).get("memory", 0)))
+
+        per_pod = max([sum(req(c) for c in spec["containers"])] + [req(c) for c in spec.get("initContainers", [])])
+        replicas = hpa_min.get(d.name, d.obj["spec"].get("replicas", 1))
+        out[f"{d.kind}/{d.name} x{replicas}"] = per_pod * replicas
+    return out
+
+
+def test_profiles_and_scenarios_exist():
+    assert set(PROFILES) <= {p.stem for p in PROFILES_DIR.glob("*.yaml")}
+    assert len(SCENARIOS) >= 3 and all(s.endswith("-values.yaml") for s in SCENARIOS)
+    assert (CHART_DIR.parent.parent / "ct.yaml").exists()
+
+
+@pytest.mark.parametrize("values_file", [f"values/{p}.yaml" for p in PROFILES] + [f"ci/{s}" for s in SCENARIOS])
+def test_helm_lint_strict(helm, values_file):
+    path = (PROFILES_DIR.parent / values_file) if values_file.startswith("values/") else CHART_DIR / values_file
+    proc = helm.run(["lint", "--strict", str(CHART_DIR), "-f", str(path), "--kube-version", "1.35.0"], check=False)
+    assert proc.returncode == 0, f"{helm.label} lint --strict {values_file}:\n{proc.stdout}\n{proc.stderr}"
+
+
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
+@pytest.mark.parametrize("profile", PROFILES)
+def test_profile_validates_strictly(helm, render_chart, validator, profile, kube_version):
+    docs = render_chart(profile=profile, helm=helm, kube_version=kube_version)
+    assert docs
+    findings = validator.validate(docs)
+    assert not findings, "\n".join(f.format() for f in findings)
+
+
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_scenario_validates_strictly(helm, render_chart, validator, tmp_path, scenario, kube_version):
+    import yaml
+
+    values = yaml.safe_load((CHART_DIR / "ci" / scenario).read_text()) or {}
+    docs = render_chart(values, helm=helm, kube_version=kube_version)
+    findings = validator.validate(docs)
+    assert not findings, "\n".join(f.format() for f in findings)
+
+
+def test_memory_request_sums(render_chart, capsys):
+    """Prints the sum per profile (visible without -s); the k3s profile must fit a 4 GiB laptop."""
+    sums = {}
+    for profile in PROFILES:
+        parts = memory_requests(render_chart(profile=profile))
+        sums[profile] = sum(parts.values())
+        with capsys.disabled():
+            print(f"\n[memory requests] {profile}: {sums[profile] / GIB:.2f} GiB "
+                  f"({sums[profile] // 1024**2} Mi) = " + ", ".join(f"{k} {v // 1024**2}Mi" for k, v in sorted(parts.items())))
+    assert sums["k3s"] <= 4 * GIB, f"k3s requests {sums['k3s'] / GIB:.2f} GiB > 4 GiB"
+    assert sums["smoke"] <= sums["k3s"] <= sums["production"]
+
+
+def test_k3s_volumes_use_local_path(render_chart):
+    docs = render_chart(profile="k3s")
+    claims = [d.obj for d in docs if d.kind == "PersistentVolumeClaim"]
+    claims += [t for s in by_kind(docs, "StatefulSet").values() for t in s["spec"].get("volumeClaimTemplates", [])]
+    assert claims
+    for c in claims:
+        assert c["spec"].get("storageClassName") == "local-path", c["metadata"]["name"]
+
+
+def test_production_runs_the_runtime_highly_available(render_chart):
+    docs = render_chart(profile="production")
+    runtime = by_kind(docs, "Deployment")["cogniverse-runtime"]
+    assert runtime["spec"]["replicas"] >= 2
+    assert "podAntiAffinity" in runtime["spec"]["template"]["spec"]["affinity"]
+    assert by_kind(docs, "PodDisruptionBudget")["cogniverse-runtime"]["spec"]["selector"]["matchLabels"] == \
+        runtime["spec"]["selector"]["matchLabels"]
+    assert {"cogniverse-runtime", "cogniverse-vespa", "cogniverse-phoenix"} <= set(by_kind(docs, "NetworkPolicy"))
+
+
+def test_production_resources_are_larger_than_the_defaults(render_chart):
+    default, prod = render_chart(), render_chart(profile="production")
+    for kind, name in (("Deployment", "cogniverse-runtime"), ("StatefulSet", "cogniverse-vespa"),
+                       ("Deployment", "cogniverse-phoenix")):
+        def mem(docs):
+            c = by_kind(docs, kind)[name]["spec"]["template"]["spec"]["containers"][0]
+            return parse_quantity(c["resources"]["requests"]["memory"]), parse_quantity(c["resources"]["limits"]["memory"])
+        assert all(p > d for p, d in zip(mem(prod), mem(default))), name
+
+
+def test_smoke_profile_needs_no_upstream_service_image(render_chart):
+    """The smoke cluster cannot pull images: no service workload, Service or test Pod is rendered."""
+    docs = render_chart(profile="smoke")
+    service_docs = [d for d in docs if not d.source.startswith("cogniverse/templates/workflows/")]
+    assert not [d.ref for d in service_docs if d.kind in ("Deployment", "StatefulSet", "Pod", "Service",
+                                                         "PersistentVolumeClaim")]
+    images = [c["image"] for d in service_docs if d.kind in ("Deployment", "StatefulSet", "Pod")
+              for c in d.obj["spec"].get("template", d.obj)["spec"]["containers"]]
+    assert not [i for i in images if i.startswith(UPSTREAM_IMAGES)]
