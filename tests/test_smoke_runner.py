@@ -133,3 +133,40 @@ def test_second_build_is_cached_and_reproducible(built):
 def test_build_rejects_unknown_flags():
     proc = subprocess.run([str(RUNNER / "build.sh"), "--bogus"], capture_output=True, text=True)
     assert proc.returncode == 2 and "unknown flag '--bogus'" in proc.stderr
+
+
+def _runner_steps(docs) -> list[tuple[str, str, list[str]]]:
+    """(object, template name, container args) of every container template that runs the step runner."""
+    found = []
+    for d in docs:
+        if d.kind not in ("WorkflowTemplate", "CronWorkflow"):
+            continue
+        spec = d.obj["spec"]["workflowSpec"] if d.kind == "CronWorkflow" else d.obj["spec"]
+        for t in spec.get("templates", []):
+            c = t.get("container")
+            if c and c.get("command") and Path(c["command"][0]).name == "cogniverse-workflow":
+                found.append((f"{d.kind}/{d.name}", t["name"], [str(a) for a in c.get("args", [])]))
+    return found
+
+
+@pytest.mark.parametrize("profile", ["smoke", None], ids=["smoke-profile", "default-values"])
+def test_chart_calls_every_runner_step_as_the_runner_accepts(built, render_chart, profile):
+    """Every step the chart's workflows run exists in the runner with exactly the arguments it accepts."""
+    out, _ = built
+    contract = json.loads(subprocess.run([str(out / "cogniverse-workflow"), "--contract"], capture_output=True,
+                                         text=True, check=True).stdout)
+    steps = _runner_steps(render_chart(profile=profile))
+    assert steps, "no workflow step runs cogniverse-workflow"
+    problems = []
+    for obj, template, args in steps:
+        step, rest = args[0], args[1:]
+        if step not in contract:
+            problems.append(f"{obj} template {template}: unknown step {step!r}")
+            continue
+        names = rest[0::2]
+        allowed = set(contract[step]["required"]) | set(contract[step]["optional"])
+        bad = [n for n in names if not n.startswith("--") or n[2:] not in allowed]
+        missing = [r for r in contract[step]["required"] if f"--{r}" not in names]
+        if bad or missing or len(rest) % 2:
+            problems.append(f"{obj} template {template} step {step}: unknown {bad}, missing {missing}")
+    assert not problems, "\n".join(problems)

@@ -9,6 +9,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -426,6 +427,9 @@ func Run(argv []string, env func(string) string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "cogniverse-workflow smoke-runner %s\n", version)
 		return 0
 	}
+	if len(argv) == 1 && argv[0] == "--contract" {
+		return printContract(stdout)
+	}
 	name, step, args, err := Parse(argv)
 	if err == nil {
 		var outputs map[string]string
@@ -443,6 +447,25 @@ func Run(argv []string, env func(string) string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return 1
+}
+
+// printContract writes {step: {"required": [...], "optional": [...]}} as JSON: lets tests check
+// that the chart's workflows call every step with the arguments the runner accepts.
+func printContract(w io.Writer) int {
+	type entry struct {
+		Required []string `json:"required"`
+		Optional []string `json:"optional"`
+	}
+	out := map[string]entry{}
+	for name, s := range steps {
+		out[name] = entry{Required: s.Required, Optional: append([]string{}, s.Optional...)}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return 1
+	}
+	return 0
 }
 
 func describe(outputs map[string]string) string {
