@@ -320,6 +320,13 @@ def test_network_policy_per_enabled_component_on_its_ports(render_chart):
         assert rule["from"] == [{"podSelector": {}}, peer]
 
 
+def test_network_policy_without_same_namespace_still_admits_the_release(render_chart):
+    docs = render_chart({"networkPolicy": {"enabled": True, "allowSameNamespace": False}})
+    rule = by_kind(docs, "NetworkPolicy")["cogniverse-vespa"]["spec"]["ingress"][0]
+    assert rule["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "cogniverse",
+                                                             "app.kubernetes.io/instance": "cogniverse"}}}]
+
+
 # --- helm test hook and NOTES ----------------------------------------------------------------
 
 def test_helm_test_pod_checks_runtime_and_vespa_without_a_shell(render_chart):
