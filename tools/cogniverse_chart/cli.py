@@ -19,6 +19,10 @@ COMMANDS = [
     "schema",
     "schemas",
     "validate",
+    "submit",
+    "trigger",
+    "wait",
+    "list",
 ]
 
 

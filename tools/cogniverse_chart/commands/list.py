@@ -1,0 +1,37 @@
+"""`list`: Workflows in a namespace, filtered by label selector and phase (like `argo list`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..argo import PHASES
+from .wait import add_connection_args, client
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("list", help="list Workflows (newest first)")
+    p.add_argument("--selector", "-l", help="label selector, e.g. workflow-type=optimization")
+    p.add_argument("--phase", "--status", choices=PHASES, help="only workflows in this phase")
+    p.add_argument("--limit", type=int, default=0, help="show at most this many (0 = all)")
+    add_connection_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    results = client(args).list_workflows(args.selector, args.phase)
+    if args.limit > 0:
+        results = results[: args.limit]
+    if args.output == "json":
+        print(json.dumps([{"name": r.name, "phase": r.phase, "startedAt": r.started_at,
+                           "finishedAt": r.finished_at, "message": r.message, "labels": r.labels,
+                           "outputs": r.outputs} for r in results], indent=2))
+        return 0
+    if not results:
+        print("no workflows")
+        return 0
+    width = max(len(r.name) for r in results)
+    print(f"{'NAME':<{width}}  {'PHASE':<9}  {'STARTED':<20}  FINISHED")
+    for r in results:
+        print(f"{r.name:<{width}}  {r.phase:<9}  {r.started_at or '-':<20}  {r.finished_at or '-'}")
+    return 0
