@@ -19,6 +19,7 @@ COMMANDS = [
     "schema",
     "schemas",
     "validate",
+    "lint",
     "submit",
     "trigger",
     "wait",

@@ -1,0 +1,48 @@
+"""Lint: Argo Workflows semantics that schema validation cannot see, plus policy.
+
+Layout: one small module per rule family; each rule is a function `check(ctx) -> Iterable[Hit]`
+registered with `@rule(id, severity, summary)`. `lint(docs)` builds one LintContext (indexes of the
+stream: workflows, templates, RBAC) and runs every enabled rule over it.
+
+    findings = lint(docs, disable={"policy/image-tag"})
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..documents import Document
+from ..errors import ToolkitError
+from ..findings import Finding
+from .registry import RULES, LintContext, Rule, rule
+
+# Importing the rule modules registers their rules (in this order in `lint --list-rules`).
+from . import references, structure, cron, injection, policy, rbac  # noqa: E402,F401
+
+__all__ = ["RULES", "LintContext", "Rule", "rule", "lint", "check_rule_ids"]
+
+
+def check_rule_ids(ids: Iterable[str]) -> set[str]:
+    """Validate --disable ids (a family prefix like `policy/` disables the whole family)."""
+    out = set()
+    for rid in ids:
+        if rid.endswith("/"):
+            if not any(r.id.startswith(rid) for r in RULES.values()):
+                raise ToolkitError(f"--disable {rid}: no rules in that family; see `lint --list-rules`")
+            out.update(r.id for r in RULES.values() if r.id.startswith(rid))
+        elif rid not in RULES:
+            raise ToolkitError(f"--disable {rid}: unknown rule id; see `lint --list-rules`")
+        else:
+            out.add(rid)
+    return out
+
+
+def lint(docs: list[Document], disable: Iterable[str] = ()) -> list[Finding]:
+    off = check_rule_ids(disable)
+    ctx = LintContext(docs)
+    findings: list[Finding] = []
+    for r in RULES.values():
+        if r.id in off:
+            continue
+        findings.extend(r.run(ctx))
+    return findings

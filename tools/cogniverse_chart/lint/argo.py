@@ -1,0 +1,224 @@
+"""A read-only model of Argo workflow specs for the lint rules: templates, calls, `{{...}}` references.
+
+Every Argo object that carries a workflow spec is seen the same way: Workflow, WorkflowTemplate and
+ClusterWorkflowTemplate at `$.spec`, CronWorkflow at `$.spec.workflowSpec`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Iterator
+
+from ..documents import Document
+from ..validate import json_path
+
+ARGO_API_PREFIX = "argoproj.io/"
+SPEC_AT = {"Workflow": ("spec",), "WorkflowTemplate": ("spec",), "ClusterWorkflowTemplate": ("spec",),
+           "CronWorkflow": ("spec", "workflowSpec")}
+TEMPLATE_TYPES = ("steps", "dag", "container", "script", "resource", "containerSet", "suspend", "data",
+                  "http", "plugin")
+POD_TYPES = ("container", "script", "containerSet")
+
+_TAG_RE = re.compile(r"\{\{(.*?)\}\}", re.S)
+_SIMPLE_VAR_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.-]*?)\s*$")
+# Inside `{{= expr }}`: variables written with dots or ['brackets'] (hyphens need brackets there).
+_EXPR_VAR_RE = re.compile(
+    r"(?<![\w.'\"])(inputs|outputs|workflow|steps|tasks|item|pod|node|retries|lastRetry)"
+    r"((?:\.[A-Za-z_][A-Za-z0-9_]*|\[\s*['\"][^'\"]+['\"]\s*\])*)")
+_EXPR_PART_RE = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"]([^'\"]+)['\"]\s*\]")
+
+
+def variables(text: str) -> Iterator[tuple[str, ...]]:
+    """Variable paths referenced in a string: '{{inputs.parameters.x}}' -> ('inputs', 'parameters', 'x')."""
+    for m in _TAG_RE.finditer(text):
+        inner = m.group(1)
+        if inner.lstrip().startswith("="):
+            for vm in _EXPR_VAR_RE.finditer(inner.lstrip()[1:]):
+                parts = [vm.group(1)] + [a or b for a, b in _EXPR_PART_RE.findall(vm.group(2))]
+                yield tuple(parts)
+        else:
+            sm = _SIMPLE_VAR_RE.match(inner)
+            if sm:
+                yield tuple(sm.group(1).split("."))
+
+
+def walk_strings(obj: Any, path: list[Any]) -> Iterator[tuple[list[Any], str]]:
+    """(path, string) for every string under obj that contains a `{{` tag."""
+    if isinstance(obj, str):
+        if "{{" in obj:
+            yield path, obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from walk_strings(v, [*path, k])
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from walk_strings(v, [*path, i])
+
+
+def template_type(t: dict[str, Any]) -> str:
+    for k in TEMPLATE_TYPES:
+        if k in t:
+            return k
+    return ""
+
+
+def names(items: Any) -> list[str]:
+    """Names of a list of {name: ...} entries (parameters, artifacts, steps, tasks)."""
+    return [str(i["name"]) for i in items or [] if isinstance(i, dict) and "name" in i]
+
+
+def step_groups(t: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    groups = t.get("steps") or []
+    return [[s for s in (g if isinstance(g, list) else [g]) if isinstance(s, dict)] for g in groups]
+
+
+def dag_tasks(t: dict[str, Any]) -> list[dict[str, Any]]:
+    return [x for x in ((t.get("dag") or {}).get("tasks") or []) if isinstance(x, dict)]
+
+
+@dataclass
+class Call:
+    """A step, DAG task, hook or onExit that calls a template."""
+
+    owner: str  # "step" | "task" | "hook" | "onExit"
+    name: str
+    node: dict[str, Any]
+    path: list[Any]
+    template: str  # the calling template's name ("" for workflow-level onExit/hooks)
+    group: int = 0  # steps: index of the parallel group
+
+
+@dataclass
+class Site:
+    """One `{{variable}}` use: where it is, and which step/task (if any) it belongs to."""
+
+    template: str
+    path: list[Any]
+    var: tuple[str, ...]
+    text: str
+    call: Call | None  # the step/task whose fields hold the string, if any
+    key: str  # first key under the step/task ('when', 'arguments', ...) or under the template
+
+
+@dataclass
+class WorkflowSpec:
+    doc: Document
+    spec: dict[str, Any]
+    base: list[Any]  # path of the spec inside the object
+
+    @cached_property
+    def template_list(self) -> list[dict[str, Any]]:
+        return [t for t in self.spec.get("templates") or [] if isinstance(t, dict)]
+
+    @cached_property
+    def templates(self) -> dict[str, dict[str, Any]]:
+        return {str(t.get("name")): t for t in self.template_list}
+
+    @cached_property
+    def template_index(self) -> dict[str, int]:
+        return {str(t.get("name")): i for i, t in enumerate(self.spec.get("templates") or []) if isinstance(t, dict)}
+
+    def tpath(self, name: str, *rest: Any) -> list[Any]:
+        return [*self.base, "templates", self.template_index.get(name, 0), *rest]
+
+    def path(self, *rest: Any) -> str:
+        return json_path([*self.base, *rest])
+
+    @cached_property
+    def params(self) -> set[str]:
+        return set(names((self.spec.get("arguments") or {}).get("parameters")))
+
+    @cached_property
+    def calls(self) -> list[Call]:
+        out: list[Call] = []
+        for t in self.template_list:
+            tn = str(t.get("name"))
+            for gi, group in enumerate(step_groups(t)):
+                for si, s in enumerate(group):
+                    out.append(Call("step", str(s.get("name", "")), s, self.tpath(tn, "steps", gi, si), tn, gi))
+                    out += self._hooks(s, self.tpath(tn, "steps", gi, si), tn)
+            for ti, task in enumerate(dag_tasks(t)):
+                out.append(Call("task", str(task.get("name", "")), task, self.tpath(tn, "dag", "tasks", ti), tn))
+                out += self._hooks(task, self.tpath(tn, "dag", "tasks", ti), tn)
+        if isinstance(self.spec.get("onExit"), str):
+            out.append(Call("onExit", "onExit", {"template": self.spec["onExit"]}, [*self.base, "onExit"], ""))
+        out += self._hooks(self.spec, list(self.base), "")
+        return out
+
+    @staticmethod
+    def _hooks(node: dict[str, Any], path: list[Any], template: str) -> list[Call]:
+        hooks = node.get("hooks")
+        if not isinstance(hooks, dict):
+            return []
+        return [Call("hook", str(k), h, [*path, "hooks", k], template) for k, h in hooks.items() if isinstance(h, dict)]
+
+    @cached_property
+    def exit_templates(self) -> set[str]:
+        """Templates that run as exit handlers (onExit, hooks), and every template they call."""
+        roots = [c.node.get("template") for c in self.calls if c.owner in ("onExit", "hook")]
+        seen: set[str] = set()
+        todo = [r for r in roots if isinstance(r, str)]
+        while todo:
+            name = todo.pop()
+            if name in seen or name not in self.templates:
+                continue
+            seen.add(name)
+            todo += [c.node.get("template") for c in self.calls
+                     if c.template == name and isinstance(c.node.get("template"), str)]
+        return seen
+
+    @cached_property
+    def sites(self) -> list[Site]:
+        """Every `{{...}}` variable use inside templates (with the step/task it belongs to)."""
+        out: list[Site] = []
+        by_path = {tuple(c.path): c for c in self.calls if c.owner in ("step", "task")}
+        for t in self.template_list:
+            tn = str(t.get("name"))
+            tp = self.tpath(tn)
+            for path, text in walk_strings(t, tp):
+                call = None
+                key = str(path[len(tp)]) if len(path) > len(tp) else ""
+                rel = path[len(tp):]
+                if rel[:1] == ["steps"] and len(rel) >= 3:
+                    call = by_path.get(tuple(tp + rel[:3]))
+                    key = str(rel[3]) if len(rel) > 3 else ""
+                elif rel[:2] == ["dag", "tasks"] and len(rel) >= 3:
+                    call = by_path.get(tuple(tp + rel[:3]))
+                    key = str(rel[3]) if len(rel) > 3 else ""
+                for var in variables(text):
+                    out.append(Site(tn, path, var, text, call, key))
+        return out
+
+
+def workflow_specs(doc: Document) -> list[WorkflowSpec]:
+    if not doc.api_version.startswith(ARGO_API_PREFIX) or doc.kind not in SPEC_AT:
+        return []
+    node: Any = doc.obj
+    for k in SPEC_AT[doc.kind]:
+        node = node.get(k) if isinstance(node, dict) else None
+    if not isinstance(node, dict):
+        return []
+    return [WorkflowSpec(doc, node, list(SPEC_AT[doc.kind]))]
+
+
+@dataclass
+class Cron:
+    """A CronWorkflow's schedule facts."""
+
+    doc: Document
+    schedules: list[tuple[str, list[Any]]] = field(default_factory=list)  # (expression, path)
+    timezone: str = ""
+
+
+def cron_of(doc: Document) -> Cron | None:
+    if doc.kind != "CronWorkflow" or not doc.api_version.startswith(ARGO_API_PREFIX):
+        return None
+    spec = doc.obj.get("spec") or {}
+    c = Cron(doc, timezone=str(spec.get("timezone") or ""))
+    if isinstance(spec.get("schedules"), list):
+        c.schedules += [(str(s), ["spec", "schedules", i]) for i, s in enumerate(spec["schedules"])]
+    if isinstance(spec.get("schedule"), str) and spec["schedule"].strip():
+        c.schedules.append((spec["schedule"], ["spec", "schedule"]))
+    return c

@@ -1,0 +1,111 @@
+"""CronWorkflows: schedules and time zones parse for real; concurrency policy; heavy jobs apart."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from typing import Any, Iterator
+
+from ..cronexpr import CronError, parse, zone
+from ..findings import Severity
+from ..validate import json_path
+from .argo import Cron, cron_of
+from .registry import Hit, LintContext, rule
+
+#: Annotation marking a CronWorkflow as light (it may start in the same minute as others).
+HEAVY_ANNOTATION = "workflows.cogniverse.io/heavy"
+#: The window compared for same-minute starts: a leap year, so Feb 29 schedules count too.
+OVERLAP_START, OVERLAP_DAYS = date(2028, 1, 1), 366
+
+
+def _crons(ctx: LintContext) -> list[Cron]:
+    return [c for d in ctx.of_kind("CronWorkflow") if (c := cron_of(d)) is not None]
+
+
+@rule("argo/cron-schedule", Severity.ERROR, "CronWorkflow schedules must be valid cron expressions")
+def cron_schedule(ctx: LintContext) -> Iterator[Hit]:
+    for c in _crons(ctx):
+        if not c.schedules:
+            yield Hit(c.doc, "$.spec.schedules", "no schedule: set spec.schedules (a list of cron expressions)")
+        for expr, path in c.schedules:
+            try:
+                parse(expr)
+            except CronError as e:
+                yield Hit(c.doc, json_path(path), f"invalid cron expression '{expr}': {e}")
+        if "schedule" in (c.doc.obj.get("spec") or {}):
+            yield Hit(c.doc, "$.spec.schedule", "spec.schedule (singular) was removed in Argo Workflows 4.0; "
+                                                "use spec.schedules: [\"...\"]", Severity.WARNING)
+
+
+@rule("argo/cron-timezone", Severity.ERROR, "CronWorkflow time zones must be IANA zone names")
+def cron_timezone(ctx: LintContext) -> Iterator[Hit]:
+    for c in _crons(ctx):
+        if c.timezone:
+            try:
+                zone(c.timezone)
+            except CronError as e:
+                yield Hit(c.doc, "$.spec.timezone", str(e))
+
+
+@rule("policy/cron-concurrency", Severity.ERROR, "CronWorkflows must set concurrencyPolicy explicitly")
+def cron_concurrency(ctx: LintContext) -> Iterator[Hit]:
+    for c in _crons(ctx):
+        if not (c.doc.obj.get("spec") or {}).get("concurrencyPolicy"):
+            yield Hit(c.doc, "$.spec.concurrencyPolicy",
+                      "no concurrencyPolicy: the default (Allow) lets a slow run overlap the next one; "
+                      "set Forbid or Replace")
+
+
+def _locks(c: Cron) -> set[str]:
+    """Workflow-level semaphores and mutexes a CronWorkflow's runs hold."""
+    sync: Any = ((c.doc.obj.get("spec") or {}).get("workflowSpec") or {}).get("synchronization") or {}
+    out = set()
+    sems = list(sync.get("semaphores") or []) + ([sync["semaphore"]] if sync.get("semaphore") else [])
+    for s in sems:
+        ref = (s or {}).get("configMapKeyRef") or {}
+        if ref:
+            out.add(f"semaphore {ref.get('name')}/{ref.get('key')}")
+        elif (s or {}).get("database"):
+            out.add(f"semaphore db/{s['database'].get('key')}")
+    mxs = list(sync.get("mutexes") or []) + ([sync["mutex"]] if sync.get("mutex") else [])
+    for m in mxs:
+        if (m or {}).get("name"):
+            out.add(f"mutex {m['name']}")
+    return out
+
+
+@lru_cache(maxsize=256)
+def _starts(expr: str, tz: str) -> frozenset[int]:
+    """UTC minutes (epoch // 60) at which a schedule starts within the comparison window."""
+    return frozenset(int(t.timestamp()) // 60 for t in parse(expr).fire_times(tz, OVERLAP_START, OVERLAP_DAYS))
+
+
+@rule("policy/cron-overlap", Severity.ERROR,
+      "heavy CronWorkflows must not start in the same minute unless serialised by a shared semaphore/mutex")
+def cron_overlap(ctx: LintContext) -> Iterator[Hit]:
+    heavy: list[tuple[Cron, frozenset[int], set[str]]] = []
+    for c in _crons(ctx):
+        ann = ((c.doc.obj.get("metadata") or {}).get("annotations") or {}).get(HEAVY_ANNOTATION)
+        if str(ann).lower() == "false":
+            continue
+        starts: set[int] = set()
+        try:
+            zone(c.timezone)
+            for expr, _ in c.schedules:
+                starts |= _starts(expr, c.timezone)
+        except CronError:
+            continue  # reported by argo/cron-schedule / argo/cron-timezone
+        heavy.append((c, frozenset(starts), _locks(c)))
+    for i, (a, sa, la) in enumerate(heavy):
+        for b, sb, lb in heavy[i + 1:]:
+            if a.doc.namespace != b.doc.namespace and a.doc.namespace and b.doc.namespace:
+                continue
+            common = sa & sb
+            if not common or (la & lb):
+                continue
+            from datetime import datetime, timezone as tzmod
+            first = datetime.fromtimestamp(min(common) * 60, tzmod.utc).strftime("%a %Y-%m-%d %H:%M UTC")
+            yield Hit(b.doc, "$.spec.schedules",
+                      f"starts in the same minute as CronWorkflow '{a.doc.name}' ({len(common)} times a year, "
+                      f"first {first}); move one schedule, put both under the same semaphore or mutex, or "
+                      f"annotate the light one {HEAVY_ANNOTATION}: \"false\"")

@@ -1,0 +1,201 @@
+"""Policy for pods (workloads and Argo templates) and workflow specs: resources, restricted
+security context, pinned images, retries, deadlines, service accounts, TTL and pod GC."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from ..documents import Document
+from ..findings import Severity
+from ..validate import json_path
+from .argo import WorkflowSpec, template_type
+from .registry import Hit, LintContext, rule
+
+#: Where the pod spec lives in each workload kind.
+POD_SPEC_AT = {"Pod": ("spec",), "Deployment": ("spec", "template", "spec"), "StatefulSet": ("spec", "template", "spec"),
+               "DaemonSet": ("spec", "template", "spec"), "ReplicaSet": ("spec", "template", "spec"),
+               "Job": ("spec", "template", "spec"), "CronJob": ("spec", "jobTemplate", "spec", "template", "spec")}
+
+
+@dataclass
+class PodContainer:
+    """One container with the pod-level settings that apply to it."""
+
+    doc: Document
+    path: list[Any]
+    container: dict[str, Any]
+    pod_security: dict[str, Any]
+    label: str  # "container 'x' of template 'y'"
+    defaults: dict[str, Any]  # Argo templateDefaults container fields
+
+
+def _dig(obj: Any, keys: tuple[str, ...]) -> Any:
+    for k in keys:
+        obj = obj.get(k) if isinstance(obj, dict) else None
+    return obj
+
+
+def _merge(*dicts: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for d in dicts:
+        if isinstance(d, dict):
+            out.update({k: v for k, v in d.items() if v is not None})
+    return out
+
+
+def pod_containers(ctx: LintContext) -> Iterator[PodContainer]:
+    for d in ctx.docs:
+        at = POD_SPEC_AT.get(d.kind)
+        if at and not d.api_version.startswith("argoproj.io/"):
+            spec = _dig(d.obj, at)
+            if not isinstance(spec, dict):
+                continue
+            for key in ("initContainers", "containers"):
+                for i, c in enumerate(spec.get(key) or []):
+                    if isinstance(c, dict):
+                        yield PodContainer(d, [*at, key, i], c, spec.get("securityContext") or {},
+                                           f"{key[:-1]} '{c.get('name')}'", {})
+    for w in ctx.workflows:
+        yield from _workflow_containers(w)
+
+
+def _workflow_containers(w: WorkflowSpec) -> Iterator[PodContainer]:
+    defaults = w.spec.get("templateDefaults") or {}
+    for t in w.template_list:
+        tn = str(t.get("name"))
+        pod_sc = _merge(w.spec.get("securityContext"), defaults.get("securityContext"), t.get("securityContext"))
+        for key in ("container", "script"):
+            if isinstance(t.get(key), dict):
+                yield PodContainer(w.doc, w.tpath(tn, key), t[key], pod_sc, f"{key} of template '{tn}'",
+                                   defaults.get(key) or {})
+        for i, c in enumerate((t.get("containerSet") or {}).get("containers") or []):
+            if isinstance(c, dict):
+                yield PodContainer(w.doc, w.tpath(tn, "containerSet", "containers", i), c, pod_sc,
+                                   f"container '{c.get('name')}' of template '{tn}'", {})
+        for key in ("initContainers", "sidecars"):
+            for i, c in enumerate(t.get(key) or []):
+                if isinstance(c, dict):
+                    yield PodContainer(w.doc, w.tpath(tn, key, i), c, pod_sc,
+                                       f"{key[:-1]} '{c.get('name')}' of template '{tn}'", {})
+
+
+@rule("policy/resources", Severity.ERROR, "every container sets requests.cpu, requests.memory and limits.memory")
+def resources(ctx: LintContext) -> Iterator[Hit]:
+    for pc in pod_containers(ctx):
+        res = _merge(pc.defaults.get("resources"), pc.container.get("resources"))
+        req, lim = res.get("requests") or {}, res.get("limits") or {}
+        missing = [n for n, ok in (("requests.cpu", "cpu" in req), ("requests.memory", "memory" in req),
+                                   ("limits.memory", "memory" in lim)) if not ok]
+        if missing:
+            yield Hit(pc.doc, json_path([*pc.path, "resources"]),
+                      f"{pc.label} does not set {', '.join(missing)}; unbounded pods get evicted or starve "
+                      f"their neighbours")
+
+
+@rule("policy/security-context", Severity.ERROR,
+      "containers run restricted: runAsNonRoot, no privilege escalation, drop ALL capabilities, seccomp RuntimeDefault")
+def security_context(ctx: LintContext) -> Iterator[Hit]:
+    for pc in pod_containers(ctx):
+        sc = _merge(pc.defaults.get("securityContext"), pc.container.get("securityContext"))
+        pod = pc.pod_security
+        problems = []
+        non_root = sc.get("runAsNonRoot", pod.get("runAsNonRoot"))
+        uid = sc.get("runAsUser", pod.get("runAsUser"))
+        if non_root is not True:
+            problems.append("runAsNonRoot: true")
+        if uid == 0:
+            problems.append("a non-zero runAsUser")
+        if sc.get("allowPrivilegeEscalation") is not False:
+            problems.append("allowPrivilegeEscalation: false")
+        if sc.get("privileged") is True:
+            problems.append("no privileged: true")
+        drop = [str(x).upper() for x in ((sc.get("capabilities") or {}).get("drop") or [])]
+        if "ALL" not in drop:
+            problems.append("capabilities.drop: [ALL]")
+        seccomp = (sc.get("seccompProfile") or pod.get("seccompProfile") or {}).get("type")
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            problems.append("seccompProfile.type: RuntimeDefault (container or pod level)")
+        if problems:
+            yield Hit(pc.doc, json_path([*pc.path, "securityContext"]),
+                      f"{pc.label} is not restricted: needs {'; '.join(problems)}")
+
+
+def image_problem(image: str) -> str | None:
+    if "{{" in image or "@" in image:
+        return None
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return "has no tag (it means :latest)"
+    if last.rsplit(":", 1)[1] == "latest":
+        return "uses the :latest tag"
+    return None
+
+
+@rule("policy/image-tag", Severity.ERROR, "images are pinned: no :latest and no untagged images")
+def image_tag(ctx: LintContext) -> Iterator[Hit]:
+    for pc in pod_containers(ctx):
+        image = pc.container.get("image") or pc.defaults.get("image")
+        if isinstance(image, str) and (problem := image_problem(image)):
+            yield Hit(pc.doc, json_path([*pc.path, "image"]),
+                      f"{pc.label}: image '{image}' {problem}; pin a version tag or digest so every node "
+                      f"runs the same code")
+
+
+def _specs(ctx: LintContext) -> Iterator[WorkflowSpec]:
+    """Workflow specs that define their own templates (not `workflowTemplateRef` runs)."""
+    return (w for w in ctx.workflows if "workflowTemplateRef" not in w.spec)
+
+
+@rule("policy/retry-strategy", Severity.ERROR,
+      "workflows retry transient failures: retryStrategy on pod templates (error when none anywhere)")
+def retry_strategy(ctx: LintContext) -> Iterator[Hit]:
+    for w in _specs(ctx):
+        if w.spec.get("retryStrategy") or (w.spec.get("templateDefaults") or {}).get("retryStrategy"):
+            continue
+        leaves = [t for t in w.template_list if template_type(t) in ("container", "script", "containerSet", "resource")]
+        without = [t for t in leaves if not t.get("retryStrategy")]
+        if not leaves or not without:
+            continue
+        if len(without) == len(leaves):
+            yield Hit(w.doc, w.path("templates"),
+                      "no retryStrategy anywhere: one transient failure fails the whole run; set it on the "
+                      "templates (or spec.templateDefaults.retryStrategy)")
+            continue
+        for t in without:
+            yield Hit(w.doc, json_path(w.tpath(str(t.get("name")), "retryStrategy")),
+                      f"template '{t.get('name')}' has no retryStrategy (fine only for steps that must not be retried)", Severity.INFO)
+
+
+@rule("policy/active-deadline", Severity.ERROR, "workflows set spec.activeDeadlineSeconds")
+def active_deadline(ctx: LintContext) -> Iterator[Hit]:
+    for w in _specs(ctx):
+        if not w.spec.get("activeDeadlineSeconds"):
+            yield Hit(w.doc, w.path("activeDeadlineSeconds"),
+                      "no activeDeadlineSeconds: a stuck run holds its resources (and any semaphore) forever")
+
+
+@rule("policy/service-account", Severity.ERROR, "workflows set spec.serviceAccountName")
+def service_account(ctx: LintContext) -> Iterator[Hit]:
+    for w in _specs(ctx):
+        if not w.spec.get("serviceAccountName"):
+            yield Hit(w.doc, w.path("serviceAccountName"),
+                      "no serviceAccountName: pods run as the namespace's default account, which lacks the "
+                      "RBAC the Argo executor needs (and should have none)")
+
+
+@rule("policy/ttl-strategy", Severity.ERROR, "workflows set spec.ttlStrategy so finished runs are cleaned up")
+def ttl_strategy(ctx: LintContext) -> Iterator[Hit]:
+    for w in _specs(ctx):
+        if not w.spec.get("ttlStrategy"):
+            yield Hit(w.doc, w.path("ttlStrategy"),
+                      "no ttlStrategy: finished Workflow objects pile up in etcd; set secondsAfterCompletion "
+                      "or secondsAfterSuccess/Failure")
+
+
+@rule("policy/pod-gc", Severity.ERROR, "workflows set spec.podGC so completed pods are deleted")
+def pod_gc(ctx: LintContext) -> Iterator[Hit]:
+    for w in _specs(ctx):
+        if not (w.spec.get("podGC") or {}).get("strategy"):
+            yield Hit(w.doc, w.path("podGC"),
+                      "no podGC strategy: completed pods stay forever; set podGC.strategy (e.g. OnPodSuccess)")

@@ -1,0 +1,195 @@
+"""`{{...}}` references: inputs, workflow parameters, step/task outputs, where each is valid."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from ..findings import Severity
+from ..validate import json_path
+from .argo import Site, WorkflowSpec, dag_tasks, names, step_groups, template_type
+from .registry import Hit, LintContext, rule
+from .structure import dag_ancestors
+
+_STEP_FIELDS = {"outputs", "status", "exitCode", "startedAt", "finishedAt", "id", "ip", "hostNodeName"}
+_OUTPUT_FIELDS = {"parameters", "artifacts", "result", "exitCode"}
+
+
+def _where(w: WorkflowSpec, s: Site) -> str:
+    owner = f", {s.call.owner} '{s.call.name}'" if s.call else ""
+    return f"template '{s.template}'{owner}"
+
+
+def _ref(s: Site) -> str:
+    return "{{" + ".".join(s.var) + "}}"
+
+
+@rule("argo/unknown-input", Severity.ERROR,
+      "{{inputs.parameters.X}} / {{inputs.artifacts.X}} must name an input the template declares")
+def unknown_input(ctx: LintContext) -> Iterator[Hit]:
+    for w in ctx.workflows:
+        for s in w.sites:
+            if s.var[:1] != ("inputs",) or len(s.var) < 3 or s.var[1] not in ("parameters", "artifacts"):
+                continue
+            declared = names((w.templates[s.template].get("inputs") or {}).get(s.var[1]))
+            if s.var[2] not in declared:
+                have = ", ".join(declared) or "none"
+                yield Hit(w.doc, json_path(s.path),
+                          f"{_ref(s)} in {_where(w, s)}: the template declares no input {s.var[1][:-1]} "
+                          f"'{s.var[2]}' (declared: {have}); add it to inputs.{s.var[1]} or fix the name")
+
+
+@rule("argo/unknown-workflow-parameter", Severity.ERROR,
+      "{{workflow.parameters.X}} must name a parameter in spec.arguments.parameters")
+def unknown_workflow_parameter(ctx: LintContext) -> Iterator[Hit]:
+    for w in ctx.workflows:
+        if "workflowTemplateRef" in w.spec:
+            continue
+        for s in w.sites:
+            if s.var[:2] == ("workflow", "parameters") and len(s.var) >= 3 and s.var[2] not in w.params:
+                have = ", ".join(sorted(w.params)) or "none"
+                yield Hit(w.doc, json_path(s.path),
+                          f"{_ref(s)} in {_where(w, s)}: no workflow parameter '{s.var[2]}' in "
+                          f"{w.path('arguments', 'parameters')} (declared: {have})")
+
+
+@rule("argo/ref-scope", Severity.ERROR,
+      "steps.X references only inside a steps template, tasks.X only inside a DAG template")
+def ref_scope(ctx: LintContext) -> Iterator[Hit]:
+    for w in ctx.workflows:
+        for s in w.sites:
+            root = s.var[0]
+            if root not in ("steps", "tasks") or len(s.var) < 2:
+                continue
+            ttype = template_type(w.templates[s.template])
+            want = "steps" if root == "steps" else "dag"
+            if ttype != want:
+                kind = f"a {ttype} template" if ttype else "a template"
+                yield Hit(w.doc, json_path(s.path),
+                          f"{_ref(s)} used in {kind} ('{s.template}'): {root}.* only resolves inside a "
+                          f"{want} template; pass the value in as an input parameter instead")
+
+
+def _siblings(w: WorkflowSpec, s: Site, root: str) -> tuple[dict[str, Any], dict[str, int]]:
+    """(name -> step/task node, name -> group index) of the template the site is in."""
+    t = w.templates[s.template]
+    if root == "steps":
+        nodes, groups = {}, {}
+        for gi, g in enumerate(step_groups(t)):
+            for st in g:
+                nodes[str(st.get("name"))] = st
+                groups[str(st.get("name"))] = gi
+        return nodes, groups
+    return {str(x.get("name")): x for x in dag_tasks(t)}, {}
+
+
+@rule("argo/unknown-step", Severity.ERROR,
+      "{{steps.X...}} / {{tasks.X...}} must name a step or task of the same template")
+def unknown_step(ctx: LintContext) -> Iterator[Hit]:
+    for w in ctx.workflows:
+        for s in w.sites:
+            root = s.var[0]
+            if root not in ("steps", "tasks") or len(s.var) < 2 or s.key == "when":
+                continue
+            ttype = template_type(w.templates[s.template])
+            if ttype != ("steps" if root == "steps" else "dag"):
+                continue  # argo/ref-scope reports it
+            nodes, _ = _siblings(w, s, root)
+            if s.var[1] not in nodes:
+                what = "step" if root == "steps" else "task"
+                yield Hit(w.doc, json_path(s.path),
+                          f"{_ref(s)} in {_where(w, s)}: there is no {what} '{s.var[1]}' in template "
+                          f"'{s.template}' ({what}s: {', '.join(nodes) or 'none'})")
+
+
+@rule("argo/when-unknown-step", Severity.ERROR, "a `when` expression must only name existing steps/tasks")
+def when_unknown_step(ctx: LintContext) -> Iterator[Hit]:
+    for w in ctx.workflows:
+        for s in w.sites:
+            root = s.var[0]
+            if s.key != "when" or root not in ("steps", "tasks") or len(s.var) < 2:
+                continue
+            nodes, _ = _siblings(w, s, root)
+            if s.var[1] not in nodes:
+                what = "step" if root == "steps" else "task"
+                yield Hit(w.doc, json_path(s.path),
+                          f"when of {_where(w, s)} refers to {what} '{s.var[1]}', which does not exist in "
+                          f"template '{s.template}' ({what}s: {', '.join(nodes) or 'none'}); the condition "
+                          f"can never be evaluated")
+
+
+@rule("argo/unknown-output", Severity.ERROR,
+      "{{steps.X.outputs.parameters.P}} / tasks...: P must be an output the called template declares")
+def unknown_output(ctx: LintContext) -> Iterator[Hit]:
+    for w in ctx.workflows:
+        for s in w.sites:
+            root = s.var[0]
+            if root not in ("steps", "tasks") or len(s.var) < 3:
+                continue
+            nodes, _ = _siblings(w, s, root)
+            node = nodes.get(s.var[1])
+            if node is None:
+                continue
+            if s.var[2] not in _STEP_FIELDS:
+                yield Hit(w.doc, json_path(s.path),
+                          f"{_ref(s)}: '{s.var[2]}' is not a {root[:-1]} field "
+                          f"(use one of: {', '.join(sorted(_STEP_FIELDS))})")
+                continue
+            if s.var[2] != "outputs" or len(s.var) < 4:
+                continue
+            if s.var[3] not in _OUTPUT_FIELDS:
+                yield Hit(w.doc, json_path(s.path),
+                          f"{_ref(s)}: outputs.{s.var[3]} does not exist (use parameters, artifacts or result)")
+                continue
+            if s.var[3] not in ("parameters", "artifacts") or len(s.var) < 5:
+                continue
+            target = ctx.resolve(w, node)
+            if target is None:
+                continue  # missing or external template: argo/missing-template says so
+            tw, t = target
+            declared = names((t.get("outputs") or {}).get(s.var[3]))
+            if s.var[4] not in declared:
+                yield Hit(w.doc, json_path(s.path),
+                          f"{_ref(s)} in {_where(w, s)}: template '{t.get('name')}' (called by "
+                          f"{root[:-1]} '{s.var[1]}') declares no output {s.var[3][:-1]} '{s.var[4]}' "
+                          f"(declared: {', '.join(declared) or 'none'})")
+
+
+@rule("argo/step-order", Severity.ERROR,
+      "a step may only read outputs of earlier step groups; a task only of tasks it depends on")
+def step_order(ctx: LintContext) -> Iterator[Hit]:
+    for w in ctx.workflows:
+        for s in w.sites:
+            root = s.var[0]
+            if root not in ("steps", "tasks") or len(s.var) < 2 or s.call is None:
+                continue
+            if s.call.owner not in ("step", "task"):
+                continue
+            nodes, groups = _siblings(w, s, root)
+            if s.var[1] not in nodes:
+                continue
+            if root == "steps" and s.call.owner == "step":
+                if groups[s.var[1]] >= s.call.group:
+                    yield Hit(w.doc, json_path(s.path),
+                              f"{_ref(s)} in step '{s.call.name}': step '{s.var[1]}' runs in the same or a "
+                              f"later group, so its result is not available yet; move it to an earlier group")
+            elif root == "tasks" and s.call.owner == "task":
+                t = w.templates[s.template]
+                ancestors = dag_ancestors(dag_tasks(t)).get(s.call.name, set())
+                if s.var[1] not in ancestors:
+                    yield Hit(w.doc, json_path(s.path),
+                              f"{_ref(s)} in task '{s.call.name}': the task does not depend on "
+                              f"'{s.var[1]}'; add it to dependencies/depends")
+
+
+@rule("argo/item-without-loop", Severity.ERROR, "{{item}} only inside a step/task with withItems/withParam/withSequence")
+def item_without_loop(ctx: LintContext) -> Iterator[Hit]:
+    loops = ("withItems", "withParam", "withSequence")
+    for w in ctx.workflows:
+        for s in w.sites:
+            if s.var[0] != "item":
+                continue
+            if s.call is not None and any(k in s.call.node for k in loops):
+                continue
+            yield Hit(w.doc, json_path(s.path),
+                      f"{_ref(s)} in {_where(w, s)}: no withItems, withParam or withSequence here, so "
+                      f"there is no item; pass the value as an argument")

@@ -1,0 +1,86 @@
+"""The rule registry and the shared, precomputed view of a manifest stream (LintContext)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
+
+from ..documents import Document
+from ..findings import Finding, Severity
+from .argo import WorkflowSpec, workflow_specs
+
+
+class Hit(NamedTuple):
+    """What a rule reports: the object, the JSON path inside it, and the message."""
+
+    doc: Document
+    path: str
+    message: str
+    severity: Severity | None = None  # None: the rule's default severity
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: Severity
+    summary: str
+    check: Callable[["LintContext"], Iterable[Hit]]
+
+    def run(self, ctx: "LintContext") -> Iterator[Finding]:
+        for hit in self.check(ctx):
+            yield Finding.for_doc(hit.doc, self.id, hit.severity or self.severity, hit.message, hit.path)
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(rule_id: str, severity: Severity, summary: str) -> Callable[[Callable[["LintContext"], Iterable[Hit]]], Callable[["LintContext"], Iterable[Hit]]]:
+    def register(fn: Callable[["LintContext"], Iterable[Hit]]) -> Callable[["LintContext"], Iterable[Hit]]:
+        if rule_id in RULES:
+            raise ValueError(f"duplicate lint rule id {rule_id}")
+        RULES[rule_id] = Rule(rule_id, severity, summary, fn)
+        return fn
+
+    return register
+
+
+class LintContext:
+    """Indexes over one stream, computed once and shared by every rule."""
+
+    def __init__(self, docs: list[Document]) -> None:
+        self.docs = docs
+
+    @cached_property
+    def workflows(self) -> list[WorkflowSpec]:
+        """Every Argo workflow spec: Workflow, WorkflowTemplate, ClusterWorkflowTemplate, CronWorkflow."""
+        return [w for d in self.docs for w in workflow_specs(d)]
+
+    @cached_property
+    def library(self) -> dict[tuple[bool, str], WorkflowSpec]:
+        """(cluster scoped?, name) -> WorkflowTemplate / ClusterWorkflowTemplate spec, for templateRef."""
+        out = {}
+        for w in self.workflows:
+            if w.doc.kind == "WorkflowTemplate":
+                out[(False, w.doc.name)] = w
+            elif w.doc.kind == "ClusterWorkflowTemplate":
+                out[(True, w.doc.name)] = w
+        return out
+
+    def of_kind(self, *kinds: str) -> Iterator[Document]:
+        return (d for d in self.docs if d.kind in kinds)
+
+    def resolve(self, w: WorkflowSpec, call: dict[str, Any]) -> tuple[WorkflowSpec, dict[str, Any]] | None:
+        """The (spec, template) a step/task/hook calls with `template:` or `templateRef:`; None if
+        it is not in this stream (or the call is inline)."""
+        if isinstance(call.get("template"), str):
+            t = w.templates.get(call["template"])
+            return (w, t) if t is not None else None
+        ref = call.get("templateRef")
+        if isinstance(ref, dict):
+            lib = self.library.get((bool(ref.get("clusterScope")), str(ref.get("name", ""))))
+            if lib is not None:
+                t = lib.templates.get(str(ref.get("template", "")))
+                if t is not None:
+                    return (lib, t)
+        return None
