@@ -62,19 +62,26 @@ def _blob(members: dict[str, bytes], digest: str) -> bytes:
     return data
 
 
-def test_build_prints_only_the_import_archive_path(built):
+OCI = "smoke-runner-0.1.0-amd64.oci.tar"
+IMPORT = "import/smoke-runner-0.1.0-amd64.tar"
+
+
+def test_build_prints_only_the_oci_archive_path_and_says_how_to_import(built):
     out, proc = built
     lines = proc.stdout.splitlines()
-    assert lines == [str(out / "smoke-runner-0.1.0-amd64.tar")]
-    assert Path(lines[0]).is_file() and (out / "smoke-runner-0.1.0-amd64.oci.tar").is_file()
+    assert lines == [str(out / OCI)]
+    assert Path(lines[0]).is_file() and (out / IMPORT).is_file()
+    assert f"ctr -n k8s.io images import {out / IMPORT}" in proc.stderr
+    # only one *.tar at the top of --out: tools that import every archive there get the OCI one only
+    assert [p.name for p in out.glob("*.tar")] == [OCI]
 
 
 def test_oci_layout_is_complete_and_tagged(built):
     out, _ = built
-    m = _members(out / "smoke-runner-0.1.0-amd64.oci.tar")
+    m = _members(out / OCI)
     assert json.loads(m["oci-layout"]) == {"imageLayoutVersion": "1.0.0"}
     (entry,) = json.loads(m["index.json"])["manifests"]
-    assert entry["annotations"]["org.opencontainers.image.ref.name"] == "0.1.0"
+    assert entry["annotations"]["org.opencontainers.image.ref.name"] == "cogniverse/smoke-runner:0.1.0"
     assert entry["platform"] == {"architecture": "amd64", "os": "linux"}
     manifest = json.loads(_blob(m, entry["digest"]))
     config = json.loads(_blob(m, manifest["config"]["digest"]))
@@ -96,8 +103,8 @@ def test_oci_layout_is_complete_and_tagged(built):
 
 def test_import_archive_names_the_image_and_shares_the_blobs(built):
     out, _ = built
-    oci = _members(out / "smoke-runner-0.1.0-amd64.oci.tar")
-    imp = _members(out / "smoke-runner-0.1.0-amd64.tar")
+    oci = _members(out / OCI)
+    imp = _members(out / IMPORT)
     (entry,) = json.loads(imp["manifest.json"])
     assert entry["RepoTags"] == ["cogniverse/smoke-runner:0.1.0"]
     for path in [entry["Config"], *entry["Layers"]]:
@@ -119,7 +126,7 @@ def test_binary_runs_the_contract(built):
 
 def test_second_build_is_cached_and_reproducible(built):
     out, _ = built
-    archive = out / "smoke-runner-0.1.0-amd64.tar"
+    archive = out / OCI
     before = archive.read_bytes()
     proc = subprocess.run([str(RUNNER / "build.sh"), "--out", str(out)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "up to date" in proc.stderr

@@ -3,15 +3,15 @@
 #   1. a static Go binary (CGO_ENABLED=0, stdlib only),
 #   2. the image cogniverse/smoke-runner:<version> (just /usr/local/bin/cogniverse-workflow and /tmp)
 #      packed by pack_oci.py twice from the same blobs:
-#        smoke-runner-<version>-<arch>.oci.tar  OCI image layout (index.json): OCI tools, registries
-#        smoke-runner-<version>-<arch>.tar      manifest.json archive: containerd import (see pack_oci.py)
-# Prints the path of the archive to import into containerd on stdout (the only stdout line);
-# logs go to stderr.
+#        DIR/smoke-runner-<version>-<arch>.oci.tar      OCI image layout (index.json): printed on stdout
+#        DIR/import/smoke-runner-<version>-<arch>.tar   manifest.json archive for `ctr images import`,
+#                                                       which names it as the kubelet looks it up
+# The OCI archive path is the only stdout line; logs go to stderr.
 # Cached: a second run with unchanged sources, version and Go toolchain only prints the path.
 #
 #   archive=$(images/smoke-runner/build.sh --out build/smoke-runner)
-#   k3s ctr images import "$archive"                 # K3s
-#   ctr -n k8s.io images import "$archive"           # plain containerd (CRI namespace)
+#   k3s ctr images import build/smoke-runner/import/smoke-runner-0.1.0-amd64.tar        # K3s
+#   ctr -n k8s.io images import build/smoke-runner/import/smoke-runner-0.1.0-amd64.tar  # containerd
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -45,16 +45,16 @@ done
 command -v go >/dev/null || { echo "build.sh: go is required (apt-get install golang-go, or a Go toolchain >= 1.22)" >&2; exit 1; }
 command -v "$PYTHON" >/dev/null || { echo "build.sh: python3 is required to pack the image" >&2; exit 1; }
 
-mkdir -p "$OUT"
+mkdir -p "$OUT/import"
 OUT=$(cd "$OUT" && pwd)
-archive="$OUT/smoke-runner-$VERSION-$GOARCH.tar"
-oci_archive="$OUT/smoke-runner-$VERSION-$GOARCH.oci.tar"
+archive="$OUT/smoke-runner-$VERSION-$GOARCH.oci.tar"
+import_archive="$OUT/import/smoke-runner-$VERSION-$GOARCH.tar"
 stamp_value=$( { cat "$HERE/go.mod" "$HERE/main.go" "$HERE/pack_oci.py" "$HERE/build.sh"; \
                  echo "$VERSION $IMAGE $GOARCH"; go version; } | sha256sum | cut -d' ' -f1)
 stamp="$archive.stamp"
 
-if [[ $force == 0 && -f "$archive" && -f "$oci_archive" && -f "$stamp" && "$(cat "$stamp")" == "$stamp_value" ]]; then
-  echo "build.sh: $IMAGE:$VERSION is up to date" >&2
+if [[ $force == 0 && -f "$archive" && -f "$import_archive" && -f "$stamp" && "$(cat "$stamp")" == "$stamp_value" ]]; then
+  echo "build.sh: $IMAGE:$VERSION is up to date (containerd import archive: $import_archive)" >&2
   echo "$archive"
   exit 0
 fi
@@ -66,6 +66,7 @@ echo "build.sh: building the static binary ($GOARCH)" >&2
 
 echo "build.sh: packing $IMAGE:$VERSION" >&2
 "$PYTHON" "$HERE/pack_oci.py" --binary "$OUT/cogniverse-workflow" --image "$IMAGE" --tag "$VERSION" \
-  --arch "$GOARCH" --output "$oci_archive" --import-output "$archive" >&2
+  --arch "$GOARCH" --output "$archive" --import-output "$import_archive" >&2
 echo "$stamp_value" >"$stamp"
+echo "build.sh: load into containerd with: ctr -n k8s.io images import $import_archive   (K3s: k3s ctr images import ...)" >&2
 echo "$archive"

@@ -102,7 +102,7 @@ def pack(binary: bytes, image: str, tag: str, arch: str) -> tuple[dict[str, byte
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
             "digest": sha256(manifest), "size": len(manifest),
             "platform": {"architecture": arch, "os": "linux"},
-            "annotations": {"org.opencontainers.image.ref.name": tag},
+            "annotations": {"org.opencontainers.image.ref.name": f"{image}:{tag}"},
         }],
     })
     blob = lambda data: "blobs/sha256/" + hashlib.sha256(data).hexdigest()  # noqa: E731
