@@ -1,0 +1,61 @@
+"""Helpers of the smoke suite: the installed release, waiting, and explaining a workflow's result.
+
+The fixtures that install the chart are in conftest.py. Environment:
+  SMOKE_KEEP_NAMESPACE=1   keep the test namespace after the run (to look around)
+  SMOKE_TIMEOUT            seconds to wait for one workflow (default 600)
+  SMOKE_VALUES             values file for the install (default values/smoke.yaml)
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cogniverse_chart import PROFILES_DIR, REPO_ROOT
+from cogniverse_chart.argo import ArgoClient, WorkflowResult
+from cogniverse_chart.helm import Helm
+
+RELEASE = "cogniverse"
+WAIT_TIMEOUT = float(os.environ.get("SMOKE_TIMEOUT", "600"))
+SMOKE_VALUES = Path(os.environ.get("SMOKE_VALUES", PROFILES_DIR / "smoke.yaml"))
+
+# kubectl for pytest-helm-charts' kube_cluster.kubectl(): the pinned one first on PATH.
+os.environ["PATH"] = f"{REPO_ROOT / '.tools' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+@dataclass
+class SmokeRelease:
+    """The chart installed for this run."""
+
+    namespace: str
+    release: str
+    helm: Helm
+    kubeconfig: str
+    argo: ArgoClient
+    install_seconds: float
+    tenant_namespaces: set[str] = field(default_factory=set)
+
+    def helm_run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "KUBECONFIG": self.kubeconfig}
+        proc = subprocess.run([self.helm.path, *args, "--namespace", self.namespace], capture_output=True,
+                              text=True, env=env, timeout=900)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"helm {' '.join(args)} failed:\n{proc.stderr}")
+        return proc
+
+    def wait(self, name: str, timeout: float = WAIT_TIMEOUT) -> WorkflowResult:
+        return self.argo.wait(name, timeout=timeout, poll=2.0,
+                              on_progress=lambda line: print(line, flush=True))
+
+
+def explain(result: WorkflowResult) -> str:
+    """Why a workflow ended as it did: phase, message and every node that did not succeed."""
+    lines = [f"workflow {result.name}: {result.phase} {result.message}".rstrip()]
+    for n in result.nodes:
+        if n.phase not in ("Succeeded",):
+            lines.append(f"  {n.display_name} [{n.type}] {n.phase}: {n.message}")
+    return "\n".join(lines)
+
+

@@ -1,0 +1,292 @@
+"""Every workflow of the chart on a real cluster with Argo Workflows, run by the smoke runner.
+
+The chart is installed from values/smoke.yaml into a fresh namespace (conftest.py); the tests
+run in file order and end with `helm uninstall`. Assertions follow the user's guide
+(/work/shared/seed/argo-workflows-guide.md): its template, step and parameter names, its
+label selectors and its jq paths.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shutil
+import subprocess
+import time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import yaml
+
+from cogniverse_chart.argo import WorkflowResult
+
+from smokelib import SmokeRelease, explain
+
+pytestmark = pytest.mark.smoke
+
+TEMPLATES = {"video-ingestion", "batch-optimization", "tenant-provisioning"}
+CRONS = {"daily-backup", "weekly-dspy-optimization", "daily-cleanup", "monthly-reports",
+         "weekly-optimization", "daily-optimization-check"}
+PROFILES = "video_colpali_smol500_mv_frame,video_videoprism_base_mv_chunk_30s"
+TENANT = f"smoke_{secrets.token_hex(3)}"
+TENANT_NS = "cogniverse-" + TENANT.replace("_", "-")
+QUOTAS = {"cpu-quota": "4", "memory-quota": "8Gi", "storage-quota": "20Gi"}
+BAD_TENANT = "x; rm -rf /"
+
+# Workflow names submitted up front (they run in parallel), and finished results by key.
+_submitted: dict[str, str] = {}
+_results: dict[str, WorkflowResult] = {}
+
+
+def _optimization(iterations: int) -> dict[str, str]:
+    return {"tenant-id": "acme_corp", "optimizer-category": "dspy", "optimizer-type": "GEPA",
+            "dataset-name": "golden_eval_v1", "max-iterations": str(iterations)}
+
+
+@pytest.fixture(scope="module")
+def runs(smoke: SmokeRelease) -> dict[str, str]:
+    """Submit the independent workflows at once so they run side by side."""
+    a = smoke.argo
+    _submitted["video"] = a.submit("video-ingestion", {"tenant-id": "acme_corp", "video-dir": "/data/videos",
+                                                       "profiles": PROFILES})
+    _submitted["opt-100"] = a.submit("batch-optimization", _optimization(100))
+    _submitted["opt-20"] = a.submit("batch-optimization", _optimization(20))
+    _submitted["tenant-1"] = a.submit("tenant-provisioning", {"tenant-id": TENANT, "tenant-name": "Smoke Tenant",
+                                                              "profiles": PROFILES, **QUOTAS})
+    smoke.tenant_namespaces.add(TENANT_NS)
+    return _submitted
+
+
+def finished(smoke: SmokeRelease, runs: dict[str, str], key: str) -> WorkflowResult:
+    if key not in _results:
+        _results[key] = smoke.wait(runs[key])
+    return _results[key]
+
+
+def succeeded(smoke: SmokeRelease, runs: dict[str, str], key: str) -> WorkflowResult:
+    r = finished(smoke, runs, key)
+    assert r.phase == "Succeeded", explain(r)
+    return r
+
+
+def values(smoke: SmokeRelease) -> dict[str, Any]:
+    """The release's computed values (chart defaults + smoke profile), as helm applied them."""
+    return json.loads(smoke.helm_run("get", "values", smoke.release, "--all", "--output", "json").stdout)
+
+
+def kebab(name: str) -> str:
+    return re.sub(r"([A-Z])", lambda m: "-" + m[1].lower(), name)
+
+
+def quantity(q: str) -> Decimal:
+    """A Kubernetes quantity as a number (enough for the suffixes used here)."""
+    suffixes = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9, "m": Decimal("0.001")}
+    for s, mult in suffixes.items():
+        if q.endswith(s):
+            return Decimal(q[: -len(s)]) * mult
+    return Decimal(q)
+
+
+def jq(obj: dict[str, Any], program: str) -> list[str]:
+    exe = shutil.which("jq")
+    assert exe, "jq is not installed: the guide's commands need it (apt-get install jq)"
+    proc = subprocess.run([exe, "-r", program], input=json.dumps(obj), capture_output=True, text=True, check=True)
+    return proc.stdout.split()
+
+
+# ---- install ------------------------------------------------------------------------------------
+
+def test_install_creates_every_template_and_cron_workflow(smoke: SmokeRelease):
+    api = smoke.argo
+    templates = {i["metadata"]["name"] for i in api._call("list", api.api.list_namespaced_custom_object,
+                                                          "workflowtemplates")["items"]}
+    crons = {i["metadata"]["name"] for i in api._call("list", api.api.list_namespaced_custom_object,
+                                                      "cronworkflows")["items"]}
+    assert templates == TEMPLATES
+    assert crons == CRONS
+
+
+# ---- video-ingestion ------------------------------------------------------------------------------
+
+def test_video_ingestion_succeeds_with_every_step(smoke, runs):
+    r = succeeded(smoke, runs, "video")
+    for step in ("validate-input", "prepare-videos", "ingest-videos", "verify-ingestion", "notify-completion"):
+        node = r.node(step)
+        assert node is not None and node.phase == "Succeeded", f"{step}: {node}\n{explain(r)}"
+    # two profiles, three videos each (the smoke runner's fixed numbers)
+    assert r.node("ingest-videos").outputs["documents-ingested"] == "6"
+    assert r.node("verify-ingestion").outputs["documents-found"] == "6"
+
+
+# ---- batch-optimization ---------------------------------------------------------------------------
+
+def test_batch_optimization_above_threshold_deploys(smoke, runs):
+    r = succeeded(smoke, runs, "opt-100")
+    assert r.outputs["improvement"] == "10"
+    assert r.node("run-optimization").outputs["improvement"] == "10"
+    assert r.node("evaluate-results").outputs["recommendation"] == "deploy"
+    assert r.node("deploy-model").phase == "Succeeded", explain(r)
+
+
+def test_batch_optimization_below_threshold_skips_deploy(smoke, runs):
+    r = succeeded(smoke, runs, "opt-20")
+    assert r.outputs["improvement"] == "2"
+    assert r.node("evaluate-results").outputs["recommendation"] == "keep"
+    deploy = r.node("deploy-model")
+    assert deploy is not None and deploy.phase in ("Skipped", "Omitted"), explain(r)
+
+
+@pytest.mark.parametrize("key, improvement", [("opt-100", "10"), ("opt-20", "2")])
+def test_guide_jq_paths_find_improvement(smoke, runs, key, improvement):
+    wf = smoke.argo.get("workflows", runs[key])  # what `argo get NAME -o json` prints
+    assert jq(wf, '.status.outputs.parameters[] | select(.name=="improvement") | .value') == [improvement]
+    assert jq(wf, '.status.nodes | .[] | select(.displayName=="run-optimization") | .outputs.parameters[] '
+                  '| select(.name=="improvement") | .value') == [improvement]
+
+
+def test_optimization_runs_are_listed_by_the_guides_selector(smoke, runs):
+    for key in ("opt-100", "opt-20"):
+        finished(smoke, runs, key)
+    listed = {r.name for r in smoke.argo.list_workflows("workflow-type=optimization")}
+    assert {runs["opt-100"], runs["opt-20"]} <= listed
+    assert runs["video"] not in listed
+    succeeded_names = {r.name for r in smoke.argo.list_workflows(phase="Succeeded")}
+    assert {runs["opt-100"], runs["opt-20"]} <= succeeded_names
+
+
+# ---- tenant-provisioning --------------------------------------------------------------------------
+
+def _tenant_objects(kube_cluster) -> dict[str, Any]:
+    """Namespace, ResourceQuotas and PVCs of the smoke tenant (pykube, via pytest-helm-charts' client)."""
+    import pykube
+
+    api = kube_cluster.kube_client
+    return {
+        "namespace": pykube.Namespace.objects(api).get_or_none(name=TENANT_NS),
+        "quotas": list(pykube.ResourceQuota.objects(api, namespace=TENANT_NS)),
+        "pvcs": list(pykube.PersistentVolumeClaim.objects(api, namespace=TENANT_NS)),
+    }
+
+
+def _versions(objs: dict[str, Any]) -> dict[str, str]:
+    out = {"namespace": objs["namespace"].obj["metadata"]["resourceVersion"]}
+    for kind in ("quotas", "pvcs"):
+        for o in objs[kind]:
+            out[f"{kind}/{o.name}"] = o.obj["metadata"]["resourceVersion"]
+    return out
+
+
+def test_tenant_provisioning_creates_namespace_quota_and_pvcs(smoke, runs, kube_cluster):
+    r = succeeded(smoke, runs, "tenant-1")
+    objs = _tenant_objects(kube_cluster)
+    assert objs["namespace"] is not None, f"namespace {TENANT_NS} was not created\n{explain(r)}"
+    assert objs["namespace"].labels.get("cogniverse.dev/tenant") == TENANT
+    (quota,) = objs["quotas"]
+    hard = quota.obj["spec"]["hard"]
+    assert quantity(hard["requests.cpu"]) == quantity(QUOTAS["cpu-quota"])
+    assert quantity(hard["requests.memory"]) == quantity(QUOTAS["memory-quota"])
+    assert quantity(hard["requests.storage"]) == quantity(QUOTAS["storage-quota"])
+    wanted = {p["name"] for p in values(smoke)["workflows"]["templates"]["tenantProvisioning"]["pvcs"]}
+    assert {p.name for p in objs["pvcs"]} == wanted
+    assert r.node("deploy-schemas").outputs["schema-count"] == "2"
+
+
+def test_tenant_provisioning_rerun_succeeds_and_changes_nothing(smoke, runs, kube_cluster):
+    succeeded(smoke, runs, "tenant-1")
+    before = _versions(_tenant_objects(kube_cluster))
+    name = smoke.argo.submit("tenant-provisioning", {"tenant-id": TENANT, "tenant-name": "Smoke Tenant",
+                                                     "profiles": PROFILES, **QUOTAS})
+    r = smoke.wait(name)
+    assert r.phase == "Succeeded", explain(r)
+    after = _versions(_tenant_objects(kube_cluster))
+    assert after == before, "a second provisioning of the same tenant changed objects"
+
+
+def test_bad_tenant_id_fails_at_validation_and_creates_nothing(smoke, runs, kube_cluster, core_api):
+    succeeded(smoke, runs, "tenant-1")  # nothing else may be creating namespaces meanwhile
+    namespaces_before = {n.metadata.name for n in core_api.list_namespace().items}
+    name = smoke.argo.submit("tenant-provisioning", {"tenant-id": BAD_TENANT, "tenant-name": "Evil",
+                                                     "profiles": PROFILES, **QUOTAS})
+    r = smoke.wait(name)
+    assert r.phase == "Failed", explain(r)
+    validate = r.node("validate-tenant")
+    assert validate is not None and validate.phase == "Failed", explain(r)
+    ran = {n.display_name for n in r.nodes if n.type == "Pod" or n.display_name in
+           ("create-namespace", "setup-resource-quotas", "create-storage", "deploy-schemas")}
+    assert ran <= {"validate-tenant", "validate-tenant(0)", "notify-completion", "notify-completion(0)"}, (
+        f"steps after validation ran: {sorted(ran)}")
+    assert {n.metadata.name for n in core_api.list_namespace().items} == namespaces_before
+
+
+# ---- CronWorkflows --------------------------------------------------------------------------------
+
+def test_cron_schedules_and_timezones_on_the_cluster_equal_the_values(smoke):
+    crons = values(smoke)["workflows"]["cronWorkflows"]
+    expected = {kebab(k): v for k, v in crons.items() if v.get("enabled", True)}
+    assert set(expected) == CRONS
+    for name, v in expected.items():
+        spec = smoke.argo.get("cronworkflows", name)["spec"]
+        assert spec.get("schedules") == v["schedules"], name
+        assert "schedule" not in spec, f"{name}: the singular schedule is gone in Argo 4.0"
+        assert spec.get("timezone") == v["timezone"], name
+        assert bool(spec.get("suspend", False)) == bool(v.get("suspend", False)), name
+
+
+def test_every_cron_workflow_succeeds_when_triggered(smoke):
+    names = {cron: smoke.argo.trigger(cron) for cron in sorted(CRONS)}
+    failures = []
+    for cron, name in names.items():
+        r = smoke.wait(name)
+        if r.phase != "Succeeded":
+            failures.append(explain(r))
+        assert r.labels.get("workflows.argoproj.io/cron-workflow") == cron
+    assert not failures, "\n".join(failures)
+    # the guide's history command: argo list --selector workflows.argoproj.io/cron-workflow=daily-backup
+    history = smoke.argo.list_workflows("workflows.argoproj.io/cron-workflow=daily-backup")
+    assert names["daily-backup"] in {r.name for r in history}
+
+
+# ---- uninstall (last) -------------------------------------------------------------------------------
+
+def test_helm_uninstall_removes_the_release_objects_and_keeps_data_volumes(smoke, core_api):
+    from kubernetes import client, dynamic
+    from kubernetes.dynamic.exceptions import NotFoundError
+
+    manifest = [d for d in yaml.safe_load_all(smoke.helm_run("get", "manifest", smoke.release).stdout) if d]
+    assert manifest, "helm get manifest returned nothing"
+    keep = [d for d in manifest
+            if (d["metadata"].get("annotations") or {}).get("helm.sh/resource-policy") == "keep"]
+    pvcs_before = {(p.metadata.namespace, p.metadata.name)
+                   for ns in (smoke.namespace, *smoke.tenant_namespaces)
+                   for p in core_api.list_namespaced_persistent_volume_claim(ns).items}
+    assert (TENANT_NS, "tenant-data") in pvcs_before
+
+    smoke.helm_run("uninstall", smoke.release, "--wait", "--timeout", "5m")
+
+    dyn = dynamic.DynamicClient(client.ApiClient())
+    remaining = []
+    deadline = time.monotonic() + 60
+    for d in manifest:
+        if d in keep:
+            continue
+        res = dyn.resources.get(api_version=d["apiVersion"], kind=d["kind"])
+        ns = (d["metadata"].get("namespace") or smoke.namespace) if res.namespaced else None
+        while True:
+            try:
+                res.get(name=d["metadata"]["name"], namespace=ns)
+            except NotFoundError:
+                break
+            if time.monotonic() > deadline:
+                remaining.append(f"{d['kind']}/{d['metadata']['name']}")
+                break
+            time.sleep(2)
+    assert not remaining, f"helm uninstall left release objects behind: {remaining}"
+    pvcs_after = {(p.metadata.namespace, p.metadata.name)
+                  for ns in (smoke.namespace, *smoke.tenant_namespaces)
+                  for p in core_api.list_namespaced_persistent_volume_claim(ns).items}
+    assert pvcs_before <= pvcs_after, f"data volumes deleted by uninstall: {sorted(pvcs_before - pvcs_after)}"
+    for d in keep:
+        res = dyn.resources.get(api_version=d["apiVersion"], kind=d["kind"])
+        res.get(name=d["metadata"]["name"], namespace=smoke.namespace if res.namespaced else None)
