@@ -13,7 +13,14 @@ import pytest
 import yaml
 
 from cogniverse_chart import CHART_DIR
-from conftest import by_kind
+from cogniverse_chart.documents import Document
+
+
+def by_kind(docs: list[Document], kind: str) -> dict[str, dict[str, Any]]:
+    """{metadata.name: object} for every document of one kind (as conftest's helper; imported by
+    name, `conftest` is ambiguous once tests/ has sub-folders with their own conftest.py)."""
+    return {d.name: d.obj for d in docs if d.kind == kind}
+
 
 COMPONENTS = ("runtime", "vespa", "phoenix", "llm")
 ALL_ON = {"llm": {"enabled": True}}
