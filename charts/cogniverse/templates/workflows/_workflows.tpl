@@ -206,8 +206,13 @@ volumes:
   {{- end }}
   {{- if has "backups" $vols }}
   - name: backups
+    {{- if or $w.volumes.backups.existingClaim $w.volumes.backups.create }}
     persistentVolumeClaim:
       claimName: {{ $w.volumes.backups.existingClaim | default (include "cogniverse.componentName" (dict "ctx" .ctx "component" "workflow-backups")) }}
+    {{- else }}
+    # No claim configured: backups live only as long as the pod (test clusters only).
+    emptyDir: {}
+    {{- end }}
   {{- end }}
 {{- end }}
 {{- end -}}
