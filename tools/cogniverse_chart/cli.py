@@ -20,6 +20,7 @@ COMMANDS = [
     "schemas",
     "validate",
     "lint",
+    "generate",
     "submit",
     "trigger",
     "wait",

@@ -1,0 +1,184 @@
+"""Values drive the rendered workflows, and bad values fail `helm template` naming the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from cogniverse_chart.errors import HelmError
+from test_workflows_helpers import (all_argo, arguments, entry, objects, parameters, rendered, steps, templates,
+                                    workflow_spec)
+
+
+def _cron(values=None, helm=None, **kw):
+    return objects(rendered(values, helm=helm, **kw), "CronWorkflow")
+
+
+def _wft(values=None, helm=None, **kw):
+    return objects(rendered(values, helm=helm, **kw), "WorkflowTemplate")
+
+
+def test_cron_schedule_fields_follow_values(helm):
+    cron = _cron({"workflows": {"cronWorkflows": {"dailyBackup": {
+        "schedules": ["15 1 * * *", "15 13 * * *"], "timezone": "Europe/Berlin", "suspend": True,
+        "concurrencyPolicy": "Replace", "startingDeadlineSeconds": 42,
+        "successfulJobsHistoryLimit": 9, "failedJobsHistoryLimit": 8}}}}, helm)
+    spec = cron["daily-backup"]["spec"]
+    assert spec["schedules"] == ["15 1 * * *", "15 13 * * *"]
+    assert spec["timezone"] == "Europe/Berlin" and spec["suspend"] is True
+    assert spec["concurrencyPolicy"] == "Replace" and spec["startingDeadlineSeconds"] == 42
+    assert (spec["successfulJobsHistoryLimit"], spec["failedJobsHistoryLimit"]) == (9, 8)
+    # the others keep their defaults
+    assert cron["daily-cleanup"]["spec"]["schedules"] == ["0 4 * * *"]
+
+
+def test_thresholds_follow_values(helm):
+    docs = rendered({"workflows": {
+        "templates": {"batchOptimization": {"parameters": {"improvement-threshold": 7.5}}},
+        "cronWorkflows": {"weeklyOptimization": {"parameters": {"annotation-threshold": 80, "improvement-threshold": 10}},
+                          "dailyOptimizationCheck": {"parameters": {"annotation-threshold": 5}}}}}, helm=helm)
+    wft, cron = objects(docs, "WorkflowTemplate"), objects(docs, "CronWorkflow")
+    assert parameters(wft["batch-optimization"])["improvement-threshold"] == "7.5"
+    assert parameters(cron["weekly-optimization"])["annotation-threshold"] == "80"
+    assert parameters(cron["weekly-optimization"])["improvement-threshold"] == "10"
+    assert parameters(cron["daily-optimization-check"])["annotation-threshold"] == "5"
+
+
+def test_tenants_of_the_weekly_dspy_run_follow_values(helm):
+    cron = _cron({"workflows": {"cronWorkflows": {"weeklyDspyOptimization": {
+        "tenants": ["acme_corp", "newcorp_inc"], "tenantParallelism": 2}}}}, helm)
+    main = entry(cron["weekly-dspy-optimization"])
+    assert steps(main)["optimize"]["withItems"] == ["acme_corp", "newcorp_inc"]
+    assert main["parallelism"] == 2
+
+
+def test_retention_and_keep_latest_follow_values(helm):
+    cron = _cron({"workflows": {"cronWorkflows": {"dailyBackup": {"parameters": {
+        "backup-dir": "/backups/nightly", "retention-days": 30, "keep-latest": 3}}}}}, helm)
+    assert parameters(cron["daily-backup"]) == {"backup-dir": "/backups/nightly", "retention-days": "30",
+                                                "keep-latest": "3"}
+
+
+def test_disabled_cron_workflow_is_not_rendered(helm):
+    cron = _cron({"workflows": {"cronWorkflows": {"monthlyReports": {"enabled": False}}}}, helm)
+    assert "monthly-reports" not in cron and "daily-backup" in cron
+
+
+def test_workflows_disabled_renders_no_argo_object_and_needs_no_argo_api(helm):
+    docs = rendered({"workflows": {"enabled": False}}, helm=helm, api_versions=())
+    assert not list(all_argo(docs))
+    assert not [d for d in docs if "templates/workflows/" in d.source]
+
+
+def test_runner_image_command_and_per_step_overrides(helm):
+    wft = _wft({"workflows": {
+        "runner": {"image": {"repository": "example/runner", "tag": "2.0.1"}, "command": ["/bin/runner", "step"]},
+        "steps": {"run-optimization": {"image": {"repository": "example/gpu-runner", "tag": "2.0.1"},
+                                       "command": ["/bin/gpu-runner"],
+                                       "resources": {"requests": {"cpu": "3", "memory": "9Gi"},
+                                                     "limits": {"cpu": "6", "memory": "18Gi"}}}}}}, helm)
+    t = templates(wft["batch-optimization"])
+    assert t["prepare-dataset"]["container"]["image"] == "example/runner:2.0.1"
+    assert t["prepare-dataset"]["container"]["command"] == ["/bin/runner", "step"]
+    run = t["run-optimization"]["container"]
+    assert run["image"] == "example/gpu-runner:2.0.1" and run["command"] == ["/bin/gpu-runner"]
+    assert run["resources"]["requests"] == {"cpu": "3", "memory": "9Gi"}
+
+
+def test_retry_values_reach_every_transient_step(helm):
+    wft = _wft({"workflows": {"retry": {"limit": 5, "retryPolicy": "OnError",
+                                        "backoff": {"duration": "30s", "factor": 3, "maxDuration": "1h"}}}}, helm)
+    r = templates(wft["video-ingestion"])["ingest-videos"]["retryStrategy"]
+    assert r["limit"] == 5 and r["retryPolicy"] == "OnError"
+    assert r["backoff"] == {"duration": "30s", "factor": 3, "maxDuration": "1h"}
+
+
+def test_quota_counts_pvcs_and_storage_class_follow_values(helm):
+    wft = _wft({"global": {"storageClass": "local-path"}, "workflows": {"templates": {"tenantProvisioning": {
+        "quota": {"pods": 7, "persistentVolumeClaims": 3},
+        "pvcs": [{"name": "videos", "size": "5Gi"}, {"name": "models", "size": "1Gi", "accessModes": ["ReadWriteMany"]}],
+    }}}}, helm)
+    t = templates(wft["tenant-provisioning"])
+    quota = t["setup-resource-quotas"]["resource"]["manifest"]
+    assert 'pods: "7"' in quota and 'persistentvolumeclaims: "3"' in quota
+    assert [s["template"] for s in steps(t["create-storage"]).values()] == ["create-pvc-videos", "create-pvc-models"]
+    models = t["create-pvc-models"]["resource"]["manifest"]
+    assert "storageClassName: local-path" in models and '["ReadWriteMany"]' in models and "storage: 1Gi" in models
+
+
+def test_notification_annotations_reach_every_workflow(helm):
+    key = "notifications.argoproj.io/subscribe.on-workflow-completion"
+    docs = rendered({"workflows": {"notifications": {"annotations": {key: "slack:ops"}}}}, helm=helm)
+    for obj in all_argo(docs):
+        assert workflow_spec(obj)["workflowMetadata"]["annotations"] == {key: "slack:ops"}
+
+
+def test_video_data_claim_is_mounted_read_only_at_data(helm):
+    wft = _wft({"workflows": {"volumes": {"videoData": {"existingClaim": "videos"}}}}, helm)
+    spec = workflow_spec(wft["video-ingestion"])
+    assert spec["volumes"] == [{"name": "video-data", "persistentVolumeClaim": {"claimName": "videos", "readOnly": True}}]
+    mounts = templates(wft["video-ingestion"])["ingest-videos"]["container"]["volumeMounts"]
+    assert {"name": "video-data", "mountPath": "/data", "readOnly": True} in mounts
+
+
+def test_semaphore_can_be_turned_off(helm):
+    docs = rendered({"workflows": {"heavyJobs": {"semaphore": False}}}, helm=helm)
+    assert "cogniverse-workflow-semaphores" not in objects(docs, "ConfigMap")
+    assert all("synchronization" not in workflow_spec(c) for c in objects(docs, "CronWorkflow").values())
+
+
+def test_cron_needing_batch_optimization_fails_clearly_when_it_is_disabled(helm):
+    with pytest.raises(HelmError, match="workflows.templates.batchOptimization.enabled"):
+        rendered({"workflows": {"templates": {"batchOptimization": {"enabled": False}}}}, helm=helm)
+
+
+@pytest.mark.parametrize("profile", ["k3s", "production", "smoke"], ids=lambda p: f"profile-{p}")
+def test_profiles_render_all_workflows(profile):
+    docs = rendered(profile=profile)
+    assert len(objects(docs, "WorkflowTemplate")) == 3 and len(objects(docs, "CronWorkflow")) == 6
+
+
+def test_smoke_profile_runs_the_smoke_runner_without_pulling(helm):
+    wft = _wft(helm=helm, profile="smoke")
+    c = templates(wft["batch-optimization"])["run-optimization"]["container"]
+    assert c["image"] == "cogniverse/smoke-runner:0.1.0" and c["imagePullPolicy"] == "Never"
+    assert c["command"] == ["/usr/local/bin/cogniverse-workflow"]
+
+
+# --- bad values: rejected by values.schema.json with a message naming the key ---------------------
+
+BAD_VALUES = [
+    ("malformed cron", {"cronWorkflows": {"dailyBackup": {"schedules": ["61 2 * * *"]}}}, "schedules"),
+    ("cron with 4 fields", {"cronWorkflows": {"dailyCleanup": {"schedules": ["0 4 * *"]}}}, "schedules"),
+    ("singular schedule", {"cronWorkflows": {"dailyCleanup": {"schedule": "0 4 * * *"}}}, "schedule"),
+    ("bad timezone", {"cronWorkflows": {"monthlyReports": {"timezone": "not a zone"}}}, "timezone"),
+    ("bad concurrency", {"cronWorkflows": {"monthlyReports": {"concurrencyPolicy": "Sometimes"}}}, "concurrencyPolicy"),
+    ("tenant with dash", {"cronWorkflows": {"weeklyDspyOptimization": {"tenants": ["acme-corp"]}}}, "tenants"),
+    ("tenant injection", {"cronWorkflows": {"weeklyOptimization": {"parameters": {"tenant-id": "x; rm -rf /"}}}},
+     "tenant-id"),
+    ("tenant upper case", {"cronWorkflows": {"dailyOptimizationCheck": {"parameters": {"tenant-id": "Acme"}}}},
+     "tenant-id"),
+    ("negative threshold", {"templates": {"batchOptimization": {"parameters": {"improvement-threshold": -1}}}},
+     "improvement-threshold"),
+    ("threshold over 100", {"cronWorkflows": {"weeklyOptimization": {"parameters": {"improvement-threshold": 101}}}},
+     "improvement-threshold"),
+    ("negative annotation threshold",
+     {"cronWorkflows": {"weeklyOptimization": {"parameters": {"annotation-threshold": -5}}}}, "annotation-threshold"),
+    ("retention 0", {"cronWorkflows": {"dailyBackup": {"parameters": {"retention-days": 0}}}}, "retention-days"),
+    ("cleanup retention 0", {"cronWorkflows": {"dailyCleanup": {"parameters": {"retention-days": 0}}}}, "retention-days"),
+    ("keep-latest 0", {"cronWorkflows": {"dailyBackup": {"parameters": {"keep-latest": 0}}}}, "keep-latest"),
+    ("video dir with ..", {"templates": {"videoIngestion": {"parameters": {"video-dir": "/data/../etc"}}}}, "video-dir"),
+    ("unknown step", {"steps": {"run-optimisation": {"command": ["x"]}}}, "run-optimisation"),
+    ("unknown cron key", {"cronWorkflows": {"dailyBackup": {"schedulez": ["0 2 * * *"]}}}, "schedulez"),
+    ("latest tag", {"runner": {"image": {"repository": "cogniverse/runtime", "tag": "latest"}}}, "tag"),
+    ("retry factor 0", {"retry": {"backoff": {"factor": 0}}}, "factor"),
+    ("bad optimizer type", {"cronWorkflows": {"weeklyOptimization": {"optimizers": [{"category": "dspy", "type": "Adam"}]}}},
+     "type"),
+]
+
+
+@pytest.mark.parametrize("case,values,key", BAD_VALUES, ids=[c[0] for c in BAD_VALUES])
+def test_bad_values_are_rejected_naming_the_key(helm, case, values, key):
+    with pytest.raises(HelmError) as err:
+        rendered({"workflows": values}, helm=helm)
+    msg = str(err.value)
+    assert "workflows" in msg and key in msg, msg
