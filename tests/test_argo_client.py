@@ -255,3 +255,9 @@ def test_cli_submit_unknown_parameter_is_one_line_exit_2(monkeypatch, capsys):
     assert main(["submit", "batch-optimization", "-p", "bogus=1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "has no parameter bogus" in err[0]
+
+
+def test_client_names_lists_one_kind():
+    fake = _fake_with_template()
+    assert ArgoClient(fake, "cv").names("workflowtemplates") == {"batch-optimization"}
+    assert ArgoClient(fake, "cv").names("cronworkflows") == set()

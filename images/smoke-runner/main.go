@@ -179,7 +179,9 @@ var formats = map[string]validator{
 type Step struct {
 	Required []string
 	Optional []string
-	Run      func(a map[string]string, env func(string) string) (map[string]string, error)
+	// Formats overrides the shared argument formats for this step.
+	Formats map[string]validator
+	Run     func(a map[string]string, env func(string) string) (map[string]string, error)
 }
 
 var optimizationArgs = []string{"tenant-id", "optimizer-category", "optimizer-type", "dataset-name", "profiles", "max-iterations", "learning-rate"}
@@ -225,7 +227,10 @@ var steps = map[string]Step{
 			}
 			return map[string]string{"documents-found": strconv.Itoa(found)}, nil
 		}},
-	"notify-completion": {Required: []string{"workflow", "status"}, Optional: []string{"tenant-id"}, Run: none},
+	// The exit handler reports whatever the run was given: a tenant id that failed validation is
+	// still named in the failure notice (it is only text here, never a name of anything).
+	"notify-completion": {Required: []string{"workflow", "status"}, Optional: []string{"tenant-id"},
+		Formats: map[string]validator{"tenant-id": freeText}, Run: none},
 
 	// batch-optimization
 	"validate-config": {Required: []string{"tenant-id", "optimizer-category", "optimizer-type", "dataset-name", "profiles", "max-iterations", "learning-rate", "use-synthetic-data"}, Run: none},
@@ -376,7 +381,11 @@ func Parse(argv []string) (string, Step, map[string]string, error) {
 		}
 	}
 	for _, arg := range sortedArgs(step, args) {
-		if problem := formats[arg](args[arg]); problem != "" {
+		check := formats[arg]
+		if override, ok := step.Formats[arg]; ok {
+			check = override
+		}
+		if problem := check(args[arg]); problem != "" {
 			return "", Step{}, nil, usageErr("--%s %q: %s", arg, args[arg], problem)
 		}
 	}

@@ -214,10 +214,12 @@ func TestTenantNamespaceMapping(t *testing.T) {
 	}
 }
 
-func TestNotifyCompletionTenantIsOptional(t *testing.T) {
+func TestNotifyCompletionTenantIsOptionalAndFreeText(t *testing.T) {
 	for _, argv := range [][]string{
 		{"notify-completion", "--workflow", "daily-backup-1764209000", "--status", "Succeeded"},
 		{"notify-completion", "--workflow", "tenant-provisioning-abcde", "--status", "Failed", "--tenant-id", "acme_corp"},
+		// the failure notice of a run whose tenant id failed validation still goes out
+		{"notify-completion", "--workflow", "tenant-provisioning-abcde", "--status", "Failed", "--tenant-id", "x; rm -rf /"},
 	} {
 		if code, stderr, _ := invoke(t, nil, argv...); code != 0 {
 			t.Errorf("%v: exit %d %s", argv, code, stderr)

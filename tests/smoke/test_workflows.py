@@ -99,13 +99,8 @@ def jq(obj: dict[str, Any], program: str) -> list[str]:
 # ---- install ------------------------------------------------------------------------------------
 
 def test_install_creates_every_template_and_cron_workflow(smoke: SmokeRelease):
-    api = smoke.argo
-    templates = {i["metadata"]["name"] for i in api._call("list", api.api.list_namespaced_custom_object,
-                                                          "workflowtemplates")["items"]}
-    crons = {i["metadata"]["name"] for i in api._call("list", api.api.list_namespaced_custom_object,
-                                                      "cronworkflows")["items"]}
-    assert templates == TEMPLATES
-    assert crons == CRONS
+    assert smoke.argo.names("workflowtemplates") == TEMPLATES
+    assert smoke.argo.names("cronworkflows") == CRONS
 
 
 # ---- video-ingestion ------------------------------------------------------------------------------

@@ -277,6 +277,11 @@ class ArgoClient:
                 "cronworkflows": "CronWorkflow"}.get(plural, plural)
         return self._call(f"{kind} {name}", self.api.get_namespaced_custom_object, plural, name)
 
+    def names(self, plural: str) -> set[str]:
+        """Names of the objects of one kind (workflowtemplates, cronworkflows, workflows) in the namespace."""
+        items = self._call(f"list {plural}", self.api.list_namespaced_custom_object, plural)["items"]
+        return {i["metadata"]["name"] for i in items}
+
     def create_workflow(self, manifest: dict[str, Any]) -> str:
         created = self._call("create Workflow", self.api.create_namespaced_custom_object, "workflows", manifest)
         return created["metadata"]["name"]
