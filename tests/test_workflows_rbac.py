@@ -1,0 +1,116 @@
+"""Workflow ServiceAccounts and RBAC: one account per purpose, exactly the rules Argo's executor and
+tenant provisioning need, no wildcards, names scoped to the release; and the Argo API presence check."""
+
+from __future__ import annotations
+
+import pytest
+
+from cogniverse_chart.errors import HelmError
+from test_workflows_helpers import all_argo, objects, rendered, templates, workflow_spec
+
+
+def _rbac(docs):
+    return {kind: objects(docs, kind) for kind in ("ServiceAccount", "Role", "RoleBinding", "ClusterRole",
+                                                   "ClusterRoleBinding")}
+
+
+def _workflow_rbac(docs):
+    return [d for d in docs if "templates/workflows/" in d.source
+            and d.kind in ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding", "ServiceAccount")]
+
+
+def test_one_service_account_per_purpose(helm):
+    sas = {d.name for d in _workflow_rbac(rendered(helm=helm)) if d.kind == "ServiceAccount"}
+    assert sas == {"cogniverse-workflow", "cogniverse-tenant-provisioner"}
+
+
+def test_executor_role_is_exactly_workflowtaskresults_create_patch(helm):
+    rbac = _rbac(rendered(helm=helm))
+    role = rbac["Role"]["cogniverse-workflow-executor"]
+    assert role["rules"] == [{"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"],
+                              "verbs": ["create", "patch"]}]
+    binding = rbac["RoleBinding"]["cogniverse-workflow-executor"]
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                  "name": "cogniverse-workflow-executor"}
+    assert {(s["name"], s["namespace"]) for s in binding["subjects"]} == {
+        ("cogniverse-workflow", "cogniverse"), ("cogniverse-tenant-provisioner", "cogniverse")}
+
+
+def test_cluster_role_only_covers_tenant_provisioning(helm):
+    rbac = _rbac(rendered(helm=helm))
+    wf_cluster_roles = {n: r for n, r in rbac["ClusterRole"].items() if "tenant-provisioner" in n}
+    assert list(wf_cluster_roles) == ["cogniverse-cogniverse-tenant-provisioner"]
+    rules = wf_cluster_roles["cogniverse-cogniverse-tenant-provisioner"]["rules"]
+    assert rules == [
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "create", "patch"]},
+        {"apiGroups": [""], "resources": ["resourcequotas", "persistentvolumeclaims"],
+         "verbs": ["get", "create", "patch", "update"]},
+    ]
+    binding = rbac["ClusterRoleBinding"]["cogniverse-cogniverse-tenant-provisioner"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "cogniverse-tenant-provisioner",
+                                    "namespace": "cogniverse"}]
+
+
+def test_no_wildcards_in_any_workflow_rule(helm):
+    for d in _workflow_rbac(rendered(helm=helm)):
+        for rule in d.obj.get("rules") or []:
+            for field in ("apiGroups", "resources", "verbs", "resourceNames"):
+                assert "*" not in (rule.get(field) or []), f"{d.ref}: wildcard in {field}"
+            assert "nonResourceURLs" not in rule
+
+
+def test_rbac_names_are_scoped_to_the_release(helm):
+    a = {(d.kind, d.name) for d in _workflow_rbac(rendered(helm=helm))}
+    b = {(d.kind, d.name) for d in _workflow_rbac(rendered(helm=helm, release="other", namespace="team-b"))}
+    assert not a & b, f"two releases would share {a & b}"
+    cluster = [n for k, n in b if k.startswith("Cluster")]
+    assert cluster and all(n.startswith("team-b-other-") for n in cluster)
+
+
+def test_workflows_use_the_steps_account_and_only_resource_steps_use_the_provisioner(helm):
+    docs = rendered(helm=helm)
+    for obj in all_argo(docs):
+        assert workflow_spec(obj)["serviceAccountName"] == "cogniverse-workflow"
+        for t in templates(obj).values():
+            if "resource" in t:
+                assert t["serviceAccountName"] == "cogniverse-tenant-provisioner"
+            else:
+                assert "serviceAccountName" not in t
+
+
+def test_existing_service_accounts_can_be_used(helm):
+    docs = rendered({"workflows": {"serviceAccounts": {"steps": {"create": False, "name": "my-steps"}}}}, helm=helm)
+    assert "my-steps" not in objects(docs, "ServiceAccount")
+    wft = objects(docs, "WorkflowTemplate")
+    assert workflow_spec(wft["batch-optimization"])["serviceAccountName"] == "my-steps"
+    subjects = objects(docs, "RoleBinding")["cogniverse-workflow-executor"]["subjects"]
+    assert {"kind": "ServiceAccount", "name": "my-steps", "namespace": "cogniverse"} in subjects
+
+
+def test_existing_service_account_without_name_is_refused(helm):
+    with pytest.raises(HelmError, match="workflows.serviceAccounts.steps.name is required"):
+        rendered({"workflows": {"serviceAccounts": {"steps": {"create": False}}}}, helm=helm)
+
+
+def test_rbac_can_be_left_to_the_cluster_admin(helm):
+    docs = rendered({"workflows": {"rbac": {"create": False}}}, helm=helm)
+    assert not [d for d in _workflow_rbac(docs) if d.kind != "ServiceAccount"]
+
+
+# --- Argo API presence check (real helm) ------------------------------------------------------------
+
+def test_install_without_argo_api_fails_saying_how_to_install_argo(helm):
+    with pytest.raises(HelmError) as err:
+        rendered(helm=helm, api_versions=())
+    msg = str(err.value)
+    assert "argoproj.io/v1alpha1" in msg and "Install Argo Workflows" in msg
+    assert "--install-argo" in msg and "workflows.enabled=false" in msg and "argo.requireCRDs=false" in msg
+
+
+def test_with_argo_api_present_the_chart_renders(helm):
+    assert objects(rendered(helm=helm, api_versions=("argoproj.io/v1alpha1",)), "WorkflowTemplate")
+
+
+def test_require_crds_false_renders_without_the_api(helm):
+    docs = rendered({"argo": {"requireCRDs": False}}, helm=helm, api_versions=())
+    assert len(objects(docs, "CronWorkflow")) == 6
