@@ -21,6 +21,8 @@ def by_kind(docs: list[Document], kind: str) -> dict[str, dict[str, Any]]:
 
 
 PROFILES = ("k3s", "production", "smoke")
+#: Test ids for profiles: a bare "smoke" id would make conftest treat the test as a cluster smoke test.
+PROFILE_IDS = [f"profile-{p}" for p in PROFILES]
 SCENARIOS = sorted(p.name for p in (CHART_DIR / "ci").glob("*-values.yaml"))
 KUBE_VERSIONS = ("1.30.0", "1.35.0")
 GIB = 1024**3
@@ -61,15 +63,16 @@ def test_profiles_and_scenarios_exist():
     assert (CHART_DIR.parent.parent / "ct.yaml").exists()
 
 
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
 @pytest.mark.parametrize("values_file", [f"values/{p}.yaml" for p in PROFILES] + [f"ci/{s}" for s in SCENARIOS])
-def test_helm_lint_strict(helm, values_file):
+def test_helm_lint_strict(helm, values_file, kube_version):
     path = (PROFILES_DIR.parent / values_file) if values_file.startswith("values/") else CHART_DIR / values_file
-    proc = helm.run(["lint", "--strict", str(CHART_DIR), "-f", str(path), "--kube-version", "1.35.0"], check=False)
+    proc = helm.run(["lint", "--strict", str(CHART_DIR), "-f", str(path), "--kube-version", kube_version], check=False)
     assert proc.returncode == 0, f"{helm.label} lint --strict {values_file}:\n{proc.stdout}\n{proc.stderr}"
 
 
 @pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
-@pytest.mark.parametrize("profile", PROFILES)
+@pytest.mark.parametrize("profile", PROFILES, ids=PROFILE_IDS)
 def test_profile_validates_strictly(helm, render_chart, validator, profile, kube_version):
     docs = render_chart(profile=profile, helm=helm, kube_version=kube_version)
     assert docs
@@ -139,3 +142,16 @@ def test_smoke_profile_needs_no_upstream_service_image(render_chart):
     images = [c["image"] for d in service_docs if d.kind in ("Deployment", "StatefulSet", "Pod")
               for c in d.obj["spec"].get("template", d.obj)["spec"]["containers"]]
     assert not [i for i in images if i.startswith(UPSTREAM_IMAGES)]
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=PROFILE_IDS)
+def test_helm3_and_helm4_render_the_same_objects(render_chart, profile):
+    from cogniverse_chart.helm import available_helms
+
+    helms = available_helms()
+    if len(helms) < 2:
+        pytest.fail(f"need Helm 3 and Helm 4 (scripts/bootstrap.sh), found {[h.label for h in helms]}")
+    rendered = [sorted(((d.kind, d.name), d.obj) for d in render_chart(profile=profile, helm=h)) for h in helms]
+    assert [k for k, _ in rendered[0]] == [k for k, _ in rendered[1]]
+    for (key, a), (_, b) in zip(*rendered):
+        assert a == b, f"{profile}: {key} differs between {helms[0].label} and {helms[1].label}"
