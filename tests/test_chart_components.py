@@ -145,9 +145,9 @@ def test_images_are_pinned_and_name_no_registry_host(render_chart):
 
 def test_digest_wins_and_global_registry_prefixes(render_chart):
     digest = "sha256:" + "b" * 64
-    docs = render_chart({"global": {"imageRegistry": "mirror.internal:5000"}, "vespa": {"image": {"digest": digest}}})
+    docs = render_chart({"global": {"imageRegistry": "mirror.example.test:5000"}, "vespa": {"image": {"digest": digest}}})
     sts = by_kind(docs, "StatefulSet")["cogniverse-vespa"]
-    assert sts["spec"]["template"]["spec"]["containers"][0]["image"] == f"mirror.internal:5000/vespaengine/vespa@{digest}"
+    assert sts["spec"]["template"]["spec"]["containers"][0]["image"] == f"mirror.example.test:5000/vespaengine/vespa@{digest}"
 
 
 # --- resources, probes, security -------------------------------------------------------------
