@@ -176,6 +176,11 @@ def test_pods_meet_pod_security_restricted(render_chart, values):
         assert psc["runAsNonRoot"] is True and psc["seccompProfile"]["type"] == "RuntimeDefault", name
         assert psc.get("runAsUser", 1) != 0 and "fsGroup" in psc, name
         assert spec["automountServiceAccountToken"] is False, name
+        assert not {"hostNetwork", "hostPID", "hostIPC"} & set(spec), name
+        restricted_volumes = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
+                              "persistentVolumeClaim", "projected", "secret"}
+        for v in spec.get("volumes", []):
+            assert set(v) - {"name"} <= restricted_volumes, f"{name}: volume {v}"
         for c in spec["containers"] + spec.get("initContainers", []):
             sc = c["securityContext"]
             assert sc["allowPrivilegeEscalation"] is False, f"{name}/{c['name']}"
