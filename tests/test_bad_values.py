@@ -66,6 +66,8 @@ CASES: list[tuple[str, str, Any, bool]] = [
     ("storage-size-gb", "vespa.persistence.size", "20GB", False),
     ("storage-size-negative", "phoenix.persistence.size", "-5Gi", False),
     ("resources-limits-missing", "runtime.resources.limits", None, True),
+    ("resources-memory-request-missing", "vespa.resources.requests.memory", None, True),
+    ("resources-cpu-limit-missing", "tests.resources.limits.cpu", None, True),
     # images: latest, bad digests, pull policies, empty repositories
     ("image-tag-latest", "vespa.image.tag", "latest", False),
     ("image-test-tag-latest", "tests.image.tag", "latest", False),
