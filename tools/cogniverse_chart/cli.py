@@ -20,6 +20,8 @@ COMMANDS = [
     "schemas",
     "validate",
     "lint",
+    "docs",
+    "check",
     "generate",
     "submit",
     "trigger",

@@ -215,5 +215,5 @@ def validate_values(values: dict[str, Any], schema: dict[str, Any], source: str)
     out = []
     for e in sorted(v.iter_errors(values), key=lambda e: list(map(str, e.absolute_path))):
         for path, msg in describe_error(e):
-            out.append(Finding("schema/values", Severity.ERROR, msg, source, "values", "", path))
+            out.append(Finding("schema/values", Severity.ERROR, msg, source, "", "", path))
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -53,19 +54,40 @@ def load_values_schema(chart: Path) -> dict:
         raise ToolkitError(f"{path}: invalid JSON: {exc}") from None
 
 
+def _load_values(f: Path) -> dict[str, Any]:
+    if not f.exists():
+        raise ToolkitError(f"{f}: no such file")
+    try:
+        values = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ToolkitError(f"{f}: invalid YAML: {' '.join(str(exc).split())}") from None
+    if not isinstance(values, dict):
+        raise ToolkitError(f"{f}: a values file must be a mapping, got {type(values).__name__}")
+    return values
+
+
+def merge_values(base: Any, override: Any) -> Any:
+    """Helm's coalescing: maps merge key by key, null removes a key, anything else replaces."""
+    if not isinstance(base, dict) or not isinstance(override, dict):
+        return override
+    out = dict(base)
+    for k, v in override.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge_values(base.get(k), v)
+    return out
+
+
 def check_values_files(files: list[Path], chart: Path) -> list[Finding]:
+    """Each file merged over the chart's values.yaml (as `helm install -f FILE` sees it), then checked."""
+    if not files:
+        return []
     schema = load_values_schema(chart)
+    defaults = _load_values(chart / "values.yaml") if (chart / "values.yaml").exists() else {}
     findings: list[Finding] = []
     for f in files:
-        if not f.exists():
-            raise ToolkitError(f"{f}: no such file")
-        try:
-            values = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ToolkitError(f"{f}: invalid YAML: {str(exc).splitlines()[0]}") from None
-        if not isinstance(values, dict):
-            raise ToolkitError(f"{f}: a values file must be a mapping, got {type(values).__name__}")
-        findings += validate_values(values, schema, str(f))
+        findings += validate_values(merge_values(defaults, _load_values(f)), schema, str(f))
     return findings
 
 

@@ -3,6 +3,7 @@ security context, pinned images, retries, deadlines, service accounts, TTL and p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -199,3 +200,54 @@ def pod_gc(ctx: LintContext) -> Iterator[Hit]:
         if not (w.spec.get("podGC") or {}).get("strategy"):
             yield Hit(w.doc, w.path("podGC"),
                       "no podGC strategy: completed pods stay forever; set podGC.strategy (e.g. OnPodSuccess)")
+
+
+_URL_HOST = re.compile(r"\b(?:https?|grpc|tcp)://([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9-]+)?(\.svc(?:\.cluster\.local)?)?[:/]")
+_LOCAL_HOSTS = {"localhost"}
+
+
+def _service_hosts(text: str) -> Iterator[tuple[str, str]]:
+    """(service name, namespace or '') for in-cluster URLs: http://svc:80, http://svc.ns.svc:80/."""
+    for m in _URL_HOST.finditer(text):
+        name, ns, svc = m.group(1), (m.group(3) or "")[1:], m.group(4)
+        if ns and not svc:
+            continue  # a dotted external host name (example.com), not a Service
+        if name in _LOCAL_HOSTS:
+            continue
+        yield name, ns
+
+
+def _strings(obj: Any, path: list[Any]) -> Iterator[tuple[list[Any], str]]:
+    if isinstance(obj, str):
+        if "://" in obj:
+            yield path, obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _strings(v, [*path, k])
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from _strings(v, [*path, i])
+
+
+@rule("policy/service-reference", Severity.ERROR,
+      "in-cluster URLs name Services of the same stream (no hard-coded release names)")
+def service_reference(ctx: LintContext) -> Iterator[Hit]:
+    services = {(d.namespace, d.name) for d in ctx.of_kind("Service")}
+    if not services:
+        return  # nothing to compare with (a single manifest, or services managed elsewhere)
+    names_only = {n for _, n in services}
+    for d in ctx.docs:
+        if d.kind in ("Service", "Ingress", "HTTPRoute"):
+            continue
+        for path, text in _strings(d.obj, []):
+            for name, ns in _service_hosts(text):
+                known = (ns, name) in services if ns else name in names_only
+                if not known and ns and ns != d.namespace and name in names_only:
+                    known = False
+                if not known:
+                    close = sorted(n for n in names_only if n.split("-")[-1] == name.split("-")[-1])
+                    hint = f"; did you mean {', '.join(close)}?" if close else ""
+                    yield Hit(d, json_path(path),
+                              f"URL '{text if len(text) < 80 else text[:77] + '...'}' points at Service "
+                              f"'{name}'{' in namespace ' + ns if ns else ''}, which this release does not "
+                              f"define{hint} Derive service names from the release instead of hard-coding them")

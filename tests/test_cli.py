@@ -1,0 +1,113 @@
+"""The CLI: exit codes (0 clean, 1 findings, 2 bad input), one-line errors, --output json."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cogniverse_chart.cli import main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+GOOD = FIXTURES / "lint" / "policy__image-tag" / "good.yaml"
+BAD = FIXTURES / "lint" / "policy__image-tag" / "bad.yaml"
+CLI = [sys.executable, "-m", "cogniverse_chart.cli"]
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], input=stdin, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["validate", "/no/such/file.yaml"], "/no/such/file.yaml: no such file or directory"),
+    (["lint", "/no/such/dir"], "/no/such/dir: no such file or directory"),
+    (["lint", "--profile", "nope"], "unknown profile 'nope'"),
+    (["check", "--profile", "nope"], "unknown profile 'nope'"),
+    (["lint", "--disable", "policy/nope", str(GOOD)], "--disable policy/nope: unknown rule id"),
+    (["validate"], "nothing to validate"),
+    (["validate", "--kube-version", "1.2", str(GOOD)], "no bundled Kubernetes 1.2 schemas"),
+    (["validate", "--values", "/no/values.yaml"], "/no/values.yaml: no such file"),
+])
+def test_bad_input_is_one_line_and_exit_2(args: list[str], needle: str) -> None:
+    p = run(*args)
+    assert p.returncode == 2, p.stderr
+    assert "Traceback" not in p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], p.stderr
+
+
+def test_bad_yaml_names_file_and_line(tmp_path: Path) -> None:
+    f = tmp_path / "broken.yaml"
+    f.write_text("apiVersion: v1\nkind: ConfigMap\n---\nmetadata: {name: [x\n")
+    for cmd in ("validate", "lint"):
+        p = run(cmd, str(f))
+        assert p.returncode == 2 and "Traceback" not in p.stderr
+        assert f"{f}:5:1: invalid YAML" in p.stderr, p.stderr
+        assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_non_mapping_document_is_bad_input(tmp_path: Path) -> None:
+    f = tmp_path / "list.yaml"
+    f.write_text("- a\n- b\n")
+    p = run("validate", str(f))
+    assert p.returncode == 2 and "expected a mapping" in p.stderr
+
+
+def test_validate_exit_codes_and_stdin() -> None:
+    assert main(["validate", str(GOOD)]) == 0
+    p = run("validate", "-", stdin=GOOD.read_text().replace("image:", "imag:", 1))
+    assert p.returncode == 1
+    assert "<stdin>" in p.stdout and "unknown field" in p.stdout
+
+
+def test_validate_json_output(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    f = tmp_path / "cm.yaml"
+    f.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: 1}\n")
+    assert main(["--output", "json", "validate", str(f)]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["ok"] is False and out["checked"] == 1 and out["summary"]["error"] == 2
+    assert {x["path"] for x in out["findings"]} == {"$.data.a"}
+    assert {x["rule"] for x in out["findings"]} == {"schema/k8s-1.30", "schema/k8s-1.35"}
+
+
+def test_validate_values_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "values.yaml"
+    f.write_text("runtimee: {replicas: 2}\n")
+    assert main(["validate", "--values", str(f)]) == 1
+    out = capsys.readouterr().out
+    assert "schema/values" in out and "unknown field 'runtimee'" in out
+    profiles = sorted((Path(__file__).parents[1] / "values").glob("*.yaml"))
+    assert main(["validate", *[a for p in profiles for a in ("--values", str(p))]]) == 0
+
+
+def test_lint_exit_codes_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", "--disable", "policy/", str(GOOD)]) == 0
+    capsys.readouterr()
+    assert main(["-o", "json", "lint", str(BAD)]) == 1
+    out = json.loads(capsys.readouterr().out)
+    hit = next(x for x in out["findings"] if x["rule"] == "policy/image-tag")
+    assert hit["kind"] == "Deployment" and hit["path"].endswith(".image") and hit["severity"] == "error"
+    assert main(["lint", "--disable", "policy/image-tag", "--disable", "policy/resources", str(BAD)]) == 0
+
+
+def test_lint_list_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-o", "json", "lint", "--list-rules"]) == 0
+    rules = json.loads(capsys.readouterr().out)
+    assert {"argo/shell-injection", "policy/cron-overlap"} <= {r["id"] for r in rules}
+    assert all(r["severity"] in ("error", "warning", "info") and r["summary"] for r in rules)
+
+
+def test_lint_chart_profiles_by_default(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["-o", "json", "lint"])
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["profiles"]) == {p.stem for p in (Path(__file__).parents[1] / "values").glob("*.yaml")}
+    assert out["checked"] > 0 and code == (1 if out["summary"]["error"] else 0)
+
+
+def test_schemas_list(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-o", "json", "schemas", "list"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {(r["family"], r["version"]) for r in rows} >= {("k8s", "1.30"), ("k8s", "1.35"), ("argo", "3.7"), ("argo", "4.0")}

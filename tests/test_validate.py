@@ -1,0 +1,235 @@
+"""Strict schema validation: Kubernetes 1.30/1.35 OpenAPI and Argo 3.7/4.0 CRD schemas, offline."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import hashlib
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cogniverse_chart import schemas
+from cogniverse_chart.documents import Document, parse_stream, read_paths
+from cogniverse_chart.fastschema import Compiler
+from cogniverse_chart.findings import Severity
+from cogniverse_chart.validate import Validator
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, creationTimestamp: null, labels: {app: web}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.27
+          ports: [{name: http, containerPort: 80}]
+          resources: {requests: {cpu: 1, memory: 1Gi}, limits: {cpu: 0.5, memory: 2Gi}}
+          livenessProbe: {httpGet: {port: http, path: /}}
+          readinessProbe: {httpGet: {port: 8080, path: /}}
+"""
+
+CRON = """
+apiVersion: argoproj.io/v1alpha1
+kind: CronWorkflow
+metadata: {name: nightly}
+spec:
+  schedules: ["0 2 * * *"]
+  concurrencyPolicy: Forbid
+  workflowSpec:
+    entrypoint: main
+    templates:
+      - name: main
+        steps:
+          - - {name: each, template: work, withItems: [{tenant: acme, n: 1}, {tenant: globex, n: 2}]}
+      - name: work
+        container: {image: "alpine:3.20", command: ["true"]}
+      - name: plug
+        plugin: {slack: {text: "anything goes here", nested: {x: 1}}}
+"""
+
+
+@pytest.fixture(scope="module")
+def validator() -> Validator:
+    return Validator()
+
+
+def docs(text: str) -> list[Document]:
+    return parse_stream(text, "test.yaml")
+
+
+def edit(text: str, fn: Any) -> list[Document]:
+    obj = yaml.safe_load(text)
+    fn(obj)
+    return [Document(obj, "test.yaml")]
+
+
+def test_valid_objects_pass_every_version(validator: Validator) -> None:
+    # int-or-string ports, numeric quantities, creationTimestamp: null, free-form withItems and plugin
+    assert validator.validate(docs(DEPLOYMENT) + docs(CRON)) == []
+
+
+def test_unknown_field_is_an_error_in_each_version_with_path_and_suggestion(validator: Validator) -> None:
+    found = validator.validate(edit(DEPLOYMENT, lambda o: o["spec"]["template"]["spec"]["containers"][0]
+                                    .update(imagePullPolcy="Always")))
+    assert {f.rule for f in found} == {"schema/k8s-1.30", "schema/k8s-1.35"}
+    f = found[0]
+    assert f.severity is Severity.ERROR and f.kind == "Deployment" and f.name == "web"
+    assert f.path == "$.spec.template.spec.containers[0].imagePullPolcy"
+    assert "unknown field 'imagePullPolcy'" in f.message and "did you mean 'imagePullPolicy'" in f.message
+
+
+def test_wrong_type_and_missing_required_field(validator: Validator) -> None:
+    def broken(o: dict[str, Any]) -> None:
+        c = o["spec"]["template"]["spec"]["containers"][0]
+        c["ports"][0]["containerPort"] = "eighty"
+        del c["name"]
+    found = validator.validate(edit(DEPLOYMENT, broken))
+    msgs = {(f.path, f.message.split(" (")[0]) for f in found if f.rule == "schema/k8s-1.35"}
+    assert ("$.spec.template.spec.containers[0].ports[0].containerPort",
+            'expected integer, got string "eighty"') in msgs
+    assert ("$.spec.template.spec.containers[0]", "missing required field 'name'") in msgs
+
+
+def test_argo_objects_checked_against_each_argo_version(validator: Validator) -> None:
+    found = validator.validate(edit(CRON, lambda o: o["spec"]["workflowSpec"]["templates"][1]["container"]
+                                    .update(comand=["sh"])))
+    assert {f.rule for f in found} == {"schema/argo-3.7", "schema/argo-4.0"}
+    assert all(f.path == "$.spec.workflowSpec.templates[1].container.comand" for f in found)
+    # metadata is strict too (Kubernetes ObjectMeta substituted into the CRD schema)
+    found = validator.validate(edit(CRON, lambda o: o["metadata"].update(lables={"a": "b"})))
+    assert any("did you mean 'labels'" in f.message for f in found)
+
+
+def test_singular_schedule_was_removed_in_argo_4(validator: Validator) -> None:
+    def singular(o: dict[str, Any]) -> None:
+        o["spec"]["schedule"] = o["spec"].pop("schedules")[0]
+    found = validator.validate(edit(CRON, singular))
+    assert {f.rule for f in found} == {"schema/argo-4.0"}
+    assert any(f.path == "$.spec.schedule" for f in found)
+
+
+def test_unknown_kind_is_an_error_unless_allowed() -> None:
+    cert = docs("apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: c}\n")
+    [f] = Validator().validate(cert)
+    assert f.rule == "schema/unknown-kind" and f.severity is Severity.ERROR
+    assert "--allow-unknown-kinds" in f.message
+    [f] = Validator(allow_unknown_kinds=True).validate(cert)
+    assert f.severity is Severity.INFO
+
+
+def test_removed_api_version_names_the_replacement_even_when_unknown_kinds_allowed() -> None:
+    old = docs("apiVersion: batch/v1beta1\nkind: CronJob\nmetadata: {name: c}\n")
+    [f] = Validator(allow_unknown_kinds=True).validate(old)
+    assert f.severity is Severity.ERROR and "use batch/v1" in f.message
+
+
+def test_kind_served_by_only_some_versions() -> None:
+    claim = docs("apiVersion: resource.k8s.io/v1\nkind: DeviceClass\nmetadata: {name: gpu}\nspec: {}\n")
+    found = Validator().validate(claim)
+    assert [f.rule for f in found] == ["schema/k8s-1.30"]
+    assert "does not exist in Kubernetes 1.30" in found[0].message
+    assert Validator(kube_versions=("1.35",)).validate(claim) == []
+
+
+def test_missing_kind_and_unbundled_version() -> None:
+    [f] = Validator().validate(docs("metadata: {name: x}\n"))
+    assert "no apiVersion and kind" in f.message
+    with pytest.raises(Exception, match="no bundled Kubernetes 1.20 schemas"):
+        Validator(kube_versions=("1.20",))
+
+
+def test_validators_are_built_once_and_reused(validator: Validator) -> None:
+    bundle = validator.k8s[0]
+    validator.validate(docs(DEPLOYMENT))
+    target = bundle.target("apps/v1/Deployment")
+    compiled = len(bundle.compiler._compiled)
+    validator.validate(docs(DEPLOYMENT) * 50)
+    assert bundle.target("apps/v1/Deployment") is target
+    assert len(bundle.compiler._compiled) == compiled
+
+
+def _mutations(obj: Any, rng: random.Random, n: int) -> list[Any]:
+    """Random single edits: unknown keys, wrong types, deleted keys, nulls, at random depths."""
+    out = []
+    for _ in range(n):
+        o = copy.deepcopy(obj)
+        node, parent, key = o, None, None
+        for _depth in range(rng.randint(1, 8)):
+            if isinstance(node, dict) and node:
+                key = rng.choice(list(node))
+            elif isinstance(node, list) and node:
+                key = rng.randrange(len(node))
+            else:
+                break
+            parent, node = node, node[key]
+        if parent is None:
+            continue
+        op = rng.choice(["unknown", "type", "delete", "null", "int"])
+        if op == "unknown" and isinstance(node, dict):
+            node["bogusField"] = 1
+        elif op == "type":
+            parent[key] = [] if not isinstance(node, list) else "x"
+        elif op == "delete" and isinstance(parent, dict):
+            del parent[key]
+        elif op == "null":
+            parent[key] = None
+        else:
+            parent[key] = 7
+        out.append(o)
+    return out
+
+
+def test_fast_validator_agrees_with_jsonschema_reference(validator: Validator) -> None:
+    """The compiled hot path and jsonschema must give the same verdict on every object."""
+    rng = random.Random(4)
+    base = [d.obj for d in docs(DEPLOYMENT) + docs(CRON)]
+    base += [d.obj for p in sorted((FIXTURES / "lint").glob("*/good.yaml")) for d in read_paths([str(p)])]
+    checked = 0
+    for obj in base:
+        key = f"{obj['apiVersion']}/{obj['kind']}"
+        for b in validator.k8s + validator.argo:
+            t = b.target(key)
+            if t is None:
+                continue
+            for variant in [obj, *_mutations(obj, rng, 40)]:
+                assert t.fast(variant) == t.reference.is_valid(variant), (b.label, key, json.dumps(variant)[:300])
+                checked += 1
+    assert checked > 1000
+
+
+def test_compiler_rejects_keywords_it_does_not_implement() -> None:
+    with pytest.raises(ValueError, match="unsupported keywords"):
+        Compiler({}).compile({"type": "string", "format": "date-time"})
+
+
+def test_bundles_have_provenance_matching_their_bytes() -> None:
+    text = schemas.PROVENANCE_FILE.read_text()
+    for family in ("k8s", "argo"):
+        for v in schemas.available(family):
+            path = schemas.bundle_path(family, v)
+            assert f"{path.name}: sha256 {hashlib.sha256(path.read_bytes()).hexdigest()}" in text
+            b = json.loads(gzip.decompress(path.read_bytes()))
+            for s in b["sources"]:
+                assert s["module"] in text and len(s["sha256"]) == 64
+    assert "k8s.io/kubernetes@v1.30.14" in text and "github.com/argoproj/argo-workflows/v4@v4.0.5" in text
+
+
+def test_schemas_fetch_regenerates_identical_bundles(tmp_path: Path) -> None:
+    """`schemas fetch` rebuilds from the Go module sources (go mod download) byte for byte."""
+    written = schemas.fetch(("1.35.4",), ("4.0.5",), data_dir=tmp_path)
+    assert [p.name for p in written] == ["k8s-1.35.json.gz", "argo-4.0.json.gz"]
+    for p in written:
+        assert p.read_bytes() == (schemas.DATA_DIR / p.name).read_bytes(), p.name
+    assert (tmp_path / "PROVENANCE").exists()

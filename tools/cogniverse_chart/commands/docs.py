@@ -1,0 +1,38 @@
+"""`docs`: regenerate the README values table and docs/workflows-diagrams.md (or --check them)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .. import CHART_DIR, docs
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("docs", help="generate the values table and workflow diagrams (--check: fail when stale)")
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 when a generated file is stale")
+    p.add_argument("--chart", type=Path, default=CHART_DIR)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    files = docs.plan(args.chart, readme=args.chart / "README.md")
+    stale = [f for f in files if f.stale]
+    if not args.check:
+        for f in stale:
+            f.path.parent.mkdir(parents=True, exist_ok=True)
+            f.path.write_text(f.wanted, encoding="utf-8")
+    result = {"checked": [str(f.path) for f in files], "stale": [str(f.path) for f in stale],
+              "written": [] if args.check else [str(f.path) for f in stale]}
+    if args.output == "json":
+        print(json.dumps(result, indent=2))
+    elif args.check:
+        for f in stale:
+            print(f"{f.path} is stale: run `cogniverse-chart docs`", file=sys.stderr)
+        if not stale:
+            print("docs are up to date")
+    else:
+        print("\n".join(f"wrote {f.path}" for f in stale) or "docs are up to date")
+    return 1 if (args.check and stale) else 0

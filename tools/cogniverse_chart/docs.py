@@ -1,0 +1,355 @@
+"""Generated documentation: the chart README's values table and the workflow diagrams page.
+
+- values table: every leaf key of values.schema.json (following $ref and allOf), its type, its
+  default from values.yaml and its description, rendered with jinja2 between
+  `<!-- values-table:start -->` and `<!-- values-table:end -->` in charts/cogniverse/README.md.
+  Nothing outside the markers is touched.
+- docs/workflows-diagrams.md: a Mermaid flowchart of each WorkflowTemplate/CronWorkflow (steps,
+  DAG, conditions, nested templates, exit handler) and a weekly calendar of the CronWorkflows.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from . import CHART_DIR, REPO_ROOT
+from .cronexpr import CronError, parse
+from .documents import Document
+from .errors import ToolkitError
+from .lint.argo import WorkflowSpec, dag_tasks, names, step_groups, template_type, workflow_specs
+from .lint.structure import task_dependencies
+from .render import RenderRequest, render
+
+START, END = "<!-- values-table:start -->", "<!-- values-table:end -->"
+README = CHART_DIR / "README.md"
+DIAGRAMS = REPO_ROOT / "docs" / "workflows-diagrams.md"
+
+_env = jinja2.Environment(loader=jinja2.PackageLoader("cogniverse_chart", "templates"),
+                          keep_trailing_newline=True, autoescape=False, undefined=jinja2.StrictUndefined)
+
+
+# --------------------------------------------------------------------------- values table
+
+@dataclass
+class Row:
+    key: str
+    type: str
+    default: str
+    description: str
+
+
+def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    """Follow $ref and fold allOf into one schema (later non-empty keywords win)."""
+    seen = 0
+    while "$ref" in schema and seen < 20:
+        ref = schema["$ref"]
+        if not ref.startswith("#/"):
+            break
+        node: Any = root
+        for part in ref[2:].split("/"):
+            node = node[part]
+        schema = {**node, **{k: v for k, v in schema.items() if k != "$ref"}}
+        seen += 1
+    if "allOf" in schema:
+        merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
+        props: dict[str, Any] = dict(merged.get("properties") or {})
+        for sub in schema["allOf"]:
+            sub = _resolve(sub, root)
+            for k, v in (sub.get("properties") or {}).items():
+                if v or k not in props:
+                    props[k] = v
+            for k, v in sub.items():
+                if k != "properties":
+                    merged.setdefault(k, v)
+        if props:
+            merged["properties"] = props
+        schema = merged
+    return schema
+
+
+def _type(s: dict[str, Any]) -> str:
+    t = s.get("type")
+    if "enum" in s:
+        return " \\| ".join(f"`{json.dumps(v)}`" for v in s["enum"])
+    if isinstance(t, list):
+        return " or ".join(t)
+    if t == "array":
+        item = s.get("items") or {}
+        return f"list of {item.get('type', 'objects') if isinstance(item.get('type'), str) else 'values'}"
+    if t == "object" or "additionalProperties" in s:
+        return "map"
+    return str(t or "any")
+
+
+def _default(values: Any, path: list[str]) -> str:
+    node = values
+    for p in path:
+        if not isinstance(node, dict) or p not in node:
+            return "—"
+        node = node[p]
+    text = json.dumps(node, ensure_ascii=False)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return "`" + text.replace("|", "\\|").replace("`", "'") + "`"
+
+
+def _desc(s: dict[str, Any]) -> str:
+    return " ".join(str(s.get("description", "")).split()).replace("|", "\\|")
+
+
+def value_rows(schema: dict[str, Any], values: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+
+    def walk(s: dict[str, Any], path: list[str]) -> None:
+        ref = s.get("$ref", "")
+        if path and ref.startswith("#/definitions/"):
+            # a shared definition (image, resources, ...) is one row named after it
+            target = _resolve(s, schema)
+            desc = _desc(s) or _desc(target)
+            rows.append(Row(".".join(path), f"{ref.rsplit('/', 1)[1]} ({_type(target)})" if _type(target) != "map"
+                            else ref.rsplit("/", 1)[1], _default(values, path), desc))
+            return
+        s = _resolve(s, schema)
+        props = s.get("properties")
+        if path and (not props or s.get("type") not in (None, "object")):
+            rows.append(Row(".".join(path), _type(s), _default(values, path), _desc(s)))
+            return
+        for k, sub in (props or {}).items():
+            walk(sub, [*path, k])
+
+    walk(schema, [])
+    return rows
+
+
+def values_table(chart: Path = CHART_DIR) -> str:
+    schema_path, values_path = chart / "values.schema.json", chart / "values.yaml"
+    try:
+        schema = json.loads(schema_path.read_text(encoding="utf-8"))
+        values = yaml.safe_load(values_path.read_text(encoding="utf-8")) or {}
+    except (OSError, json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ToolkitError(f"cannot read the chart's values schema or values: {exc}") from None
+    return _env.get_template("values-table.md.j2").render(rows=value_rows(schema, values))
+
+
+def readme_with_table(readme: str, table: str, path: Path = README) -> str:
+    if START not in readme or END not in readme or readme.index(START) > readme.index(END):
+        raise ToolkitError(f"{path}: no `{START}` ... `{END}` markers; add them where the values table goes")
+    head, rest = readme.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{table}{END}{tail}"
+
+
+# --------------------------------------------------------------------------- workflow diagrams
+
+def _id(*parts: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", "__".join(parts))
+
+
+def _label(text: str) -> str:
+    return text.replace('"', "'")
+
+
+class _Flow:
+    """Builds one Mermaid flowchart; nested templates become subgraphs."""
+
+    def __init__(self, w: WorkflowSpec, lookup: dict[tuple[bool, str], WorkflowSpec]) -> None:
+        self.w, self.lookup = w, lookup
+        self.lines: list[str] = ["flowchart TD"]
+
+    def template(self, w: WorkflowSpec, name: str, prefix: str, depth: int) -> tuple[list[str], list[str]]:
+        """Draw template `name`; return (entry node ids, exit node ids)."""
+        t = w.templates.get(name)
+        ttype = template_type(t) if t else ""
+        if t is None or ttype not in ("steps", "dag") or depth > 3:
+            nid = _id(prefix, "leaf")
+            shape = f'{nid}["{_label(name)}"]' if ttype != "resource" else f'{nid}[/"{_label(name)}"/]'
+            self.lines.append("  " * depth + shape)
+            return [nid], [nid]
+        if ttype == "steps":
+            return self._steps(w, t, prefix, depth)
+        return self._dag(w, t, prefix, depth)
+
+    def _call(self, w: WorkflowSpec, node: dict[str, Any], prefix: str, depth: int) -> tuple[list[str], list[str]]:
+        name = str(node.get("name"))
+        target_w, target = w, node.get("template")
+        ref = node.get("templateRef")
+        suffix = ""
+        if isinstance(ref, dict):
+            lib = self.lookup.get((bool(ref.get("clusterScope")), str(ref.get("name"))))
+            target = str(ref.get("template"))
+            suffix = f" ({ref.get('name')}/{target})"
+            if lib is None:
+                nid = _id(prefix)
+                self.lines.append("  " * depth + f'{nid}["{_label(name + suffix)}"]')
+                return [nid], [nid]
+            target_w = lib
+        loop = " ×N" if any(k in node for k in ("withItems", "withParam", "withSequence")) else ""
+        t = target_w.templates.get(str(target))
+        if t is not None and template_type(t) in ("steps", "dag") and depth < 3:
+            sid = _id(prefix, "sub")
+            self.lines.append("  " * depth + f'subgraph {sid}["{_label(name + loop + suffix)}"]')
+            ins, outs = self.template(target_w, str(target), prefix, depth + 1)
+            self.lines.append("  " * depth + "end")
+            return ins, outs
+        nid = _id(prefix)
+        shown = name if str(target) == name else f"{name}: {target}"
+        self.lines.append("  " * depth + f'{nid}["{_label(shown + loop + suffix)}"]')
+        return [nid], [nid]
+
+    def _edge(self, a: str, b: str, cond: str | None = None) -> None:
+        if cond:
+            self.lines.append(f'  {a} -. "{_label(_short_when(cond))}" .-> {b}')
+        else:
+            self.lines.append(f"  {a} --> {b}")
+
+    def _steps(self, w: WorkflowSpec, t: dict[str, Any], prefix: str, depth: int) -> tuple[list[str], list[str]]:
+        first: list[str] = []
+        prev: list[str] = []
+        for gi, group in enumerate(step_groups(t)):
+            outs: list[str] = []
+            for s in group:
+                ins, o = self._call(w, s, _id(prefix, str(s.get("name"))), depth)
+                for a in prev:
+                    for b in ins:
+                        self._edge(a, b, s.get("when"))
+                if gi == 0:
+                    first += ins
+                outs += o
+            prev = outs
+        return first, prev
+
+    def _dag(self, w: WorkflowSpec, t: dict[str, Any], prefix: str, depth: int) -> tuple[list[str], list[str]]:
+        tasks = dag_tasks(t)
+        ends: dict[str, tuple[list[str], list[str]]] = {}
+        for task in tasks:
+            ends[str(task.get("name"))] = self._call(w, task, _id(prefix, str(task.get("name"))), depth)
+        depended = set()
+        roots: list[str] = []
+        for task in tasks:
+            deps = [d for d in task_dependencies(task) if d in ends]
+            depended.update(deps)
+            if not deps:
+                roots += ends[str(task.get("name"))][0]
+            for d in deps:
+                for a in ends[d][1]:
+                    for b in ends[str(task.get("name"))][0]:
+                        self._edge(a, b, task.get("when"))
+        leaves = [n for name, (_, o) in ends.items() if name not in depended for n in o]
+        return roots, leaves
+
+    def build(self) -> str:
+        ep = self.w.spec.get("entrypoint")
+        ins, outs = self.template(self.w, str(ep), "main", 1) if ep else ([], [])
+        self.lines.append('  start(["start"])')
+        for n in ins:
+            self._edge("start", n)
+        on_exit = self.w.spec.get("onExit")
+        if isinstance(on_exit, str):
+            self.lines.append('  subgraph exit_handler["exit handler (always runs)"]')
+            eins, _ = self.template(self.w, on_exit, "exit", 2)
+            self.lines.append("  end")
+            for a in outs:
+                for b in eins:
+                    self.lines.append(f"  {a} -.-> {b}")
+        return "\n".join(self.lines)
+
+
+def _short_when(expr: str) -> str:
+    text = re.sub(r"\{\{\s*(?:steps|tasks)\.([\w-]+)\.outputs\.parameters\.([\w-]+)\s*\}\}", r"\1.\2", str(expr))
+    text = re.sub(r"\{\{\s*(?:inputs|workflow)\.parameters\.([\w-]+)\s*\}\}", r"\1", text)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def calendar(docs: list[Document]) -> str:
+    """A Markdown week grid: one row per start time, one column per weekday."""
+    slots: dict[tuple[str, str], dict[int, list[str]]] = {}
+    notes: list[str] = []
+    for d in docs:
+        if d.kind != "CronWorkflow":
+            continue
+        spec = d.obj.get("spec") or {}
+        tz = spec.get("timezone") or "UTC"
+        suspended = " (suspended)" if spec.get("suspend") else ""
+        for expr in spec.get("schedules") or ([spec["schedule"]] if spec.get("schedule") else []):
+            try:
+                s = parse(str(expr))
+            except CronError as e:
+                notes.append(f"`{d.name}`: invalid schedule `{expr}` ({e})")
+                continue
+            if s.every is not None:
+                notes.append(f"`{d.name}`: every {s.every} ({expr})")
+                continue
+            monthly = not s.dom_star and s.dow_star
+            days = sorted(s.weekdays) if not monthly else list(range(7))
+            label = f"{d.name}{suspended}"
+            if monthly or len(s.months) < 12:
+                dom = ",".join(map(str, sorted(s.days)))
+                label += f" (day {dom} of month)" if monthly else " (some months)"
+                if monthly:
+                    days = []
+                    notes.append(f"`{d.name}`: `{expr}` ({tz}), on day {dom} of the month")
+            for h in sorted(s.hours):
+                for m in sorted(s.minutes):
+                    cell = slots.setdefault((f"{h:02d}:{m:02d}", tz), {})
+                    for wd in days:
+                        cell.setdefault((wd - 1) % 7, []).append(label)
+    if not slots and not notes:
+        return "No CronWorkflows are enabled in the default values."
+    lines = ["| time | " + " | ".join(_DAYS) + " |", "| --- |" + " --- |" * 7]
+    for (hm, tz), cells in sorted(slots.items()):
+        if not cells:
+            continue
+        row = [", ".join(f"`{n}`" for n in cells.get(i, [])) for i in range(7)]
+        lines.append(f"| {hm} {tz} | " + " | ".join(row) + " |")
+    out = "\n".join(lines)
+    if notes:
+        out += "\n\nMonthly and other schedules:\n\n" + "\n".join(f"- {n}" for n in notes)
+    return out + "\n"
+
+
+def workflow_docs(docs: list[Document]) -> str:
+    specs = [w for d in docs for w in workflow_specs(d)]
+    lookup = {(w.doc.kind == "ClusterWorkflowTemplate", w.doc.name): w for w in specs
+              if w.doc.kind in ("WorkflowTemplate", "ClusterWorkflowTemplate")}
+    items = []
+    for w in sorted(specs, key=lambda w: (w.doc.kind != "WorkflowTemplate", w.doc.name)):
+        params = ", ".join(f"`{p}`" for p in names((w.spec.get("arguments") or {}).get("parameters")))
+        items.append({"kind": w.doc.kind, "name": w.doc.name, "params": params, "mermaid": _Flow(w, lookup).build()})
+    return _env.get_template("workflows-diagrams.md.j2").render(workflows=items, calendar=calendar(docs))
+
+
+def default_render(chart: Path = CHART_DIR) -> list[Document]:
+    return render(RenderRequest(chart=chart))
+
+
+@dataclass
+class DocFile:
+    path: Path
+    current: str | None  # None: missing
+    wanted: str
+
+    @property
+    def stale(self) -> bool:
+        return self.current != self.wanted
+
+
+def plan(chart: Path = CHART_DIR, readme: Path = README, diagrams: Path = DIAGRAMS,
+         docs: list[Document] | None = None) -> list[DocFile]:
+    """The generated files and their wanted content (nothing is written)."""
+    if not readme.exists():
+        raise ToolkitError(f"{readme} does not exist; the values table goes between markers in it")
+    current = readme.read_text(encoding="utf-8")
+    files = [DocFile(readme, current, readme_with_table(current, values_table(chart), readme))]
+    wanted = workflow_docs(docs if docs is not None else default_render(chart))
+    files.append(DocFile(diagrams, diagrams.read_text(encoding="utf-8") if diagrams.exists() else None, wanted))
+    return files
