@@ -141,10 +141,16 @@ argo_source=${ARGO_MANIFEST:-$ARGO_MANIFEST_URL}
 SUDO=()
 if [[ $(id -u) -ne 0 ]]; then SUDO=(sudo); fi
 
+helm_ok() { # helm binary: Helm >= 3.14 or Helm 4+
+  local v
+  v=$("$1" version --short 2>/dev/null) || return 1
+  [[ "$v" =~ ^v3\.(1[4-9]|[2-9][0-9])\. || "$v" =~ ^v([4-9]|[1-9][0-9])\. ]]
+}
+
 find_helm() {
   local c
   for c in "${HELM:-}" "$(command -v helm || true)" "$TOOLS_BIN/helm3" "$TOOLS_BIN/helm4"; do
-    if [[ -n "$c" && -x "$c" ]]; then printf '%s\n' "$c"; return 0; fi
+    if [[ -n "$c" && -x "$c" ]] && helm_ok "$c"; then printf '%s\n' "$c"; return 0; fi
   done
   return 1
 }
@@ -236,7 +242,7 @@ else
     if [[ $helm_fetch == 1 ]]; then
       plan+=("fetch pinned helm with scripts/bootstrap.sh --no-python")
     fi
-    plan+=("helm ${helm_args[*]}")
+    plan+=("helm ${helm_args[*]}   [helm: $HELM_BIN]")
     plan+=("wait for the rollout of every Deployment/StatefulSet of release '$RELEASE' (timeout ${TIMEOUT}s)")
   else
     plan+=("skip the chart (--skip-chart)")

@@ -192,3 +192,17 @@ def test_shellcheck_clean():
     proc = subprocess.run([shellcheck, "-x", str(SCRIPT), str(REPO_ROOT / "images" / "smoke-runner" / "build.sh")],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout
+
+
+def test_a_helm_older_than_3_14_is_not_used(tmp_path):
+    old = tmp_path / "old-helm"
+    old.write_text("#!/bin/sh\necho v3.12.0+gabc\n")
+    old.chmod(0o755)
+    empty_tools = tmp_path / "tools"
+    empty_tools.mkdir()
+    kubectl = REPO_ROOT / ".tools" / "bin" / "kubectl"
+    proc = run("--dry-run", path=_bare_path(tmp_path),
+               env={"HELM": str(old), "TOOLS_BIN": str(empty_tools), "KUBECTL": str(kubectl), "AUTO_BOOTSTRAP": "0"})
+    assert proc.returncode == 1 and "helm (>= 3.14 or 4.x" in proc.stderr
+    lines = plan(env={"HELM": str(REPO_ROOT / ".tools" / "bin" / "helm4")})
+    assert steps_with(lines, "helm upgrade --install")
