@@ -68,6 +68,8 @@ CASES: list[tuple[str, str, Any, bool]] = [
     ("resources-limits-missing", "runtime.resources.limits", None, True),
     ("resources-memory-request-missing", "vespa.resources.requests.memory", None, True),
     ("resources-cpu-limit-missing", "tests.resources.limits.cpu", None, True),
+    ("probe-removed", "phoenix.livenessProbe", None, True),
+    ("service-removed", "llm.service", None, True),
     # images: latest, bad digests, pull policies, empty repositories
     ("image-tag-latest", "vespa.image.tag", "latest", False),
     ("image-test-tag-latest", "tests.image.tag", "latest", False),

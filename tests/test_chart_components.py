@@ -414,18 +414,25 @@ def _leaf_paths(node: Any, prefix: str = "") -> list[str]:
     return [prefix]
 
 
-def _schema_at(schema: dict[str, Any], root: dict[str, Any], path: str) -> dict[str, Any] | None:
-    node = schema
+def _schema_at(root: dict[str, Any], path: str) -> dict[str, Any] | None:
+    """The sub-schema describing the values key `path` (follows $ref and allOf), or None."""
+    node: dict[str, Any] | None = root
     for part in path.split("."):
-        while "$ref" in node:
-            ref = node["$ref"].lstrip("#/").split("/")
-            node = root
-            for r in ref:
-                node = node[r]
-        props = node.get("properties") or {}
-        if part not in props:
+        branches, found = [node], None
+        while branches:
+            b = branches.pop(0)
+            while "$ref" in b:
+                target = root
+                for r in b["$ref"].lstrip("#/").split("/"):
+                    target = target[r]
+                b = target
+            if part in (b.get("properties") or {}):
+                found = b["properties"][part]
+                break
+            branches += b.get("allOf", [])
+        if found is None:
             return None
-        node = props[part]
+        node = found
     return node
 
 
@@ -440,7 +447,7 @@ def test_every_own_values_key_is_in_the_schema():
         for path in _leaf_paths(values[key], key):
             if any(f".{f}." in f"{path}." and not path.endswith(f".{f}") for f in free):
                 continue
-            if _schema_at(schema, schema, path) is None:
+            if _schema_at(schema, path) is None:
                 missing.append(path)
     assert not missing, f"values.yaml keys without a schema: {missing}"
 
