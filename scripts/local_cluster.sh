@@ -164,7 +164,8 @@ go_build() {  # go_build MODULE_DIR OUT_DIR LDFLAGS PACKAGES...
   local dir="$1" out="$2" ldflags="$3"
   shift 3
   mkdir -p "$out.tmp"
-  (cd "$dir" && CGO_ENABLED=0 nice -n 10 go build -trimpath -ldflags "$ldflags" -o "$out.tmp/" "$@")
+  # -v names each package as it compiles: the progress lines count them (see build_binaries).
+  (cd "$dir" && CGO_ENABLED=0 nice -n 10 go build -v -trimpath -ldflags "$ldflags" -o "$out.tmp/" "$@")
   rm -rf "$out" && mv "$out.tmp" "$out"
 }
 
@@ -220,14 +221,17 @@ build_binaries() {
   else
     (timed "build argo" build_argo) & pids+=($!)
   fi
-  local pid elapsed
+  local pid tick=0 progress f
   while true; do
     ok=1
     for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && ok=0; done
     ((ok)) && break
-    elapsed=$(($(date +%s) - start))
-    if ((elapsed > 0 && elapsed % 60 == 0)); then
-      log "still building (${elapsed}s): $(tail -n1 "$CACHE/logs/build-k8s.log" 2>/dev/null | cut -c1-100)"
+    if ((++tick % 60 == 0)); then
+      progress=""
+      for f in k8s argo; do
+        [[ -f "$CACHE/logs/build-$f.log" ]] && progress+=" $f: $(wc -l <"$CACHE/logs/build-$f.log") packages compiled;"
+      done
+      log "still building after $(($(date +%s) - start))s;${progress} (about 2600 for k8s, 2100 for argo when cold)"
     fi
     sleep 1
   done
@@ -252,7 +256,7 @@ build_images() {
   # argoexec runs as the init and wait containers of every workflow pod; resource templates exec kubectl.
   out="$(image_archive "argoexec-$key-$(basename "$ARGO_BIN")-$(sha256sum "$KUBECTL" | cut -c1-8)")"
   [[ -f "$out" ]] || python3 "$py" --name "$EXECUTOR_IMAGE" --out "$out" --entrypoint '["argoexec"]' \
-    --dir /tmp:1777 --user 8737 "$ARGO_BIN/argoexec=/bin/argoexec:0755" "$KUBECTL=/bin/kubectl:0755" >&2
+    --dir /tmp:1777 --user 8737 --env HOME=/tmp "$ARGO_BIN/argoexec=/bin/argoexec:0755" "$KUBECTL=/bin/kubectl:0755" >&2
   IMAGES+=("$out")
   # The controller image, for installs that run Argo inside the cluster (deploy_k3s.sh --install-argo).
   out="$(image_archive "workflow-controller-$key-$(basename "$ARGO_BIN")")"
@@ -644,8 +648,8 @@ remove_iptables() {  # kube-proxy's, kubelet's and the CNI plugins' chains (KUBE
   local table chain rule
   for table in filter nat mangle; do
     while read -r rule; do
-      # shellcheck disable=SC2086 # the rule is a list of iptables arguments
-      iptables -t "$table" ${rule/-A/-D} 2>/dev/null || true
+      # iptables -S quotes its output (comments with spaces), so eval re-reads it as arguments.
+      eval "iptables -t $table ${rule/#-A/-D}" 2>/dev/null || true
     done < <(iptables -t "$table" -S 2>/dev/null | grep -E '^-A ' | grep -E -- '-j (KUBE-|CNI-)|--comment "?(kubernetes|CNI)' || true)
     for chain in $(iptables -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE-|CNI-)/ {print $2}'); do
       iptables -t "$table" -F "$chain" 2>/dev/null || true
