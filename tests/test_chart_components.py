@@ -477,3 +477,14 @@ def test_every_own_values_key_is_documented():
         if j < 0 or not lines[j].strip().startswith("# --"):
             undocumented.append(f"line {i + 1}: {line.strip()}")
     assert not undocumented, undocumented
+
+
+def test_notes_for_the_smoke_profile_only_point_at_argo(tmp_path):
+    from cogniverse_chart import PROFILES_DIR
+    from cogniverse_chart.helm import find_helm
+
+    values = yaml.safe_load((PROFILES_DIR / "smoke.yaml").read_text())
+    notes = render_notes(find_helm(4), tmp_path, {**values, "workflows": {"enabled": False}})
+    assert "svc/argo-server 2746:2746" in notes
+    for absent in ("svc/acme-cogniverse", "In-cluster addresses", "helm test", "resource-policy"):
+        assert absent not in notes, f"{absent!r} in smoke NOTES:\n{notes}"
