@@ -6,6 +6,7 @@ documents, so the many small tests stay fast.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import re
@@ -52,8 +53,9 @@ def rendered(values: dict[str, Any] | None = None, *, helm: Helm | None = None, 
              api_versions: tuple[str, ...] = ("argoproj.io/v1alpha1",), release: str = "cogniverse",
              namespace: str = "cogniverse") -> list[Document]:
     h = helm or find_helm()
-    return list(_render_cached(h.path, h.version, json.dumps(values, sort_keys=True), profile,
-                               api_versions, release, namespace))
+    # Deep copies: a test may change the objects it gets without touching the cache.
+    return [Document(copy.deepcopy(d.obj), d.source, d.index) for d in _render_cached(h.path, h.version, json.dumps(values, sort_keys=True), profile,
+                                                                          api_versions, release, namespace)]
 
 
 def objects(docs: list[Document], kind: str) -> dict[str, dict[str, Any]]:
