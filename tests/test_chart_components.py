@@ -488,3 +488,22 @@ def test_notes_for_the_smoke_profile_only_point_at_argo(tmp_path):
     assert "svc/argo-server 2746:2746" in notes
     for absent in ("svc/acme-cogniverse", "In-cluster addresses", "helm test", "resource-policy"):
         assert absent not in notes, f"{absent!r} in smoke NOTES:\n{notes}"
+
+
+def test_every_own_schema_key_has_a_description():
+    """The README values table is generated from the schema, so a key without a description is a blank row."""
+    schema_dir = CHART_DIR / "schema"
+    missing = []
+
+    def walk(node: dict[str, Any], path: str) -> None:
+        for key, sub in (node.get("properties") or {}).items():
+            if not sub.get("description"):
+                missing.append(f"{path}.{key}")
+            walk(sub, f"{path}.{key}")
+
+    for key in OWN_KEYS:
+        part = yaml.safe_load((schema_dir / f"{key}.yaml").read_text())
+        if not part.get("description"):
+            missing.append(key)
+        walk(part, key)
+    assert not missing, f"schema keys without a description: {missing}"
