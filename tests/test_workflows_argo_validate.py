@@ -208,3 +208,15 @@ def test_the_checker_catches_a_when_naming_a_missing_step(argolint):
     rc, lines = _lint(argolint, objs)
     assert rc == 1 and any(line.startswith("ERROR WorkflowTemplate/batch-optimization") and "run-optimisation" in line
                            for line in lines), lines
+
+
+def test_argo_rejects_an_optimizer_type_outside_the_enum(argolint):
+    from cogniverse_chart import generate
+
+    docs = rendered()
+    wf = generate.workflow_from(docs, "workflowtemplate/batch-optimization", {"tenant-id": "acme_corp"})
+    for p in wf["spec"]["arguments"]["parameters"]:
+        if p["name"] == "optimizer-type":
+            p["value"] = "Adam"
+    rc, lines = _lint(argolint, _argo_objs(docs) + [wf])
+    assert rc == 1 and any("optimizer-type" in line and "enum" in line for line in lines), lines
