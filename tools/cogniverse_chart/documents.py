@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import re
 import sys
 from dataclasses import dataclass
@@ -112,52 +111,69 @@ class Document:
         return f"{self.kind or '?'}/{self.name or '?'} ({self.source})"
 
 
-def _sources_by_line(text: str, default: str) -> tuple[list[int], list[str]]:
-    """(first lines, sources): `# Source:` comments (helm template) name the document they start;
-    a `---` separator resets to the file name."""
-    events = sorted([(m.start(), m.group(1).strip()) for m in _SOURCE_RE.finditer(text)]
-                    + [(m.start(), default) for m in _SPLIT_RE.finditer(text)])
-    lines, sources, pos, line = [0], [default], 0, 0
-    for start, src in events:
-        line += text.count("\n", pos, start)
-        pos = start
-        lines.append(line)
-        sources.append(src)
-    return lines, sources
+#: Plain scalars that YAML 1.1 (PyYAML, and Go's yaml.v2 that kubectl and Helm use) reads differently
+#: from YAML 1.2: yes/no/on/off booleans, 0-prefixed octals, binary and sexagesimal numbers, merge keys.
+_YAML11_RE = re.compile(
+    r"(?<=[ \t\[{,\n])(?:[yYnN]|[Yy]es|YES|[Nn]o|NO|[Oo]n|ON|[Oo]ff|OFF|[-+]?0[0-9b_][0-9_]*|[0-9_]+(?::[0-9]+)+)"
+    r"(?=[ \t]*(?:$|[,\]}#:]))|<<", re.M)
+
+try:  # a Rust YAML parser, ~7x faster than libyaml through PyYAML; optional
+    import yaml_rs as _yaml_rs
+
+    _LAST_WINS = _yaml_rs.DuplicateKeyPolicy.LastWins
+except ImportError:  # pragma: no cover - the toolkit depends on it, but works without it
+    _yaml_rs = None
 
 
-def _yaml_error(exc: yaml.YAMLError, source: str) -> ToolkitError:
+def _chunks(text: str) -> Iterator[tuple[str, int]]:
+    """(document text, its first line number) for each part between `---` separators."""
+    pos, line = 0, 0
+    for m in _SPLIT_RE.finditer(text):
+        yield text[pos:m.start()], line
+        line += text.count("\n", pos, m.end())
+        pos = m.end()
+    yield text[pos:], line
+
+
+def _yaml_error(exc: yaml.YAMLError, source: str, offset: int) -> ToolkitError:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
-    where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+    where = f"{source}:{mark.line + 1 + offset}:{mark.column + 1}" if mark else source
     what = f"{context}: {problem}" if context else problem
     return ToolkitError(f"{where}: invalid YAML: {what}")
 
 
-def parse_stream(text: str, source: str) -> list[Document]:
-    """Split a multi-document YAML stream into Documents. `# Source:` comments name each part.
-
-    `kind: *List` objects are flattened into their items. Invalid YAML raises ToolkitError naming the
-    file, line and column.
-    """
-    docs: list[Document] = []
-    loader = ManifestLoader(text)
-    marks: tuple[list[int], list[str]] | None = None
+def load_document(chunk: str, source: str = "<string>", offset: int = 0) -> list[Any]:
+    """The objects of one document's text. Fast path: yaml_rs, used only when the text has none of
+    the constructs where YAML 1.1 and 1.2 differ; otherwise (or on any doubt) PyYAML's YAML 1.1,
+    which is what Kubernetes tooling reads. Timestamps stay strings on both paths."""
+    if _yaml_rs is not None and not _YAML11_RE.search("\n" + chunk):
+        try:
+            obj = _yaml_rs.loads(chunk, parse_datetime=False, duplicate_key_policy=_LAST_WINS)
+        except Exception:  # noqa: BLE001 - let PyYAML produce the precise error (or parse it)
+            obj = ...
+        if obj is None or isinstance(obj, dict):
+            return [obj]
     try:
-        i = -1
-        while loader.check_node():
-            i += 1
-            node = loader.get_node()
-            if node is None:
-                continue
-            line = node.start_mark.line
-            obj = loader._fast(node)
+        return list(yaml.load_all(chunk, Loader=ManifestLoader))
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, source, offset) from None
+
+
+def parse_stream(text: str, source: str) -> list[Document]:
+    """Split a multi-document YAML stream into Documents. `# Source:` comments (helm template) name
+    each part. `kind: *List` objects are flattened into their items. Invalid YAML raises
+    ToolkitError naming the file, line and column."""
+    docs: list[Document] = []
+    for i, (chunk, first_line) in enumerate(_chunks(text)):
+        if not chunk.strip():
+            continue
+        m = _SOURCE_RE.search(chunk)
+        where = m.group(1).strip() if m else source
+        for obj in load_document(chunk, source, first_line):
             if obj is None:
                 continue
-            if marks is None:
-                marks = _sources_by_line(text, source) if "# Source:" in text else ([0], [source])
-            where = marks[1][bisect.bisect_right(marks[0], line) - 1]
             if not isinstance(obj, dict):
                 raise ToolkitError(f"{where}: document {i}: expected a mapping (a Kubernetes object), "
                                    f"got {type(obj).__name__}")
@@ -165,10 +181,6 @@ def parse_stream(text: str, source: str) -> list[Document]:
                 docs.extend(Document(item, where, i) for item in obj["items"] if isinstance(item, dict))
                 continue
             docs.append(Document(obj, where, i))
-    except yaml.YAMLError as exc:
-        raise _yaml_error(exc, source) from None
-    finally:
-        loader.dispose()
     return docs
 
 

@@ -1,0 +1,58 @@
+"""The manifest loader: fast path (yaml_rs) and YAML 1.1 path (PyYAML) read manifests the same way
+Kubernetes tooling does; sources, line numbers and List objects are handled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cogniverse_chart import documents
+from cogniverse_chart.documents import load_document, parse_stream
+from cogniverse_chart.errors import ToolkitError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("a: yes\nb: off\n", {"a": True, "b": False}),           # YAML 1.1 booleans, as Go's yaml.v2 reads them
+    ("mode: 0644\n", {"mode": 420}),                         # octal file modes (defaultMode)
+    ("a: [on, 'no']\n", {"a": [True, "no"]}),
+    ("on: push\n", {True: "push"}),
+    ("t: 2024-01-01T00:00:00Z\nd: 2024-01-01\n", {"t": "2024-01-01T00:00:00Z", "d": "2024-01-01"}),  # no datetimes
+    ("b: &x {c: 1}\nd: {<<: *x, e: 2}\n", {"b": {"c": 1}, "d": {"c": 1, "e": 2}}),  # merge keys
+    ("q: \"yes\"\nn: noon\nv: 1.5\n", {"q": "yes", "n": "noon", "v": 1.5}),
+])
+def test_yaml_semantics(text: str, expected: dict) -> None:
+    assert load_document(text) == [expected]
+
+
+def test_fast_path_matches_pyyaml_on_every_fixture() -> None:
+    for path in sorted(FIXTURES.rglob("*.yaml")):
+        text = path.read_text()
+        fast = [d.obj for d in parse_stream(text, str(path))]
+        slow = [o for o in yaml.load_all(text, Loader=documents.ManifestLoader) if o is not None]
+        flat = []
+        for o in slow:
+            flat += o["items"] if str(o.get("kind", "")).endswith("List") and "items" in o else [o]
+        assert fast == flat, path
+
+
+def test_helm_source_comments_name_each_document() -> None:
+    text = "---\n# Source: chart/templates/a.yaml\nkind: A\n---\n# Source: chart/templates/b.yaml\nkind: B\n---\nkind: C\n"
+    docs = parse_stream(text, "stream.yaml")
+    assert [(d.kind, d.source) for d in docs] == [("A", "chart/templates/a.yaml"), ("B", "chart/templates/b.yaml"),
+                                                  ("C", "stream.yaml")]
+
+
+def test_list_objects_are_flattened() -> None:
+    docs = parse_stream("apiVersion: v1\nkind: List\nitems:\n- {kind: A}\n- {kind: B}\n", "l.yaml")
+    assert [d.kind for d in docs] == ["A", "B"]
+
+
+def test_errors_name_file_line_and_column() -> None:
+    with pytest.raises(ToolkitError, match=r"^f\.yaml:6:1: invalid YAML: while parsing a flow mapping"):
+        parse_stream("a: 1\n---\n# Source: t.yaml\nb: {\n  c: d\n", "f.yaml")
+    with pytest.raises(ToolkitError, match="expected a mapping"):
+        parse_stream("- a\n", "f.yaml")
