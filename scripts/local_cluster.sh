@@ -156,7 +156,7 @@ ensure_packages() {
 }
 
 source_key() {  # source_key DIR: hash of the wrapper module's inputs (go.mod, go.sum, *.go)
-  (cd "$1" && find . -name '*.go' -o -name go.mod -o -name go.sum | LC_ALL=C sort | xargs sha256sum) \
+  (cd "$1" && find . -name '*.go' -o -name '*.go.in' -o -name go.mod -o -name go.sum | LC_ALL=C sort | xargs sha256sum) \
     | sha256sum | cut -c1-12
 }
 
@@ -186,12 +186,34 @@ build_k8s() {
     || { tail -30 "$CACHE/logs/build-k8s.log" >&2; die "Kubernetes build failed"; }
 }
 
+argo_source_fix() {  # prints go build flags that add the missing Linux file of package osspecific, if needed
+  local pkg="github.com/argoproj/argo-workflows/v3" moddir src
+  moddir="$(argo_module_dir)"
+  [[ -d "$moddir" ]] || die "go list -m $pkg found no module directory"
+  # The module zip of v3.7.9 lacks workflow/executor/osspecific/signal_linux.go ("undefined: Setpgid").
+  # go build -overlay may not touch the module cache, so build from a copy with the file added,
+  # through a generated go.mod (-modfile) that replaces the module with that copy.
+  [[ -f "$moddir/workflow/executor/osspecific/signal_linux.go" ]] && return 0
+  src="$CACHE/src/argo-workflows-$ARGO_VERSION-$(sha256sum "$CLUSTER_DIR/argo/overlay/osspecific_signal_linux.go.in" | cut -c1-8)"
+  if [[ ! -f "$src/.complete" ]]; then
+    rm -rf "$src" && mkdir -p "$CACHE/src"
+    cp -r "$moddir" "$src" && chmod -R u+w "$src"
+    cp "$CLUSTER_DIR/argo/overlay/osspecific_signal_linux.go.in" "$src/workflow/executor/osspecific/signal_linux.go"
+    touch "$src/.complete"
+  fi
+  cp "$CLUSTER_DIR/argo/go.sum" "$CACHE/src/argo.go.sum"
+  { cat "$CLUSTER_DIR/argo/go.mod"; echo "replace $pkg => $src"; } >"$CACHE/src/argo.go.mod"
+  echo "-modfile=$CACHE/src/argo.go.mod"
+}
+
 build_argo() {
-  local ld pkg="github.com/argoproj/argo-workflows/v3"
+  local ld pkg="github.com/argoproj/argo-workflows/v3" modfile=()
   ld="-s -w -X $pkg.version=$ARGO_VERSION -X $pkg.gitTag=$ARGO_VERSION -X $pkg.gitTreeState=clean"
   ld+=" -X $pkg.buildDate=1970-01-01T00:00:00Z"
   log "building Argo Workflows $ARGO_VERSION (workflow-controller, argoexec); cold: 10-20 min, log $CACHE/logs/build-argo.log"
-  go_build "$CLUSTER_DIR/argo" "$ARGO_BIN" "$ld" "$pkg/cmd/workflow-controller" "$pkg/cmd/argoexec" \
+  mapfile -t modfile < <(argo_source_fix)
+  GOFLAGS="${GOFLAGS:-} ${modfile[*]}" go_build "$CLUSTER_DIR/argo" "$ARGO_BIN" "$ld" \
+    "$pkg/cmd/workflow-controller" "$pkg/cmd/argoexec" \
     >"$CACHE/logs/build-argo.log" 2>&1 || { tail -30 "$CACHE/logs/build-argo.log" >&2; die "Argo build failed"; }
 }
 
@@ -206,22 +228,23 @@ build_binaries() {
   K8S_BIN="$CACHE/bin/k8s-$K8S_VERSION-$(source_key "$CLUSTER_DIR/k8s")"
   ARGO_BIN="$CACHE/bin/argo-$ARGO_VERSION-$(source_key "$CLUSTER_DIR/argo")"
   PAUSE_BIN="$CACHE/bin/pause-$(source_key "$CLUSTER_DIR/pause")"
-  local pids=() start ok=0
+  local pids=() start ok=0 f
   start=$(date +%s)
+  rm -f "$CACHE"/logs/.timing-*
   [[ -x "$PAUSE_BIN/pause" ]] || timed "build pause" build_pause
   # Kubernetes and Argo build side by side: the link steps are single threaded, so the other
   # build's compile jobs fill the second core. Each logs its own duration.
   if [[ -x "$K8S_BIN/kube" && -x "$K8S_BIN/etcd" ]]; then
     log "Kubernetes $K8S_VERSION binaries cached in $K8S_BIN"
   else
-    (timed "build kubernetes+etcd" build_k8s) & pids+=($!)
+    (timed "build kubernetes+etcd" build_k8s && echo "${TIMINGS[-1]}" >"$CACHE/logs/.timing-k8s") & pids+=($!)
   fi
   if [[ -x "$ARGO_BIN/workflow-controller" && -x "$ARGO_BIN/argoexec" ]]; then
     log "Argo $ARGO_VERSION binaries cached in $ARGO_BIN"
   else
-    (timed "build argo" build_argo) & pids+=($!)
+    (timed "build argo" build_argo && echo "${TIMINGS[-1]}" >"$CACHE/logs/.timing-argo") & pids+=($!)
   fi
-  local pid tick=0 progress f
+  local pid tick=0 progress
   while true; do
     ok=1
     for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && ok=0; done
@@ -236,6 +259,9 @@ build_binaries() {
     sleep 1
   done
   for pid in "${pids[@]}"; do wait "$pid" || die "a build failed (see above)"; done
+  for f in "$CACHE"/logs/.timing-*; do
+    if [[ -f "$f" ]]; then TIMINGS+=("$(cat "$f")") && rm -f "$f"; fi
+  done
   TIMINGS+=("build binaries (wall) $(($(date +%s) - start))s")
   local c
   for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
@@ -282,7 +308,9 @@ build_images() {
     rm -rf "$dir" && mkdir -p "$dir"
     "$smoke" --out "$dir" >"$CACHE/logs/build-smoke-runner.log" 2>&1 \
       || { tail -30 "$CACHE/logs/build-smoke-runner.log" >&2; die "images/smoke-runner/build.sh --out $dir failed"; }
-    for f in "$dir"/*.tar "$dir"/*.oci "$dir"/*.tar.gz; do [[ -f "$f" ]] && IMAGES+=("$f"); done
+    for f in "$dir"/*.tar "$dir"/*.oci "$dir"/*.tar.gz; do
+      if [[ -f "$f" ]]; then IMAGES+=("$f"); fi
+    done
   else
     log "images/smoke-runner/build.sh not found: no smoke-runner image imported"
   fi
@@ -297,7 +325,7 @@ gen_cert() {  # gen_cert NAME SUBJECT USAGE [SAN]: CA-signed key pair in $PKI
     echo "basicConstraints=CA:FALSE"
     echo "keyUsage=critical,digitalSignature,keyEncipherment"
     echo "extendedKeyUsage=$usage"
-    [[ -n "$san" ]] && echo "subjectAltName=$san"
+    if [[ -n "$san" ]]; then echo "subjectAltName=$san"; fi
   } >"$ext"
   openssl genrsa -out "$PKI/$name.key" 2048 2>/dev/null
   openssl req -new -key "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr" 2>/dev/null
@@ -373,8 +401,15 @@ setup_host() {
   mkdir -p "$STATE"/{logs,pids,etcd,kubelet,cni/net.d,cni/ipam,containerd} "$RUN/containerd"
 }
 
+write_if_changed() {  # write_if_changed FILE < content: keep the file (and its mtime) when unchanged;
+  # kube-proxy exits when its config file is rewritten, even with the same content.
+  local tmp="$1.new"
+  cat >"$tmp"
+  if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv "$tmp" "$1"; fi
+}
+
 write_configs() {
-  cat >"$STATE/containerd.toml" <<EOF
+  write_if_changed "$STATE/containerd.toml" <<EOF
 version = 2
 root = "$STATE/containerd/root"
 state = "$RUN/containerd/state"
@@ -408,7 +443,7 @@ oom_score = 0
     config_path = "$STATE/containerd/certs.d"
 EOF
   mkdir -p "$STATE/containerd/certs.d"
-  cat >"$STATE/cni/net.d/10-cogniverse.conflist" <<EOF
+  write_if_changed "$STATE/cni/net.d/10-cogniverse.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
   "name": "cogniverse",
@@ -430,7 +465,7 @@ EOF
   ]
 }
 EOF
-  cat >"$STATE/kubelet.yaml" <<EOF
+  write_if_changed "$STATE/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: $BRIDGE_IP
@@ -457,7 +492,7 @@ serializeImagePulls: false
 evictionHard: {memory.available: 100Mi, nodefs.available: 1%, imagefs.available: 1%, nodefs.inodesFree: 1%}
 maxPods: 110
 EOF
-  cat >"$STATE/kube-proxy.yaml" <<EOF
+  write_if_changed "$STATE/kube-proxy.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 mode: iptables
@@ -547,7 +582,9 @@ start_argo() {
   [[ -d "$crds" ]] || die "Argo CRDs not found in the module: $crds"
   # Full CRDs carry the OpenAPI schema, so the API server rejects misspelled workflow fields the
   # way a real install with full CRDs does. They are too big for client-side apply: server-side.
-  kc apply --server-side --force-conflicts -f "$crds" >/dev/null
+  local files=() f
+  for f in "$crds"/argoproj.io_*.yaml; do files+=(-f "$f"); done  # not kustomization.yaml
+  kc apply --server-side --force-conflicts "${files[@]}" >/dev/null
   wait_for "Argo CRDs established" kc wait --for=condition=Established crd/workflows.argoproj.io \
     crd/workflowtemplates.argoproj.io crd/cronworkflows.argoproj.io crd/workflowtaskresults.argoproj.io --timeout=2s
   kc create namespace argo --dry-run=client -o yaml | kc apply -f - >/dev/null
