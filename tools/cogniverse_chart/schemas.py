@@ -44,7 +44,7 @@ FORMAT = 1
 
 #: The versions `schemas fetch` bundles by default (full module versions).
 DEFAULT_KUBE_SOURCES = ("1.30.14", "1.35.4")
-DEFAULT_ARGO_SOURCES = ("3.7.9", "4.0.5")
+DEFAULT_ARGO_SOURCES = ("3.6.10", "3.7.9", "4.0.5")
 
 #: Argo kinds that are validated (the CRDs users write; the controller's own CRDs are left out).
 ARGO_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow", "WorkflowEventBinding")
