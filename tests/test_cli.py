@@ -111,3 +111,32 @@ def test_schemas_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["-o", "json", "schemas", "list"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {(r["family"], r["version"]) for r in rows} >= {("k8s", "1.30"), ("k8s", "1.35"), ("argo", "3.7"), ("argo", "4.0")}
+
+
+def test_check_runs_everything_with_one_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["-o", "json", "check"])
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["profiles"]) == {p.stem for p in (Path(__file__).parents[1] / "values").glob("*.yaml")}
+    assert out["checked"] == sum(p["objects"] for p in out["profiles"].values()) > 0
+    assert set(out["timing"]) == {"render_s", "validate_lint_s", "total_s"}
+    assert code == (1 if out["summary"]["error"] else 0)
+    main(["check", "--profile", "k3s"])
+    human = capsys.readouterr().out
+    assert "profile k3s:" in human and human.rstrip().splitlines()[-1].startswith("check: ")
+
+
+def test_check_reports_stale_generated_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    from cogniverse_chart import CHART_DIR
+    chart = tmp_path / "cogniverse"
+    shutil.copytree(CHART_DIR, chart)
+    schema = chart / "values.schema.json"
+    schema.write_text(schema.read_text() + "\n")  # not what `cogniverse-chart schema` writes
+    readme = chart / "README.md"
+    head, table = readme.read_text().split("<!-- values-table:start -->", 1)
+    readme.write_text(head + "<!-- values-table:start -->\n| hand-edited |" + table)
+    assert main(["-o", "json", "check", "--chart", str(chart), "--profile", "k3s"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    rules = {f["rule"] for f in out["findings"]}
+    assert "generated/values-schema" in rules and "generated/docs" in rules

@@ -10,7 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .. import CHART_DIR, docs, values_schema
+from .. import CHART_DIR, docs, schemas, values_schema
 from ..chart import merge, render_profiles
 from ..errors import ToolkitError
 from ..findings import Finding, Severity
@@ -52,6 +52,8 @@ def generated_files(chart: Path, with_docs: bool) -> list[Finding]:
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     check_rule_ids(args.disable)
+    if args.argo_version is None:  # the chart targets every bundled Argo version (3.6, 3.7, 4.0)
+        args.argo_version = schemas.available("argo")
     validator = validator_from_args(args)
     with ThreadPoolExecutor(max_workers=1) as pool:
         # the generated-docs check renders the chart's defaults: let that helm run overlap the profiles'
