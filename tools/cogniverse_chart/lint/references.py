@@ -38,8 +38,22 @@ def unknown_input(ctx: LintContext) -> Iterator[Hit]:
                           f"'{s.var[2]}' (declared: {have}); add it to inputs.{s.var[1]} or fix the name")
 
 
+def _reachable(w: WorkflowSpec, name: str) -> set[str]:
+    """Template `name` and every template of the same spec it calls, transitively."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        n = todo.pop()
+        if n in seen or n not in w.templates:
+            continue
+        seen.add(n)
+        todo += [str(c.node["template"]) for c in w.calls if c.template == n and isinstance(c.node.get("template"), str)]
+    return seen
+
+
 @rule("argo/unknown-workflow-parameter", Severity.ERROR,
-      "{{workflow.parameters.X}} must name a parameter in spec.arguments.parameters")
+      "{{workflow.parameters.X}} must name a parameter in spec.arguments.parameters (of the calling "
+      "workflow, for templates reached through templateRef)")
 def unknown_workflow_parameter(ctx: LintContext) -> Iterator[Hit]:
     for w in ctx.workflows:
         if "workflowTemplateRef" in w.spec:
@@ -50,6 +64,23 @@ def unknown_workflow_parameter(ctx: LintContext) -> Iterator[Hit]:
                 yield Hit(w.doc, json_path(s.path),
                           f"{_ref(s)} in {_where(w, s)}: no workflow parameter '{s.var[2]}' in "
                           f"{w.path('arguments', 'parameters')} (declared: {have})")
+        # A template called through templateRef runs inside *this* workflow: its workflow.parameters
+        # resolve against this workflow's arguments, not those of the WorkflowTemplate it lives in.
+        for c in w.calls:
+            if not isinstance(c.node.get("templateRef"), dict):
+                continue
+            target = ctx.resolve(w, c.node)
+            if target is None or target[0] is w:
+                continue
+            lib, t = target
+            used = sorted({s.var[2] for s in lib.sites if s.template in _reachable(lib, str(t.get("name")))
+                           and s.var[:2] == ("workflow", "parameters") and len(s.var) >= 3} - w.params)
+            if used:
+                yield Hit(w.doc, json_path([*c.path, "templateRef"]),
+                          f"{c.owner} '{c.name}' calls template '{t.get('name')}' of {lib.doc.kind} "
+                          f"'{lib.doc.name}', which reads workflow parameter(s) {', '.join(used)}; through "
+                          f"templateRef they resolve against this workflow, which does not declare them. "
+                          f"Pass the values as inputs instead")
 
 
 @rule("argo/ref-scope", Severity.ERROR,

@@ -1,0 +1,125 @@
+"""Lint cases beyond the one-fixture-per-rule pairs: templateRef scoping, expression syntax,
+`depends` parsing, time zones and DST in the overlap check, restricted defaults inheritance."""
+
+from __future__ import annotations
+
+from cogniverse_chart.documents import parse_stream
+from cogniverse_chart.lint import lint
+
+LIB = """
+apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata: {name: lib}
+spec:
+  arguments: {parameters: [{name: tenant-id, value: acme}]}
+  templates:
+    - name: outer
+      steps: [[{name: inner, template: inner}]]
+    - name: inner
+      container: {image: "alpine:3.20", command: [echo], args: ["{{workflow.parameters.tenant-id}}"]}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: caller}
+spec:
+  entrypoint: main
+  arguments: {parameters: [ARGS]}
+  templates:
+    - name: main
+      steps: [[{name: call, templateRef: {name: lib, template: outer}}]]
+"""
+
+
+def rules(text: str) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for f in lint(parse_stream(text, "case.yaml")):
+        out.setdefault(f.rule, []).append(f.message)
+    return out
+
+
+def test_templateref_workflow_parameters_resolve_against_the_caller() -> None:
+    bad = rules(LIB.replace("ARGS", "{name: other, value: x}"))
+    [msg] = bad["argo/unknown-workflow-parameter"]
+    assert "reads workflow parameter(s) tenant-id" in msg and "'lib'" in msg
+    assert "argo/unknown-workflow-parameter" not in rules(LIB.replace("ARGS", "{name: tenant-id, value: x}"))
+
+
+def test_expression_syntax_references_are_checked() -> None:
+    text = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: expr}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      inputs: {parameters: [{name: tenant-id}]}
+      container:
+        image: "alpine:3.20"
+        command: [echo]
+        args: ["{{=inputs.parameters['tenant-id']}}", "{{= sprig.upper(inputs.parameters['tenantid']) }}"]
+"""
+    [msg] = rules(text)["argo/unknown-input"]
+    assert "'tenantid'" in msg
+
+
+def test_depends_expressions_with_results_and_operators() -> None:
+    text = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: dag}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      dag:
+        tasks:
+          - {name: a-1, template: t}
+          - {name: b, template: t}
+          - {name: c, template: t, depends: "(a-1.Succeeded || b.Failed) && !b.Skipped"}
+    - name: t
+      container: {image: "alpine:3.20", command: ["true"]}
+"""
+    found = rules(text)
+    assert "argo/dag-dependency" not in found and "argo/dag-cycle" not in found
+
+
+def test_overlap_compares_instants_across_time_zones_and_dst() -> None:
+    def cron(name: str, expr: str, tz: str) -> str:
+        return f"""---
+apiVersion: argoproj.io/v1alpha1
+kind: CronWorkflow
+metadata: {{name: {name}}}
+spec:
+  schedules: ["{expr}"]
+  timezone: {tz}
+  concurrencyPolicy: Forbid
+  workflowSpec:
+    entrypoint: m
+    templates: [{{name: m, container: {{image: "alpine:3.20", command: ["true"]}}}}]
+"""
+    # 02:00 in New York is 07:00 UTC in winter and 06:00 UTC in summer: collides half the year
+    found = rules(cron("ny", "0 2 * * *", "America/New_York") + cron("utc", "0 7 * * *", "UTC"))
+    [msg] = found["policy/cron-overlap"]
+    assert "same minute as CronWorkflow 'ny'" in msg and "times a year" in msg
+    assert "policy/cron-overlap" not in rules(cron("ny", "0 2 * * *", "America/New_York") + cron("utc", "30 7 * * *", "UTC"))
+
+
+def test_template_defaults_and_pod_security_context_count() -> None:
+    text = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: defaults}
+spec:
+  entrypoint: main
+  securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+  templateDefaults:
+    container:
+      resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {memory: 128Mi}}
+      securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+  templates:
+    - name: main
+      container: {image: "alpine:3.20", command: ["true"]}
+"""
+    found = rules(text)
+    assert "policy/resources" not in found and "policy/security-context" not in found
