@@ -12,7 +12,9 @@ from pathlib import Path
 
 from .. import CHART_DIR, docs, schemas, values_schema
 from ..chart import merge, render_profiles
+from ..documents import Document
 from ..errors import ToolkitError
+from ..helm import available_helms, find_helm
 from ..findings import Finding, Severity
 from ..lint import check_rule_ids, lint
 from ..report import counts, emit
@@ -26,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="check only this profile; repeatable (default: every values/*.yaml)")
     p.add_argument("--disable", action="append", default=[], metavar="RULE", help="lint rule id to skip; repeatable")
     p.add_argument("--no-docs", action="store_true", help="skip the generated-docs staleness check")
+    p.add_argument("--helm", choices=["3", "4", "all"], default="all",
+                   help="render with Helm 3, Helm 4, or every Helm major found (default: all)")
     p.add_argument("--chart", type=Path, default=CHART_DIR)
     add_schema_args(p)
     p.set_defaults(func=run)
@@ -49,6 +53,18 @@ def generated_files(chart: Path, with_docs: bool) -> list[Finding]:
     return out
 
 
+def _render(args: argparse.Namespace) -> dict[str, list[Document]]:
+    """{profile: docs}, or {profile@helmN: docs} when rendering with several Helm majors."""
+    helms = available_helms() if args.helm == "all" else [find_helm(int(args.helm))]
+    if not helms:
+        helms = [find_helm()]  # raises with how to get one
+    if len(helms) == 1:
+        return render_profiles(args.profile, chart=args.chart, helm=helms[0])
+    with ThreadPoolExecutor(max_workers=len(helms)) as pool:
+        parts = list(pool.map(lambda h: (h, render_profiles(args.profile, chart=args.chart, helm=h)), helms))
+    return {f"{name}@helm{h.major}": docs for h, found in parts for name, docs in found.items()}
+
+
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     check_rule_ids(args.disable)
@@ -58,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     with ThreadPoolExecutor(max_workers=1) as pool:
         # the generated-docs check renders the chart's defaults: let that helm run overlap the profiles'
         generated = pool.submit(generated_files, args.chart, not args.no_docs)
-        rendered = render_profiles(args.profile, chart=args.chart)
+        rendered = _render(args)
         t_render = time.perf_counter()
         per_profile: dict[str, list[Finding]] = {}
         for name, objs in rendered.items():
