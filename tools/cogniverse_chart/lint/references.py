@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, Iterator
 
 from ..findings import Severity
@@ -224,3 +225,29 @@ def item_without_loop(ctx: LintContext) -> Iterator[Hit]:
             yield Hit(w.doc, json_path(s.path),
                       f"{_ref(s)} in {_where(w, s)}: no withItems, withParam or withSequence here, so "
                       f"there is no item; pass the value as an argument")
+
+
+#: Variable roots Argo substitutes in templates, and the fields of `workflow.`.
+KNOWN_ROOTS = {"inputs", "outputs", "workflow", "steps", "tasks", "item", "pod", "node", "retries", "lastRetry"}
+WORKFLOW_FIELDS = {"name", "namespace", "uid", "serviceAccountName", "mainEntrypoint", "parameters", "annotations",
+                   "labels", "creationTimestamp", "priority", "duration", "scheduledTime", "status", "failures",
+                   "outputs"}
+
+
+@rule("argo/unknown-variable", Severity.ERROR,
+      "{{...}} names a variable Argo knows (inputs, outputs, workflow, steps, tasks, item, pod, node, retries, lastRetry)")
+def unknown_variable(ctx: LintContext) -> Iterator[Hit]:
+    for w in ctx.workflows:
+        for s in w.sites:
+            root = s.var[0]
+            if root not in KNOWN_ROOTS:
+                close = difflib.get_close_matches(root, sorted(KNOWN_ROOTS), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                yield Hit(w.doc, json_path(s.path),
+                          f"{_ref(s)} in {_where(w, s)}: Argo has no variable '{root}'{hint} The workflow "
+                          f"fails when it reaches this template")
+            elif root == "workflow" and len(s.var) >= 2 and s.var[1] not in WORKFLOW_FIELDS:
+                close = difflib.get_close_matches(s.var[1], sorted(WORKFLOW_FIELDS), n=1)
+                hint = f"; did you mean 'workflow.{close[0]}'?" if close else ""
+                yield Hit(w.doc, json_path(s.path),
+                          f"{_ref(s)} in {_where(w, s)}: there is no workflow.{s.var[1]}{hint}")
