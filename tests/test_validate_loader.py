@@ -56,3 +56,16 @@ def test_errors_name_file_line_and_column() -> None:
         parse_stream("a: 1\n---\n# Source: t.yaml\nb: {\n  c: d\n", "f.yaml")
     with pytest.raises(ToolkitError, match="expected a mapping"):
         parse_stream("- a\n", "f.yaml")
+
+
+def test_duplicate_keys_are_reported_with_their_line() -> None:
+    from cogniverse_chart.validate import Validator
+
+    text = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a: '1'\n  a: '2'\n"
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: y}\n")
+    first, second = parse_stream(text, "f.yaml")
+    assert first.obj["data"] == {"a": "2"} and first.duplicate_keys == ("'a' at line 6",)
+    assert second.duplicate_keys == ()
+    [f] = Validator().validate([first, second])
+    assert f.rule == "schema/duplicate-key" and f.name == "x"
+    assert "key 'a' at line 6 is given twice" in f.message

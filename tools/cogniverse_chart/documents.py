@@ -54,6 +54,13 @@ class ManifestLoader(_base_loader()):  # type: ignore[misc]
             return tag
         return super().resolve(kind, value, implicit)
 
+    @property
+    def duplicates(self) -> list[tuple[str, int]]:
+        """(key, line) of keys repeated in a mapping, found while building plain mappings."""
+        if "_dups" not in self.__dict__:
+            self.__dict__["_dups"] = []
+        return self.__dict__["_dups"]
+
     def get_data(self) -> Any:  # used by yaml.load_all
         return self._fast(self.get_node())
 
@@ -69,6 +76,8 @@ class ManifestLoader(_base_loader()):  # type: ignore[misc]
             out: dict[Any, Any] = {}
             for k, v in node.value:
                 if k.tag == "tag:yaml.org,2002:str":
+                    if k.value in out:
+                        self.duplicates.append((str(k.value), k.start_mark.line))
                     out[k.value] = self._fast(v)
                 elif k.tag == "tag:yaml.org,2002:merge" or type(k) is not yaml.ScalarNode:
                     return self.construct_document(node)
@@ -87,6 +96,8 @@ class Document:
     obj: dict[str, Any]
     source: str  # file path or chart template path
     index: int = 0  # position of the document in its source stream
+    #: keys given twice in one mapping, as "'key' at line N": kubectl rejects them, Helm keeps the last
+    duplicate_keys: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -120,7 +131,7 @@ _YAML11_RE = re.compile(
 try:  # a Rust YAML parser, ~7x faster than libyaml through PyYAML; optional
     import yaml_rs as _yaml_rs
 
-    _LAST_WINS = _yaml_rs.DuplicateKeyPolicy.LastWins
+    _ERROR = _yaml_rs.DuplicateKeyPolicy.Error
 except ImportError:  # pragma: no cover - the toolkit depends on it, but works without it
     _yaml_rs = None
 
@@ -145,20 +156,34 @@ def _yaml_error(exc: yaml.YAMLError, source: str, offset: int) -> ToolkitError:
 
 
 def load_document(chunk: str, source: str = "<string>", offset: int = 0) -> list[Any]:
-    """The objects of one document's text. Fast path: yaml_rs, used only when the text has none of
-    the constructs where YAML 1.1 and 1.2 differ; otherwise (or on any doubt) PyYAML's YAML 1.1,
-    which is what Kubernetes tooling reads. Timestamps stay strings on both paths."""
+    """The objects of one document's text (see _load)."""
+    return _load(chunk, source, offset)[0]
+
+
+def _load(chunk: str, source: str, offset: int) -> tuple[list[Any], list[str]]:
+    """(objects, repeated keys as "'key' at line N") of one document's text.
+
+    Fast path: yaml_rs, used only when the text has none of the constructs where YAML 1.1 and 1.2
+    differ and no key is repeated; otherwise PyYAML's YAML 1.1, which is what Kubernetes tooling
+    reads. Timestamps stay strings on both paths."""
     if _yaml_rs is not None and not _YAML11_RE.search("\n" + chunk):
         try:
-            obj = _yaml_rs.loads(chunk, parse_datetime=False, duplicate_key_policy=_LAST_WINS)
-        except Exception:  # noqa: BLE001 - let PyYAML produce the precise error (or parse it)
+            obj = _yaml_rs.loads(chunk, parse_datetime=False, duplicate_key_policy=_ERROR)
+        except Exception:  # noqa: BLE001 - PyYAML gives the precise error, or reports the duplicate
             obj = ...
         if obj is None or isinstance(obj, dict):
-            return [obj]
+            return [obj], []
+    loader = ManifestLoader(chunk)
     try:
-        return list(yaml.load_all(chunk, Loader=ManifestLoader))
+        objs = []
+        while loader.check_data():
+            objs.append(loader.get_data())
+        dups = [f"'{k}' at line {line + 1 + offset}" for k, line in loader.duplicates]
+        return objs, dups
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, source, offset) from None
+    finally:
+        loader.dispose()
 
 
 def parse_stream(text: str, source: str) -> list[Document]:
@@ -171,16 +196,17 @@ def parse_stream(text: str, source: str) -> list[Document]:
             continue
         m = _SOURCE_RE.search(chunk)
         where = m.group(1).strip() if m else source
-        for obj in load_document(chunk, source, first_line):
+        objs, dups = _load(chunk, source, first_line)
+        for obj in objs:
             if obj is None:
                 continue
             if not isinstance(obj, dict):
                 raise ToolkitError(f"{where}: document {i}: expected a mapping (a Kubernetes object), "
                                    f"got {type(obj).__name__}")
             if str(obj.get("kind", "")).endswith("List") and isinstance(obj.get("items"), list):
-                docs.extend(Document(item, where, i) for item in obj["items"] if isinstance(item, dict))
+                docs.extend(Document(item, where, i, tuple(dups)) for item in obj["items"] if isinstance(item, dict))
                 continue
-            docs.append(Document(obj, where, i))
+            docs.append(Document(obj, where, i, tuple(dups)))
     return docs
 
 

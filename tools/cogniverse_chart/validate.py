@@ -11,7 +11,8 @@ reused for every later document. Kinds whose schema is identical across the chos
 (most of them) are checked once per object. Only objects that fail are re-checked with jsonschema
 (the reference implementation), which produces the detailed error messages.
 
-Rule ids: schema/k8s-<minor>, schema/argo-<minor>, schema/unknown-kind, schema/values.
+Rule ids: schema/k8s-<minor>, schema/argo-<minor>, schema/unknown-kind, schema/duplicate-key,
+schema/values.
 """
 
 from __future__ import annotations
@@ -162,6 +163,16 @@ class Validator:
             missing = " and ".join(k for k, v in (("apiVersion", api), ("kind", kind)) if not isinstance(v, str) or not v)
             return [Finding.for_doc(doc, "schema/unknown-kind", Severity.ERROR,
                                     f"object has no {missing}; every manifest needs apiVersion and kind")]
+        dup_findings = [Finding.for_doc(doc, "schema/duplicate-key", Severity.ERROR,
+                                        f"key {d} is given twice in the same mapping: kubectl rejects the "
+                                        f"object and Helm silently keeps the last value; remove one")
+                        for d in doc.duplicate_keys]
+        if dup_findings:
+            return dup_findings + self._validate_known(doc, api, kind)
+        return self._validate_known(doc, api, kind)
+
+    def _validate_known(self, doc: Document, api: str, kind: str) -> list[Finding]:
+        obj = doc.obj
         key = f"{api}/{kind}"
         bundles = self.argo if api.split("/")[0] == ARGO_GROUP else self.k8s
         found = [(b, b.target(key)) for b in bundles]
