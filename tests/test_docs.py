@@ -99,7 +99,7 @@ def test_mermaid_picture_of_a_dag_with_condition_and_exit_handler() -> None:
     assert "## WorkflowTemplate `demo`" in page and "Parameters: `tenant-id`." in page
     assert "```mermaid\nflowchart TD" in page
     assert "main__a --> main__b" in page
-    assert 'main__b -. "b.n > 1" .-> main__c' in page
+    assert 'main__b -.->|"b.n > 1"| main__c' in page
     assert 'subgraph exit_handler["exit handler (always runs)"]' in page
     assert "main__c -.-> exit__notify" in page
 

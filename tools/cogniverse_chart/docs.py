@@ -205,7 +205,7 @@ class _Flow:
 
     def _edge(self, a: str, b: str, cond: str | None = None) -> None:
         if cond:
-            self.lines.append(f'  {a} -. "{_label(_short_when(cond))}" .-> {b}')
+            self.lines.append(f'  {a} -.->|"{_label(_short_when(cond))}"| {b}')
         else:
             self.lines.append(f"  {a} --> {b}")
 
