@@ -44,7 +44,7 @@ Flags:
   --install-k3s            install K3s $K3S_VERSION first (needs root or sudo, and curl)
   --install-argo           install the Argo Workflows controller and server $ARGO_VERSION into
                            namespace '$ARGO_NAMESPACE' (skipped when that version or newer is there)
-  --argo-manifest PATH     apply this local Argo manifest (full install or CRDs only) instead of
+  --argo-manifest PATH     apply this local Argo manifest file or directory (full install or CRDs only) instead of
                            downloading the official one (offline clusters); env ARGO_MANIFEST
   --namespace NAME         namespace for the chart (default: cogniverse)
   --release NAME           Helm release name (default: cogniverse)
@@ -125,7 +125,7 @@ fi
 if [[ -n "$ARGO_MANIFEST" && $install_argo == 0 ]]; then
   die_usage "--argo-manifest is only used with --install-argo"
 fi
-if [[ -n "$ARGO_MANIFEST" && ! -f "$ARGO_MANIFEST" ]]; then
+if [[ -n "$ARGO_MANIFEST" && ! -e "$ARGO_MANIFEST" ]]; then
   die "Argo manifest '$ARGO_MANIFEST' does not exist"
 fi
 if [[ ${#values_files[@]} -eq 0 && -f "$DEFAULT_VALUES" ]]; then

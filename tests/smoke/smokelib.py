@@ -3,6 +3,7 @@
 The fixtures that install the chart are in conftest.py. Environment:
   SMOKE_KEEP_NAMESPACE=1   keep the test namespace after the run (to look around)
   SMOKE_TIMEOUT            seconds to wait for one workflow (default 600)
+  SMOKE_CRON_TIMEOUT       seconds for all six triggered CronWorkflows together (default 1800)
   SMOKE_VALUES             values file for the install (default values/smoke.yaml)
 """
 
@@ -19,6 +20,8 @@ from cogniverse_chart.helm import Helm
 
 RELEASE = "cogniverse"
 WAIT_TIMEOUT = float(os.environ.get("SMOKE_TIMEOUT", "600"))
+# All six CronWorkflows together (the heavy ones queue on one semaphore).
+CRON_TIMEOUT = float(os.environ.get("SMOKE_CRON_TIMEOUT", "1800"))
 SMOKE_VALUES = Path(os.environ.get("SMOKE_VALUES", PROFILES_DIR / "smoke.yaml"))
 
 # kubectl for pytest-helm-charts' kube_cluster.kubectl(): the pinned one first on PATH.
