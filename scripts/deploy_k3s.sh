@@ -356,7 +356,9 @@ do_install_argo() {
         || die "could not download $ARGO_MANIFEST_URL (offline? pass --argo-manifest PATH)"
     fi
     # Server-side apply: the full Argo CRDs are too large for the last-applied annotation.
-    kc apply --server-side --force-conflicts -n "$ARGO_NAMESPACE" -f "$manifest" >/dev/null \
+    local how=(-f "$manifest")
+    if [[ -d "$manifest" && -f "$manifest/kustomization.yaml" ]]; then how=(-k "$manifest"); fi
+    kc apply --server-side --force-conflicts -n "$ARGO_NAMESPACE" "${how[@]}" >/dev/null \
       || die "kubectl apply of the Argo manifest failed"
   fi
   wait_crds

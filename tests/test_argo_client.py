@@ -261,3 +261,17 @@ def test_client_names_lists_one_kind():
     fake = _fake_with_template()
     assert ArgoClient(fake, "cv").names("workflowtemplates") == {"batch-optimization"}
     assert ArgoClient(fake, "cv").names("cronworkflows") == set()
+
+
+def test_steps_fold_retry_attempts_and_follow_start_order():
+    nodes = {
+        "w": _node("w", "Steps", "Succeeded", startedAt="2026-11-27T10:00:00Z"),
+        "g": _node("[0]", "StepGroup", "Succeeded", startedAt="2026-11-27T10:00:00Z"),
+        "r": _node("run-optimization", "Retry", "Succeeded", {"improvement": "10"}, startedAt="2026-11-27T10:00:20Z"),
+        "p": _node("run-optimization(0)", "Pod", "Succeeded", {"improvement": "10"}, startedAt="2026-11-27T10:00:20Z"),
+        "v": _node("validate-config", "Pod", "Succeeded", startedAt="2026-11-27T10:00:01Z"),
+        "d": _node("deploy-model", "Skipped", "Skipped", startedAt="2026-11-27T10:00:40Z"),
+        "o": _node("optimize(0:category:routing,type:modality)", "Steps", "Succeeded", startedAt="2026-11-27T10:00:50Z"),
+    }
+    r = parse_workflow({"metadata": {"name": "w"}, "status": _status("Succeeded", nodes=nodes)})
+    assert [n.display_name for n in r.steps()] == ["validate-config", "run-optimization", "deploy-model"]

@@ -136,11 +136,12 @@ class Node:
     message: str = ""
     outputs: dict[str, str] = field(default_factory=dict)
     exit_code: str | None = None
+    started_at: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "displayName": self.display_name, "type": self.type, "phase": self.phase,
                 "template": self.template, "message": self.message, "outputs": self.outputs,
-                "exitCode": self.exit_code}
+                "exitCode": self.exit_code, "startedAt": self.started_at}
 
 
 @dataclass
@@ -173,6 +174,20 @@ class WorkflowResult:
         preferred = [n for n in matches if n.type not in ("Pod",)] or matches
         return preferred[0]
 
+    def steps(self) -> list[Node]:
+        """The workflow's steps in start order: one entry per step (a retried step's attempts
+        `name(0)`, `name(1)` fold into the step), without the structural Steps/StepGroup/DAG nodes."""
+        names = {n.display_name for n in self.nodes}
+        out = []
+        for n in sorted(self.nodes, key=lambda n: (n.started_at or "~", n.display_name)):
+            if n.type in ("Steps", "StepGroup", "DAG", "TaskGroup"):
+                continue
+            base, paren, rest = n.display_name.partition("(")
+            if paren and rest.rstrip(")").isdigit() and base in names:
+                continue
+            out.append(n)
+        return out
+
     def nodes_by_display_name(self) -> dict[str, Node]:
         out: dict[str, Node] = {}
         for n in self.nodes:
@@ -202,7 +217,7 @@ def parse_workflow(wf: dict[str, Any]) -> WorkflowResult:
         nodes.append(Node(id=node_id, display_name=n.get("displayName", ""), type=n.get("type", ""),
                           phase=n.get("phase", ""), template=n.get("templateName", ""),
                           message=n.get("message", ""), outputs=_params(outputs),
-                          exit_code=outputs.get("exitCode")))
+                          exit_code=outputs.get("exitCode"), started_at=n.get("startedAt") or ""))
     nodes.sort(key=lambda n: (n.id != meta.get("name"), n.display_name))
     return WorkflowResult(name=meta.get("name", ""), namespace=meta.get("namespace", ""),
                           phase=status.get("phase") or "Pending", message=status.get("message", ""),

@@ -70,8 +70,7 @@ def report(result: WorkflowResult, args: argparse.Namespace, *, timed_out: bool 
         print("Outputs:")
         for k, v in result.outputs.items():
             print(f"  {k} = {v}")
-    steps = [n for n in result.nodes_by_display_name().values() if n.type in ("Pod", "Retry", "Skipped", "Suspend")
-             or n.phase in ("Skipped", "Omitted")]
+    steps = result.steps()
     if steps:
         print("Steps:")
         width = max(len(n.display_name) for n in steps)
