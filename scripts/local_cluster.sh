@@ -191,7 +191,7 @@ build_k8s() {
 
 argo_source_fix() {  # prints go build flags that add the missing Linux file of package osspecific, if needed
   local pkg="github.com/argoproj/argo-workflows/v3" moddir src
-  moddir="$(argo_module_dir)"
+  moddir="$(argo_module_dir)" || die "go mod download $pkg failed"
   [[ -d "$moddir" ]] || die "go list -m $pkg found no module directory"
   # The module zip of v3.7.9 lacks workflow/executor/osspecific/signal_linux.go ("undefined: Setpgid").
   # go build -overlay may not touch the module cache, so build from a copy with the file added,
@@ -210,12 +210,12 @@ argo_source_fix() {  # prints go build flags that add the missing Linux file of 
 }
 
 build_argo() {
-  local ld pkg="github.com/argoproj/argo-workflows/v3" modfile=()
+  local ld pkg="github.com/argoproj/argo-workflows/v3" modfile
   ld="-s -w -X $pkg.version=$ARGO_VERSION -X $pkg.gitTag=$ARGO_VERSION -X $pkg.gitTreeState=clean"
   ld+=" -X $pkg.buildDate=1970-01-01T00:00:00Z"
   log "building Argo Workflows $ARGO_VERSION (workflow-controller, argoexec); cold: 10-20 min, log $CACHE/logs/build-argo.log"
-  mapfile -t modfile < <(argo_source_fix)
-  GOFLAGS="${GOFLAGS:-} ${modfile[*]}" go_build "$CLUSTER_DIR/argo" "$ARGO_BIN" "$ld" \
+  modfile="$(argo_source_fix)" || die "preparing the Argo sources failed"
+  GOFLAGS="${GOFLAGS:-} $modfile" go_build "$CLUSTER_DIR/argo" "$ARGO_BIN" "$ld" \
     "$pkg/cmd/workflow-controller" "$pkg/cmd/argoexec" \
     >"$CACHE/logs/build-argo.log" 2>&1 || { tail -30 "$CACHE/logs/build-argo.log" >&2; die "Argo build failed"; }
 }
@@ -575,8 +575,9 @@ start_node() {
   wait_for "default service account" kc -n default get serviceaccount default
 }
 
-argo_module_dir() {
-  (cd "$CLUSTER_DIR/argo" && go list -m -f '{{.Dir}}' github.com/argoproj/argo-workflows/v3)
+argo_module_dir() {  # the Argo module's directory in Go's module cache (downloaded if needed)
+  (cd "$CLUSTER_DIR/argo" && go mod download github.com/argoproj/argo-workflows/v3 \
+    && go list -m -f '{{.Dir}}' github.com/argoproj/argo-workflows/v3)
 }
 
 start_argo() {

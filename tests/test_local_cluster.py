@@ -38,7 +38,7 @@ ARGO_VERSION = module_require(ROOT / "cluster" / "argo" / "go.mod", "github.com/
 def test_help_lists_commands_and_pinned_versions():
     proc = run("--help")
     assert proc.returncode == 0, proc.stderr
-    for word in ("up", "down", "status", "kubeconfig", "COGNIVERSE_CLUSTER_CACHE", K8S_VERSION, ARGO_VERSION):
+    for word in ("build", "up", "down", "status", "kubeconfig", "COGNIVERSE_CLUSTER_CACHE", K8S_VERSION, ARGO_VERSION):
         assert word in proc.stdout
 
 
