@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Any, Iterator
 
@@ -88,24 +88,37 @@ def cron_overlap(ctx: LintContext) -> Iterator[Hit]:
         ann = ((c.doc.obj.get("metadata") or {}).get("annotations") or {}).get(HEAVY_ANNOTATION)
         if str(ann).lower() == "false":
             continue
-        starts: set[int] = set()
         try:
             zone(c.timezone)
-            for expr, _ in c.schedules:
-                starts |= _starts(expr, c.timezone)
+            sets = [_starts(expr, c.timezone) for expr, _ in c.schedules]
         except CronError:
             continue  # reported by argo/cron-schedule / argo/cron-timezone
-        heavy.append((c, frozenset(starts), _locks(c)))
-    for i, (a, sa, la) in enumerate(heavy):
-        for b, sb, lb in heavy[i + 1:]:
-            if a.doc.namespace != b.doc.namespace and a.doc.namespace and b.doc.namespace:
+        # one schedule: keep the cached set object itself, so identical schedules share it (see below)
+        starts = sets[0] if len(sets) == 1 else frozenset().union(*sets)
+        heavy.append((c, starts, _locks(c)))
+    # One finding per CronWorkflow, naming the earlier ones it collides with (bounded output even
+    # for streams with hundreds of schedules).
+    disjoint: dict[tuple[int, int], bool] = {}  # by set identity: identical schedules compare once
+    for j, (b, sb, lb) in enumerate(heavy):
+        clashes: list[tuple[Cron, frozenset[int]]] = []
+        for a, sa, la in heavy[:j]:
+            if a.doc.namespace and b.doc.namespace and a.doc.namespace != b.doc.namespace:
                 continue
-            common = sa & sb
-            if not common or (la & lb):
+            if la & lb:
                 continue
-            from datetime import datetime, timezone as tzmod
-            first = datetime.fromtimestamp(min(common) * 60, tzmod.utc).strftime("%a %Y-%m-%d %H:%M UTC")
-            yield Hit(b.doc, "$.spec.schedules",
-                      f"starts in the same minute as CronWorkflow '{a.doc.name}' ({len(common)} times a year, "
-                      f"first {first}); move one schedule, put both under the same semaphore or mutex, or "
-                      f"annotate the light one {HEAVY_ANNOTATION}: \"false\"")
+            key = (id(sa), id(sb))
+            if key not in disjoint:
+                disjoint[key] = sa.isdisjoint(sb)
+            if not disjoint[key]:
+                clashes.append((a, sa))
+        if not clashes:
+            continue
+        a, sa = clashes[0]
+        common = sa & sb
+        first = datetime.fromtimestamp(min(common) * 60, timezone.utc).strftime("%a %Y-%m-%d %H:%M UTC")
+        others = "".join(f", '{c.doc.name}'" for c, _ in clashes[1:4])
+        more = f" and {len(clashes) - 4} more" if len(clashes) > 4 else ""
+        yield Hit(b.doc, "$.spec.schedules",
+                  f"starts in the same minute as CronWorkflow '{a.doc.name}'{others}{more} ({len(common)} times "
+                  f"a year with '{a.doc.name}', first {first}); move one schedule, put both under the same "
+                  f"semaphore or mutex, or annotate the light one {HEAVY_ANNOTATION}: \"false\"")

@@ -236,6 +236,9 @@ def service_reference(ctx: LintContext) -> Iterator[Hit]:
     if not services:
         return  # nothing to compare with (a single manifest, or services managed elsewhere)
     names_only = {n for _, n in services}
+    by_suffix: dict[str, list[str]] = {}
+    for n in sorted(names_only):
+        by_suffix.setdefault(n.split("-")[-1], []).append(n)
     for d in ctx.docs:
         if d.kind in ("Service", "Ingress", "HTTPRoute"):
             continue
@@ -245,7 +248,7 @@ def service_reference(ctx: LintContext) -> Iterator[Hit]:
                 if not known and ns and ns != d.namespace and name in names_only:
                     known = False
                 if not known:
-                    close = sorted(n for n in names_only if n.split("-")[-1] == name.split("-")[-1])
+                    close = by_suffix.get(name.split("-")[-1], [])[:3]
                     hint = f"; did you mean {', '.join(close)}?" if close else ""
                     yield Hit(d, json_path(path),
                               f"URL '{text if len(text) < 80 else text[:77] + '...'}' points at Service "
