@@ -39,6 +39,15 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], needle: str) -> None:
     assert len(lines) == 1 and needle in lines[0], p.stderr
 
 
+def test_binary_file_and_empty_directory_are_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "blob.yaml").write_bytes(b"\xc2\x00\xff\xfe")
+    p = run("validate", str(tmp_path / "blob.yaml"))
+    assert p.returncode == 2 and "Traceback" not in p.stderr and "not UTF-8 text" in p.stderr
+    (tmp_path / "empty").mkdir()
+    p = run("lint", str(tmp_path / "empty"))
+    assert p.returncode == 2 and "no *.yaml, *.yml or *.json files" in p.stderr
+
+
 def test_bad_yaml_names_file_and_line(tmp_path: Path) -> None:
     f = tmp_path / "broken.yaml"
     f.write_text("apiVersion: v1\nkind: ConfigMap\n---\nmetadata: {name: [x\n")

@@ -210,18 +210,33 @@ def parse_stream(text: str, source: str) -> list[Document]:
     return docs
 
 
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ToolkitError(f"{path}: not UTF-8 text (byte {exc.start}); is it a manifest?") from None
+    except OSError as exc:
+        raise ToolkitError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
 def read_paths(paths: Iterable[str]) -> Iterator[Document]:
     """Documents from files, directories (*.yaml, *.yml, *.json, recursively) or '-' (stdin)."""
     for p in paths:
         if p == "-":
-            yield from parse_stream(sys.stdin.read(), "<stdin>")
+            try:
+                text = sys.stdin.read()
+            except UnicodeDecodeError:
+                raise ToolkitError("<stdin>: not UTF-8 text") from None
+            yield from parse_stream(text, "<stdin>")
             continue
         path = Path(p)
         if path.is_dir():
-            files = sorted(f for f in path.rglob("*") if f.suffix in {".yaml", ".yml", ".json"})
+            files = sorted(f for f in path.rglob("*") if f.suffix in {".yaml", ".yml", ".json"} and f.is_file())
+            if not files:
+                raise ToolkitError(f"{p}: no *.yaml, *.yml or *.json files in this directory")
         elif path.exists():
             files = [path]
         else:
             raise ToolkitError(f"{p}: no such file or directory")
         for f in files:
-            yield from parse_stream(f.read_text(encoding="utf-8"), str(f))
+            yield from parse_stream(_read(f), str(f))
