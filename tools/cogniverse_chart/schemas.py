@@ -119,7 +119,7 @@ def convert_k8s(swagger: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]
     return defs, kinds
 
 
-def _closure(defs: dict[str, Any], root: str) -> dict[str, Any]:
+def closure(defs: dict[str, Any], root: str) -> dict[str, Any]:
     """The definitions reachable from `root` (root included)."""
     seen: dict[str, Any] = {}
     todo = [root]
@@ -330,7 +330,7 @@ def build_argo_bundle(version: str, k8s_bundle: dict[str, Any] | None) -> dict[s
             raise ToolkitError(f"{mod}@v{v}: {rel} not found")
         crds[kind] = yaml.load(f.read_text(encoding="utf-8"), Loader=loader)
         sources.append(SourceFile(mod, "v" + v, rel, _sha256(f)).as_dict())
-    meta = _closure(k8s_bundle["definitions"], _OBJECT_META) if k8s_bundle else None
+    meta = closure(k8s_bundle["definitions"], _OBJECT_META) if k8s_bundle else None
     if k8s_bundle:
         sources += [dict(s, note="metadata: ObjectMeta") for s in k8s_bundle["sources"]]
     defs, kinds = convert_argo(crds, meta)

@@ -132,7 +132,7 @@ class _Bundle:
         t = self._targets.get(key)
         if t is None and key in self.kinds:
             name = self.kinds[key]
-            closure = schemas._closure(self.definitions, name)
+            closure = schemas.closure(self.definitions, name)
             fp = hashlib.sha1(json.dumps([name, closure], sort_keys=True).encode()).hexdigest()
             ref = jsonschema.Draft7Validator({"$ref": f"#/definitions/{name}", "definitions": self.definitions})
             t = _Target(self.rule, self.label, fp, self.compiler.definition(name), ref)
