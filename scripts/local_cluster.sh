@@ -150,7 +150,8 @@ ensure_packages() {
     command -v "$cmd" >/dev/null || missing+=("$cmd")
   done
   [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] || missing+=(cni-plugins)
-  [[ -x /bin/busybox ]] || missing+=(busybox)
+  # The toolbox image copies /bin/busybox: it must be busybox-static (ldd fails on static binaries).
+  if [[ ! -x /bin/busybox ]] || ldd /bin/busybox >/dev/null 2>&1; then missing+=(busybox-static); fi
   if ((${#missing[@]})); then
     log "installing Debian packages (missing: ${missing[*]})"
     apt-get update -qq
@@ -158,9 +159,9 @@ ensure_packages() {
   fi
 }
 
-source_key() {  # source_key DIR: hash of the wrapper module's inputs (go.mod, go.sum, *.go)
-  (cd "$1" && find . -name '*.go' -o -name '*.go.in' -o -name go.mod -o -name go.sum | LC_ALL=C sort | xargs sha256sum) \
-    | sha256sum | cut -c1-12
+source_key() {  # source_key DIR: hash of the wrapper module's inputs (go.mod, go.sum, *.go) and the Go version
+  { (cd "$1" && find . -name '*.go' -o -name '*.go.in' -o -name go.mod -o -name go.sum | LC_ALL=C sort | xargs sha256sum)
+    go env GOVERSION; } | sha256sum | cut -c1-12
 }
 
 go_build() {  # go_build MODULE_DIR OUT_DIR LDFLAGS PACKAGES...
