@@ -123,3 +123,24 @@ spec:
 """
     found = rules(text)
     assert "policy/resources" not in found and "policy/security-context" not in found
+
+
+def test_steps_name_and_tasks_name_are_argo_variables() -> None:
+    text = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: names}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      steps:
+        - - name: hello
+            template: echo
+            arguments: {parameters: [{name: who, value: "{{steps.name}}"}]}
+    - name: echo
+      inputs: {parameters: [{name: who}]}
+      container: {image: "alpine:3.20", command: [echo], args: ["{{inputs.parameters.who}}"]}
+"""
+    found = rules(text)
+    assert not {"argo/unknown-step", "argo/unknown-variable", "argo/ref-scope"} & set(found), found

@@ -120,8 +120,8 @@ def unknown_step(ctx: LintContext) -> Iterator[Hit]:
     for w in ctx.workflows:
         for s in w.sites:
             root = s.var[0]
-            if root not in ("steps", "tasks") or len(s.var) < 2 or s.key == "when":
-                continue
+            if root not in ("steps", "tasks") or len(s.var) < 2 or s.key == "when" or s.var == (root, "name"):
+                continue  # {{steps.name}} / {{tasks.name}}: Argo's name of the current step/task
             ttype = template_type(w.templates[s.template])
             if ttype != ("steps" if root == "steps" else "dag"):
                 continue  # argo/ref-scope reports it
@@ -138,7 +138,7 @@ def when_unknown_step(ctx: LintContext) -> Iterator[Hit]:
     for w in ctx.workflows:
         for s in w.sites:
             root = s.var[0]
-            if s.key != "when" or root not in ("steps", "tasks") or len(s.var) < 2:
+            if s.key != "when" or root not in ("steps", "tasks") or len(s.var) < 2 or s.var == (root, "name"):
                 continue
             nodes, _ = _siblings(w, s, root)
             if s.var[1] not in nodes:
