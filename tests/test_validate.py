@@ -233,3 +233,17 @@ def test_schemas_fetch_regenerates_identical_bundles(tmp_path: Path) -> None:
     for p in written:
         assert p.read_bytes() == (schemas.DATA_DIR / p.name).read_bytes(), p.name
     assert (tmp_path / "PROVENANCE").exists()
+
+
+def test_every_bundled_definition_compiles() -> None:
+    """Every pattern and keyword of every bundle compiles (a Go regexp Python cannot read would fail here)."""
+    count = 0
+    for family in ("k8s", "argo"):
+        for v in schemas.available(family):
+            b = schemas.load_bundle(family, v)
+            compiler = Compiler(b["definitions"])
+            for name in b["definitions"]:
+                compiler.definition(name)
+                count += 1
+            assert set(b["kinds"].values()) <= set(b["definitions"])
+    assert count > 1500
