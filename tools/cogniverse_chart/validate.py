@@ -148,7 +148,6 @@ class Validator:
         self.k8s = [_Bundle("k8s", v) for v in dict.fromkeys(schemas.minor(v) for v in kube_versions)]
         self.argo = [_Bundle("argo", v) for v in dict.fromkeys(schemas.minor(v) for v in argo_versions)]
         self.allow_unknown_kinds = allow_unknown_kinds
-        self._errors_cache: dict[tuple[str, str], list[tuple[str, str]]] = {}
 
     def validate(self, docs: Iterable[Document]) -> list[Finding]:
         findings: list[Finding] = []
@@ -163,13 +162,11 @@ class Validator:
             missing = " and ".join(k for k, v in (("apiVersion", api), ("kind", kind)) if not isinstance(v, str) or not v)
             return [Finding.for_doc(doc, "schema/unknown-kind", Severity.ERROR,
                                     f"object has no {missing}; every manifest needs apiVersion and kind")]
-        dup_findings = [Finding.for_doc(doc, "schema/duplicate-key", Severity.ERROR,
-                                        f"key {d} is given twice in the same mapping: kubectl rejects the "
-                                        f"object and Helm silently keeps the last value; remove one")
-                        for d in doc.duplicate_keys]
-        if dup_findings:
-            return dup_findings + self._validate_known(doc, api, kind)
-        return self._validate_known(doc, api, kind)
+        dups = [Finding.for_doc(doc, "schema/duplicate-key", Severity.ERROR,
+                                f"key {d} is given twice in the same mapping: kubectl rejects the object "
+                                f"and Helm silently keeps the last value; remove one")
+                for d in doc.duplicate_keys]
+        return dups + self._validate_known(doc, api, kind)
 
     def _validate_known(self, doc: Document, api: str, kind: str) -> list[Finding]:
         obj = doc.obj
@@ -179,7 +176,8 @@ class Validator:
         if not any(t for _, t in found):
             return self._unknown(doc, api, kind, bundles)
         findings: list[Finding] = []
-        verdicts: dict[str, bool] = {}
+        verdicts: dict[str, bool] = {}  # per schema fingerprint: identical schemas are checked once
+        errors: dict[str, list[tuple[str, str]]] = {}
         for b, t in found:
             if t is None:
                 others = self._api_versions_of(kind, [b])
@@ -192,7 +190,9 @@ class Validator:
                 ok = verdicts[t.fingerprint] = t.fast(obj)
             if ok:
                 continue
-            for path, msg in self._errors(t, obj):
+            if t.fingerprint not in errors:
+                errors[t.fingerprint] = self._errors(t, obj)
+            for path, msg in errors[t.fingerprint]:
                 findings.append(Finding.for_doc(doc, t.rule, Severity.ERROR, f"{msg} ({t.label} {kind} schema)", path))
         return findings
 
