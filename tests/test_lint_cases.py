@@ -144,3 +144,38 @@ spec:
 """
     found = rules(text)
     assert not {"argo/unknown-step", "argo/unknown-variable", "argo/ref-scope"} & set(found), found
+
+
+def test_workflow_template_ref_arguments_are_checked_against_the_template() -> None:
+    template = """
+apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata: {name: provision}
+spec:
+  entrypoint: main
+  arguments: {parameters: [{name: tenant-id}, {name: cpu-quota, value: "20"}]}
+  templates:
+    - name: main
+      container: {image: "alpine:3.20", command: [echo], args: ["{{workflow.parameters.tenant-id}}"]}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: provision-}
+spec:
+  workflowTemplateRef: {name: provision}
+  arguments: {parameters: [ARGS]}
+"""
+    bad = rules(template.replace("ARGS", "{name: cpu-qouta, value: '10'}"))
+    assert "required parameter(s) tenant-id: give them at submit time" in bad["argo/missing-argument"][0]
+    [f] = [f for f in lint(parse_stream(template.replace("ARGS", "{name: x, value: y}"), "c.yaml"))
+           if f.rule == "argo/missing-argument"]
+    assert f.severity.value == "warning"  # a Workflow can still be given it by `argo submit -p`
+    cron = template.replace("kind: Workflow\nmetadata: {generateName: provision-}\nspec:\n  workflowTemplateRef",
+                            "kind: CronWorkflow\nmetadata: {name: nightly}\nspec:\n  schedules: ['0 1 * * *']\n"
+                            "  concurrencyPolicy: Forbid\n  workflowSpec:\n   workflowTemplateRef")
+    cron = cron.replace("  arguments: {parameters: [ARGS]}", "   arguments: {parameters: [{name: x, value: y}]}")
+    [f] = [f for f in lint(parse_stream(cron, "c.yaml")) if f.rule == "argo/missing-argument" and f.kind == "CronWorkflow"]
+    assert f.severity.value == "error" and "cannot be given them at submit time" in f.message
+    assert "passes cpu-qouta" in bad["argo/unknown-argument"][0]
+    good = rules(template.replace("ARGS", "{name: tenant-id, value: acme}"))
+    assert "argo/missing-argument" not in good and "argo/unknown-argument" not in good

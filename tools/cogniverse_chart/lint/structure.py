@@ -127,6 +127,21 @@ def missing_argument(ctx: LintContext) -> Iterator[Hit]:
                 yield Hit(w.doc, w.path("arguments", "parameters"),
                           f"entrypoint template '{ep}' needs input(s) {', '.join(missing)}, which "
                           f"{w.path('arguments', 'parameters')} does not declare")
+        ref_lib = _referenced_template(ctx, w)
+        if ref_lib is not None:
+            wanted = [str(p["name"]) for p in (ref_lib.spec.get("arguments") or {}).get("parameters") or []
+                      if isinstance(p, dict) and "name" in p and not any(k in p for k in ("value", "default", "valueFrom"))]
+            missing = [p for p in wanted if p not in w.params]
+            if missing and w.doc.kind == "Workflow":  # may still get them at submit time (argo submit -p)
+                yield Hit(w.doc, w.path("arguments", "parameters"),
+                          f"runs {ref_lib.doc.kind} '{ref_lib.doc.name}' without a value for its required "
+                          f"parameter(s) {', '.join(missing)}: give them at submit time "
+                          f"(argo submit -p {missing[0]}=...) or the run fails", Severity.WARNING)
+            elif missing:
+                yield Hit(w.doc, w.path("arguments", "parameters"),
+                          f"runs {ref_lib.doc.kind} '{ref_lib.doc.name}' without its required parameter(s) "
+                          f"{', '.join(missing)} (they have no value there, and a {w.doc.kind} cannot be given "
+                          f"them at submit time); add them to arguments.parameters")
         if w.doc.kind == "CronWorkflow":
             for i, p in enumerate((w.spec.get("arguments") or {}).get("parameters") or []):
                 if isinstance(p, dict) and not any(k in p for k in ("value", "default", "valueFrom")):
@@ -135,9 +150,24 @@ def missing_argument(ctx: LintContext) -> Iterator[Hit]:
                               f"be given one at submit time, so every run would fail")
 
 
+def _referenced_template(ctx: LintContext, w: WorkflowSpec) -> WorkflowSpec | None:
+    """The (Cluster)WorkflowTemplate a `workflowTemplateRef` spec runs, when it is in the stream."""
+    ref = w.spec.get("workflowTemplateRef")
+    if not isinstance(ref, dict):
+        return None
+    return ctx.library.get((bool(ref.get("clusterScope")), str(ref.get("name", ""))))
+
+
 @rule("argo/unknown-argument", Severity.WARNING, "arguments passed to a template should be declared by it")
 def unknown_argument(ctx: LintContext) -> Iterator[Hit]:
     for w in ctx.workflows:
+        ref_lib = _referenced_template(ctx, w)
+        if ref_lib is not None:
+            extra = sorted(w.params - ref_lib.params)
+            if extra:
+                yield Hit(w.doc, w.path("arguments", "parameters"),
+                          f"passes {', '.join(extra)} to {ref_lib.doc.kind} '{ref_lib.doc.name}', which does not "
+                          f"declare them (declared: {', '.join(sorted(ref_lib.params)) or 'none'})")
         for c in w.calls:
             target = ctx.resolve(w, c.node)
             if target is None or c.owner == "onExit":
