@@ -5,7 +5,6 @@ are current. One summary; exit 0 clean, 1 on any error finding, 2 on bad input."
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path

@@ -8,7 +8,7 @@ from typing import Any, Iterator
 
 from ..findings import Severity
 from ..validate import json_path
-from .argo import Call, WorkflowSpec, dag_tasks, names, step_groups, template_type
+from .argo import WorkflowSpec, dag_tasks, names, step_groups
 from .registry import Hit, LintContext, rule
 
 _DEPENDS_TOKEN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
@@ -273,12 +273,3 @@ def resource_not_idempotent(ctx: LintContext) -> Iterator[Hit]:
                 yield Hit(w.doc, json_path(w.tpath(str(t.get("name")), "resource", "action")),
                           f"template '{t.get('name')}' creates a resource with action create, which fails "
                           f"when the object exists (re-runs are not idempotent); use action apply")
-
-
-def pod_templates(w: WorkflowSpec) -> Iterator[dict[str, Any]]:
-    for t in w.template_list:
-        if template_type(t) in ("container", "script", "containerSet", "resource"):
-            yield t
-
-
-__all__ = ["Call", "dag_ancestors", "task_dependencies", "pod_templates"]
