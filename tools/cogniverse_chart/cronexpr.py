@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _MONTHS = {m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split())}
 _DAYS = {d: i for i, d in enumerate("sun mon tue wed thu fri sat".split())}
-_FIELDS = (("minute", 0, 59, {}), ("hour", 0, 23, {}), ("day-of-month", 1, 31, {}),
+_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (("minute", 0, 59, {}), ("hour", 0, 23, {}), ("day-of-month", 1, 31, {}),
            ("month", 1, 12, _MONTHS), ("day-of-week", 0, 6, _DAYS))
 _DESCRIPTORS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
                 "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
@@ -141,7 +141,7 @@ def parse(expression: str) -> Schedule:
         raise CronError("empty schedule")
     if expr.startswith("@every"):
         every = _duration(expr[len("@every"):].strip())
-        full = frozenset()
+        full: frozenset[int] = frozenset()
         return Schedule(expression, full, full, full, full, full, True, True, tz, every)
     if expr.startswith("@"):
         if expr not in _DESCRIPTORS:

@@ -133,7 +133,7 @@ try:  # a Rust YAML parser, ~7x faster than libyaml through PyYAML; optional
 
     _ERROR = _yaml_rs.DuplicateKeyPolicy.Error
 except ImportError:  # pragma: no cover - the toolkit depends on it, but works without it
-    _yaml_rs = None
+    _yaml_rs = None  # type: ignore[assignment]
 
 
 def _chunks(text: str) -> Iterator[tuple[str, int]]:
@@ -167,6 +167,7 @@ def _load(chunk: str, source: str, offset: int) -> tuple[list[Any], list[str]]:
     differ and no key is repeated; otherwise PyYAML's YAML 1.1, which is what Kubernetes tooling
     reads. Timestamps stay strings on both paths."""
     if _yaml_rs is not None and not _YAML11_RE.search("\n" + chunk):
+        obj: Any
         try:
             obj = _yaml_rs.loads(chunk, parse_datetime=False, duplicate_key_policy=_ERROR)
         except Exception:  # noqa: BLE001 - PyYAML gives the precise error, or reports the duplicate

@@ -24,7 +24,7 @@ __all__ = ["RULES", "LintContext", "Rule", "rule", "lint", "check_rule_ids"]
 
 def check_rule_ids(ids: Iterable[str]) -> set[str]:
     """Validate --disable ids (a family prefix like `policy/` disables the whole family)."""
-    out = set()
+    out: set[str] = set()
     for rid in ids:
         if rid.endswith("/"):
             if not any(r.id.startswith(rid) for r in RULES.values()):

@@ -165,7 +165,7 @@ class WorkflowSpec:
             if name in seen or name not in self.templates:
                 continue
             seen.add(name)
-            todo += [c.node.get("template") for c in self.calls
+            todo += [str(c.node["template"]) for c in self.calls
                      if c.template == name and isinstance(c.node.get("template"), str)]
         return seen
 
