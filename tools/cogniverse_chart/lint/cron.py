@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Any, Iterator
@@ -96,28 +97,42 @@ def cron_overlap(ctx: LintContext) -> Iterator[Hit]:
         # one schedule: keep the cached set object itself, so identical schedules share it (see below)
         starts = sets[0] if len(sets) == 1 else frozenset().union(*sets)
         heavy.append((c, starts, _locks(c)))
-    # One finding per CronWorkflow, naming the earlier ones it collides with (bounded output even
-    # for streams with hundreds of schedules).
-    disjoint: dict[tuple[int, int], bool] = {}  # by set identity: identical schedules compare once
-    for j, (b, sb, lb) in enumerate(heavy):
-        clashes: list[tuple[Cron, frozenset[int]]] = []
-        for a, sa, la in heavy[:j]:
-            if a.doc.namespace and b.doc.namespace and a.doc.namespace != b.doc.namespace:
+    # One finding per CronWorkflow, naming the earlier ones it collides with. CronWorkflows with the
+    # same start times, locks and namespace form a group and groups are compared once, so streams with
+    # hundreds of schedules stay fast.
+    groups: dict[tuple[int, frozenset[str], str], list[int]] = {}
+    group_of: list[tuple[int, frozenset[str], str]] = []
+    for i, (c, starts, locks) in enumerate(heavy):
+        key = (id(starts), frozenset(locks), c.doc.namespace)
+        groups.setdefault(key, []).append(i)
+        group_of.append(key)
+    sets = {key: heavy[members[0]][1] for key, members in groups.items()}
+    clash: dict[tuple[tuple[int, frozenset[str], str], tuple[int, frozenset[str], str]], bool] = {}
+
+    def clashes(ga: tuple[int, frozenset[str], str], gb: tuple[int, frozenset[str], str]) -> bool:
+        if (ga, gb) not in clash:
+            ns_ok = not ga[2] or not gb[2] or ga[2] == gb[2]
+            clash[(ga, gb)] = ns_ok and not (ga[1] & gb[1]) and not sets[ga].isdisjoint(sets[gb])
+        return clash[(ga, gb)]
+
+    for j, (b, sb, _) in enumerate(heavy):
+        gb = group_of[j]
+        earlier: list[int] = []
+        count = 0
+        for ga, members in groups.items():
+            if not clashes(ga, gb):
                 continue
-            if la & lb:
-                continue
-            key = (id(sa), id(sb))
-            if key not in disjoint:
-                disjoint[key] = sa.isdisjoint(sb)
-            if not disjoint[key]:
-                clashes.append((a, sa))
-        if not clashes:
+            n = bisect.bisect_left(members, j)
+            count += n
+            earlier += members[:min(n, 4)]
+        if not count:
             continue
-        a, sa = clashes[0]
+        earlier.sort()
+        a, sa, _ = heavy[earlier[0]]
         common = sa & sb
         first = datetime.fromtimestamp(min(common) * 60, timezone.utc).strftime("%a %Y-%m-%d %H:%M UTC")
-        others = "".join(f", '{c.doc.name}'" for c, _ in clashes[1:4])
-        more = f" and {len(clashes) - 4} more" if len(clashes) > 4 else ""
+        others = "".join(f", '{heavy[i][0].doc.name}'" for i in earlier[1:4])
+        more = f" and {count - 4} more" if count > 4 else ""
         yield Hit(b.doc, "$.spec.schedules",
                   f"starts in the same minute as CronWorkflow '{a.doc.name}'{others}{more} ({len(common)} times "
                   f"a year with '{a.doc.name}', first {first}); move one schedule, put both under the same "
