@@ -106,13 +106,13 @@ def cron_overlap(ctx: LintContext) -> Iterator[Hit]:
         key = (id(starts), frozenset(locks), c.doc.namespace)
         groups.setdefault(key, []).append(i)
         group_of.append(key)
-    sets = {key: heavy[members[0]][1] for key, members in groups.items()}
+    group_starts = {key: heavy[members[0]][1] for key, members in groups.items()}
     clash: dict[tuple[tuple[int, frozenset[str], str], tuple[int, frozenset[str], str]], bool] = {}
 
     def clashes(ga: tuple[int, frozenset[str], str], gb: tuple[int, frozenset[str], str]) -> bool:
         if (ga, gb) not in clash:
             ns_ok = not ga[2] or not gb[2] or ga[2] == gb[2]
-            clash[(ga, gb)] = ns_ok and not (ga[1] & gb[1]) and not sets[ga].isdisjoint(sets[gb])
+            clash[(ga, gb)] = ns_ok and not (ga[1] & gb[1]) and not group_starts[ga].isdisjoint(group_starts[gb])
         return clash[(ga, gb)]
 
     for j, (b, sb, _) in enumerate(heavy):
