@@ -1,18 +1,77 @@
 #!/usr/bin/env bash
-# Run every test. Sets up everything first (venv, packages, pinned helm 3 and 4) via bootstrap.sh.
-# Arguments are passed to pytest (e.g. scripts/test.sh -m smoke, scripts/test.sh -k schema).
+# Run every test: the fast suite, then the smoke suite on a real cluster.
+#   scripts/test.sh            fast tests, then smoke tests on the cluster in $KUBECONFIG if it answers,
+#                              otherwise on a local single-node cluster built offline
+#                              (scripts/local_cluster.sh up ... down --purge; needs root)
+#   scripts/test.sh --fast     fast tests only (no cluster)
+#   scripts/test.sh -- ARGS    extra pytest arguments for both runs (e.g. -- -k workflows -x)
+# Sets up everything first (venv, packages, pinned Helm 3 and 4) via scripts/bootstrap.sh.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-"$ROOT/scripts/bootstrap.sh"
-export PATH="$ROOT/.tools/bin:$ROOT/.venv/bin:$PATH"
 cd "$ROOT"
-set +e
-"$ROOT/.venv/bin/python" -m pytest "$@"
-rc=$?
-set -e
-if [[ $rc -eq 5 ]]; then
-  # pytest exit 5 = no tests collected: treat as a failure, a test run that ran nothing proves nothing.
-  echo "test.sh: pytest collected no tests (exit 5); failing on purpose" >&2
-  exit 1
+
+usage() { sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+
+fast_only=0
+pytest_args=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --fast) fast_only=1 ;;
+    -h|--help) usage; exit 0 ;;
+    --) shift; pytest_args=("$@"); break ;;
+    *) echo "test.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+
+declare -a stage_names=() stage_secs=()
+stage() { # name command...
+  local name=$1 start rc=0
+  shift
+  start=$(date +%s)
+  echo "=== test.sh: $name" >&2
+  "$@" || rc=$?
+  stage_names+=("$name")
+  stage_secs+=("$(( $(date +%s) - start ))")
+  return "$rc"
+}
+report() {
+  local i
+  for i in "${!stage_names[@]}"; do
+    printf 'test.sh: stage %-22s %5ss\n' "${stage_names[$i]}" "${stage_secs[$i]}" >&2
+  done
+}
+trap report EXIT
+
+# pytest exit 5 means "no tests collected": a run that proves nothing is a failure here.
+run_pytest() {
+  local rc=0
+  "$ROOT/.venv/bin/python" -m pytest "$@" || rc=$?
+  if [[ $rc -eq 5 ]]; then
+    echo "test.sh: pytest collected no tests (exit 5) for: $*; failing on purpose" >&2
+    return 1
+  fi
+  return "$rc"
+}
+
+cluster_answers() {
+  [[ -n "${KUBECONFIG:-}" && -f "${KUBECONFIG%%:*}" ]] &&
+    "$ROOT/.tools/bin/kubectl" --request-timeout=10s get --raw /readyz >/dev/null 2>&1
+}
+
+stage bootstrap "$ROOT/scripts/bootstrap.sh"
+export PATH="$ROOT/.tools/bin:$ROOT/.venv/bin:$PATH"
+
+stage fast-tests run_pytest -m "not smoke" "${pytest_args[@]}"
+[[ $fast_only == 1 ]] && exit 0
+
+if cluster_answers; then
+  echo "test.sh: smoke suite on the cluster in KUBECONFIG=$KUBECONFIG" >&2
+else
+  down_cluster() { "$ROOT/scripts/local_cluster.sh" down --purge || echo "test.sh: local cluster teardown failed" >&2; }
+  trap 'down_cluster; report' EXIT
+  stage local-cluster-up "$ROOT/scripts/local_cluster.sh" up
+  KUBECONFIG=$("$ROOT/scripts/local_cluster.sh" kubeconfig)
+  export KUBECONFIG
 fi
-exit $rc
+stage smoke-tests run_pytest -m smoke "${pytest_args[@]}"
