@@ -24,6 +24,10 @@ ARGO_MANIFEST_URL=${ARGO_MANIFEST_URL:-}
 # A local manifest (full install or CRDs only) used instead of the URL: offline clusters.
 ARGO_MANIFEST=${ARGO_MANIFEST:-}
 ARGO_NAMESPACE=${ARGO_NAMESPACE:-argo}
+# The argo CLI (the guide's `argo submit/list/get/watch/logs/cron` commands) goes here with --install-argo.
+ARGO_CLI_DIR=${ARGO_CLI_DIR:-/usr/local/bin}
+ARGO_CLI_URL=${ARGO_CLI_URL:-}
+INSTALL_ARGO_CLI=${INSTALL_ARGO_CLI:-1}       # 0: never install the argo CLI
 RELEASE=${RELEASE:-cogniverse}
 NAMESPACE=${NAMESPACE:-cogniverse}
 CHART=${CHART:-$ROOT/charts/cogniverse}
@@ -43,7 +47,8 @@ Without --install-k3s it uses the cluster in KUBECONFIG.
 Flags:
   --install-k3s            install K3s $K3S_VERSION first (needs root or sudo, and curl)
   --install-argo           install the Argo Workflows controller and server $ARGO_VERSION into
-                           namespace '$ARGO_NAMESPACE' (skipped when that version or newer is there)
+                           namespace '$ARGO_NAMESPACE', and the argo CLI into $ARGO_CLI_DIR
+                           (each skipped when that version or newer is there)
   --argo-manifest PATH     apply this local Argo manifest file or directory (full install or CRDs only) instead of
                            downloading the official one (offline clusters); env ARGO_MANIFEST
   --namespace NAME         namespace for the chart (default: cogniverse)
@@ -60,7 +65,8 @@ Flags:
   -h, --help               this help
 
 Environment: KUBECONFIG, K3S_VERSION, ARGO_VERSION, ARGO_MANIFEST, ARGO_MANIFEST_URL,
-K3S_INSTALL_URL, HELM / KUBECTL (binaries), TIMEOUT, AUTO_BOOTSTRAP=0 (never fetch helm).
+K3S_INSTALL_URL, ARGO_CLI_URL, ARGO_CLI_DIR, INSTALL_ARGO_CLI=0 (no argo CLI), HELM / KUBECTL
+(binaries), TIMEOUT, AUTO_BOOTSTRAP=0 (never fetch helm).
 USAGE
 }
 
@@ -135,6 +141,16 @@ for f in "${values_files[@]}"; do
   [[ -f "$f" ]] || die "values file '$f' does not exist"
 done
 ARGO_MANIFEST_URL=${ARGO_MANIFEST_URL:-https://github.com/argoproj/argo-workflows/releases/download/$ARGO_VERSION/install.yaml}
+case "$(uname -m)" in
+  x86_64|amd64) cli_arch=amd64 ;;
+  aarch64|arm64) cli_arch=arm64 ;;
+  *) cli_arch=$(uname -m) ;;
+esac
+cli_os=$(uname -s)
+cli_os=${cli_os,,}
+# Offline (--argo-manifest) there is nothing to download the CLI from, unless ARGO_CLI_URL says where.
+if [[ -z "$ARGO_CLI_URL" && -n "$ARGO_MANIFEST" ]]; then INSTALL_ARGO_CLI=0; fi
+ARGO_CLI_URL=${ARGO_CLI_URL:-https://github.com/argoproj/argo-workflows/releases/download/$ARGO_VERSION/argo-$cli_os-$cli_arch.gz}
 argo_source=${ARGO_MANIFEST:-$ARGO_MANIFEST_URL}
 
 # ---- tools ---------------------------------------------------------------------------------------
@@ -168,8 +184,11 @@ find_kubectl() {
 missing=()
 HELM_BIN=$(find_helm || true) helm_fetch=0
 KUBECTL_BIN=$(find_kubectl || true)
-if [[ $install_k3s == 1 || ( $install_argo == 1 && -z "$ARGO_MANIFEST" ) ]]; then
-  command -v curl >/dev/null || missing+=("curl (downloads the K3s installer / the Argo manifest; apt-get install curl)")
+if [[ $install_k3s == 1 || ( $install_argo == 1 && ( -z "$ARGO_MANIFEST" || $INSTALL_ARGO_CLI == 1 ) ) ]]; then
+  command -v curl >/dev/null || missing+=("curl (downloads the K3s installer / the Argo manifest and CLI; apt-get install curl)")
+fi
+if [[ $install_argo == 1 && $INSTALL_ARGO_CLI == 1 ]]; then
+  command -v gunzip >/dev/null || missing+=("gunzip (unpacks the argo CLI; apt-get install gzip)")
 fi
 if [[ $install_k3s == 1 && ${#SUDO[@]} -gt 0 ]] && ! command -v sudo >/dev/null; then
   missing+=("root or sudo (K3s installs system-wide)")
@@ -237,6 +256,11 @@ else
   if [[ $install_argo == 1 ]]; then
     plan+=("install Argo Workflows $ARGO_VERSION into namespace '$ARGO_NAMESPACE' from $argo_source (skipped if $ARGO_VERSION or newer is installed)")
     plan+=("wait for the Argo CRDs to be Established and the workflow-controller and argo-server to be Ready (timeout ${TIMEOUT}s)")
+    if [[ $INSTALL_ARGO_CLI == 1 ]]; then
+      plan+=("install the argo CLI $ARGO_VERSION as $ARGO_CLI_DIR/argo from $ARGO_CLI_URL (skipped if $ARGO_VERSION or newer is there)")
+    else
+      plan+=("no argo CLI install (offline or INSTALL_ARGO_CLI=0): use cogniverse-chart submit/trigger/wait/list")
+    fi
   fi
   if [[ $skip_chart == 0 ]]; then
     if [[ $helm_fetch == 1 ]]; then
@@ -373,6 +397,29 @@ do_install_argo() {
   fi
 }
 
+do_install_argo_cli() {
+  local have="" tmp
+  if command -v argo >/dev/null; then
+    have=$(argo version --short 2>/dev/null | sed -n 's/.*\(v[0-9][0-9.]*\).*/\1/p' | head -n 1)
+  fi
+  if [[ -n "$have" ]] && version_ge "$have" "$ARGO_VERSION"; then
+    log "argo CLI $have is installed (>= $ARGO_VERSION)"
+    return 0
+  fi
+  log "installing the argo CLI $ARGO_VERSION as $ARGO_CLI_DIR/argo"
+  tmp=$(mktemp -d)
+  if ! curl -sfL "$ARGO_CLI_URL" -o "$tmp/argo.gz" || ! gunzip -f "$tmp/argo.gz"; then
+    rm -rf "$tmp"
+    die "could not download the argo CLI from $ARGO_CLI_URL (set ARGO_CLI_URL, or INSTALL_ARGO_CLI=0 and use cogniverse-chart submit/trigger/wait/list)"
+  fi
+  if [[ -w "$ARGO_CLI_DIR" ]]; then
+    install -m 0755 "$tmp/argo" "$ARGO_CLI_DIR/argo"
+  else
+    "${SUDO[@]}" install -m 0755 "$tmp/argo" "$ARGO_CLI_DIR/argo"
+  fi
+  rm -rf "$tmp"
+}
+
 check_cluster() {
   kc get --raw /readyz >/dev/null 2>&1 \
     || die "cannot reach the cluster (KUBECONFIG=${KUBECONFIG:-<unset>}): pass --install-k3s, or point KUBECONFIG at a running cluster"
@@ -420,7 +467,10 @@ if [[ $uninstall == 1 ]]; then
 fi
 
 if [[ $install_k3s == 1 ]]; then do_install_k3s; else check_cluster; fi
-if [[ $install_argo == 1 ]]; then do_install_argo; fi
+if [[ $install_argo == 1 ]]; then
+  do_install_argo
+  if [[ $INSTALL_ARGO_CLI == 1 ]]; then do_install_argo_cli; fi
+fi
 if [[ $skip_chart == 0 ]]; then do_chart; print_access; fi
 if [[ $smoke == 1 ]]; then
   log "running the smoke suite"

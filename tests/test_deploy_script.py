@@ -92,12 +92,24 @@ def test_versions_are_pinned_and_overridable_by_flag_and_env():
     assert steps_with(lines, "install Argo Workflows v3.7.1")
 
 
+def test_install_argo_also_installs_the_argo_cli_the_guide_uses():
+    lines = plan("--install-argo", "--argo-version", "v3.7.5")
+    (cli,) = steps_with(lines, "install the argo CLI v3.7.5 as /usr/local/bin/argo")
+    assert "releases/download/v3.7.5/argo-linux-" in cli
+    lines = plan("--install-argo", env={"INSTALL_ARGO_CLI": "0"})
+    assert steps_with(lines, "no argo CLI install") and not steps_with(lines, "install the argo CLI")
+    lines = plan("--install-argo", env={"ARGO_CLI_DIR": "/opt/bin", "ARGO_CLI_URL": "http://127.0.0.1:8000/argo.gz"})
+    assert steps_with(lines, "as /opt/bin/argo from http://127.0.0.1:8000/argo.gz")
+
+
 def test_local_argo_manifest_replaces_the_download(tmp_path):
     manifest = tmp_path / "argo-crds.yaml"
     manifest.write_text("# CRDs\n")
     lines = plan("--install-argo", "--argo-manifest", str(manifest))
     assert steps_with(lines, f"from {manifest}")
     assert not steps_with(lines, "releases/download")
+    # offline: no CLI download either; the toolkit's commands replace it
+    assert steps_with(lines, "no argo CLI install (offline or INSTALL_ARGO_CLI=0): use cogniverse-chart")
     lines = plan("--install-argo", env={"ARGO_MANIFEST": str(manifest)})
     assert steps_with(lines, f"from {manifest}")
     lines = plan("--install-argo", env={"ARGO_MANIFEST_URL": "http://127.0.0.1:8000/install.yaml"})
@@ -167,7 +179,7 @@ def test_missing_helm_and_kubectl_are_reported_together(tmp_path):
 
 def test_missing_curl_is_reported_for_downloads(tmp_path):
     proc = run("--dry-run", "--install-argo", path=_bare_path(tmp_path))
-    assert proc.returncode == 1 and "curl (downloads the K3s installer / the Argo manifest" in proc.stderr
+    assert proc.returncode == 1 and "curl (downloads the K3s installer / the Argo manifest and CLI" in proc.stderr
 
 
 def test_dry_run_plans_a_helm_bootstrap_when_none_is_found(tmp_path):
