@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Stages run through `timed STAGE function`, which shellcheck cannot follow (SC2317).
+# shellcheck disable=SC2317
 # A real single-node Kubernetes + Argo Workflows cluster built offline from Go modules and Debian
 # packages, for the smoke suite in CI and for local use. See docs/local-cluster.md.
 #
@@ -26,6 +28,7 @@ APISERVER_PORT=6443
 ETCD_CLIENT_PORT=2379
 ETCD_PEER_PORT=2380
 TIMEOUT="${COGNIVERSE_CLUSTER_TIMEOUT:-180}"
+LOCK="${COGNIVERSE_CLUSTER_LOCK:-/run/lock/cogniverse-local-cluster.lock}"
 ARGO_REQUEUE_TIME="${COGNIVERSE_ARGO_REQUEUE_TIME:-1s}"
 PAUSE_IMAGE="cogniverse/pause:3.10"
 TOOLBOX_IMAGE="cogniverse/toolbox:1.0"
@@ -790,6 +793,15 @@ main() {
   done
   [[ -n "$cmd" ]] || { usage >&2; echo "error: a command is required" >&2; exit 2; }
   [[ "$purge" == 0 || "$cmd" == down ]] || { echo "error: --purge only goes with down" >&2; exit 2; }
+  if [[ "$cmd" == up || "$cmd" == down || "$cmd" == build ]]; then
+    # One up/down/build at a time per machine: the node's bridge, ports and iptables are global.
+    mkdir -p "$(dirname "$LOCK")"
+    exec 9>"$LOCK"
+    if ! flock -n 9; then
+      log "waiting for another local_cluster.sh up/down/build to finish (lock $LOCK)"
+      flock -w 3600 9 || die "timed out waiting for the lock $LOCK"
+    fi
+  fi
   case "$cmd" in
     build) cmd_build ;;
     up) cmd_up ;;
@@ -799,4 +811,6 @@ main() {
   esac
 }
 
-main "$@"
+# Braces: bash reads the whole group before running it, so editing this file while it runs
+# (e.g. a git pull during a long `up`) cannot make bash read a fragment afterwards.
+{ main "$@"; exit $?; }
