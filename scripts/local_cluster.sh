@@ -734,11 +734,13 @@ cmd_down() {
   stop_daemon containerd
   stop_daemon kube-apiserver
   stop_daemon etcd
-  # Sandboxes that kubelet could not tear down leave network namespaces behind.
+  # Sandboxes that kubelet could not tear down leave their network namespaces (named cni-<uuid>
+  # by containerd's CRI) behind; with every container stopped, no process uses them any more.
   local ns
   for ns in /var/run/netns/cni-*; do
     [[ -e "$ns" ]] || continue
-    if grep -qs "$ns" "$STATE/containerd/netns.list" 2>/dev/null || [[ -z "$(ip netns pids "$(basename "$ns")" 2>/dev/null)" ]]; then
+    if [[ -z "$(ip netns pids "$(basename "$ns")" 2>/dev/null)" ]]; then
+      log "removing leftover network namespace $(basename "$ns")"
       umount "$ns" 2>/dev/null || true
       rm -f "$ns"
     fi
