@@ -68,6 +68,13 @@ stage fast-tests run_pytest -m "not smoke" "${pytest_args[@]}"
 if cluster_answers; then
   echo "test.sh: smoke suite on the cluster in KUBECONFIG=$KUBECONFIG" >&2
 else
+  # One local cluster per machine (bridge, ports, iptables chains): hold a lock for the whole
+  # up/smoke/down sequence so an overlapping run cannot tear the cluster down under this one.
+  exec 9>"${COGNIVERSE_TEST_LOCK:-/run/lock/cogniverse-local-cluster-tests.lock}"
+  if ! flock -n 9; then
+    echo "test.sh: another test run is using the local cluster; waiting for it" >&2
+    flock 9
+  fi
   down_cluster() { "$ROOT/scripts/local_cluster.sh" down --purge || echo "test.sh: local cluster teardown failed" >&2; }
   trap 'down_cluster; report' EXIT
   stage local-cluster-up "$ROOT/scripts/local_cluster.sh" up
