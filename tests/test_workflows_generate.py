@@ -121,10 +121,10 @@ def test_from_uses_the_chosen_profile(capsys):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["--from", "cronwf/daily-backup", "-p", "retntion-days=3"], "has no parameter 'retntion-days'"),
+    (["--from", "cronwf/daily-backup", "-p", "retntion-days=3"], "has no parameter retntion-days (it declares:"),
     (["--from", "cronwf/no-such"], "no CronWorkflow 'no-such'"),
     (["--from", "deployment/x"], "expected workflowtemplate/NAME or cronwf/NAME"),
-    (["--from", "cronwf/daily-backup", "-p", "novalue"], "expected NAME=VALUE"),
+    (["--from", "cronwf/daily-backup", "-p", "novalue"], "--parameter 'novalue' must be NAME=VALUE"),
     (["-p", "a=b"], "needs --from"),
 ])
 def test_generate_errors_are_one_line_naming_the_problem(capsys, argv, message):

@@ -66,11 +66,19 @@ def declared_parameters(template: dict[str, Any]) -> list[str]:
     return [p["name"] for p in (spec.get("arguments") or {}).get("parameters") or []]
 
 
-def check_parameters(template_name: str, declared: list[str], parameters: dict[str, str]) -> None:
+def check_parameters(what: str, declared: list[str], parameters: dict[str, str]) -> None:
+    """Raise naming every parameter that `what` (e.g. 'WorkflowTemplate x') does not declare."""
     unknown = sorted(set(parameters) - set(declared))
     if unknown:
-        raise ArgoError(f"WorkflowTemplate {template_name} has no parameter {', '.join(unknown)} "
+        raise ArgoError(f"{what} has no parameter {', '.join(unknown)} "
                         f"(it declares: {', '.join(declared) or 'none'})")
+
+
+def apply_parameters(params: list[dict[str, Any]], overrides: dict[str, str], what: str) -> list[dict[str, Any]]:
+    """A copy of a spec's `arguments.parameters` with `overrides` as values (unknown names raise)."""
+    check_parameters(what, [p["name"] for p in params], overrides)
+    return [{"name": p["name"], "value": str(overrides[p["name"]])} if p["name"] in overrides else dict(p)
+            for p in params]
 
 
 def workflow_from_template(template_name: str, parameters: dict[str, str] | None = None,
@@ -116,11 +124,8 @@ def workflow_from_cron(cron: dict[str, Any], labels: dict[str, str] | None = Non
         }]
     wf_spec = copy.deepcopy(spec["workflowSpec"])
     if parameters:
-        args = wf_spec.setdefault("arguments", {}).setdefault("parameters", [])
-        known = {p["name"]: p for p in args}
-        check_parameters(f"(CronWorkflow {name})", list(known), parameters)
-        for k, v in parameters.items():
-            known[k]["value"] = str(v)
+        args = wf_spec.setdefault("arguments", {})
+        args["parameters"] = apply_parameters(args.get("parameters") or [], parameters, f"CronWorkflow {name}")
     return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Workflow", "metadata": metadata, "spec": wf_spec}
 
 
@@ -305,7 +310,7 @@ class ArgoClient:
                labels: dict[str, str] | None = None) -> str:
         """Run a WorkflowTemplate; returns the new Workflow's name. Unknown parameters fail before submitting."""
         tmpl = self.get("workflowtemplates", template)
-        check_parameters(template, declared_parameters(tmpl), parameters or {})
+        check_parameters(f"WorkflowTemplate {template}", declared_parameters(tmpl), parameters or {})
         return self.create_workflow(workflow_from_template(template, parameters, labels))
 
     def trigger(self, cron: str, labels: dict[str, str] | None = None,

@@ -28,6 +28,7 @@ import yaml
 
 from . import REPO_ROOT
 from .documents import Document
+from .argo import apply_parameters, workflow_from_cron
 from .errors import ToolkitError
 from .render import RenderRequest, render
 
@@ -80,32 +81,6 @@ def _parameters(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return list(((spec.get("arguments") or {}).get("parameters")) or [])
 
 
-def _apply_parameters(params: list[dict[str, Any]], overrides: dict[str, str], what: str) -> list[dict[str, Any]]:
-    known = [p["name"] for p in params]
-    unknown = [k for k in overrides if k not in known]
-    if unknown:
-        raise ToolkitError(f"{what} has no parameter {', '.join(map(repr, unknown))}; "
-                           f"its parameters: {', '.join(known)}")
-    out = []
-    for p in params:
-        p = dict(p)
-        if p["name"] in overrides:
-            p = {"name": p["name"], "value": overrides[p["name"]]}
-        out.append(p)
-    return out
-
-
-def parse_parameters(pairs: Iterable[str]) -> dict[str, str]:
-    """['k=v', ...] -> {k: v}; like argo's -p, the value may contain '='."""
-    out: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise ToolkitError(f"parameter {pair!r}: expected NAME=VALUE")
-        out[name] = value
-    return out
-
-
 def workflow_from(docs: list[Document], source: str, parameters: dict[str, str]) -> dict[str, Any]:
     """`argo submit --from workflowtemplate/NAME|cronwf/NAME -p ...` as a Workflow manifest."""
     kind_part, _, name = source.partition("/")
@@ -126,18 +101,14 @@ def workflow_from(docs: list[Document], source: str, parameters: dict[str, str])
         wf_meta = spec.get("workflowMetadata") or {}
         labels = {**(wf_meta.get("labels") or {}), LABEL_WORKFLOW_TEMPLATE: name}
         wf_spec: dict[str, Any] = {"workflowTemplateRef": {"name": name}}
-        params = [p for p in _apply_parameters(_parameters(spec), parameters, f"WorkflowTemplate {name}")
+        params = [p for p in apply_parameters(_parameters(spec), parameters, f"WorkflowTemplate {name}")
                   if "value" in p]
         if params:
             wf_spec["arguments"] = {"parameters": params}
     else:
-        cron_spec = obj["spec"]
-        wf_meta = cron_spec.get("workflowMetadata") or {}
-        labels = {**(wf_meta.get("labels") or {}), LABEL_CRON_WORKFLOW: name}
-        wf_spec = copy.deepcopy(cron_spec["workflowSpec"])
-        params = _apply_parameters(_parameters(wf_spec), parameters, f"CronWorkflow {name}")
-        if params:
-            wf_spec["arguments"] = {"parameters": params}
+        wf = workflow_from_cron(obj, parameters=parameters)
+        wf["metadata"]["namespace"] = meta.get("namespace", "cogniverse")
+        return wf
     wf_metadata: dict[str, Any] = {"generateName": f"{name}-", "namespace": meta.get("namespace", "cogniverse"),
                                    "labels": labels}
     if wf_meta.get("annotations"):
@@ -173,7 +144,7 @@ def guide_files(docs: list[Document]) -> list[GeneratedFile]:
     for d in docs:
         if d.kind == "WorkflowTemplate":
             files.append(GeneratedFile(Path("templates") / f"{d.name}.yaml", _dump(
-                [strip_helm(d.obj)], f"kubectl apply -n cogniverse -f workflows/templates/  (without Helm)")))
+                [strip_helm(d.obj)], "kubectl apply -n cogniverse -f workflows/templates/  (without Helm)")))
     prereq = [strip_helm(d.obj) for d in docs if d.kind in PREREQUISITE_KINDS and _is_workflow_object(d)]
     files.append(GeneratedFile(Path("templates") / "prerequisites.yaml", _dump(
         prereq, "kubectl apply -n cogniverse -f workflows/templates/  (ServiceAccounts, RBAC, semaphore, backup PVC)")))

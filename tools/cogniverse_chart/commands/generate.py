@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from .. import CHART_DIR, generate
+from ..argo import parse_pairs
 from ..render import DEFAULT_KUBE_VERSION, render
 from .render import request_from_args
 
@@ -45,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.source:
         docs = render(request_from_args(args))
-        wf = generate.workflow_from(docs, args.source, generate.parse_parameters(args.parameter))
+        wf = generate.workflow_from(docs, args.source, parse_pairs(args.parameter, "--parameter"))
         if args.output == "json":
             print(json.dumps(wf))
         else:
