@@ -10,7 +10,6 @@ reason, because those images exist only on the local node.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import time

@@ -299,7 +299,7 @@ def test_tenant_objects_are_applied_labelled_with_the_tenant(wft):
     for t in res.values():
         assert t["resource"]["action"] == "apply"
         assert t["serviceAccountName"] == "cogniverse-tenant-provisioner"
-        assert f"cogniverse.dev/tenant: \"{{{{inputs.parameters.tenant-id}}}}\"" in t["resource"]["manifest"]
+        assert 'cogniverse.dev/tenant: "{{inputs.parameters.tenant-id}}"' in t["resource"]["manifest"]
         assert ns_expr in t["resource"]["manifest"]
     kinds = {name: _manifest(t)["kind"] for name, t in res.items()}
     assert kinds == {"create-namespace": "Namespace", "setup-resource-quotas": "ResourceQuota",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cogniverse_chart.errors import HelmError
-from test_workflows_helpers import (all_argo, arguments, entry, objects, parameters, rendered, steps, templates,
+from test_workflows_helpers import (all_argo, entry, objects, parameters, rendered, steps, templates,
                                     workflow_spec)
 
 

@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
 
 from . import REPO_ROOT
 from .errors import HelmError, ToolkitError
