@@ -12,12 +12,16 @@ from .wait import add_connection_args, add_wait_args, client, wait_and_report
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("submit", help="submit a Workflow from a WorkflowTemplate")
     p.add_argument("template", help="WorkflowTemplate name (video-ingestion, batch-optimization, tenant-provisioning)")
-    p.add_argument("--parameter", "-p", action="append", default=[], metavar="NAME=VALUE",
-                   help="workflow parameter; repeatable")
+    add_run_args(p, "workflow parameter; repeatable")
+    p.set_defaults(func=run)
+
+
+def add_run_args(p: argparse.ArgumentParser, parameter_help: str) -> None:
+    """-p/-l, the cluster connection and --wait: shared by every command that starts a Workflow."""
+    p.add_argument("--parameter", "-p", action="append", default=[], metavar="NAME=VALUE", help=parameter_help)
     p.add_argument("--label", "-l", action="append", default=[], metavar="KEY=VALUE", help="label; repeatable")
     add_connection_args(p)
     add_wait_args(p, optional=True)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

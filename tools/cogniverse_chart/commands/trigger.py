@@ -5,18 +5,14 @@ from __future__ import annotations
 import argparse
 
 from ..argo import parse_pairs
-from .submit import announce
-from .wait import add_connection_args, add_wait_args, client
+from .submit import add_run_args, announce
+from .wait import client
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("trigger", help="run a CronWorkflow now")
     p.add_argument("cron", help="CronWorkflow name (daily-backup, weekly-optimization, ...)")
-    p.add_argument("--parameter", "-p", action="append", default=[], metavar="NAME=VALUE",
-                   help="override one of the CronWorkflow's parameters; repeatable")
-    p.add_argument("--label", "-l", action="append", default=[], metavar="KEY=VALUE", help="label; repeatable")
-    add_connection_args(p)
-    add_wait_args(p, optional=True)
+    add_run_args(p, "override one of the CronWorkflow's parameters; repeatable")
     p.set_defaults(func=run)
 
 
