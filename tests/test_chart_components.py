@@ -507,3 +507,23 @@ def test_every_own_schema_key_has_a_description():
             missing.append(key)
         walk(part, key)
     assert not missing, f"schema keys without a description: {missing}"
+
+
+def test_notes_list_the_enabled_workflows_and_how_to_run_them(tmp_path):
+    from cogniverse_chart.helm import find_helm
+
+    values = {"argo": {"requireCRDs": False},  # a client-only dry run sees no Argo API
+              "workflows": {"templates": {"tenantProvisioning": {"enabled": False}},
+                            "cronWorkflows": {"monthlyReports": {"enabled": False},
+                                              "dailyBackup": {"suspend": True}}}}
+    notes = render_notes(find_helm(4), tmp_path, values)
+    templates = next(line for line in notes.splitlines() if "WorkflowTemplates:" in line).split()[1:]
+    crons = next(line for line in notes.splitlines() if "CronWorkflows:" in line).split(":", 1)[1]
+    assert templates == ["video-ingestion", "batch-optimization"]
+    assert crons.split() == ["daily-backup", "(suspended)", "daily-cleanup", "daily-optimization-check",
+                             "weekly-dspy-optimization", "weekly-optimization"]
+    assert "argo submit --from workflowtemplate/video-ingestion -n search" in notes
+    assert "cogniverse-chart submit video-ingestion -n search" in notes
+    assert "cogniverse-newcorp-inc" in notes
+    assert "Argo Workflows in namespace" not in render_notes(find_helm(4), tmp_path / "off",
+                                                             {"workflows": {"enabled": False}})
