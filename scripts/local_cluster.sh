@@ -111,7 +111,8 @@ start_daemon() {  # start_daemon NAME CMD...: background process, output to logs
   fi
   mkdir -p "$STATE/pids" "$STATE/logs"
   log "starting $name"
-  setsid "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null &
+  # 9>&-: the daemon must not inherit the up/down lock (fd 9), or it holds the lock forever and `down` waits.
+  setsid "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$(pidfile "$name")"
 }
 

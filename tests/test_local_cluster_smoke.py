@@ -10,6 +10,7 @@ reason, because those images exist only on the local node.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import time
@@ -171,3 +172,18 @@ def test_argo_workflow_with_container_step_and_resource_template_succeeds(namesp
     assert phase == "Succeeded", f"workflow phase {phase!r}: {wf.get('status', {}).get('message')} nodes={nodes}"
     data = json.loads(kubectl("-n", namespace, "get", "configmap", "smoke-record", "-o", "json").stdout)["data"]
     assert data == {"said": "hello-local-cluster"}
+
+
+def test_no_cluster_daemon_holds_the_up_down_lock():
+    """`up` runs under a lock; a daemon that inherited it would hold it for its whole life and make
+    `down` (which takes the same lock) wait forever."""
+    state = Path(os.environ.get("COGNIVERSE_CLUSTER_STATE", "/var/lib/cogniverse-local-cluster")) / "pids"
+    lock = Path(os.environ.get("COGNIVERSE_CLUSTER_LOCK", "/run/lock/cogniverse-local-cluster.lock")).resolve()
+    pidfiles = sorted(state.glob("*.pid")) if state.is_dir() else []
+    assert pidfiles, f"no daemon pid files in {state}"
+    holders = []
+    for pf in pidfiles:
+        fds = Path("/proc") / pf.read_text().strip() / "fd"
+        if fds.is_dir() and any(Path(f).resolve() == lock for f in (str(p.readlink()) for p in fds.iterdir())):
+            holders.append(pf.stem)
+    assert not holders, f"daemons holding {lock}: {holders}"
