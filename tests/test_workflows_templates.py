@@ -251,6 +251,14 @@ def test_every_container_step_runs_the_runner_with_one_argv_element_per_paramete
             assert pairs == [(f"--{n}", f"{{{{inputs.parameters.{n}}}}}") for n in declared], t["name"]
 
 
+def test_a_failing_step_reports_its_own_reason_as_the_node_message(docs):
+    """Argo appends the container's termination message to the node message; with
+    FallbackToLogsOnError that is the runner's one stderr line ("--tenant-id ...: must match ...")."""
+    for obj in all_argo(docs):
+        for t in container_templates(obj):
+            assert t["container"].get("terminationMessagePolicy") == "FallbackToLogsOnError", t["name"]
+
+
 def test_no_shell_and_no_script_source_anywhere(docs):
     shells = {"sh", "bash", "/bin/sh", "/bin/bash", "ash", "python", "python3"}
     for obj in all_argo(docs):

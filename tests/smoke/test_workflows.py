@@ -208,6 +208,7 @@ def test_bad_tenant_id_fails_at_validation_and_creates_nothing(smoke, runs, kube
     assert r.phase == "Failed", explain(r)
     validate = r.node("validate-tenant")
     assert validate is not None and validate.phase == "Failed", explain(r)
+    assert "tenant-id" in validate.message, f"the node message does not name the bad argument: {validate.message!r}"
     ran = {n.display_name for n in r.nodes if n.type == "Pod" or n.display_name in
            ("create-namespace", "setup-resource-quotas", "create-storage", "deploy-schemas")}
     assert ran <= {"validate-tenant", "validate-tenant(0)", "notify-completion", "notify-completion(0)"}, (

@@ -109,6 +109,8 @@ Arguments are `<step> --<param> {{inputs.parameters.<param>}} ...`, one argv ele
   container:
     image: {{ include "cogniverse.image" (dict "ctx" $ctx "image" $image) }}
     imagePullPolicy: {{ $image.pullPolicy | default "IfNotPresent" }}
+    # A failing step's last log lines (the runner's one-line reason) become the Argo node message.
+    terminationMessagePolicy: FallbackToLogsOnError
     command: {{ $over.command | default $w.runner.command | toJson }}
     args:
       - {{ .step }}
