@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from cogniverse_chart import CHART_DIR, PROFILES_DIR
-from cogniverse_chart.documents import Document
+from cogniverse_chart.documents import Document, parse_stream
 from cogniverse_chart.helm import Helm, available_helms, find_helm
-from cogniverse_chart.render import RenderRequest, render
+from cogniverse_chart.render import DEFAULT_KUBE_VERSION, RenderRequest, render_text
 
 HELMS = available_helms()
 
@@ -38,29 +38,40 @@ def helm(request: pytest.FixtureRequest) -> Helm:
 
 RenderChart = Callable[..., list[Document]]
 
+#: `helm template` output per distinct request, shared by every test of the session. Rendering is
+#: deterministic for the same chart, values, flags and helm binary; each call re-parses the text, so
+#: tests that edit the objects they get cannot affect each other. Failed renders are not cached.
+_RENDERED: dict[tuple[Any, ...], str] = {}
+
 
 def _render_chart(
     values: dict[str, Any] | None = None,
     *,
     profile: str | None = None,
     show_only: list[str] | None = None,
-    kube_version: str = "1.35.0",
+    kube_version: str = DEFAULT_KUBE_VERSION,
     api_versions: tuple[str, ...] = ("argoproj.io/v1alpha1",),
     helm: Helm | None = None,
     tmp_path: Path,
     release: str = "cogniverse",
     namespace: str = "cogniverse",
 ) -> list[Document]:
+    helm = helm or find_helm()
     files: list[Path] = []
     if profile:
         files.append(PROFILES_DIR / f"{profile}.yaml")
-    if values:
-        f = tmp_path / f"values-{len(list(tmp_path.glob('values-*.yaml')))}.yaml"
-        f.write_text(yaml.safe_dump(values), encoding="utf-8")
-        files.append(f)
-    req = RenderRequest(values_files=files, kube_version=kube_version, api_versions=api_versions,
-                        show_only=show_only or [], release=release, namespace=namespace, chart=CHART_DIR)
-    return render(req, helm or find_helm())
+    dumped = yaml.safe_dump(values) if values else ""
+    key = (helm.path, profile, dumped, tuple(show_only or ()), kube_version, tuple(api_versions), release, namespace)
+    text = _RENDERED.get(key)
+    if text is None:
+        if values:
+            f = tmp_path / f"values-{len(list(tmp_path.glob('values-*.yaml')))}.yaml"
+            f.write_text(dumped, encoding="utf-8")
+            files.append(f)
+        req = RenderRequest(values_files=files, kube_version=kube_version, api_versions=api_versions,
+                            show_only=show_only or [], release=release, namespace=namespace, chart=CHART_DIR)
+        text = _RENDERED[key] = render_text(req, helm)
+    return parse_stream(text, str(CHART_DIR))
 
 
 @pytest.fixture

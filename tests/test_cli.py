@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from cogniverse_chart.cli import main
+from cogniverse_chart.validate import DEFAULT_KUBE_VERSIONS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOOD = FIXTURES / "lint" / "policy__image-tag" / "good.yaml"
@@ -79,7 +80,7 @@ def test_validate_json_output(capsys: pytest.CaptureFixture[str], tmp_path: Path
     out = json.loads(capsys.readouterr().out)
     assert out["ok"] is False and out["checked"] == 1 and out["summary"]["error"] == 2
     assert {x["path"] for x in out["findings"]} == {"$.data.a"}
-    assert {x["rule"] for x in out["findings"]} == {"schema/k8s-1.30", "schema/k8s-1.35"}
+    assert {x["rule"] for x in out["findings"]} == {f"schema/k8s-{v}" for v in DEFAULT_KUBE_VERSIONS}
 
 
 def test_validate_values_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -119,7 +120,8 @@ def test_lint_chart_profiles_by_default(capsys: pytest.CaptureFixture[str]) -> N
 def test_schemas_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["-o", "json", "schemas", "list"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert {(r["family"], r["version"]) for r in rows} >= {("k8s", "1.30"), ("k8s", "1.35"), ("argo", "3.7"), ("argo", "4.0")}
+    assert {(r["family"], r["version"]) for r in rows} >= {("k8s", "1.30"), ("k8s", "1.35"), ("k8s", "1.36"),
+                                                           ("k8s", "1.37"), ("argo", "3.7"), ("argo", "4.0")}
 
 
 def test_check_runs_everything_with_one_summary(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,15 +1,18 @@
 """Environment profiles (values/*.yaml) and chart-testing scenarios (charts/cogniverse/ci/*-values.yaml):
-`helm lint --strict` passes and every rendered object validates strictly against Kubernetes 1.30 and
-1.35 (and Argo 3.7 / 4.0) with Helm 3 and Helm 4; the k3s profile fits a 4 GiB laptop."""
+`helm lint --strict` passes at the floor and the newest Kubernetes minor, and every rendered object
+validates strictly against every bundled Kubernetes minor (the floor 1.30 and each supported one) and
+Argo 3.7 / 4.0, with Helm 3 and Helm 4; the k3s profile fits a 4 GiB laptop. Chart.yaml's kubeVersion
+follows versions.env, so both Helms render and lint without flags."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+import yaml
 from kubernetes.utils import parse_quantity
 
-from cogniverse_chart import CHART_DIR, PROFILES_DIR
+from cogniverse_chart import CHART_DIR, PROFILES_DIR, schemas, versions
 from cogniverse_chart.documents import Document
 
 
@@ -23,7 +26,9 @@ PROFILES = ("k3s", "production", "smoke")
 #: Test ids for profiles: a bare "smoke" id would make conftest treat the test as a cluster smoke test.
 PROFILE_IDS = [f"profile-{p}" for p in PROFILES]
 SCENARIOS = sorted(p.name for p in (CHART_DIR / "ci").glob("*-values.yaml"))
-KUBE_VERSIONS = ("1.30.0", "1.35.0")
+FLOOR, NEWEST = versions.kube_floor_minor(), versions.kube_newest_minor()
+#: Rendered at both ends of the admitted range (the chart has no version-dependent templates).
+KUBE_VERSIONS = ("%d.%d.0" % FLOOR, versions.kube_version())
 GIB = 1024**3
 UPSTREAM_IMAGES = ("vespaengine/vespa", "arizephoenix/phoenix", "ollama/ollama", "cogniverse/runtime")
 
@@ -33,7 +38,7 @@ def validator():
     """One strict validator for the whole module (schemas are compiled once)."""
     from cogniverse_chart.validate import Validator
 
-    return Validator(kube_versions=("1.30", "1.35"), argo_versions=("3.7", "4.0"))
+    return Validator(kube_versions=schemas.available("k8s"), argo_versions=("3.7", "4.0"))
 
 
 def memory_requests(docs: list[Document]) -> dict[str, int]:
@@ -54,6 +59,25 @@ def memory_requests(docs: list[Document]) -> dict[str, int]:
         replicas = hpa_min.get(d.name, d.obj["spec"].get("replicas", 1))
         out[f"{d.kind}/{d.name} x{replicas}"] = per_pod * replicas
     return out
+
+
+def test_kube_version_range_follows_versions_env():
+    """kubeVersion admits every minor from the floor through the newest pinned one, and no later one."""
+    meta = yaml.safe_load((CHART_DIR / "Chart.yaml").read_text())
+    assert meta["kubeVersion"] == ">=%d.%d.0-0 <%d.%d.0-0" % (*FLOOR, NEWEST[0], NEWEST[1] + 1)
+
+
+def test_every_validated_minor_is_bundled():
+    assert set(schemas.available("k8s")) >= {"%d.%d" % FLOOR, "%d.%d" % NEWEST}
+
+
+def test_helm_template_and_lint_need_no_kube_version_flag(helm):
+    """Helm 4 assumes a current Kubernetes (1.36 for 4.2) when no --kube-version is given; the range must
+    admit it. Only the Argo API is declared (the chart refuses to render without Argo installed)."""
+    proc = helm.run(["template", "x", str(CHART_DIR), "--api-versions", "argoproj.io/v1alpha1"], check=False)
+    assert proc.returncode == 0 and "kind: Deployment" in proc.stdout, proc.stderr
+    proc = helm.run(["lint", str(CHART_DIR), "--set", "argo.requireCRDs=false"], check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_profiles_and_scenarios_exist():

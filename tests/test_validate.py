@@ -1,4 +1,5 @@
-"""Strict schema validation: Kubernetes 1.30/1.35 OpenAPI and Argo 3.7/4.0 CRD schemas, offline."""
+"""Strict schema validation: Kubernetes OpenAPI (the floor 1.30 and every supported minor) and Argo 3.7/4.0
+CRD schemas, offline. The default validator checks the floor and the newest minor (versions.env)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from typing import Any
 import pytest
 import yaml
 
-from cogniverse_chart import schemas
+from cogniverse_chart import schemas, versions
 from cogniverse_chart.documents import Document, parse_stream, read_paths
 from cogniverse_chart.fastschema import Compiler
 from cogniverse_chart.findings import Severity
-from cogniverse_chart.validate import Validator
+from cogniverse_chart.validate import DEFAULT_KUBE_VERSIONS, Validator
 
 FIXTURES = Path(__file__).parent / "fixtures"
+NEWEST = "%d.%d" % versions.kube_newest_minor()
 
 DEPLOYMENT = """
 apiVersion: apps/v1
@@ -83,7 +85,7 @@ def test_valid_objects_pass_every_version(validator: Validator) -> None:
 def test_unknown_field_is_an_error_in_each_version_with_path_and_suggestion(validator: Validator) -> None:
     found = validator.validate(edit(DEPLOYMENT, lambda o: o["spec"]["template"]["spec"]["containers"][0]
                                     .update(imagePullPolcy="Always")))
-    assert {f.rule for f in found} == {"schema/k8s-1.30", "schema/k8s-1.35"}
+    assert {f.rule for f in found} == {f"schema/k8s-{v}" for v in DEFAULT_KUBE_VERSIONS}
     f = found[0]
     assert f.severity is Severity.ERROR and f.kind == "Deployment" and f.name == "web"
     assert f.path == "$.spec.template.spec.containers[0].imagePullPolcy"
@@ -96,7 +98,7 @@ def test_wrong_type_and_missing_required_field(validator: Validator) -> None:
         c["ports"][0]["containerPort"] = "eighty"
         del c["name"]
     found = validator.validate(edit(DEPLOYMENT, broken))
-    msgs = {(f.path, f.message.split(" (")[0]) for f in found if f.rule == "schema/k8s-1.35"}
+    msgs = {(f.path, f.message.split(" (")[0]) for f in found if f.rule == f"schema/k8s-{NEWEST}"}
     assert ("$.spec.template.spec.containers[0].ports[0].containerPort",
             'expected integer, got string "eighty"') in msgs
     assert ("$.spec.template.spec.containers[0]", "missing required field 'name'") in msgs
@@ -137,10 +139,10 @@ def test_removed_api_version_names_the_replacement_even_when_unknown_kinds_allow
 
 def test_kind_served_by_only_some_versions() -> None:
     claim = docs("apiVersion: resource.k8s.io/v1\nkind: DeviceClass\nmetadata: {name: gpu}\nspec: {}\n")
-    found = Validator().validate(claim)
+    found = Validator(kube_versions=("1.30", "1.35")).validate(claim)
     assert [f.rule for f in found] == ["schema/k8s-1.30"]
     assert "does not exist in Kubernetes 1.30" in found[0].message
-    assert Validator(kube_versions=("1.35",)).validate(claim) == []
+    assert Validator(kube_versions=("1.35", "1.36", "1.37")).validate(claim) == []
 
 
 def test_missing_kind_and_unbundled_version() -> None:
@@ -223,16 +225,34 @@ def test_bundles_have_provenance_matching_their_bytes() -> None:
             b = json.loads(gzip.decompress(path.read_bytes()))
             for s in b["sources"]:
                 assert s["module"] in text and len(s["sha256"]) == 64
-    assert "k8s.io/kubernetes@v1.30.14" in text and "github.com/argoproj/argo-workflows/v4@v4.0.5" in text
+    for v in versions.csv("SCHEMA_KUBERNETES_SOURCES"):
+        assert f"from k8s.io/kubernetes@{v} " in text, v
+    for v in versions.csv("SCHEMA_ARGO_SOURCES"):
+        assert f"argo-workflows/v{v.lstrip('v')[0]}@{v} " in text, v
+
+
+def test_bundles_cover_the_floor_and_every_supported_kubernetes_minor() -> None:
+    """versions.env is the source: the floor minor, and every minor from the oldest supported to the
+    newest; and the pinned patches of the node and of the oldest supported minor are the sources."""
+    floor, newest = versions.kube_floor_minor(), versions.kube_newest_minor()
+    oldest = tuple(int(x) for x in versions.get("KUBERNETES_OLDEST_SUPPORTED_VERSION").lstrip("v").split(".")[:2])
+    want = {"%d.%d" % floor} | {f"1.{m}" for m in range(oldest[1], newest[1] + 1)}
+    assert set(schemas.available("k8s")) == want
+    sources = versions.csv("SCHEMA_KUBERNETES_SOURCES")
+    assert versions.get("KUBERNETES_VERSION") in sources
+    assert versions.get("KUBERNETES_OLDEST_SUPPORTED_VERSION") in sources
+    argo = {schemas.minor(versions.get(k)) for k in ("ARGO_VERSION", "ARGO_V4_VERSION")}
+    assert argo <= set(schemas.available("argo"))
+    assert {versions.get("ARGO_VERSION"), versions.get("ARGO_V4_VERSION")} <= set(versions.csv("SCHEMA_ARGO_SOURCES"))
 
 
 def test_schemas_fetch_regenerates_identical_bundles(tmp_path: Path) -> None:
-    """`schemas fetch` rebuilds from the Go module sources (go mod download) byte for byte."""
-    written = schemas.fetch(("1.35.4",), ("4.0.5",), data_dir=tmp_path)
-    assert [p.name for p in written] == ["k8s-1.35.json.gz", "argo-4.0.json.gz"]
-    for p in written:
+    """`schemas fetch` rebuilds every bundle and PROVENANCE from the Go module sources byte for byte
+    (modules come from the Go module cache, or `go mod download`)."""
+    written = schemas.fetch(data_dir=tmp_path)
+    assert sorted(p.name for p in written) == sorted(p.name for p in schemas.DATA_DIR.glob("*.json.gz"))
+    for p in [*written, tmp_path / "PROVENANCE"]:
         assert p.read_bytes() == (schemas.DATA_DIR / p.name).read_bytes(), p.name
-    assert (tmp_path / "PROVENANCE").exists()
 
 
 def test_every_bundled_definition_compiles() -> None:

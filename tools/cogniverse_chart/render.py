@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import CHART_DIR, PROFILES_DIR
+from . import CHART_DIR, PROFILES_DIR, versions
 from .documents import Document, parse_stream
 from .errors import ToolkitError
 from .helm import Helm, find_helm
 
-DEFAULT_KUBE_VERSION = "1.35.0"
+#: `helm template --kube-version` default: the pinned Kubernetes (versions.env), as a current cluster reports.
+DEFAULT_KUBE_VERSION = versions.kube_version()
 DEFAULT_RELEASE = "cogniverse"
 DEFAULT_NAMESPACE = "cogniverse"
 #: API versions a cluster with Argo Workflows installed reports (for `.Capabilities` checks).
@@ -49,6 +50,8 @@ class RenderRequest:
         for f in self.values_files:
             if not Path(f).exists():
                 raise ToolkitError(f"values file not found: {f}")
+            if Path(f).is_dir():
+                raise ToolkitError(f"values file {f}: is a directory, not a file")
             args += ["--values", str(f)]
         for s in self.set_values:
             args += ["--set", s]

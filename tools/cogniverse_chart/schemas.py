@@ -34,17 +34,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 
+from . import versions
 from .errors import ToolkitError
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 PROVENANCE_FILE = DATA_DIR / "PROVENANCE"
 FORMAT = 1
 
-#: The versions `schemas fetch` bundles by default (full module versions).
-DEFAULT_KUBE_SOURCES = ("1.30.14", "1.35.4")
-DEFAULT_ARGO_SOURCES = ("3.6.10", "3.7.9", "4.0.5")
+#: The versions `schemas fetch` bundles by default (full module versions, from versions.env).
+DEFAULT_KUBE_SOURCES = tuple(v.lstrip("v") for v in versions.csv("SCHEMA_KUBERNETES_SOURCES"))
+DEFAULT_ARGO_SOURCES = tuple(v.lstrip("v") for v in versions.csv("SCHEMA_ARGO_SOURCES"))
 
 #: Argo kinds that are validated (the CRDs users write; the controller's own CRDs are left out).
 ARGO_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow", "WorkflowEventBinding")
@@ -264,9 +264,30 @@ def convert_argo(crds: dict[str, dict[str, Any]], object_meta: dict[str, Any] | 
 
 # --------------------------------------------------------------------------- module download + bundles
 
+@functools.cache
+def _go_mod_cache() -> Path | None:
+    try:
+        out = subprocess.run(["go", "env", "GOMODCACHE"], capture_output=True, text=True, timeout=60).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return Path(out) if out else None
+
+
+def _escape(module: str) -> str:
+    """Go's module cache path escaping: upper-case letters become '!' + lower case."""
+    return re.sub(r"[A-Z]", lambda m: "!" + m[0].lower(), module)
+
+
 def go_mod_dir(module: str, version: str) -> Path:
     """Directory of `module@vVERSION` in the Go module cache, downloading it with `go mod download`."""
     spec = f"{module}@v{version.lstrip('v')}"
+    cache = _go_mod_cache()
+    if cache is not None:
+        extracted = cache / f"{_escape(module)}@v{version.lstrip('v')}"
+        # go writes the .ziphash beside the zip only after verifying the download against go.sum data
+        if extracted.is_dir() and (cache / "cache" / "download" / _escape(module) / "@v" /
+                                   f"v{version.lstrip('v')}.ziphash").exists():
+            return extracted
     try:
         proc = subprocess.run(["go", "mod", "download", "-json", spec], capture_output=True, text=True,
                               timeout=900, env=_go_env())
@@ -322,13 +343,14 @@ def build_argo_bundle(version: str, k8s_bundle: dict[str, Any] | None) -> dict[s
     root = go_mod_dir(mod, v)
     crds: dict[str, Any] = {}
     sources = []
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    from .documents import load_document  # the manifest loader: Rust fast path, YAML 1.1 where it matters
+
     for kind in ARGO_KINDS:
         rel = f"manifests/base/crds/full/argoproj.io_{kind.lower()}s.yaml"
         f = root / rel
         if not f.exists():
             raise ToolkitError(f"{mod}@v{v}: {rel} not found")
-        crds[kind] = yaml.load(f.read_text(encoding="utf-8"), Loader=loader)
+        crds[kind] = load_document(f.read_text(encoding="utf-8"), str(f))[0]
         sources.append(SourceFile(mod, "v" + v, rel, _sha256(f)).as_dict())
     meta = closure(k8s_bundle["definitions"], _OBJECT_META) if k8s_bundle else None
     if k8s_bundle:

@@ -3,7 +3,7 @@
 Every object is checked against the bundled Kubernetes OpenAPI schemas of the chosen versions, and
 Argo objects against Argo's own CRD schemas (see schemas.py for how they are made strict).
 
-    v = Validator(kube_versions=("1.30", "1.35"), argo_versions=("3.7", "4.0"))
+    v = Validator(kube_versions=("1.30", "1.37"), argo_versions=("3.7", "4.0"))
     findings = v.validate(docs)
 
 Speed: one Validator holds one fast compiled check per (bundle, kind), built on first use and
@@ -27,13 +27,15 @@ from typing import Any, Iterable
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
-from . import schemas
+from . import schemas, versions
 from .documents import Document
 from .fastschema import Check, Compiler
 from .findings import Finding, Severity
 
-DEFAULT_KUBE_VERSIONS = ("1.30", "1.35")
-DEFAULT_ARGO_VERSIONS = ("3.7", "4.0")
+#: Defaults from versions.env: the floor and the newest Kubernetes minor (a field or API valid on both
+#: existed since the floor and was not removed by the newest), and the Argo minors the chart runs on.
+DEFAULT_KUBE_VERSIONS = ("%d.%d" % versions.kube_floor_minor(), "%d.%d" % versions.kube_newest_minor())
+DEFAULT_ARGO_VERSIONS = tuple(dict.fromkeys(schemas.minor(versions.get(k)) for k in ("ARGO_VERSION", "ARGO_V4_VERSION")))
 ARGO_GROUP = "argoproj.io"
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
