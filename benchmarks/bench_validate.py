@@ -1,23 +1,29 @@
-"""Validation throughput on a large manifest stream (prints figures; never fails on time).
+"""Validation speed and memory, side by side with kubeconform (prints figures; never fails on time).
 
-    .venv/bin/python benchmarks/bench_validate.py [--objects 10000] [--repeat 3] [--stream chart|kubernetes|both]
+    .venv/bin/python benchmarks/bench_validate.py [--objects 10000] [--repeat 3]
+        [--stream configmaps|core|chart|all] [--big-mb 200] [--no-kubeconform]
 
-Two streams, each at least --objects objects, built from every profile of the chart rendered once
-and repeated with distinct names:
-  chart       everything the chart renders, in its real proportions: Deployments, Services, RBAC,
-              ... and the WorkflowTemplates / CronWorkflows, which are large (8-17 kB of YAML each)
-  kubernetes  only the plain Kubernetes objects (no Argo), closer to a typical manifest stream
-Figures, median of --repeat runs:
-  parse      YAML stream -> documents (libyaml + the toolkit's loader)
-  validate   strict schemas, Kubernetes 1.30 + 1.35 and Argo 3.7 + 4.0, one warm Validator
-  end-to-end parse + validate, and the `cogniverse-chart validate FILE` process wall time
-  reference  jsonschema alone on a sample (what the compiled fast path saves)
+Streams (each at least --objects objects, distinct names):
+  configmaps  small ConfigMaps
+  core        the plain Kubernetes objects the chart renders (Deployments, Services, RBAC, ...)
+  chart       everything the chart renders for every profile, in its real proportions, including the
+              WorkflowTemplates / CronWorkflows (8-17 kB of YAML each)
+For each stream, with one Kubernetes and one Argo version (KUBERNETES_VERSION's minor, Argo 4.0):
+  ours        `cogniverse-chart validate FILE`: process wall time (median of --repeat) and peak RSS
+  kubeconform `kubeconform -strict` on the same file against the same strict schemas (the bundles
+              exported to kubeconform's file layout); built from its Go module at KUBECONFORM_VERSION
+              (versions.env) into .tools/bin on first use (`go install`, cached)
+  ratio       kubeconform wall time / ours (>1: we are faster), our RSS / kubeconform's
+Then the bounded-memory check: a --big-mb MB stream of ConfigMaps through `cogniverse-chart validate`,
+printing its peak RSS (the stream is never held whole in memory).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -27,86 +33,148 @@ from pathlib import Path
 
 import yaml
 
+from cogniverse_chart import REPO_ROOT, schemas, versions
 from cogniverse_chart.chart import render_profiles
-from cogniverse_chart.documents import parse_stream
-from cogniverse_chart.validate import Validator
+
+TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
+KUBE_MINOR = "%d.%d" % versions.kube_newest_minor()
+ARGO_MINOR = "4.0"
+OURS = [sys.executable, "-m", "cogniverse_chart.cli", "validate", "--kube-version", KUBE_MINOR,
+        "--argo-version", ARGO_MINOR]
 
 
-def build_stream(min_objects: int, kind: str = "chart") -> tuple[str, int]:
+def configmap(i: int) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": f"settings-{i}", "namespace": "bench", "labels": {"app": "bench", "shard": str(i % 7)}},
+            "data": {"LOG_LEVEL": "info", "WORKERS": str(i % 16), "ENDPOINT": f"http://svc-{i}.bench:8080/api"}}
+
+
+def build_stream(min_objects: int, kind: str) -> tuple[str, int]:
+    if kind == "configmaps":
+        return "---\n".join(yaml.safe_dump(configmap(i), sort_keys=False) for i in range(min_objects)), min_objects
     base = [d.obj for docs in render_profiles().values() for d in docs]
-    if kind == "kubernetes":
+    if kind == "core":
         base = [o for o in base if not str(o.get("apiVersion", "")).startswith("argoproj.io/")]
+    dumped = []
+    for obj in base:
+        dumped.append((yaml.safe_dump(obj, sort_keys=False), (obj.get("metadata") or {}).get("name", "x")))
     chunks, n, copy = [], 0, 0
     while n < min_objects:
-        for obj in base:
-            o = dict(obj, metadata=dict(obj.get("metadata") or {}, name=f"{(obj.get('metadata') or {}).get('name', 'x')}-{copy}"))
-            chunks.append(yaml.safe_dump(o, sort_keys=False))
+        for text, name in dumped:  # same object, distinct name: `name: x` is the first metadata.name line
+            chunks.append(text.replace(f"\n  name: {name}\n", f"\n  name: {name}-{copy}\n", 1))
             n += 1
         copy += 1
     return "---\n".join(chunks), n
 
 
-def median_time(fn, repeat: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), result
+def run_measured(cmd: list[str]) -> tuple[float, int, subprocess.CompletedProcess]:
+    """(wall seconds, peak RSS in MB, result) of one child process (its own rusage, via wait4)."""
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    out.seek(0), err.seek(0)
+    done = subprocess.CompletedProcess(cmd, proc.returncode, out.read().decode(errors="replace"),
+                                       err.read().decode(errors="replace"))
+    return wall, usage.ru_maxrss // 1024, done
+
+
+def median_run(cmd: list[str], repeat: int) -> tuple[float, int, subprocess.CompletedProcess]:
+    runs = [run_measured(cmd) for _ in range(repeat)]
+    return statistics.median(r[0] for r in runs), max(r[1] for r in runs), runs[-1][2]
+
+
+def kubeconform_binary() -> Path | None:
+    """.tools/bin/kubeconform at KUBECONFORM_VERSION, built with `go install` when missing."""
+    version = versions.get("KUBECONFORM_VERSION")
+    binary = TOOLS_BIN / "kubeconform"
+    stamp = TOOLS_BIN / "kubeconform.version"
+    if binary.exists() and stamp.exists() and stamp.read_text().strip() == version:
+        return binary
+    if shutil.which("go") is None:
+        print("kubeconform: `go` not found; skipping the comparison")
+        return None
+    TOOLS_BIN.mkdir(parents=True, exist_ok=True)
+    print(f"building kubeconform {version} from its Go module (cached by Go after the first build) ...", flush=True)
+    proc = subprocess.run(["nice", "-n", "10", "go", "install", f"github.com/yannh/kubeconform/cmd/kubeconform@{version}"],
+                          env=dict(os.environ, GOBIN=str(TOOLS_BIN)), capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(f"kubeconform: go install failed; skipping the comparison:\n{proc.stderr[-2000:]}")
+        return None
+    stamp.write_text(version + "\n")
+    return binary
+
+
+def export_schemas(dest: Path) -> str:
+    """Our bundles (one Kubernetes, one Argo version) in kubeconform's layout; returns -schema-location."""
+    for family, version in (("k8s", KUBE_MINOR), ("argo", ARGO_MINOR)):
+        bundle = schemas.load_bundle(family, version)
+        for gvk, name in bundle["kinds"].items():
+            api, kind = gvk.rsplit("/", 1)
+            group, _, ver = api.rpartition("/")
+            suffix = f"-{group.split('.')[0]}-{ver}" if group else f"-{ver}"
+            doc = {"$schema": "http://json-schema.org/draft-07/schema#", "$ref": f"#/definitions/{name}",
+                   "definitions": schemas.closure(bundle["definitions"], name)}
+            (dest / f"{kind.lower()}{suffix.lower()}.json").write_text(json.dumps(doc))
+    return str(dest / "{{ .ResourceKind }}{{ .KindSuffix }}.json")
+
+
+def bench(kind: str, objects: int, repeat: int, kubeconform: Path | None, tmp: Path, location: str) -> None:
+    text, n = build_stream(objects, kind)
+    path = tmp / f"{kind}.yaml"
+    path.write_text(text)
+    mb = len(text) / 1e6
+    print(f"\n== stream '{kind}': {n} objects, {mb:.1f} MB ({len(text) / n / 1000:.1f} kB/object); "
+          f"Kubernetes {KUBE_MINOR} + Argo {ARGO_MINOR}; cpus {os.cpu_count()}; load {os.getloadavg()[0]:.1f}")
+    wall, rss, proc = median_run([*OURS, str(path)], repeat)
+    assert proc.returncode == 0, proc.stdout[-800:] + proc.stderr[-800:]
+    print(f"ours:        {wall:6.2f} s  {n / wall:8.0f} objects/s  {mb / wall:5.1f} MB/s  peak RSS {rss:5d} MB")
+    if kubeconform is None:
+        return
+    cmd = [str(kubeconform), "-strict", "-summary", "-kubernetes-version", f"{KUBE_MINOR}.0",
+           "-schema-location", location, str(path)]
+    kwall, krss, kproc = median_run(cmd, repeat)
+    assert kproc.returncode == 0, kproc.stdout[-800:] + kproc.stderr[-800:]
+    print(f"kubeconform: {kwall:6.2f} s  {n / kwall:8.0f} objects/s  {mb / kwall:5.1f} MB/s  peak RSS {krss:5d} MB"
+          f"  ({kproc.stdout.strip().splitlines()[-1]})")
+    print(f"ratio:       throughput {kwall / wall:.2f}x kubeconform's, memory {rss / max(krss, 1):.2f}x kubeconform's")
+
+
+def big_stream(megabytes: int, tmp: Path) -> None:
+    path = tmp / "big.yaml"
+    with path.open("w") as f:
+        i, size = 0, 0
+        while size < megabytes * 1_000_000:
+            chunk = yaml.safe_dump(configmap(i), sort_keys=False) + "---\n"
+            f.write(chunk * 200)  # 200 copies per dump keeps building the file fast; names repeat
+            size += len(chunk) * 200
+            i += 1
+    wall, rss, proc = run_measured([*OURS, str(path)])
+    assert proc.returncode == 0, proc.stdout[-800:] + proc.stderr[-800:]
+    print(f"\n== bounded memory: {size / 1e6:.0f} MB stream of ConfigMaps: {wall:.1f} s, peak RSS {rss} MB "
+          f"({proc.stdout.strip().splitlines()[-1]})")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--objects", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--stream", choices=["chart", "kubernetes", "both"], default="both")
+    ap.add_argument("--stream", choices=["configmaps", "core", "chart", "all"], default="all")
+    ap.add_argument("--big-mb", type=int, default=200, help="size of the bounded-memory stream; 0 skips it")
+    ap.add_argument("--no-kubeconform", action="store_true")
     args = ap.parse_args()
-    for kind in (["chart", "kubernetes"] if args.stream == "both" else [args.stream]):
-        bench(kind, args.objects, args.repeat)
+    kc = None if args.no_kubeconform else kubeconform_binary()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        (tmp / "schemas").mkdir()
+        location = export_schemas(tmp / "schemas")
+        for kind in (["configmaps", "core", "chart"] if args.stream == "all" else [args.stream]):
+            bench(kind, args.objects, args.repeat, kc, tmp, location)
+        if args.big_mb:
+            big_stream(args.big_mb, tmp)
     return 0
-
-
-def bench(kind: str, objects: int, repeat: int) -> None:
-    text, n = build_stream(objects, kind)
-    mb = len(text) / 1e6
-    print(f"\n== stream '{kind}': {n} objects, {mb:.1f} MB of YAML ({len(text) / n / 1000:.1f} kB/object); "
-          f"cpus: {os.cpu_count()}; load average: {os.getloadavg()[0]:.1f}")
-
-    t_parse, docs = median_time(lambda: parse_stream(text, "bench.yaml"), repeat)
-    print(f"parse:      {t_parse:6.2f} s  {n / t_parse:8.0f} objects/s  ({mb / t_parse:.1f} MB/s)")
-
-    v = Validator()
-    t0 = time.perf_counter()
-    first = v.validate(docs)
-    t_cold = time.perf_counter() - t0
-    t_val, findings = median_time(lambda: v.validate(docs), repeat)
-    assert not first and not findings, f"the chart stream should be valid: {findings[:3]}"
-    print(f"validate:   {t_val:6.2f} s  {n / t_val:8.0f} objects/s  (first run, compiling schemas: {t_cold:.2f} s)")
-    print(f"end-to-end: {t_parse + t_val:6.2f} s  {n / (t_parse + t_val):8.0f} objects/s  (parse + validate, in process)")
-
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
-        f.write(text)
-    try:
-        cli = [sys.executable, "-m", "cogniverse_chart.cli", "validate", f.name]
-        t_cli, proc = median_time(lambda: subprocess.run(cli, capture_output=True, text=True), repeat)
-        assert proc.returncode == 0, proc.stdout[-500:] + proc.stderr[-500:]
-        print(f"cli:        {t_cli:6.2f} s  {n / t_cli:8.0f} objects/s  (`cogniverse-chart validate FILE`, whole process)")
-    finally:
-        Path(f.name).unlink()
-
-    sample = docs[: min(500, n)]
-
-    def reference() -> int:
-        bad = 0
-        for d in sample:
-            for b in (v.argo if d.api_version.startswith("argoproj.io/") else v.k8s):
-                t = b.target(f"{d.api_version}/{d.kind}")
-                if t is not None and not t.reference.is_valid(d.obj):
-                    bad += 1
-        return bad
-
-    t_ref, _ = median_time(reference, 1)
-    print(f"reference:  {t_ref:6.2f} s  {len(sample) / t_ref:8.0f} objects/s  (jsonschema alone, first {len(sample)} objects)")
 
 
 if __name__ == "__main__":

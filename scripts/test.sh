@@ -62,7 +62,8 @@ cluster_answers() {
 stage bootstrap "$ROOT/scripts/bootstrap.sh"
 export PATH="$ROOT/.tools/bin:$ROOT/.venv/bin:$PATH"
 
-stage fast-tests run_pytest -m "not smoke" "${pytest_args[@]}"
+# --durations=10: the ten slowest fast tests are printed in every run, so a slow one shows up in CI.
+stage fast-tests run_pytest -m "not smoke" --durations=10 "${pytest_args[@]}"
 [[ $fast_only == 1 ]] && exit 0
 
 if cluster_answers; then

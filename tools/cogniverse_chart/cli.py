@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 from .errors import ToolkitError
 
@@ -30,8 +31,15 @@ COMMANDS = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit 2), like every other input error of the toolkit."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cogniverse-chart", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="cogniverse-chart", description=__doc__.splitlines()[0])
     parser.add_argument("--output", "-o", choices=["human", "json"], default="human",
                         help="output format (default: human)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -53,6 +61,19 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and closed early
         sys.stderr.close()
         return 1
+    # Safety nets: the commands turn these into precise ToolkitErrors where they can arise; anything
+    # that slips through still ends as one line and exit 2, never a traceback.
+    except UnicodeError as exc:
+        print(f"cogniverse-chart {args.command}: error: input is not UTF-8 text ({exc.reason}); "
+              f"save it as UTF-8", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"cogniverse-chart {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print(f"cogniverse-chart {args.command}: error: input nested too deeply to process", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
+import gc
+import os
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import yaml
 
@@ -61,12 +64,52 @@ class ManifestLoader(_base_loader()):  # type: ignore[misc]
             self.__dict__["_dups"] = []
         return self.__dict__["_dups"]
 
+    source = "<string>"
+    offset = 0
+
     def get_data(self) -> Any:  # used by yaml.load_all
-        return self._fast(self.get_node())
+        node = self.get_node()
+        self._check_aliases(node)
+        return self._fast(node)
 
     def get_single_data(self) -> Any:  # used by yaml.load
         node = self.get_single_node()
-        return None if node is None else self._fast(node)
+        if node is None:
+            return None
+        self._check_aliases(node)
+        return self._fast(node)
+
+    def _check_aliases(self, root: yaml.Node) -> None:
+        """Refuse documents whose aliases would expand past MAX_ALIAS_NODES extra nodes (the
+        "billion laughs" alias bomb: a few hundred bytes that expand to gigabytes), or that refer to
+        themselves. The composed node graph shares aliased nodes, so this counts without expanding."""
+        size: dict[int, int] = {}
+        own = 0
+        stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+        active: set[int] = set()
+        while stack:
+            node, done = stack.pop()
+            key = id(node)
+            if done:
+                active.discard(key)
+                kids = _children(node)
+                size[key] = 1 + sum(size[id(k)] for k in kids)
+                continue
+            if key in size:
+                continue
+            if key in active:
+                raise ToolkitError(f"{self.source}:{node.start_mark.line + 1 + self.offset}: a YAML alias refers to "
+                                   f"the node that contains it (a recursive structure); Kubernetes objects "
+                                   f"cannot hold one: write the value out")
+            own += 1
+            active.add(key)
+            stack.append((node, True))
+            stack.extend((k, False) for k in _children(node))
+        if size[id(root)] - own > MAX_ALIAS_NODES:
+            raise ToolkitError(f"{self.source}:{root.start_mark.line + 1 + self.offset}: YAML aliases expand this "
+                               f"document to {size[id(root)]:,} nodes from {own:,} written (limit: "
+                               f"{MAX_ALIAS_NODES:,} more): refused as an alias bomb, as Helm does; "
+                               f"write the repeated values out")
 
     def _fast(self, node: yaml.Node) -> Any:
         tag = node.tag
@@ -87,6 +130,14 @@ class ManifestLoader(_base_loader()):  # type: ignore[misc]
         if tag == "tag:yaml.org,2002:seq":
             return [self._fast(v) for v in node.value]
         return self.construct_document(node)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for kv in node.value for n in kv]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
 
 
 @dataclass(frozen=True)
@@ -122,11 +173,29 @@ class Document:
         return f"{self.kind or '?'}/{self.name or '?'} ({self.source})"
 
 
-#: Plain scalars that YAML 1.1 (PyYAML, and Go's yaml.v2 that kubectl and Helm use) reads differently
-#: from YAML 1.2: yes/no/on/off booleans, 0-prefixed octals, binary and sexagesimal numbers, merge keys.
-_YAML11_RE = re.compile(
-    r"(?<=[ \t\[{,\n])(?:[yYnN]|[Yy]es|YES|[Nn]o|NO|[Oo]n|ON|[Oo]ff|OFF|[-+]?0[0-9b_][0-9_]*|[0-9_]+(?::[0-9]+)+)"
-    r"(?=[ \t]*(?:$|[,\]}#:]))|<<", re.M)
+#: Plain scalars that YAML 1.1 (Go's yaml.v2, which kubectl and Helm use, and PyYAML) reads differently
+#: from the YAML 1.2 fast path: y/n/yes/no/on/off booleans, 0-prefixed octals, merge keys `<<`.
+#: This check runs over every byte of every manifest, so it comes in two steps. The quick one starts
+#: with a single character class (the regex engine skips ahead on it; a leading look-behind made the old
+#: check cost more than the parse itself) and over-matches (prose such as "restarted on" at a line end);
+#: the precise one runs only where the quick one matched: a value position (after ": ", "- ", "[", "{",
+#: ",") or a mapping key (followed by ": ").
+_W = r"(?:(?<=[yY])(?:es|ES)?|(?<=[nN])[oO]?|(?<=[oO])(?:[nN]|ff|FF)|(?<=0)[0-9_]+|(?<=<)<)"
+_YAML11_QUICK = re.compile(r"[yYnNoO0<](?<=[\s\[{,][yYnNoO0<])" + _W + r"[ \t]*(?:$|[,\]}#:])", re.M)
+_YAML11_RE = re.compile(r"[yYnNoO0<](?:(?:(?<=[:\-] .)|(?<=[\[{,\n].)|(?<=[\[{,] .))" + _W
+                        + r"[ \t]*(?:$|[,\]}#:])|(?<=\s.)" + _W + r"[ \t]*:(?:[ \t]|$))", re.M)
+_YAML11_START = tuple("yYnNoO0<")
+#: Characters YAML does not allow in a stream. yaml_rs silently stops at NUL and accepts the others;
+#: PyYAML (like Go's yaml, so kubectl and Helm) refuses them with their position.
+_NON_PRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+#: An anchor (`&name`); aliases can only repeat what an anchor names. `&&` (shell) does not match.
+_ANCHOR_RE = re.compile(r"(?:^|[\s\[{,])&[A-Za-z0-9_.\-]", re.M)
+
+#: Limits for hostile input (Helm and kubectl refuse such documents too).
+MAX_DEPTH = 100  # nesting of mappings/sequences; real objects (CRDs included) stay under 40
+MAX_ALIAS_NODES = 10_000  # nodes that aliases may add to one document when expanded
+MAX_DOCUMENT_CHARS = 32 * 1024 * 1024  # one document; the API server stores objects of at most ~1.5 MB
+_READ_BLOCK = 1 << 20
 
 try:  # a Rust YAML parser, ~7x faster than libyaml through PyYAML; optional
     import yaml_rs as _yaml_rs
@@ -136,14 +205,68 @@ except ImportError:  # pragma: no cover - the toolkit depends on it, but works w
     _yaml_rs = None  # type: ignore[assignment]
 
 
-def _chunks(text: str) -> Iterator[tuple[str, int]]:
-    """(document text, its first line number) for each part between `---` separators."""
+Chunk = tuple[str, int, "bool | None"]  # (document text, its first line, True if known free of control chars)
+
+
+def _chunks(text: str) -> Iterator[Chunk]:
+    """(document text, its first line number, None) for each part between `---` separators."""
     pos, line = 0, 0
     for m in _SPLIT_RE.finditer(text):
-        yield text[pos:m.start()], line
+        yield text[pos:m.start()], line, None
         line += text.count("\n", pos, m.end())
         pos = m.end()
-    yield text[pos:], line
+    yield text[pos:], line, None
+
+
+#: Bytes that are not ASCII control characters (tab, newline and carriage return are allowed).
+_CLEAN_BYTES = bytes(b for b in range(256) if b >= 32 and b != 127 or b in (9, 10, 13))
+
+
+def _stream_chunks(read: Callable[[int], bytes], source: str) -> Iterator[Chunk]:
+    """As _chunks, from a binary reader, holding at most one document (plus one block) in memory.
+    Control characters are looked for in the raw bytes (fast); only documents from blocks that hold
+    some are checked character by character."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    parts: list[str] = []
+    size = 0
+    carry = ""
+    line = 0
+    consumed = 0
+    first = True
+    dirty = False
+    while True:
+        block = read(_READ_BLOCK)
+        try:
+            text = decoder.decode(block, final=not block)
+        except UnicodeDecodeError as exc:
+            raise ToolkitError(f"{source}: not UTF-8 text (byte {consumed + exc.start}); is it a manifest? "
+                               f"Save it as UTF-8") from None
+        consumed += len(block)
+        block_dirty = bool(block.translate(None, _CLEAN_BYTES))
+        dirty = dirty or block_dirty
+        if first and text.startswith("\ufeff"):
+            text = text[1:]
+        first = False
+        text = carry + text
+        cut = len(text) if not block else text.rfind("\n") + 1
+        complete, carry = text[:cut], text[cut:]
+        pos = 0
+        for m in _SPLIT_RE.finditer(complete):
+            parts.append(complete[pos:m.start()])
+            chunk = "".join(parts)
+            yield chunk, line, not dirty
+            line += chunk.count("\n")
+            parts, size, dirty = [], 0, block_dirty
+            pos = m.end()
+        if pos < len(complete):
+            parts.append(complete[pos:])
+            size += len(complete) - pos
+        if size + len(carry) > MAX_DOCUMENT_CHARS:
+            raise ToolkitError(f"{source}:{line + 1}: a document larger than {MAX_DOCUMENT_CHARS:,} characters; "
+                               f"Kubernetes objects are far smaller: split it, or is this not a manifest?")
+        if not block:
+            break
+    yield "".join(parts), line, not dirty
 
 
 def _yaml_error(exc: yaml.YAMLError, source: str, offset: int) -> ToolkitError:
@@ -160,13 +283,66 @@ def load_document(chunk: str, source: str = "<string>", offset: int = 0) -> list
     return _load(chunk, source, offset)[0]
 
 
-def _load(chunk: str, source: str, offset: int) -> tuple[list[Any], list[str]]:
+def _bracket_depth(chunk: str) -> int:
+    """Deepest nesting of brackets and braces in the text (quoted ones too: an over-estimate)."""
+    depth = deepest = 0
+    for ch in _NOT_BRACKETS.sub("", chunk):
+        if ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif depth:
+            depth -= 1
+    return deepest
+
+
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
+def _too_deep(chunk: str) -> bool:
+    """Cheap signs that a document may nest deeper than MAX_DEPTH (checked exactly by _check_depth):
+    deep flow brackets, deep indentation, or many sequence/key indicators on one line."""
+    return ((chunk.count("[") + chunk.count("{") > MAX_DEPTH and _bracket_depth(chunk) > MAX_DEPTH // 2)
+            or _DEEP_INDENT in chunk or "- - - " in chunk or "? ? " in chunk)
+
+
+_DEEP_INDENT = "\n" + " " * MAX_DEPTH
+
+
+def _check_depth(chunk: str, source: str, offset: int) -> None:
+    """Refuse nesting deeper than MAX_DEPTH, from libyaml's event stream (no recursion, no objects built)."""
+    loader = ManifestLoader(chunk)
+    depth = 0
+    try:
+        while loader.check_event():
+            ev = loader.get_event()
+            if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise ToolkitError(f"{source}:{ev.start_mark.line + 1 + offset}:{ev.start_mark.column + 1}: "
+                                       f"nested more than {MAX_DEPTH} levels deep; Kubernetes objects are never "
+                                       f"this deep: is this input generated by mistake?")
+            elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, source, offset) from None
+    finally:
+        loader.dispose()
+
+
+def _load(chunk: str, source: str, offset: int, clean: bool | None = None) -> tuple[list[Any], list[str]]:
     """(objects, repeated keys as "'key' at line N") of one document's text.
 
     Fast path: yaml_rs, used only when the text has none of the constructs where YAML 1.1 and 1.2
-    differ and no key is repeated; otherwise PyYAML's YAML 1.1, which is what Kubernetes tooling
-    reads. Timestamps stay strings on both paths."""
-    if _yaml_rs is not None and not _YAML11_RE.search("\n" + chunk):
+    differ, no anchors (aliases go through the expansion limit) and no key is repeated; otherwise
+    PyYAML's YAML 1.1, which is what Kubernetes tooling reads. Timestamps stay strings on both paths.
+    Nesting deeper than MAX_DEPTH and aliases expanding past MAX_ALIAS_NODES raise ToolkitError."""
+    if _too_deep(chunk):
+        _check_depth(chunk, source, offset)
+    if (_yaml_rs is not None and not (_YAML11_QUICK.search(chunk) and _YAML11_RE.search(chunk))
+            and not chunk.startswith(_YAML11_START)
+            and (clean if clean is not None else not _NON_PRINTABLE.search(chunk))
+            and not ("&" in chunk and _ANCHOR_RE.search(chunk))):
         obj: Any
         try:
             obj = _yaml_rs.loads(chunk, parse_datetime=False, duplicate_key_policy=_ERROR)
@@ -175,6 +351,7 @@ def _load(chunk: str, source: str, offset: int) -> tuple[list[Any], list[str]]:
         if obj is None or isinstance(obj, dict):
             return [obj], []
     loader = ManifestLoader(chunk)
+    loader.source, loader.offset = source, offset
     try:
         objs = []
         while loader.check_data():
@@ -183,21 +360,20 @@ def _load(chunk: str, source: str, offset: int) -> tuple[list[Any], list[str]]:
         return objs, dups
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, source, offset) from None
+    except RecursionError:  # a safety net behind MAX_DEPTH
+        raise ToolkitError(f"{source}:{offset + 1}: nested too deeply to read") from None
     finally:
         loader.dispose()
 
 
-def parse_stream(text: str, source: str) -> list[Document]:
-    """Split a multi-document YAML stream into Documents. `# Source:` comments (helm template) name
-    each part. `kind: *List` objects are flattened into their items. Invalid YAML raises
-    ToolkitError naming the file, line and column."""
-    docs: list[Document] = []
-    for i, (chunk, first_line) in enumerate(_chunks(text)):
+def iter_documents(chunks: Iterable[Chunk], source: str) -> Iterator[Document]:
+    """Documents of (text, first line, clean) chunks: see parse_stream."""
+    for i, (chunk, first_line, clean) in enumerate(chunks):
         if not chunk.strip():
             continue
-        m = _SOURCE_RE.search(chunk)
+        m = _SOURCE_RE.search(chunk) if "# Source:" in chunk else None
         where = m.group(1).strip() if m else source
-        objs, dups = _load(chunk, source, first_line)
+        objs, dups = _load(chunk, source, first_line, clean)
         for obj in objs:
             if obj is None:
                 continue
@@ -205,34 +381,103 @@ def parse_stream(text: str, source: str) -> list[Document]:
                 raise ToolkitError(f"{where}: document {i}: expected a mapping (a Kubernetes object), "
                                    f"got {type(obj).__name__}")
             if str(obj.get("kind", "")).endswith("List") and isinstance(obj.get("items"), list):
-                docs.extend(Document(item, where, i, tuple(dups)) for item in obj["items"] if isinstance(item, dict))
+                yield from (Document(item, where, i, tuple(dups)) for item in obj["items"] if isinstance(item, dict))
                 continue
-            docs.append(Document(obj, where, i, tuple(dups)))
-    return docs
+            yield Document(obj, where, i, tuple(dups))
+
+
+def parse_stream(text: str, source: str) -> list[Document]:
+    """Split a multi-document YAML stream into Documents. `# Source:` comments (helm template) name
+    each part. `kind: *List` objects are flattened into their items. Invalid YAML raises
+    ToolkitError naming the file, line and column; so do hostile inputs (see MAX_DEPTH, MAX_ALIAS_NODES)."""
+    with no_cyclic_gc():
+        return list(iter_documents(_chunks(text), source))
+
+
+class no_cyclic_gc:
+    """Pause Python's cyclic garbage collector while building large trees of dicts and lists.
+
+    Parsed manifests hold no reference cycles (recursive aliases are refused), so reference counting
+    frees everything; the collector would only rescan the growing heap again and again (it cost about
+    a fifth of the time on large streams)."""
+
+    def __enter__(self) -> None:
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.was_enabled:
+            gc.enable()
+
+
+def _describe_os_error(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def read_file(path: Path, source: str | None = None) -> Iterator[Document]:
+    """Documents of one file (or '-' for stdin), read in blocks: memory stays bounded by the largest
+    document, however long the stream."""
+    name = source or str(path)
+    if str(path) == "-":
+        yield from iter_documents(_stream_chunks(sys.stdin.buffer.read, "<stdin>"), "<stdin>")
+        return
+    try:
+        f = open(path, "rb")
+    except IsADirectoryError:
+        raise ToolkitError(f"{name}: is a directory; give files, or the directory itself to read every "
+                           f"*.yaml, *.yml and *.json in it") from None
+    except OSError as exc:
+        raise ToolkitError(f"{name}: cannot read: {_describe_os_error(exc)}") from None
+    with f:
+        try:
+            yield from iter_documents(_stream_chunks(f.read, name), name)
+        except IsADirectoryError:
+            raise ToolkitError(f"{name}: is a directory, not a manifest file") from None
+        except OSError as exc:
+            raise ToolkitError(f"{name}: cannot read: {_describe_os_error(exc)}") from None
 
 
 def _read(path: Path) -> str:
+    """A whole (small) text file, with one-line errors (used for values files and the like)."""
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ToolkitError(f"{path}: not UTF-8 text (byte {exc.start}); is it a manifest?") from None
+        raise ToolkitError(f"{path}: not UTF-8 text (byte {exc.start}); is it the right file? Save it as UTF-8") from None
+    except IsADirectoryError:
+        raise ToolkitError(f"{path}: is a directory, not a file") from None
     except OSError as exc:
-        raise ToolkitError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise ToolkitError(f"{path}: cannot read: {_describe_os_error(exc)}") from None
+
+
+def read_text(path: Path) -> str:
+    """Public name of _read: a whole text file as UTF-8, or a one-line ToolkitError."""
+    return _read(path)
+
+
+def _walk(path: Path) -> list[Path]:
+    def fail(exc: OSError) -> None:
+        raise ToolkitError(f"{exc.filename or path}: cannot read this directory: {_describe_os_error(exc)}")
+
+    found = []
+    for root, dirs, files in os.walk(path, onerror=fail):  # does not follow symlinked directories (no loops)
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith((".yaml", ".yml", ".json")):
+                f = Path(root) / name
+                if f.is_file():
+                    found.append(f)
+    return found
 
 
 def read_paths(paths: Iterable[str]) -> Iterator[Document]:
-    """Documents from files, directories (*.yaml, *.yml, *.json, recursively) or '-' (stdin)."""
+    """Documents from files, directories (*.yaml, *.yml, *.json, recursively) or '-' (stdin), streamed."""
     for p in paths:
         if p == "-":
-            try:
-                text = sys.stdin.read()
-            except UnicodeDecodeError:
-                raise ToolkitError("<stdin>: not UTF-8 text") from None
-            yield from parse_stream(text, "<stdin>")
+            yield from read_file(Path("-"), "<stdin>")
             continue
         path = Path(p)
         if path.is_dir():
-            files = sorted(f for f in path.rglob("*") if f.suffix in {".yaml", ".yml", ".json"} and f.is_file())
+            files = _walk(path)
             if not files:
                 raise ToolkitError(f"{p}: no *.yaml, *.yml or *.json files in this directory")
         elif path.exists():
@@ -240,4 +485,4 @@ def read_paths(paths: Iterable[str]) -> Iterator[Document]:
         else:
             raise ToolkitError(f"{p}: no such file or directory")
         for f in files:
-            yield from parse_stream(_read(f), str(f))
+            yield from read_file(f)

@@ -56,6 +56,45 @@ def _json_equal(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+def _list_of(item: Check) -> Check:
+    def check(v: Any) -> bool:
+        if type(v) is not list:
+            return False
+        for x in v:
+            if not item(x):
+                return False
+        return True
+    return check
+
+
+def _items(item: Check) -> Check:
+    def check(v: Any) -> bool:
+        if type(v) is list:
+            for x in v:
+                if not item(x):
+                    return False
+        return True
+    return check
+
+
+def _any_of(checks: tuple[Check, ...]) -> Check:
+    def check(v: Any) -> bool:
+        for c in checks:
+            if c(v):
+                return True
+        return False
+    return check
+
+
+def _all_of(checks: tuple[Check, ...]) -> Check:
+    def check(v: Any) -> bool:
+        for c in checks:
+            if not c(v):
+                return False
+        return True
+    return check
+
+
 class Compiler:
     """Compile schemas that refer to one shared `definitions` table. Reuse one Compiler per bundle."""
 
@@ -100,16 +139,23 @@ class Compiler:
                 checks.append(obj)  # the object check includes the type test
                 obj = None
             elif "integer" in types or "number" in types:
-                tests = [_TYPE_TESTS[t] for t in types]
-                checks.append(lambda v, ts=tests: any(t(v) for t in ts))
+                tests = tuple(_TYPE_TESTS[t] for t in types)
+                if len(tests) == 1:
+                    checks.append(tests[0])
+                else:
+                    checks.append(_any_of(tests))
             else:
                 pytypes = tuple(t for name in types for t in _SIMPLE_TYPES[name])
-                checks.append(lambda v, p=pytypes: type(v) in p)
+                if typ == "array" and "items" in schema:  # the common case: the type test fused into the loop
+                    checks.append(_list_of(self.compile(schema["items"])))
+                elif len(pytypes) == 1:
+                    checks.append(lambda v, p=pytypes[0]: type(v) is p)
+                else:
+                    checks.append(lambda v, p=pytypes: type(v) in p)
         if obj is not None:
             checks.append(lambda v, o=obj: type(v) is not dict or o(v))
-        if "items" in schema:
-            item = self.compile(schema["items"])
-            checks.append(lambda v, c=item: type(v) is not list or all(c(x) for x in v))
+        if "items" in schema and typ != "array":
+            checks.append(_items(self.compile(schema["items"])))
         if "enum" in schema:
             values = schema["enum"]
             if all(type(x) is str for x in values):
@@ -146,7 +192,10 @@ class Compiler:
             return lambda v: True
         if len(checks) == 1:
             return checks[0]
-        return lambda v, cs=tuple(checks): all(c(v) for c in cs)
+        if len(checks) == 2:
+            first, second = checks
+            return lambda v: first(v) and second(v)
+        return _all_of(tuple(checks))
 
     def _lazy(self, name: str) -> Check:
         slot: list[Check] = []

@@ -187,10 +187,21 @@ class _Deduper:
         self.counts: dict[str, int] = {}
         self.defs: dict[str, Any] = {}
         self.names: dict[str, str] = {}
+        self._keys: dict[int, tuple[Any, str]] = {}
 
-    @staticmethod
-    def _key(s: Any) -> str:
-        return json.dumps(s, sort_keys=True, separators=(",", ":"))
+    def _key(self, s: Any) -> str:
+        """Canonical JSON of s (as json.dumps with sorted keys and no spaces), memoised per object and
+        built from the children's keys, so nested schemas are not re-encoded at every level."""
+        if isinstance(s, dict):
+            hit = self._keys.get(id(s))
+            if hit is not None and hit[0] is s:
+                return hit[1]
+            key = "{" + ",".join(f"{json.dumps(k)}:{self._key(s[k])}" for k in sorted(s)) + "}"
+            self._keys[id(s)] = (s, key)
+            return key
+        if isinstance(s, list):
+            return "[" + ",".join(self._key(x) for x in s) + "]"
+        return json.dumps(s)
 
     def count(self, s: Any) -> None:
         for sub in _subschemas(s):

@@ -18,6 +18,7 @@ schema/values.
 from __future__ import annotations
 
 import difflib
+import gc
 import hashlib
 import json
 import re
@@ -28,7 +29,7 @@ import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
 from . import schemas, versions
-from .documents import Document
+from .documents import Document, no_cyclic_gc
 from .fastschema import Check, Compiler
 from .findings import Finding, Severity
 
@@ -156,6 +157,21 @@ class Validator:
         for doc in docs:
             findings.extend(self.validate_doc(doc))
         return findings
+
+    def validate_stream(self, docs: Iterable[Document]) -> tuple[list[Finding], int]:
+        """(findings, objects checked) for a stream consumed one document at a time: memory stays
+        bounded by the largest document (plus the findings), however long the stream."""
+        findings: list[Finding] = []
+        n = 0
+        with no_cyclic_gc():
+            for doc in docs:
+                found = self.validate_doc(doc)
+                n += 1
+                if found:
+                    findings.extend(found)
+                    if len(findings) % 1000 < len(found):
+                        gc.collect(0)  # error reports may hold reference cycles; free them now and then
+        return findings, n
 
     def validate_doc(self, doc: Document) -> list[Finding]:
         obj = doc.obj

@@ -10,7 +10,8 @@ from pathlib import Path
 import yaml
 
 from .. import CHART_DIR
-from ..documents import parse_stream
+from ..documents import Document, parse_stream
+from ..errors import ToolkitError
 from ..render import DEFAULT_KUBE_VERSION, RenderRequest, profile_path, render, render_text
 
 
@@ -55,16 +56,34 @@ def _filename(kind: str, name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{kind.lower()}-{name}") + ".yaml"
 
 
+def _make_dir(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ToolkitError(f"--out-dir {out_dir}: exists and is not a directory") from None
+    except OSError as exc:
+        raise ToolkitError(f"--out-dir {out_dir}: cannot create it: {exc.strerror or exc}") from None
+
+
+def write_objects(docs: list[Document], out_dir: Path) -> list[str]:
+    """One file per object; a directory that cannot be created or written is a one-line error."""
+    _make_dir(out_dir)
+    written = []
+    for d in docs:
+        path = out_dir / _filename(d.kind, d.name)
+        try:
+            path.write_text(yaml.safe_dump(d.obj, sort_keys=False), encoding="utf-8")
+        except OSError as exc:
+            raise ToolkitError(f"--out-dir {out_dir}: cannot write {path.name}: {exc.strerror or exc}") from None
+        written.append(str(path))
+    return written
+
+
 def run(args: argparse.Namespace) -> int:
     req = request_from_args(args)
     if args.out_dir:
-        docs = render(req)
-        args.out_dir.mkdir(parents=True, exist_ok=True)
-        written = []
-        for d in docs:
-            path = args.out_dir / _filename(d.kind, d.name)
-            path.write_text(yaml.safe_dump(d.obj, sort_keys=False), encoding="utf-8")
-            written.append(str(path))
+        _make_dir(args.out_dir)  # before rendering: a bad --out-dir fails fast
+        written = write_objects(render(req), args.out_dir)
         if args.output == "json":
             print(json.dumps({"files": written}))
         else:

@@ -7,10 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .. import CHART_DIR
-from ..documents import read_paths
+from ..documents import load_document, read_paths, read_text
 from ..errors import ToolkitError
 from ..findings import Finding
 from ..report import emit
@@ -49,18 +47,19 @@ def load_values_schema(chart: Path) -> dict:
     if not path.exists():
         raise ToolkitError(f"{path}: not found (is --chart a chart directory?)")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+        return json.loads(read_text(path))
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise ToolkitError(f"{path}: invalid JSON: {exc}") from None
 
 
 def _load_values(f: Path) -> dict[str, Any]:
+    """A values file, read like a manifest (YAML 1.1, alias and nesting limits, one-line errors)."""
     if not f.exists():
         raise ToolkitError(f"{f}: no such file")
-    try:
-        values = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ToolkitError(f"{f}: invalid YAML: {' '.join(str(exc).split())}") from None
+    objs = load_document(read_text(f), str(f))
+    values = (objs[0] if objs else None) or {}
+    if len(objs) > 1:
+        raise ToolkitError(f"{f}: a values file holds one YAML document, found {len(objs)}")
     if not isinstance(values, dict):
         raise ToolkitError(f"{f}: a values file must be a mapping, got {type(values).__name__}")
     return values
@@ -95,7 +94,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.paths and not args.values:
         raise ToolkitError("nothing to validate: give manifest paths, '-' for stdin, or --values FILE")
     validator = validator_from_args(args)
-    docs = list(read_paths(args.paths))
-    findings = validator.validate(docs)
+    findings, checked = validator.validate_stream(read_paths(args.paths))
     findings += check_values_files(args.values, args.chart)
-    return emit(findings, args.output, command="validate", checked=len(docs) + len(args.values))
+    return emit(findings, args.output, command="validate", checked=checked + len(args.values))
