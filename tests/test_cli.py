@@ -19,7 +19,21 @@ CLI = [sys.executable, "-m", "cogniverse_chart.cli"]
 
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI as a real process (for stdin and the process exit code)."""
     return subprocess.run([*CLI, *args], input=stdin, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):
+    """The CLI in process (no interpreter start-up per case): (exit code, stdout, stderr)."""
+    def call(*args: str) -> tuple[int, str, str]:
+        try:
+            code = main(list(args))
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+    return call
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -32,38 +46,38 @@ def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str
     (["validate", "--kube-version", "1.2", str(GOOD)], "no bundled Kubernetes 1.2 schemas"),
     (["validate", "--values", "/no/values.yaml"], "/no/values.yaml: no such file"),
 ])
-def test_bad_input_is_one_line_and_exit_2(args: list[str], needle: str) -> None:
-    p = run(*args)
-    assert p.returncode == 2, p.stderr
-    assert "Traceback" not in p.stderr
-    lines = p.stderr.strip().splitlines()
-    assert len(lines) == 1 and needle in lines[0], p.stderr
+def test_bad_input_is_one_line_and_exit_2(cli, args: list[str], needle: str) -> None:
+    code, _, err = cli(*args)
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], err
 
 
-def test_binary_file_and_empty_directory_are_bad_input(tmp_path: Path) -> None:
+def test_binary_file_and_empty_directory_are_bad_input(cli, tmp_path: Path) -> None:
     (tmp_path / "blob.yaml").write_bytes(b"\xc2\x00\xff\xfe")
-    p = run("validate", str(tmp_path / "blob.yaml"))
-    assert p.returncode == 2 and "Traceback" not in p.stderr and "not UTF-8 text" in p.stderr
+    code, _, err = cli("validate", str(tmp_path / "blob.yaml"))
+    assert code == 2 and "Traceback" not in err and "not UTF-8 text" in err
     (tmp_path / "empty").mkdir()
-    p = run("lint", str(tmp_path / "empty"))
-    assert p.returncode == 2 and "no *.yaml, *.yml or *.json files" in p.stderr
+    code, _, err = cli("lint", str(tmp_path / "empty"))
+    assert code == 2 and "no *.yaml, *.yml or *.json files" in err
 
 
-def test_bad_yaml_names_file_and_line(tmp_path: Path) -> None:
+def test_bad_yaml_names_file_and_line(cli, tmp_path: Path) -> None:
     f = tmp_path / "broken.yaml"
     f.write_text("apiVersion: v1\nkind: ConfigMap\n---\nmetadata: {name: [x\n")
     for cmd in ("validate", "lint"):
-        p = run(cmd, str(f))
-        assert p.returncode == 2 and "Traceback" not in p.stderr
-        assert f"{f}:5:1: invalid YAML" in p.stderr, p.stderr
-        assert len(p.stderr.strip().splitlines()) == 1
+        code, _, err = cli(cmd, str(f))
+        assert code == 2 and "Traceback" not in err
+        assert f"{f}:5:1: invalid YAML" in err, err
+        assert len(err.strip().splitlines()) == 1
 
 
-def test_non_mapping_document_is_bad_input(tmp_path: Path) -> None:
+def test_non_mapping_document_is_bad_input(cli, tmp_path: Path) -> None:
     f = tmp_path / "list.yaml"
     f.write_text("- a\n- b\n")
-    p = run("validate", str(f))
-    assert p.returncode == 2 and "expected a mapping" in p.stderr
+    code, _, err = cli("validate", str(f))
+    assert code == 2 and "expected a mapping" in err
 
 
 def test_validate_exit_codes_and_stdin() -> None:
