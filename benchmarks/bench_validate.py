@@ -67,18 +67,30 @@ def build_stream(min_objects: int, kind: str) -> tuple[str, int]:
     return "---\n".join(chunks), n
 
 
-def run_measured(cmd: list[str]) -> tuple[float, int, subprocess.CompletedProcess]:
-    """(wall seconds, peak RSS in MB, result) of one child process (its own rusage, via wait4)."""
-    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+#: Runs one command and prints "wall_seconds peak_rss_kb exit_code". A small helper process starts the
+#: command, so the command is forked from a ~10 MB interpreter, not from this benchmark (which holds the
+#: streams): Linux counts a child's pre-exec memory in its peak RSS.
+_HELPER = """
+import json, os, subprocess, sys, time
+cmd, out, err = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+with open(out, "wb") as o, open(err, "wb") as e:
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=out, stderr=err)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    out.seek(0), err.seek(0)
-    done = subprocess.CompletedProcess(cmd, proc.returncode, out.read().decode(errors="replace"),
-                                       err.read().decode(errors="replace"))
-    return wall, usage.ru_maxrss // 1024, done
+    p = subprocess.Popen(cmd, stdout=o, stderr=e)
+    _, status, usage = os.wait4(p.pid, 0)
+    print(time.perf_counter() - t, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
+def run_measured(cmd: list[str]) -> tuple[float, int, subprocess.CompletedProcess]:
+    """(wall seconds, peak RSS in MB, result) of one process (its own rusage, via wait4)."""
+    with tempfile.TemporaryDirectory() as d:
+        out, err = Path(d) / "out", Path(d) / "err"
+        helper = subprocess.run([sys.executable, "-c", _HELPER, json.dumps(cmd), str(out), str(err)],
+                                capture_output=True, text=True, check=True)
+        wall, rss_kb, code = helper.stdout.split()
+        done = subprocess.CompletedProcess(cmd, int(code), out.read_text(errors="replace"),
+                                           err.read_text(errors="replace"))
+    return float(wall), int(rss_kb) // 1024, done
 
 
 def median_run(cmd: list[str], repeat: int) -> tuple[float, int, subprocess.CompletedProcess]:

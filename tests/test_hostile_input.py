@@ -162,6 +162,14 @@ def test_streams_are_read_incrementally() -> None:
     assert [d.kind for d in first] == ["ConfigMap"] * 3 and reads <= 2
 
 
+@pytest.mark.parametrize("text", [
+    "a: 1\n---\nb: 2\n", "---\na: 1\n--- # c\nb: 2\n---", "a: 1\n----\nb\n---x\n--- \t\n",
+    "a: |\n  ---\n---\r\nb: 1\n", "", "---", "x\n---   #\n\n---\n",
+])
+def test_separator_search_matches_the_regex(text: str) -> None:
+    assert list(documents._separators(text)) == [m.span() for m in documents._SPLIT_RE.finditer(text)]
+
+
 def test_stream_chunks_match_whole_text_splitting() -> None:
     """Block boundaries anywhere (even inside a `---` line) split documents exactly as the whole text does."""
     text = "".join(f"# Source: t{i}.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\n---\n"

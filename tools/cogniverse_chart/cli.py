@@ -38,18 +38,36 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen_command(argv: list[str]) -> str | None:
+    """The subcommand named in argv (the first argument that is not a global option), if known."""
+    it = iter(argv)
+    for arg in it:
+        if arg in ("-o", "--output"):
+            next(it, None)
+        elif not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+        elif arg in ("-h", "--help"):
+            return None
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given argv naming a subcommand, only that subcommand's module is imported (each
+    imports its own libraries: jinja2, the lint rules, the kubernetes client), which keeps start-up short
+    for scripts and pipelines. Help and unknown commands still see every subcommand."""
     parser = _Parser(prog="cogniverse-chart", description=__doc__.splitlines()[0])
     parser.add_argument("--output", "-o", choices=["human", "json"], default="human",
                         help="output format (default: human)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
+    chosen = _chosen_command(argv) if argv is not None else None
+    for name in [chosen] if chosen else COMMANDS:
         importlib.import_module(f"cogniverse_chart.commands.{name}").register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

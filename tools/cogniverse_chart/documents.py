@@ -211,15 +211,41 @@ Chunk = tuple[str, int, "bool | None"]  # (document text, its first line, True i
 def _chunks(text: str) -> Iterator[Chunk]:
     """(document text, its first line number, None) for each part between `---` separators."""
     pos, line = 0, 0
-    for m in _SPLIT_RE.finditer(text):
-        yield text[pos:m.start()], line, None
-        line += text.count("\n", pos, m.end())
-        pos = m.end()
+    for start, end in _separators(text):
+        yield text[pos:start], line, None
+        line += text.count("\n", pos, end)
+        pos = end
     yield text[pos:], line, None
 
 
 #: Bytes that are not ASCII control characters (tab, newline and carriage return are allowed).
 _CLEAN_BYTES = bytes(b for b in range(256) if b >= 32 and b != 127 or b in (9, 10, 13))
+
+
+def _separators(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each `---` separator line (`---`, blanks, an optional comment; end = the line
+    end), exactly what _SPLIT_RE matches, but by substring search: a `^` regex is tried at every byte,
+    str.find jumps from line to line."""
+    find = text.find
+    if text.startswith("---"):
+        pos = 0
+    else:
+        pos = find("\n---")
+        if pos < 0:
+            return
+        pos += 1
+    while True:
+        eol = find("\n", pos)
+        end = len(text) if eol < 0 else eol
+        tail = text[pos + 3:end].lstrip(" \t")
+        if not tail or tail[0] == "#":
+            yield pos, end
+        if eol < 0:
+            return
+        pos = find("\n---", eol)
+        if pos < 0:
+            return
+        pos += 1
 
 
 def _stream_chunks(read: Callable[[int], bytes], source: str) -> Iterator[Chunk]:
@@ -251,13 +277,13 @@ def _stream_chunks(read: Callable[[int], bytes], source: str) -> Iterator[Chunk]
         cut = len(text) if not block else text.rfind("\n") + 1
         complete, carry = text[:cut], text[cut:]
         pos = 0
-        for m in _SPLIT_RE.finditer(complete):
-            parts.append(complete[pos:m.start()])
+        for start, end in _separators(complete):
+            parts.append(complete[pos:start])
             chunk = "".join(parts)
             yield chunk, line, not dirty
             line += chunk.count("\n")
             parts, size, dirty = [], 0, block_dirty
-            pos = m.end()
+            pos = end
         if pos < len(complete):
             parts.append(complete[pos:])
             size += len(complete) - pos

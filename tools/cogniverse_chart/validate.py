@@ -25,13 +25,16 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-import jsonschema
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING
 
 from . import schemas, versions
 from .documents import Document, no_cyclic_gc
 from .fastschema import Check, Compiler
 from .findings import Finding, Severity
+
+if TYPE_CHECKING:  # jsonschema is imported when first needed: most runs never explain a failure
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 #: Defaults from versions.env: the floor and the newest Kubernetes minor (a field or API valid on both
 #: existed since the floor and was not removed by the newest), and the Argo minors the chart runs on.
@@ -77,7 +80,7 @@ def _short(v: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def describe_error(e: ValidationError) -> list[tuple[str, str]]:
+def describe_error(e: "ValidationError") -> list[tuple[str, str]]:
     """A jsonschema error -> [(json path, message)], worded for people writing manifests."""
     path = list(e.absolute_path)
     kw = e.validator
@@ -102,6 +105,8 @@ def describe_error(e: ValidationError) -> list[tuple[str, str]]:
     if kw == "enum":
         return [(json_path(path), f"{_short(e.instance)} is not one of {', '.join(map(str, e.validator_value))}")]
     if kw in ("anyOf", "oneOf") and e.context:
+        from jsonschema.exceptions import best_match
+
         return describe_error(best_match(e.context))
     if kw == "pattern":
         return [(json_path(path), f"{_short(e.instance)} does not match the pattern {e.validator_value}")]
@@ -116,7 +121,19 @@ class _Target:
     label: str  # "Kubernetes 1.35"
     fingerprint: str
     fast: Check
-    reference: jsonschema.protocols.Validator
+    name: str
+    definitions: dict[str, Any]
+    _reference: "jsonschema.protocols.Validator | None" = None
+
+    @property
+    def reference(self) -> "jsonschema.protocols.Validator":
+        """jsonschema's validator for the same schema (the reference implementation), built on first use."""
+        if self._reference is None:
+            import jsonschema
+
+            self._reference = jsonschema.Draft7Validator({"$ref": f"#/definitions/{self.name}",
+                                                          "definitions": self.definitions})
+        return self._reference
 
 
 class _Bundle:
@@ -137,8 +154,7 @@ class _Bundle:
             name = self.kinds[key]
             closure = schemas.closure(self.definitions, name)
             fp = hashlib.sha1(json.dumps([name, closure], sort_keys=True).encode()).hexdigest()
-            ref = jsonschema.Draft7Validator({"$ref": f"#/definitions/{name}", "definitions": self.definitions})
-            t = _Target(self.rule, self.label, fp, self.compiler.definition(name), ref)
+            t = _Target(self.rule, self.label, fp, self.compiler.definition(name), name, self.definitions)
             self._targets[key] = t
         return t
 
@@ -240,6 +256,8 @@ class Validator:
 
 def validate_values(values: dict[str, Any], schema: dict[str, Any], source: str) -> list[Finding]:
     """A values file against the chart's values.schema.json (rule schema/values)."""
+    import jsonschema
+
     v = jsonschema.Draft7Validator(schema)
     out = []
     for e in sorted(v.iter_errors(values), key=lambda e: list(map(str, e.absolute_path))):
