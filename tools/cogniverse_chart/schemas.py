@@ -180,6 +180,10 @@ def _convert_crd_schema(s: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: json.dumps of a str (ensure_ascii), without json.dumps' per-call overhead.
+_json_str = json.encoder.encode_basestring_ascii
+
+
 class _Deduper:
     """Move object sub-schemas that occur more than once into shared definitions."""
 
@@ -196,11 +200,13 @@ class _Deduper:
             hit = self._keys.get(id(s))
             if hit is not None and hit[0] is s:
                 return hit[1]
-            key = "{" + ",".join(f"{json.dumps(k)}:{self._key(s[k])}" for k in sorted(s)) + "}"
+            key = "{" + ",".join(f"{_json_str(k)}:{self._key(s[k])}" for k in sorted(s)) + "}"
             self._keys[id(s)] = (s, key)
             return key
         if isinstance(s, list):
             return "[" + ",".join(self._key(x) for x in s) + "]"
+        if type(s) is str:
+            return _json_str(s)
         return json.dumps(s)
 
     def count(self, s: Any) -> None:
