@@ -181,6 +181,8 @@ def duplicate_declaration(ctx: LintContext) -> Iterator[Hit]:
     for w in ctx.workflows:
         lists: list[tuple[list[Any], Any, str]] = []
         for path, args, owner in _argument_lists(w):
+            if owner == "workflow" and "workflowTemplateRef" in w.spec:
+                continue  # Argo merges these with the template's arguments, which drops the repeat
             lists += [([*path, k], args.get(k), f"{owner} arguments.{k}") for k in ("parameters", "artifacts")]
         for t in w.template_list:
             tn = str(t.get("name"))
@@ -645,3 +647,29 @@ def suspend_duration(ctx: LintContext) -> Iterator[Hit]:
                 yield Hit(w.doc, json_path(w.tpath(str(t.get("name")), "suspend", "duration")),
                           f"suspend template '{t.get('name')}': duration '{v}' is not a number of seconds or a "
                           f"duration like 30s, 5m, 1h (no spaces, no days)")
+
+
+@rule("argo/item-field", Severity.ERROR,
+      "{{item.KEY}} in a withItems loop names a key the items have (withParam items are only known at run time)")
+def item_field(ctx: LintContext) -> Iterator[Hit]:
+    for w in ctx.workflows:
+        for s in w.sites:
+            if s.expr or s.var[0] != "item" or len(s.var) < 2 or s.call is None:
+                continue
+            node = s.call.node
+            if node.get("withParam") or not isinstance(node.get("withItems"), list) or not node["withItems"]:
+                if isinstance(node.get("withSequence"), dict) and not node.get("withItems") and not node.get("withParam"):
+                    yield Hit(w.doc, json_path(s.path), f"{{{{{'.'.join(s.var)}}}}} in {s.call.owner} '{s.call.name}': "
+                                                        f"withSequence items are numbers; use {{{{item}}}}")
+                continue
+            keys: set[str] = set()
+            for j, item in enumerate(node["withItems"]):
+                if isinstance(item, dict):
+                    keys |= {str(k) for k in item}
+                elif isinstance(item, list):
+                    keys |= {f"[{k}]" for k in range(len(item))}
+            if s.var[1] not in keys:
+                have = ", ".join(sorted(keys)) or "none: the items are plain values, use {{item}}"
+                yield Hit(w.doc, json_path(s.path),
+                          f"{{{{{'.'.join(s.var)}}}}} in {s.call.owner} '{s.call.name}': the withItems items have no "
+                          f"key '{s.var[1]}' (keys: {have})")

@@ -66,6 +66,10 @@ def missing_entrypoint(ctx: LintContext) -> Iterator[Hit]:
         if "workflowTemplateRef" in w.spec:
             lib = _referenced_template(ctx, w)
             ep = w.spec.get("entrypoint") or (lib.spec.get("entrypoint") if lib else None)
+            if lib is not None and not ep and w.doc.kind in ("Workflow", "CronWorkflow"):
+                yield Hit(w.doc, w.path("entrypoint"), f"no entrypoint here nor in {lib.doc.kind} '{lib.doc.name}': "
+                                                       f"set {w.path('entrypoint')} (templates: "
+                                                       f"{', '.join(lib.templates) or 'none'})")
             for key in ("entrypoint", "onExit"):
                 name = w.spec.get(key) or (ep if key == "entrypoint" else None)
                 if lib is not None and isinstance(name, str) and name and name not in lib.templates:
