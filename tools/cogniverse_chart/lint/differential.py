@@ -19,7 +19,6 @@ import random
 import re
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import yaml
@@ -92,22 +91,6 @@ def _calls(t: Obj) -> Iterator[Obj]:
     for task in (t.get("dag") or {}).get("tasks") or []:
         if isinstance(task, dict):
             yield task
-
-
-def _strings(node: Any) -> Iterator[tuple[Any, Any, str]]:
-    """(container, key, string) for every string under node."""
-    if isinstance(node, dict):
-        for k, v in list(node.items()):
-            if isinstance(v, str):
-                yield node, k, v
-            else:
-                yield from _strings(v)
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            if isinstance(v, str):
-                yield node, i, v
-            else:
-                yield from _strings(v)
 
 
 def _rename(obj: Obj, old: str, new: str) -> Obj:
@@ -253,7 +236,7 @@ def duplicate(objs: list[Obj], i: int) -> Iterator[tuple[str, list[Obj]]]:
                 ps = list(_calls(_tindex(o)[ti]))[ci]["arguments"]["parameters"]
                 ps.append(copy.deepcopy(ps[ai]))
                 yield f"argument {a.get('name')} twice in {c.get('name')}", new
-    for spec_i, spec in enumerate(_specs(objs[i])):
+    for spec in _specs(objs[i]):
         for ai, a in enumerate((spec.get("arguments") or {}).get("parameters") or []):
             new, o = _variants(objs, i)
             ps = list(_specs(o))[0]["arguments"]["parameters"]
@@ -395,8 +378,6 @@ def missing_value(objs: list[Obj], i: int) -> Iterator[tuple[str, list[Obj]]]:
             new, o = _variants(objs, i)
             _tindex(o)[ti]["outputs"]["parameters"][oi]["valueFrom"] = {"path": "/tmp/x", "jsonPath": "{.x}"}
             yield f"output {p.get('name')} with two sources", new
-        for hk in list((t.get("hooks") or {})) + [k for c in _calls(t) for k in (c.get("hooks") or {})]:
-            pass
         for ci, c in enumerate(_calls(t)):
             for hk, h in (c.get("hooks") or {}).items():
                 if "expression" in h:

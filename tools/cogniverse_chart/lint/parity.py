@@ -16,7 +16,7 @@ import yaml
 
 from ..findings import Severity
 from ..validate import json_path
-from .argo import POD_TYPES, TEMPLATE_TYPES, WorkflowSpec, dag_tasks, step_groups, template_type
+from .argo import POD_TYPES, TEMPLATE_TYPES, WorkflowSpec, dag_tasks, template_type
 from .registry import Hit, LintContext, rule
 from .structure import DEPENDS_RESULTS, depends_results
 
