@@ -107,6 +107,14 @@ class Site:
     call: Call | None  # the step/task whose fields hold the string, if any
     key: str  # first key under the step/task ('when', 'arguments', ...) or under the template
     expr: bool = False  # inside an `{{= expression}}` (Argo's validator does not check those)
+    #: in a field of a steps/DAG template outside its steps, tasks and outputs (synchronization, metadata,
+    #: inputs ...), which Argo's validator does not resolve either
+    unchecked: bool = False
+
+    @property
+    def beyond_argo(self) -> bool:
+        """A use Argo's validator never looks at: faults here pass it and break the run."""
+        return self.expr or self.unchecked
 
 
 @dataclass
@@ -194,8 +202,9 @@ class WorkflowSpec:
                 elif rel[:2] == ["dag", "tasks"] and len(rel) >= 3:
                     call = by_path.get(tuple(tp + rel[:3]))
                     key = str(rel[3]) if len(rel) > 3 else ""
+                unchecked = template_type(t) in ("steps", "dag") and str(rel[0]) not in ("steps", "dag", "outputs")
                 for var, expr in tagged_variables(text):
-                    out.append(Site(tn, path, var, text, call, key, expr))
+                    out.append(Site(tn, path, var, text, call, key, expr, unchecked))
         return out
 
 

@@ -93,11 +93,15 @@ def _calls(t: Obj) -> Iterator[Obj]:
             yield task
 
 
-def _rename(obj: Obj, old: str, new: str) -> Obj:
-    """Rename a name everywhere it appears as a whole name (definitions, references, {{...}} paths)."""
-    text = json.dumps(obj)
+def _rename(obj: Any, old: str, new: str) -> Any:
+    """Rename a name everywhere it appears as a whole name in string values (definitions, references,
+    {{...}} paths); mapping keys stay as they are."""
     pat = re.compile(r"(?<![\w-])" + re.escape(old) + r"(?![\w-])")
-    return json.loads(pat.sub(new, text))
+    if isinstance(obj, dict):
+        return {k: _rename(v, old, new) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_rename(v, old, new) for v in obj]
+    return pat.sub(new, obj) if isinstance(obj, str) else obj
 
 
 # --- operators: each takes (objects, index of the object to mutate) and yields (what, new objects) ------

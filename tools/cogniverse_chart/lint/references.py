@@ -30,7 +30,7 @@ def _ref(s: Site) -> str:
 def unknown_input(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
     for w in ctx.workflows:
         for s in w.sites:
-            if s.expr != expr:
+            if s.beyond_argo != expr:
                 continue
             if s.var[:1] != ("inputs",) or len(s.var) < 3 or s.var[1] not in ("parameters", "artifacts"):
                 continue
@@ -65,9 +65,13 @@ def unknown_workflow_parameter(ctx: LintContext, expr: bool = False, templates: 
         if (w.doc.kind in ("WorkflowTemplate", "ClusterWorkflowTemplate")) != templates:
             continue  # Argo validates a WorkflowTemplate alone without checking these: a separate rule
         for s in w.sites:
-            if s.expr != expr:
+            if s.beyond_argo != expr:
                 continue
-            if s.var[:2] == ("workflow", "parameters") and len(s.var) >= 3 and s.var[2] not in w.params:
+            if templates and s.var[0] == "workflow" and len(s.var) >= 2 and s.var[1].startswith("parameters") \
+                    and s.var[1] != "parameters":
+                yield Hit(w.doc, json_path(s.path), f"{_ref(s)} in {_where(w, s)}: there is no workflow.{s.var[1]}; "
+                                                    f"did you mean 'workflow.parameters'?")
+            elif s.var[:2] == ("workflow", "parameters") and len(s.var) >= 3 and s.var[2] not in w.params:
                 have = ", ".join(sorted(w.params)) or "none"
                 yield Hit(w.doc, json_path(s.path),
                           f"{_ref(s)} in {_where(w, s)}: no workflow parameter '{s.var[2]}' in "
@@ -105,7 +109,7 @@ def template_workflow_parameter(ctx: LintContext, expr: bool = False) -> Iterato
 def ref_scope(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
     for w in ctx.workflows:
         for s in w.sites:
-            if s.expr != expr:
+            if s.beyond_argo != expr:
                 continue
             root = s.var[0]
             if root not in ("steps", "tasks") or len(s.var) < 2:
@@ -137,7 +141,7 @@ def _siblings(w: WorkflowSpec, s: Site, root: str) -> tuple[dict[str, Any], dict
 def unknown_step(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
     for w in ctx.workflows:
         for s in w.sites:
-            if s.expr != expr:
+            if s.beyond_argo != expr:
                 continue
             root = s.var[0]
             if root not in ("steps", "tasks") or len(s.var) < 2 or s.key == "when" or s.var == (root, "name"):
@@ -157,7 +161,7 @@ def unknown_step(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
 def when_unknown_step(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
     for w in ctx.workflows:
         for s in w.sites:
-            if s.expr != expr:
+            if s.beyond_argo != expr:
                 continue
             root = s.var[0]
             if s.key != "when" or root not in ("steps", "tasks") or len(s.var) < 2 or s.var == (root, "name"):
@@ -176,7 +180,7 @@ def when_unknown_step(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
 def unknown_output(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
     for w in ctx.workflows:
         for s in w.sites:
-            if s.expr != expr:
+            if s.beyond_argo != expr:
                 continue
             root = s.var[0]
             if root not in ("steps", "tasks") or len(s.var) < 3:
@@ -266,9 +270,12 @@ WORKFLOW_FIELDS = {"name", "namespace", "uid", "serviceAccountName", "mainEntryp
 def unknown_variable(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
     for w in ctx.workflows:
         for s in w.sites:
-            if s.expr != expr:
+            if s.beyond_argo != expr:
                 continue
             root = s.var[0]
+            if (root == "workflow" and len(s.var) >= 2 and s.var[1].startswith("parameters")
+                    and w.doc.kind in ("WorkflowTemplate", "ClusterWorkflowTemplate")):
+                continue  # Argo lets workflow.parameters* through in templates: argo/template-workflow-parameter
             if root == "workflow" and len(s.var) >= 2 and s.var[1] not in WORKFLOW_FIELDS:
                 close = difflib.get_close_matches(s.var[1], sorted(WORKFLOW_FIELDS), n=1)
                 hint = f"; did you mean 'workflow.{close[0]}'?" if close else ""
@@ -287,7 +294,7 @@ def unknown_variable(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
 def unknown_variable_root(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
     for w in ctx.workflows:
         for s in w.sites:
-            if s.expr != expr:
+            if s.beyond_argo != expr:
                 continue
             root = s.var[0]
             if s.key == "metrics" and root in METRIC_ROOTS:
@@ -319,11 +326,14 @@ _HYPHEN_IN_EXPR = re.compile(r"(?<![\w.'\"])((?:inputs|outputs|workflow|steps|ta
 
 
 @rule("argo/expression-reference", Severity.ERROR,
-      "names inside {{= expressions}} resolve (inputs, workflow parameters, steps/tasks and their outputs); "
-      "a hyphenated name after a dot is read as a subtraction", beyond_argo=True)
+      "names inside {{= expressions}}, and references in the fields of steps/DAG templates Argo's validator "
+      "skips (synchronization, metadata, inputs), resolve; a hyphenated name after a dot in an expression is "
+      "read as a subtraction", beyond_argo=True)
 def expression_reference(ctx: LintContext) -> Iterator[Hit]:
     hyphen_paths: set[str] = set()
+    expr_paths: set[str] = set()
     for w in ctx.workflows:
+        expr_paths |= {json_path(s.path) for s in w.sites if s.expr}
         seen: set[tuple[str, str]] = set()
         for s in w.sites:
             if not s.expr:
@@ -344,4 +354,6 @@ def expression_reference(ctx: LintContext) -> Iterator[Hit]:
                   when_unknown_step, unknown_output, unknown_variable, unknown_variable_root):
         for hit in check(ctx, True):
             if hit.path not in hyphen_paths:
-                yield hit._replace(message="in an {{= expression}}: " + hit.message)
+                where = "in an {{= expression}}" if hit.path in expr_paths else \
+                    "in a field Argo's validator does not check (it fails at run time)"
+                yield hit._replace(message=f"{where}: {hit.message}")
