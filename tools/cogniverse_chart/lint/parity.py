@@ -627,8 +627,17 @@ def field_type(ctx: LintContext) -> Iterator[Hit]:
                 yield Hit(d, f"$.spec.{key}", f"{key} '{v}' must be an integer")
 
 
-#: What Argo's suspend node accepts at run time: a number (seconds) or a Go duration ("30s", "1h30m").
-_GO_DURATION = re.compile(r"^(\d+(\.\d*)?|\.\d+)$|^([+-]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+)$")
+_GO_DURATION = re.compile(r"[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+")
+
+
+def go_duration(v: str) -> bool:
+    """Go's time.ParseDuration accepts it ('30s', '1h30m', '0'; no spaces, no days)."""
+    return v == "0" or bool(_GO_DURATION.fullmatch(v))
+
+
+def argo_duration(v: str) -> bool:
+    """Argo's ParseStringToDuration accepts it: whole seconds or a Go duration."""
+    return bool(re.fullmatch(r"[-+]?\d+", v)) or go_duration(v)
 
 
 @rule("argo/suspend-duration", Severity.ERROR,
@@ -640,13 +649,36 @@ def suspend_duration(ctx: LintContext) -> Iterator[Hit]:
             sus = t.get("suspend")
             if not isinstance(sus, dict) or sus.get("duration") in (None, ""):
                 continue
-            v = str(sus["duration"]).strip()
-            if "{{" in v:
-                continue
-            if not _GO_DURATION.match(v) or v.startswith("-"):
+            v = str(sus["duration"])
+            if "{{" not in v and not argo_duration(v):
                 yield Hit(w.doc, json_path(w.tpath(str(t.get("name")), "suspend", "duration")),
                           f"suspend template '{t.get('name')}': duration '{v}' is not a number of seconds or a "
                           f"duration like 30s, 5m, 1h (no spaces, no days)")
+
+
+@rule("argo/duration-format", Severity.ERROR,
+      "template timeout and retryStrategy.backoff durations parse as Argo parses them at run time "
+      "('30s', '1h30m'; backoff also whole seconds); Argo's validator passes them unchecked", beyond_argo=True)
+def duration_format(ctx: LintContext) -> Iterator[Hit]:
+    for w in ctx.workflows:
+        for t in w.template_list:
+            tn = str(t.get("name"))
+            timeout = t.get("timeout")
+            if isinstance(timeout, str) and timeout and "{{" not in timeout \
+                    and not re.fullmatch(r"[+-]?\d+", timeout.strip()) and not go_duration(timeout):
+                yield Hit(w.doc, json_path(w.tpath(tn, "timeout")),
+                          f"template '{tn}': timeout '{timeout}' is not a duration like 30s, 5m, 1h30m (no spaces, "
+                          f"no days); the node fails when it starts")
+            backoff = (t.get("retryStrategy") or {}).get("backoff") if isinstance(t.get("retryStrategy"), dict) else None
+            if isinstance(backoff, dict):
+                for key in ("duration", "maxDuration"):
+                    v = backoff.get(key)
+                    if v is None or isinstance(v, int) or "{{" in str(v):
+                        continue
+                    if not argo_duration(str(v)):
+                        yield Hit(w.doc, json_path(w.tpath(tn, "retryStrategy", "backoff", key)),
+                                  f"template '{tn}': retryStrategy.backoff.{key} '{v}' is not seconds or a duration "
+                                  f"like 30s, 5m, 1h (no spaces, no days); the retry fails at run time")
 
 
 @rule("argo/item-field", Severity.ERROR,
