@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from cogniverse_chart.documents import parse_stream
 from cogniverse_chart.lint import lint
 
@@ -59,8 +61,8 @@ spec:
         command: [echo]
         args: ["{{=inputs.parameters['tenant-id']}}", "{{= sprig.upper(inputs.parameters['tenantid']) }}"]
 """
-    [msg] = rules(text)["argo/unknown-input"]
-    assert "'tenantid'" in msg
+    [msg] = rules(text)["argo/expression-reference"]
+    assert msg.startswith("in an {{= expression}}: ") and "'tenantid'" in msg
 
 
 def test_depends_expressions_with_results_and_operators() -> None:
@@ -179,3 +181,33 @@ spec:
     assert "passes cpu-qouta" in bad["argo/unknown-argument"][0]
     good = rules(template.replace("ARGS", "{name: tenant-id, value: acme}"))
     assert "argo/missing-argument" not in good and "argo/unknown-argument" not in good
+
+
+def test_argo_version_option_selects_the_rules(tmp_path, capsys) -> None:
+    """`lint --argo-version`: the singular `schedule` is deprecated in 3.7 (a warning) and rejected by
+    4.0 (an error naming the version); the default is the version versions.env pins."""
+    from cogniverse_chart.cli import main
+    from cogniverse_chart.lint import default_argo_version
+
+    f = tmp_path / "cron.yaml"
+    f.write_text("""
+apiVersion: argoproj.io/v1alpha1
+kind: CronWorkflow
+metadata: {name: nightly}
+spec:
+  schedule: "0 1 * * *"
+  concurrencyPolicy: Forbid
+  workflowSpec:
+    entrypoint: m
+    templates: [{name: m, container: {image: "alpine:3.20", command: ["true"]}}]
+""")
+    assert main(["lint", "--disable", "policy/", "--argo-version", "4.0", str(f)]) == 1
+    out = capsys.readouterr().out
+    assert "error[argo/cron-spec]" in out and "Argo 4.0 removed spec.schedule" in out
+    assert main(["lint", "--disable", "policy/", "--argo-version", "3.7", str(f)]) == 0
+    assert "warning[argo/cron-schedule]" in capsys.readouterr().out
+    assert main(["--output", "json", "lint", "--disable", "policy/", str(f)]) == 0
+    assert f'"argo_version": "{default_argo_version()}"' in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:
+        main(["lint", "--argo-version", "5.1", str(f)])
+    assert exc.value.code == 2

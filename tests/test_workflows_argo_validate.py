@@ -1,154 +1,35 @@
 """Argo's own validation (the checks `argo lint` and the workflow-controller run: template and
-parameter references, `when` expressions, outputs, templateRefs) on every rendered Argo object.
+parameter references, `when` expressions, outputs, templateRefs) on every rendered Argo object, for
+both pinned Argo versions (ARGO_VERSION and ARGO_V4_VERSION in versions.env).
 
-The checker is a small Go program over Argo's `workflow/validate` package, built from the Argo
-version the local cluster pins (cluster/argo/go.mod) with the Go module cache only (GOPROXY=off).
-Warm build cache: a few seconds. Without Go or without that Argo module in the module cache the
-tests are skipped with a line saying which is missing; CRD-schema validation
-(test_workflows_crd.py) runs regardless.
+The checker is tools/argo-validate/<major>, a small Go program over Argo's `workflow/validate`
+package, built once per version and source hash (cogniverse_chart.lint.oracle; cached under
+~/.cache/cogniverse/argo-validate, built ahead by scripts/test.sh). Without a Go toolchain these tests
+fail with the build's message; they never skip. CRD-schema validation is test_workflows_crd.py.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-from pathlib import Path
-
 import pytest
-import yaml
 
-from cogniverse_chart import REPO_ROOT
+from cogniverse_chart.lint.oracle import validate_cases
 from test_workflows_helpers import CRON_WORKFLOWS, rendered
 
-ARGO_MODULE = REPO_ROOT / "cluster" / "argo"
-
-GO_SOURCE = r'''
-// argolint: validate Workflow, WorkflowTemplate and CronWorkflow documents (stdin, multi-document
-// YAML) with Argo's own validation package. One line per object: "OK Kind/name" or "ERROR Kind/name: why".
-package main
-
-import (
-	"context"
-	"fmt"
-	"io"
-	"os"
-	"strings"
-
-	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-	"github.com/argoproj/argo-workflows/v3/workflow/templateresolution"
-	"github.com/argoproj/argo-workflows/v3/workflow/validate"
-	"sigs.k8s.io/yaml"
-)
-
-type getter map[string]*wfv1.WorkflowTemplate
-
-func (g getter) Get(name string) (*wfv1.WorkflowTemplate, error) {
-	if t, ok := g[name]; ok {
-		return t, nil
-	}
-	return nil, fmt.Errorf("workflowtemplate %q not found", name)
-}
-
-func main() {
-	data, err := io.ReadAll(os.Stdin)
-	if err != nil {
-		panic(err)
-	}
-	var docs [][]byte
-	for _, d := range strings.Split("\n"+string(data), "\n---") {
-		if strings.TrimSpace(d) != "" {
-			docs = append(docs, []byte(d))
-		}
-	}
-	g := getter{}
-	kinds := make([]string, len(docs))
-	for i, d := range docs {
-		var meta struct{ Kind string }
-		_ = yaml.Unmarshal(d, &meta)
-		kinds[i] = meta.Kind
-		if meta.Kind == "WorkflowTemplate" {
-			var t wfv1.WorkflowTemplate
-			if err := yaml.UnmarshalStrict(d, &t); err == nil {
-				g[t.Name] = &t
-			}
-		}
-	}
-	cg := &templateresolution.NullClusterWorkflowTemplateGetter{}
-	bad := 0
-	report := func(kind, name string, err error) {
-		if err != nil {
-			bad++
-			fmt.Printf("ERROR %s/%s: %v\n", kind, name, err)
-		} else {
-			fmt.Printf("OK %s/%s\n", kind, name)
-		}
-	}
-	for i, d := range docs {
-		switch kinds[i] {
-		case "WorkflowTemplate":
-			var t wfv1.WorkflowTemplate
-			if err := yaml.UnmarshalStrict(d, &t); err != nil {
-				report(kinds[i], "?", err)
-				continue
-			}
-			report(kinds[i], t.Name, validate.ValidateWorkflowTemplate(g, cg, &t, nil,
-				validate.ValidateOpts{Lint: true, WorkflowTemplateValidation: true}))
-		case "CronWorkflow":
-			var c wfv1.CronWorkflow
-			if err := yaml.UnmarshalStrict(d, &c); err != nil {
-				report(kinds[i], "?", err)
-				continue
-			}
-			report(kinds[i], c.Name, validate.ValidateCronWorkflow(context.Background(), g, cg, &c, nil))
-		case "Workflow":
-			var w wfv1.Workflow
-			if err := yaml.UnmarshalStrict(d, &w); err != nil {
-				report(kinds[i], "?", err)
-				continue
-			}
-			report(kinds[i], w.GenerateName+w.Name, validate.ValidateWorkflow(g, cg, &w, nil,
-				validate.ValidateOpts{Lint: true, Submit: true}))
-		}
-	}
-	if bad > 0 {
-		os.Exit(1)
-	}
-}
-'''
+VERSIONS = ("3.7", "4.0")
 
 
-@pytest.fixture(scope="module")
-def argolint(tmp_path_factory) -> Path:
-    go = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None)
-    if not go:
-        pytest.skip("Argo's own validation: no Go toolchain on this machine")
-    if not (ARGO_MODULE / "go.mod").exists():
-        pytest.skip(f"Argo's own validation: {ARGO_MODULE}/go.mod (the pinned Argo version) not found")
-    work = tmp_path_factory.mktemp("argolint")
-    mod = (ARGO_MODULE / "go.mod").read_text().splitlines()
-    mod = [("module cogniverse.local/tests/argolint" if line.startswith("module ") else line) for line in mod]
-    # Keep requires and replaces; the `tool` block names mains this module does not build.
-    text = "\n".join(mod)
-    if "\ntool (" in text:
-        head, _, rest = text.partition("\ntool (")
-        text = head + "\n" + rest.partition(")")[2]
-    (work / "go.mod").write_text(text + "\n")
-    shutil.copy(ARGO_MODULE / "go.sum", work / "go.sum")
-    (work / "main.go").write_text(GO_SOURCE)
-    # Modules missing from the cache (a fresh machine) are fetched through the Go module proxy.
-    env = {**os.environ, "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
-    proc = subprocess.run([go, "build", "-o", "argolint", "."], cwd=work, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.fail(f"building the Argo validation checker failed:\n{proc.stderr[-3000:]}")
-    return work / "argolint"
+@pytest.fixture(params=VERSIONS, ids=lambda v: f"argo-{v}")
+def argolint(request):
+    """Validate one stream of objects with Argo `version`: (1 if any error else 0, result lines)."""
+    def run(objs: list[dict]) -> tuple[int, list[str]]:
+        [results] = validate_cases(request.param, {"stream": objs}).values()
+        lines = [f"ERROR {k}/{n}: {e}" if e else f"OK {k}/{n}" for k, n, e in results]
+        return (1 if any(e for _, _, e in results) else 0), lines
+    return run
 
 
-def _lint(argolint: Path, objs: list[dict]) -> tuple[int, list[str]]:
-    stream = "".join("---\n" + yaml.safe_dump(o, sort_keys=False) for o in objs)
-    proc = subprocess.run([str(argolint)], input=stream, capture_output=True, text=True)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith(("OK ", "ERROR "))]
-    return proc.returncode, lines
+def _lint(argolint, objs: list[dict]) -> tuple[int, list[str]]:
+    return argolint(objs)
 
 
 def _argo_objs(docs):

@@ -7,7 +7,7 @@ import json
 
 from ..chart import merge, render_profiles
 from ..documents import read_paths
-from ..lint import RULES, check_rule_ids, lint
+from ..lint import ARGO_VERSIONS, RULES, check_rule_ids, default_argo_version, lint
 from ..report import emit
 
 
@@ -21,18 +21,23 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="rule id (or family prefix like policy/) to skip; repeatable")
     p.add_argument("--profile", "-p", action="append", default=None,
                    help="lint only this chart profile; repeatable (default: all in values/)")
-    p.add_argument("--list-rules", action="store_true", help="print every rule id, severity and summary")
+    p.add_argument("--argo-version", choices=ARGO_VERSIONS, default=None,
+                   help="apply the rules of this Argo Workflows version (default: the version the chart pins in "
+                        "versions.env)")
+    p.add_argument("--list-rules", action="store_true",
+                   help="print every rule id, severity, whether it goes beyond Argo's own validator, and summary")
     p.set_defaults(func=run)
 
 
 def list_rules(output: str) -> int:
     if output == "json":
-        print(json.dumps([{"id": r.id, "severity": r.severity.value, "summary": r.summary} for r in RULES.values()],
-                         indent=2))
+        print(json.dumps([{"id": r.id, "severity": r.severity.value, "beyond_argo": r.beyond_argo,
+                            "summary": r.summary} for r in RULES.values()], indent=2))
     else:
         width = max(len(r) for r in RULES)
         for r in RULES.values():
-            print(f"{r.id:<{width}}  {r.severity.value:<7}  {r.summary}")
+            origin = "beyond" if r.beyond_argo else "argo"
+            print(f"{r.id:<{width}}  {r.severity.value:<7}  {origin:<6}  {r.summary}")
     return 0
 
 
@@ -40,10 +45,13 @@ def run(args: argparse.Namespace) -> int:
     if args.list_rules:
         return list_rules(args.output)
     check_rule_ids(args.disable)  # bad ids are usage errors, before any work
+    version = args.argo_version or default_argo_version()
     if args.paths:
         docs = list(read_paths(args.paths))
-        return emit(lint(docs, args.disable), args.output, command="lint", checked=len(docs))
+        return emit(lint(docs, args.disable, version), args.output, command="lint", checked=len(docs),
+                    extra={"argo_version": version})
     rendered = render_profiles(args.profile)
-    findings = merge({p: lint(docs, args.disable) for p, docs in rendered.items()})
+    findings = merge({p: lint(docs, args.disable, version) for p, docs in rendered.items()})
     checked = sum(len(d) for d in rendered.values())
-    return emit(findings, args.output, command="lint", checked=checked, extra={"profiles": list(rendered)})
+    return emit(findings, args.output, command="lint", checked=checked,
+                extra={"profiles": list(rendered), "argo_version": version})

@@ -14,12 +14,12 @@ from typing import Iterable
 from ..documents import Document
 from ..errors import ToolkitError
 from ..findings import Finding
-from .registry import RULES, LintContext, Rule, rule
+from .registry import ARGO_VERSIONS, RULES, LintContext, Rule, default_argo_version, rule
 
 # Importing the rule modules registers their rules (in this order in `lint --list-rules`).
-from . import references, structure, cron, injection, policy, rbac  # noqa: E402,F401
+from . import references, structure, parity, cron, injection, policy, rbac  # noqa: E402,F401
 
-__all__ = ["RULES", "LintContext", "Rule", "rule", "lint", "check_rule_ids"]
+__all__ = ["ARGO_VERSIONS", "RULES", "LintContext", "Rule", "rule", "lint", "check_rule_ids", "default_argo_version"]
 
 
 def check_rule_ids(ids: Iterable[str]) -> set[str]:
@@ -37,9 +37,13 @@ def check_rule_ids(ids: Iterable[str]) -> set[str]:
     return out
 
 
-def lint(docs: list[Document], disable: Iterable[str] = ()) -> list[Finding]:
+def lint(docs: list[Document], disable: Iterable[str] = (), argo_version: str = "") -> list[Finding]:
+    """Every enabled rule over the stream; argo_version ("3.6", "3.7", "4.0", default: the pinned one)
+    selects which Argo version's rules apply."""
+    if argo_version and argo_version not in ARGO_VERSIONS:
+        raise ToolkitError(f"--argo-version {argo_version}: lint knows Argo {', '.join(ARGO_VERSIONS)}")
     off = check_rule_ids(disable)
-    ctx = LintContext(docs)
+    ctx = LintContext(docs, argo_version)
     findings: list[Finding] = []
     for r in RULES.values():
         if r.id in off:

@@ -32,16 +32,22 @@ _EXPR_PART_RE = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*['\"]([^'\"]+)['\"]
 
 def variables(text: str) -> Iterator[tuple[str, ...]]:
     """Variable paths referenced in a string: '{{inputs.parameters.x}}' -> ('inputs', 'parameters', 'x')."""
+    for var, _ in tagged_variables(text):
+        yield var
+
+
+def tagged_variables(text: str) -> Iterator[tuple[tuple[str, ...], bool]]:
+    """(variable path, inside an `{{= expression}}`?) for every variable a string references."""
     for m in _TAG_RE.finditer(text):
         inner = m.group(1)
         if inner.lstrip().startswith("="):
             for vm in _EXPR_VAR_RE.finditer(inner.lstrip()[1:]):
                 parts = [vm.group(1)] + [a or b for a, b in _EXPR_PART_RE.findall(vm.group(2))]
-                yield tuple(parts)
+                yield tuple(parts), True
         else:
             sm = _SIMPLE_VAR_RE.match(inner)
             if sm:
-                yield tuple(sm.group(1).split("."))
+                yield tuple(sm.group(1).split(".")), False
 
 
 def walk_strings(obj: Any, path: list[Any]) -> Iterator[tuple[list[Any], str]]:
@@ -100,6 +106,15 @@ class Site:
     text: str
     call: Call | None  # the step/task whose fields hold the string, if any
     key: str  # first key under the step/task ('when', 'arguments', ...) or under the template
+    expr: bool = False  # inside an `{{= expression}}` (Argo's validator does not check those)
+    #: in a field of a steps/DAG template outside its steps, tasks and outputs (synchronization, metadata,
+    #: inputs ...), which Argo's validator does not resolve either
+    unchecked: bool = False
+
+    @property
+    def beyond_argo(self) -> bool:
+        """A use Argo's validator never looks at: faults here pass it and break the run."""
+        return self.expr or self.unchecked
 
 
 @dataclass
@@ -187,8 +202,9 @@ class WorkflowSpec:
                 elif rel[:2] == ["dag", "tasks"] and len(rel) >= 3:
                     call = by_path.get(tuple(tp + rel[:3]))
                     key = str(rel[3]) if len(rel) > 3 else ""
-                for var in variables(text):
-                    out.append(Site(tn, path, var, text, call, key))
+                unchecked = template_type(t) in ("steps", "dag") and str(rel[0]) not in ("steps", "dag", "outputs")
+                for var, expr in tagged_variables(text):
+                    out.append(Site(tn, path, var, text, call, key, expr, unchecked))
         return out
 
 

@@ -26,16 +26,26 @@ def _crons(ctx: LintContext) -> list[Cron]:
 @rule("argo/cron-schedule", Severity.ERROR, "CronWorkflow schedules must be valid cron expressions")
 def cron_schedule(ctx: LintContext) -> Iterator[Hit]:
     for c in _crons(ctx):
-        if not c.schedules:
-            yield Hit(c.doc, "$.spec.schedules", "no schedule: set spec.schedules (a list of cron expressions)")
         for expr, path in c.schedules:
             try:
                 parse(expr)
             except CronError as e:
                 yield Hit(c.doc, json_path(path), f"invalid cron expression '{expr}': {e}")
-        if "schedule" in (c.doc.obj.get("spec") or {}):
+        if "schedule" in (c.doc.obj.get("spec") or {}) and not ctx.argo4:  # 4.0: argo/cron-spec, an error
             yield Hit(c.doc, "$.spec.schedule", "spec.schedule (singular) was removed in Argo Workflows 4.0; "
                                                 "use spec.schedules: [\"...\"]", Severity.WARNING)
+
+
+@rule("argo/cron-no-schedule", Severity.ERROR,
+      "a CronWorkflow has a schedule (Argo 3.x accepts none and never runs it; 4.0: argo/cron-spec)",
+      beyond_argo=True)
+def cron_no_schedule(ctx: LintContext) -> Iterator[Hit]:
+    if ctx.argo4:
+        return
+    for c in _crons(ctx):
+        if not c.schedules:
+            yield Hit(c.doc, "$.spec.schedules", f"no schedule: Argo {ctx.argo_version} accepts this CronWorkflow but "
+                                                 f"never runs it; set spec.schedules (a list of cron expressions)")
 
 
 @rule("argo/cron-timezone", Severity.ERROR, "CronWorkflow time zones must be IANA zone names")

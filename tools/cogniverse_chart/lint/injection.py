@@ -67,7 +67,8 @@ def _containers(t: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 @rule("argo/shell-injection", Severity.ERROR,
-      "no parameter in `sh -c`/`bash -c`/`python -c` program text or script source; pass it as an argument")
+      "no parameter in `sh -c`/`bash -c`/`python -c` program text or script source; pass it as an argument",
+      beyond_argo=True)
 def shell_injection(ctx: LintContext) -> Iterator[Hit]:
     for w in ctx.workflows:
         for t in w.template_list:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any, Iterator
 
 from ..findings import Severity
 from ..validate import json_path
-from .argo import Site, WorkflowSpec, dag_tasks, names, step_groups, template_type
+from .argo import _TAG_RE, Site, WorkflowSpec, dag_tasks, names, step_groups, template_type
 from .registry import Hit, LintContext, rule
 from .structure import dag_ancestors
 
@@ -26,9 +27,11 @@ def _ref(s: Site) -> str:
 
 @rule("argo/unknown-input", Severity.ERROR,
       "{{inputs.parameters.X}} / {{inputs.artifacts.X}} must name an input the template declares")
-def unknown_input(ctx: LintContext) -> Iterator[Hit]:
+def unknown_input(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
     for w in ctx.workflows:
         for s in w.sites:
+            if s.beyond_argo != expr:
+                continue
             if s.var[:1] != ("inputs",) or len(s.var) < 3 or s.var[1] not in ("parameters", "artifacts"):
                 continue
             declared = names((w.templates[s.template].get("inputs") or {}).get(s.var[1]))
@@ -55,16 +58,26 @@ def _reachable(w: WorkflowSpec, name: str) -> set[str]:
 @rule("argo/unknown-workflow-parameter", Severity.ERROR,
       "{{workflow.parameters.X}} must name a parameter in spec.arguments.parameters (of the calling "
       "workflow, for templates reached through templateRef)")
-def unknown_workflow_parameter(ctx: LintContext) -> Iterator[Hit]:
+def unknown_workflow_parameter(ctx: LintContext, expr: bool = False, templates: bool = False) -> Iterator[Hit]:
     for w in ctx.workflows:
         if "workflowTemplateRef" in w.spec:
             continue
+        if (w.doc.kind in ("WorkflowTemplate", "ClusterWorkflowTemplate")) != templates:
+            continue  # Argo validates a WorkflowTemplate alone without checking these: a separate rule
         for s in w.sites:
-            if s.var[:2] == ("workflow", "parameters") and len(s.var) >= 3 and s.var[2] not in w.params:
+            if s.beyond_argo != expr:
+                continue
+            if templates and s.var[0] == "workflow" and len(s.var) >= 2 and s.var[1].startswith("parameters") \
+                    and s.var[1] != "parameters":
+                yield Hit(w.doc, json_path(s.path), f"{_ref(s)} in {_where(w, s)}: there is no workflow.{s.var[1]}; "
+                                                    f"did you mean 'workflow.parameters'?")
+            elif s.var[:2] == ("workflow", "parameters") and len(s.var) >= 3 and s.var[2] not in w.params:
                 have = ", ".join(sorted(w.params)) or "none"
                 yield Hit(w.doc, json_path(s.path),
                           f"{_ref(s)} in {_where(w, s)}: no workflow parameter '{s.var[2]}' in "
                           f"{w.path('arguments', 'parameters')} (declared: {have})")
+        if expr or templates:
+            continue
         # A template called through templateRef runs inside *this* workflow: its workflow.parameters
         # resolve against this workflow's arguments, not those of the WorkflowTemplate it lives in.
         for c in w.calls:
@@ -84,11 +97,20 @@ def unknown_workflow_parameter(ctx: LintContext) -> Iterator[Hit]:
                           f"Pass the values as inputs instead")
 
 
+@rule("argo/template-workflow-parameter", Severity.ERROR,
+      "{{workflow.parameters.X}} in a WorkflowTemplate names one of its spec.arguments.parameters (Argo "
+      "accepts the template; every run fails unless the submitter happens to pass X)", beyond_argo=True)
+def template_workflow_parameter(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
+    yield from unknown_workflow_parameter(ctx, expr, templates=True)
+
+
 @rule("argo/ref-scope", Severity.ERROR,
       "steps.X references only inside a steps template, tasks.X only inside a DAG template")
-def ref_scope(ctx: LintContext) -> Iterator[Hit]:
+def ref_scope(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
     for w in ctx.workflows:
         for s in w.sites:
+            if s.beyond_argo != expr:
+                continue
             root = s.var[0]
             if root not in ("steps", "tasks") or len(s.var) < 2:
                 continue
@@ -116,9 +138,11 @@ def _siblings(w: WorkflowSpec, s: Site, root: str) -> tuple[dict[str, Any], dict
 
 @rule("argo/unknown-step", Severity.ERROR,
       "{{steps.X...}} / {{tasks.X...}} must name a step or task of the same template")
-def unknown_step(ctx: LintContext) -> Iterator[Hit]:
+def unknown_step(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
     for w in ctx.workflows:
         for s in w.sites:
+            if s.beyond_argo != expr:
+                continue
             root = s.var[0]
             if root not in ("steps", "tasks") or len(s.var) < 2 or s.key == "when" or s.var == (root, "name"):
                 continue  # {{steps.name}} / {{tasks.name}}: Argo's name of the current step/task
@@ -134,9 +158,11 @@ def unknown_step(ctx: LintContext) -> Iterator[Hit]:
 
 
 @rule("argo/when-unknown-step", Severity.ERROR, "a `when` expression must only name existing steps/tasks")
-def when_unknown_step(ctx: LintContext) -> Iterator[Hit]:
+def when_unknown_step(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
     for w in ctx.workflows:
         for s in w.sites:
+            if s.beyond_argo != expr:
+                continue
             root = s.var[0]
             if s.key != "when" or root not in ("steps", "tasks") or len(s.var) < 2 or s.var == (root, "name"):
                 continue
@@ -151,9 +177,11 @@ def when_unknown_step(ctx: LintContext) -> Iterator[Hit]:
 
 @rule("argo/unknown-output", Severity.ERROR,
       "{{steps.X.outputs.parameters.P}} / tasks...: P must be an output the called template declares")
-def unknown_output(ctx: LintContext) -> Iterator[Hit]:
+def unknown_output(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
     for w in ctx.workflows:
         for s in w.sites:
+            if s.beyond_argo != expr:
+                continue
             root = s.var[0]
             if root not in ("steps", "tasks") or len(s.var) < 3:
                 continue
@@ -187,7 +215,7 @@ def unknown_output(ctx: LintContext) -> Iterator[Hit]:
 
 
 @rule("argo/step-order", Severity.ERROR,
-      "a step may only read outputs of earlier step groups; a task only of tasks it depends on")
+      "a step may only read outputs of earlier step groups; a task only of tasks it depends on", beyond_argo=True)
 def step_order(ctx: LintContext) -> Iterator[Hit]:
     for w in ctx.workflows:
         for s in w.sites:
@@ -213,7 +241,8 @@ def step_order(ctx: LintContext) -> Iterator[Hit]:
                               f"'{s.var[1]}'; add it to dependencies/depends")
 
 
-@rule("argo/item-without-loop", Severity.ERROR, "{{item}} only inside a step/task with withItems/withParam/withSequence")
+@rule("argo/item-without-loop", Severity.ERROR, "{{item}} only inside a step/task with withItems/withParam/withSequence",
+      beyond_argo=True)
 def item_without_loop(ctx: LintContext) -> Iterator[Hit]:
     loops = ("withItems", "withParam", "withSequence")
     for w in ctx.workflows:
@@ -229,25 +258,102 @@ def item_without_loop(ctx: LintContext) -> Iterator[Hit]:
 
 #: Variable roots Argo substitutes in templates, and the fields of `workflow.`.
 KNOWN_ROOTS = {"inputs", "outputs", "workflow", "steps", "tasks", "item", "pod", "node", "retries", "lastRetry"}
+#: Variables Argo substitutes only in a template's metrics (emitted after the node ran).
+METRIC_ROOTS = {"duration", "status", "exitCode", "resourcesDuration"}
 WORKFLOW_FIELDS = {"name", "namespace", "uid", "serviceAccountName", "mainEntrypoint", "parameters", "annotations",
                    "labels", "creationTimestamp", "priority", "duration", "scheduledTime", "status", "failures",
                    "outputs"}
 
 
 @rule("argo/unknown-variable", Severity.ERROR,
-      "{{...}} names a variable Argo knows (inputs, outputs, workflow, steps, tasks, item, pod, node, retries, lastRetry)")
-def unknown_variable(ctx: LintContext) -> Iterator[Hit]:
+      "{{inputs.X}} and {{workflow.X}} name fields Argo has (inputs.parameters/artifacts; workflow.name, ...)")
+def unknown_variable(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
     for w in ctx.workflows:
         for s in w.sites:
+            if s.beyond_argo != expr:
+                continue
             root = s.var[0]
+            if (root == "workflow" and len(s.var) >= 2 and s.var[1].startswith("parameters")
+                    and w.doc.kind in ("WorkflowTemplate", "ClusterWorkflowTemplate")):
+                continue  # Argo lets workflow.parameters* through in templates: argo/template-workflow-parameter
+            if root == "workflow" and len(s.var) >= 2 and s.var[1] not in WORKFLOW_FIELDS:
+                close = difflib.get_close_matches(s.var[1], sorted(WORKFLOW_FIELDS), n=1)
+                hint = f"; did you mean 'workflow.{close[0]}'?" if close else ""
+                yield Hit(w.doc, json_path(s.path),
+                          f"{_ref(s)} in {_where(w, s)}: there is no workflow.{s.var[1]}{hint}")
+            elif root == "inputs" and len(s.var) >= 2 and s.var[1] not in ("parameters", "artifacts"):
+                close = difflib.get_close_matches(s.var[1], ["parameters", "artifacts"], n=1)
+                hint = f"; did you mean 'inputs.{close[0]}'?" if close else ""
+                yield Hit(w.doc, json_path(s.path),
+                          f"{_ref(s)} in {_where(w, s)}: there is no inputs.{s.var[1]}{hint}")
+
+
+@rule("argo/unknown-variable-root", Severity.ERROR,
+      "{{X...}} starts with a variable Argo knows (inputs, outputs, workflow, steps, tasks, item, pod, node, "
+      "retries, lastRetry); Argo's validator passes unknown roots and the run fails", beyond_argo=True)
+def unknown_variable_root(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
+    for w in ctx.workflows:
+        for s in w.sites:
+            if s.beyond_argo != expr:
+                continue
+            root = s.var[0]
+            if s.key == "metrics" and root in METRIC_ROOTS:
+                continue
             if root not in KNOWN_ROOTS:
                 close = difflib.get_close_matches(root, sorted(KNOWN_ROOTS), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 yield Hit(w.doc, json_path(s.path),
                           f"{_ref(s)} in {_where(w, s)}: Argo has no variable '{root}'{hint} The workflow "
                           f"fails when it reaches this template")
-            elif root == "workflow" and len(s.var) >= 2 and s.var[1] not in WORKFLOW_FIELDS:
-                close = difflib.get_close_matches(s.var[1], sorted(WORKFLOW_FIELDS), n=1)
-                hint = f"; did you mean 'workflow.{close[0]}'?" if close else ""
+
+
+@rule("argo/retries-without-retry-strategy", Severity.ERROR,
+      "{{retries}} / {{lastRetry.*}} only in templates with a retryStrategy (elsewhere they never resolve)",
+      beyond_argo=True)
+def retries_without_retry_strategy(ctx: LintContext) -> Iterator[Hit]:
+    for w in ctx.workflows:
+        for s in w.sites:
+            if s.var[0] in ("retries", "lastRetry") and w.templates[s.template].get("retryStrategy") is None:
+                if s.key == "retryStrategy":
+                    continue
                 yield Hit(w.doc, json_path(s.path),
-                          f"{_ref(s)} in {_where(w, s)}: there is no workflow.{s.var[1]}{hint}")
+                          f"{_ref(s)} in {_where(w, s)}: the template has no retryStrategy, so Argo never sets "
+                          f"{s.var[0]} and the pod gets the text unresolved; add a retryStrategy or drop it")
+
+
+_HYPHEN_IN_EXPR = re.compile(r"(?<![\w.'\"])((?:inputs|outputs|workflow|steps|tasks)(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
+                             r"\.[A-Za-z_][A-Za-z0-9_]*-[A-Za-z][\w-]*)")
+
+
+@rule("argo/expression-reference", Severity.ERROR,
+      "names inside {{= expressions}}, and references in the fields of steps/DAG templates Argo's validator "
+      "skips (synchronization, metadata, inputs), resolve; a hyphenated name after a dot in an expression is "
+      "read as a subtraction", beyond_argo=True)
+def expression_reference(ctx: LintContext) -> Iterator[Hit]:
+    hyphen_paths: set[str] = set()
+    expr_paths: set[str] = set()
+    for w in ctx.workflows:
+        expr_paths |= {json_path(s.path) for s in w.sites if s.expr}
+        seen: set[tuple[str, str]] = set()
+        for s in w.sites:
+            if not s.expr:
+                continue
+            bodies = [m.group(1).lstrip()[1:] for m in _TAG_RE.finditer(s.text) if m.group(1).lstrip().startswith("=")]
+            for m in (m for body in bodies for m in _HYPHEN_IN_EXPR.finditer(body)):
+                key = (json_path(s.path), m.group(1))
+                if key in seen:
+                    continue
+                seen.add(key)
+                hyphen_paths.add(key[0])
+                head, _, last = m.group(1).rpartition(".")
+                first, _, rest = last.partition("-")
+                yield Hit(w.doc, json_path(s.path),
+                          f"expression in {_where(w, s)} reads '{m.group(1)}' as '{head}.{first}' minus '{rest}': "
+                          f"write {head}['{last}'] for a hyphenated name")
+    for check in (unknown_input, unknown_workflow_parameter, template_workflow_parameter, ref_scope, unknown_step,
+                  when_unknown_step, unknown_output, unknown_variable, unknown_variable_root):
+        for hit in check(ctx, True):
+            if hit.path not in hyphen_paths:
+                where = "in an {{= expression}}" if hit.path in expr_paths else \
+                    "in a field Argo's validator does not check (it fails at run time)"
+                yield hit._replace(message=f"{where}: {hit.message}")

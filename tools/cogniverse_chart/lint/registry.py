@@ -11,6 +11,21 @@ from ..findings import Finding, Severity
 from .argo import WorkflowSpec, workflow_specs
 
 
+#: The Argo minor versions lint knows the rules of (lint --argo-version).
+ARGO_VERSIONS = ("3.6", "3.7", "4.0")
+
+
+def default_argo_version() -> str:
+    """The Argo minor the chart pins: ARGO_VERSION in versions.env (v3.7.18 -> "3.7")."""
+    from .oracle import pinned_versions
+
+    pinned = pinned_versions().get("ARGO_VERSION", "")
+    minor = ".".join(pinned.lstrip("v").split(".")[:2])
+    if minor not in ARGO_VERSIONS:
+        raise ValueError(f"versions.env ARGO_VERSION={pinned}: lint knows Argo {', '.join(ARGO_VERSIONS)}")
+    return minor
+
+
 class Hit(NamedTuple):
     """What a rule reports: the object, the JSON path inside it, and the message."""
 
@@ -26,6 +41,9 @@ class Rule:
     severity: Severity
     summary: str
     check: Callable[["LintContext"], Iterable[Hit]]
+    #: True for rules that catch what Argo's own validator lets through (a run-time fault, or policy);
+    #: False for rules that mirror a check of Argo's `workflow/validate` package.
+    beyond_argo: bool = False
 
     def run(self, ctx: "LintContext") -> Iterator[Finding]:
         for hit in self.check(ctx):
@@ -35,11 +53,11 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 
-def rule(rule_id: str, severity: Severity, summary: str) -> Callable[[Callable[["LintContext"], Iterable[Hit]]], Callable[["LintContext"], Iterable[Hit]]]:
+def rule(rule_id: str, severity: Severity, summary: str, beyond_argo: bool = False) -> Callable[[Callable[["LintContext"], Iterable[Hit]]], Callable[["LintContext"], Iterable[Hit]]]:
     def register(fn: Callable[["LintContext"], Iterable[Hit]]) -> Callable[["LintContext"], Iterable[Hit]]:
         if rule_id in RULES:
             raise ValueError(f"duplicate lint rule id {rule_id}")
-        RULES[rule_id] = Rule(rule_id, severity, summary, fn)
+        RULES[rule_id] = Rule(rule_id, severity, summary, fn, beyond_argo or not rule_id.startswith("argo/"))
         return fn
 
     return register
@@ -48,8 +66,14 @@ def rule(rule_id: str, severity: Severity, summary: str) -> Callable[[Callable[[
 class LintContext:
     """Indexes over one stream, computed once and shared by every rule."""
 
-    def __init__(self, docs: list[Document]) -> None:
+    def __init__(self, docs: list[Document], argo_version: str = "") -> None:
         self.docs = docs
+        #: "3.6", "3.7" or "4.0": the Argo version whose rules apply (lint --argo-version).
+        self.argo_version = argo_version or default_argo_version()
+
+    @property
+    def argo4(self) -> bool:
+        return self.argo_version.startswith("4.")
 
     @cached_property
     def workflows(self) -> list[WorkflowSpec]:

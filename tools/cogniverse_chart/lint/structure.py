@@ -3,6 +3,7 @@ exit-handler-only variables, duplicate names, idempotent resource steps."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any, Iterator
 
@@ -11,8 +12,20 @@ from ..validate import json_path
 from .argo import WorkflowSpec, dag_tasks, names, step_groups
 from .registry import Hit, LintContext, rule
 
-_DEPENDS_TOKEN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
-_DEPENDS_RESULTS = {"Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned", "AnySucceeded", "AllFailed"}
+#: In a `depends` expression: `task.Result` (any case, so a misspelt result is reported as such) or `task`.
+_DEPENDS_TOKEN = re.compile(r"([a-zA-Z0-9][-a-zA-Z0-9]*?)\.([A-Za-z]+)\b|([a-zA-Z0-9][-a-zA-Z0-9]*)")
+DEPENDS_RESULTS = {"Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned", "AnySucceeded", "AllFailed"}
+
+
+def depends_results(expr: str) -> list[tuple[str, str]]:
+    """(task, result) for every `task.Result` in a depends expression ('' result for a bare task)."""
+    out = []
+    for m in _DEPENDS_TOKEN.finditer(expr):
+        if m.group(1):
+            out.append((m.group(1), m.group(2)))
+        else:
+            out.append((m.group(3), ""))
+    return out
 
 
 def task_dependencies(task: dict[str, Any]) -> list[str]:
@@ -20,9 +33,7 @@ def task_dependencies(task: dict[str, Any]) -> list[str]:
     deps = [str(d) for d in task.get("dependencies") or []]
     expr = task.get("depends")
     if isinstance(expr, str):
-        for tok in _DEPENDS_TOKEN.findall(expr):
-            name, _, result = tok.rpartition(".")
-            deps.append(name if result in _DEPENDS_RESULTS and name else tok)
+        deps += [name for name, _ in depends_results(expr)]
     return list(dict.fromkeys(deps))
 
 
@@ -53,6 +64,17 @@ def _required_inputs(t: dict[str, Any]) -> list[str]:
 def missing_entrypoint(ctx: LintContext) -> Iterator[Hit]:
     for w in ctx.workflows:
         if "workflowTemplateRef" in w.spec:
+            lib = _referenced_template(ctx, w)
+            ep = w.spec.get("entrypoint") or (lib.spec.get("entrypoint") if lib else None)
+            if lib is not None and not ep and w.doc.kind in ("Workflow", "CronWorkflow"):
+                yield Hit(w.doc, w.path("entrypoint"), f"no entrypoint here nor in {lib.doc.kind} '{lib.doc.name}': "
+                                                       f"set {w.path('entrypoint')} (templates: "
+                                                       f"{', '.join(lib.templates) or 'none'})")
+            for key in ("entrypoint", "onExit"):
+                name = w.spec.get(key) or (ep if key == "entrypoint" else None)
+                if lib is not None and isinstance(name, str) and name and name not in lib.templates:
+                    yield Hit(w.doc, w.path(key), f"{key} '{name}' is not a template of {lib.doc.kind} "
+                                                  f"'{lib.doc.name}' (templates: {', '.join(lib.templates)})")
             continue
         ep = w.spec.get("entrypoint")
         if not ep:
@@ -87,9 +109,16 @@ def missing_template(ctx: LintContext) -> Iterator[Hit]:
                 lib = ctx.library.get((cluster, str(ref.get("name", ""))))
                 kind = "ClusterWorkflowTemplate" if cluster else "WorkflowTemplate"
                 if lib is None:
-                    yield Hit(w.doc, json_path([*c.path, "templateRef"]),
-                              f"{c.owner} '{c.name}' calls {kind} '{ref.get('name')}', which is not in the "
-                              f"checked stream: not verified", Severity.INFO)
+                    close = difflib.get_close_matches(str(ref.get("name", "")),
+                                                      [n for (cl, n) in ctx.library if cl == cluster], n=1)
+                    if close:
+                        yield Hit(w.doc, json_path([*c.path, "templateRef", "name"]),
+                                  f"{c.owner} '{c.name}' calls {kind} '{ref.get('name')}', which does not exist; "
+                                  f"did you mean '{close[0]}' (in this stream)?")
+                    else:
+                        yield Hit(w.doc, json_path([*c.path, "templateRef"]),
+                                  f"{c.owner} '{c.name}' calls {kind} '{ref.get('name')}', which is not in the "
+                                  f"checked stream: not verified", Severity.INFO)
                 elif str(ref.get("template", "")) not in lib.templates:
                     yield Hit(w.doc, json_path([*c.path, "templateRef", "template"]),
                               f"{c.owner} '{c.name}' calls template '{ref.get('template')}' of {kind} "
@@ -158,7 +187,8 @@ def _referenced_template(ctx: LintContext, w: WorkflowSpec) -> WorkflowSpec | No
     return ctx.library.get((bool(ref.get("clusterScope")), str(ref.get("name", ""))))
 
 
-@rule("argo/unknown-argument", Severity.WARNING, "arguments passed to a template should be declared by it")
+@rule("argo/unknown-argument", Severity.WARNING, "arguments passed to a template should be declared by it",
+      beyond_argo=True)
 def unknown_argument(ctx: LintContext) -> Iterator[Hit]:
     for w in ctx.workflows:
         ref_lib = _referenced_template(ctx, w)
@@ -226,7 +256,7 @@ def dag_cycle(ctx: LintContext) -> Iterator[Hit]:
 
 
 @rule("argo/status-outside-exit-handler", Severity.ERROR,
-      "{{workflow.status}} / {{workflow.failures}} only in exit handlers (onExit or exit hooks)")
+      "{{workflow.status}} / {{workflow.failures}} only in exit handlers (onExit or exit hooks)", beyond_argo=True)
 def status_outside_exit_handler(ctx: LintContext) -> Iterator[Hit]:
     for w in ctx.workflows:
         exit_templates = w.exit_templates
@@ -264,7 +294,7 @@ def duplicate_name(ctx: LintContext) -> Iterator[Hit]:
 
 
 @rule("argo/resource-not-idempotent", Severity.WARNING,
-      "resource templates should use action apply (create fails when re-run)")
+      "resource templates should use action apply (create fails when re-run)", beyond_argo=True)
 def resource_not_idempotent(ctx: LintContext) -> Iterator[Hit]:
     for w in ctx.workflows:
         for t in w.template_list:
