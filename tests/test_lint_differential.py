@@ -17,6 +17,7 @@ import pytest
 
 from cogniverse_chart.lint import RULES
 from cogniverse_chart.lint import differential as D
+from cogniverse_chart import versions
 from cogniverse_chart.lint import oracle
 
 VERSIONS = ("3.7", "4.0")
@@ -40,7 +41,7 @@ def fast_mutants(seeds) -> list[D.Mutant]:
 
 def test_validator_programs_require_the_pinned_argo_versions() -> None:
     """The go.mod of each validator program is a derived copy of versions.env: checked here."""
-    pinned = oracle.pinned_versions()
+    pinned = versions.load()
     for major, (_, key, _) in oracle.PROGRAMS.items():
         assert oracle.required_version(major) == pinned[key], (major, key)
 
@@ -48,7 +49,7 @@ def test_validator_programs_require_the_pinned_argo_versions() -> None:
 def test_default_argo_version_is_the_pinned_one() -> None:
     from cogniverse_chart.lint import default_argo_version
 
-    pinned = oracle.pinned_versions()["ARGO_VERSION"]
+    pinned = versions.load()["ARGO_VERSION"]
     assert pinned.startswith("v" + default_argo_version() + ".")
 
 

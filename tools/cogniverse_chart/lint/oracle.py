@@ -24,27 +24,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import REPO_ROOT
+from .. import REPO_ROOT, versions
 from ..errors import ToolkitError
 
 SOURCE_ROOT = REPO_ROOT / "tools" / "argo-validate"
-VERSIONS_ENV = REPO_ROOT / "versions.env"
 #: Argo minor (the lint --argo-version value) -> (program directory, versions.env key, Go module).
 PROGRAMS = {
     "3": ("v3", "ARGO_VERSION", "github.com/argoproj/argo-workflows/v3"),
     "4": ("v4", "ARGO_V4_VERSION", "github.com/argoproj/argo-workflows/v4"),
 }
-
-
-def pinned_versions() -> dict[str, str]:
-    """KEY=value pairs of versions.env (the one source of every pinned version)."""
-    out: dict[str, str] = {}
-    for line in VERSIONS_ENV.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            k, _, v = line.partition("=")
-            out[k.strip()] = v.strip()
-    return out
 
 
 def _major(argo_version: str) -> str:
@@ -92,7 +80,7 @@ def _go() -> str:
 def build(major: str, quiet: bool = False) -> Path:
     """The cached validator binary for this Argo major version; built (niced) if missing."""
     subdir, key, module = PROGRAMS[major]
-    pinned = pinned_versions().get(key)
+    pinned = versions.load().get(key)
     have = required_version(major)
     if pinned != have:
         raise ToolkitError(f"tools/argo-validate/{subdir}/go.mod requires {module} {have} but versions.env pins "

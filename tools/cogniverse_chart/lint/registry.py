@@ -17,9 +17,9 @@ ARGO_VERSIONS = ("3.6", "3.7", "4.0")
 
 def default_argo_version() -> str:
     """The Argo minor the chart pins: ARGO_VERSION in versions.env (v3.7.18 -> "3.7")."""
-    from .oracle import pinned_versions
+    from .. import versions
 
-    pinned = pinned_versions().get("ARGO_VERSION", "")
+    pinned = versions.load().get("ARGO_VERSION", "")
     minor = ".".join(pinned.lstrip("v").split(".")[:2])
     if minor not in ARGO_VERSIONS:
         raise ValueError(f"versions.env ARGO_VERSION={pinned}: lint knows Argo {', '.join(ARGO_VERSIONS)}")
