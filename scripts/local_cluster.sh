@@ -38,17 +38,17 @@ gomod_version() {  # gomod_version GO_MOD MODULE: the required version of MODULE
   awk -v m="$2" '$1 == "require" && $2 == m {print $3; exit} $1 == m && $2 ~ /^v/ {print $2; exit}' "$1"
 }
 K8S_VERSION="$(gomod_version "$CLUSTER_DIR/k8s/go.mod" k8s.io/kubernetes)"
-ARGO_VERSION="$(gomod_version "$CLUSTER_DIR/argo/go.mod" github.com/argoproj/argo-workflows/v3)"
-EXECUTOR_IMAGE="argoproj/argoexec:$ARGO_VERSION"
-CONTROLLER_IMAGE="argoproj/workflow-controller:$ARGO_VERSION"
+# Argo Workflows (build, images, install, CLI): cluster/argo/argo.sh; argo_select sets ARGO_VERSION & co.
+# shellcheck source=cluster/argo/argo.sh
+source "$CLUSTER_DIR/argo/argo.sh"
 CONTAINERD_SOCK="$RUN/containerd/containerd.sock"
 PKI="$STATE/pki"
 APT_PACKAGES=(containerd runc containernetworking-plugins iptables openssl iproute2 busybox-static)
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy workflow-controller)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy)
 
 usage() {
   cat <<EOF
-Usage: scripts/local_cluster.sh [--help] COMMAND
+Usage: scripts/local_cluster.sh [--help] COMMAND [--argo-version 3.7|4.0]
 
 Commands:
   build       only build what is missing (binaries and images) and print the build timings; starts nothing
@@ -58,6 +58,11 @@ Commands:
               network devices and iptables rules; keeps caches (add --purge to also drop cluster data)
   status      print the health of every component; exit 1 when one is down
   kubeconfig  print the path of the admin kubeconfig
+
+Options:
+  --argo-version V  Argo Workflows to build/run: 3.7 ($(argo_pin ARGO_VERSION)) or 4.0 ($(argo_pin ARGO_V4_VERSION)),
+              pinned in versions.env; 'up' on a running node swaps controller, server and argoexec
+              [\$COGNIVERSE_ARGO_VERSION, default 3.7]
 
 Environment:
   COGNIVERSE_CLUSTER_CACHE  build cache (binaries, images)   [$CACHE]
@@ -195,37 +200,6 @@ build_k8s() {
     || { tail -30 "$CACHE/logs/build-k8s.log" >&2; die "Kubernetes build failed"; }
 }
 
-argo_source_fix() {  # prints go build flags that add the missing Linux file of package osspecific, if needed
-  local pkg="github.com/argoproj/argo-workflows/v3" moddir src
-  moddir="$(argo_module_dir)" || die "go mod download $pkg failed"
-  [[ -d "$moddir" ]] || die "go list -m $pkg found no module directory"
-  # The module zip of v3.7.9 lacks workflow/executor/osspecific/signal_linux.go ("undefined: Setpgid").
-  # go build -overlay may not touch the module cache, so build from a copy with the file added,
-  # through a generated go.mod (-modfile) that replaces the module with that copy.
-  [[ -f "$moddir/workflow/executor/osspecific/signal_linux.go" ]] && return 0
-  src="$CACHE/src/argo-workflows-$ARGO_VERSION-$(sha256sum "$CLUSTER_DIR/argo/overlay/osspecific_signal_linux.go.in" | cut -c1-8)"
-  if [[ ! -f "$src/.complete" ]]; then
-    rm -rf "$src" && mkdir -p "$CACHE/src"
-    cp -r "$moddir" "$src" && chmod -R u+w "$src"
-    cp "$CLUSTER_DIR/argo/overlay/osspecific_signal_linux.go.in" "$src/workflow/executor/osspecific/signal_linux.go"
-    touch "$src/.complete"
-  fi
-  cp "$CLUSTER_DIR/argo/go.sum" "$CACHE/src/argo.go.sum"
-  { cat "$CLUSTER_DIR/argo/go.mod"; echo "replace $pkg => $src"; } >"$CACHE/src/argo.go.mod"
-  echo "-modfile=$CACHE/src/argo.go.mod"
-}
-
-build_argo() {
-  local ld pkg="github.com/argoproj/argo-workflows/v3" modfile
-  ld="-s -w -X $pkg.version=$ARGO_VERSION -X $pkg.gitTag=$ARGO_VERSION -X $pkg.gitTreeState=clean"
-  ld+=" -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  log "building Argo Workflows $ARGO_VERSION (workflow-controller, argoexec); cold: 10-20 min, log $CACHE/logs/build-argo.log"
-  modfile="$(argo_source_fix)" || die "preparing the Argo sources failed"
-  GOFLAGS="${GOFLAGS:-} $modfile" go_build "$CLUSTER_DIR/argo" "$ARGO_BIN" "$ld" \
-    "$pkg/cmd/workflow-controller" "$pkg/cmd/argoexec" \
-    >"$CACHE/logs/build-argo.log" 2>&1 || { tail -30 "$CACHE/logs/build-argo.log" >&2; die "Argo build failed"; }
-}
-
 build_pause() {
   go_build "$CLUSTER_DIR/pause" "$PAUSE_BIN" "-s -w" . >"$CACHE/logs/build-pause.log" 2>&1 \
     || { cat "$CACHE/logs/build-pause.log" >&2; die "pause build failed"; }
@@ -235,7 +209,7 @@ build_binaries() {
   command -v go >/dev/null || die "go is required to build the cluster (Go module proxy must be reachable on a cold machine)"
   mkdir -p "$CACHE/logs" "$CACHE/bin"
   K8S_BIN="$CACHE/bin/k8s-$K8S_VERSION-$(source_key "$CLUSTER_DIR/k8s")"
-  ARGO_BIN="$CACHE/bin/argo-$ARGO_VERSION-$(source_key "$CLUSTER_DIR/argo")"
+  ARGO_BIN="$(argo_bin_dir)"
   PAUSE_BIN="$CACHE/bin/pause-$(source_key "$CLUSTER_DIR/pause")"
   local pids=() start ok=0 f
   start=$(date +%s)
@@ -248,10 +222,10 @@ build_binaries() {
   else
     (timed "build kubernetes+etcd" build_k8s && echo "${TIMINGS[-1]}" >"$CACHE/logs/.timing-k8s") & pids+=($!)
   fi
-  if [[ -x "$ARGO_BIN/workflow-controller" && -x "$ARGO_BIN/argoexec" ]]; then
+  if argo_built "$ARGO_BIN"; then
     log "Argo $ARGO_VERSION binaries cached in $ARGO_BIN"
   else
-    (timed "build argo" build_argo && echo "${TIMINGS[-1]}" >"$CACHE/logs/.timing-argo") & pids+=($!)
+    (timed "build argo $ARGO_VERSION" build_argo && echo "${TIMINGS[-1]}" >"$CACHE/logs/.timing-argo") & pids+=($!)
   fi
   local pid tick=0 progress
   while true; do
@@ -288,16 +262,7 @@ build_images() {
   [[ -f "$out" ]] || python3 "$py" --name "$PAUSE_IMAGE" --out "$out" --entrypoint '["/pause"]' \
     "$PAUSE_BIN/pause=/pause:0755" >&2
   IMAGES=("$out")
-  # argoexec runs as the init and wait containers of every workflow pod; resource templates exec kubectl.
-  out="$(image_archive "argoexec-$key-$(basename "$ARGO_BIN")-$(sha256sum "$KUBECTL" | cut -c1-8)")"
-  [[ -f "$out" ]] || python3 "$py" --name "$EXECUTOR_IMAGE" --out "$out" --entrypoint '["argoexec"]' \
-    --dir /tmp:1777 --user 8737 --env HOME=/tmp "$ARGO_BIN/argoexec=/bin/argoexec:0755" "$KUBECTL=/bin/kubectl:0755" >&2
-  IMAGES+=("$out")
-  # The controller image, for installs that run Argo inside the cluster (deploy_k3s.sh --install-argo).
-  out="$(image_archive "workflow-controller-$key-$(basename "$ARGO_BIN")")"
-  [[ -f "$out" ]] || python3 "$py" --name "$CONTROLLER_IMAGE" --out "$out" --entrypoint '["workflow-controller"]' \
-    --user 8737 "$ARGO_BIN/workflow-controller=/bin/workflow-controller:0755" >&2
-  IMAGES+=("$out")
+  argo_images  # cluster/argo/argo.sh: argoexec, workflow-controller, argocli
   # A tiny shell image for tests and utility steps: busybox-static with its applets linked.
   out="$(image_archive "toolbox-$key-$(sha256sum /bin/busybox | cut -c1-8)")"
   if [[ ! -f "$out" ]]; then
@@ -392,7 +357,6 @@ make_pki() {
   write_kubeconfig "$STATE/kubelet.kubeconfig" kubelet
   write_kubeconfig "$STATE/kube-proxy.kubeconfig" kube-proxy
   # The out-of-cluster Argo controller reads its namespace (for its ConfigMap) from the context.
-  write_kubeconfig "$STATE/argo.kubeconfig" admin argo
 }
 
 # ---------------------------------------------------------------- host setup
@@ -581,43 +545,6 @@ start_node() {
   wait_for "default service account" kc -n default get serviceaccount default
 }
 
-argo_module_dir() {  # the Argo module's directory in Go's module cache (downloaded if needed)
-  (cd "$CLUSTER_DIR/argo" && go mod download github.com/argoproj/argo-workflows/v3 \
-    && go list -m -f '{{.Dir}}' github.com/argoproj/argo-workflows/v3)
-}
-
-start_argo() {
-  local crds
-  crds="$(argo_module_dir)/manifests/base/crds/full"
-  [[ -d "$crds" ]] || die "Argo CRDs not found in the module: $crds"
-  # Full CRDs carry the OpenAPI schema, so the API server rejects misspelled workflow fields the
-  # way a real install with full CRDs does. They are too big for client-side apply: server-side.
-  local files=() f
-  for f in "$crds"/argoproj.io_*.yaml; do files+=(-f "$f"); done  # not kustomization.yaml
-  kc apply --server-side --force-conflicts "${files[@]}" >/dev/null
-  wait_for "Argo CRDs established" kc wait --for=condition=Established crd/workflows.argoproj.io \
-    crd/workflowtemplates.argoproj.io crd/cronworkflows.argoproj.io crd/workflowtaskresults.argoproj.io --timeout=2s
-  kc create namespace argo --dry-run=client -o yaml | kc apply -f - >/dev/null
-  kc apply -f - >/dev/null <<EOF
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: workflow-controller-configmap
-  namespace: argo
-data:
-  metricsConfig: |
-    enabled: false
-  telemetryConfig: |
-    enabled: false
-EOF
-  # DEFAULT_REQUEUE_TIME=1s is what Argo's own test setup uses: workflows advance within a second
-  # of a pod finishing instead of up to 10s later (the smoke suite runs many short steps).
-  DEFAULT_REQUEUE_TIME="$ARGO_REQUEUE_TIME" LEADER_ELECTION_DISABLE=true start_daemon workflow-controller "$ARGO_BIN/workflow-controller" \
-    --kubeconfig "$STATE/argo.kubeconfig" --configmap workflow-controller-configmap \
-    --executor-image "$EXECUTOR_IMAGE" --executor-image-pull-policy IfNotPresent --loglevel info
-  wait_for "workflow-controller /healthz" curl -fsS http://127.0.0.1:6060/healthz
-}
-
 cmd_build() {
   [[ -x "$KUBECTL" ]] || die "kubectl not found at $KUBECTL: run scripts/bootstrap.sh first"
   local total_start
@@ -775,8 +702,11 @@ cmd_status() {
     printf '%-24s %s\n' "node $NODE_NAME" \
       "$(kc get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>&1 | sed 's/^True$/Ready/')"
   fi
-  if running workflow-controller; then
-    printf '%-24s %s\n' "argo /healthz" "$(curl -fsS http://127.0.0.1:6060/healthz 2>&1 || echo failed)"
+  if running kube-apiserver; then
+    argo_status || bad=1
+  else
+    printf '%-24s %s\n' workflow-controller stopped argo-server stopped
+    bad=1
   fi
   printf '%-24s %s\n' "kubeconfig" "$STATE/admin.kubeconfig"
   return "$bad"
@@ -784,10 +714,15 @@ cmd_status() {
 
 main() {
   local cmd="" purge=0
+  argo_select "${COGNIVERSE_ARGO_VERSION:-}"
   while (($#)); do
     case "$1" in
       -h | --help) usage; exit 0 ;;
       --purge) purge=1 ;;
+      --argo-version)
+        [[ $# -ge 2 && -n "$2" ]] || { usage >&2; echo "error: --argo-version needs a value (3.7 or 4.0)" >&2; exit 2; }
+        argo_select "$2"
+        shift ;;
       build | up | down | status | kubeconfig)
         [[ -z "$cmd" ]] || { usage >&2; echo "error: more than one command ($cmd, $1)" >&2; exit 2; }
         cmd="$1" ;;
