@@ -33,11 +33,18 @@ LOCK="${COGNIVERSE_CLUSTER_LOCK:-/run/lock/cogniverse-local-cluster.lock}"
 ARGO_REQUEUE_TIME="${COGNIVERSE_ARGO_REQUEUE_TIME:-1s}"
 PAUSE_IMAGE="cogniverse/pause:3.10"
 TOOLBOX_IMAGE="cogniverse/toolbox:1.0"
-# Kubernetes and Argo versions come from the wrapper modules' go.mod: one pinned place each.
 gomod_version() {  # gomod_version GO_MOD MODULE: the required version of MODULE
   awk -v m="$2" '$1 == "require" && $2 == m {print $3; exit} $1 == m && $2 ~ /^v/ {print $2; exit}' "$1"
 }
-K8S_VERSION="$(gomod_version "$CLUSTER_DIR/k8s/go.mod" k8s.io/kubernetes)"
+pin() {  # pin KEY: the value of KEY in versions.env (the one place every version is pinned)
+  local v
+  v="$(awk -F= -v k="$1" '$1 == k {print $2; exit}' "$ROOT/versions.env")"
+  [[ -n "$v" ]] || die "versions.env has no $1"
+  echo "$v"
+}
+# Kubernetes (version selection, wrapper module, build, kubectl): cluster/k8s/k8s.sh.
+# shellcheck source=cluster/k8s/k8s.sh
+source "$CLUSTER_DIR/k8s/k8s.sh"
 # Argo Workflows (build, images, install, CLI): cluster/argo/argo.sh; argo_select sets ARGO_VERSION & co.
 # shellcheck source=cluster/argo/argo.sh
 source "$CLUSTER_DIR/argo/argo.sh"
@@ -45,15 +52,19 @@ CONTAINERD_SOCK="$RUN/containerd/containerd.sock"
 PKI="$STATE/pki"
 APT_PACKAGES=(containerd runc containernetworking-plugins iptables openssl iproute2 busybox-static)
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy)
+# CoreDNS, local-path provisioner, metrics-server: cluster/addons/addons.sh and one folder each.
+# shellcheck source=cluster/addons/addons.sh
+source "$CLUSTER_DIR/addons/addons.sh"
 
 usage() {
   cat <<EOF
-Usage: scripts/local_cluster.sh [--help] COMMAND [--argo-version 3.7|4.0]
+Usage: scripts/local_cluster.sh [--help] COMMAND [--argo-version 3.7|4.0] [--kubernetes-version vX.Y.Z]
 
 Commands:
   build       only build what is missing (binaries and images) and print the build timings; starts nothing
   up          build what is missing (cached under \$COGNIVERSE_CLUSTER_CACHE) and start a single-node
-              Kubernetes $K8S_VERSION with Argo Workflows $ARGO_VERSION; safe to run again
+              Kubernetes $K8S_VERSION with Argo Workflows $ARGO_VERSION, CoreDNS, the local-path
+              StorageClass and metrics-server; safe to run again
   down        stop the processes 'up' started (by PID file) and remove its mounts, cgroups,
               network devices and iptables rules; keeps caches (add --purge to also drop cluster data)
   status      print the health of every component; exit 1 when one is down
@@ -63,12 +74,17 @@ Options:
   --argo-version V  Argo Workflows to build/run: 3.7 ($(argo_pin ARGO_VERSION)) or 4.0 ($(argo_pin ARGO_V4_VERSION)),
               pinned in versions.env; 'up' on a running node swaps controller, server and argoexec
               [\$COGNIVERSE_ARGO_VERSION, default 3.7]
+  --kubernetes-version V  Kubernetes release to build/run (default KUBERNETES_VERSION=$(pin KUBERNETES_VERSION) in
+              versions.env; any release from $(pin KUBERNETES_OLDEST_SUPPORTED_VERSION | cut -d. -f1,2) on, built from a generated
+              wrapper go.mod cached per version); switching a node's release needs 'down --purge' first
+              [\$COGNIVERSE_KUBERNETES_VERSION]
 
 Environment:
   COGNIVERSE_CLUSTER_CACHE  build cache (binaries, images)   [$CACHE]
   COGNIVERSE_CLUSTER_STATE  certificates, data, logs, pids    [$STATE]
   COGNIVERSE_CLUSTER_RUN    sockets                           [$RUN]
-  COGNIVERSE_KUBECTL        kubectl to use and to put in the argoexec image [$KUBECTL]
+  COGNIVERSE_KUBECTL        kubectl to use and to put in the argoexec image [default: the node's own,
+                            built with Kubernetes and linked as .tools/bin/kubectl by build and up]
   COGNIVERSE_CLUSTER_TIMEOUT seconds to wait for each component [$TIMEOUT]
   COGNIVERSE_ARGO_REQUEUE_TIME the Argo controller's DEFAULT_REQUEUE_TIME [$ARGO_REQUEUE_TIME]
 EOF
@@ -183,22 +199,8 @@ go_build() {  # go_build MODULE_DIR OUT_DIR LDFLAGS PACKAGES...
   rm -rf "$out" && mv "$out.tmp" "$out"
 }
 
-K8S_BIN=""
 ARGO_BIN=""
 PAUSE_BIN=""
-
-build_k8s() {
-  local minor ld
-  minor="$(echo "$K8S_VERSION" | cut -d. -f2)"
-  ld="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1"
-  ld+=" -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
-  ld+=" -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z"
-  ld+=" -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1"
-  ld+=" -X k8s.io/client-go/pkg/version.gitMinor=$minor"
-  log "building Kubernetes $K8S_VERSION (kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy) and etcd; cold: 20-40 min on 2 cores, log $CACHE/logs/build-k8s.log"
-  go_build "$CLUSTER_DIR/k8s" "$K8S_BIN" "$ld" ./cmd/kube ./cmd/etcd >"$CACHE/logs/build-k8s.log" 2>&1 \
-    || { tail -30 "$CACHE/logs/build-k8s.log" >&2; die "Kubernetes build failed"; }
-}
 
 build_pause() {
   go_build "$CLUSTER_DIR/pause" "$PAUSE_BIN" "-s -w" . >"$CACHE/logs/build-pause.log" 2>&1 \
@@ -208,7 +210,8 @@ build_pause() {
 build_binaries() {
   command -v go >/dev/null || die "go is required to build the cluster (Go module proxy must be reachable on a cold machine)"
   mkdir -p "$CACHE/logs" "$CACHE/bin"
-  K8S_BIN="$CACHE/bin/k8s-$K8S_VERSION-$(source_key "$CLUSTER_DIR/k8s")"
+  k8s_wrapper_gomod
+  K8S_BIN="$(k8s_bin_dir)"
   ARGO_BIN="$(argo_bin_dir)"
   PAUSE_BIN="$CACHE/bin/pause-$(source_key "$CLUSTER_DIR/pause")"
   local pids=() start ok=0 f
@@ -217,7 +220,7 @@ build_binaries() {
   [[ -x "$PAUSE_BIN/pause" ]] || timed "build pause" build_pause
   # Kubernetes and Argo build side by side: the link steps are single threaded, so the other
   # build's compile jobs fill the second core. Each logs its own duration.
-  if [[ -x "$K8S_BIN/kube" && -x "$K8S_BIN/etcd" ]]; then
+  if k8s_built "$K8S_BIN"; then
     log "Kubernetes $K8S_VERSION binaries cached in $K8S_BIN"
   else
     (timed "build kubernetes+etcd" build_k8s && echo "${TIMINGS[-1]}" >"$CACHE/logs/.timing-k8s") & pids+=($!)
@@ -227,6 +230,8 @@ build_binaries() {
   else
     (timed "build argo $ARGO_VERSION" build_argo && echo "${TIMINGS[-1]}" >"$CACHE/logs/.timing-argo") & pids+=($!)
   fi
+  # The add-ons (cluster/addons) build one after another beside them; each records its own time.
+  (n=${#TIMINGS[@]} && addons_build && printf '%s\n' "${TIMINGS[@]:n}" >"$CACHE/logs/.timing-addons") & pids+=($!)
   local pid tick=0 progress
   while true; do
     ok=1
@@ -243,13 +248,9 @@ build_binaries() {
   done
   for pid in "${pids[@]}"; do wait "$pid" || die "a build failed (see above)"; done
   for f in "$CACHE"/logs/.timing-*; do
-    if [[ -f "$f" ]]; then TIMINGS+=("$(cat "$f")") && rm -f "$f"; fi
+    if [[ -f "$f" ]]; then mapfile -t -O "${#TIMINGS[@]}" TIMINGS <"$f" && rm -f "$f"; fi
   done
   TIMINGS+=("build binaries (wall) $(($(date +%s) - start))s")
-  local c
-  for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
-    ln -sf kube "$K8S_BIN/$c"
-  done
 }
 
 image_archive() { echo "$CACHE/images/$1.tar"; }
@@ -263,6 +264,7 @@ build_images() {
     "$PAUSE_BIN/pause=/pause:0755" >&2
   IMAGES=("$out")
   argo_images  # cluster/argo/argo.sh: argoexec, workflow-controller, argocli
+  addons_images  # cluster/addons: coredns, local-path-provisioner, metrics-server
   # A tiny shell image for tests and utility steps: busybox-static with its applets linked.
   out="$(image_archive "toolbox-$key-$(sha256sum /bin/busybox | cut -c1-8)")"
   if [[ ! -f "$out" ]]; then
@@ -291,8 +293,8 @@ build_images() {
 }
 
 # ---------------------------------------------------------------- certificates
-gen_cert() {  # gen_cert NAME SUBJECT USAGE [SAN]: CA-signed key pair in $PKI
-  local name="$1" subj="$2" usage="$3" san="${4:-}" ext
+gen_cert() {  # gen_cert NAME SUBJECT USAGE [SAN]: key pair in $PKI signed by $PKI/${CA_NAME:-ca}
+  local name="$1" subj="$2" usage="$3" san="${4:-}" ext ca="${CA_NAME:-ca}"
   [[ -f "$PKI/$name.crt" ]] && return 0
   ext="$PKI/$name.ext"
   {
@@ -303,7 +305,7 @@ gen_cert() {  # gen_cert NAME SUBJECT USAGE [SAN]: CA-signed key pair in $PKI
   } >"$ext"
   openssl genrsa -out "$PKI/$name.key" 2048 2>/dev/null
   openssl req -new -key "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr" 2>/dev/null
-  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" -CAcreateserial \
     -days 3650 -extfile "$ext" -out "$PKI/$name.crt" 2>/dev/null
   rm -f "$PKI/$name.csr" "$ext"
 }
@@ -347,6 +349,16 @@ make_pki() {
   gen_cert kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" clientAuth
   gen_cert kube-proxy "/CN=system:kube-proxy" clientAuth
   gen_cert kubelet-server "/CN=$NODE_NAME" serverAuth "DNS:$NODE_NAME,DNS:localhost,IP:$BRIDGE_IP,IP:127.0.0.1"
+  # The aggregation layer (metrics-server behind metrics.k8s.io): the API server proxies to it with
+  # a client certificate from a CA of its own, which the extension server trusts for the
+  # X-Remote-User/Group headers (requestheader), as kubeadm and K3s set it up.
+  if [[ ! -f "$PKI/front-proxy-ca.crt" ]]; then
+    openssl genrsa -out "$PKI/front-proxy-ca.key" 2048 2>/dev/null
+    openssl req -x509 -new -key "$PKI/front-proxy-ca.key" -subj "/CN=cogniverse-local-front-proxy-ca" -days 3650 \
+      -out "$PKI/front-proxy-ca.crt" -addext "basicConstraints=critical,CA:TRUE" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
+  fi
+  CA_NAME=front-proxy-ca gen_cert front-proxy-client "/CN=front-proxy-client" clientAuth
   if [[ ! -f "$PKI/sa.key" ]]; then
     openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
     openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
@@ -456,7 +468,8 @@ tlsPrivateKeyFile: $PKI/kubelet-server.key
 cgroupDriver: cgroupfs
 failCgroupV1: false
 containerRuntimeEndpoint: unix://$CONTAINERD_SOCK
-clusterDomain: cluster.local
+clusterDNS: [$DNS_SERVICE_IP]
+clusterDomain: $CLUSTER_DOMAIN
 failSwapOn: false
 resolvConf: /etc/resolv.conf
 imageGCHighThresholdPercent: 100
@@ -501,6 +514,11 @@ start_apiserver() {
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
     --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
+    --requestheader-client-ca-file "$PKI/front-proxy-ca.crt" --requestheader-allowed-names front-proxy-client \
+    --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+    --requestheader-extra-headers-prefix X-Remote-Extra- \
+    --proxy-client-cert-file "$PKI/front-proxy-client.crt" --proxy-client-key-file "$PKI/front-proxy-client.key" \
+    --enable-aggregator-routing=true \
     --allow-privileged=true --profiling=false --event-ttl 1h --v 1
   wait_for "kube-apiserver /readyz" kc get --raw /readyz
 }
@@ -546,11 +564,11 @@ start_node() {
 }
 
 cmd_build() {
-  [[ -x "$KUBECTL" ]] || die "kubectl not found at $KUBECTL: run scripts/bootstrap.sh first"
   local total_start
   total_start=$(date +%s)
   mkdir -p "$CACHE/logs"
   build_binaries
+  install_kubectl
   IMAGES=()
   timed "build images" build_images
   TIMINGS+=("build total $(($(date +%s) - total_start))s")
@@ -559,22 +577,25 @@ cmd_build() {
 
 cmd_up() {
   [[ $EUID -eq 0 ]] || die "run as root (the node needs mounts, cgroups, bridge and iptables)"
-  [[ -x "$KUBECTL" ]] || die "kubectl not found at $KUBECTL: run scripts/bootstrap.sh first"
   local total_start
   total_start=$(date +%s)
   mkdir -p "$CACHE/logs"
   log "Kubernetes $K8S_VERSION, Argo Workflows $ARGO_VERSION; cache $CACHE, state $STATE"
+  k8s_check_state
   timed "debian packages" ensure_packages
   build_binaries
+  install_kubectl
   IMAGES=()
   timed "build images" build_images
   timed "certificates" make_pki
   setup_host
   write_configs
   timed "start etcd" start_etcd
+  k8s_record_state
   timed "start kube-apiserver" start_apiserver
   timed "start controller-manager+scheduler" start_controllers
   timed "start node (containerd, kubelet, kube-proxy)" start_node
+  addons_start  # times each add-on: start coredns, start local-path, start metrics-server
   timed "start argo" start_argo
   TIMINGS+=("up total $(($(date +%s) - total_start))s")
   print_timings
@@ -651,7 +672,7 @@ remove_iptables() {  # kube-proxy's, kubelet's and the CNI plugins' chains (KUBE
 cmd_down() {
   [[ $EUID -eq 0 ]] || die "run as root"
   local purge="$1" k8s_bins
-  k8s_bins=("$CACHE"/bin/k8s-"$K8S_VERSION"-*)
+  k8s_bins=("$CACHE"/bin/k8s-v*)  # any release's kube-proxy --cleanup will do
   [[ -x "${k8s_bins[0]}/kube" ]] && K8S_BIN="${k8s_bins[0]}"
   stop_daemon workflow-controller
   stop_daemon kube-controller-manager
@@ -701,6 +722,7 @@ cmd_status() {
     printf '%-24s %s\n' "version" "$(kc version -o json 2>/dev/null | awk -F'"' '/gitVersion/ {v=$4} END {print v}')"
     printf '%-24s %s\n' "node $NODE_NAME" \
       "$(kc get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>&1 | sed 's/^True$/Ready/')"
+    addons_status || bad=1
   fi
   if running kube-apiserver; then
     argo_status || bad=1
@@ -715,6 +737,7 @@ cmd_status() {
 main() {
   local cmd="" purge=0
   argo_select "${COGNIVERSE_ARGO_VERSION:-}"
+  k8s_select "${COGNIVERSE_KUBERNETES_VERSION:-}"
   while (($#)); do
     case "$1" in
       -h | --help) usage; exit 0 ;;
@@ -722,6 +745,10 @@ main() {
       --argo-version)
         [[ $# -ge 2 && -n "$2" ]] || { usage >&2; echo "error: --argo-version needs a value (3.7 or 4.0)" >&2; exit 2; }
         argo_select "$2"
+        shift ;;
+      --kubernetes-version)
+        [[ $# -ge 2 && -n "$2" ]] || { usage >&2; echo "error: --kubernetes-version needs a value (e.g. $(pin KUBERNETES_VERSION))" >&2; exit 2; }
+        k8s_select "$2"
         shift ;;
       build | up | down | status | kubeconfig)
         [[ -z "$cmd" ]] || { usage >&2; echo "error: more than one command ($cmd, $1)" >&2; exit 2; }
