@@ -53,9 +53,11 @@ argo_built() { [[ -x "$1/workflow-controller" && -x "$1/argoexec" && -x "$1/argo
 # The UI: ui/embed.go embeds ui/dist/app, which the module zip lacks. Its sources and yarn.lock are
 # there, but the lockfile resolves argo-ui from a git repository (`resolved "git+https://...`),
 # which yarn cannot fetch here: `yarn install --frozen-lockfile` in ui/ stops at
-# `git ls-remote --tags --heads https://.../argo-ui.git` ("Could not resolve host"). With such an
-# entry the build embeds cluster/argo/ui/index.html, a minimal page that lists workflows through
-# the real API. tests/test_argo_versions.py fails once a pinned version's lockfile is git-free.
+# `git ls-remote --tags --heads https://.../argo-ui.git` ("Could not resolve host"). The npm
+# registry's argo-ui@1.0.0 in its place installs but does not build (an older snapshot; see
+# cluster/argo/README.md). So the build embeds cluster/argo/ui/index.html, a minimal page that
+# lists workflows through the real API. tests/test_argo_versions.py fails once a pinned version's
+# lockfile is git-free.
 argo_ui_git_deps() {  # argo_ui_git_deps SRC: the lockfile entries resolved from git (empty: none)
   { grep -o 'resolved "git+[^"#]*' "$1/ui/yarn.lock" || true; } | sed 's/^resolved "//' | sort -u
 }
@@ -95,8 +97,14 @@ argo_sources() {  # prints the -modfile flag that builds from a patched copy of 
 }
 
 build_argo() {  # build workflow-controller, argoexec and argo into ARGO_BIN, one timing each
-  local ld modfile piece start log="$CACHE/logs/build-argo.log"
+  local ld modfile piece start log="$CACHE/logs/build-argo.log" commit
+  # The release's commit, as the module proxy recorded it (Origin.Hash of the .info file): with it,
+  # `argo version` reports the plain tag like a release build, not "v3.7.18+unknown".
+  commit="$(cd "$ARGO_WRAPPER" && go mod download -json "$ARGO_MODULE" | awk -F'"' '$2 == "Info" {print $4; exit}' \
+    | xargs cat | grep -o '"Hash":"[0-9a-f]*"' | cut -d'"' -f4)" || true
   ld="-s -w -X $ARGO_MODULE.version=$ARGO_VERSION -X $ARGO_MODULE.gitTag=$ARGO_VERSION -X $ARGO_MODULE.gitTreeState=clean"
+  if [[ -n "$commit" ]]; then ld+=" -X $ARGO_MODULE.gitCommit=$commit"
+  else log "the module proxy recorded no commit for $ARGO_MODULE@$ARGO_VERSION: argo version will say +unknown"; fi
   ld+=" -X $ARGO_MODULE.buildDate=1970-01-01T00:00:00Z"
   log "building Argo Workflows $ARGO_VERSION (workflow-controller, argoexec, argo CLI+server); cold: 15-30 min, log $log"
   : >"$log"
@@ -217,8 +225,12 @@ start_argo() {
   kc apply --server-side --force-conflicts -k "$dir/local" >/dev/null \
     || die "kubectl apply -k $dir/local (Argo's cluster install) failed"
   log "waiting for the Argo $ARGO_VERSION workflow-controller and argo-server Deployments"
-  kc -n "$ARGO_NAMESPACE" rollout status deployment/workflow-controller deployment/argo-server --timeout="${TIMEOUT}s" >&2 \
-    || { kc -n "$ARGO_NAMESPACE" get pods -o wide >&2; die "Argo $ARGO_VERSION did not become ready in namespace $ARGO_NAMESPACE"; }
+  local d
+  for d in workflow-controller argo-server; do
+    kc -n "$ARGO_NAMESPACE" rollout status "deployment/$d" --timeout="${TIMEOUT}s" >&2 \
+      || { kc -n "$ARGO_NAMESPACE" get pods -o wide >&2; kc -n "$ARGO_NAMESPACE" logs "deployment/$d" --tail=20 >&2 || true
+           die "Argo $ARGO_VERSION $d did not become ready in namespace $ARGO_NAMESPACE"; }
+  done
   argo_install_cli
 }
 
