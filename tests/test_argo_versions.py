@@ -136,6 +136,10 @@ def test_controller_and_server_run_as_deployments_of_the_local_images(install):
     assert args[args.index("--executor-image") + 1] == f"argoproj/argoexec:{pinned}"
     env = {e["name"]: e.get("value") for e in container(objs, "workflow-controller")["env"]}
     assert env["DEFAULT_REQUEUE_TIME"] == "1s"
+    # Argo nests each ConfigMap value under its key as YAML: a value without its final newline
+    # ("metricsConfig: enabled: false") crashes the controller and the server at start.
+    data = objs[("ConfigMap", "workflow-controller-configmap")]["data"]
+    assert data and all(v.endswith("\n") for v in data.values()), data
 
 
 def test_argo_server_serves_plain_http_with_server_auth_on_2746(install):

@@ -169,8 +169,9 @@ patches:
     - op: add
       path: /data
       value:
-        metricsConfig: "enabled: false"
-        telemetryConfig: "enabled: false"
+        # The trailing newlines matter: Argo reads each value as YAML nested under its key.
+        metricsConfig: "enabled: false\n"
+        telemetryConfig: "enabled: false\n"
 - target: {kind: Deployment, name: workflow-controller}
   patch: |-
     - op: add
