@@ -231,7 +231,8 @@ build_binaries() {
     (timed "build argo $ARGO_VERSION" build_argo && echo "${TIMINGS[-1]}" >"$CACHE/logs/.timing-argo") & pids+=($!)
   fi
   # The add-ons (cluster/addons) build one after another beside them; each records its own time.
-  (n=${#TIMINGS[@]} && addons_build && printf '%s\n' "${TIMINGS[@]:n}" >"$CACHE/logs/.timing-addons") & pids+=($!)
+  (n=${#TIMINGS[@]} && addons_build && if ((${#TIMINGS[@]} > n)); then
+    printf '%s\n' "${TIMINGS[@]:n}" >"$CACHE/logs/.timing-addons"; fi) & pids+=($!)
   local pid tick=0 progress
   while true; do
     ok=1

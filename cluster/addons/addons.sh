@@ -107,13 +107,18 @@ addon_vars() {  # the values the manifests' placeholders name
   NODE_IP="$BRIDGE_IP"  # the node's InternalIP (kubelet --node-ip)
 }
 
-addons_start() {  # apply every add-on's manifest, then wait for each to serve (timed one by one)
+addons_apply() {
   local name
   addon_vars
   mkdir -p "$STORAGE_DIR"
   for name in "${ADDONS[@]}"; do
     addon_render "$name" | kc apply -f - >/dev/null || die "applying the $name manifest failed (scripts/local_cluster.sh renders cluster/addons/$name/manifest.yaml)"
   done
+}
+
+addons_start() {  # apply every add-on's manifest, then wait for each to serve (timed one by one)
+  local name
+  timed "apply add-on manifests" addons_apply
   for name in "${ADDONS[@]}"; do
     timed "start $name" "${name//-/_}_wait"
   done
