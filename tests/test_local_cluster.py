@@ -451,3 +451,23 @@ def test_a_release_the_module_proxy_does_not_serve_is_named(tmp_path):
     assert proc.returncode == 1
     assert "k8s.io/kubernetes@v1.36.99 could not be downloaded" in proc.stderr
     assert "could not write the wrapper go.mod for Kubernetes v1.36.99" in proc.stderr
+
+
+@pytest.mark.parametrize("row, key", [
+    ("| kube-apiserver, kube-controller-manager", "KUBERNETES_VERSION"),
+    ("| kubectl |", "KUBERNETES_VERSION"),
+    ("| CoreDNS |", "COREDNS_VERSION"),
+    ("| local-path provisioner |", "LOCAL_PATH_PROVISIONER_VERSION"),
+    ("| metrics-server |", "METRICS_SERVER_VERSION"),
+])
+def test_docs_component_table_names_the_pinned_versions(row, key):
+    """docs/local-cluster.md's components table is a copy of versions.env: it must not drift."""
+    line = next(ln for ln in (ROOT / "docs" / "local-cluster.md").read_text().splitlines() if ln.startswith(row))
+    cells = line.split("|")
+    assert PINS[key] in cells[2], f"docs/local-cluster.md row {row!r} says {cells[2].strip()!r}; versions.env pins {key}={PINS[key]}"
+
+
+def test_docs_etcd_row_names_the_etcd_the_wrapper_builds():
+    line = next(ln for ln in (ROOT / "docs" / "local-cluster.md").read_text().splitlines() if ln.startswith("| etcd |"))
+    etcd = module_require(ROOT / "cluster" / "k8s" / "go.mod", "go.etcd.io/etcd/server/v3")
+    assert etcd in line.split("|")[2]
