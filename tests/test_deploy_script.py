@@ -18,6 +18,18 @@ from cogniverse_chart import REPO_ROOT
 SCRIPT = REPO_ROOT / "scripts" / "deploy_k3s.sh"
 
 
+def pinned(key: str) -> str:
+    """The version versions.env pins (the script's only source for its defaults)."""
+    for line in (REPO_ROOT / "versions.env").read_text().splitlines():
+        if line.startswith(key + "="):
+            return line.split("=", 1)[1].strip()
+    raise AssertionError(f"versions.env has no {key}")
+
+
+K3S_VERSION = pinned("K3S_VERSION")
+ARGO_VERSION = pinned("ARGO_VERSION")
+
+
 def run(*args: str, env: dict[str, str] | None = None, path: str | None = None) -> subprocess.CompletedProcess[str]:
     e = {k: v for k, v in os.environ.items() if k not in {"KUBECONFIG", "K3S_VERSION", "ARGO_VERSION",
                                                           "ARGO_MANIFEST", "NAMESPACE", "HELM"}}
@@ -54,9 +66,9 @@ def test_help_lists_every_flag_and_exits_0():
 def test_both_install_flags_are_honoured_in_either_order(order):
     # The upstream script read only its first flag, so --install-argo never ran.
     lines = plan(*order)
-    assert steps_with(lines, "install K3s v1.33.5+k3s1")
+    assert steps_with(lines, f"install K3s {K3S_VERSION} ")
     assert steps_with(lines, "wait for the node to be Ready")
-    assert steps_with(lines, "install Argo Workflows v3.7.3 into namespace 'argo'")
+    assert steps_with(lines, f"install Argo Workflows {ARGO_VERSION} into namespace 'argo'")
     assert steps_with(lines, "CRDs to be Established")
     assert steps_with(lines, "helm upgrade --install cogniverse")
     # order of execution: K3s, then Argo, then the chart
@@ -209,3 +221,60 @@ def test_a_helm_older_than_3_14_is_not_used(tmp_path):
     assert proc.returncode == 1 and "helm (>= 3.14 or 4.x" in proc.stderr
     lines = plan(env={"HELM": str(REPO_ROOT / ".tools" / "bin" / "helm4")})
     assert steps_with(lines, "helm upgrade --install")
+
+
+def test_default_versions_come_from_versions_env():
+    text = SCRIPT.read_text()
+    assert "K3S_VERSION=${K3S_VERSION:-$(pinned K3S_VERSION)}" in text  # no second pin in the script
+    lines = plan("--install-k3s", "--install-argo")
+    assert steps_with(lines, f"install K3s {K3S_VERSION} from")
+    assert steps_with(lines, f"releases/download/{ARGO_VERSION}/install.yaml")
+    assert f"--install-k3s            install K3s {K3S_VERSION} first" in run("--help").stdout
+
+
+def test_offline_k3s_install_names_the_unreachable_url_and_the_offline_sequence(tmp_path):
+    """The README's main command offline: it used to end in 0.3 s with 'the K3s installer failed
+    (see its output above)' and nothing above. A closed loopback port stands in for the internet."""
+    url = "http://127.0.0.1:9/k3s-install.sh"
+    proc = run("--install-k3s", "--install-argo", "-f", str(REPO_ROOT / "values" / "smoke.yaml"),
+               env={"K3S_INSTALL_URL": url})
+    assert proc.returncode == 1
+    assert f"could not download the K3s installer from {url}: curl: (7)" in proc.stderr
+    assert "scripts/local_cluster.sh up\n" in proc.stderr
+    assert "export KUBECONFIG=/" in proc.stderr and "admin.kubeconfig" in proc.stderr
+    assert f"scripts/deploy_k3s.sh -f {REPO_ROOT / 'values' / 'smoke.yaml'}\n" in proc.stderr
+    assert "scripts/deploy_k3s.sh --local-cluster -f" in proc.stderr
+    assert "see its output above" not in proc.stderr
+
+
+def test_offline_argo_manifest_download_names_the_url(tmp_path):
+    url = "http://127.0.0.1:9/install.yaml"
+    # A stand-in kubectl (a mock, named so): the cluster answers and has no Argo, so the script gets
+    # to the download; no real cluster is needed to check the message.
+    fake = tmp_path / "kubectl"
+    fake.write_text("#!/bin/sh\ncase \"$*\" in *deployment*) exit 1;; esac\ncat >/dev/null; exit 0\n")
+    fake.chmod(0o755)
+    proc = run("--install-argo", "--skip-chart", env={"ARGO_MANIFEST_URL": url, "KUBECTL": str(fake),
+                                                      "KUBECONFIG": str(tmp_path / "kc")})
+    assert proc.returncode == 1
+    assert f"could not download the Argo Workflows {ARGO_VERSION} install manifest from {url}" in proc.stderr
+    assert "deploy_k3s.sh --local-cluster" in proc.stderr
+
+
+def test_local_cluster_flag_plans_the_offline_node_instead_of_k3s():
+    lines = plan("--local-cluster", "--install-argo", "-f", str(SCRIPT))
+    (node,) = steps_with(lines, "start the local node:")
+    assert f"scripts/local_cluster.sh up --argo-version {ARGO_VERSION}" in node
+    assert "KUBECONFIG=" in node and node.endswith("admin.kubeconfig")
+    assert steps_with(lines, "--install-argo: nothing more to do")
+    assert not steps_with(lines, "install K3s") and not steps_with(lines, "releases/download")
+    assert steps_with(lines, "helm upgrade --install cogniverse")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--local-cluster", "--install-k3s"], "--local-cluster and --install-k3s both create the cluster"),
+    (["--local-cluster", "--uninstall"], "--uninstall cannot be combined with --local-cluster"),
+])
+def test_local_cluster_conflicts_are_usage_errors(args, message):
+    proc = run(*args, "--dry-run")
+    assert proc.returncode == 2 and message in proc.stderr

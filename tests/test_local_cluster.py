@@ -31,7 +31,18 @@ def module_require(gomod: Path, module: str) -> str:
     return match.group(1)
 
 
-K8S_VERSION = module_require(ROOT / "cluster" / "k8s" / "go.mod", "k8s.io/kubernetes")
+def pins() -> dict[str, str]:
+    """versions.env as a dict (KEY=value lines, # comments)."""
+    out = {}
+    for line in (ROOT / "versions.env").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            out[key.strip()] = value.strip()
+    return out
+
+
+PINS = pins()
+K8S_VERSION = PINS["KUBERNETES_VERSION"]
 ARGO_VERSION = module_require(ROOT / "cluster" / "argo" / "go.mod", "github.com/argoproj/argo-workflows/v3")
 
 
@@ -75,6 +86,10 @@ def test_status_ignores_a_pid_file_of_a_foreign_process(tmp_path):
     (tmp_path / "pids" / "etcd.pid").write_text(f"{os.getpid()}\n")  # pytest itself: alive, not ours
     proc = run("status", env={"COGNIVERSE_CLUSTER_STATE": str(tmp_path)})
     assert re.search(r"^etcd\s+stopped$", proc.stdout, re.M), proc.stdout
+
+
+def test_kubernetes_wrapper_builds_the_release_versions_env_pins():
+    assert module_require(ROOT / "cluster" / "k8s" / "go.mod", "k8s.io/kubernetes") == K8S_VERSION
 
 
 def test_kubernetes_wrapper_replaces_every_staging_module_at_the_matching_version():
@@ -176,3 +191,283 @@ def test_oci_names_rejects_an_archive_without_a_name(tmp_path):
     proc = subprocess.run([sys.executable, str(OCI_NAMES), "--list", str(unnamed)], capture_output=True, text=True)
     assert proc.returncode != 0
     assert "image has no name" in proc.stderr
+
+
+# ---------------------------------------------------------------- the Kubernetes wrapper go.mod
+sys.path.insert(0, str(ROOT / "cluster" / "k8s"))
+import wrapper_gomod  # noqa: E402  (cluster/k8s/wrapper_gomod.py)
+
+UPSTREAM_FIXTURE = """\
+module k8s.io/kubernetes
+
+go 1.26.0
+
+godebug default=go1.26
+
+require (
+\tgithub.com/spf13/cobra v1.10.2
+\tgo.etcd.io/etcd/server/v3 v3.7.0 // indirect
+\tk8s.io/api v0.0.0
+\tk8s.io/streaming v0.0.0
+)
+
+replace (
+\tk8s.io/api => ./staging/src/k8s.io/api
+\tk8s.io/streaming => ./staging/src/k8s.io/streaming
+)
+"""
+
+
+def upstream_gomod(version: str) -> Path:
+    """k8s.io/kubernetes' own go.mod for VERSION, from Go's module cache (downloaded if missing: ~1 s)."""
+    proc = subprocess.run(["go", "mod", "download", "-json", f"k8s.io/kubernetes@{version}"], capture_output=True,
+                          text=True, cwd=ROOT / "cluster" / "k8s", timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return Path(json.loads(proc.stdout)["GoMod"])
+
+
+def test_wrapper_gomod_replaces_each_staging_module_of_the_release_and_keeps_its_etcd_and_godebug():
+    text = wrapper_gomod.render("v1.37.2", UPSTREAM_FIXTURE)
+    requires, replaces = wrapper_gomod.direct_facts(text)
+    assert replaces == {"k8s.io/api": "k8s.io/api v0.37.2", "k8s.io/streaming": "k8s.io/streaming v0.37.2"}
+    assert requires["k8s.io/kubernetes"] == "v1.37.2"
+    assert requires["go.etcd.io/etcd/server/v3"] == "v3.7.0"  # the etcd that release is tested with
+    assert "\ngo 1.26.0\n" in text and "\ngodebug default=go1.26\n" in text
+
+
+@pytest.mark.parametrize("version", ["1.37.2", "v1.37", "v2.0.0", "v1.37.2; rm -rf /"])
+def test_wrapper_gomod_rejects_a_malformed_version_by_name(version):
+    with pytest.raises(wrapper_gomod.WrapperError, match=re.escape(repr(version))):
+        wrapper_gomod.render(version, UPSTREAM_FIXTURE)
+
+
+def test_wrapper_gomod_rejects_a_go_mod_that_is_not_kubernetes():
+    with pytest.raises(wrapper_gomod.WrapperError, match="not k8s.io/kubernetes'"):
+        wrapper_gomod.render("v1.37.2", "module example.com/x\n\ngo 1.24\n")
+
+
+def test_checked_in_wrapper_is_what_the_generator_makes_for_the_pinned_release():
+    """cluster/k8s/go.mod (after go mod tidy) keeps every direct requirement and replacement the
+    generator writes from k8s.io/kubernetes' own go.mod: no staging module missing or stale."""
+    upstream = upstream_gomod(K8S_VERSION).read_text()
+    problems = wrapper_gomod.check(K8S_VERSION, upstream, (ROOT / "cluster" / "k8s" / "go.mod").read_text())
+    assert problems == []
+
+
+def test_wrapper_check_names_a_stale_staging_replacement():
+    upstream = upstream_gomod(K8S_VERSION).read_text()
+    stale = (ROOT / "cluster" / "k8s" / "go.mod").read_text().replace(
+        f"k8s.io/client-go => k8s.io/client-go v0.{K8S_VERSION.split('.', 1)[1]}", "k8s.io/client-go => k8s.io/client-go v0.34.4")
+    problems = wrapper_gomod.check(K8S_VERSION, upstream, stale)
+    assert any("replace k8s.io/client-go" in p and "have k8s.io/client-go v0.34.4" in p for p in problems), problems
+
+
+# ---------------------------------------------------------------- script logic, sourced without running main
+def script(body: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run BODY in bash with local_cluster.sh's functions and settings loaded (its last line, the
+    call of main, dropped)."""
+    prelude = f'set -euo pipefail; source <(sed -e "\\$d" -e "s|^ROOT=.*|ROOT={ROOT}|" "{SCRIPT}")\n'
+    return subprocess.run(["bash", "-c", prelude + body], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, **(env or {})}, timeout=240)
+
+
+@pytest.mark.parametrize("version, message", [
+    ("banana", "--kubernetes-version banana: not a Kubernetes release (expected vMAJOR.MINOR.PATCH"),
+    ("v1.34.4", f"--kubernetes-version v1.34.4: older than KUBERNETES_OLDEST_SUPPORTED_VERSION={PINS['KUBERNETES_OLDEST_SUPPORTED_VERSION']}"),
+    ("v1.37.2-rc.0", "--kubernetes-version v1.37.2-rc.0: not a Kubernetes release"),
+])
+def test_kubernetes_version_option_rejects_what_the_node_cannot_build(version, message):
+    proc = run("status", "--kubernetes-version", version)
+    assert proc.returncode == 1
+    assert message in proc.stderr
+
+
+def test_kubernetes_version_option_needs_a_value():
+    proc = run("up", "--kubernetes-version")
+    assert proc.returncode == 2
+    assert "--kubernetes-version needs a value" in proc.stderr
+
+
+def test_default_release_builds_from_the_checked_in_wrapper():
+    proc = script('k8s_select ""; echo "$K8S_VERSION $K8S_GENERATED"')
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [K8S_VERSION, "0"]
+
+
+def test_other_release_gets_a_generated_wrapper_cached_per_version(tmp_path):
+    """`up --kubernetes-version <oldest supported>`: the wrapper go.mod is generated from that
+    release's own go.mod and tidied once, then reused; the binaries' cache directory differs."""
+    oldest = PINS["KUBERNETES_OLDEST_SUPPORTED_VERSION"]
+    body = f'CACHE={tmp_path}; k8s_select {oldest}; k8s_wrapper_gomod; echo "$K8S_MODFILE"; k8s_bin_dir'
+    proc = script(body)
+    assert proc.returncode == 0, proc.stderr
+    modfile, bindir = proc.stdout.split()
+    requires, replaces = wrapper_gomod.direct_facts(Path(modfile).read_text())
+    staging = "v0." + oldest.split(".", 1)[1]
+    assert requires["k8s.io/kubernetes"] == oldest
+    assert len(replaces) >= 25 and all(r.endswith(" " + staging) for r in replaces.values())
+    assert Path(modfile).with_suffix(".sum").stat().st_size > 0  # go mod tidy ran
+    assert f"/bin/k8s-{oldest}-" in bindir
+    again = script(body)
+    assert again.returncode == 0 and again.stdout.split() == [modfile, bindir]
+    assert "generating the wrapper go.mod" not in again.stderr  # cached
+
+
+def test_switching_release_on_existing_cluster_data_asks_for_a_purge(tmp_path):
+    (tmp_path / "kubernetes-version").write_text("v1.35.4\n")
+    proc = script(f'STATE={tmp_path}; k8s_select ""; k8s_check_state')
+    assert proc.returncode == 1
+    assert f"created by Kubernetes v1.35.4; to run {K8S_VERSION}, first: scripts/local_cluster.sh down --purge" in proc.stderr
+
+
+def test_version_stamp_covers_both_version_packages():
+    """Without it /version says v0.0.0 and Helm's kubeVersion checks fail."""
+    proc = script(f'k8s_ldflags {K8S_VERSION}')
+    minor = K8S_VERSION.split(".")[1]
+    for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        for flag in (f"{pkg}.gitVersion={K8S_VERSION}", f"{pkg}.gitMajor=1", f"{pkg}.gitMinor={minor}"):
+            assert f"-X {flag}" in proc.stdout
+
+
+def node_configs(tmp_path: Path) -> Path:
+    proc = script(f'STATE={tmp_path}; PKI={tmp_path}/pki; mkdir -p {tmp_path}/cni/net.d; write_configs')
+    assert proc.returncode == 0, proc.stderr
+    return tmp_path
+
+
+def test_kubelet_config_runs_on_cgroup_v1_and_hands_pods_the_cluster_dns(tmp_path):
+    import ipaddress
+    import yaml
+    kubelet = yaml.safe_load((node_configs(tmp_path) / "kubelet.yaml").read_text())
+    assert kubelet["failCgroupV1"] is False  # 1.35+ refuse cgroup v1 hosts without it
+    assert kubelet["cgroupDriver"] == "cgroupfs"
+    dns = script('echo "$DNS_SERVICE_IP $SERVICE_CIDR $KUBERNETES_SVC_IP $CLUSTER_DOMAIN"').stdout.split()
+    assert kubelet["clusterDNS"] == [dns[0]] and kubelet["clusterDomain"] == dns[3] == "cluster.local"
+    assert ipaddress.ip_address(dns[0]) in ipaddress.ip_network(dns[1]) and dns[0] != dns[2]
+
+
+# ---------------------------------------------------------------- add-ons
+ADDONS = {  # folder: (versions.env key, module)
+    "coredns": ("COREDNS_VERSION", "github.com/coredns/coredns"),
+    "local-path": ("LOCAL_PATH_PROVISIONER_VERSION", "github.com/rancher/local-path-provisioner"),
+    "metrics-server": ("METRICS_SERVER_VERSION", "sigs.k8s.io/metrics-server"),
+}
+
+
+@pytest.mark.parametrize("addon", ADDONS)
+def test_addon_wrapper_requires_the_version_versions_env_pins(addon):
+    key, module = ADDONS[addon]
+    assert module_require(ROOT / "cluster" / "addons" / addon / "go.mod", module) == PINS[key]
+
+
+def test_addon_build_refuses_a_wrapper_that_drifted_from_versions_env(tmp_path):
+    env = tmp_path / "versions.env"
+    env.write_text((ROOT / "versions.env").read_text().replace(
+        f"METRICS_SERVER_VERSION={PINS['METRICS_SERVER_VERSION']}", "METRICS_SERVER_VERSION=v0.7.2"))
+    proc = script(f'ROOT={tmp_path}; addon_check_gomod metrics-server')
+    assert proc.returncode == 1
+    assert "cluster/addons/metrics-server/go.mod requires sigs.k8s.io/metrics-server " in proc.stderr
+    assert "versions.env pins METRICS_SERVER_VERSION=v0.7.2" in proc.stderr
+
+
+def rendered(tmp_path: Path) -> dict[str, list[dict]]:
+    import yaml
+    out = {}
+    for addon in ADDONS:
+        proc = script(f'STATE={tmp_path}; STORAGE_DIR={tmp_path}/storage; addon_vars; addon_render {addon}')
+        assert proc.returncode == 0, proc.stderr
+        assert "@" not in "".join(re.findall(r"@[A-Z_]+@", proc.stdout))
+        out[addon] = [d for d in yaml.safe_load_all(proc.stdout) if d]
+    return out
+
+
+def find(docs: list[dict], kind: str, name: str) -> dict:
+    return next(d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name)
+
+
+def test_coredns_service_is_the_address_kubelet_gives_pods(tmp_path):
+    docs = rendered(tmp_path)["coredns"]
+    dns_ip = script('echo "$DNS_SERVICE_IP"').stdout.strip()
+    svc = find(docs, "Service", "kube-dns")
+    assert svc["metadata"]["namespace"] == "kube-system" and svc["spec"]["clusterIP"] == dns_ip
+    assert {(p["port"], p["protocol"]) for p in svc["spec"]["ports"]} >= {(53, "UDP"), (53, "TCP")}
+    corefile = find(docs, "ConfigMap", "coredns")["data"]["Corefile"]
+    assert "kubernetes cluster.local in-addr.arpa ip6.arpa" in corefile
+    image = find(docs, "Deployment", "coredns")["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image.startswith(f"cogniverse/coredns:{PINS['COREDNS_VERSION']}-")
+
+
+def test_local_path_is_the_default_storage_class_with_volumes_under_the_state_dir(tmp_path):
+    docs = rendered(tmp_path)["local-path"]
+    sc = find(docs, "StorageClass", "local-path")
+    assert sc["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    assert (sc["provisioner"], sc["volumeBindingMode"], sc["reclaimPolicy"]) == \
+        ("rancher.io/local-path", "WaitForFirstConsumer", "Delete")
+    config = json.loads(find(docs, "ConfigMap", "local-path-config")["data"]["config.json"])
+    assert config["nodePathMap"][0]["paths"] == [f"{tmp_path}/storage"]
+    helper = find(docs, "ConfigMap", "local-path-config")["data"]["helperPod.yaml"]
+    assert "image: cogniverse/toolbox:1.0" in helper  # the busybox image built locally, never pulled
+
+
+def test_local_path_data_lives_in_the_state_dir_that_only_down_purge_removes():
+    proc = script('echo "$STORAGE_DIR"; echo "$STATE"')
+    storage, state = proc.stdout.split()
+    assert storage.startswith(state + "/")
+
+
+def test_metrics_server_is_registered_as_the_metrics_api_and_verifies_kubelet_certificates(tmp_path):
+    docs = rendered(tmp_path)["metrics-server"]
+    api = find(docs, "APIService", "v1beta1.metrics.k8s.io")
+    assert api["spec"]["service"] == {"name": "metrics-server", "namespace": "kube-system"}
+    args = find(docs, "Deployment", "metrics-server")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--kubelet-insecure-tls" not in args
+    assert "--kubelet-certificate-authority=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt" in args
+
+
+def test_addon_render_names_an_unset_placeholder(tmp_path):
+    proc = script('unset COREDNS_IMAGE; addon_render coredns')
+    assert proc.returncode == 1
+    assert "cluster/addons/coredns/manifest.yaml uses @COREDNS_IMAGE@ but $COREDNS_IMAGE is not set" in proc.stderr
+
+
+def test_api_server_runs_the_aggregation_layer_metrics_server_needs():
+    text = SCRIPT.read_text()
+    start = text[text.index("start_apiserver() {"):]
+    start = start[:start.index("\n}\n")]
+    for flag in ("--requestheader-client-ca-file", "--requestheader-allowed-names front-proxy-client",
+                 "--proxy-client-cert-file", "--proxy-client-key-file", "--enable-aggregator-routing=true"):
+        assert flag in start
+
+
+def test_bootstrap_takes_every_pin_from_versions_env():
+    text = (ROOT / "scripts" / "bootstrap.sh").read_text()
+    for key in ("HELM3_NPM", "HELM3_SHA256", "KUBECTL_SHA256", "HELM4_NPM", "HELM4_SHA256"):
+        assert f"{key}=${{{key}:-$(pin {key})}}" in text
+        assert PINS[key] not in text, f"{key}'s value is written in bootstrap.sh as well as versions.env"
+
+
+def test_a_release_the_module_proxy_does_not_serve_is_named(tmp_path):
+    proc = script(f'CACHE={tmp_path}; k8s_select v1.36.99; k8s_wrapper_gomod')
+    assert proc.returncode == 1
+    assert "k8s.io/kubernetes@v1.36.99 could not be downloaded" in proc.stderr
+    assert "could not write the wrapper go.mod for Kubernetes v1.36.99" in proc.stderr
+
+
+@pytest.mark.parametrize("row, key", [
+    ("| kube-apiserver, kube-controller-manager", "KUBERNETES_VERSION"),
+    ("| kubectl |", "KUBERNETES_VERSION"),
+    ("| CoreDNS |", "COREDNS_VERSION"),
+    ("| local-path provisioner |", "LOCAL_PATH_PROVISIONER_VERSION"),
+    ("| metrics-server |", "METRICS_SERVER_VERSION"),
+])
+def test_docs_component_table_names_the_pinned_versions(row, key):
+    """docs/local-cluster.md's components table is a copy of versions.env: it must not drift."""
+    line = next(ln for ln in (ROOT / "docs" / "local-cluster.md").read_text().splitlines() if ln.startswith(row))
+    cells = line.split("|")
+    assert PINS[key] in cells[2], f"docs/local-cluster.md row {row!r} says {cells[2].strip()!r}; versions.env pins {key}={PINS[key]}"
+
+
+def test_docs_etcd_row_names_the_etcd_the_wrapper_builds():
+    line = next(ln for ln in (ROOT / "docs" / "local-cluster.md").read_text().splitlines() if ln.startswith("| etcd |"))
+    etcd = module_require(ROOT / "cluster" / "k8s" / "go.mod", "go.etcd.io/etcd/server/v3")
+    assert etcd in line.split("|")[2]

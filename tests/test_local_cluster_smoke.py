@@ -1,6 +1,7 @@
 """Smoke checks of the local cluster (scripts/local_cluster.sh up): the Kubernetes version Helm sees,
-a Helm 3 install of a trivial chart, and an Argo Workflow with a container step and a resource
-template running to Succeeded on real containers.
+a Helm 3 install of a trivial chart, an Argo Workflow with a container step and a resource
+template running to Succeeded on real containers, and what a K3s node gives every user: cluster
+DNS (CoreDNS), the default `local-path` StorageClass, and `kubectl top` (metrics-server).
 
 They need KUBECONFIG (skipped without one, see conftest.py) and use the images that `up` imports
 (`cogniverse/toolbox:1.0`, `argoproj/argoexec:<argo>`); on another cluster they are skipped with the
@@ -24,7 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 KUBECTL = str(ROOT / ".tools" / "bin" / "kubectl")
 HELM3 = str(ROOT / ".tools" / "bin" / "helm3")
 TOOLBOX_IMAGE = "cogniverse/toolbox:1.0"
-K8S_VERSION = re.search(r"^\s*k8s.io/kubernetes (v\S+)", (ROOT / "cluster/k8s/go.mod").read_text(), re.M).group(1)
+# The release `up` runs: versions.env's KUBERNETES_VERSION unless `up` was given another one.
+K8S_VERSION = os.environ.get("COGNIVERSE_KUBERNETES_VERSION") or re.search(
+    r"^KUBERNETES_VERSION=(\S+)$", (ROOT / "versions.env").read_text(), re.M).group(1)
 
 pytestmark = pytest.mark.smoke
 
@@ -55,6 +58,13 @@ def test_server_reports_the_pinned_kubernetes_version():
     version = json.loads(kubectl("version", "-o", "json").stdout)["serverVersion"]
     assert version["gitVersion"] == K8S_VERSION
     assert (int(version["major"]), int(version["minor"])) >= (1, 30)
+
+
+def test_kubectl_is_within_one_minor_of_the_server():
+    """The kubectl in .tools/bin is the node's own build (kubectl supports one minor of skew)."""
+    version = json.loads(kubectl("version", "-o", "json").stdout)
+    client, server = (int(version[k]["minor"].rstrip("+")) for k in ("clientVersion", "serverVersion"))
+    assert abs(client - server) <= 1, version
 
 
 def test_node_is_ready_and_runs_real_containers():
@@ -187,3 +197,92 @@ def test_no_cluster_daemon_holds_the_up_down_lock():
         if fds.is_dir() and any(Path(f).resolve() == lock for f in (str(p.readlink()) for p in fds.iterdir())):
             holders.append(pf.stem)
     assert not holders, f"daemons holding {lock}: {holders}"
+
+
+# ---------------------------------------------------------------- what K3s gives every user
+def run_pod(namespace: str, name: str, script: str, volumes: str = "", timeout: int = 120) -> tuple[str, str]:
+    """Run SCRIPT in a toolbox pod to completion; return (phase, logs)."""
+    kubectl("-n", namespace, "apply", "-f", "-", input=f"""\
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}}}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: {TOOLBOX_IMAGE}
+    imagePullPolicy: IfNotPresent
+    command: [sh, -c, {json.dumps(script)}]
+{volumes}""")
+    deadline = time.monotonic() + timeout
+    phase = ""
+    while time.monotonic() < deadline:
+        phase = kubectl("-n", namespace, "get", "pod", name, "-o", "jsonpath={.status.phase}").stdout
+        if phase in ("Succeeded", "Failed"):
+            break
+        time.sleep(1)
+    logs = kubectl("-n", namespace, "logs", name, check=False)
+    return phase, logs.stdout + logs.stderr
+
+
+def resolved(nslookup_output: str) -> list[str]:
+    """The answer addresses of busybox nslookup (the lines after 'Name:', not the server's)."""
+    answer = nslookup_output.split("Name:", 1)[1] if "Name:" in nslookup_output else ""
+    return re.findall(r"Address(?: \d+)?:\s*([0-9.]+)", answer)
+
+
+def test_pods_resolve_services_by_fqdn_and_by_short_name(namespace):
+    kubectl("-n", namespace, "create", "service", "clusterip", "web", "--tcp=80:8080")
+    ip = kubectl("-n", namespace, "get", "service", "web", "-o", "jsonpath={.spec.clusterIP}").stdout
+    phase, logs = run_pod(namespace, "dns", f"nslookup web.{namespace}.svc.cluster.local; echo ===; "
+                                            "nslookup web; echo ===; cat /etc/resolv.conf")
+    fqdn, short, resolv = (logs.split("===") + ["", "", ""])[:3]
+    assert phase == "Succeeded", logs
+    assert resolved(fqdn) == [ip], f"FQDN did not resolve to the Service's {ip}:\n{logs}"
+    assert resolved(short) == [ip], f"short name did not resolve to the Service's {ip}:\n{logs}"
+    assert f"search {namespace}.svc.cluster.local svc.cluster.local cluster.local" in resolv
+
+
+def test_pvc_binds_on_the_default_local_path_class_and_keeps_written_data(namespace):
+    kubectl("-n", namespace, "apply", "-f", "-", input="""\
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec:
+  accessModes: [ReadWriteOnce]
+  resources: {requests: {storage: 16Mi}}
+""")  # no storageClassName: the default class, as charts written for K3s assume
+    volumes = """\
+    volumeMounts: [{name: data, mountPath: /data}]
+  volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]
+"""
+    phase, logs = run_pod(namespace, "writer", "echo kept-across-pods > /data/file && cat /data/file", volumes)
+    assert phase == "Succeeded", logs
+    pvc = json.loads(kubectl("-n", namespace, "get", "pvc", "data", "-o", "json").stdout)
+    assert pvc["status"]["phase"] == "Bound"
+    assert pvc["spec"]["storageClassName"] == "local-path"
+    pv = json.loads(kubectl("get", "pv", pvc["spec"]["volumeName"], "-o", "json").stdout)
+    path = Path(pv["spec"]["hostPath"]["path"])
+    state = Path(os.environ.get("COGNIVERSE_CLUSTER_STATE", "/var/lib/cogniverse-local-cluster"))
+    assert path.is_relative_to(state / "storage"), path
+    assert (path / "file").read_text() == "kept-across-pods\n"
+    phase, logs = run_pod(namespace, "reader", "cat /data/file", volumes)
+    assert phase == "Succeeded" and logs == "kept-across-pods\n", logs
+
+
+def test_kubectl_top_pods_answers():
+    """metrics-server behind the aggregated metrics.k8s.io API; its first scrape takes up to a
+    --metric-resolution (15 s) after it starts."""
+    deadline = time.monotonic() + 120
+    proc = None
+    while time.monotonic() < deadline:
+        proc = kubectl("top", "pods", "-n", "kube-system", check=False)
+        if proc.returncode == 0 and "coredns" in proc.stdout:
+            break
+        time.sleep(3)
+    assert proc is not None and proc.returncode == 0 and "coredns" in proc.stdout, proc and (proc.stdout + proc.stderr)
+    row = next(line.split() for line in proc.stdout.splitlines() if line.startswith("coredns"))
+    assert re.fullmatch(r"\d+m", row[1]) and re.fullmatch(r"\d+Mi", row[2]), row  # CPU(cores), MEMORY(bytes)
+    node = kubectl("top", "node").stdout
+    assert "cogniverse-local" in node

@@ -1,0 +1,166 @@
+"""Smoke checks of Argo on the local cluster as the online install lays it out: the workflow-controller
+and `argo server` as Deployments in namespace argo, the UI and API through
+`kubectl port-forward -n argo svc/argo-server 2746:2746` (plain HTTP, --auth-mode=server), and the
+pinned `argo` CLI that `local_cluster.sh up` puts in .tools/bin.
+
+Local cluster only (the images and the auth mode are the local node's); elsewhere skipped with the
+reason. Run by scripts/test.sh once per Argo version of the matrix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+KUBECTL = str(ROOT / ".tools" / "bin" / "kubectl")
+ARGO = str(ROOT / ".tools" / "bin" / "argo")
+TOOLBOX_IMAGE = "cogniverse/toolbox:1.0"
+
+pytestmark = pytest.mark.smoke
+
+
+def kubectl(*args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([KUBECTL, *args], input=input, capture_output=True, text=True, timeout=120)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr}")
+    return proc
+
+
+def argo(*args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([ARGO, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def pins() -> dict[str, str]:
+    lines = (ROOT / "versions.env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line[:1].isupper() and "=" in line)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_cluster_only():
+    context = subprocess.run([KUBECTL, "config", "current-context"], capture_output=True, text=True).stdout.strip()
+    if context != "cogniverse-local":
+        pytest.skip(f"Argo server checks need the cluster of scripts/local_cluster.sh (context {context!r})")
+
+
+@pytest.fixture(scope="module")
+def running_version() -> str:
+    """The Argo version the argo-server Deployment runs (its image tag), one of the pinned ones."""
+    image = kubectl("-n", "argo", "get", "deployment", "argo-server",
+                    "-o", "jsonpath={.spec.template.spec.containers[0].image}").stdout
+    version = image.rpartition(":")[2]
+    assert version in (pins()["ARGO_VERSION"], pins()["ARGO_V4_VERSION"]), f"argo-server runs {image}"
+    return version
+
+
+@pytest.fixture(scope="module")
+def server() -> str:
+    """`kubectl port-forward -n argo svc/argo-server` on a free loopback port; yields its base URL."""
+    proc = subprocess.Popen([KUBECTL, "-n", "argo", "port-forward", "--address", "127.0.0.1", "svc/argo-server", ":2746"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        line = proc.stdout.readline() if ready else ""
+        # "Forwarding from 127.0.0.1:41234 -> 2746"
+        assert line.startswith("Forwarding from 127.0.0.1:"), f"port-forward did not start: {line!r}"
+        port = int(line.split("127.0.0.1:", 1)[1].split()[0])
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def get(url: str, method: str = "GET", body: dict | None = None) -> tuple[int, str, str]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return resp.status, resp.headers.get("Content-Type", ""), resp.read().decode()
+
+
+def test_controller_and_server_run_as_deployments_in_namespace_argo(running_version):
+    for name in ("workflow-controller", "argo-server"):
+        d = json.loads(kubectl("-n", "argo", "get", "deployment", name, "-o", "json").stdout)
+        assert d["status"].get("readyReplicas") == 1, f"{name}: {d['status']}"
+        assert d["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":" + running_version)
+        assert d["spec"]["template"]["spec"]["serviceAccountName"] in ("argo", "argo-server")
+    state = Path(os.environ.get("COGNIVERSE_CLUSTER_STATE", "/var/lib/cogniverse-local-cluster"))
+    assert not (state / "pids" / "workflow-controller.pid").exists(), "a host workflow-controller process is left"
+
+
+def test_ui_index_page_is_served_through_the_port_forward(server):
+    status, ctype, body = get(server + "/")
+    assert status == 200 and ctype.startswith("text/html")
+    assert "<title>Argo" in body and '<base href="/">' in body
+
+
+def test_api_and_cli_report_the_running_version(server, running_version):
+    status, _, body = get(server + "/api/v1/version")
+    assert status == 200
+    assert json.loads(body)["version"] == running_version
+    proc = argo("version", "--short")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["argo:", running_version]
+
+
+@pytest.fixture
+def namespace():
+    name = f"argo-srv-{uuid.uuid4().hex[:6]}"
+    kubectl("create", "namespace", name)
+    kubectl("-n", name, "apply", "-f", "-", input="""\
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: wf}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: wf}
+rules:
+- apiGroups: [argoproj.io]
+  resources: [workflowtaskresults]
+  verbs: [create, patch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: wf}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: wf}
+subjects: [{kind: ServiceAccount, name: wf}]
+""")
+    yield name
+    kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+def test_a_workflow_submitted_through_the_api_is_listed_there_and_the_cli_follows_it(server, namespace):
+    greeting = f"hello-{uuid.uuid4().hex[:6]}"
+    wf = {"metadata": {"generateName": "api-"},
+          "spec": {"entrypoint": "main", "serviceAccountName": "wf",
+                   "templates": [{"name": "main", "container": {
+                       "image": TOOLBOX_IMAGE, "imagePullPolicy": "IfNotPresent",
+                       "command": ["sh", "-c", f"echo {greeting}"]}}]}}
+    status, _, body = get(f"{server}/api/v1/workflows/{namespace}", "POST", {"workflow": wf})
+    assert status == 200
+    name = json.loads(body)["metadata"]["name"]
+
+    status, _, body = get(f"{server}/api/v1/workflows/{namespace}")
+    assert status == 200
+    assert name in [w["metadata"]["name"] for w in json.loads(body).get("items") or []]
+
+    proc = argo("wait", "-n", namespace, name, timeout=240)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    got = json.loads(argo("get", "-n", namespace, name, "-o", "json").stdout)
+    assert got["status"]["phase"] == "Succeeded", got["status"].get("message")
+    listed = argo("list", "-n", namespace)
+    assert listed.returncode == 0 and name in listed.stdout, listed.stderr
+    deadline = time.monotonic() + 60
+    logs = ""
+    while greeting not in logs and time.monotonic() < deadline:
+        logs = argo("logs", "-n", namespace, name).stdout
+        time.sleep(1)
+    assert greeting in logs
