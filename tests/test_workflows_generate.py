@@ -131,3 +131,46 @@ def test_generate_errors_are_one_line_naming_the_problem(capsys, argv, message):
     assert main(["generate", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
+
+
+# ---- files for a release other than the default one -----------------------------------------------
+
+def test_files_are_generated_for_the_given_release_and_values(tmp_path, capsys):
+    """Files generated for a release carry its namespace and values, so `kubectl apply` keeps it as is."""
+    assert main(["generate", "--profile", "smoke", "--release", "cv", "-n", "team-a", "--out-dir", str(tmp_path)]) == 0
+    docs = list(read_paths([str(tmp_path / "scheduled-maintenance.yaml")]))
+    chart = objects(rendered(profile="smoke", release="cv", namespace="team-a"), "CronWorkflow")
+    assert {d.name: d.obj for d in docs} == {d.name: generate.strip_helm(chart[d.name]) for d in docs}
+    assert {d.obj["metadata"]["namespace"] for d in docs} == {"team-a"}
+    head = (tmp_path / "scheduled-maintenance.yaml").read_text().splitlines()[:2]
+    assert "release cv in namespace" in head[0] and "team-a, values: profile smoke" in head[1]
+    # the committed (default) files would reset that release: the check says so and how to fix it
+    assert main(["generate", "--check", "--profile", "smoke", "--release", "cv", "-n", "team-a"]) == 1
+    err = capsys.readouterr().err
+    assert "scheduled-maintenance.yaml" in err and "cogniverse-chart generate --release cv -n team-a --profile smoke" in err
+
+
+def test_object_drift_ignores_the_header_but_not_a_changed_object(tmp_path):
+    files = generate.guide_files(generate.render_defaults())
+    generate.write(files, tmp_path)
+    other = generate.guide_files(generate.render_defaults(), generate.Target(values="those of the installed release"))
+    assert generate.drift(other, tmp_path) != [] and generate.drift(other, tmp_path, objects_only=True) == []
+    path = tmp_path / "scheduled-optimization.yaml"
+    path.write_text(path.read_text().replace("0 4 * * *", "30 4 * * *"))
+    assert generate.drift(other, tmp_path, objects_only=True) == ["scheduled-optimization.yaml"]
+
+
+def test_from_release_without_a_reachable_release_is_one_line_naming_it(tmp_path, capsys, monkeypatch):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "x",
+        "clusters": [{"name": "x", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}], "users": [{"name": "x", "user": {}}]}))
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    assert main(["generate", "--from-release", "--release", "cogniverse", "-n", "nowhere",
+                 "--out-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "release 'cogniverse' in namespace 'nowhere'" in err[0] and "KUBECONFIG" in err[0], err
+    assert not (tmp_path / "out").exists(), "nothing is written when the release cannot be read"
+    assert main(["generate", "--from-release", "--profile", "smoke"]) == 2
+    assert "takes the release's own values" in capsys.readouterr().err
