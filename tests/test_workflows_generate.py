@@ -46,7 +46,7 @@ def test_submit_files_hold_one_workflow_referencing_the_installed_template(name)
     assert "namespace" not in wf["metadata"], "argo submit -n decides the namespace"
     assert wf["spec"] == {"workflowTemplateRef": {"name": name}, **({"arguments": wf["spec"]["arguments"]}
                                                                      if "arguments" in wf["spec"] else {})}
-    wft = objects(rendered(), "WorkflowTemplate")[name]
+    wft = objects(rendered(profile=generate.DEFAULT_PROFILE), "WorkflowTemplate")[name]
     defaults = {k: v for k, v in parameters(wft).items() if v is not None}
     assert {p["name"]: p["value"] for p in wf["spec"]["arguments"]["parameters"]} == defaults
     assert wf["metadata"]["labels"]["workflows.argoproj.io/workflow-template"] == name
@@ -57,8 +57,16 @@ def test_batch_optimization_submit_file_carries_the_optimization_label():
     assert wf["metadata"]["labels"]["workflow-type"] == "optimization"
 
 
+def test_committed_files_are_for_what_deploy_k3s_installs_without_values():
+    """deploy_k3s.sh installs values/k3s.yaml by default; files for other values would reset that release."""
+    script = (REPO_ROOT / "scripts" / "deploy_k3s.sh").read_text()
+    assert f"DEFAULT_VALUES=${{DEFAULT_VALUES:-$ROOT/values/{generate.DEFAULT_PROFILE}.yaml}}" in script
+    head = (WORKFLOWS / "scheduled-maintenance.yaml").read_text().splitlines()[:2]
+    assert f"profile {generate.DEFAULT_PROFILE}" in " ".join(head)
+
+
 def test_cron_files_hold_the_cron_workflows_as_the_chart_renders_them():
-    chart = objects(rendered(), "CronWorkflow")
+    chart = objects(rendered(profile=generate.DEFAULT_PROFILE), "CronWorkflow")
     seen = []
     for fname, names in generate.CRON_FILES.items():
         docs = list(read_paths([str(WORKFLOWS / f"{fname}.yaml")]))

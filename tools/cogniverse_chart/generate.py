@@ -3,7 +3,7 @@
 The user's guide runs `argo submit workflows/<name>.yaml`, `argo cron create
 workflows/scheduled-*.yaml` and `kubectl apply -f workflows/...`. Those files are rendered from the
 chart for a release: its name, namespace and values. The committed files are for the release
-`scripts/deploy_k3s.sh` installs by default (release and namespace `cogniverse`, default values).
+`scripts/deploy_k3s.sh` installs by default (release and namespace `cogniverse`, values/k3s.yaml).
 `kubectl apply` of a file generated for other values would reset that release's CronWorkflows, so
 for any other release they are generated from the release itself (`--from-release`: the values
 `helm get values --all` reports), which makes the guide's `kubectl apply` change nothing:
@@ -32,7 +32,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from . import REPO_ROOT
+from . import PROFILES_DIR, REPO_ROOT
 from .documents import Document
 from .argo import apply_parameters, workflow_from_cron
 from .errors import ToolkitError
@@ -58,8 +58,10 @@ HEADER = """\
 # {namespace}, values: {values}. Do not edit: change the chart (or the release) and regenerate.
 # {usage}
 """
-#: What the committed files are generated for: the release `deploy_k3s.sh` installs by default.
-DEFAULT_TARGET_VALUES = "chart defaults"
+#: The profile `scripts/deploy_k3s.sh` installs without -f (its DEFAULT_VALUES; a test keeps them equal):
+#: the committed files are generated for it, so the guide's `kubectl apply` keeps that release as is.
+DEFAULT_PROFILE = "k3s"
+DEFAULT_TARGET_VALUES = f"profile {DEFAULT_PROFILE} (what scripts/deploy_k3s.sh installs without -f)"
 
 
 @dataclass(frozen=True)
@@ -136,8 +138,10 @@ def workflow_from(docs: list[Document], source: str, parameters: dict[str, str])
 
 
 def render_defaults(helm=None) -> list[Document]:
-    """The chart with default values as the guide's cluster has it (release and namespace cogniverse)."""
-    return render(RenderRequest(release="cogniverse", namespace="cogniverse"), helm)
+    """The chart as `scripts/deploy_k3s.sh` installs it by default (release and namespace cogniverse,
+    values/k3s.yaml): what the committed workflows/ files are generated for."""
+    return render(RenderRequest(values_files=[PROFILES_DIR / f"{DEFAULT_PROFILE}.yaml"], release="cogniverse",
+                                namespace="cogniverse"), helm)
 
 
 def release_values(release: str, namespace: str, helm: Helm | None = None,

@@ -1,6 +1,7 @@
 """`generate`: write the guide-compatible workflows/*.yaml from the chart, or a Workflow from a template.
 
-    cogniverse-chart generate                      # (re)write workflows/ for the default release (defaults)
+    cogniverse-chart generate                      # (re)write workflows/ for the default release
+                                                   # (what scripts/deploy_k3s.sh installs: values/k3s.yaml)
     cogniverse-chart generate --check              # exit 1 when the committed files drifted from the chart
     cogniverse-chart generate --from-release [--release cogniverse -n cogniverse] [--out-dir DIR]
                                                    # workflows/ for the installed release (its own values),
@@ -73,12 +74,17 @@ def run(args: argparse.Namespace) -> int:
         docs, target = generate.render_for_release(args.release, args.namespace, kubeconfig=args.kubeconfig,
                                                    chart=args.chart)
     else:
+        if not (args.profile or args.values or args.set_values or args.set_string_values):
+            args.profile = [generate.DEFAULT_PROFILE]
+            chosen_default = True
+        else:
+            chosen_default = False
         req = request_from_args(args)
         docs = render(req)
         chosen = [f"profile {p}" for p in args.profile] + [str(v) for v in args.values] + \
             [f"--set {v}" for v in args.set_values + args.set_string_values]
         target = generate.Target(args.release, args.namespace,
-                                 " + ".join(chosen) if chosen else generate.DEFAULT_TARGET_VALUES)
+                                 generate.DEFAULT_TARGET_VALUES if chosen_default else " + ".join(chosen))
     files = generate.guide_files(docs, target)
     what = f"release {target.release} in namespace {target.namespace}"
     if args.check:
@@ -113,7 +119,8 @@ def _regenerate_command(args: argparse.Namespace) -> str:
         parts.append(f"--release {args.release}")
     if args.namespace != "cogniverse":
         parts.append(f"-n {args.namespace}")
-    parts += [f"--profile {p}" for p in args.profile] + [f"-f {v}" for v in args.values]
+    parts += [f"--profile {p}" for p in args.profile if p != generate.DEFAULT_PROFILE or len(args.profile) > 1 or args.values]
+    parts += [f"-f {v}" for v in args.values]
     parts += [f"--set {v}" for v in args.set_values] + [f"--set-string {v}" for v in args.set_string_values]
     if args.out_dir != generate.WORKFLOWS_DIR:
         parts.append(f"--out-dir {args.out_dir}")
