@@ -109,3 +109,21 @@ def test_generated_submit_files_parse_as_workflows():
     for name in ("video-ingestion", "batch-optimization", "tenant-provisioning"):
         docs = parse_stream((WORKFLOWS / f"{name}.yaml").read_text(), f"{name}.yaml")
         assert [d.kind for d in docs] == ["Workflow"]
+
+
+def test_runner_runs_in_order_carries_exports_fills_placeholders_and_stops_background_jobs(tmp_path):
+    md = ("```bash\nexport GREETING=hello\ncd sub\necho \"$GREETING <thing>\" > out.txt\n"
+          "sleep 300 >/dev/null 2>&1 & echo $! > bg.pid\ntrue\nfalse | cat\n# [internet] download\ncurl -sLO https://example.org/x.gz\n"
+          "gunzip x.gz\nopen http://localhost:2746\nls <missing>\n```\n")
+    (tmp_path / "sub").mkdir()
+    results = guide.run(guide.commands(md), cwd=tmp_path, env=dict(os.environ),
+                        lookup=lambda name, cmd: {"thing": "world"}[name] if name == "thing" else (_ for _ in ()).throw(LookupError(f"no <{name}>")))
+    assert [r.status for r in results] == ["ok", "ok", "ok", "ok", "ok", "failed", "internet", "internet", "desktop", "failed"]
+    assert (tmp_path / "sub" / "out.txt").read_text() == "hello world\n", "export and cd carry over"
+    assert results[5].returncode == 1, "pipefail: a failing command in a pipe fails the command"
+    assert "no <missing>" in results[9].output
+    pid = int((tmp_path / "sub" / "bg.pid").read_text())
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0], \
+        "background jobs of the guide are stopped at the end"
+    text = guide.summary(results)
+    assert text.startswith("10 commands: 1 desktop, 2 failed, 2 internet, 5 ok")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -91,6 +92,7 @@ def commands(markdown: str) -> list[GuideCommand]:
         text = (pending + stripped).strip()
         pending = ""
         out.append(GuideCommand(text, start, section, comment))
+        comment = ""  # a comment describes the one command below it
     return out
 
 
@@ -262,3 +264,310 @@ def unknown_argo_flags(cmds: list[GuideCommand], module: Path) -> list[tuple[Gui
                 cache[sub] = argo_flags(module, sub)
             out += [(cmd, f) for f in flags if f not in cache[sub]]
     return out
+
+
+# ---- running a guide's commands on a cluster ------------------------------------------------------
+
+#: Commands that need the internet although they name no URL (they download K3s/Argo themselves).
+DOWNLOADING_FLAGS = ("--install-k3s", "--install-argo")
+#: Programs that open a desktop browser: nothing to run on a node.
+DESKTOP = ("open", "xdg-open")
+#: Commands that serve until stopped: started in the background and checked to be alive.
+SERVING = ("kubectl port-forward",)
+#: Status of a command that was not run, by marker in the comment above it (docs/guide.md).
+MARKERS = {"[internet]": "internet", "[services]": "services"}
+
+
+@dataclass
+class CommandResult:
+    command: GuideCommand
+    status: str  # ok | failed | internet | services | desktop
+    ran: str = ""  # the command with placeholders filled
+    returncode: int | None = None
+    seconds: float = 0.0
+    output: str = ""  # the tail of stdout+stderr, or why it did not run
+
+    @property
+    def not_run(self) -> bool:
+        return self.status in ("internet", "services", "desktop")
+
+
+def classify(cmds: list[GuideCommand]) -> dict[int, tuple[str, str]]:
+    """index -> (status, reason) for commands that must not run here: explicit markers, downloads
+    (URLs outside the cluster, the downloaded files, deploy_k3s.sh's install flags), desktop programs."""
+    out: dict[int, tuple[str, str]] = {}
+    downloaded: set[str] = set()
+    for i, cmd in enumerate(cmds):
+        hosts = cmd.internet_hosts()
+        words = cmd.argv
+        earlier_download = bool(downloaded) and any(w in downloaded for w in words)
+        if hosts:
+            for url in re.findall(r"https?://\S+", cmd.text):
+                name = url.rstrip("\"'").rsplit("/", 1)[-1]
+                downloaded |= {name, re.sub(r"\.(tar\.gz|tgz|gz)$", "", name)}
+        for marker, status in MARKERS.items():
+            if cmd.comment.startswith(marker):
+                out[i] = (status, cmd.comment[len(marker):].strip() or marker)
+        if i in out:
+            continue
+        if hosts:
+            out[i] = ("internet", f"downloads from {', '.join(sorted(set(hosts)))}")
+        elif any(f in words for f in DOWNLOADING_FLAGS):
+            out[i] = ("internet", "downloads K3s / Argo Workflows (" + ", ".join(f for f in DOWNLOADING_FLAGS if f in words) + ")")
+        elif earlier_download:
+            out[i] = ("internet", "uses a file an earlier command downloads")
+        elif words and words[0] in DESKTOP:
+            out[i] = ("desktop", f"`{words[0]}` opens a desktop browser")
+    return out
+
+
+class Lookup:
+    """Fills `<...>` placeholders with the newest matching object in a namespace, via kubectl."""
+
+    WORKFLOW_FILTERS: dict[str, tuple[str, Callable[[dict], bool]]] = {
+        "workflow-name": ("", lambda w: True),
+        "running-workflow-name": ("", lambda w: not (w.get("status") or {}).get("finishedAt")),
+        "failed-workflow-name": ("", lambda w: (w.get("status") or {}).get("phase") in ("Failed", "Error")),
+        "ingestion-workflow-name": ("workflows.argoproj.io/workflow-template=video-ingestion",
+                                    lambda w: (w.get("status") or {}).get("phase") == "Succeeded"),
+        "optimization-workflow-name": ("workflows.argoproj.io/workflow-template=batch-optimization",
+                                       lambda w: (w.get("status") or {}).get("phase") == "Succeeded"),
+        "weekly-optimization-workflow-name": ("workflows.argoproj.io/cron-workflow=weekly-optimization",
+                                              lambda w: True),
+    }
+    OTHER = {"pod-name": "pods", "pvc-name": "persistentvolumeclaims"}
+
+    def __init__(self, namespace: str, env: dict[str, str], kubectl: str = "kubectl"):
+        self.namespace = namespace
+        self.env = env
+        self.kubectl = kubectl
+
+    def _items(self, resource: str, selector: str = "") -> list[dict]:
+        import json
+        import subprocess
+
+        args = [self.kubectl, "get", resource, "-n", self.namespace, "-o", "json"]
+        if selector:
+            args += ["-l", selector]
+        proc = subprocess.run(args, capture_output=True, text=True, env=self.env, timeout=60)
+        if proc.returncode != 0:
+            raise LookupError(f"kubectl get {resource} failed: {proc.stderr.strip()}")
+        items = json.loads(proc.stdout)["items"]
+        return sorted(items, key=lambda o: o["metadata"].get("creationTimestamp") or "", reverse=True)
+
+    def __call__(self, name: str, cmd: GuideCommand) -> str:
+        if name in self.WORKFLOW_FILTERS:
+            selector, keep = self.WORKFLOW_FILTERS[name]
+            items = [w for w in self._items("workflows.argoproj.io", selector) if keep(w)]
+        elif name in self.OTHER:
+            items = self._items(self.OTHER[name])
+        else:
+            raise LookupError(f"unknown placeholder <{name}> (known: "
+                              f"{', '.join(f'<{n}>' for n in [*self.WORKFLOW_FILTERS, *self.OTHER])})")
+        if not items:
+            raise LookupError(f"no object in namespace {self.namespace} matches <{name}>")
+        return items[0]["metadata"]["name"]
+
+
+def _sessions_alive(sids: set[int]) -> list[int]:
+    """PIDs of live processes in the given sessions (the commands' own background jobs)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) in sids and fields[0] != "Z":  # fields[3]: session id
+            out.append(int(stat.parent.name))
+    return out
+
+
+def run(cmds: list[GuideCommand], *, cwd: Path, env: dict[str, str], lookup: Callable[[str, GuideCommand], str],
+        timeout: float = 300, on_result: Callable[[CommandResult], None] | None = None) -> list[CommandResult]:
+    """Run the commands in order, each in `bash -o pipefail`, carrying exported variables and the
+    working directory from one to the next; background jobs are stopped at the end. Commands that
+    must not run here (classify()) are recorded, not run."""
+    import os
+    import signal
+    import subprocess
+    import tempfile
+    import time
+
+    skip = classify(cmds)
+    env = dict(env)
+    env.setdefault("KUBE_EDITOR", "true")  # `kubectl edit` opens and closes the editor: no change
+    env.setdefault("EDITOR", "true")
+    sessions: set[int] = set()
+    results: list[CommandResult] = []
+    state = Path(tempfile.mkdtemp(prefix="guide-run-"))
+    try:
+        for i, cmd in enumerate(cmds):
+            if i in skip:
+                result = CommandResult(cmd, skip[i][0], output=skip[i][1])
+            else:
+                result = _run_one(cmd, cwd, env, lookup, timeout, sessions, state)
+                if result.status == "ok" and (state / "env").exists():
+                    env = dict(line.split("=", 1) for line in
+                               (state / "env").read_text().split("\0") if "=" in line)
+                    cwd = Path((state / "pwd").read_text().strip() or cwd)
+            results.append(result)
+            if on_result:
+                on_result(result)
+    finally:
+        for pid in _sessions_alive(sessions):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 5
+        while _sessions_alive(sessions) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        for pid in _sessions_alive(sessions):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for f in state.iterdir():
+            f.unlink()
+        state.rmdir()
+    return results
+
+
+def _run_one(cmd: GuideCommand, cwd: Path, env: dict[str, str], lookup: Callable[[str, GuideCommand], str],
+             timeout: float, sessions: set[int], state: Path) -> CommandResult:
+    import subprocess
+    import tempfile
+    import time
+
+    try:
+        text = fill(cmd, lookup)
+    except LookupError as exc:
+        return CommandResult(cmd, "failed", output=str(exc))
+    serving = any(cmd.text.startswith(s) for s in SERVING) and not cmd.text.rstrip().endswith("&")
+    script = f"{text}\n__rc=$?\nenv -0 > {shlex.quote(str(state / 'env'))}\npwd > {shlex.quote(str(state / 'pwd'))}\nexit $__rc\n"
+    if serving:  # a verbatim `kubectl port-forward ...` blocks: run it in the background like a user's second terminal
+        script = f"{text} &\nsleep 5\nkill -0 $! || exit 1\n" + script.split("\n", 1)[1]
+    (state / "env").unlink(missing_ok=True)
+    start = time.monotonic()
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(["bash", "-o", "pipefail", "-c", script], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True, text=True)
+        sessions.add(proc.pid)
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            rc = None
+        out.seek(0)
+        tail = out.read()[-4000:]
+    seconds = time.monotonic() - start
+    if rc is None:
+        return CommandResult(cmd, "failed", text, None, seconds, f"did not finish in {timeout:.0f}s\n{tail}")
+    return CommandResult(cmd, "ok" if rc == 0 else "failed", text, rc, seconds, tail)
+
+
+def summary(results: list[CommandResult]) -> str:
+    """Figures and every command that did not run or failed, one line each."""
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    lines = [f"{len(results)} commands: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))]
+    for r in results:
+        if r.status != "ok":
+            last = (r.output.strip().splitlines() or [""])[-1][:200]
+            lines.append(f"  [{r.status}] line {r.command.line}: {r.command.text[:110]}  -- {last}")
+    return "\n".join(lines)
+
+
+# ---- the environment a guide runs in ----------------------------------------------------------------
+
+#: What a guide's commands use from the repository (relative paths such as ./scripts/..., values/...).
+WORKDIR_LINKS = ("scripts", "values", "charts", "tools", "images", "cluster", "versions.env", ".venv", ".tools",
+                 "docs", "README.md")
+ARGO_CACHE = Path.home() / ".cache" / "cogniverse-local-cluster" / "bin"
+
+
+def find_argo(path: str, version: str | None = None) -> str | None:
+    """The directory of the `argo` CLI: on PATH, else the one `local_cluster.sh up` built (newest
+    build of `version`, default ARGO_VERSION of versions.env)."""
+    import os
+    import shutil
+
+    found = shutil.which("argo", path=path)
+    if found:
+        return os.path.dirname(found)
+    if version is None:
+        from . import REPO_ROOT
+
+        for line in (REPO_ROOT / "versions.env").read_text().splitlines():
+            if line.startswith("ARGO_VERSION="):
+                version = line.split("=", 1)[1].strip()
+    builds = sorted(ARGO_CACHE.glob(f"argo-{version}-*/argo"), key=lambda p: p.stat().st_mtime, reverse=True)
+    return str(builds[0].parent) if builds else None
+
+
+def workdir(repo: Path, into: Path) -> Path:
+    """A working directory for a guide run: the repository's files by symlink and a copy of
+    workflows/ (which the guide regenerates for the release), so the checkout is never changed."""
+    import shutil
+
+    into.mkdir(parents=True, exist_ok=True)
+    for name in WORKDIR_LINKS:
+        if (repo / name).exists() and not (into / name).exists():
+            (into / name).symlink_to(repo / name)
+    if not (into / "workflows").exists():
+        shutil.copytree(repo / "workflows", into / "workflows")
+    return into
+
+
+def environment(repo: Path, base: dict[str, str], argo_version: str | None = None) -> dict[str, str]:
+    """PATH with the repository's pinned tools (and the argo CLI) first; the rest of `base` as is."""
+    import os
+
+    env = dict(base)
+    path = os.pathsep.join([str(repo / ".tools" / "bin"), str(repo / ".venv" / "bin"), env.get("PATH", "")])
+    argo_dir = find_argo(path, argo_version or env.get("ARGO_VERSION") or None)
+    if argo_dir:
+        path = argo_dir + os.pathsep + path
+    env["PATH"] = path
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m cogniverse_chart.guide verbatim|run GUIDE.md`: run a guide's commands on the cluster in
+    KUBECONFIG (namespace cogniverse, the chart installed) and print which work."""
+    import argparse
+    import os
+    import tempfile
+
+    from . import REPO_ROOT
+
+    p = argparse.ArgumentParser(prog="python -m cogniverse_chart.guide", description=main.__doc__)
+    p.add_argument("mode", choices=["list", "run"], help="list: the commands and what each needs; run: run them")
+    p.add_argument("guide", type=Path)
+    p.add_argument("--namespace", "-n", default="cogniverse", help="namespace placeholders are looked up in")
+    p.add_argument("--timeout", type=float, default=300, help="seconds per command")
+    args = p.parse_args(argv)
+    cmds = read(args.guide)
+    if args.mode == "list":
+        skip = classify(cmds)
+        for i, c in enumerate(cmds):
+            status = skip.get(i, ("run", ""))
+            print(f"{c.line:4d} {status[0]:9s} {c.text}")
+        print(f"{len(cmds)} commands, {len(cmds) - len(skip)} to run, {len(skip)} not run here")
+        return 0
+    if not os.environ.get("KUBECONFIG"):
+        print("guide: set KUBECONFIG to the cluster the guide runs on", file=sys.stderr)
+        return 2
+    env = environment(REPO_ROOT, dict(os.environ))
+    with tempfile.TemporaryDirectory(prefix="guide-") as tmp:
+        results = run(cmds, cwd=workdir(REPO_ROOT, Path(tmp)), env=env,
+                      lookup=Lookup(args.namespace, env), timeout=args.timeout,
+                      on_result=lambda r: print(f"[{r.status}] {r.ran or r.command.text}", flush=True))
+    print(summary(results))
+    return 0 if not [r for r in results if r.status == "failed"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
