@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .errors import ToolkitError
+
 FENCE = re.compile(r"^```(\w*)\s*$")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
 PLACEHOLDER = re.compile(r"<([a-z][a-z0-9-]*)>")
@@ -548,6 +550,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("guide", type=Path)
     p.add_argument("--namespace", "-n", default="cogniverse", help="namespace placeholders are looked up in")
     p.add_argument("--timeout", type=float, default=300, help="seconds per command")
+    p.add_argument("--release", default="cogniverse",
+                   help="the installed release: workflows/ in the run's working directory is generated from it "
+                        "first (as after deploy_k3s.sh, whose default values the committed files are for)")
     args = p.parse_args(argv)
     cmds = read(args.guide)
     if args.mode == "list":
@@ -562,7 +567,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     env = environment(REPO_ROOT, dict(os.environ))
     with tempfile.TemporaryDirectory(prefix="guide-") as tmp:
-        results = run(cmds, cwd=workdir(REPO_ROOT, Path(tmp)), env=env,
+        from . import generate
+
+        cwd = workdir(REPO_ROOT, Path(tmp))
+        try:
+            docs, target = generate.render_for_release(args.release, args.namespace)
+            generate.write(generate.guide_files(docs, target), cwd / "workflows")
+        except ToolkitError as exc:  # not installed yet: the guide installs it itself
+            print(f"guide: workflows/ as committed ({exc})", flush=True)
+        results = run(cmds, cwd=cwd, env=env,
                       lookup=Lookup(args.namespace, env), timeout=args.timeout,
                       on_result=lambda r: print(f"[{r.status}] {r.ran or r.command.text}", flush=True))
     print(summary(results))
