@@ -127,3 +127,26 @@ def test_runner_runs_in_order_carries_exports_fills_placeholders_and_stops_backg
         "background jobs of the guide are stopped at the end"
     text = guide.summary(results)
     assert text.startswith("10 commands: 1 desktop, 2 failed, 2 internet, 5 ok")
+
+
+def _wf(name, created, phase=None, finished=False, **labels):
+    status = {"phase": phase} if phase else {}
+    if finished:
+        status["finishedAt"] = created
+    return {"metadata": {"name": name, "creationTimestamp": created, "labels": labels}, "status": status}
+
+
+def test_placeholders_mean_the_newest_object_in_the_state_the_command_needs():
+    items = [_wf("old-failed", "2026-01-01T00:00:01Z", "Failed", True),
+             _wf("ingest-ok", "2026-01-01T00:00:02Z", "Succeeded", True,
+                 **{"workflows.argoproj.io/workflow-template": "video-ingestion"}),
+             _wf("running", "2026-01-01T00:00:03Z", "Running"),
+             _wf("newest-done", "2026-01-01T00:00:04Z", "Succeeded", True)]
+    choose = guide.Lookup.choose
+    assert choose("workflow-name", items) == "newest-done"
+    assert choose("running-workflow-name", items) == "running"
+    assert choose("failed-workflow-name", items) == "old-failed"
+    assert choose("ingestion-workflow-name", items) == "ingest-ok"
+    assert choose("optimization-workflow-name", items) is None
+    assert choose("pod-name", [{"metadata": {"name": "p1", "creationTimestamp": "1"}},
+                               {"metadata": {"name": "p2", "creationTimestamp": "2"}}]) == "p2"

@@ -357,18 +357,27 @@ class Lookup:
         items = json.loads(proc.stdout)["items"]
         return sorted(items, key=lambda o: o["metadata"].get("creationTimestamp") or "", reverse=True)
 
+    @classmethod
+    def choose(cls, name: str, items: list[dict]) -> str | None:
+        """The newest of `items` (objects of the placeholder's kind) that the placeholder means."""
+        selector, keep = cls.WORKFLOW_FILTERS.get(name, ("", lambda o: True))
+        labels = dict(part.split("=", 1) for part in selector.split(",") if part)
+        matching = [o for o in items if keep(o) and all(
+            (o["metadata"].get("labels") or {}).get(k) == v for k, v in labels.items())]
+        matching.sort(key=lambda o: o["metadata"].get("creationTimestamp") or "", reverse=True)
+        return matching[0]["metadata"]["name"] if matching else None
+
     def __call__(self, name: str, cmd: GuideCommand) -> str:
         if name in self.WORKFLOW_FILTERS:
-            selector, keep = self.WORKFLOW_FILTERS[name]
-            items = [w for w in self._items("workflows.argoproj.io", selector) if keep(w)]
+            chosen = self.choose(name, self._items("workflows.argoproj.io", self.WORKFLOW_FILTERS[name][0]))
         elif name in self.OTHER:
-            items = self._items(self.OTHER[name])
+            chosen = self.choose(name, self._items(self.OTHER[name]))
         else:
             raise LookupError(f"unknown placeholder <{name}> (known: "
                               f"{', '.join(f'<{n}>' for n in [*self.WORKFLOW_FILTERS, *self.OTHER])})")
-        if not items:
+        if chosen is None:
             raise LookupError(f"no object in namespace {self.namespace} matches <{name}>")
-        return items[0]["metadata"]["name"]
+        return chosen
 
 
 def _sessions_alive(sids: set[int]) -> list[int]:
