@@ -514,7 +514,9 @@ def find_argo(path: str, version: str | None = None) -> str | None:
         for line in (REPO_ROOT / "versions.env").read_text().splitlines():
             if line.startswith("ARGO_VERSION="):
                 version = line.split("=", 1)[1].strip()
-    builds = sorted(ARGO_CACHE.glob(f"argo-{version}-*/argo"), key=lambda p: p.stat().st_mtime, reverse=True)
+    bare = (version or "").lstrip("v")
+    builds = sorted({*ARGO_CACHE.glob(f"argo-v{bare}-*/argo"), *ARGO_CACHE.glob(f"argo-{bare}-*/argo")},
+                    key=lambda p: p.stat().st_mtime, reverse=True)
     return str(builds[0].parent) if builds else None
 
 
