@@ -204,7 +204,9 @@ FLAG_DEF = re.compile(r'Flags\(\)\.\w+\(\s*&?[^,]*,\s*"([A-Za-z0-9-]+)"(?:,\s*"(
 GLOBAL_FLAGS = {"namespace", "n", "kubeconfig", "context", "cluster", "user", "server", "s", "token",
                 "loglevel", "gloglevel", "verbose", "v", "help", "h", "argo-server", "insecure-skip-verify",
                 "secure", "e", "k", "instanceid", "argo-base-href", "argo-http1", "header", "H",
-                "request-timeout"}
+                "request-timeout", "as", "as-group", "as-uid", "certificate-authority", "client-certificate",
+                "client-key", "disable-compression", "insecure-skip-tls-verify", "password", "proxy-url",
+                "tls-server-name", "username"}
 #: argo subcommands that take the submit options (workflow/util/util.go PopulateSubmitOpts).
 SUBMIT_OPTS = {("submit",), ("cron", "create")}
 
