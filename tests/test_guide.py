@@ -150,3 +150,10 @@ def test_placeholders_mean_the_newest_object_in_the_state_the_command_needs():
     assert choose("optimization-workflow-name", items) is None
     assert choose("pod-name", [{"metadata": {"name": "p1", "creationTimestamp": "1"}},
                                {"metadata": {"name": "p2", "creationTimestamp": "2"}}]) == "p2"
+
+
+def test_runner_can_stop_at_the_first_failure(tmp_path):
+    results = guide.run(guide.commands("```bash\ntrue\nfalse\ntouch later\n```\n"), cwd=tmp_path, env=dict(os.environ),
+                        lookup=lambda n, c: n, stop_on_failure=True)
+    assert [r.status for r in results] == ["ok", "failed", "not reached"]
+    assert not (tmp_path / "later").exists()

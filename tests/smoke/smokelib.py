@@ -197,7 +197,7 @@ class GuideRun:
             with tempfile.TemporaryDirectory(prefix="guide-") as tmp:
                 self.results = guide.run(self.cmds, cwd=guide.workdir(REPO_ROOT, Path(tmp)), env=env,
                                          lookup=guide.Lookup(GUIDE_NAMESPACE, env), timeout=WAIT_TIMEOUT,
-                                         on_result=self._on_result)
+                                         on_result=self._on_result, stop_on_failure=True)
         except BaseException as exc:  # reported by the test that joins
             self.error = exc
         finally:

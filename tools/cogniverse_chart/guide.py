@@ -396,10 +396,13 @@ def _sessions_alive(sids: set[int]) -> list[int]:
 
 
 def run(cmds: list[GuideCommand], *, cwd: Path, env: dict[str, str], lookup: Callable[[str, GuideCommand], str],
-        timeout: float = 300, on_result: Callable[[CommandResult], None] | None = None) -> list[CommandResult]:
+        timeout: float = 300, on_result: Callable[[CommandResult], None] | None = None,
+        stop_on_failure: bool = False) -> list[CommandResult]:
     """Run the commands in order, each in `bash -o pipefail`, carrying exported variables and the
     working directory from one to the next; background jobs are stopped at the end. Commands that
-    must not run here (classify()) are recorded, not run."""
+    must not run here (classify()) are recorded, not run. With stop_on_failure, the commands after
+    the first failure are recorded as "not reached" (a user would stop there too: later commands
+    build on it, and running them anyway can leave objects behind)."""
     import os
     import signal
     import subprocess
@@ -415,6 +418,9 @@ def run(cmds: list[GuideCommand], *, cwd: Path, env: dict[str, str], lookup: Cal
     state = Path(tempfile.mkdtemp(prefix="guide-run-"))
     try:
         for i, cmd in enumerate(cmds):
+            if stop_on_failure and results and results[-1].status in ("failed", "not reached"):
+                results.append(CommandResult(cmd, "not reached", output="an earlier command failed"))
+                continue
             if i in skip:
                 result = CommandResult(cmd, skip[i][0], output=skip[i][1])
             else:
