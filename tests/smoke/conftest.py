@@ -20,6 +20,11 @@ from cogniverse_chart.helm import find_helm
 from smokelib import RELEASE, SMOKE_VALUES, GuideRun, SmokeRelease, WorkflowWatcher
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The guide's tests last: they wait for the guide run, which goes on beside the others meanwhile."""
+    items.sort(key=lambda i: i.path.name == "test_guide.py")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def guide_run(request: pytest.FixtureRequest) -> Iterator[GuideRun | None]:
     """docs/guide.md, started at the beginning of the session so it runs beside the other smoke tests
