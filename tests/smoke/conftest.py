@@ -22,14 +22,15 @@ from smokelib import RELEASE, SMOKE_VALUES, GuideRun, SmokeRelease, WorkflowWatc
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The guide's tests last: they wait for the guide run, which goes on beside the others meanwhile."""
-    items.sort(key=lambda i: i.path.name == "test_guide.py")
+    items.sort(key=lambda i: i.path.name == "test_guide.py" and i.path.parent.name == "smoke")
 
 
 @pytest.fixture(scope="session", autouse=True)
 def guide_run(request: pytest.FixtureRequest) -> Iterator[GuideRun | None]:
     """docs/guide.md, started at the beginning of the session so it runs beside the other smoke tests
     (only when tests/smoke/test_guide.py is selected and a cluster is configured)."""
-    wanted = [i for i in request.session.items if i.path.name == "test_guide.py" and not i.get_closest_marker("skip")]
+    wanted = [i for i in request.session.items if i.path.name == "test_guide.py" and i.path.parent.name == "smoke"
+              and not i.get_closest_marker("skip")]
     if not wanted or not os.environ.get("KUBECONFIG"):
         yield None
         return
