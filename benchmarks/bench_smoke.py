@@ -5,14 +5,18 @@
 1. Deploy: `helm upgrade --install` of the chart (default values/smoke.yaml) into a fresh
    namespace, timed from the start of helm to the moment every pod of the release is Ready and
    every Deployment/StatefulSet has its ready replicas (polled every second), then uninstalled.
-2. Smoke suite: wall time of `python -m pytest -m smoke tests/smoke` and its outcome.
+2. Smoke suite: wall time of `python -m pytest -m smoke tests/smoke` and its outcome, the time of
+   the docs/guide.md run inside it (it runs beside the other tests), the install time, and the ten
+   slowest tests. `--argo-version` only labels the figures (the cluster in KUBECONFIG decides).
 
+Holds /run/lock/cogniverse-smoke.lock while it runs (smoke runs never overlap on a shared node).
 Without KUBECONFIG it prints one line saying so and exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import re
 import secrets
@@ -23,6 +27,8 @@ from pathlib import Path
 
 from cogniverse_chart import CHART_DIR, PROFILES_DIR, REPO_ROOT
 from cogniverse_chart.helm import find_helm
+
+LOCK = "/run/lock/cogniverse-smoke.lock"
 
 
 def all_ready(apps, core, namespace: str, release: str) -> tuple[bool, int]:
@@ -73,16 +79,24 @@ def bench_deploy(values: Path, timeout: float) -> None:
             pass
 
 
-def bench_suite() -> None:
+def bench_suite(label: str) -> None:
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-m", "smoke", "-q", "-p", "no:cacheprovider",
-                           str(REPO_ROOT / "tests" / "smoke")], capture_output=True, text=True, cwd=REPO_ROOT)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-m", "smoke", "-q", "-s", "-p", "no:cacheprovider",
+                           "--durations=10", str(REPO_ROOT / "tests" / "smoke")], capture_output=True, text=True,
+                          cwd=REPO_ROOT)
     wall = time.monotonic() - start
-    summary = next((line for line in reversed(proc.stdout.splitlines()) if re.search(r"\d+ (passed|failed|error|skipped)", line)),
-                   proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else "no output")
-    print(f"smoke suite: {wall:.1f}s wall time; exit {proc.returncode}; {summary.strip('= ')}")
+    out = proc.stdout.splitlines()
+    summary = next((line for line in reversed(out) if re.search(r"\d+ (passed|failed|error|skipped)", line)),
+                   out[-1] if out else "no output")
+    print(f"smoke suite{label}: {wall:.1f}s wall time; exit {proc.returncode}; {summary.strip('= ')}")
+    for line in out:
+        if line.startswith(("smoke: installed", "docs/guide.md on the cluster")) or "commands:" in line[:20]:
+            print(f"  {line.strip()}")
+    if "slowest" in proc.stdout:
+        durations = proc.stdout.split("slowest", 1)[1].splitlines()[1:12]
+        print("  slowest:\n" + "\n".join(f"    {d}" for d in durations if d.strip()))
     if proc.returncode != 0:
-        print("\n".join(proc.stdout.splitlines()[-40:]))
+        print("\n".join(out[-40:]))
 
 
 def main() -> int:
@@ -91,16 +105,19 @@ def main() -> int:
     p.add_argument("--timeout", type=float, default=900, help="seconds to wait for Ready")
     p.add_argument("--skip-suite", action="store_true", help="only time the deploy")
     p.add_argument("--skip-deploy", action="store_true", help="only time the smoke suite")
+    p.add_argument("--argo-version", default="", help="label for the figures (the Argo the cluster runs)")
     args = p.parse_args()
     kubeconfig = os.environ.get("KUBECONFIG")
     if not kubeconfig or not Path(kubeconfig).exists():
         print("bench_smoke: no cluster (set KUBECONFIG to a cluster with Argo Workflows); nothing measured")
         return 0
     print(f"bench_smoke: cluster from KUBECONFIG={kubeconfig}")
-    if not args.skip_deploy:
-        bench_deploy(args.values, args.timeout)
-    if not args.skip_suite:
-        bench_suite()
+    with open(LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the same lock as `flock /run/lock/cogniverse-smoke.lock ...`
+        if not args.skip_deploy:
+            bench_deploy(args.values, args.timeout)
+        if not args.skip_suite:
+            bench_suite(f" (Argo {args.argo_version})" if args.argo_version else "")
     return 0
 
 

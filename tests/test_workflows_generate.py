@@ -46,7 +46,7 @@ def test_submit_files_hold_one_workflow_referencing_the_installed_template(name)
     assert "namespace" not in wf["metadata"], "argo submit -n decides the namespace"
     assert wf["spec"] == {"workflowTemplateRef": {"name": name}, **({"arguments": wf["spec"]["arguments"]}
                                                                      if "arguments" in wf["spec"] else {})}
-    wft = objects(rendered(), "WorkflowTemplate")[name]
+    wft = objects(rendered(profile=generate.DEFAULT_PROFILE), "WorkflowTemplate")[name]
     defaults = {k: v for k, v in parameters(wft).items() if v is not None}
     assert {p["name"]: p["value"] for p in wf["spec"]["arguments"]["parameters"]} == defaults
     assert wf["metadata"]["labels"]["workflows.argoproj.io/workflow-template"] == name
@@ -57,8 +57,16 @@ def test_batch_optimization_submit_file_carries_the_optimization_label():
     assert wf["metadata"]["labels"]["workflow-type"] == "optimization"
 
 
+def test_committed_files_are_for_what_deploy_k3s_installs_without_values():
+    """deploy_k3s.sh installs values/k3s.yaml by default; files for other values would reset that release."""
+    script = (REPO_ROOT / "scripts" / "deploy_k3s.sh").read_text()
+    assert f"DEFAULT_VALUES=${{DEFAULT_VALUES:-$ROOT/values/{generate.DEFAULT_PROFILE}.yaml}}" in script
+    head = (WORKFLOWS / "scheduled-maintenance.yaml").read_text().splitlines()[:2]
+    assert f"profile {generate.DEFAULT_PROFILE}" in " ".join(head)
+
+
 def test_cron_files_hold_the_cron_workflows_as_the_chart_renders_them():
-    chart = objects(rendered(), "CronWorkflow")
+    chart = objects(rendered(profile=generate.DEFAULT_PROFILE), "CronWorkflow")
     seen = []
     for fname, names in generate.CRON_FILES.items():
         docs = list(read_paths([str(WORKFLOWS / f"{fname}.yaml")]))
@@ -131,3 +139,46 @@ def test_generate_errors_are_one_line_naming_the_problem(capsys, argv, message):
     assert main(["generate", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
+
+
+# ---- files for a release other than the default one -----------------------------------------------
+
+def test_files_are_generated_for_the_given_release_and_values(tmp_path, capsys):
+    """Files generated for a release carry its namespace and values, so `kubectl apply` keeps it as is."""
+    assert main(["generate", "--profile", "smoke", "--release", "cv", "-n", "team-a", "--out-dir", str(tmp_path)]) == 0
+    docs = list(read_paths([str(tmp_path / "scheduled-maintenance.yaml")]))
+    chart = objects(rendered(profile="smoke", release="cv", namespace="team-a"), "CronWorkflow")
+    assert {d.name: d.obj for d in docs} == {d.name: generate.strip_helm(chart[d.name]) for d in docs}
+    assert {d.obj["metadata"]["namespace"] for d in docs} == {"team-a"}
+    head = (tmp_path / "scheduled-maintenance.yaml").read_text().splitlines()[:2]
+    assert "release cv in namespace" in head[0] and "team-a, values: profile smoke" in head[1]
+    # the committed (default) files would reset that release: the check says so and how to fix it
+    assert main(["generate", "--check", "--profile", "smoke", "--release", "cv", "-n", "team-a"]) == 1
+    err = capsys.readouterr().err
+    assert "scheduled-maintenance.yaml" in err and "cogniverse-chart generate --release cv -n team-a --profile smoke" in err
+
+
+def test_object_drift_ignores_the_header_but_not_a_changed_object(tmp_path):
+    files = generate.guide_files(generate.render_defaults())
+    generate.write(files, tmp_path)
+    other = generate.guide_files(generate.render_defaults(), generate.Target(values="those of the installed release"))
+    assert generate.drift(other, tmp_path) != [] and generate.drift(other, tmp_path, objects_only=True) == []
+    path = tmp_path / "scheduled-optimization.yaml"
+    path.write_text(path.read_text().replace("0 4 * * *", "30 4 * * *"))
+    assert generate.drift(other, tmp_path, objects_only=True) == ["scheduled-optimization.yaml"]
+
+
+def test_from_release_without_a_reachable_release_is_one_line_naming_it(tmp_path, capsys, monkeypatch):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "x",
+        "clusters": [{"name": "x", "cluster": {"server": "https://127.0.0.1:1"}}],
+        "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}], "users": [{"name": "x", "user": {}}]}))
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    assert main(["generate", "--from-release", "--release", "cogniverse", "-n", "nowhere",
+                 "--out-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "release 'cogniverse' in namespace 'nowhere'" in err[0] and "KUBECONFIG" in err[0], err
+    assert not (tmp_path / "out").exists(), "nothing is written when the release cannot be read"
+    assert main(["generate", "--from-release", "--profile", "smoke"]) == 2
+    assert "takes the release's own values" in capsys.readouterr().err

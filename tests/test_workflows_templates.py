@@ -68,15 +68,15 @@ def test_cron_workflow_parameters_and_defaults(cron):
     assert parameters(cron["weekly-dspy-optimization"])["optimizer-type"] == "GEPA"
 
 
-def test_cron_defaults_keep_guide_times_and_stagger_the_colliding_heavy_jobs(cron):
+def test_cron_defaults_are_the_guides_times(cron):
     schedules = {n: c["spec"]["schedules"] for n, c in cron.items()}
     assert schedules == {
         "daily-backup": ["0 2 * * *"],
         "weekly-dspy-optimization": ["0 3 * * 0"],
         "daily-cleanup": ["0 4 * * *"],
         "monthly-reports": ["0 5 1 * *"],
-        "weekly-optimization": ["30 3 * * 0"],
-        "daily-optimization-check": ["30 4 * * *"],
+        "weekly-optimization": ["0 3 * * 0"],
+        "daily-optimization-check": ["0 4 * * *"],
     }
     for c in cron.values():
         spec = c["spec"]

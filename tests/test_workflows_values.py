@@ -126,6 +126,57 @@ def test_semaphore_can_be_turned_off(helm):
     assert all("synchronization" not in workflow_spec(c) for c in objects(docs, "CronWorkflow").values())
 
 
+HEAVY = ("daily-backup", "weekly-dspy-optimization", "daily-cleanup", "weekly-optimization", "daily-optimization-check")
+
+
+def test_max_hold_seconds_caps_the_deadline_of_every_heavy_workflow_only(helm):
+    """A heavy workflow whose pods cannot be scheduled holds the semaphore at most maxHoldSeconds:
+    Argo fails its Pending steps at the workflow's deadline."""
+    docs = rendered({"workflows": {"heavyJobs": {"maxHoldSeconds": 900},
+                                   "cronWorkflows": {"dailyCleanup": {"activeDeadlineSeconds": 600}}}}, helm=helm)
+    cron, wft = objects(docs, "CronWorkflow"), objects(docs, "WorkflowTemplate")
+    deadlines = {n: workflow_spec(cron[n])["activeDeadlineSeconds"] for n in HEAVY}
+    assert deadlines == {"daily-backup": 900, "weekly-dspy-optimization": 900, "daily-cleanup": 600,
+                         "weekly-optimization": 900, "daily-optimization-check": 900}
+    # light and user-submitted workflows keep their own deadlines
+    assert workflow_spec(cron["monthly-reports"])["activeDeadlineSeconds"] == 7200
+    assert wft["batch-optimization"]["spec"]["activeDeadlineSeconds"] == 43200
+
+
+def test_without_the_semaphore_heavy_workflows_keep_their_own_deadlines(helm):
+    cron = _cron({"workflows": {"heavyJobs": {"semaphore": False, "maxHoldSeconds": 900}}}, helm)
+    assert workflow_spec(cron["weekly-optimization"])["activeDeadlineSeconds"] == 43200
+
+
+def test_without_the_semaphore_the_guides_times_collide_and_lint_says_so(helm):
+    """The guide's times put two heavy jobs in one minute twice; only the shared semaphore makes that safe."""
+    from cogniverse_chart.lint import lint
+
+    docs = rendered({"workflows": {"heavyJobs": {"semaphore": False}}}, helm=helm)
+    hits = {f.name: f.message for f in lint(docs) if f.rule == "policy/cron-overlap"}
+    assert set(hits) == {"weekly-optimization", "daily-optimization-check"}, hits
+    assert "'weekly-dspy-optimization'" in hits["weekly-optimization"]
+    assert "'daily-cleanup'" in hits["daily-optimization-check"]
+    assert not [f for f in lint(rendered(helm=helm)) if f.rule == "policy/cron-overlap"]
+
+
+def test_exit_handler_attempts_have_a_values_driven_deadline(helm):
+    docs = rendered({"workflows": {"exitHandler": {"activeDeadlineSeconds": 120}}}, helm=helm)
+    for obj in [*objects(docs, "CronWorkflow").values(), *objects(docs, "WorkflowTemplate").values()]:
+        notify = templates(obj)["notify-completion"]
+        assert notify["activeDeadlineSeconds"] == 120, obj["metadata"]["name"]
+        assert "activeDeadlineSeconds" not in templates(obj).get("prepare-dataset", {}), "only the exit handler"
+
+
+def test_pods_are_kept_for_argo_logs_as_values_say(helm):
+    for values, expected in [(None, {"strategy": "OnPodSuccess", "deleteDelayDuration": "1h"}),
+                             ({"workflows": {"podGC": {"strategy": "OnWorkflowCompletion", "deleteDelayDuration": "30m"}}},
+                              {"strategy": "OnWorkflowCompletion", "deleteDelayDuration": "30m"})]:
+        docs = rendered(values, helm=helm)
+        for obj in [*objects(docs, "CronWorkflow").values(), *objects(docs, "WorkflowTemplate").values()]:
+            assert workflow_spec(obj)["podGC"] == expected, obj["metadata"]["name"]
+
+
 def test_cron_needing_batch_optimization_fails_clearly_when_it_is_disabled(helm):
     with pytest.raises(HelmError, match="workflows.templates.batchOptimization.enabled"):
         rendered({"workflows": {"templates": {"batchOptimization": {"enabled": False}}}}, helm=helm)
@@ -171,6 +222,9 @@ BAD_VALUES = [
     ("unknown cron key", {"cronWorkflows": {"dailyBackup": {"schedulez": ["0 2 * * *"]}}}, "schedulez"),
     ("latest tag", {"runner": {"image": {"repository": "cogniverse/runtime", "tag": "latest"}}}, "tag"),
     ("retry factor 0", {"retry": {"backoff": {"factor": 0}}}, "factor"),
+    ("hold bound too small", {"heavyJobs": {"maxHoldSeconds": 5}}, "maxHoldSeconds"),
+    ("exit handler deadline 0", {"exitHandler": {"activeDeadlineSeconds": 0}}, "activeDeadlineSeconds"),
+    ("bad pod gc delay", {"podGC": {"strategy": "OnPodSuccess", "deleteDelayDuration": "an hour"}}, "deleteDelayDuration"),
     ("bad optimizer type", {"cronWorkflows": {"weeklyOptimization": {"optimizers": [{"category": "dspy", "type": "Adam"}]}}},
      "type"),
 ]

@@ -17,7 +17,28 @@ import pytest
 from cogniverse_chart import CHART_DIR
 from cogniverse_chart.argo import ArgoClient
 from cogniverse_chart.helm import find_helm
-from smokelib import RELEASE, SMOKE_VALUES, SmokeRelease
+from smokelib import RELEASE, SMOKE_VALUES, GuideRun, SmokeRelease, WorkflowWatcher
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The guide's tests last: they wait for the guide run, which goes on beside the others meanwhile."""
+    items.sort(key=lambda i: i.path.name == "test_guide.py" and i.path.parent.name == "smoke")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def guide_run(request: pytest.FixtureRequest) -> Iterator[GuideRun | None]:
+    """docs/guide.md, started at the beginning of the session so it runs beside the other smoke tests
+    (only when tests/smoke/test_guide.py is selected and a cluster is configured)."""
+    wanted = [i for i in request.session.items if i.path.name == "test_guide.py" and i.path.parent.name == "smoke"
+              and not i.get_closest_marker("skip")]
+    if not wanted or not os.environ.get("KUBECONFIG"):
+        yield None
+        return
+    run = GuideRun(os.environ["KUBECONFIG"], find_helm())
+    try:
+        yield run
+    finally:
+        run.cleanup()
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +61,7 @@ def smoke(kube_cluster: Any, core_api: Any) -> Iterator[SmokeRelease]:
     helm = find_helm()
     argo = ArgoClient(client.CustomObjectsApi(), namespace)
     rel = SmokeRelease(namespace, RELEASE, helm, kubeconfig, argo, 0.0)
+    rel.watcher = WorkflowWatcher(argo.api, namespace)  # one watch stream; tests wait on its events
     start = time.monotonic()
     rel.helm_run("upgrade", "--install", RELEASE, str(CHART_DIR), "--create-namespace",
                  "--values", str(SMOKE_VALUES), "--wait", "--timeout", "5m")
@@ -48,6 +70,7 @@ def smoke(kube_cluster: Any, core_api: Any) -> Iterator[SmokeRelease]:
     try:
         yield rel
     finally:
+        rel.watcher.stop()
         for ns in sorted(rel.tenant_namespaces):
             _delete_namespace(core_api, ns)
         if os.environ.get("SMOKE_KEEP_NAMESPACE") == "1":

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 from cogniverse_chart import PROFILES_DIR, REPO_ROOT
-from cogniverse_chart.argo import ArgoClient, WorkflowResult
+from cogniverse_chart.argo import ArgoClient, WaitTimeout, WorkflowResult, parse_workflow, progress_line
 from cogniverse_chart.helm import Helm
 
 RELEASE = "cogniverse"
@@ -39,6 +42,7 @@ class SmokeRelease:
     argo: ArgoClient
     install_seconds: float
     tenant_namespaces: set[str] = field(default_factory=set)
+    watcher: "WorkflowWatcher | None" = None
 
     def helm_run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "KUBECONFIG": self.kubeconfig}
@@ -48,9 +52,14 @@ class SmokeRelease:
             raise AssertionError(f"helm {' '.join(args)} failed:\n{proc.stderr}")
         return proc
 
-    def wait(self, name: str, timeout: float = WAIT_TIMEOUT) -> WorkflowResult:
-        return self.argo.wait(name, timeout=timeout, poll=2.0,
-                              on_progress=lambda line: print(line, flush=True))
+    def wait(self, name: str, timeout: float = WAIT_TIMEOUT,
+             until: Callable[[WorkflowResult], bool] | None = None) -> WorkflowResult:
+        """Wait on the namespace's watch stream (no polling) for the workflow to finish."""
+        if self.watcher is None:
+            self.watcher = WorkflowWatcher(self.argo.api, self.namespace)
+        result = self.watcher.wait(name, timeout, until)
+        print(f"smoke: {progress_line(result, 0).split('] ', 1)[1]}", flush=True)
+        return result
 
 
 def explain(result: WorkflowResult) -> str:
@@ -62,3 +71,154 @@ def explain(result: WorkflowResult) -> str:
     return "\n".join(lines)
 
 
+class WorkflowWatcher:
+    """Every Workflow of one namespace as the API server reports it, kept current by one watch stream
+    (a background thread), so tests wait on events instead of polling or sleeping."""
+
+    def __init__(self, custom_api: Any, namespace: str):
+        self.api = custom_api
+        self.namespace = namespace
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"watch-{namespace}", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        from kubernetes import watch
+
+        version = ""
+        while not self._stop.is_set():
+            w = watch.Watch()
+            try:
+                kw = {"resource_version": version} if version else {}
+                for event in w.stream(self.api.list_namespaced_custom_object, "argoproj.io", "v1alpha1",
+                                      self.namespace, "workflows", timeout_seconds=30, **kw):
+                    obj = event["object"]
+                    if event["type"] == "ERROR":
+                        version = ""  # expired: list again
+                        break
+                    version = obj["metadata"].get("resourceVersion", version)
+                    with self.cond:
+                        if event["type"] == "DELETED":
+                            self.objects.pop(obj["metadata"]["name"], None)
+                        else:
+                            self.objects[obj["metadata"]["name"]] = obj
+                        self.cond.notify_all()
+                    if self._stop.is_set():
+                        break
+            except Exception:  # connection reset, 410 Gone: start over from a fresh list
+                version = ""
+                self._stop.wait(1)
+            finally:
+                w.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def wait(self, name: str, timeout: float = WAIT_TIMEOUT, until: Callable[[WorkflowResult], bool] | None = None) -> WorkflowResult:
+        """The workflow once it has finished (or `until` holds); raises WaitTimeout with its last state."""
+        done = until or (lambda r: r.finished)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                obj = self.objects.get(name)
+                result = parse_workflow(obj) if obj else None
+                if result is not None and done(result):
+                    return result
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    last = result or parse_workflow({"metadata": {"name": name}})
+                    raise WaitTimeout(f"Workflow {name} still {last.phase} after {timeout:.0f}s: "
+                                      f"{progress_line(last, timeout).split('] ', 1)[1]}", last)
+                self.cond.wait(min(left, 5))
+
+
+GUIDE = REPO_ROOT / "docs" / "guide.md"
+#: The guide's own names (docs/guide.md): namespace and release `cogniverse`, tenant newcorp_inc.
+GUIDE_NAMESPACE = "cogniverse"
+GUIDE_TENANT_NAMESPACE = "cogniverse-newcorp-inc"
+
+
+class GuideRun:
+    """docs/guide.md run command by command on the cluster in a background thread, beside the rest of
+    the suite (it uses its own namespace, `cogniverse`, as the guide does). `join()` returns the results."""
+
+    def __init__(self, kubeconfig: str, helm: Any):
+        from cogniverse_chart import guide
+
+        self.kubeconfig = kubeconfig
+        self.helm = helm
+        self.cmds = guide.read(GUIDE)
+        self.results: list[Any] = []
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+        self.specs_installed: dict[str, Any] = {}  # CronWorkflow specs right after the install ...
+        self.specs_after_apply: dict[str, Any] = {}  # ... and after the guide's kubectl apply of workflows/
+        self.existed_before = self._release_exists()
+        self._thread = threading.Thread(target=self._main, name="guide-run", daemon=True)
+        self._thread.start()
+
+    def _env(self) -> dict[str, str]:
+        from cogniverse_chart import guide
+
+        return guide.environment(REPO_ROOT, {**os.environ, "KUBECONFIG": self.kubeconfig})
+
+    def _release_exists(self) -> bool:
+        proc = subprocess.run([self.helm.path, "status", RELEASE, "--namespace", GUIDE_NAMESPACE],
+                              capture_output=True, text=True, env={**os.environ, "KUBECONFIG": self.kubeconfig})
+        return proc.returncode == 0
+
+    def _cron_specs(self) -> dict[str, Any]:
+        import json
+
+        out = subprocess.run(["kubectl", "get", "cronworkflows", "-n", GUIDE_NAMESPACE, "-o", "json"],
+                             capture_output=True, text=True, env=self._env(), check=True).stdout
+        return {c["metadata"]["name"]: c["spec"] for c in json.loads(out)["items"]}
+
+    def _on_result(self, result: Any) -> None:
+        print(f"guide: [{result.status}] {result.seconds:5.1f}s {result.ran or result.command.text}"[:220], flush=True)
+        if result.status != "ok":
+            print(f"guide:   {result.output[-800:]}", flush=True)
+        text = result.command.text
+        if text.startswith("./scripts/deploy_k3s.sh -f"):
+            self.specs_installed = self._cron_specs()
+        elif text.startswith("kubectl apply -f workflows/scheduled-optimization.yaml"):
+            self.specs_after_apply = self._cron_specs()
+
+    def _main(self) -> None:
+        import tempfile
+
+        from cogniverse_chart import guide
+
+        start = time.monotonic()
+        try:
+            env = self._env()
+            with tempfile.TemporaryDirectory(prefix="guide-") as tmp:
+                self.results = guide.run(self.cmds, cwd=guide.workdir(REPO_ROOT, Path(tmp)), env=env,
+                                         lookup=guide.Lookup(GUIDE_NAMESPACE, env), timeout=WAIT_TIMEOUT,
+                                         on_result=self._on_result, stop_on_failure=True)
+        except BaseException as exc:  # reported by the test that joins
+            self.error = exc
+        finally:
+            self.seconds = time.monotonic() - start
+
+    def join(self, timeout: float) -> list[Any]:
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise AssertionError(f"docs/guide.md did not finish within {timeout:.0f}s")
+        if self.error:
+            raise self.error
+        return self.results
+
+    def cleanup(self) -> None:
+        """Remove what the guide installed, unless the release was there before the suite."""
+        self._thread.join(60)
+        if self.existed_before or os.environ.get("SMOKE_KEEP_NAMESPACE") == "1":
+            return
+        env = {**os.environ, "KUBECONFIG": self.kubeconfig}
+        subprocess.run([self.helm.path, "uninstall", RELEASE, "--namespace", GUIDE_NAMESPACE, "--wait"],
+                       capture_output=True, text=True, env=env, timeout=300)
+        for ns in (GUIDE_TENANT_NAMESPACE, GUIDE_NAMESPACE):
+            subprocess.run(["kubectl", "delete", "namespace", ns, "--ignore-not-found", "--wait=false"],
+                           capture_output=True, text=True, env=self._env(), timeout=60)

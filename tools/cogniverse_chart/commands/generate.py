@@ -1,7 +1,14 @@
 """`generate`: write the guide-compatible workflows/*.yaml from the chart, or a Workflow from a template.
 
-    cogniverse-chart generate                      # (re)write workflows/*.yaml and workflows/templates/
+    cogniverse-chart generate                      # (re)write workflows/ for the default release
+                                                   # (what scripts/deploy_k3s.sh installs: values/k3s.yaml)
     cogniverse-chart generate --check              # exit 1 when the committed files drifted from the chart
+    cogniverse-chart generate --from-release [--release cogniverse -n cogniverse] [--out-dir DIR]
+                                                   # workflows/ for the installed release (its own values),
+                                                   # so `kubectl apply -f workflows/...` changes nothing
+    cogniverse-chart generate --check --from-release
+                                                   # exit 1 naming the files that would change the release
+    cogniverse-chart generate --profile smoke -n ns --release r   # for a release not installed yet
     cogniverse-chart generate --from cronwf/daily-backup -p retention-days=3 [--profile k3s]
                                                    # a Workflow manifest on stdout, like argo submit --from
 """
@@ -26,14 +33,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-dir", type=Path, default=generate.WORKFLOWS_DIR,
                    help="where the guide files go (default: workflows/ in the repository)")
     p.add_argument("--check", action="store_true", help="fail (exit 1) when the files differ from the chart")
+    p.add_argument("--from-release", action="store_true",
+                   help="generate for the installed release --release in --namespace, with the values "
+                        "`helm get values --all` reports (needs KUBECONFIG)")
+    p.add_argument("--kubeconfig", default=None, help="kubeconfig for --from-release (default: $KUBECONFIG)")
     p.add_argument("--from", dest="source", metavar="KIND/NAME",
                    help="workflowtemplate/NAME or cronwf/NAME: print a Workflow for it instead")
     p.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
                    help="workflow parameter for --from (like argo submit -p); repeatable")
     # The render options of `render`, except that -p means --parameter here (as in argo).
-    p.add_argument("--profile", action="append", default=[], help="environment profile from values/ (for --from)")
-    p.add_argument("--values", "-f", action="append", default=[], type=Path, help="values file (for --from)")
-    p.add_argument("--set", action="append", default=[], dest="set_values", help="helm --set (for --from)")
+    p.add_argument("--profile", action="append", default=[], help="environment profile from values/")
+    p.add_argument("--values", "-f", action="append", default=[], type=Path, help="values file")
+    p.add_argument("--set", action="append", default=[], dest="set_values", help="helm --set")
     p.add_argument("--set-string", action="append", default=[], dest="set_string_values")
     p.add_argument("--kube-version", default=DEFAULT_KUBE_VERSION)
     p.add_argument("--api-versions", action="append", default=None)
@@ -55,21 +66,62 @@ def run(args: argparse.Namespace) -> int:
     if args.parameter:
         print("cogniverse-chart generate: -p/--parameter needs --from", file=sys.stderr)
         return 2
-    files = generate.guide_files(generate.render_defaults())
+    if args.from_release:
+        if args.profile or args.values or args.set_values or args.set_string_values:
+            print("cogniverse-chart generate: --from-release takes the release's own values; "
+                  "drop --profile/--values/--set", file=sys.stderr)
+            return 2
+        docs, target = generate.render_for_release(args.release, args.namespace, kubeconfig=args.kubeconfig,
+                                                   chart=args.chart)
+    else:
+        if not (args.profile or args.values or args.set_values or args.set_string_values):
+            args.profile = [generate.DEFAULT_PROFILE]
+            chosen_default = True
+        else:
+            chosen_default = False
+        req = request_from_args(args)
+        docs = render(req)
+        chosen = [f"profile {p}" for p in args.profile] + [str(v) for v in args.values] + \
+            [f"--set {v}" for v in args.set_values + args.set_string_values]
+        target = generate.Target(args.release, args.namespace,
+                                 generate.DEFAULT_TARGET_VALUES if chosen_default else " + ".join(chosen))
+    files = generate.guide_files(docs, target)
+    what = f"release {target.release} in namespace {target.namespace}"
     if args.check:
-        stale = generate.drift(files, args.out_dir)
+        stale = generate.drift(files, args.out_dir, objects_only=args.from_release)
         if stale:
-            print(f"{args.out_dir}: out of date with the chart: {', '.join(stale)}; run `cogniverse-chart generate`",
-                  file=sys.stderr)
+            if args.from_release:
+                print(f"{args.out_dir}: {', '.join(stale)} would change the installed {what} "
+                      f"(`kubectl apply` resets it to other values); run `cogniverse-chart generate "
+                      f"--from-release --release {target.release} -n {target.namespace}` first", file=sys.stderr)
+            else:
+                print(f"{args.out_dir}: out of date with the chart for {what} (values: {target.values}): "
+                      f"{', '.join(stale)}; run `{_regenerate_command(args)}`", file=sys.stderr)
             return 1
-        print(f"{args.out_dir}: {len(files)} files match the chart")
+        print(f"{args.out_dir}: {len(files)} files match the chart for {what}")
         return 0
     written = generate.write(files, args.out_dir)
     for stale in generate.drift(files, args.out_dir):
         (args.out_dir / stale).unlink()
         print(f"removed {args.out_dir / stale} (no longer generated)")
     if args.output == "json":
-        print(json.dumps({"files": [str(p) for p in written]}))
+        print(json.dumps({"files": [str(p) for p in written], "release": target.release,
+                          "namespace": target.namespace, "values": target.values}))
     else:
-        print(f"wrote {len(written)} files to {args.out_dir}")
+        print(f"wrote {len(written)} files to {args.out_dir} for {what} (values: {target.values})")
     return 0
+
+
+def _regenerate_command(args: argparse.Namespace) -> str:
+    """The `generate` command that rewrites the files --check compared."""
+    parts = ["cogniverse-chart generate"]
+    if args.release != "cogniverse":
+        parts.append(f"--release {args.release}")
+    if args.namespace != "cogniverse":
+        parts.append(f"-n {args.namespace}")
+    parts += [f"--profile {p}" for p in args.profile if p != generate.DEFAULT_PROFILE or len(args.profile) > 1 or args.values]
+    parts += [f"-f {v}" for v in args.values]
+    parts += [f"--set {v}" for v in args.set_values] + [f"--set-string {v}" for v in args.set_string_values]
+    if args.out_dir != generate.WORKFLOWS_DIR:
+        parts.append(f"--out-dir {args.out_dir}")
+    return " ".join(parts)

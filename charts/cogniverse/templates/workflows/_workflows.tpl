@@ -101,6 +101,10 @@ Arguments are `<step> --<param> {{inputs.parameters.<param>}} ...`, one argv ele
   {{- if .transient }}
   {{- include "cogniverse.workflows.retryStrategy" $ctx | trim | nindent 2 }}
   {{- end }}
+  {{- with .deadline }}
+  # Each attempt's pod fails after this (kubelet), e.g. when its image cannot be pulled.
+  activeDeadlineSeconds: {{ . }}
+  {{- end }}
   volumes:
     - name: tmp
       emptyDir: {}
@@ -141,7 +145,7 @@ Arguments are `<step> --<param> {{inputs.parameters.<param>}} ...`, one argv ele
 {{- define "cogniverse.workflows.notifyStep" -}}
 {{- $params := list "workflow" "status" -}}
 {{- if .tenant }}{{ $params = append $params "tenant-id" }}{{ end -}}
-{{- include "cogniverse.workflows.step" (dict "ctx" .ctx "step" "notify-completion" "params" $params "transient" true) }}
+{{- include "cogniverse.workflows.step" (dict "ctx" .ctx "step" "notify-completion" "params" $params "transient" true "deadline" .ctx.Values.workflows.exitHandler.activeDeadlineSeconds) }}
 {{- end -}}
 
 {{/*
@@ -217,6 +221,21 @@ volumes:
     {{- end }}
   {{- end }}
 {{- end }}
+{{- end -}}
+
+{{/*
+activeDeadlineSeconds of a heavy scheduled workflow: (dict "ctx" $ "c" <cron values>). With the semaphore on,
+the smaller of its own and workflows.heavyJobs.maxHoldSeconds. Argo starts this clock when the workflow
+gets the semaphore and, at the deadline, fails every step still Pending (e.g. a pod that cannot be
+scheduled), so no heavy workflow holds the semaphore longer than this.
+*/}}
+{{- define "cogniverse.workflows.heavyDeadline" -}}
+{{- $h := .ctx.Values.workflows.heavyJobs -}}
+{{- if and $h.semaphore $h.maxHoldSeconds -}}
+{{- min (int64 .c.activeDeadlineSeconds) (int64 $h.maxHoldSeconds) -}}
+{{- else -}}
+{{- .c.activeDeadlineSeconds -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Heavy-job semaphore reference (workflow level) for scheduled workflows. */}}
@@ -316,7 +335,7 @@ spec:
           value: {{ index $p . | toString | quote }}
         {{- end }}
     {{- include "cogniverse.workflows.heavySemaphore" $ctx | trim | nindent 4 }}
-    {{- include "cogniverse.workflows.specCommon" (dict "ctx" $ctx "deadline" $c.activeDeadlineSeconds "labels" (dict "workflow-type" "optimization")) | nindent 4 }}
+    {{- include "cogniverse.workflows.specCommon" (dict "ctx" $ctx "deadline" (include "cogniverse.workflows.heavyDeadline" (dict "ctx" $ctx "c" $c)) "labels" (dict "workflow-type" "optimization")) | nindent 4 }}
     templates:
       - name: check-and-optimize
         parallelism: 1

@@ -1,0 +1,159 @@
+"""The guides' commands, checked without a cluster: every parameter they pass is declared by the template
+it goes to, and every argo flag docs/guide.md uses exists in the pinned argo CLI (Argo 3.7 and 4.0).
+
+The user's guide is kept in tests/fixtures/guide/ (a copy of the user's document; the first test
+checks it against the original when that is on the machine). docs/guide.md is ours.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from cogniverse_chart import REPO_ROOT, guide
+from cogniverse_chart.documents import parse_stream
+from test_workflows_helpers import rendered
+
+USER_GUIDE = REPO_ROOT / "tests" / "fixtures" / "guide" / "argo-workflows-guide.md"
+USER_GUIDE_ORIGINAL = Path(os.environ.get("USER_GUIDE_ORIGINAL", "/work/shared/seed/argo-workflows-guide.md"))
+OUR_GUIDE = REPO_ROOT / "docs" / "guide.md"
+WORKFLOWS = REPO_ROOT / "workflows"
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for line in (REPO_ROOT / "versions.env").read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and not line.lstrip().startswith("#"):
+            out[key.strip()] = value.strip()
+    return out
+
+
+def test_user_guide_copy_is_the_users_document():
+    if not USER_GUIDE_ORIGINAL.is_file():
+        pytest.skip(f"the user's original guide is not on this machine ({USER_GUIDE_ORIGINAL}); the copy is used")
+    assert USER_GUIDE.read_text() == USER_GUIDE_ORIGINAL.read_text(), (
+        f"{USER_GUIDE} differs from {USER_GUIDE_ORIGINAL}: copy it again")
+
+
+def test_the_user_guide_has_84_commands_and_they_are_parsed_whole():
+    cmds = guide.read(USER_GUIDE)
+    assert len(cmds) == 84
+    first_submit = next(c for c in cmds if c.text.startswith("argo submit"))
+    assert first_submit.text.endswith('--parameter profiles="video_colpali_smol500_mv_frame"'), "continuations joined"
+    assert not [c for c in cmds if c.text.startswith("#")], "comment lines are not commands"
+    assert [c.text for c in cmds if "<pod-name>" in c.text] == ["kubectl logs <pod-name> -n cogniverse",
+                                                                 "kubectl describe pod <pod-name> -n cogniverse"]
+
+
+def test_parser_joins_continuations_keeps_comments_and_skips_other_blocks():
+    md = "# T\n## Sec\n```bash\n# say hi\necho a \\\n  b\n\nls\n```\n```yaml\nkind: X\n```\n"
+    cmds = guide.commands(md)
+    assert [(c.text, c.line, c.section, c.comment) for c in cmds] == [("echo a b", 5, "Sec", "say hi"), ("ls", 8, "Sec", "")]
+
+
+@pytest.mark.parametrize("path", [USER_GUIDE, OUR_GUIDE], ids=["users-guide", "docs-guide"])
+@pytest.mark.parametrize("profile", ["", "k3s", "smoke"], ids=["defaults", "profile-k3s", "profile-smoke"])
+def test_every_parameter_a_guide_passes_is_declared_by_its_template(path, profile):
+    subs = guide.submissions(guide.read(path))
+    assert len(subs) >= 10, f"{path}: expected the guide's argo submit commands"
+    passed = {name for s in subs for name in s.parameters}
+    assert {"learning-rate", "profiles", "use-synthetic-data", "max-workers"} <= passed
+    problems = guide.check_submissions(subs, rendered(profile=profile), WORKFLOWS)
+    assert not problems, "\n".join(problems)
+
+
+def test_an_undeclared_parameter_is_reported_naming_it_and_the_template():
+    md = ("```bash\nargo submit workflows/batch-optimization.yaml -n cogniverse \\\n"
+          "  --parameter learning_rate=0.1\nargo submit --from cronwf/no-such -n cogniverse\n```\n")
+    problems = guide.check_submissions(guide.submissions(guide.commands(md)), rendered(), WORKFLOWS)
+    assert len(problems) == 2, problems
+    assert "WorkflowTemplate batch-optimization has no parameter 'learning_rate'" in problems[0]
+    assert "line 2" in problems[0] and "Argo would ignore it" in problems[0]
+    assert "no CronWorkflow 'no-such'" in problems[1]
+
+
+def _module(version: str) -> Path:
+    module = guide.argo_module_dir(version)
+    if not (module / "cmd" / "argo" / "commands").is_dir():
+        pytest.skip(f"the Argo module {version} is not in the Go module cache ({module}); "
+                    "scripts/local_cluster.sh build fetches it")
+    return module
+
+
+@pytest.mark.parametrize("key", ["ARGO_VERSION", "ARGO_V4_VERSION"])
+def test_the_user_guide_uses_exactly_two_flags_the_pinned_argo_cli_lacks(key):
+    module = _module(_versions()[key])
+    unknown = sorted({(c.text.split()[1], flag) for c, flag in guide.unknown_argo_flags(guide.read(USER_GUIDE), module)})
+    assert unknown == [("list", "limit"), ("logs", "node-field-selector")]
+
+
+@pytest.mark.parametrize("key", ["ARGO_VERSION", "ARGO_V4_VERSION"])
+def test_every_argo_flag_of_our_guide_exists_in_the_pinned_argo_cli(key):
+    module = _module(_versions()[key])
+    unknown = guide.unknown_argo_flags(guide.read(OUR_GUIDE), module)
+    assert not unknown, [f"line {c.line}: --{f} in {c.text}" for c, f in unknown]
+
+
+def test_our_guide_submits_only_files_generated_for_the_release():
+    """docs/guide.md regenerates workflows/ from the installed release before it applies anything."""
+    cmds = [c.text for c in guide.read(OUR_GUIDE)]
+    gen = next(i for i, c in enumerate(cmds) if "generate --from-release" in c)
+    first_apply = next(i for i, c in enumerate(cmds) if c.startswith(("kubectl apply", "argo cron create")))
+    assert gen < first_apply
+
+
+def test_generated_submit_files_parse_as_workflows():
+    for name in ("video-ingestion", "batch-optimization", "tenant-provisioning"):
+        docs = parse_stream((WORKFLOWS / f"{name}.yaml").read_text(), f"{name}.yaml")
+        assert [d.kind for d in docs] == ["Workflow"]
+
+
+def test_runner_runs_in_order_carries_exports_fills_placeholders_and_stops_background_jobs(tmp_path):
+    md = ("```bash\nexport GREETING=hello\ncd sub\necho \"$GREETING <thing>\" > out.txt\n"
+          "sleep 300 >/dev/null 2>&1 & echo $! > bg.pid\ntrue\nfalse | cat\n# [internet] download\ncurl -sLO https://example.org/x.gz\n"
+          "gunzip x.gz\nopen http://localhost:2746\nls <missing>\n```\n")
+    (tmp_path / "sub").mkdir()
+    results = guide.run(guide.commands(md), cwd=tmp_path, env=dict(os.environ),
+                        lookup=lambda name, cmd: {"thing": "world"}[name] if name == "thing" else (_ for _ in ()).throw(LookupError(f"no <{name}>")))
+    assert [r.status for r in results] == ["ok", "ok", "ok", "ok", "ok", "failed", "internet", "internet", "desktop", "failed"]
+    assert (tmp_path / "sub" / "out.txt").read_text() == "hello world\n", "export and cd carry over"
+    assert results[5].returncode == 1, "pipefail: a failing command in a pipe fails the command"
+    assert "no <missing>" in results[9].output
+    pid = int((tmp_path / "sub" / "bg.pid").read_text())
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split(")")[1].split()[0], \
+        "background jobs of the guide are stopped at the end"
+    text = guide.summary(results)
+    assert text.startswith("10 commands: 1 desktop, 2 failed, 2 internet, 5 ok")
+
+
+def _wf(name, created, phase=None, finished=False, **labels):
+    status = {"phase": phase} if phase else {}
+    if finished:
+        status["finishedAt"] = created
+    return {"metadata": {"name": name, "creationTimestamp": created, "labels": labels}, "status": status}
+
+
+def test_placeholders_mean_the_newest_object_in_the_state_the_command_needs():
+    items = [_wf("old-failed", "2026-01-01T00:00:01Z", "Failed", True),
+             _wf("ingest-ok", "2026-01-01T00:00:02Z", "Succeeded", True,
+                 **{"workflows.argoproj.io/workflow-template": "video-ingestion"}),
+             _wf("running", "2026-01-01T00:00:03Z", "Running"),
+             _wf("newest-done", "2026-01-01T00:00:04Z", "Succeeded", True)]
+    choose = guide.Lookup.choose
+    assert choose("workflow-name", items) == "newest-done"
+    assert choose("running-workflow-name", items) == "running"
+    assert choose("failed-workflow-name", items) == "old-failed"
+    assert choose("ingestion-workflow-name", items) == "ingest-ok"
+    assert choose("optimization-workflow-name", items) is None
+    assert choose("pod-name", [{"metadata": {"name": "p1", "creationTimestamp": "1"}},
+                               {"metadata": {"name": "p2", "creationTimestamp": "2"}}]) == "p2"
+
+
+def test_runner_can_stop_at_the_first_failure(tmp_path):
+    results = guide.run(guide.commands("```bash\ntrue\nfalse\ntouch later\n```\n"), cwd=tmp_path, env=dict(os.environ),
+                        lookup=lambda n, c: n, stop_on_failure=True)
+    assert [r.status for r in results] == ["ok", "failed", "not reached"]
+    assert not (tmp_path / "later").exists()
