@@ -12,23 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from cogniverse_chart import REPO_ROOT, guide
+from cogniverse_chart import REPO_ROOT, guide, versions
 from cogniverse_chart.documents import parse_stream
 from test_workflows_helpers import rendered
 
 USER_GUIDE = REPO_ROOT / "tests" / "fixtures" / "guide" / "argo-workflows-guide.md"
-USER_GUIDE_ORIGINAL = Path(os.environ.get("USER_GUIDE_ORIGINAL", "/work/shared/seed/argo-workflows-guide.md"))
+# shared/ sits beside the repository (on developers' machines and in CI).
+USER_GUIDE_ORIGINAL = Path(os.environ.get("USER_GUIDE_ORIGINAL", REPO_ROOT.parent / "shared" / "seed" / "argo-workflows-guide.md"))
 OUR_GUIDE = REPO_ROOT / "docs" / "guide.md"
 WORKFLOWS = REPO_ROOT / "workflows"
-
-
-def _versions() -> dict[str, str]:
-    out = {}
-    for line in (REPO_ROOT / "versions.env").read_text().splitlines():
-        key, sep, value = line.partition("=")
-        if sep and not line.lstrip().startswith("#"):
-            out[key.strip()] = value.strip()
-    return out
 
 
 def test_user_guide_copy_is_the_users_document():
@@ -85,14 +77,14 @@ def _module(version: str) -> Path:
 
 @pytest.mark.parametrize("key", ["ARGO_VERSION", "ARGO_V4_VERSION"])
 def test_the_user_guide_uses_exactly_two_flags_the_pinned_argo_cli_lacks(key):
-    module = _module(_versions()[key])
+    module = _module(versions.load()[key])
     unknown = sorted({(c.text.split()[1], flag) for c, flag in guide.unknown_argo_flags(guide.read(USER_GUIDE), module)})
     assert unknown == [("list", "limit"), ("logs", "node-field-selector")]
 
 
 @pytest.mark.parametrize("key", ["ARGO_VERSION", "ARGO_V4_VERSION"])
 def test_every_argo_flag_of_our_guide_exists_in_the_pinned_argo_cli(key):
-    module = _module(_versions()[key])
+    module = _module(versions.load()[key])
     unknown = guide.unknown_argo_flags(guide.read(OUR_GUIDE), module)
     assert not unknown, [f"line {c.line}: --{f} in {c.text}" for c, f in unknown]
 
