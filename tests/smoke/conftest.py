@@ -17,7 +17,7 @@ import pytest
 from cogniverse_chart import CHART_DIR
 from cogniverse_chart.argo import ArgoClient
 from cogniverse_chart.helm import find_helm
-from smokelib import RELEASE, SMOKE_VALUES, SmokeRelease
+from smokelib import BACKUPS_CLAIM, RELEASE, SMOKE_VALUES, SmokeRelease, create_backups_claim
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +41,7 @@ def smoke(kube_cluster: Any, core_api: Any) -> Iterator[SmokeRelease]:
     argo = ArgoClient(client.CustomObjectsApi(), namespace)
     rel = SmokeRelease(namespace, RELEASE, helm, kubeconfig, argo, 0.0)
     start = time.monotonic()
+    create_backups_claim(core_api, namespace, BACKUPS_CLAIM)
     rel.helm_run("upgrade", "--install", RELEASE, str(CHART_DIR), "--create-namespace",
                  "--values", str(SMOKE_VALUES), "--wait", "--timeout", "5m")
     rel.install_seconds = time.monotonic() - start
