@@ -1,13 +1,12 @@
 """The provisioner, tenant namespaces, backups and secrets as rendered (issue 11, classes 1, 3, 5, 7).
 
 What the API server does with these objects is proven on a real cluster by tests/smoke/test_security.py;
-here the rendered objects are checked on Helm 3 and Helm 4.
+here the rendered objects are checked on Helm 3 and Helm 4; Argo filling the manifests with hostile
+parameters: test_security_manifests.py; the admission policy evaluated: test_security_admission.py.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 import pytest
@@ -75,46 +74,6 @@ def test_policy_follows_release_namespace_and_account_name(helm, render_chart):
 def test_policy_goes_with_the_chart_rbac(helm, render_chart):
     docs = render_chart({"workflows": {"rbac": {"create": False}}}, helm=helm)
     assert not by_kind(docs, "ValidatingAdmissionPolicy") and not by_kind(docs, "ClusterRole")
-
-
-def _argo_substitute(manifest: str, params: dict[str, str]) -> str:
-    """Stand-in (not Argo itself) for Argo's evaluation of the two expression forms the manifests use;
-    the real controller is exercised by tests/smoke/test_security.py."""
-    def expr(m: re.Match[str]) -> str:
-        body = m.group(1)
-        if body.startswith("toJson('cogniverse-' + sprig.replace('_', '-', inputs.parameters['tenant-id']))"):
-            return json.dumps("cogniverse-" + params["tenant-id"].replace("_", "-"))
-        name = re.fullmatch(r"toJson\(inputs\.parameters\['([a-z-]+)'\]\)", body)
-        assert name, f"unexpected expression {body}"
-        return json.dumps(params[name.group(1)])
-    assert "{{inputs." not in manifest, "a parameter is pasted as raw text"
-    return re.sub(r"\{\{=(.+?)\}\}(?=\s*$)", expr, manifest, flags=re.M)
-
-
-HOSTILE = {
-    "tenant-id": "acme\nnamespace: kube-system\nx",
-    "cpu-quota": "1\n  pods: \"0\"",
-    "memory-quota": "1Gi\"}\nmetadata: {namespace: kube-system",
-    "storage-quota": "1Gi",
-}
-
-
-def test_hostile_parameters_stay_one_scalar_in_every_manifest(docs):
-    """An injected id or quota can no longer add or change a field: each parameter is one JSON string."""
-    prov = _templates(by_kind(docs, "WorkflowTemplate")["tenant-provisioning"])
-    resources = {n: t for n, t in prov.items() if "resource" in t}
-    assert resources
-    for name, t in resources.items():
-        obj = yaml.safe_load(_argo_substitute(t["resource"]["manifest"], HOSTILE))
-        assert obj["metadata"]["name"] in ("cogniverse-acme\nnamespace: kube-system\nx", "tenant-quota", "tenant-data")
-        if obj["kind"] != "Namespace":
-            assert obj["metadata"]["namespace"] == "cogniverse-acme\nnamespace: kube-system\nx", name
-        assert obj["metadata"]["labels"]["cogniverse.dev/tenant"] == HOSTILE["tenant-id"]
-        assert set(obj["metadata"]) <= {"name", "namespace", "labels"}, name
-        if obj["kind"] == "ResourceQuota":
-            hard = obj["spec"]["hard"]
-            assert hard["requests.cpu"] == HOSTILE["cpu-quota"] and hard["pods"] == "50"
-            assert hard["requests.memory"] == HOSTILE["memory-quota"]
 
 
 def test_resource_steps_take_only_validated_values(docs):
