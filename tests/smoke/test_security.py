@@ -67,9 +67,10 @@ def sec(kube_cluster: Any, core_api: Any) -> Iterator[SmokeRelease]:
 def _snapshot(core_api: Any) -> dict[str, Any]:
     """Everything the provisioner could touch outside tenant namespaces: namespace labels, quotas, PVCs."""
     tenant = lambda ns: ns.startswith("cogniverse-") and ns != NAMESPACE and ns != FOREIGN_NS  # noqa: E731
+    # Namespaces already being deleted (another run's teardown) may vanish meanwhile: not ours to judge.
     return {
         "namespaces": {n.metadata.name: dict(n.metadata.labels or {}) for n in core_api.list_namespace().items
-                       if not tenant(n.metadata.name)},
+                       if not tenant(n.metadata.name) and (n.status.phase or "Active") == "Active"},
         "quotas": sorted((q.metadata.namespace, q.metadata.name, json.dumps(q.spec.hard, sort_keys=True))
                          for q in core_api.list_resource_quota_for_all_namespaces().items
                          if not tenant(q.metadata.namespace)),
