@@ -65,6 +65,7 @@ SCHEMA_CASES: list[tuple[str, int, str, Any, str]] = [
     ("api-image-with-space", 8, "llm.image.repository", "ollama/ollama latest", "pattern|match"),
     ("api-timezone-local", 8, "workflows.cronWorkflows.dailyCleanup.timezone", "Local", "not|must not"),
     ("api-cron-day-name", 8, "workflows.cronWorkflows.weeklyOptimization.schedules", ["30 3 * * fry"], "pattern|match"),
+    ("api-cron-day-seven", 8, "workflows.cronWorkflows.weeklyDspyOptimization.schedules", ["0 3 * * 7"], "pattern|match"),
     ("api-cron-month-name", 8, "workflows.cronWorkflows.monthlyReports.schedules", ["0 5 1 foo *"], "pattern|match"),
 ]
 
