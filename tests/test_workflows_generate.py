@@ -85,6 +85,7 @@ def test_templates_folder_has_every_workflow_template_and_its_prerequisites():
     assert sorted(d.name for d in docs if d.kind == "WorkflowTemplate") == sorted(WORKFLOW_TEMPLATES)
     kinds = {d.kind for d in docs}
     assert kinds == {"WorkflowTemplate", "ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
+                     "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
                      "ConfigMap", "PersistentVolumeClaim"}
     assert not [d for d in docs if d.kind in ("Workflow", "CronWorkflow")]
     assert all("generateName" not in d.obj["metadata"] for d in docs), "kubectl apply cannot take generateName"

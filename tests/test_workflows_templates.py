@@ -120,7 +120,7 @@ def test_tenant_provisioning_steps_in_order(wft):
 
 
 def test_scheduled_workflows_steps_and_conditions(cron):
-    assert step_groups(entry(cron["daily-backup"])) == [["backup-vespa", "backup-phoenix"], ["prune-backups"]]
+    assert step_groups(entry(cron["daily-backup"])) == [["backup-vespa"], ["backup-phoenix"], ["prune-backups"]]
     assert step_groups(entry(cron["daily-cleanup"])) == [["cleanup-logs", "cleanup-temp", "cleanup-databases"]]
     assert step_groups(entry(cron["monthly-reports"])) == [["usage-report", "performance-report"]]
     for name, since in (("weekly-optimization", "168h"), ("daily-optimization-check", "24h")):
@@ -289,7 +289,9 @@ def test_parameters_in_resource_manifests_are_validated_first(wft):
 def test_validation_runs_first_and_alone_and_is_never_retried(wft, name, first):
     main = entry(wft[name])
     assert step_groups(main)[0] == [first]
-    assert set(arguments(steps(main)[first])) == {p for p in parameters(wft[name]) if p != "improvement-threshold"}
+    # validate-tenant also gets the release namespace, to refuse a tenant whose namespace is the release's
+    extra = {"release-namespace"} if first == "validate-tenant" else set()
+    assert set(arguments(steps(main)[first])) == {p for p in parameters(wft[name]) if p != "improvement-threshold"} | extra
     assert "retryStrategy" not in templates(wft[name])[first]
 
 
@@ -303,21 +305,21 @@ def test_tenant_objects_are_applied_labelled_with_the_tenant(wft):
     prov = wft["tenant-provisioning"]
     res = {t["name"]: t for t in templates(prov).values() if "resource" in t}
     assert set(res) == {"create-namespace", "setup-resource-quotas", "create-pvc-tenant-data"}
-    ns_expr = "cogniverse-{{=sprig.replace('_', '-', inputs.parameters['tenant-id'])}}"
+    ns_expr = "{{=toJson('cogniverse-' + sprig.replace('_', '-', inputs.parameters['tenant-id']))}}"
     for t in res.values():
         assert t["resource"]["action"] == "apply"
         assert t["serviceAccountName"] == "cogniverse-tenant-provisioner"
-        assert 'cogniverse.dev/tenant: "{{inputs.parameters.tenant-id}}"' in t["resource"]["manifest"]
+        assert "cogniverse.dev/tenant: {{=toJson(inputs.parameters['tenant-id'])}}" in t["resource"]["manifest"]
         assert ns_expr in t["resource"]["manifest"]
     kinds = {name: _manifest(t)["kind"] for name, t in res.items()}
     assert kinds == {"create-namespace": "Namespace", "setup-resource-quotas": "ResourceQuota",
                      "create-pvc-tenant-data": "PersistentVolumeClaim"}
     quota = _manifest(res["setup-resource-quotas"])["spec"]["hard"]
     assert set(quota) == {"requests.cpu", "requests.memory", "requests.storage", "pods", "persistentvolumeclaims"}
-    assert quota["requests.cpu"] == "<inputs.parameters.cpu-quota>"
+    assert quota["requests.cpu"] == "<toJson(inputs.parameters['cpu-quota'])>"
     assert quota["pods"] == "50" and quota["persistentvolumeclaims"] == "10"
     verify = steps(entry(prov))["verify-tenant"]
-    assert arguments(verify)["namespace"] == ns_expr
+    assert arguments(verify)["namespace"] == "{{steps.validate-tenant.outputs.parameters.namespace}}"
 
 
 # --- reliability --------------------------------------------------------------------------------
@@ -395,7 +397,7 @@ def test_rendered_objects_keep_argo_expressions_literally(docs, wft, cron):
     text = "\n".join(s for obj in all_argo(docs) for _, s in strings(obj))
     for expr in ("{{inputs.parameters.tenant-id}}", "{{workflow.status}}", "{{workflow.name}}",
                  "{{workflow.parameters.tenant-id}}", "{{steps.run-optimization.outputs.parameters.improvement}}",
-                 "{{=sprig.replace('_', '-', inputs.parameters['tenant-id'])}}", "{{item}}", "{{item.category}}",
+                 "{{=toJson('cogniverse-' + sprig.replace('_', '-', inputs.parameters['tenant-id']))}}", "{{item}}", "{{item.category}}",
                  "{{=sprig.date('2006-01', sprig.dateModify('-24h', sprig.now()))}}"):
         assert expr in text, expr
     # and nothing Helm left behind half-evaluated

@@ -102,7 +102,7 @@ def test_quota_counts_pvcs_and_storage_class_follow_values(helm):
     assert 'pods: "7"' in quota and 'persistentvolumeclaims: "3"' in quota
     assert [s["template"] for s in steps(t["create-storage"]).values()] == ["create-pvc-videos", "create-pvc-models"]
     models = t["create-pvc-models"]["resource"]["manifest"]
-    assert "storageClassName: local-path" in models and '["ReadWriteMany"]' in models and "storage: 1Gi" in models
+    assert 'storageClassName: "local-path"' in models and '["ReadWriteMany"]' in models and 'storage: "1Gi"' in models
 
 
 def test_notification_annotations_reach_every_workflow(helm):

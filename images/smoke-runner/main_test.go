@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // invoke runs the runner like the container does and returns exit code, stderr and the outputs written.
@@ -101,14 +102,17 @@ func TestEveryStepOfTheContractRunsWithValidArguments(t *testing.T) {
 		"improvement-threshold": "5", "namespace": "cogniverse-acme-corp", "workflow": "video-ingestion-x7k2p",
 		"status": "Succeeded", "backup-dir": "/backups", "backup-id": "daily-backup-1764209000", "retention-days": "7",
 		"keep-latest": "1", "report-type": "usage", "period": "2026-11", "since": "168h", "annotation-threshold": "50",
+		"components": "vespa,phoenix", "release-namespace": "cogniverse",
 	}
+	env := map[string]string{"COGNIVERSE_BACKUPS_MOUNT": t.TempDir()}
 	wantOutputs := map[string][]string{
 		"prepare-videos": {"batch-count", "video-count"}, "ingest-videos": {"documents-ingested"},
 		"verify-ingestion": {"documents-found"}, "prepare-dataset": {"example-count"},
 		"run-optimization": {"baseline-score", "improvement", "optimized-score"}, "evaluate-results": {"recommendation"},
 		"deploy-model": {"model-version"}, "deploy-schemas": {"schema-count"}, "create-phoenix-project": {"project"},
-		"backup-vespa": {"backup-path"}, "backup-phoenix": {"backup-path"}, "prune-backups": {"pruned-count"},
-		"cleanup-logs": {"removed-count"}, "cleanup-temp": {"removed-count"}, "cleanup-databases": {"removed-count"},
+		"backup-vespa": {"backup-path"}, "backup-phoenix": {"backup-path"}, "prune-backups": {"kept-count", "pruned-count"},
+		"validate-tenant": {"cpu-quota", "memory-quota", "namespace", "storage-quota", "tenant-id"},
+		"cleanup-logs":    {"removed-count"}, "cleanup-temp": {"removed-count"}, "cleanup-databases": {"removed-count"},
 		"generate-reports": {"report-path"}, "check-annotations": {"annotation-count", "threshold-met"},
 	}
 	for _, name := range stepNames() {
@@ -116,7 +120,7 @@ func TestEveryStepOfTheContractRunsWithValidArguments(t *testing.T) {
 		for _, a := range steps[name].Required {
 			argv = append(argv, "--"+a, valid[a])
 		}
-		code, stderr, out := invoke(t, nil, argv...)
+		code, stderr, out := invoke(t, env, argv...) // sorted: both backups run before prune-backups
 		if code != 0 {
 			t.Errorf("%s: exit %d: %s", name, code, stderr)
 			continue
@@ -176,7 +180,14 @@ func TestInvalidInputExitsTwoWithOneLineNamingTheArgumentAndWritesNothing(t *tes
 		{[]string{"validate-input", "--tenant-id", "acme_corp", "--video-dir", "data", "--profiles", "p", "--batch-size", "1", "--max-workers", "1"}, `--video-dir "data": must be an absolute path`},
 		{[]string{"validate-input", "--tenant-id", "acme_corp", "--video-dir", "/data/$(id)", "--profiles", "p", "--batch-size", "1", "--max-workers", "1"}, `--video-dir "/data/$(id)"`},
 		{[]string{"validate-config", "--tenant-id", "acme_corp", "--optimizer-category", "dspy", "--optimizer-type", "GEPA", "--dataset-name", "d", "--profiles", "p", "--max-iterations", "1", "--learning-rate", "0.1", "--use-synthetic-data", "yes"}, `--use-synthetic-data "yes": must be one of true, false`},
-		{[]string{"prune-backups", "--backup-dir", "/backups", "--retention-days", "7", "--keep-latest", "0"}, `--keep-latest "0": must be a positive integer`},
+		{[]string{"prune-backups", "--backup-dir", "/backups", "--retention-days", "7", "--keep-latest", "0", "--backup-id", "b", "--components", "vespa"}, `--keep-latest "0": must be a positive integer`},
+		{[]string{"backup-vespa", "--backup-dir", "/tmp", "--backup-id", "b"}, `--backup-dir "/tmp": must be /backups or a folder under it`},
+		{[]string{"backup-vespa", "--backup-dir", "/", "--backup-id", "b"}, `--backup-dir "/": must be /backups or a folder under it`},
+		{[]string{"backup-vespa", "--backup-dir", "/backupsx", "--backup-id", "b"}, `--backup-dir "/backupsx": must be /backups or a folder under it`},
+		{[]string{"backup-vespa", "--backup-dir", "/backups/../etc", "--backup-id", "b"}, `--backup-dir "/backups/../etc": must not contain '..'`},
+		{append(append([]string{}, tenant...), "--release-namespace", "cogniverse-acme-corp"), `--tenant-id "acme_corp": its namespace cogniverse-acme-corp is the release namespace`},
+		{withArg(tenant, "tenant-id", "acme\nnamespace: kube-system"), `--tenant-id "acme\nnamespace: kube-system"`},
+		{withArg(tenant, "cpu-quota", "1\nnamespace: kube-system"), `--cpu-quota`},
 		{[]string{"generate-reports", "--report-type", "usage", "--period", "2026-13"}, `--period "2026-13": must be a month YYYY-MM`},
 		{[]string{"no-such-step"}, `unknown step "no-such-step"`},
 		{[]string{}, "usage: cogniverse-workflow <step>"},
@@ -224,5 +235,131 @@ func TestNotifyCompletionTenantIsOptionalAndFreeText(t *testing.T) {
 		if code, stderr, _ := invoke(t, nil, argv...); code != 0 {
 			t.Errorf("%v: exit %d %s", argv, code, stderr)
 		}
+	}
+}
+
+func TestValidateTenantHandsOnOnlyCheckedValues(t *testing.T) {
+	code, stderr, out := invoke(t, nil, "validate-tenant", "--tenant-id", "newcorp_inc", "--tenant-name", "New: Corp\"", "--profiles", "p1",
+		"--storage-quota", "200Gi", "--cpu-quota", "20", "--memory-quota", "40Gi", "--release-namespace", "cogniverse")
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	want := map[string]string{"tenant-id": "newcorp_inc", "namespace": "cogniverse-newcorp-inc", "storage-quota": "200Gi",
+		"cpu-quota": "20", "memory-quota": "40Gi"}
+	if len(out) != len(want) {
+		t.Fatalf("outputs %v, want %v (tenant-name is free text and never an output)", out, want)
+	}
+	for k, v := range want {
+		if out[k] != v {
+			t.Errorf("%s = %q, want %q", k, out[k], v)
+		}
+	}
+}
+
+// backupsEnv runs the backup steps against a temporary folder standing for the /backups volume.
+func backupsEnv(t *testing.T) (map[string]string, string) {
+	root := t.TempDir()
+	return map[string]string{"COGNIVERSE_BACKUPS_MOUNT": root}, root
+}
+
+func runBackup(t *testing.T, env map[string]string, id string, comps ...string) {
+	t.Helper()
+	for _, c := range comps {
+		if code, stderr, _ := invoke(t, env, "backup-"+c, "--backup-dir", "/backups", "--backup-id", id); code != 0 {
+			t.Fatalf("backup-%s %s: exit %d %s", c, id, code, stderr)
+		}
+	}
+}
+
+func age(t *testing.T, root, id string, days int) {
+	t.Helper()
+	old := time.Now().Add(-time.Duration(days) * 24 * time.Hour)
+	_ = filepath.Walk(filepath.Join(root, id), func(p string, _ os.FileInfo, err error) error {
+		if err == nil {
+			err = os.Chtimes(p, old, old)
+		}
+		return err
+	})
+}
+
+func prune(t *testing.T, env map[string]string, id string, keep string) (int, string, map[string]string) {
+	return invoke(t, env, "prune-backups", "--backup-dir", "/backups", "--retention-days", "7", "--keep-latest", keep,
+		"--backup-id", id, "--components", "vespa,phoenix")
+}
+
+func exists(root, rel string) bool {
+	_, err := os.Stat(filepath.Join(root, rel))
+	return err == nil
+}
+
+func TestBackupWritesDataThenTheCompletionMarkerLast(t *testing.T) {
+	env, root := backupsEnv(t)
+	runBackup(t, env, "daily-backup-1", "vespa", "phoenix")
+	for _, rel := range []string{"daily-backup-1/.cogniverse-backup", "daily-backup-1/vespa/data.json", "daily-backup-1/vespa.complete",
+		"daily-backup-1/phoenix/data.json", "daily-backup-1/phoenix.complete"} {
+		if !exists(root, rel) {
+			t.Errorf("%s missing", rel)
+		}
+	}
+	markers, _ := os.Stat(filepath.Join(root, "daily-backup-1/vespa.complete"))
+	data, _ := os.Stat(filepath.Join(root, "daily-backup-1/vespa/data.json"))
+	if markers.ModTime().Before(data.ModTime()) {
+		t.Error("the marker was written before the data")
+	}
+}
+
+func TestPruneKeepsTheNewestCompleteBackupsWhateverTheirAge(t *testing.T) {
+	env, root := backupsEnv(t)
+	runBackup(t, env, "old-complete", "vespa", "phoenix")
+	age(t, root, "old-complete", 30)
+	runBackup(t, env, "older-complete", "vespa", "phoenix")
+	age(t, root, "older-complete", 40)
+	runBackup(t, env, "old-incomplete", "vespa") // phoenix failed: no phoenix.complete
+	age(t, root, "old-incomplete", 20)
+	if err := os.MkdirAll(filepath.Join(root, "lost+found"), 0o755); err != nil { // not a backup: never touched
+		t.Fatal(err)
+	}
+	age(t, root, "lost+found", 90)
+	runBackup(t, env, "today", "vespa", "phoenix")
+
+	code, stderr, out := prune(t, env, "today", "2")
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	// keep-latest 2: today and old-complete (newest complete); older-complete and old-incomplete are past retention
+	if out["pruned-count"] != "2" {
+		t.Errorf("pruned %s, want 2", out["pruned-count"])
+	}
+	for rel, want := range map[string]bool{"today": true, "old-complete": true, "older-complete": false, "old-incomplete": false, "lost+found": true} {
+		if exists(root, rel) != want {
+			t.Errorf("%s exists=%v, want %v", rel, !want, want)
+		}
+	}
+}
+
+func TestPruneWithAnIncompleteCurrentBackupDeletesNothing(t *testing.T) {
+	env, root := backupsEnv(t)
+	runBackup(t, env, "last-good", "vespa", "phoenix")
+	age(t, root, "last-good", 30)
+	runBackup(t, env, "today", "vespa")
+	code, stderr, _ := prune(t, env, "today", "1")
+	if code != 1 || !strings.Contains(stderr, "backup today is not complete") || !strings.Contains(stderr, "nothing pruned") {
+		t.Fatalf("exit %d %q", code, stderr)
+	}
+	if !exists(root, "last-good/vespa.complete") {
+		t.Fatal("the last complete backup was deleted")
+	}
+}
+
+func TestPruneNeverDeletesTheOnlyCompleteBackupEvenWhenOld(t *testing.T) {
+	env, root := backupsEnv(t)
+	runBackup(t, env, "only", "vespa", "phoenix")
+	age(t, root, "only", 365)
+	// the current run's id is "only" again (a re-run): still kept by keep-latest
+	if code, stderr, out := prune(t, env, "only", "1"); code != 0 || out["pruned-count"] != "0" {
+		t.Fatalf("exit %d %q %v", code, stderr, out)
+	}
+	if !exists(root, "only/phoenix.complete") {
+		t.Fatal("deleted")
 	}
 }

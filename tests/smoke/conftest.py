@@ -17,19 +17,19 @@ import pytest
 from cogniverse_chart import CHART_DIR
 from cogniverse_chart.argo import ArgoClient
 from cogniverse_chart.helm import find_helm
-from smokelib import RELEASE, SMOKE_VALUES, GuideRun, SmokeRelease, WorkflowWatcher
+from smokelib import BACKUPS_CLAIM, RELEASE, SMOKE_VALUES, GuideRun, SmokeRelease, WorkflowWatcher, create_backups_claim
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The guide's tests last: they wait for the guide run, which goes on beside the others meanwhile."""
-    items.sort(key=lambda i: i.path.name == "test_guide.py" and i.path.parent.name == "smoke")
+    items.sort(key=lambda i: i.path.name == "test_guide_run.py" and i.path.parent.name == "smoke")
 
 
 @pytest.fixture(scope="session", autouse=True)
 def guide_run(request: pytest.FixtureRequest) -> Iterator[GuideRun | None]:
     """docs/guide.md, started at the beginning of the session so it runs beside the other smoke tests
-    (only when tests/smoke/test_guide.py is selected and a cluster is configured)."""
-    wanted = [i for i in request.session.items if i.path.name == "test_guide.py" and i.path.parent.name == "smoke"
+    (only when tests/smoke/test_guide_run.py is selected and a cluster is configured)."""
+    wanted = [i for i in request.session.items if i.path.name == "test_guide_run.py" and i.path.parent.name == "smoke"
               and not i.get_closest_marker("skip")]
     if not wanted or not os.environ.get("KUBECONFIG"):
         yield None
@@ -63,6 +63,7 @@ def smoke(kube_cluster: Any, core_api: Any) -> Iterator[SmokeRelease]:
     rel = SmokeRelease(namespace, RELEASE, helm, kubeconfig, argo, 0.0)
     rel.watcher = WorkflowWatcher(argo.api, namespace)  # one watch stream; tests wait on its events
     start = time.monotonic()
+    create_backups_claim(core_api, namespace, BACKUPS_CLAIM)
     rel.helm_run("upgrade", "--install", RELEASE, str(CHART_DIR), "--create-namespace",
                  "--values", str(SMOKE_VALUES), "--wait", "--timeout", "5m")
     rel.install_seconds = time.monotonic() - start

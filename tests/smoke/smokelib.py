@@ -26,6 +26,8 @@ WAIT_TIMEOUT = float(os.environ.get("SMOKE_TIMEOUT", "600"))
 # All six CronWorkflows together (the heavy ones queue on one semaphore).
 CRON_TIMEOUT = float(os.environ.get("SMOKE_CRON_TIMEOUT", "1800"))
 SMOKE_VALUES = Path(os.environ.get("SMOKE_VALUES", PROFILES_DIR / "smoke.yaml"))
+# The backups PVC values/smoke.yaml names (workflows.volumes.backups.existingClaim).
+BACKUPS_CLAIM = "smoke-backups"
 
 # kubectl for pytest-helm-charts' kube_cluster.kubectl(): the pinned one first on PATH.
 os.environ["PATH"] = f"{REPO_ROOT / '.tools' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -222,3 +224,32 @@ class GuideRun:
         for ns in (GUIDE_TENANT_NAMESPACE, GUIDE_NAMESPACE):
             subprocess.run(["kubectl", "delete", "namespace", ns, "--ignore-not-found", "--wait=false"],
                            capture_output=True, text=True, env=self._env(), timeout=60)
+
+
+def create_backups_claim(core_api: Any, namespace: str, name: str, size: str = "16Mi") -> None:
+    """Create the namespace and a ReadWriteOnce PVC on the default StorageClass for daily-backup."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        core_api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+    except ApiException as exc:
+        if exc.status != 409:
+            raise
+    pvc = client.V1PersistentVolumeClaim(
+        metadata=client.V1ObjectMeta(name=name),
+        spec=client.V1PersistentVolumeClaimSpec(access_modes=["ReadWriteOnce"],
+                                                resources=client.V1VolumeResourceRequirements(requests={"storage": size})))
+    core_api.create_namespaced_persistent_volume_claim(namespace, pvc)
+
+
+def default_storage_class(kubeconfig: str) -> str | None:
+    """Name of the cluster's default StorageClass, or None."""
+    from kubernetes import client, config
+
+    config.load_kube_config(config_file=kubeconfig)
+    for sc in client.StorageV1Api().list_storage_class().items:
+        ann = sc.metadata.annotations or {}
+        if ann.get("storageclass.kubernetes.io/is-default-class") == "true":
+            return sc.metadata.name
+    return None

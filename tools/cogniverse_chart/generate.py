@@ -15,7 +15,7 @@ for any other release they are generated from the release itself (`--from-releas
                                           daily-cleanup, monthly-reports
   workflows/scheduled-optimization.yaml   CronWorkflows weekly-optimization, daily-optimization-check
   workflows/templates/<name>.yaml         the WorkflowTemplates, for kubectl apply without Helm
-  workflows/templates/prerequisites.yaml  ServiceAccounts, RBAC, semaphore ConfigMap, backup PVC
+  workflows/templates/prerequisites.yaml  ServiceAccounts, RBAC and its admission policy, semaphore ConfigMap, backup PVC
 
 `workflow_from()` builds a Workflow from a WorkflowTemplate or CronWorkflow with parameters, the way
 `argo submit --from workflowtemplate/NAME|cronwf/NAME -p k=v` does.
@@ -47,6 +47,7 @@ CRON_FILES = {
 }
 #: Kinds the chart installs for its workflows besides WorkflowTemplates/CronWorkflows.
 PREREQUISITE_KINDS = ("ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
+                      "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
                       "ConfigMap", "PersistentVolumeClaim")
 #: Labels that only make sense for objects Helm manages.
 HELM_ONLY_LABELS = ("helm.sh/chart", "app.kubernetes.io/managed-by")

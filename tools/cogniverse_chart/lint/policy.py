@@ -114,6 +114,9 @@ def security_context(ctx: LintContext) -> Iterator[Hit]:
         drop = [str(x).upper() for x in ((sc.get("capabilities") or {}).get("drop") or [])]
         if "ALL" not in drop:
             problems.append("capabilities.drop: [ALL]")
+        added = {str(x).upper() for x in ((sc.get("capabilities") or {}).get("add") or [])}
+        if added - {"NET_BIND_SERVICE"}:
+            problems.append(f"no capabilities.add but NET_BIND_SERVICE (adds {', '.join(sorted(added))})")
         seccomp = (sc.get("seccompProfile") or pod.get("seccompProfile") or {}).get("type")
         if seccomp not in ("RuntimeDefault", "Localhost"):
             problems.append("seccompProfile.type: RuntimeDefault (container or pod level)")

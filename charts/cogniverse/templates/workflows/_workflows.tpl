@@ -15,9 +15,14 @@ as Helm string literals (e.g. {{ "{{inputs.parameters.tenant-id}}" }}) so Helm n
 {{- printf "{{inputs.parameters.%s}}" . -}}
 {{- end -}}
 
-{{/* Tenant namespace as an Argo expression: cogniverse-<tenant-id with '_' as '-'>. Only valid in a template with input tenant-id. */}}
-{{- define "cogniverse.workflows.tenantNamespace" -}}
-{{- print "cogniverse-{{=sprig.replace('_', '-', inputs.parameters['tenant-id'])}}" -}}
+{{/* Argo input parameter as a JSON string, for resource manifests: (include "cogniverse.workflows.inJson" "tenant-id") -> {{=toJson(inputs.parameters['tenant-id'])}}. Whatever the value holds (newlines, quotes, ': '), the manifest gets one quoted scalar. */}}
+{{- define "cogniverse.workflows.inJson" -}}
+{{- printf "{{=toJson(inputs.parameters['%s'])}}" . -}}
+{{- end -}}
+
+{{/* Tenant namespace as an Argo expression yielding a JSON string: "cogniverse-<tenant-id with '_' as '-'>". Only valid in a template with input tenant-id. */}}
+{{- define "cogniverse.workflows.tenantNamespaceJson" -}}
+{{- print "{{=toJson('cogniverse-' + sprig.replace('_', '-', inputs.parameters['tenant-id']))}}" -}}
 {{- end -}}
 
 {{/* retryStrategy of transient steps; exit code 2 (invalid input) is never retried. */}}
@@ -66,7 +71,16 @@ env:
 {{- end }}
 {{- range $name, $value := $v.workflows.runner.extraEnv }}
   - name: {{ $name }}
+    {{- if kindIs "map" $value }}
+    valueFrom: {{- toYaml $value.valueFrom | nindent 6 }}
+    {{- else }}
     value: {{ $value | toString | quote }}
+    {{- end }}
+{{- end }}
+{{- with $v.workflows.runner.existingSecret }}
+envFrom:
+  - secretRef:
+      name: {{ . | quote }}
 {{- end }}
 {{- end -}}
 
@@ -211,14 +225,10 @@ volumes:
       readOnly: true
   {{- end }}
   {{- if has "backups" $vols }}
+  # Always a real claim (templates/_checks.tpl refuses values without one): never an emptyDir.
   - name: backups
-    {{- if or $w.volumes.backups.existingClaim $w.volumes.backups.create }}
     persistentVolumeClaim:
-      claimName: {{ $w.volumes.backups.existingClaim | default (include "cogniverse.componentName" (dict "ctx" .ctx "component" "workflow-backups")) }}
-    {{- else }}
-    # No claim configured: backups live only as long as the pod (test clusters only).
-    emptyDir: {}
-    {{- end }}
+      claimName: {{ include "cogniverse.workflows.backupsClaim" .ctx | quote }}
   {{- end }}
 {{- end }}
 {{- end -}}
@@ -236,6 +246,11 @@ scheduled), so no heavy workflow holds the semaphore longer than this.
 {{- else -}}
 {{- .c.activeDeadlineSeconds -}}
 {{- end -}}
+{{- end -}}
+
+{{/* Name of the backups PVC: existingClaim, else the one the chart creates. */}}
+{{- define "cogniverse.workflows.backupsClaim" -}}
+{{- .Values.workflows.volumes.backups.existingClaim | default (include "cogniverse.componentName" (dict "ctx" . "component" "workflow-backups")) -}}
 {{- end -}}
 
 {{/* Heavy-job semaphore reference (workflow level) for scheduled workflows. */}}

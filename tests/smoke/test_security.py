@@ -1,0 +1,250 @@
+"""Security on a real cluster (issue 11): the API server confines the tenant provisioner, whoever
+writes the Workflow, and backups land on a real volume with their completion markers.
+
+A release of its own is installed into namespace `cogniverse-sec<hex>`, so that tenant `sec<hex>`
+collides with the release namespace. Values: values/smoke.yaml, with the backups PVC created by the
+chart (on the default StorageClass; installed without --wait, which would wait for a
+WaitForFirstConsumer claim forever).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+
+from cogniverse_chart import CHART_DIR
+from cogniverse_chart.argo import ArgoClient, WorkflowResult
+from cogniverse_chart.helm import find_helm
+from smokelib import RELEASE, SMOKE_VALUES, SmokeRelease, default_storage_class, explain
+
+pytestmark = pytest.mark.smoke
+
+SUFFIX = secrets.token_hex(3)
+NAMESPACE = f"cogniverse-sec{SUFFIX}"
+COLLIDING_TENANT = f"sec{SUFFIX}"  # its namespace cogniverse-sec<hex> is the release namespace
+TENANT = f"secok_{SUFFIX}"
+TENANT_NS = f"cogniverse-secok-{SUFFIX}"
+FOREIGN_NS = f"cogniverse-foreign{SUFFIX}"  # a cogniverse-* namespace the provisioner did not make
+PROVISIONER = f"{RELEASE}-tenant-provisioner"
+QUOTAS = {"cpu-quota": "1", "memory-quota": "1Gi", "storage-quota": "1Gi"}
+PSA = "pod-security.kubernetes.io/enforce"
+DENIED = "denied request"  # how the API server reports a ValidatingAdmissionPolicy refusal
+
+
+@pytest.fixture(scope="module")
+def sec(kube_cluster: Any, core_api: Any) -> Iterator[SmokeRelease]:
+    from kubernetes import client
+
+    helm = find_helm()
+    rel = SmokeRelease(NAMESPACE, RELEASE, helm, kube_cluster.kube_config_path,
+                       ArgoClient(client.CustomObjectsApi(), NAMESPACE), 0.0)
+    override = Path(os.environ.get("TMPDIR", "/tmp")) / f"cogniverse-sec-{SUFFIX}.yaml"
+    override.write_text(yaml.safe_dump({"workflows": {"volumes": {"backups": {"create": True, "existingClaim": "",
+                                                                              "size": "16Mi"}}}}))
+    core_api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=FOREIGN_NS)))
+    rel.tenant_namespaces.update({TENANT_NS, FOREIGN_NS})
+    try:
+        rel.helm_run("upgrade", "--install", RELEASE, str(CHART_DIR), "--create-namespace",
+                     "--values", str(SMOKE_VALUES), "--values", str(override), "--timeout", "5m")
+        yield rel
+    finally:
+        override.unlink(missing_ok=True)
+        rel.helm_run("uninstall", RELEASE, "--wait", check=False)
+        for ns in (NAMESPACE, *rel.tenant_namespaces):
+            try:
+                core_api.delete_namespace(ns)
+            except client.exceptions.ApiException as exc:
+                if exc.status != 404:
+                    raise
+
+
+def _snapshot(core_api: Any) -> dict[str, Any]:
+    """Everything the provisioner could touch outside tenant namespaces: namespace labels, quotas, PVCs."""
+    tenant = lambda ns: ns.startswith("cogniverse-") and ns != NAMESPACE and ns != FOREIGN_NS  # noqa: E731
+    # Namespaces already being deleted (another run's teardown) may vanish meanwhile: not ours to judge.
+    return {
+        "namespaces": {n.metadata.name: dict(n.metadata.labels or {}) for n in core_api.list_namespace().items
+                       if not tenant(n.metadata.name) and (n.status.phase or "Active") == "Active"},
+        "quotas": sorted((q.metadata.namespace, q.metadata.name, json.dumps(q.spec.hard, sort_keys=True))
+                         for q in core_api.list_resource_quota_for_all_namespaces().items
+                         if not tenant(q.metadata.namespace)),
+        "pvcs": sorted((p.metadata.namespace, p.metadata.name)
+                       for p in core_api.list_persistent_volume_claim_for_all_namespaces().items
+                       if not tenant(p.metadata.namespace)),
+    }
+
+
+def _hostile(name: str, manifest: dict[str, Any]) -> dict[str, Any]:
+    """A Workflow of our own that names the provisioner's ServiceAccount and applies `manifest`."""
+    return {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+        "metadata": {"generateName": f"hostile-{name}-"},
+        "spec": {
+            "entrypoint": "main", "serviceAccountName": PROVISIONER, "activeDeadlineSeconds": 300,
+            "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
+            "templates": [{"name": "main", "resource": {"action": "apply", "manifest": yaml.safe_dump(manifest)}}],
+        },
+    }
+
+
+def _direct(entrypoint: str, tenant_id: str) -> dict[str, Any]:
+    """A Workflow running one of tenant-provisioning's resource templates as its entrypoint, skipping validate-tenant."""
+    return {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+        "metadata": {"generateName": f"direct-{entrypoint}-"},
+        "spec": {"workflowTemplateRef": {"name": "tenant-provisioning"}, "entrypoint": entrypoint,
+                 "arguments": {"parameters": [{"name": "tenant-id", "value": tenant_id},
+                                              {"name": "tenant-name", "value": "Direct"},
+                                              *({"name": k, "value": v} for k, v in QUOTAS.items())]}},
+    }
+
+
+def _messages(r: WorkflowResult) -> str:
+    return "\n".join([r.message, *(n.message for n in r.nodes)])
+
+
+def _refused(r: WorkflowResult, *expected: str) -> None:
+    assert r.phase in ("Failed", "Error"), explain(r)
+    text = _messages(r)
+    for e in expected:
+        assert e in text, f"{r.name}: the refusal does not say {e!r}:\n{explain(r)}"
+
+
+@pytest.fixture(scope="module")
+def provisioned(sec: SmokeRelease) -> WorkflowResult:
+    """A legitimate tenant, provisioned with the admission policy in force (it must not get in the way)."""
+    r = sec.wait(sec.argo.submit("tenant-provisioning", {"tenant-id": TENANT, "tenant-name": "Sec Tenant", **QUOTAS}))
+    assert r.phase == "Succeeded", explain(r)
+    return r
+
+
+def test_policy_leaves_legitimate_provisioning_alone(sec, provisioned, core_api):
+    ns = core_api.read_namespace(TENANT_NS)
+    assert ns.metadata.labels["cogniverse.dev/tenant"] == TENANT
+    assert PSA not in ns.metadata.labels
+    assert [q.metadata.name for q in core_api.list_namespaced_resource_quota(TENANT_NS).items] == ["tenant-quota"]
+
+
+def test_hostile_workflows_naming_the_provisioner_are_refused_by_the_api_server(sec, provisioned, core_api):
+    before = _snapshot(core_api)
+    tenant_labels = dict(core_api.read_namespace(TENANT_NS).metadata.labels)
+    quota = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "hostile"}, "spec": {"hard": {"pods": "0"}}}
+    cases = {
+        # a zero-pod quota on kube-system
+        "quota-kube-system": ({**quota, "metadata": {"name": "hostile", "namespace": "kube-system"}},
+                              "may act only in tenant namespaces"),
+        # relabel the release namespace: switch Pod Security off
+        "relabel-release": ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": {PSA: "privileged"}}},
+                            "release namespace"),
+        "pvc-in-release": ({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "hostile", "namespace": NAMESPACE},
+                            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Mi"}}}},
+                           "release namespace"),
+        # a cogniverse-* namespace the provisioner did not create
+        "quota-foreign": ({**quota, "metadata": {"name": "hostile", "namespace": FOREIGN_NS}}, "only in namespaces it provisioned"),
+        # a tenant namespace made with Pod Security switched off
+        "create-privileged-ns": ({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+            "name": f"cogniverse-evil{SUFFIX}", "labels": {"cogniverse.dev/tenant": f"evil{SUFFIX}", PSA: "privileged",
+                                                        "app.kubernetes.io/managed-by": "cogniverse-tenant-provisioning"}}},
+                                 "only with its own labels"),
+        # relabel an existing tenant namespace
+        "relabel-tenant": ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": TENANT_NS, "labels": {PSA: "privileged"}}},
+                           "may not change the labels"),
+    }
+    names = {case: sec.argo.create_workflow(_hostile(case, manifest)) for case, (manifest, _) in cases.items()}
+    sec.tenant_namespaces.add(f"cogniverse-evil{SUFFIX}")
+    for case, name in names.items():
+        _refused(sec.wait(name, timeout=300), DENIED, cases[case][1])
+    assert _snapshot(core_api) == before, "a hostile Workflow changed something outside tenant namespaces"
+    assert dict(core_api.read_namespace(TENANT_NS).metadata.labels) == tenant_labels
+    assert not core_api.list_namespaced_resource_quota(FOREIGN_NS).items
+    assert f"cogniverse-evil{SUFFIX}" not in {n.metadata.name for n in core_api.list_namespace().items}
+
+
+def test_calling_the_resource_steps_directly_is_refused(sec, provisioned, core_api):
+    before = _snapshot(core_api)
+    release_labels = dict(core_api.read_namespace(NAMESPACE).metadata.labels or {})
+    injected = "acme\n  namespace: kube-system\n  labels: {" + PSA + ": privileged}"
+    runs = {
+        # an injected id stays one (invalid) name: nothing is created anywhere
+        "injected-namespace": (_direct("create-namespace", injected), "cogniverse-acme"),
+        "injected-quota": (_direct("setup-resource-quotas", injected), "cogniverse-acme"),
+        # the release namespace is not a tenant namespace, even with a well-formed id
+        "collision-namespace": (_direct("create-namespace", COLLIDING_TENANT), "release namespace"),
+        "collision-quota": (_direct("setup-resource-quotas", COLLIDING_TENANT), "release namespace"),
+    }
+    names = {k: sec.argo.create_workflow(wf) for k, (wf, _) in runs.items()}
+    for key, name in names.items():
+        r = sec.wait(name, timeout=300)
+        _refused(r, runs[key][1])
+        if key.startswith("collision"):
+            assert DENIED in _messages(r), f"{key}: not refused by the admission policy:\n{explain(r)}"
+    assert _snapshot(core_api) == before, "a direct call changed something outside tenant namespaces"
+    assert dict(core_api.read_namespace(NAMESPACE).metadata.labels or {}) == release_labels
+    assert not [n.metadata.name for n in core_api.list_namespace().items if n.metadata.name.startswith("cogniverse-acme")]
+    assert not core_api.list_namespaced_resource_quota(NAMESPACE).items
+
+
+def test_tenant_colliding_with_the_release_namespace_fails_validation(sec, core_api):
+    before = _snapshot(core_api)
+    r = sec.wait(sec.argo.submit("tenant-provisioning", {"tenant-id": COLLIDING_TENANT, "tenant-name": "Collide", **QUOTAS}))
+    assert r.phase == "Failed", explain(r)
+    validate = r.node("validate-tenant")
+    assert validate is not None and validate.phase == "Failed", explain(r)
+    assert "is the release namespace" in validate.message, validate.message
+    assert r.node("create-namespace") is None, explain(r)
+    assert _snapshot(core_api) == before
+
+
+# ---- backups on a real volume ----------------------------------------------------------------------
+
+def _volume_dir(core_api: Any, namespace: str, claim: str) -> Path | None:
+    """The host folder of a local-path (hostPath/local) volume, when this machine is the node."""
+    pvc = core_api.read_namespaced_persistent_volume_claim(claim, namespace)
+    if not pvc.spec.volume_name:
+        return None
+    pv = core_api.read_persistent_volume(pvc.spec.volume_name)
+    path = (pv.spec.host_path and pv.spec.host_path.path) or (pv.spec.local and pv.spec.local.path)
+    return Path(path) if path and Path(path).is_dir() else None
+
+
+def test_daily_backup_writes_complete_backups_to_the_claim(sec, core_api):
+    sc = default_storage_class(sec.kubeconfig)
+    if sc is None:
+        pytest.skip("backups: the cluster has no default StorageClass for the backups claim (local-path provides one)")
+    runs = []
+    for _ in range(2):
+        r = sec.wait(sec.argo.trigger("daily-backup"))
+        assert r.phase == "Succeeded", explain(r)
+        runs.append(r)
+    for r in runs:
+        assert r.node("backup-vespa").outputs["backup-path"] == f"/backups/{r.name}/vespa"
+        assert r.node("backup-phoenix").outputs["backup-path"] == f"/backups/{r.name}/phoenix"
+    prune = runs[1].node("prune-backups").outputs
+    assert prune == {"pruned-count": "0", "kept-count": "2"}, prune  # both are within retention
+    claim = f"{RELEASE}-workflow-backups"
+    root = _volume_dir(core_api, NAMESPACE, claim)
+    if root is None:
+        print(f"backups: the {sc} volume is not on this machine; checked the step outputs only")
+        return
+    for r in runs:
+        for component in ("vespa", "phoenix"):
+            data = json.loads((root / r.name / component / "data.json").read_text())
+            assert data["backup-id"] == r.name and data["component"] == component
+            marker = root / r.name / f"{component}.complete"
+            assert marker.is_file(), f"{marker} missing"
+            assert marker.stat().st_mtime >= (root / r.name / component / "data.json").stat().st_mtime
+    assert sorted(p.name for p in root.iterdir()) == sorted(r.name for r in runs)
+
+
+def test_backups_claim_survives_uninstall(sec, core_api):
+    """Last in the module: the backups PVC carries helm.sh/resource-policy keep."""
+    claim = f"{RELEASE}-workflow-backups"
+    sec.helm_run("uninstall", RELEASE, "--wait", "--timeout", "5m")
+    pvc = core_api.read_namespaced_persistent_volume_claim(claim, NAMESPACE)
+    assert pvc.metadata.deletion_timestamp is None, "helm uninstall deleted the backups claim"

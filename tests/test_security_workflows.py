@@ -1,0 +1,149 @@
+"""The provisioner, tenant namespaces, backups and secrets as rendered (issue 11, classes 1, 3, 5, 7).
+
+What the API server does with these objects is proven on a real cluster by tests/smoke/test_security.py;
+here the rendered objects are checked on Helm 3 and Helm 4; Argo filling the manifests with hostile
+parameters: test_security_manifests.py; the admission policy evaluated: test_security_admission.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+
+PROVISIONER = "cogniverse-tenant-provisioner"
+
+
+def by_kind(docs: list[Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {d.name: d.obj for d in docs if d.kind == kind}
+POLICY = "cogniverse-cogniverse-tenant-provisioner"
+
+
+def _templates(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    spec = obj["spec"].get("workflowSpec", obj["spec"])
+    return {t["name"]: t for t in spec["templates"]}
+
+
+@pytest.fixture
+def docs(helm, render_chart):
+    return render_chart(helm=helm)
+
+
+# ---- class 1: the provisioner is confined by the API server ------------------------------------
+
+def test_admission_policy_confines_the_provisioner_service_account(docs):
+    policy = by_kind(docs, "ValidatingAdmissionPolicy")[POLICY]
+    binding = by_kind(docs, "ValidatingAdmissionPolicyBinding")[POLICY]
+    assert policy["apiVersion"] == binding["apiVersion"] == "admissionregistration.k8s.io/v1"
+    spec = policy["spec"]
+    assert spec["failurePolicy"] == "Fail"
+    (rule,) = spec["matchConstraints"]["resourceRules"]
+    assert set(rule["resources"]) == {"namespaces", "resourcequotas", "persistentvolumeclaims"}
+    assert set(rule["operations"]) == {"CREATE", "UPDATE", "DELETE"}
+    (cond,) = spec["matchConditions"]
+    assert cond["expression"] == f'request.userInfo.username == "system:serviceaccount:cogniverse:{PROVISIONER}"'
+    variables = {v["name"]: v["expression"] for v in spec["variables"]}
+    assert variables["releaseNamespace"] == '"cogniverse"'
+    rules = " ".join(v["expression"] for v in spec["validations"])
+    assert "request.operation != 'DELETE'" in rules
+    assert "^cogniverse-[a-z][a-z0-9-]{1,46}[a-z0-9]$" in rules  # the tenant id rule, as a namespace
+    assert "variables.target != variables.releaseNamespace" in rules
+    assert "variables.labels == variables.oldLabels" in rules  # namespace labels never changed
+    assert "namespaceObject" in rules  # quotas and PVCs only in namespaces it provisioned
+    assert binding["spec"] == {"policyName": POLICY, "validationActions": ["Deny"]}
+
+
+def test_policy_and_cluster_role_name_the_same_account(docs):
+    crb = by_kind(docs, "ClusterRoleBinding")[POLICY]
+    (subject,) = crb["subjects"]
+    policy = by_kind(docs, "ValidatingAdmissionPolicy")[POLICY]
+    assert f"system:serviceaccount:{subject['namespace']}:{subject['name']}" in policy["spec"]["matchConditions"][0]["expression"]
+
+
+def test_policy_follows_release_namespace_and_account_name(helm, render_chart):
+    docs = render_chart({"workflows": {"serviceAccounts": {"tenantProvisioner": {"create": False, "name": "prov"}}}},
+                        helm=helm, namespace="cogniverse-prod", release="cv")
+    (policy,) = by_kind(docs, "ValidatingAdmissionPolicy").values()
+    assert policy["metadata"]["name"] == "cogniverse-prod-cv-cogniverse-tenant-provisioner"
+    assert '"system:serviceaccount:cogniverse-prod:prov"' in policy["spec"]["matchConditions"][0]["expression"]
+    assert {v["name"]: v["expression"] for v in policy["spec"]["variables"]}["releaseNamespace"] == '"cogniverse-prod"'
+
+
+def test_policy_goes_with_the_chart_rbac(helm, render_chart):
+    docs = render_chart({"workflows": {"rbac": {"create": False}}}, helm=helm)
+    assert not by_kind(docs, "ValidatingAdmissionPolicy") and not by_kind(docs, "ClusterRole")
+
+
+def test_resource_steps_take_only_validated_values(docs):
+    """In `provision`, everything reaching a manifest comes from validate-tenant's outputs, and the
+    namespace is derived inside the manifest (never passed in), so it is always cogniverse-<id>."""
+    prov = _templates(by_kind(docs, "WorkflowTemplate")["tenant-provisioning"])
+    steps = {s["name"]: s for group in prov["provision"]["steps"] for s in group}
+    assert steps["validate-tenant"]["arguments"]["parameters"][-1] == {
+        "name": "release-namespace", "value": "{{workflow.namespace}}"}
+    outputs = {p["name"] for p in prov["validate-tenant"]["outputs"]["parameters"]}
+    assert outputs == {"tenant-id", "namespace", "storage-quota", "cpu-quota", "memory-quota"}
+    for step in ("create-namespace", "setup-resource-quotas", "create-storage"):
+        for p in steps[step]["arguments"]["parameters"]:
+            assert p["value"] == f"{{{{steps.validate-tenant.outputs.parameters.{p['name']}}}}}", (step, p)
+    for t in prov.values():
+        if "resource" in t:
+            assert {p["name"] for p in t["inputs"]["parameters"]} <= {"tenant-id", "storage-quota", "cpu-quota", "memory-quota"}
+
+
+# ---- class 3: backups ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("profile", ["k3s", "production", "smoke"])
+def test_backups_are_always_on_a_claim_and_never_side_by_side(helm, render_chart, profile):
+    docs = render_chart(profile=profile, helm=helm)
+    backup = by_kind(docs, "CronWorkflow")["daily-backup"]
+    spec = backup["spec"]["workflowSpec"]
+    (vol,) = [v for v in spec["volumes"] if v["name"] == "backups"]
+    assert set(vol) == {"name", "persistentVolumeClaim"}, vol
+    t = _templates(backup)
+    groups = [[s["name"] for s in g] for g in t["backup"]["steps"]]
+    assert groups == [["backup-vespa"], ["backup-phoenix"], ["prune-backups"]]
+    assert t["backup"]["synchronization"] == {"mutexes": [{"name": vol["persistentVolumeClaim"]["claimName"]}]}
+    prune = {p["name"]: p["value"] for p in t["backup"]["steps"][2][0]["arguments"]["parameters"]}
+    assert prune["backup-id"] == "{{workflow.name}}" and prune["components"] == "vespa,phoenix"
+
+
+def test_backups_claim_is_the_existing_one_when_given(helm, render_chart):
+    docs = render_chart({"workflows": {"volumes": {"backups": {"create": False, "existingClaim": "nas-backups"}}}}, helm=helm)
+    spec = by_kind(docs, "CronWorkflow")["daily-backup"]["spec"]["workflowSpec"]
+    assert {"name": "backups", "persistentVolumeClaim": {"claimName": "nas-backups"}} in spec["volumes"]
+    assert "cogniverse-workflow-backups" not in by_kind(docs, "PersistentVolumeClaim")
+
+
+# ---- class 7: secrets by reference ------------------------------------------------------------------
+
+def test_runner_credentials_stay_in_their_secret(helm, render_chart):
+    docs = render_chart({"workflows": {"runner": {"existingSecret": "runner-creds", "extraEnv": {
+        "PLAIN": "visible", "TOKEN": {"valueFrom": {"secretKeyRef": {"name": "tok", "key": "t"}}}}}}}, helm=helm)
+    argo = [*by_kind(docs, "WorkflowTemplate").values(), *by_kind(docs, "CronWorkflow").values()]
+    assert len(argo) == 9
+    for obj in argo:
+        for t in _templates(obj).values():
+            if "container" not in t:
+                continue
+            env = {e["name"]: e for e in t["container"]["env"]}
+            assert env["TOKEN"] == {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "tok", "key": "t"}}}
+            assert env["PLAIN"] == {"name": "PLAIN", "value": "visible"}
+            assert t["container"]["envFrom"] == [{"secretRef": {"name": "runner-creds"}}]
+
+
+@pytest.mark.parametrize("component, kind, name", [("runtime", "Deployment", "cogniverse-runtime"),
+                                                   ("vespa", "StatefulSet", "cogniverse-vespa"),
+                                                   ("phoenix", "Deployment", "cogniverse-phoenix"),
+                                                   ("llm", "Deployment", "cogniverse-llm")])
+def test_component_credentials_by_reference(helm, render_chart, component, kind, name):
+    ref = {"name": "DB_URL", "valueFrom": {"secretKeyRef": {"name": "db", "key": "url"}}}
+    values: dict[str, Any] = {component: {"existingSecret": f"{component}-creds", "extraEnv": [ref]}}
+    if component == "llm":
+        values["llm"]["enabled"] = True
+    docs = render_chart(values, helm=helm)
+    (container,) = by_kind(docs, kind)[name]["spec"]["template"]["spec"]["containers"]
+    assert ref in container["env"]
+    assert container["envFrom"] == [{"secretRef": {"name": f"{component}-creds"}}]
