@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import bcrypt
+import pytest
 
 from cogniverse_chart import REPO_ROOT, versions
 
@@ -226,3 +227,27 @@ def make_gpg_key(workdir: Path, name: str = "Cogniverse Chart Test") -> TestKey:
     pubring.write_bytes(gpg("--export", uid))
     subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, capture_output=True)  # the agent this GNUPGHOME started
     return TestKey(name, secring, pubring, home)
+
+
+# --- pytest fixtures (imported by the test modules that push to the registry) --------------------
+
+@pytest.fixture(scope="module")
+def registry_binary() -> Path:
+    if shutil.which("go") is None:
+        pytest.skip("no Go toolchain: the OCI registry is built from its Go module")
+    binary, seconds, cached = build_registry()   # a failed build fails, naming why
+    print(f"\nregistry {pinned_version()}: {'cached' if cached else f'built in {seconds:.1f}s'}")
+    return binary
+
+
+@pytest.fixture(scope="module")
+def registry(registry_binary: Path, tmp_path_factory: pytest.TempPathFactory):
+    with LocalRegistry(registry_binary, tmp_path_factory.mktemp("registry")) as reg:
+        yield reg
+
+
+@pytest.fixture(scope="module")
+def key(tmp_path_factory: pytest.TempPathFactory) -> TestKey:
+    if shutil.which("gpg") is None:
+        pytest.skip("no gpg: cannot make the signing key")
+    return make_gpg_key(tmp_path_factory.mktemp("key"))

@@ -21,6 +21,7 @@ from cogniverse_chart.helm import available_helms, find_helm
 from cogniverse_chart.render import RenderRequest, profile_path, render_text
 
 import registrylib
+from registrylib import key, registry, registry_binary  # noqa: F401 (fixtures)
 
 HELMS = available_helms()
 HELM_IDS = [h.label for h in HELMS]
@@ -166,28 +167,6 @@ def test_registry_module_pins_the_version_in_versions_env():
 
 
 # --- package, sign, push, pull against a real registry -------------------------------------------
-
-@pytest.fixture(scope="module")
-def registry_binary() -> Path:
-    if shutil.which("go") is None:
-        pytest.skip("no Go toolchain: the OCI registry is built from its Go module")
-    binary, seconds, cached = registrylib.build_registry()   # a failed build fails, naming why
-    print(f"\nregistry {registrylib.pinned_version()}: {'cached' if cached else f'built in {seconds:.1f}s'}")
-    return binary
-
-
-@pytest.fixture(scope="module")
-def registry(registry_binary, tmp_path_factory):
-    with registrylib.LocalRegistry(registry_binary, tmp_path_factory.mktemp("registry")) as reg:
-        yield reg
-
-
-@pytest.fixture(scope="module")
-def key(tmp_path_factory) -> registrylib.TestKey:
-    if shutil.which("gpg") is None:
-        pytest.skip("no gpg: cannot make the signing key")
-    return registrylib.make_gpg_key(tmp_path_factory.mktemp("key"))
-
 
 def _reg(reg, tmp_path: Path, password: str | None = None) -> pkg.Registry:
     return pkg.Registry(reg.url, reg.username, reg.password if password is None else password,
