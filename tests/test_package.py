@@ -138,6 +138,22 @@ def test_annotations_command_rewrites_a_stale_chart_yaml(tmp_path):
     assert cli.main(["annotations", "--check", "--chart", str(chart)]) == 0
 
 
+@pytest.mark.parametrize("text", ['Quotes " and \\ backslash', "Colon: and # hash", "{braces} [brackets] & *star", "|pipe >fold"])
+def test_changelog_text_survives_into_chart_yaml_verbatim(tmp_path, text):
+    """Any one-line description ends up in Chart.yaml as valid YAML with the same text."""
+    import yaml
+    chart = tmp_path / "cogniverse"
+    shutil.copytree(CHART_DIR, chart, ignore=shutil.ignore_patterns("templates", "charts"))
+    version = release.chart_version(chart)
+    log = (chart / "CHANGELOG.md").read_text().replace(f"## {version}\n", f"## {version}\n- fixed: {text}\n", 1)
+    (chart / "CHANGELOG.md").write_text(log)
+    release.write_annotations(chart)
+    meta = yaml.safe_load((chart / "Chart.yaml").read_text())
+    changes = yaml.safe_load(meta["annotations"]["artifacthub.io/changes"])
+    assert changes[0] == {"kind": "fixed", "description": text}
+    assert meta["version"] == version and meta["annotations"]["artifacthub.io/license"] == "Apache-2.0"
+
+
 @pytest.mark.parametrize("line, problem", [
     ("- improved: Faster.", "KIND one of"),
     ("Faster.", "one line per change"),
