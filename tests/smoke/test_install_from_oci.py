@@ -58,6 +58,7 @@ def test_install_from_oci_matches_install_from_tree(helm, key, registry, kube_cl
         installed = _helm(helm, kubeconfig, "get", "manifest", RELEASE, "--namespace", namespace).stdout
         from_tree = json.loads(_helm(helm, kubeconfig, "upgrade", RELEASE, str(CHART_DIR), "--namespace", namespace,
                                      "--values", str(SMOKE_VALUES), "--dry-run=server", "-o", "json").stdout)
+        assert installed.count("\nkind: ") >= 5, f"{helm.label}: the release from OCI installed almost nothing"
         assert installed.strip() == from_tree["manifest"].strip(), \
             f"{helm.label}: the chart installed from OCI differs from the working tree's"
     finally:
