@@ -28,6 +28,8 @@ COMMANDS = [
     "trigger",
     "wait",
     "list",
+    "package",
+    "annotations",
 ]
 
 
