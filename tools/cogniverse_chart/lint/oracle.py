@@ -13,18 +13,13 @@ Binaries live under $XDG_CACHE_HOME/cogniverse/argo-validate (default ~/.cache/.
 from __future__ import annotations
 
 import argparse
-import fcntl
-import hashlib
 import json
-import os
-import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from .. import REPO_ROOT, versions
+from .. import REPO_ROOT, gobuild
 from ..errors import ToolkitError
 
 SOURCE_ROOT = REPO_ROOT / "tools" / "argo-validate"
@@ -45,66 +40,14 @@ def _major(argo_version: str) -> str:
 def required_version(major: str) -> str:
     """The Argo module version the program's go.mod requires."""
     subdir, _, module = PROGRAMS[major]
-    text = (SOURCE_ROOT / subdir / "go.mod").read_text(encoding="utf-8")
-    m = re.search(rf"^(?:require )?\s*{re.escape(module)} (v\S+)$", text, re.M)
-    if not m:
-        raise ToolkitError(f"{SOURCE_ROOT / subdir / 'go.mod'}: no `require {module} vX.Y.Z` line")
-    return m.group(1)
-
-
-def source_hash(major: str) -> str:
-    subdir = PROGRAMS[major][0]
-    h = hashlib.sha256()
-    for name in ("go.mod", "go.sum", "main.go"):
-        h.update(name.encode() + b"\0" + (SOURCE_ROOT / subdir / name).read_bytes() + b"\0")
-    return h.hexdigest()[:16]
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "cogniverse" / "argo-validate"
-
-
-def binary_path(major: str) -> Path:
-    subdir, key, _ = PROGRAMS[major]
-    return cache_dir() / f"{subdir}-{required_version(major)}-{source_hash(major)}" / "argo-validate"
-
-
-def _go() -> str:
-    go = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None)
-    if not go:
-        raise ToolkitError("building Argo's validator needs a Go toolchain (go on PATH or /usr/local/go/bin/go)")
-    return go
+    return gobuild.required_version(SOURCE_ROOT / subdir, module)
 
 
 def build(major: str, quiet: bool = False) -> Path:
     """The cached validator binary for this Argo major version; built (niced) if missing."""
     subdir, key, module = PROGRAMS[major]
-    pinned = versions.load().get(key)
-    have = required_version(major)
-    if pinned != have:
-        raise ToolkitError(f"tools/argo-validate/{subdir}/go.mod requires {module} {have} but versions.env pins "
-                           f"{key}={pinned}; update the go.mod require line (then `go mod tidy` there)")
-    out = binary_path(major)
-    if out.exists():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out.parent / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # two test runs building at once: the second waits, then reuses
-        if out.exists():
-            return out
-        if not quiet:
-            print(f"building Argo {have} validator (once; cached in {out.parent})", file=sys.stderr)
-        tmp = out.with_suffix(".tmp")
-        env = {**os.environ, "CGO_ENABLED": "0"}
-        proc = subprocess.run(["nice", "-n", "10", _go(), "build", "-trimpath", "-o", str(tmp), "."],
-                              cwd=SOURCE_ROOT / subdir, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise ToolkitError(f"building Argo's validator ({module} {have}) failed; fix the toolchain or module "
-                               f"cache and rerun `python -m cogniverse_chart.lint.oracle --build`:\n"
-                               f"{proc.stderr[-3000:]}")
-        tmp.rename(out)
-    return out
+    tag = gobuild.check_pin(SOURCE_ROOT / subdir, module, key)
+    return gobuild.build(SOURCE_ROOT / subdir, "argo-validate", f"{subdir}-{tag}", quiet)
 
 
 def validate_cases(argo_version: str, cases: dict[str, list[dict[str, Any]]],
