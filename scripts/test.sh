@@ -64,7 +64,7 @@ stage bootstrap "$ROOT/scripts/bootstrap.sh"
 export PATH="$ROOT/.tools/bin:$ROOT/.venv/bin:$PATH"
 
 # The Go helpers the fast tests run (Argo's own validator for 3.7 and 4.0, kube-apiserver's admission-
-# policy code), built from their pinned modules and cached by version and source: a cold build does
+# policy code, the OCI registry of the packaging tests), built from their pinned modules and cached by version and source: a cold build does
 # not belong inside a test.
 stage go-helpers "$ROOT/.venv/bin/python" -m cogniverse_chart.gobuild
 # --durations=10: the ten slowest fast tests are printed in every run, so a slow one shows up in CI.

@@ -10,7 +10,6 @@ key Helm signs with. Everything the registry needs is started and stopped here, 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import socket
@@ -25,11 +24,11 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from cogniverse_chart import REPO_ROOT, versions
+from cogniverse_chart import REPO_ROOT, gobuild, versions
+from cogniverse_chart.errors import ToolkitError
 
 MODULE_DIR = REPO_ROOT / "tools" / "registry"
 MODULE_PATH = "github.com/distribution/distribution/v3"
-CACHE = Path(os.environ.get("COGNIVERSE_REGISTRY_CACHE", Path.home() / ".cache" / "cogniverse-registry"))
 
 
 class RegistryUnavailable(RuntimeError):
@@ -40,48 +39,20 @@ def pinned_version() -> str:
     return versions.get("REGISTRY_DISTRIBUTION_VERSION")
 
 
-def gomod_version(gomod: Path = MODULE_DIR / "go.mod") -> str | None:
-    for line in gomod.read_text(encoding="utf-8").splitlines():
-        parts = line.replace("require", "").split()
-        if len(parts) >= 2 and parts[0] == MODULE_PATH:
-            return parts[1]
-    return None
-
-
-def _source_key() -> str:
-    """Hash of the wrapper module's inputs and the Go version: a new pin or Go rebuilds, nothing else does."""
-    h = hashlib.sha256()
-    for name in ("go.mod", "go.sum", "registry.go"):
-        h.update((MODULE_DIR / name).read_bytes())
-    go = shutil.which("go")
-    if go:
-        h.update(subprocess.run([go, "version"], capture_output=True, text=True).stdout.encode())
-    return h.hexdigest()[:12]
+def gomod_version() -> str:
+    return gobuild.required_version(MODULE_DIR, MODULE_PATH)
 
 
 def build_registry() -> tuple[Path, float, bool]:
-    """(binary, seconds, was_cached): `go build` of the wrapper module, CGO_ENABLED=0, under nice."""
-    version = pinned_version()
-    if gomod_version() != version:
-        raise RegistryUnavailable(f"{MODULE_DIR}/go.mod requires {MODULE_PATH} {gomod_version()} but versions.env "
-                                  f"pins REGISTRY_DISTRIBUTION_VERSION={version}; run `go get {MODULE_PATH}@{version}`"
-                                  f" && go mod tidy` in {MODULE_DIR}")
-    go = shutil.which("go")
-    if not go:
-        raise RegistryUnavailable("no `go` on PATH: the registry is built from its Go module")
-    out = CACHE / f"{version}-{_source_key()}" / "registry"
-    if out.is_file():
-        return out, 0.0, True
-    out.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "CGO_ENABLED": "0"}
-    t0 = time.perf_counter()
-    proc = subprocess.run(["nice", "-n", "10", go, "build", "-trimpath", "-o", f"{out}.tmp", "."],
-                          cwd=MODULE_DIR, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-        raise RegistryUnavailable(f"building {MODULE_PATH} {version} in {MODULE_DIR} failed:\n{tail}")
-    os.replace(f"{out}.tmp", out)
-    return out, time.perf_counter() - t0, False
+    """(binary, seconds, was_cached): the wrapper module built and cached by cogniverse_chart.gobuild."""
+    try:
+        tag = gobuild.check_pin(MODULE_DIR, MODULE_PATH, "REGISTRY_DISTRIBUTION_VERSION")
+        cached = gobuild.binary_path(MODULE_DIR, "registry", tag).is_file()
+        t0 = time.perf_counter()
+        out = gobuild.build(MODULE_DIR, "registry", tag)
+    except ToolkitError as exc:
+        raise RegistryUnavailable(str(exc)) from None
+    return out, 0.0 if cached else time.perf_counter() - t0, cached
 
 
 def _openssl(*args: str, cwd: Path) -> None:

@@ -102,6 +102,15 @@ def vap_eval(quiet: bool = False) -> Path:
     return build(VAP_EVAL, "vap-eval", tag, quiet)
 
 
+REGISTRY = TOOLS / "registry"
+
+
+def registry(quiet: bool = False) -> Path:
+    """The CNCF Distribution registry the packaging tests push charts to (REGISTRY_DISTRIBUTION_VERSION)."""
+    tag = check_pin(REGISTRY, "github.com/distribution/distribution/v3", "REGISTRY_DISTRIBUTION_VERSION")
+    return build(REGISTRY, "registry", tag, quiet)
+
+
 def main() -> int:
     from .lint import oracle
 
@@ -109,6 +118,7 @@ def main() -> int:
         for major in oracle.PROGRAMS:
             print(oracle.build(major))
         print(vap_eval())
+        print(registry())
     except ToolkitError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
