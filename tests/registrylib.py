@@ -3,7 +3,7 @@ registry built from its Go module (tools/registry, pinned by REGISTRY_DISTRIBUTI
 with a certificate from a CA made here (openssl) and htpasswd (bcrypt) basic auth. Also the throw-away PGP
 key Helm signs with. Everything the registry needs is started and stopped here, by PID.
 
-    binary = build_registry()                  # cached under ~/.cache/cogniverse-registry/VERSION-KEY/
+    binary = build_registry()                  # cached under ~/.cache/cogniverse/registry/VERSION-KEY/
     with LocalRegistry(binary, tmp_path) as reg:
         reg.url, reg.ca_file, reg.username, reg.password
 """
