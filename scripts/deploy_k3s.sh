@@ -258,8 +258,11 @@ kc() { # kubectl with the chosen binary (word-split on purpose for "k3s kubectl"
   $KUBECTL_BIN "$@"
 }
 
+# No `helm --wait`: it also waits for every PVC to be Bound, and on local-path (K3s's default class,
+# WaitForFirstConsumer) the backups claim binds only when the first backup mounts it, so the install
+# would hang until its timeout. The script waits for the release's Deployments and StatefulSets itself.
 helm_args=(upgrade --install "$RELEASE" "$CHART" --namespace "$NAMESPACE" --create-namespace
-           --wait --timeout "${TIMEOUT}s")
+           --timeout "${TIMEOUT}s")
 for f in "${values_files[@]}"; do helm_args+=(--values "$f"); done
 for s in "${set_values[@]}"; do helm_args+=(--set "$s"); done
 

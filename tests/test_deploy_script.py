@@ -87,7 +87,7 @@ def test_chart_flags_reach_the_helm_command_in_order():
     lines = plan("--namespace", "demo", "-f", str(SCRIPT), "--values=" + str(SCRIPT.parent / "test.sh"),
                  "--set", "a=1", "--set", "b.c=two", "--release", "cv")
     (helm,) = steps_with(lines, "helm upgrade --install")
-    assert "upgrade --install cv " in helm and "--namespace demo --create-namespace --wait" in helm
+    assert "upgrade --install cv " in helm and "--namespace demo --create-namespace" in helm
     assert helm.index(f"--values {SCRIPT}") < helm.index("--values " + str(SCRIPT.parent / "test.sh"))
     assert helm.index("--set a=1") < helm.index("--set b.c=two")
 
@@ -278,3 +278,13 @@ def test_local_cluster_flag_plans_the_offline_node_instead_of_k3s():
 def test_local_cluster_conflicts_are_usage_errors(args, message):
     proc = run(*args, "--dry-run")
     assert proc.returncode == 2 and message in proc.stderr
+
+
+def test_helm_does_not_wait_for_claims_the_script_waits_for_workloads():
+    """helm --wait waits for every PVC to bind; a local-path claim that only a CronWorkflow mounts binds at
+    its first run, so the install must not wait for it: the script waits for Deployments/StatefulSets."""
+    lines = plan(env={"KUBECONFIG": "/some/kubeconfig"})
+    (helm,) = steps_with(lines, "helm upgrade --install")
+    assert "--wait" not in helm.split()
+    later = lines[lines.index(helm) + 1:]
+    assert steps_with(later, "wait for the rollout of every Deployment/StatefulSet")
