@@ -1,7 +1,7 @@
 """Lint against Argo's own validator (3.7 and 4.0), on mutants of valid workflows.
 
 Argo's `workflow/validate` package runs as tools/argo-validate/<major> (built once per version and
-source hash into ~/.cache/cogniverse/argo-validate; `python -m cogniverse_chart.lint.oracle --build`
+source hash into ~/.cache/cogniverse/argo-validate; `python -m cogniverse_chart.gobuild`
 builds it ahead, scripts/test.sh does so before the fast tests). Without a Go toolchain the build, and so
 these tests, fail with a message saying what is missing; they never skip.
 

@@ -2,7 +2,7 @@
 `workflow/validate` package) once per Argo version and source hash, cache the binary, and run many
 manifest streams through it in one process.
 
-    python -m cogniverse_chart.lint.oracle --build          # build (or find cached) 3.x and 4.x
+    python -m cogniverse_chart.gobuild                      # build (or find cached) 3.x and 4.x, with the other Go helpers
     results = validate_cases("4.0", {"case-1": [obj, ...]})  # {"case-1": [(kind, name, error), ...]}
 
 The Argo versions come from versions.env (ARGO_VERSION, ARGO_V4_VERSION); the go.mod of each
@@ -12,10 +12,8 @@ Binaries live under $XDG_CACHE_HOME/cogniverse/argo-validate (default ~/.cache/.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -72,24 +70,3 @@ def validate_cases(argo_version: str, cases: dict[str, list[dict[str, Any]]],
     if missing:
         raise ToolkitError(f"Argo's validator returned no result for {len(missing)} case(s), e.g. {sorted(missing)[0]}")
     return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m cogniverse_chart.lint.oracle",
-                                description="Build (or find cached) Argo's own validator for every pinned Argo version.")
-    p.add_argument("--build", action="store_true", help="build every version now (cached by version and source hash)")
-    args = p.parse_args(argv)
-    if not args.build:
-        p.print_help()
-        return 2
-    try:
-        for major in PROGRAMS:
-            print(build(major))
-    except ToolkitError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
