@@ -13,19 +13,16 @@ import re
 import secrets
 import shutil
 import subprocess
-import threading
 import time
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import yaml
 
-from cogniverse_chart import CHART_DIR
 from cogniverse_chart.argo import WorkflowResult
 
-from smokelib import CRON_TIMEOUT, RELEASE, SMOKE_VALUES, SmokeRelease, explain
+from smokelib import CRON_TIMEOUT, SmokeRelease, explain
 
 pytestmark = pytest.mark.smoke
 
@@ -41,7 +38,6 @@ BAD_TENANT = "x; rm -rf /"
 # Workflow names submitted up front (they run in parallel), and finished results by key.
 _submitted: dict[str, str] = {}
 _results: dict[str, WorkflowResult] = {}
-_hold: "HoldBoundScenario | None" = None
 _namespaces_before: set[str] = set()
 
 
@@ -69,8 +65,6 @@ def runs(smoke: SmokeRelease) -> dict[str, str]:
     for cron in sorted(CRONS):
         _submitted[f"cron:{cron}"] = a.trigger(cron)
     smoke.tenant_namespaces.add(TENANT_NS)
-    global _hold
-    _hold = HoldBoundScenario(smoke)  # its own release, beside everything else
     return _submitted
 
 
@@ -257,84 +251,6 @@ def test_every_cron_workflow_succeeds_when_triggered(smoke, runs):
     # the guide's history command: argo list --selector workflows.argoproj.io/cron-workflow=daily-backup
     history = smoke.argo.list_workflows("workflows.argoproj.io/cron-workflow=daily-backup")
     assert runs["cron:daily-backup"] in {r.name for r in history}
-
-
-HOLD_SECONDS = 20
-
-
-class HoldBoundScenario:
-    """A second release (its own namespace, so its own semaphore ConfigMap) installed with
-    `workflows.heavyJobs.limit=1` and `maxHoldSeconds=20`, run in a background thread beside the rest:
-    a daily-backup whose PVC does not exist holds the one slot, a daily-cleanup waits for the lock."""
-
-    def __init__(self, smoke: SmokeRelease):
-        self.smoke = smoke
-        self.namespace = f"{smoke.namespace}-hold"
-        self.facts: dict[str, Any] = {}
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._main, name="hold-bound", daemon=True)
-        self.thread.start()
-
-    def _main(self) -> None:
-        from kubernetes import client
-
-        from cogniverse_chart.argo import ArgoClient, workflow_from_cron
-        from smokelib import WorkflowWatcher
-
-        rel = SmokeRelease(self.namespace, RELEASE, self.smoke.helm, self.smoke.kubeconfig,
-                           ArgoClient(client.CustomObjectsApi(), self.namespace), 0.0)
-        try:
-            rel.helm_run("upgrade", "--install", RELEASE, str(CHART_DIR), "--create-namespace", "--values",
-                         str(SMOKE_VALUES), "--wait", "--set", "workflows.heavyJobs.limit=1",
-                         "--set", f"workflows.heavyJobs.maxHoldSeconds={HOLD_SECONDS}")
-            rel.watcher = WorkflowWatcher(rel.argo.api, self.namespace)
-            backup = workflow_from_cron(rel.argo.get("cronworkflows", "daily-backup"))
-            self.facts["deadline"] = backup["spec"]["activeDeadlineSeconds"]
-            for vol in backup["spec"]["volumes"]:
-                if vol["name"] == "backups":
-                    vol["persistentVolumeClaim"] = {"claimName": "no-such-claim"}
-            stuck = rel.argo.create_workflow(backup)
-            self.facts["blocked"] = rel.wait(stuck, timeout=120, until=lambda r: r.phase == "Running")
-            queued = rel.argo.trigger("daily-cleanup")
-            self.facts["waiting"] = rel.wait(queued, timeout=60, until=lambda r: "lock" in r.message.lower())
-            self.facts["stuck"] = rel.wait(stuck, timeout=HOLD_SECONDS + 120)
-            self.facts["after"] = rel.wait(queued, timeout=180)
-        except BaseException as exc:  # reported by the test
-            self.error = exc
-        finally:
-            if rel.watcher:
-                rel.watcher.stop()
-            rel.helm_run("uninstall", RELEASE, "--wait", check=False)
-            from kubernetes.client.exceptions import ApiException
-            try:
-                client.CoreV1Api().delete_namespace(self.namespace)
-            except ApiException:
-                pass
-
-    def join(self) -> dict[str, Any]:
-        self.thread.join(HOLD_SECONDS + 600)
-        assert not self.thread.is_alive(), "the hold-bound scenario did not finish"
-        if self.error:
-            raise self.error
-        return self.facts
-
-
-def test_unschedulable_heavy_job_releases_the_semaphore_after_max_hold_seconds(smoke, runs):
-    """A daily-backup whose PVC does not exist cannot be scheduled; with the semaphore at one slot it
-    blocks daily-cleanup only until workflows.heavyJobs.maxHoldSeconds, then the queue moves on."""
-    facts = _hold.join()
-    assert facts["deadline"] == HOLD_SECONDS, "the values' bound reaches the CronWorkflow"
-    assert facts["waiting"].phase == "Pending", explain(facts["waiting"])
-    r = facts["stuck"]
-    # Pending pods fail at the deadline ("Step exceeded its deadline"); on Argo 4.0.7 the node failed the
-    # missing-claim pods (and their retries) before it: either way the workflow ends and frees the slot.
-    assert r.phase in ("Failed", "Error"), explain(r)
-    after = facts["after"]
-    assert after.phase == "Succeeded", explain(after)
-    started = datetime.fromisoformat(after.started_at.replace("Z", "+00:00"))
-    held_from = datetime.fromisoformat(facts["blocked"].started_at.replace("Z", "+00:00"))
-    # the deadline, the exit handler's notify step and the controller's requeue: well under a minute more
-    assert (started - held_from).total_seconds() < HOLD_SECONDS + 60, (facts["blocked"].started_at, after.started_at)
 
 
 # ---- uninstall (last) -------------------------------------------------------------------------------
