@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from cogniverse_chart import versions
+
 ROOT = Path(__file__).resolve().parents[1]
 KUBECTL = str(ROOT / ".tools" / "bin" / "kubectl")
 ARGO = str(ROOT / ".tools" / "bin" / "argo")
@@ -40,8 +42,7 @@ def argo(*args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
 
 
 def pins() -> dict[str, str]:
-    lines = (ROOT / "versions.env").read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines if line[:1].isupper() and "=" in line)
+    return versions.load()
 
 
 @pytest.fixture(scope="module", autouse=True)

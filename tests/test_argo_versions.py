@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cogniverse_chart import versions
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "local_cluster.sh"
 ARGO_SH = ROOT / "cluster" / "argo" / "argo.sh"
@@ -27,11 +29,7 @@ WRAPPERS = {"3.7": ("ARGO_VERSION", ROOT / "cluster" / "argo", "github.com/argop
 
 
 def pins() -> dict[str, str]:
-    out = {}
-    for line in (ROOT / "versions.env").read_text().splitlines():
-        if m := re.match(r"^([A-Z][A-Z0-9_]*)=(\S+)$", line):
-            out[m.group(1)] = m.group(2)
-    return out
+    return versions.load()
 
 
 def required(gomod: Path, module: str) -> str:

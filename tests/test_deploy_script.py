@@ -13,17 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from cogniverse_chart import REPO_ROOT
+from cogniverse_chart import REPO_ROOT, versions
 
 SCRIPT = REPO_ROOT / "scripts" / "deploy_k3s.sh"
 
 
 def pinned(key: str) -> str:
     """The version versions.env pins (the script's only source for its defaults)."""
-    for line in (REPO_ROOT / "versions.env").read_text().splitlines():
-        if line.startswith(key + "="):
-            return line.split("=", 1)[1].strip()
-    raise AssertionError(f"versions.env has no {key}")
+    return versions.get(key)
 
 
 K3S_VERSION = pinned("K3S_VERSION")

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from cogniverse_chart import versions
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "local_cluster.sh"
 OCI_IMAGE = ROOT / "cluster" / "images" / "oci_image.py"
@@ -33,12 +35,7 @@ def module_require(gomod: Path, module: str) -> str:
 
 def pins() -> dict[str, str]:
     """versions.env as a dict (KEY=value lines, # comments)."""
-    out = {}
-    for line in (ROOT / "versions.env").read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            key, _, value = line.partition("=")
-            out[key.strip()] = value.strip()
-    return out
+    return versions.load()
 
 
 PINS = pins()

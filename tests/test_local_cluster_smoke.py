@@ -21,13 +21,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cogniverse_chart import versions
+
 ROOT = Path(__file__).resolve().parents[1]
 KUBECTL = str(ROOT / ".tools" / "bin" / "kubectl")
 HELM3 = str(ROOT / ".tools" / "bin" / "helm3")
 TOOLBOX_IMAGE = "cogniverse/toolbox:1.0"
 # The release `up` runs: versions.env's KUBERNETES_VERSION unless `up` was given another one.
-K8S_VERSION = os.environ.get("COGNIVERSE_KUBERNETES_VERSION") or re.search(
-    r"^KUBERNETES_VERSION=(\S+)$", (ROOT / "versions.env").read_text(), re.M).group(1)
+K8S_VERSION = os.environ.get("COGNIVERSE_KUBERNETES_VERSION") or versions.get("KUBERNETES_VERSION")
 
 pytestmark = pytest.mark.smoke
 

@@ -517,11 +517,9 @@ def find_argo(path: str, version: str | None = None) -> str | None:
     if found:
         return os.path.dirname(found)
     if version is None:
-        from . import REPO_ROOT
+        from . import versions
 
-        for line in (REPO_ROOT / "versions.env").read_text().splitlines():
-            if line.startswith("ARGO_VERSION="):
-                version = line.split("=", 1)[1].strip()
+        version = versions.get("ARGO_VERSION")
     bare = (version or "").lstrip("v")
     builds = sorted({*ARGO_CACHE.glob(f"argo-v{bare}-*/argo"), *ARGO_CACHE.glob(f"argo-{bare}-*/argo")},
                     key=lambda p: p.stat().st_mtime, reverse=True)
