@@ -86,31 +86,66 @@ imagePullSecrets:
 {{- end -}}
 {{- end -}}
 
-{{/* In-cluster service addresses, derived from the release (never hard-coded). */}}
-{{- define "cogniverse.svcHost" -}}
-{{- printf "%s.%s.svc" (include "cogniverse.componentName" (dict "ctx" .ctx "component" .component)) .ctx.Release.Namespace -}}
+{{/*
+The release's services: the one source of every Service name, address and port that other objects
+use (the runtime's and every workflow step's environment, NOTES.txt, the NetworkPolicies, the helm
+test Pod). A component is in it exactly when it is enabled.
+(include "cogniverse.services" $ | fromYaml) ->
+  components:                      # enabled components, keyed by name
+    <component>:
+      ports: [<container port>, ...]          # what its pods listen on (NetworkPolicy ingress)
+      services:                               # its client-facing Services, keyed by purpose
+        <purpose>: {name: <Service name>, port: <Service port>, url: http://<name>.<ns>.svc:<port>}
+      otlp: <url>                             # only a tracing backend: its OTLP gRPC endpoint
+  env: [{name: COGNIVERSE_RUNTIME_URL, value: <url>}, ...]   # address variables (docs/step-contract.md)
+*/}}
+{{- define "cogniverse.services" -}}
+{{- $v := .Values -}}
+{{- $c := dict -}}
+{{- $env := list -}}
+{{- if $v.runtime.enabled }}
+{{- $http := include "cogniverse.service" (dict "ctx" . "component" "runtime" "port" $v.runtime.service.port) | fromYaml }}
+{{- $_ := set $c "runtime" (dict "ports" (list (include "cogniverse.containerPort" (dict "ctx" . "component" "runtime" "port" "http") | int)) "services" (dict "http" $http)) }}
+{{- $env = append $env (dict "name" "COGNIVERSE_RUNTIME_URL" "value" $http.url) }}
+{{- end }}
+{{- if $v.vespa.enabled }}
+{{- $query := include "cogniverse.service" (dict "ctx" . "component" "vespa" "port" $v.vespa.service.queryPort) | fromYaml }}
+{{- $config := include "cogniverse.service" (dict "ctx" . "component" "vespa-config" "port" $v.vespa.service.configPort) | fromYaml }}
+{{- $ports := list (include "cogniverse.containerPort" (dict "ctx" . "component" "vespa" "port" "query") | int) (include "cogniverse.containerPort" (dict "ctx" . "component" "vespa" "port" "config") | int) }}
+{{- $_ := set $c "vespa" (dict "ports" $ports "services" (dict "query" $query "config" $config)) }}
+{{- $env = append $env (dict "name" "VESPA_URL" "value" $query.url) }}
+{{- $env = append $env (dict "name" "VESPA_CONFIG_URL" "value" $config.url) }}
+{{- end }}
+{{- if $v.phoenix.enabled }}
+{{- $ui := include "cogniverse.service" (dict "ctx" . "component" "phoenix" "port" $v.phoenix.service.uiPort) | fromYaml }}
+{{- $otlp := include "cogniverse.service" (dict "ctx" . "component" "phoenix" "port" $v.phoenix.service.otlpPort) | fromYaml }}
+{{- $ports := list (include "cogniverse.containerPort" (dict "ctx" . "component" "phoenix" "port" "http") | int) (include "cogniverse.containerPort" (dict "ctx" . "component" "phoenix" "port" "otlp") | int) }}
+{{- $_ := set $c "phoenix" (dict "ports" $ports "services" (dict "ui" $ui "otlp" $otlp) "otlp" $otlp.url) }}
+{{- $env = append $env (dict "name" "PHOENIX_URL" "value" $ui.url) }}
+{{- $env = append $env (dict "name" "PHOENIX_OTLP_ENDPOINT" "value" $otlp.url) }}
+{{- end }}
+{{- if $v.llm.enabled }}
+{{- $http := include "cogniverse.service" (dict "ctx" . "component" "llm" "port" $v.llm.service.port) | fromYaml }}
+{{- $_ := set $c "llm" (dict "ports" (list (include "cogniverse.containerPort" (dict "ctx" . "component" "llm" "port" "http") | int)) "services" (dict "http" $http)) }}
+{{- $env = append $env (dict "name" "LLM_URL" "value" $http.url) }}
+{{- end }}
+{{- dict "components" $c "env" $env | toYaml -}}
 {{- end -}}
 
-{{- define "cogniverse.runtime.url" -}}
-{{- printf "http://%s:%v" (include "cogniverse.svcHost" (dict "ctx" . "component" "runtime")) .Values.runtime.service.port -}}
+{{/* One client-facing Service port: (dict "ctx" $ "component" "vespa-config" "port" 19071) -> {name, port, url} */}}
+{{- define "cogniverse.service" -}}
+{{- $name := include "cogniverse.componentName" (dict "ctx" .ctx "component" .component) -}}
+{{- dict "name" $name "port" .port "url" (printf "http://%s.%s.svc:%v" $name .ctx.Release.Namespace .port) | toYaml -}}
 {{- end -}}
 
-{{- define "cogniverse.vespa.queryUrl" -}}
-{{- printf "http://%s:%v" (include "cogniverse.svcHost" (dict "ctx" . "component" "vespa")) .Values.vespa.service.queryPort -}}
-{{- end -}}
-
-{{- define "cogniverse.vespa.configUrl" -}}
-{{- printf "http://%s:%v" (include "cogniverse.svcHost" (dict "ctx" . "component" "vespa-config")) .Values.vespa.service.configPort -}}
-{{- end -}}
-
-{{- define "cogniverse.phoenix.url" -}}
-{{- printf "http://%s:%v" (include "cogniverse.svcHost" (dict "ctx" . "component" "phoenix")) .Values.phoenix.service.uiPort -}}
-{{- end -}}
-
-{{- define "cogniverse.phoenix.otlpEndpoint" -}}
-{{- printf "http://%s:%v" (include "cogniverse.svcHost" (dict "ctx" . "component" "phoenix")) .Values.phoenix.service.otlpPort -}}
-{{- end -}}
-
-{{- define "cogniverse.llm.url" -}}
-{{- printf "http://%s:%v" (include "cogniverse.svcHost" (dict "ctx" . "component" "llm")) .Values.llm.service.port -}}
+{{/*
+The port a component's container listens on: (dict "ctx" $ "component" "vespa" "port" "query").
+The images fix all but the runtime's (values: runtime.containerPort); the workloads, the headless
+Service and the NetworkPolicies all read them here.
+*/}}
+{{- define "cogniverse.containerPort" -}}
+{{- $ports := dict "runtime" (dict "http" .ctx.Values.runtime.containerPort) "vespa" (dict "query" 8080 "config" 19071) "phoenix" (dict "http" 6006 "otlp" 4317) "llm" (dict "http" 11434) -}}
+{{- $port := index (index $ports .component | default dict) .port -}}
+{{- if not $port }}{{ fail (printf "chart bug: no container port %q of component %q" .port .component) }}{{ end -}}
+{{- $port -}}
 {{- end -}}

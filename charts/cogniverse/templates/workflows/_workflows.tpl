@@ -39,7 +39,7 @@ retryStrategy:
 {{- end }}
 {{- end -}}
 
-{{/* Environment of every runner step: service addresses derived from the release (docs/step-contract.md). */}}
+{{/* Environment of every runner step: the address of every enabled service (cogniverse.services; docs/step-contract.md). */}}
 {{- define "cogniverse.workflows.env" -}}
 {{- $v := .ctx.Values -}}
 env:
@@ -49,25 +49,9 @@ env:
     value: {{ "{{workflow.name}}" | quote }}
   - name: COGNIVERSE_STEP
     value: {{ .step | quote }}
-{{- if and $v.runtime $v.runtime.service (ne $v.runtime.enabled false) }}
-  - name: COGNIVERSE_RUNTIME_URL
-    value: {{ include "cogniverse.runtime.url" .ctx | quote }}
-{{- end }}
-{{- if and $v.vespa $v.vespa.service (ne $v.vespa.enabled false) }}
-  - name: VESPA_URL
-    value: {{ include "cogniverse.vespa.queryUrl" .ctx | quote }}
-  - name: VESPA_CONFIG_URL
-    value: {{ include "cogniverse.vespa.configUrl" .ctx | quote }}
-{{- end }}
-{{- if and $v.phoenix $v.phoenix.service (ne $v.phoenix.enabled false) }}
-  - name: PHOENIX_URL
-    value: {{ include "cogniverse.phoenix.url" .ctx | quote }}
-  - name: PHOENIX_OTLP_ENDPOINT
-    value: {{ include "cogniverse.phoenix.otlpEndpoint" .ctx | quote }}
-{{- end }}
-{{- if and $v.llm $v.llm.enabled $v.llm.service }}
-  - name: LLM_URL
-    value: {{ include "cogniverse.llm.url" .ctx | quote }}
+{{- range (include "cogniverse.services" .ctx | fromYaml).env }}
+  - name: {{ .name }}
+    value: {{ .value | quote }}
 {{- end }}
 {{- range $name, $value := $v.workflows.runner.extraEnv }}
   - name: {{ $name }}
