@@ -4,10 +4,14 @@ Service wiring: the Services the chart renders are the truth a client meets. Eve
 service (the runtime's environment, every workflow step's environment, NOTES.txt, the NetworkPolicies,
 the helm test Pod) derives from one helper, `cogniverse.services`; these tests check each consumer
 against the rendered Services and workloads for every profile and with services switched off.
+
+The optimizer catalogue: charts/cogniverse/files/optimizers.yaml is the one list; the templates and the
+values schema are generated from it, the smoke runner and the step contract are checked against it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -16,10 +20,12 @@ from typing import Any
 import pytest
 import yaml
 
-from cogniverse_chart import CHART_DIR
+from cogniverse_chart import CHART_DIR, REPO_ROOT
 from cogniverse_chart.documents import Document
+from cogniverse_chart.errors import ToolkitError
 from cogniverse_chart.helm import find_helm
 from cogniverse_chart.render import profiles
+from cogniverse_chart.values_schema import optimizer_catalogue
 
 #: The address variables of docs/step-contract.md: variable -> (Service component, Service port name).
 ADDRESS_VARIABLES = {
@@ -176,3 +182,84 @@ def test_notes_list_exactly_the_rendered_services(tmp_path, render_chart, _id, p
     assert {name for name, _, _ in forwards} == {n for n in services if not n.endswith("-headless")}
     for name, local, remote in forwards:
         assert int(remote) in services[name] and local == remote, name
+
+
+# --- the optimizer catalogue --------------------------------------------------------------------
+
+CATALOGUE = optimizer_catalogue()
+
+
+def test_the_catalogue_lists_each_optimizer_type_once():
+    types = [t for ts in CATALOGUE.values() for t in ts]
+    assert CATALOGUE and len(types) == len(set(types))
+
+
+def test_the_smoke_runner_implements_exactly_the_catalogue():
+    src = (REPO_ROOT / "images" / "smoke-runner" / "main.go").read_text(encoding="utf-8")
+    block = re.search(r"(?s)var optimizerTypes = map\[string\]\[\]string\{(.*?)\n\}", src)
+    assert block, "main.go: no `var optimizerTypes = map[string][]string{...}` table"
+    runner = {cat: re.findall(r'"([^"]+)"', types) for cat, types in re.findall(r'"(\w+)":\s*\{([^}]*)\}', block.group(1))}
+    assert runner == CATALOGUE, "images/smoke-runner/main.go's optimizerTypes differs from charts/cogniverse/files/optimizers.yaml"
+
+
+def test_the_step_contract_lists_the_catalogue():
+    doc = (REPO_ROOT / "docs" / "step-contract.md").read_text(encoding="utf-8")
+    line = "; ".join(f"`{cat}`: {', '.join(types)}" for cat, types in CATALOGUE.items())
+    assert f"| `--optimizer-category` / `--optimizer-type` | {line} |" in doc, \
+        f"docs/step-contract.md: the optimizer formats line must read {line!r} (charts/cogniverse/files/optimizers.yaml)"
+
+
+def test_batch_optimization_offers_exactly_the_catalogue(render_chart):
+    wt = {d.name: d.obj for d in render_chart() if d.kind == "WorkflowTemplate"}["batch-optimization"]
+    params = {p["name"]: p for p in wt["spec"]["arguments"]["parameters"]}
+    assert params["optimizer-category"]["enum"] == sorted(CATALOGUE)
+    assert params["optimizer-type"]["enum"] == [t for c in sorted(CATALOGUE) for t in CATALOGUE[c]]
+
+
+def test_the_values_schema_takes_its_optimizer_enums_from_the_catalogue():
+    defs = json.loads((CHART_DIR / "values.schema.json").read_text())["definitions"]
+    assert defs["optimizerCategory"]["enum"] == list(CATALOGUE)
+    for cat, types in CATALOGUE.items():
+        assert defs[f"{cat}OptimizerType"]["enum"] == types
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"workflows": {"cronWorkflows": {"weeklyOptimization": {"optimizers": [{"category": "dspy", "type": "modality"}]}}}},
+     "weeklyOptimization.optimizers.0.type"),
+    ({"workflows": {"templates": {"batchOptimization": {"parameters": {"optimizer-category": "routing",
+                                                                      "optimizer-type": "GEPA"}}}}},
+     "batchOptimization.parameters: optimizer-type GEPA is not a routing optimizer"),
+])
+def test_an_optimizer_outside_its_category_is_refused_naming_the_key(render_chart, values, message):
+    with pytest.raises(ToolkitError) as err:
+        render_chart(values)
+    assert message in str(err.value)
+
+
+# --- the scheduled optimizations: one template, driven by values ---------------------------------
+
+@pytest.mark.parametrize("key, name", [("weeklyOptimization", "weekly-optimization"),
+                                       ("dailyOptimizationCheck", "daily-optimization-check")])
+def test_a_scheduled_optimization_runs_the_optimizers_and_window_its_values_name(render_chart, key, name):
+    optimizers = [{"category": "dspy", "type": "SIMBA"}, {"category": "routing", "type": "unified"}]
+    docs = render_chart({"workflows": {"cronWorkflows": {key: {"optimizers": optimizers, "annotationWindow": "36h"}}}})
+    cron = {d.name: d.obj for d in docs if d.kind == "CronWorkflow"}[name]
+    steps = {s["name"]: s for t in cron["spec"]["workflowSpec"]["templates"] if t["name"] == "check-and-optimize"
+             for group in t["steps"] for s in group}
+    assert steps["optimize"]["withItems"] == optimizers
+    since = {p["name"]: p["value"] for p in steps["check-annotations"]["arguments"]["parameters"]}["since"]
+    assert since == "36h"
+
+
+@pytest.mark.parametrize("key, name, other", [("weeklyOptimization", "weekly-optimization", "daily-optimization-check"),
+                                              ("dailyOptimizationCheck", "daily-optimization-check", "weekly-optimization")])
+def test_each_scheduled_optimization_has_its_own_switch(render_chart, key, name, other):
+    crons = {d.name for d in render_chart({"workflows": {"cronWorkflows": {key: {"enabled": False}}}})
+             if d.kind == "CronWorkflow"}
+    assert name not in crons and other in crons
+
+
+def test_a_bad_annotation_window_is_refused_naming_the_key(render_chart):
+    with pytest.raises(ToolkitError) as err:
+        render_chart({"workflows": {"cronWorkflows": {"dailyOptimizationCheck": {"annotationWindow": "1 day"}}}})
+    assert "dailyOptimizationCheck.annotationWindow" in str(err.value)

@@ -48,10 +48,30 @@ var (
 	reSince      = regexp.MustCompile(`^[1-9][0-9]*[hm]$`)
 )
 
-// Optimizer types per category.
+// Optimizer types per category: a copy of the chart's optimizer catalogue
+// (charts/cogniverse/files/optimizers.yaml, the one source); tests/test_chart_facts.py fails when they differ.
 var optimizerTypes = map[string][]string{
 	"dspy":    {"GEPA", "Bootstrap", "SIMBA", "MIPRO"},
 	"routing": {"modality", "cross_modal", "routing", "workflow", "unified"},
+}
+
+// optimizerCategories: the catalogue's categories in name order.
+func optimizerCategories() []string {
+	cats := make([]string, 0, len(optimizerTypes))
+	for c := range optimizerTypes {
+		cats = append(cats, c)
+	}
+	sort.Strings(cats)
+	return cats
+}
+
+// allOptimizerTypes: every type of the catalogue, categories in name order.
+func allOptimizerTypes() []string {
+	var types []string
+	for _, c := range optimizerCategories() {
+		types = append(types, optimizerTypes[c]...)
+	}
+	return types
 }
 
 type validator func(v string) string // returns "" when valid, else what is wrong
@@ -176,8 +196,8 @@ var formats = map[string]validator{
 	"max-workers":           intAtLeast(1),
 	"max-iterations":        intAtLeast(1),
 	"learning-rate":         decimal(true, false),
-	"optimizer-category":    oneOf("dspy", "routing"),
-	"optimizer-type":        oneOf(append(append([]string{}, optimizerTypes["dspy"]...), optimizerTypes["routing"]...)...),
+	"optimizer-category":    oneOf(optimizerCategories()...),
+	"optimizer-type":        oneOf(allOptimizerTypes()...),
 	"dataset-name":          matches(reDataset, "a dataset name like golden_eval_v1"),
 	"use-synthetic-data":    oneOf("true", "false"),
 	"expected-documents":    intAtLeast(0),

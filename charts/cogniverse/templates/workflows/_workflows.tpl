@@ -297,79 +297,36 @@ parameters:
     value: {{ .synthetic | quote }}
 {{- end -}}
 
+{{/* The optimizer catalogue {category: [type, ...]}, as YAML: its one source is files/optimizers.yaml. */}}
+{{- define "cogniverse.workflows.optimizers" -}}
+{{- .Files.Get "files/optimizers.yaml" | required "chart bug: files/optimizers.yaml (the optimizer catalogue) is missing" -}}
+{{- end -}}
+
+{{/* Every optimizer type of a catalogue, categories in name order, as a JSON list. */}}
+{{- define "cogniverse.workflows.optimizerTypes" -}}
+{{- $types := list -}}
+{{- range $cat := keys . | sortAlpha }}{{ $types = concat $types (index $ $cat) }}{{ end -}}
+{{- toJson $types -}}
+{{- end -}}
+
+{{/* A catalogue as text: "dspy: GEPA, Bootstrap; routing: modality, ..." */}}
+{{- define "cogniverse.workflows.optimizerListing" -}}
+{{- $parts := list -}}
+{{- range $cat := keys . | sortAlpha }}{{ $parts = append $parts (printf "%s: %s" $cat (join ", " (index $ $cat))) }}{{ end -}}
+{{- join "; " $parts -}}
+{{- end -}}
+
+{{/* Fail unless type is an optimizer of category: (dict "catalogue" map "category" "dspy" "type" "GEPA" "where" "<values path>") */}}
+{{- define "cogniverse.workflows.checkOptimizer" -}}
+{{- $types := index .catalogue (toString .category) | default list -}}
+{{- if not (has (toString .type) $types) -}}
+{{- fail (printf "%s: optimizer-type %v is not a %v optimizer; the catalogue has %s (charts/cogniverse/files/optimizers.yaml)" .where .type .category (include "cogniverse.workflows.optimizerListing" .catalogue)) -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Fail rendering when a CronWorkflow needs the batch-optimization WorkflowTemplate and it is disabled. */}}
 {{- define "cogniverse.workflows.requireBatchOptimization" -}}
 {{- if not .ctx.Values.workflows.templates.batchOptimization.enabled -}}
 {{- fail (printf "workflows.cronWorkflows.%s runs the batch-optimization WorkflowTemplate: set workflows.templates.batchOptimization.enabled=true or disable workflows.cronWorkflows.%s.enabled" .name .name) -}}
 {{- end -}}
-{{- end -}}
-
-{{/*
-weekly-optimization and daily-optimization-check: count annotations, then (when the threshold is met)
-run batch-optimization's `optimize` for each optimizer with synthetic data.
-(dict "ctx" $ "c" <cron values> "name" "weekly-optimization" "since" "168h" "optimizers" (list (dict "category" .. "type" ..)))
-*/}}
-{{- define "cogniverse.workflows.scheduledOptimization" -}}
-{{- $ctx := .ctx -}}
-{{- $c := .c -}}
-{{- $p := $c.parameters -}}
-{{- $params := list "tenant-id" "annotation-threshold" "improvement-threshold" "dataset-name" "profiles" "max-iterations" "learning-rate" -}}
-{{- $in := dict -}}
-{{- range $params }}{{ $_ := set $in . (include "cogniverse.workflows.in" .) }}{{ end -}}
-apiVersion: argoproj.io/v1alpha1
-kind: CronWorkflow
-metadata:
-  name: {{ .name }}
-  namespace: {{ $ctx.Release.Namespace }}
-  labels:
-    {{- include "cogniverse.workflows.labels" (dict "ctx" $ctx "extra" (dict "workflow-type" "optimization")) | nindent 4 }}
-spec:
-  {{- include "cogniverse.workflows.cronSpec" (dict "ctx" $ctx "c" $c "labels" (dict "workflow-type" "optimization")) | nindent 2 }}
-  workflowSpec:
-    entrypoint: check-and-optimize
-    arguments:
-      parameters:
-        {{- range $params }}
-        - name: {{ . }}
-          value: {{ index $p . | toString | quote }}
-        {{- end }}
-    {{- include "cogniverse.workflows.heavySemaphore" $ctx | trim | nindent 4 }}
-    {{- include "cogniverse.workflows.specCommon" (dict "ctx" $ctx "deadline" (include "cogniverse.workflows.heavyDeadline" (dict "ctx" $ctx "c" $c)) "labels" (dict "workflow-type" "optimization")) | nindent 4 }}
-    templates:
-      - name: check-and-optimize
-        parallelism: 1
-        inputs:
-          parameters:
-            {{- range $params }}
-            - name: {{ . }}
-            {{- end }}
-        outputs:
-          parameters:
-            - name: annotation-count
-              globalName: annotation-count
-              valueFrom:
-                parameter: {{ "{{steps.check-annotations.outputs.parameters.annotation-count}}" | quote }}
-        steps:
-          - - name: check-annotations
-              template: check-annotations
-              arguments:
-                parameters:
-                  - name: tenant-id
-                    value: {{ get $in "tenant-id" | quote }}
-                  - name: since
-                    value: {{ .since | quote }}
-                  - name: annotation-threshold
-                    value: {{ get $in "annotation-threshold" | quote }}
-          # Optimizers of one tenant run one at a time (batch-optimization's per-tenant mutex).
-          - - name: optimize
-              when: {{ "{{steps.check-annotations.outputs.parameters.threshold-met}} == true" | quote }}
-              templateRef:
-                name: batch-optimization
-                template: optimize
-              withItems: {{ .optimizers | toJson }}
-              arguments:
-                {{- include "cogniverse.workflows.optimizeArgs" (dict "tenant" (get $in "tenant-id") "category" "{{item.category}}" "type" "{{item.type}}" "synthetic" "true" "params" $in) | nindent 16 }}
-      {{- include "cogniverse.workflows.step" (dict "ctx" $ctx "step" "check-annotations" "params" (list "tenant-id" "since" "annotation-threshold") "outputs" (list "annotation-count" "threshold-met") "transient" true) | nindent 6 }}
-      {{- include "cogniverse.workflows.exitHandler" (dict "tenant" "{{workflow.parameters.tenant-id}}") | nindent 6 }}
-      {{- include "cogniverse.workflows.notifyStep" (dict "ctx" $ctx "tenant" true) | nindent 6 }}
 {{- end -}}
