@@ -263,3 +263,31 @@ def test_a_bad_annotation_window_is_refused_naming_the_key(render_chart):
     with pytest.raises(ToolkitError) as err:
         render_chart({"workflows": {"cronWorkflows": {"dailyOptimizationCheck": {"annotationWindow": "1 day"}}}})
     assert "dailyOptimizationCheck.annotationWindow" in str(err.value)
+
+
+# --- one helper per shared block --------------------------------------------------------------------
+
+def test_workflows_and_service_pods_pull_with_the_same_secrets(render_chart):
+    docs = render_chart({"global": {"imagePullSecrets": ["regcred", "mirror"]}})
+    want = [{"name": "regcred"}, {"name": "mirror"}]
+    specs = [d.obj["spec"].get("workflowSpec", d.obj["spec"]) for d in docs if d.kind in ("WorkflowTemplate", "CronWorkflow")]
+    specs += [d.obj["spec"]["template"]["spec"] for d in docs if d.kind in ("Deployment", "StatefulSet")]
+    assert specs and all(s.get("imagePullSecrets") == want for s in specs)
+
+
+def test_a_cron_workflow_labels_its_workflows_as_its_own_workflow_spec_does(render_chart):
+    for d in render_chart():
+        if d.kind == "CronWorkflow":
+            spec = d.obj["spec"]
+            assert spec["workflowMetadata"]["labels"] == spec["workflowSpec"]["workflowMetadata"]["labels"], d.name
+
+
+def test_every_object_tenant_provisioning_creates_carries_the_tenant_labels(render_chart):
+    wt = {d.name: d.obj for d in render_chart() if d.kind == "WorkflowTemplate"}["tenant-provisioning"]
+    manifests = [t["resource"]["manifest"] for t in wt["spec"]["templates"] if "resource" in t]
+    assert len(manifests) >= 3
+    labels = ("  labels:\n    app.kubernetes.io/part-of: cogniverse\n"
+              "    app.kubernetes.io/managed-by: cogniverse-tenant-provisioning\n"
+              "    cogniverse.dev/tenant: {{=toJson(inputs.parameters['tenant-id'])}}\n")
+    for m in manifests:  # Argo expressions inside: text, not YAML, until Argo substitutes them
+        assert labels in m, m

@@ -183,19 +183,9 @@ podGC:
   deleteDelayDuration: {{ . | quote }}
   {{- end }}
 securityContext: {{- toYaml $w.podSecurityContext | nindent 2 }}
-{{- with .ctx.Values.global.imagePullSecrets }}
-imagePullSecrets:
-  {{- range . }}
-  - name: {{ . }}
-  {{- end }}
-{{- end }}
+{{- include "cogniverse.imagePullSecrets" .ctx }}
 workflowMetadata:
-  labels:
-    app.kubernetes.io/part-of: cogniverse
-    app.kubernetes.io/instance: {{ .ctx.Release.Name }}
-    {{- range $k, $v := .labels }}
-    {{ $k }}: {{ $v | quote }}
-    {{- end }}
+  labels: {{- include "cogniverse.workflows.workflowLabels" . | nindent 4 }}
   {{- with $w.notifications.annotations }}
   annotations: {{- toYaml . | nindent 4 }}
   {{- end }}
@@ -248,7 +238,18 @@ synchronization:
 {{- end }}
 {{- end -}}
 
-{{/* metadata.labels of every Argo object: (dict "ctx" $ "extra" (dict ...)) */}}
+{{/* apiVersion, kind and metadata of a WorkflowTemplate or CronWorkflow: (dict "ctx" $ "kind" "CronWorkflow" "name" "daily-backup" "type" "maintenance"); type is its workflow-type label. */}}
+{{- define "cogniverse.workflows.header" -}}
+apiVersion: argoproj.io/v1alpha1
+kind: {{ .kind }}
+metadata:
+  name: {{ .name }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- include "cogniverse.workflows.labels" (dict "ctx" .ctx "extra" (dict "workflow-type" .type)) | nindent 4 }}
+{{- end -}}
+
+{{/* metadata.labels of every object in this folder: (dict "ctx" $ "extra" (dict ...)) */}}
 {{- define "cogniverse.workflows.labels" -}}
 {{ include "cogniverse.labels" (dict "ctx" .ctx "component" "workflows") }}
 {{- range $k, $v := .extra }}
@@ -272,12 +273,23 @@ successfulJobsHistoryLimit: {{ .c.successfulJobsHistoryLimit }}
 failedJobsHistoryLimit: {{ .c.failedJobsHistoryLimit }}
 {{- end }}
 workflowMetadata:
-  labels:
-    app.kubernetes.io/part-of: cogniverse
-    app.kubernetes.io/instance: {{ .ctx.Release.Name }}
-    {{- range $k, $v := .labels }}
-    {{ $k }}: {{ $v | quote }}
-    {{- end }}
+  labels: {{- include "cogniverse.workflows.workflowLabels" . | nindent 4 }}
+{{- end -}}
+
+{{/* Labels of every Workflow a template or CronWorkflow starts: (dict "ctx" $ "labels" (dict ...)) */}}
+{{- define "cogniverse.workflows.workflowLabels" -}}
+app.kubernetes.io/part-of: cogniverse
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+{{- range $k, $v := .labels }}
+{{ $k }}: {{ $v | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Labels of every object tenant-provisioning creates; only valid in a template with input tenant-id. */}}
+{{- define "cogniverse.workflows.tenantLabels" -}}
+app.kubernetes.io/part-of: cogniverse
+app.kubernetes.io/managed-by: cogniverse-tenant-provisioning
+cogniverse.dev/tenant: {{ include "cogniverse.workflows.inJson" "tenant-id" }}
 {{- end -}}
 
 {{/* Arguments of a step calling batch-optimization's reusable `optimize` template. (dict "params" map "tenant" "..." "category" "..." "type" "..." "synthetic" "true") Values may be Argo expressions. */}}
