@@ -56,14 +56,7 @@ var optimizerTypes = map[string][]string{
 }
 
 // optimizerCategories: the catalogue's categories in name order.
-func optimizerCategories() []string {
-	cats := make([]string, 0, len(optimizerTypes))
-	for c := range optimizerTypes {
-		cats = append(cats, c)
-	}
-	sort.Strings(cats)
-	return cats
-}
+func optimizerCategories() []string { return sortedKeys(optimizerTypes) }
 
 // allOptimizerTypes: every type of the catalogue, categories in name order.
 func allOptimizerTypes() []string {
@@ -607,7 +600,7 @@ func sortedArgs(step Step, args map[string]string) []string {
 	return out
 }
 
-func sortedKeys(m map[string]bool) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
@@ -616,14 +609,7 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-func stepNames() []string {
-	out := make([]string, 0, len(steps))
-	for k := range steps {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func stepNames() []string { return sortedKeys(steps) }
 
 // Run executes one invocation and returns the exit code.
 func Run(argv []string, env func(string) string, stdout, stderr io.Writer) int {
