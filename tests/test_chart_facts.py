@@ -7,6 +7,9 @@ against the rendered Services and workloads for every profile and with services 
 
 The optimizer catalogue: charts/cogniverse/files/optimizers.yaml is the one list; the templates and the
 values schema are generated from it, the smoke runner and the step contract are checked against it.
+
+Value descriptions: the schema parts are the one source; values.yaml's `# --` comments are generated
+from them (`cogniverse-chart docs`), as the README values table is.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from typing import Any
 import pytest
 import yaml
 
-from cogniverse_chart import CHART_DIR, REPO_ROOT
+from cogniverse_chart import CHART_DIR, REPO_ROOT, docs
 from cogniverse_chart.documents import Document
 from cogniverse_chart.errors import ToolkitError
 from cogniverse_chart.helm import find_helm
 from cogniverse_chart.render import profiles
+from cogniverse_chart.values_comments import key_description, with_descriptions
 from cogniverse_chart.values_schema import optimizer_catalogue
 
 #: The address variables of docs/step-contract.md: variable -> (Service component, Service port name).
@@ -291,3 +295,77 @@ def test_every_object_tenant_provisioning_creates_carries_the_tenant_labels(rend
               "    cogniverse.dev/tenant: {{=toJson(inputs.parameters['tenant-id'])}}\n")
     for m in manifests:  # Argo expressions inside: text, not YAML, until Argo substitutes them
         assert labels in m, m
+
+
+# --- value descriptions: the schema parts are the one source ------------------------------------
+
+SAMPLE_SCHEMA = {
+    "definitions": {"port": {"description": "A TCP port.", "type": "integer"}},
+    "properties": {
+        "svc": {"description": "The service.", "type": "object", "properties": {
+            "port": {"$ref": "#/definitions/port"},
+            "name": {"description": "Its name, which is long enough to be wrapped onto a second comment line "
+                                    "when the generator writes it above the key in values.yaml.", "type": "string"},
+            "hosts": {"type": "array"},
+            "extra": {"type": "string"},
+        }},
+    },
+}
+SAMPLE = """\
+# File header, kept.
+
+# -- A stale description.
+svc:
+  # A note about this default, kept.
+  # -- Old text that the schema replaces,
+  # over two lines.
+  port: 8080
+  name: web
+  # -- Undescribed in the schema: dropped.
+  extra: ""
+  hosts:
+    # -- inside a list item: left alone
+    - host: a
+      # -- also left alone
+      path: /
+"""
+
+
+def test_values_descriptions_come_from_the_schema_and_notes_stay():
+    out = with_descriptions(SAMPLE, SAMPLE_SCHEMA)
+    assert yaml.safe_load(out) == yaml.safe_load(SAMPLE)
+    assert out.startswith("# File header, kept.\n\n# -- The service.\nsvc:\n  # A note about this default, kept.\n"
+                          "  # -- A TCP port.\n  port: 8080\n")
+    name = out[out.index("  # -- Its name"):out.index("  name: web")].splitlines()
+    assert len(name) == 2 and name[1].startswith("  # ") and " ".join(name).count("values.yaml") == 1
+    assert "stale" not in out and "Old text" not in out and "dropped" not in out
+    assert "    # -- inside a list item: left alone\n" in out and "      # -- also left alone\n" in out
+    assert with_descriptions(out, SAMPLE_SCHEMA) == out, "the generator is idempotent"
+
+
+def test_committed_values_yaml_carries_the_schema_descriptions():
+    f = docs.values_file()
+    assert not f.stale, "charts/cogniverse/values.yaml's `# --` comments differ from schema/: run `cogniverse-chart docs`"
+
+
+def test_every_key_of_the_default_values_is_described_in_the_schema():
+    schema = json.loads((CHART_DIR / "values.schema.json").read_text())
+    values = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
+    missing: list[str] = []
+
+    def walk(node: Any, path: list[str]) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if key_description(schema, [*path, k]) is None:
+                    missing.append(".".join([*path, k]))
+                walk(v, [*path, k])
+
+    walk(values, [])
+    assert missing == [], f"describe these keys in charts/cogniverse/schema/: {missing}"
+
+
+def test_a_key_defined_in_several_allof_parts_shows_its_first_description():
+    schema = json.loads((CHART_DIR / "values.schema.json").read_text())
+    # fields part: what the key does; restricted part: the rule on it (README table and error messages)
+    assert key_description(schema, ["podSecurityContext", "runAsNonRoot"]) == \
+        "Refuse to start a container whose image would run as root."
