@@ -148,6 +148,19 @@ def test_every_service_targets_a_port_its_workload_listens_on(case):
                     assert p["port"] == pod_ports[p["targetPort"]], f"headless Service {d.name}"
 
 
+def test_servers_are_told_to_listen_on_their_container_ports(case):
+    """Phoenix and Ollama read their ports from env: it must name the port the pod declares for it."""
+    told = {"PHOENIX_PORT": "http", "PHOENIX_GRPC_PORT": "otlp-grpc", "OLLAMA_HOST": "http"}
+    for d in case:
+        if d.kind == "Deployment" and _component(d.obj) in ("phoenix", "llm"):
+            container = d.obj["spec"]["template"]["spec"]["containers"][0]
+            named = {p["name"]: p["containerPort"] for p in container["ports"]}
+            env = {e["name"]: e["value"] for e in container["env"] if e["name"] in told}
+            assert env, d.name
+            for name, value in env.items():
+                assert int(value.rsplit(":", 1)[-1]) == named[told[name]], (d.name, name)
+
+
 def test_the_helm_test_pod_calls_the_rendered_services(case):
     want = service_addresses(case)
     pods = [d.obj for d in case if d.kind == "Pod"]

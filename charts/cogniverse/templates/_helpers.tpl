@@ -132,6 +132,35 @@ test Pod). A component is in it exactly when it is enabled.
 {{- dict "components" $c "env" $env | toYaml -}}
 {{- end -}}
 
+{{/*
+A component's Service: (dict "ctx" $ "component" "vespa" "name" "vespa-config" "service" .Values.vespa.service
+"ports" (list (dict "name" "http-config" "port" 19071 "targetPort" "config"))). name defaults to component.
+*/}}
+{{- define "cogniverse.serviceObject" -}}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "cogniverse.componentName" (dict "ctx" .ctx "component" (.name | default .component)) }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- include "cogniverse.labels" (dict "ctx" .ctx "component" .component) | nindent 4 }}
+  {{- with .service.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  type: {{ .service.type }}
+  selector:
+    {{- include "cogniverse.selectorLabels" (dict "ctx" .ctx "component" .component) | nindent 4 }}
+  ports:
+    {{- range .ports }}
+    - name: {{ .name }}
+      port: {{ .port }}
+      targetPort: {{ .targetPort }}
+      protocol: TCP
+    {{- end }}
+{{- end -}}
+
 {{/* One client-facing Service port: (dict "ctx" $ "component" "vespa-config" "port" 19071) -> {name, port, url} */}}
 {{- define "cogniverse.service" -}}
 {{- $name := include "cogniverse.componentName" (dict "ctx" .ctx "component" .component) -}}
