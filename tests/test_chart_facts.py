@@ -171,6 +171,17 @@ def test_the_helm_test_pod_calls_the_rendered_services(case):
             assert any(url.startswith(base + "/") for base in want.values()), url
 
 
+@pytest.mark.parametrize("doc, start", [("docs/step-contract.md", "- Environment (set by the chart"),
+                                        ("docs/workflows.md", "Environment of every step:")])
+def test_the_docs_name_exactly_the_environment_a_step_gets(render_chart, doc, start):
+    docs_text = (REPO_ROOT / doc).read_text(encoding="utf-8")
+    paragraph = docs_text[docs_text.index(start):].split("\n\n")[0].split("\n- ")[0]
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)(?:=[^`]*)?`", paragraph))
+    docs = render_chart({"llm": {"enabled": True}})
+    got = {e["name"] for _, c in step_containers(docs) for e in c.get("env", [])}
+    assert documented == got, f"{doc}: documents {sorted(documented)}, steps get {sorted(got)}"
+
+
 # --- NOTES.txt ----------------------------------------------------------------------------------
 
 def notes_for(tmp_path: Path, profile: str | None, values: dict[str, Any]) -> str:
