@@ -101,33 +101,33 @@ test Pod). A component is in it exactly when it is enabled.
 */}}
 {{- define "cogniverse.services" -}}
 {{- $v := .Values -}}
+{{- $ns := .Release.Namespace -}}
+{{- $ports := include "cogniverse.containerPorts" . | fromYaml -}}
 {{- $c := dict -}}
 {{- $env := list -}}
-{{- if $v.runtime.enabled }}
-{{- $http := include "cogniverse.service" (dict "ctx" . "component" "runtime" "port" $v.runtime.service.port) | fromYaml }}
-{{- $_ := set $c "runtime" (dict "ports" (list (include "cogniverse.containerPort" (dict "ctx" . "component" "runtime" "port" "http") | int)) "services" (dict "http" $http)) }}
-{{- $env = append $env (dict "name" "COGNIVERSE_RUNTIME_URL" "value" $http.url) }}
-{{- end }}
+{{- $want := list -}}
+{{- if $v.runtime.enabled }}{{ $want = append $want (list "runtime" "runtime" "http" $v.runtime.service.port "COGNIVERSE_RUNTIME_URL") }}{{ end -}}
 {{- if $v.vespa.enabled }}
-{{- $query := include "cogniverse.service" (dict "ctx" . "component" "vespa" "port" $v.vespa.service.queryPort) | fromYaml }}
-{{- $config := include "cogniverse.service" (dict "ctx" . "component" "vespa-config" "port" $v.vespa.service.configPort) | fromYaml }}
-{{- $ports := list (include "cogniverse.containerPort" (dict "ctx" . "component" "vespa" "port" "query") | int) (include "cogniverse.containerPort" (dict "ctx" . "component" "vespa" "port" "config") | int) }}
-{{- $_ := set $c "vespa" (dict "ports" $ports "services" (dict "query" $query "config" $config)) }}
-{{- $env = append $env (dict "name" "VESPA_URL" "value" $query.url) }}
-{{- $env = append $env (dict "name" "VESPA_CONFIG_URL" "value" $config.url) }}
-{{- end }}
+{{- $want = append $want (list "vespa" "vespa" "query" $v.vespa.service.queryPort "VESPA_URL") -}}
+{{- $want = append $want (list "vespa" "vespa-config" "config" $v.vespa.service.configPort "VESPA_CONFIG_URL") -}}
+{{- end -}}
 {{- if $v.phoenix.enabled }}
-{{- $ui := include "cogniverse.service" (dict "ctx" . "component" "phoenix" "port" $v.phoenix.service.uiPort) | fromYaml }}
-{{- $otlp := include "cogniverse.service" (dict "ctx" . "component" "phoenix" "port" $v.phoenix.service.otlpPort) | fromYaml }}
-{{- $ports := list (include "cogniverse.containerPort" (dict "ctx" . "component" "phoenix" "port" "http") | int) (include "cogniverse.containerPort" (dict "ctx" . "component" "phoenix" "port" "otlp") | int) }}
-{{- $_ := set $c "phoenix" (dict "ports" $ports "services" (dict "ui" $ui "otlp" $otlp) "otlp" $otlp.url) }}
-{{- $env = append $env (dict "name" "PHOENIX_URL" "value" $ui.url) }}
-{{- $env = append $env (dict "name" "PHOENIX_OTLP_ENDPOINT" "value" $otlp.url) }}
+{{- $want = append $want (list "phoenix" "phoenix" "ui" $v.phoenix.service.uiPort "PHOENIX_URL") -}}
+{{- $want = append $want (list "phoenix" "phoenix" "otlp" $v.phoenix.service.otlpPort "PHOENIX_OTLP_ENDPOINT") -}}
+{{- end -}}
+{{- if $v.llm.enabled }}{{ $want = append $want (list "llm" "llm" "http" $v.llm.service.port "LLM_URL") }}{{ end -}}
+{{- range $want }}
+{{- $component := index . 0 }}{{ $purpose := index . 2 }}{{ $port := index . 3 }}
+{{- $name := include "cogniverse.componentName" (dict "ctx" $ "component" (index . 1)) }}
+{{- $url := printf "http://%s.%s.svc:%v" $name $ns $port }}
+{{- $entry := get $c $component | default (dict "ports" list "services" dict) }}
+{{- if not $entry.ports }}
+{{- range index $ports $component }}{{ $_ := set $entry "ports" (append $entry.ports .port) }}{{ end }}
 {{- end }}
-{{- if $v.llm.enabled }}
-{{- $http := include "cogniverse.service" (dict "ctx" . "component" "llm" "port" $v.llm.service.port) | fromYaml }}
-{{- $_ := set $c "llm" (dict "ports" (list (include "cogniverse.containerPort" (dict "ctx" . "component" "llm" "port" "http") | int)) "services" (dict "http" $http)) }}
-{{- $env = append $env (dict "name" "LLM_URL" "value" $http.url) }}
+{{- $_ := set $entry.services $purpose (dict "name" $name "port" $port "url" $url) }}
+{{- if eq (index . 4) "PHOENIX_OTLP_ENDPOINT" }}{{ $_ := set $entry "otlp" $url }}{{ end }}
+{{- $_ := set $c $component $entry }}
+{{- $env = append $env (dict "name" (index . 4) "value" $url) }}
 {{- end }}
 {{- dict "components" $c "env" $env | toYaml -}}
 {{- end -}}
@@ -161,20 +161,24 @@ spec:
     {{- end }}
 {{- end -}}
 
-{{/* One client-facing Service port: (dict "ctx" $ "component" "vespa-config" "port" 19071) -> {name, port, url} */}}
-{{- define "cogniverse.service" -}}
-{{- $name := include "cogniverse.componentName" (dict "ctx" .ctx "component" .component) -}}
-{{- dict "name" $name "port" .port "url" (printf "http://%s.%s.svc:%v" $name .ctx.Release.Namespace .port) | toYaml -}}
+{{/*
+The ports the components' containers listen on, {component: [{name, port}, ...]}. The images fix all but the
+runtime's (values: runtime.containerPort); the workloads, the headless Service, the servers' own port
+settings and the NetworkPolicies all read them here.
+*/}}
+{{- define "cogniverse.containerPorts" -}}
+runtime: [{name: http, port: {{ .Values.runtime.containerPort }}}]
+vespa: [{name: query, port: 8080}, {name: config, port: 19071}]
+phoenix: [{name: http, port: 6006}, {name: otlp, port: 4317}]
+llm: [{name: http, port: 11434}]
 {{- end -}}
 
-{{/*
-The port a component's container listens on: (dict "ctx" $ "component" "vespa" "port" "query").
-The images fix all but the runtime's (values: runtime.containerPort); the workloads, the headless
-Service and the NetworkPolicies all read them here.
-*/}}
+{{/* One of them: (dict "ctx" $ "component" "vespa" "port" "query") -> 8080 */}}
 {{- define "cogniverse.containerPort" -}}
-{{- $ports := dict "runtime" (dict "http" .ctx.Values.runtime.containerPort) "vespa" (dict "query" 8080 "config" 19071) "phoenix" (dict "http" 6006 "otlp" 4317) "llm" (dict "http" 11434) -}}
-{{- $port := index (index $ports .component | default dict) .port -}}
+{{- $port := 0 -}}
+{{- range index (include "cogniverse.containerPorts" .ctx | fromYaml) .component | default list }}
+{{- if eq .name $.port }}{{ $port = .port }}{{ end }}
+{{- end -}}
 {{- if not $port }}{{ fail (printf "chart bug: no container port %q of component %q" .port .component) }}{{ end -}}
 {{- $port -}}
 {{- end -}}
