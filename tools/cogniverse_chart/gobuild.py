@@ -1,8 +1,8 @@
 """Small Go programs that checks and tests run (Argo's own validator, the API server's admission-policy
-code), each a wrapper module under tools/ with a pinned go.mod/go.sum: built once, niced, and cached
-under ~/.cache/cogniverse/<name>/ by a hash of the module's sources and the Go version, so a cold build
-never happens inside a test run twice. scripts/test.sh builds them all as a stage of its own
-(`python -m cogniverse_chart.gobuild`).
+code, Argo's parameter substitution, the OCI registry), each a wrapper module under tools/ with a pinned
+go.mod/go.sum: built once, niced, and cached under ~/.cache/cogniverse/<name>/ by a hash of the module's
+sources and the Go version, so a cold build never happens inside a test run twice. scripts/test.sh
+builds them all as a stage of its own (`python -m cogniverse_chart.gobuild`).
 """
 
 from __future__ import annotations
@@ -111,6 +111,16 @@ def registry(quiet: bool = False) -> Path:
     return build(REGISTRY, "registry", tag, quiet)
 
 
+ARGO_SUBST = TOOLS / "argo-subst"
+
+
+def argo_subst(quiet: bool = False) -> Path:
+    """Argo's own parameter substitution (`common.ProcessArgs`, what the workflow-controller runs before a
+    resource step) at ARGO_VERSION: the security tests feed it the chart's resource templates."""
+    tag = check_pin(ARGO_SUBST, "github.com/argoproj/argo-workflows/v3", "ARGO_VERSION")
+    return build(ARGO_SUBST, "argo-subst", tag, quiet)
+
+
 def main() -> int:
     from .lint import oracle
 
@@ -119,6 +129,7 @@ def main() -> int:
             print(oracle.build(major))
         print(vap_eval())
         print(registry())
+        print(argo_subst())
     except ToolkitError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
