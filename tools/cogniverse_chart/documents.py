@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import gc
+import json
 import os
 import re
 import sys
@@ -18,6 +19,7 @@ from .errors import ToolkitError
 _SOURCE_RE = re.compile(r"^# Source: (.+)$", re.M)
 _SPLIT_RE = re.compile(r"^---[ \t]*(?:#.*)?$", re.M)
 _TS_TAG = "tag:yaml.org,2002:timestamp"
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
 def _base_loader() -> Any:
@@ -138,6 +140,19 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.SequenceNode):
         return list(node.value)
     return []
+
+
+def json_path(parts: Iterable[Any]) -> str:
+    """['spec', 'containers', 0, 'image'] -> $.spec.containers[0].image"""
+    out = "$"
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif _PLAIN_KEY.match(str(p)):
+            out += f".{p}"
+        else:
+            out += f"[{json.dumps(str(p))}]"
+    return out
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from pathlib import Path
 import yaml
 
 from .. import CHART_DIR, generate
-from ..argo import parse_pairs
 from ..render import DEFAULT_KUBE_VERSION, render
+from .options import parse_pairs
 from .render import request_from_args
 
 

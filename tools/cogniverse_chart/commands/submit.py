@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..argo import parse_pairs
-from .wait import add_connection_args, add_wait_args, client, wait_and_report
+from ..argo.client import ArgoClient
+from .options import add_run_args, client, parse_pairs
+from .wait import wait_and_report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,14 +15,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("template", help="WorkflowTemplate name (video-ingestion, batch-optimization, tenant-provisioning)")
     add_run_args(p, "workflow parameter; repeatable")
     p.set_defaults(func=run)
-
-
-def add_run_args(p: argparse.ArgumentParser, parameter_help: str) -> None:
-    """-p/-l, the cluster connection and --wait: shared by every command that starts a Workflow."""
-    p.add_argument("--parameter", "-p", action="append", default=[], metavar="NAME=VALUE", help=parameter_help)
-    p.add_argument("--label", "-l", action="append", default=[], metavar="KEY=VALUE", help="label; repeatable")
-    add_connection_args(p)
-    add_wait_args(p, optional=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,7 +25,8 @@ def run(args: argparse.Namespace) -> int:
     return announce(argo, name, args)
 
 
-def announce(argo, name: str, args: argparse.Namespace) -> int:
+def announce(argo: ArgoClient, name: str, args: argparse.Namespace) -> int:
+    """After submit/trigger: wait and report (--wait), or print the new Workflow's name."""
     if args.wait:
         return wait_and_report(argo, name, args)
     if args.output == "json":

@@ -7,8 +7,8 @@ import re
 from typing import Any, Iterator
 
 from ..findings import Severity
-from ..validate import json_path
-from .argo import variables
+from ..documents import json_path
+from ..argo.model import variables
 from .registry import Hit, LintContext, rule
 
 #: Interpreters and the flag after which the next argument is program text.

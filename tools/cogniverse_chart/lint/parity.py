@@ -15,8 +15,8 @@ from typing import Any, Iterator
 import yaml
 
 from ..findings import Severity
-from ..validate import json_path
-from .argo import POD_TYPES, TEMPLATE_TYPES, WorkflowSpec, dag_tasks, template_type
+from ..documents import json_path
+from ..argo.model import POD_TYPES, TEMPLATE_TYPES, WorkflowSpec, dag_tasks, template_type
 from .registry import Hit, LintContext, rule
 from .structure import DEPENDS_RESULTS, depends_results
 

@@ -7,10 +7,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from ..documents import Document
+from ..documents import Document, json_path
 from ..findings import Severity
-from ..validate import json_path
-from .argo import WorkflowSpec, template_type
+from ..argo.model import WorkflowSpec, template_type
 from .registry import Hit, LintContext, rule
 
 #: Where the pod spec lives in each workload kind.

@@ -7,8 +7,8 @@ import re
 from typing import Any, Iterator
 
 from ..findings import Severity
-from ..validate import json_path
-from .argo import _TAG_RE, Site, WorkflowSpec, dag_tasks, names, step_groups, template_type
+from ..documents import json_path
+from ..argo.model import _TAG_RE, Site, WorkflowSpec, dag_tasks, names, step_groups, template_type
 from .registry import Hit, LintContext, rule
 from .structure import dag_ancestors
 

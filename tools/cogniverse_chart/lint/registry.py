@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from ..documents import Document
 from ..findings import Finding, Severity
-from .argo import WorkflowSpec, workflow_specs
+from ..argo.model import WorkflowSpec, workflow_specs
 
 
 #: The Argo minor versions lint knows the rules of (lint --argo-version).

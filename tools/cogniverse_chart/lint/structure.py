@@ -8,8 +8,8 @@ import re
 from typing import Any, Iterator
 
 from ..findings import Severity
-from ..validate import json_path
-from .argo import WorkflowSpec, dag_tasks, names, step_groups
+from ..documents import json_path
+from ..argo.model import WorkflowSpec, dag_tasks, names, step_groups
 from .registry import Hit, LintContext, rule
 
 #: In a `depends` expression: `task.Result` (any case, so a misspelt result is reported as such) or `task`.

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterator
 
-from ..documents import Document
-from ..validate import json_path
+from ..documents import Document, json_path
 
 ARGO_API_PREFIX = "argoproj.io/"
 SPEC_AT = {"Workflow": ("spec",), "WorkflowTemplate": ("spec",), "ClusterWorkflowTemplate": ("spec",),
