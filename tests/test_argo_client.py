@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from cogniverse_chart.argo import manifests as argo
+from chart_utils import by_kind, render_chart
 from cogniverse_chart.argo import client as argo_client
 from cogniverse_chart.argo.client import ArgoClient
 from cogniverse_chart.argo.manifests import ArgoError, WaitTimeout, parse_workflow
@@ -105,13 +106,8 @@ def test_a_hostile_parameter_value_is_passed_as_data_unchanged():
 
 
 @pytest.fixture(scope="module")
-def rendered_crons(tmp_path_factory) -> dict[str, dict[str, Any]]:
-    from cogniverse_chart import CHART_DIR
-    from cogniverse_chart.helm import find_helm
-    from cogniverse_chart.render import RenderRequest, render
-
-    docs = render(RenderRequest(api_versions=("argoproj.io/v1alpha1",), chart=CHART_DIR), find_helm())
-    return {d.name: d.obj for d in docs if d.kind == "CronWorkflow"}
+def rendered_crons() -> dict[str, dict[str, Any]]:
+    return by_kind(render_chart(), "CronWorkflow")
 
 
 def test_trigger_manifest_is_built_from_the_charts_real_cronworkflow(rendered_crons):

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from cogniverse_chart import gobuild
-from test_workflows_helpers import rendered
+from chart_utils import render_chart
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def argosubst() -> Path:
 
 
 def _resource_templates() -> dict[str, dict[str, Any]]:
-    (wft,) = [d.obj for d in rendered() if d.kind == "WorkflowTemplate" and d.name == "tenant-provisioning"]
+    (wft,) = [d.obj for d in render_chart() if d.kind == "WorkflowTemplate" and d.name == "tenant-provisioning"]
     return {t["name"]: t for t in wft["spec"]["templates"] if "resource" in t}
 
 

@@ -9,24 +9,24 @@ import re
 import pytest
 import yaml
 
-from test_workflows_helpers import (CRON_WORKFLOWS, WORKFLOW_TEMPLATES, all_argo, arguments, container_templates,
-                                    entry, objects, parameters, rendered, step_groups, steps, strings, templates,
+from chart_utils import (CRON_WORKFLOWS, WORKFLOW_TEMPLATES, all_argo, arguments, container_templates,
+                                    entry, by_kind, parameters, render_chart, step_groups, steps, strings, templates,
                                     workflow_spec)
 
 
 @pytest.fixture
 def docs(helm):
-    return rendered(helm=helm)
+    return render_chart(helm=helm)
 
 
 @pytest.fixture
 def wft(docs):
-    return objects(docs, "WorkflowTemplate")
+    return by_kind(docs, "WorkflowTemplate")
 
 
 @pytest.fixture
 def cron(docs):
-    return objects(docs, "CronWorkflow")
+    return by_kind(docs, "CronWorkflow")
 
 
 def test_every_guide_workflow_is_installed_with_its_exact_name(wft, cron):
@@ -366,7 +366,7 @@ def test_optimizations_of_one_tenant_never_overlap(wft):
 
 
 def test_heavy_scheduled_workflows_share_a_chart_created_semaphore(docs, cron):
-    cm = objects(docs, "ConfigMap")["cogniverse-workflow-semaphores"]
+    cm = by_kind(docs, "ConfigMap")["cogniverse-workflow-semaphores"]
     assert cm["data"] == {"heavy-jobs": "1"}
     ref = {"semaphores": [{"configMapKeyRef": {"name": "cogniverse-workflow-semaphores", "key": "heavy-jobs"}}]}
     for name in ("daily-backup", "weekly-dspy-optimization", "daily-cleanup", "weekly-optimization",
