@@ -19,6 +19,18 @@ from cogniverse_chart.helm import Helm, available_helms
 HELMS = available_helms()
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Workers for `-n auto` (pyproject addopts): the fast suite (`-m 'not smoke'`) runs on every core
+    (at most 4: most of its time is helm processes), each worker taking whole files (`--dist loadfile`,
+    so module fixtures are built once); anything that may reach the cluster runs in one process.
+    COGNIVERSE_TEST_WORKERS overrides (0 = no workers)."""
+    if os.environ.get("COGNIVERSE_TEST_WORKERS"):
+        return int(os.environ["COGNIVERSE_TEST_WORKERS"])
+    if config.option.markexpr.replace(" ", "") != "notsmoke":
+        return 0
+    return min(4, os.cpu_count() or 1)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.environ.get("KUBECONFIG") and Path(os.environ["KUBECONFIG"]).exists():
         return
