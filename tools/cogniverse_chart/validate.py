@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from . import schemas, versions
 from .documents import Document, json_path, load_document, no_cyclic_gc, read_text
-from .fastschema import Check, Compiler
+from .perf.schema_compiler import Check, Compiler
 from .errors import ToolkitError
 from .findings import Finding, Severity
 
