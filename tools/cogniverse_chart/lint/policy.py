@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..documents import Document, json_path
 from ..findings import Severity
@@ -170,38 +170,36 @@ def retry_strategy(ctx: LintContext) -> Iterator[Hit]:
                       f"template '{t.get('name')}' has no retryStrategy (fine only for steps that must not be retried)", Severity.INFO)
 
 
-@rule("policy/active-deadline", Severity.ERROR, "workflows set spec.activeDeadlineSeconds")
-def active_deadline(ctx: LintContext) -> Iterator[Hit]:
-    for w in _specs(ctx):
-        if not w.spec.get("activeDeadlineSeconds"):
-            yield Hit(w.doc, w.path("activeDeadlineSeconds"),
-                      "no activeDeadlineSeconds: a stuck run holds its resources (and any semaphore) forever")
+#: The "the spec must set X" rules, one table: (rule id, summary, the keys that must hold a value, the
+#: field a finding points at, what goes wrong without it).
+SPEC_MUST_SET: tuple[tuple[str, str, tuple[str, ...], str, str], ...] = (
+    ("policy/active-deadline", "workflows set spec.activeDeadlineSeconds",
+     ("activeDeadlineSeconds",), "activeDeadlineSeconds",
+     "no activeDeadlineSeconds: a stuck run holds its resources (and any semaphore) forever"),
+    ("policy/service-account", "workflows set spec.serviceAccountName",
+     ("serviceAccountName",), "serviceAccountName",
+     "no serviceAccountName: pods run as the namespace's default account, which lacks the "
+     "RBAC the Argo executor needs (and should have none)"),
+    ("policy/ttl-strategy", "workflows set spec.ttlStrategy so finished runs are cleaned up",
+     ("ttlStrategy",), "ttlStrategy",
+     "no ttlStrategy: finished Workflow objects pile up in etcd; set secondsAfterCompletion "
+     "or secondsAfterSuccess/Failure"),
+    ("policy/pod-gc", "workflows set spec.podGC so completed pods are deleted",
+     ("podGC", "strategy"), "podGC",
+     "no podGC strategy: completed pods stay forever; set podGC.strategy (e.g. OnPodSuccess)"),
+)
 
 
-@rule("policy/service-account", Severity.ERROR, "workflows set spec.serviceAccountName")
-def service_account(ctx: LintContext) -> Iterator[Hit]:
-    for w in _specs(ctx):
-        if not w.spec.get("serviceAccountName"):
-            yield Hit(w.doc, w.path("serviceAccountName"),
-                      "no serviceAccountName: pods run as the namespace's default account, which lacks the "
-                      "RBAC the Argo executor needs (and should have none)")
+def _spec_must_set(keys: tuple[str, ...], at: str, message: str) -> Callable[[LintContext], Iterator[Hit]]:
+    def check(ctx: LintContext) -> Iterator[Hit]:
+        for w in _specs(ctx):
+            if not _dig(w.spec, keys):
+                yield Hit(w.doc, w.path(at), message)
+    return check
 
 
-@rule("policy/ttl-strategy", Severity.ERROR, "workflows set spec.ttlStrategy so finished runs are cleaned up")
-def ttl_strategy(ctx: LintContext) -> Iterator[Hit]:
-    for w in _specs(ctx):
-        if not w.spec.get("ttlStrategy"):
-            yield Hit(w.doc, w.path("ttlStrategy"),
-                      "no ttlStrategy: finished Workflow objects pile up in etcd; set secondsAfterCompletion "
-                      "or secondsAfterSuccess/Failure")
-
-
-@rule("policy/pod-gc", Severity.ERROR, "workflows set spec.podGC so completed pods are deleted")
-def pod_gc(ctx: LintContext) -> Iterator[Hit]:
-    for w in _specs(ctx):
-        if not (w.spec.get("podGC") or {}).get("strategy"):
-            yield Hit(w.doc, w.path("podGC"),
-                      "no podGC strategy: completed pods stay forever; set podGC.strategy (e.g. OnPodSuccess)")
+for _id, _summary, _keys, _at, _message in SPEC_MUST_SET:
+    rule(_id, Severity.ERROR, _summary)(_spec_must_set(_keys, _at, _message))
 
 
 _URL_HOST = re.compile(r"\b(?:https?|grpc|tcp)://([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9-]+)?(\.svc(?:\.cluster\.local)?)?[:/]")
