@@ -69,6 +69,36 @@ def select(docs: list[Document], templates: list[str]) -> list[Document]:
     return out
 
 
+# --- the service components (runtime, Vespa, Phoenix, LLM server) -----------------------------------
+
+COMPONENTS = ("runtime", "vespa", "phoenix", "llm")
+ALL_ON = {"llm": {"enabled": True}}
+WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+UPSTREAM_REPOS = ("vespaengine/vespa", "arizephoenix/phoenix", "ollama/ollama")
+
+
+def workloads(docs: list[Document]) -> list[dict[str, Any]]:
+    return [d.obj for d in docs if d.kind in WORKLOAD_KINDS]
+
+
+def component_docs(docs: list[Document], component: str) -> list[Document]:
+    """Objects of the service component (workflow objects are owned by templates/workflows/)."""
+    return [d for d in docs if not d.source.startswith("cogniverse/templates/workflows/")
+            and (d.obj["metadata"].get("labels") or {}).get("app.kubernetes.io/component") == component]
+
+
+def pod_specs(docs: list[Document]) -> list[tuple[str, dict[str, Any]]]:
+    """(name, pod spec) of every service workload and the helm test Pod."""
+    out = [(w["metadata"]["name"], w["spec"]["template"]["spec"]) for w in workloads(docs)
+           if w["metadata"]["labels"].get("app.kubernetes.io/component") in COMPONENTS]
+    out += [(d.name, d.obj["spec"]) for d in docs if d.kind == "Pod"]
+    return out
+
+
+def env_of(container: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e.get("value", "") for e in container.get("env", [])}
+
+
 def by_kind(docs: list[Document], kind: str) -> dict[str, dict[str, Any]]:
     """{metadata.name: object} for every document of one kind."""
     return {d.name: d.obj for d in docs if d.kind == kind}

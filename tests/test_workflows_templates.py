@@ -161,45 +161,6 @@ def test_reusable_optimize_template_inputs_match_its_callers(wft, cron):
         assert set(arguments(steps(entry(cron[name]))["optimize"])) == inputs, name
 
 
-def _declared_outputs(obj, wft, template_name):
-    t = templates(obj)[template_name]
-    return {p["name"] for p in (t.get("outputs") or {}).get("parameters") or []}
-
-
-def test_every_steps_reference_names_an_existing_step_and_a_declared_output(docs, wft):
-    """Upstream faults: `when` naming a step that does not exist, outputs nobody declares,
-    {{steps.X}} inside container templates."""
-    ref = re.compile(r"steps\.([a-z0-9-]+)\.outputs\.parameters\.([a-z0-9-]+)")
-    for obj in all_argo(docs):
-        for t in workflow_spec(obj)["templates"]:
-            if "steps" not in t:
-                for path, s in strings(t):
-                    assert "steps." not in s, f"{obj['metadata']['name']}/{t['name']} {path}: {s}"
-                continue
-            local = steps(t)
-            for path, s in strings(t):
-                for step_name, out in ref.findall(s):
-                    assert step_name in local, f"{obj['metadata']['name']}/{t['name']} {path}: no step {step_name}"
-                    step = local[step_name]
-                    if "templateRef" in step:
-                        target = wft[step["templateRef"]["name"]]
-                        declared = _declared_outputs(target, wft, step["templateRef"]["template"])
-                    else:
-                        declared = _declared_outputs(obj, wft, step["template"])
-                    assert out in declared, f"{obj['metadata']['name']}/{t['name']} {path}: {step_name} has no output {out}"
-
-
-def test_every_local_template_reference_exists(docs):
-    for obj in all_argo(docs):
-        names = set(templates(obj))
-        spec = workflow_spec(obj)
-        assert spec["entrypoint"] in names and spec["onExit"] in names
-        for t in spec["templates"]:
-            for step in steps(t).values():
-                if "template" in step:
-                    assert step["template"] in names, f"{obj['metadata']['name']}: {step['template']}"
-
-
 def test_exit_handler_notifies_with_the_workflow_status_only_there(docs):
     for obj in all_argo(docs):
         spec = workflow_spec(obj)
