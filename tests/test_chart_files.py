@@ -27,3 +27,11 @@ def test_chart_icon_is_a_file_of_this_repository():
     m = re.search(r"/main/(.+)$", meta["icon"])
     assert m, f"Chart.yaml icon {meta['icon']} does not point into this repository's main branch"
     assert (REPO_ROOT / m.group(1)).is_file(), f"Chart.yaml icon names {m.group(1)}, which does not exist"
+
+
+def test_the_chart_ci_runs_check():
+    """`cogniverse-chart check` is the chart CI job: the workflow users copy runs it (scripts/check_chart.sh)."""
+    workflow = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / "chart-ci.yaml").read_text())
+    runs = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
+    assert any(r.split("#")[0].strip() == "scripts/check_chart.sh" for r in runs), runs
+    assert "cogniverse-chart\" check" in (REPO_ROOT / "scripts" / "check_chart.sh").read_text()

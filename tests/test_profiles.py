@@ -79,7 +79,6 @@ def test_helm_template_and_lint_need_no_kube_version_flag(helm):
 def test_profiles_and_scenarios_exist():
     assert set(PROFILES) <= {p.stem for p in PROFILES_DIR.glob("*.yaml")}
     assert len(SCENARIOS) >= 3 and all(s.endswith("-values.yaml") for s in SCENARIOS)
-    assert (CHART_DIR.parent.parent / "ct.yaml").exists()
 
 
 @pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
