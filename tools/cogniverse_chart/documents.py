@@ -17,8 +17,8 @@ from typing import Any, Iterable, Iterator
 from .errors import ToolkitError
 from .perf.yaml_loader import Chunk, split_text, load_chunk, split_stream, load_document, no_cyclic_gc
 
-__all__ = ["Document", "json_path", "load_document", "no_cyclic_gc", "parse_stream", "iter_documents",
-           "read_file", "read_paths", "read_text"]
+__all__ = ["Document", "json_path", "walk_strings", "load_document", "no_cyclic_gc", "parse_stream",
+           "iter_documents", "read_file", "read_paths", "read_text"]
 
 _SOURCE_RE = re.compile(r"^# Source: (.+)$", re.M)
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -35,6 +35,19 @@ def json_path(parts: Iterable[Any]) -> str:
         else:
             out += f"[{json.dumps(str(p))}]"
     return out
+
+
+def walk_strings(obj: Any, path: list[Any], needle: str) -> Iterator[tuple[list[Any], str]]:
+    """(path, string) for every string under obj that contains `needle` (e.g. "{{", "://")."""
+    if isinstance(obj, str):
+        if needle in obj:
+            yield path, obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from walk_strings(v, [*path, k], needle)
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from walk_strings(v, [*path, i], needle)
 
 
 @dataclass(frozen=True)

@@ -632,13 +632,13 @@ def argo_duration(v: str) -> bool:
       "suspend.duration is seconds or a Go duration ('30s', '1h'); Argo's validator passes any text and the "
       "node fails when it resumes", beyond_argo=True)
 def suspend_duration(ctx: LintContext) -> Iterator[Hit]:
-    for w, _, t in ctx.templates():
+    for w, tn, t in ctx.templates():
         sus = t.get("suspend")
         if not isinstance(sus, dict) or sus.get("duration") in (None, ""):
             continue
         v = str(sus["duration"])
         if "{{" not in v and not argo_duration(v):
-            yield Hit(w.doc, json_path(w.tpath(str(t.get("name")), "suspend", "duration")),
+            yield Hit(w.doc, json_path(w.tpath(tn, "suspend", "duration")),
                       f"suspend template '{t.get('name')}': duration '{v}' is not a number of seconds or a "
                       f"duration like 30s, 5m, 1h (no spaces, no days)")
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from ..documents import Document, json_path
+from ..documents import Document, json_path, walk_strings
 from ..findings import Severity
 from ..argo.model import WorkflowSpec, template_type
 from .registry import Hit, LintContext, rule
@@ -217,18 +217,6 @@ def _service_hosts(text: str) -> Iterator[tuple[str, str]]:
         yield name, ns
 
 
-def _strings(obj: Any, path: list[Any]) -> Iterator[tuple[list[Any], str]]:
-    if isinstance(obj, str):
-        if "://" in obj:
-            yield path, obj
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from _strings(v, [*path, k])
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield from _strings(v, [*path, i])
-
-
 @rule("policy/service-reference", Severity.ERROR,
       "in-cluster URLs name Services of the same stream (no hard-coded release names)")
 def service_reference(ctx: LintContext) -> Iterator[Hit]:
@@ -242,7 +230,7 @@ def service_reference(ctx: LintContext) -> Iterator[Hit]:
     for d in ctx.docs:
         if d.kind in ("Service", "Ingress", "HTTPRoute"):
             continue
-        for path, text in _strings(d.obj, []):
+        for path, text in walk_strings(d.obj, [], "://"):
             for name, ns in _service_hosts(text):
                 known = (ns, name) in services if ns else name in names_only
                 if not known and ns and ns != d.namespace and name in names_only:

@@ -212,20 +212,20 @@ def unknown_argument(ctx: LintContext) -> Iterator[Hit]:
 
 @rule("argo/dag-dependency", Severity.ERROR, "DAG dependencies must name tasks of the same DAG")
 def dag_dependency(ctx: LintContext) -> Iterator[Hit]:
-    for w, _, t in ctx.templates():
+    for w, tn, t in ctx.templates():
         tasks = dag_tasks(t)
         known = [str(x.get("name")) for x in tasks]
         for i, task in enumerate(tasks):
             for d in task_dependencies(task):
                 if d not in known:
-                    yield Hit(w.doc, json_path(w.tpath(str(t.get("name")), "dag", "tasks", i)),
+                    yield Hit(w.doc, json_path(w.tpath(tn, "dag", "tasks", i)),
                               f"task '{task.get('name')}' depends on '{d}', which is not a task of DAG "
                               f"'{t.get('name')}' (tasks: {', '.join(known)})")
 
 
 @rule("argo/dag-cycle", Severity.ERROR, "DAG dependencies must not form a cycle")
 def dag_cycle(ctx: LintContext) -> Iterator[Hit]:
-    for w, _, t in ctx.templates():
+    for w, tn, t in ctx.templates():
         tasks = dag_tasks(t)
         deps = {str(x.get("name")): [d for d in task_dependencies(x)] for x in tasks}
         state: dict[str, int] = {}
@@ -248,7 +248,7 @@ def dag_cycle(ctx: LintContext) -> Iterator[Hit]:
                     key = frozenset(cycle)
                     if key not in reported:
                         reported.add(key)
-                        yield Hit(w.doc, json_path(w.tpath(str(t.get("name")), "dag", "tasks")),
+                        yield Hit(w.doc, json_path(w.tpath(tn, "dag", "tasks")),
                                   f"DAG '{t.get('name')}' has a dependency cycle: {' -> '.join(cycle)}")
 
 
@@ -293,9 +293,9 @@ def duplicate_name(ctx: LintContext) -> Iterator[Hit]:
 @rule("argo/resource-not-idempotent", Severity.WARNING,
       "resource templates should use action apply (create fails when re-run)", beyond_argo=True)
 def resource_not_idempotent(ctx: LintContext) -> Iterator[Hit]:
-    for w, _, t in ctx.templates():
+    for w, tn, t in ctx.templates():
         res = t.get("resource")
         if isinstance(res, dict) and res.get("action") == "create":
-            yield Hit(w.doc, json_path(w.tpath(str(t.get("name")), "resource", "action")),
+            yield Hit(w.doc, json_path(w.tpath(tn, "resource", "action")),
                       f"template '{t.get('name')}' creates a resource with action create, which fails "
                       f"when the object exists (re-runs are not idempotent); use action apply")
