@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cogniverse_chart import documents
 from cogniverse_chart.perf import yaml_loader
 from cogniverse_chart.documents import load_document, parse_stream
 from cogniverse_chart.errors import ToolkitError

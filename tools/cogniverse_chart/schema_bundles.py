@@ -37,7 +37,7 @@ from typing import Any
 
 from . import versions
 from .errors import ToolkitError
-from .schemas import DATA_DIR, FORMAT, SUPPORTED_KEYWORDS, available, bundle_path, closure, load_bundle, minor
+from .schemas import DATA_DIR, FORMAT, available, bundle_path, closure, load_bundle, minor
 
 
 #: The versions `schemas fetch` bundles by default (full module versions, from versions.env).
