@@ -13,6 +13,7 @@ from typing import Callable
 import pytest
 
 import chart_utils
+from chart_utils import by_kind  # noqa: F401 - re-exported: test files of other branches import it from conftest
 from cogniverse_chart.documents import Document
 from cogniverse_chart.helm import Helm, available_helms
 
