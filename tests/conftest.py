@@ -13,6 +13,7 @@ from typing import Callable
 import pytest
 
 import chart_utils
+import suite
 from chart_utils import by_kind  # noqa: F401 - re-exported: test files of other branches import it from conftest
 from cogniverse_chart.documents import Document
 from cogniverse_chart.helm import Helm, available_helms
@@ -21,15 +22,8 @@ HELMS = available_helms()
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """Workers for `-n auto` (pyproject addopts): the fast suite (`-m 'not smoke'`) runs on every core
-    (at most 4: most of its time is helm processes), each worker taking whole files (`--dist loadfile`,
-    so module fixtures are built once); anything that may reach the cluster runs in one process.
-    COGNIVERSE_TEST_WORKERS overrides (0 = no workers)."""
-    if os.environ.get("COGNIVERSE_TEST_WORKERS"):
-        return int(os.environ["COGNIVERSE_TEST_WORKERS"])
-    if config.option.markexpr.replace(" ", "") != "notsmoke":
-        return 0
-    return min(4, os.cpu_count() or 1)
+    """Workers for `-n auto` (pyproject addopts): see suite.workers."""
+    return suite.workers(config.option.markexpr)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
