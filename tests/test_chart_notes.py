@@ -17,8 +17,9 @@ from chart_utils import by_kind
 # --- helm test hook and NOTES ----------------------------------------------------------------
 
 def test_helm_test_pod_checks_runtime_and_vespa_without_a_shell(render_chart):
-    docs = render_chart()
-    pod = by_kind(docs, "Pod")["cogniverse-test"]
+    (test,) = render_chart(show_only=["templates/tests/test-connection.yaml"])
+    assert test.name == "cogniverse-test"
+    pod = test.obj
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     assert pod["spec"]["restartPolicy"] == "Never"
     urls = {c["name"]: c["command"][-1] for c in pod["spec"]["containers"]}
