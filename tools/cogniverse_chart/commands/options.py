@@ -3,6 +3,7 @@
 - `add_schema_args` / `validator_from_args`: the schema versions of `validate` and `check`;
 - `add_connection_args` / `client`: the cluster connection of `submit`, `trigger`, `wait` and `list`;
 - `add_wait_args`, `add_run_args`: waiting, and `-p`/`-l` of every command that starts a Workflow;
+- `add_render_args` / `request_from_args`: the chart, profiles, values and `--set` of `render` and `generate`;
 - `parse_pairs`: NAME=VALUE lists (`-p`, `-l`, `generate --from ... -p`).
 """
 
@@ -16,9 +17,11 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 import yaml
 
+from .. import CHART_DIR
 from ..argo.client import ArgoClient
 from ..documents import load_document, read_text
 from ..errors import ToolkitError
+from ..render import DEFAULT_KUBE_VERSION, RenderRequest, profile_path
 
 if TYPE_CHECKING:
     from ..validate import Validator
@@ -128,3 +131,34 @@ def _check_kubeconfig(path: Path) -> None:
     objs = load_document(read_text(path), str(path))
     if not objs or not isinstance(objs[0], dict):
         raise ToolkitError(f"{path}: not a kubeconfig (expected a YAML mapping with clusters, users, contexts)")
+
+
+def add_render_args(p: argparse.ArgumentParser, *, profile_short: bool = True) -> None:
+    """Options shared by every command that renders the chart (`generate` keeps -p for --parameter, as argo
+    does: profile_short=False)."""
+    p.add_argument("--profile", *(["-p"] if profile_short else []), action="append", default=[],
+                   help="environment profile from values/ (k3s, production, smoke, ...); repeatable")
+    p.add_argument("--values", "-f", action="append", default=[], type=Path, help="values file; repeatable")
+    p.add_argument("--set", action="append", default=[], dest="set_values", help="helm --set; repeatable")
+    p.add_argument("--set-string", action="append", default=[], dest="set_string_values")
+    p.add_argument("--kube-version", default=DEFAULT_KUBE_VERSION)
+    p.add_argument("--api-versions", action="append", default=None,
+                   help="extra API versions for .Capabilities (default: argoproj.io/v1alpha1)")
+    p.add_argument("--release", default="cogniverse")
+    p.add_argument("--namespace", "-n", default="cogniverse")
+    p.add_argument("--chart", type=Path, default=CHART_DIR)
+
+
+def request_from_args(args: argparse.Namespace) -> RenderRequest:
+    req = RenderRequest(
+        values_files=[profile_path(p) for p in args.profile] + list(args.values),
+        set_values=args.set_values,
+        set_string_values=args.set_string_values,
+        kube_version=args.kube_version,
+        release=args.release,
+        namespace=args.namespace,
+        chart=args.chart,
+    )
+    if args.api_versions is not None:
+        req.api_versions = tuple(args.api_versions)
+    return req
