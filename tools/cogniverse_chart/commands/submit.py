@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from ..argo.client import ArgoClient
 from .options import add_run_args, client, parse_pairs
-from .wait import wait_and_report
+from .workflow_report import announce
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,15 +21,3 @@ def run(args: argparse.Namespace) -> int:
     argo = client(args)
     name = argo.submit(args.template, parameters, labels)
     return announce(argo, name, args)
-
-
-def announce(argo: ArgoClient, name: str, args: argparse.Namespace) -> int:
-    """After submit/trigger: wait and report (--wait), or print the new Workflow's name."""
-    if args.wait:
-        return wait_and_report(argo, name, args)
-    if args.output == "json":
-        print(json.dumps({"name": name, "namespace": argo.namespace}))
-    else:
-        print(f"submitted Workflow {name} in namespace {argo.namespace}")
-        print(f"  follow it: cogniverse-chart wait {name} -n {argo.namespace}")
-    return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from .options import add_run_args, client, parse_pairs
-from .submit import announce
+from .workflow_report import announce
 
 
 def register(sub: argparse._SubParsersAction) -> None:
