@@ -10,14 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
+from chart_utils import by_kind
 
 
 PROVISIONER = "cogniverse-tenant-provisioner"
 
-
-def by_kind(docs: list[Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {d.name: d.obj for d in docs if d.kind == kind}
 POLICY = "cogniverse-cogniverse-tenant-provisioner"
 
 

@@ -9,24 +9,24 @@ import re
 import pytest
 import yaml
 
-from test_workflows_helpers import (CRON_WORKFLOWS, WORKFLOW_TEMPLATES, all_argo, arguments, container_templates,
-                                    entry, objects, parameters, rendered, step_groups, steps, strings, templates,
+from chart_utils import (CRON_WORKFLOWS, WORKFLOW_TEMPLATES, all_argo, arguments, container_templates,
+                                    entry, by_kind, parameters, render_chart, step_groups, steps, strings, templates,
                                     workflow_spec)
 
 
 @pytest.fixture
 def docs(helm):
-    return rendered(helm=helm)
+    return render_chart(helm=helm)
 
 
 @pytest.fixture
 def wft(docs):
-    return objects(docs, "WorkflowTemplate")
+    return by_kind(docs, "WorkflowTemplate")
 
 
 @pytest.fixture
 def cron(docs):
-    return objects(docs, "CronWorkflow")
+    return by_kind(docs, "CronWorkflow")
 
 
 def test_every_guide_workflow_is_installed_with_its_exact_name(wft, cron):
@@ -159,45 +159,6 @@ def test_reusable_optimize_template_inputs_match_its_callers(wft, cron):
     inputs = {p["name"] for p in templates(wft["batch-optimization"])["optimize"]["inputs"]["parameters"]}
     for name in ("weekly-dspy-optimization", "weekly-optimization", "daily-optimization-check"):
         assert set(arguments(steps(entry(cron[name]))["optimize"])) == inputs, name
-
-
-def _declared_outputs(obj, wft, template_name):
-    t = templates(obj)[template_name]
-    return {p["name"] for p in (t.get("outputs") or {}).get("parameters") or []}
-
-
-def test_every_steps_reference_names_an_existing_step_and_a_declared_output(docs, wft):
-    """Upstream faults: `when` naming a step that does not exist, outputs nobody declares,
-    {{steps.X}} inside container templates."""
-    ref = re.compile(r"steps\.([a-z0-9-]+)\.outputs\.parameters\.([a-z0-9-]+)")
-    for obj in all_argo(docs):
-        for t in workflow_spec(obj)["templates"]:
-            if "steps" not in t:
-                for path, s in strings(t):
-                    assert "steps." not in s, f"{obj['metadata']['name']}/{t['name']} {path}: {s}"
-                continue
-            local = steps(t)
-            for path, s in strings(t):
-                for step_name, out in ref.findall(s):
-                    assert step_name in local, f"{obj['metadata']['name']}/{t['name']} {path}: no step {step_name}"
-                    step = local[step_name]
-                    if "templateRef" in step:
-                        target = wft[step["templateRef"]["name"]]
-                        declared = _declared_outputs(target, wft, step["templateRef"]["template"])
-                    else:
-                        declared = _declared_outputs(obj, wft, step["template"])
-                    assert out in declared, f"{obj['metadata']['name']}/{t['name']} {path}: {step_name} has no output {out}"
-
-
-def test_every_local_template_reference_exists(docs):
-    for obj in all_argo(docs):
-        names = set(templates(obj))
-        spec = workflow_spec(obj)
-        assert spec["entrypoint"] in names and spec["onExit"] in names
-        for t in spec["templates"]:
-            for step in steps(t).values():
-                if "template" in step:
-                    assert step["template"] in names, f"{obj['metadata']['name']}: {step['template']}"
 
 
 def test_exit_handler_notifies_with_the_workflow_status_only_there(docs):
@@ -366,7 +327,7 @@ def test_optimizations_of_one_tenant_never_overlap(wft):
 
 
 def test_heavy_scheduled_workflows_share_a_chart_created_semaphore(docs, cron):
-    cm = objects(docs, "ConfigMap")["cogniverse-workflow-semaphores"]
+    cm = by_kind(docs, "ConfigMap")["cogniverse-workflow-semaphores"]
     assert cm["data"] == {"heavy-jobs": "1"}
     ref = {"semaphores": [{"configMapKeyRef": {"name": "cogniverse-workflow-semaphores", "key": "heavy-jobs"}}]}
     for name in ("daily-backup", "weekly-dspy-optimization", "daily-cleanup", "weekly-optimization",

@@ -24,7 +24,7 @@ from . import CHART_DIR, REPO_ROOT
 from .cronexpr import CronError, parse
 from .documents import Document
 from .errors import ToolkitError
-from .lint.argo import WorkflowSpec, dag_tasks, names, step_groups, template_type, workflow_specs
+from .argo.model import WorkflowSpec, dag_tasks, names, step_groups, template_type, workflow_specs
 from .lint.structure import task_dependencies
 from .render import RenderRequest, render
 from .values_comments import with_descriptions

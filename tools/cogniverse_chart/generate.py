@@ -34,7 +34,7 @@ import yaml
 
 from . import PROFILES_DIR, REPO_ROOT
 from .documents import Document
-from .argo import apply_parameters, workflow_from_cron
+from .argo.manifests import apply_parameters, workflow_from_cron
 from .errors import ToolkitError
 from .helm import Helm, find_helm
 from .render import RenderRequest, render

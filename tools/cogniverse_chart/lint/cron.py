@@ -9,8 +9,8 @@ from typing import Any, Iterator
 
 from ..cronexpr import CronError, parse, zone
 from ..findings import Severity
-from ..validate import json_path
-from .argo import Cron, cron_of
+from ..documents import json_path
+from ..argo.model import Cron, cron_of
 from .registry import Hit, LintContext, rule
 
 #: Annotation marking a CronWorkflow as light (it may start in the same minute as others).

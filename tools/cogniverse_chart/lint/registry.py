@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from ..documents import Document
 from ..findings import Finding, Severity
-from .argo import WorkflowSpec, workflow_specs
+from ..argo.model import Call, Site, WorkflowSpec, workflow_specs
 
 
 #: The Argo minor versions lint knows the rules of (lint --argo-version).
@@ -79,6 +79,26 @@ class LintContext:
     def workflows(self) -> list[WorkflowSpec]:
         """Every Argo workflow spec: Workflow, WorkflowTemplate, ClusterWorkflowTemplate, CronWorkflow."""
         return [w for d in self.docs for w in workflow_specs(d)]
+
+    def templates(self) -> Iterator[tuple[WorkflowSpec, str, dict[str, Any]]]:
+        """(spec, template name, template) for every template of every workflow spec."""
+        for w in self.workflows:
+            for t in w.template_list:
+                yield w, str(t.get("name")), t
+
+    def calls(self) -> Iterator[tuple[WorkflowSpec, Call]]:
+        """(spec, call) for every step, task, hook and onExit of every workflow spec."""
+        for w in self.workflows:
+            for c in w.calls:
+                yield w, c
+
+    def sites(self, expr: bool) -> Iterator[tuple[WorkflowSpec, Site]]:
+        """(spec, site) for every `{{...}}` use. The reference rules run twice: with expr=False over the uses
+        Argo's validator resolves too, with expr=True over those it never looks at (Site.beyond_argo)."""
+        for w in self.workflows:
+            for s in w.sites:
+                if s.beyond_argo == expr:
+                    yield w, s
 
     @cached_property
     def library(self) -> dict[tuple[bool, str], WorkflowSpec]:

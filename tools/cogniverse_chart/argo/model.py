@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterator
 
-from ..documents import Document
-from ..validate import json_path
+from ..documents import Document, json_path, walk_strings
 
 ARGO_API_PREFIX = "argoproj.io/"
 SPEC_AT = {"Workflow": ("spec",), "WorkflowTemplate": ("spec",), "ClusterWorkflowTemplate": ("spec",),
@@ -48,19 +47,6 @@ def tagged_variables(text: str) -> Iterator[tuple[tuple[str, ...], bool]]:
             sm = _SIMPLE_VAR_RE.match(inner)
             if sm:
                 yield tuple(sm.group(1).split(".")), False
-
-
-def walk_strings(obj: Any, path: list[Any]) -> Iterator[tuple[list[Any], str]]:
-    """(path, string) for every string under obj that contains a `{{` tag."""
-    if isinstance(obj, str):
-        if "{{" in obj:
-            yield path, obj
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from walk_strings(v, [*path, k])
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield from walk_strings(v, [*path, i])
 
 
 def template_type(t: dict[str, Any]) -> str:
@@ -192,7 +178,7 @@ class WorkflowSpec:
         for t in self.template_list:
             tn = str(t.get("name"))
             tp = self.tpath(tn)
-            for path, text in walk_strings(t, tp):
+            for path, text in walk_strings(t, tp, "{{"):
                 call = None
                 key = str(path[len(tp)]) if len(path) > len(tp) else ""
                 rel = path[len(tp):]
