@@ -18,6 +18,7 @@ have, and the test prints why. Argo: whichever controller the cluster runs (the 
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 import time
@@ -114,13 +115,7 @@ def rel(kube_cluster: Any, core_api: Any, previous: upgrade.PreviousRelease, val
         r.helm_run("uninstall", RELEASE, "--wait", check=False)
         for ns in (TENANT_NS, namespace):
             subprocess.run(["kubectl", "delete", "namespace", ns, "--ignore-not-found", "--wait=false"],
-                           capture_output=True, env={"KUBECONFIG": r.kubeconfig, "PATH": _path()}, timeout=120)
-
-
-def _path() -> str:
-    import os
-
-    return os.environ["PATH"]
+                           capture_output=True, env={**os.environ, "KUBECONFIG": r.kubeconfig}, timeout=120)
 
 
 def _succeeded(rel: SmokeRelease, name: str) -> WorkflowResult:
