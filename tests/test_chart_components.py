@@ -341,22 +341,25 @@ def test_network_policy_without_same_namespace_still_admits_the_release(render_c
 
 # --- helm test hook and NOTES ----------------------------------------------------------------
 
-def test_helm_test_pod_checks_runtime_and_vespa_without_a_shell(render_chart):
+def test_helm_test_pod_checks_every_enabled_service_without_a_shell(render_chart):
     docs = render_chart()
     pod = by_kind(docs, "Pod")["cogniverse-test"]
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     assert pod["spec"]["restartPolicy"] == "Never"
     urls = {c["name"]: c["command"][-1] for c in pod["spec"]["containers"]}
     assert urls == {"check-runtime": "http://cogniverse-runtime.cogniverse.svc:8000/health",
-                    "check-vespa-config": "http://cogniverse-vespa-config.cogniverse.svc:19071/state/v1/health"}
+                    "check-vespa-config": "http://cogniverse-vespa-config.cogniverse.svc:19071/state/v1/health",
+                    "check-phoenix": "http://cogniverse-phoenix.cogniverse.svc:6006/healthz"}
     for c in pod["spec"]["containers"]:
         assert c["command"][0] == "wget" and "sh" not in c["command"]
 
 
 @pytest.mark.parametrize("values, checks", [
-    ({"runtime": {"enabled": False}}, {"check-vespa-config"}),
-    ({"vespa": {"enabled": False}}, {"check-runtime"}),
-    ({"runtime": {"enabled": False}, "vespa": {"enabled": False}}, None),
+    ({"runtime": {"enabled": False}}, {"check-vespa-config", "check-phoenix"}),
+    ({"vespa": {"enabled": False}}, {"check-runtime", "check-phoenix"}),
+    ({"runtime": {"enabled": False}, "vespa": {"enabled": False}}, {"check-phoenix"}),
+    ({"runtime": {"enabled": False}, "vespa": {"enabled": False}, "llm": {"enabled": True}}, {"check-phoenix", "check-llm"}),
+    ({"runtime": {"enabled": False}, "vespa": {"enabled": False}, "phoenix": {"enabled": False}}, None),
     ({"tests": {"enabled": False}}, None),
 ])
 def test_helm_test_pod_checks_only_enabled_services(render_chart, values, checks):
