@@ -80,13 +80,15 @@ def test_local_profile_renders_phoenix_and_ollama_from_local_images_only(render_
     assert {c["spec"].get("storageClassName") for c in claims.values()} == {"local-path"}
 
 
-def test_local_profile_helm_test_checks_phoenix_and_ollama_with_the_node_toolbox(render_chart):
+def test_local_profile_helm_test_checks_phoenix_and_ollama_with_the_service_check_image(render_chart):
     (pod,) = [d.obj for d in render_chart(profile="local") if d.kind == "Pod"]
     checks = {c["name"]: c for c in pod["spec"]["containers"]}
     assert set(checks) == {"check-phoenix", "check-llm"}
     assert checks["check-phoenix"]["command"][-1] == "http://cogniverse-phoenix.cogniverse.svc:6006/healthz"
     assert checks["check-llm"]["command"][-1] == "http://cogniverse-llm.cogniverse.svc:11434/api/version"
-    assert {(c["image"], c["imagePullPolicy"]) for c in checks.values()} == {("cogniverse/toolbox:1.0", "Never")}
+    images = {(c["image"], c["imagePullPolicy"]) for c in checks.values()}
+    built = re.search(r"^CHECK_IMAGE=(\S+)", (ROOT / "cluster/services/images.sh").read_text(), re.M).group(1)
+    assert images == {(built, "Never")}, "values/local.yaml tests.image is not the image cluster/services/images.sh builds"
 
 
 def test_local_profile_validates_strictly(render_chart, validator):
