@@ -291,6 +291,11 @@ build_images() {
   else
     log "images/smoke-runner/build.sh not found: no smoke-runner image imported"
   fi
+  # The service images of values/local.yaml (Phoenix, Ollama): imported when already built, never
+  # built here (a cold Ollama build is long); cluster/services/images.sh build|import builds them.
+  if [[ -x "$ROOT/cluster/services/images.sh" ]]; then
+    mapfile -t -O "${#IMAGES[@]}" IMAGES < <("$ROOT/cluster/services/images.sh" archives)
+  fi
 }
 
 # ---------------------------------------------------------------- certificates

@@ -63,6 +63,13 @@ cluster_answers() {
 stage bootstrap "$ROOT/scripts/bootstrap.sh"
 export PATH="$ROOT/.tools/bin:$ROOT/.venv/bin:$PATH"
 
+# The service images of values/local.yaml (Phoenix, Ollama; cached by version and inputs) build in the
+# background beside the fast tests and the local cluster's build; their smoke tests run once, at the end.
+svc_images=""
+if [[ $fast_only == 0 ]] && ! cluster_answers; then
+  "$ROOT/cluster/services/images.sh" build >"$ROOT/.tools/service-images.log" 2>&1 &
+  svc_images=$!
+fi
 # The Go helpers the fast tests run (Argo's own validator for 3.7 and 4.0, kube-apiserver's admission-
 # policy code, the OCI registry of the packaging tests), built from their pinned modules and cached by version and source: a cold build does
 # not belong inside a test.
@@ -118,8 +125,17 @@ for argo in "${argo_matrix[@]}"; do
       continue
     fi
   fi
-  stage "smoke-tests (argo $argo)" run_pytest -m smoke "${pytest_args[@]}" || failed+=("argo $argo: smoke suite")
+  stage "smoke-tests (argo $argo)" run_pytest -m smoke --ignore=tests/smoke/test_services.py "${pytest_args[@]}" \
+    || failed+=("argo $argo: smoke suite")
 done
+# The services (Phoenix, Ollama from local images) once per run, on the last Argo version.
+if stage "service-images (wait for the build)" wait "$svc_images" \
+  && stage "service-images (import)" "$ROOT/cluster/services/images.sh" import; then
+  stage "smoke-services" run_pytest -m smoke tests/smoke/test_services.py "${pytest_args[@]}" || failed+=("services smoke suite")
+else
+  tail -20 "$ROOT/.tools/service-images.log" >&2
+  failed+=("service images: cluster/services/images.sh (log .tools/service-images.log)")
+fi
 if [[ ${#failed[@]} -gt 0 ]]; then
   printf 'test.sh: FAILED: %s\n' "${failed[@]}" >&2
   exit 1

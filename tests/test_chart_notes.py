@@ -16,7 +16,7 @@ from chart_utils import by_kind
 
 # --- helm test hook and NOTES ----------------------------------------------------------------
 
-def test_helm_test_pod_checks_runtime_and_vespa_without_a_shell(render_chart):
+def test_helm_test_pod_checks_every_enabled_service_without_a_shell(render_chart):
     (test,) = render_chart(show_only=["templates/tests/test-connection.yaml"])
     assert test.name == "cogniverse-test"
     pod = test.obj
@@ -24,15 +24,18 @@ def test_helm_test_pod_checks_runtime_and_vespa_without_a_shell(render_chart):
     assert pod["spec"]["restartPolicy"] == "Never"
     urls = {c["name"]: c["command"][-1] for c in pod["spec"]["containers"]}
     assert urls == {"check-runtime": "http://cogniverse-runtime.cogniverse.svc:8000/health",
-                    "check-vespa-config": "http://cogniverse-vespa-config.cogniverse.svc:19071/state/v1/health"}
+                    "check-vespa-config": "http://cogniverse-vespa-config.cogniverse.svc:19071/state/v1/health",
+                    "check-phoenix": "http://cogniverse-phoenix.cogniverse.svc:6006/healthz"}
     for c in pod["spec"]["containers"]:
         assert c["command"][0] == "wget" and "sh" not in c["command"]
 
 
 @pytest.mark.parametrize("values, checks", [
-    ({"runtime": {"enabled": False}}, {"check-vespa-config"}),
-    ({"vespa": {"enabled": False}}, {"check-runtime"}),
-    ({"runtime": {"enabled": False}, "vespa": {"enabled": False}}, None),
+    ({"runtime": {"enabled": False}}, {"check-vespa-config", "check-phoenix"}),
+    ({"vespa": {"enabled": False}}, {"check-runtime", "check-phoenix"}),
+    ({"runtime": {"enabled": False}, "vespa": {"enabled": False}}, {"check-phoenix"}),
+    ({"runtime": {"enabled": False}, "vespa": {"enabled": False}, "llm": {"enabled": True}}, {"check-phoenix", "check-llm"}),
+    ({"runtime": {"enabled": False}, "vespa": {"enabled": False}, "phoenix": {"enabled": False}}, None),
     ({"tests": {"enabled": False}}, None),
 ])
 def test_helm_test_pod_checks_only_enabled_services(render_chart, values, checks):

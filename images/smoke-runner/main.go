@@ -310,17 +310,16 @@ var steps = map[string]Step{
 		Run: func(a map[string]string, _ func(string) string) (map[string]string, error) {
 			return map[string]string{"schema-count": strconv.Itoa(profileCount(a))}, nil
 		}},
-	"create-phoenix-project": {Required: []string{"tenant-id", "tenant-name"},
-		Run: func(a map[string]string, _ func(string) string) (map[string]string, error) {
-			return map[string]string{"project": a["tenant-id"]}, nil
-		}},
-	"initialize-memory": {Required: []string{"tenant-id"}, Run: none},
+	// With PHOENIX_URL set, through Phoenix's REST API (phoenix.go).
+	"create-phoenix-project": {Required: []string{"tenant-id", "tenant-name"}, Run: createPhoenixProject},
+	"initialize-memory":      {Required: []string{"tenant-id"}, Run: none},
 	"verify-tenant": {Required: []string{"tenant-id", "namespace", "profiles"},
-		Run: func(a map[string]string, _ func(string) string) (map[string]string, error) {
+		Run: func(a map[string]string, env func(string) string) (map[string]string, error) {
 			if want := TenantNamespace(a["tenant-id"]); a["namespace"] != want {
 				return nil, fmt.Errorf("verify-tenant: namespace %q is not the tenant's namespace %q", a["namespace"], want)
 			}
-			return nil, nil
+			// With PHOENIX_URL set, the tenant's Phoenix project must be there (phoenix.go).
+			return nil, checkPhoenixProject(a["tenant-id"], env)
 		}},
 
 	// scheduled
