@@ -50,7 +50,8 @@ source "$CLUSTER_DIR/k8s/k8s.sh"
 source "$CLUSTER_DIR/argo/argo.sh"
 CONTAINERD_SOCK="$RUN/containerd/containerd.sock"
 PKI="$STATE/pki"
-APT_PACKAGES=(containerd runc containernetworking-plugins iptables openssl iproute2 busybox-static)
+# jq and curl: the smoke suite runs docs/guide.md, whose commands use them on the host (a fresh Debian has neither).
+APT_PACKAGES=(containerd runc containernetworking-plugins iptables openssl iproute2 busybox-static jq curl)
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy)
 # CoreDNS, local-path provisioner, metrics-server: cluster/addons/addons.sh and one folder each.
 # shellcheck source=cluster/addons/addons.sh
@@ -172,7 +173,7 @@ kc() { "$KUBECTL" --kubeconfig "$STATE/admin.kubeconfig" "$@"; }
 # ---------------------------------------------------------------- build
 ensure_packages() {
   local missing=() cmd
-  for cmd in containerd runc ctr iptables openssl ip setsid; do
+  for cmd in containerd runc ctr iptables openssl ip setsid jq curl; do
     command -v "$cmd" >/dev/null || missing+=("$cmd")
   done
   [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] || missing+=(cni-plugins)
