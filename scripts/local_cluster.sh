@@ -50,7 +50,8 @@ source "$CLUSTER_DIR/k8s/k8s.sh"
 source "$CLUSTER_DIR/argo/argo.sh"
 CONTAINERD_SOCK="$RUN/containerd/containerd.sock"
 PKI="$STATE/pki"
-APT_PACKAGES=(containerd runc containernetworking-plugins iptables openssl iproute2 busybox-static)
+# jq and curl: the smoke suite runs docs/guide.md, whose commands use them on the host (a fresh Debian has neither).
+APT_PACKAGES=(containerd runc containernetworking-plugins iptables openssl iproute2 busybox-static jq curl)
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy)
 # CoreDNS, local-path provisioner, metrics-server: cluster/addons/addons.sh and one folder each.
 # shellcheck source=cluster/addons/addons.sh
@@ -172,7 +173,7 @@ kc() { "$KUBECTL" --kubeconfig "$STATE/admin.kubeconfig" "$@"; }
 # ---------------------------------------------------------------- build
 ensure_packages() {
   local missing=() cmd
-  for cmd in containerd runc ctr iptables openssl ip setsid; do
+  for cmd in containerd runc ctr iptables openssl ip setsid jq curl; do
     command -v "$cmd" >/dev/null || missing+=("$cmd")
   done
   [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] || missing+=(cni-plugins)
@@ -216,23 +217,26 @@ build_binaries() {
   PAUSE_BIN="$CACHE/bin/pause-$(source_key "$CLUSTER_DIR/pause")"
   local pids=() start ok=0 f
   start=$(date +%s)
-  rm -f "$CACHE"/logs/.timing-*
+  rm -f "$CACHE"/logs/.timing-* "$CACHE"/logs/.ok-*
+  local jobs=()  # each background build touches logs/.ok-JOB when it succeeded
   [[ -x "$PAUSE_BIN/pause" ]] || timed "build pause" build_pause
   # Kubernetes and Argo build side by side: the link steps are single threaded, so the other
   # build's compile jobs fill the second core. Each logs its own duration.
   if k8s_built "$K8S_BIN"; then
     log "Kubernetes $K8S_VERSION binaries cached in $K8S_BIN"
   else
-    (timed "build kubernetes+etcd" build_k8s && echo "${TIMINGS[-1]}" >"$CACHE/logs/.timing-k8s") & pids+=($!)
+    (timed "build kubernetes+etcd" build_k8s && echo "${TIMINGS[-1]}" >"$CACHE/logs/.timing-k8s" \
+      && touch "$CACHE/logs/.ok-k8s") & pids+=($!) jobs+=(k8s)
   fi
   if argo_built "$ARGO_BIN"; then
     log "Argo $ARGO_VERSION binaries cached in $ARGO_BIN"
   else
-    (timed "build argo $ARGO_VERSION" build_argo && echo "${TIMINGS[-1]}" >"$CACHE/logs/.timing-argo") & pids+=($!)
+    (timed "build argo $ARGO_VERSION" build_argo && echo "${TIMINGS[-1]}" >"$CACHE/logs/.timing-argo" \
+      && touch "$CACHE/logs/.ok-argo") & pids+=($!) jobs+=(argo)
   fi
   # The add-ons (cluster/addons) build one after another beside them; each records its own time.
   (n=${#TIMINGS[@]} && addons_build && if ((${#TIMINGS[@]} > n)); then
-    printf '%s\n' "${TIMINGS[@]:n}" >"$CACHE/logs/.timing-addons"; fi) & pids+=($!)
+    printf '%s\n' "${TIMINGS[@]:n}" >"$CACHE/logs/.timing-addons"; fi && touch "$CACHE/logs/.ok-addons") & pids+=($!) jobs+=(addons)
   local pid tick=0 progress
   while true; do
     ok=1
@@ -247,7 +251,12 @@ build_binaries() {
     fi
     sleep 1
   done
-  for pid in "${pids[@]}"; do wait "$pid" || die "a build failed (see above)"; done
+  # Success is read from the marker files, not from `wait PID`: during a cold build (~50 min on a busy
+  # machine) the PIDs wrap (pid_max 32768) and bash drops a finished job's saved status once one of its
+  # own later children (the sleep above) gets the same PID; `wait` then says "not a child of this shell".
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for f in "${jobs[@]}"; do [[ -f "$CACHE/logs/.ok-$f" ]] || die "the $f build failed (see above)"; done
+  rm -f "$CACHE"/logs/.ok-*
   for f in "$CACHE"/logs/.timing-*; do
     if [[ -f "$f" ]]; then mapfile -t -O "${#TIMINGS[@]}" TIMINGS <"$f" && rm -f "$f"; fi
   done

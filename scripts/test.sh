@@ -60,6 +60,20 @@ cluster_answers() {
     "$ROOT/.tools/bin/kubectl" --request-timeout=10s get --raw /readyz >/dev/null 2>&1
 }
 
+# Host tools no step installs (a fresh CI machine must have them): named all at once, before a long run
+# fails on the first one deep inside a stage. The node's own packages (containerd, iptables, jq, curl...)
+# are installed by local_cluster.sh up; Helm, kubectl and the venv by bootstrap.sh.
+missing=()
+for tool in "python3:python3 python3-venv" npm:npm git:git gpg:gnupg; do
+  command -v "${tool%%:*}" >/dev/null || missing+=("${tool%%:*} (apt-get install ${tool#*:})")
+done
+command -v go >/dev/null || missing+=("go (a Go toolchain as new as the go lines of tools/*/go.mod and cluster/*/go.mod, on PATH)")
+if [[ ${#missing[@]} -gt 0 ]]; then
+  printf -v list '%s; ' "${missing[@]}"
+  echo "test.sh: missing prerequisites: ${list%; }" >&2
+  exit 1
+fi
+
 stage bootstrap "$ROOT/scripts/bootstrap.sh"
 export PATH="$ROOT/.tools/bin:$ROOT/.venv/bin:$PATH"
 

@@ -149,3 +149,15 @@ def test_runner_can_stop_at_the_first_failure(tmp_path):
                         lookup=lambda n, c: n, stop_on_failure=True)
     assert [r.status for r in results] == ["ok", "failed", "not reached"]
     assert not (tmp_path / "later").exists()
+
+
+def test_the_argo_cli_is_found_in_the_cluster_cache_the_build_used(tmp_path, monkeypatch):
+    """local_cluster.sh builds into $COGNIVERSE_CLUSTER_CACHE when it is set: the guide runner looks there too."""
+    older, newer = tmp_path / "bin" / "argo-3.7.18-aaaa", tmp_path / "bin" / "argo-3.7.18-bbbb"
+    for d in (older, newer, tmp_path / "bin" / "argo-4.0.3-cccc"):
+        d.mkdir(parents=True)
+        (d / "argo").write_text("#!/bin/sh\n")
+    os.utime(older / "argo", (1, 1))
+    monkeypatch.setenv("COGNIVERSE_CLUSTER_CACHE", str(tmp_path))
+    assert guide.find_argo(path=str(tmp_path / "empty"), version="v3.7.18") == str(newer)
+    assert guide.find_argo(path=str(tmp_path / "empty"), version="v3.9.9") is None
