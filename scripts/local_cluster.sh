@@ -132,8 +132,16 @@ start_daemon() {  # start_daemon NAME CMD...: background process, output to logs
   fi
   mkdir -p "$STATE/pids" "$STATE/logs"
   log "starting $name"
-  # 9>&-: the daemon must not inherit the up/down lock (fd 9), or it holds the lock forever and `down` waits.
-  setsid "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null 9>&- &
+  # The daemon inherits no descriptor beyond 0-2: not our up/down lock (fd 9), nor a lock the caller
+  # holds (`flock /run/lock/cogniverse-smoke.lock local_cluster.sh up`, test.sh's fd 9), or it would
+  # hold that lock for as long as it runs.
+  (
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      if [[ $fd -gt 2 && -e /proc/self/fd/$fd ]]; then eval "exec $fd>&-"; fi
+    done
+    exec setsid "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null
+  ) &
   echo $! >"$(pidfile "$name")"
 }
 
