@@ -30,7 +30,7 @@ ETCD_CLIENT_PORT=2379
 ETCD_PEER_PORT=2380
 TIMEOUT="${COGNIVERSE_CLUSTER_TIMEOUT:-180}"
 LOCK="${COGNIVERSE_CLUSTER_LOCK:-/run/lock/cogniverse-local-cluster.lock}"
-ARGO_REQUEUE_TIME="${COGNIVERSE_ARGO_REQUEUE_TIME:-1s}"
+ARGO_REQUEUE_TIME="${COGNIVERSE_ARGO_REQUEUE_TIME:-250ms}"
 PAUSE_IMAGE="cogniverse/pause:3.10"
 TOOLBOX_IMAGE="cogniverse/toolbox:1.0"
 gomod_version() {  # gomod_version GO_MOD MODULE: the required version of MODULE
