@@ -97,9 +97,12 @@ trap 'down_cluster; report' EXIT
 read -r -a argo_matrix <<<"${COGNIVERSE_ARGO_MATRIX:-3.7 4.0}"
 # Smoke tests that do not depend on the Argo version: the chart pulled from OCI and installed by both
 # Helms (no workflow runs), and the node checks (Kubernetes version, kubectl skew, DNS, local-path,
-# metrics, a trivial Helm 3 chart, the daemons' locks). They run on the first Argo version only.
+# metrics, a trivial Helm 3 chart, the daemons' locks). They run on the first Argo version only, and
+# so (the lead's CI budget) do the service and upgrade/rollback modules.
 one_leg_only=(
   tests/smoke/test_install_from_oci.py
+  tests/smoke/test_services.py
+  tests/smoke/test_upgrade_rollback.py
   tests/test_local_cluster_smoke.py::test_server_reports_the_pinned_kubernetes_version
   tests/test_local_cluster_smoke.py::test_kubectl_is_within_one_minor_of_the_server
   tests/test_local_cluster_smoke.py::test_node_is_ready_and_runs_real_containers
@@ -139,10 +142,10 @@ for argo in "${argo_matrix[@]}"; do
       continue
     fi
   fi
-  # Tests that do not depend on the Argo version run on the first leg only (one_leg_only below).
+  # The tests of one_leg_only run on the first leg only.
   leg_args=()
   if [[ $argo != "${argo_matrix[0]}" ]]; then
-    echo "test.sh: on Argo $argo, not again (they do not depend on the Argo version and ran on Argo ${argo_matrix[0]}): ${one_leg_only[*]}" >&2
+    echo "test.sh: on Argo $argo, left out (they ran on Argo ${argo_matrix[0]}; one_leg_only in scripts/test.sh): ${one_leg_only[*]}" >&2
     for t in "${one_leg_only[@]}"; do leg_args+=(--deselect "$t"); done
   fi
   stage "smoke-tests (argo $argo)" run_pytest -m smoke --durations=15 "${leg_args[@]}" "${pytest_args[@]}" \
