@@ -388,7 +388,11 @@ setup_host() {
     log "creating bridge $BRIDGE ($BRIDGE_IP/24) for pods and the API server address"
     ip link add "$BRIDGE" type bridge
   fi
-  ip addr show dev "$BRIDGE" | grep -q "inet $BRIDGE_IP/" || ip addr add "$BRIDGE_IP/24" dev "$BRIDGE"
+  # Not `ip addr show | grep -q`: with pipefail, grep -q exiting at the match can SIGPIPE ip, the
+  # pipeline fails, and `ip addr add` of an assigned address kills a second `up` (the Argo swap).
+  local addrs
+  addrs="$(ip addr show dev "$BRIDGE")"
+  [[ "$addrs" == *"inet $BRIDGE_IP/"* ]] || ip addr add "$BRIDGE_IP/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
   sysctl -qw net.ipv4.ip_forward=1
   sysctl -qw net.bridge.bridge-nf-call-iptables=1
