@@ -30,7 +30,7 @@ ETCD_CLIENT_PORT=2379
 ETCD_PEER_PORT=2380
 TIMEOUT="${COGNIVERSE_CLUSTER_TIMEOUT:-180}"
 LOCK="${COGNIVERSE_CLUSTER_LOCK:-/run/lock/cogniverse-local-cluster.lock}"
-ARGO_REQUEUE_TIME="${COGNIVERSE_ARGO_REQUEUE_TIME:-1s}"
+ARGO_REQUEUE_TIME="${COGNIVERSE_ARGO_REQUEUE_TIME:-250ms}"
 PAUSE_IMAGE="cogniverse/pause:3.10"
 TOOLBOX_IMAGE="cogniverse/toolbox:1.0"
 gomod_version() {  # gomod_version GO_MOD MODULE: the required version of MODULE
@@ -133,8 +133,16 @@ start_daemon() {  # start_daemon NAME CMD...: background process, output to logs
   fi
   mkdir -p "$STATE/pids" "$STATE/logs"
   log "starting $name"
-  # 9>&-: the daemon must not inherit the up/down lock (fd 9), or it holds the lock forever and `down` waits.
-  setsid "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null 9>&- &
+  # The daemon inherits no descriptor beyond 0-2: not our up/down lock (fd 9), nor a lock the caller
+  # holds (`flock /run/lock/cogniverse-smoke.lock local_cluster.sh up`, test.sh's fd 9), or it would
+  # hold that lock for as long as it runs.
+  (
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      if [[ $fd -gt 2 && -e /proc/self/fd/$fd ]]; then eval "exec $fd>&-"; fi
+    done
+    exec setsid "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null
+  ) &
   echo $! >"$(pidfile "$name")"
 }
 
@@ -394,7 +402,11 @@ setup_host() {
     log "creating bridge $BRIDGE ($BRIDGE_IP/24) for pods and the API server address"
     ip link add "$BRIDGE" type bridge
   fi
-  ip addr show dev "$BRIDGE" | grep -q "inet $BRIDGE_IP/" || ip addr add "$BRIDGE_IP/24" dev "$BRIDGE"
+  # Not `ip addr show | grep -q`: with pipefail, grep -q exiting at the match can SIGPIPE ip, the
+  # pipeline fails, and `ip addr add` of an assigned address kills a second `up` (the Argo swap).
+  local addrs
+  addrs="$(ip addr show dev "$BRIDGE")"
+  [[ "$addrs" == *"inet $BRIDGE_IP/"* ]] || ip addr add "$BRIDGE_IP/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
   sysctl -qw net.ipv4.ip_forward=1
   sysctl -qw net.bridge.bridge-nf-call-iptables=1
