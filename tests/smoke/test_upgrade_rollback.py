@@ -226,11 +226,15 @@ def test_upgrade_to_the_tree_keeps_immutable_fields_and_data(rel, core_api, valu
     assert _backups_claim_uid(core_api, rel) == _state["claim"], "the backups PVC was replaced by the upgrade"
 
 
-def test_after_upgrade_every_workflow_runs_and_the_backups_are_still_there(rel, core_api):
-    results = _run_everything(rel, "after upgrade")
+def _every_workflow_runs_and_data_stays(rel, core_api, stage: str) -> None:
+    results = _run_everything(rel, stage)
     _state["backups"].add(results["daily-backup"].name)
     assert _backups_on_claim(core_api, rel) == _state["backups"], "a backup is missing from the backups PVC"
-    assert _tenant_data(core_api) == _state["data"], "re-provisioning the tenant after the upgrade changed it"
+    assert _tenant_data(core_api) == _state["data"], f"re-provisioning the tenant {stage} changed it"
+
+
+def test_after_upgrade_every_workflow_runs_and_the_backups_are_still_there(rel, core_api):
+    _every_workflow_runs_and_data_stays(rel, core_api, "after upgrade")
 
 
 def test_rollback_restores_the_previous_release_and_keeps_data(rel, core_api, previous):
@@ -248,7 +252,4 @@ def test_rollback_restores_the_previous_release_and_keeps_data(rel, core_api, pr
 
 
 def test_after_rollback_every_workflow_runs_and_the_backups_are_still_there(rel, core_api):
-    results = _run_everything(rel, "after rollback")
-    _state["backups"].add(results["daily-backup"].name)
-    assert _backups_on_claim(core_api, rel) == _state["backups"], "a backup is missing from the backups PVC"
-    assert _tenant_data(core_api) == _state["data"], "re-provisioning the tenant after the rollback changed it"
+    _every_workflow_runs_and_data_stays(rel, core_api, "after rollback")
