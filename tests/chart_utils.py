@@ -143,9 +143,21 @@ def container_templates(obj: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def all_argo(docs: list[Document]) -> Iterator[dict[str, Any]]:
+    """Every Argo object that defines a workflow (a CronWorkflow runs a WorkflowTemplate: see scheduled)."""
     for d in docs:
-        if d.kind in ARGO_KINDS:
+        if d.kind in ARGO_KINDS and "workflowTemplateRef" not in workflow_spec(d.obj):
             yield d.obj
+
+
+def scheduled(docs: list[Document]) -> dict[str, dict[str, Any]]:
+    """{CronWorkflow name: the WorkflowTemplate it runs}; each chart CronWorkflow runs the one of its name."""
+    wft = by_kind(docs, "WorkflowTemplate")
+    out = {}
+    for name, cron in by_kind(docs, "CronWorkflow").items():
+        ref = cron["spec"]["workflowSpec"]["workflowTemplateRef"]["name"]
+        assert ref == name, f"CronWorkflow {name} runs WorkflowTemplate {ref}, not the one of its name"
+        out[name] = wft[ref]
+    return out
 
 
 def strings(node: Any, path: str = "$") -> Iterator[tuple[str, str]]:

@@ -94,7 +94,7 @@ def step_containers(docs: list[Document]):
         if d.kind not in ("WorkflowTemplate", "CronWorkflow"):
             continue
         spec = d.obj["spec"].get("workflowSpec", d.obj["spec"])
-        for t in spec["templates"]:
+        for t in spec.get("templates") or []:  # a CronWorkflow's are in the WorkflowTemplate it runs
             if "container" in t:
                 yield f"{d.kind}/{d.name}/{t['name']}", t["container"]
 
@@ -271,8 +271,8 @@ def test_an_optimizer_outside_its_category_is_refused_naming_the_key(render_char
 def test_a_scheduled_optimization_runs_the_optimizers_and_window_its_values_name(render_chart, key, name):
     optimizers = [{"category": "dspy", "type": "SIMBA"}, {"category": "routing", "type": "unified"}]
     docs = render_chart({"workflows": {"cronWorkflows": {key: {"optimizers": optimizers, "annotationWindow": "36h"}}}})
-    cron = {d.name: d.obj for d in docs if d.kind == "CronWorkflow"}[name]
-    steps = {s["name"]: s for t in cron["spec"]["workflowSpec"]["templates"] if t["name"] == "check-and-optimize"
+    template = {d.name: d.obj for d in docs if d.kind == "WorkflowTemplate"}[name]  # what cronwf/<name> runs
+    steps = {s["name"]: s for t in template["spec"]["templates"] if t["name"] == "check-and-optimize"
              for group in t["steps"] for s in group}
     assert steps["optimize"]["withItems"] == optimizers
     since = {p["name"]: p["value"] for p in steps["check-annotations"]["arguments"]["parameters"]}["since"]
@@ -282,9 +282,10 @@ def test_a_scheduled_optimization_runs_the_optimizers_and_window_its_values_name
 @pytest.mark.parametrize("key, name, other", [("weeklyOptimization", "weekly-optimization", "daily-optimization-check"),
                                               ("dailyOptimizationCheck", "daily-optimization-check", "weekly-optimization")])
 def test_each_scheduled_optimization_has_its_own_switch(render_chart, key, name, other):
-    crons = {d.name for d in render_chart({"workflows": {"cronWorkflows": {key: {"enabled": False}}}})
-             if d.kind == "CronWorkflow"}
-    assert name not in crons and other in crons
+    docs = render_chart({"workflows": {"cronWorkflows": {key: {"enabled": False}}}})
+    for kind in ("CronWorkflow", "WorkflowTemplate"):  # the schedule and the template it runs
+        names = {d.name for d in docs if d.kind == kind}
+        assert name not in names and other in names, kind
 
 
 def test_a_bad_annotation_window_is_refused_naming_the_key(render_chart):
@@ -298,16 +299,18 @@ def test_a_bad_annotation_window_is_refused_naming_the_key(render_chart):
 def test_workflows_and_service_pods_pull_with_the_same_secrets(render_chart):
     docs = render_chart({"global": {"imagePullSecrets": ["regcred", "mirror"]}})
     want = [{"name": "regcred"}, {"name": "mirror"}]
-    specs = [d.obj["spec"].get("workflowSpec", d.obj["spec"]) for d in docs if d.kind in ("WorkflowTemplate", "CronWorkflow")]
+    specs = [d.obj["spec"] for d in docs if d.kind == "WorkflowTemplate"]  # CronWorkflows run these
     specs += [d.obj["spec"]["template"]["spec"] for d in docs if d.kind in ("Deployment", "StatefulSet")]
     assert specs and all(s.get("imagePullSecrets") == want for s in specs)
 
 
-def test_a_cron_workflow_labels_its_workflows_as_its_own_workflow_spec_does(render_chart):
-    for d in render_chart():
+def test_a_cron_workflow_labels_its_workflows_as_the_template_it_runs_does(render_chart):
+    docs = render_chart()
+    templates = {d.name: d.obj for d in docs if d.kind == "WorkflowTemplate"}
+    for d in docs:
         if d.kind == "CronWorkflow":
-            spec = d.obj["spec"]
-            assert spec["workflowMetadata"]["labels"] == spec["workflowSpec"]["workflowMetadata"]["labels"], d.name
+            ran = templates[d.obj["spec"]["workflowSpec"]["workflowTemplateRef"]["name"]]
+            assert d.obj["spec"]["workflowMetadata"]["labels"] == ran["spec"]["workflowMetadata"]["labels"], d.name
 
 
 def test_every_object_tenant_provisioning_creates_carries_the_tenant_labels(render_chart):

@@ -7,12 +7,17 @@ import re
 import pytest
 
 from cogniverse_chart.errors import HelmError
-from chart_utils import (all_argo, entry, by_kind, parameters, render_chart, steps, templates,
+from chart_utils import (all_argo, entry, by_kind, parameters, render_chart, scheduled, steps, templates,
                                     workflow_spec)
 
 
 def _cron(values=None, helm=None, **kw):
     return by_kind(render_chart(values, helm=helm, **kw), "CronWorkflow")
+
+
+def _runs(values=None, helm=None, **kw):
+    """{CronWorkflow name: the WorkflowTemplate it runs}."""
+    return scheduled(render_chart(values, helm=helm, **kw))
 
 
 def _wft(values=None, helm=None, **kw):
@@ -46,9 +51,9 @@ def test_thresholds_follow_values(helm):
 
 
 def test_tenants_of_the_weekly_dspy_run_follow_values(helm):
-    cron = _cron({"workflows": {"cronWorkflows": {"weeklyDspyOptimization": {
+    runs = _runs({"workflows": {"cronWorkflows": {"weeklyDspyOptimization": {
         "tenants": ["acme_corp", "newcorp_inc"], "tenantParallelism": 2}}}}, helm)
-    main = entry(cron["weekly-dspy-optimization"])
+    main = entry(runs["weekly-dspy-optimization"])
     assert steps(main)["optimize"]["withItems"] == ["acme_corp", "newcorp_inc"]
     assert main["parallelism"] == 2
 
@@ -125,7 +130,8 @@ def test_video_data_claim_is_mounted_read_only_at_data(helm):
 def test_semaphore_can_be_turned_off(helm):
     docs = render_chart({"workflows": {"heavyJobs": {"semaphore": False}}}, helm=helm)
     assert "cogniverse-workflow-semaphores" not in by_kind(docs, "ConfigMap")
-    assert all("synchronization" not in workflow_spec(c) for c in by_kind(docs, "CronWorkflow").values())
+    assert len(scheduled(docs)) == 6
+    assert all("synchronization" not in workflow_spec(c) for c in scheduled(docs).values())
 
 
 HEAVY = ("daily-backup", "weekly-dspy-optimization", "daily-cleanup", "weekly-optimization", "daily-optimization-check")
@@ -136,7 +142,7 @@ def test_max_hold_seconds_caps_the_deadline_of_every_heavy_workflow_only(helm):
     Argo fails its Pending steps at the workflow's deadline."""
     docs = render_chart({"workflows": {"heavyJobs": {"maxHoldSeconds": 900},
                                    "cronWorkflows": {"dailyCleanup": {"activeDeadlineSeconds": 600}}}}, helm=helm)
-    cron, wft = by_kind(docs, "CronWorkflow"), by_kind(docs, "WorkflowTemplate")
+    cron, wft = scheduled(docs), by_kind(docs, "WorkflowTemplate")  # cron: the templates CronWorkflows run
     deadlines = {n: workflow_spec(cron[n])["activeDeadlineSeconds"] for n in HEAVY}
     assert deadlines == {"daily-backup": 900, "weekly-dspy-optimization": 900, "daily-cleanup": 600,
                          "weekly-optimization": 900, "daily-optimization-check": 900}
@@ -146,8 +152,8 @@ def test_max_hold_seconds_caps_the_deadline_of_every_heavy_workflow_only(helm):
 
 
 def test_without_the_semaphore_heavy_workflows_keep_their_own_deadlines(helm):
-    cron = _cron({"workflows": {"heavyJobs": {"semaphore": False, "maxHoldSeconds": 900}}}, helm)
-    assert workflow_spec(cron["weekly-optimization"])["activeDeadlineSeconds"] == 43200
+    runs = _runs({"workflows": {"heavyJobs": {"semaphore": False, "maxHoldSeconds": 900}}}, helm)
+    assert workflow_spec(runs["weekly-optimization"])["activeDeadlineSeconds"] == 43200
 
 
 def test_without_the_semaphore_the_guides_times_collide_and_lint_says_so(helm):
@@ -165,7 +171,7 @@ def test_without_the_semaphore_the_guides_times_collide_and_lint_says_so(helm):
 
 def test_exit_handler_attempts_have_a_values_driven_deadline(helm):
     docs = render_chart({"workflows": {"exitHandler": {"activeDeadlineSeconds": 120}}}, helm=helm)
-    for obj in [*by_kind(docs, "CronWorkflow").values(), *by_kind(docs, "WorkflowTemplate").values()]:
+    for obj in all_argo(docs):  # every WorkflowTemplate, those the CronWorkflows run included
         notify = templates(obj)["notify-completion"]
         assert notify["activeDeadlineSeconds"] == 120, obj["metadata"]["name"]
         assert "activeDeadlineSeconds" not in templates(obj).get("prepare-dataset", {}), "only the exit handler"
@@ -176,7 +182,7 @@ def test_pods_are_kept_for_argo_logs_as_values_say(helm):
                              ({"workflows": {"podGC": {"strategy": "OnWorkflowCompletion", "deleteDelayDuration": "30m"}}},
                               {"strategy": "OnWorkflowCompletion", "deleteDelayDuration": "30m"})]:
         docs = render_chart(values, helm=helm)
-        for obj in [*by_kind(docs, "CronWorkflow").values(), *by_kind(docs, "WorkflowTemplate").values()]:
+        for obj in all_argo(docs):
             assert workflow_spec(obj)["podGC"] == expected, obj["metadata"]["name"]
 
 
@@ -188,7 +194,8 @@ def test_cron_needing_batch_optimization_fails_clearly_when_it_is_disabled(helm)
 @pytest.mark.parametrize("profile", ["k3s", "production", "smoke"], ids=lambda p: f"profile-{p}")
 def test_profiles_render_all_workflows(profile):
     docs = render_chart(profile=profile)
-    assert len(by_kind(docs, "WorkflowTemplate")) == 3 and len(by_kind(docs, "CronWorkflow")) == 6
+    assert len(by_kind(docs, "WorkflowTemplate")) == 9 and len(by_kind(docs, "CronWorkflow")) == 6
+    assert len(scheduled(docs)) == 6
 
 
 def test_smoke_profile_runs_the_smoke_runner_without_pulling(helm):

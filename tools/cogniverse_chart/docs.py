@@ -334,10 +334,21 @@ def workflow_docs(docs: list[Document]) -> str:
     specs = [w for d in docs for w in workflow_specs(d)]
     lookup = {(w.doc.kind == "ClusterWorkflowTemplate", w.doc.name): w for w in specs
               if w.doc.kind in ("WorkflowTemplate", "ClusterWorkflowTemplate")}
+    # A run of a template in this stream (each chart CronWorkflow) is drawn as that template, once.
+    runs: dict[str, list[str]] = {}
+    for w in specs:
+        ref = w.spec.get("workflowTemplateRef")
+        if isinstance(ref, dict) and (bool(ref.get("clusterScope")), str(ref.get("name"))) in lookup:
+            runs.setdefault(str(ref.get("name")), []).append(f"{w.doc.kind} `{w.doc.name}`")
     items = []
     for w in sorted(specs, key=lambda w: (w.doc.kind != "WorkflowTemplate", w.doc.name)):
+        if w.doc.kind not in ("WorkflowTemplate", "ClusterWorkflowTemplate") and "workflowTemplateRef" in w.spec \
+                and str((w.spec.get("workflowTemplateRef") or {}).get("name")) in runs:
+            continue
         params = ", ".join(f"`{p}`" for p in names((w.spec.get("arguments") or {}).get("parameters")))
-        items.append({"kind": w.doc.kind, "name": w.doc.name, "params": params, "mermaid": _Flow(w, lookup).build()})
+        by = runs.get(w.doc.name) if w.doc.kind == "WorkflowTemplate" else None
+        items.append({"kind": w.doc.kind, "name": w.doc.name, "params": params, "mermaid": _Flow(w, lookup).build(),
+                      "runs": ", ".join(by or [])})
     return _env.get_template("workflows-diagrams.md.j2").render(workflows=items, calendar=calendar(docs))
 
 

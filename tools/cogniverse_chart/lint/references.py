@@ -57,10 +57,14 @@ def _reachable(w: WorkflowSpec, name: str) -> set[str]:
       "workflow, for templates reached through templateRef)")
 def unknown_workflow_parameter(ctx: LintContext, expr: bool = False, templates: bool = False) -> Iterator[Hit]:
     for w in ctx.workflows:
-        if "workflowTemplateRef" in w.spec:
-            continue
         if (w.doc.kind in ("WorkflowTemplate", "ClusterWorkflowTemplate")) != templates:
             continue  # Argo validates a WorkflowTemplate alone without checking these: a separate rule
+        if "workflowTemplateRef" in w.spec:
+            # A run of a WorkflowTemplate (e.g. each chart CronWorkflow): check what it executes, the
+            # template's spec with the run's arguments merged in; findings point into the template.
+            if ctx.referenced(w) is None:
+                continue
+            w = ctx.run_spec(w)
         for s in w.sites:
             if s.beyond_argo != expr:
                 continue

@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from ..documents import Document
 from ..findings import Finding, Severity
-from ..argo.model import Call, Site, WorkflowSpec, workflow_specs
+from ..argo.model import Call, Site, WorkflowSpec, resolved_run, workflow_specs
 
 
 #: The Argo minor versions lint knows the rules of (lint --argo-version).
@@ -110,6 +110,19 @@ class LintContext:
             elif w.doc.kind == "ClusterWorkflowTemplate":
                 out[(True, w.doc.name)] = w
         return out
+
+    def referenced(self, w: WorkflowSpec) -> WorkflowSpec | None:
+        """The (Cluster)WorkflowTemplate a `workflowTemplateRef` spec runs, when it is in the stream."""
+        ref = w.spec.get("workflowTemplateRef")
+        if not isinstance(ref, dict):
+            return None
+        return self.library.get((bool(ref.get("clusterScope")), str(ref.get("name", ""))))
+
+    def run_spec(self, w: WorkflowSpec) -> WorkflowSpec:
+        """What a spec executes: itself, or for a `workflowTemplateRef` run whose template is in the stream,
+        that template's spec with the run's arguments merged in (model.resolved_run)."""
+        lib = self.referenced(w)
+        return resolved_run(w, lib) if lib is not None else w
 
     def of_kind(self, *kinds: str) -> Iterator[Document]:
         return (d for d in self.docs if d.kind in kinds)

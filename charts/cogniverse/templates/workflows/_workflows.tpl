@@ -342,3 +342,33 @@ parameters:
 {{- fail (printf "workflows.cronWorkflows.%s runs the batch-optimization WorkflowTemplate: set workflows.templates.batchOptimization.enabled=true or disable workflows.cronWorkflows.%s.enabled" .name .name) -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+A scheduled workflow is a WorkflowTemplate plus a CronWorkflow of the same name that runs it
+(workflowTemplateRef), so Argo's `workflowRestrictions.templateReferencing: Strict|Secure` accepts its
+runs: under those settings a run may set only a few spec fields itself (arguments, entrypoint,
+activeDeadlineSeconds, ttlStrategy, podGC, workflowMetadata ...; Argo's ValidateUserOverrides), so
+the steps, semaphore, onExit, service account, security context and volumes live in the template.
+(dict "ctx" $ "c" <cron values> "name" "daily-backup" "type" "maintenance" "arguments" "<arguments YAML or empty>")
+*/}}
+{{- define "cogniverse.workflows.cronRef" -}}
+{{ include "cogniverse.workflows.header" (dict "ctx" .ctx "kind" "CronWorkflow" "name" .name "type" .type) }}
+spec:
+  {{- include "cogniverse.workflows.cronSpec" (dict "ctx" .ctx "c" .c "labels" (dict "workflow-type" .type)) | nindent 2 }}
+  workflowSpec:
+    workflowTemplateRef:
+      name: {{ .name }}
+    {{- with .arguments }}
+    # The same values as the WorkflowTemplate's defaults: `argo submit --from cronwf/{{ $.name }} -p k=v` overrides them.
+    arguments: {{- . | trim | nindent 6 }}
+    {{- end }}
+{{- end -}}
+
+{{/* arguments.parameters of a scheduled workflow from its values: (dict "p" <parameters values> "names" (list ...)) */}}
+{{- define "cogniverse.workflows.cronArguments" -}}
+parameters:
+  {{- range .names }}
+  - name: {{ . }}
+    value: {{ index $.p . | toString | quote }}
+  {{- end }}
+{{- end -}}
