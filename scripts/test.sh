@@ -168,8 +168,15 @@ for argo in "${argo_matrix[@]}"; do
     echo "test.sh: on Argo $argo, left out (they ran on Argo ${argo_matrix[0]}; one_leg_only in scripts/test.sh): ${one_leg_only[*]}" >&2
     for t in "${one_leg_only[@]}"; do leg_args+=(--deselect "$t"); done
   fi
-  stage "smoke-tests (argo $argo)" run_pytest -m smoke --ignore=tests/smoke/test_services.py --durations=15 "${leg_args[@]}" "${pytest_args[@]}" \
+  stage "smoke-tests (argo $argo)" run_pytest -m smoke --ignore=tests/smoke/test_services.py \
+    --ignore=tests/smoke/test_template_referencing.py --durations=15 "${leg_args[@]}" "${pytest_args[@]}" \
     || failed+=("argo $argo: smoke suite")
+  # templateReferencing: Strict is controller-wide, so its check runs alone, after the suite, on the
+  # first leg only; its default-config half is what test_workflows' every-CronWorkflow test runs.
+  if [[ $argo == "${argo_matrix[0]}" ]]; then
+    stage "smoke-template-referencing (argo $argo)" run_pytest -m smoke tests/smoke/test_template_referencing.py \
+      -k test_strict_template_referencing "${pytest_args[@]}" || failed+=("argo $argo: templateReferencing Strict")
+  fi
 done
 # The services (Phoenix, Ollama from local images) once per run, on the last Argo version.
 if stage "service-images (wait for the build)" wait "$svc_images" \
