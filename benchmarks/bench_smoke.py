@@ -9,8 +9,13 @@
    the docs/guide.md run inside it (it runs beside the other tests), the install time, and the ten
    slowest tests. `--argo-version` only labels the figures (the cluster in KUBECONFIG decides).
 
+3. `--ci`: the whole CI command (`CI=true bash .ci/run`: bootstrap, Go helpers, fast tests, cluster up,
+   the smoke suite on each Argo version with the swap between) from this checkout, and the time of
+   every stage as scripts/test.sh records it (COGNIVERSE_STAGE_TIMES), with the machine's load
+   average before and after. Needs no KUBECONFIG (it brings up the local cluster and takes it down).
+
 Holds /run/lock/cogniverse-smoke.lock while it runs (smoke runs never overlap on a shared node).
-Without KUBECONFIG it prints one line saying so and exits 0.
+Without KUBECONFIG (and without --ci) it prints one line saying so and exits 0.
 """
 
 from __future__ import annotations
@@ -99,6 +104,38 @@ def bench_suite(label: str) -> None:
         print("\n".join(out[-40:]))
 
 
+def bench_ci() -> int:
+    """`CI=true bash .ci/run` with its stage times (scripts/test.sh writes them to COGNIVERSE_STAGE_TIMES)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bench-ci-") as tmp:
+        times = Path(tmp) / "stages.tsv"
+        log = Path(tmp) / "ci.log"
+        env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
+        env.update(CI="true", COGNIVERSE_STAGE_TIMES=str(times))
+        load_before = os.getloadavg()
+        start = time.monotonic()
+        with open(log, "w") as out:
+            proc = subprocess.run(["bash", str(REPO_ROOT / ".ci" / "run")], cwd=REPO_ROOT, env=env, stdout=out,
+                                  stderr=subprocess.STDOUT)
+        wall = time.monotonic() - start
+        load_after = os.getloadavg()
+        print(f".ci/run: {wall:.0f}s wall ({wall / 60:.1f} min), exit {proc.returncode}; load average "
+              f"{load_before[0]:.1f} before, {load_after[0]:.1f} after")
+        stages = [line.split("\t") for line in times.read_text().splitlines()] if times.is_file() else []
+        for name, secs in stages:
+            print(f"  {name:34} {int(secs):5d}s")
+        if stages:
+            print(f"  {'sum of stages':34} {sum(int(s) for _, s in stages):5d}s")
+        text = log.read_text(errors="replace").splitlines()
+        for line in text:
+            if line.startswith("test.sh: on Argo") or re.search(r"=+ .*\d+ (passed|failed)", line):
+                print(f"  {line.strip('= ')}")
+        if proc.returncode != 0:
+            print("\n".join(text[-60:]))
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--values", type=Path, default=PROFILES_DIR / "smoke.yaml", help="values for the deploy timing")
@@ -106,7 +143,12 @@ def main() -> int:
     p.add_argument("--skip-suite", action="store_true", help="only time the deploy")
     p.add_argument("--skip-deploy", action="store_true", help="only time the smoke suite")
     p.add_argument("--argo-version", default="", help="label for the figures (the Argo the cluster runs)")
+    p.add_argument("--ci", action="store_true", help="time `CI=true bash .ci/run` and each of its stages")
     args = p.parse_args()
+    if args.ci:
+        with open(LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return bench_ci()
     kubeconfig = os.environ.get("KUBECONFIG")
     if not kubeconfig or not Path(kubeconfig).exists():
         print("bench_smoke: no cluster (set KUBECONFIG to a cluster with Argo Workflows); nothing measured")

@@ -266,46 +266,50 @@ helm_args=(upgrade --install "$RELEASE" "$CHART" --namespace "$NAMESPACE" --crea
 for f in "${values_files[@]}"; do helm_args+=(--values "$f"); done
 for s in "${set_values[@]}"; do helm_args+=(--set "$s"); done
 
-# ---- the plan -----------------------------------------------------------------------------------
-plan=()
+# ---- the steps: one list, printed by --dry-run and run in this order otherwise ------------------
+step_fns=() step_texts=()
+step() { # function text: append one step
+  step_fns+=("$1")
+  step_texts+=("$2")
+}
 if [[ $uninstall == 1 ]]; then
-  plan+=("uninstall Helm release '$RELEASE' from namespace '$NAMESPACE' (data PVCs are kept)")
+  step do_uninstall "uninstall Helm release '$RELEASE' from namespace '$NAMESPACE' (data PVCs are kept)"
 else
   if [[ $local_cluster == 1 ]]; then
-    plan+=("start the local node: $LOCAL_CLUSTER up --argo-version $ARGO_VERSION (Kubernetes, Argo $ARGO_VERSION controller and server, argo CLI in $TOOLS_BIN); KUBECONFIG=$("$LOCAL_CLUSTER" kubeconfig)")
+    step do_local_cluster "start the local node: $LOCAL_CLUSTER up --argo-version $ARGO_VERSION (Kubernetes, Argo $ARGO_VERSION controller and server, argo CLI in $TOOLS_BIN); KUBECONFIG=$("$LOCAL_CLUSTER" kubeconfig)"
   elif [[ $install_k3s == 1 ]]; then
-    plan+=("install K3s $K3S_VERSION from $K3S_INSTALL_URL (skipped if $K3S_VERSION or newer is installed); KUBECONFIG=$K3S_KUBECONFIG")
-    plan+=("wait for the node to be Ready (timeout ${TIMEOUT}s)")
+    step do_install_k3s "install K3s $K3S_VERSION from $K3S_INSTALL_URL (skipped if $K3S_VERSION or newer is installed); KUBECONFIG=$K3S_KUBECONFIG"
+    step wait_node_ready "wait for the node to be Ready (timeout ${TIMEOUT}s)"
   else
-    plan+=("use the existing cluster in KUBECONFIG=${KUBECONFIG:-<unset>}")
+    step check_cluster "use the existing cluster in KUBECONFIG=${KUBECONFIG:-<unset>}"
   fi
   if [[ $install_argo == 1 && $local_cluster == 1 ]]; then
-    plan+=("--install-argo: nothing more to do, the local node runs Argo $ARGO_VERSION the way Argo's install manifests lay it out")
+    step : "--install-argo: nothing more to do, the local node runs Argo $ARGO_VERSION the way Argo's install manifests lay it out"
   elif [[ $install_argo == 1 ]]; then
-    plan+=("install Argo Workflows $ARGO_VERSION into namespace '$ARGO_NAMESPACE' from $argo_source (skipped if $ARGO_VERSION or newer is installed)")
-    plan+=("wait for the Argo CRDs to be Established and the workflow-controller and argo-server to be Ready (timeout ${TIMEOUT}s)")
+    step do_install_argo "install Argo Workflows $ARGO_VERSION into namespace '$ARGO_NAMESPACE' from $argo_source (skipped if $ARGO_VERSION or newer is installed)"
+    step wait_argo "wait for the Argo CRDs to be Established and the workflow-controller and argo-server to be Ready (timeout ${TIMEOUT}s)"
     if [[ $INSTALL_ARGO_CLI == 1 ]]; then
-      plan+=("install the argo CLI $ARGO_VERSION as $ARGO_CLI_DIR/argo from $ARGO_CLI_URL (skipped if $ARGO_VERSION or newer is there)")
+      step do_install_argo_cli "install the argo CLI $ARGO_VERSION as $ARGO_CLI_DIR/argo from $ARGO_CLI_URL (skipped if $ARGO_VERSION or newer is there)"
     else
-      plan+=("no argo CLI install (offline or INSTALL_ARGO_CLI=0): use cogniverse-chart submit/trigger/wait/list")
+      step : "no argo CLI install (offline or INSTALL_ARGO_CLI=0): use cogniverse-chart submit/trigger/wait/list"
     fi
   fi
   if [[ $skip_chart == 0 ]]; then
     if [[ $helm_fetch == 1 ]]; then
-      plan+=("fetch pinned helm with scripts/bootstrap.sh --no-python")
+      step fetch_helm "fetch pinned helm with scripts/bootstrap.sh --no-python"
     fi
-    plan+=("helm ${helm_args[*]}   [helm: $HELM_BIN]")
-    plan+=("wait for the rollout of every Deployment/StatefulSet of release '$RELEASE' (timeout ${TIMEOUT}s)")
+    step do_helm "helm ${helm_args[*]}   [helm: $HELM_BIN]"
+    step wait_chart "wait for the rollout of every Deployment/StatefulSet of release '$RELEASE' (timeout ${TIMEOUT}s)"
   else
-    plan+=("skip the chart (--skip-chart)")
+    step : "skip the chart (--skip-chart)"
   fi
   if [[ $smoke == 1 ]]; then
-    plan+=("run the smoke suite: python -m pytest -m smoke tests/smoke")
+    step do_smoke "run the smoke suite: python -m pytest -m smoke tests/smoke"
   fi
 fi
 
 printf 'Plan:\n'
-for i in "${!plan[@]}"; do printf '  %d. %s\n' $((i + 1)) "${plan[$i]}"; done
+for i in "${!step_texts[@]}"; do printf '  %d. %s\n' $((i + 1)) "${step_texts[$i]}"; done
 if [[ $dry_run == 1 ]]; then
   printf '%s: --dry-run: nothing was changed\n' "$PROG"
   exit 0
@@ -419,7 +423,6 @@ do_install_k3s() {
   KUBECTL_BIN=$(find_kubectl) || die "K3s installed but no kubectl found (expected /usr/local/bin/kubectl)"
   for _ in $(seq 1 60); do [[ -r $K3S_KUBECONFIG ]] && break; sleep 2; done
   [[ -r $K3S_KUBECONFIG ]] || die "$K3S_KUBECONFIG not readable after the K3s install"
-  wait_node_ready
 }
 
 installed_argo_version() {
@@ -450,6 +453,9 @@ do_install_argo() {
     kc apply --server-side --force-conflicts -n "$ARGO_NAMESPACE" "${how[@]}" >/dev/null \
       || die "kubectl apply of the Argo manifest failed"
   fi
+}
+
+wait_argo() {
   wait_crds
   local deploys=()
   kc get deployment workflow-controller -n "$ARGO_NAMESPACE" >/dev/null 2>&1 && deploys+=(deployment/workflow-controller)
@@ -490,7 +496,12 @@ check_cluster() {
     || die "cannot reach the cluster (KUBECONFIG=${KUBECONFIG:-<unset>}): pass --install-k3s, or point KUBECONFIG at a running cluster"
 }
 
-do_chart() {
+fetch_helm() {
+  "$ROOT/scripts/bootstrap.sh" --no-python
+  HELM_BIN=$(find_helm) || die "scripts/bootstrap.sh --no-python did not provide a helm"
+}
+
+do_helm() {
   if ! kc get crd workflowtemplates.argoproj.io >/dev/null 2>&1; then
     log "note: the Argo Workflows CRDs are not installed (pass --install-argo); the chart refuses to install its workflows without them"
   fi
@@ -499,6 +510,9 @@ do_chart() {
     diagnose "$NAMESPACE"
     die "helm upgrade --install failed (diagnostics above)"
   fi
+}
+
+wait_chart() {
   local objs=()
   mapfile -t objs < <(kc get deployments,statefulsets -n "$NAMESPACE" \
     -l "app.kubernetes.io/instance=$RELEASE" -o name 2>/dev/null)
@@ -507,6 +521,7 @@ do_chart() {
     wait_rollout "$NAMESPACE" "${objs[@]}"
   fi
   log "chart installed: release '$RELEASE' in namespace '$NAMESPACE'"
+  print_access
 }
 
 print_access() {
@@ -526,28 +541,26 @@ Cogniverse is installed (release '$RELEASE', namespace '$NAMESPACE').
 EOF
 }
 
-if [[ $uninstall == 1 ]]; then
+do_uninstall() {
   check_cluster
   log "helm uninstall $RELEASE -n $NAMESPACE"
   "$HELM_BIN" uninstall "$RELEASE" --namespace "$NAMESPACE" --wait --timeout "${TIMEOUT}s" \
     || die "helm uninstall failed"
   log "uninstalled; data PVCs are kept: kubectl get pvc -n $NAMESPACE"
-  exit 0
-fi
+}
 
-if [[ $local_cluster == 1 ]]; then
+do_local_cluster() {
   log "starting the local node: $LOCAL_CLUSTER up --argo-version $ARGO_VERSION"
   "$LOCAL_CLUSTER" up --argo-version "$ARGO_VERSION" || die "$LOCAL_CLUSTER up failed (its log is above)"
   KUBECONFIG=$("$LOCAL_CLUSTER" kubeconfig)
   export KUBECONFIG
   check_cluster
-elif [[ $install_k3s == 1 ]]; then do_install_k3s; else check_cluster; fi
-if [[ $install_argo == 1 && $local_cluster == 0 ]]; then
-  do_install_argo
-  if [[ $INSTALL_ARGO_CLI == 1 ]]; then do_install_argo_cli; fi
-fi
-if [[ $skip_chart == 0 ]]; then do_chart; print_access; fi
-if [[ $smoke == 1 ]]; then
+}
+
+do_smoke() {
   log "running the smoke suite"
   (cd "$ROOT" && "$VENV_PYTHON" -m pytest -m smoke tests/smoke)
-fi
+}
+
+# ---- run the steps of the plan, in its order -------------------------------------------------------
+for fn in "${step_fns[@]}"; do "$fn"; done

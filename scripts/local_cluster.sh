@@ -30,7 +30,7 @@ ETCD_CLIENT_PORT=2379
 ETCD_PEER_PORT=2380
 TIMEOUT="${COGNIVERSE_CLUSTER_TIMEOUT:-180}"
 LOCK="${COGNIVERSE_CLUSTER_LOCK:-/run/lock/cogniverse-local-cluster.lock}"
-ARGO_REQUEUE_TIME="${COGNIVERSE_ARGO_REQUEUE_TIME:-1s}"
+ARGO_REQUEUE_TIME="${COGNIVERSE_ARGO_REQUEUE_TIME:-250ms}"
 PAUSE_IMAGE="cogniverse/pause:3.10"
 TOOLBOX_IMAGE="cogniverse/toolbox:1.0"
 gomod_version() {  # gomod_version GO_MOD MODULE: the required version of MODULE
@@ -50,7 +50,8 @@ source "$CLUSTER_DIR/k8s/k8s.sh"
 source "$CLUSTER_DIR/argo/argo.sh"
 CONTAINERD_SOCK="$RUN/containerd/containerd.sock"
 PKI="$STATE/pki"
-APT_PACKAGES=(containerd runc containernetworking-plugins iptables openssl iproute2 busybox-static)
+# jq and curl: the smoke suite runs docs/guide.md, whose commands use them on the host (a fresh Debian has neither).
+APT_PACKAGES=(containerd runc containernetworking-plugins iptables openssl iproute2 busybox-static jq curl)
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy)
 # CoreDNS, local-path provisioner, metrics-server: cluster/addons/addons.sh and one folder each.
 # shellcheck source=cluster/addons/addons.sh
@@ -132,8 +133,16 @@ start_daemon() {  # start_daemon NAME CMD...: background process, output to logs
   fi
   mkdir -p "$STATE/pids" "$STATE/logs"
   log "starting $name"
-  # 9>&-: the daemon must not inherit the up/down lock (fd 9), or it holds the lock forever and `down` waits.
-  setsid "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null 9>&- &
+  # The daemon inherits no descriptor beyond 0-2: not our up/down lock (fd 9), nor a lock the caller
+  # holds (`flock /run/lock/cogniverse-smoke.lock local_cluster.sh up`, test.sh's fd 9), or it would
+  # hold that lock for as long as it runs.
+  (
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      if [[ $fd -gt 2 && -e /proc/self/fd/$fd ]]; then eval "exec $fd>&-"; fi
+    done
+    exec setsid "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null
+  ) &
   echo $! >"$(pidfile "$name")"
 }
 
@@ -172,7 +181,7 @@ kc() { "$KUBECTL" --kubeconfig "$STATE/admin.kubeconfig" "$@"; }
 # ---------------------------------------------------------------- build
 ensure_packages() {
   local missing=() cmd
-  for cmd in containerd runc ctr iptables openssl ip setsid; do
+  for cmd in containerd runc ctr iptables openssl ip setsid jq curl; do
     command -v "$cmd" >/dev/null || missing+=("$cmd")
   done
   [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] || missing+=(cni-plugins)
@@ -216,23 +225,26 @@ build_binaries() {
   PAUSE_BIN="$CACHE/bin/pause-$(source_key "$CLUSTER_DIR/pause")"
   local pids=() start ok=0 f
   start=$(date +%s)
-  rm -f "$CACHE"/logs/.timing-*
+  rm -f "$CACHE"/logs/.timing-* "$CACHE"/logs/.ok-*
+  local jobs=()  # each background build touches logs/.ok-JOB when it succeeded
   [[ -x "$PAUSE_BIN/pause" ]] || timed "build pause" build_pause
   # Kubernetes and Argo build side by side: the link steps are single threaded, so the other
   # build's compile jobs fill the second core. Each logs its own duration.
   if k8s_built "$K8S_BIN"; then
     log "Kubernetes $K8S_VERSION binaries cached in $K8S_BIN"
   else
-    (timed "build kubernetes+etcd" build_k8s && echo "${TIMINGS[-1]}" >"$CACHE/logs/.timing-k8s") & pids+=($!)
+    (timed "build kubernetes+etcd" build_k8s && echo "${TIMINGS[-1]}" >"$CACHE/logs/.timing-k8s" \
+      && touch "$CACHE/logs/.ok-k8s") & pids+=($!) jobs+=(k8s)
   fi
   if argo_built "$ARGO_BIN"; then
     log "Argo $ARGO_VERSION binaries cached in $ARGO_BIN"
   else
-    (timed "build argo $ARGO_VERSION" build_argo && echo "${TIMINGS[-1]}" >"$CACHE/logs/.timing-argo") & pids+=($!)
+    (timed "build argo $ARGO_VERSION" build_argo && echo "${TIMINGS[-1]}" >"$CACHE/logs/.timing-argo" \
+      && touch "$CACHE/logs/.ok-argo") & pids+=($!) jobs+=(argo)
   fi
   # The add-ons (cluster/addons) build one after another beside them; each records its own time.
   (n=${#TIMINGS[@]} && addons_build && if ((${#TIMINGS[@]} > n)); then
-    printf '%s\n' "${TIMINGS[@]:n}" >"$CACHE/logs/.timing-addons"; fi) & pids+=($!)
+    printf '%s\n' "${TIMINGS[@]:n}" >"$CACHE/logs/.timing-addons"; fi && touch "$CACHE/logs/.ok-addons") & pids+=($!) jobs+=(addons)
   local pid tick=0 progress
   while true; do
     ok=1
@@ -247,7 +259,12 @@ build_binaries() {
     fi
     sleep 1
   done
-  for pid in "${pids[@]}"; do wait "$pid" || die "a build failed (see above)"; done
+  # Success is read from the marker files, not from `wait PID`: during a cold build (~50 min on a busy
+  # machine) the PIDs wrap (pid_max 32768) and bash drops a finished job's saved status once one of its
+  # own later children (the sleep above) gets the same PID; `wait` then says "not a child of this shell".
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for f in "${jobs[@]}"; do [[ -f "$CACHE/logs/.ok-$f" ]] || die "the $f build failed (see above)"; done
+  rm -f "$CACHE"/logs/.ok-*
   for f in "$CACHE"/logs/.timing-*; do
     if [[ -f "$f" ]]; then mapfile -t -O "${#TIMINGS[@]}" TIMINGS <"$f" && rm -f "$f"; fi
   done
@@ -290,6 +307,11 @@ build_images() {
     done
   else
     log "images/smoke-runner/build.sh not found: no smoke-runner image imported"
+  fi
+  # The service images of values/local.yaml (Phoenix, Ollama): imported when already built, never
+  # built here (a cold Ollama build is long); cluster/services/images.sh build|import builds them.
+  if [[ -x "$ROOT/cluster/services/images.sh" ]]; then
+    mapfile -t -O "${#IMAGES[@]}" IMAGES < <("$ROOT/cluster/services/images.sh" archives)
   fi
 }
 
@@ -380,7 +402,11 @@ setup_host() {
     log "creating bridge $BRIDGE ($BRIDGE_IP/24) for pods and the API server address"
     ip link add "$BRIDGE" type bridge
   fi
-  ip addr show dev "$BRIDGE" | grep -q "inet $BRIDGE_IP/" || ip addr add "$BRIDGE_IP/24" dev "$BRIDGE"
+  # Not `ip addr show | grep -q`: with pipefail, grep -q exiting at the match can SIGPIPE ip, the
+  # pipeline fails, and `ip addr add` of an assigned address kills a second `up` (the Argo swap).
+  local addrs
+  addrs="$(ip addr show dev "$BRIDGE")"
+  [[ "$addrs" == *"inet $BRIDGE_IP/"* ]] || ip addr add "$BRIDGE_IP/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
   sysctl -qw net.ipv4.ip_forward=1
   sysctl -qw net.bridge.bridge-nf-call-iptables=1

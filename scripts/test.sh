@@ -37,10 +37,17 @@ stage() { # name command...
   return "$rc"
 }
 report() {
-  local i
+  local i total=0
   for i in "${!stage_names[@]}"; do
     printf 'test.sh: stage %-30s %5ss\n' "${stage_names[$i]}" "${stage_secs[$i]}" >&2
+    total=$((total + stage_secs[i]))
   done
+  printf 'test.sh: stage %-30s %5ss\n' "total" "$total" >&2
+  # benchmarks/bench_smoke.py --ci reads this file (one "name<TAB>seconds" line per stage).
+  if [[ -n "${COGNIVERSE_STAGE_TIMES:-}" ]]; then
+    for i in "${!stage_names[@]}"; do printf '%s\t%s\n' "${stage_names[$i]}" "${stage_secs[$i]}"; done \
+      >"$COGNIVERSE_STAGE_TIMES"
+  fi
 }
 trap report EXIT
 
@@ -60,9 +67,30 @@ cluster_answers() {
     "$ROOT/.tools/bin/kubectl" --request-timeout=10s get --raw /readyz >/dev/null 2>&1
 }
 
+# Host tools no step installs (a fresh CI machine must have them): named all at once, before a long run
+# fails on the first one deep inside a stage. The node's own packages (containerd, iptables, jq, curl...)
+# are installed by local_cluster.sh up; Helm, kubectl and the venv by bootstrap.sh.
+missing=()
+for tool in "python3:python3 python3-venv" npm:npm git:git gpg:gnupg; do
+  command -v "${tool%%:*}" >/dev/null || missing+=("${tool%%:*} (apt-get install ${tool#*:})")
+done
+command -v go >/dev/null || missing+=("go (a Go toolchain as new as the go lines of tools/*/go.mod and cluster/*/go.mod, on PATH)")
+if [[ ${#missing[@]} -gt 0 ]]; then
+  printf -v list '%s; ' "${missing[@]}"
+  echo "test.sh: missing prerequisites: ${list%; }" >&2
+  exit 1
+fi
+
 stage bootstrap "$ROOT/scripts/bootstrap.sh"
 export PATH="$ROOT/.tools/bin:$ROOT/.venv/bin:$PATH"
 
+# The service images of values/local.yaml (Phoenix, Ollama; cached by version and inputs) build in the
+# background beside the fast tests and the local cluster's build; their smoke tests run once, at the end.
+svc_images=""
+if [[ $fast_only == 0 ]] && ! cluster_answers; then
+  "$ROOT/cluster/services/images.sh" build >"$ROOT/.tools/service-images.log" 2>&1 &
+  svc_images=$!
+fi
 # The Go helpers the fast tests run (Argo's own validator for 3.7 and 4.0, kube-apiserver's admission-
 # policy code, the OCI registry of the packaging tests), built from their pinned modules and cached by version and source: a cold build does
 # not belong inside a test.
@@ -73,7 +101,7 @@ stage fast-tests run_pytest -m "not smoke" --durations=10 "${pytest_args[@]}"
 
 if cluster_answers; then
   echo "test.sh: smoke suite on the cluster in KUBECONFIG=$KUBECONFIG" >&2
-  stage smoke-tests run_pytest -m smoke "${pytest_args[@]}"
+  stage smoke-tests run_pytest -m smoke --durations=15 "${pytest_args[@]}"
   exit 0
 fi
 # One local cluster per machine (bridge, ports, iptables chains): hold a lock for the whole
@@ -88,6 +116,22 @@ trap 'down_cluster; report' EXIT
 # The Argo matrix: the smoke suite once per Argo version on the same node; the first `up` starts the
 # node, each later one swaps the workflow-controller, argo-server and argoexec (and the argo CLI).
 read -r -a argo_matrix <<<"${COGNIVERSE_ARGO_MATRIX:-3.7 4.0}"
+# Smoke tests that do not depend on the Argo version: the chart pulled from OCI and installed by both
+# Helms (no workflow runs), and the node checks (Kubernetes version, kubectl skew, DNS, local-path,
+# metrics, a trivial Helm 3 chart, the daemons' locks). They run on the first Argo version only, and
+# so (the lead's CI budget) do the service and upgrade/rollback modules.
+one_leg_only=(
+  tests/smoke/test_install_from_oci.py
+  tests/smoke/test_upgrade_rollback.py
+  tests/test_local_cluster_smoke.py::test_server_reports_the_pinned_kubernetes_version
+  tests/test_local_cluster_smoke.py::test_kubectl_is_within_one_minor_of_the_server
+  tests/test_local_cluster_smoke.py::test_node_is_ready_and_runs_real_containers
+  tests/test_local_cluster_smoke.py::test_helm3_installs_a_trivial_chart
+  tests/test_local_cluster_smoke.py::test_no_cluster_daemon_holds_the_up_down_lock
+  tests/test_local_cluster_smoke.py::test_pods_resolve_services_by_fqdn_and_by_short_name
+  tests/test_local_cluster_smoke.py::test_pvc_binds_on_the_default_local_path_class_and_keeps_written_data
+  tests/test_local_cluster_smoke.py::test_kubectl_top_pods_answers
+)
 failed=()
 first=1
 prebuild=""
@@ -118,8 +162,30 @@ for argo in "${argo_matrix[@]}"; do
       continue
     fi
   fi
-  stage "smoke-tests (argo $argo)" run_pytest -m smoke "${pytest_args[@]}" || failed+=("argo $argo: smoke suite")
+  # The tests of one_leg_only run on the first leg only; test_services.py runs once, in its own stage below.
+  leg_args=()
+  if [[ $argo != "${argo_matrix[0]}" ]]; then
+    echo "test.sh: on Argo $argo, left out (they ran on Argo ${argo_matrix[0]}; one_leg_only in scripts/test.sh): ${one_leg_only[*]}" >&2
+    for t in "${one_leg_only[@]}"; do leg_args+=(--deselect "$t"); done
+  fi
+  stage "smoke-tests (argo $argo)" run_pytest -m smoke --ignore=tests/smoke/test_services.py \
+    --ignore=tests/smoke/test_template_referencing.py --durations=15 "${leg_args[@]}" "${pytest_args[@]}" \
+    || failed+=("argo $argo: smoke suite")
+  # templateReferencing: Strict is controller-wide, so its check runs alone, after the suite, on the
+  # first leg only; its default-config half is what test_workflows' every-CronWorkflow test runs.
+  if [[ $argo == "${argo_matrix[0]}" ]]; then
+    stage "smoke-template-referencing (argo $argo)" run_pytest -m smoke tests/smoke/test_template_referencing.py \
+      -k test_strict_template_referencing "${pytest_args[@]}" || failed+=("argo $argo: templateReferencing Strict")
+  fi
 done
+# The services (Phoenix, Ollama from local images) once per run, on the last Argo version.
+if stage "service-images (wait for the build)" wait "$svc_images" \
+  && stage "service-images (import)" "$ROOT/cluster/services/images.sh" import; then
+  stage "smoke-services" run_pytest -m smoke tests/smoke/test_services.py "${pytest_args[@]}" || failed+=("services smoke suite")
+else
+  tail -20 "$ROOT/.tools/service-images.log" >&2
+  failed+=("service images: cluster/services/images.sh (log .tools/service-images.log)")
+fi
 if [[ ${#failed[@]} -gt 0 ]]; then
   printf 'test.sh: FAILED: %s\n' "${failed[@]}" >&2
   exit 1

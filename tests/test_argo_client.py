@@ -13,8 +13,13 @@ from typing import Any
 
 import pytest
 
-from cogniverse_chart import argo
-from cogniverse_chart.argo import ArgoClient, ArgoError, WaitTimeout, parse_workflow
+from cogniverse_chart.argo import manifests as argo
+from chart_utils import by_kind, render_chart
+from cogniverse_chart.argo import client as argo_client
+from cogniverse_chart.argo.client import ArgoClient
+from cogniverse_chart.argo.manifests import ArgoError, WaitTimeout, parse_workflow
+from cogniverse_chart.commands.options import parse_pairs
+from cogniverse_chart.errors import ToolkitError
 from cogniverse_chart.cli import main
 
 
@@ -101,13 +106,8 @@ def test_a_hostile_parameter_value_is_passed_as_data_unchanged():
 
 
 @pytest.fixture(scope="module")
-def rendered_crons(tmp_path_factory) -> dict[str, dict[str, Any]]:
-    from cogniverse_chart import CHART_DIR
-    from cogniverse_chart.helm import find_helm
-    from cogniverse_chart.render import RenderRequest, render
-
-    docs = render(RenderRequest(api_versions=("argoproj.io/v1alpha1",), chart=CHART_DIR), find_helm())
-    return {d.name: d.obj for d in docs if d.kind == "CronWorkflow"}
+def rendered_crons() -> dict[str, dict[str, Any]]:
+    return by_kind(render_chart(), "CronWorkflow")
 
 
 def test_trigger_manifest_is_built_from_the_charts_real_cronworkflow(rendered_crons):
@@ -146,12 +146,12 @@ def test_trigger_rejects_an_object_that_is_not_a_cronworkflow():
     (["=x"], "--parameter '=x' must be NAME=VALUE"),
 ])
 def test_bad_pairs_name_the_item(items, message):
-    with pytest.raises(ArgoError, match=message):
-        argo.parse_pairs(items, "--parameter")
+    with pytest.raises(ToolkitError, match=message):
+        parse_pairs(items, "--parameter")
 
 
 def test_pairs_keep_equals_signs_in_values():
-    assert argo.parse_pairs(["a=b=c", "e="], "-p") == {"a": "b=c", "e": ""}
+    assert parse_pairs(["a=b=c", "e="], "-p") == {"a": "b=c", "e": ""}
 
 
 # ---- status ---------------------------------------------------------------------------------------
@@ -238,7 +238,7 @@ def test_client_list_filters_by_phase_and_passes_the_selector():
 def test_cli_wait_prints_json_result_and_exit_code(monkeypatch, capsys):
     fake = FakeCustomObjectsApi({("workflows", "bo-1"): {"metadata": {"name": "bo-1", "namespace": "cv"}}})
     fake.status_script["bo-1"] = [_status("Succeeded", outputs={"improvement": "10"}, nodes=OPTIMIZATION_NODES)]
-    monkeypatch.setattr(argo, "load_api", lambda *a, **k: fake)
+    monkeypatch.setattr(argo_client, "load_api", lambda *a, **k: fake)
     assert main(["wait", "bo-1", "-n", "cv", "--output", "json", "-q"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["phase"] == "Succeeded" and out["outputs"] == {"improvement": "10"}
@@ -251,7 +251,7 @@ def test_cli_wait_prints_json_result_and_exit_code(monkeypatch, capsys):
 
 
 def test_cli_submit_unknown_parameter_is_one_line_exit_2(monkeypatch, capsys):
-    monkeypatch.setattr(argo, "load_api", lambda *a, **k: _fake_with_template())
+    monkeypatch.setattr(argo_client, "load_api", lambda *a, **k: _fake_with_template())
     assert main(["submit", "batch-optimization", "-p", "bogus=1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "has no parameter bogus" in err[0]

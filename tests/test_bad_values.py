@@ -16,10 +16,11 @@ from cogniverse_chart.errors import HelmError
 
 
 def _nest(path: str, value: Any) -> dict[str, Any]:
-    """"runtime.service.port", 1 -> {"runtime": {"service": {"port": 1}}}"""
+    """"runtime.service.port", 1 -> {"runtime": {"service": {"port": 1}}}; a "0" part is a one-item list:
+    "a.schedules.0", "x" -> {"a": {"schedules": ["x"]}}."""
     out: Any = value
     for part in reversed(path.split(".")):
-        out = {part: out}
+        out = [out] if part == "0" else {part: out}
     return out
 
 
@@ -91,6 +92,32 @@ CASES: list[tuple[str, str, Any, bool]] = [
     ("pattern-probe-path", "runtime.readinessProbe.path", "health", False),
     ("pattern-env-name", "runtime.extraEnv", [{"name": "1BAD NAME", "value": "x"}], False),
     ("required-env-name", "runtime.extraEnv", [{"value": "x"}], False),
+    # workflows: schedules, parameters, steps, images, retries
+    ("wf-malformed-cron", "workflows.cronWorkflows.dailyBackup.schedules.0", "61 2 * * *", False),
+    ("wf-cron-with-4-fields", "workflows.cronWorkflows.dailyCleanup.schedules.0", "0 4 * *", False),
+    ("wf-singular-schedule", "workflows.cronWorkflows.dailyCleanup.schedule", "0 4 * * *", True),
+    ("wf-bad-timezone", "workflows.cronWorkflows.monthlyReports.timezone", "not a zone", False),
+    ("wf-bad-concurrency", "workflows.cronWorkflows.monthlyReports.concurrencyPolicy", "Sometimes", False),
+    ("wf-tenant-with-dash", "workflows.cronWorkflows.weeklyDspyOptimization.tenants.0", "acme-corp", False),
+    ("wf-tenant-injection", "workflows.cronWorkflows.weeklyOptimization.parameters.tenant-id", "x; rm -rf /", False),
+    ("wf-tenant-upper-case", "workflows.cronWorkflows.dailyOptimizationCheck.parameters.tenant-id", "Acme", False),
+    ("wf-negative-threshold", "workflows.templates.batchOptimization.parameters.improvement-threshold", -1, False),
+    ("wf-threshold-over-100", "workflows.cronWorkflows.weeklyOptimization.parameters.improvement-threshold", 101, False),
+    ("wf-negative-annotation-threshold", "workflows.cronWorkflows.weeklyOptimization.parameters.annotation-threshold",
+     -5, False),
+    ("wf-retention-0", "workflows.cronWorkflows.dailyBackup.parameters.retention-days", 0, False),
+    ("wf-cleanup-retention-0", "workflows.cronWorkflows.dailyCleanup.parameters.retention-days", 0, False),
+    ("wf-keep-latest-0", "workflows.cronWorkflows.dailyBackup.parameters.keep-latest", 0, False),
+    ("wf-video-dir-dotdot", "workflows.templates.videoIngestion.parameters.video-dir", "/data/../etc", False),
+    ("wf-unknown-step", "workflows.steps.run-optimisation", {"command": ["x"]}, True),
+    ("wf-unknown-cron-key", "workflows.cronWorkflows.dailyBackup.schedulez", ["0 2 * * *"], True),
+    ("wf-runner-tag-latest", "workflows.runner.image.tag", "latest", False),
+    ("wf-retry-factor-0", "workflows.retry.backoff.factor", 0, False),
+    ("wf-hold-bound-too-small", "workflows.heavyJobs.maxHoldSeconds", 5, False),
+    ("wf-exit-handler-deadline-0", "workflows.exitHandler.activeDeadlineSeconds", 0, False),
+    ("wf-bad-pod-gc-delay", "workflows.podGC.deleteDelayDuration", "an hour", False),
+    ("wf-bad-optimizer-type", "workflows.cronWorkflows.weeklyOptimization.optimizers.0",
+     {"category": "dspy", "type": "Adam"}, False),
 ]
 
 

@@ -89,14 +89,19 @@ def test_chart_flags_reach_the_helm_command_in_order():
     assert helm.index("--set a=1") < helm.index("--set b.c=two")
 
 
-def test_versions_are_pinned_and_overridable_by_flag_and_env():
+def test_version_flags_override_the_pins():
     lines = plan("--install-k3s", "--install-argo", "--k3s-version", "v1.32.1+k3s2", "--argo-version", "v3.7.9")
     assert steps_with(lines, "install K3s v1.32.1+k3s2")
     assert steps_with(lines, "install Argo Workflows v3.7.9")
     assert steps_with(lines, "releases/download/v3.7.9/install.yaml")
+
+
+def test_version_environment_overrides_the_pins():
     lines = plan("--install-argo", env={"ARGO_VERSION": "v3.6.12"})
     assert steps_with(lines, "install Argo Workflows v3.6.12")
-    # a flag wins over the environment
+
+
+def test_a_version_flag_wins_over_the_environment():
     lines = plan("--install-argo", "--argo-version", "v3.7.1", env={"ARGO_VERSION": "v3.6.12"})
     assert steps_with(lines, "install Argo Workflows v3.7.1")
 
@@ -105,8 +110,14 @@ def test_install_argo_also_installs_the_argo_cli_the_guide_uses():
     lines = plan("--install-argo", "--argo-version", "v3.7.5")
     (cli,) = steps_with(lines, "install the argo CLI v3.7.5 as /usr/local/bin/argo")
     assert "releases/download/v3.7.5/argo-linux-" in cli
+
+
+def test_install_argo_cli_0_skips_the_cli():
     lines = plan("--install-argo", env={"INSTALL_ARGO_CLI": "0"})
     assert steps_with(lines, "no argo CLI install") and not steps_with(lines, "install the argo CLI")
+
+
+def test_argo_cli_dir_and_url_are_overridable():
     lines = plan("--install-argo", env={"ARGO_CLI_DIR": "/opt/bin", "ARGO_CLI_URL": "http://127.0.0.1:8000/argo.gz"})
     assert steps_with(lines, "as /opt/bin/argo from http://127.0.0.1:8000/argo.gz")
 
@@ -125,11 +136,17 @@ def test_local_argo_manifest_replaces_the_download(tmp_path):
     assert steps_with(lines, "from http://127.0.0.1:8000/install.yaml")
 
 
-def test_skip_chart_smoke_and_uninstall_plans():
+def test_skip_chart_plans_no_helm():
     lines = plan("--install-argo", "--skip-chart")
     assert steps_with(lines, "skip the chart") and not steps_with(lines, "helm upgrade")
+
+
+def test_smoke_flag_runs_the_smoke_suite_last():
     lines = plan("--smoke")
-    assert steps_with(lines, "pytest -m smoke")
+    assert lines[-1].endswith("run the smoke suite: python -m pytest -m smoke tests/smoke")
+
+
+def test_uninstall_is_the_only_step():
     lines = plan("--uninstall", "--namespace", "demo")
     assert lines == ["1. uninstall Helm release 'cogniverse' from namespace 'demo' (data PVCs are kept)"]
 
@@ -285,3 +302,33 @@ def test_helm_does_not_wait_for_claims_the_script_waits_for_workloads():
     assert "--wait" not in helm.split()
     later = lines[lines.index(helm) + 1:]
     assert steps_with(later, "wait for the rollout of every Deployment/StatefulSet")
+
+
+def test_a_real_run_executes_the_planned_steps_in_order(tmp_path):
+    """The plan and the run come from one list of steps: run the Argo-only plan against a stand-in
+    kubectl (a mock, named so: it records its calls and answers as an empty cluster would)."""
+    manifest = tmp_path / "argo-crds.yaml"
+    manifest.write_text("# CRDs\n")
+    calls = tmp_path / "calls"
+    fake = tmp_path / "kubectl"
+    fake.write_text(f"""#!/bin/sh
+echo "$*" >> {calls}
+case "$*" in
+  *"get deployment"*) exit 1 ;;
+  *"apply"*) cat >/dev/null ;;
+esac
+exit 0
+""")
+    fake.chmod(0o755)
+    args = ("--install-argo", "--argo-manifest", str(manifest), "--skip-chart")
+    env = {"KUBECTL": str(fake), "KUBECONFIG": str(tmp_path / "kc")}
+    planned = plan(*args, env=env)
+    assert [line.split(". ", 1)[1].split(" ")[0:2] for line in planned] == [
+        ["use", "the"], ["install", "Argo"], ["wait", "for"], ["no", "argo"], ["skip", "the"]]
+    proc = run(*args, env=env)
+    assert proc.returncode == 0, proc.stderr
+    done = calls.read_text().splitlines()
+    first = {what: next(i for i, c in enumerate(done) if what in c)
+             for what in ("get --raw /readyz", "apply --server-side", "wait --for=condition=Established")}
+    assert first["get --raw /readyz"] < first["apply --server-side"] < first["wait --for=condition=Established"], done
+    assert "Plan:" in proc.stdout and "Argo CRDs Established" in proc.stdout

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from cogniverse_chart import CHART_DIR, docs
+from cogniverse_chart import CHART_DIR, REPO_ROOT, docs
 from cogniverse_chart.cli import main
 from cogniverse_chart.documents import parse_stream
 from cogniverse_chart.errors import ToolkitError
@@ -132,3 +133,13 @@ def test_toolkit_doc_lists_every_lint_rule() -> None:
     text = (Path(__file__).parents[1] / "docs" / "toolkit.md").read_text()
     missing = [r for r in RULES if f"| `{r}` |" not in text]
     assert not missing, f"docs/toolkit.md does not describe: {missing}"
+
+
+def test_toolkit_doc_lists_every_command() -> None:
+    """docs/toolkit.md's command table has a row for every subcommand the CLI registers."""
+    from cogniverse_chart.cli import COMMANDS
+
+    text = (REPO_ROOT / "docs" / "toolkit.md").read_text(encoding="utf-8")
+    rows = {m.group(1) for m in re.finditer(r"^\| `([a-z]+)[ `]", text, re.M)}
+    missing = [c for c in COMMANDS if c not in rows]
+    assert not missing, f"docs/toolkit.md has no command-table row for: {', '.join(missing)}"

@@ -14,7 +14,7 @@ import pytest
 
 from cogniverse_chart import REPO_ROOT, guide, versions
 from cogniverse_chart.documents import parse_stream
-from test_workflows_helpers import rendered
+from chart_utils import render_chart
 
 USER_GUIDE = REPO_ROOT / "tests" / "fixtures" / "guide" / "argo-workflows-guide.md"
 # shared/ sits beside the repository (on developers' machines and in CI).
@@ -53,14 +53,14 @@ def test_every_parameter_a_guide_passes_is_declared_by_its_template(path, profil
     assert len(subs) >= 10, f"{path}: expected the guide's argo submit commands"
     passed = {name for s in subs for name in s.parameters}
     assert {"learning-rate", "profiles", "use-synthetic-data", "max-workers"} <= passed
-    problems = guide.check_submissions(subs, rendered(profile=profile), WORKFLOWS)
+    problems = guide.check_submissions(subs, render_chart(profile=profile), WORKFLOWS)
     assert not problems, "\n".join(problems)
 
 
 def test_an_undeclared_parameter_is_reported_naming_it_and_the_template():
     md = ("```bash\nargo submit workflows/batch-optimization.yaml -n cogniverse \\\n"
           "  --parameter learning_rate=0.1\nargo submit --from cronwf/no-such -n cogniverse\n```\n")
-    problems = guide.check_submissions(guide.submissions(guide.commands(md)), rendered(), WORKFLOWS)
+    problems = guide.check_submissions(guide.submissions(guide.commands(md)), render_chart(), WORKFLOWS)
     assert len(problems) == 2, problems
     assert "WorkflowTemplate batch-optimization has no parameter 'learning_rate'" in problems[0]
     assert "line 2" in problems[0] and "Argo would ignore it" in problems[0]
@@ -149,3 +149,15 @@ def test_runner_can_stop_at_the_first_failure(tmp_path):
                         lookup=lambda n, c: n, stop_on_failure=True)
     assert [r.status for r in results] == ["ok", "failed", "not reached"]
     assert not (tmp_path / "later").exists()
+
+
+def test_the_argo_cli_is_found_in_the_cluster_cache_the_build_used(tmp_path, monkeypatch):
+    """local_cluster.sh builds into $COGNIVERSE_CLUSTER_CACHE when it is set: the guide runner looks there too."""
+    older, newer = tmp_path / "bin" / "argo-3.7.18-aaaa", tmp_path / "bin" / "argo-3.7.18-bbbb"
+    for d in (older, newer, tmp_path / "bin" / "argo-4.0.3-cccc"):
+        d.mkdir(parents=True)
+        (d / "argo").write_text("#!/bin/sh\n")
+    os.utime(older / "argo", (1, 1))
+    monkeypatch.setenv("COGNIVERSE_CLUSTER_CACHE", str(tmp_path))
+    assert guide.find_argo(path=str(tmp_path / "empty"), version="v3.7.18") == str(newer)
+    assert guide.find_argo(path=str(tmp_path / "empty"), version="v3.9.9") is None

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from cogniverse_chart import documents
+from cogniverse_chart.perf import yaml_loader
 from cogniverse_chart.cli import main
 from cogniverse_chart.errors import ToolkitError
 
@@ -73,7 +74,7 @@ def test_deep_nesting_is_a_clear_error(capsys: pytest.CaptureFixture[str], name:
 
 def test_real_crd_depth_is_well_within_the_nesting_limit() -> None:
     """The limit must not refuse real objects: the deepest bundled schema source (Argo's CRDs) is < 40."""
-    assert documents.MAX_DEPTH >= 100
+    assert yaml_loader.MAX_DEPTH >= 100
     text = "a:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 60)) + "  " * 60 + "leaf: 1\n"
     assert documents.load_document(text)  # 60 levels of block mappings load fine
 
@@ -138,8 +139,8 @@ def test_numeric_options_are_range_checked(capsys: pytest.CaptureFixture[str], o
 def test_oversized_document_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """One document larger than the limit (32 MiB; here lowered) is refused as it streams in: an endless
     stream without `---` (such as /dev/zero piped in) cannot exhaust memory."""
-    monkeypatch.setattr(documents, "MAX_DOCUMENT_CHARS", 4096)
-    monkeypatch.setattr(documents, "_READ_BLOCK", 1024)
+    monkeypatch.setattr(yaml_loader, "MAX_DOCUMENT_CHARS", 4096)
+    monkeypatch.setattr(yaml_loader, "_READ_BLOCK", 1024)
     f = tmp_path / "big.yaml"
     f.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n" + "  k: v\n" * 2000)
     with pytest.raises(ToolkitError, match=r"big\.yaml:1: a document larger than 4,096 characters"):
@@ -158,7 +159,7 @@ def test_streams_are_read_incrementally() -> None:
         reads += 1
         return doc * (size // len(doc) + 1)
 
-    first = list(itertools.islice(documents.iter_documents(documents._stream_chunks(endless, "s"), "s"), 3))
+    first = list(itertools.islice(documents.iter_documents(yaml_loader.split_stream(endless, "s"), "s"), 3))
     assert [d.kind for d in first] == ["ConfigMap"] * 3 and reads <= 2
 
 
@@ -167,20 +168,20 @@ def test_streams_are_read_incrementally() -> None:
     "a: |\n  ---\n---\r\nb: 1\n", "", "---", "x\n---   #\n\n---\n",
 ])
 def test_separator_search_matches_the_regex(text: str) -> None:
-    assert list(documents._separators(text)) == [m.span() for m in documents._SPLIT_RE.finditer(text)]
+    assert list(yaml_loader._separators(text)) == [m.span() for m in yaml_loader._SPLIT_RE.finditer(text)]
 
 
 def test_stream_chunks_match_whole_text_splitting() -> None:
     """Block boundaries anywhere (even inside a `---` line) split documents exactly as the whole text does."""
     text = "".join(f"# Source: t{i}.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\n---\n"
                    for i in range(50)) + "---   # trailing\n"
-    whole = [(c, n) for c, n, _ in documents._chunks(text)]
+    whole = [(c, n) for c, n, _ in yaml_loader.split_text(text)]
     for block in (1, 7, 64, 1000):
         raw = io.BytesIO(text.encode())
-        orig = documents._READ_BLOCK
+        orig = yaml_loader._READ_BLOCK
         try:
-            documents._READ_BLOCK = block
-            streamed = [(c, n) for c, n, _ in documents._stream_chunks(raw.read, "s")]
+            yaml_loader._READ_BLOCK = block
+            streamed = [(c, n) for c, n, _ in yaml_loader.split_stream(raw.read, "s")]
         finally:
-            documents._READ_BLOCK = orig
+            yaml_loader._READ_BLOCK = orig
         assert streamed == whole, block

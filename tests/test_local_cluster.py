@@ -468,3 +468,29 @@ def test_docs_etcd_row_names_the_etcd_the_wrapper_builds():
     line = next(ln for ln in (ROOT / "docs" / "local-cluster.md").read_text().splitlines() if ln.startswith("| etcd |"))
     etcd = module_require(ROOT / "cluster" / "k8s" / "go.mod", "go.etcd.io/etcd/server/v3")
     assert etcd in line.split("|")[2]
+
+
+def test_up_installs_every_host_tool_the_smoke_suites_guide_commands_use():
+    """The smoke suite runs docs/guide.md's commands on the host after `up`: a tool they call that neither
+    the project builds nor a base Debian system has must be among the packages ensure_packages installs,
+    or a fresh CI machine fails the smoke run with 'command not found'."""
+    from cogniverse_chart import guide
+
+    base = {"echo", "grep", "head", "tail", "sed", "awk", "cat", "sort", "cut", "tr", "wc", "sleep", "test", "true",
+            "false", "printf", "export", "cd", "mkdir", "rm", "ls", "env", "xargs", "tee", "date", "for", "while",
+            "if", "do", "done", "then", "fi", "until"}
+    built = {"argo", "kubectl", "helm", "cogniverse-chart"}  # local_cluster.sh builds argo/kubectl; bootstrap helm
+    used = set()
+    for command in guide.read(ROOT / "docs" / "guide.md"):
+        for segment in re.split(r"\|\|?|&&|;|\$\(", command.text):
+            words = segment.split()
+            if words and re.fullmatch(r"[a-z][a-z0-9-]*", words[0]):
+                used.add(words[0])
+    host_tools = used - base - built
+    assert {"jq", "curl"} <= host_tools, host_tools  # what the guide uses today: the parse still finds them
+    text = SCRIPT.read_text(encoding="utf-8")
+    checked = set(re.search(r"^  for cmd in ([^;]+); do$", text, re.M).group(1).split())
+    packages = set(re.search(r"^APT_PACKAGES=\(([^)]*)\)$", text, re.M).group(1).split())
+    missing = sorted(t for t in host_tools if t not in checked or t not in packages)
+    assert not missing, (f"docs/guide.md uses {missing} on the host but scripts/local_cluster.sh ensure_packages "
+                         "does not check and install them: add each to its `for cmd in` list and APT_PACKAGES")

@@ -186,18 +186,23 @@ def test_argo_workflow_with_container_step_and_resource_template_succeeds(namesp
 
 
 def test_no_cluster_daemon_holds_the_up_down_lock():
-    """`up` runs under a lock; a daemon that inherited it would hold it for its whole life and make
-    `down` (which takes the same lock) wait forever."""
+    """`up` runs under a lock (and callers wrap it in the smoke lock, `flock /run/lock/cogniverse-smoke.lock
+    local_cluster.sh up`); a daemon that inherited either would hold it for its whole life and make
+    `down`, or every later smoke run, wait forever. So no daemon holds any file under /run/lock."""
     state = Path(os.environ.get("COGNIVERSE_CLUSTER_STATE", "/var/lib/cogniverse-local-cluster")) / "pids"
     lock = Path(os.environ.get("COGNIVERSE_CLUSTER_LOCK", "/run/lock/cogniverse-local-cluster.lock")).resolve()
+    lock_dirs = {lock.parent, Path("/run/lock").resolve()}
     pidfiles = sorted(state.glob("*.pid")) if state.is_dir() else []
     assert pidfiles, f"no daemon pid files in {state}"
     holders = []
     for pf in pidfiles:
         fds = Path("/proc") / pf.read_text().strip() / "fd"
-        if fds.is_dir() and any(Path(f).resolve() == lock for f in (str(p.readlink()) for p in fds.iterdir())):
-            holders.append(pf.stem)
-    assert not holders, f"daemons holding {lock}: {holders}"
+        if not fds.is_dir():
+            continue
+        held = [t for t in (Path(str(p.readlink())) for p in fds.iterdir()) if t.parent in lock_dirs]
+        if held:
+            holders.append(f"{pf.stem}: {', '.join(map(str, held))}")
+    assert not holders, f"daemons holding lock files: {holders}"
 
 
 # ---------------------------------------------------------------- what K3s gives every user

@@ -1,8 +1,8 @@
 """tenant-provisioning's resource manifests after Argo's own parameter substitution (issue 11, class 1).
 
-A small Go program runs the rendered resource templates through Argo's `common.ProcessArgs` (what
-the workflow-controller does before a resource step runs), built from the Argo version the local
-cluster pins (cluster/argo/go.mod), like test_workflows_argo_validate.py. Hostile tenant ids and
+A small Go program (tools/argo-subst) runs the rendered resource templates through Argo's
+`common.ProcessArgs` (what the workflow-controller does before a resource step runs), at the Argo
+version versions.env pins (ARGO_VERSION), like test_workflows_argo_validate.py. Hostile tenant ids and
 quotas, passed straight to the templates as a Workflow calling them directly would, must come out as
 one YAML scalar each: no field added, no namespace changed.
 """
@@ -10,8 +10,6 @@ one YAML scalar each: no field added, no namespace changed.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -19,88 +17,18 @@ from typing import Any
 import pytest
 import yaml
 
-from cogniverse_chart import REPO_ROOT
-from test_workflows_helpers import rendered
-
-ARGO_MODULE = REPO_ROOT / "cluster" / "argo"
-
-GO_SOURCE = r'''
-// argosubst: substitute input parameters into templates with Argo's own code. stdin: one JSON
-// object per line {"template": ..., "parameters": {...}}; stdout: {"manifest": ...} or {"error": ...}.
-package main
-
-import (
-	"bufio"
-	"encoding/json"
-	"fmt"
-	"os"
-	"sort"
-
-	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-	"github.com/argoproj/argo-workflows/v3/workflow/common"
-)
-
-type request struct {
-	Template   wfv1.Template     `json:"template"`
-	Parameters map[string]string `json:"parameters"`
-}
-
-func main() {
-	in := bufio.NewScanner(os.Stdin)
-	in.Buffer(make([]byte, 1<<20), 1<<20)
-	for in.Scan() {
-		var r request
-		if err := json.Unmarshal(in.Bytes(), &r); err != nil {
-			panic(err)
-		}
-		names := make([]string, 0, len(r.Parameters))
-		for k := range r.Parameters {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		args := wfv1.Arguments{}
-		for _, k := range names {
-			args.Parameters = append(args.Parameters, wfv1.Parameter{Name: k, Value: wfv1.AnyStringPtr(r.Parameters[k])})
-		}
-		out := map[string]string{}
-		t, err := common.ProcessArgs(&r.Template, &args, common.Parameters{}, common.Parameters{}, false, "cogniverse", nil)
-		if err != nil {
-			out["error"] = err.Error()
-		} else {
-			out["manifest"] = t.Resource.Manifest
-		}
-		b, _ := json.Marshal(out)
-		fmt.Println(string(b))
-	}
-}
-'''
+from cogniverse_chart import gobuild
+from chart_utils import render_chart
 
 
 @pytest.fixture(scope="module")
-def argosubst(tmp_path_factory) -> Path:
-    go = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None)
-    if not go:
-        pytest.skip("Argo's substitution: no Go toolchain on this machine")
-    if not (ARGO_MODULE / "go.mod").exists():
-        pytest.skip(f"Argo's substitution: {ARGO_MODULE}/go.mod (the pinned Argo version) not found")
-    work = tmp_path_factory.mktemp("argosubst")
-    text = "\n".join("module cogniverse.local/tests/argosubst" if line.startswith("module ") else line
-                     for line in (ARGO_MODULE / "go.mod").read_text().splitlines())
-    if "\ntool (" in text:  # the `tool` block names mains this module does not build
-        head, _, rest = text.partition("\ntool (")
-        text = head + "\n" + rest.partition(")")[2]
-    (work / "go.mod").write_text(text + "\n")
-    shutil.copy(ARGO_MODULE / "go.sum", work / "go.sum")
-    (work / "main.go").write_text(GO_SOURCE)
-    env = {**os.environ, "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
-    proc = subprocess.run([go, "build", "-o", "argosubst", "."], cwd=work, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.fail(f"building the Argo substitution checker failed:\n{proc.stderr[-3000:]}")
-    return work / "argosubst"
+def argosubst() -> Path:
+    """tools/argo-subst, built by the go-helpers stage (`python -m cogniverse_chart.gobuild`) and cached."""
+    return gobuild.argo_subst(quiet=True)
 
 
 def _resource_templates() -> dict[str, dict[str, Any]]:
-    (wft,) = [d.obj for d in rendered() if d.kind == "WorkflowTemplate" and d.name == "tenant-provisioning"]
+    (wft,) = [d.obj for d in render_chart() if d.kind == "WorkflowTemplate" and d.name == "tenant-provisioning"]
     return {t["name"]: t for t in wft["spec"]["templates"] if "resource" in t}
 
 

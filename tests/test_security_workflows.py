@@ -10,14 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
+from chart_utils import by_kind
 
 
 PROVISIONER = "cogniverse-tenant-provisioner"
 
-
-def by_kind(docs: list[Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {d.name: d.obj for d in docs if d.kind == kind}
 POLICY = "cogniverse-cogniverse-tenant-provisioner"
 
 
@@ -98,8 +95,10 @@ def test_resource_steps_take_only_validated_values(docs):
 @pytest.mark.parametrize("profile", ["k3s", "production", "smoke"])
 def test_backups_are_always_on_a_claim_and_never_side_by_side(helm, render_chart, profile):
     docs = render_chart(profile=profile, helm=helm)
-    backup = by_kind(docs, "CronWorkflow")["daily-backup"]
-    spec = backup["spec"]["workflowSpec"]
+    assert by_kind(docs, "CronWorkflow")["daily-backup"]["spec"]["workflowSpec"]["workflowTemplateRef"] == \
+        {"name": "daily-backup"}
+    backup = by_kind(docs, "WorkflowTemplate")["daily-backup"]  # what cronwf/daily-backup runs
+    spec = backup["spec"]
     (vol,) = [v for v in spec["volumes"] if v["name"] == "backups"]
     assert set(vol) == {"name", "persistentVolumeClaim"}, vol
     t = _templates(backup)
@@ -112,7 +111,7 @@ def test_backups_are_always_on_a_claim_and_never_side_by_side(helm, render_chart
 
 def test_backups_claim_is_the_existing_one_when_given(helm, render_chart):
     docs = render_chart({"workflows": {"volumes": {"backups": {"create": False, "existingClaim": "nas-backups"}}}}, helm=helm)
-    spec = by_kind(docs, "CronWorkflow")["daily-backup"]["spec"]["workflowSpec"]
+    spec = by_kind(docs, "WorkflowTemplate")["daily-backup"]["spec"]
     assert {"name": "backups", "persistentVolumeClaim": {"claimName": "nas-backups"}} in spec["volumes"]
     assert "cogniverse-workflow-backups" not in by_kind(docs, "PersistentVolumeClaim")
 
@@ -122,8 +121,8 @@ def test_backups_claim_is_the_existing_one_when_given(helm, render_chart):
 def test_runner_credentials_stay_in_their_secret(helm, render_chart):
     docs = render_chart({"workflows": {"runner": {"existingSecret": "runner-creds", "extraEnv": {
         "PLAIN": "visible", "TOKEN": {"valueFrom": {"secretKeyRef": {"name": "tok", "key": "t"}}}}}}}, helm=helm)
-    argo = [*by_kind(docs, "WorkflowTemplate").values(), *by_kind(docs, "CronWorkflow").values()]
-    assert len(argo) == 9
+    argo = list(by_kind(docs, "WorkflowTemplate").values())  # the CronWorkflows run six of these
+    assert len(argo) == 9 and len(by_kind(docs, "CronWorkflow")) == 6
     for obj in argo:
         for t in _templates(obj).values():
             if "container" not in t:

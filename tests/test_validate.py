@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from cogniverse_chart import schemas, versions
+from cogniverse_chart import schema_bundles, schemas, versions
 from cogniverse_chart.documents import Document, parse_stream, read_paths
-from cogniverse_chart.fastschema import Compiler
+from cogniverse_chart.perf.schema_compiler import Compiler
 from cogniverse_chart.findings import Severity
 from cogniverse_chart.validate import DEFAULT_KUBE_VERSIONS, Validator
 
@@ -249,7 +249,7 @@ def test_bundles_cover_the_floor_and_every_supported_kubernetes_minor() -> None:
 def test_schemas_fetch_regenerates_identical_bundles(tmp_path: Path) -> None:
     """`schemas fetch` rebuilds every bundle and PROVENANCE from the Go module sources byte for byte
     (modules come from the Go module cache, or `go mod download`)."""
-    written = schemas.fetch(data_dir=tmp_path)
+    written = schema_bundles.fetch(data_dir=tmp_path)
     assert sorted(p.name for p in written) == sorted(p.name for p in schemas.DATA_DIR.glob("*.json.gz"))
     for p in [*written, tmp_path / "PROVENANCE"]:
         assert p.read_bytes() == (schemas.DATA_DIR / p.name).read_bytes(), p.name

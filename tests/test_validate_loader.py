@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cogniverse_chart import documents
+from cogniverse_chart.perf import yaml_loader
 from cogniverse_chart.documents import load_document, parse_stream
 from cogniverse_chart.errors import ToolkitError
 
@@ -37,7 +37,7 @@ def test_fast_path_matches_pyyaml_on_every_fixture() -> None:
             continue
         text = path.read_text()
         fast = [d.obj for d in parse_stream(text, str(path))]
-        slow = [o for o in yaml.load_all(text, Loader=documents.ManifestLoader) if o is not None]
+        slow = [o for o in yaml.load_all(text, Loader=yaml_loader.ManifestLoader) if o is not None]
         flat = []
         for o in slow:
             flat += o["items"] if str(o.get("kind", "")).endswith("List") and "items" in o else [o]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from cogniverse_chart.lint.oracle import validate_cases
-from test_workflows_helpers import CRON_WORKFLOWS, rendered
+from chart_utils import CRON_WORKFLOWS, render_chart
 
 VERSIONS = ("3.7", "4.0")
 
@@ -38,16 +38,16 @@ def _argo_objs(docs):
 
 @pytest.mark.parametrize("profile", ["", "k3s", "production", "smoke"], ids=lambda p: f"profile-{p or 'default'}")
 def test_argo_accepts_every_rendered_template_and_cron_workflow(argolint, profile):
-    objs = _argo_objs(rendered(profile=profile))
+    objs = _argo_objs(render_chart(profile=profile))
     rc, lines = _lint(argolint, objs)
-    assert rc == 0 and len(lines) == 9 and all(line.startswith("OK ") for line in lines), "\n".join(lines)
+    assert rc == 0 and len(lines) == 15 and all(line.startswith("OK ") for line in lines), "\n".join(lines)
 
 
 def test_argo_accepts_the_guides_submissions(argolint):
     """The guide's argo submit commands (its parameters) and argo submit --from cronwf/NAME."""
     from cogniverse_chart import generate
 
-    docs = rendered()
+    docs = render_chart()
     templates = _argo_objs(docs)
     submissions = [
         ("video-ingestion", {"video-dir": "/data/acme_corp/videos", "tenant-id": "acme_corp",
@@ -68,7 +68,7 @@ def test_argo_accepts_the_guides_submissions(argolint):
 def test_argo_rejects_a_submission_without_the_required_tenant(argolint):
     from cogniverse_chart import generate
 
-    docs = rendered()
+    docs = render_chart()
     wf = generate.workflow_from(docs, "workflowtemplate/batch-optimization", {})
     rc, lines = _lint(argolint, _argo_objs(docs) + [wf])
     assert rc == 1 and any("tenant-id" in line for line in lines if line.startswith("ERROR Workflow/")), lines
@@ -76,7 +76,7 @@ def test_argo_rejects_a_submission_without_the_required_tenant(argolint):
 
 def test_the_checker_catches_a_when_naming_a_missing_step(argolint):
     """Guards the guard (an upstream fault): a reference to a step that does not exist is reported."""
-    objs = _argo_objs(rendered())
+    objs = _argo_objs(render_chart())
     for o in objs:
         if o["metadata"]["name"] == "batch-optimization":
             for t in o["spec"]["templates"]:
@@ -92,7 +92,7 @@ def test_the_checker_catches_a_when_naming_a_missing_step(argolint):
 def test_argo_rejects_an_optimizer_type_outside_the_enum(argolint):
     from cogniverse_chart import generate
 
-    docs = rendered()
+    docs = render_chart()
     wf = generate.workflow_from(docs, "workflowtemplate/batch-optimization", {"tenant-id": "acme_corp"})
     for p in wf["spec"]["arguments"]["parameters"]:
         if p["name"] == "optimizer-type":

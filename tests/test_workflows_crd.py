@@ -11,7 +11,7 @@ import pytest
 from cogniverse_chart import REPO_ROOT
 from cogniverse_chart.documents import Document, read_paths
 from cogniverse_chart.validate import Validator
-from test_workflows_helpers import rendered
+from chart_utils import render_chart
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def _workflow_docs(docs):
 
 @pytest.mark.parametrize("profile", ["", "k3s", "production", "smoke"], ids=lambda p: f"profile-{p or 'default'}")
 def test_rendered_workflow_objects_validate_strictly(validator, profile):
-    docs = _workflow_docs(rendered(profile=profile))
+    docs = _workflow_docs(render_chart(profile=profile))
     assert {d.kind for d in docs} >= {"WorkflowTemplate", "CronWorkflow", "Role", "ClusterRole", "ServiceAccount"}
     findings = validator.validate(docs)
     assert not findings, "\n".join(f.format() for f in findings)
@@ -46,7 +46,7 @@ def _mutated(doc: Document, fn) -> Document:
 
 def test_the_check_is_strict_singular_schedule_and_mutex_fail_on_argo_4(validator):
     """Guards the guard: the forms Argo 4.0 removed are reported, so a pass above means something."""
-    docs = rendered()
+    docs = render_chart()
     cron = next(d for d in docs if d.kind == "CronWorkflow")
     wft = next(d for d in docs if d.kind == "WorkflowTemplate")
     bad = [_mutated(cron, lambda o: o["spec"].update(schedule="0 2 * * *")),

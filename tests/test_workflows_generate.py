@@ -12,7 +12,7 @@ import yaml
 from cogniverse_chart import REPO_ROOT, generate
 from cogniverse_chart.cli import main
 from cogniverse_chart.documents import read_paths
-from test_workflows_helpers import CRON_WORKFLOWS, WORKFLOW_TEMPLATES, objects, parameters, rendered
+from chart_utils import CRON_WORKFLOWS, WORKFLOW_TEMPLATES, by_kind, parameters, render_chart
 
 WORKFLOWS = REPO_ROOT / "workflows"
 
@@ -46,7 +46,7 @@ def test_submit_files_hold_one_workflow_referencing_the_installed_template(name)
     assert "namespace" not in wf["metadata"], "argo submit -n decides the namespace"
     assert wf["spec"] == {"workflowTemplateRef": {"name": name}, **({"arguments": wf["spec"]["arguments"]}
                                                                      if "arguments" in wf["spec"] else {})}
-    wft = objects(rendered(profile=generate.DEFAULT_PROFILE), "WorkflowTemplate")[name]
+    wft = by_kind(render_chart(profile=generate.DEFAULT_PROFILE), "WorkflowTemplate")[name]
     defaults = {k: v for k, v in parameters(wft).items() if v is not None}
     assert {p["name"]: p["value"] for p in wf["spec"]["arguments"]["parameters"]} == defaults
     assert wf["metadata"]["labels"]["workflows.argoproj.io/workflow-template"] == name
@@ -66,7 +66,7 @@ def test_committed_files_are_for_what_deploy_k3s_installs_without_values():
 
 
 def test_cron_files_hold_the_cron_workflows_as_the_chart_renders_them():
-    chart = objects(rendered(profile=generate.DEFAULT_PROFILE), "CronWorkflow")
+    chart = by_kind(render_chart(profile=generate.DEFAULT_PROFILE), "CronWorkflow")
     seen = []
     for fname, names in generate.CRON_FILES.items():
         docs = list(read_paths([str(WORKFLOWS / f"{fname}.yaml")]))
@@ -82,7 +82,7 @@ def test_cron_files_hold_the_cron_workflows_as_the_chart_renders_them():
 
 def test_templates_folder_has_every_workflow_template_and_its_prerequisites():
     docs = list(read_paths([str(WORKFLOWS / "templates")]))
-    assert sorted(d.name for d in docs if d.kind == "WorkflowTemplate") == sorted(WORKFLOW_TEMPLATES)
+    assert sorted(d.name for d in docs if d.kind == "WorkflowTemplate") == sorted(WORKFLOW_TEMPLATES + CRON_WORKFLOWS)
     kinds = {d.kind for d in docs}
     assert kinds == {"WorkflowTemplate", "ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
                      "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
@@ -112,7 +112,7 @@ def test_from_workflow_template_like_argo_submit_from(capsys):
 def test_from_cron_workflow_copies_its_spec_with_parameters(capsys):
     assert main(["generate", "--from", "cronwf/daily-backup", "-p", "retention-days=3"]) == 0
     wf = yaml.safe_load(capsys.readouterr().out)
-    cron = objects(rendered(), "CronWorkflow")["daily-backup"]
+    cron = by_kind(render_chart(), "CronWorkflow")["daily-backup"]
     assert wf["metadata"]["generateName"] == "daily-backup-"
     assert wf["metadata"]["labels"]["workflows.argoproj.io/cron-workflow"] == "daily-backup"
     expected = dict(cron["spec"]["workflowSpec"])
@@ -125,8 +125,8 @@ def test_from_cron_workflow_copies_its_spec_with_parameters(capsys):
 def test_from_uses_the_chosen_profile(capsys):
     assert main(["generate", "--from", "cronwf/weekly-optimization", "--profile", "smoke"]) == 0
     wf = yaml.safe_load(capsys.readouterr().out)
-    images = {t["container"]["image"] for t in wf["spec"]["templates"] if "container" in t}
-    assert images == {"cogniverse/smoke-runner:0.1.0"}
+    params = {p["name"]: p["value"] for p in wf["spec"]["arguments"]["parameters"]}
+    assert params["tenant-id"] == "smoke_weekly"  # values/smoke.yaml, not the default profile's
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -148,7 +148,7 @@ def test_files_are_generated_for_the_given_release_and_values(tmp_path, capsys):
     """Files generated for a release carry its namespace and values, so `kubectl apply` keeps it as is."""
     assert main(["generate", "--profile", "smoke", "--release", "cv", "-n", "team-a", "--out-dir", str(tmp_path)]) == 0
     docs = list(read_paths([str(tmp_path / "scheduled-maintenance.yaml")]))
-    chart = objects(rendered(profile="smoke", release="cv", namespace="team-a"), "CronWorkflow")
+    chart = by_kind(render_chart(profile="smoke", release="cv", namespace="team-a"), "CronWorkflow")
     assert {d.name: d.obj for d in docs} == {d.name: generate.strip_helm(chart[d.name]) for d in docs}
     assert {d.obj["metadata"]["namespace"] for d in docs} == {"team-a"}
     head = (tmp_path / "scheduled-maintenance.yaml").read_text().splitlines()[:2]

@@ -7,11 +7,11 @@ import pytest
 
 from cogniverse_chart import CHART_DIR
 from cogniverse_chart.errors import HelmError
-from test_workflows_helpers import all_argo, objects, rendered, templates, workflow_spec
+from chart_utils import all_argo, by_kind, render_chart, templates, workflow_spec
 
 
 def _rbac(docs):
-    return {kind: objects(docs, kind) for kind in ("ServiceAccount", "Role", "RoleBinding", "ClusterRole",
+    return {kind: by_kind(docs, kind) for kind in ("ServiceAccount", "Role", "RoleBinding", "ClusterRole",
                                                    "ClusterRoleBinding")}
 
 
@@ -21,12 +21,12 @@ def _workflow_rbac(docs):
 
 
 def test_one_service_account_per_purpose(helm):
-    sas = {d.name for d in _workflow_rbac(rendered(helm=helm)) if d.kind == "ServiceAccount"}
+    sas = {d.name for d in _workflow_rbac(render_chart(helm=helm)) if d.kind == "ServiceAccount"}
     assert sas == {"cogniverse-workflow", "cogniverse-tenant-provisioner"}
 
 
 def test_executor_role_is_exactly_workflowtaskresults_create_patch(helm):
-    rbac = _rbac(rendered(helm=helm))
+    rbac = _rbac(render_chart(helm=helm))
     role = rbac["Role"]["cogniverse-workflow-executor"]
     assert role["rules"] == [{"apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"],
                               "verbs": ["create", "patch"]}]
@@ -38,7 +38,7 @@ def test_executor_role_is_exactly_workflowtaskresults_create_patch(helm):
 
 
 def test_cluster_role_only_covers_tenant_provisioning(helm):
-    rbac = _rbac(rendered(helm=helm))
+    rbac = _rbac(render_chart(helm=helm))
     wf_cluster_roles = {n: r for n, r in rbac["ClusterRole"].items() if "tenant-provisioner" in n}
     assert list(wf_cluster_roles) == ["cogniverse-cogniverse-tenant-provisioner"]
     rules = wf_cluster_roles["cogniverse-cogniverse-tenant-provisioner"]["rules"]
@@ -53,7 +53,7 @@ def test_cluster_role_only_covers_tenant_provisioning(helm):
 
 
 def test_no_wildcards_in_any_workflow_rule(helm):
-    for d in _workflow_rbac(rendered(helm=helm)):
+    for d in _workflow_rbac(render_chart(helm=helm)):
         for rule in d.obj.get("rules") or []:
             for field in ("apiGroups", "resources", "verbs", "resourceNames"):
                 assert "*" not in (rule.get(field) or []), f"{d.ref}: wildcard in {field}"
@@ -61,15 +61,15 @@ def test_no_wildcards_in_any_workflow_rule(helm):
 
 
 def test_rbac_names_are_scoped_to_the_release(helm):
-    a = {(d.kind, d.name) for d in _workflow_rbac(rendered(helm=helm))}
-    b = {(d.kind, d.name) for d in _workflow_rbac(rendered(helm=helm, release="other", namespace="team-b"))}
+    a = {(d.kind, d.name) for d in _workflow_rbac(render_chart(helm=helm))}
+    b = {(d.kind, d.name) for d in _workflow_rbac(render_chart(helm=helm, release="other", namespace="team-b"))}
     assert not a & b, f"two releases would share {a & b}"
     cluster = [n for k, n in b if k.startswith("Cluster")]
     assert cluster and all(n.startswith("team-b-other-") for n in cluster)
 
 
 def test_workflows_use_the_steps_account_and_only_resource_steps_use_the_provisioner(helm):
-    docs = rendered(helm=helm)
+    docs = render_chart(helm=helm)
     for obj in all_argo(docs):
         assert workflow_spec(obj)["serviceAccountName"] == "cogniverse-workflow"
         for t in templates(obj).values():
@@ -80,21 +80,21 @@ def test_workflows_use_the_steps_account_and_only_resource_steps_use_the_provisi
 
 
 def test_existing_service_accounts_can_be_used(helm):
-    docs = rendered({"workflows": {"serviceAccounts": {"steps": {"create": False, "name": "my-steps"}}}}, helm=helm)
-    assert "my-steps" not in objects(docs, "ServiceAccount")
-    wft = objects(docs, "WorkflowTemplate")
+    docs = render_chart({"workflows": {"serviceAccounts": {"steps": {"create": False, "name": "my-steps"}}}}, helm=helm)
+    assert "my-steps" not in by_kind(docs, "ServiceAccount")
+    wft = by_kind(docs, "WorkflowTemplate")
     assert workflow_spec(wft["batch-optimization"])["serviceAccountName"] == "my-steps"
-    subjects = objects(docs, "RoleBinding")["cogniverse-workflow-executor"]["subjects"]
+    subjects = by_kind(docs, "RoleBinding")["cogniverse-workflow-executor"]["subjects"]
     assert {"kind": "ServiceAccount", "name": "my-steps", "namespace": "cogniverse"} in subjects
 
 
 def test_existing_service_account_without_name_is_refused(helm):
     with pytest.raises(HelmError, match="workflows.serviceAccounts.steps.name is required"):
-        rendered({"workflows": {"serviceAccounts": {"steps": {"create": False}}}}, helm=helm)
+        render_chart({"workflows": {"serviceAccounts": {"steps": {"create": False}}}}, helm=helm)
 
 
 def test_rbac_can_be_left_to_the_cluster_admin(helm):
-    docs = rendered({"workflows": {"rbac": {"create": False}}}, helm=helm)
+    docs = render_chart({"workflows": {"rbac": {"create": False}}}, helm=helm)
     assert not [d for d in _workflow_rbac(docs) if d.kind != "ServiceAccount"]
 
 
@@ -102,8 +102,8 @@ def test_rbac_can_be_left_to_the_cluster_admin(helm):
 
 def test_client_only_render_needs_no_argo_api_flag(helm):
     """`helm template` cannot see the cluster: the Argo check runs only on a connected install."""
-    docs = rendered(helm=helm, api_versions=())
-    assert len(objects(docs, "CronWorkflow")) == 6 and objects(docs, "WorkflowTemplate")
+    docs = render_chart(helm=helm, api_versions=())
+    assert len(by_kind(docs, "CronWorkflow")) == 6 and by_kind(docs, "WorkflowTemplate")
 
 
 def test_argo_check_fails_only_when_connected_and_names_the_fix():
@@ -116,9 +116,9 @@ def test_argo_check_fails_only_when_connected_and_names_the_fix():
 
 
 def test_with_argo_api_present_the_chart_renders(helm):
-    assert objects(rendered(helm=helm, api_versions=("argoproj.io/v1alpha1",)), "WorkflowTemplate")
+    assert by_kind(render_chart(helm=helm, api_versions=("argoproj.io/v1alpha1",)), "WorkflowTemplate")
 
 
 def test_require_crds_false_renders_without_the_api(helm):
-    docs = rendered({"argo": {"requireCRDs": False}}, helm=helm, api_versions=())
-    assert len(objects(docs, "CronWorkflow")) == 6
+    docs = render_chart({"argo": {"requireCRDs": False}}, helm=helm, api_versions=())
+    assert len(by_kind(docs, "CronWorkflow")) == 6

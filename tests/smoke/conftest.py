@@ -8,29 +8,60 @@ skipped by tests/conftest.py with one line saying so. Settings: see smokelib.py.
 from __future__ import annotations
 
 import os
-import secrets
-import time
 from typing import Any, Iterator
 
 import pytest
 
-from cogniverse_chart import CHART_DIR
-from cogniverse_chart.argo import ArgoClient
 from cogniverse_chart.helm import find_helm
-from smokelib import BACKUPS_CLAIM, RELEASE, SMOKE_VALUES, GuideRun, SmokeRelease, WorkflowWatcher, create_backups_claim
+from smokelib import (SESSION_NAMESPACES, GuideRun, SmokeRelease, install_release, record_session_namespaces,
+                      remove_release)
+
+
+def _is_guide(item: pytest.Item) -> bool:
+    return item.path.name == "test_guide_run.py" and item.path.parent.name == "smoke"
+
+
+def _starts_early(item: pytest.Item) -> bool:
+    return hasattr(getattr(item, "module", None), "start_early")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The guide's tests last: they wait for the guide run, which goes on beside the others meanwhile."""
-    items.sort(key=lambda i: i.path.name == "test_guide_run.py" and i.path.parent.name == "smoke")
+    """Modules that start their workflows at the beginning of the session (`start_early`, see
+    `early_scenarios`) after the others, and the guide's tests last: their workflows go on beside the
+    other tests meanwhile, so their waits overlap. The order inside each module is kept."""
+    items.sort(key=lambda i: (_is_guide(i), _starts_early(i)))
+
+
+@pytest.fixture(scope="session")
+def session_namespaces() -> set[str]:
+    """The namespaces that existed before any smoke test ran (recorded once; see smokelib)."""
+    if os.environ.get("KUBECONFIG"):
+        record_session_namespaces(os.environ["KUBECONFIG"])
+    return SESSION_NAMESPACES
 
 
 @pytest.fixture(scope="session", autouse=True)
-def guide_run(request: pytest.FixtureRequest) -> Iterator[GuideRun | None]:
+def early_scenarios(request: pytest.FixtureRequest, session_namespaces: set[str]) -> Iterator[None]:
+    """Every selected smoke module with a `start_early(kubeconfig)` function starts its workflows now,
+    in the background (install, submit, chains of dependent runs), so they run beside the rest of the
+    session; its tests then wait for their results. Only with a cluster configured."""
+    kubeconfig = os.environ.get("KUBECONFIG")
+    if kubeconfig:
+        modules = []
+        for item in request.session.items:
+            mod = getattr(item, "module", None)
+            if _starts_early(item) and not item.get_closest_marker("skip") and mod not in modules:
+                modules.append(mod)
+        for mod in modules:
+            mod.start_early(kubeconfig)
+    yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def guide_run(request: pytest.FixtureRequest, session_namespaces: set[str]) -> Iterator[GuideRun | None]:
     """docs/guide.md, started at the beginning of the session so it runs beside the other smoke tests
     (only when tests/smoke/test_guide_run.py is selected and a cluster is configured)."""
-    wanted = [i for i in request.session.items if i.path.name == "test_guide_run.py" and i.path.parent.name == "smoke"
-              and not i.get_closest_marker("skip")]
+    wanted = [i for i in request.session.items if _is_guide(i) and not i.get_closest_marker("skip")]
     if not wanted or not os.environ.get("KUBECONFIG"):
         yield None
         return
@@ -53,39 +84,8 @@ def core_api(kube_cluster: Any) -> Any:
 @pytest.fixture(scope="module")
 def smoke(kube_cluster: Any, core_api: Any) -> Iterator[SmokeRelease]:
     """Install the chart into a fresh namespace (helm upgrade --install --wait) and remove it afterwards."""
-    from kubernetes import client
-
-    assert SMOKE_VALUES.is_file(), f"{SMOKE_VALUES} is missing: the smoke install needs the smoke profile"
-    kubeconfig = kube_cluster.kube_config_path
-    namespace = f"cvsmoke-{secrets.token_hex(3)}"
-    helm = find_helm()
-    argo = ArgoClient(client.CustomObjectsApi(), namespace)
-    rel = SmokeRelease(namespace, RELEASE, helm, kubeconfig, argo, 0.0)
-    rel.watcher = WorkflowWatcher(argo.api, namespace)  # one watch stream; tests wait on its events
-    start = time.monotonic()
-    create_backups_claim(core_api, namespace, BACKUPS_CLAIM)
-    rel.helm_run("upgrade", "--install", RELEASE, str(CHART_DIR), "--create-namespace",
-                 "--values", str(SMOKE_VALUES), "--wait", "--timeout", "5m")
-    rel.install_seconds = time.monotonic() - start
-    print(f"smoke: installed release {RELEASE} in namespace {namespace} in {rel.install_seconds:.1f}s")
+    rel = install_release(kube_cluster.kube_config_path)
     try:
         yield rel
     finally:
-        rel.watcher.stop()
-        for ns in sorted(rel.tenant_namespaces):
-            _delete_namespace(core_api, ns)
-        if os.environ.get("SMOKE_KEEP_NAMESPACE") == "1":
-            print(f"smoke: keeping namespace {namespace} (SMOKE_KEEP_NAMESPACE=1)")
-        else:
-            rel.helm_run("uninstall", RELEASE, "--wait", check=False)
-            _delete_namespace(core_api, namespace)
-
-
-def _delete_namespace(core_api: Any, name: str) -> None:
-    from kubernetes.client.exceptions import ApiException
-
-    try:
-        core_api.delete_namespace(name)
-    except ApiException as exc:
-        if exc.status != 404:
-            raise
+        remove_release(rel)

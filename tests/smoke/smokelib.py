@@ -10,6 +10,7 @@ The fixtures that install the chart are in conftest.py. Environment:
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import threading
 import time
@@ -17,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from cogniverse_chart import PROFILES_DIR, REPO_ROOT
+from cogniverse_chart import CHART_DIR, PROFILES_DIR, REPO_ROOT
 from cogniverse_chart.argo import ArgoClient, WaitTimeout, WorkflowResult, parse_workflow, progress_line
-from cogniverse_chart.helm import Helm
+from cogniverse_chart.helm import Helm, find_helm
 
 RELEASE = "cogniverse"
 WAIT_TIMEOUT = float(os.environ.get("SMOKE_TIMEOUT", "600"))
@@ -253,3 +254,95 @@ def default_storage_class(kubeconfig: str) -> str | None:
         if ann.get("storageclass.kubernetes.io/is-default-class") == "true":
             return sc.metadata.name
     return None
+
+
+#: Namespaces that existed before the session's first smoke test (conftest.py's session_namespaces).
+#: The smoke modules run side by side, so a check that "nothing changed outside" its own namespaces
+#: looks at these (kube-system, default, argo, ...) and its own, not at another module's namespaces.
+SESSION_NAMESPACES: set[str] = set()
+
+
+def record_session_namespaces(kubeconfig: str) -> None:
+    from kubernetes import client, config
+
+    if SESSION_NAMESPACES:
+        return
+    config.load_kube_config(config_file=kubeconfig)
+    SESSION_NAMESPACES.update(n.metadata.name for n in client.CoreV1Api().list_namespace().items
+                              if (n.status.phase or "Active") == "Active")
+
+
+class Background:
+    """A function run in a daemon thread from the start of the session; `join()` returns its result or
+    raises what it raised (tests report it)."""
+
+    def __init__(self, name: str, fn: Callable[[], Any]):
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+        self._fn = fn
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self._thread.start()
+
+    def _main(self) -> None:
+        start = time.monotonic()
+        try:
+            self.result = self._fn()
+        except BaseException as exc:  # reported by join()
+            self.error = exc
+        finally:
+            self.seconds = time.monotonic() - start
+
+    def join(self, timeout: float = WAIT_TIMEOUT) -> Any:
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise AssertionError(f"{self._thread.name} did not finish within {timeout:.0f}s")
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+def install_release(kubeconfig: str, prefix: str = "cvsmoke") -> SmokeRelease:
+    """The chart from values/smoke.yaml in a fresh namespace `<prefix>-<hex>` (helm upgrade --install
+    --wait), with the backups PVC created first and one watch stream on its Workflows."""
+    from kubernetes import client, config
+
+    assert SMOKE_VALUES.is_file(), f"{SMOKE_VALUES} is missing: the smoke install needs the smoke profile"
+    config.load_kube_config(config_file=kubeconfig)
+    namespace = f"{prefix}-{secrets.token_hex(3)}"
+    argo = ArgoClient(client.CustomObjectsApi(), namespace)
+    rel = SmokeRelease(namespace, RELEASE, find_helm(), kubeconfig, argo, 0.0)
+    rel.watcher = WorkflowWatcher(argo.api, namespace)  # one watch stream; tests wait on its events
+    start = time.monotonic()
+    create_backups_claim(client.CoreV1Api(), namespace, BACKUPS_CLAIM)
+    rel.helm_run("upgrade", "--install", RELEASE, str(CHART_DIR), "--create-namespace",
+                 "--values", str(SMOKE_VALUES), "--wait", "--timeout", "5m")
+    rel.install_seconds = time.monotonic() - start
+    print(f"smoke: installed release {RELEASE} in namespace {namespace} in {rel.install_seconds:.1f}s", flush=True)
+    return rel
+
+
+def remove_release(rel: SmokeRelease) -> None:
+    """Uninstall and delete the namespaces (SMOKE_KEEP_NAMESPACE=1 keeps the release namespace)."""
+    from kubernetes import client
+
+    core_api = client.CoreV1Api()
+    if rel.watcher:
+        rel.watcher.stop()
+    for ns in sorted(rel.tenant_namespaces):
+        delete_namespace(core_api, ns)
+    if os.environ.get("SMOKE_KEEP_NAMESPACE") == "1":
+        print(f"smoke: keeping namespace {rel.namespace} (SMOKE_KEEP_NAMESPACE=1)")
+    else:
+        rel.helm_run("uninstall", rel.release, "--wait", check=False)
+        delete_namespace(core_api, rel.namespace)
+
+
+def delete_namespace(core_api: Any, name: str) -> None:
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        core_api.delete_namespace(name)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise

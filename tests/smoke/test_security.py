@@ -21,7 +21,8 @@ import yaml
 from cogniverse_chart import CHART_DIR
 from cogniverse_chart.argo import ArgoClient, WorkflowResult
 from cogniverse_chart.helm import find_helm
-from smokelib import RELEASE, SMOKE_VALUES, SmokeRelease, default_storage_class, explain
+from smokelib import (RELEASE, SESSION_NAMESPACES, SMOKE_VALUES, WAIT_TIMEOUT, Background, SmokeRelease, WorkflowWatcher,
+                      default_storage_class, explain)
 
 pytestmark = pytest.mark.smoke
 
@@ -37,46 +38,147 @@ PSA = "pod-security.kubernetes.io/enforce"
 DENIED = "denied request"  # how the API server reports a ValidatingAdmissionPolicy refusal
 
 
-@pytest.fixture(scope="module")
-def sec(kube_cluster: Any, core_api: Any) -> Iterator[SmokeRelease]:
-    from kubernetes import client
+_early: dict[str, Any] = {}
 
-    helm = find_helm()
-    rel = SmokeRelease(NAMESPACE, RELEASE, helm, kube_cluster.kube_config_path,
-                       ArgoClient(client.CustomObjectsApi(), NAMESPACE), 0.0)
+
+def start_early(kubeconfig: str) -> None:
+    """Called by conftest.py when the session starts: install the release, take the snapshot of what lies
+    outside tenant namespaces, then submit every independent workflow of this module at once (the direct
+    calls, the colliding tenant, the legitimate provisioning, the first backup). The hostile Workflows
+    follow the legitimate provisioning (one of them relabels its namespace), the second backup the first."""
+    _early["install"] = Background("security-release", lambda: _install_and_submit(kubeconfig))
+    _early["hostile"] = Background("security-hostile", _after_provisioning)
+    _early["backups"] = Background("security-backups", _backups)
+
+
+def _install_and_submit(kubeconfig: str) -> SmokeRelease:
+    from kubernetes import client, config
+
+    config.load_kube_config(config_file=kubeconfig)
+    core_api = client.CoreV1Api()
+    rel = SmokeRelease(NAMESPACE, RELEASE, find_helm(), kubeconfig, ArgoClient(client.CustomObjectsApi(), NAMESPACE), 0.0)
     override = Path(os.environ.get("TMPDIR", "/tmp")) / f"cogniverse-sec-{SUFFIX}.yaml"
     override.write_text(yaml.safe_dump({"workflows": {"volumes": {"backups": {"create": True, "existingClaim": "",
                                                                               "size": "16Mi"}}}}))
     core_api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=FOREIGN_NS)))
-    rel.tenant_namespaces.update({TENANT_NS, FOREIGN_NS})
+    rel.tenant_namespaces.update({TENANT_NS, FOREIGN_NS, f"cogniverse-evil{SUFFIX}"})
+    _early["release"] = rel  # torn down by the fixture even when the install fails
     try:
         rel.helm_run("upgrade", "--install", RELEASE, str(CHART_DIR), "--create-namespace",
                      "--values", str(SMOKE_VALUES), "--values", str(override), "--timeout", "5m")
-        yield rel
     finally:
         override.unlink(missing_ok=True)
-        rel.helm_run("uninstall", RELEASE, "--wait", check=False)
-        for ns in (NAMESPACE, *rel.tenant_namespaces):
-            try:
-                core_api.delete_namespace(ns)
-            except client.exceptions.ApiException as exc:
-                if exc.status != 404:
-                    raise
+    rel.watcher = WorkflowWatcher(rel.argo.api, NAMESPACE)
+    _early["snapshot"] = _snapshot(core_api)
+    _early["release-labels"] = dict(core_api.read_namespace(NAMESPACE).metadata.labels or {})
+    injected = "acme\n  namespace: kube-system\n  labels: {" + PSA + ": privileged}"
+    direct = {
+        # an injected id stays one (invalid) name: nothing is created anywhere
+        "injected-namespace": _direct("create-namespace", injected),
+        "injected-quota": _direct("setup-resource-quotas", injected),
+        # the release namespace is not a tenant namespace, even with a well-formed id
+        "collision-namespace": _direct("create-namespace", COLLIDING_TENANT),
+        "collision-quota": _direct("setup-resource-quotas", COLLIDING_TENANT),
+    }
+    _early["direct"] = {k: rel.argo.create_workflow(wf) for k, wf in direct.items()}
+    _early["colliding"] = rel.argo.submit("tenant-provisioning", {"tenant-id": COLLIDING_TENANT,
+                                                                  "tenant-name": "Collide", **QUOTAS})
+    _early["provisioning"] = rel.argo.submit("tenant-provisioning", {"tenant-id": TENANT, "tenant-name": "Sec Tenant",
+                                                                     **QUOTAS})
+    _early["backup-1"] = rel.argo.trigger("daily-backup")
+    return rel
+
+
+HOSTILE_QUOTA = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "hostile"},
+                 "spec": {"hard": {"pods": "0"}}}
+HOSTILE = {
+    # a zero-pod quota on kube-system
+    "quota-kube-system": ({**HOSTILE_QUOTA, "metadata": {"name": "hostile", "namespace": "kube-system"}},
+                          "may act only in tenant namespaces"),
+    # relabel the release namespace: switch Pod Security off
+    "relabel-release": ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": {PSA: "privileged"}}},
+                        "release namespace"),
+    "pvc-in-release": ({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "hostile", "namespace": NAMESPACE},
+                        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Mi"}}}},
+                       "release namespace"),
+    # a cogniverse-* namespace the provisioner did not create
+    "quota-foreign": ({**HOSTILE_QUOTA, "metadata": {"name": "hostile", "namespace": FOREIGN_NS}}, "only in namespaces it provisioned"),
+    # a tenant namespace made with Pod Security switched off
+    "create-privileged-ns": ({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+        "name": f"cogniverse-evil{SUFFIX}", "labels": {"cogniverse.dev/tenant": f"evil{SUFFIX}", PSA: "privileged",
+                                                    "app.kubernetes.io/managed-by": "cogniverse-tenant-provisioning"}}},
+                             "only with its own labels"),
+    # relabel an existing tenant namespace
+    "relabel-tenant": ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": TENANT_NS, "labels": {PSA: "privileged"}}},
+                       "may not change the labels"),
+}
+
+
+def _after_provisioning() -> dict[str, Any]:
+    """The legitimate provisioning's result; once it succeeded, the snapshot and the tenant's labels, then
+    the hostile Workflows, all at once."""
+    from kubernetes import client
+
+    rel = _early["install"].join()
+    r = rel.wait(_early["provisioning"])
+    if r.phase != "Succeeded":
+        return {"provisioned": r}
+    core_api = client.CoreV1Api()
+    facts = {"provisioned": r, "before": _snapshot(core_api),
+             "tenant-labels": dict(core_api.read_namespace(TENANT_NS).metadata.labels)}
+    facts["names"] = {case: rel.argo.create_workflow(_hostile(case, manifest)) for case, (manifest, _) in HOSTILE.items()}
+    return facts
+
+
+def _backups() -> list[WorkflowResult]:
+    """Two daily-backup runs, the second after the first (its prune sees both)."""
+    rel = _early["install"].join()
+    first = rel.wait(_early["backup-1"])
+    if first.phase != "Succeeded":
+        return [first]
+    return [first, rel.wait(rel.argo.trigger("daily-backup"))]
+
+
+@pytest.fixture(scope="module")
+def sec(kube_cluster: Any, core_api: Any) -> Iterator[SmokeRelease]:
+    from kubernetes import client
+
+    if "install" not in _early:  # selected without the session hook
+        start_early(kube_cluster.kube_config_path)
+    try:
+        yield _early["install"].join()
+    finally:
+        rel = _early.get("release")
+        if rel is not None:
+            if rel.watcher:
+                rel.watcher.stop()
+            rel.helm_run("uninstall", RELEASE, "--wait", check=False)
+            for ns in (NAMESPACE, *rel.tenant_namespaces):
+                try:
+                    core_api.delete_namespace(ns)
+                except client.exceptions.ApiException as exc:
+                    if exc.status != 404:
+                        raise
 
 
 def _snapshot(core_api: Any) -> dict[str, Any]:
     """Everything the provisioner could touch outside tenant namespaces: namespace labels, quotas, PVCs."""
+    # Outside tenant namespaces means: the namespaces that were there before the session (kube-system,
+    # default, argo, ...) and this module's own. The other smoke modules run beside this one and change
+    # their own namespaces meanwhile. Namespaces already being deleted (another run's teardown) may
+    # vanish meanwhile: not ours to judge.
+    ours = lambda ns: ns in SESSION_NAMESPACES or ns in (NAMESPACE, FOREIGN_NS)  # noqa: E731
     tenant = lambda ns: ns.startswith("cogniverse-") and ns != NAMESPACE and ns != FOREIGN_NS  # noqa: E731
-    # Namespaces already being deleted (another run's teardown) may vanish meanwhile: not ours to judge.
+    watched = lambda ns: ours(ns) and not tenant(ns)  # noqa: E731
     return {
         "namespaces": {n.metadata.name: dict(n.metadata.labels or {}) for n in core_api.list_namespace().items
-                       if not tenant(n.metadata.name) and (n.status.phase or "Active") == "Active"},
+                       if watched(n.metadata.name) and (n.status.phase or "Active") == "Active"},
         "quotas": sorted((q.metadata.namespace, q.metadata.name, json.dumps(q.spec.hard, sort_keys=True))
                          for q in core_api.list_resource_quota_for_all_namespaces().items
-                         if not tenant(q.metadata.namespace)),
+                         if watched(q.metadata.namespace)),
         "pvcs": sorted((p.metadata.namespace, p.metadata.name)
                        for p in core_api.list_persistent_volume_claim_for_all_namespaces().items
-                       if not tenant(p.metadata.namespace)),
+                       if watched(p.metadata.namespace)),
     }
 
 
@@ -119,7 +221,7 @@ def _refused(r: WorkflowResult, *expected: str) -> None:
 @pytest.fixture(scope="module")
 def provisioned(sec: SmokeRelease) -> WorkflowResult:
     """A legitimate tenant, provisioned with the admission policy in force (it must not get in the way)."""
-    r = sec.wait(sec.argo.submit("tenant-provisioning", {"tenant-id": TENANT, "tenant-name": "Sec Tenant", **QUOTAS}))
+    r = _early["hostile"].join()["provisioned"]
     assert r.phase == "Succeeded", explain(r)
     return r
 
@@ -132,73 +234,40 @@ def test_policy_leaves_legitimate_provisioning_alone(sec, provisioned, core_api)
 
 
 def test_hostile_workflows_naming_the_provisioner_are_refused_by_the_api_server(sec, provisioned, core_api):
-    before = _snapshot(core_api)
-    tenant_labels = dict(core_api.read_namespace(TENANT_NS).metadata.labels)
-    quota = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "hostile"}, "spec": {"hard": {"pods": "0"}}}
-    cases = {
-        # a zero-pod quota on kube-system
-        "quota-kube-system": ({**quota, "metadata": {"name": "hostile", "namespace": "kube-system"}},
-                              "may act only in tenant namespaces"),
-        # relabel the release namespace: switch Pod Security off
-        "relabel-release": ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": {PSA: "privileged"}}},
-                            "release namespace"),
-        "pvc-in-release": ({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "hostile", "namespace": NAMESPACE},
-                            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Mi"}}}},
-                           "release namespace"),
-        # a cogniverse-* namespace the provisioner did not create
-        "quota-foreign": ({**quota, "metadata": {"name": "hostile", "namespace": FOREIGN_NS}}, "only in namespaces it provisioned"),
-        # a tenant namespace made with Pod Security switched off
-        "create-privileged-ns": ({"apiVersion": "v1", "kind": "Namespace", "metadata": {
-            "name": f"cogniverse-evil{SUFFIX}", "labels": {"cogniverse.dev/tenant": f"evil{SUFFIX}", PSA: "privileged",
-                                                        "app.kubernetes.io/managed-by": "cogniverse-tenant-provisioning"}}},
-                                 "only with its own labels"),
-        # relabel an existing tenant namespace
-        "relabel-tenant": ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": TENANT_NS, "labels": {PSA: "privileged"}}},
-                           "may not change the labels"),
-    }
-    names = {case: sec.argo.create_workflow(_hostile(case, manifest)) for case, (manifest, _) in cases.items()}
-    sec.tenant_namespaces.add(f"cogniverse-evil{SUFFIX}")
-    for case, name in names.items():
-        _refused(sec.wait(name, timeout=300), DENIED, cases[case][1])
-    assert _snapshot(core_api) == before, "a hostile Workflow changed something outside tenant namespaces"
-    assert dict(core_api.read_namespace(TENANT_NS).metadata.labels) == tenant_labels
+    facts = _early["hostile"].join()  # snapshot and tenant labels taken before the hostile Workflows were created
+    for case, name in facts["names"].items():
+        _refused(sec.wait(name, timeout=300), DENIED, HOSTILE[case][1])
+    assert _snapshot(core_api) == facts["before"], "a hostile Workflow changed something outside tenant namespaces"
+    assert dict(core_api.read_namespace(TENANT_NS).metadata.labels) == facts["tenant-labels"]
     assert not core_api.list_namespaced_resource_quota(FOREIGN_NS).items
     assert f"cogniverse-evil{SUFFIX}" not in {n.metadata.name for n in core_api.list_namespace().items}
 
 
-def test_calling_the_resource_steps_directly_is_refused(sec, provisioned, core_api):
-    before = _snapshot(core_api)
-    release_labels = dict(core_api.read_namespace(NAMESPACE).metadata.labels or {})
-    injected = "acme\n  namespace: kube-system\n  labels: {" + PSA + ": privileged}"
-    runs = {
-        # an injected id stays one (invalid) name: nothing is created anywhere
-        "injected-namespace": (_direct("create-namespace", injected), "cogniverse-acme"),
-        "injected-quota": (_direct("setup-resource-quotas", injected), "cogniverse-acme"),
-        # the release namespace is not a tenant namespace, even with a well-formed id
-        "collision-namespace": (_direct("create-namespace", COLLIDING_TENANT), "release namespace"),
-        "collision-quota": (_direct("setup-resource-quotas", COLLIDING_TENANT), "release namespace"),
-    }
-    names = {k: sec.argo.create_workflow(wf) for k, (wf, _) in runs.items()}
-    for key, name in names.items():
+DIRECT_EXPECTED = {"injected-namespace": "cogniverse-acme", "injected-quota": "cogniverse-acme",
+                   "collision-namespace": "release namespace", "collision-quota": "release namespace"}
+
+
+def test_calling_the_resource_steps_directly_is_refused(sec, core_api):
+    # submitted right after the install, with the snapshot taken just before (_install_and_submit)
+    for key, name in _early["direct"].items():
         r = sec.wait(name, timeout=300)
-        _refused(r, runs[key][1])
+        _refused(r, DIRECT_EXPECTED[key])
         if key.startswith("collision"):
             assert DENIED in _messages(r), f"{key}: not refused by the admission policy:\n{explain(r)}"
-    assert _snapshot(core_api) == before, "a direct call changed something outside tenant namespaces"
-    assert dict(core_api.read_namespace(NAMESPACE).metadata.labels or {}) == release_labels
+    assert _snapshot(core_api) == _early["snapshot"], "a direct call changed something outside tenant namespaces"
+    assert dict(core_api.read_namespace(NAMESPACE).metadata.labels or {}) == _early["release-labels"]
     assert not [n.metadata.name for n in core_api.list_namespace().items if n.metadata.name.startswith("cogniverse-acme")]
     assert not core_api.list_namespaced_resource_quota(NAMESPACE).items
 
 
 def test_tenant_colliding_with_the_release_namespace_fails_validation(sec, core_api):
-    before = _snapshot(core_api)
-    r = sec.wait(sec.argo.submit("tenant-provisioning", {"tenant-id": COLLIDING_TENANT, "tenant-name": "Collide", **QUOTAS}))
+    r = sec.wait(_early["colliding"])  # submitted right after the install and its snapshot
     assert r.phase == "Failed", explain(r)
     validate = r.node("validate-tenant")
     assert validate is not None and validate.phase == "Failed", explain(r)
     assert "is the release namespace" in validate.message, validate.message
     assert r.node("create-namespace") is None, explain(r)
-    assert _snapshot(core_api) == before
+    assert _snapshot(core_api) == _early["snapshot"]
 
 
 # ---- backups on a real volume ----------------------------------------------------------------------
@@ -217,11 +286,10 @@ def test_daily_backup_writes_complete_backups_to_the_claim(sec, core_api):
     sc = default_storage_class(sec.kubeconfig)
     if sc is None:
         pytest.skip("backups: the cluster has no default StorageClass for the backups claim (local-path provides one)")
-    runs = []
-    for _ in range(2):
-        r = sec.wait(sec.argo.trigger("daily-backup"))
+    runs = _early["backups"].join(2 * WAIT_TIMEOUT)  # the second triggered when the first had finished
+    for r in runs:
         assert r.phase == "Succeeded", explain(r)
-        runs.append(r)
+    assert len(runs) == 2
     for r in runs:
         assert r.node("backup-vespa").outputs["backup-path"] == f"/backups/{r.name}/vespa"
         assert r.node("backup-phoenix").outputs["backup-path"] == f"/backups/{r.name}/phoenix"

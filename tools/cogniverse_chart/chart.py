@@ -1,18 +1,27 @@
 """Run checks over the chart itself: render every profile in values/ (in parallel), then merge the
-findings so one problem present in several profiles is reported once, naming the profiles."""
+findings so one problem present in several profiles is reported once, naming the profiles.
+
+`check()` is the chart CI job (`cogniverse-chart check`): every profile rendered with every Helm
+major, validated against the strict schemas, linted, and the generated files checked for drift.
+"""
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import CHART_DIR
 from .documents import Document
 from .errors import ToolkitError
-from .findings import Finding
-from .helm import Helm, find_helm
+from .findings import Finding, Severity
+from .helm import Helm, available_helms, find_helm
 from .render import DEFAULT_KUBE_VERSION, RenderRequest, profile_path, profiles, render
+
+if TYPE_CHECKING:
+    from .validate import Validator
 
 
 def select_profiles(names: list[str] | None) -> dict[str, Path]:
@@ -51,3 +60,75 @@ def merge(per_profile: dict[str, list[Finding]]) -> list[Finding]:
         label = "all profiles" if len(profs) == everywhere and everywhere > 1 else "profile " + ", ".join(profs)
         out.append(replace(f, source=f"{f.source} [{label}]"))
     return out
+
+
+def render_with_helms(names: list[str] | None, *, chart: Path = CHART_DIR,
+                      helms: list[Helm] | None = None) -> dict[str, list[Document]]:
+    """{profile: docs}, or {profile@helmN: docs} when rendering with several Helm majors (in parallel).
+    Default: every Helm major found."""
+    helms = helms if helms is not None else available_helms()
+    if not helms:
+        helms = [find_helm()]  # raises with how to get one
+    if len(helms) == 1:
+        return render_profiles(names, chart=chart, helm=helms[0])
+    with ThreadPoolExecutor(max_workers=len(helms)) as pool:
+        parts = list(pool.map(lambda h: (h, render_profiles(names, chart=chart, helm=h)), helms))
+    return {f"{name}@helm{h.major}": docs for h, found in parts for name, docs in found.items()}
+
+
+def generated_files(chart: Path, with_docs: bool) -> list[Finding]:
+    """values.schema.json and (with_docs) the generated documentation are current."""
+    from . import docs, values_schema
+
+    out = []
+    if not values_schema.is_current(chart):
+        out.append(Finding("generated/values-schema", Severity.ERROR,
+                           "values.schema.json is stale: run `cogniverse-chart schema`",
+                           str(chart / values_schema.SCHEMA_FILE)))
+    if with_docs:
+        try:
+            for f in docs.plan(chart, readme=chart / "README.md"):
+                if f.stale:
+                    out.append(Finding("generated/docs", Severity.ERROR,
+                                       "generated documentation is stale: run `cogniverse-chart docs`", str(f.path)))
+        except ToolkitError as exc:
+            readme = str(chart / "README.md")
+            out.append(Finding("generated/docs", Severity.ERROR, str(exc).replace(f"{readme}: ", ""), readme))
+    return out
+
+
+@dataclass
+class CheckResult:
+    findings: list[Finding]
+    rendered: dict[str, list[Document]]
+    per_profile: dict[str, list[Finding]]
+    timing: dict[str, float]  # render_s, validate_lint_s, total_s
+
+
+def check(validator: "Validator", names: list[str] | None = None, *, chart: Path = CHART_DIR,
+          helms: list[Helm] | None = None, disable: list[str] | None = None, with_docs: bool = True) -> CheckResult:
+    """Render every selected profile with every Helm, validate and lint each, check generated files."""
+    from .lint import lint
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # the generated-docs check renders the chart's defaults: let that helm run overlap the profiles'
+        generated = pool.submit(generated_files, chart, with_docs)
+        rendered = render_with_helms(names, chart=chart, helms=helms)
+        t_render = time.perf_counter()
+        per_profile: dict[str, list[Finding]] = {}
+        for name, objs in rendered.items():
+            per_profile[name] = validator.validate(objs) + lint(objs, disable or [])
+        findings = merge(per_profile)
+        t_checks = time.perf_counter()
+        findings += generated.result()
+    timing = {"render_s": round(t_render - started, 3), "validate_lint_s": round(t_checks - t_render, 3),
+              "total_s": round(time.perf_counter() - started, 3)}
+    return CheckResult(findings, rendered, per_profile, timing)
+
+
+def summary(result: CheckResult) -> dict[str, dict[str, Any]]:
+    """{profile: {objects, error, warning, info}}."""
+    from .report import counts
+
+    return {name: {"objects": len(objs), **counts(result.per_profile[name])} for name, objs in result.rendered.items()}

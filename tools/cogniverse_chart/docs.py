@@ -4,6 +4,7 @@
   default from values.yaml and its description, rendered with jinja2 between
   `<!-- values-table:start -->` and `<!-- values-table:end -->` in charts/cogniverse/README.md.
   Nothing outside the markers is touched.
+- values.yaml: the `# --` description above each key, from the schema parts (values_comments).
 - docs/workflows-diagrams.md: a Mermaid flowchart of each WorkflowTemplate/CronWorkflow (steps,
   DAG, conditions, nested templates, exit handler) and a weekly calendar of the CronWorkflows.
 """
@@ -23,9 +24,10 @@ from . import CHART_DIR, REPO_ROOT
 from .cronexpr import CronError, parse
 from .documents import Document
 from .errors import ToolkitError
-from .lint.argo import WorkflowSpec, dag_tasks, names, step_groups, template_type, workflow_specs
+from .argo.model import WorkflowSpec, dag_tasks, names, step_groups, template_type, workflow_specs
 from .lint.structure import task_dependencies
 from .render import RenderRequest, render
+from .values_comments import with_descriptions
 
 START, END = "<!-- values-table:start -->", "<!-- values-table:end -->"
 README = CHART_DIR / "README.md"
@@ -136,6 +138,17 @@ def values_table(chart: Path = CHART_DIR) -> str:
     except (OSError, json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ToolkitError(f"cannot read the chart's values schema or values: {exc}") from None
     return _env.get_template("values-table.md.j2").render(rows=value_rows(schema, values))
+
+
+def values_file(chart: Path = CHART_DIR) -> DocFile:
+    """values.yaml with its `# --` key descriptions generated from the schema (values_comments)."""
+    path = chart / "values.yaml"
+    try:
+        schema = json.loads((chart / "values.schema.json").read_text(encoding="utf-8"))
+        current = path.read_text(encoding="utf-8")
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ToolkitError(f"cannot read the chart's values schema or values: {exc}") from None
+    return DocFile(path, current, with_descriptions(current, schema))
 
 
 def readme_with_table(readme: str, table: str, path: Path = README) -> str:
@@ -321,10 +334,21 @@ def workflow_docs(docs: list[Document]) -> str:
     specs = [w for d in docs for w in workflow_specs(d)]
     lookup = {(w.doc.kind == "ClusterWorkflowTemplate", w.doc.name): w for w in specs
               if w.doc.kind in ("WorkflowTemplate", "ClusterWorkflowTemplate")}
+    # A run of a template in this stream (each chart CronWorkflow) is drawn as that template, once.
+    runs: dict[str, list[str]] = {}
+    for w in specs:
+        ref = w.spec.get("workflowTemplateRef")
+        if isinstance(ref, dict) and (bool(ref.get("clusterScope")), str(ref.get("name"))) in lookup:
+            runs.setdefault(str(ref.get("name")), []).append(f"{w.doc.kind} `{w.doc.name}`")
     items = []
     for w in sorted(specs, key=lambda w: (w.doc.kind != "WorkflowTemplate", w.doc.name)):
+        if w.doc.kind not in ("WorkflowTemplate", "ClusterWorkflowTemplate") and "workflowTemplateRef" in w.spec \
+                and str((w.spec.get("workflowTemplateRef") or {}).get("name")) in runs:
+            continue
         params = ", ".join(f"`{p}`" for p in names((w.spec.get("arguments") or {}).get("parameters")))
-        items.append({"kind": w.doc.kind, "name": w.doc.name, "params": params, "mermaid": _Flow(w, lookup).build()})
+        by = runs.get(w.doc.name) if w.doc.kind == "WorkflowTemplate" else None
+        items.append({"kind": w.doc.kind, "name": w.doc.name, "params": params, "mermaid": _Flow(w, lookup).build(),
+                      "runs": ", ".join(by or [])})
     return _env.get_template("workflows-diagrams.md.j2").render(workflows=items, calendar=calendar(docs))
 
 
@@ -349,7 +373,8 @@ def plan(chart: Path = CHART_DIR, readme: Path = README, diagrams: Path = DIAGRA
     if not readme.exists():
         raise ToolkitError(f"{readme} does not exist; the values table goes between markers in it")
     current = readme.read_text(encoding="utf-8")
-    files = [DocFile(readme, current, readme_with_table(current, values_table(chart), readme))]
+    files = [DocFile(readme, current, readme_with_table(current, values_table(chart), readme)),
+             values_file(chart)]
     wanted = workflow_docs(docs if docs is not None else default_render(chart))
     files.append(DocFile(diagrams, diagrams.read_text(encoding="utf-8") if diagrams.exists() else None, wanted))
     return files

@@ -34,7 +34,7 @@ import yaml
 
 from . import PROFILES_DIR, REPO_ROOT
 from .documents import Document
-from .argo import apply_parameters, workflow_from_cron
+from .argo.manifests import apply_parameters, workflow_from_cron
 from .errors import ToolkitError
 from .helm import Helm, find_helm
 from .render import RenderRequest, render
@@ -203,7 +203,8 @@ def guide_files(docs: list[Document], target: Target | None = None) -> list[Gene
         files.append(GeneratedFile(Path(f"{fname}.yaml"), _dump(
             [strip_helm(objs[("CronWorkflow", n)]) for n in names],
             f"kubectl apply -f workflows/{fname}.yaml  (or: argo cron create workflows/{fname}.yaml "
-            f"-n {ns})", t)))
+            f"-n {ns}; each runs the WorkflowTemplate of its name: helm install, or kubectl apply -f "
+            f"workflows/templates/)", t)))
     for d in docs:
         if d.kind == "WorkflowTemplate":
             files.append(GeneratedFile(Path("templates") / f"{d.name}.yaml", _dump(

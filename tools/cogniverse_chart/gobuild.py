@@ -1,8 +1,9 @@
 """Small Go programs that checks and tests run (Argo's own validator, the API server's admission-policy
-code), each a wrapper module under tools/ with a pinned go.mod/go.sum: built once, niced, and cached
-under ~/.cache/cogniverse/<name>/ by a hash of the module's sources and the Go version, so a cold build
-never happens inside a test run twice. scripts/test.sh builds them all as a stage of its own
-(`python -m cogniverse_chart.gobuild`).
+code, Argo's parameter substitution, the OCI registry), each a wrapper module under tools/ with a pinned
+go.mod/go.sum: built once, niced, and cached under ~/.cache/cogniverse/<name>/ by a hash of the module's
+sources and the Go version, so a cold build never happens inside a test run twice. scripts/test.sh
+builds them all as a stage of its own (`python -m cogniverse_chart.gobuild`), and there also builds the
+smoke-runner image once, so the fast tests of its build script find Go's build cache warm.
 """
 
 from __future__ import annotations
@@ -111,6 +112,34 @@ def registry(quiet: bool = False) -> Path:
     return build(REGISTRY, "registry", tag, quiet)
 
 
+ARGO_SUBST = TOOLS / "argo-subst"
+
+
+def argo_subst(quiet: bool = False) -> Path:
+    """Argo's own parameter substitution (`common.ProcessArgs`, what the workflow-controller runs before a
+    resource step) at ARGO_VERSION: the security tests feed it the chart's resource templates."""
+    tag = check_pin(ARGO_SUBST, "github.com/argoproj/argo-workflows/v3", "ARGO_VERSION")
+    return build(ARGO_SUBST, "argo-subst", tag, quiet)
+
+
+SMOKE_RUNNER = REPO_ROOT / "images" / "smoke-runner"
+
+
+def warm_smoke_runner() -> Path:
+    """The smoke-runner image (images/smoke-runner/build.sh, cached by its own source hash), and its test
+    binary compiled once: the fast tests that run build.sh and `go test` then find Go's build cache warm."""
+    out = cache_dir("smoke-runner")
+    proc = subprocess.run(["nice", "-n", "10", str(SMOKE_RUNNER / "build.sh"), "--out", str(out)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ToolkitError(f"images/smoke-runner/build.sh failed:\n{proc.stderr[-3000:]}")
+    proc = subprocess.run(["nice", "-n", "10", go(), "test", "-count=1", "-run", "^$", "./..."],
+                          cwd=SMOKE_RUNNER, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ToolkitError(f"compiling the smoke runner's tests failed:\n{proc.stderr[-3000:]}")
+    return out
+
+
 def main() -> int:
     from .lint import oracle
 
@@ -119,6 +148,8 @@ def main() -> int:
             print(oracle.build(major))
         print(vap_eval())
         print(registry())
+        print(argo_subst())
+        print(warm_smoke_runner())
     except ToolkitError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

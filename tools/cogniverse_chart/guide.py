@@ -504,7 +504,13 @@ def summary(results: list[CommandResult]) -> str:
 #: What a guide's commands use from the repository (relative paths such as ./scripts/..., values/...).
 WORKDIR_LINKS = ("scripts", "values", "charts", "tools", "images", "cluster", "versions.env", ".venv", ".tools",
                  "docs", "README.md")
-ARGO_CACHE = Path.home() / ".cache" / "cogniverse-local-cluster" / "bin"
+
+
+def argo_cache() -> Path:
+    """Where `local_cluster.sh build|up` puts its binaries: $COGNIVERSE_CLUSTER_CACHE/bin, as the script reads it."""
+    import os
+
+    return Path(os.environ.get("COGNIVERSE_CLUSTER_CACHE") or Path.home() / ".cache" / "cogniverse-local-cluster") / "bin"
 
 
 def find_argo(path: str, version: str | None = None) -> str | None:
@@ -521,7 +527,8 @@ def find_argo(path: str, version: str | None = None) -> str | None:
 
         version = versions.get("ARGO_VERSION")
     bare = (version or "").lstrip("v")
-    builds = sorted({*ARGO_CACHE.glob(f"argo-v{bare}-*/argo"), *ARGO_CACHE.glob(f"argo-{bare}-*/argo")},
+    cache = argo_cache()
+    builds = sorted({*cache.glob(f"argo-v{bare}-*/argo"), *cache.glob(f"argo-{bare}-*/argo")},
                     key=lambda p: p.stat().st_mtime, reverse=True)
     return str(builds[0].parent) if builds else None
 

@@ -23,13 +23,15 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable
 
 from typing import TYPE_CHECKING
 
 from . import schemas, versions
-from .documents import Document, no_cyclic_gc
-from .fastschema import Check, Compiler
+from .documents import Document, json_path, load_document, no_cyclic_gc, read_text
+from .perf.schema_compiler import Check, Compiler
+from .errors import ToolkitError
 from .findings import Finding, Severity
 
 if TYPE_CHECKING:  # jsonschema is imported when first needed: most runs never explain a failure
@@ -41,20 +43,6 @@ if TYPE_CHECKING:  # jsonschema is imported when first needed: most runs never e
 DEFAULT_KUBE_VERSIONS = ("%d.%d" % versions.kube_floor_minor(), "%d.%d" % versions.kube_newest_minor())
 DEFAULT_ARGO_VERSIONS = tuple(dict.fromkeys(schemas.minor(versions.get(k)) for k in ("ARGO_VERSION", "ARGO_V4_VERSION")))
 ARGO_GROUP = "argoproj.io"
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-
-
-def json_path(parts: Iterable[Any]) -> str:
-    """['spec', 'containers', 0, 'image'] -> $.spec.containers[0].image"""
-    out = "$"
-    for p in parts:
-        if isinstance(p, int):
-            out += f"[{p}]"
-        elif _PLAIN_KEY.match(str(p)):
-            out += f".{p}"
-        else:
-            out += f"[{json.dumps(str(p))}]"
-    return out
 
 
 def _json_type(v: Any) -> str:
@@ -264,3 +252,53 @@ def validate_values(values: dict[str, Any], schema: dict[str, Any], source: str)
         for path, msg in describe_error(e):
             out.append(Finding("schema/values", Severity.ERROR, msg, source, "", "", path))
     return out
+
+
+# ---- values files -------------------------------------------------------------------------------
+
+def load_values_schema(chart: Path) -> dict:
+    path = chart / "values.schema.json"
+    if not path.exists():
+        raise ToolkitError(f"{path}: not found (is --chart a chart directory?)")
+    try:
+        return json.loads(read_text(path))
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ToolkitError(f"{path}: invalid JSON: {exc}") from None
+
+
+def _load_values(f: Path) -> dict[str, Any]:
+    """A values file, read like a manifest (YAML 1.1, alias and nesting limits, one-line errors)."""
+    if not f.exists():
+        raise ToolkitError(f"{f}: no such file")
+    objs = load_document(read_text(f), str(f))
+    values = (objs[0] if objs else None) or {}
+    if len(objs) > 1:
+        raise ToolkitError(f"{f}: a values file holds one YAML document, found {len(objs)}")
+    if not isinstance(values, dict):
+        raise ToolkitError(f"{f}: a values file must be a mapping, got {type(values).__name__}")
+    return values
+
+
+def merge_values(base: Any, override: Any) -> Any:
+    """Helm's coalescing: maps merge key by key, null removes a key, anything else replaces."""
+    if not isinstance(base, dict) or not isinstance(override, dict):
+        return override
+    out = dict(base)
+    for k, v in override.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge_values(base.get(k), v)
+    return out
+
+
+def check_values_files(files: list[Path], chart: Path) -> list[Finding]:
+    """Each file merged over the chart's values.yaml (as `helm install -f FILE` sees it), then checked."""
+    if not files:
+        return []
+    schema = load_values_schema(chart)
+    defaults = _load_values(chart / "values.yaml") if (chart / "values.yaml").exists() else {}
+    findings: list[Finding] = []
+    for f in files:
+        findings += validate_values(merge_values(defaults, _load_values(f)), schema, str(f))
+    return findings

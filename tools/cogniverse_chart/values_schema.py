@@ -4,6 +4,9 @@ The authored source is charts/cogniverse/schema/:
   _root.yaml         top-level keywords ($schema, title, additionalProperties: false, ...)
   _definitions.yaml  shared definitions, referenced as {"$ref": "#/definitions/<name>"}
   <key>.yaml         the schema of the top-level values key <key> (one file per component)
+and the optimizer catalogue files/optimizers.yaml (category -> types, also read by the templates), from
+which the definitions optimizerCategory, optimizerType, <category>OptimizerType and optimizer (a
+{category, type} pair) are generated.
 
 values.schema.json is generated (and committed, since Helm reads it); `cogniverse-chart schema --check`
 and the tests fail when it is stale. Draft-07 with `definitions` works with every Helm >= 3.14.
@@ -22,6 +25,7 @@ from .errors import ToolkitError
 
 SCHEMA_SOURCE = "schema"
 SCHEMA_FILE = "values.schema.json"
+OPTIMIZERS_FILE = "files/optimizers.yaml"
 
 
 def _load(path: Path) -> Any:
@@ -31,14 +35,54 @@ def _load(path: Path) -> Any:
         raise ToolkitError(f"{path}: invalid YAML: {exc}") from None
 
 
+def optimizer_catalogue(chart: Path = CHART_DIR) -> dict[str, list[str]]:
+    """The optimizer catalogue: {category: [type, ...]}, in file order."""
+    path = chart / OPTIMIZERS_FILE
+    if not path.exists():
+        raise ToolkitError(f"{path} not found: the optimizer catalogue (category -> list of types)")
+    data = _load(path)
+    if not isinstance(data, dict) or not data or not all(
+            isinstance(k, str) and isinstance(v, list) and v and all(isinstance(t, str) for t in v)
+            for k, v in data.items()):
+        raise ToolkitError(f"{path}: expected a map of category -> non-empty list of optimizer type names")
+    return data
+
+
+def optimizer_definitions(catalogue: dict[str, list[str]]) -> dict[str, Any]:
+    """Schema definitions generated from the catalogue (referenced by the authored parts)."""
+    listing = "; ".join(f"{cat}: {', '.join(types)}" for cat, types in catalogue.items())
+    defs: dict[str, Any] = {
+        "optimizerCategory": {"description": f"Optimizer category: {', '.join(catalogue)}.",
+                              "type": "string", "enum": list(catalogue)},
+        "optimizerType": {"description": f"Optimizer type of its category ({listing}).", "type": "string",
+                          "enum": [t for types in catalogue.values() for t in types]},
+    }
+    for cat, types in catalogue.items():
+        defs[f"{cat}OptimizerType"] = {"description": f"A {cat} optimizer: {', '.join(types)}.",
+                                       "type": "string", "enum": list(types)}
+    defs["optimizer"] = {
+        "description": "One optimizer, a category and one of its types (" + listing + ").",
+        "type": "object", "additionalProperties": False, "required": ["category", "type"],
+        "properties": {"category": {"$ref": "#/definitions/optimizerCategory"},
+                       "type": {"$ref": "#/definitions/optimizerType"}},
+        "oneOf": [{"properties": {"category": {"const": cat}, "type": {"$ref": f"#/definitions/{cat}OptimizerType"}}}
+                  for cat in catalogue],
+    }
+    return defs
+
+
 def build(chart: Path = CHART_DIR) -> dict[str, Any]:
     src = chart / SCHEMA_SOURCE
     if not (src / "_root.yaml").exists():
         raise ToolkitError(f"{src}/_root.yaml not found")
     schema: dict[str, Any] = _load(src / "_root.yaml")
     defs = src / "_definitions.yaml"
-    if defs.exists():
-        schema["definitions"] = _load(defs)
+    schema["definitions"] = _load(defs) if defs.exists() else {}
+    generated = optimizer_definitions(optimizer_catalogue(chart))
+    clash = sorted(set(generated) & set(schema["definitions"] or {}))
+    if clash:
+        raise ToolkitError(f"{defs}: {', '.join(clash)} are generated from {OPTIMIZERS_FILE}; remove them")
+    schema["definitions"] = {**(schema["definitions"] or {}), **generated}
     props: dict[str, Any] = {}
     for part in sorted(src.glob("*.yaml")):
         if part.name.startswith("_"):

@@ -86,31 +86,99 @@ imagePullSecrets:
 {{- end -}}
 {{- end -}}
 
-{{/* In-cluster service addresses, derived from the release (never hard-coded). */}}
-{{- define "cogniverse.svcHost" -}}
-{{- printf "%s.%s.svc" (include "cogniverse.componentName" (dict "ctx" .ctx "component" .component)) .ctx.Release.Namespace -}}
+{{/*
+The release's services: the one source of every Service name, address and port that other objects
+use (the runtime's and every workflow step's environment, NOTES.txt, the NetworkPolicies, the helm
+test Pod). A component is in it exactly when it is enabled.
+(include "cogniverse.services" $ | fromYaml) ->
+  components:                      # enabled components, keyed by name
+    <component>:
+      ports: [<container port>, ...]          # what its pods listen on (NetworkPolicy ingress)
+      services:                               # its client-facing Services, keyed by purpose
+        <purpose>: {name: <Service name>, port: <Service port>, url: http://<name>.<ns>.svc:<port>}
+      otlp: <url>                             # only a tracing backend: its OTLP gRPC endpoint
+  env: [{name: COGNIVERSE_RUNTIME_URL, value: <url>}, ...]   # address variables (docs/step-contract.md)
+*/}}
+{{- define "cogniverse.services" -}}
+{{- $v := .Values -}}
+{{- $ns := .Release.Namespace -}}
+{{- $ports := include "cogniverse.containerPorts" . | fromYaml -}}
+{{- $c := dict -}}
+{{- $env := list -}}
+{{- $want := list -}}
+{{- if $v.runtime.enabled }}{{ $want = append $want (list "runtime" "runtime" "http" $v.runtime.service.port "COGNIVERSE_RUNTIME_URL") }}{{ end -}}
+{{- if $v.vespa.enabled }}
+{{- $want = append $want (list "vespa" "vespa" "query" $v.vespa.service.queryPort "VESPA_URL") -}}
+{{- $want = append $want (list "vespa" "vespa-config" "config" $v.vespa.service.configPort "VESPA_CONFIG_URL") -}}
+{{- end -}}
+{{- if $v.phoenix.enabled }}
+{{- $want = append $want (list "phoenix" "phoenix" "ui" $v.phoenix.service.uiPort "PHOENIX_URL") -}}
+{{- $want = append $want (list "phoenix" "phoenix" "otlp" $v.phoenix.service.otlpPort "PHOENIX_OTLP_ENDPOINT") -}}
+{{- end -}}
+{{- if $v.llm.enabled }}{{ $want = append $want (list "llm" "llm" "http" $v.llm.service.port "LLM_URL") }}{{ end -}}
+{{- range $want }}
+{{- $component := index . 0 }}{{ $purpose := index . 2 }}{{ $port := index . 3 }}
+{{- $name := include "cogniverse.componentName" (dict "ctx" $ "component" (index . 1)) }}
+{{- $url := printf "http://%s.%s.svc:%v" $name $ns $port }}
+{{- $entry := get $c $component | default (dict "ports" list "services" dict) }}
+{{- if not $entry.ports }}
+{{- range index $ports $component }}{{ $_ := set $entry "ports" (append $entry.ports .port) }}{{ end }}
+{{- end }}
+{{- $_ := set $entry.services $purpose (dict "name" $name "port" $port "url" $url) }}
+{{- if eq (index . 4) "PHOENIX_OTLP_ENDPOINT" }}{{ $_ := set $entry "otlp" $url }}{{ end }}
+{{- $_ := set $c $component $entry }}
+{{- $env = append $env (dict "name" (index . 4) "value" $url) }}
+{{- end }}
+{{- dict "components" $c "env" $env | toYaml -}}
 {{- end -}}
 
-{{- define "cogniverse.runtime.url" -}}
-{{- printf "http://%s:%v" (include "cogniverse.svcHost" (dict "ctx" . "component" "runtime")) .Values.runtime.service.port -}}
+{{/*
+A component's Service: (dict "ctx" $ "component" "vespa" "name" "vespa-config" "service" .Values.vespa.service
+"ports" (list (dict "name" "http-config" "port" 19071 "targetPort" "config"))). name defaults to component.
+*/}}
+{{- define "cogniverse.serviceObject" -}}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "cogniverse.componentName" (dict "ctx" .ctx "component" (.name | default .component)) }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- include "cogniverse.labels" (dict "ctx" .ctx "component" .component) | nindent 4 }}
+  {{- with .service.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+spec:
+  type: {{ .service.type }}
+  selector:
+    {{- include "cogniverse.selectorLabels" (dict "ctx" .ctx "component" .component) | nindent 4 }}
+  ports:
+    {{- range .ports }}
+    - name: {{ .name }}
+      port: {{ .port }}
+      targetPort: {{ .targetPort }}
+      protocol: TCP
+    {{- end }}
 {{- end -}}
 
-{{- define "cogniverse.vespa.queryUrl" -}}
-{{- printf "http://%s:%v" (include "cogniverse.svcHost" (dict "ctx" . "component" "vespa")) .Values.vespa.service.queryPort -}}
+{{/*
+The ports the components' containers listen on, {component: [{name, port}, ...]}. The images fix all but the
+runtime's (values: runtime.containerPort); the workloads, the headless Service, the servers' own port
+settings and the NetworkPolicies all read them here.
+*/}}
+{{- define "cogniverse.containerPorts" -}}
+runtime: [{name: http, port: {{ .Values.runtime.containerPort }}}]
+vespa: [{name: query, port: 8080}, {name: config, port: 19071}]
+phoenix: [{name: http, port: 6006}, {name: otlp, port: 4317}]
+llm: [{name: http, port: 11434}]
 {{- end -}}
 
-{{- define "cogniverse.vespa.configUrl" -}}
-{{- printf "http://%s:%v" (include "cogniverse.svcHost" (dict "ctx" . "component" "vespa-config")) .Values.vespa.service.configPort -}}
+{{/* One of them: (dict "ctx" $ "component" "vespa" "port" "query") -> 8080 */}}
+{{- define "cogniverse.containerPort" -}}
+{{- $port := 0 -}}
+{{- range index (include "cogniverse.containerPorts" .ctx | fromYaml) .component | default list }}
+{{- if eq .name $.port }}{{ $port = .port }}{{ end }}
 {{- end -}}
-
-{{- define "cogniverse.phoenix.url" -}}
-{{- printf "http://%s:%v" (include "cogniverse.svcHost" (dict "ctx" . "component" "phoenix")) .Values.phoenix.service.uiPort -}}
-{{- end -}}
-
-{{- define "cogniverse.phoenix.otlpEndpoint" -}}
-{{- printf "http://%s:%v" (include "cogniverse.svcHost" (dict "ctx" . "component" "phoenix")) .Values.phoenix.service.otlpPort -}}
-{{- end -}}
-
-{{- define "cogniverse.llm.url" -}}
-{{- printf "http://%s:%v" (include "cogniverse.svcHost" (dict "ctx" . "component" "llm")) .Values.llm.service.port -}}
+{{- if not $port }}{{ fail (printf "chart bug: no container port %q of component %q" .port .component) }}{{ end -}}
+{{- $port -}}
 {{- end -}}

@@ -18,6 +18,41 @@ Each takes (dict "ctx" $ "c" .Values.<component>).
 {{- toYaml $sc -}}
 {{- end -}}
 
+{{/* Pod template metadata of a service workload: (dict "ctx" $ "c" .Values.<component> "component" "vespa"). */}}
+{{- define "cogniverse.pod.metadata" -}}
+labels:
+  {{- include "cogniverse.labels" (dict "ctx" .ctx "component" .component) | nindent 2 }}
+  {{- with .c.podLabels }}
+  {{- toYaml . | nindent 2 }}
+  {{- end }}
+{{- with .c.podAnnotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/*
+A component's data PVC, kept on uninstall: (dict "ctx" $ "component" "phoenix" "name" "phoenix-data"
+"persistence" .Values.phoenix.persistence).
+*/}}
+{{- define "cogniverse.dataPvc" -}}
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: {{ include "cogniverse.componentName" (dict "ctx" .ctx "component" .name) }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- include "cogniverse.labels" (dict "ctx" .ctx "component" .component) | nindent 4 }}
+  annotations:
+    # `helm uninstall` leaves this claim (and its data) in place.
+    helm.sh/resource-policy: keep
+    {{- with .persistence.annotations }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  {{- include "cogniverse.pvcSpec" (dict "ctx" .ctx "persistence" .persistence) | nindent 2 }}
+{{- end -}}
+
 {{/* Pod spec fields every service pod shares: account, pull secrets, security, scheduling. */}}
 {{- define "cogniverse.pod.common" -}}
 serviceAccountName: {{ include "cogniverse.serviceAccountName" .ctx }}
@@ -57,6 +92,26 @@ affinity:
           {{- toYaml $term | nindent 10 }}
     {{- end }}
 {{- end }}
+{{- end -}}
+
+{{/*
+What every service container has after its env list: envFrom of its existingSecret, its HTTP probes,
+resources and securityContext. (dict "ctx" $ "c" .Values.<component> "port" "http" "probes" (list "readiness" "liveness"))
+*/}}
+{{- define "cogniverse.container.common" -}}
+{{- with .c.existingSecret }}
+envFrom:
+  - secretRef:
+      name: {{ . | quote }}
+{{- end }}
+{{- range .probes }}
+{{ . }}Probe:
+  {{- include "cogniverse.httpProbe" (dict "probe" (index $.c (printf "%sProbe" .)) "port" $.port) | nindent 2 }}
+{{- end }}
+resources:
+  {{- toYaml .c.resources | nindent 2 }}
+securityContext:
+  {{- include "cogniverse.container.securityContext" . | nindent 2 }}
 {{- end -}}
 
 {{/* HTTP probe: (dict "probe" .Values.x.readinessProbe "port" "http"). */}}

@@ -1,4 +1,4 @@
-"""`docs`: regenerate the README values table and docs/workflows-diagrams.md (or --check them)."""
+"""`docs`: regenerate the README values table, values.yaml's key descriptions and docs/workflows-diagrams.md (or --check them)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .. import CHART_DIR, docs
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("docs", help="generate the values table and workflow diagrams (--check: fail when stale)")
+    p = sub.add_parser("docs", help="generate the values table, values.yaml descriptions and workflow diagrams (--check: fail when stale)")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 when a generated file is stale")
     p.add_argument("--chart", type=Path, default=CHART_DIR)
     p.set_defaults(func=run)

@@ -22,10 +22,9 @@ from pathlib import Path
 
 import yaml
 
-from .. import CHART_DIR, generate
-from ..argo import parse_pairs
-from ..render import DEFAULT_KUBE_VERSION, render
-from .render import request_from_args
+from .. import generate
+from ..render import render
+from .options import add_render_args, parse_pairs, request_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,16 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="workflowtemplate/NAME or cronwf/NAME: print a Workflow for it instead")
     p.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
                    help="workflow parameter for --from (like argo submit -p); repeatable")
-    # The render options of `render`, except that -p means --parameter here (as in argo).
-    p.add_argument("--profile", action="append", default=[], help="environment profile from values/")
-    p.add_argument("--values", "-f", action="append", default=[], type=Path, help="values file")
-    p.add_argument("--set", action="append", default=[], dest="set_values", help="helm --set")
-    p.add_argument("--set-string", action="append", default=[], dest="set_string_values")
-    p.add_argument("--kube-version", default=DEFAULT_KUBE_VERSION)
-    p.add_argument("--api-versions", action="append", default=None)
-    p.add_argument("--release", default="cogniverse")
-    p.add_argument("--namespace", "-n", default="cogniverse")
-    p.add_argument("--chart", type=Path, default=CHART_DIR)
+    add_render_args(p, profile_short=False)  # -p is --parameter here, as in argo
     p.set_defaults(func=run)
 
 

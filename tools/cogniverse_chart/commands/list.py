@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..argo import PHASES
-from .wait import add_connection_args, client
+from ..argo.manifests import PHASES
+from .options import add_connection_args, client
 
 
 def register(sub: argparse._SubParsersAction) -> None:

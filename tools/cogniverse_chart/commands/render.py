@@ -9,10 +9,10 @@ from pathlib import Path
 
 import yaml
 
-from .. import CHART_DIR
 from ..documents import Document, parse_stream
 from ..errors import ToolkitError
-from ..render import DEFAULT_KUBE_VERSION, RenderRequest, profile_path, render, render_text
+from ..render import render, render_text
+from .options import add_render_args, request_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,36 +20,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_render_args(p)
     p.add_argument("--out-dir", type=Path, help="write one file per object into this directory")
     p.set_defaults(func=run)
-
-
-def add_render_args(p: argparse.ArgumentParser) -> None:
-    """Options shared by every command that renders the chart."""
-    p.add_argument("--profile", "-p", action="append", default=[],
-                   help="environment profile from values/ (k3s, production, smoke, ...); repeatable")
-    p.add_argument("--values", "-f", action="append", default=[], type=Path, help="values file; repeatable")
-    p.add_argument("--set", action="append", default=[], dest="set_values", help="helm --set; repeatable")
-    p.add_argument("--set-string", action="append", default=[], dest="set_string_values")
-    p.add_argument("--kube-version", default=DEFAULT_KUBE_VERSION)
-    p.add_argument("--api-versions", action="append", default=None,
-                   help="extra API versions for .Capabilities (default: argoproj.io/v1alpha1)")
-    p.add_argument("--release", default="cogniverse")
-    p.add_argument("--namespace", "-n", default="cogniverse")
-    p.add_argument("--chart", type=Path, default=CHART_DIR)
-
-
-def request_from_args(args: argparse.Namespace) -> RenderRequest:
-    req = RenderRequest(
-        values_files=[profile_path(p) for p in args.profile] + list(args.values),
-        set_values=args.set_values,
-        set_string_values=args.set_string_values,
-        kube_version=args.kube_version,
-        release=args.release,
-        namespace=args.namespace,
-        chart=args.chart,
-    )
-    if args.api_versions is not None:
-        req.api_versions = tuple(args.api_versions)
-    return req
 
 
 def _filename(kind: str, name: str) -> str:

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from .. import schemas
+from .. import schema_bundles, schemas
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,9 +14,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     ssub = p.add_subparsers(dest="action", metavar="ACTION")
     f = ssub.add_parser("fetch", help="regenerate the bundles from module sources with `go mod download`")
     f.add_argument("--kube-version", action="append", default=None, metavar="X.Y.Z",
-                   help=f"k8s.io/kubernetes module version; repeatable (default: {', '.join(schemas.DEFAULT_KUBE_SOURCES)})")
+                   help=f"k8s.io/kubernetes module version; repeatable (default: {', '.join(schema_bundles.DEFAULT_KUBE_SOURCES)})")
     f.add_argument("--argo-version", action="append", default=None, metavar="X.Y.Z",
-                   help=f"argo-workflows module version; repeatable (default: {', '.join(schemas.DEFAULT_ARGO_SOURCES)})")
+                   help=f"argo-workflows module version; repeatable (default: {', '.join(schema_bundles.DEFAULT_ARGO_SOURCES)})")
     f.set_defaults(func=run_fetch)
     ssub.add_parser("list", help="bundled versions and their sources (default)").set_defaults(func=run_list)
     p.set_defaults(func=run_list)
@@ -39,8 +39,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    written = schemas.fetch(tuple(args.kube_version or schemas.DEFAULT_KUBE_SOURCES),
-                            tuple(args.argo_version or schemas.DEFAULT_ARGO_SOURCES))
+    written = schema_bundles.fetch(tuple(args.kube_version or schema_bundles.DEFAULT_KUBE_SOURCES),
+                                   tuple(args.argo_version or schema_bundles.DEFAULT_ARGO_SOURCES))
     if args.output == "json":
         print(json.dumps({"written": [str(p) for p in written], "provenance": str(schemas.PROVENANCE_FILE)}))
     else:

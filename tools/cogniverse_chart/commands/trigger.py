@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..argo import parse_pairs
-from .submit import add_run_args, announce
-from .wait import client
+from .options import add_run_args, client, parse_pairs
+from .workflow_report import announce
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -9,8 +9,8 @@ from typing import Any, Iterator
 
 from ..cronexpr import CronError, parse, zone
 from ..findings import Severity
-from ..validate import json_path
-from .argo import Cron, cron_of
+from ..documents import json_path
+from ..argo.model import Cron, cron_of, workflow_specs
 from .registry import Hit, LintContext, rule
 
 #: Annotation marking a CronWorkflow as light (it may start in the same minute as others).
@@ -67,9 +67,13 @@ def cron_concurrency(ctx: LintContext) -> Iterator[Hit]:
                       "set Forbid or Replace")
 
 
-def _locks(c: Cron) -> set[str]:
-    """Workflow-level semaphores and mutexes a CronWorkflow's runs hold."""
+def _locks(ctx: LintContext, c: Cron) -> set[str]:
+    """Workflow-level semaphores and mutexes a CronWorkflow's runs hold (those of the WorkflowTemplate it
+    runs, for a workflowTemplateRef: its own workflowSpec's synchronization, if any, takes precedence)."""
     sync: Any = ((c.doc.obj.get("spec") or {}).get("workflowSpec") or {}).get("synchronization") or {}
+    if not sync:
+        for w in workflow_specs(c.doc):
+            sync = ctx.run_spec(w).spec.get("synchronization") or {}
     out = set()
     sems = list(sync.get("semaphores") or []) + ([sync["semaphore"]] if sync.get("semaphore") else [])
     for s in sems:
@@ -106,7 +110,7 @@ def cron_overlap(ctx: LintContext) -> Iterator[Hit]:
             continue  # reported by argo/cron-schedule / argo/cron-timezone
         # one schedule: keep the cached set object itself, so identical schedules share it (see below)
         starts = sets[0] if len(sets) == 1 else frozenset().union(*sets)
-        heavy.append((c, starts, _locks(c)))
+        heavy.append((c, starts, _locks(ctx, c)))
     # One finding per CronWorkflow, naming the earlier ones it collides with. CronWorkflows with the
     # same start times, locks and namespace form a group and groups are compared once, so streams with
     # hundreds of schedules stay fast.

@@ -7,8 +7,8 @@ import re
 from typing import Any, Iterator
 
 from ..findings import Severity
-from ..validate import json_path
-from .argo import variables
+from ..documents import json_path
+from ..argo.model import variables
 from .registry import Hit, LintContext, rule
 
 #: Interpreters and the flag after which the next argument is program text.
@@ -70,26 +70,24 @@ def _containers(t: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
       "no parameter in `sh -c`/`bash -c`/`python -c` program text or script source; pass it as an argument",
       beyond_argo=True)
 def shell_injection(ctx: LintContext) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for t in w.template_list:
-            tn = str(t.get("name"))
-            for where, c in _containers(t):
-                base = w.tpath(tn, *where.replace("[", ".").replace("]", "").split("."))
-                base = [int(p) if isinstance(p, str) and p.isdigit() else p for p in base]
-                argv = list(c.get("command") or []) + list(c.get("args") or [])
-                n_cmd = len(c.get("command") or [])
-                idx = program_index(argv)
-                if idx is not None and isinstance(argv[idx], str):
-                    bad = tainted(argv[idx])
-                    if bad:
-                        field = ["command", idx] if idx < n_cmd else ["args", idx - n_cmd]
-                        yield Hit(w.doc, json_path([*base, *field]),
-                                  f"template '{tn}' pastes {', '.join(bad)} into {posixpath.basename(str(argv[0]))} "
-                                  f"program text: a value with quotes or `;` runs as code. Pass it as a separate "
-                                  f"argument (e.g. sh -c 'cmd \"$1\"' -- VALUE) or an environment variable")
-                if where == "script" and isinstance(c.get("source"), str):
-                    bad = tainted(c["source"])
-                    if bad:
-                        yield Hit(w.doc, json_path([*base, "source"]),
-                                  f"script template '{tn}' pastes {', '.join(bad)} into its source: a value "
-                                  f"with quotes runs as code. Read it from an environment variable or argument")
+    for w, tn, t in ctx.templates():
+        for where, c in _containers(t):
+            base = w.tpath(tn, *where.replace("[", ".").replace("]", "").split("."))
+            base = [int(p) if isinstance(p, str) and p.isdigit() else p for p in base]
+            argv = list(c.get("command") or []) + list(c.get("args") or [])
+            n_cmd = len(c.get("command") or [])
+            idx = program_index(argv)
+            if idx is not None and isinstance(argv[idx], str):
+                bad = tainted(argv[idx])
+                if bad:
+                    field = ["command", idx] if idx < n_cmd else ["args", idx - n_cmd]
+                    yield Hit(w.doc, json_path([*base, *field]),
+                              f"template '{tn}' pastes {', '.join(bad)} into {posixpath.basename(str(argv[0]))} "
+                              f"program text: a value with quotes or `;` runs as code. Pass it as a separate "
+                              f"argument (e.g. sh -c 'cmd \"$1\"' -- VALUE) or an environment variable")
+            if where == "script" and isinstance(c.get("source"), str):
+                bad = tainted(c["source"])
+                if bad:
+                    yield Hit(w.doc, json_path([*base, "source"]),
+                              f"script template '{tn}' pastes {', '.join(bad)} into its source: a value "
+                              f"with quotes runs as code. Read it from an environment variable or argument")

@@ -15,8 +15,8 @@ from typing import Any, Iterator
 import yaml
 
 from ..findings import Severity
-from ..validate import json_path
-from .argo import POD_TYPES, TEMPLATE_TYPES, WorkflowSpec, dag_tasks, template_type
+from ..documents import json_path
+from ..argo.model import POD_TYPES, TEMPLATE_TYPES, WorkflowSpec, dag_tasks, template_type
 from .registry import Hit, LintContext, rule
 from .structure import DEPENDS_RESULTS, depends_results
 
@@ -225,54 +225,52 @@ def _is_leaf(t: dict[str, Any]) -> bool:
       "fields valid only for some template types: timeout and activeDeadlineSeconds on leaf templates, "
       "parallelism on steps/dag, artifact paths on container/script templates")
 def template_field(ctx: LintContext) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for t in w.template_list:
-            tn = str(t.get("name"))
-            ttype = template_type(t)
-            if not ttype:
-                continue
-            leaf = _is_leaf(t)
-            timeout = t.get("timeout")
-            if timeout not in (None, ""):
-                if not leaf:
-                    yield Hit(w.doc, json_path(w.tpath(tn, "timeout")),
-                              f"{ttype} template '{tn}' cannot have a timeout; set it on the leaf templates it "
-                              f"calls, or use activeDeadlineSeconds on the workflow")
-                elif isinstance(timeout, str) and re.fullmatch(r"[+-]?\d+", timeout.strip()):
-                    yield Hit(w.doc, json_path(w.tpath(tn, "timeout")),
-                              f"template '{tn}': timeout '{timeout}' has no unit; write e.g. '{timeout}s'")
-            ads = t.get("activeDeadlineSeconds")
-            if ads is not None:
-                if not leaf:
+    for w, tn, t in ctx.templates():
+        ttype = template_type(t)
+        if not ttype:
+            continue
+        leaf = _is_leaf(t)
+        timeout = t.get("timeout")
+        if timeout not in (None, ""):
+            if not leaf:
+                yield Hit(w.doc, json_path(w.tpath(tn, "timeout")),
+                          f"{ttype} template '{tn}' cannot have a timeout; set it on the leaf templates it "
+                          f"calls, or use activeDeadlineSeconds on the workflow")
+            elif isinstance(timeout, str) and re.fullmatch(r"[+-]?\d+", timeout.strip()):
+                yield Hit(w.doc, json_path(w.tpath(tn, "timeout")),
+                          f"template '{tn}': timeout '{timeout}' has no unit; write e.g. '{timeout}s'")
+        ads = t.get("activeDeadlineSeconds")
+        if ads is not None:
+            if not leaf:
+                yield Hit(w.doc, json_path(w.tpath(tn, "activeDeadlineSeconds")),
+                          f"{ttype} template '{tn}': activeDeadlineSeconds is only valid on leaf templates")
+            elif not _templated(ads):
+                try:
+                    bad = int(str(ads)) < 0
+                except ValueError:
+                    bad = True
+                if bad:
                     yield Hit(w.doc, json_path(w.tpath(tn, "activeDeadlineSeconds")),
-                              f"{ttype} template '{tn}': activeDeadlineSeconds is only valid on leaf templates")
-                elif not _templated(ads):
-                    try:
-                        bad = int(str(ads)) < 0
-                    except ValueError:
-                        bad = True
-                    if bad:
-                        yield Hit(w.doc, json_path(w.tpath(tn, "activeDeadlineSeconds")),
-                                  f"template '{tn}': activeDeadlineSeconds '{ads}' must be a whole number of "
-                                  f"seconds >= 0 (or a {{{{variable}}}})")
-            if t.get("parallelism") is not None and leaf:
-                yield Hit(w.doc, json_path(w.tpath(tn, "parallelism")),
-                          f"{ttype} template '{tn}': parallelism is only valid on steps and dag templates")
-            for section in ("inputs", "outputs"):
-                for i, a in enumerate((t.get(section) or {}).get("artifacts") or []):
-                    if not isinstance(a, dict):
-                        continue
-                    if a.get("path") and not leaf:
-                        yield Hit(w.doc, json_path(w.tpath(tn, section, "artifacts", i, "path")),
-                                  f"{ttype} template '{tn}': {section} artifact '{a.get('name')}' has a path, which "
-                                  f"only container/script templates can have")
-                    if section == "inputs" and a.get("from"):
-                        yield Hit(w.doc, json_path(w.tpath(tn, section, "artifacts", i, "from")),
-                                  f"template '{tn}': input artifact '{a.get('name')}' cannot use from; pass it as "
-                                  f"an argument of the step/task that calls the template")
-                    if isinstance(a.get("git"), dict) and not a["git"].get("repo"):
-                        yield Hit(w.doc, json_path(w.tpath(tn, section, "artifacts", i, "git", "repo")),
-                                  f"template '{tn}': git artifact '{a.get('name')}' needs repo")
+                              f"template '{tn}': activeDeadlineSeconds '{ads}' must be a whole number of "
+                              f"seconds >= 0 (or a {{{{variable}}}})")
+        if t.get("parallelism") is not None and leaf:
+            yield Hit(w.doc, json_path(w.tpath(tn, "parallelism")),
+                      f"{ttype} template '{tn}': parallelism is only valid on steps and dag templates")
+        for section in ("inputs", "outputs"):
+            for i, a in enumerate((t.get(section) or {}).get("artifacts") or []):
+                if not isinstance(a, dict):
+                    continue
+                if a.get("path") and not leaf:
+                    yield Hit(w.doc, json_path(w.tpath(tn, section, "artifacts", i, "path")),
+                              f"{ttype} template '{tn}': {section} artifact '{a.get('name')}' has a path, which "
+                              f"only container/script templates can have")
+                if section == "inputs" and a.get("from"):
+                    yield Hit(w.doc, json_path(w.tpath(tn, section, "artifacts", i, "from")),
+                              f"template '{tn}': input artifact '{a.get('name')}' cannot use from; pass it as "
+                              f"an argument of the step/task that calls the template")
+                if isinstance(a.get("git"), dict) and not a["git"].get("repo"):
+                    yield Hit(w.doc, json_path(w.tpath(tn, section, "artifacts", i, "git", "repo")),
+                              f"template '{tn}': git artifact '{a.get('name')}' needs repo")
 
 
 def _main_image_default(w: WorkflowSpec, key: str) -> bool:
@@ -283,117 +281,113 @@ def _main_image_default(w: WorkflowSpec, key: str) -> bool:
       "container/script images, distinct mount paths, a valid resource manifest, a 'main' container "
       "for containerSet inputs/outputs")
 def leaf_template(ctx: LintContext) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for t in w.template_list:
-            tn = str(t.get("name"))
-            for key in ("container", "script"):
-                c = t.get(key)
-                if isinstance(c, dict) and not c.get("image") and not _main_image_default(w, key):
-                    yield Hit(w.doc, json_path(w.tpath(tn, key, "image")),
-                              f"{key} template '{tn}' has no image (and templateDefaults.{key}.image is not set)")
-            c = t.get("container")
-            if isinstance(c, dict):
-                seen: dict[str, str] = {}
-                for i, m in enumerate(c.get("volumeMounts") or []):
-                    mp = (m or {}).get("mountPath")
-                    if mp in seen:
-                        yield Hit(w.doc, json_path(w.tpath(tn, "container", "volumeMounts", i, "mountPath")),
-                                  f"template '{tn}': mountPath '{mp}' is already used by {seen[mp]}")
-                    seen[str(mp)] = f"volume mount '{(m or {}).get('name')}'"
-                for i, a in enumerate((t.get("inputs") or {}).get("artifacts") or []):
-                    p = (a or {}).get("path")
-                    if p and p in seen:
-                        yield Hit(w.doc, json_path(w.tpath(tn, "inputs", "artifacts", i, "path")),
-                                  f"template '{tn}': input artifact path '{p}' is already used by {seen[p]}")
-                    if p:
-                        seen[str(p)] = f"input artifact '{(a or {}).get('name')}'"
-            cs = t.get("containerSet")
-            if isinstance(cs, dict):
-                ctrs = [x for x in cs.get("containers") or [] if isinstance(x, dict)]
-                names = [x.get("name") for x in ctrs]
-                if not ctrs:
-                    yield Hit(w.doc, json_path(w.tpath(tn, "containerSet", "containers")),
-                              f"containerSet template '{tn}' has no containers")
-                for i, x in enumerate(ctrs):
-                    for dep in x.get("dependencies") or []:
-                        if dep not in names:
-                            yield Hit(w.doc, json_path(w.tpath(tn, "containerSet", "containers", i, "dependencies")),
-                                      f"containerSet template '{tn}': container '{x.get('name')}' depends on "
-                                      f"'{dep}', which is not a container of the set")
-                io = (t.get("inputs") or {}).get("artifacts") or (t.get("outputs") or {}).get("parameters") or \
-                    (t.get("outputs") or {}).get("artifacts")
-                if io and "main" not in names:
-                    yield Hit(w.doc, json_path(w.tpath(tn, "containerSet", "containers")),
-                              f"containerSet template '{tn}' has inputs/outputs, so one container must be named "
-                              f"'main' (containers: {', '.join(map(str, names))})")
-            res = t.get("resource")
-            if isinstance(res, dict):
-                action = res.get("action")
-                if action not in ("delete", "get"):
-                    manifest, mfrom = res.get("manifest"), res.get("manifestFrom")
-                    if not manifest and not mfrom:
-                        yield Hit(w.doc, json_path(w.tpath(tn, "resource")),
-                                  f"resource template '{tn}' ({action}) needs manifest or manifestFrom")
-                    elif manifest and mfrom:
-                        yield Hit(w.doc, json_path(w.tpath(tn, "resource")),
-                                  f"resource template '{tn}' sets both manifest and manifestFrom; keep one")
-                    if isinstance(mfrom, dict) and isinstance(mfrom.get("artifact"), dict):
-                        art = mfrom["artifact"].get("name")
-                        if art not in [a.get("name") for a in (t.get("inputs") or {}).get("artifacts") or []
-                                       if isinstance(a, dict)]:
-                            yield Hit(w.doc, json_path(w.tpath(tn, "resource", "manifestFrom", "artifact", "name")),
-                                      f"resource template '{tn}': manifestFrom artifact '{art}' is not an input "
-                                      f"artifact of the template")
-                    if isinstance(manifest, str) and manifest:
-                        text = re.sub(r"\{\{.*?\}\}", "x", manifest, flags=re.S)
-                        try:
-                            list(yaml.safe_load_all(text))
-                        except yaml.YAMLError as e:
-                            mark = getattr(e, "problem_mark", None)
-                            where = f" (line {mark.line + 1})" if mark else ""
-                            yield Hit(w.doc, json_path(w.tpath(tn, "resource", "manifest")),
-                                      f"resource template '{tn}': manifest is not valid YAML{where}")
+    for w, tn, t in ctx.templates():
+        for key in ("container", "script"):
+            c = t.get(key)
+            if isinstance(c, dict) and not c.get("image") and not _main_image_default(w, key):
+                yield Hit(w.doc, json_path(w.tpath(tn, key, "image")),
+                          f"{key} template '{tn}' has no image (and templateDefaults.{key}.image is not set)")
+        c = t.get("container")
+        if isinstance(c, dict):
+            seen: dict[str, str] = {}
+            for i, m in enumerate(c.get("volumeMounts") or []):
+                mp = (m or {}).get("mountPath")
+                if mp in seen:
+                    yield Hit(w.doc, json_path(w.tpath(tn, "container", "volumeMounts", i, "mountPath")),
+                              f"template '{tn}': mountPath '{mp}' is already used by {seen[mp]}")
+                seen[str(mp)] = f"volume mount '{(m or {}).get('name')}'"
+            for i, a in enumerate((t.get("inputs") or {}).get("artifacts") or []):
+                p = (a or {}).get("path")
+                if p and p in seen:
+                    yield Hit(w.doc, json_path(w.tpath(tn, "inputs", "artifacts", i, "path")),
+                              f"template '{tn}': input artifact path '{p}' is already used by {seen[p]}")
+                if p:
+                    seen[str(p)] = f"input artifact '{(a or {}).get('name')}'"
+        cs = t.get("containerSet")
+        if isinstance(cs, dict):
+            ctrs = [x for x in cs.get("containers") or [] if isinstance(x, dict)]
+            names = [x.get("name") for x in ctrs]
+            if not ctrs:
+                yield Hit(w.doc, json_path(w.tpath(tn, "containerSet", "containers")),
+                          f"containerSet template '{tn}' has no containers")
+            for i, x in enumerate(ctrs):
+                for dep in x.get("dependencies") or []:
+                    if dep not in names:
+                        yield Hit(w.doc, json_path(w.tpath(tn, "containerSet", "containers", i, "dependencies")),
+                                  f"containerSet template '{tn}': container '{x.get('name')}' depends on "
+                                  f"'{dep}', which is not a container of the set")
+            io = (t.get("inputs") or {}).get("artifacts") or (t.get("outputs") or {}).get("parameters") or \
+                (t.get("outputs") or {}).get("artifacts")
+            if io and "main" not in names:
+                yield Hit(w.doc, json_path(w.tpath(tn, "containerSet", "containers")),
+                          f"containerSet template '{tn}' has inputs/outputs, so one container must be named "
+                          f"'main' (containers: {', '.join(map(str, names))})")
+        res = t.get("resource")
+        if isinstance(res, dict):
+            action = res.get("action")
+            if action not in ("delete", "get"):
+                manifest, mfrom = res.get("manifest"), res.get("manifestFrom")
+                if not manifest and not mfrom:
+                    yield Hit(w.doc, json_path(w.tpath(tn, "resource")),
+                              f"resource template '{tn}' ({action}) needs manifest or manifestFrom")
+                elif manifest and mfrom:
+                    yield Hit(w.doc, json_path(w.tpath(tn, "resource")),
+                              f"resource template '{tn}' sets both manifest and manifestFrom; keep one")
+                if isinstance(mfrom, dict) and isinstance(mfrom.get("artifact"), dict):
+                    art = mfrom["artifact"].get("name")
+                    if art not in [a.get("name") for a in (t.get("inputs") or {}).get("artifacts") or []
+                                   if isinstance(a, dict)]:
+                        yield Hit(w.doc, json_path(w.tpath(tn, "resource", "manifestFrom", "artifact", "name")),
+                                  f"resource template '{tn}': manifestFrom artifact '{art}' is not an input "
+                                  f"artifact of the template")
+                if isinstance(manifest, str) and manifest:
+                    text = re.sub(r"\{\{.*?\}\}", "x", manifest, flags=re.S)
+                    try:
+                        list(yaml.safe_load_all(text))
+                    except yaml.YAMLError as e:
+                        mark = getattr(e, "problem_mark", None)
+                        where = f" (line {mark.line + 1})" if mark else ""
+                        yield Hit(w.doc, json_path(w.tpath(tn, "resource", "manifest")),
+                                  f"resource template '{tn}': manifest is not valid YAML{where}")
 
 
 @rule("argo/output-source", Severity.ERROR,
       "each output parameter has exactly one source, of a kind its template type can produce")
 def output_source(ctx: LintContext) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for t in w.template_list:
-            tn = str(t.get("name"))
-            ttype = template_type(t)
-            for i, p in enumerate((t.get("outputs") or {}).get("parameters") or []):
-                if not isinstance(p, dict):
-                    continue
-                path = json_path(w.tpath(tn, "outputs", "parameters", i))
-                where = f"output parameter '{p.get('name')}' of {ttype or ''} template '{tn}'".replace("  ", " ")
-                vf = p.get("valueFrom")
-                if "value" in p and p.get("value") is not None and vf is not None:
-                    yield Hit(w.doc, path, f"{where} has both value and valueFrom; choose one")
-                    continue
-                if p.get("value") is not None:
-                    continue
-                if not isinstance(vf, dict):
-                    yield Hit(w.doc, path, f"{where} has neither value nor valueFrom")
-                    continue
-                kinds = [k for k in ("path", "jqFilter", "jsonPath", "parameter", "expression") if vf.get(k)]
-                kinds += ["supplied"] if vf.get("supplied") is not None else []
-                if not kinds:
-                    yield Hit(w.doc, path, f"{where}: valueFrom names no source (path, jqFilter, jsonPath, "
-                                           f"parameter, expression or supplied)")
-                    continue
-                if len(kinds) > 1:
-                    yield Hit(w.doc, path, f"{where}: valueFrom has several sources ({', '.join(kinds)}); keep one")
-                    continue
-                if ttype in POD_TYPES and not vf.get("path"):
-                    yield Hit(w.doc, path, f"{where}: a {ttype} template's outputs come from a file: use "
-                                           f"valueFrom.path (not {kinds[0]})")
-                elif ttype == "resource" and not (vf.get("jqFilter") or vf.get("jsonPath")):
-                    yield Hit(w.doc, path, f"{where}: a resource template's outputs come from the object: use "
-                                           f"valueFrom.jsonPath or jqFilter (not {kinds[0]})")
-                elif ttype in ("steps", "dag") and not (vf.get("parameter") or vf.get("expression")):
-                    yield Hit(w.doc, path, f"{where}: a {ttype} template's outputs come from its steps/tasks: use "
-                                           f"valueFrom.parameter or expression (not {kinds[0]})")
+    for w, tn, t in ctx.templates():
+        ttype = template_type(t)
+        for i, p in enumerate((t.get("outputs") or {}).get("parameters") or []):
+            if not isinstance(p, dict):
+                continue
+            path = json_path(w.tpath(tn, "outputs", "parameters", i))
+            where = f"output parameter '{p.get('name')}' of {ttype or ''} template '{tn}'".replace("  ", " ")
+            vf = p.get("valueFrom")
+            if "value" in p and p.get("value") is not None and vf is not None:
+                yield Hit(w.doc, path, f"{where} has both value and valueFrom; choose one")
+                continue
+            if p.get("value") is not None:
+                continue
+            if not isinstance(vf, dict):
+                yield Hit(w.doc, path, f"{where} has neither value nor valueFrom")
+                continue
+            kinds = [k for k in ("path", "jqFilter", "jsonPath", "parameter", "expression") if vf.get(k)]
+            kinds += ["supplied"] if vf.get("supplied") is not None else []
+            if not kinds:
+                yield Hit(w.doc, path, f"{where}: valueFrom names no source (path, jqFilter, jsonPath, "
+                                       f"parameter, expression or supplied)")
+                continue
+            if len(kinds) > 1:
+                yield Hit(w.doc, path, f"{where}: valueFrom has several sources ({', '.join(kinds)}); keep one")
+                continue
+            if ttype in POD_TYPES and not vf.get("path"):
+                yield Hit(w.doc, path, f"{where}: a {ttype} template's outputs come from a file: use "
+                                       f"valueFrom.path (not {kinds[0]})")
+            elif ttype == "resource" and not (vf.get("jqFilter") or vf.get("jsonPath")):
+                yield Hit(w.doc, path, f"{where}: a resource template's outputs come from the object: use "
+                                       f"valueFrom.jsonPath or jqFilter (not {kinds[0]})")
+            elif ttype in ("steps", "dag") and not (vf.get("parameter") or vf.get("expression")):
+                yield Hit(w.doc, path, f"{where}: a {ttype} template's outputs come from its steps/tasks: use "
+                                       f"valueFrom.parameter or expression (not {kinds[0]})")
 
 
 @rule("argo/argument-value", Severity.ERROR,
@@ -449,133 +443,127 @@ def argument_value(ctx: LintContext) -> Iterator[Hit]:
 @rule("argo/loop", Severity.ERROR,
       "a step/task loops over one of withItems, withParam, withSequence; withSequence has count or end, not both")
 def loop(ctx: LintContext) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for c in w.calls:
-            if c.owner not in ("step", "task"):
-                continue
-            kinds = [k for k in ("withItems", "withParam", "withSequence")
-                     if c.node.get(k) not in (None, "", [])]
-            if len(kinds) > 1:
-                yield Hit(w.doc, json_path(c.path), f"{c.owner} '{c.name}' sets {' and '.join(kinds)}; use one")
-            seq = c.node.get("withSequence")
-            if isinstance(seq, dict) and seq.get("count") is not None and seq.get("end") is not None:
-                yield Hit(w.doc, json_path([*c.path, "withSequence"]),
-                          f"{c.owner} '{c.name}': withSequence sets both count and end; use one")
+    for w, c in ctx.calls():
+        if c.owner not in ("step", "task"):
+            continue
+        kinds = [k for k in ("withItems", "withParam", "withSequence")
+                 if c.node.get(k) not in (None, "", [])]
+        if len(kinds) > 1:
+            yield Hit(w.doc, json_path(c.path), f"{c.owner} '{c.name}' sets {' and '.join(kinds)}; use one")
+        seq = c.node.get("withSequence")
+        if isinstance(seq, dict) and seq.get("count") is not None and seq.get("end") is not None:
+            yield Hit(w.doc, json_path([*c.path, "withSequence"]),
+                      f"{c.owner} '{c.name}': withSequence sets both count and end; use one")
 
 
 @rule("argo/hook", Severity.ERROR, "every lifecycle hook except `exit` needs an expression")
 def hook(ctx: LintContext) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for c in w.calls:
-            if c.owner == "hook" and c.name != "exit" and not c.node.get("expression"):
-                yield Hit(w.doc, json_path([*c.path, "expression"]),
-                          f"hook '{c.name}' has no expression: only the `exit` hook runs without one")
+    for w, c in ctx.calls():
+        if c.owner == "hook" and c.name != "exit" and not c.node.get("expression"):
+            yield Hit(w.doc, json_path([*c.path, "expression"]),
+                      f"hook '{c.name}' has no expression: only the `exit` hook runs without one")
 
 
 @rule("argo/template-reference", Severity.ERROR,
       "a call sets template or templateRef (not both); a templateRef names a resource and a template")
 def template_reference(ctx: LintContext) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for c in w.calls:
-            ref = c.node.get("templateRef")
-            if not isinstance(ref, dict):
-                continue
-            if c.node.get("template"):
-                yield Hit(w.doc, json_path(c.path), f"{c.owner} '{c.name}' sets both template and templateRef; keep one")
-            for key, what in (("name", "the WorkflowTemplate name"), ("template", "the template name")):
-                if not ref.get(key):
-                    yield Hit(w.doc, json_path([*c.path, "templateRef", key]),
-                              f"{c.owner} '{c.name}': templateRef.{key} ({what}) is required")
+    for w, c in ctx.calls():
+        ref = c.node.get("templateRef")
+        if not isinstance(ref, dict):
+            continue
+        if c.node.get("template"):
+            yield Hit(w.doc, json_path(c.path), f"{c.owner} '{c.name}' sets both template and templateRef; keep one")
+        for key, what in (("name", "the WorkflowTemplate name"), ("template", "the template name")):
+            if not ref.get(key):
+                yield Hit(w.doc, json_path([*c.path, "templateRef", key]),
+                          f"{c.owner} '{c.name}': templateRef.{key} ({what}) is required")
 
 
 @rule("argo/dag-structure", Severity.ERROR,
       "a DAG has tasks; it uses depends or dependencies (not both), no continueOn with depends, no task "
       "names starting with a digit, valid task results, .AnySucceeded/.AllFailed only on loops, known targets")
 def dag_structure(ctx: LintContext) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for t in w.template_list:
-            dag = t.get("dag")
-            if not isinstance(dag, dict):
-                continue
-            tn = str(t.get("name"))
-            tasks = dag_tasks(t)
-            if not tasks:
-                yield Hit(w.doc, json_path(w.tpath(tn, "dag", "tasks")), f"DAG '{tn}' has no tasks")
-                continue
-            by_name = {str(x.get("name")): x for x in tasks}
-            depends = [x for x in tasks if x.get("depends")]
-            deps = [x for x in tasks if x.get("dependencies")]
-            if depends and deps:
-                yield Hit(w.doc, json_path(w.tpath(tn, "dag", "tasks")),
-                          f"DAG '{tn}' mixes depends (task '{depends[0].get('name')}') and dependencies (task "
-                          f"'{deps[0].get('name')}'); use one style in a DAG")
-            for i, x in enumerate(tasks):
-                name = str(x.get("name"))
-                if depends and x.get("continueOn") is not None:
-                    yield Hit(w.doc, json_path(w.tpath(tn, "dag", "tasks", i, "continueOn")),
-                              f"DAG '{tn}' uses depends, so task '{name}' cannot use continueOn; write "
-                              f"'{name}.Failed' / '{name}.Errored' in the depends of the tasks after it")
-                if (depends or deps) and name[:1].isdigit():
-                    yield Hit(w.doc, json_path(w.tpath(tn, "dag", "tasks", i, "name")),
-                              f"task '{name}' of DAG '{tn}' starts with a digit, which depends/dependencies cannot "
-                              f"name")
-                if isinstance(x.get("depends"), str):
-                    for dep, result in depends_results(x["depends"]):
-                        if result and result not in DEPENDS_RESULTS:
-                            close = [r for r in DEPENDS_RESULTS if r.lower() == result.lower()] or \
-                                difflib.get_close_matches(result, sorted(DEPENDS_RESULTS), n=1)
-                            hint = f"; did you mean '{dep}.{close[0]}'?" if close else ""
-                            yield Hit(w.doc, json_path(w.tpath(tn, "dag", "tasks", i, "depends")),
-                                      f"task '{name}' depends on '{dep}.{result}': '{result}' is not a valid task "
-                                      f"result (results: {', '.join(sorted(DEPENDS_RESULTS))}){hint}")
-                        elif result in ("AnySucceeded", "AllFailed") and dep in by_name and not any(
-                                by_name[dep].get(k) not in (None, "", []) for k in ("withItems", "withParam", "withSequence")):
-                            yield Hit(w.doc, json_path(w.tpath(tn, "dag", "tasks", i, "depends")),
-                                      f"task '{name}' depends on '{dep}.{result}', but task '{dep}' does not loop "
-                                      f"(no withItems/withParam/withSequence); use {dep}.Succeeded / {dep}.Failed")
-            target = dag.get("target")
-            if isinstance(target, str) and target:
-                for name in target.split(" "):
-                    if name and not PARAM_REF_RE.search(name) and name not in by_name:
-                        yield Hit(w.doc, json_path(w.tpath(tn, "dag", "target")),
-                                  f"DAG '{tn}': target '{name}' is not a task (tasks: {', '.join(by_name)})")
+    for w, _, t in ctx.templates():
+        dag = t.get("dag")
+        if not isinstance(dag, dict):
+            continue
+        tn = str(t.get("name"))
+        tasks = dag_tasks(t)
+        if not tasks:
+            yield Hit(w.doc, json_path(w.tpath(tn, "dag", "tasks")), f"DAG '{tn}' has no tasks")
+            continue
+        by_name = {str(x.get("name")): x for x in tasks}
+        depends = [x for x in tasks if x.get("depends")]
+        deps = [x for x in tasks if x.get("dependencies")]
+        if depends and deps:
+            yield Hit(w.doc, json_path(w.tpath(tn, "dag", "tasks")),
+                      f"DAG '{tn}' mixes depends (task '{depends[0].get('name')}') and dependencies (task "
+                      f"'{deps[0].get('name')}'); use one style in a DAG")
+        for i, x in enumerate(tasks):
+            name = str(x.get("name"))
+            if depends and x.get("continueOn") is not None:
+                yield Hit(w.doc, json_path(w.tpath(tn, "dag", "tasks", i, "continueOn")),
+                          f"DAG '{tn}' uses depends, so task '{name}' cannot use continueOn; write "
+                          f"'{name}.Failed' / '{name}.Errored' in the depends of the tasks after it")
+            if (depends or deps) and name[:1].isdigit():
+                yield Hit(w.doc, json_path(w.tpath(tn, "dag", "tasks", i, "name")),
+                          f"task '{name}' of DAG '{tn}' starts with a digit, which depends/dependencies cannot "
+                          f"name")
+            if isinstance(x.get("depends"), str):
+                for dep, result in depends_results(x["depends"]):
+                    if result and result not in DEPENDS_RESULTS:
+                        close = [r for r in DEPENDS_RESULTS if r.lower() == result.lower()] or \
+                            difflib.get_close_matches(result, sorted(DEPENDS_RESULTS), n=1)
+                        hint = f"; did you mean '{dep}.{close[0]}'?" if close else ""
+                        yield Hit(w.doc, json_path(w.tpath(tn, "dag", "tasks", i, "depends")),
+                                  f"task '{name}' depends on '{dep}.{result}': '{result}' is not a valid task "
+                                  f"result (results: {', '.join(sorted(DEPENDS_RESULTS))}){hint}")
+                    elif result in ("AnySucceeded", "AllFailed") and dep in by_name and not any(
+                            by_name[dep].get(k) not in (None, "", []) for k in ("withItems", "withParam", "withSequence")):
+                        yield Hit(w.doc, json_path(w.tpath(tn, "dag", "tasks", i, "depends")),
+                                  f"task '{name}' depends on '{dep}.{result}', but task '{dep}' does not loop "
+                                  f"(no withItems/withParam/withSequence); use {dep}.Succeeded / {dep}.Failed")
+        target = dag.get("target")
+        if isinstance(target, str) and target:
+            for name in target.split(" "):
+                if name and not PARAM_REF_RE.search(name) and name not in by_name:
+                    yield Hit(w.doc, json_path(w.tpath(tn, "dag", "target")),
+                              f"DAG '{tn}': target '{name}' is not a task (tasks: {', '.join(by_name)})")
 
 
 @rule("argo/metrics", Severity.ERROR,
       "Prometheus metrics: names and label keys of letters, digits and '_', a help text, a value")
 def metrics(ctx: LintContext) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for t in w.template_list:
-            tn = str(t.get("name"))
-            for i, m in enumerate(((t.get("metrics") or {}).get("prometheus")) or []):
-                if not isinstance(m, dict):
-                    continue
-                path = w.tpath(tn, "metrics", "prometheus", i)
-                name = str(m.get("name") or "")
-                if not METRIC_NAME_RE.match(name):
-                    yield Hit(w.doc, json_path([*path, "name"]),
-                              f"template '{tn}': metric name '{name}' is invalid: only letters, digits and '_'")
-                for j, lab in enumerate(m.get("labels") or []):
-                    key = str((lab or {}).get("key") or "")
-                    if not METRIC_NAME_RE.match(key):
-                        yield Hit(w.doc, json_path([*path, "labels", j, "key"]),
-                                  f"template '{tn}': metric '{name}' label '{key}' is invalid: only letters, digits "
-                                  f"and '_'")
-                if not m.get("help"):
-                    yield Hit(w.doc, json_path([*path, "help"]), f"template '{tn}': metric '{name}' needs a help text")
-                for kind in ("gauge", "counter"):
-                    if isinstance(m.get(kind), dict) and not m[kind].get("value"):
-                        yield Hit(w.doc, json_path([*path, kind, "value"]),
-                                  f"template '{tn}': metric '{name}' {kind} needs a value")
-                g = m.get("gauge")
-                if isinstance(g, dict) and g.get("realtime") and "resourcesDuration." in str(g.get("value")):
-                    yield Hit(w.doc, json_path([*path, "gauge", "value"]),
-                              f"template '{tn}': metric '{name}': resourcesDuration.* cannot be used in a realtime "
-                              f"gauge")
-                h = m.get("histogram")
-                if isinstance(h, dict) and (not h.get("value") or not h.get("buckets")):
-                    yield Hit(w.doc, json_path([*path, "histogram"]),
-                              f"template '{tn}': metric '{name}' histogram needs a value and buckets")
+    for w, tn, t in ctx.templates():
+        for i, m in enumerate(((t.get("metrics") or {}).get("prometheus")) or []):
+            if not isinstance(m, dict):
+                continue
+            path = w.tpath(tn, "metrics", "prometheus", i)
+            name = str(m.get("name") or "")
+            if not METRIC_NAME_RE.match(name):
+                yield Hit(w.doc, json_path([*path, "name"]),
+                          f"template '{tn}': metric name '{name}' is invalid: only letters, digits and '_'")
+            for j, lab in enumerate(m.get("labels") or []):
+                key = str((lab or {}).get("key") or "")
+                if not METRIC_NAME_RE.match(key):
+                    yield Hit(w.doc, json_path([*path, "labels", j, "key"]),
+                              f"template '{tn}': metric '{name}' label '{key}' is invalid: only letters, digits "
+                              f"and '_'")
+            if not m.get("help"):
+                yield Hit(w.doc, json_path([*path, "help"]), f"template '{tn}': metric '{name}' needs a help text")
+            for kind in ("gauge", "counter"):
+                if isinstance(m.get(kind), dict) and not m[kind].get("value"):
+                    yield Hit(w.doc, json_path([*path, kind, "value"]),
+                              f"template '{tn}': metric '{name}' {kind} needs a value")
+            g = m.get("gauge")
+            if isinstance(g, dict) and g.get("realtime") and "resourcesDuration." in str(g.get("value")):
+                yield Hit(w.doc, json_path([*path, "gauge", "value"]),
+                          f"template '{tn}': metric '{name}': resourcesDuration.* cannot be used in a realtime "
+                          f"gauge")
+            h = m.get("histogram")
+            if isinstance(h, dict) and (not h.get("value") or not h.get("buckets")):
+                yield Hit(w.doc, json_path([*path, "histogram"]),
+                          f"template '{tn}': metric '{name}' histogram needs a value and buckets")
 
 
 @rule("argo/cron-spec", Severity.ERROR,
@@ -644,41 +632,38 @@ def argo_duration(v: str) -> bool:
       "suspend.duration is seconds or a Go duration ('30s', '1h'); Argo's validator passes any text and the "
       "node fails when it resumes", beyond_argo=True)
 def suspend_duration(ctx: LintContext) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for t in w.template_list:
-            sus = t.get("suspend")
-            if not isinstance(sus, dict) or sus.get("duration") in (None, ""):
-                continue
-            v = str(sus["duration"])
-            if "{{" not in v and not argo_duration(v):
-                yield Hit(w.doc, json_path(w.tpath(str(t.get("name")), "suspend", "duration")),
-                          f"suspend template '{t.get('name')}': duration '{v}' is not a number of seconds or a "
-                          f"duration like 30s, 5m, 1h (no spaces, no days)")
+    for w, tn, t in ctx.templates():
+        sus = t.get("suspend")
+        if not isinstance(sus, dict) or sus.get("duration") in (None, ""):
+            continue
+        v = str(sus["duration"])
+        if "{{" not in v and not argo_duration(v):
+            yield Hit(w.doc, json_path(w.tpath(tn, "suspend", "duration")),
+                      f"suspend template '{t.get('name')}': duration '{v}' is not a number of seconds or a "
+                      f"duration like 30s, 5m, 1h (no spaces, no days)")
 
 
 @rule("argo/duration-format", Severity.ERROR,
       "template timeout and retryStrategy.backoff durations parse as Argo parses them at run time "
       "('30s', '1h30m'; backoff also whole seconds); Argo's validator passes them unchecked", beyond_argo=True)
 def duration_format(ctx: LintContext) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for t in w.template_list:
-            tn = str(t.get("name"))
-            timeout = t.get("timeout")
-            if isinstance(timeout, str) and timeout and "{{" not in timeout \
-                    and not re.fullmatch(r"[+-]?\d+", timeout.strip()) and not go_duration(timeout):
-                yield Hit(w.doc, json_path(w.tpath(tn, "timeout")),
-                          f"template '{tn}': timeout '{timeout}' is not a duration like 30s, 5m, 1h30m (no spaces, "
-                          f"no days); the node fails when it starts")
-            backoff = (t.get("retryStrategy") or {}).get("backoff") if isinstance(t.get("retryStrategy"), dict) else None
-            if isinstance(backoff, dict):
-                for key in ("duration", "maxDuration"):
-                    v = backoff.get(key)
-                    if v is None or isinstance(v, int) or "{{" in str(v):
-                        continue
-                    if not argo_duration(str(v)):
-                        yield Hit(w.doc, json_path(w.tpath(tn, "retryStrategy", "backoff", key)),
-                                  f"template '{tn}': retryStrategy.backoff.{key} '{v}' is not seconds or a duration "
-                                  f"like 30s, 5m, 1h (no spaces, no days); the retry fails at run time")
+    for w, tn, t in ctx.templates():
+        timeout = t.get("timeout")
+        if isinstance(timeout, str) and timeout and "{{" not in timeout \
+                and not re.fullmatch(r"[+-]?\d+", timeout.strip()) and not go_duration(timeout):
+            yield Hit(w.doc, json_path(w.tpath(tn, "timeout")),
+                      f"template '{tn}': timeout '{timeout}' is not a duration like 30s, 5m, 1h30m (no spaces, "
+                      f"no days); the node fails when it starts")
+        backoff = (t.get("retryStrategy") or {}).get("backoff") if isinstance(t.get("retryStrategy"), dict) else None
+        if isinstance(backoff, dict):
+            for key in ("duration", "maxDuration"):
+                v = backoff.get(key)
+                if v is None or isinstance(v, int) or "{{" in str(v):
+                    continue
+                if not argo_duration(str(v)):
+                    yield Hit(w.doc, json_path(w.tpath(tn, "retryStrategy", "backoff", key)),
+                              f"template '{tn}': retryStrategy.backoff.{key} '{v}' is not seconds or a duration "
+                              f"like 30s, 5m, 1h (no spaces, no days); the retry fails at run time")
 
 
 @rule("argo/item-field", Severity.ERROR,

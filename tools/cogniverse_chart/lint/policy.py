@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
-from ..documents import Document
+from ..documents import Document, json_path, walk_strings
 from ..findings import Severity
-from ..validate import json_path
-from .argo import WorkflowSpec, template_type
+from ..argo.model import WorkflowSpec, template_type
 from .registry import Hit, LintContext, rule
 
 #: Where the pod spec lives in each workload kind.
@@ -171,38 +170,36 @@ def retry_strategy(ctx: LintContext) -> Iterator[Hit]:
                       f"template '{t.get('name')}' has no retryStrategy (fine only for steps that must not be retried)", Severity.INFO)
 
 
-@rule("policy/active-deadline", Severity.ERROR, "workflows set spec.activeDeadlineSeconds")
-def active_deadline(ctx: LintContext) -> Iterator[Hit]:
-    for w in _specs(ctx):
-        if not w.spec.get("activeDeadlineSeconds"):
-            yield Hit(w.doc, w.path("activeDeadlineSeconds"),
-                      "no activeDeadlineSeconds: a stuck run holds its resources (and any semaphore) forever")
+#: The "the spec must set X" rules, one table: (rule id, summary, the keys that must hold a value, the
+#: field a finding points at, what goes wrong without it).
+SPEC_MUST_SET: tuple[tuple[str, str, tuple[str, ...], str, str], ...] = (
+    ("policy/active-deadline", "workflows set spec.activeDeadlineSeconds",
+     ("activeDeadlineSeconds",), "activeDeadlineSeconds",
+     "no activeDeadlineSeconds: a stuck run holds its resources (and any semaphore) forever"),
+    ("policy/service-account", "workflows set spec.serviceAccountName",
+     ("serviceAccountName",), "serviceAccountName",
+     "no serviceAccountName: pods run as the namespace's default account, which lacks the "
+     "RBAC the Argo executor needs (and should have none)"),
+    ("policy/ttl-strategy", "workflows set spec.ttlStrategy so finished runs are cleaned up",
+     ("ttlStrategy",), "ttlStrategy",
+     "no ttlStrategy: finished Workflow objects pile up in etcd; set secondsAfterCompletion "
+     "or secondsAfterSuccess/Failure"),
+    ("policy/pod-gc", "workflows set spec.podGC so completed pods are deleted",
+     ("podGC", "strategy"), "podGC",
+     "no podGC strategy: completed pods stay forever; set podGC.strategy (e.g. OnPodSuccess)"),
+)
 
 
-@rule("policy/service-account", Severity.ERROR, "workflows set spec.serviceAccountName")
-def service_account(ctx: LintContext) -> Iterator[Hit]:
-    for w in _specs(ctx):
-        if not w.spec.get("serviceAccountName"):
-            yield Hit(w.doc, w.path("serviceAccountName"),
-                      "no serviceAccountName: pods run as the namespace's default account, which lacks the "
-                      "RBAC the Argo executor needs (and should have none)")
+def _spec_must_set(keys: tuple[str, ...], at: str, message: str) -> Callable[[LintContext], Iterator[Hit]]:
+    def check(ctx: LintContext) -> Iterator[Hit]:
+        for w in _specs(ctx):
+            if not _dig(w.spec, keys):
+                yield Hit(w.doc, w.path(at), message)
+    return check
 
 
-@rule("policy/ttl-strategy", Severity.ERROR, "workflows set spec.ttlStrategy so finished runs are cleaned up")
-def ttl_strategy(ctx: LintContext) -> Iterator[Hit]:
-    for w in _specs(ctx):
-        if not w.spec.get("ttlStrategy"):
-            yield Hit(w.doc, w.path("ttlStrategy"),
-                      "no ttlStrategy: finished Workflow objects pile up in etcd; set secondsAfterCompletion "
-                      "or secondsAfterSuccess/Failure")
-
-
-@rule("policy/pod-gc", Severity.ERROR, "workflows set spec.podGC so completed pods are deleted")
-def pod_gc(ctx: LintContext) -> Iterator[Hit]:
-    for w in _specs(ctx):
-        if not (w.spec.get("podGC") or {}).get("strategy"):
-            yield Hit(w.doc, w.path("podGC"),
-                      "no podGC strategy: completed pods stay forever; set podGC.strategy (e.g. OnPodSuccess)")
+for _id, _summary, _keys, _at, _message in SPEC_MUST_SET:
+    rule(_id, Severity.ERROR, _summary)(_spec_must_set(_keys, _at, _message))
 
 
 _URL_HOST = re.compile(r"\b(?:https?|grpc|tcp)://([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9-]+)?(\.svc(?:\.cluster\.local)?)?[:/]")
@@ -220,18 +217,6 @@ def _service_hosts(text: str) -> Iterator[tuple[str, str]]:
         yield name, ns
 
 
-def _strings(obj: Any, path: list[Any]) -> Iterator[tuple[list[Any], str]]:
-    if isinstance(obj, str):
-        if "://" in obj:
-            yield path, obj
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from _strings(v, [*path, k])
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield from _strings(v, [*path, i])
-
-
 @rule("policy/service-reference", Severity.ERROR,
       "in-cluster URLs name Services of the same stream (no hard-coded release names)")
 def service_reference(ctx: LintContext) -> Iterator[Hit]:
@@ -245,7 +230,7 @@ def service_reference(ctx: LintContext) -> Iterator[Hit]:
     for d in ctx.docs:
         if d.kind in ("Service", "Ingress", "HTTPRoute"):
             continue
-        for path, text in _strings(d.obj, []):
+        for path, text in walk_strings(d.obj, [], "://"):
             for name, ns in _service_hosts(text):
                 known = (ns, name) in services if ns else name in names_only
                 if not known and ns and ns != d.namespace and name in names_only:

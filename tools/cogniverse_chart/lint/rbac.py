@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from ..documents import Document
+from ..documents import Document, json_path
 from ..findings import Severity
-from ..validate import json_path
 from .registry import Hit, LintContext, rule
 
 _ROLE_KINDS = ("Role", "ClusterRole")

@@ -7,8 +7,8 @@ import re
 from typing import Any, Iterator
 
 from ..findings import Severity
-from ..validate import json_path
-from .argo import _TAG_RE, Site, WorkflowSpec, dag_tasks, names, step_groups, template_type
+from ..documents import json_path
+from ..argo.model import _TAG_RE, Site, WorkflowSpec, dag_tasks, names, step_groups, template_type
 from .registry import Hit, LintContext, rule
 from .structure import dag_ancestors
 
@@ -28,18 +28,15 @@ def _ref(s: Site) -> str:
 @rule("argo/unknown-input", Severity.ERROR,
       "{{inputs.parameters.X}} / {{inputs.artifacts.X}} must name an input the template declares")
 def unknown_input(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for s in w.sites:
-            if s.beyond_argo != expr:
-                continue
-            if s.var[:1] != ("inputs",) or len(s.var) < 3 or s.var[1] not in ("parameters", "artifacts"):
-                continue
-            declared = names((w.templates[s.template].get("inputs") or {}).get(s.var[1]))
-            if s.var[2] not in declared:
-                have = ", ".join(declared) or "none"
-                yield Hit(w.doc, json_path(s.path),
-                          f"{_ref(s)} in {_where(w, s)}: the template declares no input {s.var[1][:-1]} "
-                          f"'{s.var[2]}' (declared: {have}); add it to inputs.{s.var[1]} or fix the name")
+    for w, s in ctx.sites(expr):
+        if s.var[:1] != ("inputs",) or len(s.var) < 3 or s.var[1] not in ("parameters", "artifacts"):
+            continue
+        declared = names((w.templates[s.template].get("inputs") or {}).get(s.var[1]))
+        if s.var[2] not in declared:
+            have = ", ".join(declared) or "none"
+            yield Hit(w.doc, json_path(s.path),
+                      f"{_ref(s)} in {_where(w, s)}: the template declares no input {s.var[1][:-1]} "
+                      f"'{s.var[2]}' (declared: {have}); add it to inputs.{s.var[1]} or fix the name")
 
 
 def _reachable(w: WorkflowSpec, name: str) -> set[str]:
@@ -60,10 +57,14 @@ def _reachable(w: WorkflowSpec, name: str) -> set[str]:
       "workflow, for templates reached through templateRef)")
 def unknown_workflow_parameter(ctx: LintContext, expr: bool = False, templates: bool = False) -> Iterator[Hit]:
     for w in ctx.workflows:
-        if "workflowTemplateRef" in w.spec:
-            continue
         if (w.doc.kind in ("WorkflowTemplate", "ClusterWorkflowTemplate")) != templates:
             continue  # Argo validates a WorkflowTemplate alone without checking these: a separate rule
+        if "workflowTemplateRef" in w.spec:
+            # A run of a WorkflowTemplate (e.g. each chart CronWorkflow): check what it executes, the
+            # template's spec with the run's arguments merged in; findings point into the template.
+            if ctx.referenced(w) is None:
+                continue
+            w = ctx.run_spec(w)
         for s in w.sites:
             if s.beyond_argo != expr:
                 continue
@@ -107,20 +108,17 @@ def template_workflow_parameter(ctx: LintContext, expr: bool = False) -> Iterato
 @rule("argo/ref-scope", Severity.ERROR,
       "steps.X references only inside a steps template, tasks.X only inside a DAG template")
 def ref_scope(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for s in w.sites:
-            if s.beyond_argo != expr:
-                continue
-            root = s.var[0]
-            if root not in ("steps", "tasks") or len(s.var) < 2:
-                continue
-            ttype = template_type(w.templates[s.template])
-            want = "steps" if root == "steps" else "dag"
-            if ttype != want:
-                kind = f"a {ttype} template" if ttype else "a template"
-                yield Hit(w.doc, json_path(s.path),
-                          f"{_ref(s)} used in {kind} ('{s.template}'): {root}.* only resolves inside a "
-                          f"{want} template; pass the value in as an input parameter instead")
+    for w, s in ctx.sites(expr):
+        root = s.var[0]
+        if root not in ("steps", "tasks") or len(s.var) < 2:
+            continue
+        ttype = template_type(w.templates[s.template])
+        want = "steps" if root == "steps" else "dag"
+        if ttype != want:
+            kind = f"a {ttype} template" if ttype else "a template"
+            yield Hit(w.doc, json_path(s.path),
+                      f"{_ref(s)} used in {kind} ('{s.template}'): {root}.* only resolves inside a "
+                      f"{want} template; pass the value in as an input parameter instead")
 
 
 def _siblings(w: WorkflowSpec, s: Site, root: str) -> tuple[dict[str, Any], dict[str, int]]:
@@ -139,79 +137,70 @@ def _siblings(w: WorkflowSpec, s: Site, root: str) -> tuple[dict[str, Any], dict
 @rule("argo/unknown-step", Severity.ERROR,
       "{{steps.X...}} / {{tasks.X...}} must name a step or task of the same template")
 def unknown_step(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for s in w.sites:
-            if s.beyond_argo != expr:
-                continue
-            root = s.var[0]
-            if root not in ("steps", "tasks") or len(s.var) < 2 or s.key == "when" or s.var == (root, "name"):
-                continue  # {{steps.name}} / {{tasks.name}}: Argo's name of the current step/task
-            ttype = template_type(w.templates[s.template])
-            if ttype != ("steps" if root == "steps" else "dag"):
-                continue  # argo/ref-scope reports it
-            nodes, _ = _siblings(w, s, root)
-            if s.var[1] not in nodes:
-                what = "step" if root == "steps" else "task"
-                yield Hit(w.doc, json_path(s.path),
-                          f"{_ref(s)} in {_where(w, s)}: there is no {what} '{s.var[1]}' in template "
-                          f"'{s.template}' ({what}s: {', '.join(nodes) or 'none'})")
+    for w, s in ctx.sites(expr):
+        root = s.var[0]
+        if root not in ("steps", "tasks") or len(s.var) < 2 or s.key == "when" or s.var == (root, "name"):
+            continue  # {{steps.name}} / {{tasks.name}}: Argo's name of the current step/task
+        ttype = template_type(w.templates[s.template])
+        if ttype != ("steps" if root == "steps" else "dag"):
+            continue  # argo/ref-scope reports it
+        nodes, _ = _siblings(w, s, root)
+        if s.var[1] not in nodes:
+            what = "step" if root == "steps" else "task"
+            yield Hit(w.doc, json_path(s.path),
+                      f"{_ref(s)} in {_where(w, s)}: there is no {what} '{s.var[1]}' in template "
+                      f"'{s.template}' ({what}s: {', '.join(nodes) or 'none'})")
 
 
 @rule("argo/when-unknown-step", Severity.ERROR, "a `when` expression must only name existing steps/tasks")
 def when_unknown_step(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for s in w.sites:
-            if s.beyond_argo != expr:
-                continue
-            root = s.var[0]
-            if s.key != "when" or root not in ("steps", "tasks") or len(s.var) < 2 or s.var == (root, "name"):
-                continue
-            nodes, _ = _siblings(w, s, root)
-            if s.var[1] not in nodes:
-                what = "step" if root == "steps" else "task"
-                yield Hit(w.doc, json_path(s.path),
-                          f"when of {_where(w, s)} refers to {what} '{s.var[1]}', which does not exist in "
-                          f"template '{s.template}' ({what}s: {', '.join(nodes) or 'none'}); the condition "
-                          f"can never be evaluated")
+    for w, s in ctx.sites(expr):
+        root = s.var[0]
+        if s.key != "when" or root not in ("steps", "tasks") or len(s.var) < 2 or s.var == (root, "name"):
+            continue
+        nodes, _ = _siblings(w, s, root)
+        if s.var[1] not in nodes:
+            what = "step" if root == "steps" else "task"
+            yield Hit(w.doc, json_path(s.path),
+                      f"when of {_where(w, s)} refers to {what} '{s.var[1]}', which does not exist in "
+                      f"template '{s.template}' ({what}s: {', '.join(nodes) or 'none'}); the condition "
+                      f"can never be evaluated")
 
 
 @rule("argo/unknown-output", Severity.ERROR,
       "{{steps.X.outputs.parameters.P}} / tasks...: P must be an output the called template declares")
 def unknown_output(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for s in w.sites:
-            if s.beyond_argo != expr:
-                continue
-            root = s.var[0]
-            if root not in ("steps", "tasks") or len(s.var) < 3:
-                continue
-            nodes, _ = _siblings(w, s, root)
-            node = nodes.get(s.var[1])
-            if node is None:
-                continue
-            if s.var[2] not in _STEP_FIELDS:
-                yield Hit(w.doc, json_path(s.path),
-                          f"{_ref(s)}: '{s.var[2]}' is not a {root[:-1]} field "
-                          f"(use one of: {', '.join(sorted(_STEP_FIELDS))})")
-                continue
-            if s.var[2] != "outputs" or len(s.var) < 4:
-                continue
-            if s.var[3] not in _OUTPUT_FIELDS:
-                yield Hit(w.doc, json_path(s.path),
-                          f"{_ref(s)}: outputs.{s.var[3]} does not exist (use parameters, artifacts or result)")
-                continue
-            if s.var[3] not in ("parameters", "artifacts") or len(s.var) < 5:
-                continue
-            target = ctx.resolve(w, node)
-            if target is None:
-                continue  # missing or external template: argo/missing-template says so
-            tw, t = target
-            declared = names((t.get("outputs") or {}).get(s.var[3]))
-            if s.var[4] not in declared:
-                yield Hit(w.doc, json_path(s.path),
-                          f"{_ref(s)} in {_where(w, s)}: template '{t.get('name')}' (called by "
-                          f"{root[:-1]} '{s.var[1]}') declares no output {s.var[3][:-1]} '{s.var[4]}' "
-                          f"(declared: {', '.join(declared) or 'none'})")
+    for w, s in ctx.sites(expr):
+        root = s.var[0]
+        if root not in ("steps", "tasks") or len(s.var) < 3:
+            continue
+        nodes, _ = _siblings(w, s, root)
+        node = nodes.get(s.var[1])
+        if node is None:
+            continue
+        if s.var[2] not in _STEP_FIELDS:
+            yield Hit(w.doc, json_path(s.path),
+                      f"{_ref(s)}: '{s.var[2]}' is not a {root[:-1]} field "
+                      f"(use one of: {', '.join(sorted(_STEP_FIELDS))})")
+            continue
+        if s.var[2] != "outputs" or len(s.var) < 4:
+            continue
+        if s.var[3] not in _OUTPUT_FIELDS:
+            yield Hit(w.doc, json_path(s.path),
+                      f"{_ref(s)}: outputs.{s.var[3]} does not exist (use parameters, artifacts or result)")
+            continue
+        if s.var[3] not in ("parameters", "artifacts") or len(s.var) < 5:
+            continue
+        target = ctx.resolve(w, node)
+        if target is None:
+            continue  # missing or external template: argo/missing-template says so
+        tw, t = target
+        declared = names((t.get("outputs") or {}).get(s.var[3]))
+        if s.var[4] not in declared:
+            yield Hit(w.doc, json_path(s.path),
+                      f"{_ref(s)} in {_where(w, s)}: template '{t.get('name')}' (called by "
+                      f"{root[:-1]} '{s.var[1]}') declares no output {s.var[3][:-1]} '{s.var[4]}' "
+                      f"(declared: {', '.join(declared) or 'none'})")
 
 
 @rule("argo/step-order", Severity.ERROR,
@@ -268,43 +257,37 @@ WORKFLOW_FIELDS = {"name", "namespace", "uid", "serviceAccountName", "mainEntryp
 @rule("argo/unknown-variable", Severity.ERROR,
       "{{inputs.X}} and {{workflow.X}} name fields Argo has (inputs.parameters/artifacts; workflow.name, ...)")
 def unknown_variable(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for s in w.sites:
-            if s.beyond_argo != expr:
-                continue
-            root = s.var[0]
-            if (root == "workflow" and len(s.var) >= 2 and s.var[1].startswith("parameters")
-                    and w.doc.kind in ("WorkflowTemplate", "ClusterWorkflowTemplate")):
-                continue  # Argo lets workflow.parameters* through in templates: argo/template-workflow-parameter
-            if root == "workflow" and len(s.var) >= 2 and s.var[1] not in WORKFLOW_FIELDS:
-                close = difflib.get_close_matches(s.var[1], sorted(WORKFLOW_FIELDS), n=1)
-                hint = f"; did you mean 'workflow.{close[0]}'?" if close else ""
-                yield Hit(w.doc, json_path(s.path),
-                          f"{_ref(s)} in {_where(w, s)}: there is no workflow.{s.var[1]}{hint}")
-            elif root == "inputs" and len(s.var) >= 2 and s.var[1] not in ("parameters", "artifacts"):
-                close = difflib.get_close_matches(s.var[1], ["parameters", "artifacts"], n=1)
-                hint = f"; did you mean 'inputs.{close[0]}'?" if close else ""
-                yield Hit(w.doc, json_path(s.path),
-                          f"{_ref(s)} in {_where(w, s)}: there is no inputs.{s.var[1]}{hint}")
+    for w, s in ctx.sites(expr):
+        root = s.var[0]
+        if (root == "workflow" and len(s.var) >= 2 and s.var[1].startswith("parameters")
+                and w.doc.kind in ("WorkflowTemplate", "ClusterWorkflowTemplate")):
+            continue  # Argo lets workflow.parameters* through in templates: argo/template-workflow-parameter
+        if root == "workflow" and len(s.var) >= 2 and s.var[1] not in WORKFLOW_FIELDS:
+            close = difflib.get_close_matches(s.var[1], sorted(WORKFLOW_FIELDS), n=1)
+            hint = f"; did you mean 'workflow.{close[0]}'?" if close else ""
+            yield Hit(w.doc, json_path(s.path),
+                      f"{_ref(s)} in {_where(w, s)}: there is no workflow.{s.var[1]}{hint}")
+        elif root == "inputs" and len(s.var) >= 2 and s.var[1] not in ("parameters", "artifacts"):
+            close = difflib.get_close_matches(s.var[1], ["parameters", "artifacts"], n=1)
+            hint = f"; did you mean 'inputs.{close[0]}'?" if close else ""
+            yield Hit(w.doc, json_path(s.path),
+                      f"{_ref(s)} in {_where(w, s)}: there is no inputs.{s.var[1]}{hint}")
 
 
 @rule("argo/unknown-variable-root", Severity.ERROR,
       "{{X...}} starts with a variable Argo knows (inputs, outputs, workflow, steps, tasks, item, pod, node, "
       "retries, lastRetry); Argo's validator passes unknown roots and the run fails", beyond_argo=True)
 def unknown_variable_root(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for s in w.sites:
-            if s.beyond_argo != expr:
-                continue
-            root = s.var[0]
-            if s.key == "metrics" and root in METRIC_ROOTS:
-                continue
-            if root not in KNOWN_ROOTS:
-                close = difflib.get_close_matches(root, sorted(KNOWN_ROOTS), n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
-                yield Hit(w.doc, json_path(s.path),
-                          f"{_ref(s)} in {_where(w, s)}: Argo has no variable '{root}'{hint} The workflow "
-                          f"fails when it reaches this template")
+    for w, s in ctx.sites(expr):
+        root = s.var[0]
+        if s.key == "metrics" and root in METRIC_ROOTS:
+            continue
+        if root not in KNOWN_ROOTS:
+            close = difflib.get_close_matches(root, sorted(KNOWN_ROOTS), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            yield Hit(w.doc, json_path(s.path),
+                      f"{_ref(s)} in {_where(w, s)}: Argo has no variable '{root}'{hint} The workflow "
+                      f"fails when it reaches this template")
 
 
 @rule("argo/retries-without-retry-strategy", Severity.ERROR,

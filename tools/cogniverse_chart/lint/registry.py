@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from ..documents import Document
 from ..findings import Finding, Severity
-from .argo import WorkflowSpec, workflow_specs
+from ..argo.model import Call, Site, WorkflowSpec, resolved_run, workflow_specs
 
 
 #: The Argo minor versions lint knows the rules of (lint --argo-version).
@@ -80,6 +80,26 @@ class LintContext:
         """Every Argo workflow spec: Workflow, WorkflowTemplate, ClusterWorkflowTemplate, CronWorkflow."""
         return [w for d in self.docs for w in workflow_specs(d)]
 
+    def templates(self) -> Iterator[tuple[WorkflowSpec, str, dict[str, Any]]]:
+        """(spec, template name, template) for every template of every workflow spec."""
+        for w in self.workflows:
+            for t in w.template_list:
+                yield w, str(t.get("name")), t
+
+    def calls(self) -> Iterator[tuple[WorkflowSpec, Call]]:
+        """(spec, call) for every step, task, hook and onExit of every workflow spec."""
+        for w in self.workflows:
+            for c in w.calls:
+                yield w, c
+
+    def sites(self, expr: bool) -> Iterator[tuple[WorkflowSpec, Site]]:
+        """(spec, site) for every `{{...}}` use. The reference rules run twice: with expr=False over the uses
+        Argo's validator resolves too, with expr=True over those it never looks at (Site.beyond_argo)."""
+        for w in self.workflows:
+            for s in w.sites:
+                if s.beyond_argo == expr:
+                    yield w, s
+
     @cached_property
     def library(self) -> dict[tuple[bool, str], WorkflowSpec]:
         """(cluster scoped?, name) -> WorkflowTemplate / ClusterWorkflowTemplate spec, for templateRef."""
@@ -90,6 +110,19 @@ class LintContext:
             elif w.doc.kind == "ClusterWorkflowTemplate":
                 out[(True, w.doc.name)] = w
         return out
+
+    def referenced(self, w: WorkflowSpec) -> WorkflowSpec | None:
+        """The (Cluster)WorkflowTemplate a `workflowTemplateRef` spec runs, when it is in the stream."""
+        ref = w.spec.get("workflowTemplateRef")
+        if not isinstance(ref, dict):
+            return None
+        return self.library.get((bool(ref.get("clusterScope")), str(ref.get("name", ""))))
+
+    def run_spec(self, w: WorkflowSpec) -> WorkflowSpec:
+        """What a spec executes: itself, or for a `workflowTemplateRef` run whose template is in the stream,
+        that template's spec with the run's arguments merged in (model.resolved_run)."""
+        lib = self.referenced(w)
+        return resolved_run(w, lib) if lib is not None else w
 
     def of_kind(self, *kinds: str) -> Iterator[Document]:
         return (d for d in self.docs if d.kind in kinds)

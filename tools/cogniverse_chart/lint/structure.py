@@ -8,8 +8,8 @@ import re
 from typing import Any, Iterator
 
 from ..findings import Severity
-from ..validate import json_path
-from .argo import WorkflowSpec, dag_tasks, names, step_groups
+from ..documents import json_path
+from ..argo.model import WorkflowSpec, dag_tasks, names, step_groups
 from .registry import Hit, LintContext, rule
 
 #: In a `depends` expression: `task.Result` (any case, so a misspelt result is reported as such) or `task`.
@@ -91,42 +91,41 @@ def missing_entrypoint(ctx: LintContext) -> Iterator[Hit]:
 @rule("argo/missing-template", Severity.ERROR,
       "steps, tasks, hooks and onExit must call templates that exist (templateRef checked within the stream)")
 def missing_template(ctx: LintContext) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for c in w.calls:
-            if c.owner == "onExit" and c.node["template"] not in w.templates:
-                yield Hit(w.doc, json_path(c.path),
-                          f"onExit '{c.node['template']}' is not a template of this workflow")
-                continue
-            name = c.node.get("template")
-            ref = c.node.get("templateRef")
-            if isinstance(name, str):
-                if name not in w.templates:
-                    yield Hit(w.doc, json_path([*c.path, "template"]),
-                              f"{c.owner} '{c.name}' calls template '{name}', which does not exist in this "
-                              f"workflow (templates: {', '.join(w.templates)})")
-            elif isinstance(ref, dict):
-                cluster = bool(ref.get("clusterScope"))
-                lib = ctx.library.get((cluster, str(ref.get("name", ""))))
-                kind = "ClusterWorkflowTemplate" if cluster else "WorkflowTemplate"
-                if lib is None:
-                    close = difflib.get_close_matches(str(ref.get("name", "")),
-                                                      [n for (cl, n) in ctx.library if cl == cluster], n=1)
-                    if close:
-                        yield Hit(w.doc, json_path([*c.path, "templateRef", "name"]),
-                                  f"{c.owner} '{c.name}' calls {kind} '{ref.get('name')}', which does not exist; "
-                                  f"did you mean '{close[0]}' (in this stream)?")
-                    else:
-                        yield Hit(w.doc, json_path([*c.path, "templateRef"]),
-                                  f"{c.owner} '{c.name}' calls {kind} '{ref.get('name')}', which is not in the "
-                                  f"checked stream: not verified", Severity.INFO)
-                elif str(ref.get("template", "")) not in lib.templates:
-                    yield Hit(w.doc, json_path([*c.path, "templateRef", "template"]),
-                              f"{c.owner} '{c.name}' calls template '{ref.get('template')}' of {kind} "
-                              f"'{ref.get('name')}', which has no such template "
-                              f"(templates: {', '.join(lib.templates)})")
-            elif c.owner in ("step", "task", "hook") and "inline" not in c.node:
-                yield Hit(w.doc, json_path(c.path), f"{c.owner} '{c.name}' calls no template "
-                                                    f"(set template, templateRef or inline)")
+    for w, c in ctx.calls():
+        if c.owner == "onExit" and c.node["template"] not in w.templates:
+            yield Hit(w.doc, json_path(c.path),
+                      f"onExit '{c.node['template']}' is not a template of this workflow")
+            continue
+        name = c.node.get("template")
+        ref = c.node.get("templateRef")
+        if isinstance(name, str):
+            if name not in w.templates:
+                yield Hit(w.doc, json_path([*c.path, "template"]),
+                          f"{c.owner} '{c.name}' calls template '{name}', which does not exist in this "
+                          f"workflow (templates: {', '.join(w.templates)})")
+        elif isinstance(ref, dict):
+            cluster = bool(ref.get("clusterScope"))
+            lib = ctx.library.get((cluster, str(ref.get("name", ""))))
+            kind = "ClusterWorkflowTemplate" if cluster else "WorkflowTemplate"
+            if lib is None:
+                close = difflib.get_close_matches(str(ref.get("name", "")),
+                                                  [n for (cl, n) in ctx.library if cl == cluster], n=1)
+                if close:
+                    yield Hit(w.doc, json_path([*c.path, "templateRef", "name"]),
+                              f"{c.owner} '{c.name}' calls {kind} '{ref.get('name')}', which does not exist; "
+                              f"did you mean '{close[0]}' (in this stream)?")
+                else:
+                    yield Hit(w.doc, json_path([*c.path, "templateRef"]),
+                              f"{c.owner} '{c.name}' calls {kind} '{ref.get('name')}', which is not in the "
+                              f"checked stream: not verified", Severity.INFO)
+            elif str(ref.get("template", "")) not in lib.templates:
+                yield Hit(w.doc, json_path([*c.path, "templateRef", "template"]),
+                          f"{c.owner} '{c.name}' calls template '{ref.get('template')}' of {kind} "
+                          f"'{ref.get('name')}', which has no such template "
+                          f"(templates: {', '.join(lib.templates)})")
+        elif c.owner in ("step", "task", "hook") and "inline" not in c.node:
+            yield Hit(w.doc, json_path(c.path), f"{c.owner} '{c.name}' calls no template "
+                                                f"(set template, templateRef or inline)")
 
 
 def _supplied(node: dict[str, Any]) -> list[str]:
@@ -213,46 +212,44 @@ def unknown_argument(ctx: LintContext) -> Iterator[Hit]:
 
 @rule("argo/dag-dependency", Severity.ERROR, "DAG dependencies must name tasks of the same DAG")
 def dag_dependency(ctx: LintContext) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for t in w.template_list:
-            tasks = dag_tasks(t)
-            known = [str(x.get("name")) for x in tasks]
-            for i, task in enumerate(tasks):
-                for d in task_dependencies(task):
-                    if d not in known:
-                        yield Hit(w.doc, json_path(w.tpath(str(t.get("name")), "dag", "tasks", i)),
-                                  f"task '{task.get('name')}' depends on '{d}', which is not a task of DAG "
-                                  f"'{t.get('name')}' (tasks: {', '.join(known)})")
+    for w, tn, t in ctx.templates():
+        tasks = dag_tasks(t)
+        known = [str(x.get("name")) for x in tasks]
+        for i, task in enumerate(tasks):
+            for d in task_dependencies(task):
+                if d not in known:
+                    yield Hit(w.doc, json_path(w.tpath(tn, "dag", "tasks", i)),
+                              f"task '{task.get('name')}' depends on '{d}', which is not a task of DAG "
+                              f"'{t.get('name')}' (tasks: {', '.join(known)})")
 
 
 @rule("argo/dag-cycle", Severity.ERROR, "DAG dependencies must not form a cycle")
 def dag_cycle(ctx: LintContext) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for t in w.template_list:
-            tasks = dag_tasks(t)
-            deps = {str(x.get("name")): [d for d in task_dependencies(x)] for x in tasks}
-            state: dict[str, int] = {}
-            reported: set[frozenset[str]] = set()
+    for w, tn, t in ctx.templates():
+        tasks = dag_tasks(t)
+        deps = {str(x.get("name")): [d for d in task_dependencies(x)] for x in tasks}
+        state: dict[str, int] = {}
+        reported: set[frozenset[str]] = set()
 
-            def visit(n: str, stack: list[str]) -> Iterator[list[str]]:
-                state[n] = 1
-                for d in deps.get(n, []):
-                    if d not in deps:
-                        continue
-                    if state.get(d) == 1:
-                        yield stack[stack.index(d):] + [d]
-                    elif d not in state:
-                        yield from visit(d, [*stack, d])
-                state[n] = 2
+        def visit(n: str, stack: list[str]) -> Iterator[list[str]]:
+            state[n] = 1
+            for d in deps.get(n, []):
+                if d not in deps:
+                    continue
+                if state.get(d) == 1:
+                    yield stack[stack.index(d):] + [d]
+                elif d not in state:
+                    yield from visit(d, [*stack, d])
+            state[n] = 2
 
-            for n in deps:
-                if n not in state:
-                    for cycle in visit(n, [n]):
-                        key = frozenset(cycle)
-                        if key not in reported:
-                            reported.add(key)
-                            yield Hit(w.doc, json_path(w.tpath(str(t.get("name")), "dag", "tasks")),
-                                      f"DAG '{t.get('name')}' has a dependency cycle: {' -> '.join(cycle)}")
+        for n in deps:
+            if n not in state:
+                for cycle in visit(n, [n]):
+                    key = frozenset(cycle)
+                    if key not in reported:
+                        reported.add(key)
+                        yield Hit(w.doc, json_path(w.tpath(tn, "dag", "tasks")),
+                                  f"DAG '{t.get('name')}' has a dependency cycle: {' -> '.join(cycle)}")
 
 
 @rule("argo/status-outside-exit-handler", Severity.ERROR,
@@ -296,10 +293,9 @@ def duplicate_name(ctx: LintContext) -> Iterator[Hit]:
 @rule("argo/resource-not-idempotent", Severity.WARNING,
       "resource templates should use action apply (create fails when re-run)", beyond_argo=True)
 def resource_not_idempotent(ctx: LintContext) -> Iterator[Hit]:
-    for w in ctx.workflows:
-        for t in w.template_list:
-            res = t.get("resource")
-            if isinstance(res, dict) and res.get("action") == "create":
-                yield Hit(w.doc, json_path(w.tpath(str(t.get("name")), "resource", "action")),
-                          f"template '{t.get('name')}' creates a resource with action create, which fails "
-                          f"when the object exists (re-runs are not idempotent); use action apply")
+    for w, tn, t in ctx.templates():
+        res = t.get("resource")
+        if isinstance(res, dict) and res.get("action") == "create":
+            yield Hit(w.doc, json_path(w.tpath(tn, "resource", "action")),
+                      f"template '{t.get('name')}' creates a resource with action create, which fails "
+                      f"when the object exists (re-runs are not idempotent); use action apply")

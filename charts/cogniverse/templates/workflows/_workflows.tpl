@@ -39,7 +39,7 @@ retryStrategy:
 {{- end }}
 {{- end -}}
 
-{{/* Environment of every runner step: service addresses derived from the release (docs/step-contract.md). */}}
+{{/* Environment of every runner step: the address of every enabled service (cogniverse.services; docs/step-contract.md). */}}
 {{- define "cogniverse.workflows.env" -}}
 {{- $v := .ctx.Values -}}
 env:
@@ -49,25 +49,9 @@ env:
     value: {{ "{{workflow.name}}" | quote }}
   - name: COGNIVERSE_STEP
     value: {{ .step | quote }}
-{{- if and $v.runtime $v.runtime.service (ne $v.runtime.enabled false) }}
-  - name: COGNIVERSE_RUNTIME_URL
-    value: {{ include "cogniverse.runtime.url" .ctx | quote }}
-{{- end }}
-{{- if and $v.vespa $v.vespa.service (ne $v.vespa.enabled false) }}
-  - name: VESPA_URL
-    value: {{ include "cogniverse.vespa.queryUrl" .ctx | quote }}
-  - name: VESPA_CONFIG_URL
-    value: {{ include "cogniverse.vespa.configUrl" .ctx | quote }}
-{{- end }}
-{{- if and $v.phoenix $v.phoenix.service (ne $v.phoenix.enabled false) }}
-  - name: PHOENIX_URL
-    value: {{ include "cogniverse.phoenix.url" .ctx | quote }}
-  - name: PHOENIX_OTLP_ENDPOINT
-    value: {{ include "cogniverse.phoenix.otlpEndpoint" .ctx | quote }}
-{{- end }}
-{{- if and $v.llm $v.llm.enabled $v.llm.service }}
-  - name: LLM_URL
-    value: {{ include "cogniverse.llm.url" .ctx | quote }}
+{{- range (include "cogniverse.services" .ctx | fromYaml).env }}
+  - name: {{ .name }}
+    value: {{ .value | quote }}
 {{- end }}
 {{- range $name, $value := $v.workflows.runner.extraEnv }}
   - name: {{ $name }}
@@ -199,19 +183,9 @@ podGC:
   deleteDelayDuration: {{ . | quote }}
   {{- end }}
 securityContext: {{- toYaml $w.podSecurityContext | nindent 2 }}
-{{- with .ctx.Values.global.imagePullSecrets }}
-imagePullSecrets:
-  {{- range . }}
-  - name: {{ . }}
-  {{- end }}
-{{- end }}
+{{- include "cogniverse.imagePullSecrets" .ctx }}
 workflowMetadata:
-  labels:
-    app.kubernetes.io/part-of: cogniverse
-    app.kubernetes.io/instance: {{ .ctx.Release.Name }}
-    {{- range $k, $v := .labels }}
-    {{ $k }}: {{ $v | quote }}
-    {{- end }}
+  labels: {{- include "cogniverse.workflows.workflowLabels" . | nindent 4 }}
   {{- with $w.notifications.annotations }}
   annotations: {{- toYaml . | nindent 4 }}
   {{- end }}
@@ -264,7 +238,18 @@ synchronization:
 {{- end }}
 {{- end -}}
 
-{{/* metadata.labels of every Argo object: (dict "ctx" $ "extra" (dict ...)) */}}
+{{/* apiVersion, kind and metadata of a WorkflowTemplate or CronWorkflow: (dict "ctx" $ "kind" "CronWorkflow" "name" "daily-backup" "type" "maintenance"); type is its workflow-type label. */}}
+{{- define "cogniverse.workflows.header" -}}
+apiVersion: argoproj.io/v1alpha1
+kind: {{ .kind }}
+metadata:
+  name: {{ .name }}
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- include "cogniverse.workflows.labels" (dict "ctx" .ctx "extra" (dict "workflow-type" .type)) | nindent 4 }}
+{{- end -}}
+
+{{/* metadata.labels of every object in this folder: (dict "ctx" $ "extra" (dict ...)) */}}
 {{- define "cogniverse.workflows.labels" -}}
 {{ include "cogniverse.labels" (dict "ctx" .ctx "component" "workflows") }}
 {{- range $k, $v := .extra }}
@@ -288,12 +273,23 @@ successfulJobsHistoryLimit: {{ .c.successfulJobsHistoryLimit }}
 failedJobsHistoryLimit: {{ .c.failedJobsHistoryLimit }}
 {{- end }}
 workflowMetadata:
-  labels:
-    app.kubernetes.io/part-of: cogniverse
-    app.kubernetes.io/instance: {{ .ctx.Release.Name }}
-    {{- range $k, $v := .labels }}
-    {{ $k }}: {{ $v | quote }}
-    {{- end }}
+  labels: {{- include "cogniverse.workflows.workflowLabels" . | nindent 4 }}
+{{- end -}}
+
+{{/* Labels of every Workflow a template or CronWorkflow starts: (dict "ctx" $ "labels" (dict ...)) */}}
+{{- define "cogniverse.workflows.workflowLabels" -}}
+app.kubernetes.io/part-of: cogniverse
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+{{- range $k, $v := .labels }}
+{{ $k }}: {{ $v | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Labels of every object tenant-provisioning creates; only valid in a template with input tenant-id. */}}
+{{- define "cogniverse.workflows.tenantLabels" -}}
+app.kubernetes.io/part-of: cogniverse
+app.kubernetes.io/managed-by: cogniverse-tenant-provisioning
+cogniverse.dev/tenant: {{ include "cogniverse.workflows.inJson" "tenant-id" }}
 {{- end -}}
 
 {{/* Arguments of a step calling batch-optimization's reusable `optimize` template. (dict "params" map "tenant" "..." "category" "..." "type" "..." "synthetic" "true") Values may be Argo expressions. */}}
@@ -313,6 +309,33 @@ parameters:
     value: {{ .synthetic | quote }}
 {{- end -}}
 
+{{/* The optimizer catalogue {category: [type, ...]}, as YAML: its one source is files/optimizers.yaml. */}}
+{{- define "cogniverse.workflows.optimizers" -}}
+{{- .Files.Get "files/optimizers.yaml" | required "chart bug: files/optimizers.yaml (the optimizer catalogue) is missing" -}}
+{{- end -}}
+
+{{/* Every optimizer type of a catalogue, categories in name order, as a JSON list. */}}
+{{- define "cogniverse.workflows.optimizerTypes" -}}
+{{- $types := list -}}
+{{- range $cat := keys . | sortAlpha }}{{ $types = concat $types (index $ $cat) }}{{ end -}}
+{{- toJson $types -}}
+{{- end -}}
+
+{{/* A catalogue as text: "dspy: GEPA, Bootstrap; routing: modality, ..." */}}
+{{- define "cogniverse.workflows.optimizerListing" -}}
+{{- $parts := list -}}
+{{- range $cat := keys . | sortAlpha }}{{ $parts = append $parts (printf "%s: %s" $cat (join ", " (index $ $cat))) }}{{ end -}}
+{{- join "; " $parts -}}
+{{- end -}}
+
+{{/* Fail unless type is an optimizer of category: (dict "catalogue" map "category" "dspy" "type" "GEPA" "where" "<values path>") */}}
+{{- define "cogniverse.workflows.checkOptimizer" -}}
+{{- $types := index .catalogue (toString .category) | default list -}}
+{{- if not (has (toString .type) $types) -}}
+{{- fail (printf "%s: optimizer-type %v is not a %v optimizer; the catalogue has %s (charts/cogniverse/files/optimizers.yaml)" .where .type .category (include "cogniverse.workflows.optimizerListing" .catalogue)) -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Fail rendering when a CronWorkflow needs the batch-optimization WorkflowTemplate and it is disabled. */}}
 {{- define "cogniverse.workflows.requireBatchOptimization" -}}
 {{- if not .ctx.Values.workflows.templates.batchOptimization.enabled -}}
@@ -321,71 +344,31 @@ parameters:
 {{- end -}}
 
 {{/*
-weekly-optimization and daily-optimization-check: count annotations, then (when the threshold is met)
-run batch-optimization's `optimize` for each optimizer with synthetic data.
-(dict "ctx" $ "c" <cron values> "name" "weekly-optimization" "since" "168h" "optimizers" (list (dict "category" .. "type" ..)))
+A scheduled workflow is a WorkflowTemplate plus a CronWorkflow of the same name that runs it
+(workflowTemplateRef), so Argo's `workflowRestrictions.templateReferencing: Strict|Secure` accepts its
+runs: under those settings a run may set only a few spec fields itself (arguments, entrypoint,
+activeDeadlineSeconds, ttlStrategy, podGC, workflowMetadata ...; Argo's ValidateUserOverrides), so
+the steps, semaphore, onExit, service account, security context and volumes live in the template.
+(dict "ctx" $ "c" <cron values> "name" "daily-backup" "type" "maintenance" "arguments" "<arguments YAML or empty>")
 */}}
-{{- define "cogniverse.workflows.scheduledOptimization" -}}
-{{- $ctx := .ctx -}}
-{{- $c := .c -}}
-{{- $p := $c.parameters -}}
-{{- $params := list "tenant-id" "annotation-threshold" "improvement-threshold" "dataset-name" "profiles" "max-iterations" "learning-rate" -}}
-{{- $in := dict -}}
-{{- range $params }}{{ $_ := set $in . (include "cogniverse.workflows.in" .) }}{{ end -}}
-apiVersion: argoproj.io/v1alpha1
-kind: CronWorkflow
-metadata:
-  name: {{ .name }}
-  namespace: {{ $ctx.Release.Namespace }}
-  labels:
-    {{- include "cogniverse.workflows.labels" (dict "ctx" $ctx "extra" (dict "workflow-type" "optimization")) | nindent 4 }}
+{{- define "cogniverse.workflows.cronRef" -}}
+{{ include "cogniverse.workflows.header" (dict "ctx" .ctx "kind" "CronWorkflow" "name" .name "type" .type) }}
 spec:
-  {{- include "cogniverse.workflows.cronSpec" (dict "ctx" $ctx "c" $c "labels" (dict "workflow-type" "optimization")) | nindent 2 }}
+  {{- include "cogniverse.workflows.cronSpec" (dict "ctx" .ctx "c" .c "labels" (dict "workflow-type" .type)) | nindent 2 }}
   workflowSpec:
-    entrypoint: check-and-optimize
-    arguments:
-      parameters:
-        {{- range $params }}
-        - name: {{ . }}
-          value: {{ index $p . | toString | quote }}
-        {{- end }}
-    {{- include "cogniverse.workflows.heavySemaphore" $ctx | trim | nindent 4 }}
-    {{- include "cogniverse.workflows.specCommon" (dict "ctx" $ctx "deadline" (include "cogniverse.workflows.heavyDeadline" (dict "ctx" $ctx "c" $c)) "labels" (dict "workflow-type" "optimization")) | nindent 4 }}
-    templates:
-      - name: check-and-optimize
-        parallelism: 1
-        inputs:
-          parameters:
-            {{- range $params }}
-            - name: {{ . }}
-            {{- end }}
-        outputs:
-          parameters:
-            - name: annotation-count
-              globalName: annotation-count
-              valueFrom:
-                parameter: {{ "{{steps.check-annotations.outputs.parameters.annotation-count}}" | quote }}
-        steps:
-          - - name: check-annotations
-              template: check-annotations
-              arguments:
-                parameters:
-                  - name: tenant-id
-                    value: {{ get $in "tenant-id" | quote }}
-                  - name: since
-                    value: {{ .since | quote }}
-                  - name: annotation-threshold
-                    value: {{ get $in "annotation-threshold" | quote }}
-          # Optimizers of one tenant run one at a time (batch-optimization's per-tenant mutex).
-          - - name: optimize
-              when: {{ "{{steps.check-annotations.outputs.parameters.threshold-met}} == true" | quote }}
-              templateRef:
-                name: batch-optimization
-                template: optimize
-              withItems: {{ .optimizers | toJson }}
-              arguments:
-                {{- include "cogniverse.workflows.optimizeArgs" (dict "tenant" (get $in "tenant-id") "category" "{{item.category}}" "type" "{{item.type}}" "synthetic" "true" "params" $in) | nindent 16 }}
-      {{- include "cogniverse.workflows.step" (dict "ctx" $ctx "step" "check-annotations" "params" (list "tenant-id" "since" "annotation-threshold") "outputs" (list "annotation-count" "threshold-met") "transient" true) | nindent 6 }}
-      {{- include "cogniverse.workflows.exitHandler" (dict "tenant" "{{workflow.parameters.tenant-id}}") | nindent 6 }}
-      {{- include "cogniverse.workflows.notifyStep" (dict "ctx" $ctx "tenant" true) | nindent 6 }}
+    workflowTemplateRef:
+      name: {{ .name }}
+    {{- with .arguments }}
+    # The same values as the WorkflowTemplate's defaults: `argo submit --from cronwf/{{ $.name }} -p k=v` overrides them.
+    arguments: {{- . | trim | nindent 6 }}
+    {{- end }}
+{{- end -}}
+
+{{/* arguments.parameters of a scheduled workflow from its values: (dict "p" <parameters values> "names" (list ...)) */}}
+{{- define "cogniverse.workflows.cronArguments" -}}
+parameters:
+  {{- range .names }}
+  - name: {{ . }}
+    value: {{ index $.p . | toString | quote }}
+  {{- end }}
 {{- end -}}

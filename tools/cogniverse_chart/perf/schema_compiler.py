@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from .schemas import SUPPORTED_KEYWORDS
+from ..schemas import SUPPORTED_KEYWORDS
 
 Check = Callable[[Any], bool]
 _REF_PREFIX = "#/definitions/"
@@ -121,11 +121,11 @@ class Compiler:
             return lambda v: False
         unknown = set(schema) - SUPPORTED_KEYWORDS
         if unknown:
-            raise ValueError(f"fastschema: unsupported keywords {sorted(unknown)}")
+            raise ValueError(f"schema compiler: unsupported keywords {sorted(unknown)}")
         if "$ref" in schema:  # draft-07: siblings of $ref are ignored
             ref = schema["$ref"]
             if not ref.startswith(_REF_PREFIX):
-                raise ValueError(f"fastschema: unsupported $ref {ref}")
+                raise ValueError(f"schema compiler: unsupported $ref {ref}")
             name = ref[len(_REF_PREFIX):]
             if name in self._compiled:
                 return self._compiled[name]

@@ -1,18 +1,20 @@
 """A read-only model of Argo workflow specs for the lint rules: templates, calls, `{{...}}` references.
 
 Every Argo object that carries a workflow spec is seen the same way: Workflow, WorkflowTemplate and
-ClusterWorkflowTemplate at `$.spec`, CronWorkflow at `$.spec.workflowSpec`.
+ClusterWorkflowTemplate at `$.spec`, CronWorkflow at `$.spec.workflowSpec`. A Workflow or CronWorkflow
+that runs a WorkflowTemplate (`workflowTemplateRef`) executes that template's spec with its own
+arguments merged in: `resolved_run()` builds that spec, so rules check what actually runs.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Iterator
 
-from ..documents import Document
-from ..validate import json_path
+from ..documents import Document, json_path, walk_strings
 
 ARGO_API_PREFIX = "argoproj.io/"
 SPEC_AT = {"Workflow": ("spec",), "WorkflowTemplate": ("spec",), "ClusterWorkflowTemplate": ("spec",),
@@ -48,19 +50,6 @@ def tagged_variables(text: str) -> Iterator[tuple[tuple[str, ...], bool]]:
             sm = _SIMPLE_VAR_RE.match(inner)
             if sm:
                 yield tuple(sm.group(1).split(".")), False
-
-
-def walk_strings(obj: Any, path: list[Any]) -> Iterator[tuple[list[Any], str]]:
-    """(path, string) for every string under obj that contains a `{{` tag."""
-    if isinstance(obj, str):
-        if "{{" in obj:
-            yield path, obj
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from walk_strings(v, [*path, k])
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield from walk_strings(v, [*path, i])
 
 
 def template_type(t: dict[str, Any]) -> str:
@@ -192,7 +181,7 @@ class WorkflowSpec:
         for t in self.template_list:
             tn = str(t.get("name"))
             tp = self.tpath(tn)
-            for path, text in walk_strings(t, tp):
+            for path, text in walk_strings(t, tp, "{{"):
                 call = None
                 key = str(path[len(tp)]) if len(path) > len(tp) else ""
                 rel = path[len(tp):]
@@ -217,6 +206,35 @@ def workflow_specs(doc: Document) -> list[WorkflowSpec]:
     if not isinstance(node, dict):
         return []
     return [WorkflowSpec(doc, node, list(SPEC_AT[doc.kind]))]
+
+
+#: WorkflowSpec fields a `workflowTemplateRef` run may set itself under Argo's templateReferencing
+#: Strict/Secure (3.7 workflow/util/merge.go allowedUserOverrides); everything else comes from the template.
+RUN_OVERRIDES = ("arguments", "entrypoint", "shutdown", "suspend", "activeDeadlineSeconds", "priority",
+                 "ttlStrategy", "podGC", "volumeClaimGC", "archiveLogs", "workflowMetadata", "metrics",
+                 "artifactGC")
+
+
+def resolved_run(run: WorkflowSpec, template: WorkflowSpec) -> WorkflowSpec:
+    """The spec a `workflowTemplateRef` run executes: the template's, with the run's fields above laid over
+    it and its arguments merged by name (the run's value wins), as Argo's JoinWorkflowSpec does. Paths
+    point into the template's document (where the templates are written)."""
+    spec = copy.deepcopy(template.spec)
+    for key in RUN_OVERRIDES:
+        if key in run.spec and key != "arguments":
+            spec[key] = copy.deepcopy(run.spec[key])
+    mine = [p for p in (run.spec.get("arguments") or {}).get("parameters") or [] if isinstance(p, dict)]
+    if mine:
+        params = [p for p in (spec.get("arguments") or {}).get("parameters") or [] if isinstance(p, dict)]
+        by_name = {str(p.get("name")): i for i, p in enumerate(params)}
+        for p in mine:
+            i = by_name.get(str(p.get("name")))
+            if i is None:
+                params.append(copy.deepcopy(p))
+            else:
+                params[i] = {**params[i], **copy.deepcopy(p)}
+        spec["arguments"] = {**(spec.get("arguments") or {}), "parameters": params}
+    return WorkflowSpec(template.doc, spec, list(template.base))
 
 
 @dataclass

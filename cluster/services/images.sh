@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The service images of the offline profile (values/local.yaml): Phoenix and Ollama, built by
+# images/phoenix/build.sh and images/ollama/build.sh (cached by version and inputs under
+# ${COGNIVERSE_CLUSTER_CACHE:-~/.cache/cogniverse-local-cluster}/images/services).
+#   cluster/services/images.sh build     build both (cold: Ollama's cgo build is the long part); print the archives
+#   cluster/services/images.sh import    build what is missing, then import both into the running local
+#                                         node's containerd (as scripts/local_cluster.sh imports its images)
+#   cluster/services/images.sh archives  print the archives already built (nothing is built)
+# A third image, cogniverse/service-check:1.0 (GNU wget on the same Debian base), runs values/local.yaml's
+# `helm test`: the node's toolbox is busybox-static, whose wget crashes (SIGSEGV) resolving any name
+# (static glibc cannot load its NSS modules), so it cannot reach a Service by its DNS name.
+# scripts/local_cluster.sh `up` imports the archives already built; scripts/test.sh builds them
+# beside the fast tests and imports them before the smoke suite (docs/local-cluster.md, "Services").
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CACHE=${COGNIVERSE_CLUSTER_CACHE:-$HOME/.cache/cogniverse-local-cluster}
+RUN=${COGNIVERSE_CLUSTER_RUN:-/run/cogniverse-local-cluster}
+OUT=$CACHE/images/services
+SOCK=$RUN/containerd/containerd.sock
+
+die() { echo "cluster/services/images.sh: $*" >&2; exit 1; }
+log() { echo "cluster/services/images.sh: $*" >&2; }
+
+CHECK_IMAGE=cogniverse/service-check:1.0  # values/local.yaml tests.image (tests/test_service_images.py)
+
+check_image() {  # the helm-test image: cached by the inputs' hash
+  local key rootfs archive suite
+  suite=$(awk -F= '$1 == "SERVICES_DEBIAN_SUITE" {print $2; exit}' "$ROOT/versions.env")
+  key=$(cat "$ROOT/cluster/services/debian_rootfs.sh" "$ROOT/cluster/images/oci_image.py" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-12)
+  rootfs="$CACHE/rootfs/service-check-$suite-$(sha256sum "$ROOT/cluster/services/debian_rootfs.sh" | cut -c1-12).tar"
+  archive="$OUT/service-check-$key.tar"
+  if [[ ! -f "$archive" ]]; then
+    "$ROOT/cluster/services/debian_rootfs.sh" --out "$rootfs" --include ca-certificates,wget
+    rm -f "$OUT"/service-check-*.tar
+    python3 "$ROOT/cluster/images/oci_image.py" --name "$CHECK_IMAGE" --out "$archive" --layer-tar "$rootfs" \
+      --user 65532:65532 --cmd '["wget", "--version"]' >&2
+  fi
+  echo "$archive"
+}
+
+build() {
+  local name start archive
+  mkdir -p "$OUT"
+  start=$(date +%s)
+  archive=$(check_image) || die "the $CHECK_IMAGE image failed"
+  log "service-check: $(du -h "$archive" | cut -f1) $archive ($(($(date +%s) - start))s)"
+  echo "$archive"
+  for name in phoenix ollama; do
+    start=$(date +%s)
+    archive=$("$ROOT/images/$name/build.sh" --out "$OUT") || die "images/$name/build.sh failed"
+    log "$name: $(du -h "$archive" | cut -f1) $archive ($(($(date +%s) - start))s)"
+    echo "$archive"
+  done
+}
+
+case "${1:-}" in
+  build) build ;;
+  archives) ls "$OUT"/phoenix-*.tar "$OUT"/ollama-*.tar "$OUT"/service-check-*.tar 2>/dev/null || true ;;
+  import)
+    [[ -S "$SOCK" ]] || die "no local node running ($SOCK missing): start it with scripts/local_cluster.sh up"
+    mapfile -t archives < <(build)
+    for f in "${archives[@]}"; do
+      start=$(date +%s)
+      python3 "$ROOT/cluster/images/oci_names.py" "$f" | ctr --address "$SOCK" -n k8s.io images import - >/dev/null \
+        || die "importing $f failed (python3 cluster/images/oci_names.py $f | ctr -n k8s.io images import -)"
+      log "imported $(python3 "$ROOT/cluster/images/oci_names.py" --list "$f") in $(($(date +%s) - start))s"
+    done ;;
+  -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}" ;;
+  *) die "unknown command '${1:-}': use build, import or archives (see --help)" ;;
+esac

@@ -1,0 +1,255 @@
+"""Upgrade and rollback on the cluster, the way a user moves between releases.
+
+The previous released chart version (rebuilt from git history by cogniverse_chart.upgrade) is installed
+with the smoke profile into a namespace of its own (release `cvupgrade`, beside the main smoke release);
+a tenant is provisioned and a backup written through the chart's own workflows; then `helm upgrade` to the
+working tree with the same values, and `helm rollback` to the first revision. After each step: helm
+reports the release deployed at the expected chart version (no immutable field refused the update),
+every WorkflowTemplate and CronWorkflow runs once and succeeds, and the data is still there: the tenant's
+namespace, quota and PVC are the same objects (uid and resourceVersion), and every backup written so far
+is still a folder on the backups PVC (listed by a pod of the local node's busybox image,
+`cogniverse/toolbox:1.0`, which mounts the claim read-only).
+
+Values: the working tree's values/smoke.yaml for all three revisions, when the previous chart accepts it
+(its schema validates it); otherwise the previous release's own values/smoke.yaml, which is what its users
+have, and the test prints why. Argo: whichever controller the cluster runs (the local node's default,
+3.7); this file runs on that one leg only.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+
+from cogniverse_chart import CHART_DIR, upgrade
+from cogniverse_chart.argo import ArgoClient, WorkflowResult
+from cogniverse_chart.documents import parse_stream
+from cogniverse_chart.helm import find_helm
+from cogniverse_chart.release import chart_version
+from smokelib import BACKUPS_CLAIM, SMOKE_VALUES, SmokeRelease, WorkflowWatcher, create_backups_claim, explain
+
+pytestmark = pytest.mark.smoke
+TOOLBOX_IMAGE = "cogniverse/toolbox:1.0"  # busybox, imported into the local node by scripts/local_cluster.sh
+
+RELEASE = "cvupgrade"
+TENANT = f"upg_{secrets.token_hex(3)}"
+TENANT_NS = "cogniverse-" + TENANT.replace("_", "-")
+TENANT_PARAMS = {"tenant-id": TENANT, "tenant-name": "Upgrade Tenant", "profiles": "video_colpali_smol500_mv_frame",
+                 "cpu-quota": "2", "memory-quota": "4Gi", "storage-quota": "10Gi"}
+# One cheap run per WorkflowTemplate (the tenant run re-provisions the existing tenant: idempotent).
+TEMPLATE_RUNS = {
+    "video-ingestion": {"tenant-id": "acme_corp", "video-dir": "/data/videos",
+                        "profiles": "video_colpali_smol500_mv_frame"},
+    "batch-optimization": {"tenant-id": "acme_corp", "optimizer-category": "dspy", "optimizer-type": "GEPA",
+                           "dataset-name": "golden_eval_v1", "max-iterations": "20"},
+    "tenant-provisioning": TENANT_PARAMS,
+}
+# The optimizing CronWorkflows run their skip path (annotations below the threshold): every step up to
+# the decision runs, none of the 5 optimizers (the main smoke suite runs those); only where declared.
+CRON_PARAMS = {"weekly-optimization": {"annotation-threshold": "1000000"},
+               "daily-optimization-check": {"annotation-threshold": "1000000"}}
+
+#: Figures of this run, printed at the end of the module.
+FIGURES: dict[str, float] = {}
+_state: dict[str, Any] = {}
+
+
+def _helm_ok(rel: SmokeRelease, *args: str) -> subprocess.CompletedProcess[str]:
+    proc = rel.helm_run(*args, check=False)
+    assert proc.returncode == 0, (f"helm {' '.join(args[:2])} failed"
+                                  + (" (an immutable field was changed: rename the object or keep the field)"
+                                     if "field is immutable" in proc.stderr else "") + f":\n{proc.stderr[-3000:]}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def previous(tmp_path_factory: pytest.TempPathFactory) -> upgrade.PreviousRelease:
+    return upgrade.previous_release(tmp_path_factory.mktemp("previous-release"))
+
+
+@pytest.fixture(scope="module")
+def values_file(previous: upgrade.PreviousRelease) -> Path:
+    """The tree's smoke profile if the previous chart accepts it, else the previous release's own."""
+    helm = find_helm()
+    proc = helm.run(["template", RELEASE, str(previous.chart), "--values", str(SMOKE_VALUES)], check=False)
+    if proc.returncode == 0:
+        return SMOKE_VALUES
+    own = previous.profiles / "smoke.yaml"
+    print(f"\nupgrade: chart {previous.version} rejects the tree's values/smoke.yaml "
+          f"({proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else 'no message'}); "
+          f"using its own values/smoke.yaml for install, upgrade and rollback")
+    assert own.is_file(), f"release {previous.version} has no values/smoke.yaml and rejects the tree's"
+    return own
+
+
+@pytest.fixture(scope="module")
+def rel(kube_cluster: Any, core_api: Any, previous: upgrade.PreviousRelease, values_file: Path) -> Iterator[SmokeRelease]:
+    """The previous release installed (revision 1) into a namespace of its own; removed afterwards with its
+    tenant namespace."""
+    from kubernetes import client
+
+    namespace = f"cvupg-{secrets.token_hex(3)}"
+    argo = ArgoClient(client.CustomObjectsApi(), namespace)
+    r = SmokeRelease(namespace, RELEASE, find_helm(), kube_cluster.kube_config_path, argo, 0.0)
+    r.tenant_namespaces.add(TENANT_NS)
+    create_backups_claim(core_api, namespace, BACKUPS_CLAIM)
+    r.watcher = WorkflowWatcher(argo.api, namespace)
+    start = time.monotonic()
+    try:
+        _helm_ok(r, "install", RELEASE, str(previous.chart), "--values", str(values_file), "--wait", "--timeout", "5m")
+        r.install_seconds = FIGURES["install previous"] = time.monotonic() - start
+        print(f"\nupgrade: installed chart {previous.version} ({previous.commit[:12]}) as {RELEASE} in {namespace} "
+              f"in {r.install_seconds:.1f}s")
+        yield r
+    finally:
+        r.watcher.stop()
+        if FIGURES:
+            print("upgrade figures: " + ", ".join(f"{k} {v:.1f}s" for k, v in FIGURES.items()))
+        r.helm_run("uninstall", RELEASE, "--wait", check=False)
+        for ns in (TENANT_NS, namespace):
+            subprocess.run(["kubectl", "delete", "namespace", ns, "--ignore-not-found", "--wait=false"],
+                           capture_output=True, env={**os.environ, "KUBECONFIG": r.kubeconfig}, timeout=120)
+
+
+def _succeeded(rel: SmokeRelease, name: str) -> WorkflowResult:
+    r = rel.wait(name)
+    assert r.phase == "Succeeded", explain(r)
+    return r
+
+
+def _tenant_data(core_api: Any) -> dict[str, tuple[str, str]]:
+    """uid and resourceVersion of the tenant's namespace, quotas and PVCs."""
+    ns = core_api.read_namespace(TENANT_NS)
+    out = {"namespace": (ns.metadata.uid, ns.metadata.resource_version)}
+    for q in core_api.list_namespaced_resource_quota(TENANT_NS).items:
+        out[f"quota/{q.metadata.name}"] = (q.metadata.uid, q.metadata.resource_version)
+    for p in core_api.list_namespaced_persistent_volume_claim(TENANT_NS).items:
+        out[f"pvc/{p.metadata.name}"] = (p.metadata.uid, p.metadata.resource_version)
+    return out
+
+
+def _backups_claim_uid(core_api: Any, rel: SmokeRelease) -> str:
+    return core_api.read_namespaced_persistent_volume_claim(BACKUPS_CLAIM, rel.namespace).metadata.uid
+
+
+def _run_everything(rel: SmokeRelease, stage: str) -> dict[str, WorkflowResult]:
+    """Every WorkflowTemplate submitted once and every CronWorkflow triggered once, side by side; each must
+    succeed. Returns the results by template/cron name."""
+    templates, crons = rel.argo.names("workflowtemplates"), rel.argo.names("cronworkflows")
+    assert set(TEMPLATE_RUNS) <= templates, f"{stage}: WorkflowTemplates missing: {sorted(set(TEMPLATE_RUNS) - templates)}"
+    assert len(crons) >= 6, f"{stage}: only {sorted(crons)} CronWorkflows"
+    start = time.monotonic()
+    names = {t: rel.argo.submit(t, p) for t, p in TEMPLATE_RUNS.items()}
+    for cron in sorted(crons):
+        declared = {p["name"] for p in rel.argo.get("cronworkflows", cron)["spec"]["workflowSpec"]
+                    .get("arguments", {}).get("parameters", [])}
+        cheap = {k: v for k, v in CRON_PARAMS.get(cron, {}).items() if k in declared}
+        names[cron] = rel.argo.trigger(cron, parameters=cheap or None)
+    results, failures = {}, []
+    for what, name in names.items():
+        results[what] = r = rel.wait(name)
+        if r.phase != "Succeeded":
+            failures.append(explain(r))
+    FIGURES[f"all workflows {stage}"] = time.monotonic() - start
+    assert not failures, f"{stage}: workflows failed:\n" + "\n".join(failures)
+    return results
+
+
+def _backups_on_claim(core_api: Any, rel: SmokeRelease) -> set[str]:
+    """The backup ids (folders holding the .cogniverse-backup tag) on the backups PVC, listed by a pod."""
+    from kubernetes import client
+
+    name = f"list-backups-{secrets.token_hex(3)}"
+    restricted = client.V1SecurityContext(run_as_non_root=True, run_as_user=65534, allow_privilege_escalation=False,
+                                          capabilities=client.V1Capabilities(drop=["ALL"]),
+                                          seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault"))
+    pod = client.V1Pod(metadata=client.V1ObjectMeta(name=name), spec=client.V1PodSpec(
+        restart_policy="Never", termination_grace_period_seconds=1,
+        containers=[client.V1Container(name="ls", image=TOOLBOX_IMAGE, image_pull_policy="Never",
+                                       command=["sh", "-c", "find /b -name .cogniverse-backup"],
+                                       security_context=restricted,
+                                       volume_mounts=[client.V1VolumeMount(name="b", mount_path="/b", read_only=True)])],
+        volumes=[client.V1Volume(name="b", persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(
+            claim_name=BACKUPS_CLAIM, read_only=True))]))
+    core_api.create_namespaced_pod(rel.namespace, pod)
+    deadline, phase = time.monotonic() + 120, ""
+    while time.monotonic() < deadline:
+        phase = core_api.read_namespaced_pod(name, rel.namespace).status.phase
+        if phase in ("Succeeded", "Failed"):
+            break
+        time.sleep(1)
+    logs = core_api.read_namespaced_pod_log(name, rel.namespace) if phase else ""
+    core_api.delete_namespaced_pod(name, rel.namespace, grace_period_seconds=0)
+    assert phase == "Succeeded", f"listing the backups PVC failed ({phase or 'pod never started'}): {logs}"
+    return {Path(line).parent.name for line in logs.split() if line.endswith("/.cogniverse-backup")}
+
+
+def _revision(rel: SmokeRelease) -> dict[str, Any]:
+    history = yaml.safe_load(_helm_ok(rel, "history", RELEASE, "--output", "yaml").stdout)
+    return history[-1]
+
+
+def test_previous_release_provisions_a_tenant_and_writes_a_backup(rel, core_api, previous):
+    tenant = rel.argo.submit("tenant-provisioning", TENANT_PARAMS)
+    backup = rel.argo.trigger("daily-backup")
+    _succeeded(rel, tenant)
+    first = _succeeded(rel, backup)
+    _state["data"] = _tenant_data(core_api)
+    _state["claim"] = _backups_claim_uid(core_api, rel)
+    _state["backups"] = {first.name}
+    _state["manifest-1"] = _helm_ok(rel, "get", "manifest", RELEASE).stdout
+    assert _backups_on_claim(core_api, rel) == {first.name}, "the backup is not on the backups PVC"
+    assert any(k.startswith("pvc/") for k in _state["data"]), f"the tenant has no PVC: {_state['data']}"
+    assert _revision(rel)["chart"] == f"cogniverse-{previous.version}"
+
+
+def test_upgrade_to_the_tree_keeps_immutable_fields_and_data(rel, core_api, values_file, previous):
+    assert "data" in _state, "the previous release's data was not created (see the first test)"
+    start = time.monotonic()
+    _helm_ok(rel, "upgrade", RELEASE, str(CHART_DIR), "--values", str(values_file), "--wait", "--timeout", "5m")
+    FIGURES["upgrade"] = time.monotonic() - start
+    print(f"\nupgrade: {previous.version} -> {chart_version()} in {FIGURES['upgrade']:.1f}s")
+    last = _revision(rel)
+    assert (last["revision"], last["status"], last["chart"]) == (2, "deployed", f"cogniverse-{chart_version()}")
+    # What the cluster now holds, compared with revision 1 on the fields the API server keeps immutable.
+    before = parse_stream(_state["manifest-1"], "revision 1")
+    after = parse_stream(_helm_ok(rel, "get", "manifest", RELEASE).stdout, "revision 2")
+    assert not upgrade.immutable_changes(before, after)
+    assert _tenant_data(core_api) == _state["data"], "the upgrade changed or replaced the tenant's objects"
+    assert _backups_claim_uid(core_api, rel) == _state["claim"], "the backups PVC was replaced by the upgrade"
+
+
+def _every_workflow_runs_and_data_stays(rel, core_api, stage: str) -> None:
+    results = _run_everything(rel, stage)
+    _state["backups"].add(results["daily-backup"].name)
+    assert _backups_on_claim(core_api, rel) == _state["backups"], "a backup is missing from the backups PVC"
+    assert _tenant_data(core_api) == _state["data"], f"re-provisioning the tenant {stage} changed it"
+
+
+def test_after_upgrade_every_workflow_runs_and_the_backups_are_still_there(rel, core_api):
+    _every_workflow_runs_and_data_stays(rel, core_api, "after upgrade")
+
+
+def test_rollback_restores_the_previous_release_and_keeps_data(rel, core_api, previous):
+    assert len(_state.get("backups", ())) >= 2, "the upgrade stage did not complete (see the tests before)"
+    start = time.monotonic()
+    _helm_ok(rel, "rollback", RELEASE, "1", "--wait", "--timeout", "5m")
+    FIGURES["rollback"] = time.monotonic() - start
+    print(f"\nrollback: {chart_version()} -> {previous.version} in {FIGURES['rollback']:.1f}s")
+    last = _revision(rel)
+    assert (last["revision"], last["status"], last["chart"]) == (3, "deployed", f"cogniverse-{previous.version}")
+    manifest = _helm_ok(rel, "get", "manifest", RELEASE).stdout
+    assert manifest.strip() == _state["manifest-1"].strip(), "the rollback did not restore revision 1's objects"
+    assert _tenant_data(core_api) == _state["data"], "the rollback changed or replaced the tenant's objects"
+    assert _backups_claim_uid(core_api, rel) == _state["claim"], "the backups PVC was replaced by the rollback"
+
+
+def test_after_rollback_every_workflow_runs_and_the_backups_are_still_there(rel, core_api):
+    _every_workflow_runs_and_data_stays(rel, core_api, "after rollback")
