@@ -40,7 +40,8 @@ from typing import Any
 import yaml
 
 from cogniverse_chart import CHART_DIR, PROFILES_DIR, REPO_ROOT
-from cogniverse_chart.argo import ArgoClient, parse_workflow
+from cogniverse_chart.argo import ArgoClient
+from cogniverse_chart.argo.client import WorkflowStream
 from cogniverse_chart.helm import find_helm
 
 LOCK = "/run/lock/cogniverse-smoke.lock"
@@ -127,44 +128,6 @@ def _mib(q: str) -> float:
 
 # ---- provisioning ------------------------------------------------------------------------------------
 
-class Watch:
-    """Phases of the namespace's workflows, kept current by one watch stream."""
-
-    def __init__(self, custom: Any, namespace: str):
-        self.custom, self.namespace = custom, namespace
-        self.phase: dict[str, str] = {}
-        self.cond = threading.Condition()
-        self._stop = threading.Event()
-        threading.Thread(target=self._loop, daemon=True).start()
-
-    def _loop(self) -> None:
-        from kubernetes import watch
-
-        version = ""
-        while not self._stop.is_set():
-            w = watch.Watch()
-            try:
-                kw = {"resource_version": version} if version else {}
-                for ev in w.stream(self.custom.list_namespaced_custom_object, "argoproj.io", "v1alpha1",
-                                   self.namespace, "workflows", timeout_seconds=60, **kw):
-                    if ev["type"] == "ERROR":
-                        version = ""
-                        break
-                    obj = ev["object"]
-                    version = obj["metadata"].get("resourceVersion", version)
-                    with self.cond:
-                        self.phase[obj["metadata"]["name"]] = parse_workflow(obj).phase
-                        self.cond.notify_all()
-            except Exception:
-                version = ""
-                self._stop.wait(1)
-            finally:
-                w.stop()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-
 def tenant_ids(run: str, n: int) -> list[str]:
     return [f"bt{run}_{i:04d}" for i in range(n)]
 
@@ -173,15 +136,15 @@ def namespace_of(tenant: str) -> str:
     return "cogniverse-" + tenant.replace("_", "-")
 
 
-def provision(argo: ArgoClient, watch: Watch, tenants: list[str], concurrency: int, timeout: float) -> dict[str, str]:
+def provision(argo: ArgoClient, watch: WorkflowStream, tenants: list[str], concurrency: int, timeout: float) -> dict[str, str]:
     """Submit one run per tenant with at most `concurrency` unfinished; returns tenant -> final phase."""
     pending, running, done = list(tenants), {}, {}
     deadline = time.monotonic() + timeout
     with watch.cond:
         while pending or running:
             for name, tenant in list(running.items()):
-                if watch.phase.get(name) in FINISHED:
-                    done[tenant] = watch.phase[name]
+                if watch.phase_of(name) in FINISHED:
+                    done[tenant] = watch.phase_of(name)
                     del running[name]
             while pending and len(running) < concurrency:
                 tenant = pending.pop(0)
@@ -265,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     run = secrets.token_hex(2)
     namespace, release = f"cvbench-tenants-{run}", "cogniverse"
     tenants = tenant_ids(run, args.tenants)
-    watch: Watch | None = None
+    watch: WorkflowStream | None = None
     memory = ControllerMemory(custom, core)
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -285,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         values = yaml.safe_load(helm.run(["get", "values", release, "--namespace", namespace, "--all",
                                           "--output", "yaml"]).stdout)
         argo = ArgoClient(custom, namespace)
-        watch = Watch(custom, namespace)
+        watch = WorkflowStream(custom, namespace)
         memory.start()
         idle0 = request_counts()
         time.sleep(args.baseline)

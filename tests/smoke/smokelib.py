@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from cogniverse_chart import CHART_DIR, PROFILES_DIR, REPO_ROOT
-from cogniverse_chart.argo import ArgoClient, WaitTimeout, WorkflowResult, parse_workflow, progress_line
+from cogniverse_chart.argo import ArgoClient, WorkflowResult, progress_line
+from cogniverse_chart.argo.client import WorkflowStream
 from cogniverse_chart.helm import Helm, find_helm
 
 RELEASE = "cogniverse"
@@ -74,67 +75,11 @@ def explain(result: WorkflowResult) -> str:
     return "\n".join(lines)
 
 
-class WorkflowWatcher:
-    """Every Workflow of one namespace as the API server reports it, kept current by one watch stream
-    (a background thread), so tests wait on events instead of polling or sleeping."""
-
-    def __init__(self, custom_api: Any, namespace: str):
-        self.api = custom_api
-        self.namespace = namespace
-        self.objects: dict[str, dict[str, Any]] = {}
-        self.cond = threading.Condition()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"watch-{namespace}", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        from kubernetes import watch
-
-        version = ""
-        while not self._stop.is_set():
-            w = watch.Watch()
-            try:
-                kw = {"resource_version": version} if version else {}
-                for event in w.stream(self.api.list_namespaced_custom_object, "argoproj.io", "v1alpha1",
-                                      self.namespace, "workflows", timeout_seconds=30, **kw):
-                    obj = event["object"]
-                    if event["type"] == "ERROR":
-                        version = ""  # expired: list again
-                        break
-                    version = obj["metadata"].get("resourceVersion", version)
-                    with self.cond:
-                        if event["type"] == "DELETED":
-                            self.objects.pop(obj["metadata"]["name"], None)
-                        else:
-                            self.objects[obj["metadata"]["name"]] = obj
-                        self.cond.notify_all()
-                    if self._stop.is_set():
-                        break
-            except Exception:  # connection reset, 410 Gone: start over from a fresh list
-                version = ""
-                self._stop.wait(1)
-            finally:
-                w.stop()
-
-    def stop(self) -> None:
-        self._stop.set()
+class WorkflowWatcher(WorkflowStream):
+    """The toolkit's WorkflowStream with the smoke suite's default timeout."""
 
     def wait(self, name: str, timeout: float = WAIT_TIMEOUT, until: Callable[[WorkflowResult], bool] | None = None) -> WorkflowResult:
-        """The workflow once it has finished (or `until` holds); raises WaitTimeout with its last state."""
-        done = until or (lambda r: r.finished)
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                obj = self.objects.get(name)
-                result = parse_workflow(obj) if obj else None
-                if result is not None and done(result):
-                    return result
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    last = result or parse_workflow({"metadata": {"name": name}})
-                    raise WaitTimeout(f"Workflow {name} still {last.phase} after {timeout:.0f}s: "
-                                      f"{progress_line(last, timeout).split('] ', 1)[1]}", last)
-                self.cond.wait(min(left, 5))
+        return super().wait(name, timeout, until)
 
 
 GUIDE = REPO_ROOT / "docs" / "guide.md"

@@ -5,7 +5,9 @@ same objects `argo submit` creates (built by `cogniverse_chart.argo.manifests`).
 
 - `ArgoClient.submit(template, parameters, labels)`, `.trigger(cron)`: create a Workflow;
 - `.wait(name)`: poll until the Workflow finishes; returns a `WorkflowResult`;
-- `.list_workflows(selector, phase)`.
+- `.list_workflows(selector, phase)`;
+- `WorkflowStream(api, namespace)`: every Workflow of a namespace kept current by one watch stream, so
+  callers wait on events (`.wait(name)`, `.phase_of(name)`) instead of polling.
 
 Exercised by the smoke suite against a real cluster.
 """
@@ -13,6 +15,7 @@ Exercised by the smoke suite against a real cluster.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any, Callable
 
@@ -126,3 +129,71 @@ class ArgoClient:
             results = [r for r in results if r.phase == phase]
         results.sort(key=lambda r: (r.raw.get("metadata", {}).get("creationTimestamp") or ""), reverse=True)
         return results
+
+
+class WorkflowStream:
+    """Every Workflow of one namespace as the API server reports it, kept current by one watch stream
+    (a background thread). `cond` is notified on every event; hold it to read `objects` consistently."""
+
+    def __init__(self, custom_api: Any, namespace: str):
+        self.api = custom_api
+        self.namespace = namespace
+        self.objects: dict[str, dict[str, Any]] = {}
+        self.cond = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"watch-{namespace}", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        from kubernetes import watch
+
+        version = ""
+        while not self._stop.is_set():
+            w = watch.Watch()
+            try:
+                kw = {"resource_version": version} if version else {}
+                for event in w.stream(self.api.list_namespaced_custom_object, GROUP, VERSION,
+                                      self.namespace, "workflows", timeout_seconds=30, **kw):
+                    obj = event["object"]
+                    if event["type"] == "ERROR":
+                        version = ""  # expired: list again
+                        break
+                    version = obj["metadata"].get("resourceVersion", version)
+                    with self.cond:
+                        if event["type"] == "DELETED":
+                            self.objects.pop(obj["metadata"]["name"], None)
+                        else:
+                            self.objects[obj["metadata"]["name"]] = obj
+                        self.cond.notify_all()
+                    if self._stop.is_set():
+                        break
+            except Exception:  # connection reset, 410 Gone: start over from a fresh list
+                version = ""
+                self._stop.wait(1)
+            finally:
+                w.stop()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def phase_of(self, name: str) -> str | None:
+        """The Workflow's phase as last seen ("" before the controller set one), None if never seen."""
+        obj = self.objects.get(name)
+        return None if obj is None else parse_workflow(obj).phase
+
+    def wait(self, name: str, timeout: float, until: Callable[[WorkflowResult], bool] | None = None) -> WorkflowResult:
+        """The workflow once it has finished (or `until` holds); raises WaitTimeout with its last state."""
+        done = until or (lambda r: r.finished)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                obj = self.objects.get(name)
+                result = parse_workflow(obj) if obj else None
+                if result is not None and done(result):
+                    return result
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    last = result or parse_workflow({"metadata": {"name": name}})
+                    raise WaitTimeout(f"Workflow {name} still {last.phase} after {timeout:.0f}s: "
+                                      f"{progress_line(last, timeout).split('] ', 1)[1]}", last)
+                self.cond.wait(min(left, 5))
