@@ -42,7 +42,7 @@ argo_module_dir() {  # the Argo module's directory in Go's module cache (downloa
 
 argo_key() {  # hash of everything the Argo binaries are built from: wrapper module, overlay, UI page, Go
   { source_key "$ARGO_WRAPPER"
-    sha256sum "$CLUSTER_DIR/argo/overlay/osspecific_signal_linux.go.in" "$CLUSTER_DIR/argo/ui/index.html"; } \
+    cat "$CLUSTER_DIR/argo/overlay/osspecific_signal_linux.go.in" "$CLUSTER_DIR/argo/ui/index.html"; } \
     | sha256sum | cut -c1-12
 }
 
