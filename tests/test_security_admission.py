@@ -95,7 +95,7 @@ CASES: list[tuple[str, str, str, Any, Any, Any, str, str | None]] = [
 
 def _policy(helm, render_chart) -> str:
     docs = render_chart(helm=helm, namespace=RELEASE_NS, release="cogniverse")
-    (policy,) = [d.obj for d in docs if d.kind == "ValidatingAdmissionPolicy"]
+    (policy,) = [d.obj for d in docs if d.kind == "ValidatingAdmissionPolicy" and d.name.endswith("tenant-provisioner")]
     return yaml.safe_dump(policy)
 
 
