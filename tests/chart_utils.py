@@ -25,6 +25,8 @@ from cogniverse_chart.render import DEFAULT_KUBE_VERSION, RenderRequest, render
 WORKFLOW_TEMPLATES = ("video-ingestion", "batch-optimization", "tenant-provisioning")
 CRON_WORKFLOWS = ("daily-backup", "weekly-dspy-optimization", "daily-cleanup", "monthly-reports",
                   "weekly-optimization", "daily-optimization-check")
+#: CronWorkflows the chart adds beyond the guide's (each also runs a WorkflowTemplate of its name).
+OWN_CRON_WORKFLOWS = ("deadline-watchdog",)
 ARGO_KINDS = ("WorkflowTemplate", "CronWorkflow", "Workflow")
 ARGO_REF = re.compile(r"\{\{\s*([^}]*?)\s*\}\}")
 

@@ -275,3 +275,33 @@ def test_steps_fold_retry_attempts_and_follow_start_order():
     }
     r = parse_workflow({"metadata": {"name": "w"}, "status": _status("Succeeded", nodes=nodes)})
     assert [n.display_name for n in r.steps()] == ["validate-config", "run-optimization", "deploy-model"]
+
+
+class _NoWatchApi:
+    """FAKE CustomObjectsApi whose list always fails: the stream's thread idles and the test feeds
+    events itself with WorkflowStream.apply (what the thread does with each watch event)."""
+
+    def list_namespaced_custom_object(self, *args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("no cluster in this test")
+
+
+def _wf_state(name: str, phase: str) -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": "ns"}, "status": {"phase": phase}}
+
+
+def test_a_workflow_deleted_after_it_finished_is_still_waited_for():
+    """A CronWorkflow's history limit can delete a finished run before anyone waits on it."""
+    stream = argo_client.WorkflowStream(_NoWatchApi(), "ns")
+    try:
+        stream.apply("ADDED", _wf_state("cron-run", "Running"))
+        stream.apply("MODIFIED", _wf_state("cron-run", "Succeeded"))
+        stream.apply("DELETED", _wf_state("cron-run", "Succeeded"))
+        assert stream.wait("cron-run", timeout=1).phase == "Succeeded"
+        stream.apply("ADDED", _wf_state("gone", "Running"))
+        stream.apply("DELETED", _wf_state("gone", "Running"))
+        with pytest.raises(WaitTimeout, match="gone was deleted while Running"):
+            stream.wait("gone", timeout=30)  # at once, not after the timeout
+        stream.apply("ADDED", _wf_state("gone", "Succeeded"))  # a new one of the same name
+        assert stream.wait("gone", timeout=1).phase == "Succeeded"
+    finally:
+        stream.stop()

@@ -101,7 +101,7 @@ def test_notes_list_the_enabled_workflows_and_how_to_run_them(tmp_path):
     crons = next(line for line in notes.splitlines() if "CronWorkflows:" in line).split(":", 1)[1]
     assert templates == ["video-ingestion", "batch-optimization"]
     assert crons.split() == ["daily-backup", "(suspended)", "daily-cleanup", "daily-optimization-check",
-                             "weekly-dspy-optimization", "weekly-optimization"]
+                             "deadline-watchdog", "weekly-dspy-optimization", "weekly-optimization"]
     assert "argo submit --from workflowtemplate/video-ingestion -n search" in notes
     assert "cogniverse-chart submit video-ingestion -n search" in notes
     assert "cogniverse-newcorp-inc" in notes

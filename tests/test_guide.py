@@ -144,6 +144,29 @@ def test_placeholders_mean_the_newest_object_in_the_state_the_command_needs():
                                {"metadata": {"name": "p2", "creationTimestamp": "2"}}]) == "p2"
 
 
+def test_a_generic_placeholder_means_what_its_command_needs():
+    """The user's guide writes <workflow-name> and <pod-name> everywhere; a user retries a failed
+    workflow, reads improvement from a finished optimization, and reads logs of a pod that started."""
+    def meaning(text: str, name: str) -> str:
+        return guide.Lookup.meaning(name, guide.GuideCommand(text=text, line=1, section=""))
+
+    assert meaning("argo retry <workflow-name> -n cogniverse", "workflow-name") == "failed-workflow-name"
+    assert meaning("argo get <workflow-name> -o json | jq '.. select(.name==\"improvement\")'",
+                   "workflow-name") == "optimization-workflow-name"
+    assert meaning("argo get <workflow-name> -o json | jq 'select(.name==\"annotation-count\")'",
+                   "workflow-name") == "finished-check-workflow-name"
+    assert meaning("kubectl top pods -l workflows.argoproj.io/workflow=<workflow-name>", "workflow-name") == \
+        "running-workflow-name"
+    assert meaning("kubectl logs <pod-name> -n cogniverse", "pod-name") == "started-pod-name"
+    assert meaning("argo get <workflow-name>", "workflow-name") == "workflow-name"
+    assert meaning("argo retry <failed-workflow-name>", "failed-workflow-name") == "failed-workflow-name"
+    check = {"metadata": {"name": "check", "creationTimestamp": "1"},
+             "status": {"outputs": {"parameters": [{"name": "annotation-count", "value": "60"}]}}}
+    assert guide.Lookup.choose("finished-check-workflow-name", [check, {"metadata": {"name": "x", "creationTimestamp": "2"}}]) == "check"
+    started = guide.Lookup.POD_FILTERS["started-pod-name"]
+    assert started({"status": {"phase": "Succeeded"}}) and not started({"status": {"phase": "Pending"}})
+
+
 def test_runner_can_stop_at_the_first_failure(tmp_path):
     results = guide.run(guide.commands("```bash\ntrue\nfalse\ntouch later\n```\n"), cwd=tmp_path, env=dict(os.environ),
                         lookup=lambda n, c: n, stop_on_failure=True)

@@ -19,6 +19,7 @@ from cogniverse_chart.lint import RULES
 from cogniverse_chart.lint import differential as D
 from cogniverse_chart import versions
 from cogniverse_chart.lint import oracle
+from chart_utils import CRON_WORKFLOWS, OWN_CRON_WORKFLOWS, WORKFLOW_TEMPLATES
 
 VERSIONS = ("3.7", "4.0")
 SAMPLE = 48  # mutants per Argo version in the fast suite (every operator represented)
@@ -62,7 +63,8 @@ def test_seeds_are_valid_for_argo_and_clean_for_lint(seeds, version) -> None:
     assert not rejected, rejected
     linted = {cid: D.lint_errors(objs, version) for cid, objs in seeds.items()}
     assert not any(linted.values()), {c: [f.format() for f in fs] for c, fs in linted.items() if fs}
-    assert sum(c.startswith("chart-") for c in seeds) == 9 and len(seeds) >= 17
+    chart_templates = len(WORKFLOW_TEMPLATES + CRON_WORKFLOWS + OWN_CRON_WORKFLOWS)
+    assert sum(c.startswith("chart-") for c in seeds) == chart_templates and len(seeds) >= 17
 
 
 def test_the_mutant_set_is_varied_and_stable(fast_mutants) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from chart_utils import by_kind
+from chart_utils import CRON_WORKFLOWS, OWN_CRON_WORKFLOWS, WORKFLOW_TEMPLATES, by_kind
 
 
 PROVISIONER = "cogniverse-tenant-provisioner"
@@ -62,8 +62,7 @@ def test_policy_and_cluster_role_name_the_same_account(docs):
 def test_policy_follows_release_namespace_and_account_name(helm, render_chart):
     docs = render_chart({"workflows": {"serviceAccounts": {"tenantProvisioner": {"create": False, "name": "prov"}}}},
                         helm=helm, namespace="cogniverse-prod", release="cv")
-    (policy,) = by_kind(docs, "ValidatingAdmissionPolicy").values()
-    assert policy["metadata"]["name"] == "cogniverse-prod-cv-cogniverse-tenant-provisioner"
+    policy = by_kind(docs, "ValidatingAdmissionPolicy")["cogniverse-prod-cv-cogniverse-tenant-provisioner"]
     assert '"system:serviceaccount:cogniverse-prod:prov"' in policy["spec"]["matchConditions"][0]["expression"]
     assert {v["name"]: v["expression"] for v in policy["spec"]["variables"]}["releaseNamespace"] == '"cogniverse-prod"'
 
@@ -121,8 +120,9 @@ def test_backups_claim_is_the_existing_one_when_given(helm, render_chart):
 def test_runner_credentials_stay_in_their_secret(helm, render_chart):
     docs = render_chart({"workflows": {"runner": {"existingSecret": "runner-creds", "extraEnv": {
         "PLAIN": "visible", "TOKEN": {"valueFrom": {"secretKeyRef": {"name": "tok", "key": "t"}}}}}}}, helm=helm)
-    argo = list(by_kind(docs, "WorkflowTemplate").values())  # the CronWorkflows run six of these
-    assert len(argo) == 9 and len(by_kind(docs, "CronWorkflow")) == 6
+    argo = list(by_kind(docs, "WorkflowTemplate").values())  # the CronWorkflows run one each
+    crons = CRON_WORKFLOWS + OWN_CRON_WORKFLOWS
+    assert len(argo) == len(WORKFLOW_TEMPLATES + crons) and len(by_kind(docs, "CronWorkflow")) == len(crons)
     for obj in argo:
         for t in _templates(obj).values():
             if "container" not in t:

@@ -12,7 +12,7 @@ import yaml
 from cogniverse_chart import REPO_ROOT, generate
 from cogniverse_chart.cli import main
 from cogniverse_chart.documents import read_paths
-from chart_utils import CRON_WORKFLOWS, WORKFLOW_TEMPLATES, by_kind, parameters, render_chart
+from chart_utils import CRON_WORKFLOWS, OWN_CRON_WORKFLOWS, WORKFLOW_TEMPLATES, by_kind, parameters, render_chart
 
 WORKFLOWS = REPO_ROOT / "workflows"
 
@@ -77,12 +77,12 @@ def test_cron_files_hold_the_cron_workflows_as_the_chart_renders_them():
             assert "helm.sh/chart" not in d.obj["metadata"]["labels"]
             assert "app.kubernetes.io/managed-by" not in d.obj["metadata"]["labels"]
         seen += names
-    assert sorted(seen) == sorted(CRON_WORKFLOWS)
+    assert sorted(seen) == sorted(CRON_WORKFLOWS + OWN_CRON_WORKFLOWS)
 
 
 def test_templates_folder_has_every_workflow_template_and_its_prerequisites():
     docs = list(read_paths([str(WORKFLOWS / "templates")]))
-    assert sorted(d.name for d in docs if d.kind == "WorkflowTemplate") == sorted(WORKFLOW_TEMPLATES + CRON_WORKFLOWS)
+    assert sorted(d.name for d in docs if d.kind == "WorkflowTemplate") == sorted(WORKFLOW_TEMPLATES + CRON_WORKFLOWS + OWN_CRON_WORKFLOWS)
     kinds = {d.kind for d in docs}
     assert kinds == {"WorkflowTemplate", "ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
                      "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",

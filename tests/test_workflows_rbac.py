@@ -7,7 +7,7 @@ import pytest
 
 from cogniverse_chart import CHART_DIR
 from cogniverse_chart.errors import HelmError
-from chart_utils import all_argo, by_kind, render_chart, templates, workflow_spec
+from chart_utils import CRON_WORKFLOWS, OWN_CRON_WORKFLOWS, all_argo, by_kind, render_chart, templates, workflow_spec
 
 
 def _rbac(docs):
@@ -22,7 +22,7 @@ def _workflow_rbac(docs):
 
 def test_one_service_account_per_purpose(helm):
     sas = {d.name for d in _workflow_rbac(render_chart(helm=helm)) if d.kind == "ServiceAccount"}
-    assert sas == {"cogniverse-workflow", "cogniverse-tenant-provisioner"}
+    assert sas == {"cogniverse-workflow", "cogniverse-tenant-provisioner", "cogniverse-deadline-watchdog"}
 
 
 def test_executor_role_is_exactly_workflowtaskresults_create_patch(helm):
@@ -34,7 +34,8 @@ def test_executor_role_is_exactly_workflowtaskresults_create_patch(helm):
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
                                   "name": "cogniverse-workflow-executor"}
     assert {(s["name"], s["namespace"]) for s in binding["subjects"]} == {
-        ("cogniverse-workflow", "cogniverse"), ("cogniverse-tenant-provisioner", "cogniverse")}
+        ("cogniverse-workflow", "cogniverse"), ("cogniverse-tenant-provisioner", "cogniverse"),
+        ("cogniverse-deadline-watchdog", "cogniverse")}
 
 
 def test_cluster_role_only_covers_tenant_provisioning(helm):
@@ -71,7 +72,8 @@ def test_rbac_names_are_scoped_to_the_release(helm):
 def test_workflows_use_the_steps_account_and_only_resource_steps_use_the_provisioner(helm):
     docs = render_chart(helm=helm)
     for obj in all_argo(docs):
-        assert workflow_spec(obj)["serviceAccountName"] == "cogniverse-workflow"
+        own = {"deadline-watchdog": "cogniverse-deadline-watchdog"}  # test_deadline_watchdog.py
+        assert workflow_spec(obj)["serviceAccountName"] == own.get(obj["metadata"]["name"], "cogniverse-workflow")
         for t in templates(obj).values():
             if "resource" in t:
                 assert t["serviceAccountName"] == "cogniverse-tenant-provisioner"
@@ -103,7 +105,7 @@ def test_rbac_can_be_left_to_the_cluster_admin(helm):
 def test_client_only_render_needs_no_argo_api_flag(helm):
     """`helm template` cannot see the cluster: the Argo check runs only on a connected install."""
     docs = render_chart(helm=helm, api_versions=())
-    assert len(by_kind(docs, "CronWorkflow")) == 6 and by_kind(docs, "WorkflowTemplate")
+    assert len(by_kind(docs, "CronWorkflow")) == len(CRON_WORKFLOWS + OWN_CRON_WORKFLOWS) and by_kind(docs, "WorkflowTemplate")
 
 
 def test_argo_check_fails_only_when_connected_and_names_the_fix():
@@ -121,4 +123,4 @@ def test_with_argo_api_present_the_chart_renders(helm):
 
 def test_require_crds_false_renders_without_the_api(helm):
     docs = render_chart({"argo": {"requireCRDs": False}}, helm=helm, api_versions=())
-    assert len(by_kind(docs, "CronWorkflow")) == 6
+    assert len(by_kind(docs, "CronWorkflow")) == len(CRON_WORKFLOWS + OWN_CRON_WORKFLOWS)

@@ -9,7 +9,7 @@ import re
 import pytest
 import yaml
 
-from chart_utils import (CRON_WORKFLOWS, WORKFLOW_TEMPLATES, all_argo, arguments, container_templates,
+from chart_utils import (CRON_WORKFLOWS, OWN_CRON_WORKFLOWS, WORKFLOW_TEMPLATES, all_argo, arguments, container_templates,
                                     entry, by_kind, parameters, render_chart, scheduled, step_groups, steps, strings,
                                     templates, workflow_spec)
 
@@ -36,8 +36,9 @@ def runs(docs):
 
 
 def test_every_guide_workflow_is_installed_with_its_exact_name(wft, cron):
-    assert sorted(wft) == sorted(WORKFLOW_TEMPLATES + CRON_WORKFLOWS)  # each CronWorkflow runs its own
-    assert sorted(cron) == sorted(CRON_WORKFLOWS)
+    own = WORKFLOW_TEMPLATES + CRON_WORKFLOWS + OWN_CRON_WORKFLOWS
+    assert sorted(wft) == sorted(own)  # each CronWorkflow runs its own
+    assert sorted(cron) == sorted(CRON_WORKFLOWS + OWN_CRON_WORKFLOWS)
     for obj in [*wft.values(), *cron.values()]:
         assert obj["metadata"]["namespace"] == "cogniverse"
 
@@ -83,6 +84,7 @@ def test_cron_defaults_are_the_guides_times(cron):
         "monthly-reports": ["0 5 1 * *"],
         "weekly-optimization": ["0 3 * * 0"],
         "daily-optimization-check": ["0 4 * * *"],
+        "deadline-watchdog": ["*/5 * * * *"],  # the chart's own (test_deadline_watchdog.py)
     }
     for c in cron.values():
         spec = c["spec"]
@@ -170,6 +172,9 @@ def test_reusable_optimize_template_inputs_match_its_callers(wft, runs):
 def test_exit_handler_notifies_with_the_workflow_status_only_there(docs):
     for obj in all_argo(docs):
         spec = workflow_spec(obj)
+        if obj["metadata"]["name"] in OWN_CRON_WORKFLOWS:
+            assert "onExit" not in spec  # the watchdog runs every few minutes: no notice per run
+            continue
         assert spec["onExit"] == "exit-handler"
         handler = templates(obj)["exit-handler"]
         args = arguments(steps(handler)["notify-completion"])
@@ -181,6 +186,8 @@ def test_exit_handler_notifies_with_the_workflow_status_only_there(docs):
 
 def test_tenant_workflows_notify_with_the_tenant(docs):
     for obj in all_argo(docs):
+        if obj["metadata"]["name"] in OWN_CRON_WORKFLOWS:
+            continue  # no exit handler (above)
         args = arguments(steps(templates(obj)["exit-handler"])["notify-completion"])
         has_tenant = "tenant-id" in parameters(obj)
         assert ("tenant-id" in args) == has_tenant, obj["metadata"]["name"]
@@ -297,7 +304,8 @@ def test_every_workflow_has_deadline_ttl_podgc_and_a_service_account(docs):
         assert spec["activeDeadlineSeconds"] > 0
         assert spec["ttlStrategy"] == {"secondsAfterSuccess": 604800, "secondsAfterFailure": 1209600}
         assert spec["podGC"]["strategy"] == "OnPodSuccess"
-        assert spec["serviceAccountName"] == "cogniverse-workflow"
+        own = {"deadline-watchdog": "cogniverse-deadline-watchdog"}
+        assert spec["serviceAccountName"] == own.get(obj["metadata"]["name"], "cogniverse-workflow")
 
 
 def test_every_step_pod_is_restricted_and_has_resources(docs):

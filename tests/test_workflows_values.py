@@ -7,7 +7,7 @@ import re
 import pytest
 
 from cogniverse_chart.errors import HelmError
-from chart_utils import (all_argo, entry, by_kind, parameters, render_chart, scheduled, steps, templates,
+from chart_utils import (CRON_WORKFLOWS, OWN_CRON_WORKFLOWS, WORKFLOW_TEMPLATES, all_argo, entry, by_kind, parameters, render_chart, scheduled, steps, templates,
                                     workflow_spec)
 
 
@@ -130,7 +130,7 @@ def test_video_data_claim_is_mounted_read_only_at_data(helm):
 def test_semaphore_can_be_turned_off(helm):
     docs = render_chart({"workflows": {"heavyJobs": {"semaphore": False}}}, helm=helm)
     assert "cogniverse-workflow-semaphores" not in by_kind(docs, "ConfigMap")
-    assert len(scheduled(docs)) == 6
+    assert len(scheduled(docs)) == len(CRON_WORKFLOWS + OWN_CRON_WORKFLOWS)
     assert all("synchronization" not in workflow_spec(c) for c in scheduled(docs).values())
 
 
@@ -172,6 +172,8 @@ def test_without_the_semaphore_the_guides_times_collide_and_lint_says_so(helm):
 def test_exit_handler_attempts_have_a_values_driven_deadline(helm):
     docs = render_chart({"workflows": {"exitHandler": {"activeDeadlineSeconds": 120}}}, helm=helm)
     for obj in all_argo(docs):  # every WorkflowTemplate, those the CronWorkflows run included
+        if obj["metadata"]["name"] in OWN_CRON_WORKFLOWS:
+            continue  # the watchdog has no exit handler
         notify = templates(obj)["notify-completion"]
         assert notify["activeDeadlineSeconds"] == 120, obj["metadata"]["name"]
         assert "activeDeadlineSeconds" not in templates(obj).get("prepare-dataset", {}), "only the exit handler"
@@ -194,8 +196,9 @@ def test_cron_needing_batch_optimization_fails_clearly_when_it_is_disabled(helm)
 @pytest.mark.parametrize("profile", ["k3s", "production", "smoke"], ids=lambda p: f"profile-{p}")
 def test_profiles_render_all_workflows(profile):
     docs = render_chart(profile=profile)
-    assert len(by_kind(docs, "WorkflowTemplate")) == 9 and len(by_kind(docs, "CronWorkflow")) == 6
-    assert len(scheduled(docs)) == 6
+    crons = CRON_WORKFLOWS + OWN_CRON_WORKFLOWS
+    assert len(by_kind(docs, "WorkflowTemplate")) == len(WORKFLOW_TEMPLATES + crons)
+    assert len(by_kind(docs, "CronWorkflow")) == len(scheduled(docs)) == len(crons)
 
 
 def test_smoke_profile_runs_the_smoke_runner_without_pulling(helm):

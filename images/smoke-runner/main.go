@@ -46,6 +46,8 @@ var (
 	reBackupID   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
 	rePeriod     = regexp.MustCompile(`^[0-9]{4}-(0[1-9]|1[0-2])$`)
 	reSince      = regexp.MustCompile(`^[1-9][0-9]*[hm]$`)
+	// One equality term of a label selector: [prefix/]name=value (Kubernetes label syntax).
+	reSelectorTerm = regexp.MustCompile(`^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?=([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$`)
 )
 
 // Optimizer types per category: a copy of the chart's optimizer catalogue
@@ -167,6 +169,16 @@ func components(v string) string {
 	return ""
 }
 
+// labelSelector: a comma list of key=value label terms (no set-based terms, no spaces).
+func labelSelector(v string) string {
+	for _, term := range strings.Split(v, ",") {
+		if !reSelectorTerm.MatchString(term) {
+			return "must be a label selector of key=value terms joined by commas, like app.kubernetes.io/instance=cogniverse"
+		}
+	}
+	return ""
+}
+
 func freeText(v string) string {
 	if strings.TrimSpace(v) == "" || len(v) > 256 {
 		return "must be non-empty text of at most 256 characters"
@@ -181,39 +193,41 @@ func freeText(v string) string {
 
 // formats: every argument name any step accepts, with its format.
 var formats = map[string]validator{
-	"tenant-id":             matches(reTenantID, "lowercase letters, digits and _ (3 to 48, starting with a letter), like acme_corp"),
-	"tenant-name":           freeText,
-	"profiles":              profiles,
-	"video-dir":             absPath,
-	"batch-size":            intAtLeast(1),
-	"max-workers":           intAtLeast(1),
-	"max-iterations":        intAtLeast(1),
-	"learning-rate":         decimal(true, false),
-	"optimizer-category":    oneOf(optimizerCategories()...),
-	"optimizer-type":        oneOf(allOptimizerTypes()...),
-	"dataset-name":          matches(reDataset, "a dataset name like golden_eval_v1"),
-	"use-synthetic-data":    oneOf("true", "false"),
-	"expected-documents":    intAtLeast(0),
-	"storage-quota":         matches(reQuantity, "a Kubernetes quantity like 200Gi"),
-	"cpu-quota":             matches(reQuantity, "a Kubernetes quantity like 20"),
-	"memory-quota":          matches(reQuantity, "a Kubernetes quantity like 40Gi"),
-	"baseline-score":        decimal(false, false),
-	"optimized-score":       decimal(false, false),
-	"improvement":           decimal(false, false),
-	"improvement-threshold": decimal(false, true),
-	"namespace":             matches(reDNSLabel, "a namespace name"),
-	"workflow":              matches(reObjectName, "a workflow name"),
-	"status":                oneOf("Succeeded", "Failed", "Error", "Running", "Pending"),
-	"backup-dir":            backupDir,
-	"backup-id":             matches(reBackupID, "a backup id of [A-Za-z0-9_.:-]"),
-	"components":            components,
-	"release-namespace":     matches(reDNSLabel, "a namespace name"),
-	"retention-days":        intAtLeast(1),
-	"keep-latest":           intAtLeast(1),
-	"report-type":           oneOf("usage", "performance"),
-	"period":                matches(rePeriod, "a month YYYY-MM"),
-	"since":                 matches(reSince, "a duration in hours or minutes like 24h"),
-	"annotation-threshold":  intAtLeast(0),
+	"tenant-id":               matches(reTenantID, "lowercase letters, digits and _ (3 to 48, starting with a letter), like acme_corp"),
+	"tenant-name":             freeText,
+	"profiles":                profiles,
+	"video-dir":               absPath,
+	"batch-size":              intAtLeast(1),
+	"max-workers":             intAtLeast(1),
+	"max-iterations":          intAtLeast(1),
+	"learning-rate":           decimal(true, false),
+	"optimizer-category":      oneOf(optimizerCategories()...),
+	"optimizer-type":          oneOf(allOptimizerTypes()...),
+	"dataset-name":            matches(reDataset, "a dataset name like golden_eval_v1"),
+	"use-synthetic-data":      oneOf("true", "false"),
+	"expected-documents":      intAtLeast(0),
+	"storage-quota":           matches(reQuantity, "a Kubernetes quantity like 200Gi"),
+	"cpu-quota":               matches(reQuantity, "a Kubernetes quantity like 20"),
+	"memory-quota":            matches(reQuantity, "a Kubernetes quantity like 40Gi"),
+	"baseline-score":          decimal(false, false),
+	"optimized-score":         decimal(false, false),
+	"improvement":             decimal(false, false),
+	"improvement-threshold":   decimal(false, true),
+	"namespace":               matches(reDNSLabel, "a namespace name"),
+	"workflow":                matches(reObjectName, "a workflow name"),
+	"status":                  oneOf("Succeeded", "Failed", "Error", "Running", "Pending"),
+	"backup-dir":              backupDir,
+	"backup-id":               matches(reBackupID, "a backup id of [A-Za-z0-9_.:-]"),
+	"components":              components,
+	"release-namespace":       matches(reDNSLabel, "a namespace name"),
+	"retention-days":          intAtLeast(1),
+	"keep-latest":             intAtLeast(1),
+	"report-type":             oneOf("usage", "performance"),
+	"period":                  matches(rePeriod, "a month YYYY-MM"),
+	"since":                   matches(reSince, "a duration in hours or minutes like 24h"),
+	"annotation-threshold":    intAtLeast(0),
+	"selector":                labelSelector,
+	"terminate-after-seconds": intAtLeast(0),
 }
 
 // ---- steps --------------------------------------------------------------------------------------
@@ -339,6 +353,9 @@ var steps = map[string]Step{
 			return map[string]string{"report-path": "/tmp/reports/" + a["report-type"] + "-" + a["period"] + ".json"}, nil
 		}},
 	"check-annotations": {Required: []string{"tenant-id", "since", "annotation-threshold"}, Run: checkAnnotations},
+
+	// deadline-watchdog: through the Kubernetes API, with the pod's ServiceAccount (deadlines.go).
+	"enforce-deadlines": {Required: []string{"selector", "terminate-after-seconds"}, Run: enforceDeadlines},
 }
 
 func fixed(name, value string) func(map[string]string, func(string) string) (map[string]string, error) {

@@ -116,6 +116,9 @@ func TestEveryStepOfTheContractRunsWithValidArguments(t *testing.T) {
 		"generate-reports": {"report-path"}, "check-annotations": {"annotation-count", "threshold-met"},
 	}
 	for _, name := range stepNames() {
+		if name == "enforce-deadlines" {
+			continue // needs the Kubernetes API: deadlines_test.go
+		}
 		argv := []string{name}
 		for _, a := range steps[name].Required {
 			argv = append(argv, "--"+a, valid[a])

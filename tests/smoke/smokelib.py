@@ -247,9 +247,10 @@ class Background:
         return self.result
 
 
-def install_release(kubeconfig: str, prefix: str = "cvsmoke") -> SmokeRelease:
+def install_release(kubeconfig: str, prefix: str = "cvsmoke", overrides: tuple[str, ...] = ()) -> SmokeRelease:
     """The chart from values/smoke.yaml in a fresh namespace `<prefix>-<hex>` (helm upgrade --install
-    --wait), with the backups PVC created first and one watch stream on its Workflows."""
+    --wait), with the backups PVC created first and one watch stream on its Workflows. `overrides`:
+    `--set` arguments (key=value) on top of the profile."""
     from kubernetes import client, config
 
     assert SMOKE_VALUES.is_file(), f"{SMOKE_VALUES} is missing: the smoke install needs the smoke profile"
@@ -261,7 +262,8 @@ def install_release(kubeconfig: str, prefix: str = "cvsmoke") -> SmokeRelease:
     start = time.monotonic()
     create_backups_claim(client.CoreV1Api(), namespace, BACKUPS_CLAIM)
     rel.helm_run("upgrade", "--install", RELEASE, str(CHART_DIR), "--create-namespace",
-                 "--values", str(SMOKE_VALUES), "--wait", "--timeout", "5m")
+                 "--values", str(SMOKE_VALUES), *[a for kv in overrides for a in ("--set", kv)],
+                 "--wait", "--timeout", "5m")
     rel.install_seconds = time.monotonic() - start
     print(f"smoke: installed release {RELEASE} in namespace {namespace} in {rel.install_seconds:.1f}s", flush=True)
     return rel

@@ -2,7 +2,7 @@
 
 With that controller setting Argo runs only Workflows that reference a WorkflowTemplate, and such a
 Workflow may set only a few spec fields itself. Each chart CronWorkflow runs the WorkflowTemplate of
-its name, so its runs must pass. The module triggers all six as the guide does (`argo submit --from
+its name, so its runs must pass. The module triggers all seven (the guide's six and the chart's deadline-watchdog) as the guide does (`argo submit --from
 cronwf/<name>`, the pinned argo CLI) with Argo's default configuration, then switches the live
 `argo/workflow-controller-configmap` to Strict, restarts the controller, triggers them again and
 submits one inline Workflow (which Argo must refuse), and restores the configmap exactly and restarts
@@ -23,10 +23,11 @@ from cogniverse_chart.guide import find_argo
 
 from smokelib import CRON_TIMEOUT, SmokeRelease, explain
 
+from chart_utils import CRON_WORKFLOWS, OWN_CRON_WORKFLOWS
+
 pytestmark = pytest.mark.smoke
 
-CRONS = ("daily-backup", "weekly-dspy-optimization", "daily-cleanup", "monthly-reports",
-         "weekly-optimization", "daily-optimization-check")
+CRONS = CRON_WORKFLOWS + OWN_CRON_WORKFLOWS
 ARGO_NAMESPACE = os.environ.get("SMOKE_ARGO_NAMESPACE", "argo")
 CONTROLLER = "workflow-controller"
 CONFIGMAP = "workflow-controller-configmap"

@@ -52,7 +52,7 @@ TEMPLATE_RUNS = {
     "tenant-provisioning": TENANT_PARAMS,
 }
 # The optimizing CronWorkflows run their skip path (annotations below the threshold): every step up to
-# the decision runs, none of the 5 optimizers (the main smoke suite runs those); only where declared.
+# the decision runs, none of the optimizers (the main smoke suite runs those); only where declared.
 CRON_PARAMS = {"weekly-optimization": {"annotation-threshold": "1000000"},
                "daily-optimization-check": {"annotation-threshold": "1000000"}}
 

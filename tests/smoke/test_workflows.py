@@ -25,11 +25,12 @@ from cogniverse_chart.argo import WorkflowResult
 
 from smokelib import CRON_TIMEOUT, WAIT_TIMEOUT, Background, SmokeRelease, explain, install_release, remove_release
 
+from chart_utils import CRON_WORKFLOWS, OWN_CRON_WORKFLOWS
+
 pytestmark = pytest.mark.smoke
 
 TEMPLATES = {"video-ingestion", "batch-optimization", "tenant-provisioning"}
-CRONS = {"daily-backup", "weekly-dspy-optimization", "daily-cleanup", "monthly-reports",
-         "weekly-optimization", "daily-optimization-check"}
+CRONS = set(CRON_WORKFLOWS + OWN_CRON_WORKFLOWS)
 PROFILES = "video_colpali_smol500_mv_frame,video_videoprism_base_mv_chunk_30s"
 TENANT = f"smoke_{secrets.token_hex(3)}"
 TENANT_NS = "cogniverse-" + TENANT.replace("_", "-")

@@ -12,7 +12,7 @@ for any other release they are generated from the release itself (`--from-releas
   workflows/batch-optimization.yaml       "
   workflows/tenant-provisioning.yaml      "
   workflows/scheduled-maintenance.yaml    CronWorkflows daily-backup, weekly-dspy-optimization,
-                                          daily-cleanup, monthly-reports
+                                          daily-cleanup, monthly-reports, and the chart's deadline-watchdog
   workflows/scheduled-optimization.yaml   CronWorkflows weekly-optimization, daily-optimization-check
   workflows/templates/<name>.yaml         the WorkflowTemplates, for kubectl apply without Helm
   workflows/templates/prerequisites.yaml  ServiceAccounts, RBAC and its admission policy, semaphore ConfigMap, backup PVC
@@ -42,7 +42,8 @@ from .render import RenderRequest, render
 WORKFLOWS_DIR = REPO_ROOT / "workflows"
 SUBMIT_FILES = ("video-ingestion", "batch-optimization", "tenant-provisioning")
 CRON_FILES = {
-    "scheduled-maintenance": ("daily-backup", "weekly-dspy-optimization", "daily-cleanup", "monthly-reports"),
+    "scheduled-maintenance": ("daily-backup", "weekly-dspy-optimization", "daily-cleanup", "monthly-reports",
+                              "deadline-watchdog"),
     "scheduled-optimization": ("weekly-optimization", "daily-optimization-check"),
 }
 #: Kinds the chart installs for its workflows besides WorkflowTemplates/CronWorkflows.

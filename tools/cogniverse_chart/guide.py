@@ -338,8 +338,26 @@ class Lookup:
                                        lambda w: (w.get("status") or {}).get("phase") == "Succeeded"),
         "weekly-optimization-workflow-name": ("workflows.argoproj.io/cron-workflow=weekly-optimization",
                                               lambda w: True),
+        "finished-check-workflow-name": ("",
+                                         lambda w: any(p.get("name") == "annotation-count" for p in
+                                                       ((w.get("status") or {}).get("outputs") or {}).get("parameters") or [])),
+    }
+    #: Pods a placeholder may name, by the pod's phase (a Pending pod has no logs yet).
+    POD_FILTERS: dict[str, Callable[[dict], bool]] = {
+        "started-pod-name": lambda p: (p.get("status") or {}).get("phase") in ("Running", "Succeeded", "Failed"),
     }
     OTHER = {"pod-name": "pods", "pvc-name": "persistentvolumeclaims"}
+    #: What a generic placeholder means in a command that says more: (the command contains, the
+    #: placeholder, what to fill in), first match wins. A user retries a failed workflow, reads
+    #: `improvement` from a finished optimization and `annotation-count` from a finished check, takes
+    #: the metrics of a running workflow and the logs of a pod that has started.
+    CONTEXT: tuple[tuple[str, str, str], ...] = (
+        ("argo retry", "workflow-name", "failed-workflow-name"),
+        ('"improvement"', "workflow-name", "optimization-workflow-name"),
+        ('"annotation-count"', "workflow-name", "finished-check-workflow-name"),
+        ("kubectl top pods", "workflow-name", "running-workflow-name"),
+        ("kubectl logs", "pod-name", "started-pod-name"),
+    )
 
     def __init__(self, namespace: str, env: dict[str, str], kubectl: str = "kubectl"):
         self.namespace = namespace
@@ -369,8 +387,17 @@ class Lookup:
         matching.sort(key=lambda o: o["metadata"].get("creationTimestamp") or "", reverse=True)
         return matching[0]["metadata"]["name"] if matching else None
 
+    @classmethod
+    def meaning(cls, name: str, cmd: GuideCommand) -> str:
+        """The placeholder this command means by `name` (see CONTEXT); `name` itself otherwise."""
+        return next((to for text, generic, to in cls.CONTEXT if generic == name and text in cmd.text), name)
+
     def __call__(self, name: str, cmd: GuideCommand) -> str:
-        if name in self.WORKFLOW_FILTERS:
+        name = self.meaning(name, cmd)
+        if name in self.POD_FILTERS:
+            keep = self.POD_FILTERS[name]
+            chosen = self.choose(name, [p for p in self._items("pods") if keep(p)])
+        elif name in self.WORKFLOW_FILTERS:
             chosen = self.choose(name, self._items("workflows.argoproj.io", self.WORKFLOW_FILTERS[name][0]))
         elif name in self.OTHER:
             chosen = self.choose(name, self._items(self.OTHER[name]))

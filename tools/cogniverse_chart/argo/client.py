@@ -133,12 +133,15 @@ class ArgoClient:
 
 class WorkflowStream:
     """Every Workflow of one namespace as the API server reports it, kept current by one watch stream
-    (a background thread). `cond` is notified on every event; hold it to read `objects` consistently."""
+    (a background thread). `cond` is notified on every event; hold it to read `objects` consistently.
+    A Workflow deleted meanwhile (a CronWorkflow's history limit, a TTL) stays in `deleted` with its
+    last state, so a wait that starts after the deletion still gets the result."""
 
     def __init__(self, custom_api: Any, namespace: str):
         self.api = custom_api
         self.namespace = namespace
         self.objects: dict[str, dict[str, Any]] = {}
+        self.deleted: dict[str, dict[str, Any]] = {}
         self.cond = threading.Condition()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"watch-{namespace}", daemon=True)
@@ -159,12 +162,7 @@ class WorkflowStream:
                         version = ""  # expired: list again
                         break
                     version = obj["metadata"].get("resourceVersion", version)
-                    with self.cond:
-                        if event["type"] == "DELETED":
-                            self.objects.pop(obj["metadata"]["name"], None)
-                        else:
-                            self.objects[obj["metadata"]["name"]] = obj
-                        self.cond.notify_all()
+                    self.apply(event["type"], obj)
                     if self._stop.is_set():
                         break
             except Exception:  # connection reset, 410 Gone: start over from a fresh list
@@ -172,6 +170,18 @@ class WorkflowStream:
                 self._stop.wait(1)
             finally:
                 w.stop()
+
+    def apply(self, kind: str, obj: dict[str, Any]) -> None:
+        """One watch event (ADDED, MODIFIED, DELETED) into `objects`/`deleted`; wakes the waiters."""
+        with self.cond:
+            name = obj["metadata"]["name"]
+            if kind == "DELETED":
+                self.objects.pop(name, None)
+                self.deleted[name] = obj
+            else:
+                self.objects[name] = obj
+                self.deleted.pop(name, None)
+            self.cond.notify_all()
 
     def stop(self) -> None:
         self._stop.set()
@@ -187,10 +197,12 @@ class WorkflowStream:
         deadline = time.monotonic() + timeout
         with self.cond:
             while True:
-                obj = self.objects.get(name)
+                obj = self.objects.get(name) or self.deleted.get(name)
                 result = parse_workflow(obj) if obj else None
                 if result is not None and done(result):
                     return result
+                if name in self.deleted:
+                    raise WaitTimeout(f"Workflow {name} was deleted while {result.phase or 'Pending'}", result)
                 left = deadline - time.monotonic()
                 if left <= 0:
                     last = result or parse_workflow({"metadata": {"name": name}})

@@ -6,7 +6,8 @@ as Helm string literals (e.g. {{ "{{inputs.parameters.tenant-id}}" }}) so Helm n
 {{/* ServiceAccount names: (dict "ctx" $ "purpose" "steps"|"tenantProvisioner") */}}
 {{- define "cogniverse.workflows.serviceAccountName" -}}
 {{- $sa := index .ctx.Values.workflows.serviceAccounts .purpose -}}
-{{- $default := include "cogniverse.componentName" (dict "ctx" .ctx "component" (ternary "workflow" "tenant-provisioner" (eq .purpose "steps"))) -}}
+{{- $component := get (dict "steps" "workflow" "tenantProvisioner" "tenant-provisioner" "deadlineWatchdog" "deadline-watchdog") .purpose -}}
+{{- $default := include "cogniverse.componentName" (dict "ctx" .ctx "component" $component) -}}
 {{- if $sa.create -}}{{ default $default $sa.name }}{{- else -}}{{ required (printf "workflows.serviceAccounts.%s.name is required when create is false" .purpose) $sa.name }}{{- end -}}
 {{- end -}}
 
@@ -169,13 +170,16 @@ The exit-handler template (spec.onExit), the only place {{workflow.status}} is u
 
 {{/*
 Workflow-wide spec fields shared by every WorkflowTemplate and CronWorkflow:
-(dict "ctx" $ "name" "batch-optimization" "deadline" 3600 "sa" "steps" "labels" (dict ...) "volumes" (list "data"|"backups"))
+(dict "ctx" $ "name" "batch-optimization" "deadline" 3600 "sa" "steps" "labels" (dict ...) "volumes" (list "data"|"backups")
+"noExitHandler" true)
 */}}
 {{- define "cogniverse.workflows.specCommon" -}}
 {{- $w := .ctx.Values.workflows -}}
 serviceAccountName: {{ include "cogniverse.workflows.serviceAccountName" (dict "ctx" .ctx "purpose" (.sa | default "steps")) }}
 activeDeadlineSeconds: {{ .deadline }}
+{{- if not .noExitHandler }}
 onExit: exit-handler
+{{- end }}
 ttlStrategy: {{- toYaml $w.ttl | nindent 2 }}
 podGC:
   strategy: {{ $w.podGC.strategy }}
@@ -238,7 +242,7 @@ synchronization:
 {{- end }}
 {{- end -}}
 
-{{/* apiVersion, kind and metadata of a WorkflowTemplate or CronWorkflow: (dict "ctx" $ "kind" "CronWorkflow" "name" "daily-backup" "type" "maintenance"); type is its workflow-type label. */}}
+{{/* apiVersion, kind and metadata of a WorkflowTemplate or CronWorkflow: (dict "ctx" $ "kind" "CronWorkflow" "name" "daily-backup" "type" "maintenance"); type is its workflow-type label; optional "annotations" (dict ...). */}}
 {{- define "cogniverse.workflows.header" -}}
 apiVersion: argoproj.io/v1alpha1
 kind: {{ .kind }}
@@ -247,6 +251,9 @@ metadata:
   namespace: {{ .ctx.Release.Namespace }}
   labels:
     {{- include "cogniverse.workflows.labels" (dict "ctx" .ctx "extra" (dict "workflow-type" .type)) | nindent 4 }}
+  {{- with .annotations }}
+  annotations: {{- toYaml . | nindent 4 }}
+  {{- end }}
 {{- end -}}
 
 {{/* metadata.labels of every object in this folder: (dict "ctx" $ "extra" (dict ...)) */}}
@@ -352,7 +359,7 @@ the steps, semaphore, onExit, service account, security context and volumes live
 (dict "ctx" $ "c" <cron values> "name" "daily-backup" "type" "maintenance" "arguments" "<arguments YAML or empty>")
 */}}
 {{- define "cogniverse.workflows.cronRef" -}}
-{{ include "cogniverse.workflows.header" (dict "ctx" .ctx "kind" "CronWorkflow" "name" .name "type" .type) }}
+{{ include "cogniverse.workflows.header" (dict "ctx" .ctx "kind" "CronWorkflow" "name" .name "type" .type "annotations" .annotations) }}
 spec:
   {{- include "cogniverse.workflows.cronSpec" (dict "ctx" .ctx "c" .c "labels" (dict "workflow-type" .type)) | nindent 2 }}
   workflowSpec:
