@@ -270,7 +270,9 @@ def main(argv: list[str] | None = None) -> int:
             figures[f"{label}: API requests/tenant"] = (f"{per_tenant:.0f} (raw {total / len(tenants):.0f}; top: "
                                                         + ", ".join(f"{r or '-'} {v / len(tenants):.0f}"
                                                                     for r, v in delta.most_common(6)) + ")")
-            print(f"bench_tenants: {label}: {len(tenants)} tenants in {seconds:.1f}s, {len(failed)} failed", flush=True)
+            print(f"bench_tenants: {label}: {len(tenants)} tenants in {seconds:.1f}s, {len(failed)} failed; "
+                  f"{figures[f'{label}: API requests/tenant']} API requests/tenant; controller memory peak so far "
+                  f"{max(memory.samples, default=0):.0f} MiB", flush=True)
             if failed:
                 raise SystemExit(f"bench_tenants: {label}: provisioning failed for {failed[:10]}")
             current = {t: tenant_state(core, t) for t in tenants}
