@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 from cogniverse_chart import CHART_DIR, PROFILES_DIR, REPO_ROOT
+from cogniverse_chart.argo.client import load_kube_config
 from cogniverse_chart.helm import find_helm
 
 LOCK = "/run/lock/cogniverse-smoke.lock"
@@ -52,9 +53,9 @@ def all_ready(apps, core, namespace: str, release: str) -> tuple[bool, int]:
 
 
 def bench_deploy(values: Path, timeout: float) -> None:
-    from kubernetes import client, config
+    from kubernetes import client
 
-    config.load_kube_config()
+    load_kube_config()
     core, apps = client.CoreV1Api(), client.AppsV1Api()
     helm = find_helm()
     namespace, release = f"cvbench-{secrets.token_hex(3)}", "cogniverse"

@@ -41,7 +41,7 @@ import yaml
 
 from cogniverse_chart import CHART_DIR, PROFILES_DIR, REPO_ROOT
 from cogniverse_chart.argo import ArgoClient
-from cogniverse_chart.argo.client import WorkflowStream
+from cogniverse_chart.argo.client import WorkflowStream, load_kube_config
 from cogniverse_chart.helm import find_helm
 
 LOCK = "/run/lock/cogniverse-smoke.lock"
@@ -220,9 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_lock:
         print(f"bench_tenants: waiting for {LOCK}", flush=True)
         fcntl.flock(lock, fcntl.LOCK_EX)
-    from kubernetes import client, config
+    from kubernetes import client
 
-    config.load_kube_config()
+    load_kube_config()
     core, custom = client.CoreV1Api(), client.CustomObjectsApi()
     helm = find_helm()
     run = secrets.token_hex(2)

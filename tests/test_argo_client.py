@@ -305,3 +305,68 @@ def test_a_workflow_deleted_after_it_finished_is_still_waited_for():
         assert stream.wait("gone", timeout=1).phase == "Succeeded"
     finally:
         stream.stop()
+
+
+@pytest.fixture
+def closes_first_connection():
+    """A loopback HTTP server that reads the first request and closes the connection without an answer
+    (what a client sees when the API server closes an idle keep-alive connection as a request arrives),
+    then answers every later create with 201. Yields (api_url, names of the requests received)."""
+    import http.server
+    import threading
+
+    from kubernetes import client
+
+    received: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(json.loads(body)["metadata"]["name"])
+            if len(received) == 1:
+                self.close_connection = True
+                return
+            self.send_response(201)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    saved = client.Configuration.get_default_copy()
+    conf = client.Configuration()
+    conf.host = f"http://127.0.0.1:{server.server_address[1]}"
+    client.Configuration.set_default(conf)
+    try:
+        yield received
+    finally:
+        client.Configuration.set_default(saved)
+        server.shutdown()
+        server.server_close()
+
+
+def _create_config_map() -> None:
+    from kubernetes import client
+
+    client.CoreV1Api().create_namespaced_config_map(
+        "ns", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="cm")))
+
+
+def test_a_create_whose_connection_closed_without_an_answer_fails_without_the_retry(closes_first_connection):
+    from urllib3.exceptions import ProtocolError
+
+    with pytest.raises(ProtocolError, match="without response"):
+        _create_config_map()
+    assert closes_first_connection == ["cm"]
+
+
+def test_a_create_whose_connection_closed_without_an_answer_is_sent_once_more(closes_first_connection):
+    argo_client.retry_dropped_connections()
+    _create_config_map()
+    assert closes_first_connection == ["cm", "cm"]

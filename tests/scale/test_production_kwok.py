@@ -32,6 +32,7 @@ import pytest
 import yaml
 
 from cogniverse_chart import CHART_DIR, PROFILES_DIR, REPO_ROOT
+from cogniverse_chart.argo.client import load_kube_config
 from cogniverse_chart.helm import find_helm
 from kwoklib import RUN_LABEL, TAINT, ZONE, Kwok
 
@@ -63,9 +64,9 @@ def _wait(what: str, check: Any, timeout: float = 180, every: float = 1.0) -> fl
 
 class Scale:
     def __init__(self, kubeconfig: str, namespace: str, kwok: Kwok, storage_class: str):
-        from kubernetes import client, config
+        from kubernetes import client
 
-        config.load_kube_config(config_file=kubeconfig)
+        load_kube_config(kubeconfig)
         self.kubeconfig, self.namespace, self.kwok, self.sc = kubeconfig, namespace, kwok, storage_class
         self.core, self.apps = client.CoreV1Api(), client.AppsV1Api()
         self.policy, self.autoscaling = client.PolicyV1Api(), client.AutoscalingV2Api()

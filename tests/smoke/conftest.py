@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from cogniverse_chart.argo.client import load_kube_config
 from cogniverse_chart.helm import find_helm
 from smokelib import (SESSION_NAMESPACES, GuideRun, SmokeRelease, install_release, record_session_namespaces,
                       remove_release)
@@ -75,9 +76,9 @@ def guide_run(request: pytest.FixtureRequest, session_namespaces: set[str]) -> I
 @pytest.fixture(scope="module")
 def core_api(kube_cluster: Any) -> Any:
     """CoreV1Api for the cluster of pytest-helm-charts' kube_cluster fixture (KUBECONFIG)."""
-    from kubernetes import client, config
+    from kubernetes import client
 
-    config.load_kube_config(config_file=kube_cluster.kube_config_path)
+    load_kube_config(kube_cluster.kube_config_path)
     return client.CoreV1Api()
 
 

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from cogniverse_chart import CHART_DIR, PROFILES_DIR, REPO_ROOT
 from cogniverse_chart.argo import ArgoClient, WorkflowResult, progress_line
-from cogniverse_chart.argo.client import WorkflowStream
+from cogniverse_chart.argo.client import WorkflowStream, load_kube_config
 from cogniverse_chart.helm import Helm, find_helm
 
 RELEASE = "cogniverse"
@@ -191,9 +191,9 @@ def create_backups_claim(core_api: Any, namespace: str, name: str, size: str = "
 
 def default_storage_class(kubeconfig: str) -> str | None:
     """Name of the cluster's default StorageClass, or None."""
-    from kubernetes import client, config
+    from kubernetes import client
 
-    config.load_kube_config(config_file=kubeconfig)
+    load_kube_config(kubeconfig)
     for sc in client.StorageV1Api().list_storage_class().items:
         ann = sc.metadata.annotations or {}
         if ann.get("storageclass.kubernetes.io/is-default-class") == "true":
@@ -208,11 +208,11 @@ SESSION_NAMESPACES: set[str] = set()
 
 
 def record_session_namespaces(kubeconfig: str) -> None:
-    from kubernetes import client, config
+    from kubernetes import client
 
     if SESSION_NAMESPACES:
         return
-    config.load_kube_config(config_file=kubeconfig)
+    load_kube_config(kubeconfig)
     SESSION_NAMESPACES.update(n.metadata.name for n in client.CoreV1Api().list_namespace().items
                               if (n.status.phase or "Active") == "Active")
 
@@ -251,10 +251,10 @@ def install_release(kubeconfig: str, prefix: str = "cvsmoke", overrides: tuple[s
     """The chart from values/smoke.yaml in a fresh namespace `<prefix>-<hex>` (helm upgrade --install
     --wait), with the backups PVC created first and one watch stream on its Workflows. `overrides`:
     `--set` arguments (key=value) on top of the profile."""
-    from kubernetes import client, config
+    from kubernetes import client
 
     assert SMOKE_VALUES.is_file(), f"{SMOKE_VALUES} is missing: the smoke install needs the smoke profile"
-    config.load_kube_config(config_file=kubeconfig)
+    load_kube_config(kubeconfig)
     namespace = f"{prefix}-{secrets.token_hex(3)}"
     argo = ArgoClient(client.CustomObjectsApi(), namespace)
     rel = SmokeRelease(namespace, RELEASE, find_helm(), kubeconfig, argo, 0.0)

@@ -20,6 +20,7 @@ import yaml
 
 from cogniverse_chart import CHART_DIR
 from cogniverse_chart.argo import ArgoClient, WorkflowResult
+from cogniverse_chart.argo.client import load_kube_config
 from cogniverse_chart.helm import find_helm
 from smokelib import (RELEASE, SESSION_NAMESPACES, SMOKE_VALUES, WAIT_TIMEOUT, Background, SmokeRelease, WorkflowWatcher,
                       default_storage_class, explain)
@@ -52,9 +53,9 @@ def start_early(kubeconfig: str) -> None:
 
 
 def _install_and_submit(kubeconfig: str) -> SmokeRelease:
-    from kubernetes import client, config
+    from kubernetes import client
 
-    config.load_kube_config(config_file=kubeconfig)
+    load_kube_config(kubeconfig)
     core_api = client.CoreV1Api()
     rel = SmokeRelease(NAMESPACE, RELEASE, find_helm(), kubeconfig, ArgoClient(client.CustomObjectsApi(), NAMESPACE), 0.0)
     override = Path(os.environ.get("TMPDIR", "/tmp")) / f"cogniverse-sec-{SUFFIX}.yaml"

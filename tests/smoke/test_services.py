@@ -30,6 +30,7 @@ import pytest
 
 from cogniverse_chart import CHART_DIR, PROFILES_DIR, versions
 from cogniverse_chart.argo import ArgoClient
+from cogniverse_chart.argo.client import load_kube_config
 from cogniverse_chart.helm import find_helm
 from smokelib import RELEASE, SmokeRelease, WorkflowWatcher, explain
 
@@ -117,10 +118,10 @@ def _pod_state(pod: Any) -> str:
 
 @pytest.fixture(scope="module")
 def svc(kube_cluster: Any) -> Iterator[Services]:
-    from kubernetes import client, config
+    from kubernetes import client
 
     assert LOCAL_VALUES.is_file(), f"{LOCAL_VALUES} is missing: the services need the offline node's profile"
-    config.load_kube_config(config_file=kube_cluster.kube_config_path)
+    load_kube_config(kube_cluster.kube_config_path)
     core, apps = client.CoreV1Api(), client.AppsV1Api()
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(
         name=NAMESPACE, labels={PSA: "baseline"})))

@@ -24,9 +24,28 @@ from .manifests import (GROUP, PHASES, VERSION, ArgoError, WaitTimeout, Workflow
                         workflow_from_template)
 
 
-def load_api(kubeconfig: str | None = None, context: str | None = None) -> Any:
-    """A CustomObjectsApi for the cluster in kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)."""
-    from kubernetes import client, config
+def retry_dropped_connections() -> None:
+    """Let every API client made from now on resend a request, of any method, once when its pooled
+    keep-alive connection was closed under it.
+
+    The API server closes a connection after 90 s idle. A client that waits that long (on a watch
+    stream, or a workflow) and then creates something can send its POST just as the server closes:
+    "Remote end closed connection without response", which urllib3 retries for GET but not for POST or
+    PATCH (a smoke run failed that way on a loaded machine). The server has not read such a request, so
+    sending it again is safe; a request that did reach a server which then died is resent at most once,
+    and a named create answers 409 rather than creating twice."""
+    from kubernetes import client
+    from urllib3.util.retry import Retry
+
+    conf = client.Configuration.get_default_copy()
+    conf.retries = Retry(total=3, connect=3, read=1, status=0, allowed_methods=None, backoff_factor=0.2)
+    client.Configuration.set_default(conf)
+
+
+def load_kube_config(kubeconfig: str | None = None, context: str | None = None) -> None:
+    """Load kubeconfig (default: $KUBECONFIG, ~/.kube/config; else the in-cluster account) as the
+    `kubernetes` package's default, with `retry_dropped_connections`."""
+    from kubernetes import config
     from kubernetes.config.config_exception import ConfigException
 
     try:
@@ -36,6 +55,14 @@ def load_api(kubeconfig: str | None = None, context: str | None = None) -> Any:
             config.load_incluster_config()
         except ConfigException:
             raise ArgoError(f"no usable kubeconfig ({exc}); set KUBECONFIG or pass --kubeconfig") from None
+    retry_dropped_connections()
+
+
+def load_api(kubeconfig: str | None = None, context: str | None = None) -> Any:
+    """A CustomObjectsApi for the cluster in kubeconfig (see `load_kube_config`)."""
+    from kubernetes import client
+
+    load_kube_config(kubeconfig, context)
     return client.CustomObjectsApi()
 
 
