@@ -167,6 +167,39 @@ def test_a_generic_placeholder_means_what_its_command_needs():
     assert started({"status": {"phase": "Succeeded"}}) and not started({"status": {"phase": "Pending"}})
 
 
+class _ScriptedLookup(guide.Lookup):
+    """Lookup over a scripted series of `kubectl get` answers (one per call), no cluster."""
+
+    def __init__(self, answers: list[list[dict]], wait: float):
+        super().__init__("cogniverse", {}, wait=wait, poll=0.01)
+        self.answers, self.calls = answers, 0
+
+    def _items(self, resource: str, selector: str = "") -> list[dict]:
+        self.calls += 1
+        return self.answers[min(self.calls, len(self.answers)) - 1]
+
+
+def test_a_lookup_waits_for_a_running_workflow_to_become_what_the_command_needs():
+    """`argo get <workflow-name> ... improvement` right after the guide submits an optimization: a user
+    waits for it to finish; the runner does too (bounded), and fails at once when nothing could match."""
+    cmd = guide.GuideCommand(text="argo get <workflow-name> -o json | jq 'select(.name==\"improvement\")'",
+                             line=1, section="")
+    opt = {"workflows.argoproj.io/workflow-template": "batch-optimization"}
+    running, done = _wf("opt-1", "1", "Running", **opt), _wf("opt-1", "1", "Succeeded", True, **opt)
+    waiting = _ScriptedLookup([[running], [running], [done]], wait=30)
+    assert waiting("workflow-name", cmd) == "opt-1" and waiting.calls == 3
+    with pytest.raises(LookupError, match=r"matches <optimization-workflow-name> \(waited 0s for opt-1\)"):
+        _ScriptedLookup([[running]], wait=0.05)("workflow-name", cmd)
+    never = _ScriptedLookup([[_wf("other", "1", "Failed", True, **opt)]], wait=30)
+    with pytest.raises(LookupError, match=r"matches <optimization-workflow-name>$"):
+        never("workflow-name", cmd)
+    assert never.calls == 1
+    pending = {"metadata": {"name": "p", "creationTimestamp": "1"}, "status": {"phase": "Pending"}}
+    started = {"metadata": {"name": "p", "creationTimestamp": "1"}, "status": {"phase": "Running"}}
+    logs = guide.GuideCommand(text="kubectl logs <pod-name> -n cogniverse", line=1, section="")
+    assert _ScriptedLookup([[pending], [started]], wait=30)("pod-name", logs) == "p"
+
+
 def test_runner_can_stop_at_the_first_failure(tmp_path):
     results = guide.run(guide.commands("```bash\ntrue\nfalse\ntouch later\n```\n"), cwd=tmp_path, env=dict(os.environ),
                         lookup=lambda n, c: n, stop_on_failure=True)

@@ -359,10 +359,16 @@ class Lookup:
         ("kubectl logs", "pod-name", "started-pod-name"),
     )
 
-    def __init__(self, namespace: str, env: dict[str, str], kubectl: str = "kubectl"):
+    def __init__(self, namespace: str, env: dict[str, str], kubectl: str = "kubectl", wait: float = 0,
+                 poll: float = 2):
+        """`wait`: seconds a lookup that finds no match waits while objects that could still become one
+        (unfinished workflows of the placeholder's selector, Pending pods) exist, as a user waits for a
+        submitted optimization to finish before reading its output."""
         self.namespace = namespace
         self.env = env
         self.kubectl = kubectl
+        self.wait = wait
+        self.poll = poll
 
     def _items(self, resource: str, selector: str = "") -> list[dict]:
         import json
@@ -392,21 +398,34 @@ class Lookup:
         """The placeholder this command means by `name` (see CONTEXT); `name` itself otherwise."""
         return next((to for text, generic, to in cls.CONTEXT if generic == name and text in cmd.text), name)
 
-    def __call__(self, name: str, cmd: GuideCommand) -> str:
-        name = self.meaning(name, cmd)
+    def _find(self, name: str) -> tuple[str | None, list[str]]:
+        """(the object the placeholder means or None, objects that may still become it)."""
         if name in self.POD_FILTERS:
-            keep = self.POD_FILTERS[name]
-            chosen = self.choose(name, [p for p in self._items("pods") if keep(p)])
-        elif name in self.WORKFLOW_FILTERS:
-            chosen = self.choose(name, self._items("workflows.argoproj.io", self.WORKFLOW_FILTERS[name][0]))
-        elif name in self.OTHER:
-            chosen = self.choose(name, self._items(self.OTHER[name]))
-        else:
-            raise LookupError(f"unknown placeholder <{name}> (known: "
-                              f"{', '.join(f'<{n}>' for n in [*self.WORKFLOW_FILTERS, *self.OTHER])})")
-        if chosen is None:
-            raise LookupError(f"no object in namespace {self.namespace} matches <{name}>")
-        return chosen
+            pods = self._items("pods")
+            pending = [p["metadata"]["name"] for p in pods if (p.get("status") or {}).get("phase") == "Pending"]
+            return self.choose(name, [p for p in pods if self.POD_FILTERS[name](p)]), pending
+        if name in self.WORKFLOW_FILTERS:
+            items = self._items("workflows.argoproj.io", self.WORKFLOW_FILTERS[name][0])
+            unfinished = [w["metadata"]["name"] for w in items if not (w.get("status") or {}).get("finishedAt")]
+            return self.choose(name, items), unfinished
+        if name in self.OTHER:
+            return self.choose(name, self._items(self.OTHER[name])), []
+        raise LookupError(f"unknown placeholder <{name}> (known: "
+                          f"{', '.join(f'<{n}>' for n in [*self.WORKFLOW_FILTERS, *self.POD_FILTERS, *self.OTHER])})")
+
+    def __call__(self, name: str, cmd: GuideCommand) -> str:
+        import time
+
+        name = self.meaning(name, cmd)
+        deadline = time.monotonic() + self.wait
+        while True:
+            chosen, maybe = self._find(name)
+            if chosen is not None:
+                return chosen
+            if not maybe or time.monotonic() >= deadline:
+                waited = f" (waited {self.wait:.0f}s for {', '.join(maybe[:3])})" if maybe and self.wait else ""
+                raise LookupError(f"no object in namespace {self.namespace} matches <{name}>{waited}")
+            time.sleep(self.poll)
 
 
 def _sessions_alive(sids: set[int]) -> list[int]:
@@ -600,7 +619,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("mode", choices=["list", "run"], help="list: the commands and what each needs; run: run them")
     p.add_argument("guide", type=Path)
     p.add_argument("--namespace", "-n", default="cogniverse", help="namespace placeholders are looked up in")
-    p.add_argument("--timeout", type=float, default=300, help="seconds per command")
+    p.add_argument("--timeout", type=float, default=300, help="seconds per command; a placeholder with no match yet waits as long for running workflows or Pending pods to become one")
     p.add_argument("--release", default="cogniverse",
                    help="the installed release: workflows/ in the run's working directory is generated from it "
                         "first (as after deploy_k3s.sh, whose default values the committed files are for)")
@@ -627,7 +646,7 @@ def main(argv: list[str] | None = None) -> int:
         except ToolkitError as exc:  # not installed yet: the guide installs it itself
             print(f"guide: workflows/ as committed ({exc})", flush=True)
         results = run(cmds, cwd=cwd, env=env,
-                      lookup=Lookup(args.namespace, env), timeout=args.timeout,
+                      lookup=Lookup(args.namespace, env, wait=args.timeout), timeout=args.timeout,
                       on_result=lambda r: print(f"[{r.status}] {r.ran or r.command.text}", flush=True))
     print(summary(results))
     return 0 if not [r for r in results if r.status == "failed"] else 1
