@@ -143,3 +143,19 @@ def test_toolkit_doc_lists_every_command() -> None:
     rows = {m.group(1) for m in re.finditer(r"^\| `([a-z]+)[ `]", text, re.M)}
     missing = [c for c in COMMANDS if c not in rows]
     assert not missing, f"docs/toolkit.md has no command-table row for: {', '.join(missing)}"
+
+
+_COUNT_WORDS = {w: n for n, w in enumerate("zero one two three four five six seven eight nine ten".split())}
+
+
+def test_prose_counts_of_the_charts_cron_workflows_match_the_chart():
+    """"seven CronWorkflows" in the docs is a copy of a fact of the chart: it must follow the chart when
+    a CronWorkflow is added (the guide's own six are named "the guide's six")."""
+    from chart_utils import by_kind, render_chart
+
+    count = len(by_kind(render_chart(), "CronWorkflow"))
+    said = re.compile(r"(?<!guide's )\b(" + "|".join(_COUNT_WORDS) + r")\s+(?:the\s+)?CronWorkflows\b", re.I)
+    wrong = [f"{path.relative_to(REPO_ROOT)}: \"{m.group(0)}\""
+             for path in [REPO_ROOT / "README.md", CHART_DIR / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
+             for m in said.finditer(path.read_text()) if _COUNT_WORDS[m.group(1).lower()] != count]
+    assert not wrong, f"the chart renders {count} CronWorkflows; the docs say otherwise:\n" + "\n".join(wrong)
