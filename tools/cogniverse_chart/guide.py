@@ -619,7 +619,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("mode", choices=["list", "run"], help="list: the commands and what each needs; run: run them")
     p.add_argument("guide", type=Path)
     p.add_argument("--namespace", "-n", default="cogniverse", help="namespace placeholders are looked up in")
-    p.add_argument("--timeout", type=float, default=300, help="seconds per command; a placeholder with no match yet waits as long for running workflows or Pending pods to become one")
+    p.add_argument("--timeout", type=float, default=300,
+                   help="seconds per command; a placeholder with no match yet waits as long for running "
+                        "workflows or Pending pods to become one")
     p.add_argument("--release", default="cogniverse",
                    help="the installed release: workflows/ in the run's working directory is generated from it "
                         "first (as after deploy_k3s.sh, whose default values the committed files are for)")
