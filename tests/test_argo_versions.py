@@ -127,6 +127,8 @@ def test_controller_and_server_run_as_deployments_of_the_local_images(install):
         deploy = objs[("Deployment", name)]
         assert deploy["metadata"]["namespace"] == "argo"
         assert deploy["spec"]["strategy"] == {"type": "Recreate"}  # never two controllers during a swap
+        # neither exits on SIGTERM: a stock 30s grace period made every restart and swap wait 30s
+        assert deploy["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 3
         c = container(objs, name)
         assert c["image"] == f"{image}:{pinned}" and c["imagePullPolicy"] == "Never"
         assert c["securityContext"]["runAsNonRoot"] is True  # upstream's hardening is kept
