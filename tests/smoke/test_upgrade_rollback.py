@@ -14,13 +14,19 @@ Values: the working tree's values/smoke.yaml for all three revisions, when the p
 (its schema validates it); otherwise the previous release's own values/smoke.yaml, which is what its users
 have, and the test prints why. Argo: whichever controller the cluster runs (the local node's default,
 3.7); this file runs on that one leg only.
+
+The steps form one chain that starts with the session (`start_early`, see conftest.py) and runs beside the
+other modules: install, provision and back up, upgrade, run everything, roll back, run everything. Each
+test waits for its step and reports what that step found; a step runs only when the one before it passed.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -33,7 +39,9 @@ from cogniverse_chart.argo import ArgoClient, WorkflowResult
 from cogniverse_chart.documents import parse_stream
 from cogniverse_chart.helm import find_helm
 from cogniverse_chart.release import chart_version
-from smokelib import BACKUPS_CLAIM, SMOKE_VALUES, SmokeRelease, WorkflowWatcher, create_backups_claim, explain
+from cogniverse_chart.argo.client import load_kube_config
+from smokelib import (BACKUPS_CLAIM, SMOKE_VALUES, WAIT_TIMEOUT, Background, SmokeRelease, WorkflowWatcher,
+                      create_backups_claim, explain)
 
 pytestmark = pytest.mark.smoke
 TOOLBOX_IMAGE = "cogniverse/toolbox:1.0"  # busybox, imported into the local node by scripts/local_cluster.sh
@@ -59,6 +67,10 @@ CRON_PARAMS = {"weekly-optimization": {"annotation-threshold": "1000000"},
 #: Figures of this run, printed at the end of the module.
 FIGURES: dict[str, float] = {}
 _state: dict[str, Any] = {}
+#: The chain's steps, in order (started by start_early); each joins the one before it.
+STEPS = ("install", "previous", "upgrade", "after-upgrade", "rollback", "after-rollback")
+_early: dict[str, Background] = {}
+CHAIN_TIMEOUT = 6 * WAIT_TIMEOUT  # the whole chain: an install, an upgrade, a rollback and three rounds of runs
 
 
 def _helm_ok(rel: SmokeRelease, *args: str) -> subprocess.CompletedProcess[str]:
@@ -69,13 +81,7 @@ def _helm_ok(rel: SmokeRelease, *args: str) -> subprocess.CompletedProcess[str]:
     return proc
 
 
-@pytest.fixture(scope="module")
-def previous(tmp_path_factory: pytest.TempPathFactory) -> upgrade.PreviousRelease:
-    return upgrade.previous_release(tmp_path_factory.mktemp("previous-release"))
-
-
-@pytest.fixture(scope="module")
-def values_file(previous: upgrade.PreviousRelease) -> Path:
+def _values_file(previous: upgrade.PreviousRelease) -> Path:
     """The tree's smoke profile if the previous chart accepts it, else the previous release's own."""
     helm = find_helm()
     proc = helm.run(["template", RELEASE, str(previous.chart), "--values", str(SMOKE_VALUES)], check=False)
@@ -89,33 +95,81 @@ def values_file(previous: upgrade.PreviousRelease) -> Path:
     return own
 
 
-@pytest.fixture(scope="module")
-def rel(kube_cluster: Any, core_api: Any, previous: upgrade.PreviousRelease, values_file: Path) -> Iterator[SmokeRelease]:
-    """The previous release installed (revision 1) into a namespace of its own; removed afterwards with its
-    tenant namespace."""
+def _install(kubeconfig: str) -> SmokeRelease:
+    """The previous release (rebuilt from git history) installed (revision 1) into a namespace of its own."""
     from kubernetes import client
 
+    load_kube_config(kubeconfig)
+    _state["core"] = core_api = client.CoreV1Api()
+    _state["tmp"] = tmp = Path(tempfile.mkdtemp(prefix="cogniverse-upgrade-"))
+    _state["previous"] = previous = upgrade.previous_release(tmp / "previous-release")
+    _state["values"] = values_file = _values_file(previous)
     namespace = f"cvupg-{secrets.token_hex(3)}"
     argo = ArgoClient(client.CustomObjectsApi(), namespace)
-    r = SmokeRelease(namespace, RELEASE, find_helm(), kube_cluster.kube_config_path, argo, 0.0)
+    r = SmokeRelease(namespace, RELEASE, find_helm(), kubeconfig, argo, 0.0)
     r.tenant_namespaces.add(TENANT_NS)
+    _state["release"] = r  # removed by the fixture even when the install fails
     create_backups_claim(core_api, namespace, BACKUPS_CLAIM)
     r.watcher = WorkflowWatcher(argo.api, namespace)
     start = time.monotonic()
+    _helm_ok(r, "install", RELEASE, str(previous.chart), "--values", str(values_file), "--wait", "--timeout", "5m")
+    r.install_seconds = FIGURES["install previous"] = time.monotonic() - start
+    print(f"\nupgrade: installed chart {previous.version} ({previous.commit[:12]}) as {RELEASE} in {namespace} "
+          f"in {r.install_seconds:.1f}s")
+    return r
+
+
+def _step(name: str, fn: Any) -> Any:
+    """Step `name` of the chain: waits for the step before it (its failure stops the chain here), then runs."""
+    i = STEPS.index(name)
+
+    def run() -> Any:
+        if i:
+            try:
+                _early[STEPS[i - 1]].join(CHAIN_TIMEOUT)
+            except BaseException as exc:
+                raise AssertionError(f"not run: the step before it ({STEPS[i - 1]}) failed: {exc}"[:3000]) from None
+        rel = _early["install"].result
+        return fn(rel, _state["core"])
+
+    return run
+
+
+def start_early(kubeconfig: str) -> None:
+    """Called by conftest.py when the session starts: the whole chain, in the background."""
+    _early["install"] = Background("upgrade-install", lambda: _install(kubeconfig))
+    for name, fn in (("previous", _previous_step), ("upgrade", _upgrade_step),
+                     ("after-upgrade", lambda rel, core: _every_workflow_runs_and_data_stays(rel, core, "after upgrade")),
+                     ("rollback", _rollback_step),
+                     ("after-rollback", lambda rel, core: _every_workflow_runs_and_data_stays(rel, core, "after rollback"))):
+        _early[name] = Background(f"upgrade-{name}", _step(name, fn))
+
+
+@pytest.fixture(scope="module")
+def chain(kube_cluster: Any) -> Iterator[dict[str, Background]]:
+    """The chain (started with the session); at the end, the release and its tenant namespace removed."""
+    if "install" not in _early:  # selected without the session hook
+        start_early(kube_cluster.kube_config_path)
     try:
-        _helm_ok(r, "install", RELEASE, str(previous.chart), "--values", str(values_file), "--wait", "--timeout", "5m")
-        r.install_seconds = FIGURES["install previous"] = time.monotonic() - start
-        print(f"\nupgrade: installed chart {previous.version} ({previous.commit[:12]}) as {RELEASE} in {namespace} "
-              f"in {r.install_seconds:.1f}s")
-        yield r
+        yield _early
     finally:
-        r.watcher.stop()
+        for step in STEPS:  # nothing of the chain may still run while its release is removed
+            try:
+                _early[step].join(CHAIN_TIMEOUT)
+            except BaseException:  # reported by the step's test
+                pass
         if FIGURES:
             print("upgrade figures: " + ", ".join(f"{k} {v:.1f}s" for k, v in FIGURES.items()))
-        r.helm_run("uninstall", RELEASE, "--wait", check=False)
-        for ns in (TENANT_NS, namespace):
-            subprocess.run(["kubectl", "delete", "namespace", ns, "--ignore-not-found", "--wait=false"],
-                           capture_output=True, env={**os.environ, "KUBECONFIG": r.kubeconfig}, timeout=120)
+        r = _state.get("release")
+        if r is not None:
+            if r.watcher:
+                r.watcher.stop()
+            r.helm_run("uninstall", RELEASE, "--wait", check=False)
+            for ns in (TENANT_NS, r.namespace):
+                subprocess.run(["kubectl", "delete", "namespace", ns, "--ignore-not-found", "--wait=false"],
+                               capture_output=True, env={**os.environ, "KUBECONFIG": r.kubeconfig}, timeout=120)
+        if "tmp" in _state:
+            shutil.rmtree(_state["tmp"], ignore_errors=True)
 
 
 def _succeeded(rel: SmokeRelease, name: str) -> WorkflowResult:
@@ -196,7 +250,8 @@ def _revision(rel: SmokeRelease) -> dict[str, Any]:
     return history[-1]
 
 
-def test_previous_release_provisions_a_tenant_and_writes_a_backup(rel, core_api, previous):
+def _previous_step(rel: SmokeRelease, core_api: Any) -> None:
+    previous = _state["previous"]
     tenant = rel.argo.submit("tenant-provisioning", TENANT_PARAMS)
     backup = rel.argo.trigger("daily-backup")
     _succeeded(rel, tenant)
@@ -210,7 +265,8 @@ def test_previous_release_provisions_a_tenant_and_writes_a_backup(rel, core_api,
     assert _revision(rel)["chart"] == f"cogniverse-{previous.version}"
 
 
-def test_upgrade_to_the_tree_keeps_immutable_fields_and_data(rel, core_api, values_file, previous):
+def _upgrade_step(rel: SmokeRelease, core_api: Any) -> None:
+    values_file, previous = _state["values"], _state["previous"]
     assert "data" in _state, "the previous release's data was not created (see the first test)"
     start = time.monotonic()
     _helm_ok(rel, "upgrade", RELEASE, str(CHART_DIR), "--values", str(values_file), "--wait", "--timeout", "5m")
@@ -233,11 +289,8 @@ def _every_workflow_runs_and_data_stays(rel, core_api, stage: str) -> None:
     assert _tenant_data(core_api) == _state["data"], f"re-provisioning the tenant {stage} changed it"
 
 
-def test_after_upgrade_every_workflow_runs_and_the_backups_are_still_there(rel, core_api):
-    _every_workflow_runs_and_data_stays(rel, core_api, "after upgrade")
-
-
-def test_rollback_restores_the_previous_release_and_keeps_data(rel, core_api, previous):
+def _rollback_step(rel: SmokeRelease, core_api: Any) -> None:
+    previous = _state["previous"]
     assert len(_state.get("backups", ())) >= 2, "the upgrade stage did not complete (see the tests before)"
     start = time.monotonic()
     _helm_ok(rel, "rollback", RELEASE, "1", "--wait", "--timeout", "5m")
@@ -251,5 +304,22 @@ def test_rollback_restores_the_previous_release_and_keeps_data(rel, core_api, pr
     assert _backups_claim_uid(core_api, rel) == _state["claim"], "the backups PVC was replaced by the rollback"
 
 
-def test_after_rollback_every_workflow_runs_and_the_backups_are_still_there(rel, core_api):
-    _every_workflow_runs_and_data_stays(rel, core_api, "after rollback")
+def test_previous_release_provisions_a_tenant_and_writes_a_backup(chain):
+    chain["install"].join(CHAIN_TIMEOUT)
+    chain["previous"].join(CHAIN_TIMEOUT)
+
+
+def test_upgrade_to_the_tree_keeps_immutable_fields_and_data(chain):
+    chain["upgrade"].join(CHAIN_TIMEOUT)
+
+
+def test_after_upgrade_every_workflow_runs_and_the_backups_are_still_there(chain):
+    chain["after-upgrade"].join(CHAIN_TIMEOUT)
+
+
+def test_rollback_restores_the_previous_release_and_keeps_data(chain):
+    chain["rollback"].join(CHAIN_TIMEOUT)
+
+
+def test_after_rollback_every_workflow_runs_and_the_backups_are_still_there(chain):
+    chain["after-rollback"].join(CHAIN_TIMEOUT)
