@@ -85,21 +85,26 @@ stage bootstrap "$ROOT/scripts/bootstrap.sh"
 export PATH="$ROOT/.tools/bin:$ROOT/.venv/bin:$PATH"
 
 # The service images of values/local.yaml (Phoenix, Ollama; cached by version and inputs) build in the
-# background beside the fast tests and the local cluster's build; their smoke tests run once, at the end.
-svc_images=""
+# background beside the fast tests and the local cluster's build, and are imported into the node beside
+# the first smoke leg (import_service_images); their smoke tests run once, in the last leg.
+svc_build_rc="$ROOT/.tools/service-images.rc"
+rm -f "$svc_build_rc"
 if [[ $fast_only == 0 ]] && ! cluster_answers; then
-  "$ROOT/cluster/services/images.sh" build >"$ROOT/.tools/service-images.log" 2>&1 &
-  svc_images=$!
+  ("$ROOT/cluster/services/images.sh" build >"$ROOT/.tools/service-images.log" 2>&1; echo $? >"$svc_build_rc") &
 fi
 # The Go helpers the fast tests run (Argo's own validator for 3.7 and 4.0, kube-apiserver's admission-
 # policy code, the OCI registry of the packaging tests), built from their pinned modules and cached by version and source: a cold build does
 # not belong inside a test.
 stage go-helpers "$ROOT/.venv/bin/python" -m cogniverse_chart.gobuild
 # --durations=10: the ten slowest fast tests are printed in every run, so a slow one shows up in CI.
-stage fast-tests run_pytest -m "not smoke" --durations=10 "${pytest_args[@]}"
-[[ $fast_only == 1 ]] && exit 0
+fast_tests() { stage fast-tests run_pytest -m "not smoke" --durations=10 "${pytest_args[@]}"; }
+if [[ $fast_only == 1 ]]; then
+  fast_tests
+  exit 0
+fi
 
 if cluster_answers; then
+  fast_tests
   echo "test.sh: smoke suite on the cluster in KUBECONFIG=$KUBECONFIG" >&2
   stage smoke-tests run_pytest -m smoke --durations=15 "${pytest_args[@]}"
   exit 0
@@ -116,6 +121,24 @@ trap 'down_cluster; report' EXIT
 # The Argo matrix: the smoke suite once per Argo version on the same node; the first `up` starts the
 # node, each later one swaps the workflow-controller, argo-server and argoexec (and the argo CLI).
 read -r -a argo_matrix <<<"${COGNIVERSE_ARGO_MATRIX:-3.7 4.0}"
+# The services (Phoenix, Ollama from local images, built in the background since the start): once the
+# node is up, a background job waits for the build and imports them (start_service_import); the last
+# leg waits for it (import_service_images) and its session runs their tests once per run.
+svc_import=""
+start_service_import() {
+  (while [[ ! -s "$svc_build_rc" ]]; do sleep 2; done
+   [[ $(cat "$svc_build_rc") == 0 ]] || { echo "test.sh: cluster/services/images.sh build failed" >&2; exit 1; }
+   "$ROOT/cluster/services/images.sh" import) >>"$ROOT/.tools/service-images.log" 2>&1 &
+  svc_import=$!
+}
+import_service_images() {
+  if stage "service-images (build and import, beside the first leg)" wait "$svc_import"; then
+    return 0
+  fi
+  tail -20 "$ROOT/.tools/service-images.log" >&2
+  failed+=("service images: cluster/services/images.sh (log .tools/service-images.log)")
+  return 1
+}
 # Smoke tests that do not depend on the Argo version: the chart pulled from OCI and installed by both
 # Helms (no workflow runs), and the node checks (Kubernetes version, kubectl skew, DNS, local-path,
 # metrics, a trivial Helm 3 chart, the daemons' locks). They run on the first Argo version only, and
@@ -133,11 +156,24 @@ one_leg_only=(
   tests/test_local_cluster_smoke.py::test_kubectl_top_pods_answers
 )
 failed=()
+# The first `up` (node and Argo; a cold one builds Kubernetes) runs beside the fast tests, which need no
+# cluster: its log is printed when it ends, and the stage shows the time left to wait after the tests.
+"$ROOT/scripts/local_cluster.sh" up --argo-version "${argo_matrix[0]}" >"$ROOT/.tools/local-cluster-up.log" 2>&1 &
+up_pid=$!
+fast_tests || failed+=("fast tests")
+up_rc=0
+stage "local-cluster-up (argo ${argo_matrix[0]}, after the fast tests)" wait "$up_pid" || up_rc=$?
+cat "$ROOT/.tools/local-cluster-up.log" >&2
+if [[ $up_rc != 0 ]]; then
+  printf 'test.sh: FAILED: %s\n' "${failed[@]}" "local_cluster.sh up --argo-version ${argo_matrix[0]} (exit $up_rc)" >&2
+  exit 1
+fi
+start_service_import
 first=1
 prebuild=""
+last="${argo_matrix[${#argo_matrix[@]}-1]}"
 for argo in "${argo_matrix[@]}"; do
   if [[ $first == 1 ]]; then
-    stage "local-cluster-up (argo $argo)" "$ROOT/scripts/local_cluster.sh" up --argo-version "$argo"
     KUBECONFIG=$("$ROOT/scripts/local_cluster.sh" kubeconfig)
     export KUBECONFIG
     first=0
@@ -162,15 +198,20 @@ for argo in "${argo_matrix[@]}"; do
       continue
     fi
   fi
-  # The tests of one_leg_only run on the first leg only; test_services.py runs once, in its own stage below.
+  # The tests of one_leg_only run on the first leg only; test_services.py once, in the last leg's session
+  # (its services run beside that leg's workflows), after the service images are imported into the node.
   leg_args=()
   if [[ $argo != "${argo_matrix[0]}" ]]; then
     echo "test.sh: on Argo $argo, left out (they ran on Argo ${argo_matrix[0]}; one_leg_only in scripts/test.sh): ${one_leg_only[*]}" >&2
     for t in "${one_leg_only[@]}"; do leg_args+=(--deselect "$t"); done
   fi
-  stage "smoke-tests (argo $argo)" run_pytest -m smoke --ignore=tests/smoke/test_services.py \
-    --ignore=tests/smoke/test_template_referencing.py --durations=15 "${leg_args[@]}" "${pytest_args[@]}" \
-    || failed+=("argo $argo: smoke suite")
+  if [[ $argo != "$last" ]]; then
+    leg_args+=(--ignore=tests/smoke/test_services.py)
+  elif ! import_service_images; then
+    leg_args+=(--ignore=tests/smoke/test_services.py)
+  fi
+  stage "smoke-tests (argo $argo)" run_pytest -m smoke --ignore=tests/smoke/test_template_referencing.py \
+    --durations=15 "${leg_args[@]}" "${pytest_args[@]}" || failed+=("argo $argo: smoke suite")
   # templateReferencing: Strict is controller-wide, so its check runs alone, after the suite, on the
   # first leg only; its default-config half is what test_workflows' every-CronWorkflow test runs.
   if [[ $argo == "${argo_matrix[0]}" ]]; then
@@ -178,14 +219,6 @@ for argo in "${argo_matrix[@]}"; do
       -k test_strict_template_referencing "${pytest_args[@]}" || failed+=("argo $argo: templateReferencing Strict")
   fi
 done
-# The services (Phoenix, Ollama from local images) once per run, on the last Argo version.
-if stage "service-images (wait for the build)" wait "$svc_images" \
-  && stage "service-images (import)" "$ROOT/cluster/services/images.sh" import; then
-  stage "smoke-services" run_pytest -m smoke tests/smoke/test_services.py "${pytest_args[@]}" || failed+=("services smoke suite")
-else
-  tail -20 "$ROOT/.tools/service-images.log" >&2
-  failed+=("service images: cluster/services/images.sh (log .tools/service-images.log)")
-fi
 if [[ ${#failed[@]} -gt 0 ]]; then
   printf 'test.sh: FAILED: %s\n' "${failed[@]}" >&2
   exit 1
