@@ -48,6 +48,9 @@ source "$CLUSTER_DIR/k8s/k8s.sh"
 # Argo Workflows (build, images, install, CLI): cluster/argo/argo.sh; argo_select sets ARGO_VERSION & co.
 # shellcheck source=cluster/argo/argo.sh
 source "$CLUSTER_DIR/argo/argo.sh"
+# Image archives into containerd, once each: cluster/images/import.sh.
+# shellcheck source=cluster/images/import.sh
+source "$CLUSTER_DIR/images/import.sh"
 CONTAINERD_SOCK="$RUN/containerd/containerd.sock"
 PKI="$STATE/pki"
 # jq and curl: the smoke suite runs docs/guide.md, whose commands use them on the host (a fresh Debian has neither).
@@ -567,15 +570,10 @@ start_controllers() {
     --bind-address 127.0.0.1 --leader-elect=false --profiling=false --v 1
 }
 
-import_images() {
-  local f
-  # Re-packed on the fly as a docker-save stream so containerd normalises the plain names the
-  # way the CRI plugin looks them up (see cluster/images/oci_names.py).
-  for f in "${IMAGES[@]}"; do
-    python3 "$CLUSTER_DIR/images/oci_names.py" "$f" | ctr --address "$CONTAINERD_SOCK" -n k8s.io images import - >/dev/null \
-      || die "importing $f failed (python3 cluster/images/oci_names.py $f | ctr -n k8s.io images import -)"
-  done
-  log "imported ${#IMAGES[@]} image archive(s): $(ctr --address "$CONTAINERD_SOCK" -n k8s.io images ls -q | grep -v '^sha256:' | tr '\n' ' ')"
+import_images() {  # each archive once per containerd root (cluster/images/import.sh)
+  local out
+  out="$(import_archives "$CONTAINERD_SOCK" "$STATE" "${IMAGES[@]}")" || die "importing the node's images failed"
+  log "${#IMAGES[@]} image archive(s); $(grep -c '^already' <<<"$out" || true) already in containerd; $(grep '^imported' <<<"$out" | tr '\n' ' ')"
 }
 
 start_node() {

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -494,3 +495,64 @@ def test_up_installs_every_host_tool_the_smoke_suites_guide_commands_use():
     missing = sorted(t for t in host_tools if t not in checked or t not in packages)
     assert not missing, (f"docs/guide.md uses {missing} on the host but scripts/local_cluster.sh ensure_packages "
                          "does not check and install them: add each to its `for cmd in` list and APT_PACKAGES")
+
+
+# ---------------------------------------------------------------- import once (cluster/images/import.sh)
+# `ctr` here is a stand-in script (no containerd runs in the fast tests): it records each call and lists
+# the references in $FAKE_CTR_LISTED. The real import runs on every `up` of the smoke suite.
+FAKE_CTR = """#!/bin/sh
+echo "$*" >>"$FAKE_CTR_CALLS"
+case "$*" in
+  *"images ls -q"*) cat "$FAKE_CTR_LISTED" ;;
+  *"images import -"*) cat >/dev/null ;;
+esac
+"""
+
+
+def import_archives(tmp_path: Path, *archives: Path, listed: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    bindir = tmp_path / "bin"
+    bindir.mkdir(exist_ok=True)
+    (bindir / "ctr").write_text(FAKE_CTR)
+    (bindir / "ctr").chmod(0o755)
+    (tmp_path / "listed").write_text(listed)
+    calls = tmp_path / "calls"
+    calls.write_text("")
+    proc = subprocess.run(["bash", "-c", f'source {ROOT}/cluster/images/import.sh && import_archives SOCK "$1" "${{@:2}}"',
+                           "x", str(tmp_path / "state"), *map(str, archives)], capture_output=True, text=True,
+                          env={**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}", "FAKE_CTR_CALLS": str(calls),
+                               "FAKE_CTR_LISTED": str(tmp_path / "listed")}, timeout=60)
+    return proc, [c for c in calls.read_text().splitlines() if "images import" in c]
+
+
+def test_an_archive_is_imported_once_per_containerd_root(tmp_path):
+    archive = build_image(tmp_path, "example/tool:1.0")
+    listed = "docker.io/example/tool:1.0\n"
+    proc, imports = import_archives(tmp_path, archive, listed=listed)
+    assert proc.returncode == 0, proc.stderr
+    assert len(imports) == 1 and proc.stdout.startswith("imported: example/tool:1.0")
+    proc, imports = import_archives(tmp_path, archive, listed=listed)  # a version swap: nothing to do
+    assert proc.returncode == 0 and not imports and proc.stdout.startswith("already imported: example/tool:1.0")
+
+
+def test_an_archive_is_imported_again_when_its_image_is_gone_or_the_archive_changed(tmp_path):
+    archive = build_image(tmp_path, "example/tool:1.0")
+    import_archives(tmp_path, archive, listed="docker.io/example/tool:1.0\n")
+    _, imports = import_archives(tmp_path, archive, listed="docker.io/example/other:1.0\n")  # removed from containerd
+    assert len(imports) == 1
+    os.utime(archive, (1, 1))  # rebuilt in place
+    _, imports = import_archives(tmp_path, archive, listed="docker.io/example/tool:1.0\n")
+    assert len(imports) == 1
+    # down --purge drops containerd's root, and the markers with it
+    shutil.rmtree(tmp_path / "state")
+    _, imports = import_archives(tmp_path, archive, listed="docker.io/example/tool:1.0\n")
+    assert len(imports) == 1
+
+
+@pytest.mark.parametrize("name, ref", [("busybox:1", "docker.io/library/busybox:1"),
+                                       ("argoproj/argoexec:v4.0.7", "docker.io/argoproj/argoexec:v4.0.7"),
+                                       ("registry.example:5000/a/b:1", "registry.example:5000/a/b:1"),
+                                       ("localhost/a:1", "localhost/a:1")])
+def test_plain_names_are_matched_as_containerd_lists_them(name, ref):
+    proc = subprocess.run(["bash", "-c", f'source {ROOT}/cluster/images/import.sh && _normalised_ref "$1"', "x", name],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.stdout.strip() == ref

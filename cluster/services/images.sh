@@ -17,7 +17,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE=${COGNIVERSE_CLUSTER_CACHE:-$HOME/.cache/cogniverse-local-cluster}
 RUN=${COGNIVERSE_CLUSTER_RUN:-/run/cogniverse-local-cluster}
 OUT=$CACHE/images/services
+STATE=${COGNIVERSE_CLUSTER_STATE:-/var/lib/cogniverse-local-cluster}
 SOCK=$RUN/containerd/containerd.sock
+# shellcheck source=cluster/images/import.sh
+source "$ROOT/cluster/images/import.sh"
 
 die() { echo "cluster/services/images.sh: $*" >&2; exit 1; }
 log() { echo "cluster/services/images.sh: $*" >&2; }
@@ -60,12 +63,10 @@ case "${1:-}" in
   import)
     [[ -S "$SOCK" ]] || die "no local node running ($SOCK missing): start it with scripts/local_cluster.sh up"
     mapfile -t archives < <(build)
-    for f in "${archives[@]}"; do
-      start=$(date +%s)
-      python3 "$ROOT/cluster/images/oci_names.py" "$f" | ctr --address "$SOCK" -n k8s.io images import - >/dev/null \
-        || die "importing $f failed (python3 cluster/images/oci_names.py $f | ctr -n k8s.io images import -)"
-      log "imported $(python3 "$ROOT/cluster/images/oci_names.py" --list "$f") in $(($(date +%s) - start))s"
-    done ;;
+    start=$(date +%s)
+    out=$(import_archives "$SOCK" "$STATE" "${archives[@]}") || die "importing failed"
+    while read -r line; do log "$line"; done <<<"$out"
+    log "import took $(($(date +%s) - start))s" ;;
   -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}" ;;
   *) die "unknown command '${1:-}': use build, import or archives (see --help)" ;;
 esac
