@@ -30,6 +30,11 @@ CRON_TIMEOUT = float(os.environ.get("SMOKE_CRON_TIMEOUT", "1800"))
 SMOKE_VALUES = Path(os.environ.get("SMOKE_VALUES", PROFILES_DIR / "smoke.yaml"))
 # The backups PVC values/smoke.yaml names (workflows.volumes.backups.existingClaim).
 BACKUPS_CLAIM = "smoke-backups"
+# The optimizing CronWorkflows' skip path (annotations below the threshold): every step up to the decision
+# runs, none of the optimizers. For checks whose subject is not the optimizers (upgrade and rollback, the
+# templateReferencing switch); test_workflows runs the optimizers. Pass only what a CronWorkflow declares.
+SKIP_OPTIMIZATION_PARAMS = {"weekly-optimization": {"annotation-threshold": "1000000"},
+                            "daily-optimization-check": {"annotation-threshold": "1000000"}}
 
 # kubectl for pytest-helm-charts' kube_cluster.kubectl(): the pinned one first on PATH.
 os.environ["PATH"] = f"{REPO_ROOT / '.tools' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"

@@ -40,8 +40,8 @@ from cogniverse_chart.documents import parse_stream
 from cogniverse_chart.helm import find_helm
 from cogniverse_chart.release import chart_version
 from cogniverse_chart.argo.client import load_kube_config
-from smokelib import (BACKUPS_CLAIM, SMOKE_VALUES, WAIT_TIMEOUT, Background, SmokeRelease, WorkflowWatcher,
-                      create_backups_claim, explain)
+from smokelib import (BACKUPS_CLAIM, SKIP_OPTIMIZATION_PARAMS, SMOKE_VALUES, WAIT_TIMEOUT, Background, SmokeRelease,
+                      WorkflowWatcher, create_backups_claim, explain)
 
 pytestmark = pytest.mark.smoke
 TOOLBOX_IMAGE = "cogniverse/toolbox:1.0"  # busybox, imported into the local node by scripts/local_cluster.sh
@@ -59,10 +59,6 @@ TEMPLATE_RUNS = {
                            "dataset-name": "golden_eval_v1", "max-iterations": "20"},
     "tenant-provisioning": TENANT_PARAMS,
 }
-# The optimizing CronWorkflows run their skip path (annotations below the threshold): every step up to
-# the decision runs, none of the optimizers (the main smoke suite runs those); only where declared.
-CRON_PARAMS = {"weekly-optimization": {"annotation-threshold": "1000000"},
-               "daily-optimization-check": {"annotation-threshold": "1000000"}}
 
 #: Figures of this run, printed at the end of the module.
 FIGURES: dict[str, float] = {}
@@ -204,7 +200,7 @@ def _run_everything(rel: SmokeRelease, stage: str) -> dict[str, WorkflowResult]:
     for cron in sorted(crons):
         declared = {p["name"] for p in rel.argo.get("cronworkflows", cron)["spec"]["workflowSpec"]
                     .get("arguments", {}).get("parameters", [])}
-        cheap = {k: v for k, v in CRON_PARAMS.get(cron, {}).items() if k in declared}
+        cheap = {k: v for k, v in SKIP_OPTIMIZATION_PARAMS.get(cron, {}).items() if k in declared}
         names[cron] = rel.argo.trigger(cron, parameters=cheap or None)
     results, failures = {}, []
     for what, name in names.items():
