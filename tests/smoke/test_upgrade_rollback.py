@@ -36,10 +36,10 @@ import yaml
 
 from cogniverse_chart import CHART_DIR, upgrade
 from cogniverse_chart.argo import ArgoClient, WorkflowResult
+from cogniverse_chart.argo.client import load_kube_config
 from cogniverse_chart.documents import parse_stream
 from cogniverse_chart.helm import find_helm
 from cogniverse_chart.release import chart_version
-from cogniverse_chart.argo.client import load_kube_config
 from smokelib import (BACKUPS_CLAIM, SKIP_OPTIMIZATION_PARAMS, SMOKE_VALUES, WAIT_TIMEOUT, Background, SmokeRelease,
                       WorkflowWatcher, create_backups_claim, explain)
 
