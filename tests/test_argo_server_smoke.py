@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 KUBECTL = str(ROOT / ".tools" / "bin" / "kubectl")
 ARGO = str(ROOT / ".tools" / "bin" / "argo")
 TOOLBOX_IMAGE = "cogniverse/toolbox:1.0"
+# How long the UI may take to list a workflow just submitted (its store follows a watch).
+LIST_WAIT_SECONDS = 30
 
 pytestmark = pytest.mark.smoke
 
@@ -149,9 +151,17 @@ def test_a_workflow_submitted_through_the_api_is_listed_there_and_the_cli_follow
     assert status == 200
     name = json.loads(body)["metadata"]["name"]
 
-    status, _, body = get(f"{server}/api/v1/workflows/{namespace}")
-    assert status == 200
-    assert name in [w["metadata"]["name"] for w in json.loads(body).get("items") or []]
+    # The server lists live workflows from a store its informer fills (Argo 3.6+), not from the
+    # API server, so a workflow created a moment ago shows up after the watch event: wait for it.
+    listed_names: list[str] = []
+    deadline = time.monotonic() + LIST_WAIT_SECONDS
+    while name not in listed_names and time.monotonic() < deadline:
+        status, _, body = get(f"{server}/api/v1/workflows/{namespace}")
+        assert status == 200
+        listed_names = [w["metadata"]["name"] for w in json.loads(body).get("items") or []]
+        if name not in listed_names:
+            time.sleep(0.5)
+    assert name in listed_names, f"{name} not listed by the server within {LIST_WAIT_SECONDS} s: {listed_names}"
 
     proc = argo("wait", "-n", namespace, name, timeout=240)
     assert proc.returncode == 0, proc.stdout + proc.stderr
