@@ -18,15 +18,16 @@ from typing import TYPE_CHECKING, Callable, Iterable
 import yaml
 
 from .. import CHART_DIR
-from ..argo.client import ArgoClient
 from ..documents import load_document, read_text
 from ..errors import ToolkitError
-from ..render import DEFAULT_KUBE_VERSION, RenderRequest, profile_path
 
 if TYPE_CHECKING:
+    from ..argo.client import ArgoClient
+    from ..render import RenderRequest
     from ..validate import Validator
 
-# The schema modules are imported by the two commands that validate, not by every command (start-up).
+# Start-up: each command imports only what it runs. The schema modules are imported by the two commands
+# that validate, the cluster client by the commands that connect, the renderer by those that render.
 
 MAX_TIMEOUT = 7 * 24 * 3600.0  # a week: longer waits are a typo (ms for s), not a plan
 MAX_POLL = 300.0
@@ -103,6 +104,8 @@ def add_run_args(p: argparse.ArgumentParser, parameter_help: str) -> None:
 
 def client(args: argparse.Namespace) -> ArgoClient:
     """The ArgoClient of --namespace/--kubeconfig/--context, after checking each kubeconfig file."""
+    from ..argo.client import ArgoClient
+
     for f in _kubeconfig_files(args.kubeconfig):
         _check_kubeconfig(f)
     try:
@@ -136,6 +139,8 @@ def _check_kubeconfig(path: Path) -> None:
 def add_render_args(p: argparse.ArgumentParser, *, profile_short: bool = True) -> None:
     """Options shared by every command that renders the chart (`generate` keeps -p for --parameter, as argo
     does: profile_short=False)."""
+    from ..render import DEFAULT_KUBE_VERSION
+
     p.add_argument("--profile", *(["-p"] if profile_short else []), action="append", default=[],
                    help="environment profile from values/ (k3s, production, smoke, ...); repeatable")
     p.add_argument("--values", "-f", action="append", default=[], type=Path, help="values file; repeatable")
@@ -150,6 +155,8 @@ def add_render_args(p: argparse.ArgumentParser, *, profile_short: bool = True) -
 
 
 def request_from_args(args: argparse.Namespace) -> RenderRequest:
+    from ..render import RenderRequest, profile_path
+
     req = RenderRequest(
         values_files=[profile_path(p) for p in args.profile] + list(args.values),
         set_values=args.set_values,
