@@ -139,12 +139,12 @@ import_service_images() {
   failed+=("service images: cluster/services/images.sh (log .tools/service-images.log)")
   return 1
 }
-# Smoke tests that do not depend on the Argo version: the chart pulled from OCI and installed by both
-# Helms (no workflow runs), and the node checks (Kubernetes version, kubectl skew, DNS, local-path,
-# metrics, a trivial Helm 3 chart, the daemons' locks). They run on the first Argo version only, and
-# so (the lead's CI budget) does the upgrade/rollback module; the services module runs on the last.
-one_leg_only=(
-  tests/smoke/test_install_from_oci.py
+# Smoke tests that do not depend on the Argo version run in one leg only. The node checks (Kubernetes
+# version, kubectl skew, DNS, local-path, metrics, a trivial Helm 3 chart, the daemons' locks) run on the
+# first Argo version, and so (the lead's CI budget) does the upgrade/rollback module. The chart pulled
+# from OCI and installed by both Helms (no workflow runs) runs on the last, as do the services: the
+# first leg keeps both cores busy throughout, the last one waits on Phoenix and on its semaphore test.
+first_leg_only=(
   tests/smoke/test_upgrade_rollback.py
   tests/test_local_cluster_smoke.py::test_server_reports_the_pinned_kubernetes_version
   tests/test_local_cluster_smoke.py::test_kubectl_is_within_one_minor_of_the_server
@@ -154,6 +154,9 @@ one_leg_only=(
   tests/test_local_cluster_smoke.py::test_pods_resolve_services_by_fqdn_and_by_short_name
   tests/test_local_cluster_smoke.py::test_pvc_binds_on_the_default_local_path_class_and_keeps_written_data
   tests/test_local_cluster_smoke.py::test_kubectl_top_pods_answers
+)
+last_leg_only=(
+  tests/smoke/test_install_from_oci.py
 )
 failed=()
 # The first `up` (node and Argo; a cold one builds Kubernetes) runs beside the fast tests, which need no
@@ -198,12 +201,16 @@ for argo in "${argo_matrix[@]}"; do
       continue
     fi
   fi
-  # The tests of one_leg_only run on the first leg only; test_services.py once, in the last leg's session
+  # first_leg_only and last_leg_only run in their leg only; test_services.py once, in the last leg's session
   # (its services run beside that leg's workflows), after the service images are imported into the node.
   leg_args=()
   if [[ $argo != "${argo_matrix[0]}" ]]; then
-    echo "test.sh: on Argo $argo, left out (they ran on Argo ${argo_matrix[0]}; one_leg_only in scripts/test.sh): ${one_leg_only[*]}" >&2
-    for t in "${one_leg_only[@]}"; do leg_args+=(--deselect "$t"); done
+    echo "test.sh: on Argo $argo, left out (they ran on Argo ${argo_matrix[0]}; first_leg_only in scripts/test.sh): ${first_leg_only[*]}" >&2
+    for t in "${first_leg_only[@]}"; do leg_args+=(--deselect "$t"); done
+  fi
+  if [[ $argo != "$last" ]]; then
+    echo "test.sh: on Argo $argo, left out (they run on Argo $last; last_leg_only in scripts/test.sh): ${last_leg_only[*]}" >&2
+    for t in "${last_leg_only[@]}"; do leg_args+=(--deselect "$t"); done
   fi
   if [[ $argo != "$last" ]] || ! import_service_images; then
     leg_args+=(--ignore=tests/smoke/test_services.py)
