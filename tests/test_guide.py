@@ -144,6 +144,42 @@ def test_placeholders_mean_the_newest_object_in_the_state_the_command_needs():
                                {"metadata": {"name": "p2", "creationTimestamp": "2"}}]) == "p2"
 
 
+def test_placeholders_never_mean_a_run_of_the_charts_background_cron_workflows():
+    """The deadline watchdog starts every 5 minutes: right after `argo watch` of the guide's workflow its
+    newest run may be seconds old, with no logs yet. `<workflow-name>` is still the guide's workflow,
+    a watchdog run neither is chosen nor makes a lookup wait, and neither is its pod."""
+    guides = _wf("video-ingestion-abc", "2026-01-01T00:00:01Z", "Succeeded", True)
+    watchdog = {"workflows.argoproj.io/cron-workflow": "deadline-watchdog"}
+    newer = [_wf("deadline-watchdog-1796223900", "2026-01-01T00:00:02Z", "Running", **watchdog),
+             _wf("deadline-watchdog-1796223600", "2026-01-01T00:00:03Z", "Failed", True, **watchdog)]
+    for name in ("workflow-name", "failed-workflow-name", "running-workflow-name"):
+        assert guide.Lookup.choose(name, [guides, *newer]) == ("video-ingestion-abc" if name == "workflow-name" else None)
+    lookup = _ScriptedLookup([[guides, *newer]], wait=30)
+    cmd = guide.GuideCommand(text="kubectl top pods -l workflows.argoproj.io/workflow=<workflow-name>", line=1, section="")
+    with pytest.raises(LookupError, match=r"matches <running-workflow-name>$"):  # no wait on the watchdog
+        lookup("workflow-name", cmd)
+    pod = {"metadata": {"name": "deadline-watchdog-1796223900-enforce-1", "creationTimestamp": "3",
+                        "labels": {"workflows.argoproj.io/workflow": "deadline-watchdog-1796223900"}},
+           "status": {"phase": "Running"}}
+    mine = {"metadata": {"name": "video-ingestion-abc-ingest-2", "creationTimestamp": "1",
+                         "labels": {"workflows.argoproj.io/workflow": "video-ingestion-abc"}}, "status": {"phase": "Succeeded"}}
+    logs = guide.GuideCommand(text="kubectl logs <pod-name> -n cogniverse", line=1, section="")
+    assert _ScriptedLookup([[pod, mine]], wait=30)("pod-name", logs) == "video-ingestion-abc-ingest-2"
+    # A workflow a user submits from the watchdog's template is theirs: only the CronWorkflow's runs are left out.
+    submitted = {"metadata": {"name": "deadline-watchdog-x7k2p", "creationTimestamp": "4",
+                              "labels": {"workflows.argoproj.io/workflow": "deadline-watchdog-x7k2p"}}}
+    assert not guide.Lookup.background(submitted)
+
+
+@pytest.mark.parametrize("profile", [None, "smoke", "production"])
+def test_the_background_cron_workflows_are_those_the_chart_runs_more_often_than_hourly(profile):
+    crons = [d.obj for d in render_chart(profile=profile) if d.obj.get("kind") == "CronWorkflow"]
+    assert crons
+    frequent = {c["metadata"]["name"] for c in crons
+                if any(not s.split()[0].isdigit() for s in c["spec"].get("schedules") or [c["spec"]["schedule"]])}
+    assert frequent == set(guide.Lookup.BACKGROUND_CRON_WORKFLOWS)
+
+
 def test_a_generic_placeholder_means_what_its_command_needs():
     """The user's guide writes <workflow-name> and <pod-name> everywhere; a user retries a failed
     workflow, reads improvement from a finished optimization, and reads logs of a pod that started."""

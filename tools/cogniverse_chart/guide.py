@@ -328,6 +328,12 @@ def classify(cmds: list[GuideCommand]) -> dict[int, tuple[str, str]]:
 class Lookup:
     """Fills `<...>` placeholders with the newest matching object in a namespace, via kubectl."""
 
+    #: CronWorkflows the chart runs every few minutes beside whatever the user does (the deadline
+    #: watchdog, every 5 minutes). A user following the guide never means one of their runs: a
+    #: `<workflow-name>` after `argo watch` is the workflow just watched, not a watchdog run that
+    #: started meanwhile (its logs still empty). tests/test_guide.py checks this list against the chart.
+    BACKGROUND_CRON_WORKFLOWS = ("deadline-watchdog",)
+
     WORKFLOW_FILTERS: dict[str, tuple[str, Callable[[dict], bool]]] = {
         "workflow-name": ("", lambda w: True),
         "running-workflow-name": ("", lambda w: not (w.get("status") or {}).get("finishedAt")),
@@ -384,11 +390,21 @@ class Lookup:
         return sorted(items, key=lambda o: o["metadata"].get("creationTimestamp") or "", reverse=True)
 
     @classmethod
+    def background(cls, obj: dict) -> bool:
+        """A run of a BACKGROUND_CRON_WORKFLOWS CronWorkflow (its label), or a pod of one: the pod names
+        its workflow, which Argo names `<cron>-<scheduled unix time>`."""
+        labels = obj["metadata"].get("labels") or {}
+        if labels.get("workflows.argoproj.io/cron-workflow") in cls.BACKGROUND_CRON_WORKFLOWS:
+            return True
+        cron, _, stamp = (labels.get("workflows.argoproj.io/workflow") or "").rpartition("-")
+        return cron in cls.BACKGROUND_CRON_WORKFLOWS and stamp.isdigit()
+
+    @classmethod
     def choose(cls, name: str, items: list[dict]) -> str | None:
         """The newest of `items` (objects of the placeholder's kind) that the placeholder means."""
         selector, keep = cls.WORKFLOW_FILTERS.get(name, ("", lambda o: True))
         labels = dict(part.split("=", 1) for part in selector.split(",") if part)
-        matching = [o for o in items if keep(o) and all(
+        matching = [o for o in items if keep(o) and not cls.background(o) and all(
             (o["metadata"].get("labels") or {}).get(k) == v for k, v in labels.items())]
         matching.sort(key=lambda o: o["metadata"].get("creationTimestamp") or "", reverse=True)
         return matching[0]["metadata"]["name"] if matching else None
@@ -402,11 +418,13 @@ class Lookup:
         """(the object the placeholder means or None, objects that may still become it)."""
         if name in self.POD_FILTERS:
             pods = self._items("pods")
-            pending = [p["metadata"]["name"] for p in pods if (p.get("status") or {}).get("phase") == "Pending"]
+            pending = [p["metadata"]["name"] for p in pods
+                       if (p.get("status") or {}).get("phase") == "Pending" and not self.background(p)]
             return self.choose(name, [p for p in pods if self.POD_FILTERS[name](p)]), pending
         if name in self.WORKFLOW_FILTERS:
             items = self._items("workflows.argoproj.io", self.WORKFLOW_FILTERS[name][0])
-            unfinished = [w["metadata"]["name"] for w in items if not (w.get("status") or {}).get("finishedAt")]
+            unfinished = [w["metadata"]["name"] for w in items
+                          if not (w.get("status") or {}).get("finishedAt") and not self.background(w)]
             return self.choose(name, items), unfinished
         if name in self.OTHER:
             return self.choose(name, self._items(self.OTHER[name])), []
