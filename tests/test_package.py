@@ -309,3 +309,41 @@ def test_cli_bad_input_is_one_line(argv, problem, tmp_path, capsys):
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1
     assert re.search(problem, err), err
+
+
+# --- what a failed pull or login is reported as ------------------------------------------------------
+
+def _failing_helm(tmp_path: Path, message: str) -> pkg.Helm:
+    """A stand-in for helm (named so): prints MESSAGE on stderr and exits 1, as helm does on a failure."""
+    script = tmp_path / "helm-stand-in"
+    script.write_text(f"#!/bin/sh\nprintf '%s\\n' {json.dumps(message)} >&2\nexit 1\n")
+    script.chmod(0o755)
+    return pkg.Helm(str(script), (3, 18, 0))
+
+
+@pytest.mark.parametrize("message, refused", [
+    # Helm 3.18's refusal of a provenance layer quotes a digest; one with "401" in it is no refusal.
+    ('Error: media type "application/vnd.cncf.helm.chart.provenance.v1.prov" is not allowed, found in '
+     'descriptor with digest: "sha256:0a4011c9e7b0c0f11391b246691708dbdd5c705f364f50cb10ae60bc77214aef"', False),
+    ("Error: failed to do request: Head \"https://127.0.0.1:34012/v2/charts/cogniverse/manifests/0.4.0\": "
+     "connection refused", False),
+    ('Error: failed to authorize: failed to fetch oauth token: unexpected status: 401 Unauthorized', True),
+    ("Error: pull access denied: response status code 401", True),
+    ("Error: basic credential not found", True),
+])
+def test_a_failed_pull_is_called_unauthorized_only_when_the_registry_said_so(tmp_path, message, refused):
+    reg = pkg.Registry("oci://127.0.0.1:34012/charts")
+    with pytest.raises(ToolkitError) as err:
+        pkg.pull(_failing_helm(tmp_path, message), "oci://127.0.0.1:34012/charts/cogniverse", "0.4.0",
+                 tmp_path / "pull", registry=reg, keyring=tmp_path / "pubring.gpg")
+    assert ("(unauthorized): log in first" in str(err.value)) == refused, str(err.value)
+    if not refused:
+        assert message.splitlines()[-1] in str(err.value)  # Helm's own line, not a guess
+
+
+def test_a_failed_login_names_wrong_credentials_only_on_a_refusal(tmp_path):
+    reg = pkg.Registry("oci://127.0.0.1:34012/charts", "chart-publisher", "pw")
+    with pytest.raises(ToolkitError, match=r"refused the login of user 'chart-publisher' \(401 unauthorized\)"):
+        pkg.login(_failing_helm(tmp_path, "Error: login attempt to https://127.0.0.1:34012/v2/ failed with status: 401 Unauthorized"), reg)
+    with pytest.raises(ToolkitError, match="logging in to 127.0.0.1:34012 failed: Error: .*tls: failed to verify"):
+        pkg.login(_failing_helm(tmp_path, "Error: Get \"https://127.0.0.1:34012/v2/\": tls: failed to verify certificate"), reg)

@@ -72,8 +72,14 @@ def _fail(helm: Helm, what: str, proc, hint: str) -> HelmError:
     return HelmError(f"{helm.label}: {what} failed: {last}; {hint}")
 
 
+#: What Helm and the registry say when credentials are missing or wrong. 401 only as a word: Helm's
+#: other errors quote digests and URLs, and "sha256:...401..." or a port like 34012 is no refusal.
+_UNAUTHORIZED = re.compile(r"\b401\b|unauthorized|authentication required|credential not found")
+
+
 def _unauthorized(text: str) -> bool:
-    return any(s in text for s in ("401", "unauthorized", "authentication required", "credential not found"))
+    """Helm's output (lower-cased) says the registry refused the credentials."""
+    return _UNAUTHORIZED.search(text) is not None
 
 
 def package(helm: Helm, dest: Path, *, chart: Path = CHART_DIR, signing: Signing | None = None) -> Path:
@@ -122,7 +128,7 @@ def login(helm: Helm, registry: Registry) -> None:
                      *registry.flags(), *registry.config_flags()], input=registry.password, check=False)
     if proc.returncode != 0:
         text = (proc.stderr + proc.stdout).lower()
-        if "401" in text or "unauthorized" in text:
+        if _unauthorized(text):
             raise ToolkitError(f"registry {registry.host} refused the login of user {registry.username!r} "
                                f"(401 unauthorized): check the username and password")
         raise _fail(helm, f"logging in to {registry.host}", proc,
