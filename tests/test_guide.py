@@ -152,19 +152,25 @@ def test_placeholders_never_mean_a_run_of_the_charts_background_cron_workflows()
     watchdog = {"workflows.argoproj.io/cron-workflow": "deadline-watchdog"}
     newer = [_wf("deadline-watchdog-1796223900", "2026-01-01T00:00:02Z", "Running", **watchdog),
              _wf("deadline-watchdog-1796223600", "2026-01-01T00:00:03Z", "Failed", True, **watchdog)]
-    for name in ("workflow-name", "failed-workflow-name", "running-workflow-name"):
-        assert guide.Lookup.choose(name, [guides, *newer]) == ("video-ingestion-abc" if name == "workflow-name" else None)
-    lookup = _ScriptedLookup([[guides, *newer]], wait=30)
-    cmd = guide.GuideCommand(text="kubectl top pods -l workflows.argoproj.io/workflow=<workflow-name>", line=1, section="")
-    with pytest.raises(LookupError, match=r"matches <running-workflow-name>$"):  # no wait on the watchdog
-        lookup("workflow-name", cmd)
+
+    def cmd(text: str) -> guide.GuideCommand:
+        return guide.GuideCommand(text=text, line=1, section="")
+
+    assert _ScriptedLookup([[guides, *newer]], wait=30)("workflow-name", cmd("argo logs <workflow-name>")) \
+        == "video-ingestion-abc"
+    for text, meant in (("argo retry <workflow-name>", "failed-workflow-name"),
+                        ("kubectl top pods -l workflows.argoproj.io/workflow=<workflow-name>", "running-workflow-name")):
+        lookup = _ScriptedLookup([[guides, *newer]], wait=30)
+        with pytest.raises(LookupError, match=rf"matches <{meant}>$"):  # and no wait on the running watchdog
+            lookup("workflow-name", cmd(text))
+        assert lookup.calls == 1
     pod = {"metadata": {"name": "deadline-watchdog-1796223900-enforce-1", "creationTimestamp": "3",
                         "labels": {"workflows.argoproj.io/workflow": "deadline-watchdog-1796223900"}},
            "status": {"phase": "Running"}}
     mine = {"metadata": {"name": "video-ingestion-abc-ingest-2", "creationTimestamp": "1",
                          "labels": {"workflows.argoproj.io/workflow": "video-ingestion-abc"}}, "status": {"phase": "Succeeded"}}
-    logs = guide.GuideCommand(text="kubectl logs <pod-name> -n cogniverse", line=1, section="")
-    assert _ScriptedLookup([[pod, mine]], wait=30)("pod-name", logs) == "video-ingestion-abc-ingest-2"
+    assert _ScriptedLookup([[pod, mine]], wait=30)("pod-name", cmd("kubectl logs <pod-name> -n cogniverse")) \
+        == "video-ingestion-abc-ingest-2"
     # A workflow a user submits from the watchdog's template is theirs: only the CronWorkflow's runs are left out.
     submitted = {"metadata": {"name": "deadline-watchdog-x7k2p", "creationTimestamp": "4",
                               "labels": {"workflows.argoproj.io/workflow": "deadline-watchdog-x7k2p"}}}

@@ -404,7 +404,7 @@ class Lookup:
         """The newest of `items` (objects of the placeholder's kind) that the placeholder means."""
         selector, keep = cls.WORKFLOW_FILTERS.get(name, ("", lambda o: True))
         labels = dict(part.split("=", 1) for part in selector.split(",") if part)
-        matching = [o for o in items if keep(o) and not cls.background(o) and all(
+        matching = [o for o in items if keep(o) and all(
             (o["metadata"].get("labels") or {}).get(k) == v for k, v in labels.items())]
         matching.sort(key=lambda o: o["metadata"].get("creationTimestamp") or "", reverse=True)
         return matching[0]["metadata"]["name"] if matching else None
@@ -414,20 +414,22 @@ class Lookup:
         """The placeholder this command means by `name` (see CONTEXT); `name` itself otherwise."""
         return next((to for text, generic, to in cls.CONTEXT if generic == name and text in cmd.text), name)
 
+    def _candidates(self, resource: str, selector: str = "") -> list[dict]:
+        """The objects a placeholder may name: those of the namespace, less the background runs."""
+        return [o for o in self._items(resource, selector) if not self.background(o)]
+
     def _find(self, name: str) -> tuple[str | None, list[str]]:
         """(the object the placeholder means or None, objects that may still become it)."""
         if name in self.POD_FILTERS:
-            pods = self._items("pods")
-            pending = [p["metadata"]["name"] for p in pods
-                       if (p.get("status") or {}).get("phase") == "Pending" and not self.background(p)]
+            pods = self._candidates("pods")
+            pending = [p["metadata"]["name"] for p in pods if (p.get("status") or {}).get("phase") == "Pending"]
             return self.choose(name, [p for p in pods if self.POD_FILTERS[name](p)]), pending
         if name in self.WORKFLOW_FILTERS:
-            items = self._items("workflows.argoproj.io", self.WORKFLOW_FILTERS[name][0])
-            unfinished = [w["metadata"]["name"] for w in items
-                          if not (w.get("status") or {}).get("finishedAt") and not self.background(w)]
+            items = self._candidates("workflows.argoproj.io", self.WORKFLOW_FILTERS[name][0])
+            unfinished = [w["metadata"]["name"] for w in items if not (w.get("status") or {}).get("finishedAt")]
             return self.choose(name, items), unfinished
         if name in self.OTHER:
-            return self.choose(name, self._items(self.OTHER[name])), []
+            return self.choose(name, self._candidates(self.OTHER[name])), []
         raise LookupError(f"unknown placeholder <{name}> (known: "
                           f"{', '.join(f'<{n}>' for n in [*self.WORKFLOW_FILTERS, *self.POD_FILTERS, *self.OTHER])})")
 
