@@ -158,6 +158,12 @@ first_leg_only=(
 last_leg_only=(
   tests/smoke/test_install_from_oci.py
 )
+leave_out() { # why test...: deselect the tests from the current leg's run (leg_args) and say so
+  local why=$1 t
+  shift
+  echo "test.sh: on Argo $argo, left out ($why): $*" >&2
+  for t; do leg_args+=(--deselect "$t"); done
+}
 failed=()
 # The first `up` (node and Argo; a cold one builds Kubernetes) runs beside the fast tests, which need no
 # cluster: its log is printed when it ends, and the stage shows the time left to wait after the tests.
@@ -205,12 +211,10 @@ for argo in "${argo_matrix[@]}"; do
   # (its services run beside that leg's workflows), after the service images are imported into the node.
   leg_args=()
   if [[ $argo != "${argo_matrix[0]}" ]]; then
-    echo "test.sh: on Argo $argo, left out (they ran on Argo ${argo_matrix[0]}; first_leg_only in scripts/test.sh): ${first_leg_only[*]}" >&2
-    for t in "${first_leg_only[@]}"; do leg_args+=(--deselect "$t"); done
+    leave_out "they ran on Argo ${argo_matrix[0]}; first_leg_only in scripts/test.sh" "${first_leg_only[@]}"
   fi
   if [[ $argo != "$last" ]]; then
-    echo "test.sh: on Argo $argo, left out (they run on Argo $last; last_leg_only in scripts/test.sh): ${last_leg_only[*]}" >&2
-    for t in "${last_leg_only[@]}"; do leg_args+=(--deselect "$t"); done
+    leave_out "they run on Argo $last; last_leg_only in scripts/test.sh" "${last_leg_only[@]}"
   fi
   if [[ $argo != "$last" ]] || ! import_service_images; then
     leg_args+=(--ignore=tests/smoke/test_services.py)
