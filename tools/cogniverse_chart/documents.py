@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from . import io_limits
 from .errors import ToolkitError
 from .perf.yaml_loader import Chunk, split_text, load_chunk, split_stream, load_document, no_cyclic_gc
 
@@ -122,6 +123,8 @@ def read_file(path: Path, source: str | None = None) -> Iterator[Document]:
     if str(path) == "-":
         yield from iter_documents(split_stream(sys.stdin.buffer.read, "<stdin>"), "<stdin>")
         return
+    if not path.is_dir():  # a FIFO or a device is refused before open() (which would wait for a writer)
+        io_limits.check_file(path, "")
     try:
         f = open(path, "rb")
     except IsADirectoryError:
@@ -139,15 +142,9 @@ def read_file(path: Path, source: str | None = None) -> Iterator[Document]:
 
 
 def _read(path: Path) -> str:
-    """A whole (small) text file, with one-line errors (used for values files and the like)."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ToolkitError(f"{path}: not UTF-8 text (byte {exc.start}); is it the right file? Save it as UTF-8") from None
-    except IsADirectoryError:
-        raise ToolkitError(f"{path}: is a directory, not a file") from None
-    except OSError as exc:
-        raise ToolkitError(f"{path}: cannot read: {_describe_os_error(exc)}") from None
+    """A whole (small) text file, with one-line errors (used for values files and the like); FIFOs and
+    devices refused, and at most io_limits.MAX_TEXT_BYTES."""
+    return io_limits.read_text(path, "")
 
 
 def read_text(path: Path) -> str:

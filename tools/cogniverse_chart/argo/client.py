@@ -9,6 +9,11 @@ same objects `argo submit` creates (built by `cogniverse_chart.argo.manifests`).
 - `WorkflowStream(api, namespace)`: every Workflow of a namespace kept current by one watch stream, so
   callers wait on events (`.wait(name)`, `.phase_of(name)`) instead of polling.
 
+Bounds (`cogniverse_chart.io_limits`): a client from `connect`/`load_api` sends every request under one
+`Deadline` (the command's --timeout) with connect and read timeouts, retries only while time is left and
+never after a read timeout, and reads every answer up to `MAX_RESPONSE_BYTES`; the kubeconfig's own files
+(token, certificates, key) are checked first (`check_kubeconfig_refs`): no FIFO, no device, no giant file.
+
 Exercised by the smoke suite against a real cluster.
 """
 
@@ -17,11 +22,19 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
+from .. import io_limits
+from ..io_limits import Deadline, DeadlineExceeded, LimitExceeded
 from .manifests import (GROUP, PHASES, VERSION, ArgoError, WaitTimeout, WorkflowResult, check_parameters,
                         declared_parameters, parse_workflow, progress_line, workflow_from_cron,
                         workflow_from_template)
+
+
+class ApiTimeout(ArgoError):
+    """The API server did not answer a call in time (its connect or read timeout, or the deadline)."""
 
 
 def retry_dropped_connections() -> None:
@@ -58,31 +71,136 @@ def load_kube_config(kubeconfig: str | None = None, context: str | None = None) 
     retry_dropped_connections()
 
 
-def load_api(kubeconfig: str | None = None, context: str | None = None) -> Any:
-    """A CustomObjectsApi for the cluster in kubeconfig (see `load_kube_config`)."""
+#: kubeconfig fields that name files the kubernetes client reads whole (relative to the kubeconfig)
+_KUBECONFIG_FILES = {"users": ("user", ("tokenFile", "client-certificate", "client-key")),
+                     "clusters": ("cluster", ("certificate-authority",))}
+
+
+def check_kubeconfig_refs(path: Path, config: dict[str, Any]) -> None:
+    """Every token, certificate and key file a kubeconfig names must be a regular file of at most
+    MAX_SMALL_BYTES: the client reads them whole (a tokenFile on /dev/zero once took 1.8 GB)."""
+    for section, (inner, keys) in _KUBECONFIG_FILES.items():
+        entries = config.get(section)
+        for entry in entries if isinstance(entries, list) else []:
+            fields = entry.get(inner) if isinstance(entry, dict) else None
+            for key in keys:
+                name = fields.get(key) if isinstance(fields, dict) else None
+                if not isinstance(name, str) or not name:
+                    continue
+                f = Path(name) if Path(name).is_absolute() else path.parent / name
+                st = io_limits.check_file(f, f"kubeconfig {path}: {key}")
+                if st.st_size > io_limits.MAX_SMALL_BYTES:
+                    raise io_limits.too_large(f"kubeconfig {path}: {key} {f}", io_limits.MAX_SMALL_BYTES)
+
+
+def _deadline_retry(deadline: Deadline) -> Any:
+    """The retries of `retry_dropped_connections`, under a deadline: none after a read timeout (the server
+    may be working on the request, and waiting again would double the wait) and none when less than a
+    connect timeout is left."""
+    from urllib3.exceptions import ReadTimeoutError
+    from urllib3.util.retry import Retry
+
+    class DeadlineRetry(Retry):
+        def new(self, **kw: Any) -> Retry:
+            return DeadlineRetry(**{**dict(total=self.total, connect=self.connect, read=self.read,
+                                           status=self.status, allowed_methods=self.allowed_methods,
+                                           backoff_factor=self.backoff_factor), **kw})
+
+        def increment(self, method: Any = None, url: Any = None, response: Any = None, error: Any = None,
+                      _pool: Any = None, _stacktrace: Any = None) -> Retry:
+            if error is not None and (isinstance(error, ReadTimeoutError)
+                                      or deadline.left() < io_limits.CONNECT_TIMEOUT):
+                raise error
+            return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    return DeadlineRetry(total=3, connect=3, read=1, status=0, allowed_methods=None, backoff_factor=0.2)
+
+
+class _Answer:
+    """An HTTP answer read whole (and bounded) by `BoundedPool`, as the kubernetes client reads it."""
+
+    def __init__(self, resp: Any, data: bytes):
+        self.status, self.reason, self.headers, self.data = resp.status, resp.reason, resp.headers, data
+
+    def getheaders(self) -> Any:
+        return self.headers
+
+    def getheader(self, name: str, default: Any = None) -> Any:
+        return self.headers.get(name, default)
+
+
+class BoundedPool:
+    """The kubernetes client's urllib3 pool with every request under `deadline`: (connect, read) timeouts
+    of at most the time left, deadline-aware retries, and the answer read up to `limit` bytes (watch
+    streams pass through, with their timeouts)."""
+
+    def __init__(self, pool: Any, deadline: Deadline, limit: int = io_limits.MAX_RESPONSE_BYTES):
+        self._pool, self.deadline, self.limit = pool, deadline, limit
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
+
+    def request(self, method: str, url: str, **kw: Any) -> Any:
+        import urllib3
+
+        parts = urlsplit(url)
+        what = f"the API server at {parts.netloc}"
+        watch = "watch=true" in (parts.query or "").lower()
+        connect, read = self.deadline.timeouts(what, read=io_limits.READ_TIMEOUT + (30 if watch else 0))
+        kw["timeout"] = urllib3.Timeout(connect=connect, read=read)
+        kw["retries"] = _deadline_retry(self.deadline)
+        resp = self._pool.request(method, url, **kw)
+        if watch:
+            return resp
+        try:
+            # read1: what has arrived (resp.read(n) waits for n bytes, which a trickle never completes)
+            data = io_limits.read_stream(getattr(resp, "read1", resp.read), f"the answer of {what} to {method} {parts.path}",
+                                         self.limit, self.deadline)
+        except BaseException:
+            resp.close()
+            raise
+        resp.release_conn()
+        return _Answer(resp, data)
+
+
+def load_api(kubeconfig: str | None = None, context: str | None = None, deadline: Deadline | None = None) -> Any:
+    """A CustomObjectsApi for the cluster in kubeconfig (see `load_kube_config`), whose every request is
+    bounded by `BoundedPool` (no whole deadline when none is given: each call still has its timeouts)."""
     from kubernetes import client
 
     load_kube_config(kubeconfig, context)
-    return client.CustomObjectsApi()
+    api = client.CustomObjectsApi()
+    rest = api.api_client.rest_client
+    rest.pool_manager = BoundedPool(rest.pool_manager, deadline or Deadline(float("inf")))
+    return api
 
 
 class ArgoClient:
     """Argo Workflows objects in one namespace, through a CustomObjectsApi."""
 
-    def __init__(self, api: Any, namespace: str):
+    def __init__(self, api: Any, namespace: str, deadline: Deadline | None = None):
         self.api = api
         self.namespace = namespace
+        self.deadline = deadline or Deadline(float("inf"))
 
     @classmethod
-    def connect(cls, namespace: str, kubeconfig: str | None = None, context: str | None = None) -> "ArgoClient":
-        return cls(load_api(kubeconfig, context), namespace)
+    def connect(cls, namespace: str, kubeconfig: str | None = None, context: str | None = None,
+                deadline: Deadline | None = None) -> "ArgoClient":
+        return cls(load_api(kubeconfig, context, deadline), namespace, deadline)
 
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError
+        from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError, ReadTimeoutError
 
         try:
-            return fn(GROUP, VERSION, self.namespace, *args, **kw)
+            out = fn(GROUP, VERSION, self.namespace, *args, **kw)
+        except DeadlineExceeded as exc:
+            raise ApiTimeout(f"{what}: {exc}") from None
+        except LimitExceeded as exc:
+            raise ArgoError(f"{what}: {exc}") from None
+        except ValueError:  # the client's JSON decoding of an answer that is not JSON
+            raise ArgoError(f"{what}: the API server's answer is not JSON (is KUBECONFIG's server a "
+                            f"Kubernetes API server?)") from None
         except ApiException as exc:
             reason = exc.reason
             if exc.status == 404:
@@ -93,8 +211,27 @@ class ArgoClient:
             except (TypeError, ValueError, AttributeError):
                 pass
             raise ArgoError(f"{what}: API error {exc.status}: {reason}") from None
-        except (OSError, HTTPError) as exc:  # connection refused, DNS, TLS, ...
-            raise ArgoError(f"{what}: cannot reach the cluster: {exc}") from None
+        except (OSError, HTTPError) as exc:  # connection refused, DNS, TLS, timeouts ...
+            reason = exc.reason if isinstance(exc, MaxRetryError) else exc
+            if isinstance(reason, (ReadTimeoutError, ConnectTimeoutError, TimeoutError)):
+                waited = "" if self.deadline.seconds == float("inf") else f" (--timeout {self.deadline.seconds:g} s)"
+                verb = "accept a connection" if isinstance(reason, ConnectTimeoutError) else "answer"
+                cap = io_limits.CONNECT_TIMEOUT if verb != "answer" else io_limits.READ_TIMEOUT
+                raise ApiTimeout(f"{what}: the API server did not {verb} in time{waited or f' ({cap:g} s)'}") from None
+            raise ArgoError(f"{what}: cannot reach the cluster: {' '.join(str(exc).split())[:300]}") from None
+        if not isinstance(out, dict):
+            raise ArgoError(f"{what}: the API server answered with {type(out).__name__}, not a Kubernetes "
+                            f"object (is KUBECONFIG's server a Kubernetes API server?)")
+        return out
+
+    def _items(self, what: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> list[dict[str, Any]]:
+        """The `items` of a list answer; entries that are not objects with a name are an error."""
+        items = self._call(what, fn, *args, **kw).get("items")
+        if not isinstance(items, list) or not all(
+                isinstance(i, dict) and isinstance(i.get("metadata"), dict)
+                and isinstance(i["metadata"].get("name"), str) for i in items):
+            raise ArgoError(f"{what}: the API server's list has no items of named objects")
+        return items
 
     def get(self, plural: str, name: str) -> dict[str, Any]:
         kind = {"workflows": "Workflow", "workflowtemplates": "WorkflowTemplate",
@@ -103,12 +240,15 @@ class ArgoClient:
 
     def names(self, plural: str) -> set[str]:
         """Names of the objects of one kind (workflowtemplates, cronworkflows, workflows) in the namespace."""
-        items = self._call(f"list {plural}", self.api.list_namespaced_custom_object, plural)["items"]
+        items = self._items(f"list {plural}", self.api.list_namespaced_custom_object, plural)
         return {i["metadata"]["name"] for i in items}
 
     def create_workflow(self, manifest: dict[str, Any]) -> str:
         created = self._call("create Workflow", self.api.create_namespaced_custom_object, "workflows", manifest)
-        return created["metadata"]["name"]
+        name = (created.get("metadata") or {}).get("name")
+        if not isinstance(name, str) or not name:
+            raise ArgoError("create Workflow: the API server's answer names no Workflow")
+        return name
 
     def submit(self, template: str, parameters: dict[str, str] | None = None,
                labels: dict[str, str] | None = None) -> str:
@@ -131,7 +271,13 @@ class ArgoClient:
         start = time.monotonic()
         last = ""
         while True:
-            result = self.status(name)
+            try:
+                result = self.status(name)
+            except ApiTimeout:  # one stalled poll is not the end of a long wait; the deadline is
+                if time.monotonic() - start + poll >= timeout:
+                    raise
+                time.sleep(poll)
+                continue
             elapsed = time.monotonic() - start
             if on_progress:
                 line = progress_line(result, elapsed)
@@ -143,14 +289,14 @@ class ArgoClient:
             if elapsed >= timeout:
                 raise WaitTimeout(f"Workflow {name} still {result.phase} after {timeout:.0f}s "
                                   f"({progress_line(result, elapsed).split('] ', 1)[1]})", result)
-            time.sleep(poll)
+            time.sleep(max(0.0, min(poll, timeout - elapsed)))
 
     def list_workflows(self, selector: str | None = None, phase: str | None = None) -> list[WorkflowResult]:
         """Workflows matching a label selector (and phase), newest first."""
         if phase is not None and phase not in PHASES:
             raise ArgoError(f"phase {phase!r} is not one of {', '.join(PHASES)}")
         kw = {"label_selector": selector} if selector else {}
-        items = self._call("list Workflows", self.api.list_namespaced_custom_object, "workflows", **kw)["items"]
+        items = self._items("list Workflows", self.api.list_namespaced_custom_object, "workflows", **kw)
         results = [parse_workflow(i) for i in items]
         if phase:
             results = [r for r in results if r.phase == phase]
@@ -183,7 +329,8 @@ class WorkflowStream:
             try:
                 kw = {"resource_version": version} if version else {}
                 for event in w.stream(self.api.list_namespaced_custom_object, GROUP, VERSION,
-                                      self.namespace, "workflows", timeout_seconds=30, **kw):
+                                      self.namespace, "workflows", timeout_seconds=30,
+                                      _request_timeout=(io_limits.CONNECT_TIMEOUT, 60), **kw):
                     obj = event["object"]
                     if event["type"] == "ERROR":
                         version = ""  # expired: list again

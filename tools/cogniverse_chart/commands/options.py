@@ -76,6 +76,12 @@ def validator_from_args(args: argparse.Namespace) -> "Validator":
                      allow_unknown_kinds=args.allow_unknown_kinds)
 
 
+def add_timeout_arg(p: argparse.ArgumentParser, default: float) -> None:
+    """--timeout: the whole deadline of a command that talks to the cluster (every call and wait under it)."""
+    p.add_argument("--timeout", type=seconds(MAX_TIMEOUT), default=default,
+                   help=f"seconds the whole command may take, > 0 and at most {MAX_TIMEOUT:.0f} (default: {default:g})")
+
+
 def add_connection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--namespace", "-n", default="cogniverse", help="namespace of the workflows (default: cogniverse)")
     p.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
@@ -88,8 +94,7 @@ def add_connection_args(p: argparse.ArgumentParser) -> None:
 def add_wait_args(p: argparse.ArgumentParser, *, optional: bool) -> None:
     if optional:
         p.add_argument("--wait", "-w", action="store_true", help="wait for the workflow to finish")
-    p.add_argument("--timeout", type=seconds(MAX_TIMEOUT), default=1800,
-                   help=f"seconds to wait, > 0 and at most {MAX_TIMEOUT:.0f} (default: 1800)")
+    add_timeout_arg(p, 1800)
     p.add_argument("--poll", type=seconds(MAX_POLL), default=2.0, help=argparse.SUPPRESS)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines while waiting")
 
@@ -105,11 +110,13 @@ def add_run_args(p: argparse.ArgumentParser, parameter_help: str) -> None:
 def client(args: argparse.Namespace) -> ArgoClient:
     """The ArgoClient of --namespace/--kubeconfig/--context, after checking each kubeconfig file."""
     from ..argo.client import ArgoClient
+    from ..io_limits import Deadline
 
+    deadline = Deadline(args.timeout)  # the command's --timeout is a whole deadline, from here on
     for f in _kubeconfig_files(args.kubeconfig):
         _check_kubeconfig(f)
     try:
-        return ArgoClient.connect(args.namespace, args.kubeconfig, args.context)
+        return ArgoClient.connect(args.namespace, args.kubeconfig, args.context, deadline)
     except (UnicodeError, ValueError, yaml.YAMLError) as exc:  # what the kubernetes client lets through
         raise ToolkitError(f"kubeconfig: unusable: {' '.join(str(exc).split())[:200]}; "
                            f"check --kubeconfig / $KUBECONFIG") from None
@@ -131,9 +138,12 @@ def _check_kubeconfig(path: Path) -> None:
         raise ToolkitError(f"{path}: is a directory, not a kubeconfig file (--kubeconfig / $KUBECONFIG)")
     if not path.exists():
         raise ToolkitError(f"{path}: kubeconfig not found (--kubeconfig / $KUBECONFIG)")
+    from ..argo.client import check_kubeconfig_refs
+
     objs = load_document(read_text(path), str(path))
     if not objs or not isinstance(objs[0], dict):
         raise ToolkitError(f"{path}: not a kubeconfig (expected a YAML mapping with clusters, users, contexts)")
+    check_kubeconfig_refs(path, objs[0])
 
 
 def add_render_args(p: argparse.ArgumentParser, *, profile_short: bool = True) -> None:
