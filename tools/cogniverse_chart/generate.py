@@ -147,13 +147,14 @@ def render_defaults(helm=None) -> list[Document]:
 
 
 def release_values(release: str, namespace: str, helm: Helm | None = None,
-                   kubeconfig: str | None = None) -> dict[str, Any]:
-    """The values an installed release runs with (`helm get values --all`), to generate its files."""
+                   kubeconfig: str | None = None, timeout: float = 120.0) -> dict[str, Any]:
+    """The values an installed release runs with (`helm get values --all`), to generate its files;
+    helm is stopped after `timeout` s (a stalled API server)."""
     h = helm or find_helm()
     args = ["get", "values", release, "--namespace", namespace, "--all", "--output", "json"]
     if kubeconfig:
         args += ["--kubeconfig", kubeconfig]
-    proc = h.run(args, check=False)
+    proc = h.run(args, check=False, timeout=timeout)
     if proc.returncode != 0:
         reason = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise ToolkitError(f"--from-release: cannot read the values of release {release!r} in namespace "
@@ -169,9 +170,10 @@ def release_values(release: str, namespace: str, helm: Helm | None = None,
 
 
 def render_for_release(release: str, namespace: str, helm: Helm | None = None,
-                       kubeconfig: str | None = None, chart: Path | None = None) -> tuple[list[Document], Target]:
+                       kubeconfig: str | None = None, chart: Path | None = None,
+                       timeout: float = 120.0) -> tuple[list[Document], Target]:
     """The chart rendered with an installed release's own values, and the Target naming them."""
-    values = release_values(release, namespace, helm, kubeconfig)
+    values = release_values(release, namespace, helm, kubeconfig, timeout)
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="release-values-", delete=False) as tmp:
         yaml.safe_dump(values, tmp)
     try:

@@ -19,6 +19,8 @@ from .errors import HelmError, ToolkitError
 
 TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
 MIN_HELM3 = (3, 14)
+#: seconds any helm run may take unless the caller says otherwise (a render takes well under one)
+DEFAULT_TIMEOUT = 600.0
 _VERSION_RE = re.compile(r"v(\d+)\.(\d+)\.(\d+)")
 
 
@@ -35,8 +37,15 @@ class Helm:
     def label(self) -> str:
         return "helm v%d.%d.%d" % self.version
 
-    def run(self, args: list[str], *, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([self.path, *args], input=input, capture_output=True, text=True)
+    def run(self, args: list[str], *, input: str | None = None, check: bool = True,
+            timeout: float = DEFAULT_TIMEOUT) -> subprocess.CompletedProcess[str]:
+        """Run helm; a helm still running after `timeout` s is killed and named (a stalled registry or
+        API server, a values file Helm chews on for minutes) instead of blocking the command forever."""
+        try:
+            proc = subprocess.run([self.path, *args], input=input, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise HelmError(f"{self.label} {' '.join(args[:2])} did not finish within {timeout:g} s and was "
+                            f"stopped (a registry or API server that does not answer?)") from None
         if check and proc.returncode != 0:
             raise HelmError(f"{self.label} {' '.join(args[:2])} failed:\n{proc.stderr.strip()}")
         return proc

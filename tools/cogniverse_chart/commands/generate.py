@@ -24,7 +24,7 @@ import yaml
 
 from .. import generate
 from ..render import render
-from .options import add_render_args, parse_pairs, request_from_args
+from .options import add_render_args, add_timeout_arg, check_kubeconfigs, parse_pairs, request_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="generate for the installed release --release in --namespace, with the values "
                         "`helm get values --all` reports (needs KUBECONFIG)")
     p.add_argument("--kubeconfig", default=None, help="kubeconfig for --from-release (default: $KUBECONFIG)")
+    add_timeout_arg(p, 120)
     p.add_argument("--from", dest="source", metavar="KIND/NAME",
                    help="workflowtemplate/NAME or cronwf/NAME: print a Workflow for it instead")
     p.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
@@ -61,8 +62,9 @@ def run(args: argparse.Namespace) -> int:
             print("cogniverse-chart generate: --from-release takes the release's own values; "
                   "drop --profile/--values/--set", file=sys.stderr)
             return 2
+        check_kubeconfigs(args.kubeconfig)  # helm would wait on a FIFO, or read /dev/zero
         docs, target = generate.render_for_release(args.release, args.namespace, kubeconfig=args.kubeconfig,
-                                                   chart=args.chart)
+                                                   chart=args.chart, timeout=args.timeout)
     else:
         if not (args.profile or args.values or args.set_values or args.set_string_values):
             args.profile = [generate.DEFAULT_PROFILE]

@@ -113,13 +113,18 @@ def client(args: argparse.Namespace) -> ArgoClient:
     from ..io_limits import Deadline
 
     deadline = Deadline(args.timeout)  # the command's --timeout is a whole deadline, from here on
-    for f in _kubeconfig_files(args.kubeconfig):
-        _check_kubeconfig(f)
+    check_kubeconfigs(args.kubeconfig)
     try:
         return ArgoClient.connect(args.namespace, args.kubeconfig, args.context, deadline)
     except (UnicodeError, ValueError, yaml.YAMLError) as exc:  # what the kubernetes client lets through
         raise ToolkitError(f"kubeconfig: unusable: {' '.join(str(exc).split())[:200]}; "
                            f"check --kubeconfig / $KUBECONFIG") from None
+
+
+def check_kubeconfigs(flag: str | None) -> None:
+    """Each kubeconfig file of --kubeconfig / $KUBECONFIG / ~/.kube/config (see `_check_kubeconfig`)."""
+    for f in _kubeconfig_files(flag):
+        _check_kubeconfig(f)
 
 
 def _kubeconfig_files(flag: str | None) -> list[Path]:

@@ -43,10 +43,36 @@ def lint(docs: list[Document], disable: Iterable[str] = (), argo_version: str = 
     if argo_version and argo_version not in ARGO_VERSIONS:
         raise ToolkitError(f"--argo-version {argo_version}: lint knows Argo {', '.join(ARGO_VERSIONS)}")
     off = check_rule_ids(disable)
-    ctx = LintContext(docs, argo_version)
     findings: list[Finding] = []
-    for r in RULES.values():
-        if r.id in off:
-            continue
-        findings.extend(r.run(ctx))
+    try:
+        ctx = LintContext(docs, argo_version)
+        for r in RULES.values():
+            if r.id not in off:
+                findings.extend(r.run(ctx))
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError, OSError) as exc:
+        return malformed(docs, argo_version, exc)  # the rules read well-typed objects only
     return findings
+
+
+def malformed(docs: list[Document], argo_version: str, exc: Exception) -> list[Finding]:
+    """Why lint could not read the stream (a field of the wrong type: a number where Argo wants a list,
+    a list where it wants a name): the Argo schema's findings for each Argo object, else one finding
+    naming the failure. Never a traceback."""
+    from ..findings import Severity
+    from ..validate import Validator
+
+    validator = Validator(kube_versions=(), argo_versions=(argo_version or default_argo_version(),),
+                          allow_unknown_kinds=True)
+    out: list[Finding] = []
+    for d in docs:
+        if not isinstance(d.obj.get("metadata", {}), dict):
+            out.append(Finding("lint/malformed", Severity.ERROR, "metadata must be a mapping", d.source,
+                               str(d.obj.get("kind", "")), "?", "$.metadata"))
+        elif str(d.obj.get("apiVersion", "")).startswith("argoproj.io/"):
+            out.extend(f for f in validator.validate_doc(d) if f.severity == Severity.ERROR)
+    if not out:
+        out.append(Finding("lint/malformed", Severity.ERROR,
+                           f"lint could not read these objects ({type(exc).__name__}: {' '.join(str(exc).split())[:150]}); "
+                           f"a field has a type or size Argo would refuse: check them with `cogniverse-chart validate`",
+                           docs[0].source if docs else ""))
+    return out
