@@ -7,6 +7,7 @@
 - `read_stream(read, what, limit, deadline)`: any stream (an HTTP response, a pipe) read in blocks up to a
   limit and, when given, a deadline;
 - `read_line(stream, what, limit)`: one line (a password on stdin);
+- `check_chart(path)`: a --chart that is a directory or a bounded regular file (a packaged chart);
 - `Deadline`: a command's `--timeout` as a whole deadline, and the (connect, read) timeouts of each network
   call made under it.
 
@@ -55,7 +56,7 @@ def _size(n: int) -> str:
     return f"{n // MiB} MiB" if n >= MiB and n % MiB == 0 else f"{n:,} bytes"
 
 
-def check_file(path: Path | str, what: str) -> os.stat_result:
+def check_file(path: Path | str, what: str = "") -> os.stat_result:
     """stat() of a path that must be a readable regular file; one line naming it otherwise."""
     try:
         st = os.stat(path)
@@ -76,11 +77,18 @@ def check_file(path: Path | str, what: str) -> os.stat_result:
     return st
 
 
+def check_chart(path: Path | str) -> None:
+    """--chart: a chart directory (Helm refuses irregular files inside it), or a packaged chart that is a
+    regular file of a bounded size (Helm would wait on a FIFO named as the chart)."""
+    if not os.path.isdir(path) and check_file(path, "chart").st_size > MAX_TEXT_BYTES:
+        raise too_large(f"chart {path}", MAX_TEXT_BYTES)
+
+
 def too_large(where: str, limit: int, kind: str = "file") -> LimitExceeded:
     return LimitExceeded(f"{where}: larger than {_size(limit)}, the limit for this {kind}; is it the right one?")
 
 
-def read_bytes(path: Path | str, what: str, limit: int = MAX_TEXT_BYTES) -> bytes:
+def read_bytes(path: Path | str, what: str = "", limit: int = MAX_TEXT_BYTES) -> bytes:
     """The whole regular file (see `check_file`), refused when larger than `limit` bytes."""
     st = check_file(path, what)
     if st.st_size > limit:
@@ -108,7 +116,7 @@ def decode(data: bytes, where: str) -> str:
                            f"Save it as UTF-8") from None
 
 
-def read_text(path: Path | str, what: str, limit: int = MAX_TEXT_BYTES) -> str:
+def read_text(path: Path | str, what: str = "", limit: int = MAX_TEXT_BYTES) -> str:
     """The whole file as UTF-8 text (see `read_bytes`)."""
     return decode(read_bytes(path, what, limit), where(path, what))
 

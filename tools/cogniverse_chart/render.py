@@ -43,6 +43,7 @@ class RenderRequest:
     show_only: list[str] = field(default_factory=list)
 
     def args(self) -> list[str]:
+        io_limits.check_chart(self.chart)
         args = ["template", self.release, str(self.chart), "--namespace", self.namespace,
                 "--kube-version", self.kube_version]
         for api in self.api_versions:

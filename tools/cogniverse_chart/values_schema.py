@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from . import CHART_DIR
+from . import CHART_DIR, io_limits
 from .errors import ToolkitError
 
 SCHEMA_SOURCE = "schema"
@@ -30,7 +30,7 @@ OPTIMIZERS_FILE = "files/optimizers.yaml"
 
 def _load(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(io_limits.read_text(path))
     except yaml.YAMLError as exc:
         raise ToolkitError(f"{path}: invalid YAML: {exc}") from None
 
