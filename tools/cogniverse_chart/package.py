@@ -232,10 +232,11 @@ def run_pipeline(helm: Helm, dest: Path, *, chart: Path = CHART_DIR, signing: Si
                  verify_keyring: Path | None = None, registry: Registry | None = None,
                  deadline: Deadline | None = None) -> Result:
     """package (+sign) -> verify -> login -> push, timing each step, all within `deadline`."""
+    check_inputs(signing, verify_keyring, registry)
+    io_limits.check_chart(chart)
     if registry and not signing:
         raise ToolkitError("pushing needs a signed package: pass --sign with --key and --keyring "
                            "(an unsigned chart is never pushed)")
-    check_inputs(signing, verify_keyring, registry)
     meta = chart_meta(chart)
     t0 = time.perf_counter()
     tgz = package(helm, dest, chart=chart, signing=signing, deadline=deadline)
