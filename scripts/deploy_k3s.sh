@@ -211,9 +211,11 @@ ARGO_CLI_SHA256=${ARGO_CLI_SHA256:-$(pin "ARGO_CLI_${cli_os^^}_${cli_arch^^}_SHA
 SUDO=()
 if [[ $(id -u) -ne 0 ]]; then SUDO=(sudo); fi
 
-helm_ok() { # helm binary: Helm >= 3.14 or Helm 4+
+helm_ok() { # helm binary: Helm >= 3.14 or Helm 4+; for an oci:// chart not 3.18.0, which cannot pull a
+  # chart with a provenance layer (helm/helm#30890, docs/distribution.md)
   local v
   v=$("$1" version --short 2>/dev/null) || return 1
+  if [[ "$CHART" == oci://* && "$v" == v3.18.0* ]]; then return 1; fi
   [[ "$v" =~ ^v3\.(1[4-9]|[2-9][0-9])\. || "$v" =~ ^v([4-9]|[1-9][0-9])\. ]]
 }
 
@@ -295,11 +297,11 @@ kc() { # kubectl with the chosen binary (word-split on purpose for "k3s kubectl"
 # would hang until its timeout. The script waits for the release's Deployments and StatefulSets itself.
 helm_args=(upgrade --install "$RELEASE" "$CHART" --namespace "$NAMESPACE" --create-namespace
            --timeout "${TIMEOUT}s")
-chart_args=()   # what `helm upgrade --install` and the --dry-run render share
-if [[ -n "$CHART_VERSION" ]]; then chart_args+=(--version "$CHART_VERSION"); fi
-for f in "${values_files[@]}"; do chart_args+=(--values "$f"); done
-for s in "${set_values[@]}"; do chart_args+=(--set "$s"); done
-helm_args+=("${chart_args[@]}")
+values_args=()   # what `helm upgrade --install` and the --dry-run render share
+for f in "${values_files[@]}"; do values_args+=(--values "$f"); done
+for s in "${set_values[@]}"; do values_args+=(--set "$s"); done
+if [[ -n "$CHART_VERSION" ]]; then helm_args+=(--version "$CHART_VERSION"); fi
+helm_args+=("${values_args[@]}")
 if [[ "$CHART" == oci://* && $no_verify == 0 ]]; then
   helm_args+=(--verify --keyring "$CHART_KEYRING")
 fi
@@ -357,14 +359,26 @@ check_values_dry_run() {
     printf '%s: --dry-run: values not checked: no helm yet (a real run fetches it first)\n' "$PROG"
     return 0
   fi
-  if [[ "$CHART" == oci://* ]]; then
-    printf '%s: --dry-run: values not checked: %s is pulled (and verified) at install time\n' "$PROG" "$CHART"
-    return 0
+  local out kube chart=$CHART
+  if [[ "$CHART" == oci://* ]]; then # pull it as the install will: verified, unless --no-verify
+    local pull=(pull "$CHART")
+    dry_pulled=$(mktemp -d)
+    trap 'rm -rf "$dry_pulled"' EXIT
+    if [[ -n "$CHART_VERSION" ]]; then pull+=(--version "$CHART_VERSION"); fi
+    if [[ $no_verify == 0 ]]; then pull+=(--verify --keyring "$CHART_KEYRING"); fi
+    if ! out=$(timeout "$TIMEOUT" "$HELM_BIN" "${pull[@]}" --destination "$dry_pulled" 2>&1); then
+      printf '%s: --dry-run: a real run would stop at "helm upgrade --install": Helm cannot pull%s %s:\n%s\n' \
+        "$PROG" "$([[ $no_verify == 0 ]] && printf ' a verified')" "$CHART" "$out" >&2
+      exit 1
+    fi
+    chart=$(find "$dry_pulled" -name '*.tgz' | head -n 1)
+    if [[ $no_verify == 0 ]]; then
+      printf '%s: --dry-run: %s verified: signed by a key in %s, digest matches\n' "$PROG" "$CHART" "$CHART_KEYRING"
+    fi
   fi
-  local out kube
   kube=$(pinned KUBERNETES_VERSION)
-  if ! out=$("$HELM_BIN" template "$RELEASE" "$CHART" --namespace "$NAMESPACE" --kube-version "$kube" \
-        --api-versions argoproj.io/v1alpha1 "${chart_args[@]}" 2>&1 >/dev/null); then
+  if ! out=$("$HELM_BIN" template "$RELEASE" "$chart" --namespace "$NAMESPACE" --kube-version "$kube" \
+        --api-versions argoproj.io/v1alpha1 "${values_args[@]}" 2>&1 >/dev/null); then
     printf '%s: --dry-run: a real run would stop at "helm upgrade --install": Helm refuses the chart with these values:\n%s\n' \
       "$PROG" "$out" >&2
     exit 1

@@ -16,6 +16,9 @@ import pytest
 
 from cogniverse_chart import REPO_ROOT, versions
 
+import registrylib
+from registrylib import key, registry, registry_binary  # noqa: F401 (fixtures)
+
 SCRIPT = REPO_ROOT / "scripts" / "deploy_k3s.sh"
 VALUES = REPO_ROOT / "values"
 #: a digest no file has: the download runs, and its check must refuse it
@@ -444,11 +447,16 @@ def test_an_oci_chart_is_verified_by_default(tmp_path):
     assert proc.returncode == 2 and "pass --keyring PUBRING" in proc.stderr and "--no-verify" in proc.stderr
     keyring = tmp_path / "pubring.gpg"
     keyring.write_bytes(b"\x99")
-    (helm,) = steps_with(plan("--chart", ref, "--version", "0.4.0", "--keyring", str(keyring),
-                              env={"KUBECONFIG": "/k"}), "helm upgrade --install")
+    # the dry run pulls the chart as the install would: from this closed port it cannot, and says so
+    proc = run("--dry-run", "--chart", ref, "--version", "0.4.0", "--keyring", str(keyring), env={"KUBECONFIG": "/k"})
+    assert proc.returncode == 1 and f"Helm cannot pull a verified {ref}" in proc.stderr
+    (helm,) = steps_with(proc.stdout.splitlines(), "helm upgrade --install")
     assert f"{ref} " in helm and "--version 0.4.0" in helm and f"--verify --keyring {keyring}" in helm
-    lines = plan("--chart", ref, "--no-verify", env={"KUBECONFIG": "/k"})
-    assert steps_with(lines, "WARNING --no-verify") and "--verify" not in steps_with(lines, "helm upgrade")[0]
+    if versions.get("HELM3_VERSION") == "v3.18.0" and shutil.which("helm") is None:
+        assert not helm.endswith("helm3]")  # 3.18.0 cannot pull a chart with provenance (helm/helm#30890)
+    proc = run("--dry-run", "--chart", ref, "--no-verify", env={"KUBECONFIG": "/k"})
+    assert f"Helm cannot pull {ref}" in proc.stderr
+    assert "WARNING --no-verify" in proc.stdout and "--verify" not in steps_with(proc.stdout.splitlines(), "helm upgrade")[0]
 
 
 def test_dry_run_renders_the_values_and_names_what_helm_refuses(tmp_path):
@@ -468,3 +476,26 @@ def test_the_offline_fallback_names_the_offline_profile_and_the_first_up_cost():
     assert "The profile that runs offline is values/smoke.yaml" in proc.stderr
     assert f"Not for the offline node: {VALUES / 'k3s.yaml'}" in proc.stderr
     assert "The first `up` builds Kubernetes" in proc.stderr and "about 15 min" in proc.stderr
+
+
+def test_dry_run_pulls_an_oci_chart_verified_from_a_real_registry(key, registry, tmp_path):
+    """The CNCF registry on loopback (tests/registrylib.py) serves the chart signed by `key`: the dry run
+    pulls it as the install would (`helm pull --verify`), renders it with the values, and refuses it when
+    the keyring holds another key. Helm 4 pulls (Helm 3.18.0 cannot pull a chart with provenance)."""
+    from cogniverse_chart import package as pkg, release
+    from cogniverse_chart.helm import find_helm
+
+    helm = find_helm(4)
+    reg = pkg.Registry(registry.url, registry.username, registry.password, registry.ca_file, tmp_path / "login.json")
+    pkg.run_pipeline(helm, tmp_path / "dist", signing=pkg.Signing(key.name, key.secring), registry=reg)
+    pkg.login(helm, reg)  # the push logged in for itself only; the reader logs in as a user would
+    env = {"HELM": helm.path, "HELM_REGISTRY_CONFIG": str(reg.config), "SSL_CERT_FILE": str(registry.ca_file),
+           "KUBECONFIG": "/k"}
+    ref, version = f"{registry.url}/cogniverse", release.chart_version()
+    ok = run("--dry-run", "--chart", ref, "--version", version, "--keyring", str(key.pubring),
+             "-f", str(VALUES / "smoke.yaml"), env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert f"{ref} verified: signed by a key in {key.pubring}" in ok.stdout and "values checked" in ok.stdout
+    other = registrylib.make_gpg_key(tmp_path / "other", name="Someone Else")
+    bad = run("--dry-run", "--chart", ref, "--version", version, "--keyring", str(other.pubring), env=env)
+    assert bad.returncode == 1 and f"Helm cannot pull a verified {ref}" in bad.stderr, bad.stderr
