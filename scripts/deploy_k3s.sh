@@ -242,6 +242,7 @@ HELM_BIN=$(find_helm || true) helm_fetch=0
 KUBECTL_BIN=$(find_kubectl || true)
 if [[ $install_k3s == 1 || ( $install_argo == 1 && ( -z "$ARGO_MANIFEST" || $INSTALL_ARGO_CLI == 1 ) ) ]]; then
   command -v curl >/dev/null || missing+=("curl (downloads the K3s installer / the Argo manifest and CLI; apt-get install curl)")
+  command -v sha256sum >/dev/null || missing+=("sha256sum (checks every download against its pin; coreutils)")
 fi
 if [[ $install_argo == 1 && $INSTALL_ARGO_CLI == 1 ]]; then
   command -v gunzip >/dev/null || missing+=("gunzip (unpacks the argo CLI; apt-get install gzip)")

@@ -331,3 +331,15 @@ def test_a_wrong_typed_workflow_field_is_a_finding_not_a_traceback(capsys, tmp_p
     out = capsys.readouterr().out
     assert "WorkflowTemplate/t $.spec.templates: expected array, got integer 5" in out, out
     assert "$.metadata: metadata must be a mapping" in out, out
+
+
+def test_a_credential_plugin_that_hangs_is_stopped_at_the_timeout(capsys, tmp_path) -> None:
+    """The kubernetes client waits for a users[].exec plugin without a timeout (`sleep 60` here kept
+    `list --timeout 3` for 60 s, then logged an error and went on without credentials)."""
+    kc = kubeconfig(tmp_path, "http://127.0.0.1:9")
+    kc.write_text(kc.read_text().replace("token: standin", "exec: {apiVersion: client.authentication.k8s.io/v1beta1, "
+                                                          "command: sleep, args: ['60'], interactiveMode: Never}"))
+    t0 = time.monotonic()
+    err = refused(capsys, ["list", "--kubeconfig", str(kc), "--timeout", "3"])
+    assert "the kubeconfig's credential plugin (users[].exec: sleep): no result within --timeout 3 s" in err, err
+    assert len(err.strip().splitlines()) == 1 and time.monotonic() - t0 < 5

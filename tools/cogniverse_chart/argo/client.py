@@ -22,12 +22,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import urlsplit
 
 from .. import io_limits
 from ..io_limits import Deadline, DeadlineExceeded, LimitExceeded
+from .bounds import BoundedPool, bounded_exec_plugins, check_kubeconfig_refs  # noqa: F401 (re-exported)
 from .manifests import (GROUP, PHASES, VERSION, ArgoError, WaitTimeout, WorkflowResult, check_parameters,
                         declared_parameters, parse_workflow, progress_line, workflow_from_cron,
                         workflow_from_template)
@@ -55,14 +54,17 @@ def retry_dropped_connections() -> None:
     client.Configuration.set_default(conf)
 
 
-def load_kube_config(kubeconfig: str | None = None, context: str | None = None) -> None:
+def load_kube_config(kubeconfig: str | None = None, context: str | None = None,
+                     deadline: Deadline | None = None) -> None:
     """Load kubeconfig (default: $KUBECONFIG, ~/.kube/config; else the in-cluster account) as the
-    `kubernetes` package's default, with `retry_dropped_connections`."""
+    `kubernetes` package's default, with `retry_dropped_connections`; a credential plugin it runs is
+    stopped at the deadline."""
     from kubernetes import config
     from kubernetes.config.config_exception import ConfigException
 
     try:
-        config.load_kube_config(config_file=kubeconfig, context=context)
+        with bounded_exec_plugins(deadline or Deadline(float("inf"))):
+            config.load_kube_config(config_file=kubeconfig, context=context)
     except (ConfigException, OSError, TypeError) as exc:
         try:
             config.load_incluster_config()
@@ -71,104 +73,15 @@ def load_kube_config(kubeconfig: str | None = None, context: str | None = None) 
     retry_dropped_connections()
 
 
-#: kubeconfig fields that name files the kubernetes client reads whole (relative to the kubeconfig)
-_KUBECONFIG_FILES = {"users": ("user", ("tokenFile", "client-certificate", "client-key")),
-                     "clusters": ("cluster", ("certificate-authority",))}
-
-
-def check_kubeconfig_refs(path: Path, config: dict[str, Any]) -> None:
-    """Every token, certificate and key file a kubeconfig names must be a regular file of at most
-    MAX_SMALL_BYTES: the client reads them whole (a tokenFile on /dev/zero once took 1.8 GB)."""
-    for section, (inner, keys) in _KUBECONFIG_FILES.items():
-        entries = config.get(section)
-        for entry in entries if isinstance(entries, list) else []:
-            fields = entry.get(inner) if isinstance(entry, dict) else None
-            for key in keys:
-                name = fields.get(key) if isinstance(fields, dict) else None
-                if not isinstance(name, str) or not name:
-                    continue
-                f = Path(name) if Path(name).is_absolute() else path.parent / name
-                st = io_limits.check_file(f, f"kubeconfig {path}: {key}")
-                if st.st_size > io_limits.MAX_SMALL_BYTES:
-                    raise io_limits.too_large(f"kubeconfig {path}: {key} {f}", io_limits.MAX_SMALL_BYTES)
-
-
-def _deadline_retry(deadline: Deadline) -> Any:
-    """The retries of `retry_dropped_connections`, under a deadline: none after a read timeout (the server
-    may be working on the request, and waiting again would double the wait) and none when less than a
-    connect timeout is left."""
-    from urllib3.exceptions import ReadTimeoutError
-    from urllib3.util.retry import Retry
-
-    class DeadlineRetry(Retry):
-        def new(self, **kw: Any) -> Retry:
-            return DeadlineRetry(**{**dict(total=self.total, connect=self.connect, read=self.read,
-                                           status=self.status, allowed_methods=self.allowed_methods,
-                                           backoff_factor=self.backoff_factor), **kw})
-
-        def increment(self, method: Any = None, url: Any = None, response: Any = None, error: Any = None,
-                      _pool: Any = None, _stacktrace: Any = None) -> Retry:
-            if error is not None and (isinstance(error, ReadTimeoutError)
-                                      or deadline.left() < io_limits.CONNECT_TIMEOUT):
-                raise error
-            return super().increment(method, url, response, error, _pool, _stacktrace)
-
-    return DeadlineRetry(total=3, connect=3, read=1, status=0, allowed_methods=None, backoff_factor=0.2)
-
-
-class _Answer:
-    """An HTTP answer read whole (and bounded) by `BoundedPool`, as the kubernetes client reads it."""
-
-    def __init__(self, resp: Any, data: bytes):
-        self.status, self.reason, self.headers, self.data = resp.status, resp.reason, resp.headers, data
-
-    def getheaders(self) -> Any:
-        return self.headers
-
-    def getheader(self, name: str, default: Any = None) -> Any:
-        return self.headers.get(name, default)
-
-
-class BoundedPool:
-    """The kubernetes client's urllib3 pool with every request under `deadline`: (connect, read) timeouts
-    of at most the time left, deadline-aware retries, and the answer read up to `limit` bytes (watch
-    streams pass through, with their timeouts)."""
-
-    def __init__(self, pool: Any, deadline: Deadline, limit: int = io_limits.MAX_RESPONSE_BYTES):
-        self._pool, self.deadline, self.limit = pool, deadline, limit
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._pool, name)
-
-    def request(self, method: str, url: str, **kw: Any) -> Any:
-        import urllib3
-
-        parts = urlsplit(url)
-        what = f"the API server at {parts.netloc}"
-        watch = "watch=true" in (parts.query or "").lower()
-        connect, read = self.deadline.timeouts(what, read=io_limits.READ_TIMEOUT + (30 if watch else 0))
-        kw["timeout"] = urllib3.Timeout(connect=connect, read=read)
-        kw["retries"] = _deadline_retry(self.deadline)
-        resp = self._pool.request(method, url, **kw)
-        if watch:
-            return resp
-        try:
-            # read1: what has arrived (resp.read(n) waits for n bytes, which a trickle never completes)
-            data = io_limits.read_stream(getattr(resp, "read1", resp.read), f"the answer of {what} to {method} {parts.path}",
-                                         self.limit, self.deadline)
-        except BaseException:
-            resp.close()
-            raise
-        resp.release_conn()
-        return _Answer(resp, data)
-
-
 def load_api(kubeconfig: str | None = None, context: str | None = None, deadline: Deadline | None = None) -> Any:
     """A CustomObjectsApi for the cluster in kubeconfig (see `load_kube_config`), whose every request is
     bounded by `BoundedPool` (no whole deadline when none is given: each call still has its timeouts)."""
     from kubernetes import client
 
-    load_kube_config(kubeconfig, context)
+    try:
+        load_kube_config(kubeconfig, context, deadline)
+    except DeadlineExceeded as exc:
+        raise ApiTimeout(str(exc)) from None
     api = client.CustomObjectsApi()
     rest = api.api_client.rest_client
     rest.pool_manager = BoundedPool(rest.pool_manager, deadline or Deadline(float("inf")))
