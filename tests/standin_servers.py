@@ -7,6 +7,7 @@ purpose): each accepts TCP connections on 127.0.0.1 and then misbehaves in one w
 - `endless`: answers 200 with a body that never ends (a hostile server, or a proxy gone wrong);
 - `trickle`: answers 200 and sends one byte a second, forever (defeats a per-read timeout);
 - `garbage`: answers 200 with a body that is not JSON;
+- `gzip-bomb`: answers 200 with 130 KB of gzip that expands to 128 MiB;
 - `tls-stall` (with `tls=(cert, key)`): completes the TLS handshake, reads the request, never answers.
 
     with StandinServer("stall") as srv:
@@ -20,6 +21,7 @@ import socket
 import ssl
 import threading
 import time
+import zlib
 from pathlib import Path
 
 _HEADERS = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -83,6 +85,12 @@ class StandinServer:
                 while not self._stop.is_set():
                     conn.sendall(b"1\r\n \r\n")
                     time.sleep(1)
+            elif self.mode == "gzip-bomb":
+                co = zlib.compressobj(9, zlib.DEFLATED, 31)
+                body = b"".join(co.compress(b"[" * (1 << 20)) for _ in range(128)) + co.flush()
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+                self._stop.wait()
             elif self.mode == "garbage":
                 body = b"<html>not the API server</html>"
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"

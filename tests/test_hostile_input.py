@@ -284,6 +284,7 @@ def test_every_chart_argument_refuses_hostile_charts(capsys, tmp_path, corpus, c
     ("stall", "the API server did not answer in time (--timeout 3 s)"),
     ("trickle", "no result within --timeout 3 s"),
     ("endless", "larger than 64 MiB, the limit for this answer"),
+    ("gzip-bomb", "larger than 64 MiB, the limit for this answer"),  # counted after decompression
     ("garbage", "the API server's answer is not JSON"),
 ])
 @pytest.mark.parametrize("argv", [["wait", "wf"], ["list"], ["submit", "video-ingestion"], ["trigger", "daily-backup"]],
