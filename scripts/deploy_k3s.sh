@@ -174,6 +174,9 @@ fi
 if [[ -n "$ARGO_MANIFEST" && ! -e "$ARGO_MANIFEST" ]]; then
   die "Argo manifest '$ARGO_MANIFEST' does not exist"
 fi
+if [[ -n "$ARGO_MANIFEST" && ! -f "$ARGO_MANIFEST" && ! -d "$ARGO_MANIFEST" ]]; then
+  die "Argo manifest '$ARGO_MANIFEST' is not a file or directory (a FIFO or a device would block kubectl apply)"
+fi
 if [[ ${#values_files[@]} -eq 0 && -f "$DEFAULT_VALUES" ]]; then
   values_files=("$DEFAULT_VALUES")
 fi

@@ -499,3 +499,15 @@ def test_dry_run_pulls_an_oci_chart_verified_from_a_real_registry(key, registry,
     other = registrylib.make_gpg_key(tmp_path / "other", name="Someone Else")
     bad = run("--dry-run", "--chart", ref, "--version", version, "--keyring", str(other.pubring), env=env)
     assert bad.returncode == 1 and f"Helm cannot pull a verified {ref}" in bad.stderr, bad.stderr
+
+
+def test_fifos_and_devices_are_refused_where_files_belong(tmp_path):
+    """A FIFO would block Helm or kubectl, /dev/zero never ends: refused before any step runs."""
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    for args, needle in ((["-f", str(fifo)], f"values file '{fifo}' does not exist"),
+                         (["--install-argo", "--argo-manifest", "/dev/zero"], "is not a file or directory"),
+                         (["--chart", "oci://h/c", "--keyring", str(fifo)], "--keyring"),
+                         (["-f", "/dev/zero"], "values file '/dev/zero'")):
+        proc = run("--dry-run", *args, env={"KUBECONFIG": "/k"})
+        assert proc.returncode == 1 and needle in proc.stderr, (args, proc.stderr)
