@@ -8,6 +8,7 @@ purpose): each accepts TCP connections on 127.0.0.1 and then misbehaves in one w
 - `trickle`: answers 200 and sends one byte a second, forever (defeats a per-read timeout);
 - `garbage`: answers 200 with a body that is not JSON;
 - `gzip-bomb`: answers 200 with 130 KB of gzip that expands to 128 MiB;
+- `wrong-types`: answers 200 with JSON objects whose fields have the wrong types (`status: 5`);
 - `tls-stall` (with `tls=(cert, key)`): completes the TLS handshake, reads the request, never answers.
 
     with StandinServer("stall") as srv:
@@ -91,6 +92,11 @@ class StandinServer:
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
                              b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
                 self._stop.wait()
+            elif self.mode == "wrong-types":
+                body = (b'{"metadata": {"name": "wf"}, "status": 5, '
+                        b'"items": [{"metadata": {"name": "a", "labels": 5}, "status": {"nodes": [1]}}]}')
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                             b"Connection: close\r\n\r\n%s" % (len(body), body))
             elif self.mode == "garbage":
                 body = b"<html>not the API server</html>"
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"

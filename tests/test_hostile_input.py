@@ -344,3 +344,10 @@ def test_a_credential_plugin_that_hangs_is_stopped_at_the_timeout(capsys, tmp_pa
     err = refused(capsys, ["list", "--kubeconfig", str(kc), "--timeout", "3"])
     assert "the kubeconfig's credential plugin (users[].exec: sleep): no result within --timeout 3 s" in err, err
     assert len(err.strip().splitlines()) == 1 and time.monotonic() - t0 < 5
+
+
+@pytest.mark.parametrize("argv", [["wait", "wf"], ["list"]], ids=["wait", "list"])
+def test_an_api_server_sending_wrong_typed_workflows_is_named(capsys, tmp_path, argv: list[str]) -> None:
+    with StandinServer("wrong-types") as srv:
+        err = refused(capsys, [*argv, "--kubeconfig", str(kubeconfig(tmp_path, srv.url)), "--timeout", "5"])
+    assert "the API server sent a Workflow with fields of the wrong type" in err and len(err.strip().splitlines()) == 1, err

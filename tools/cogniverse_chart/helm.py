@@ -44,7 +44,7 @@ class Helm:
         try:
             proc = subprocess.run([self.path, *args], input=input, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
-            raise HelmError(f"{self.label} {' '.join(args[:2])} did not finish within {timeout:g} s and was "
+            raise HelmError(f"{self.label} {' '.join(args[:2])} did not finish within {round(timeout, 1):g} s and was "
                             f"stopped (a registry or API server that does not answer?)") from None
         if check and proc.returncode != 0:
             raise HelmError(f"{self.label} {' '.join(args[:2])} failed:\n{proc.stderr.strip()}")

@@ -88,6 +88,15 @@ def load_api(kubeconfig: str | None = None, context: str | None = None, deadline
     return api
 
 
+def _parse(obj: dict[str, Any], what: str) -> WorkflowResult:
+    """parse_workflow of what the API server sent; fields of the wrong type are an ArgoError, not a traceback."""
+    try:
+        return parse_workflow(obj)
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:
+        raise ArgoError(f"{what}: the API server sent a Workflow with fields of the wrong type ({exc}); "
+                        f"is KUBECONFIG's server a Kubernetes API server with Argo's CRDs?") from None
+
+
 class ArgoClient:
     """Argo Workflows objects in one namespace, through a CustomObjectsApi."""
 
@@ -176,7 +185,7 @@ class ArgoClient:
         return self.create_workflow(workflow_from_cron(self.get("cronworkflows", cron), labels, parameters))
 
     def status(self, name: str) -> WorkflowResult:
-        return parse_workflow(self.get("workflows", name))
+        return _parse(self.get("workflows", name), f"Workflow {name}")
 
     def wait(self, name: str, timeout: float = 600, poll: float = 2.0,
              on_progress: Callable[[str], None] | None = None) -> WorkflowResult:
@@ -210,7 +219,7 @@ class ArgoClient:
             raise ArgoError(f"phase {phase!r} is not one of {', '.join(PHASES)}")
         kw = {"label_selector": selector} if selector else {}
         items = self._items("list Workflows", self.api.list_namespaced_custom_object, "workflows", **kw)
-        results = [parse_workflow(i) for i in items]
+        results = [_parse(i, "list Workflows") for i in items]
         if phase:
             results = [r for r in results if r.phase == phase]
         results.sort(key=lambda r: (r.raw.get("metadata", {}).get("creationTimestamp") or ""), reverse=True)
