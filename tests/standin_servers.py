@@ -18,6 +18,7 @@ purpose): each accepts TCP connections on 127.0.0.1 and then misbehaves in one w
 
 from __future__ import annotations
 
+import functools
 import socket
 import ssl
 import threading
@@ -26,6 +27,12 @@ import zlib
 from pathlib import Path
 
 _HEADERS = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+
+
+@functools.cache
+def _gzip_bomb() -> bytes:
+    co = zlib.compressobj(9, zlib.DEFLATED, 31)
+    return b"".join(co.compress(b"[" * (1 << 20)) for _ in range(128)) + co.flush()
 
 
 class StandinServer:
@@ -41,6 +48,8 @@ class StandinServer:
         self._stop = threading.Event()
         self._conns: list[socket.socket] = []
         self.requests = 0
+        if mode == "gzip-bomb":
+            _gzip_bomb()  # made before any client starts its clock (once per process)
 
     def __enter__(self) -> "StandinServer":
         threading.Thread(target=self._accept, daemon=True).start()
@@ -87,8 +96,7 @@ class StandinServer:
                     conn.sendall(b"1\r\n \r\n")
                     time.sleep(1)
             elif self.mode == "gzip-bomb":
-                co = zlib.compressobj(9, zlib.DEFLATED, 31)
-                body = b"".join(co.compress(b"[" * (1 << 20)) for _ in range(128)) + co.flush()
+                body = _gzip_bomb()
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
                              b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
                 self._stop.wait()

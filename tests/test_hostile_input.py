@@ -280,24 +280,27 @@ def test_every_chart_argument_refuses_hostile_charts(capsys, tmp_path, corpus, c
     assert unread or str(x) in err or "irregular file" in err, err
 
 
-@pytest.mark.parametrize("mode, needle", [
-    ("stall", "the API server did not answer in time (--timeout 3 s)"),
-    ("trickle", "no result within --timeout 3 s"),
-    ("endless", "larger than 64 MiB, the limit for this answer"),
-    ("gzip-bomb", "larger than 64 MiB, the limit for this answer"),  # counted after decompression
-    ("garbage", "the API server's answer is not JSON"),
+@pytest.mark.parametrize("mode, timeout, needle", [
+    ("stall", 3, "the API server did not answer in time (--timeout 3 s)"),
+    ("trickle", 3, "no result within --timeout 3 s"),
+    # the bound, not the deadline, ends these: a deadline that a loaded machine cannot make is no test of it
+    ("endless", 60, "larger than 64 MiB, the limit for this answer"),
+    ("gzip-bomb", 60, "larger than 64 MiB, the limit for this answer"),  # counted after decompression
+    ("garbage", 60, "the API server's answer is not JSON"),
 ])
 @pytest.mark.parametrize("argv", [["wait", "wf"], ["list"], ["submit", "video-ingestion"], ["trigger", "daily-backup"]],
                          ids=["wait", "list", "submit", "trigger"])
-def test_hostile_api_servers_end_within_the_timeout(capsys, tmp_path, mode: str, needle: str, argv: list[str]) -> None:
+def test_hostile_api_servers_end_within_the_timeout(capsys, tmp_path, mode: str, timeout: int, needle: str,
+                                                    argv: list[str]) -> None:
     """Stand-in API servers on loopback (see standin_servers): a stalled one kept `wait --timeout 15` running
     past 45 s and an endless answer took 1.8 GB; now each command ends by its --timeout, naming why."""
     with StandinServer(mode) as srv:
         t0 = time.monotonic()
-        err = refused(capsys, [*argv, "--kubeconfig", str(kubeconfig(tmp_path, srv.url)), "--timeout", "3"])
+        err = refused(capsys, [*argv, "--kubeconfig", str(kubeconfig(tmp_path, srv.url)), "--timeout", str(timeout)],
+                      within=timeout + 10)
         took = time.monotonic() - t0
     assert needle in err and len(err.strip().splitlines()) == 1, err
-    assert took < 5, took
+    assert took < timeout + 2, took
 
 
 def test_a_stalled_api_server_ends_generate_from_release(capsys, tmp_path) -> None:
@@ -305,7 +308,7 @@ def test_a_stalled_api_server_ends_generate_from_release(capsys, tmp_path) -> No
         t0 = time.monotonic()
         err = refused(capsys, ["generate", "--from-release", "--check", "--kubeconfig", str(kubeconfig(tmp_path, srv.url)),
                                "--timeout", "3", "--out-dir", str(tmp_path)])
-    assert "get values did not finish within 3 s and was stopped" in err and time.monotonic() - t0 < 6, err
+    assert "get values did not finish within 3 s and was stopped" in err and time.monotonic() - t0 < 8, err
 
 
 @pytest.mark.parametrize("field", ["tokenFile", "client-certificate", "client-key", "certificate-authority"])
@@ -343,7 +346,7 @@ def test_a_credential_plugin_that_hangs_is_stopped_at_the_timeout(capsys, tmp_pa
     t0 = time.monotonic()
     err = refused(capsys, ["list", "--kubeconfig", str(kc), "--timeout", "3"])
     assert "the kubeconfig's credential plugin (users[].exec: sleep): no result within --timeout 3 s" in err, err
-    assert len(err.strip().splitlines()) == 1 and time.monotonic() - t0 < 5
+    assert len(err.strip().splitlines()) == 1 and time.monotonic() - t0 < 7
 
 
 @pytest.mark.parametrize("argv", [["wait", "wf"], ["list"]], ids=["wait", "list"])

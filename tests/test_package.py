@@ -337,7 +337,7 @@ def test_a_registry_that_stalls_after_tls_is_given_up_at_the_timeout(key, tmp_pa
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert "registry login did not finish within" in err and srv.requests >= 1, err
-    assert took < 9, took
+    assert took < 12, took  # the deadline, plus killing Helm on a loaded machine
     assert not list(tmp_path.glob("cogniverse-registry-*"))
 
 
