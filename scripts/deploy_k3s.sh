@@ -552,6 +552,7 @@ private_kubeconfig() { # K3s's kubeconfig mode 600 (an earlier install may have 
   "${SUDO[@]}" chmod 600 "$K3S_KUBECONFIG"
   if [[ ${#SUDO[@]} -eq 0 ]]; then
     export KUBECONFIG=$K3S_KUBECONFIG
+    log "kubeconfig: $K3S_KUBECONFIG (mode 600): export KUBECONFIG=$K3S_KUBECONFIG"
     return 0
   fi
   mkdir -p "$(dirname "$USER_KUBECONFIG")"
@@ -559,7 +560,7 @@ private_kubeconfig() { # K3s's kubeconfig mode 600 (an earlier install may have 
     || die "cannot copy $K3S_KUBECONFIG to $USER_KUBECONFIG"
   chmod 600 "$USER_KUBECONFIG.tmp" && mv "$USER_KUBECONFIG.tmp" "$USER_KUBECONFIG"
   export KUBECONFIG=$USER_KUBECONFIG
-  log "kubeconfig for you: $USER_KUBECONFIG (mode 600)"
+  log "kubeconfig for you: $USER_KUBECONFIG (mode 600): export KUBECONFIG=$USER_KUBECONFIG"
 }
 
 installed_argo_version() {

@@ -425,20 +425,28 @@ def test_the_argo_cli_is_installed_only_with_its_pinned_sha256(tmp_path, right):
     assert (proc.returncode == 0) == right and ("(ARGO_CLI_SHA256): refused" in proc.stderr) != right
 
 
-def test_the_k3s_kubeconfig_is_made_private(tmp_path):
+@pytest.mark.parametrize("user", ["root", "a user with sudo"])
+def test_the_k3s_kubeconfig_is_made_private(tmp_path, user):
     """K3s already installed (a stand-in k3s reports the pinned version): the script still makes its
-    cluster-admin kubeconfig mode 600, which an earlier install may have left world-readable."""
+    cluster-admin kubeconfig mode 600, which an earlier install may have left world-readable; a user who
+    is not root (a stand-in `id`) gets a mode-600 copy and uses it."""
     kc = tmp_path / "k3s.yaml"
     kc.write_text("apiVersion: v1\nkind: Config\n")
     kc.chmod(0o644)
-    path = _stubs(tmp_path, k3s=f"echo 'k3s version {K3S_VERSION} (stand-in)'",
-                  kubectl="echo 'node Ready control-plane 1m v1'")
-    proc = run("--install-k3s", "--skip-chart", env={"K3S_KUBECONFIG": str(kc), "USER_KUBECONFIG": str(tmp_path / "u.yaml"),
-                                                     "KUBECTL": str(tmp_path / "stubs" / "kubectl")}, path=path)
+    stubs = {"k3s": f"echo 'k3s version {K3S_VERSION} (stand-in)'", "kubectl": "echo 'node Ready control-plane 1m v1'"}
+    if user != "root":
+        stubs["id"] = "echo 1000"
+    copy = tmp_path / "home" / ".kube" / "k3s.yaml"
+    proc = run("--install-k3s", "--skip-chart", env={"K3S_KUBECONFIG": str(kc), "USER_KUBECONFIG": str(copy),
+                                                     "KUBECTL": str(tmp_path / "stubs" / "kubectl")},
+               path=_stubs(tmp_path, **stubs))
     assert proc.returncode == 0, proc.stderr
     assert kc.stat().st_mode & 0o777 == 0o600
-    copy = tmp_path / "u.yaml"
-    assert not copy.exists() or copy.stat().st_mode & 0o777 == 0o600
+    if user == "root":
+        assert not copy.exists() and f"kubeconfig: {kc} (mode 600): export KUBECONFIG={kc}\n" in proc.stdout
+    else:
+        assert copy.stat().st_mode & 0o777 == 0o600 and copy.read_text() == kc.read_text()
+        assert f"kubeconfig for you: {copy} (mode 600): export KUBECONFIG={copy}\n" in proc.stdout
 
 
 def test_an_oci_chart_is_verified_by_default(tmp_path):
