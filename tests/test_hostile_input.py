@@ -354,3 +354,13 @@ def test_an_api_server_sending_wrong_typed_workflows_is_named(capsys, tmp_path, 
     with StandinServer("wrong-types") as srv:
         err = refused(capsys, [*argv, "--kubeconfig", str(kubeconfig(tmp_path, srv.url)), "--timeout", "5"])
     assert "the API server sent a Workflow with fields of the wrong type" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_helm_output_is_read_back_up_to_a_bound(capsys, monkeypatch) -> None:
+    """Helm's output goes to a temporary file and is read back only up to helm.MAX_OUTPUT_BYTES (256 MiB;
+    lowered here): values that multiply the chart's objects cannot fill the toolkit's memory."""
+    from cogniverse_chart import helm
+
+    monkeypatch.setattr(helm, "MAX_OUTPUT_BYTES", 10_000)
+    err = refused(capsys, ["render", "--profile", "smoke"])
+    assert "template cogniverse printed more than 10,000 bytes; refused" in err, err

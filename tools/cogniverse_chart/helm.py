@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 
 from . import REPO_ROOT
@@ -21,6 +22,8 @@ TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
 MIN_HELM3 = (3, 14)
 #: seconds any helm run may take unless the caller says otherwise (a render takes well under one)
 DEFAULT_TIMEOUT = 600.0
+#: the most of Helm's output (stdout, stderr each) read back: the chart renders to well under 1 MiB
+MAX_OUTPUT_BYTES = 256 * 2**20
 _VERSION_RE = re.compile(r"v(\d+)\.(\d+)\.(\d+)")
 
 
@@ -40,12 +43,24 @@ class Helm:
     def run(self, args: list[str], *, input: str | None = None, check: bool = True,
             timeout: float = DEFAULT_TIMEOUT) -> subprocess.CompletedProcess[str]:
         """Run helm; a helm still running after `timeout` s is killed and named (a stalled registry or
-        API server, a values file Helm chews on for minutes) instead of blocking the command forever."""
-        try:
-            proc = subprocess.run([self.path, *args], input=input, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise HelmError(f"{self.label} {' '.join(args[:2])} did not finish within {round(timeout, 1):g} s and was "
-                            f"stopped (a registry or API server that does not answer?)") from None
+        API server, a values file Helm chews on for minutes) instead of blocking the command forever. Its
+        output goes to temporary files, read back only up to MAX_OUTPUT_BYTES (not into memory unbounded)."""
+        what = f"{self.label} {' '.join(args[:2])}"
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            try:
+                code = subprocess.run([self.path, *args], input=None if input is None else input.encode(),
+                                      stdout=out, stderr=err, timeout=timeout).returncode
+            except subprocess.TimeoutExpired:
+                raise HelmError(f"{what} did not finish within {round(timeout, 1):g} s and was "
+                                f"stopped (a registry or API server that does not answer?)") from None
+            texts = []
+            for f in (out, err):
+                if f.tell() > MAX_OUTPUT_BYTES:
+                    raise HelmError(f"{what} printed more than {MAX_OUTPUT_BYTES:,} bytes; refused (values that "
+                                    f"multiply the chart's objects or strings?)")
+                f.seek(0)
+                texts.append(f.read().decode("utf-8", errors="replace"))
+        proc = subprocess.CompletedProcess([self.path, *args], code, texts[0], texts[1])
         if check and proc.returncode != 0:
             raise HelmError(f"{self.label} {' '.join(args[:2])} failed:\n{proc.stderr.strip()}")
         return proc
