@@ -435,8 +435,8 @@ def test_metrics_server_is_registered_as_the_metrics_api_and_verifies_kubelet_ce
 def kube_router_start_command(tmp_path: Path) -> list[str]:
     """The command kube_router_start runs (start_daemon and the certificate helpers stubbed)."""
     proc = script(f'CACHE={tmp_path}; STATE={tmp_path}; b="$(kube_router_bin)"; mkdir -p "$(dirname "$b")"; '
-                  'printf "#!/bin/sh\\n" >"$b"; chmod +x "$b"; running() {{ return 1; }}; gen_cert() {{ :; }}; '
-                  'write_kubeconfig() {{ :; }}; start_daemon() {{ printf "%s\\n" "$@"; }}; kube_router_start')
+                  'printf "#!/bin/sh\\n" >"$b"; chmod +x "$b"; running() { return 1; }; gen_cert() { :; }; '
+                  'write_kubeconfig() { :; }; start_daemon() { printf "%s\\n" "$@"; }; kube_router_start')
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.splitlines()
 

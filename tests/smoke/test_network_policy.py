@@ -212,7 +212,8 @@ def test_the_chart_renders_one_ingress_policy_per_component_with_its_ports(setup
            for p in policies(setup.docs[True])}
     assert got == {f"{RELEASE}-runtime": [8000], f"{RELEASE}-vespa": [8080, 19071],
                    f"{RELEASE}-phoenix": [4317, 6006], f"{RELEASE}-llm": [11434]}, got
-    assert len(setup.tgts) == 10, setup.tgts  # 6 Service ports + 4 unlisted pod ports
+    # 8 Service ports (vespa's headless Service resolves to the pod itself) + 4 unlisted pod ports
+    assert len(setup.tgts) == 12, setup.tgts
     # The release-pod client carries exactly what allowSameNamespace=false admits; the peer, what extraFrom names.
     for p in policies(setup.docs[False]):
         assert p["spec"]["ingress"][0]["from"] == [{"podSelector": {"matchLabels": RELEASE_LABELS}},

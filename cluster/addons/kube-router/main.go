@@ -7,7 +7,7 @@
 //
 // Health: GET /healthz on --health-addr (loopback) answers 200 while the controller's heartbeats
 // arrive, as kube-router's own health port does (its server listens on every interface; this one
-// does not). SIGTERM/SIGINT stop it; --cleanup removes its chains and ipsets and exits.
+// does not). SIGTERM/SIGINT stop it; `local_cluster.sh down` removes its chains and ipsets.
 package main
 
 import (
@@ -49,7 +49,6 @@ func run() error {
 	klog.InitFlags(klogFlags) // --v, --logtostderr, ... as kube-router's own main offers them
 	fs.AddGoFlagSet(klogFlags)
 	healthAddr := fs.String("health-addr", "127.0.0.1:20244", "host:port of the /healthz endpoint (loopback)")
-	cleanup := fs.Bool("cleanup", false, "remove the controller's iptables chains and ipsets, then exit")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
 	}
@@ -105,10 +104,6 @@ func run() error {
 		&sync.Mutex{}, iptHandlers, ipsetHandlers)
 	if err != nil {
 		return fmt.Errorf("network policy controller: %w", err)
-	}
-	if *cleanup {
-		npc.Cleanup()
-		return nil
 	}
 
 	hc, err := healthcheck.NewHealthController(cfg)
