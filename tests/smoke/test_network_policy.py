@@ -25,15 +25,18 @@ up to SYNC_SECONDS for the expected matrix, then checks it once more.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-from cogniverse_chart import CHART_DIR, REPO_ROOT
+from cogniverse_chart import CHART_DIR, REPO_ROOT, versions
 from cogniverse_chart.helm import find_helm
 from smokelib import RELEASE
 
@@ -205,6 +208,32 @@ def setup(kube_cluster: Any) -> Iterator[Setup]:
     finally:
         for ns in (NS, PEER_NS, OUT_NS):
             kubectl("delete", "namespace", ns, "--wait=false", check=False)
+
+
+def node_controller() -> Path:
+    """The kube-router binary the node runs (its PID file, as scripts/local_cluster.sh up wrote it)."""
+    pidfile = Path(os.environ.get("COGNIVERSE_CLUSTER_STATE", "/var/lib/cogniverse-local-cluster")) / "pids" / "kube-router.pid"
+    assert pidfile.is_file(), f"{pidfile} missing: the node runs no network policy controller (scripts/local_cluster.sh up)"
+    return Path(os.readlink(f"/proc/{pidfile.read_text().strip()}/exe"))
+
+
+def test_the_node_runs_kube_routers_policy_controller_alone_healthy_and_read_only(kube_cluster):
+    context = kubectl("config", "current-context").stdout.strip()
+    if context != "cogniverse-local":
+        pytest.skip(f"checks the controller of scripts/local_cluster.sh's node (context {context!r})")
+    with urllib.request.urlopen("http://127.0.0.1:20244/healthz", timeout=10) as resp:
+        assert resp.read().decode().strip() == "OK"
+    binary = str(node_controller())
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30).stdout
+    assert version.startswith(f"kube-router-netpol {versions.load()['KUBE_ROUTER_VERSION']} "), version
+    for flag in ("--run-router=true", "--run-service-proxy=true", "--run-loadbalancer=true"):
+        proc = subprocess.run([binary, flag], capture_output=True, text=True, timeout=30)
+        assert proc.returncode == 1 and "only the network policy controller is built in" in proc.stderr, (flag, proc)
+    for verb, resource, allowed in (("list", "networkpolicies", "yes"), ("watch", "pods", "yes"),
+                                    ("create", "pods", "no"), ("patch", "networkpolicies", "no"),
+                                    ("delete", "namespaces", "no"), ("get", "secrets", "no")):
+        got = kubectl("auth", "can-i", verb, resource, "-A", "--as", "system:kube-router", check=False).stdout.strip()
+        assert got == allowed, (verb, resource, got)
 
 
 def test_the_chart_renders_one_ingress_policy_per_component_with_its_ports(setup):
