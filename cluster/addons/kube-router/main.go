@@ -46,11 +46,14 @@ func run() error {
 	fs := pflag.NewFlagSet("kube-router-netpol", pflag.ContinueOnError)
 	cfg.AddFlags(fs)
 	klogFlags := goflag.NewFlagSet("klog", goflag.ContinueOnError)
-	klog.InitFlags(klogFlags) // --v, --logtostderr, ... as kube-router's own main offers them
-	fs.AddGoFlagSet(klogFlags)
+	klog.InitFlags(klogFlags)  // --logtostderr, ... as kube-router's own main offers them
+	fs.AddGoFlagSet(klogFlags) // (kube-router's own --v, a string, wins; it is passed on below)
 	healthAddr := fs.String("health-addr", "127.0.0.1:20244", "host:port of the /healthz endpoint (loopback)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
+	}
+	if err := klogFlags.Set("v", cfg.VLevel); err != nil {
+		return fmt.Errorf("--v %q: %w", cfg.VLevel, err)
 	}
 	if cfg.HelpRequested {
 		fs.PrintDefaults()
