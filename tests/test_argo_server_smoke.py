@@ -245,7 +245,9 @@ def test_a_forged_token_or_one_without_the_rights_gets_nothing(server, namespace
 def test_a_pod_on_the_node_cannot_drive_argo_through_its_service(namespace):
     """What --auth-mode=server allowed: any pod reaching argo-server.argo:2746 acted with the server's
     account. Now a pod gets 401 without a token and 403 with its own (default) account's token."""
-    url = f"http://argo-server.argo.svc.cluster.local:2746/api/v1/workflows/{namespace}"
+    # By the Service's address: the toolbox's busybox-static wget crashes resolving names.
+    ip = kubectl("-n", "argo", "get", "service", "argo-server", "-o", "jsonpath={.spec.clusterIP}").stdout.strip()
+    url = f"http://{ip}:2746/api/v1/workflows/{namespace}"
     body = json.dumps({"workflow": hello_workflow("from-pod-")}).replace("'", "")
     token = "$(cat /var/run/secrets/kubernetes.io/serviceaccount/token)"
     script = "\n".join([
