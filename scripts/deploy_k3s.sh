@@ -663,10 +663,10 @@ wait_chart() {
 }
 
 print_access() {
-  # The local node's argo-server serves plain HTTP with --auth-mode=server (as the guide expects);
-  # Argo's upstream install serves HTTPS and asks for a token (argo auth token).
+  # The local node's argo-server serves plain HTTP (as the guide expects), Argo's upstream install
+  # HTTPS; both ask every API request for a token (--auth-mode=client).
   local argo_ui_url="https://localhost:2746 (token: argo auth token)"
-  if [[ $local_cluster == 1 ]]; then argo_ui_url="http://localhost:2746"; fi
+  if [[ $local_cluster == 1 ]]; then argo_ui_url="http://localhost:2746 (token: kubectl create token, see docs/deploy.md)"; fi
   cat <<EOF
 
 Cogniverse is installed (release '$RELEASE', namespace '$NAMESPACE').

@@ -150,9 +150,11 @@ argo_install_dir() {  # argo_install_dir DIR: Argo's manifests/ from the module 
   cp -r "$moddir/manifests" "$dir/manifests" && chmod -R u+w "$dir/manifests"
   mkdir -p "$dir/local"
   # Upstream's cluster install without CRDs (those are applied in full, server-side, before).
-  # Changed: the images (built here, never pulled), the argo-server's auth mode and plain HTTP
-  # (see docs/deploy.md), quick probes, Recreate (one controller at a time when versions swap),
-  # the controller's requeue time and no leader election (one replica). DEFAULT_REQUEUE_TIME (250ms
+  # Changed: the images (built here, never pulled), plain HTTP for argo-server (see docs/deploy.md)
+  # with Argo's default --auth-mode=client kept explicit: every API request needs a Kubernetes bearer
+  # token and acts with that token's rights (with --auth-mode=server any pod that reached the Service
+  # drove Argo with the server's own account; the static UI at / needs none), quick probes, Recreate
+  # (one controller at a time when versions swap), the controller's requeue time and no leader election (one replica). DEFAULT_REQUEUE_TIME (250ms
   # by default here, 1s in Argo's own test setup, 10s stock): workflows advance within a fraction of a
   # second of a pod finishing instead of up to 10s later (the smoke suite runs many short steps).
   # A 3s grace period for both: neither process exits on SIGTERM before the stock 30s SIGKILL (measured
@@ -210,7 +212,7 @@ patches:
       value: Never
     - op: replace
       path: /spec/template/spec/containers/0/args
-      value: [server, --auth-mode=server, --secure=false]
+      value: [server, --auth-mode=client, --secure=false]
     - op: replace
       path: /spec/template/spec/containers/0/readinessProbe
       value: {httpGet: {port: 2746, scheme: HTTP, path: /}, periodSeconds: 1}
