@@ -367,7 +367,13 @@ class DocFile:
         return self.current != self.wanted
 
 
-def plan(chart: Path = CHART_DIR, readme: Path = README, diagrams: Path = DIAGRAMS,
+def has_markers(chart: Path) -> bool:
+    """The chart's README carries the values-table markers (the Cogniverse docs layout)."""
+    readme = chart / "README.md"
+    return readme.is_file() and START in readme.read_text(encoding="utf-8", errors="replace")
+
+
+def plan(chart: Path = CHART_DIR, readme: Path = README, diagrams: Path | None = DIAGRAMS,
          docs: list[Document] | None = None) -> list[DocFile]:
     """The generated files and their wanted content (nothing is written)."""
     if not readme.exists():
@@ -375,6 +381,8 @@ def plan(chart: Path = CHART_DIR, readme: Path = README, diagrams: Path = DIAGRA
     current = readme.read_text(encoding="utf-8")
     files = [DocFile(readme, current, readme_with_table(current, values_table(chart), readme)),
              values_file(chart)]
+    if diagrams is None:
+        return files
     wanted = workflow_docs(docs if docs is not None else default_render(chart))
     files.append(DocFile(diagrams, diagrams.read_text(encoding="utf-8") if diagrams.exists() else None, wanted))
     return files

@@ -125,10 +125,11 @@ class _Target:
 
 
 class _Bundle:
-    def __init__(self, family: str, version: str) -> None:
+    def __init__(self, family: str, version: str, dirs: tuple[Path, ...] = ()) -> None:
         self.family = family
         self.version = schemas.minor(version)
-        data = schemas.load_bundle(family, self.version)
+        here = [d for d in dirs if schemas.bundle_path(family, self.version, d).is_file()]
+        data = schemas.load_bundle(family, self.version, *here[:1])
         self.definitions: dict[str, Any] = data["definitions"]
         self.kinds: dict[str, str] = data["kinds"]
         self.rule = f"schema/{family}-{self.version}"
@@ -151,10 +152,15 @@ class Validator:
     """Strict schema validation for Kubernetes and Argo objects. Build once, call validate() many times."""
 
     def __init__(self, kube_versions: Iterable[str] = DEFAULT_KUBE_VERSIONS,
-                 argo_versions: Iterable[str] = DEFAULT_ARGO_VERSIONS, allow_unknown_kinds: bool = False) -> None:
-        self.k8s = [_Bundle("k8s", v) for v in dict.fromkeys(schemas.minor(v) for v in kube_versions)]
-        self.argo = [_Bundle("argo", v) for v in dict.fromkeys(schemas.minor(v) for v in argo_versions)]
+                 argo_versions: Iterable[str] = DEFAULT_ARGO_VERSIONS, allow_unknown_kinds: bool = False,
+                 extra_schemas: dict[str, dict[str, Any]] | None = None, schema_dirs: Iterable[Path] = ()) -> None:
+        dirs = tuple(schema_dirs)  # bundles there (schemas fetch --dest) win over the packaged ones
+        self.k8s = [_Bundle("k8s", v, dirs) for v in dict.fromkeys(schemas.minor(v) for v in kube_versions)]
+        self.argo = [_Bundle("argo", v, dirs) for v in dict.fromkeys(schemas.minor(v) for v in argo_versions)]
         self.allow_unknown_kinds = allow_unknown_kinds
+        #: "<apiversion>/<kind>" (lower case) -> JSON Schema of the user's own resources (--schema-location)
+        self.extra_schemas = extra_schemas or {}
+        self._extra_checks: dict[str, Any] = {}
 
     def validate(self, docs: Iterable[Document]) -> list[Finding]:
         findings: list[Finding] = []
@@ -196,6 +202,8 @@ class Validator:
         bundles = self.argo if api.split("/")[0] == ARGO_GROUP else self.k8s
         found = [(b, b.target(key)) for b in bundles]
         if not any(t for _, t in found):
+            if key.lower() in self.extra_schemas:
+                return self._validate_extra(doc, key.lower())
             return self._unknown(doc, api, kind, bundles)
         findings: list[Finding] = []
         verdicts: dict[str, bool] = {}  # per schema fingerprint: identical schemas are checked once
@@ -217,6 +225,19 @@ class Validator:
             for path, msg in errors[t.fingerprint]:
                 findings.append(Finding.for_doc(doc, t.rule, Severity.ERROR, f"{msg} ({t.label} {kind} schema)", path))
         return findings
+
+    def _validate_extra(self, doc: Document, key: str) -> list[Finding]:
+        """An object of a user-supplied schema (a CRD's openAPIV3Schema), checked with jsonschema."""
+        check = self._extra_checks.get(key)
+        if check is None:
+            import jsonschema
+
+            check = self._extra_checks[key] = jsonschema.Draft7Validator(self.extra_schemas[key])
+        out = []
+        for e in sorted(check.iter_errors(doc.obj), key=lambda e: list(map(str, e.absolute_path))):
+            for path, msg in describe_error(e):
+                out.append(Finding.for_doc(doc, "schema/custom", Severity.ERROR, f"{msg} ({key} schema)", path))
+        return out
 
     def _errors(self, t: _Target, obj: dict[str, Any]) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
