@@ -24,6 +24,7 @@ COMMANDS = [
     "lint",
     "docs",
     "check",
+    "ct",
     "generate",
     "submit",
     "trigger",

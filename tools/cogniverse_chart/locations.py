@@ -64,11 +64,12 @@ def _nodes(path: str) -> list[Any]:
         return []
 
 
-def _get(node: Any, key: str | int) -> Any:
+def _get(node: Any, key: str | int, want_key: bool = False) -> Any:
+    """The value under `key` (or, with want_key, the key node itself: where a person reads `key:`)."""
     if isinstance(node, yaml.MappingNode) and isinstance(key, str):
         for k, v in node.value:
             if isinstance(k, yaml.ScalarNode) and k.value == key:
-                return v
+                return k if want_key else v
     if isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
         return node.value[key]
     return None
@@ -86,13 +87,14 @@ def _in_manifest(file: str, kind: str, name: str, path: str) -> Location:
     for doc in _nodes(file):
         if (kind or name) and _names(doc) != (kind, name):
             continue
-        node = doc
+        node = mark = doc
         for part in path_parts(path):
             child = _get(node, part)
             if child is None:
                 break
+            mark = _get(node, part, want_key=True) if isinstance(part, str) else child
             node = child
-        return Location(file, node.start_mark.line + 1, node.start_mark.column + 1)
+        return Location(file, mark.start_mark.line + 1, mark.start_mark.column + 1)
     return Location(file, 1, 1)
 
 

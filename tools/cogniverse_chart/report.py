@@ -113,8 +113,7 @@ def _sarif(findings: list[Finding], command: str, chart: Path | None) -> dict[st
         if f.scenarios:
             result["properties"] = {"scenarios": f.scenarios}
         results.append(result)
-    driver = {"name": "cogniverse-chart", "version": __version__, "rules": list(rules.values()),
-              "informationUri": "https://github.com/cogniverse/cogniverse-chart"}
+    driver = {"name": "cogniverse-chart", "version": __version__, "rules": list(rules.values())}
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0",
             "runs": [{"tool": {"driver": driver}, "results": results,
                       "invocations": [{"executionSuccessful": True, "commandLine": f"cogniverse-chart {command}"}]}]}
@@ -133,7 +132,7 @@ def _github(findings: list[Finding], chart: Path | None) -> list[str]:
         if loc.line:
             props += [f"line={loc.line}", f"col={loc.column or 1}"]
         props.append(f"title={_github_escape(f.rule, True)}")
-        text = " ".join(x for x in (_object(f), f.path, f.message) if x)
+        text = " ".join(x for x in (_object(f), f.path if f.path != "$" else "", f.message) if x)
         lines.append(f"::{_GITHUB_LEVEL[f.severity]} {','.join(props)}::{_github_escape(text)}")
     return lines
 

@@ -1,14 +1,15 @@
 """`check`: the chart CI job in one command. Render every scenario of the chart (its ci/*-values.yaml, or
 the config's `scenarios`) with every Helm major, validate every object against the strict schemas, lint
 it, and check that the generated files the chart has (values.schema.json from schema/, the README values
-table, the guide workflows) are current. One summary; exit 0 clean, 1 on any error finding, 2 on bad input."""
+table, the guide workflows) are current, and run chart-testing's Chart.yaml and maintainers checks
+(`ct` adds its version-bump check). One summary; exit 0 clean, 1 on any error finding, 2 on bad input."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from .. import schemas
+from .. import ct, schemas
 from ..chart import Generated, check, summary
 from ..findings import Policy
 from ..helm import available_helms, find_helm
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     for docs in result.rendered.values():
         for doc in docs:
             policy.note(doc)
-    findings = policy.apply(result.findings)
+    findings = policy.apply(result.findings + ct.chart_yaml(chart) + ct.maintainers(chart))
     profiles = summary(result)
     timing = result.timing
     if args.output == "human":

@@ -1,0 +1,45 @@
+"""Helpers for the tests of the toolkit as a tool for any chart (not a test file): a `helm create` chart
+in a temporary folder, and the CLI run in process from a chosen directory."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cogniverse_chart import config
+from cogniverse_chart.cli import main
+from cogniverse_chart.helm import find_helm
+
+
+def helm_create(where: Path, name: str = "demo") -> Path:
+    """`helm create NAME` in `where` (the chart Helm's starter writes: a Deployment, Service, ...)."""
+    where.mkdir(parents=True, exist_ok=True)
+    proc = find_helm().run(["create", str(where / name)])
+    assert proc.returncode == 0, proc.stderr
+    return where / name
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], cwd: Path, *args: str) -> tuple[int, str, str]:
+    """The CLI in process, run from `cwd` (the config file is looked up from there): (code, out, err)."""
+    before = Path.cwd()
+    os.chdir(cwd)
+    config.load.cache_clear()
+    try:
+        code = main(list(args))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        os.chdir(before)
+        config.load.cache_clear()
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], cwd: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    code, out, err = run_cli(capsys, cwd, "-o", "json", *args)
+    assert "Traceback" not in err, err
+    return code, json.loads(out)
