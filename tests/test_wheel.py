@@ -4,13 +4,12 @@ repository's chart (named with --chart), and on a few Argo workflows.
 
 Every command runs from the temporary folder; the ones that read a chart run under a Python audit hook
 that records every file opened, and nothing under the checkout may be among them unless the command
-names it. The dependencies come from the package index once (`pip download`, cached under
-~/.cache/cogniverse/wheels by the dependency list), then install with `--no-index --find-links`.
+names it. The dependencies come from the package index once (toolkit_utils.dependency_wheels), then
+install with `--no-index --find-links`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -25,6 +24,7 @@ import pytest
 
 from cogniverse_chart import DATA_DIR
 from cogniverse_chart.helm import available_helms
+from toolkit_utils import dependency_wheels
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -55,20 +55,6 @@ def _run(cmd: list[str], cwd: Path, **kw) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600, **kw)
 
 
-def _dependency_wheels() -> Path:
-    """The dependencies' wheels (downloaded from the index once per dependency list)."""
-    deps = PYPROJECT["project"]["dependencies"]
-    key = hashlib.sha256(json.dumps([deps, sys.version_info[:2]]).encode()).hexdigest()[:16]
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "cogniverse" / "wheels" / key
-    if not (cache / ".complete").exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        proc = _run([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "-d", str(cache),
-                     *deps], ROOT)
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        (cache / ".complete").write_text("ok\n")
-    return cache
-
-
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The sdist (from the checkout) and the wheel built from that sdist: what a release uploads."""
@@ -94,7 +80,7 @@ def venv(dist: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Pat
     proc = _run([sys.executable, "-m", "venv", "--without-pip", str(where / "v")], where)
     assert proc.returncode == 0, proc.stderr
     proc = _run([sys.executable, "-m", "pip", "--python", str(where / "v" / "bin" / "python"), "install",
-                 "--quiet", "--no-index", "--find-links", str(_dependency_wheels()), str(dist["wheel"])], where)
+                 "--quiet", "--no-index", "--find-links", str(dependency_wheels()), str(dist["wheel"])], where)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return where / "v" / "bin"
 
