@@ -42,20 +42,39 @@ def path_parts(path: str) -> list[str | int]:
     return parts
 
 
-@functools.lru_cache(maxsize=64)
-def _text(path: str) -> str | None:
+def _key(path: str) -> tuple[str, int, int] | None:
+    """A cache key that changes with the file: its absolute path, modification time and size."""
     try:
-        p = Path(path)
-        if not p.is_file() or p.stat().st_size > 64 * 1024 * 1024:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return str(Path(path).resolve()), st.st_mtime_ns, st.st_size
+
+
+def _text(path: str) -> str | None:
+    key = _key(path)
+    return _read(key) if key else None
+
+
+@functools.lru_cache(maxsize=64)
+def _read(key: tuple[str, int, int]) -> str | None:
+    try:
+        p = Path(key[0])
+        if not p.is_file() or key[2] > 64 * 1024 * 1024:
             return None
         return p.read_text(encoding="utf-8")
     except (OSError, UnicodeError):
         return None
 
 
-@functools.lru_cache(maxsize=16)
 def _nodes(path: str) -> list[Any]:
-    text = _text(path)
+    key = _key(path)
+    return _compose(key) if key else []
+
+
+@functools.lru_cache(maxsize=16)
+def _compose(key: tuple[str, int, int]) -> list[Any]:
+    text = _read(key)
     if text is None:
         return []
     try:

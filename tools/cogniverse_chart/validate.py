@@ -36,6 +36,8 @@ from .findings import Finding, Severity
 
 if TYPE_CHECKING:  # jsonschema is imported when first needed: most runs never explain a failure
     import jsonschema
+
+    from .helm import Helm
     from jsonschema.exceptions import ValidationError
 
 #: Defaults from versions.env: the floor and the newest Kubernetes minor (a field or API valid on both
@@ -313,13 +315,41 @@ def merge_values(base: Any, override: Any) -> Any:
     return out
 
 
-def check_values_files(files: list[Path], chart: Path) -> list[Finding]:
-    """Each file merged over the chart's values.yaml (as `helm install -f FILE` sees it), then checked."""
+def check_values_files(files: list[Path], chart: Path, helm: "Helm | None" = None) -> list[Finding]:
+    """Each file merged over the chart's values.yaml (as `helm install -f FILE` sees it), then checked
+    against values.schema.json; with `helm`, a file the schema accepts is also rendered, so the chart's
+    own value checks (its templates' `fail` messages: cron fields, time zones, quantities...) report too."""
     if not files:
         return []
     schema = load_values_schema(chart)
     defaults = _load_values(chart / "values.yaml") if (chart / "values.yaml").exists() else {}
     findings: list[Finding] = []
     for f in files:
-        findings += validate_values(merge_values(defaults, _load_values(f)), schema, str(f))
+        found = validate_values(merge_values(defaults, _load_values(f)), schema, str(f))
+        if not found and helm is not None:
+            found = _template_checks(f, chart, helm)
+        findings += found
     return findings
+
+
+_FAIL = re.compile(r"execution error at \([^)]*\): (.+)")
+
+
+def _template_checks(values: Path, chart: Path, helm: "Helm") -> list[Finding]:
+    """The chart's `fail` messages for one values file, as findings on the key they name."""
+    from .errors import HelmError
+    from .render import RenderRequest, render_text
+
+    try:
+        render_text(RenderRequest(values_files=[values], chart=chart), helm)
+    except HelmError as exc:
+        m = _FAIL.search(str(exc))
+        if not m:
+            return [Finding("schema/values", Severity.ERROR, str(exc).splitlines()[-1][:300], str(values))]
+        message = m[1].strip()
+        key = re.match(r"[A-Za-z0-9_.\[\]-]+", message)
+        path = "$." + key[0] if key and ("." in key[0] or "[" in key[0]) else ""
+        if path and message.startswith(key[0] + ": "):  # the path column names the key already
+            message = message[len(key[0]) + 2:]
+        return [Finding("schema/values", Severity.ERROR, message, str(values), "", "", path)]
+    return []

@@ -99,9 +99,30 @@ def dumps(schema: dict[str, Any]) -> str:
 def write(chart: Path = CHART_DIR) -> Path:
     out = chart / SCHEMA_FILE
     out.write_text(dumps(build(chart)), encoding="utf-8")
+    if (chart / TIMEZONES_FILE).exists():
+        (chart / TIMEZONES_FILE).write_text(timezones_text(), encoding="utf-8")
     return out
 
 
 def is_current(chart: Path = CHART_DIR) -> bool:
     out = chart / SCHEMA_FILE
-    return out.exists() and out.read_text(encoding="utf-8") == dumps(build(chart))
+    if not out.exists() or out.read_text(encoding="utf-8") != dumps(build(chart)):
+        return False
+    tz = chart / TIMEZONES_FILE
+    return not tz.exists() or tz.read_text(encoding="utf-8") == timezones_text()
+
+
+#: The IANA zone names the chart's time zone check accepts (templates/workflows/_timezone.tpl), kept
+#: current beside values.schema.json when the chart has the file.
+TIMEZONES_FILE = "files/timezones.txt"
+
+
+def timezones_text() -> str:
+    """Every zone of the tz database (the `tzdata` package: the same list on every machine), one a line."""
+    import importlib.resources
+
+    try:
+        zones = importlib.resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()
+    except ModuleNotFoundError:
+        raise ToolkitError("the tzdata package is needed to write files/timezones.txt: pip install tzdata") from None
+    return "".join(f"{z}\n" for z in sorted(set(zones) - {"Factory"}))

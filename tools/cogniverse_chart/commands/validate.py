@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     findings, checked = validator.validate_stream(kind_filter(policy.watch(read_paths(args.paths))))
     findings += kind_filter.rejected
     if args.values:
-        findings += check_values_files(args.values, chart_of(args))
+        findings += check_values_files(args.values, chart_of(args), _helm_or_none())
     findings = policy.apply(findings)
     total = checked + len(kind_filter.rejected)
     extra = {"skipped": kind_filter.skipped, "suppressed": len(policy.suppressed)}
@@ -75,3 +75,13 @@ def run(args: argparse.Namespace) -> int:
                 f"findings by rule: {dict(Counter(f.rule for f in findings)) or 'none'}")
         print(line, file=sys.stdout if args.output == "human" else sys.stderr)
     return code
+
+
+def _helm_or_none():  # type: ignore[no-untyped-def]
+    """A helm for the chart's own value checks (--values); without one, the schema alone checks them."""
+    from ..helm import find_helm
+
+    try:
+        return find_helm()
+    except ToolkitError:
+        return None
