@@ -70,3 +70,22 @@ def test_zone_list_is_the_tz_database() -> None:
 
     assert (CHART_DIR / values_schema.TIMEZONES_FILE).read_text() == values_schema.timezones_text()
     assert "Europe/Berlin\n" in values_schema.timezones_text() and "Factory" not in values_schema.timezones_text()
+
+
+def test_editors_get_defaults_examples_and_the_schema() -> None:
+    """values.schema.json carries values.yaml's defaults and examples of the formats above; every profile
+    and ci/ scenario names the schema in a yaml-language-server modeline, so editors check as you type."""
+    import json
+
+    from cogniverse_chart import PROFILES_DIR
+
+    schema = json.loads((CHART_DIR / "values.schema.json").read_text())
+    values = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
+    assert schema["properties"]["runtime"]["properties"]["replicas"]["default"] == values["runtime"]["replicas"]
+    for name in ("cronSchedule", "timezone", "quantity"):
+        assert schema["definitions"][name]["examples"], name
+    files = sorted(PROFILES_DIR.glob("*.yaml")) + sorted((CHART_DIR / "ci").glob("*.yaml")) + [CHART_DIR / "values.yaml"]
+    for f in files:
+        first = f.read_text().splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema="), f
+        assert (f.parent / first.split("=", 1)[1]).resolve() == (CHART_DIR / "values.schema.json").resolve(), f

@@ -89,7 +89,23 @@ def build(chart: Path = CHART_DIR) -> dict[str, Any]:
             continue
         props[part.stem] = _load(part)
     schema["properties"] = props
+    values = chart / "values.yaml"
+    if values.exists():
+        _add_defaults(schema, _load(values) or {})
     return schema
+
+
+def _add_defaults(node: dict[str, Any], values: Any) -> None:
+    """`default` of every property from values.yaml (what an editor shows and fills in), unless the schema
+    sets one: leaves and lists get the value; objects are walked into."""
+    for key, prop in (node.get("properties") or {}).items():
+        if not isinstance(prop, dict) or not isinstance(values, dict) or key not in values:
+            continue
+        value = values[key]
+        if isinstance(value, dict) and value:
+            _add_defaults(prop, value)
+        elif "default" not in prop and value is not None:
+            prop["default"] = value
 
 
 def dumps(schema: dict[str, Any]) -> str:
