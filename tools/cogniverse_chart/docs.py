@@ -20,7 +20,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from . import CHART_DIR, REPO_ROOT
+from . import CHART_DIR, REPO_ROOT, chart_facts
 from .cronexpr import CronError, parse
 from .documents import Document
 from .errors import ToolkitError
@@ -379,8 +379,10 @@ def plan(chart: Path = CHART_DIR, readme: Path = README, diagrams: Path | None =
     if not readme.exists():
         raise ToolkitError(f"{readme} does not exist; the values table goes between markers in it")
     current = readme.read_text(encoding="utf-8")
-    files = [DocFile(readme, current, readme_with_table(current, values_table(chart), readme)),
-             values_file(chart)]
+    wanted_readme = readme_with_table(current, values_table(chart), readme)
+    if chart_facts.START in current:  # the install facts block (chart_facts.py), where the README has one
+        wanted_readme = chart_facts.with_facts(wanted_readme, chart, readme)
+    files = [DocFile(readme, current, wanted_readme), values_file(chart)]
     if diagrams is None:
         return files
     wanted = workflow_docs(docs if docs is not None else default_render(chart))
