@@ -34,6 +34,7 @@ def test_check_in_a_chart_folder_uses_its_ci_scenarios_and_no_cogniverse_checks(
     code, result = run_json(capsys, demo.parent, "lint", "--chart", "demo", "-f", "bad.yaml", "--profile", "ha")
     latest = [f for f in result["findings"] if f["rule"] == "policy/image-tag"]
     assert latest and latest[0]["scenarios"] == "profile ha" and latest[0]["source"] == "demo/templates/deployment.yaml"
+    assert latest[0]["name"] == "demo"  # released under the chart's own name, not this repository's
 
 
 def test_chart_discovery_errors_name_what_to_do(capsys, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from .documents import Document
 from .errors import ToolkitError
 from .findings import Finding, Severity
 from .helm import Helm, available_helms, find_helm
-from .render import DEFAULT_KUBE_VERSION, RenderRequest, profile_path, profiles, render
+from .render import DEFAULT_KUBE_VERSION, DEFAULT_NAMESPACE, DEFAULT_RELEASE, RenderRequest, profile_path, profiles, render
 
 if TYPE_CHECKING:
     from .config import Config
@@ -37,7 +37,8 @@ def select_profiles(names: list[str] | None) -> dict[str, Path | None]:
 
 def render_profiles(names: list[str] | None = None, *, chart: Path = CHART_DIR, helm: Helm | None = None,
                     kube_version: str = DEFAULT_KUBE_VERSION, scenarios: dict[str, Path | None] | None = None,
-                    extra_values: list[Path] | None = None) -> dict[str, list[Document]]:
+                    extra_values: list[Path] | None = None, release: str = DEFAULT_RELEASE,
+                    namespace: str = DEFAULT_NAMESPACE) -> dict[str, list[Document]]:
     """{scenario: documents} for each scenario (helm template runs in parallel). `scenarios` maps a name
     to its values file (None: the chart's defaults); without it, the checkout's values/ profiles `names`.
     `extra_values` (-f) apply on top of every scenario."""
@@ -47,7 +48,7 @@ def render_profiles(names: list[str] | None = None, *, chart: Path = CHART_DIR, 
     def one(item: tuple[str, Path | None]) -> tuple[str, list[Document]]:
         name, path = item
         req = RenderRequest(values_files=([path] if path else []) + list(extra_values or []), chart=chart,
-                            kube_version=kube_version)
+                            kube_version=kube_version, release=release, namespace=namespace)
         return name, render(req, helm)
 
     with ThreadPoolExecutor(max_workers=max(1, min(4, len(chosen)))) as pool:

@@ -16,6 +16,8 @@ Paths in it are relative to the file. Keys (every one optional):
     kube-versions = ["1.30", "1.37"]   # schemas validate/check use (default: the pinned floor and newest)
     argo-versions = ["3.7", "4.0"]
     kube-version = "1.37.2"            # helm template --kube-version
+    release = "demo"                   # release name and namespace the chart is rendered with
+    namespace = "demo"                 # (default: the chart's name)
     workflows-dir = "workflows"        # `generate`: the committed guide files (Cogniverse's own layout)
     diagrams = "docs/workflows-diagrams.md"  # `docs`: the workflow diagrams page
     docs = true                        # check the README values table (default: when the README has its markers)
@@ -39,7 +41,8 @@ DOTFILE = ".cogniverse-chart.toml"
 TABLE = "cogniverse-chart"
 SEVERITIES = ("error", "warning", "info", "off")
 _KEYS = {"chart": str, "scenarios": list, "kube-versions": list, "argo-versions": list, "kube-version": str,
-         "workflows-dir": str, "diagrams": str, "docs": bool, "values-schema": bool, "rules": dict}
+         "workflows-dir": str, "diagrams": str, "docs": bool, "values-schema": bool, "rules": dict,
+         "release": str, "namespace": str}
 
 
 @dataclass(frozen=True)
@@ -200,3 +203,19 @@ def rule_setting(rule: str, cfg: Config) -> tuple[str | None, str]:
         return None, "default"
     return cfg.rules[best], f"{cfg.label} rules.{best!r}"
 
+
+
+def chart_name(chart: Path) -> str:
+    """The `name` in the chart's Chart.yaml (a packaged .tgz: its file name up to the version)."""
+    if chart.is_file():
+        return re.sub(r"-\d+\.\d+\.\d+.*$", "", chart.name.removesuffix(".tgz"))
+    try:
+        import yaml
+
+        meta = yaml.safe_load((chart / "Chart.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeError, yaml.YAMLError) as exc:
+        raise ToolkitError(f"{chart / 'Chart.yaml'}: cannot read the chart's name: {exc}") from None
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name):
+        raise ToolkitError(f"{chart / 'Chart.yaml'}: `name` must be a chart name (lowercase letters, digits, '-')")
+    return name

@@ -15,8 +15,8 @@ from ..findings import Policy
 from ..helm import available_helms, find_helm
 from ..lint import check_rule_ids
 from ..report import emit
-from .options import add_chart_arg, add_schema_args, chart_of, config_of, kube_version_of, scenarios_of, \
-    validator_from_args
+from .options import add_chart_arg, add_schema_args, chart_of, config_of, kube_version_of, release_of, \
+    scenarios_of, validator_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     validator = validator_from_args(args)
     result = check(validator, chart=chart, helms=helms, disable=args.disable,
                    with_docs=Generated.for_chart(chart, cfg, with_docs=not args.no_docs),
-                   scenarios=scenarios, extra_values=args.values, kube_version=kube_version_of(args))
+                   scenarios=scenarios, extra_values=args.values, kube_version=kube_version_of(args),
+                   **_names(args))
     policy = Policy(cfg)
     for docs in result.rendered.values():
         for doc in docs:
@@ -62,3 +63,8 @@ def run(args: argparse.Namespace) -> int:
     return emit(findings, args.output, command="check", checked=sum(len(v) for v in result.rendered.values()),
                 extra={"chart": str(chart), "profiles": profiles, "timing": timing,
                        "suppressed": len(policy.suppressed)}, chart=chart)
+
+
+def _names(args: argparse.Namespace) -> dict[str, str]:
+    release, namespace = release_of(args)
+    return {"release": release, "namespace": namespace}

@@ -25,7 +25,7 @@ import yaml
 from .. import generate
 from ..render import render
 from ..errors import ToolkitError
-from .options import add_render_args, chart_of, config_of, parse_pairs, request_from_args
+from .options import add_render_args, chart_of, config_of, parse_pairs, release_of, request_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    release_of(args)
     if args.source:
         docs = render(request_from_args(args))
         wf = generate.workflow_from(docs, args.source, parse_pairs(args.parameter, "--parameter"))

@@ -13,7 +13,7 @@ from ..documents import read_paths
 from ..findings import Policy
 from ..lint import ARGO_VERSIONS, RULES, check_rule_ids, default_argo_version, lint
 from ..report import emit
-from .options import add_chart_arg, chart_of, config_of, kube_version_of, scenarios_of
+from .options import add_chart_arg, chart_of, config_of, kube_version_of, release_of, scenarios_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -70,8 +70,9 @@ def run(args: argparse.Namespace) -> int:
         return emit(policy.apply(lint(docs, args.disable, version)), args.output, command="lint", checked=len(docs),
                     extra={"argo_version": version, "suppressed": len(policy.suppressed)})
     chart = chart_of(args)
+    release, namespace = release_of(args)
     rendered = render_profiles(chart=chart, scenarios=scenarios_of(args, args.profile), extra_values=args.values,
-                               kube_version=kube_version_of(args))
+                               kube_version=kube_version_of(args), release=release, namespace=namespace)
     for docs in rendered.values():
         for doc in docs:
             policy.note(doc)

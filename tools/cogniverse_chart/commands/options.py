@@ -198,9 +198,22 @@ def add_render_args(p: argparse.ArgumentParser) -> None:
                         "Kubernetes)")
     p.add_argument("--api-versions", action="append", default=None,
                    help="extra API versions for .Capabilities (default: argoproj.io/v1alpha1)")
-    p.add_argument("--release", default="cogniverse")
-    p.add_argument("--namespace", "-n", default="cogniverse")
+    p.add_argument("--release", default=None, help="release name (default: the config's `release`, else the chart's name)")
+    p.add_argument("--namespace", "-n", default=None, help="namespace (default: as --release)")
     add_chart_arg(p)
+    p.set_defaults(_names=True)
+
+
+def release_of(args: argparse.Namespace) -> tuple[str, str]:
+    """(release, namespace): --release/-n, else the config's `release`/`namespace`, else the chart's name;
+    the names are written back into args for the commands that print them."""
+    cfg = config_of(args)
+    chart = chart_of(args)
+    if getattr(args, "release", None) is None:
+        args.release = cfg.get("release") or config.chart_name(chart)
+    if getattr(args, "namespace", None) is None:
+        args.namespace = cfg.get("namespace") or args.release
+    return args.release, args.namespace
 
 
 def kube_version_of(args: argparse.Namespace) -> str:
@@ -213,6 +226,7 @@ def request_from_args(args: argparse.Namespace) -> RenderRequest:
     from ..render import RenderRequest
 
     profiles = [p for p in scenarios_of(args, args.profile).values() if p] if args.profile else []
+    release_of(args)
     req = RenderRequest(
         values_files=profiles + list(args.values),
         set_values=args.set_values,
