@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from typing import NoReturn
 
@@ -41,8 +42,31 @@ _VALUED = {"-o", "--output", "--config"}
 _ARGV: list[str] = []  # the arguments main() parses (for the format of a usage error)
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter without its `import shutil` (and zlib, bz2, lzma behind it) on every
+    add_argument: the terminal width comes from os, which is loaded already. Start-up matters for
+    `validate` in pipelines (benchmarks/bench_validate.py)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        if width is None:
+            try:
+                width = int(os.environ["COLUMNS"])
+            except (KeyError, ValueError):
+                try:
+                    width = os.get_terminal_size(sys.__stdout__.fileno()).columns
+                except (OSError, AttributeError, ValueError):
+                    width = 80
+            width -= 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line usage errors (exit 2), like every other input error of the toolkit."""
+
+    def __init__(self, *args, **kw) -> None:  # type: ignore[no-untyped-def]
+        kw.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kw)
 
     def error(self, message: str) -> NoReturn:
         _fail(self.prog, f"{message} (see {self.prog} --help)", _requested_output(_ARGV))

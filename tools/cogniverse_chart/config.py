@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,14 +89,14 @@ def _validate(path: Path, table: Any) -> dict[str, Any]:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # imported only when there is a config file: start-up stays short without one
+
+    from .documents import read_text  # one-line errors for unreadable, non-UTF-8 or directory paths
+
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ToolkitError(f"{path}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ToolkitError(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise ToolkitError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
 
 
 def read(path: Path) -> Config:

@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Iterable, TextIO
+from typing import TYPE_CHECKING, Any, Iterable, TextIO
 
 from .findings import Finding, Severity, has_errors
-from .locations import Location, locate
+
+if TYPE_CHECKING:
+    from .locations import Location
 
 _ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -41,7 +43,9 @@ def _relative(file: str) -> str:
     return path.as_posix() if file else file
 
 
-def _where(f: Finding, chart: Path | None) -> Location:
+def _where(f: Finding, chart: Path | None) -> "Location":
+    from .locations import Location, locate  # only the machine formats look up lines
+
     loc = locate(f.source, f.kind, f.name, f.path, chart)
     return Location(_relative(loc.file), loc.line, loc.column)
 

@@ -17,7 +17,6 @@ schema/values.
 
 from __future__ import annotations
 
-import difflib
 import gc
 import hashlib
 import json
@@ -75,6 +74,8 @@ def describe_error(e: "ValidationError") -> list[tuple[str, str]]:
     path = list(e.absolute_path)
     kw = e.validator
     if kw == "additionalProperties" and isinstance(e.instance, dict):
+        import difflib  # only when explaining a failure
+
         known = list((e.schema.get("properties") or {}).keys())
         out = []
         for key in e.instance:

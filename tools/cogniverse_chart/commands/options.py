@@ -16,8 +16,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
-import yaml
-
 from .. import config
 from ..documents import load_document, read_text
 from ..errors import ToolkitError
@@ -129,6 +127,8 @@ def add_run_args(p: argparse.ArgumentParser, parameter_help: str) -> None:
 
 def client(args: argparse.Namespace) -> ArgoClient:
     """The ArgoClient of --namespace/--kubeconfig/--context, after checking each kubeconfig file."""
+    import yaml
+
     from ..argo.client import ArgoClient
 
     for f in _kubeconfig_files(args.kubeconfig):
