@@ -132,3 +132,22 @@ def test_ct_checks_the_version_bump_against_the_target_branch(capsys, demo: Path
     (demo / "Chart.yaml").write_text((demo / "Chart.yaml").read_text().replace("version: 0.1.0", "version: 0.1.1"))
     code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
     assert code == 0, result
+
+
+@pytest.mark.parametrize("text,needle", [
+    ('scenarios = ["/etc/*"]\n', "relative to the config file"),
+    ('scenarios = ["../../*.yaml"]\n', "without '..'"),
+    ('kube-versions = ["banana"]\n', "bad version 'banana'"),
+    ('chart = "nowhere"\n', "no Chart.yaml in"),
+])
+def test_hostile_config_values_are_one_line(capsys, demo: Path, text: str, needle: str) -> None:
+    (demo / ".cogniverse-chart.toml").write_text(text)
+    code, out, err = run_cli(capsys, demo, "check", "--helm", "4")
+    assert code == 2 and needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_suppression_must_name_a_rule(capsys, tmp_path: Path) -> None:
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  annotations:\n"
+                                      "    cogniverse-chart.io/ignore.: everything please\n")
+    code, result = run_json(capsys, tmp_path, "validate", "cm.yaml")
+    assert code == 1 and "names no rule" in result["findings"][0]["message"]

@@ -97,3 +97,10 @@ def test_schemas_fetch_writes_only_where_the_user_says(capsys, tmp_path: Path) -
     assert code == 2 and "not a directory" in err
     code, out, _ = run_cli(capsys, tmp_path, "schemas", "list", "--dir", str(schemas.DATA_DIR), "-o", "json")
     assert code == 0 and len(json.loads(out)) == len(list(schemas.DATA_DIR.glob("*.json.gz")))
+
+
+def test_an_invalid_user_schema_is_named(capsys, stream: Path) -> None:
+    (stream / "bad" / "example.org").mkdir(parents=True)
+    (stream / "bad" / "example.org" / "widget_v1.json").write_text(json.dumps({"type": 5}))
+    code, _, err = run_cli(capsys, stream, "validate", "all.yaml", "--schema-location", "bad")
+    assert code == 2 and "widget_v1.json: not a valid JSON Schema" in err and "Traceback" not in err

@@ -117,3 +117,12 @@ def test_json_findings_carry_file_line_and_keep_scenarios_apart_from_source(caps
     found = json.loads(out)["findings"]
     assert {(f["file"], f["line"]) for f in found} == {("app.yaml", 13), ("app.yaml", 23)}
     assert all(f["source"] == "app.yaml" and f["scenarios"] == "" for f in found)
+
+
+def test_junit_stays_well_formed_with_hostile_text(capsys, tmp_path: Path) -> None:
+    """Names and messages with markup and quotes are escaped; the XML parses."""
+    (tmp_path / "x.yaml").write_text('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: "a<b>&\\"c"\n'
+                                     'dta: {"</failure>": "]]>"}\n')
+    code, out, _ = run_cli(capsys, tmp_path, "validate", "x.yaml", "-o", "junit", "--kube-version", "1.37")
+    failure = ET.fromstring(out).find("testsuite/testcase/failure")
+    assert code == 1 and "unknown field 'dta'" in failure.get("message")

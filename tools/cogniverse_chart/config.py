@@ -168,6 +168,10 @@ def scenario_name(path: Path) -> str:
 def scenarios(chart: Path, cfg: Config) -> dict[str, Path | None]:
     """{name: values file} of the chart's scenarios; {"default": None} when it has none."""
     globs = cfg.get("scenarios")
+    for g in globs or []:
+        if Path(g).is_absolute() or ".." in Path(g).parts or not g.strip():
+            raise ToolkitError(f"{cfg.label}: scenarios {g!r}: give a glob relative to the config file's folder, "
+                               f"without '..' (e.g. \"ci/*-values.yaml\")")
     if globs:
         found = sorted({p for g in globs for p in cfg.root.glob(g) if p.is_file()})
         if not found:

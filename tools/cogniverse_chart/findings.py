@@ -94,6 +94,12 @@ class Policy:
             if not key.startswith(SUPPRESS_PREFIX):
                 continue
             rule = key[len(SUPPRESS_PREFIX):]
+            if not rule:
+                self.bad.append(Finding.for_doc(
+                    doc, "config/suppression-reason", Severity.ERROR,
+                    f"annotation {key} names no rule: write {SUPPRESS_PREFIX}FAMILY.RULE (e.g. "
+                    f"{SUPPRESS_PREFIX}policy.image-tag)", f"$.metadata.annotations[{key!r}]"))
+                continue
             if not isinstance(reason, str) or not reason.strip():
                 self.bad.append(Finding.for_doc(
                     doc, "config/suppression-reason", Severity.ERROR,

@@ -5,6 +5,7 @@ file, line and column of every finding (cogniverse_chart.locations)."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, TextIO
@@ -65,6 +66,14 @@ def _json(findings: list[Finding], command: str, checked: int, chart: Path | Non
             "summary": counts(findings), "findings": out}
 
 
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str) -> str:
+    """Text XML 1.0 can hold: characters it forbids (control characters) become U+FFFD."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def _junit(findings: list[Finding], command: str, checked: int, chart: Path | None) -> str:
     """One test case per finding (errors fail; warnings and notes pass with their text), or one passing
     case for the clean run: every CI test-report viewer shows the file and line in the case's text."""
@@ -87,11 +96,11 @@ def _junit(findings: list[Finding], command: str, checked: int, chart: Path | No
         cases.append(f'    <testcase name={quoteattr(f"{checked} objects checked")} classname="{command}"/>')
     failures = sum(f.severity is Severity.ERROR for f in findings)
     suite = quoteattr(f"cogniverse-chart {command}")
-    return "\n".join([
+    return _xml_text("\n".join([
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<testsuites name={suite} tests="{len(cases)}" failures="{failures}" errors="0">',
         f'  <testsuite name={suite} tests="{len(cases)}" failures="{failures}" errors="0" skipped="0">',
-        *cases, "  </testsuite>", "</testsuites>"])
+        *cases, "  </testsuite>", "</testsuites>"]))
 
 
 def _sarif(findings: list[Finding], command: str, chart: Path | None) -> dict[str, Any]:

@@ -123,14 +123,27 @@ def load_locations(locations: list[Path]) -> dict[str, Any]:
                     schema = json.loads(read_text(f))
                 except (json.JSONDecodeError, RecursionError) as exc:
                     raise ToolkitError(f"--schema-location {f}: invalid JSON: {exc}") from None
+                _check_schema(f, schema)
                 kind, _, version = f.stem.rpartition("_")
                 group = f.parent.name if f.parent != loc else ""
                 found[(f"{group}/{version}" if group else version) + f"/{kind}".lower()] = schema
             elif f.suffix in (".yaml", ".yml"):
                 for obj in load_document(read_text(f), str(f)):
                     if isinstance(obj, dict) and obj.get("kind") == "CustomResourceDefinition":
-                        found.update(_crd_schemas(obj))
+                        for key, schema in _crd_schemas(obj).items():
+                            _check_schema(f, schema)
+                            found[key] = schema
     if not found:
         raise ToolkitError(f"--schema-location {', '.join(map(str, locations))}: no CustomResourceDefinition "
                            f"manifests nor GROUP/KIND_VERSION.json schemas found")
     return {k.lower(): v for k, v in found.items()}
+
+
+def _check_schema(path: Path, schema: Any) -> None:
+    """A user's schema must itself be valid JSON Schema: say which file when it is not."""
+    import jsonschema
+
+    try:
+        jsonschema.Draft7Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise ToolkitError(f"--schema-location {path}: not a valid JSON Schema: {exc.message[:200]}") from None
