@@ -85,8 +85,11 @@ class Policy:
             yield doc
 
     def note(self, doc: Document) -> None:
-        annotations = (doc.obj.get("metadata") or {}).get("annotations") if isinstance(doc.obj.get("metadata"), dict) else None
-        if not isinstance(annotations, dict) or not any(str(k).startswith(SUPPRESS_PREFIX) for k in annotations):
+        meta = doc.obj.get("metadata")
+        annotations = meta.get("annotations") if type(meta) is dict else None  # noqa: E721 - the hot path
+        if not annotations or type(annotations) is not dict:  # noqa: E721
+            return
+        if not any(str(k).startswith(SUPPRESS_PREFIX) for k in annotations):
             return
         mine = self.ignored.setdefault((doc.kind, doc.name), {})
         for key, reason in annotations.items():

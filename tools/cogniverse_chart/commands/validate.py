@@ -31,10 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 class KindFilter:
-    """kubeconform's --skip and --reject: by Kind or apiVersion/Kind."""
+    """kubeconform's --skip and --reject (by Kind or apiVersion/Kind), and the suppression annotations the
+    policy notes, in one pass over the stream (one generator per object is the cheapest)."""
 
-    def __init__(self, skip: set[str], reject: set[str]) -> None:
-        self.skip, self.reject = skip, reject
+    def __init__(self, skip: set[str], reject: set[str], policy: Policy) -> None:
+        self.skip, self.reject, self.policy = skip, reject, policy
         self.skipped = 0
         self.rejected: list[Finding] = []
 
@@ -43,7 +44,14 @@ class KindFilter:
         return doc.kind in names or f"{doc.api_version}/{doc.kind}" in names
 
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
+        note = self.policy.note
+        if not (self.skip or self.reject):
+            for doc in docs:
+                note(doc)
+                yield doc
+            return
         for doc in docs:
+            note(doc)
             if self.reject and self._matches(doc, self.reject):
                 self.rejected.append(Finding.for_doc(doc, "schema/rejected-kind", Severity.ERROR,
                                                      f"kind {doc.kind} is rejected (--reject)", "$.kind"))
@@ -58,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
         raise ToolkitError("nothing to validate: give manifest paths, '-' for stdin, or --values FILE")
     validator = validator_from_args(args)
     policy = Policy(config_of(args))
-    kind_filter = KindFilter(kinds(args.skip), kinds(args.reject))
-    findings, checked = validator.validate_stream(kind_filter(policy.watch(read_paths(args.paths))))
+    kind_filter = KindFilter(kinds(args.skip), kinds(args.reject), policy)
+    findings, checked = validator.validate_stream(kind_filter(read_paths(args.paths)))
     findings += kind_filter.rejected
     if args.values:
         findings += check_values_files(args.values, chart_of(args), _helm_or_none())
