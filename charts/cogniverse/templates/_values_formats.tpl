@@ -39,7 +39,8 @@ values.schema.json keeps their descriptions and examples for editors. Called fro
 {{- end -}}
 {{- end -}}
 
-{{/* Every image tag and resource quantity anywhere in the values: (dict "key" "runtime" "v" .Values.runtime) */}}
+{{/* Every image tag, resource quantity (requests, limits) and quota (*-quota) anywhere in the values:
+(dict "key" "runtime" "v" .Values.runtime) */}}
 {{- define "cogniverse.format.walk" -}}
 {{- if kindIs "map" .v -}}
 {{- if and (hasKey .v "repository") (eq (toString (get .v "tag")) "latest") -}}
@@ -47,7 +48,9 @@ values.schema.json keeps their descriptions and examples for editors. Called fro
 {{- end -}}
 {{- range $k, $x := .v -}}
 {{- $key := printf "%s.%s" $.key $k -}}
-{{- if and (has $k (list "requests" "limits")) (kindIs "map" $x) -}}
+{{- if hasSuffix "-quota" $k -}}
+{{- include "cogniverse.format.quantity" (dict "key" $key "q" $x) -}}
+{{- else if and (has $k (list "requests" "limits")) (kindIs "map" $x) -}}
 {{- range $name, $q := $x -}}
 {{- include "cogniverse.format.quantity" (dict "key" (printf "%s.%s" $key $name) "q" $q) -}}
 {{- end -}}
