@@ -67,6 +67,8 @@ def test_config_file_sets_severities_scenarios_and_versions(capsys, demo: Path) 
     assert " warning " in line and "rules.'policy/'" in line
     line = next(l for l in out.splitlines() if l.startswith("argo/unknown-step "))
     assert " error " in line and "from" not in line
+    line = next(l for l in out.splitlines() if l.startswith("ct/maintainers "))  # the other checks' rules too
+    assert " info " in line and "rules.'ct/maintainers'" in line
 
 
 @pytest.mark.parametrize("text,needle", [

@@ -38,21 +38,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+#: The rules of the other checks (validate, check, ct), which the config's `rules` and suppressions also set.
+OTHER_RULES = [
+    ("schema/k8s-<minor>", "the object against the strict Kubernetes schema of that minor (validate, check)"),
+    ("schema/argo-<minor>", "Argo objects against the Argo Workflows CRD schema of that minor"),
+    ("schema/unknown-kind", "a kind no chosen schema version serves (a note with --allow-unknown-kinds)"),
+    ("schema/duplicate-key", "a key given twice in one mapping (kubectl refuses it, Helm keeps the last)"),
+    ("schema/custom", "your own kinds against --schema-location schemas"),
+    ("schema/rejected-kind", "a kind named by --reject"),
+    ("schema/values", "a values file against values.schema.json and the chart's own value checks"),
+    ("ct/chart-yaml", "Chart.yaml against chart-testing's schema (ct, check)"),
+    ("ct/maintainers", "maintainers with a name, and a well-formed email and url (ct, check)"),
+    ("ct/version-bump", "a changed chart has a new version (ct --target-branch)"),
+    ("generated/values-schema", "values.schema.json is what `schema` builds from schema/ (check)"),
+    ("generated/docs", "the README values table and install facts are what `docs` writes (check)"),
+    ("generated/workflows", "the guide workflows are what `generate` writes (check, with workflows-dir)"),
+    ("config/suppression-reason", "a suppression annotation names a rule and gives a reason"),
+]
+
+
 def list_rules(args: argparse.Namespace) -> int:
     from ..config import rule_setting
 
     cfg = config_of(args)
     rows = []
-    for r in RULES.values():
-        setting, origin = rule_setting(r.id, cfg)
-        rows.append({"id": r.id, "severity": setting or r.severity.value, "default_severity": r.severity.value,
-                     "from": origin, "beyond_argo": r.beyond_argo, "summary": r.summary})
+    listed = [(r.id, r.severity.value, r.beyond_argo, r.summary) for r in RULES.values()]
+    listed += [(rid, "error", None, summary) for rid, summary in OTHER_RULES]
+    for rid, severity, beyond, summary in listed:
+        setting, origin = rule_setting(rid.split("<")[0].rstrip("-") if "<" in rid else rid, cfg)
+        rows.append({"id": rid, "severity": setting or severity, "default_severity": severity,
+                     "from": origin, "beyond_argo": beyond, "summary": summary})
     if args.output == "json":
         print(json.dumps(rows, indent=2))
     else:
-        width = max(len(r) for r in RULES)
+        width = max(len(row["id"]) for row in rows)
         for row in rows:
-            origin = "beyond" if row["beyond_argo"] else "argo"
+            origin = {True: "beyond", False: "argo", None: "-"}[row["beyond_argo"]]
             where = "" if row["from"] == "default" else f"  (from {row['from']})"
             print(f"{row['id']:<{width}}  {row['severity']:<7}  {origin:<6}  {row['summary']}{where}")
     return 0
