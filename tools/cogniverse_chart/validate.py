@@ -17,6 +17,7 @@ schema/values.
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import json
@@ -128,17 +129,35 @@ class _Target:
 
 
 class _Bundle:
+    """One schema bundle, read on first use: a stream without Argo objects never loads the Argo bundle
+    (time and memory), but a version that is not bundled is refused at once."""
+
     def __init__(self, family: str, version: str, dirs: tuple[Path, ...] = ()) -> None:
         self.family = family
         self.version = schemas.minor(version)
         here = [d for d in dirs if schemas.bundle_path(family, self.version, d).is_file()]
-        data = schemas.load_bundle(family, self.version, *here[:1])
-        self.definitions: dict[str, Any] = data["definitions"]
-        self.kinds: dict[str, str] = data["kinds"]
+        self._dir = here[:1]
+        if not schemas.bundle_path(family, self.version, *self._dir).is_file():
+            schemas.load_bundle(family, self.version, *self._dir)  # raises, naming the bundled versions
         self.rule = f"schema/{family}-{self.version}"
         self.label = f"{'Kubernetes' if family == 'k8s' else 'Argo Workflows'} {self.version}"
-        self.compiler = Compiler(self.definitions)
         self._targets: dict[str, _Target] = {}
+
+    @functools.cached_property
+    def _data(self) -> dict[str, Any]:
+        return schemas.load_bundle(self.family, self.version, *self._dir)
+
+    @functools.cached_property
+    def definitions(self) -> dict[str, Any]:
+        return self._data["definitions"]
+
+    @functools.cached_property
+    def kinds(self) -> dict[str, str]:
+        return self._data["kinds"]
+
+    @functools.cached_property
+    def compiler(self) -> Compiler:
+        return Compiler(self.definitions)
 
     def target(self, key: str) -> _Target | None:
         t = self._targets.get(key)
