@@ -151,3 +151,23 @@ def test_a_suppression_must_name_a_rule(capsys, tmp_path: Path) -> None:
                                       "    cogniverse-chart.io/ignore.: everything please\n")
     code, result = run_json(capsys, tmp_path, "validate", "cm.yaml")
     assert code == 1 and "names no rule" in result["findings"][0]["message"]
+
+
+def test_check_includes_generate_check_where_the_config_names_the_workflows(capsys, tmp_path: Path) -> None:
+    """With `workflows-dir`, `check` compares the committed guide workflows with the chart (generate --check)."""
+    import shutil
+
+    from cogniverse_chart import CHART_DIR, PROFILES_DIR, REPO_ROOT
+
+    shutil.copytree(REPO_ROOT / "workflows", tmp_path / "workflows")
+    (tmp_path / "values").mkdir()
+    shutil.copy(PROFILES_DIR / "k3s.yaml", tmp_path / "values" / "k3s.yaml")
+    (tmp_path / ".cogniverse-chart.toml").write_text(
+        f'chart = "{CHART_DIR}"\nscenarios = ["values/*.yaml"]\nworkflows-dir = "workflows"\n')
+    code, result = run_json(capsys, tmp_path, "check", "--helm", "4", "--no-docs")
+    assert code == 0 and "generated/workflows" not in rules_of(result), result["findings"]
+    stale = tmp_path / "workflows" / "video-ingestion.yaml"
+    stale.write_text(stale.read_text().replace("generateName: video-ingestion-", "generateName: edited-"))
+    code, result = run_json(capsys, tmp_path, "check", "--helm", "4", "--no-docs")
+    found = [f for f in result["findings"] if f["rule"] == "generated/workflows"]
+    assert code == 1 and [f["file"] for f in found] == ["workflows/video-ingestion.yaml"]
