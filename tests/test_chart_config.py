@@ -28,6 +28,9 @@ def test_check_in_a_chart_folder_uses_its_ci_scenarios_and_no_cogniverse_checks(
     code, result = run_json(capsys, demo, "check", "--helm", "4")
     assert result["chart"] == str(demo) and set(result["profiles"]) == {"ha", "small"}
     assert code == 1 and "ct/maintainers" in rules_of(result)  # helm create lists no maintainers
+    icon = [f for f in result["findings"] if f["rule"] == "helm/lint"]  # ct lint's `helm lint`, per scenario
+    assert icon and icon[0]["severity"] == "info" and "icon is recommended" in icon[0]["message"]
+    assert icon[0]["scenarios"] == "all profiles"
     assert not any(r.startswith(("generated/", "schema/")) for r in rules_of(result)), rules_of(result)
     # from the folder above, --chart names it; -f applies on top of every scenario
     (demo.parent / "bad.yaml").write_text("image:\n  tag: latest\n")
@@ -171,3 +174,17 @@ def test_check_includes_generate_check_where_the_config_names_the_workflows(caps
     code, result = run_json(capsys, tmp_path, "check", "--helm", "4", "--no-docs")
     found = [f for f in result["findings"] if f["rule"] == "generated/workflows"]
     assert code == 1 and [f["file"] for f in found] == ["workflows/video-ingestion.yaml"]
+
+
+def test_helm_lint_output_becomes_findings(tmp_path: Path) -> None:
+    from cogniverse_chart.ct import parse_helm_lint
+
+    out = ("==> Linting .\n[WARNING] Chart.yaml: failed to strictly parse chart metadata file\n"
+           "\terror unmarshaling JSON: unknown field \"extra\"\n[INFO] Chart.yaml: icon is recommended\n"
+           "[ERROR] templates/: demo/templates/bad.yaml:1:10\n  executing \"demo/templates/bad.yaml\" at <.x>:\n\n"
+           "1 chart(s) linted, 1 chart(s) failed\n")
+    found = parse_helm_lint(out, tmp_path)
+    assert [(f.severity.value, f.source) for f in found] == [
+        ("warning", str(tmp_path / "Chart.yaml")), ("info", str(tmp_path / "Chart.yaml")),
+        ("error", "demo/templates/bad.yaml")]
+    assert found[0].message.endswith('unknown field "extra"') and "executing" in found[2].message

@@ -5,17 +5,22 @@
 - ct/maintainers: every maintainer has a name, and an email and url that look like one (ct's
   --validate-maintainers asks GitHub whether the name is an account: that needs the network and is left out);
 - ct/version-bump: a chart that changed since the target branch has a new `version`
-  (ct's --check-version-increment; cogniverse_chart.release.check_version_bump).
+  (ct's --check-version-increment; cogniverse_chart.release.check_version_bump);
+- helm/lint: `helm lint` of the chart with each scenario's values, as `ct lint` runs it; its [INFO],
+  [WARNING] and [ERROR] lines become findings of those severities.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .documents import load_document, read_text
 from .findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from .helm import Helm
 
 _STR = {"type": "string"}
 _STRS = {"type": "array", "items": _STR}
@@ -97,3 +102,37 @@ def version_bump(chart: Path, target_branch: str = "main") -> tuple[list[Finding
         return [], how
     return [Finding("ct/version-bump", Severity.ERROR, bump_message(result, chart), str(chart / "Chart.yaml"),
                     path="$.version")], how
+
+
+_LINT_LINE = re.compile(r"^\[(INFO|WARNING|ERROR)\] ([^:]*): ?(.*)$")
+_LINT_SEVERITY = {"INFO": Severity.INFO, "WARNING": Severity.WARNING, "ERROR": Severity.ERROR}
+
+
+def parse_helm_lint(output: str, chart: Path) -> list[Finding]:
+    """helm lint's `[LEVEL] path: message` lines (with their indented continuation lines) as findings."""
+    found: list[list[str]] = []
+    for line in output.splitlines():
+        m = _LINT_LINE.match(line)
+        if m:
+            found.append([m[1], m[2], m[3].strip()])
+        elif found and line[:1].isspace() and line.strip():
+            found[-1][2] = f"{found[-1][2]} {line.strip()}".strip()
+    out = []
+    for level, where, message in found:
+        template = re.match(r"(\S+/templates/[^\s:]+)", message)  # a template error names its file
+        source = template[1] if template else str(chart / where) if where else str(chart)
+        out.append(Finding("helm/lint", _LINT_SEVERITY[level], message, source))
+    return out
+
+
+def helm_lint(chart: Path, helm: "Helm", scenarios: dict[str, Path | None],
+              extra_values: list[Path] = ()) -> dict[str, list[Finding]]:  # type: ignore[assignment]
+    """{scenario: findings} of `helm lint CHART --values ...` for each scenario, as `ct lint` runs it."""
+    out = {}
+    for name, values in scenarios.items():
+        args = ["lint", str(chart)]
+        for f in ([values] if values else []) + list(extra_values):
+            args += ["--values", str(f)]
+        proc = helm.run(args, check=False)
+        out[name] = parse_helm_lint(proc.stdout, chart)
+    return out

@@ -47,7 +47,8 @@ class Finding:
     def format(self) -> str:
         where = f"{self.kind}/{self.name}" if self.kind or self.name else ""
         source = f"{self.source} [{self.scenarios}]" if self.scenarios else self.source
-        loc = " ".join(x for x in (source and f"{source}:", where, self.path) if x)
+        inside = " ".join(x for x in (where, self.path) if x)
+        loc = f"{source}: {inside}" if source and inside else source or inside
         return f"{self.severity.value}[{self.rule}] {loc}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 the config's `scenarios`) with every Helm major, validate every object against the strict schemas, lint
 it, and check that the generated files the chart has (values.schema.json from schema/, the README values
 table, the guide workflows) are current, and run chart-testing's Chart.yaml and maintainers checks
-(`ct` adds its version-bump check). One summary; exit 0 clean, 1 on any error finding, 2 on bad input."""
+(`ct` adds its version-bump check), and `helm lint` each scenario as `ct lint` does. One summary; exit 0 clean, 1 on any error finding, 2 on bad input."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from .. import ct, schemas
-from ..chart import Generated, check, summary
+from ..chart import Generated, check, merge, summary
 from ..findings import Policy
 from ..helm import available_helms, find_helm
 from ..lint import check_rule_ids
@@ -52,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     for docs in result.rendered.values():
         for doc in docs:
             policy.note(doc)
-    findings = policy.apply(result.findings + ct.chart_yaml(chart) + ct.maintainers(chart))
+    linted = merge(ct.helm_lint(chart, helms[0], scenarios, args.values)) if helms else []
+    findings = policy.apply(result.findings + linted + ct.chart_yaml(chart) + ct.maintainers(chart))
     profiles = summary(result)
     timing = result.timing
     if args.output == "human":

@@ -50,6 +50,7 @@ OTHER_RULES = [
     ("ct/chart-yaml", "Chart.yaml against chart-testing's schema (ct, check)"),
     ("ct/maintainers", "maintainers with a name, and a well-formed email and url (ct, check)"),
     ("ct/version-bump", "a changed chart has a new version (ct --target-branch)"),
+    ("helm/lint", "`helm lint` of each scenario, as ct lint runs it; its INFO/WARNING/ERROR keep their level (check)"),
     ("generated/values-schema", "values.schema.json is what `schema` builds from schema/ (check)"),
     ("generated/docs", "the README values table and install facts are what `docs` writes (check)"),
     ("generated/workflows", "the guide workflows are what `generate` writes (check, with workflows-dir)"),
