@@ -20,7 +20,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from . import CHART_DIR, REPO_ROOT, io_limits
+from . import CHART_DIR, REPO_ROOT, chart_facts, io_limits
 from .cronexpr import CronError, parse
 from .documents import Document
 from .errors import ToolkitError
@@ -367,14 +367,24 @@ class DocFile:
         return self.current != self.wanted
 
 
-def plan(chart: Path = CHART_DIR, readme: Path = README, diagrams: Path = DIAGRAMS,
+def has_markers(chart: Path) -> bool:
+    """The chart's README carries the values-table markers (the Cogniverse docs layout)."""
+    readme = chart / "README.md"
+    return readme.is_file() and START in readme.read_text(encoding="utf-8", errors="replace")
+
+
+def plan(chart: Path = CHART_DIR, readme: Path = README, diagrams: Path | None = DIAGRAMS,
          docs: list[Document] | None = None) -> list[DocFile]:
     """The generated files and their wanted content (nothing is written)."""
     if not readme.exists():
         raise ToolkitError(f"{readme} does not exist; the values table goes between markers in it")
     current = io_limits.read_text(readme)
-    files = [DocFile(readme, current, readme_with_table(current, values_table(chart), readme)),
-             values_file(chart)]
+    wanted_readme = readme_with_table(current, values_table(chart), readme)
+    if chart_facts.START in current:  # the install facts block (chart_facts.py), where the README has one
+        wanted_readme = chart_facts.with_facts(wanted_readme, chart, readme)
+    files = [DocFile(readme, current, wanted_readme), values_file(chart)]
+    if diagrams is None:
+        return files
     wanted = workflow_docs(docs if docs is not None else default_render(chart))
     files.append(DocFile(diagrams, io_limits.read_text(diagrams) if diagrams.exists() else None, wanted))
     return files

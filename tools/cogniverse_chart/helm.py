@@ -1,8 +1,8 @@
 """Locate pinned `helm` binaries (Helm 3 and Helm 4) and run them.
 
 Lookup order for major version N: $HELM<N>, .tools/bin/helm<N> (installed by
-scripts/bootstrap.sh), then `helm` on PATH if its major version is N.
-`find_helm()` without a major prefers $HELM, then PATH `helm` (>= 3.14), then the pinned ones.
+scripts/bootstrap.sh; only when running from a source checkout), then `helm` on PATH if its major version is N.
+`find_helm()` without a major prefers $HELM, then PATH `helm` (>= 3.14), then $HELM4, $HELM3, then the pinned ones.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 
-from . import REPO_ROOT
+from . import IN_CHECKOUT, REPO_ROOT
 from .errors import HelmError, ToolkitError
 
-TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
+TOOLS_BIN = REPO_ROOT / ".tools" / "bin" if IN_CHECKOUT else None
 MIN_HELM3 = (3, 14)
 #: seconds any helm run may take unless the caller says otherwise (a render takes well under one)
 DEFAULT_TIMEOUT = 600.0
@@ -84,10 +84,10 @@ def _probe(path: str) -> Helm | None:
 def _candidates(major: int | None) -> list[str]:
     names: list[str | None] = []
     if major is None:
-        names += [os.environ.get("HELM"), shutil.which("helm")]
-        names += [str(TOOLS_BIN / "helm3"), str(TOOLS_BIN / "helm4")]
+        names += [os.environ.get("HELM"), shutil.which("helm"), os.environ.get("HELM4"), os.environ.get("HELM3")]
+        names += [str(TOOLS_BIN / "helm3"), str(TOOLS_BIN / "helm4")] if TOOLS_BIN else []
     else:
-        names += [os.environ.get(f"HELM{major}"), str(TOOLS_BIN / f"helm{major}"), shutil.which("helm")]
+        names += [os.environ.get(f"HELM{major}"), TOOLS_BIN and str(TOOLS_BIN / f"helm{major}"), shutil.which("helm")]
     return [n for n in names if n]
 
 
@@ -98,7 +98,7 @@ def find_helm(major: int | None = None) -> Helm:
         if helm and (major is None or helm.major == major):
             return helm
     want = f"Helm {major}" if major else "Helm (>= 3.14)"
-    raise ToolkitError(f"no {want} binary found; run scripts/bootstrap.sh or set $HELM{major or ''}")
+    raise ToolkitError(f"no {want} binary found; put helm on PATH or set $HELM{major or ''}")
 
 
 def available_helms() -> list[Helm]:

@@ -7,18 +7,17 @@ import json
 import sys
 from pathlib import Path
 
-from .. import CHART_DIR
 from ..errors import ToolkitError
 from ..helm import find_helm
 from ..io_limits import Deadline, read_line
-from .options import add_timeout_arg
+from .options import add_chart_arg, add_timeout_arg, chart_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..package import DEFAULT_TIMEOUT
 
     p = sub.add_parser("package", help="package, sign (--sign) and push (--push oci://HOST/PATH) the chart")
-    p.add_argument("--chart", type=Path, default=CHART_DIR)
+    add_chart_arg(p)
     p.add_argument("--destination", "-d", type=Path, default=Path("."), help="where the .tgz goes (default: .)")
     p.add_argument("--helm", type=int, choices=[3, 4], help="Helm major version to use (default: any found)")
     p.add_argument("--sign", action="store_true", help="sign with --key from --keyring (writes .tgz.prov)")
@@ -54,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         password = read_line(sys.stdin, "the registry password on stdin") if args.username else None
         registry = pkg.Registry(args.push, args.username, password, args.ca_file, args.registry_config)
     helm = find_helm(args.helm)
-    result = pkg.run_pipeline(helm, args.destination, chart=args.chart, signing=signing,
+    result = pkg.run_pipeline(helm, args.destination, chart=chart_of(args), signing=signing,
                               verify_keyring=args.verify_keyring, registry=registry, deadline=deadline)
     out = {"package": str(result.package), "version": result.version, "helm": result.helm,
            "signed": bool(signing), "pushed": result.ref, "seconds": {k: round(v, 3) for k, v in result.seconds.items()}}
