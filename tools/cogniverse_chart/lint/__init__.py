@@ -17,15 +17,20 @@ from ..findings import Finding
 from .registry import ARGO_VERSIONS, RULES, LintContext, Rule, default_argo_version, rule
 
 # Importing the rule modules registers their rules (in this order in `lint --list-rules`).
-from . import references, structure, parity, cron, injection, policy, rbac  # noqa: E402,F401
+from . import references, structure, parity, fields, runtime, cron, injection, policy, rbac  # noqa: E402,F401
 
 __all__ = ["ARGO_VERSIONS", "RULES", "LintContext", "Rule", "rule", "lint", "check_rule_ids", "default_argo_version"]
+
+
+#: Old rule ids that still work in --disable (and config files), mapped to their current ids.
+RENAMED = {"argo/shell-injection": "policy/shell-injection"}
 
 
 def check_rule_ids(ids: Iterable[str]) -> set[str]:
     """Validate --disable ids (a family prefix like `policy/` disables the whole family)."""
     out: set[str] = set()
     for rid in ids:
+        rid = RENAMED.get(rid, rid)
         if rid.endswith("/"):
             if not any(r.id.startswith(rid) for r in RULES.values()):
                 raise ToolkitError(f"--disable {rid}: no rules in that family; see `lint --list-rules`")

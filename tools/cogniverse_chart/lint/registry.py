@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from ..documents import Document
 from ..findings import Finding, Severity
-from ..argo.model import Call, Site, WorkflowSpec, resolved_run, workflow_specs
+from ..argo.model import Call, Site, WorkflowSpec, names, resolved_run, workflow_specs
 
 
 #: The Argo minor versions lint knows the rules of (lint --argo-version).
@@ -110,6 +110,21 @@ class LintContext:
             elif w.doc.kind == "ClusterWorkflowTemplate":
                 out[(True, w.doc.name)] = w
         return out
+
+    @cached_property
+    def _event_parameters(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for d in self.of_kind("WorkflowEventBinding"):
+            submit = (d.obj.get("spec") or {}).get("submit") or {}
+            ref = submit.get("workflowTemplateRef") if isinstance(submit, dict) else None
+            if isinstance(ref, dict) and isinstance(ref.get("name"), str):
+                params = names((submit.get("arguments") or {}).get("parameters"))
+                out.setdefault(ref["name"], set()).update(params)
+        return out
+
+    def event_parameters(self, template: str) -> set[str]:
+        """Parameters that WorkflowEventBindings of the stream pass when they submit WorkflowTemplate `template`."""
+        return self._event_parameters.get(template, set())
 
     def referenced(self, w: WorkflowSpec) -> WorkflowSpec | None:
         """The (Cluster)WorkflowTemplate a `workflowTemplateRef` spec runs, when it is in the stream."""

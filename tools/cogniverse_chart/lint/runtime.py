@@ -1,0 +1,1 @@
+"""Run-time faults decidable from the stream (filled in below)."""
