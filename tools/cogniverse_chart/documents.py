@@ -38,16 +38,18 @@ def json_path(parts: Iterable[Any]) -> str:
 
 
 def walk_strings(obj: Any, path: list[Any], needle: str) -> Iterator[tuple[list[Any], str]]:
-    """(path, string) for every string under obj that contains `needle` (e.g. "{{", "://")."""
-    if isinstance(obj, str):
-        if needle in obj:
-            yield path, obj
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from walk_strings(v, [*path, k], needle)
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield from walk_strings(v, [*path, i], needle)
+    """(path, string) for every string under obj that contains `needle` (e.g. "{{", "://"), in document
+    order. Iterative: a recursive generator pays for every level of nesting on every string it passes up."""
+    stack: list[tuple[Any, list[Any]]] = [(obj, path)]
+    while stack:
+        node, at = stack.pop()
+        if isinstance(node, str):
+            if needle in node:
+                yield at, node
+        elif isinstance(node, dict):
+            stack.extend((v, [*at, k]) for k, v in reversed(node.items()) if isinstance(v, (str, dict, list)))
+        elif isinstance(node, list):
+            stack.extend((v, [*at, i]) for i, v in reversed(list(enumerate(node))) if isinstance(v, (str, dict, list)))
 
 
 @dataclass(frozen=True)

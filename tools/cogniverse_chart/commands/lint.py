@@ -7,7 +7,8 @@ import json
 
 from ..chart import merge, render_profiles
 from ..documents import read_paths
-from ..lint import ARGO_VERSIONS, RULES, check_rule_ids, default_argo_version, lint
+from ..lint import ARGO_VERSIONS, RULES, check_rule_ids, default_argo_version, lint, lint_stream
+from ..lint.stream import Progress
 from ..report import emit
 
 
@@ -47,9 +48,9 @@ def run(args: argparse.Namespace) -> int:
     check_rule_ids(args.disable)  # bad ids are usage errors, before any work
     version = args.argo_version or default_argo_version()
     if args.paths:
-        docs = list(read_paths(args.paths))
-        return emit(lint(docs, args.disable, version), args.output, command="lint", checked=len(docs),
-                    extra={"argo_version": version})
+        # document by document, in bounded memory; progress on a terminal for long runs
+        findings, checked = lint_stream(read_paths(args.paths), args.disable, version, Progress.for_terminal())
+        return emit(findings, args.output, command="lint", checked=checked, extra={"argo_version": version})
     rendered = render_profiles(args.profile)
     findings = merge({p: lint(docs, args.disable, version) for p, docs in rendered.items()})
     checked = sum(len(d) for d in rendered.values())

@@ -19,7 +19,8 @@ from .registry import ARGO_VERSIONS, RULES, LintContext, Rule, default_argo_vers
 # Importing the rule modules registers their rules (in this order in `lint --list-rules`).
 from . import references, structure, parity, fields, runtime, runtime_values, cron, injection, policy, rbac  # noqa: E402,F401
 
-__all__ = ["ARGO_VERSIONS", "RULES", "LintContext", "Rule", "rule", "lint", "check_rule_ids", "default_argo_version"]
+__all__ = ["ARGO_VERSIONS", "RULES", "LintContext", "Rule", "rule", "lint", "lint_stream", "check_rule_ids",
+           "default_argo_version"]
 
 
 #: Old rule ids that still work in --disable (and config files), mapped to their current ids.
@@ -55,3 +56,6 @@ def lint(docs: list[Document], disable: Iterable[str] = (), argo_version: str = 
             continue
         findings.extend(r.run(ctx))
     return findings
+
+
+from .stream import lint_stream  # noqa: E402  (streams of any length, document by document)

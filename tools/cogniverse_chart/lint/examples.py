@@ -32,6 +32,7 @@ from ..errors import ToolkitError
 from ..findings import Severity
 from . import RULES, lint
 from .oracle import PROGRAMS, validate_cases
+from .stream import refs
 
 LIBRARY_KINDS = ("WorkflowTemplate", "ClusterWorkflowTemplate")
 ARGO_KINDS = ("Workflow", "CronWorkflow", *LIBRARY_KINDS)
@@ -86,22 +87,6 @@ class ExampleFile:
     context: list[Document] = field(default_factory=list)  # library objects the file references
 
 
-def _refs(obj: Any) -> set[tuple[bool, str]]:
-    """(cluster scoped?, name) of every templateRef / workflowTemplateRef under obj."""
-    found: set[tuple[bool, str]] = set()
-    if isinstance(obj, dict):
-        for key in ("templateRef", "workflowTemplateRef"):
-            ref = obj.get(key)
-            if isinstance(ref, dict) and isinstance(ref.get("name"), str):
-                found.add((bool(ref.get("clusterScope")), ref["name"]))
-        for v in obj.values():
-            found |= _refs(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            found |= _refs(v)
-    return found
-
-
 def load(major: str) -> list[ExampleFile]:
     """Every example file with an Argo object, each with the library objects it references (transitively)."""
     root = fetch(major, quiet=True)
@@ -124,7 +109,7 @@ def load(major: str) -> list[ExampleFile]:
         own = {id(d.obj) for d in f.docs}
         f.context += [b for d in f.docs if d.kind in LIBRARY_KINDS for b in bindings.get(d.name, [])
                       if id(b.obj) not in own]
-        todo = set().union(*(_refs(d.obj) for d in f.docs))
+        todo = set().union(*(refs(d.obj) for d in f.docs))
         seen: set[tuple[bool, str]] = set()
         while todo:
             key = todo.pop()
@@ -132,7 +117,7 @@ def load(major: str) -> list[ExampleFile]:
             lib = library.get(key)
             if lib is not None and id(lib.obj) not in own:
                 f.context.append(lib)
-                todo |= _refs(lib.obj) - seen
+                todo |= refs(lib.obj) - seen
     return [f for f in files if any(d.kind in ARGO_KINDS for d in f.docs)]
 
 

@@ -19,7 +19,7 @@ DEFAULT_REPO_ANNOTATION = "workflows.argoproj.io/default-artifact-repository"
 def _configmaps(ctx: LintContext) -> dict[str, tuple[str, set[str], dict[str, Any]]]:
     """ConfigMap name -> (namespace, keys, annotations), for the ConfigMaps of the stream."""
     out = {}
-    for d in ctx.of_kind("ConfigMap"):
+    for d in ctx.stream_of_kind("ConfigMap"):
         keys = set((d.obj.get("data") or {})) | set((d.obj.get("binaryData") or {}))
         out[d.name] = (d.namespace, keys, ((d.obj.get("metadata") or {}).get("annotations") or {}))
     return out
@@ -47,7 +47,10 @@ def _key_refs(w: WorkflowSpec) -> Iterator[tuple[list[Any], str, str, str]]:
             if isinstance(cm, dict) and isinstance(cm.get("name"), str) and not cm.get("optional"):
                 sub = list(where) if isinstance(where, tuple) else [where]
                 yield [*path, "synchronization", *sub, "configMapKeyRef"], cm["name"], str(cm.get("key", "")), "semaphore"
-    for path, node in _value_froms(w.spec, list(w.base)):
+    sections = [(w.spec.get("arguments"), [*w.base, "arguments"])]
+    sections += [(t.get("inputs"), w.tpath(str(t.get("name")), "inputs")) for t in w.template_list]
+    sections += [(c.node.get("arguments"), [*c.path, "arguments"]) for c in w.calls]
+    for path, node in (found for section, at in sections for found in _value_froms(section, at)):
         cm = node.get("configMapKeyRef")
         if isinstance(cm, dict) and isinstance(cm.get("name"), str) and not cm.get("optional") \
                 and "default" not in node:
@@ -70,7 +73,9 @@ def _value_froms(node: Any, path: list[Any]) -> Iterator[tuple[list[Any], dict[s
       "artifactRepositoryRef, semaphores and configMapKeyRef parameters name a key their ConfigMap has, when the "
       "ConfigMap is in the stream", beyond_argo=True)
 def configmap_key(ctx: LintContext) -> Iterator[Hit]:
-    cms = _configmaps(ctx)
+    if not ctx.workflows:
+        return
+    cms = ctx.shared("configmaps", lambda: _configmaps(ctx))
     if not cms:
         return
     for w in ctx.workflows:

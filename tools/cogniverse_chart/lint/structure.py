@@ -108,8 +108,8 @@ def missing_template(ctx: LintContext) -> Iterator[Hit]:
             lib = ctx.library.get((cluster, str(ref.get("name", ""))))
             kind = "ClusterWorkflowTemplate" if cluster else "WorkflowTemplate"
             if lib is None:
-                close = difflib.get_close_matches(str(ref.get("name", "")),
-                                                  [n for (cl, n) in ctx.library if cl == cluster], n=1)
+                close = ctx.shared(("close-library", cluster, str(ref.get("name", ""))), lambda: difflib.get_close_matches(
+                    str(ref.get("name", "")), [n for (cl, n) in ctx.library if cl == cluster], n=1))
                 if close:
                     yield Hit(w.doc, json_path([*c.path, "templateRef", "name"]),
                               f"{c.owner} '{c.name}' calls {kind} '{ref.get('name')}', which does not exist; "
