@@ -45,6 +45,16 @@ def _grants(role: Document, group: str, resource: str, verbs: set[str]) -> set[s
     return got
 
 
+def _bindings_by_account(ctx: LintContext) -> dict[str, list[Document]]:
+    """Bindings by the name of each service account among their subjects (in stream order)."""
+    out: dict[str, list[Document]] = {}
+    for b in ctx.stream_of_kind(*_BINDING_KINDS):
+        for name in dict.fromkeys(str(s.get("name")) for s in b.obj.get("subjects") or []
+                                  if isinstance(s, dict) and s.get("kind") == "ServiceAccount"):
+            out.setdefault(name, []).append(b)
+    return out
+
+
 @rule("policy/workflow-rbac", Severity.ERROR,
       "a workflow service account defined in the stream can create/patch workflowtaskresults (Argo >= 3.4)")
 def workflow_rbac(ctx: LintContext) -> Iterator[Hit]:
@@ -53,7 +63,7 @@ def workflow_rbac(ctx: LintContext) -> Iterator[Hit]:
         return
     roles: dict[tuple[str, str, str], Document] = ctx.shared("roles", lambda: {
         (d.kind, d.namespace if d.kind == "Role" else "", d.name): d for d in ctx.stream_of_kind(*_ROLE_KINDS)})
-    bindings = ctx.shared("bindings", lambda: ctx.stream_of_kind(*_BINDING_KINDS))
+    bindings = ctx.shared("bindings-by-account", lambda: _bindings_by_account(ctx))
     need = {"create", "patch"}
     done: set[tuple[str, str]] = ctx.shared("workflow-rbac-reported", set)  # one finding per account
     for w in ctx.workflows:
@@ -63,7 +73,7 @@ def workflow_rbac(ctx: LintContext) -> Iterator[Hit]:
             continue
         done.add((ns, sa))
         granted: set[str] = set()
-        for b in bindings:
+        for b in bindings.get(sa, []):
             subjects: list[Any] = b.obj.get("subjects") or []
             if not any(isinstance(s, dict) and s.get("kind") == "ServiceAccount" and s.get("name") == sa
                        and (s.get("namespace") or b.namespace) == ns for s in subjects):
