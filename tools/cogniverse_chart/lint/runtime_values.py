@@ -9,9 +9,8 @@ import re
 from functools import lru_cache
 from typing import Any, Iterator
 
-import yaml
-
-from ..documents import json_path
+from ..documents import json_path, load_document
+from ..errors import ToolkitError
 from ..findings import Severity
 from ..argo.model import WorkflowSpec
 from .fields import label_key_problem, label_value_problem
@@ -83,10 +82,13 @@ def type_problems(value: Any, schema: dict[str, Any], path: list[Any]) -> Iterat
 
 
 def patch_problem(text: str) -> str:
-    try:
-        patch = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        return f"is not YAML/JSON ({str(exc).splitlines()[0]})"
+    try:  # the toolkit's hardened loader: an alias bomb or absurd nesting in the patch is refused, not expanded
+        patches = load_document(text, "podSpecPatch")
+    except ToolkitError as exc:
+        return f"is not YAML/JSON ({str(exc).splitlines()[0].removeprefix('podSpecPatch')[:160].lstrip(':')})"
+    if len(patches) > 1:
+        return "holds several YAML documents, not one PodSpec"
+    patch = patches[0] if patches else None
     if patch is None:
         return ""
     if not isinstance(patch, dict):
