@@ -141,11 +141,12 @@ def is_policy(rule_id: str) -> bool:
     return rule_id.startswith("policy/")
 
 
-def agreement(major: str) -> list[Row]:
-    """One row per example file: what Argo, lint (non-policy errors) and validate say."""
+def agreement(major: str, examples_of: str = "") -> list[Row]:
+    """One row per example file: what Argo, lint (non-policy errors) and validate say. `examples_of` takes
+    the files of another Argo major (e.g. 3.x examples judged by Argo 4's validator and lint's 4.0 rules)."""
     from ..validate import Validator
 
-    files = load(major)
+    files = load(examples_of or major)
     minor = ".".join(pinned(major)[1].lstrip("v").split(".")[:2])
     cases = {f.rel: [d.obj for d in f.docs + f.context] for f in files}
     only = {f.rel: [i for i, d in enumerate(f.docs) if d.kind in ARGO_KINDS] for f in files}
@@ -162,12 +163,12 @@ def agreement(major: str) -> list[Row]:
     return rows
 
 
-def table(rows: list[Row], major: str) -> str:
+def table(rows: list[Row], major: str, examples_of: str = "") -> str:
     accepted = [r for r in rows if not r.argo_errors]
     rejected = [r for r in rows if r.argo_errors]
     false = [r for r in rows if r.false_error]
     missed = [r for r in rows if r.missed]
-    lines = [f"Argo {pinned(major)[1]} examples/: {len(rows)} files with Argo objects; "
+    lines = [f"Argo {pinned(major)[1]} on the examples/ of {pinned(examples_of or major)[1]}: {len(rows)} files with Argo objects; "
              f"Argo accepts {len(accepted)}, rejects {len(rejected)}; "
              f"lint false errors {len(false)}, misses (neither lint nor validate rejects) {len(missed)}"]
     lines += [f"  false error {r.rel}: {r.lint_errors[0]}" for r in false]
