@@ -45,13 +45,14 @@ def _grants(role: Document, group: str, resource: str, verbs: set[str]) -> set[s
     return got
 
 
-def _bindings_by_account(ctx: LintContext) -> dict[str, list[Document]]:
-    """Bindings by the name of each service account among their subjects (in stream order)."""
-    out: dict[str, list[Document]] = {}
+def _bindings_by_account(ctx: LintContext) -> dict[tuple[str, str], list[Document]]:
+    """Bindings by (namespace, name) of each service account among their subjects (in stream order)."""
+    out: dict[tuple[str, str], list[Document]] = {}
     for b in ctx.stream_of_kind(*_BINDING_KINDS):
-        for name in dict.fromkeys(str(s.get("name")) for s in b.obj.get("subjects") or []
-                                  if isinstance(s, dict) and s.get("kind") == "ServiceAccount"):
-            out.setdefault(name, []).append(b)
+        for key in dict.fromkeys((str(s.get("namespace") or b.namespace), str(s.get("name")))
+                                 for s in b.obj.get("subjects") or []
+                                 if isinstance(s, dict) and s.get("kind") == "ServiceAccount"):
+            out.setdefault(key, []).append(b)
     return out
 
 
@@ -73,7 +74,7 @@ def workflow_rbac(ctx: LintContext) -> Iterator[Hit]:
             continue
         done.add((ns, sa))
         granted: set[str] = set()
-        for b in bindings.get(sa, []):
+        for b in bindings.get((ns, sa), []):
             subjects: list[Any] = b.obj.get("subjects") or []
             if not any(isinstance(s, dict) and s.get("kind") == "ServiceAccount" and s.get("name") == sa
                        and (s.get("namespace") or b.namespace) == ns for s in subjects):

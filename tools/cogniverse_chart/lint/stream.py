@@ -27,6 +27,7 @@ from ..argo.model import ARGO_API_PREFIX, WorkflowSpec, workflow_specs
 from . import RULES, check_rule_ids, default_argo_version
 from .registry import ARGO_VERSIONS, LintContext
 from ..errors import ToolkitError
+from .cron import HEAVY_ANNOTATION
 
 KEEP = ("Service", "ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
         "WorkflowEventBinding", "ConfigMap")
@@ -98,24 +99,45 @@ class Spool:
         self.file.close()
 
 
+#: What the cross-document rules read of each kept kind (besides apiVersion, kind, name and namespace).
+KEPT_FIELDS = {"Role": ("rules",), "ClusterRole": ("rules",), "RoleBinding": ("subjects", "roleRef"),
+               "ClusterRoleBinding": ("subjects", "roleRef"), "WorkflowEventBinding": ("spec",)}
+
+
+def _meta(doc: Document, annotations: tuple[str, ...] = ()) -> dict[str, Any]:
+    meta = doc.obj.get("metadata") if isinstance(doc.obj.get("metadata"), dict) else {}
+    out = {k: v for k, v in meta.items() if k in ("name", "generateName", "namespace")}
+    notes = meta.get("annotations")
+    if annotations and isinstance(notes, dict):
+        out["annotations"] = {k: v for k, v in notes.items() if k in annotations or not annotations}
+    return out
+
+
 def _kept(doc: Document) -> Document:
-    if doc.kind == "ConfigMap":  # the rules need its keys and annotations, never the values
-        obj = {k: v for k, v in doc.obj.items() if k not in ("data", "binaryData")}
+    """A kept document reduced to what the rules comparing documents read (memory per document stays small)."""
+    obj: dict[str, Any] = {"apiVersion": doc.obj.get("apiVersion"), "kind": doc.kind}
+    if doc.kind == "ConfigMap":  # its keys and annotations, never the values
+        obj["metadata"] = {**_meta(doc), **({"annotations": doc.obj["metadata"]["annotations"]}
+                                             if isinstance((doc.obj.get("metadata") or {}).get("annotations"), dict) else {})}
         for field in ("data", "binaryData"):
             if isinstance(doc.obj.get(field), dict):
                 obj[field] = dict.fromkeys(doc.obj[field], "")
-        return Document(obj, doc.source, doc.index, doc.duplicate_keys)
-    return doc
+    else:
+        obj["metadata"] = _meta(doc)
+        obj.update((k, doc.obj[k]) for k in KEPT_FIELDS.get(doc.kind, ()) if k in doc.obj)
+    return Document(obj, doc.source, doc.index, doc.duplicate_keys)
 
 
 def _cron_facts(doc: Document) -> Document:
     """A CronWorkflow without its templates: what cron-overlap reads (schedules, time zone, annotations,
     namespace, synchronization, workflowTemplateRef)."""
-    spec = dict(doc.obj.get("spec") or {})
+    spec = {k: v for k, v in (doc.obj.get("spec") or {}).items()
+            if k in ("schedule", "schedules", "timezone", "concurrencyPolicy", "workflowSpec")}
     wf = spec.get("workflowSpec")
     if isinstance(wf, dict):
         spec["workflowSpec"] = {k: v for k, v in wf.items() if k in ("synchronization", "workflowTemplateRef")}
-    return Document({**doc.obj, "spec": spec}, doc.source, doc.index, doc.duplicate_keys)
+    obj = {"apiVersion": doc.api_version, "kind": doc.kind, "metadata": _meta(doc, (HEAVY_ANNOTATION,)), "spec": spec}
+    return Document(obj, doc.source, doc.index, doc.duplicate_keys)
 
 
 class Shared:
