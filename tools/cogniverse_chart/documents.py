@@ -38,17 +38,31 @@ def json_path(parts: Iterable[Any]) -> str:
     return out
 
 
+_CONTAINERS = (str, dict, list)
+
+
 def walk_strings(obj: Any, path: list[Any], needle: str) -> Iterator[tuple[list[Any], str]]:
-    """(path, string) for every string under obj that contains `needle` (e.g. "{{", "://")."""
-    if isinstance(obj, str):
-        if needle in obj:
-            yield path, obj
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from walk_strings(v, [*path, k], needle)
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield from walk_strings(v, [*path, i], needle)
+    """(path, string) for every string under obj that contains `needle` (e.g. "{{", "://"), in document
+    order. Iterative: a recursive generator pays for every level of nesting on every string it passes up."""
+    # paths are linked (parent link, key) pairs, turned into lists only for the strings that match
+    stack: list[tuple[Any, Any]] = [(obj, None)]
+    while stack:
+        node, link = stack.pop()
+        if type(node) is str:
+            if needle in node:
+                keys = []
+                while link is not None:
+                    link, key = link
+                    keys.append(key)
+                yield [*path, *reversed(keys)], node
+        elif type(node) is dict:
+            for k, v in reversed(node.items()):
+                if type(v) in _CONTAINERS:
+                    stack.append((v, (link, k)))
+        elif type(node) is list:
+            for i in range(len(node) - 1, -1, -1):
+                if type(node[i]) in _CONTAINERS:
+                    stack.append((node[i], (link, i)))
 
 
 @dataclass(frozen=True)

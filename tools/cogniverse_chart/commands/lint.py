@@ -11,7 +11,8 @@ from pathlib import Path
 from ..chart import merge, render_profiles
 from ..documents import read_paths
 from ..findings import Policy
-from ..lint import ARGO_VERSIONS, RULES, check_rule_ids, default_argo_version, lint
+from ..lint import ARGO_VERSIONS, RULES, check_rule_ids, default_argo_version, lint, lint_stream
+from ..lint.stream import Progress
 from ..report import emit
 from .options import add_chart_arg, chart_of, config_of, kube_version_of, release_of, scenarios_of
 
@@ -88,8 +89,10 @@ def run(args: argparse.Namespace) -> int:
     version = args.argo_version or (configured[-1] if configured else default_argo_version())
     policy = Policy(config_of(args))
     if args.paths:
-        docs = list(policy.watch(read_paths(args.paths)))
-        return emit(policy.apply(lint(docs, args.disable, version)), args.output, command="lint", checked=len(docs),
+        # document by document, in bounded memory; progress on a terminal for long runs
+        findings, checked = lint_stream(policy.watch(read_paths(args.paths)), args.disable, version,
+                                        Progress.for_terminal())
+        return emit(policy.apply(findings), args.output, command="lint", checked=checked,
                     extra={"argo_version": version, "suppressed": len(policy.suppressed)})
     chart = chart_of(args)
     release, namespace = release_of(args)

@@ -17,15 +17,21 @@ from ..findings import Finding
 from .registry import ARGO_VERSIONS, RULES, LintContext, Rule, default_argo_version, rule
 
 # Importing the rule modules registers their rules (in this order in `lint --list-rules`).
-from . import references, structure, parity, cron, injection, policy, rbac  # noqa: E402,F401
+from . import references, structure, parity, fields, runtime, runtime_values, cron, injection, policy, rbac  # noqa: E402,F401
 
-__all__ = ["ARGO_VERSIONS", "RULES", "LintContext", "Rule", "rule", "lint", "check_rule_ids", "default_argo_version"]
+__all__ = ["ARGO_VERSIONS", "RULES", "LintContext", "Rule", "rule", "lint", "lint_stream", "check_rule_ids",
+           "default_argo_version"]
+
+
+#: Old rule ids that still work in --disable (and config files), mapped to their current ids.
+RENAMED = {"argo/shell-injection": "policy/shell-injection"}
 
 
 def check_rule_ids(ids: Iterable[str]) -> set[str]:
     """Validate --disable ids (a family prefix like `policy/` disables the whole family)."""
     out: set[str] = set()
     for rid in ids:
+        rid = RENAMED.get(rid, rid)
         if rid.endswith("/"):
             if not any(r.id.startswith(rid) for r in RULES.values()):
                 raise ToolkitError(f"--disable {rid}: no rules in that family; see `lint --list-rules`")
@@ -35,6 +41,10 @@ def check_rule_ids(ids: Iterable[str]) -> set[str]:
         else:
             out.add(rid)
     return out
+
+
+# What a rule raises on an object whose fields have the wrong type (the rules read well-typed objects only).
+MALFORMED = (TypeError, AttributeError, KeyError, IndexError, ValueError, OSError)
 
 
 def lint(docs: list[Document], disable: Iterable[str] = (), argo_version: str = "") -> list[Finding]:
@@ -49,7 +59,7 @@ def lint(docs: list[Document], disable: Iterable[str] = (), argo_version: str = 
         for r in RULES.values():
             if r.id not in off:
                 findings.extend(r.run(ctx))
-    except (TypeError, AttributeError, KeyError, IndexError, ValueError, OSError) as exc:
+    except MALFORMED as exc:
         return malformed(docs, argo_version, exc)  # the rules read well-typed objects only
     return findings
 
@@ -76,3 +86,6 @@ def malformed(docs: list[Document], argo_version: str, exc: Exception) -> list[F
                            f"a field has a type or size Argo would refuse: check them with `cogniverse-chart validate`",
                            docs[0].source if docs else ""))
     return out
+
+
+from .stream import lint_stream  # noqa: E402  (streams of any length, document by document)
