@@ -15,7 +15,7 @@ from chart_utils import CRON_WORKFLOWS, OWN_CRON_WORKFLOWS, WORKFLOW_TEMPLATES, 
 
 PROVISIONER = "cogniverse-tenant-provisioner"
 
-POLICY = "cogniverse-cogniverse-tenant-provisioner"
+POLICY = "cogniverse.cogniverse-tenant-provisioner"
 
 
 def _templates(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -62,7 +62,7 @@ def test_policy_and_cluster_role_name_the_same_account(docs):
 def test_policy_follows_release_namespace_and_account_name(helm, render_chart):
     docs = render_chart({"workflows": {"serviceAccounts": {"tenantProvisioner": {"create": False, "name": "prov"}}}},
                         helm=helm, namespace="cogniverse-prod", release="cv")
-    policy = by_kind(docs, "ValidatingAdmissionPolicy")["cogniverse-prod-cv-cogniverse-tenant-provisioner"]
+    policy = by_kind(docs, "ValidatingAdmissionPolicy")["cogniverse-prod.cv-cogniverse-tenant-provisioner"]
     assert '"system:serviceaccount:cogniverse-prod:prov"' in policy["spec"]["matchConditions"][0]["expression"]
     assert {v["name"]: v["expression"] for v in policy["spec"]["variables"]}["releaseNamespace"] == '"cogniverse-prod"'
 

@@ -41,14 +41,14 @@ def test_executor_role_is_exactly_workflowtaskresults_create_patch(helm):
 def test_cluster_role_only_covers_tenant_provisioning(helm):
     rbac = _rbac(render_chart(helm=helm))
     wf_cluster_roles = {n: r for n, r in rbac["ClusterRole"].items() if "tenant-provisioner" in n}
-    assert list(wf_cluster_roles) == ["cogniverse-cogniverse-tenant-provisioner"]
-    rules = wf_cluster_roles["cogniverse-cogniverse-tenant-provisioner"]["rules"]
+    assert list(wf_cluster_roles) == ["cogniverse.cogniverse-tenant-provisioner"]
+    rules = wf_cluster_roles["cogniverse.cogniverse-tenant-provisioner"]["rules"]
     assert rules == [
         {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "create", "patch"]},
         {"apiGroups": [""], "resources": ["resourcequotas", "persistentvolumeclaims"],
          "verbs": ["get", "create", "patch", "update"]},
     ]
-    binding = rbac["ClusterRoleBinding"]["cogniverse-cogniverse-tenant-provisioner"]
+    binding = rbac["ClusterRoleBinding"]["cogniverse.cogniverse-tenant-provisioner"]
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "cogniverse-tenant-provisioner",
                                     "namespace": "cogniverse"}]
 
