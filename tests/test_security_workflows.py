@@ -48,7 +48,7 @@ def test_admission_policy_confines_the_provisioner_service_account(docs):
     assert "^cogniverse-[a-z][a-z0-9-]{1,46}[a-z0-9]$" in rules  # the tenant id rule, as a namespace
     assert "variables.target != variables.releaseNamespace" in rules
     assert "variables.labels == variables.oldLabels" in rules  # namespace labels never changed
-    assert "namespaceObject" in rules  # quotas and PVCs only in namespaces it provisioned
+    assert "variables.nsLabels['cogniverse.dev/release'] == variables.releaseId" in rules  # quotas and PVCs only in its own namespaces
     assert binding["spec"] == {"policyName": POLICY, "validationActions": ["Deny"]}
 
 

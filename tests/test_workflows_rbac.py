@@ -66,7 +66,7 @@ def test_rbac_names_are_scoped_to_the_release(helm):
     b = {(d.kind, d.name) for d in _workflow_rbac(render_chart(helm=helm, release="other", namespace="team-b"))}
     assert not a & b, f"two releases would share {a & b}"
     cluster = [n for k, n in b if k.startswith("Cluster")]
-    assert cluster and all(n.startswith("team-b-other-") for n in cluster)
+    assert cluster and all(n.startswith("team-b.other-") for n in cluster)
 
 
 def test_workflows_use_the_steps_account_and_only_resource_steps_use_the_provisioner(helm):
