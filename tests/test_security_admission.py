@@ -170,6 +170,7 @@ def test_policy_admits_provisioning_and_denies_every_attack(vapeval, helm, rende
 
 def test_storage_class_and_bounds_come_from_values(vapeval, helm, render_chart, tmp_path):
     t = {"storageClass": "fast", "quota": {"pods": 7, "max": {"cpu": "4", "memory": "8Gi", "storage": "100Gi"}},
+         "parameters": {"cpu-quota": "2", "memory-quota": "4Gi", "storage-quota": "50Gi"},
          "pvcs": [{"name": "data", "size": "5Gi", "accessModes": ["ReadWriteMany"]}]}
     policy = _policy(helm, render_chart, {"workflows": {"templates": {"tenantProvisioning": t}}})
     cases = [

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from admission_utils import wrong_decisions
-from chart_utils import by_kind
+from chart_utils import by_kind, render_chart
 from cogniverse_chart import gobuild
 
 NS, RELEASE = "cogniverse-prod", "cv"
@@ -27,10 +27,10 @@ CONTROLLER = "system:serviceaccount:argo:argo"
 ADMIN = {"groups": ["system:masters", "system:authenticated"]}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def policies(helm) -> dict[str, Any]:
+    """The chart's admission policies (rendering is cached per session), with vap-eval built."""
     gobuild.vap_eval()
-    from chart_utils import render_chart
     return by_kind(render_chart(helm=helm, namespace=NS, release=RELEASE), "ValidatingAdmissionPolicy")
 
 
@@ -162,7 +162,6 @@ def test_other_namespaces_are_not_matched(policies):
 
 
 def test_argo_controller_identity_comes_from_values(helm):
-    from chart_utils import render_chart
     docs = render_chart({"argo": {"controller": {"namespace": "wf", "serviceAccount": "argo-workflows-workflow-controller"}}},
                         helm=helm, namespace=NS, release=RELEASE)
     policy = by_kind(docs, "ValidatingAdmissionPolicy")[f"{NS}.cv-cogniverse-token-routes-core"]
