@@ -77,8 +77,7 @@ def test_resource_steps_take_only_validated_values(docs):
     namespace is derived inside the manifest (never passed in), so it is always cogniverse-<id>."""
     prov = _templates(by_kind(docs, "WorkflowTemplate")["tenant-provisioning"])
     steps = {s["name"]: s for group in prov["provision"]["steps"] for s in group}
-    assert steps["validate-tenant"]["arguments"]["parameters"][-1] == {
-        "name": "release-namespace", "value": "{{workflow.namespace}}"}
+    assert {"name": "release-namespace", "value": "{{workflow.namespace}}"} in steps["validate-tenant"]["arguments"]["parameters"]
     outputs = {p["name"] for p in prov["validate-tenant"]["outputs"]["parameters"]}
     assert outputs == {"tenant-id", "namespace", "storage-quota", "cpu-quota", "memory-quota"}
     for step in ("create-namespace", "setup-resource-quotas", "create-storage"):
@@ -146,3 +145,18 @@ def test_component_credentials_by_reference(helm, render_chart, component, kind,
     (container,) = by_kind(docs, kind)[name]["spec"]["template"]["spec"]["containers"]
     assert ref in container["env"]
     assert container["envFrom"] == [{"secretRef": {"name": f"{component}-creds"}}]
+
+
+def test_validate_tenant_keeps_the_tenant_bound_under_a_mutex(helm, render_chart):
+    """No admission policy can count tenants: validate-tenant counts the release's tenant namespaces
+    (as the provisioner, which may list them) and refuses past maxTenants, one run at a time."""
+    docs = render_chart({"workflows": {"templates": {"tenantProvisioning": {"maxTenants": 7}}}}, helm=helm,
+                        namespace="cogniverse-prod", release="cv")
+    prov = _templates(by_kind(docs, "WorkflowTemplate")["tenant-provisioning"])
+    assert prov["provision"]["synchronization"] == {"mutexes": [{"name": "tenant-provisioning"}]}
+    (validate,) = [s for group in prov["provision"]["steps"] for s in group if s["name"] == "validate-tenant"]
+    args = {p["name"]: p["value"] for p in validate["arguments"]["parameters"]}
+    assert args["max-tenants"] == "7" and args["release-id"] == "cogniverse-prod.cv-cogniverse"
+    assert prov["validate-tenant"]["serviceAccountName"] == "cv-cogniverse-tenant-provisioner"
+    assert prov["validate-tenant"]["container"]["args"][-4:] == ["--max-tenants", "{{inputs.parameters.max-tenants}}",
+                                                                 "--release-id", "{{inputs.parameters.release-id}}"]

@@ -44,7 +44,7 @@ def test_cluster_role_only_covers_tenant_provisioning(helm):
     assert list(wf_cluster_roles) == ["cogniverse.cogniverse-tenant-provisioner"]
     rules = wf_cluster_roles["cogniverse.cogniverse-tenant-provisioner"]["rules"]
     assert rules == [
-        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "create", "patch"]},
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "create", "patch"]},
         {"apiGroups": [""], "resources": ["resourcequotas", "persistentvolumeclaims"],
          "verbs": ["get", "create", "patch", "update"]},
     ]
@@ -70,12 +70,13 @@ def test_rbac_names_are_scoped_to_the_release(helm):
 
 
 def test_workflows_use_the_steps_account_and_only_resource_steps_use_the_provisioner(helm):
+    """...and validate-tenant, which counts the release's tenants (list namespaces) for the tenant bound."""
     docs = render_chart(helm=helm)
     for obj in all_argo(docs):
         own = {"deadline-watchdog": "cogniverse-deadline-watchdog"}  # test_deadline_watchdog.py
         assert workflow_spec(obj)["serviceAccountName"] == own.get(obj["metadata"]["name"], "cogniverse-workflow")
-        for t in templates(obj).values():
-            if "resource" in t:
+        for name, t in templates(obj).items():
+            if "resource" in t or (obj["metadata"]["name"], name) == ("tenant-provisioning", "validate-tenant"):
                 assert t["serviceAccountName"] == "cogniverse-tenant-provisioner"
             else:
                 assert "serviceAccountName" not in t

@@ -84,7 +84,9 @@ func wf(name string, started time.Time, deadline any, fromTemplate bool, annotat
 }
 
 // standInAPI starts the stand-in over TLS and writes the ServiceAccount files a pod would have.
-func standInAPI(t *testing.T, f *fakeWorkflowAPI) map[string]string {
+func standInAPI(t *testing.T, f *fakeWorkflowAPI) map[string]string { return standInAPIOf(t, f) }
+
+func standInAPIOf(t *testing.T, f http.Handler) map[string]string {
 	srv := httptest.NewTLSServer(f)
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()

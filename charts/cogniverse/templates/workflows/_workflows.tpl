@@ -72,7 +72,7 @@ envFrom:
 {{/*
 A runner step as an Argo container template:
 (dict "ctx" $ "step" "ingest-videos" "params" (list "tenant-id" ...) "outputs" (list "x" ...)
-      "transient" true "mounts" (list "data"|"backups"))
+      "transient" true "mounts" (list "data"|"backups") "sa" "<ServiceAccount, default the workflow's>")
 Arguments are `<step> --<param> {{inputs.parameters.<param>}} ...`, one argv element each.
 */}}
 {{- define "cogniverse.workflows.step" -}}
@@ -81,6 +81,9 @@ Arguments are `<step> --<param> {{inputs.parameters.<param>}} ...`, one argv ele
 {{- $over := index $w.steps .step | default dict -}}
 {{- $image := $over.image | default $w.runner.image -}}
 - name: {{ .step }}
+  {{- with .sa }}
+  serviceAccountName: {{ . }}
+  {{- end }}
   {{- with .params }}
   inputs:
     parameters:
