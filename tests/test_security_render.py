@@ -31,6 +31,8 @@ def _refused(values: dict, match: str, helm) -> None:
     # a null removes the chart's default: the rendered pod would lose the key
     ({"containerSecurityContext": {"allowPrivilegeEscalation": None}}, r"runtime\.containerSecurityContext: restricted Pod Security needs allowPrivilegeEscalation: false .*a null in a values file removes"),
     ({"podSecurityContext": {"seccompProfile": None}}, "needs seccompProfile.type RuntimeDefault or Localhost"),
+    ({"podSecurityContext": None}, "needs seccompProfile.type RuntimeDefault or Localhost"),
+    ({"containerSecurityContext": None}, "needs allowPrivilegeEscalation: false"),
     ({"podSecurityContext": {"runAsNonRoot": None}, "containerSecurityContext": {"runAsNonRoot": None}}, "needs runAsNonRoot: true"),
     ({"containerSecurityContext": {"capabilities": None}}, r"needs capabilities.drop \[ALL\]"),
     ({"workflows": {"securityContext": {"allowPrivilegeEscalation": None}}}, r"workflows\.podSecurityContext/workflows\.securityContext: restricted"),
