@@ -158,7 +158,7 @@ def test_only_argo_and_the_kubelet_reach_a_privileged_token(policies, tmp_path):
 def test_other_namespaces_are_not_matched(policies):
     for suffix in ("argo", "core"):
         cond = policies[f"{NS}.cv-cogniverse-token-routes-{suffix}"]["spec"]["matchConditions"][0]["expression"]
-        assert cond == f'request.namespace == "{NS}"'
+        assert cond == f'has(request.namespace) && request.namespace == "{NS}"'
 
 
 def test_argo_controller_identity_comes_from_values(helm):
