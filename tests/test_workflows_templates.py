@@ -263,8 +263,9 @@ def test_parameters_in_resource_manifests_are_validated_first(wft):
 def test_validation_runs_first_and_alone_and_is_never_retried(wft, name, first):
     main = entry(wft[name])
     assert step_groups(main)[0] == [first]
-    # validate-tenant also gets the release namespace, to refuse a tenant whose namespace is the release's
-    extra = {"release-namespace"} if first == "validate-tenant" else set()
+    # validate-tenant also gets the release namespace, to refuse a tenant whose namespace is the release's,
+    # and the tenant bound (max-tenants, release-id: the release's label on its tenant namespaces)
+    extra = {"release-namespace", "max-tenants", "release-id"} if first == "validate-tenant" else set()
     assert set(arguments(steps(main)[first])) == {p for p in parameters(wft[name]) if p != "improvement-threshold"} | extra
     assert "retryStrategy" not in templates(wft[name])[first]
 

@@ -228,6 +228,8 @@ var formats = map[string]validator{
 	"annotation-threshold":    intAtLeast(0),
 	"selector":                labelSelector,
 	"terminate-after-seconds": intAtLeast(0),
+	"max-tenants":             intAtLeast(1),
+	"release-id":              matches(regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`), "a label value (the release's cogniverse.dev/release)"),
 }
 
 // ---- steps --------------------------------------------------------------------------------------
@@ -319,7 +321,7 @@ var steps = map[string]Step{
 	// validate-tenant checks everything that later reaches a manifest and hands exactly that on as
 	// outputs: the resource steps take their values only from here.
 	"validate-tenant": {Required: []string{"tenant-id", "tenant-name", "profiles", "storage-quota", "cpu-quota", "memory-quota"},
-		Optional: []string{"release-namespace"}, Run: validateTenant},
+		Optional: []string{"release-namespace", "max-tenants", "release-id"}, Run: validateTenant},
 	"deploy-schemas": {Required: []string{"tenant-id", "profiles"},
 		Run: func(a map[string]string, _ func(string) string) (map[string]string, error) {
 			return map[string]string{"schema-count": strconv.Itoa(profileCount(a))}, nil
@@ -364,10 +366,15 @@ func fixed(name, value string) func(map[string]string, func(string) string) (map
 	}
 }
 
-func validateTenant(a map[string]string, _ func(string) string) (map[string]string, error) {
+func validateTenant(a map[string]string, env func(string) string) (map[string]string, error) {
 	ns := TenantNamespace(a["tenant-id"])
 	if rel := a["release-namespace"]; rel != "" && ns == rel {
 		return nil, usageErr("--tenant-id %q: its namespace %s is the release namespace; choose another tenant id (or install the release elsewhere)", a["tenant-id"], ns)
+	}
+	if a["max-tenants"] != "" { // tenants.go
+		if err := checkTenantLimit(env, a["release-id"], ns, a["max-tenants"]); err != nil {
+			return nil, err
+		}
 	}
 	out := map[string]string{"tenant-id": a["tenant-id"], "namespace": ns}
 	for _, q := range []string{"storage-quota", "cpu-quota", "memory-quota"} {

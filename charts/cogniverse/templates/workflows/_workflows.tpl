@@ -30,12 +30,12 @@ as Helm string literals (e.g. {{ "{{inputs.parameters.tenant-id}}" }}) so Helm n
 {{- define "cogniverse.workflows.retryStrategy" -}}
 {{- with .Values.workflows.retry }}
 retryStrategy:
-  limit: {{ .limit }}
+  limit: {{ include "cogniverse.scalar" .limit }}
   retryPolicy: {{ .retryPolicy }}
   expression: 'lastRetry.exitCode != "2"'
   backoff:
     duration: {{ .backoff.duration | quote }}
-    factor: {{ .backoff.factor }}
+    factor: {{ include "cogniverse.scalar" .backoff.factor }}
     maxDuration: {{ .backoff.maxDuration | quote }}
 {{- end }}
 {{- end -}}
@@ -59,7 +59,7 @@ env:
     {{- if kindIs "map" $value }}
     valueFrom: {{- toYaml $value.valueFrom | nindent 6 }}
     {{- else }}
-    value: {{ $value | toString | quote }}
+    value: {{ include "cogniverse.scalar" $value | quote }}
     {{- end }}
 {{- end }}
 {{- with $v.workflows.runner.existingSecret }}
@@ -72,7 +72,7 @@ envFrom:
 {{/*
 A runner step as an Argo container template:
 (dict "ctx" $ "step" "ingest-videos" "params" (list "tenant-id" ...) "outputs" (list "x" ...)
-      "transient" true "mounts" (list "data"|"backups"))
+      "transient" true "mounts" (list "data"|"backups") "sa" "<ServiceAccount, default the workflow's>")
 Arguments are `<step> --<param> {{inputs.parameters.<param>}} ...`, one argv element each.
 */}}
 {{- define "cogniverse.workflows.step" -}}
@@ -81,6 +81,9 @@ Arguments are `<step> --<param> {{inputs.parameters.<param>}} ...`, one argv ele
 {{- $over := index $w.steps .step | default dict -}}
 {{- $image := $over.image | default $w.runner.image -}}
 - name: {{ .step }}
+  {{- with .sa }}
+  serviceAccountName: {{ . }}
+  {{- end }}
   {{- with .params }}
   inputs:
     parameters:
@@ -102,7 +105,7 @@ Arguments are `<step> --<param> {{inputs.parameters.<param>}} ...`, one argv ele
   {{- end }}
   {{- with .deadline }}
   # Each attempt's pod fails after this (kubelet), e.g. when its image cannot be pulled.
-  activeDeadlineSeconds: {{ . }}
+  activeDeadlineSeconds: {{ include "cogniverse.scalar" . }}
   {{- end }}
   volumes:
     - name: tmp
@@ -176,7 +179,7 @@ Workflow-wide spec fields shared by every WorkflowTemplate and CronWorkflow:
 {{- define "cogniverse.workflows.specCommon" -}}
 {{- $w := .ctx.Values.workflows -}}
 serviceAccountName: {{ include "cogniverse.workflows.serviceAccountName" (dict "ctx" .ctx "purpose" (.sa | default "steps")) }}
-activeDeadlineSeconds: {{ .deadline }}
+activeDeadlineSeconds: {{ include "cogniverse.scalar" .deadline }}
 {{- if not .noExitHandler }}
 onExit: exit-handler
 {{- end }}
@@ -222,7 +225,7 @@ scheduled), so no heavy workflow holds the semaphore longer than this.
 {{- if and $h.semaphore $h.maxHoldSeconds -}}
 {{- min (int64 .c.activeDeadlineSeconds) (int64 $h.maxHoldSeconds) -}}
 {{- else -}}
-{{- .c.activeDeadlineSeconds -}}
+{{- include "cogniverse.scalar" .c.activeDeadlineSeconds -}}
 {{- end -}}
 {{- end -}}
 
@@ -271,13 +274,13 @@ timezone: {{ .c.timezone | quote }}
 suspend: {{ .c.suspend | default false }}
 concurrencyPolicy: {{ .c.concurrencyPolicy }}
 {{- if hasKey .c "startingDeadlineSeconds" }}
-startingDeadlineSeconds: {{ .c.startingDeadlineSeconds }}
+startingDeadlineSeconds: {{ include "cogniverse.scalar" .c.startingDeadlineSeconds }}
 {{- end }}
 {{- if hasKey .c "successfulJobsHistoryLimit" }}
-successfulJobsHistoryLimit: {{ .c.successfulJobsHistoryLimit }}
+successfulJobsHistoryLimit: {{ include "cogniverse.scalar" .c.successfulJobsHistoryLimit }}
 {{- end }}
 {{- if hasKey .c "failedJobsHistoryLimit" }}
-failedJobsHistoryLimit: {{ .c.failedJobsHistoryLimit }}
+failedJobsHistoryLimit: {{ include "cogniverse.scalar" .c.failedJobsHistoryLimit }}
 {{- end }}
 workflowMetadata:
   labels: {{- include "cogniverse.workflows.workflowLabels" . | nindent 4 }}
@@ -292,11 +295,12 @@ app.kubernetes.io/instance: {{ .ctx.Release.Name }}
 {{- end }}
 {{- end -}}
 
-{{/* Labels of every object tenant-provisioning creates; only valid in a template with input tenant-id. */}}
+{{/* Labels of every object tenant-provisioning creates (root context); only valid in a template with input tenant-id. cogniverse.dev/release: the release's own objects (provisioner-admission.yaml). */}}
 {{- define "cogniverse.workflows.tenantLabels" -}}
 app.kubernetes.io/part-of: cogniverse
 app.kubernetes.io/managed-by: cogniverse-tenant-provisioning
 cogniverse.dev/tenant: {{ include "cogniverse.workflows.inJson" "tenant-id" }}
+cogniverse.dev/release: {{ include "cogniverse.releaseId" . | quote }}
 {{- end -}}
 
 {{/* Arguments of a step calling batch-optimization's reusable `optimize` template. (dict "params" map "tenant" "..." "category" "..." "type" "..." "synthetic" "true") Values may be Argo expressions. */}}
@@ -376,6 +380,6 @@ spec:
 parameters:
   {{- range .names }}
   - name: {{ . }}
-    value: {{ index $.p . | toString | quote }}
+    value: {{ include "cogniverse.scalar" (index $.p .) | quote }}
   {{- end }}
 {{- end -}}
