@@ -1,8 +1,8 @@
 """Argo Workflows 3.7 and 4.0 on the local cluster (cluster/argo/argo.sh), without a cluster:
 the wrapper modules against versions.env, version selection, the install manifests built from
-Argo's own (images, RBAC, auth mode, Service), and why the UI is the minimal page.
+Argo's own (images, RBAC, auth mode, Service). The UI build: tests/test_argo_ui.py.
 
-The manifest and UI checks read the Argo modules from Go's module cache (`go mod download`
+The manifest checks read the Argo modules from Go's module cache (`go mod download`
 fetches them through the Go module proxy on a new machine).
 """
 
@@ -168,37 +168,3 @@ def test_rbac_is_argos_own_cluster_install_unchanged(install):
                 for s in o["subjects"]}
     assert bindings == {("argo-cluster-role", "argo"), ("argo-server-cluster-role", "argo-server")}
     assert not any(o["roleRef"]["name"] == "cluster-admin" for (k, _), o in objs.items() if k.endswith("Binding"))
-
-
-# ---------------------------------------------------------------- UI
-@pytest.mark.parametrize("minor", WRAPPERS)
-def test_the_ui_lockfile_still_pins_a_git_dependency(minor, tmp_path):
-    """Why the CLI embeds the minimal page: yarn can fetch registry packages here, not git commits.
-    When a pinned version's lockfile is registry-only, this fails: build the real UI with yarn then."""
-    src = module_dir(minor)
-    proc = argo_sh(minor, f"argo_ui_git_deps {src}", tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["git+https://github.com/argoproj/argo-ui.git"]
-    assert (src / "ui" / "package.json").is_file() and not (src / "ui" / "dist" / "app").exists()
-
-
-def test_the_minimal_ui_page_names_its_version_and_lists_workflows_through_the_api(tmp_path):
-    src = tmp_path / "src"
-    (src / "ui").mkdir(parents=True)
-    (src / "ui" / "yarn.lock").write_text('argo-ui@x:\n  resolved "git+https://example.invalid/argo-ui.git#abc"\n')
-    proc = argo_sh("4.0", f"argo_ui_dist {src}", tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    page = (src / "ui" / "dist" / "app" / "index.html").read_text()
-    assert f'<span id="version">{pins()["ARGO_V4_VERSION"]}</span>' in page
-    assert '<base href="/">' in page  # argo server rewrites it for --base-href
-    assert 'fetch("api/v1/workflows/' in page
-    assert "git+https://example.invalid/argo-ui.git" in proc.stderr  # the log names the git dependency
-
-
-def test_a_git_free_lockfile_stops_the_build_instead_of_embedding_the_page(tmp_path):
-    src = tmp_path / "src"
-    (src / "ui").mkdir(parents=True)
-    (src / "ui" / "yarn.lock").write_text('react@^18:\n  resolved "https://registry.example/react.tgz"\n')
-    proc = argo_sh("3.7", f"argo_ui_dist {src}", tmp_path)
-    assert proc.returncode == 1
-    assert "has no git dependency any more: build the real UI with yarn" in proc.stderr
