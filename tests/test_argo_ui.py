@@ -45,6 +45,8 @@ def component_repo(tmp_path: Path) -> tuple[Path, str]:
 def ui_dir(tmp_path: Path, url: str, commit: str) -> Path:
     ui = tmp_path / "src" / "ui"
     ui.mkdir(parents=True)
+    (tmp_path / "src" / "api" / "jsonschema").mkdir(parents=True)  # webpack copies api/ files into the UI
+    (tmp_path / "src" / "api" / "jsonschema" / "schema.json").write_text("{}")
     (ui / "package.json").write_text('{"name": "argo-workflows-ui"}\n')
     (ui / "yarn.lock").write_text(f'"argo-ui@git+{url}#{commit}":\n  version "1.0.0"\n  resolved "git+{url}#{commit}"\n'
                                   'react@^18:\n  resolved "https://registry.example/react.tgz"\n')
@@ -163,7 +165,7 @@ def test_cold_build_runs_frozen_lockfile_then_webpack_niced_with_a_heap_limit_an
     calls = tmp_path / "calls"
     env = (f"export PATH={fake_toolchain(tmp_path)}:$PATH CALLS={calls} COGNIVERSE_VENDOR_DIR={tmp_path}/vendor "
            "ARGO_UI_GIT_TIMEOUT=5; ")
-    proc = argo_sh("3.7", env + f"argo_ui_build {ui}", tmp_path)
+    proc = argo_sh("3.7", env + f"argo_ui_build {ui.parent}", tmp_path)
     assert proc.returncode == 0, proc.stderr
     niced = f"nice={min(19, os.nice(0) + 10)}"  # both steps run 10 steps nicer than the caller
     install, mirrored, build = [line for line in calls.read_text().splitlines() if "--version" not in line]
@@ -176,7 +178,7 @@ def test_cold_build_runs_frozen_lockfile_then_webpack_niced_with_a_heap_limit_an
 
     calls.unlink()
     (ui / "dist" / "app" / "index.html").unlink()
-    proc = argo_sh("3.7", env + f"argo_ui_build {ui}", tmp_path)
+    proc = argo_sh("3.7", env + f"argo_ui_build {ui.parent}", tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "yarn.js" not in calls.read_text(), "a warm run ran yarn"  # only `node --version`, for the key
     assert "UI cached in" in proc.stderr  # and the warm time
@@ -184,20 +186,23 @@ def test_cold_build_runs_frozen_lockfile_then_webpack_niced_with_a_heap_limit_an
 
     (ui / "src").mkdir()
     (ui / "src" / "app.tsx").write_text("changed")  # another source: another key, a new build
-    proc = argo_sh("3.7", env + f"argo_ui_build {ui}", tmp_path)
+    proc = argo_sh("3.7", env + f"argo_ui_build {ui.parent}", tmp_path)
     assert proc.returncode == 0 and " install --frozen-lockfile " in calls.read_text(), proc.stderr
 
 
 def test_the_cache_key_follows_the_sources_not_the_build_output(tmp_path):
     ui = ui_dir(tmp_path, "https://git.example.invalid/argoproj/argo-ui.git", "0" * 40)
-    key = lambda: argo_sh("3.7", f"argo_ui_key {ui}", tmp_path).stdout.strip()  # noqa: E731
+    key = lambda: argo_sh("3.7", f"argo_ui_key {ui.parent}", tmp_path).stdout.strip()  # noqa: E731
     first = key()
     (ui / "dist" / "app").mkdir(parents=True)
     (ui / "dist" / "app" / "main.js").write_text("x")
     (ui / "node_modules").mkdir()
     assert key() == first
     (ui / "yarn.lock").write_text((ui / "yarn.lock").read_text() + "\n")
-    assert key() != first and len(first) == 12
+    second = key()
+    assert second != first and len(first) == 12
+    (ui.parent / "api" / "jsonschema" / "schema.json").write_text('{"x": 1}')
+    assert key() != second
 
 
 def test_a_package_that_cannot_be_had_is_named_with_yarns_reason(tmp_path):
@@ -207,7 +212,7 @@ def test_a_package_that_cannot_be_had_is_named_with_yarns_reason(tmp_path):
     reason = 'An unexpected error occurred: "https://registry.example/left-pad/-/left-pad-1.3.0.tgz: Request failed \\"404 Not Found\\""'
     env = (f"export PATH={fake_toolchain(tmp_path)}:$PATH CALLS={tmp_path}/calls COGNIVERSE_VENDOR_DIR={tmp_path}/vendor "
            f"ARGO_UI_GIT_TIMEOUT=5 FAIL_INSTALL='{reason}'; ")
-    proc = argo_sh("4.0", env + f"argo_ui_build {ui}", tmp_path)
+    proc = argo_sh("4.0", env + f"argo_ui_build {ui.parent}", tmp_path)
     assert proc.returncode == 1
     assert "UI: yarn install --frozen-lockfile failed" in proc.stderr and "left-pad-1.3.0.tgz" in proc.stderr
     assert not (ui / "dist" / "app").exists()

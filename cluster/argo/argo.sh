@@ -45,11 +45,11 @@ argo_module_dir() {  # the Argo module's directory in Go's module cache (downloa
 }
 
 argo_key() {  # hash of everything the Argo binaries are built from: wrapper module, overlay, the UI's key, Go
-  local ui
-  ui="$(argo_module_dir)/ui" || die "go mod download $ARGO_MODULE failed"
+  local moddir
+  moddir="$(argo_module_dir)" || die "go mod download $ARGO_MODULE failed"
   { source_key "$ARGO_WRAPPER"
     cat "$CLUSTER_DIR/argo/overlay/osspecific_signal_linux.go.in"
-    argo_ui_key "$ui"; } \
+    argo_ui_key "$moddir"; } \
     | sha256sum | cut -c1-12
 }
 
@@ -73,7 +73,7 @@ argo_sources() {  # prints the -modfile flag that builds from a patched copy of 
       sed "s#github.com/argoproj/argo-workflows/v3/#$ARGO_MODULE/#" "$CLUSTER_DIR/argo/overlay/osspecific_signal_linux.go.in" \
         >"$src/workflow/executor/osspecific/signal_linux.go"
     fi
-    argo_ui_build "$src/ui" >&2
+    argo_ui_build "$src" >&2
     touch "$src/.complete"
   fi
   cp "$ARGO_WRAPPER/go.sum" "$CACHE/src/argo-$ARGO_VERSION.go.sum"

@@ -33,15 +33,16 @@ argo_ui_archive() {  # argo_ui_archive URL COMMIT: the mirror folder's archive o
   echo "$(argo_ui_vendor_dir)/$name-$2.tar.gz"
 }
 
-argo_ui_key() {  # argo_ui_key UI_DIR: hash of everything the built UI depends on
-  local ui="$1" url commit
-  { (cd "$ui" && find . -path ./node_modules -prune -o -path ./dist -prune -o -type f -print | LC_ALL=C sort \
+argo_ui_key() {  # argo_ui_key SRC: hash of everything the UI built from Argo's sources SRC depends on
+  local src="$1" url commit
+  # ui/ and api/ (webpack copies api/openapi-spec/swagger.json and api/jsonschema/schema.json into the UI)
+  { (cd "$src" && find ui api -path ui/node_modules -prune -o -path ui/dist -prune -o -type f -print | LC_ALL=C sort \
       | xargs -d '\n' sha256sum)
     sha256sum "${BASH_SOURCE[0]}"
     echo "yarn $(argo_pin ARGO_UI_YARN_VERSION) node $(node --version 2>/dev/null || echo none)"
     while read -r url commit; do  # the archive's bytes, when a mirror serves it
       if [[ -n "$url" && -f "$(argo_ui_archive "$url" "$commit")" ]]; then sha256sum <"$(argo_ui_archive "$url" "$commit")"; fi
-    done < <(argo_ui_git_deps "$ui")
+    done < <(argo_ui_git_deps "$src/ui")
   } | sha256sum | cut -c1-12
 }
 
@@ -98,10 +99,11 @@ argo_ui_fail() {  # argo_ui_fail STEP LOG: say which locked package could not be
 ${errors:-$(tail -15 "$2")}"
 }
 
-argo_ui_build() {  # argo_ui_build UI_DIR: write UI_DIR/dist/app, from the cache when warm
-  local ui="$1" key out work yarn start t_install t_build log
+argo_ui_build() {  # argo_ui_build SRC: write SRC/ui/dist/app (Argo's sources SRC), from the cache when warm
+  local src="$1" key out work yarn start t_install t_build log
   start=$(date +%s)
-  key="$(argo_ui_key "$ui")"
+  [[ -d "$src/ui" && -d "$src/api" ]] || die "$src is not Argo's source tree (no ui/ or api/)"
+  key="$(argo_ui_key "$src")"
   out="$CACHE/argo-ui/$ARGO_VERSION-$key"
   if [[ ! -f "$out/.complete" ]]; then
     command -v node >/dev/null || die "Node.js is required to build the Argo UI (apt-get install nodejs npm)"
@@ -109,7 +111,7 @@ argo_ui_build() {  # argo_ui_build UI_DIR: write UI_DIR/dist/app, from the cache
     work="$CACHE/argo-ui/work-$ARGO_VERSION"
     log="$CACHE/logs/build-argo-ui-$ARGO_VERSION.log"
     mkdir -p "$CACHE/logs" && : >"$log"
-    rm -rf "$work" && mkdir -p "$work" && cp -r "$ui" "$work/ui" && chmod -R u+w "$work" && rm -rf "$work/ui/dist"
+    rm -rf "$work" && mkdir -p "$work" && cp -r "$src/ui" "$src/api" "$work/" && chmod -R u+w "$work" && rm -rf "$work/ui/dist"
     argo_ui_mirror "$work/ui" "$work/mirror"
     printf 'yarn-offline-mirror "%s"\nyarn-offline-mirror-pruning false\n' "$work/mirror" >"$work/yarnrc"
     log "building the Argo $ARGO_VERSION UI (yarn install --frozen-lockfile, webpack); cold: 10-25 min, log $log"
@@ -128,5 +130,5 @@ argo_ui_build() {  # argo_ui_build UI_DIR: write UI_DIR/dist/app, from the cache
   else
     log "Argo $ARGO_VERSION UI cached in $out ($(($(date +%s) - start))s)"
   fi
-  rm -rf "$ui/dist/app" && mkdir -p "$ui/dist" && cp -r "$out/app" "$ui/dist/app"
+  rm -rf "$src/ui/dist/app" && mkdir -p "$src/ui/dist" && cp -r "$out/app" "$src/ui/dist/app"
 }

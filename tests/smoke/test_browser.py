@@ -1,0 +1,270 @@
+"""The Argo UI that argo server embeds (built from Argo's ui/ by cluster/argo/ui.sh), opened in a real
+browser as the guide says: `kubectl port-forward -n argo svc/argo-server 2746:2746`, then the page.
+
+Headless Chromium from Debian (`chromium`, installed by scripts/local_cluster.sh with the node's
+packages) driven by Playwright's Python client through its executable path (Playwright's own browser
+download is not used). Through the port-forward the UI lists the workflows of namespace `cogniverse`
+(those the API lists there), opens a workflow's graph with its steps and their status, and shows a
+step's logs. Every page fails its test on a console error, an uncaught exception or a failed request
+(a refused connection or an HTTP error status), and saves a screenshot under
+$COGNIVERSE_TEST_OUTPUT/screenshots (default .tools/test-output/screenshots; the path is printed).
+
+Namespace `cogniverse` is the guide's (tests/smoke/test_guide_run.py): when the guide runs in this
+session, these tests run after it (conftest.py) and see its workflows; they add one workflow of their
+own there, whose steps and logs they know. If argo server asks for a token (--auth-mode=client), the
+test logs in on the UI's login page with `Bearer <token>` ($ARGO_TOKEN, else a token of a ServiceAccount
+bound to the `view` role in `cogniverse`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+KUBECTL = str(ROOT / ".tools" / "bin" / "kubectl")
+CHROMIUM = os.environ.get("COGNIVERSE_CHROMIUM", "/usr/bin/chromium")
+# Flags that work on these machines (no sandbox for root, no GPU, nothing fetched in the background).
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = Path(os.environ.get("COGNIVERSE_TEST_OUTPUT", ROOT / ".tools" / "test-output")) / "screenshots"
+NAMESPACE = "cogniverse"
+TOOLBOX_IMAGE = "cogniverse/toolbox:1.0"
+GREETING = f"hello-from-the-browser-test-{uuid.uuid4().hex[:6]}"
+UI_WAIT_MS = 60_000
+
+pytestmark = pytest.mark.smoke
+after_guide = True  # tests/smoke/conftest.py runs this module after docs/guide.md's run
+
+
+def kubectl(*args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([KUBECTL, *args], input=input, capture_output=True, text=True, timeout=120)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def namespace(guide_run: Any) -> Iterator[str]:
+    """Namespace `cogniverse` once the guide (if it runs in this session) is done with it, plus a
+    ServiceAccount for this module's workflow; the namespace is removed afterwards only if created here."""
+    if guide_run is not None:
+        try:
+            guide_run.join(1800)
+        except BaseException as exc:  # the guide's own test reports it; the UI is still worth checking
+            print(f"browser tests: the guide run ended with {exc!r}")
+    created = kubectl("get", "namespace", NAMESPACE, check=False).returncode != 0
+    if created:
+        kubectl("create", "namespace", NAMESPACE)
+    kubectl("-n", NAMESPACE, "apply", "-f", "-", input="""\
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: browser-test}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: browser-test}
+rules:
+- apiGroups: [argoproj.io]
+  resources: [workflowtaskresults]
+  verbs: [create, patch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: browser-test}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: browser-test}
+subjects: [{kind: ServiceAccount, name: browser-test}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: browser-test-view}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects: [{kind: ServiceAccount, name: browser-test}]
+""")
+    yield NAMESPACE
+    if created:
+        kubectl("delete", "namespace", NAMESPACE, "--wait=false", check=False)
+    else:
+        kubectl("-n", NAMESPACE, "delete", "workflows", "-l", "cogniverse.dev/browser-test", check=False)
+        kubectl("-n", NAMESPACE, "delete", "serviceaccount/browser-test", "role/browser-test",
+                "rolebinding/browser-test", "rolebinding/browser-test-view", "--ignore-not-found", check=False)
+
+
+@pytest.fixture(scope="module")
+def workflow(namespace: str) -> str:
+    """A finished two-step workflow in `cogniverse` whose first step prints GREETING."""
+    manifest = {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
+        "metadata": {"generateName": "browser-", "labels": {"cogniverse.dev/browser-test": "true"}},
+        "spec": {"entrypoint": "main", "serviceAccountName": "browser-test", "templates": [
+            {"name": "main", "steps": [[{"name": "greet", "template": "say", "arguments": {"parameters": [
+                {"name": "text", "value": GREETING}]}}],
+                [{"name": "part", "template": "say", "arguments": {"parameters": [{"name": "text", "value": "bye"}]}}]]},
+            {"name": "say", "inputs": {"parameters": [{"name": "text"}]},
+             "container": {"image": TOOLBOX_IMAGE, "imagePullPolicy": "IfNotPresent",
+                           "command": ["sh", "-c", "echo {{inputs.parameters.text}}"]}}]}}
+    name = kubectl("-n", namespace, "create", "-o", "name", "-f", "-", input=json.dumps(manifest)).stdout.strip()
+    name = name.rpartition("/")[2]
+    kubectl("-n", namespace, "wait", f"workflow/{name}", "--for=jsonpath={.status.phase}=Succeeded", "--timeout=240s")
+    return name
+
+
+@pytest.fixture(scope="module")
+def running_version() -> str:
+    """The Argo version argo-server runs (its image tag)."""
+    image = kubectl("-n", "argo", "get", "deployment", "argo-server",
+                    "-o", "jsonpath={.spec.template.spec.containers[0].image}").stdout
+    return image.rpartition(":")[2]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """`kubectl port-forward -n argo svc/argo-server` on a free loopback port; yields its base URL."""
+    proc = subprocess.Popen([KUBECTL, "-n", "argo", "port-forward", "--address", "127.0.0.1", "svc/argo-server", ":2746"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        line = proc.stdout.readline() if ready else ""
+        assert line.startswith("Forwarding from 127.0.0.1:"), f"port-forward did not start: {line!r}"
+        yield f"http://127.0.0.1:{int(line.split('127.0.0.1:', 1)[1].split()[0])}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def token_if_asked(server: str, namespace: str) -> str | None:
+    """None when argo server serves the API without a token (--auth-mode=server), else the token to log in with."""
+    try:
+        urllib.request.urlopen(f"{server}/api/v1/workflows/{namespace}?listOptions.limit=1", timeout=30).close()
+        return None
+    except urllib.error.HTTPError as exc:
+        if exc.code != 401:
+            raise AssertionError(f"argo server answered {exc.code} to a workflow list: {exc.read()[:300]!r}")
+    if os.environ.get("ARGO_TOKEN"):
+        return os.environ["ARGO_TOKEN"].removeprefix("Bearer ")
+    return kubectl("-n", namespace, "create", "token", "browser-test", "--duration=1h").stdout.strip()
+
+
+class Page:
+    """One browser page with every console error, page error and failed request recorded."""
+
+    def __init__(self, context: Any, server: str):
+        self.server, self.problems = server, []
+        self.page = context.new_page()
+        self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console error: {m.text}"))
+        self.page.on("pageerror", lambda e: self.problems.append(f"uncaught exception: {e}"))
+        # A stream the page itself closes when it leaves a view (EventSource watches) ends as
+        # net::ERR_ABORTED: that is not a failure; every other error is.
+        self.page.on("requestfailed", lambda r: (r.failure or "") != "net::ERR_ABORTED" and self.problems.append(
+            f"request failed: {r.method} {r.url}: {r.failure}"))
+        self.page.on("response", lambda r: r.status >= 400 and self.problems.append(
+            f"HTTP {r.status}: {r.request.method} {r.url}"))
+
+    def open(self, path: str) -> Any:
+        self.page.goto(self.server + path, wait_until="domcontentloaded")
+        return self.page
+
+    def finish(self, name: str) -> Path:
+        """Screenshot to SCREENSHOTS/NAME.png; then fail on anything recorded."""
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shot = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(shot))
+        print(f"screenshot: {shot}")
+        assert not self.problems, "the page reported:\n" + "\n".join(self.problems)
+        return shot
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright missing: scripts/bootstrap.sh installs it")
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"{CHROMIUM} missing: apt-get install chromium (scripts/local_cluster.sh up installs it)")
+    with playwright.sync_playwright() as p, tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        context = p.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=FLAGS, viewport={"width": 1400, "height": 900},
+            permissions=["clipboard-read", "clipboard-write"])
+        yield context
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def ui(browser: Any, server: str, namespace: str) -> Iterator[Page]:
+    """A page that has logged in on the UI's login page if argo server asks for a token."""
+    page = Page(browser, server)
+    token = token_if_asked(server, namespace)
+    if token:
+        p = page.open("/login")
+        p.fill("textarea#token", f"Bearer {token}")
+        p.locator("a.argo-button", has=p.locator("i.fa-sign-in-alt")).last.click()
+        p.wait_for_url(f"{server}/**")
+    yield page
+
+
+def test_the_ui_lists_the_workflows_of_namespace_cogniverse(ui, namespace, workflow, running_version):
+    expected = {w["metadata"]["name"] for w in json.loads(kubectl("-n", namespace, "get", "workflows", "-o", "json").stdout)["items"]}
+    assert workflow in expected
+    page = ui.open(f"/workflows/{namespace}")
+    page.locator(".workflows-list__row-container").first.wait_for(timeout=UI_WAIT_MS)
+    deadline = time.monotonic() + UI_WAIT_MS / 1000
+    shown: set[str] = set()
+    while shown != expected and time.monotonic() < deadline:  # rows arrive through a watch
+        shown = set(page.locator(".workflows-list__row-container a .wf-rows-name, "
+                                 ".workflows-list__row-container a > div").all_inner_texts())
+        shown = {s.strip() for s in shown}
+        time.sleep(0.5)
+    assert page.locator(".nav-bar__version").inner_text().strip() == running_version  # the real UI of this Argo
+    ui.finish("argo-ui-workflows")
+    assert shown == expected, f"the UI lists {sorted(shown)}, the API {sorted(expected)}"
+
+
+def graph_nodes(page: Any) -> dict[str, str]:
+    """{node label: its phase class} of the workflow graph."""
+    return page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.graph g.node')].map(n =>
+        [n.parentElement.querySelector('text.node-label').textContent.trim(),
+         [...n.classList].filter(c => c !== 'node' && c !== 'selected').join(' ')]))""")
+
+
+def test_a_workflow_opens_as_a_graph_of_its_steps_with_their_status(ui, namespace, workflow):
+    page = ui.open(f"/workflows/{namespace}/{workflow}")
+    page.locator(".graph g.node").first.wait_for(timeout=UI_WAIT_MS)
+    page.wait_for_function("document.querySelectorAll('.graph g.node.Succeeded').length >= 3", timeout=UI_WAIT_MS)
+    nodes = graph_nodes(page)
+    ui.finish("argo-ui-workflow-graph")
+    assert nodes.get("greet") == "Succeeded" and nodes.get("part") == "Succeeded", nodes
+    assert nodes.get(workflow) == "Succeeded", nodes  # the root node carries the workflow's name
+
+
+def test_a_step_shows_its_logs(ui, namespace, workflow):
+    page = ui.open(f"/workflows/{namespace}/{workflow}")
+    page.locator(".graph g.node").first.wait_for(timeout=UI_WAIT_MS)
+    page.locator("xpath=//*[name()='text' and @class='node-label' and normalize-space()='greet']/../..").locator(
+        "g.node").click()
+    page.get_by_role("button", name="LOGS").first.click()
+    screen = page.locator(".workflow-logs-viewer .xterm-screen")
+    screen.wait_for(timeout=UI_WAIT_MS)
+    # The log viewer is an xterm.js terminal drawn on a canvas: read it the way a user copies it
+    # (select the text, Ctrl+C: the viewer copies the selection to the clipboard).
+    text = ""
+    deadline = time.monotonic() + UI_WAIT_MS / 1000
+    while GREETING not in text and time.monotonic() < deadline:
+        box = screen.bounding_box()
+        page.mouse.move(box["x"] + 2, box["y"] + 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] - 2, box["y"] + box["height"] - 2, steps=5)
+        page.mouse.up()
+        page.keyboard.press("Control+C")
+        text = page.evaluate("navigator.clipboard.readText()")
+        time.sleep(0.5)
+    ui.finish("argo-ui-step-logs")
+    assert GREETING in text, f"the log viewer of step greet shows {text[:500]!r}"
