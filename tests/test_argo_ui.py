@@ -37,6 +37,8 @@ def component_repo(tmp_path: Path) -> tuple[Path, str]:
     (repo / "package.json").write_text('{"name": "argo-ui", "version": "1.0.0"}\n')
     (repo / "src").mkdir()
     (repo / "src" / "index.ts").write_text("export const x = 1;\n")
+    # Larger than a pipe's buffer: the commit check reads the first tar header and closes its pipe.
+    (repo / "src" / "font.bin").write_bytes(bytes(1 << 20))
     git("add", ".", cwd=repo)
     git("commit", "-qm", "c", cwd=repo)
     return repo, git("rev-parse", "HEAD", cwd=repo)
@@ -112,7 +114,7 @@ def test_unreachable_git_takes_the_commit_from_the_mirror_folder_as_yarn_reads_i
     mirrored = tmp_path / "mirror" / f"argo-ui.git-{commit}"  # the name yarn's git fetcher looks for
     with tarfile.open(mirrored) as tar:  # plain tar, no top folder, like `git archive` without --prefix
         names = sorted(n.lstrip("./") for n in tar.getnames() if n not in (".", "./"))
-    assert names == ["package.json", "src", "src/index.ts"]
+    assert names == ["package.json", "src", "src/font.bin", "src/index.ts"]
 
 
 def test_a_reachable_git_url_stays_the_first_choice(tmp_path):

@@ -77,7 +77,8 @@ argo_ui_mirror() {  # argo_ui_mirror UI_DIR MIRROR: put each unreachable git dep
     fi
     archive="$(argo_ui_archive "$url" "$commit")"
     [[ -f "$archive" ]] || die "Argo $ARGO_VERSION ui/yarn.lock pins $url#$commit; git cannot reach it and the mirror folder has no $archive (a \`git archive\` of that commit; set COGNIVERSE_VENDOR_DIR to the folder that holds it)"
-    found="$(gzip -dc "$archive" 2>/dev/null | git get-tar-commit-id 2>/dev/null)" || found=""
+    # git get-tar-commit-id reads the first header only: gzip's SIGPIPE after it is no failure.
+    found="$({ gzip -dc "$archive" 2>/dev/null || true; } | { git get-tar-commit-id 2>/dev/null || true; })"
     [[ "$found" == "$commit" ]] || die "$archive is not a \`git archive\` of commit $commit (git get-tar-commit-id says '${found:-nothing}'): replace it with the archive of the commit ui/yarn.lock pins"
     tmp="$(mktemp -d)"
     tar -xzf "$archive" -C "$tmp" || { rm -rf "$tmp"; die "$archive: not a readable tar.gz"; }
