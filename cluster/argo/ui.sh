@@ -125,9 +125,9 @@ argo_ui_build() {  # argo_ui_build SRC: write SRC/ui/dist/app (Argo's sources SR
     [[ -f "$work/ui/dist/app/index.html" ]] || argo_ui_fail "yarn build wrote no dist/app/index.html;" "$log"
     t_build=$(($(date +%s) - start - t_install))
     rm -rf "$out" && mkdir -p "$out" && mv "$work/ui/dist/app" "$out/app" && touch "$out/.complete"
-    rm -rf "$work"  # node_modules (~550 MB); the yarn cache keeps the packages for the next build
     log "Argo $ARGO_VERSION UI built in $(($(date +%s) - start))s (yarn install ${t_install}s, webpack ${t_build}s): $out"
     echo "$(date -u +%FT%TZ) build argo-ui $ARGO_VERSION cold $(($(date +%s) - start))s (install ${t_install}s, webpack ${t_build}s)" >>"$CACHE/timings.log"
+    rm -rf "$work"  # node_modules (~550 MB; 1-2 min to delete on a busy disk); the yarn cache keeps the packages
   else
     log "Argo $ARGO_VERSION UI cached in $out ($(($(date +%s) - start))s)"
   fi
