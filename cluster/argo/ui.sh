@@ -13,9 +13,10 @@
 # name it). It is handed to yarn through yarn's offline mirror, the place yarn looks for a git
 # dependency before cloning it, so the lockfile stays byte for byte Argo's.
 #
-# Cached by Argo version and a hash of the ui/ sources, the yarn and Node versions, this script and
-# the archives used: $CACHE/argo-ui/<version>-<key>/app. A warm run copies that folder and builds
-# nothing. The yarn package cache ($CACHE/yarn-cache) is shared by the versions.
+# Cached by Argo version and a hash of its ui/ and api/ sources, the yarn and Node versions and the
+# archives used: $CACHE/argo-ui/<version>-<key>/app. A warm run copies that folder and builds nothing.
+# The key leaves this script out (a cold build costs 15-20 min on 2 busy cores): after changing how
+# the UI is built, remove $CACHE/argo-ui. The yarn package cache ($CACHE/yarn-cache) is shared.
 
 ARGO_UI_GIT_TIMEOUT="${ARGO_UI_GIT_TIMEOUT:-20}"   # seconds `git ls-remote` may take to say a git host answers
 ARGO_UI_HEAP_MB="${ARGO_UI_HEAP_MB:-2048}"         # webpack's heap (Argo's release build uses 2048)
@@ -38,7 +39,6 @@ argo_ui_key() {  # argo_ui_key SRC: hash of everything the UI built from Argo's 
   # ui/ and api/ (webpack copies api/openapi-spec/swagger.json and api/jsonschema/schema.json into the UI)
   { (cd "$src" && find ui api -path ui/node_modules -prune -o -path ui/dist -prune -o -type f -print | LC_ALL=C sort \
       | xargs -d '\n' sha256sum)
-    sha256sum "${BASH_SOURCE[0]}"
     echo "yarn $(argo_pin ARGO_UI_YARN_VERSION) node $(node --version 2>/dev/null || echo none)"
     while read -r url commit; do  # the archive's bytes, when a mirror serves it
       if [[ -n "$url" && -f "$(argo_ui_archive "$url" "$commit")" ]]; then sha256sum <"$(argo_ui_archive "$url" "$commit")"; fi
