@@ -15,6 +15,7 @@ ARGO_UID=8737
 ARGO_GRACE_SECONDS=3  # terminationGracePeriodSeconds of the controller and the server (see argo_install_dir)
 
 # The UI embedded into argo server: built with yarn from the module's ui/ sources.
+# shellcheck source=cluster/argo/ui.sh
 source "$CLUSTER_DIR/argo/ui.sh"
 
 argo_pin() {  # argo_pin KEY: the value of KEY in versions.env

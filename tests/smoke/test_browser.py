@@ -187,7 +187,10 @@ class Page:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    playwright = pytest.importorskip("playwright.sync_api", reason="playwright missing: scripts/bootstrap.sh installs it")
+    try:
+        from playwright import sync_api as playwright
+    except ImportError:
+        pytest.fail("playwright missing: scripts/bootstrap.sh installs the dev dependencies (pyproject.toml)")
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"{CHROMIUM} missing: apt-get install chromium (scripts/local_cluster.sh up installs it)")
     with playwright.sync_playwright() as p, tempfile.TemporaryDirectory(prefix="chromium-") as profile:
