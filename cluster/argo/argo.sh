@@ -77,9 +77,10 @@ argo_sources() {  # prints the -modfile flag that builds from a patched copy of 
     argo_ui_build "$src" >&2
     touch "$src/.complete"
   fi
-  cp "$ARGO_WRAPPER/go.sum" "$CACHE/src/argo-$ARGO_VERSION.go.sum"
-  { cat "$ARGO_WRAPPER/go.mod"; echo "replace $ARGO_MODULE => $src"; } >"$CACHE/src/argo-$ARGO_VERSION.go.mod"
-  echo "-modfile=$CACHE/src/argo-$ARGO_VERSION.go.mod"
+  # Named by the key too: a build of the same version from another tree (another key) keeps its own.
+  cp "$ARGO_WRAPPER/go.sum" "$CACHE/src/argo-$ARGO_VERSION-$key.go.sum"
+  { cat "$ARGO_WRAPPER/go.mod"; echo "replace $ARGO_MODULE => $src"; } >"$CACHE/src/argo-$ARGO_VERSION-$key.go.mod"
+  echo "-modfile=$CACHE/src/argo-$ARGO_VERSION-$key.go.mod"
 }
 
 build_argo() {  # build workflow-controller, argoexec and argo into ARGO_BIN, one timing each
