@@ -127,9 +127,17 @@ def test_a_reachable_git_url_stays_the_first_choice(tmp_path):
     assert list((tmp_path / "mirror").iterdir()) == []
 
 
-def test_the_vendor_folder_defaults_to_shared_vendor_beside_the_checkout(tmp_path):
-    proc = argo_sh("3.7", "unset COGNIVERSE_VENDOR_DIR; argo_ui_vendor_dir", tmp_path)
-    assert proc.stdout.strip() == f"{ROOT}/../shared/vendor"
+def test_the_vendor_folder_defaults_to_shared_vendor_beside_the_checkout_or_the_main_one(tmp_path):
+    main, _ = component_repo(tmp_path)  # a checkout with shared/vendor beside it, and a worktree without
+    (tmp_path / "shared" / "vendor").mkdir(parents=True)
+    git("worktree", "add", "-q", str(tmp_path / "wt" / "a"), cwd=main)
+    for checkout, expected in ((main, f"{main}/../shared/vendor"), (tmp_path / "wt" / "a", f"{tmp_path}/shared/vendor")):
+        proc = argo_sh("3.7", f"unset COGNIVERSE_VENDOR_DIR; ROOT={checkout}; argo_ui_vendor_dir", tmp_path)
+        assert proc.stdout.strip() == expected, proc.stderr
+    proc = argo_sh("3.7", f"COGNIVERSE_VENDOR_DIR={tmp_path}/mine argo_ui_vendor_dir", tmp_path)
+    assert proc.stdout.strip() == f"{tmp_path}/mine"
+    proc = argo_sh("3.7", f"unset COGNIVERSE_VENDOR_DIR; ROOT={tmp_path}/elsewhere; argo_ui_vendor_dir", tmp_path)
+    assert proc.stdout.strip() == f"{tmp_path}/elsewhere/../shared/vendor"  # named in the error when missing
 
 
 def test_a_missing_archive_names_the_dependency_the_file_and_the_variable(tmp_path):

@@ -8,20 +8,32 @@
 # The one dependency no package registry serves: ui/yarn.lock pins argo-ui to a git commit
 # (`resolved "git+https://github.com/argoproj/argo-ui.git#<commit>"`). Where that git URL answers,
 # yarn fetches it from there. Where it does not (offline machines), the commit comes from a mirror
-# folder: $COGNIVERSE_VENDOR_DIR (default: shared/vendor beside the checkout, $ROOT/../shared/vendor)
+# folder: $COGNIVERSE_VENDOR_DIR (default: shared/vendor beside the checkout, $ROOT/../shared/vendor,
+# or, in a git worktree without one, beside the main checkout)
 # must hold `<name>-<commit>.tar.gz`, a `git archive` of that commit (git get-tar-commit-id must
 # name it). It is handed to yarn through yarn's offline mirror, the place yarn looks for a git
 # dependency before cloning it, so the lockfile stays byte for byte Argo's.
 #
-# Cached by Argo version and a hash of its ui/ and api/ sources, the yarn and Node versions and the
-# archives used: $CACHE/argo-ui/<version>-<key>/app. A warm run copies that folder and builds nothing.
+# Cached by Argo version and a hash of its ui/ and api/ sources (yarn.lock names the git commits) and
+# the yarn and Node versions: $CACHE/argo-ui/<version>-<key>/app. A warm run copies that folder and
+# builds nothing, wherever the mirror folder is (or whether there is one).
 # The key leaves this script out (a cold build costs 15-20 min on 2 busy cores): after changing how
 # the UI is built, remove $CACHE/argo-ui. The yarn package cache ($CACHE/yarn-cache) is shared.
 
 ARGO_UI_GIT_TIMEOUT="${ARGO_UI_GIT_TIMEOUT:-20}"   # seconds `git ls-remote` may take to say a git host answers
 ARGO_UI_HEAP_MB="${ARGO_UI_HEAP_MB:-2048}"         # webpack's heap (Argo's release build uses 2048)
 
-argo_ui_vendor_dir() { echo "${COGNIVERSE_VENDOR_DIR:-$ROOT/../shared/vendor}"; }
+argo_ui_vendor_dir() {  # $COGNIVERSE_VENDOR_DIR, else shared/vendor beside the checkout (of a git worktree: beside the main one)
+  local common
+  if [[ -n "${COGNIVERSE_VENDOR_DIR:-}" ]]; then echo "$COGNIVERSE_VENDOR_DIR"; return; fi
+  if [[ ! -d "$ROOT/../shared/vendor" ]] \
+    && common="$(git -C "$ROOT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null)" \
+    && [[ -d "$(dirname "$common")/../shared/vendor" ]]; then
+    (cd "$(dirname "$common")/../shared/vendor" && pwd)
+    return
+  fi
+  echo "$ROOT/../shared/vendor"
+}
 
 argo_ui_git_deps() {  # argo_ui_git_deps UI_DIR: "URL COMMIT" of each yarn.lock entry resolved from git
   [[ -f "$1/yarn.lock" ]] || die "$1/yarn.lock not found: the Argo $ARGO_VERSION module has no UI lockfile"
@@ -40,9 +52,6 @@ argo_ui_key() {  # argo_ui_key SRC: hash of everything the UI built from Argo's 
   { (cd "$src" && find ui api -path ui/node_modules -prune -o -path ui/dist -prune -o -type f -print | LC_ALL=C sort \
       | xargs -d '\n' sha256sum)
     echo "yarn $(argo_pin ARGO_UI_YARN_VERSION) node $(node --version 2>/dev/null || echo none)"
-    while read -r url commit; do  # the archive's bytes, when a mirror serves it
-      if [[ -n "$url" && -f "$(argo_ui_archive "$url" "$commit")" ]]; then sha256sum <"$(argo_ui_archive "$url" "$commit")"; fi
-    done < <(argo_ui_git_deps "$src/ui")
   } | sha256sum | cut -c1-12
 }
 
