@@ -47,7 +47,7 @@ argo_ui_archive() {  # argo_ui_archive URL COMMIT: the mirror folder's archive o
 }
 
 argo_ui_key() {  # argo_ui_key SRC: hash of everything the UI built from Argo's sources SRC depends on
-  local src="$1" url commit
+  local src="$1"
   # ui/ and api/ (webpack copies api/openapi-spec/swagger.json and api/jsonschema/schema.json into the UI)
   { (cd "$src" && find ui api -path ui/node_modules -prune -o -path ui/dist -prune -o -type f -print | LC_ALL=C sort \
       | xargs -d '\n' sha256sum)
