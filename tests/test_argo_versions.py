@@ -110,10 +110,13 @@ def install(request, tmp_path_factory):
     """kubectl kustomize of the install dir argo.sh writes for one version: (minor, pinned, {(kind, name): obj})."""
     minor = request.param
     tmp = tmp_path_factory.mktemp(f"argo-{minor}")
-    proc = argo_sh(minor, f'argo_install_dir {tmp}/install && {KUBECTL} kustomize {tmp}/install/local', tmp)
+    proc = argo_sh(minor, f'ARGO_BIN={tmp}/bin/{BUILD}; argo_install_dir {tmp}/install && {KUBECTL} kustomize {tmp}/install/local', tmp)
     assert proc.returncode == 0, proc.stderr
     objs = {(o["kind"], o["metadata"]["name"]): o for o in yaml.safe_load_all(proc.stdout) if o}
     return minor, pins()[WRAPPERS[minor][0]], objs
+
+
+BUILD = "argo-vX.Y.Z-0123456789ab"  # the cached build's folder name: version and source hash (UI included)
 
 
 def container(objs, name):
@@ -132,6 +135,8 @@ def test_controller_and_server_run_as_deployments_of_the_local_images(install):
         c = container(objs, name)
         assert c["image"] == f"{image}:{pinned}" and c["imagePullPolicy"] == "Never"
         assert c["securityContext"]["runAsNonRoot"] is True  # upstream's hardening is kept
+        # The tags carry only the version: a rebuild (e.g. the UI) changes the pod template, so `up` rolls the pods
+        assert deploy["spec"]["template"]["metadata"]["annotations"] == {"cogniverse.dev/argo-build": BUILD}
     args = container(objs, "workflow-controller")["args"]
     assert args[args.index("--executor-image") + 1] == f"argoproj/argoexec:{pinned}"
     env = {e["name"]: e.get("value") for e in container(objs, "workflow-controller")["env"]}

@@ -130,11 +130,14 @@ argo_images() {  # append the archives of the argoexec, workflow-controller and 
 }
 
 argo_install_dir() {  # argo_install_dir DIR: Argo's manifests/ from the module plus our overlay in DIR/local
-  local dir="$1" moddir
+  local dir="$1" moddir build
   moddir="$(argo_module_dir)" || die "go mod download $ARGO_MODULE failed"
   rm -rf "$dir" && mkdir -p "$dir"
   cp -r "$moddir/manifests" "$dir/manifests" && chmod -R u+w "$dir/manifests"
   mkdir -p "$dir/local"
+  # The build the images hold (version and source hash, e.g. the UI's): the tags carry only the version,
+  # so without it a rebuilt binary under the same tag left the running pods on the old image.
+  build="$(basename "${ARGO_BIN:-unbuilt}")"
   # Upstream's cluster install without CRDs (those are applied in full, server-side, before).
   # Changed: the images (built here, never pulled), the argo-server's auth mode and plain HTTP
   # (see docs/deploy.md), quick probes, Recreate (one controller at a time when versions swap),
@@ -168,6 +171,9 @@ patches:
       path: /spec/strategy
       value: {type: Recreate}
     - op: add
+      path: /spec/template/metadata/annotations
+      value: {cogniverse.dev/argo-build: "$build"}
+    - op: add
       path: /spec/template/spec/containers/0/imagePullPolicy
       value: Never
     - op: replace
@@ -191,6 +197,9 @@ patches:
     - op: add
       path: /spec/strategy
       value: {type: Recreate}
+    - op: add
+      path: /spec/template/metadata/annotations
+      value: {cogniverse.dev/argo-build: "$build"}
     - op: add
       path: /spec/template/spec/containers/0/imagePullPolicy
       value: Never
