@@ -247,7 +247,23 @@ def ui(browser: Any, server: str, namespace: str) -> Iterator[Page]:
     token = token_if_asked(server, namespace)
     if token:
         log_in(page, token)
+    dismiss_modals(page, namespace)
     yield page
+
+
+def dismiss_modals(page: Page, namespace: str) -> None:
+    """Close, with its ×, each modal the UI opens on a first visit ("Tell us what you want to use Argo for",
+    then what is new in this version), as a new user does: they cover the page and take its clicks. The
+    browser remembers it (local storage), so the module's pages open without them."""
+    p = page.open(f"/workflows/{namespace}")
+    for _ in range(3):
+        close = p.locator(".modal .modal-close").first
+        try:
+            close.wait_for(timeout=10_000)
+        except Exception:  # Playwright's TimeoutError: no (further) modal
+            return
+        close.click()
+        close.wait_for(state="detached", timeout=UI_WAIT_MS)
 
 
 def log_in(page: Page, token: str) -> None:
