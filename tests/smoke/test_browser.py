@@ -256,14 +256,17 @@ def dismiss_modals(page: Page, namespace: str) -> None:
     then what is new in this version), as a new user does: they cover the page and take its clicks. The
     browser remembers it (local storage), so the module's pages open without them."""
     p = page.open(f"/workflows/{namespace}")
-    for _ in range(3):
-        close = p.locator(".modal .modal-close").first
-        try:
-            close.wait_for(timeout=10_000)
-        except Exception:  # Playwright's TimeoutError: no (further) modal
+    close = p.locator(".modal .modal-close")
+    try:
+        close.first.wait_for(timeout=10_000)
+    except Exception:  # Playwright's TimeoutError: no modal
+        return
+    for _ in range(5):  # one modal after the other: each × shows the next
+        if not close.count():
             return
-        close.click()
-        close.wait_for(state="detached", timeout=UI_WAIT_MS)
+        close.first.click()
+        p.wait_for_timeout(1000)
+    raise AssertionError("the UI's modals stay open after their × was clicked five times")
 
 
 def log_in(page: Page, token: str) -> None:
