@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import subprocess
 import tarfile
 from pathlib import Path
@@ -227,3 +228,16 @@ def test_a_package_that_cannot_be_had_is_named_with_yarns_reason(tmp_path):
     assert "UI: yarn install --frozen-lockfile failed" in proc.stderr and "left-pad-1.3.0.tgz" in proc.stderr
     assert not (ui / "dist" / "app").exists()
 
+
+# ---------------------------------------------------------------- the guide's screenshot
+def test_the_guides_screenshot_of_the_ui_is_a_small_png_the_browser_test_takes():
+    guide = (ROOT / "docs" / "guide.md").read_text(encoding="utf-8")
+    images = re.findall(r"!\[[^\]]*\]\((images/[^)]+)\)", guide)
+    assert images, "docs/guide.md shows no screenshot of the UI"
+    browser = (ROOT / "tests" / "smoke" / "test_browser.py").read_text(encoding="utf-8")
+    for image in images:
+        png = ROOT / "docs" / image
+        data = png.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{png} is not a PNG"
+        assert len(data) < 200_000, f"{png} is {len(data)} bytes: keep the committed screenshot small"
+        assert f'"{png.stem}"' in browser, f"{png.name} is not a screenshot tests/smoke/test_browser.py takes"
