@@ -53,9 +53,10 @@ source "$CLUSTER_DIR/argo/argo.sh"
 source "$CLUSTER_DIR/images/import.sh"
 CONTAINERD_SOCK="$RUN/containerd/containerd.sock"
 PKI="$STATE/pki"
-# jq and curl: the smoke suite runs docs/guide.md, whose commands use them on the host (a fresh Debian has neither).
-# ipset: kube-router's network policy controller (cluster/addons/kube-router) keeps its peer sets there.
-APT_PACKAGES=(containerd runc containernetworking-plugins iptables ipset openssl iproute2 busybox-static jq curl)
+# jq and curl: the smoke suite runs docs/guide.md, whose commands use them on the host (a fresh Debian has neither);
+# ipset: kube-router's network policy controller (cluster/addons/kube-router) keeps its peer sets there;
+# chromium: the browser tests (tests/smoke/test_browser.py).
+APT_PACKAGES=(containerd runc containernetworking-plugins iptables ipset openssl iproute2 busybox-static jq curl chromium)
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy)
 # CoreDNS, local-path provisioner, metrics-server, kube-router (NetworkPolicy): cluster/addons/addons.sh, one folder each.
 # shellcheck source=cluster/addons/addons.sh
@@ -191,6 +192,8 @@ ensure_packages() {
   [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] || missing+=(cni-plugins)
   # The toolbox image copies /bin/busybox: it must be busybox-static (ldd fails on static binaries).
   if [[ ! -x /bin/busybox ]] || ldd /bin/busybox >/dev/null 2>&1; then missing+=(busybox-static); fi
+  # The smoke suite's browser tests (tests/smoke/test_browser.py) drive the system Chromium headless.
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   if ((${#missing[@]})); then
     log "installing Debian packages (missing: ${missing[*]})"
     apt-get update -qq

@@ -554,6 +554,18 @@ def test_up_installs_every_host_tool_the_smoke_suites_guide_commands_use():
                          "does not check and install them: add each to its `for cmd in` list and APT_PACKAGES")
 
 
+
+def test_the_browser_tests_chromium_is_checked_and_installed_with_the_nodes_packages():
+    """tests/smoke/test_browser.py drives the Debian Chromium at /usr/bin/chromium through Playwright's
+    Python client (a dev dependency): `up` must install the package when that binary is missing."""
+    text = SCRIPT.read_text(encoding="utf-8")
+    browser = (ROOT / "tests" / "smoke" / "test_browser.py").read_text(encoding="utf-8")
+    path = re.search(r'^CHROMIUM = os.environ.get\("COGNIVERSE_CHROMIUM", "([^"]+)"\)$', browser, re.M).group(1)
+    assert f"[[ -x {path} ]] || missing+=(chromium)" in text
+    assert "chromium" in re.search(r"^APT_PACKAGES=\(([^)]*)\)$", text, re.M).group(1).split()
+    dev = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert re.search(r'^  "playwright>=1\.65,<2",', dev, re.M), "pyproject.toml dev extras lack playwright"
+
 # ---------------------------------------------------------------- import once (cluster/images/import.sh)
 # `ctr` here is a stand-in script (no containerd runs in the fast tests): it records each call and lists
 # the references in $FAKE_CTR_LISTED. The real import runs on every `up` of the smoke suite.
