@@ -142,8 +142,10 @@ import_service_images() {
 # Smoke tests that do not depend on the Argo version run in one leg only. The node checks (Kubernetes
 # version, kubectl skew, DNS, local-path, metrics, a trivial Helm 3 chart, the daemons' locks) run on the
 # first Argo version, and so (the lead's CI budget) does the upgrade/rollback module. The chart pulled
-# from OCI and installed by both Helms (no workflow runs) runs on the last, as do the services: the
-# first leg keeps both cores busy throughout, the last one waits on Phoenix and on its semaphore test.
+# from OCI and installed by both Helms (no workflow runs) runs on the last, as do the services, the node's
+# NetworkPolicy enforcement and the two-release attacks on the privileged accounts (admission policies, no
+# Argo-version dependence): the first leg keeps both cores busy throughout, the last one waits on Phoenix
+# and on its semaphore test.
 first_leg_only=(
   tests/smoke/test_upgrade_rollback.py
   tests/test_local_cluster_smoke.py::test_server_reports_the_pinned_kubernetes_version
@@ -157,6 +159,9 @@ first_leg_only=(
 )
 last_leg_only=(
   tests/smoke/test_install_from_oci.py
+  tests/smoke/test_network_policy.py
+  tests/smoke/test_kube_router_netns.py
+  tests/smoke/test_security_routes.py
 )
 leave_out() { # why test...: deselect the tests from the current leg's run (leg_args) and say so
   local why=$1 t
