@@ -56,6 +56,7 @@ EXPECTED_PARAMETERS = {
     "tenant-provisioning": {"tenant-id": None, "tenant-name": None,
                             "profiles": "video_colpali_smol500_mv_frame,video_videoprism_base_mv_chunk_30s",
                             "storage-quota": "200Gi", "cpu-quota": "20", "memory-quota": "40Gi"},
+    "restore": {"backup-dir": "/backups", "backup-id": "latest", "components": "vespa,phoenix"},
 }
 
 

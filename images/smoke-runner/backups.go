@@ -283,6 +283,13 @@ func Prune(a map[string]string, env func(string) string, now time.Time) (map[str
 func verifyBackup(a map[string]string, env func(string) string) (map[string]string, error) {
 	dir := hostPath(env, a["backup-dir"])
 	comps := componentList(a["components"])
+	chosen := map[string]bool{}
+	for _, c := range comps {
+		if c != "vespa" && c != "phoenix" {
+			return nil, usageErr("--components %q: %q is not a component with backups (vespa, phoenix)", a["components"], c)
+		}
+		chosen[c] = true
+	}
 	id := a["backup-id"]
 	if id == "latest" {
 		sets, err := scanBackups(dir, comps)
@@ -309,5 +316,5 @@ func verifyBackup(a map[string]string, env func(string) string) (map[string]stri
 		total += m.Size
 	}
 	fmt.Fprintf(os.Stderr, "verify-backup: backup %s is complete and intact for %s (%d bytes)\n", id, a["components"], total)
-	return map[string]string{"backup-id": id}, nil
+	return map[string]string{"backup-id": id, "phoenix": strconv.FormatBool(chosen["phoenix"]), "vespa": strconv.FormatBool(chosen["vespa"])}, nil
 }

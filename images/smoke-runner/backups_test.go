@@ -43,10 +43,10 @@ func TestVerifyResolvesLatestToTheNewestCompleteBackup(t *testing.T) {
 	runBackup(t, env, "new", "vespa", "phoenix")
 	runBackup(t, env, "newest-incomplete", "vespa") // phoenix failed: never chosen for both
 	code, stderr, out := verify(t, env, "latest", "vespa,phoenix")
-	if code != 0 || out["backup-id"] != "new" {
+	if code != 0 || out["backup-id"] != "new" || out["phoenix"] != "true" || out["vespa"] != "true" {
 		t.Errorf("exit %d %s %v", code, stderr, out)
 	}
-	if _, _, out := verify(t, env, "latest", "vespa"); out["backup-id"] != "newest-incomplete" {
+	if _, _, out := verify(t, env, "latest", "vespa"); out["backup-id"] != "newest-incomplete" || out["phoenix"] != "false" {
 		t.Errorf("vespa alone: %v", out)
 	}
 }
@@ -209,4 +209,12 @@ func kubeStandIn(t *testing.T, handler http.Handler) map[string]string {
 	}
 	u, _ := url.Parse(srv.URL)
 	return map[string]string{"KUBERNETES_SERVICE_HOST": u.Hostname(), "KUBERNETES_SERVICE_PORT": u.Port(), "COGNIVERSE_SERVICEACCOUNT_DIR": sa}
+}
+
+func TestVerifyRefusesAComponentWithoutBackups(t *testing.T) {
+	env, _ := backupsEnv(t)
+	code, stderr, _ := verify(t, env, "latest", "vespa,runtime")
+	if code != 2 || !strings.Contains(stderr, `"runtime" is not a component with backups`) {
+		t.Errorf("exit %d %s", code, stderr)
+	}
 }
