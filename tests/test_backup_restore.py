@@ -202,6 +202,8 @@ def test_restore_stops_phoenix_restores_and_always_brings_it_back():
     assert {p["name"]: p["value"] for p in exit_steps["start-phoenix"]["arguments"]["parameters"]} == \
         {"deployment": "cogniverse-phoenix", "replicas": "1"}
     assert main["synchronization"] == {"mutexes": [{"name": "cogniverse-workflow-backups"}]}
+    # --entrypoint verify: the check alone, nothing stopped
+    assert [[s["name"] for s in g] for g in templates(r)["verify"]["steps"]] == [["verify-backup"]]
 
 
 def test_phoenix_steps_run_the_phoenix_image_on_its_claim_beside_or_apart_from_phoenix():

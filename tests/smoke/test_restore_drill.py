@@ -194,10 +194,10 @@ def test_restore_after_the_claim_is_lost_brings_back_the_same_ids(drill: Drill):
     assert "backup" in Drill.state, "daily-backup did not complete"
     drill.apps.patch_namespaced_deployment_scale(PHOENIX, NAMESPACE, {"spec": {"replicas": 0}})
     drill.core.delete_namespaced_persistent_volume_claim(CLAIMS[PHOENIX], NAMESPACE)
-    for _ in range(120):  # the claim, and with it the volume, is gone
-        if not [p for p in drill.core.list_namespaced_persistent_volume_claim(NAMESPACE).items
-                if p.metadata.name == CLAIMS[PHOENIX]]:
-            break
+    deadline = time.monotonic() + 180
+    while [p for p in drill.core.list_namespaced_persistent_volume_claim(NAMESPACE).items
+           if p.metadata.name == CLAIMS[PHOENIX]]:  # the claim, and with it the volume, goes
+        assert time.monotonic() < deadline, f"{CLAIMS[PHOENIX]} still exists 180 s after it was deleted"
         time.sleep(1)
     drill.install("--reuse-values")  # an empty claim; Phoenix back at one replica
     drill.wait_ready(PHOENIX)

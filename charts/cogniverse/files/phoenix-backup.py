@@ -4,8 +4,8 @@ Run by the Phoenix image's own python3 (the chart mounts this file from a Config
 mounts Phoenix's data claim at /data and the backups claim at /backups. Standard library only.
 
   backup-phoenix  --backup-dir /backups --backup-id ID
-      SQLite's online backup API copies /data/phoenix.db while Phoenix keeps running (a consistent
-      snapshot: the copy restarts when a writer changes a page under it), checks the copy
+      SQLite's online backup API copies /data/phoenix.db while Phoenix keeps running (one read
+      transaction in WAL mode: a consistent snapshot that does not block writers), checks the copy
       (PRAGMA integrity_check), then writes the manifest <ID>/phoenix.complete last: component,
       software version, schema revision, time, and every file's size and sha256.
   restore-phoenix --backup-dir /backups --backup-id ID
@@ -38,7 +38,6 @@ TAG = ".cogniverse-backup"
 COMPONENT = "phoenix"
 OUTPUTS = Path(os.environ.get("COGNIVERSE_OUTPUT_DIR", "/tmp/outputs"))
 RE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,253}$")
-PAGES_PER_STEP = 1024
 
 
 class Failure(Exception):
@@ -131,7 +130,9 @@ def backup(args: dict[str, str]) -> dict[str, str]:
         src = sqlite3.connect(str(live), timeout=30)
         dst = sqlite3.connect(str(copy))
         try:
-            src.backup(dst, pages=PAGES_PER_STEP, sleep=0.005)
+            # One step (pages=-1): one read transaction over the whole copy. In WAL mode it does not
+            # block Phoenix's writers, and nothing they write can restart the copy.
+            src.backup(dst, pages=-1)
         finally:
             dst.close()
             src.close()
