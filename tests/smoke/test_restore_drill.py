@@ -264,3 +264,23 @@ def test_a_full_backups_volume_fails_clearly_and_keeps_the_previous_backup(drill
         subprocess.run(["umount", str(folder)], check=False)
         subprocess.run(["rm", "-rf", saved], check=False)
     print(f"drill: a full backups volume failed {result.name}: {message[:200]}")
+
+
+def test_the_restore_account_may_only_scale_phoenix_to_0_or_1(drill: Drill):
+    """The API server's RBAC and the chart's admission policy, with the restore account's own token."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    token = drill.core.create_namespaced_service_account_token(
+        f"{RELEASE}-workflow-restore", NAMESPACE, {"spec": {"expirationSeconds": 600}}).status.token
+    cfg = client.Configuration.get_default_copy()
+    cfg.cert_file = cfg.key_file = None
+    cfg.api_key = {"authorization": f"Bearer {token}"}
+    apps = client.AppsV1Api(client.ApiClient(cfg))
+    with pytest.raises(ApiException) as refused:
+        apps.patch_namespaced_deployment_scale(PHOENIX, NAMESPACE, {"spec": {"replicas": 2}})
+    assert "only to 0 or 1 replicas" in str(refused.value.body), refused.value
+    apps.patch_namespaced_deployment_scale(PHOENIX, NAMESPACE, {"spec": {"replicas": 1}})  # admitted (unchanged)
+    with pytest.raises(ApiException) as forbidden:
+        apps.patch_namespaced_deployment(PHOENIX, NAMESPACE, {"metadata": {"labels": {"drill": "x"}}})
+    assert forbidden.value.status == 403
