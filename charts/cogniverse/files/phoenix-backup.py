@@ -133,6 +133,8 @@ def backup(args: dict[str, str]) -> dict[str, str]:
             # One step (pages=-1): one read transaction over the whole copy. In WAL mode it does not
             # block Phoenix's writers, and nothing they write can restart the copy.
             src.backup(dst, pages=-1)
+            # The copy stands alone: one file, no -wal or -shm beside it (Phoenix turns WAL on again).
+            dst.execute("PRAGMA journal_mode = DELETE")
         finally:
             dst.close()
             src.close()
