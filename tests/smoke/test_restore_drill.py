@@ -163,7 +163,7 @@ def test_spans_projects_and_datasets_are_in_phoenix(drill: Drill):
     outputs = [{"answer": f"answer {i}"} for i in range(50)]
     drill.call("POST", "v1/datasets/upload", {"action": "create", "name": DATASET, "inputs": inputs, "outputs": outputs},
                query=[("sync", "true")])
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + 600
     while True:  # Phoenix inserts spans in the background
         snap = drill.snapshot()
         if len(snap["spans"]) >= len(sent) or time.monotonic() > deadline:
