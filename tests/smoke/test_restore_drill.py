@@ -58,11 +58,11 @@ class Drill(Services):
     state: dict[str, Any] = {}
 
     def call(self, method: str, path: str, body: Any = None, query: list[tuple[str, Any]] | None = None) -> Any:
-        resp = self.core.api_client.call_api(
-            f"/api/v1/namespaces/{NAMESPACE}/services/{PHOENIX}:http/proxy/{path.lstrip('/')}", method,
-            query_params=query or [], header_params={"Content-Type": "application/json", "Accept": "application/json"},
-            body=body, auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True)
-        return json.loads(resp.data or b"null")
+        cfg, session = api_session()
+        resp = session.request(method, f"{cfg.host}/api/v1/namespaces/{NAMESPACE}/services/{PHOENIX}:http/proxy/"
+                               f"{path.lstrip('/')}", params=query or [], json=body, timeout=120)
+        assert resp.status_code < 300, f"{method} {path} on Phoenix: HTTP {resp.status_code}: {resp.text[:300]}"
+        return resp.json() if resp.content else None
 
     def snapshot(self) -> dict[str, Any]:
         """Every id the drill checks: projects, datasets with their example ids, the trace project's spans."""
@@ -97,18 +97,35 @@ class Drill(Services):
         return path
 
 
-def send_spans(cfg: Any) -> set[str]:
+def api_session() -> tuple[Any, Any]:
+    """The kubernetes client's configuration and a requests session with its credentials. The session
+    ignores REQUESTS_CA_BUNDLE, which requests would otherwise put in place of the API server's CA."""
+    import requests
+    from kubernetes import client
+
+    cfg = client.Configuration.get_default_copy()
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = cfg.ssl_ca_cert or True
+    if cfg.cert_file:
+        session.cert = (cfg.cert_file, cfg.key_file)
+    auth = cfg.api_key.get("authorization") or cfg.api_key.get("BearerToken")
+    if auth:
+        session.headers["Authorization"] = auth
+    return cfg, session
+
+
+def send_spans() -> set[str]:
     """TRACES traces of SPANS_PER_TRACE spans to Phoenix's OTLP/HTTP endpoint through the API server."""
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    auth = cfg.api_key.get("authorization") or cfg.api_key.get("BearerToken")
+    cfg, session = api_session()
     exporter = OTLPSpanExporter(
         endpoint=f"{cfg.host}/api/v1/namespaces/{NAMESPACE}/services/{PHOENIX}:http/proxy/v1/traces",
-        certificate_file=cfg.ssl_ca_cert, client_key_file=cfg.key_file, client_certificate_file=cfg.cert_file,
-        headers={"Authorization": auth} if auth else None, timeout=60)
+        certificate_file=cfg.ssl_ca_cert or True, timeout=60, session=session)
     provider = TracerProvider(resource=Resource.create({"openinference.project.name": TRACE_PROJECT,
                                                         "service.name": "restore-drill"}))
     provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=TRACES * SPANS_PER_TRACE,
@@ -154,10 +171,8 @@ def drill(kube_cluster: Any) -> Iterator[Drill]:
 
 
 def test_spans_projects_and_datasets_are_in_phoenix(drill: Drill):
-    from kubernetes import client
-
     start = time.monotonic()
-    sent = send_spans(client.Configuration.get_default_copy())
+    sent = send_spans()
     drill.call("POST", "v1/projects", {"name": API_PROJECT, "description": "created by the restore drill"})
     inputs = [{"question": f"question {i}"} for i in range(50)]
     outputs = [{"answer": f"answer {i}"} for i in range(50)]
