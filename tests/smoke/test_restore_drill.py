@@ -208,6 +208,10 @@ def test_daily_backup_saves_phoenix_while_it_runs(drill: Drill):
 def test_restore_after_the_claim_is_lost_brings_back_the_same_ids(drill: Drill):
     assert "backup" in Drill.state, "daily-backup did not complete"
     drill.apps.patch_namespaced_deployment_scale(PHOENIX, NAMESPACE, {"spec": {"replicas": 0}})
+    # Finished backup pods keep the claim in use (Argo deletes them after podGC's delay): remove them first.
+    for pod in drill.core.list_namespaced_pod(NAMESPACE).items:
+        if any(v.persistent_volume_claim and v.persistent_volume_claim.claim_name == CLAIMS[PHOENIX] for v in pod.spec.volumes or []):
+            drill.core.delete_namespaced_pod(pod.metadata.name, NAMESPACE)
     drill.core.delete_namespaced_persistent_volume_claim(CLAIMS[PHOENIX], NAMESPACE)
     deadline = time.monotonic() + 180
     while [p for p in drill.core.list_namespaced_persistent_volume_claim(NAMESPACE).items
