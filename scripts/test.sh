@@ -212,9 +212,10 @@ for argo in "${argo_matrix[@]}"; do
       continue
     fi
   fi
-  # first_leg_only and last_leg_only run in their leg only; test_services.py once, in the last leg's session
-  # (its services run beside that leg's workflows), after the service images are imported into the node;
-  # so does test_browser.py's Phoenix page (it installs Phoenix from the same image).
+  # first_leg_only and last_leg_only run in their leg only; test_services.py and the restore drill
+  # (test_restore_drill.py, the real Phoenix too) once, in the last leg's session (its services run beside
+  # that leg's workflows), after the service images are imported into the node; so does test_browser.py's
+  # Phoenix page (it installs Phoenix from the same image).
   leg_args=()
   if [[ $argo != "${argo_matrix[0]}" ]]; then
     leave_out "they ran on Argo ${argo_matrix[0]}; first_leg_only in scripts/test.sh" "${first_leg_only[@]}"
@@ -223,7 +224,7 @@ for argo in "${argo_matrix[@]}"; do
     leave_out "they run on Argo $last; last_leg_only in scripts/test.sh" "${last_leg_only[@]}"
   fi
   if [[ $argo != "$last" ]] || ! import_service_images; then
-    leg_args+=(--ignore=tests/smoke/test_services.py
+    leg_args+=(--ignore=tests/smoke/test_services.py --ignore=tests/smoke/test_restore_drill.py
               --deselect=tests/smoke/test_browser.py::test_phoenix_shows_the_project_that_tenant_provisioning_created)
   fi
   stage "smoke-tests (argo $argo)" run_pytest -m smoke --ignore=tests/smoke/test_template_referencing.py \

@@ -22,7 +22,8 @@ def _workflow_rbac(docs):
 
 def test_one_service_account_per_purpose(helm):
     sas = {d.name for d in _workflow_rbac(render_chart(helm=helm)) if d.kind == "ServiceAccount"}
-    assert sas == {"cogniverse-workflow", "cogniverse-tenant-provisioner", "cogniverse-deadline-watchdog"}
+    assert sas == {"cogniverse-workflow", "cogniverse-tenant-provisioner", "cogniverse-deadline-watchdog",
+                   "cogniverse-workflow-restore"}  # the restore's: tests/test_backup_restore.py
 
 
 def test_executor_role_is_exactly_workflowtaskresults_create_patch(helm):
@@ -73,7 +74,8 @@ def test_workflows_use_the_steps_account_and_only_resource_steps_use_the_provisi
     """...and validate-tenant, which counts the release's tenants (list namespaces) for the tenant bound."""
     docs = render_chart(helm=helm)
     for obj in all_argo(docs):
-        own = {"deadline-watchdog": "cogniverse-deadline-watchdog"}  # test_deadline_watchdog.py
+        own = {"deadline-watchdog": "cogniverse-deadline-watchdog",  # test_deadline_watchdog.py
+               "restore": "cogniverse-workflow-restore"}  # test_backup_restore.py
         assert workflow_spec(obj)["serviceAccountName"] == own.get(obj["metadata"]["name"], "cogniverse-workflow")
         for name, t in templates(obj).items():
             if "resource" in t or (obj["metadata"]["name"], name) == ("tenant-provisioning", "validate-tenant"):

@@ -11,6 +11,7 @@ for any other release they are generated from the release itself (`--from-releas
   workflows/video-ingestion.yaml          Workflow (generateName + workflowTemplateRef) for argo submit
   workflows/batch-optimization.yaml       "
   workflows/tenant-provisioning.yaml      "
+  workflows/restore.yaml                  "  (restores a backup of daily-backup; docs/operations.md)
   workflows/scheduled-maintenance.yaml    CronWorkflows daily-backup, weekly-dspy-optimization,
                                           daily-cleanup, monthly-reports, and the chart's deadline-watchdog
   workflows/scheduled-optimization.yaml   CronWorkflows weekly-optimization, daily-optimization-check
@@ -40,7 +41,9 @@ from .helm import Helm, find_helm
 from .render import RenderRequest, render
 
 WORKFLOWS_DIR = REPO_ROOT / "workflows"
-SUBMIT_FILES = ("video-ingestion", "batch-optimization", "tenant-provisioning")
+SUBMIT_FILES = ("video-ingestion", "batch-optimization", "tenant-provisioning", "restore")
+#: What `argo submit` of a submit file must be given (restore has a default for every parameter).
+SUBMIT_REQUIRED = {"restore": "[--parameter backup-id=<id>|latest]"}
 CRON_FILES = {
     "scheduled-maintenance": ("daily-backup", "weekly-dspy-optimization", "daily-cleanup", "monthly-reports",
                               "deadline-watchdog"),
@@ -197,7 +200,7 @@ def guide_files(docs: list[Document], target: Target | None = None) -> list[Gene
         wf = workflow_from(docs, f"workflowtemplate/{name}", {})
         wf["metadata"].pop("namespace", None)  # argo submit -n decides
         files.append(GeneratedFile(Path(f"{name}.yaml"), _dump(
-            [wf], f"argo submit workflows/{name}.yaml -n {ns} --parameter tenant-id=... "
+            [wf], f"argo submit workflows/{name}.yaml -n {ns} {SUBMIT_REQUIRED.get(name, '--parameter tenant-id=...')} "
                   f"(needs the WorkflowTemplate: helm install, or kubectl apply -f workflows/templates/)", t)))
     for fname, names in CRON_FILES.items():
         missing = [n for n in names if ("CronWorkflow", n) not in objs]

@@ -6,7 +6,7 @@ as Helm string literals (e.g. {{ "{{inputs.parameters.tenant-id}}" }}) so Helm n
 {{/* ServiceAccount names: (dict "ctx" $ "purpose" "steps"|"tenantProvisioner") */}}
 {{- define "cogniverse.workflows.serviceAccountName" -}}
 {{- $sa := index .ctx.Values.workflows.serviceAccounts .purpose -}}
-{{- $component := get (dict "steps" "workflow" "tenantProvisioner" "tenant-provisioner" "deadlineWatchdog" "deadline-watchdog") .purpose -}}
+{{- $component := get (dict "steps" "workflow" "tenantProvisioner" "tenant-provisioner" "deadlineWatchdog" "deadline-watchdog" "restore" "workflow-restore") .purpose -}}
 {{- $default := include "cogniverse.componentName" (dict "ctx" .ctx "component" $component) -}}
 {{- if $sa.create -}}{{ default $default $sa.name }}{{- else -}}{{ required (printf "workflows.serviceAccounts.%s.name is required when create is false" .purpose) $sa.name }}{{- end -}}
 {{- end -}}
@@ -72,14 +72,17 @@ envFrom:
 {{/*
 A runner step as an Argo container template:
 (dict "ctx" $ "step" "ingest-videos" "params" (list "tenant-id" ...) "outputs" (list "x" ...)
-      "transient" true "mounts" (list "data"|"backups") "sa" "<ServiceAccount, default the workflow's>")
+      "transient" true "mounts" (list "data"|"backups"|"phoenix-data"|"backup-scripts")
+      "sa" "<ServiceAccount, default the workflow's>")
 Arguments are `<step> --<param> {{inputs.parameters.<param>}} ...`, one argv element each.
+Optional "image" and "command" replace the runner's (workflows.steps.<step> still wins), "when" makes
+the step conditional, "affinity" places its pod (templates/workflows/_backup.tpl).
 */}}
 {{- define "cogniverse.workflows.step" -}}
 {{- $ctx := .ctx -}}
 {{- $w := $ctx.Values.workflows -}}
 {{- $over := index $w.steps .step | default dict -}}
-{{- $image := $over.image | default $w.runner.image -}}
+{{- $image := $over.image | default .image | default $w.runner.image -}}
 - name: {{ .step }}
   {{- with .sa }}
   serviceAccountName: {{ . }}
@@ -107,6 +110,9 @@ Arguments are `<step> --<param> {{inputs.parameters.<param>}} ...`, one argv ele
   # Each attempt's pod fails after this (kubelet), e.g. when its image cannot be pulled.
   activeDeadlineSeconds: {{ include "cogniverse.scalar" . }}
   {{- end }}
+  {{- with .affinity }}
+  affinity: {{- toYaml . | nindent 4 }}
+  {{- end }}
   volumes:
     - name: tmp
       emptyDir: {}
@@ -117,7 +123,7 @@ Arguments are `<step> --<param> {{inputs.parameters.<param>}} ...`, one argv ele
     imagePullPolicy: {{ $image.pullPolicy | default "IfNotPresent" }}
     # A failing step's last log lines (the runner's one-line reason) become the Argo node message.
     terminationMessagePolicy: FallbackToLogsOnError
-    command: {{ $over.command | default $w.runner.command | toJson }}
+    command: {{ $over.command | default .command | default $w.runner.command | toJson }}
     args:
       - {{ .step }}
       {{- range .params }}
@@ -140,6 +146,15 @@ Arguments are `<step> --<param> {{inputs.parameters.<param>}} ...`, one argv ele
       {{- if has "backups" (.mounts | default list) }}
       - name: backups
         mountPath: /backups
+      {{- end }}
+      {{- if has "phoenix-data" (.mounts | default list) }}
+      - name: phoenix-data
+        mountPath: /data
+      {{- end }}
+      {{- if has "backup-scripts" (.mounts | default list) }}
+      - name: backup-scripts
+        mountPath: /opt/cogniverse
+        readOnly: true
       {{- end }}
 {{- end -}}
 
@@ -197,7 +212,7 @@ workflowMetadata:
   annotations: {{- toYaml . | nindent 4 }}
   {{- end }}
 {{- $vols := .volumes | default list }}
-{{- if or (and (has "data" $vols) $w.volumes.videoData.existingClaim) (has "backups" $vols) }}
+{{- if or (and (has "data" $vols) $w.volumes.videoData.existingClaim) (has "backups" $vols) (has "phoenix-data" $vols) }}
 volumes:
   {{- if and (has "data" $vols) $w.volumes.videoData.existingClaim }}
   - name: video-data
@@ -210,6 +225,9 @@ volumes:
   - name: backups
     persistentVolumeClaim:
       claimName: {{ include "cogniverse.workflows.backupsClaim" .ctx | quote }}
+  {{- end }}
+  {{- if has "phoenix-data" $vols }}
+  {{- include "cogniverse.workflows.phoenixVolumes" .ctx | nindent 2 }}
   {{- end }}
 {{- end }}
 {{- end -}}
