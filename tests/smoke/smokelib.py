@@ -313,6 +313,26 @@ def impersonating(user: str, groups: tuple[str, ...] = ()) -> Any:
     return api
 
 
+def await_admission_policy(namespace: str, plural: str, obj: dict[str, Any], timeout: float = 30.0) -> None:
+    """Wait until a server-side dry run of creating `obj` is refused. A ValidatingAdmissionPolicy that Helm has
+    just created takes effect once the API server's policy informer has it and its binding (about a second
+    later), so an attack sent right after the install could race it; every later attempt meets it."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    api = client.CustomObjectsApi()
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            api.create_namespaced_custom_object("argoproj.io", "v1alpha1", namespace, plural, obj, dry_run="All")
+        except ApiException as exc:
+            if exc.status in (403, 422):
+                return
+            raise
+        assert time.monotonic() < deadline, f"no admission policy refused a dry run within {timeout:.0f} s"
+        time.sleep(0.5)
+
+
 def refusal(call: Callable[[], Any]) -> str:
     """The API server's message when `call` is refused (403 or 422); fails when it is admitted."""
     import json

@@ -25,7 +25,7 @@ from cogniverse_chart.argo import ArgoClient, WorkflowResult
 from cogniverse_chart.argo.client import load_kube_config
 from cogniverse_chart.helm import find_helm
 from smokelib import (RELEASE, SESSION_NAMESPACES, SMOKE_VALUES, WAIT_TIMEOUT, Background, SmokeRelease, WorkflowWatcher,
-                      default_storage_class, explain, impersonating, refusal)
+                      await_admission_policy, default_storage_class, explain, impersonating, refusal)
 
 pytestmark = pytest.mark.smoke
 
@@ -82,6 +82,7 @@ def _install_and_submit(kubeconfig: str) -> SmokeRelease:
         "collision-namespace": _direct("create-namespace", COLLIDING_TENANT),
         "collision-quota": _direct("setup-resource-quotas", COLLIDING_TENANT),
     }
+    await_admission_policy(NAMESPACE, "workflows", _direct("create-namespace", TENANT))  # the policies are in force
     _early["direct"] = {k: _create_or_refusal(rel, wf) for k, wf in direct.items()}
     _early["colliding"] = rel.argo.submit("tenant-provisioning", {"tenant-id": COLLIDING_TENANT,
                                                                   "tenant-name": "Collide", **QUOTAS})
