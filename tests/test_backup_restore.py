@@ -233,11 +233,11 @@ def test_the_restore_account_may_only_scale_phoenix():
     assert objs["RoleBinding/cogniverse-workflow-restore"]["subjects"][0]["name"] == "cogniverse-workflow-restore"
     wft, _ = _restore()
     assert wft["restore"]["spec"]["serviceAccountName"] == "cogniverse-workflow-restore"
-    policy = objs["ValidatingAdmissionPolicy/cogniverse-cogniverse-workflow-restore"]["spec"]
+    policy = objs["ValidatingAdmissionPolicy/cogniverse.cogniverse-workflow-restore"]["spec"]
     assert policy["matchConstraints"]["resourceRules"][0]["resources"] == ["deployments/scale"]
     assert "system:serviceaccount:cogniverse:cogniverse-workflow-restore" in policy["matchConditions"][0]["expression"]
     assert policy["validations"][0]["expression"] == "!has(object.spec.replicas) || object.spec.replicas <= 1"
-    assert objs["ValidatingAdmissionPolicyBinding/cogniverse-cogniverse-workflow-restore"]["spec"]["validationActions"] == ["Deny"]
+    assert objs["ValidatingAdmissionPolicyBinding/cogniverse.cogniverse-workflow-restore"]["spec"]["validationActions"] == ["Deny"]
 
 
 def test_phoenix_on_postgresql_or_off_gets_runner_steps_and_no_claim():
