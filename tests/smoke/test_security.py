@@ -293,9 +293,11 @@ def test_daily_backup_writes_complete_backups_to_the_claim(sec, core_api):
     for r in runs:
         for component in ("vespa", "phoenix"):
             data = json.loads((root / r.name / component / "data.json").read_text())
-            assert data["backup-id"] == r.name and data["component"] == component
-            marker = root / r.name / f"{component}.complete"
+            assert data["component"] == component
+            marker = root / r.name / f"{component}.complete"  # the backup's manifest, written last
             assert marker.is_file(), f"{marker} missing"
+            manifest = json.loads(marker.read_text())
+            assert manifest["backup-id"] == r.name and manifest["component"] == component, manifest
             assert marker.stat().st_mtime >= (root / r.name / component / "data.json").stat().st_mtime
     assert sorted(p.name for p in root.iterdir()) == sorted(r.name for r in runs)
 
