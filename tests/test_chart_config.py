@@ -149,6 +149,26 @@ def test_ct_checks_the_version_bump_against_the_target_branch(capsys, demo: Path
     assert code == 0, result
 
 
+def test_a_suppression_speaks_only_for_its_own_object(capsys, tmp_path: Path) -> None:
+    """A namesake in another file, objects without a kind or name, and `--reject` stay checked."""
+    quiet = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: same\n  namespace: ns-a\n  annotations:\n"
+             "    cogniverse-chart.io/ignore.schema: \"ours is fine\"\n")
+    (tmp_path / "a.yaml").write_text(quiet)
+    (tmp_path / "b.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: same\n  namespace: ns-b\n"
+                                     "data:\n  bogus: {a: 1}\n")
+    for order in (("a.yaml", "b.yaml"), ("b.yaml", "a.yaml")):
+        code, result = run_json(capsys, tmp_path, "validate", *order)
+        assert code == 1 and {f["source"] for f in result["findings"]} == {"b.yaml"}, result
+    (tmp_path / "nokind.yaml").write_text("metadata:\n  annotations:\n    cogniverse-chart.io/ignore.schema: \"x\"\n")
+    (tmp_path / "c.yaml").write_text("apiVersion: v1\ndata: {a: 1}\n")
+    code, result = run_json(capsys, tmp_path, "validate", "nokind.yaml", "c.yaml")
+    assert code == 1 and any(f["source"] == "c.yaml" for f in result["findings"]), result
+    (tmp_path / "secret.yaml").write_text("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  annotations:\n"
+                                          "    cogniverse-chart.io/ignore.schema.rejected-kind: \"I want it\"\n")
+    code, result = run_json(capsys, tmp_path, "validate", "--reject", "Secret", "secret.yaml")
+    assert code == 1 and "schema/rejected-kind" in rules_of(result), result
+
+
 def test_a_suppression_must_name_a_rule(capsys, tmp_path: Path) -> None:
     (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  annotations:\n"
                                       "    cogniverse-chart.io/ignore.: everything please\n")

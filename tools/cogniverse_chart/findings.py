@@ -61,6 +61,10 @@ def has_errors(findings: list[Finding]) -> bool:
     return any(f.severity is Severity.ERROR for f in findings)
 
 
+#: What the person running the command asked for (`validate --reject KIND`): an object cannot exempt itself.
+UNSUPPRESSIBLE = frozenset({"schema/rejected-kind"})
+
+
 def _suppressed(rule: str, ignored: dict[str, str]) -> str | None:
     """The reason an object's annotations give for ignoring `rule` (an id or its family), if any."""
     dotted = rule.replace("/", ".")
@@ -75,7 +79,9 @@ class Policy:
     """The config's severities and the objects' suppression annotations, applied to findings."""
 
     config: "Config | None" = None
-    ignored: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # (kind, name) -> {rule: reason}
+    # (source, kind, name) -> {rule: reason}: an annotation speaks for its own object only, never for a
+    # namesake in another file, nor for every object without a kind or name
+    ignored: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
     bad: list[Finding] = field(default_factory=list)  # suppressions without a reason
     suppressed: list[tuple[Finding, str]] = field(default_factory=list)
 
@@ -92,7 +98,9 @@ class Policy:
             return
         if not any(str(k).startswith(SUPPRESS_PREFIX) for k in annotations):
             return
-        mine = self.ignored.setdefault((doc.kind, doc.name), {})
+        if not doc.kind or not doc.name:
+            return  # an object with no kind or name cannot be told apart from others: it suppresses nothing
+        mine = self.ignored.setdefault((doc.source, doc.kind, doc.name), {})
         for key, reason in annotations.items():
             key = str(key)
             if not key.startswith(SUPPRESS_PREFIX):
@@ -117,7 +125,8 @@ class Policy:
 
         out: list[Finding] = []
         for f in findings:
-            reason = _suppressed(f.rule, self.ignored.get((f.kind, f.name), {}))
+            mine = self.ignored.get((f.source, f.kind, f.name), {})
+            reason = None if f.rule in UNSUPPRESSIBLE else _suppressed(f.rule, mine)
             if reason is not None:
                 self.suppressed.append((f, reason))
                 continue
