@@ -10,6 +10,8 @@ writes dist/app) so the script's flow is checked in seconds; the real build runs
 from __future__ import annotations
 
 import gzip
+import io
+import hashlib
 import os
 import re
 import subprocess
@@ -56,6 +58,11 @@ def ui_dir(tmp_path: Path, url: str, commit: str) -> Path:
     return ui
 
 
+def pinned(archive: Path, commit: str) -> str:
+    """The environment that pins `archive` as the archive of `commit` (versions.env's ARGO_UI_ARCHIVE_SHA256S)."""
+    return f"ARGO_UI_ARCHIVE_SHA256S={commit}:{hashlib.sha256(archive.read_bytes()).hexdigest()}"
+
+
 def vendor_archive(repo: Path, commit: str, vendor: Path, name: str = "argo-ui") -> Path:
     vendor.mkdir(exist_ok=True)
     out = vendor / f"{name}-{commit}.tar.gz"
@@ -100,6 +107,8 @@ def test_each_pinned_lockfile_takes_only_argo_ui_from_git_and_the_vendor_folder_
     found = subprocess.run(["git", "get-tar-commit-id"], input=gzip.decompress(archive.read_bytes()),
                            capture_output=True).stdout.decode().strip()
     assert found == COMMIT
+    pins = dict(p.split(":") for p in versions.load()["ARGO_UI_ARCHIVE_SHA256S"].split(","))
+    assert hashlib.sha256(archive.read_bytes()).hexdigest() == pins[COMMIT], "versions.env pins another archive"
 
 
 # ---------------------------------------------------------------- where argo-ui comes from
@@ -107,8 +116,8 @@ def test_unreachable_git_takes_the_commit_from_the_mirror_folder_as_yarn_reads_i
     repo, commit = component_repo(tmp_path)
     url = "https://git.example.invalid/argoproj/argo-ui.git"
     ui = ui_dir(tmp_path, url, commit)
-    vendor_archive(repo, commit, tmp_path / "vendor")
-    proc = argo_sh("3.7", f"COGNIVERSE_VENDOR_DIR={tmp_path}/vendor ARGO_UI_GIT_TIMEOUT=5 "
+    archive = vendor_archive(repo, commit, tmp_path / "vendor")
+    proc = argo_sh("3.7", f"COGNIVERSE_VENDOR_DIR={tmp_path}/vendor ARGO_UI_GIT_TIMEOUT=5 {pinned(archive, commit)} "
                           f"argo_ui_mirror {ui} {tmp_path}/mirror", tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert f"{url} is unreachable; commit {commit} comes from {tmp_path}/vendor/argo-ui-{commit}.tar.gz" in proc.stderr
@@ -168,14 +177,48 @@ def test_an_archive_of_another_commit_or_not_from_git_is_refused(tmp_path):
     assert proc.returncode == 1 and "says 'nothing'" in proc.stderr
 
 
+def test_an_archive_is_built_only_when_its_bytes_match_the_pinned_sha256(tmp_path):
+    """The commit id in a tar header is a label anyone can write: a tampered archive that carries the right
+    one, and an archive whose commit has no pin, are refused before anything reaches yarn's mirror."""
+    repo, commit = component_repo(tmp_path)
+    ui = ui_dir(tmp_path, "https://git.example.invalid/argoproj/argo-ui.git", commit)
+    genuine = vendor_archive(repo, commit, tmp_path / "genuine")
+    pin = pinned(genuine, commit)
+    (repo / "src" / "index.ts").write_text("evil();\n")  # same commit id in the header, other content
+    forged = tmp_path / "vendor" / genuine.name
+    forged.parent.mkdir()
+    git("archive", "--format=tar.gz", "--prefix=argo-ui/", "-o", str(forged), commit, cwd=repo)
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(forged.read_bytes()))) as tar:
+        members = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
+    forged.write_bytes(gzip.compress(_retar(gzip.decompress(genuine.read_bytes()), members | {"argo-ui/src/index.ts": b"evil();\n"})))
+    body = f"COGNIVERSE_VENDOR_DIR={tmp_path}/vendor ARGO_UI_GIT_TIMEOUT=5 {{}} argo_ui_mirror {ui} {tmp_path}/mirror"
+    proc = argo_sh("3.7", body.format(pin), tmp_path)
+    assert proc.returncode == 1 and "not the pinned" in proc.stderr and "ARGO_UI_ARCHIVE_SHA256S" in proc.stderr, proc.stderr
+    assert not list((tmp_path / "mirror").glob("*")), "a refused archive reached yarn's mirror"
+    proc = argo_sh("3.7", body.format(f"ARGO_UI_ARCHIVE_SHA256S={'0' * 40}:{'1' * 64}"), tmp_path)
+    assert proc.returncode == 1 and f"no sha256 is pinned for the archive of" in proc.stderr and commit in proc.stderr
+
+
+def _retar(original: bytes, contents: dict[str, bytes]) -> bytes:
+    """A tar with `original`'s pax header (the commit id git archive writes) and the given files."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(original)) as src, tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT,
+                                                                         pax_headers=src.pax_headers) as dst:
+        for name, data in sorted(contents.items()):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            dst.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
 # ---------------------------------------------------------------- build and cache
 def test_cold_build_runs_frozen_lockfile_then_webpack_niced_with_a_heap_limit_and_warm_does_nothing(tmp_path):
     repo, commit = component_repo(tmp_path)
     ui = ui_dir(tmp_path, "https://git.example.invalid/argoproj/argo-ui.git", commit)
-    vendor_archive(repo, commit, tmp_path / "vendor")
+    archive = vendor_archive(repo, commit, tmp_path / "vendor")
     calls = tmp_path / "calls"
     env = (f"export PATH={fake_toolchain(tmp_path)}:$PATH CALLS={calls} COGNIVERSE_VENDOR_DIR={tmp_path}/vendor "
-           "ARGO_UI_GIT_TIMEOUT=5; ")
+           f"ARGO_UI_GIT_TIMEOUT=5 {pinned(archive, commit)}; ")
     proc = argo_sh("3.7", env + f"argo_ui_build {ui.parent}", tmp_path)
     assert proc.returncode == 0, proc.stderr
     niced = f"nice={min(19, os.nice(0) + 10)}"  # both steps run 10 steps nicer than the caller
@@ -219,10 +262,10 @@ def test_the_cache_key_follows_the_sources_not_the_build_output(tmp_path):
 def test_a_package_that_cannot_be_had_is_named_with_yarns_reason(tmp_path):
     repo, commit = component_repo(tmp_path)
     ui = ui_dir(tmp_path, "https://git.example.invalid/argoproj/argo-ui.git", commit)
-    vendor_archive(repo, commit, tmp_path / "vendor")
+    archive = vendor_archive(repo, commit, tmp_path / "vendor")
     reason = 'An unexpected error occurred: "https://registry.example/left-pad/-/left-pad-1.3.0.tgz: Request failed \\"404 Not Found\\""'
     env = (f"export PATH={fake_toolchain(tmp_path)}:$PATH CALLS={tmp_path}/calls COGNIVERSE_VENDOR_DIR={tmp_path}/vendor "
-           f"ARGO_UI_GIT_TIMEOUT=5 FAIL_INSTALL='{reason}'; ")
+           f"ARGO_UI_GIT_TIMEOUT=5 {pinned(archive, commit)} FAIL_INSTALL='{reason}'; ")
     proc = argo_sh("4.0", env + f"argo_ui_build {ui.parent}", tmp_path)
     assert proc.returncode == 1
     assert "UI: yarn install --frozen-lockfile failed" in proc.stderr and "left-pad-1.3.0.tgz" in proc.stderr

@@ -75,8 +75,18 @@ argo_ui_git_reachable() {  # argo_ui_git_reachable URL: the git host answers (th
   GIT_TERMINAL_PROMPT=0 timeout "$ARGO_UI_GIT_TIMEOUT" git ls-remote --heads "$1" >/dev/null 2>&1
 }
 
+argo_ui_archive_pin() {  # argo_ui_archive_pin COMMIT: the pinned sha256 of that commit's archive, or nothing
+  local pair pins
+  [[ "$1" =~ ^[0-9a-f]{40}$ ]] || return 0  # a lockfile entry without a full commit has no pin
+  pins="${ARGO_UI_ARCHIVE_SHA256S:-$(argo_pin ARGO_UI_ARCHIVE_SHA256S)}"
+  for pair in ${pins//,/ }; do
+    if [[ "${pair%%:*}" == "$1" ]]; then echo "${pair#*:}"; return 0; fi
+  done
+  return 0
+}
+
 argo_ui_mirror() {  # argo_ui_mirror UI_DIR MIRROR: put each unreachable git dependency into yarn's offline mirror
-  local ui="$1" mirror="$2" url commit archive found tmp top
+  local ui="$1" mirror="$2" url commit archive found want have tmp top
   mkdir -p "$mirror"
   while read -r url commit; do
     [[ -n "$url" ]] || continue
@@ -89,6 +99,10 @@ argo_ui_mirror() {  # argo_ui_mirror UI_DIR MIRROR: put each unreachable git dep
     # git get-tar-commit-id reads the first header only: gzip's SIGPIPE after it is no failure.
     found="$({ gzip -dc "$archive" 2>/dev/null || true; } | { git get-tar-commit-id 2>/dev/null || true; })"
     [[ "$found" == "$commit" ]] || die "$archive is not a \`git archive\` of commit $commit (git get-tar-commit-id says '${found:-nothing}'): replace it with the archive of the commit ui/yarn.lock pins"
+    want="$(argo_ui_archive_pin "$commit")"
+    [[ -n "$want" ]] || die "no sha256 is pinned for the archive of $url#$commit (ARGO_UI_ARCHIVE_SHA256S in versions.env, COMMIT:SHA256 pairs): an unchecked archive is never built"
+    have="$(sha256sum "$archive" | cut -d' ' -f1)"
+    [[ "$have" == "$want" ]] || die "$archive has sha256 $have, not the pinned $want (ARGO_UI_ARCHIVE_SHA256S in versions.env): refused, nothing was mirrored"
     tmp="$(mktemp -d)"
     tar -xzf "$archive" -C "$tmp" || { rm -rf "$tmp"; die "$archive: not a readable tar.gz"; }
     top="$(find "$tmp" -mindepth 1 -maxdepth 1)"
