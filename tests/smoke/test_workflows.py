@@ -25,11 +25,11 @@ from cogniverse_chart.argo import WorkflowResult
 
 from smokelib import CRON_TIMEOUT, WAIT_TIMEOUT, Background, SmokeRelease, explain, install_release, remove_release
 
-from chart_utils import CRON_WORKFLOWS, OWN_CRON_WORKFLOWS
+from chart_utils import CRON_WORKFLOWS, OWN_CRON_WORKFLOWS, WORKFLOW_TEMPLATES
 
 pytestmark = pytest.mark.smoke
 
-TEMPLATES = {"video-ingestion", "batch-optimization", "tenant-provisioning"}
+TEMPLATES = set(WORKFLOW_TEMPLATES)
 CRONS = set(CRON_WORKFLOWS + OWN_CRON_WORKFLOWS)
 PROFILES = "video_colpali_smol500_mv_frame,video_videoprism_base_mv_chunk_30s"
 TENANT = f"smoke_{secrets.token_hex(3)}"
