@@ -276,6 +276,22 @@ def _upgrade_step(rel: SmokeRelease, core_api: Any) -> None:
     assert not upgrade.immutable_changes(before, after)
     assert _tenant_data(core_api) == _state["data"], "the upgrade changed or replaced the tenant's objects"
     assert _backups_claim_uid(core_api, rel) == _state["claim"], "the backups PVC was replaced by the upgrade"
+    _label_tenant_for_this_release(rel, after)
+
+
+def _label_tenant_for_this_release(rel: SmokeRelease, manifest: list[Any]) -> None:
+    """The upgrade step of CHANGELOG 0.5.0: a tenant provisioned before 0.5.0 gets its release's
+    `cogniverse.dev/release` label (namespace, quotas, claims), which 0.5.0's provisioner may only update
+    with; no admission policy can tell which release an unlabelled tenant belongs to."""
+    wft = next(d.obj for d in manifest if d.kind == "WorkflowTemplate" and d.name == "tenant-provisioning")
+    provision = next(t for t in wft["spec"]["templates"] if t["name"] == "provision")
+    release_id = next(p["value"] for group in provision["steps"] for step in group
+                      for p in step.get("arguments", {}).get("parameters", []) if p["name"] == "release-id")
+    env = {**os.environ, "KUBECONFIG": rel.kubeconfig}
+    for args in (["namespace", TENANT_NS], ["resourcequota,persistentvolumeclaim", "--all", "-n", TENANT_NS]):
+        subprocess.run(["kubectl", "label", "--overwrite", *args, f"cogniverse.dev/release={release_id}"],
+                       check=True, capture_output=True, env=env, timeout=60)
+    _state["data"] = _tenant_data(_state["core"])  # labelled on purpose: re-provisioning must change nothing more
 
 
 def _every_workflow_runs_and_data_stays(rel, core_api, stage: str) -> None:
