@@ -259,12 +259,14 @@ def test_bad_tenant_id_fails_at_validation_and_creates_nothing(smoke, runs, core
     assert ran <= {"validate-tenant", "validate-tenant(0)", "notify-completion", "notify-completion(0)"}, (
         f"steps after validation ran: {sorted(ran)}")
     # No namespace for the bad id: none created while it ran, except those of the suite's other scenarios
-    # running beside it (this module's tenant, the guide's, the security and upgrade modules', the OCI installs).
+    # running beside it (this module's tenant, the guide's, the security, upgrade, NetworkPolicy, restore-drill
+    # and browser modules', the OCI installs).
     start = datetime.fromisoformat(r.raw["metadata"]["creationTimestamp"].replace("Z", "+00:00"))
     end = datetime.fromisoformat(r.finished_at.replace("Z", "+00:00"))
     new = {n.metadata.name for n in core_api.list_namespace().items
            if start <= n.metadata.creation_timestamp <= end + timedelta(seconds=5)}
-    others = ("cvsmoke-", "cvoci-", "cvupg-", "cogniverse-sec", "cogniverse-foreign", "cogniverse-evil", "cogniverse-upg-")
+    others = ("cvsmoke-", "cvoci-", "cvupg-", "cogniverse-sec", "cogniverse-foreign", "cogniverse-evil", "cogniverse-upg-",
+              "cvsec-", "cogniverse-routes-", "cvnp-", "cvdrill-", "cvbrowser-", "cogniverse-browser-", "cogniverse-local")
     unexpected = {n for n in new - {TENANT_NS, "cogniverse-newcorp-inc", "cogniverse"} if not n.startswith(others)}
     assert not unexpected, sorted(unexpected)
 
