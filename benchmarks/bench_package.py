@@ -44,6 +44,7 @@ def main() -> int:
                                        verify_keyring=key.pubring, registry=r)
                 for k, v in res.seconds.items():
                     times.setdefault(k, []).append(v)
+                pkg.login(helm, r)  # the push logged in for itself only (no credentials left on disk)
                 t0 = time.perf_counter()
                 try:
                     pkg.pull(helm, f"{reg.url}/cogniverse", chart_version(), tmp / f"pull-{helm.major}-{n}",

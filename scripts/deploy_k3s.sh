@@ -6,7 +6,9 @@
 #   scripts/deploy_k3s.sh                                  # chart only, into the cluster in KUBECONFIG
 #   scripts/deploy_k3s.sh --install-argo --argo-manifest argo-install.yaml   # offline Argo install
 #   scripts/deploy_k3s.sh --local-cluster                  # offline: the local node (scripts/local_cluster.sh)
-#   scripts/deploy_k3s.sh --dry-run --install-k3s --install-argo            # print the plan only
+#   scripts/deploy_k3s.sh --dry-run --install-k3s --install-argo            # print the plan, check the values
+#   scripts/deploy_k3s.sh --chart oci://HOST/charts/cogniverse --version V --keyring pubring.gpg
+#                                                          # a signed chart from a registry, verified
 #
 # Every step is idempotent: a second run upgrades in place (helm upgrade --install) and skips
 # K3s/Argo when the installed version is already at least the pinned one.
@@ -26,7 +28,11 @@ pinned() { # KEY: its value in versions.env, the one file that pins every versio
 K3S_VERSION=${K3S_VERSION:-$(pinned K3S_VERSION)}
 ARGO_VERSION=${ARGO_VERSION:-$(pinned ARGO_VERSION)}
 LOCAL_CLUSTER=${LOCAL_CLUSTER:-$ROOT/scripts/local_cluster.sh}
-K3S_INSTALL_URL=${K3S_INSTALL_URL:-https://get.k3s.io}
+# The installer of the K3s release itself (a fixed file per version, so its sha256 can be pinned).
+K3S_INSTALL_URL=${K3S_INSTALL_URL:-https://raw.githubusercontent.com/k3s-io/k3s/${K3S_VERSION//+/%2B}/install.sh}
+# Where K3s writes its (cluster-admin) kubeconfig, mode 600; a non-root user gets a mode-600 copy.
+K3S_KUBECONFIG=${K3S_KUBECONFIG:-/etc/rancher/k3s/k3s.yaml}
+USER_KUBECONFIG=${USER_KUBECONFIG:-$HOME/.kube/k3s-cogniverse.yaml}
 # The official Argo Workflows install manifest (controller + server + CRDs) for ARGO_VERSION.
 ARGO_MANIFEST_URL=${ARGO_MANIFEST_URL:-}
 # A local manifest (full install or CRDs only) used instead of the URL: offline clusters.
@@ -38,7 +44,9 @@ ARGO_CLI_URL=${ARGO_CLI_URL:-}
 INSTALL_ARGO_CLI=${INSTALL_ARGO_CLI:-1}       # 0: never install the argo CLI
 RELEASE=${RELEASE:-cogniverse}
 NAMESPACE=${NAMESPACE:-cogniverse}
-CHART=${CHART:-$ROOT/charts/cogniverse}
+CHART=${CHART:-$ROOT/charts/cogniverse}        # a chart folder, a .tgz, or oci://HOST/PATH/cogniverse
+CHART_VERSION=${CHART_VERSION:-}               # with an oci:// chart: the version to install
+CHART_KEYRING=${CHART_KEYRING:-}               # public keyring that verifies an oci:// chart's signature
 DEFAULT_VALUES=${DEFAULT_VALUES:-$ROOT/values/k3s.yaml}
 TIMEOUT=${TIMEOUT:-600}                       # seconds, for every wait
 TOOLS_BIN=${TOOLS_BIN:-$ROOT/.tools/bin}
@@ -69,6 +77,11 @@ Flags:
   --k3s-version VERSION    K3s version (default: $K3S_VERSION; env K3S_VERSION)
   --argo-version VERSION   Argo Workflows version (default: $ARGO_VERSION; env ARGO_VERSION)
   --timeout SECONDS        timeout of every wait (default: $TIMEOUT)
+  --chart REF              the chart: a folder, a .tgz or oci://HOST/PATH/cogniverse (default: charts/cogniverse)
+  --version VERSION        chart version, with an oci:// chart
+  --keyring FILE           public keyring (gpg --export) that verifies an oci:// chart's signature: Helm's
+                           provenance check (helm --verify); required for oci:// unless --no-verify
+  --no-verify              install an oci:// chart without checking its signature (not recommended)
   --skip-chart             do not install the chart (K3s/Argo only)
   --smoke                  run the smoke suite (pytest -m smoke) afterwards
   --uninstall              helm uninstall the release (keeps data volumes, K3s and Argo)
@@ -77,7 +90,9 @@ Flags:
 
 Environment: KUBECONFIG, K3S_VERSION, ARGO_VERSION, ARGO_MANIFEST, ARGO_MANIFEST_URL,
 K3S_INSTALL_URL, ARGO_CLI_URL, ARGO_CLI_DIR, INSTALL_ARGO_CLI=0 (no argo CLI), HELM / KUBECTL
-(binaries), TIMEOUT, AUTO_BOOTSTRAP=0 (never fetch helm).
+(binaries), TIMEOUT, AUTO_BOOTSTRAP=0 (never fetch helm), CHART, CHART_VERSION, CHART_KEYRING,
+K3S_KUBECONFIG, USER_KUBECONFIG; the sha256 pins of versions.env (K3S_INSTALLER_SHA256,
+ARGO_MANIFEST_SHA256, ARGO_CLI_SHA256): every download is checked against them and refused otherwise.
 USAGE
 }
 
@@ -86,7 +101,7 @@ die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 log() { printf '==> %s\n' "$*"; }
 
 # ---- arguments: every flag, in one loop ------------------------------------------------------
-install_k3s=0 install_argo=0 skip_chart=0 smoke=0 uninstall=0 dry_run=0 local_cluster=0
+install_k3s=0 install_argo=0 skip_chart=0 smoke=0 uninstall=0 dry_run=0 local_cluster=0 no_verify=0
 values_files=() set_values=()
 
 need_value() { # flag remaining-arg-count next-arg
@@ -110,6 +125,10 @@ while [[ $# -gt 0 ]]; do
     --smoke) smoke=1 ;;
     --uninstall) uninstall=1 ;;
     --dry-run) dry_run=1 ;;
+    --no-verify) no_verify=1 ;;
+    --chart) need_value "$flag" $# "${2:-}"; CHART=$2; shift ;;
+    --version) need_value "$flag" $# "${2:-}"; CHART_VERSION=$2; shift ;;
+    --keyring) need_value "$flag" $# "${2:-}"; CHART_KEYRING=$2; shift ;;
     -h|--help) usage; exit 0 ;;
     --namespace|-n) need_value "$flag" $# "${2:-}"; NAMESPACE=$2; shift ;;
     --release) need_value "$flag" $# "${2:-}"; RELEASE=$2; shift ;;
@@ -155,12 +174,24 @@ fi
 if [[ -n "$ARGO_MANIFEST" && ! -e "$ARGO_MANIFEST" ]]; then
   die "Argo manifest '$ARGO_MANIFEST' does not exist"
 fi
+if [[ -n "$ARGO_MANIFEST" && ! -f "$ARGO_MANIFEST" && ! -d "$ARGO_MANIFEST" ]]; then
+  die "Argo manifest '$ARGO_MANIFEST' is not a file or directory (a FIFO or a device would block kubectl apply)"
+fi
 if [[ ${#values_files[@]} -eq 0 && -f "$DEFAULT_VALUES" ]]; then
   values_files=("$DEFAULT_VALUES")
 fi
 for f in "${values_files[@]}"; do
   [[ -f "$f" ]] || die "values file '$f' does not exist"
 done
+if [[ "$CHART" == oci://* && $no_verify == 0 && -z "$CHART_KEYRING" && $uninstall == 0 && $skip_chart == 0 ]]; then
+  die_usage "--chart $CHART: a chart from a registry is verified before it is installed (Helm's provenance check): pass --keyring PUBRING, the publisher's public key (docs/distribution.md), or --no-verify to install it unverified"
+fi
+if [[ -n "$CHART_KEYRING" && ! -f "$CHART_KEYRING" ]]; then
+  die "--keyring '$CHART_KEYRING' is not a file (the publisher's public keyring: gpg --export KEY > pubring.gpg)"
+fi
+if [[ "$CHART" != oci://* && -n "$CHART_VERSION" ]]; then
+  die_usage "--version applies to an oci:// chart; $CHART is local"
+fi
 ARGO_MANIFEST_URL=${ARGO_MANIFEST_URL:-https://github.com/argoproj/argo-workflows/releases/download/$ARGO_VERSION/install.yaml}
 case "$(uname -m)" in
   x86_64|amd64) cli_arch=amd64 ;;
@@ -173,14 +204,21 @@ cli_os=${cli_os,,}
 if [[ -z "$ARGO_CLI_URL" && -n "$ARGO_MANIFEST" ]]; then INSTALL_ARGO_CLI=0; fi
 ARGO_CLI_URL=${ARGO_CLI_URL:-https://github.com/argoproj/argo-workflows/releases/download/$ARGO_VERSION/argo-$cli_os-$cli_arch.gz}
 argo_source=${ARGO_MANIFEST:-$ARGO_MANIFEST_URL}
+# The sha256 every download must have (versions.env, for the pinned versions; the environment overrides).
+pin() { awk -F= -v k="$1" '$1 == k {print $2; exit}' "$ROOT/versions.env" 2>/dev/null; }
+K3S_INSTALLER_SHA256=${K3S_INSTALLER_SHA256:-$(pin K3S_INSTALLER_SHA256)}
+ARGO_MANIFEST_SHA256=${ARGO_MANIFEST_SHA256:-$(pin ARGO_MANIFEST_SHA256)}
+ARGO_CLI_SHA256=${ARGO_CLI_SHA256:-$(pin "ARGO_CLI_${cli_os^^}_${cli_arch^^}_SHA256")}
 
 # ---- tools ---------------------------------------------------------------------------------------
 SUDO=()
 if [[ $(id -u) -ne 0 ]]; then SUDO=(sudo); fi
 
-helm_ok() { # helm binary: Helm >= 3.14 or Helm 4+
+helm_ok() { # helm binary: Helm >= 3.14 or Helm 4+; for an oci:// chart not 3.18.0, which cannot pull a
+  # chart with a provenance layer (helm/helm#30890, docs/distribution.md)
   local v
   v=$("$1" version --short 2>/dev/null) || return 1
+  if [[ "$CHART" == oci://* && "$v" == v3.18.0* ]]; then return 1; fi
   [[ "$v" =~ ^v3\.(1[4-9]|[2-9][0-9])\. || "$v" =~ ^v([4-9]|[1-9][0-9])\. ]]
 }
 
@@ -207,6 +245,7 @@ HELM_BIN=$(find_helm || true) helm_fetch=0
 KUBECTL_BIN=$(find_kubectl || true)
 if [[ $install_k3s == 1 || ( $install_argo == 1 && ( -z "$ARGO_MANIFEST" || $INSTALL_ARGO_CLI == 1 ) ) ]]; then
   command -v curl >/dev/null || missing+=("curl (downloads the K3s installer / the Argo manifest and CLI; apt-get install curl)")
+  command -v sha256sum >/dev/null || missing+=("sha256sum (checks every download against its pin; coreutils)")
 fi
 if [[ $install_argo == 1 && $INSTALL_ARGO_CLI == 1 ]]; then
   command -v gunzip >/dev/null || missing+=("gunzip (unpacks the argo CLI; apt-get install gzip)")
@@ -244,7 +283,6 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 
 # ---- cluster access ----------------------------------------------------------------------------
-K3S_KUBECONFIG=/etc/rancher/k3s/k3s.yaml
 if [[ $install_k3s == 1 ]]; then
   export KUBECONFIG=$K3S_KUBECONFIG
 elif [[ -z "${KUBECONFIG:-}" ]]; then
@@ -263,8 +301,14 @@ kc() { # kubectl with the chosen binary (word-split on purpose for "k3s kubectl"
 # would hang until its timeout. The script waits for the release's Deployments and StatefulSets itself.
 helm_args=(upgrade --install "$RELEASE" "$CHART" --namespace "$NAMESPACE" --create-namespace
            --timeout "${TIMEOUT}s")
-for f in "${values_files[@]}"; do helm_args+=(--values "$f"); done
-for s in "${set_values[@]}"; do helm_args+=(--set "$s"); done
+values_args=()   # what `helm upgrade --install` and the --dry-run render share
+for f in "${values_files[@]}"; do values_args+=(--values "$f"); done
+for s in "${set_values[@]}"; do values_args+=(--set "$s"); done
+if [[ -n "$CHART_VERSION" ]]; then helm_args+=(--version "$CHART_VERSION"); fi
+helm_args+=("${values_args[@]}")
+if [[ "$CHART" == oci://* && $no_verify == 0 ]]; then
+  helm_args+=(--verify --keyring "$CHART_KEYRING")
+fi
 
 # ---- the steps: one list, printed by --dry-run and run in this order otherwise ------------------
 step_fns=() step_texts=()
@@ -278,7 +322,7 @@ else
   if [[ $local_cluster == 1 ]]; then
     step do_local_cluster "start the local node: $LOCAL_CLUSTER up --argo-version $ARGO_VERSION (Kubernetes, Argo $ARGO_VERSION controller and server, argo CLI in $TOOLS_BIN); KUBECONFIG=$("$LOCAL_CLUSTER" kubeconfig)"
   elif [[ $install_k3s == 1 ]]; then
-    step do_install_k3s "install K3s $K3S_VERSION from $K3S_INSTALL_URL (skipped if $K3S_VERSION or newer is installed); KUBECONFIG=$K3S_KUBECONFIG"
+    step do_install_k3s "install K3s $K3S_VERSION from $K3S_INSTALL_URL, sha256 checked (skipped if $K3S_VERSION or newer is installed); KUBECONFIG=$K3S_KUBECONFIG, mode 600$([[ ${#SUDO[@]} -gt 0 ]] && printf ' (a copy for you: %s, mode 600)' "$USER_KUBECONFIG")"
     step wait_node_ready "wait for the node to be Ready (timeout ${TIMEOUT}s)"
   else
     step check_cluster "use the existing cluster in KUBECONFIG=${KUBECONFIG:-<unset>}"
@@ -286,10 +330,10 @@ else
   if [[ $install_argo == 1 && $local_cluster == 1 ]]; then
     step : "--install-argo: nothing more to do, the local node runs Argo $ARGO_VERSION the way Argo's install manifests lay it out"
   elif [[ $install_argo == 1 ]]; then
-    step do_install_argo "install Argo Workflows $ARGO_VERSION into namespace '$ARGO_NAMESPACE' from $argo_source (skipped if $ARGO_VERSION or newer is installed)"
+    step do_install_argo "install Argo Workflows $ARGO_VERSION into namespace '$ARGO_NAMESPACE' from $argo_source$([[ -z "$ARGO_MANIFEST" ]] && printf ', sha256 checked') (skipped if $ARGO_VERSION or newer is installed)"
     step wait_argo "wait for the Argo CRDs to be Established and the workflow-controller and argo-server to be Ready (timeout ${TIMEOUT}s)"
     if [[ $INSTALL_ARGO_CLI == 1 ]]; then
-      step do_install_argo_cli "install the argo CLI $ARGO_VERSION as $ARGO_CLI_DIR/argo from $ARGO_CLI_URL (skipped if $ARGO_VERSION or newer is there)"
+      step do_install_argo_cli "install the argo CLI $ARGO_VERSION as $ARGO_CLI_DIR/argo from $ARGO_CLI_URL, sha256 checked (skipped if $ARGO_VERSION or newer is there)"
     else
       step : "no argo CLI install (offline or INSTALL_ARGO_CLI=0): use cogniverse-chart submit/trigger/wait/list"
     fi
@@ -297,6 +341,9 @@ else
   if [[ $skip_chart == 0 ]]; then
     if [[ $helm_fetch == 1 ]]; then
       step fetch_helm "fetch pinned helm with scripts/bootstrap.sh --no-python"
+    fi
+    if [[ "$CHART" == oci://* && $no_verify == 1 ]]; then
+      step warn_unverified "WARNING --no-verify: $CHART is installed without checking its signature"
     fi
     step do_helm "helm ${helm_args[*]}   [helm: $HELM_BIN]"
     step wait_chart "wait for the rollout of every Deployment/StatefulSet of release '$RELEASE' (timeout ${TIMEOUT}s)"
@@ -308,9 +355,51 @@ else
   fi
 fi
 
+# --dry-run: render the chart with these values as `helm upgrade --install` would, so a values file the
+# chart's schema refuses fails here, naming the key, and not halfway through a real run.
+check_values_dry_run() {
+  if [[ $skip_chart == 1 || $uninstall == 1 ]]; then return 0; fi
+  if [[ $helm_fetch == 1 ]]; then
+    printf '%s: --dry-run: values not checked: no helm yet (a real run fetches it first)\n' "$PROG"
+    return 0
+  fi
+  local out kube chart=$CHART
+  if [[ "$CHART" == oci://* ]]; then # pull it as the install will: verified, unless --no-verify
+    local pull=(pull "$CHART")
+    dry_pulled=$(mktemp -d)
+    trap 'rm -rf "$dry_pulled"' EXIT
+    if [[ -n "$CHART_VERSION" ]]; then pull+=(--version "$CHART_VERSION"); fi
+    if [[ $no_verify == 0 ]]; then pull+=(--verify --keyring "$CHART_KEYRING"); fi
+    if ! out=$(timeout "$TIMEOUT" "$HELM_BIN" "${pull[@]}" --destination "$dry_pulled" 2>&1); then
+      printf '%s: --dry-run: a real run would stop at "helm upgrade --install": Helm cannot pull%s %s:\n%s\n' \
+        "$PROG" "$([[ $no_verify == 0 ]] && printf ' a verified')" "$CHART" "$out" >&2
+      exit 1
+    fi
+    chart=$(find "$dry_pulled" -name '*.tgz' | head -n 1)
+    if [[ $no_verify == 0 ]]; then
+      printf '%s: --dry-run: %s verified: signed by a key in %s, digest matches\n' "$PROG" "$CHART" "$CHART_KEYRING"
+    fi
+  fi
+  kube=$(pinned KUBERNETES_VERSION)
+  if ! out=$("$HELM_BIN" template "$RELEASE" "$chart" --namespace "$NAMESPACE" --kube-version "$kube" \
+        --api-versions argoproj.io/v1alpha1 "${values_args[@]}" 2>&1 >/dev/null); then
+    printf '%s: --dry-run: a real run would stop at "helm upgrade --install": Helm refuses the chart with these values:\n%s\n' \
+      "$PROG" "$out" >&2
+    exit 1
+  fi
+  printf '%s: --dry-run: values checked: helm template renders the chart with them (Kubernetes %s, Argo CRDs present)\n' \
+    "$PROG" "$kube"
+}
+
+warn_unverified() {
+  printf '%s: WARNING: --no-verify: installing %s without checking its signature; whoever can push to that registry, or sits between it and you, decides what runs in your cluster\n' \
+    "$PROG" "$CHART" >&2
+}
+
 printf 'Plan:\n'
 for i in "${!step_texts[@]}"; do printf '  %d. %s\n' $((i + 1)) "${step_texts[$i]}"; done
 if [[ $dry_run == 1 ]]; then
+  check_values_dry_run
   printf '%s: --dry-run: nothing was changed\n' "$PROG"
   exit 0
 fi
@@ -368,8 +457,16 @@ wait_rollout() { # namespace resource...
 }
 
 offline_help() { # what to run instead when a download fails: the same stack on the local node
-  local args="" f
-  for f in "${values_files[@]}"; do args+=" -f $f"; done
+  local args="" f swapped=""
+  # The offline node pulls no images: values/smoke.yaml runs right after `up` (values/local.yaml once
+  # cluster/services/images.sh build has built Phoenix and Ollama); other values files pull from registries.
+  for f in "${values_files[@]}"; do
+    case "$(basename "$f")" in
+      smoke.yaml|local.yaml) args+=" -f $f" ;;
+      *) swapped+=" $f" ;;
+    esac
+  done
+  [[ -n "$args" ]] || args=" -f $ROOT/values/smoke.yaml"
   for f in "${set_values[@]}"; do args+=" --set $f"; done
   cat >&2 <<EOF
 $PROG: offline? The same stack runs on the local single-node cluster built from Go modules
@@ -378,14 +475,37 @@ $PROG: offline? The same stack runs on the local single-node cluster built from 
   export KUBECONFIG=$("$LOCAL_CLUSTER" kubeconfig)
   scripts/deploy_k3s.sh$args
 or in one step: scripts/deploy_k3s.sh --local-cluster$args
+The profile that runs offline is values/smoke.yaml (its workflows run the smoke-runner image the node
+builds; nothing is pulled); values/local.yaml adds Phoenix and Ollama once cluster/services/images.sh build
+has built their images.${swapped:+ Not for the offline node:$swapped (its images come from registries).}
+The first \`up\` builds Kubernetes, etcd, Argo and the node add-ons from Go modules (needs Go and the module
+proxy or a filled module cache): about 15 min on a quiet 2-core machine, up to an hour under load
+(docs/local-cluster.md has the figures); later \`up\`s take under a minute.
 EOF
 }
 
-download() { # url file what: curl with a short connect timeout; on failure name the URL and curl's reason
-  local err
-  if ! err=$(curl -fsSL --connect-timeout 15 --retry 1 "$1" -o "$2" 2>&1); then
+download() { # url file what pin-name: curl with a short connect timeout, then the file's sha256 must be the pin's
+  local err want=${!4:-}
+  if [[ -z "$want" ]]; then
+    printf '%s: error: no sha256 pinned for %s (%s in versions.env, or the environment): an unchecked download is never run; set %s to the digest its release publishes, or install offline\n' \
+      "$PROG" "$3" "$4" "$4" >&2
+    return 1
+  fi
+  if ! err=$(curl -fsSL --connect-timeout 15 --max-time "$TIMEOUT" --retry 1 "$1" -o "$2" 2>&1); then
     err=${err%$'\n'}
     printf '%s: error: could not download %s from %s: %s\n' "$PROG" "$3" "$1" "${err##*$'\n'}" >&2
+    return 1
+  fi
+  check_sha256 "$2" "$want" "$3 from $1" "$4"
+}
+
+check_sha256() { # file expected what pin-name: refuse (and delete) a file whose sha256 is not the pinned one
+  local have
+  have=$(sha256sum "$1" | awk '{print $1}')
+  if [[ "${have,,}" != "${2,,}" ]]; then
+    rm -f "$1"
+    printf '%s: error: %s has sha256 %s, not the pinned %s (%s): refused, nothing was run; a different version needs its own pin\n' \
+      "$PROG" "$3" "$have" "$2" "$4" >&2
     return 1
   fi
 }
@@ -406,13 +526,15 @@ do_install_k3s() {
     log "installing K3s $K3S_VERSION${have:+ (upgrading from $have)} with the installer from $K3S_INSTALL_URL"
     local installer
     installer=$(mktemp)
-    if ! download "$K3S_INSTALL_URL" "$installer" "the K3s installer"; then
+    if ! download "$K3S_INSTALL_URL" "$installer" "the K3s installer" K3S_INSTALLER_SHA256; then
       rm -f "$installer"
       offline_help
       exit 1
     fi
-    # The installer downloads the K3s binary itself and prints what it does; a failure there names its URL.
-    if ! "${SUDO[@]}" env INSTALL_K3S_VERSION="$K3S_VERSION" K3S_KUBECONFIG_MODE=644 sh "$installer"; then
+    # The installer downloads the K3s binary itself, checks it against the release's sha256 list, and prints
+    # what it does; a failure there names its URL. The kubeconfig is cluster-admin: mode 600, never 644.
+    if ! "${SUDO[@]}" env INSTALL_K3S_VERSION="$K3S_VERSION" K3S_KUBECONFIG_MODE=600 \
+        K3S_KUBECONFIG_OUTPUT="$K3S_KUBECONFIG" sh "$installer"; then
       rm -f "$installer"
       printf '%s: error: the K3s installer from %s failed (its output is above)\n' "$PROG" "$K3S_INSTALL_URL" >&2
       offline_help
@@ -421,8 +543,24 @@ do_install_k3s() {
     rm -f "$installer"
   fi
   KUBECTL_BIN=$(find_kubectl) || die "K3s installed but no kubectl found (expected /usr/local/bin/kubectl)"
-  for _ in $(seq 1 60); do [[ -r $K3S_KUBECONFIG ]] && break; sleep 2; done
-  [[ -r $K3S_KUBECONFIG ]] || die "$K3S_KUBECONFIG not readable after the K3s install"
+  for _ in $(seq 1 60); do "${SUDO[@]}" test -s "$K3S_KUBECONFIG" && break; sleep 2; done
+  "${SUDO[@]}" test -s "$K3S_KUBECONFIG" || die "$K3S_KUBECONFIG not written by the K3s install"
+  private_kubeconfig
+}
+
+private_kubeconfig() { # K3s's kubeconfig mode 600 (an earlier install may have left 644); a copy for a non-root user
+  "${SUDO[@]}" chmod 600 "$K3S_KUBECONFIG"
+  if [[ ${#SUDO[@]} -eq 0 ]]; then
+    export KUBECONFIG=$K3S_KUBECONFIG
+    log "kubeconfig: $K3S_KUBECONFIG (mode 600): export KUBECONFIG=$K3S_KUBECONFIG"
+    return 0
+  fi
+  mkdir -p "$(dirname "$USER_KUBECONFIG")"
+  (umask 077 && "${SUDO[@]}" cat "$K3S_KUBECONFIG" > "$USER_KUBECONFIG.tmp") \
+    || die "cannot copy $K3S_KUBECONFIG to $USER_KUBECONFIG"
+  chmod 600 "$USER_KUBECONFIG.tmp" && mv "$USER_KUBECONFIG.tmp" "$USER_KUBECONFIG"
+  export KUBECONFIG=$USER_KUBECONFIG
+  log "kubeconfig for you: $USER_KUBECONFIG (mode 600): export KUBECONFIG=$USER_KUBECONFIG"
 }
 
 installed_argo_version() {
@@ -442,7 +580,7 @@ do_install_argo() {
     if [[ -z "$manifest" ]]; then
       manifest=$(mktemp)
       trap 'rm -f "$manifest"' EXIT
-      if ! download "$ARGO_MANIFEST_URL" "$manifest" "the Argo Workflows $ARGO_VERSION install manifest"; then
+      if ! download "$ARGO_MANIFEST_URL" "$manifest" "the Argo Workflows $ARGO_VERSION install manifest" ARGO_MANIFEST_SHA256; then
         offline_help
         exit 1
       fi
@@ -479,7 +617,7 @@ do_install_argo_cli() {
   fi
   log "installing the argo CLI $ARGO_VERSION as $ARGO_CLI_DIR/argo"
   tmp=$(mktemp -d)
-  if ! download "$ARGO_CLI_URL" "$tmp/argo.gz" "the argo CLI $ARGO_VERSION" || ! gunzip -f "$tmp/argo.gz"; then
+  if ! download "$ARGO_CLI_URL" "$tmp/argo.gz" "the argo CLI $ARGO_VERSION" ARGO_CLI_SHA256 || ! gunzip -f "$tmp/argo.gz"; then
     rm -rf "$tmp"
     die "no argo CLI from $ARGO_CLI_URL (set ARGO_CLI_URL, or INSTALL_ARGO_CLI=0 and use cogniverse-chart submit/trigger/wait/list; the local node's is $TOOLS_BIN/argo)"
   fi
@@ -525,10 +663,10 @@ wait_chart() {
 }
 
 print_access() {
-  # The local node's argo-server serves plain HTTP with --auth-mode=server (as the guide expects);
-  # Argo's upstream install serves HTTPS and asks for a token (argo auth token).
+  # The local node's argo-server serves plain HTTP (as the guide expects), Argo's upstream install
+  # HTTPS; both ask every API request for a token (--auth-mode=client).
   local argo_ui_url="https://localhost:2746 (token: argo auth token)"
-  if [[ $local_cluster == 1 ]]; then argo_ui_url="http://localhost:2746"; fi
+  if [[ $local_cluster == 1 ]]; then argo_ui_url="http://localhost:2746 (token: kubectl create token, see docs/deploy.md)"; fi
   cat <<EOF
 
 Cogniverse is installed (release '$RELEASE', namespace '$NAMESPACE').

@@ -53,10 +53,12 @@ source "$CLUSTER_DIR/argo/argo.sh"
 source "$CLUSTER_DIR/images/import.sh"
 CONTAINERD_SOCK="$RUN/containerd/containerd.sock"
 PKI="$STATE/pki"
-# jq and curl: the smoke suite runs docs/guide.md, whose commands use them on the host (a fresh Debian has neither).
-APT_PACKAGES=(containerd runc containernetworking-plugins iptables openssl iproute2 busybox-static jq curl)
+# jq and curl: the smoke suite runs docs/guide.md, whose commands use them on the host (a fresh Debian has neither);
+# ipset: kube-router's network policy controller (cluster/addons/kube-router) keeps its peer sets there;
+# chromium: the browser tests (tests/smoke/test_browser.py).
+APT_PACKAGES=(containerd runc containernetworking-plugins iptables ipset openssl iproute2 busybox-static jq curl chromium)
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy)
-# CoreDNS, local-path provisioner, metrics-server: cluster/addons/addons.sh and one folder each.
+# CoreDNS, local-path provisioner, metrics-server, kube-router (NetworkPolicy): cluster/addons/addons.sh, one folder each.
 # shellcheck source=cluster/addons/addons.sh
 source "$CLUSTER_DIR/addons/addons.sh"
 
@@ -68,7 +70,7 @@ Commands:
   build       only build what is missing (binaries and images) and print the build timings; starts nothing
   up          build what is missing (cached under \$COGNIVERSE_CLUSTER_CACHE) and start a single-node
               Kubernetes $K8S_VERSION with Argo Workflows $ARGO_VERSION, CoreDNS, the local-path
-              StorageClass and metrics-server; safe to run again
+              StorageClass, metrics-server and NetworkPolicy enforcement (kube-router); safe to run again
   down        stop the processes 'up' started (by PID file) and remove its mounts, cgroups,
               network devices and iptables rules; keeps caches (add --purge to also drop cluster data)
   status      print the health of every component; exit 1 when one is down
@@ -184,12 +186,14 @@ kc() { "$KUBECTL" --kubeconfig "$STATE/admin.kubeconfig" "$@"; }
 # ---------------------------------------------------------------- build
 ensure_packages() {
   local missing=() cmd
-  for cmd in containerd runc ctr iptables openssl ip setsid jq curl; do
+  for cmd in containerd runc ctr iptables ipset openssl ip setsid jq curl; do
     command -v "$cmd" >/dev/null || missing+=("$cmd")
   done
   [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] || missing+=(cni-plugins)
   # The toolbox image copies /bin/busybox: it must be busybox-static (ldd fails on static binaries).
   if [[ ! -x /bin/busybox ]] || ldd /bin/busybox >/dev/null 2>&1; then missing+=(busybox-static); fi
+  # The smoke suite's browser tests (tests/smoke/test_browser.py) drive the system Chromium headless.
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   if ((${#missing[@]})); then
     log "installing Debian packages (missing: ${missing[*]})"
     apt-get update -qq
@@ -620,7 +624,7 @@ cmd_up() {
   timed "start kube-apiserver" start_apiserver
   timed "start controller-manager+scheduler" start_controllers
   timed "start node (containerd, kubelet, kube-proxy)" start_node
-  addons_start  # times each add-on: start coredns, start local-path, start metrics-server
+  addons_start  # times each add-on: start coredns, start local-path, start metrics-server, start kube-router
   timed "start argo" start_argo
   TIMINGS+=("up total $(($(date +%s) - total_start))s")
   print_timings
@@ -703,6 +707,7 @@ cmd_down() {
   stop_daemon kube-controller-manager
   stop_daemon kube-scheduler
   drain_pods
+  stop_daemon kube-router  # before its chains are removed, or its next sync puts them back
   stop_daemon kube-proxy
   stop_daemon kubelet
   kill_containers
@@ -723,6 +728,7 @@ cmd_down() {
   unmount_under "$STATE" "$RUN"
   remove_cgroups
   remove_iptables
+  kube_router_remove_ipsets
   if ip link show "$BRIDGE" >/dev/null 2>&1; then
     log "removing bridge $BRIDGE"
     ip link delete "$BRIDGE" type bridge || true

@@ -142,8 +142,10 @@ import_service_images() {
 # Smoke tests that do not depend on the Argo version run in one leg only. The node checks (Kubernetes
 # version, kubectl skew, DNS, local-path, metrics, a trivial Helm 3 chart, the daemons' locks) run on the
 # first Argo version, and so (the lead's CI budget) does the upgrade/rollback module. The chart pulled
-# from OCI and installed by both Helms (no workflow runs) runs on the last, as do the services: the
-# first leg keeps both cores busy throughout, the last one waits on Phoenix and on its semaphore test.
+# from OCI and installed by both Helms (no workflow runs) runs on the last, as do the services, the node's
+# NetworkPolicy enforcement and the two-release attacks on the privileged accounts (admission policies, no
+# Argo-version dependence): the first leg keeps both cores busy throughout, the last one waits on Phoenix
+# and on its semaphore test.
 first_leg_only=(
   tests/smoke/test_upgrade_rollback.py
   tests/test_local_cluster_smoke.py::test_server_reports_the_pinned_kubernetes_version
@@ -157,6 +159,9 @@ first_leg_only=(
 )
 last_leg_only=(
   tests/smoke/test_install_from_oci.py
+  tests/smoke/test_network_policy.py
+  tests/smoke/test_kube_router_netns.py
+  tests/smoke/test_security_routes.py
 )
 leave_out() { # why test...: deselect the tests from the current leg's run (leg_args) and say so
   local why=$1 t
@@ -207,8 +212,10 @@ for argo in "${argo_matrix[@]}"; do
       continue
     fi
   fi
-  # first_leg_only and last_leg_only run in their leg only; test_services.py once, in the last leg's session
-  # (its services run beside that leg's workflows), after the service images are imported into the node.
+  # first_leg_only and last_leg_only run in their leg only; test_services.py and the restore drill
+  # (test_restore_drill.py, the real Phoenix too) once, in the last leg's session (its services run beside
+  # that leg's workflows), after the service images are imported into the node; so does test_browser.py's
+  # Phoenix page (it installs Phoenix from the same image).
   leg_args=()
   if [[ $argo != "${argo_matrix[0]}" ]]; then
     leave_out "they ran on Argo ${argo_matrix[0]}; first_leg_only in scripts/test.sh" "${first_leg_only[@]}"
@@ -217,7 +224,8 @@ for argo in "${argo_matrix[@]}"; do
     leave_out "they run on Argo $last; last_leg_only in scripts/test.sh" "${last_leg_only[@]}"
   fi
   if [[ $argo != "$last" ]] || ! import_service_images; then
-    leg_args+=(--ignore=tests/smoke/test_services.py)
+    leg_args+=(--ignore=tests/smoke/test_services.py --ignore=tests/smoke/test_restore_drill.py
+              --deselect=tests/smoke/test_browser.py::test_phoenix_shows_the_project_that_tenant_provisioning_created)
   fi
   stage "smoke-tests (argo $argo)" run_pytest -m smoke --ignore=tests/smoke/test_template_referencing.py \
     --durations=15 "${leg_args[@]}" "${pytest_args[@]}" || failed+=("argo $argo: smoke suite")

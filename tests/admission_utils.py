@@ -13,8 +13,9 @@ import yaml
 from cogniverse_chart import gobuild
 
 #: One request: id, operation, resource, object, oldObject, namespaceObject, user, and the expected
-#: outcome: None = admitted, else text the denial must contain.
-Case = tuple[str, str, str, Any, Any, Any, str, "str | None"]
+#: outcome: None = admitted, else text the denial must contain; optionally a ninth element, a dict of
+#: groups, subResource, name and namespace (the request's, when not the object's).
+Case = tuple[Any, ...]
 
 
 def wrong_decisions(policy: dict[str, Any], cases: list[Case], workdir: Path) -> list[str]:
@@ -22,13 +23,15 @@ def wrong_decisions(policy: dict[str, Any], cases: list[Case], workdir: Path) ->
     path = workdir / "policy.yaml"
     path.write_text(yaml.safe_dump(policy))
     lines = "".join(json.dumps({"id": c[0], "operation": c[1], "resource": c[2], "object": c[3], "oldObject": c[4],
-                                "namespaceObject": c[5], "user": c[6]}) + "\n" for c in cases)
+                                "namespaceObject": c[5], "user": c[6], **(c[8] if len(c) > 8 else {})}) + "\n"
+                    for c in cases)
     proc = subprocess.run([str(gobuild.vap_eval()), str(path)], input=lines, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = {line.split(" ", 2)[1].rstrip(":"): line for line in proc.stdout.splitlines()}
     assert set(results) == {c[0] for c in cases}, proc.stdout
     wrong = []
-    for case_id, *_, expected in cases:
+    for case in cases:
+        case_id, expected = case[0], case[7]
         line = results[case_id]
         if expected is None and not line.startswith("ALLOW "):
             wrong.append(f"{case_id}: should be admitted: {line}")

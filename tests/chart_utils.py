@@ -22,7 +22,7 @@ from cogniverse_chart.documents import Document
 from cogniverse_chart.helm import Helm, find_helm
 from cogniverse_chart.render import DEFAULT_KUBE_VERSION, RenderRequest, render
 
-WORKFLOW_TEMPLATES = ("video-ingestion", "batch-optimization", "tenant-provisioning")
+WORKFLOW_TEMPLATES = ("video-ingestion", "batch-optimization", "tenant-provisioning", "restore")
 CRON_WORKFLOWS = ("daily-backup", "weekly-dspy-optimization", "daily-cleanup", "monthly-reports",
                   "weekly-optimization", "daily-optimization-check")
 #: CronWorkflows the chart adds beyond the guide's (each also runs a WorkflowTemplate of its name).

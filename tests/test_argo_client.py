@@ -20,6 +20,7 @@ from cogniverse_chart.argo.client import ArgoClient
 from cogniverse_chart.argo.manifests import ArgoError, WaitTimeout, parse_workflow
 from cogniverse_chart.commands.options import parse_pairs
 from cogniverse_chart.errors import ToolkitError
+from cogniverse_chart.io_limits import Deadline, LimitExceeded
 from cogniverse_chart.cli import main
 
 
@@ -370,3 +371,51 @@ def test_a_create_whose_connection_closed_without_an_answer_is_sent_once_more(cl
     argo_client.retry_dropped_connections()
     _create_config_map()
     assert closes_first_connection == ["cm", "cm"]
+
+
+def test_the_dropped_connection_retry_still_works_under_a_deadline(closes_first_connection):
+    """BoundedPool (every CLI client) sends each request with its own deadline-aware retries: the resend of
+    a create whose keep-alive connection was closed under it must survive that."""
+    from kubernetes import client
+
+    api = client.CoreV1Api()
+    rest = api.api_client.rest_client
+    rest.pool_manager = argo_client.BoundedPool(rest.pool_manager, Deadline(30))
+    api.create_namespaced_config_map("ns", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="cm")))
+    assert closes_first_connection == ["cm", "cm"]
+
+
+def test_an_answer_over_the_bound_is_refused(closes_first_connection, monkeypatch):
+    """The answer (here the created object echoed back) is read up to the bound, never whole."""
+    from kubernetes import client
+
+    api = client.CoreV1Api()
+    rest = api.api_client.rest_client
+    rest.pool_manager = argo_client.BoundedPool(rest.pool_manager, Deadline(30), limit=64)
+    with pytest.raises(LimitExceeded, match="larger than 64 bytes, the limit for this answer"):
+        api.create_namespaced_config_map("ns", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="c" * 80)))
+
+
+def test_wait_outlives_one_stalled_poll_but_not_the_deadline():
+    """A poll that times out (ApiTimeout) is retried while the wait has time left; at the end it is the error."""
+    fake = FakeCustomObjectsApi({("workflows", "bo-1"): {"metadata": {"name": "bo-1", "namespace": "cv"}}})
+    fake.status_script["bo-1"] = [_status("Succeeded")]
+    real_get, calls = fake.get_namespaced_custom_object, []
+
+    def stalls_once(*args):
+        from urllib3.exceptions import ReadTimeoutError
+        calls.append(args)
+        if len(calls) == 1:
+            raise ReadTimeoutError(None, "/", "Read timed out.")
+        return real_get(*args)
+
+    fake.get_namespaced_custom_object = stalls_once
+    assert ArgoClient(fake, "cv").wait("bo-1", timeout=10, poll=0.01).phase == "Succeeded" and len(calls) == 2
+
+    def always_stalls(*args):
+        from urllib3.exceptions import ReadTimeoutError
+        raise ReadTimeoutError(None, "/", "Read timed out.")
+
+    fake.get_namespaced_custom_object = always_stalls
+    with pytest.raises(argo_client.ApiTimeout, match="did not answer in time"):
+        ArgoClient(fake, "cv").wait("bo-1", timeout=0.05, poll=0.01)

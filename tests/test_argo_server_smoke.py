@@ -1,7 +1,9 @@
 """Smoke checks of Argo on the local cluster as the online install lays it out: the workflow-controller
 and `argo server` as Deployments in namespace argo, the UI and API through
-`kubectl port-forward -n argo svc/argo-server 2746:2746` (plain HTTP, --auth-mode=server), and the
-pinned `argo` CLI that `local_cluster.sh up` puts in .tools/bin.
+`kubectl port-forward -n argo svc/argo-server 2746:2746` (plain HTTP, --auth-mode=client: every API
+request carries a ServiceAccount's bearer token and acts with its rights; without one, or from a pod
+without one, the server refuses), and the pinned `argo` CLI that `local_cluster.sh up` puts in .tools/bin
+(it talks to the API server with the kubeconfig, not through argo server).
 
 Local cluster only (the images and the auth mode are the local node's); elsewhere skipped with the
 reason. Run by scripts/test.sh once per Argo version of the matrix.
@@ -14,6 +16,7 @@ import os
 import select
 import subprocess
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -81,11 +84,23 @@ def server() -> str:
         proc.wait(timeout=10)
 
 
-def get(url: str, method: str = "GET", body: dict | None = None) -> tuple[int, str, str]:
+def get(url: str, method: str = "GET", body: dict | None = None, token: str | None = None) -> tuple[int, str, str]:
+    """The answer (status, content type, body), also for an HTTP error status."""
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        return resp.status, resp.headers.get("Content-Type", ""), resp.read().decode()
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, resp.headers.get("Content-Type", ""), resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Content-Type", ""), exc.read().decode()
+
+
+def sa_token(namespace: str, account: str) -> str:
+    """A short-lived token of the ServiceAccount (TokenRequest), what a user pastes as `Bearer <token>`."""
+    return kubectl("-n", namespace, "create", "token", account, "--duration=10m").stdout.strip()
 
 
 def test_controller_and_server_run_as_deployments_in_namespace_argo(running_version):
@@ -104,8 +119,8 @@ def test_ui_index_page_is_served_through_the_port_forward(server):
     assert "<title>Argo" in body and '<base href="/">' in body
 
 
-def test_api_and_cli_report_the_running_version(server, running_version):
-    status, _, body = get(server + "/api/v1/version")
+def test_api_and_cli_report_the_running_version(server, running_version, namespace):
+    status, _, body = get(server + "/api/v1/version", token=sa_token(namespace, "wf"))
     assert status == 200
     assert json.loads(body)["version"] == running_version
     proc = argo("version", "--short")
@@ -135,6 +150,25 @@ kind: RoleBinding
 metadata: {name: wf}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: wf}
 subjects: [{kind: ServiceAccount, name: wf}]
+---
+# What a user of the API needs in the namespace: their token goes with every request (auth-mode client).
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: api-user}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: api-user}
+rules:
+- apiGroups: [argoproj.io]
+  resources: [workflows]
+  verbs: [create, get, list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: api-user}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: api-user}
+subjects: [{kind: ServiceAccount, name: api-user}]
 """)
     yield name
     kubectl("delete", "namespace", name, "--wait=false", check=False)
@@ -147,8 +181,9 @@ def test_a_workflow_submitted_through_the_api_is_listed_there_and_the_cli_follow
                    "templates": [{"name": "main", "container": {
                        "image": TOOLBOX_IMAGE, "imagePullPolicy": "IfNotPresent",
                        "command": ["sh", "-c", f"echo {greeting}"]}}]}}
-    status, _, body = get(f"{server}/api/v1/workflows/{namespace}", "POST", {"workflow": wf})
-    assert status == 200
+    token = sa_token(namespace, "api-user")
+    status, _, body = get(f"{server}/api/v1/workflows/{namespace}", "POST", {"workflow": wf}, token=token)
+    assert status == 200, body
     name = json.loads(body)["metadata"]["name"]
 
     # The server lists live workflows from a store its informer fills (Argo 3.6+), not from the
@@ -156,8 +191,8 @@ def test_a_workflow_submitted_through_the_api_is_listed_there_and_the_cli_follow
     listed_names: list[str] = []
     deadline = time.monotonic() + LIST_WAIT_SECONDS
     while name not in listed_names and time.monotonic() < deadline:
-        status, _, body = get(f"{server}/api/v1/workflows/{namespace}")
-        assert status == 200
+        status, _, body = get(f"{server}/api/v1/workflows/{namespace}", token=token)
+        assert status == 200, body
         listed_names = [w["metadata"]["name"] for w in json.loads(body).get("items") or []]
         if name not in listed_names:
             time.sleep(0.5)
@@ -175,3 +210,61 @@ def test_a_workflow_submitted_through_the_api_is_listed_there_and_the_cli_follow
         logs = argo("logs", "-n", namespace, name).stdout
         time.sleep(1)
     assert greeting in logs
+
+
+def hello_workflow(name_prefix: str) -> dict:
+    return {"metadata": {"generateName": name_prefix},
+            "spec": {"entrypoint": "main", "serviceAccountName": "wf",
+                     "templates": [{"name": "main", "container": {"image": TOOLBOX_IMAGE, "command": ["true"]}}]}}
+
+
+def test_the_api_refuses_a_request_without_a_token(server, namespace):
+    """--auth-mode=client: without a token no API call answers (not even the version) and nothing is
+    created; the static page at / stays open (it asks for the token)."""
+    for path in ("/api/v1/version", f"/api/v1/workflows/{namespace}", "/api/v1/workflows/"):
+        status, _, body = get(server + path)
+        assert status == 401, (path, status, body[:300])
+    status, _, body = get(f"{server}/api/v1/workflows/{namespace}", "POST", {"workflow": hello_workflow("anon-")})
+    assert status == 401, body[:300]
+    assert kubectl("-n", namespace, "get", "workflows", "-o", "name").stdout == ""
+    assert get(server + "/")[0] == 200
+
+
+def test_a_forged_token_or_one_without_the_rights_gets_nothing(server, namespace):
+    """argo server passes the token on to the API server: a made-up one is refused, and a real one acts
+    only with its own account's rights (wf may write task results, not list or create workflows)."""
+    url = f"{server}/api/v1/workflows/{namespace}"
+    for token in (f"forged.{uuid.uuid4().hex}", sa_token(namespace, "wf")):
+        status, _, body = get(url, token=token)
+        assert status in (401, 403), (status, body[:300])
+        status, _, body = get(url, "POST", {"workflow": hello_workflow("forged-")}, token=token)
+        assert status in (401, 403), (status, body[:300])
+    assert kubectl("-n", namespace, "get", "workflows", "-o", "name").stdout == ""
+
+
+def test_a_pod_on_the_node_cannot_drive_argo_through_its_service(namespace):
+    """What --auth-mode=server allowed: any pod reaching argo-server.argo:2746 acted with the server's
+    account. Now a pod gets 401 without a token and 403 with its own (default) account's token."""
+    # By the Service's address: the toolbox's busybox-static wget crashes resolving names.
+    ip = kubectl("-n", "argo", "get", "service", "argo-server", "-o", "jsonpath={.spec.clusterIP}").stdout.strip()
+    url = f"http://{ip}:2746/api/v1/workflows/{namespace}"
+    body = json.dumps({"workflow": hello_workflow("from-pod-")}).replace("'", "")
+    token = "$(cat /var/run/secrets/kubernetes.io/serviceaccount/token)"
+    script = "\n".join([
+        f"wget -q -O- {url} 2>&1 | tail -1 | sed 's/^/list-anonymous: /'",
+        f"wget -q -O- --header \"Authorization: Bearer {token}\" {url} 2>&1 | tail -1 | sed 's/^/list-own-token: /'",
+        f"wget -q -O- --header 'Content-Type: application/json' --post-data '{body}' {url} 2>&1 | tail -1 | sed 's/^/submit-anonymous: /'",
+        f"wget -q -O- --header \"Authorization: Bearer {token}\" --header 'Content-Type: application/json' "
+        f"--post-data '{body}' {url} 2>&1 | tail -1 | sed 's/^/submit-own-token: /'",
+    ])
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "api-probe", "namespace": namespace},
+           "spec": {"restartPolicy": "Never", "containers": [
+               {"name": "probe", "image": TOOLBOX_IMAGE, "imagePullPolicy": "Never", "command": ["sh", "-c", script]}]}}
+    kubectl("apply", "-f", "-", input=json.dumps(pod))
+    kubectl("-n", namespace, "wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/api-probe", "--timeout=120s")
+    out = dict(line.split(": ", 1) for line in kubectl("-n", namespace, "logs", "api-probe").stdout.splitlines())
+    assert set(out) == {"list-anonymous", "list-own-token", "submit-anonymous", "submit-own-token"}, out
+    for what, answer in out.items():
+        want = "401 Unauthorized" if what.endswith("anonymous") else "403 Forbidden"
+        assert answer.endswith(want), (what, answer)
+    assert kubectl("-n", namespace, "get", "workflows", "-o", "name").stdout == ""

@@ -107,3 +107,14 @@ def test_notes_list_the_enabled_workflows_and_how_to_run_them(tmp_path):
     assert "cogniverse-newcorp-inc" in notes
     assert "Argo Workflows in namespace" not in render_notes(find_helm(4), tmp_path / "off",
                                                              {"workflows": {"enabled": False}})
+
+
+def test_notes_warn_when_phoenix_or_ollama_is_outside_the_cluster_unauthenticated(tmp_path):
+    from cogniverse_chart.helm import find_helm
+
+    exposed = {"service": {"type": "LoadBalancer", "exposeUnauthenticated": True}}
+    notes = render_notes(find_helm(4), tmp_path, {"llm": {"enabled": True, **exposed}, "phoenix": exposed,
+                                                  "workflows": {"enabled": False}})
+    assert "puts Phoenix outside the cluster WITHOUT" in notes and "puts Ollama outside the cluster WITHOUT" in notes
+    quiet = render_notes(find_helm(4), tmp_path / "q", {"llm": {"enabled": True}, "workflows": {"enabled": False}})
+    assert "WITHOUT" not in quiet

@@ -120,7 +120,7 @@ def test_lint_exit_codes_and_json(capsys: pytest.CaptureFixture[str]) -> None:
 def test_lint_list_rules(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["-o", "json", "lint", "--list-rules"]) == 0
     rules = json.loads(capsys.readouterr().out)
-    assert {"argo/shell-injection", "policy/cron-overlap"} <= {r["id"] for r in rules}
+    assert {"policy/shell-injection", "policy/cron-overlap"} <= {r["id"] for r in rules}
     assert all(r["severity"] in ("error", "warning", "info") and r["summary"] for r in rules)
 
 

@@ -99,37 +99,58 @@ def test_existing_service_account_is_used_and_the_policy_names_it(helm):
     docs = _docs({"workflows": {"serviceAccounts": {"deadlineWatchdog": {"create": False, "name": "wd"}}}}, helm=helm)
     assert "wd" not in by_kind(docs, "ServiceAccount")
     assert workflow_spec(scheduled(docs)["deadline-watchdog"])["serviceAccountName"] == "wd"
-    policy = by_kind(docs, "ValidatingAdmissionPolicy")[f"{NS}-cv-cogniverse-deadline-watchdog"]
+    policy = by_kind(docs, "ValidatingAdmissionPolicy")[f"{NS}.cv-cogniverse-deadline-watchdog"]
     assert f'"system:serviceaccount:{NS}:wd"' in policy["spec"]["matchConditions"][0]["expression"]
 
 
 # --- the admission policy, by the API server's own code ------------------------------------------
 
-def _wf(annotations: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
+def _wf(annotations: dict[str, str] | None = None, old: bool = False, **spec: Any) -> dict[str, Any]:
     return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow",
             "metadata": {"name": "daily-backup-1", "namespace": NS,
-                         "labels": {"app.kubernetes.io/instance": RELEASE, "workflows.argoproj.io/phase": "Running"},
+                         "labels": {"app.kubernetes.io/part-of": "cogniverse", "app.kubernetes.io/instance": RELEASE,
+                                    "workflows.argoproj.io/phase": "Running"},
                          "annotations": {"workflows.argoproj.io/pod-name-format": "v2", **(annotations or {})},
                          "finalizers": [], "ownerReferences": [{"kind": "CronWorkflow", "name": "daily-backup"}]},
             "spec": {"workflowTemplateRef": {"name": "daily-backup"}, "arguments": {"parameters": []}, **spec},
-            "status": {"phase": "Running", "startedAt": "2026-12-02T03:00:00Z"}}
+            # started 03:00 with a 10-minute deadline (its WorkflowTemplate's): overdue from 03:10
+            "status": {"phase": "Running", "startedAt": "2026-12-02T03:00:00Z",
+                       "storedWorkflowTemplateSpec": {"activeDeadlineSeconds": 600}}}
 
 
-def _changed(edit) -> dict[str, Any]:
-    obj = _wf()
+def _changed(edit, obj: dict[str, Any] | None = None) -> dict[str, Any]:
+    obj = copy.deepcopy(obj or _wf())
     edit(obj)
     return obj
 
 
 OLD = _wf()
+AT, LATER = "2026-12-02T03:10:00Z", "2026-12-02T03:40:00Z"
+MARKED = _wf({PASSED: AT})
 # (id, operation, object, oldObject, user, expected: None = admitted, else text of the denial)
 CASES: list[tuple[str, str, Any, Any, str, str | None]] = [
-    ("mark", "UPDATE", _wf({PASSED: "2026-12-02T03:10:00Z"}), OLD, SA, None),
-    ("mark-again", "UPDATE", _wf({PASSED: "later"}), _wf({PASSED: "earlier"}), SA, None),
-    ("terminate", "UPDATE", _wf({PASSED: "x", TERMINATED: "y"}, shutdown="Terminate"), _wf({PASSED: "x"}), SA, None),
+    ("mark-at-deadline", "UPDATE", _wf({PASSED: AT}), OLD, SA, None),
+    ("mark-own-deadline", "UPDATE", _wf({PASSED: "2026-12-02T03:01:00Z"}, activeDeadlineSeconds=60),
+     _wf(activeDeadlineSeconds=60), SA, None),
+    ("terminate", "UPDATE", _wf({PASSED: AT, TERMINATED: LATER}, shutdown="Terminate"), MARKED, SA, None),
     ("other-account-not-matched", "UPDATE", _changed(lambda o: o["spec"].update(serviceAccountName="admin")), OLD,
      f"system:serviceaccount:{NS}:cv-cogniverse-workflow", None),
-    # attacks: what a namespace user could do by running a Workflow as the watchdog's ServiceAccount
+    # attacks: what a holder of the watchdog's token could try
+    ("mark-before-deadline", "UPDATE", _wf({PASSED: "2026-12-02T03:09:59Z"}), OLD, SA, "may mark only a workflow past its deadline"),
+    ("mark-not-a-time", "UPDATE", _wf({PASSED: "later"}), OLD, SA, "past its deadline"),
+    ("mark-without-deadline", "UPDATE", _changed(lambda o: o["status"].pop("storedWorkflowTemplateSpec"), _wf({PASSED: LATER})),
+     _changed(lambda o: o["status"].pop("storedWorkflowTemplateSpec")), SA, "past its deadline"),
+    ("re-mark", "UPDATE", _wf({PASSED: LATER}), MARKED, SA, "never changes or removes one"),
+    ("terminate-unmarked", "UPDATE", _wf({TERMINATED: LATER}, shutdown="Terminate"), OLD, SA, "marked cogniverse.dev/deadline-passed before"),
+    ("terminate-silently", "UPDATE", _wf({PASSED: AT}, shutdown="Terminate"), MARKED, SA, "together with cogniverse.dev/deadline-terminated"),
+    ("terminated-mark-alone", "UPDATE", _wf({PASSED: AT, TERMINATED: LATER}), MARKED, SA, "the latter with spec.shutdown=Terminate"),
+    ("override-stop", "UPDATE", _wf({PASSED: AT, TERMINATED: LATER}, shutdown="Terminate"), _wf({PASSED: AT}, shutdown="Stop"), SA,
+     "an existing one is never"),
+    ("remove-stop", "UPDATE", _wf({PASSED: AT}), _wf({PASSED: AT}, shutdown="Stop"), SA, "may not change a workflow's spec"),
+    ("other-release", "UPDATE", _changed(lambda o: o["metadata"]["labels"].update({"app.kubernetes.io/instance": "other"}), _wf({PASSED: AT})),
+     _changed(lambda o: o["metadata"]["labels"].update({"app.kubernetes.io/instance": "other"})), SA, "only workflows of its own release cv"),
+    ("finished-workflow", "UPDATE", _changed(lambda o: o["status"].update(phase="Failed"), _wf({PASSED: AT})),
+     _changed(lambda o: o["status"].update(phase="Failed")), SA, "only Running workflows"),
     ("swap-template", "UPDATE", _changed(lambda o: o["spec"].update(workflowTemplateRef={"name": "evil"})), OLD, SA,
      "may not change a workflow's spec"),
     ("escalate-account", "UPDATE", _changed(lambda o: o["spec"].update(serviceAccountName="cv-cogniverse-tenant-provisioner")),
@@ -137,7 +158,7 @@ CASES: list[tuple[str, str, Any, Any, str, str | None]] = [
     ("change-arguments", "UPDATE", _changed(lambda o: o["spec"]["arguments"]["parameters"].append({"name": "backup-dir", "value": "/"})),
      OLD, SA, "may not change a workflow's spec"),
     ("drop-spec-field", "UPDATE", _changed(lambda o: o["spec"].pop("arguments")), OLD, SA, "may not change a workflow's spec"),
-    ("resume-by-shutdown-stop", "UPDATE", _wf(shutdown="Stop"), OLD, SA, "spec.shutdown only to Terminate"),
+    ("shutdown-stop", "UPDATE", _wf(shutdown="Stop"), OLD, SA, "spec.shutdown only to Terminate"),
     ("fake-success", "UPDATE", _changed(lambda o: o["status"].update(phase="Succeeded")), OLD, SA,
      "may not change a workflow's status"),
     ("relabel", "UPDATE", _changed(lambda o: o["metadata"]["labels"].update({"app.kubernetes.io/instance": "other"})), OLD, SA,
@@ -145,9 +166,9 @@ CASES: list[tuple[str, str, Any, Any, str, str | None]] = [
     ("orphan", "UPDATE", _changed(lambda o: o["metadata"].update(ownerReferences=[])), OLD, SA,
      "labels, finalizers or owner references"),
     ("other-annotation", "UPDATE", _wf({"workflows.argoproj.io/description": "pwned"}), OLD, SA,
-     "only add or change the annotations"),
+     "may only add the annotations"),
     ("remove-annotation", "UPDATE", _changed(lambda o: o["metadata"].update(annotations={})), OLD, SA,
-     "only add or change the annotations"),
+     "may only add the annotations"),
     ("create", "CREATE", _wf(), None, SA, "may only patch workflows, not create them"),
     ("delete", "DELETE", None, OLD, SA, "may only patch workflows, not delete them"),
 ]
@@ -155,9 +176,9 @@ CASES: list[tuple[str, str, Any, Any, str, str | None]] = [
 
 def test_policy_admits_the_watchdog_and_denies_every_other_change(helm, tmp_path):
     docs = _docs(helm=helm)
-    policy = by_kind(docs, "ValidatingAdmissionPolicy")[f"{NS}-cv-cogniverse-deadline-watchdog"]
+    policy = by_kind(docs, "ValidatingAdmissionPolicy")[f"{NS}.cv-cogniverse-deadline-watchdog"]
     assert policy["spec"]["matchConstraints"]["resourceRules"][0]["resources"] == ["workflows"]
-    binding = by_kind(docs, "ValidatingAdmissionPolicyBinding")[f"{NS}-cv-cogniverse-deadline-watchdog"]
+    binding = by_kind(docs, "ValidatingAdmissionPolicyBinding")[f"{NS}.cv-cogniverse-deadline-watchdog"]
     assert binding["spec"]["validationActions"] == ["Deny"] and "matchResources" not in binding["spec"]
     cases = [(c[0], c[1], "workflows", copy.deepcopy(c[2]), copy.deepcopy(c[3]), None, c[4], c[5]) for c in CASES]
     wrong = wrong_decisions(policy, cases, tmp_path)

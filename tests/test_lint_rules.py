@@ -35,9 +35,29 @@ def test_every_rule_has_fixtures() -> None:
     assert not stray, f"fixture directories for unknown rules: {stray}"
 
 
-@pytest.mark.parametrize("rule_id", sorted(RULES))
-def test_rule_triggers_on_bad_manifest(rule_id: str) -> None:
-    bad = _dir(rule_id) / "bad.yaml"
+def _pairs() -> list[tuple[str, str]]:
+    """(rule id, case) for every bad/good pair: bad.yaml/good.yaml (case ""), and bad-CASE.yaml/good-CASE.yaml
+    for the further cases of a rule (a fixed false finding, a fault found later)."""
+    out = [(r, "") for r in sorted(RULES)]
+    for r in sorted(RULES):
+        out += [(r, p.name[4:-5]) for p in sorted(_dir(r).glob("bad-*.yaml"))]
+    return out
+
+
+PAIRS = _pairs()
+IDS = [f"{r}{'-' + c if c else ''}" for r, c in PAIRS]
+
+
+def test_every_extra_case_is_a_pair() -> None:
+    for d in FIXTURES.iterdir():
+        for f in d.glob("*-*.yaml") if d.is_dir() and not d.name.startswith("_") else []:
+            other = f.with_name(("good" if f.name.startswith("bad-") else "bad") + f.name[f.name.index("-"):])
+            assert other.exists(), f"{f} has no {other.name}"
+
+
+@pytest.mark.parametrize("rule_id,case", PAIRS, ids=IDS)
+def test_rule_triggers_on_bad_manifest(rule_id: str, case: str) -> None:
+    bad = _dir(rule_id) / (f"bad-{case}.yaml" if case else "bad.yaml")
     findings = [f for f in lint(list(read_paths([str(bad)]))) if f.rule == rule_id]
     assert findings, f"{rule_id} did not fire on {bad}"
     expect = _header(bad, "expect")
@@ -50,9 +70,9 @@ def test_rule_triggers_on_bad_manifest(rule_id: str) -> None:
         assert f.kind and f.name and f.path.startswith("$") and f.source == str(bad)
 
 
-@pytest.mark.parametrize("rule_id", sorted(RULES))
-def test_rule_quiet_on_corrected_manifest(rule_id: str) -> None:
-    good = _dir(rule_id) / "good.yaml"
+@pytest.mark.parametrize("rule_id,case", PAIRS, ids=IDS)
+def test_rule_quiet_on_corrected_manifest(rule_id: str, case: str) -> None:
+    good = _dir(rule_id) / (f"good-{case}.yaml" if case else "good.yaml")
     findings = [f for f in lint(list(read_paths([str(good)]))) if f.rule == rule_id]
     assert not findings, [f.format() for f in findings]
 

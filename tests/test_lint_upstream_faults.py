@@ -19,8 +19,8 @@ FAULTS = Path(__file__).parent / "fixtures" / "upstream" / "faults.yaml"
 
 #: (fault as SPEC.md words it, rule id, object name, text the message must contain)
 CASES = [
-    ("workflow parameters pasted into bash -c", "argo/shell-injection", "batch-optimization", "into bash program text"),
-    ("workflow parameters pasted into python -c", "argo/shell-injection", "batch-optimization", "into python program text"),
+    ("workflow parameters pasted into bash -c", "policy/shell-injection", "batch-optimization", "into bash program text"),
+    ("workflow parameters pasted into python -c", "policy/shell-injection", "batch-optimization", "into python program text"),
     ("{{steps.X}} used inside container templates", "argo/ref-scope", "batch-optimization", "used in a container template ('deploy')"),
     ("a when naming a step that does not exist", "argo/when-unknown-step", "batch-optimization", "step 'evaluate-results', which does not exist"),
     ("outputs read that no step declares", "argo/unknown-output", "batch-optimization", "declares no output parameter 'improvement'"),

@@ -358,6 +358,7 @@ ADDONS = {  # folder: (versions.env key, module)
     "coredns": ("COREDNS_VERSION", "github.com/coredns/coredns"),
     "local-path": ("LOCAL_PATH_PROVISIONER_VERSION", "github.com/rancher/local-path-provisioner"),
     "metrics-server": ("METRICS_SERVER_VERSION", "sigs.k8s.io/metrics-server"),
+    "kube-router": ("KUBE_ROUTER_VERSION", "github.com/cloudnativelabs/kube-router/v2"),
 }
 
 
@@ -429,6 +430,53 @@ def test_metrics_server_is_registered_as_the_metrics_api_and_verifies_kubelet_ce
     args = find(docs, "Deployment", "metrics-server")["spec"]["template"]["spec"]["containers"][0]["args"]
     assert "--kubelet-insecure-tls" not in args
     assert "--kubelet-certificate-authority=/var/run/secrets/kubernetes.io/serviceaccount/ca.crt" in args
+
+
+def kube_router_start_command(tmp_path: Path) -> list[str]:
+    """The command kube_router_start runs (start_daemon and the certificate helpers stubbed)."""
+    proc = script(f'CACHE={tmp_path}; STATE={tmp_path}; b="$(kube_router_bin)"; mkdir -p "$(dirname "$b")"; '
+                  'printf "#!/bin/sh\\n" >"$b"; chmod +x "$b"; running() { return 1; }; gen_cert() { :; }; '
+                  'write_kubeconfig() { :; }; start_daemon() { printf "%s\\n" "$@"; }; kube_router_start')
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines()
+
+
+def test_kube_router_runs_only_the_network_policy_controller_with_a_loopback_health_port(tmp_path):
+    """As K3s runs the embedded controller: the firewall, no router, no service proxy; IPv4 like the node."""
+    cmd = kube_router_start_command(tmp_path)
+    assert cmd[0] == "kube-router" and cmd[1].startswith(str(tmp_path / "bin" / f"kube-router-{PINS['KUBE_ROUTER_VERSION']}-"))
+    for flag in ("--run-firewall=true", "--run-router=false", "--run-service-proxy=false", "--enable-ipv6=false"):
+        assert flag in cmd, cmd
+    args = dict(zip(cmd, cmd[1:]))
+    assert args["--health-addr"].startswith("127.0.0.1:")
+    assert args["--kubeconfig"] == f"{tmp_path}/kube-router.kubeconfig"
+    assert args["--service-cluster-ip-range"] == script('echo "$SERVICE_CIDR"').stdout.strip()
+    assert args["--hostname-override"] == script('echo "$NODE_NAME"').stdout.strip()
+
+
+def test_kube_router_may_only_read_and_is_bound_to_the_user_of_its_certificate(tmp_path):
+    docs = rendered(tmp_path)["kube-router"]
+    role = find(docs, "ClusterRole", "system:kube-router-netpol")
+    assert {v for r in role["rules"] for v in r["verbs"]} <= {"get", "list", "watch"}
+    assert {res for r in role["rules"] for res in r["resources"]} == {"nodes", "pods", "namespaces", "networkpolicies"}
+    binding = find(docs, "ClusterRoleBinding", "system:kube-router-netpol")
+    user = script('echo "$KUBE_ROUTER_USER"').stdout.strip()
+    assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]
+    assert 'gen_cert kube-router "/CN=$KUBE_ROUTER_USER"' in (ROOT / "cluster/addons/kube-router/kube-router.sh").read_text()
+
+
+def test_kube_router_is_a_host_process_without_an_image():
+    proc = script('echo "[${ADDON_IMAGE[kube-router]}]"; declare -f addons_images')
+    assert proc.stdout.startswith("[]")
+    assert '[[ -n "${ADDON_IMAGE[$name]}" ]] || continue' in proc.stdout
+
+
+def test_down_stops_kube_router_before_its_rules_go_and_removes_its_ipsets_after():
+    """Stopped after it, the controller would put its chains back; ipsets in use by a rule cannot be destroyed."""
+    body = script("declare -f cmd_down").stdout
+    order = [body.index(s) for s in ("stop_daemon kube-router", "remove_iptables", "kube_router_remove_ipsets")]
+    assert order == sorted(order), body
+    assert "ipset" in re.search(r"^APT_PACKAGES=\(([^)]*)\)$", SCRIPT.read_text(), re.M).group(1).split()
 
 
 def test_addon_render_names_an_unset_placeholder(tmp_path):
@@ -505,6 +553,18 @@ def test_up_installs_every_host_tool_the_smoke_suites_guide_commands_use():
     assert not missing, (f"docs/guide.md uses {missing} on the host but scripts/local_cluster.sh ensure_packages "
                          "does not check and install them: add each to its `for cmd in` list and APT_PACKAGES")
 
+
+
+def test_the_browser_tests_chromium_is_checked_and_installed_with_the_nodes_packages():
+    """tests/smoke/test_browser.py drives the Debian Chromium at /usr/bin/chromium through Playwright's
+    Python client (a dev dependency): `up` must install the package when that binary is missing."""
+    text = SCRIPT.read_text(encoding="utf-8")
+    browser = (ROOT / "tests" / "smoke" / "test_browser.py").read_text(encoding="utf-8")
+    path = re.search(r'^CHROMIUM = os.environ.get\("COGNIVERSE_CHROMIUM", "([^"]+)"\)$', browser, re.M).group(1)
+    assert f"[[ -x {path} ]] || missing+=(chromium)" in text
+    assert "chromium" in re.search(r"^APT_PACKAGES=\(([^)]*)\)$", text, re.M).group(1).split()
+    dev = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert re.search(r'^  "playwright>=1\.65,<2",', dev, re.M), "pyproject.toml dev extras lack playwright"
 
 # ---------------------------------------------------------------- import once (cluster/images/import.sh)
 # `ctr` here is a stand-in script (no containerd runs in the fast tests): it records each call and lists

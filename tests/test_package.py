@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -273,6 +275,8 @@ def test_push_then_pull_renders_like_the_tree(helm, key, registry, tmp_path):
     version = release.chart_version()
     assert result.ref == f"{registry.host}/charts/cogniverse:{version}"
     ref = f"{registry.url}/cogniverse"
+    assert not reg.config.exists()  # the push logged in for itself only: log in to pull
+    pkg.login(helm, reg)
     if helm.version == (3, 18, 0):
         # Helm 3.18.0 cannot pull any OCI chart that has a provenance layer (upstream helm/helm#30890):
         # the user gets our one line naming the cause; the package pulled and verified by Helm 4 is what
@@ -288,15 +292,94 @@ def test_push_then_pull_renders_like_the_tree(helm, key, registry, tmp_path):
     _render_same(helm, tgz)
 
 
-def test_cli_packages_signs_and_pushes(key, registry, tmp_path, monkeypatch, capsys):
+def test_cli_packages_signs_and_pushes_leaving_no_credentials(key, registry, tmp_path, monkeypatch, capsys):
+    """The password reaches Helm on stdin only (never in an argument), and after the push no file anywhere
+    Helm or the toolkit could write (HOME, the config home, the temporary directory) holds it."""
+    home, tmp = tmp_path / "home", tmp_path / "tmp"
+    for d in (home, tmp):
+        d.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.delenv("HELM_REGISTRY_CONFIG", raising=False)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp))
+    argvs: list[list[str]] = []
+    run = pkg.Helm.run
+    monkeypatch.setattr(pkg.Helm, "run", lambda self, args, **kw: argvs.append(args) or run(self, args, **kw))
     monkeypatch.setattr("sys.stdin", io.StringIO(registry.password + "\n"))
-    code = cli.main(["-o", "json", "package", "--destination", str(tmp_path), "--sign", "--key", key.name,
+    code = cli.main(["-o", "json", "package", "--destination", str(tmp_path / "dist"), "--sign", "--key", key.name,
                      "--keyring", str(key.secring), "--verify-keyring", str(key.pubring), "--push", registry.url,
-                     "--username", registry.username, "--ca-file", str(registry.ca_file),
-                     "--registry-config", str(tmp_path / "config.json")])
+                     "--username", registry.username, "--ca-file", str(registry.ca_file)])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["signed"] and out["pushed"].endswith(f"/charts/cogniverse:{release.chart_version()}")
     assert set(out["seconds"]) == {"package", "verify", "login", "push"}
+    assert any("login" in a for a in argvs) and not any(registry.password in x for a in argvs for x in a)
+    secret = registry.password.encode()
+    import base64
+    basic = base64.b64encode(f"{registry.username}:{registry.password}".encode())
+    leftover = [p for p in tmp_path.rglob("*") if p.is_file() and (secret in p.read_bytes() or basic in p.read_bytes())]
+    assert leftover == [] and list(tmp.iterdir()) == []  # the temporary registry config is gone too
+
+
+def test_a_registry_that_stalls_after_tls_is_given_up_at_the_timeout(key, tmp_path, monkeypatch, capsys):
+    """A stand-in registry (loopback) that completes the TLS handshake and never answers: Helm once waited
+    400 s and more; `package --timeout 6` stops it and says so, and still leaves no credentials behind."""
+    from standin_servers import StandinServer
+
+    ca, cert, server_key = registrylib.make_tls(tmp_path / "tls")
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    monkeypatch.setattr("sys.stdin", io.StringIO("pw\n"))
+    with StandinServer("tls-stall", tls=(cert, server_key)) as srv:
+        t0 = time.monotonic()
+        code = cli.main(["package", "--destination", str(tmp_path / "dist"), "--sign", "--key", key.name,
+                         "--keyring", str(key.secring), "--push", f"oci://127.0.0.1:{srv.port}/charts",
+                         "--username", "u", "--ca-file", str(ca), "--timeout", "6"])
+        took = time.monotonic() - t0
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "registry login did not finish within" in err and srv.requests >= 1, err
+    assert took < 12, took  # the deadline, plus killing Helm on a loaded machine
+    assert not list(tmp_path.glob("cogniverse-registry-*"))
+
+
+@pytest.mark.parametrize("option, make, problem", [
+    ("--ca-file", lambda d: Path("/dev/zero"), "--ca-file /dev/zero: is a device"),
+    ("--ca-file", lambda d: _fifo(d / "ca.pem"), r"is a named pipe \(FIFO\)"),
+    ("--ca-file", lambda d: _big(d / "ca.pem", 2 * 1024 * 1024), "larger than 1 MiB"),
+    ("--verify-keyring", lambda d: Path("/dev/zero"), "--verify-keyring /dev/zero: is a device"),
+    ("--passphrase-file", lambda d: _fifo(d / "pass"), "--passphrase-file .*named pipe"),
+])
+def test_files_helm_reads_for_us_are_bounded(key, tmp_path, capsys, option, make, problem):
+    """Checked before Helm runs: a FIFO would block it, /dev/zero or a huge file would make it read forever."""
+    push = ["--push", "oci://127.0.0.1:9/charts"] if option == "--ca-file" else []
+    argv = ["package", "--destination", str(tmp_path / "dist"), "--sign", "--key", key.name, "--keyring",
+            str(key.secring), *push, option, str(make(tmp_path)), "--timeout", "20"]
+    t0 = time.monotonic()
+    assert cli.main(argv) == 2 and time.monotonic() - t0 < 10
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and re.search(problem, err), err
+
+
+def test_a_password_line_without_end_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO("x" * 100_000))
+    assert cli.main(["package", "--push", "oci://127.0.0.1:9/charts", "--username", "u",
+                     "--destination", str(tmp_path)]) == 2
+    assert "the registry password on stdin: a line longer than 4,096 characters" in capsys.readouterr().err
+
+
+def test_username_and_registry_config_exclude_each_other(tmp_path, capsys):
+    assert cli.main(["package", "--push", "oci://127.0.0.1:9/charts", "--username", "u", "--registry-config",
+                     str(tmp_path / "c.json"), "--destination", str(tmp_path)]) == 2
+    assert "give one of them" in capsys.readouterr().err
+
+
+def _fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+def _big(path: Path, size: int) -> Path:
+    path.write_bytes(b"#" * size)
+    return path
 
 
 @pytest.mark.parametrize("argv, problem", [

@@ -15,7 +15,7 @@ from chart_utils import CRON_WORKFLOWS, OWN_CRON_WORKFLOWS, WORKFLOW_TEMPLATES, 
 
 PROVISIONER = "cogniverse-tenant-provisioner"
 
-POLICY = "cogniverse-cogniverse-tenant-provisioner"
+POLICY = "cogniverse.cogniverse-tenant-provisioner"
 
 
 def _templates(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -48,7 +48,7 @@ def test_admission_policy_confines_the_provisioner_service_account(docs):
     assert "^cogniverse-[a-z][a-z0-9-]{1,46}[a-z0-9]$" in rules  # the tenant id rule, as a namespace
     assert "variables.target != variables.releaseNamespace" in rules
     assert "variables.labels == variables.oldLabels" in rules  # namespace labels never changed
-    assert "namespaceObject" in rules  # quotas and PVCs only in namespaces it provisioned
+    assert "variables.nsLabels['cogniverse.dev/release'] == variables.releaseId" in rules  # quotas and PVCs only in its own namespaces
     assert binding["spec"] == {"policyName": POLICY, "validationActions": ["Deny"]}
 
 
@@ -62,7 +62,7 @@ def test_policy_and_cluster_role_name_the_same_account(docs):
 def test_policy_follows_release_namespace_and_account_name(helm, render_chart):
     docs = render_chart({"workflows": {"serviceAccounts": {"tenantProvisioner": {"create": False, "name": "prov"}}}},
                         helm=helm, namespace="cogniverse-prod", release="cv")
-    policy = by_kind(docs, "ValidatingAdmissionPolicy")["cogniverse-prod-cv-cogniverse-tenant-provisioner"]
+    policy = by_kind(docs, "ValidatingAdmissionPolicy")["cogniverse-prod.cv-cogniverse-tenant-provisioner"]
     assert '"system:serviceaccount:cogniverse-prod:prov"' in policy["spec"]["matchConditions"][0]["expression"]
     assert {v["name"]: v["expression"] for v in policy["spec"]["variables"]}["releaseNamespace"] == '"cogniverse-prod"'
 
@@ -77,8 +77,7 @@ def test_resource_steps_take_only_validated_values(docs):
     namespace is derived inside the manifest (never passed in), so it is always cogniverse-<id>."""
     prov = _templates(by_kind(docs, "WorkflowTemplate")["tenant-provisioning"])
     steps = {s["name"]: s for group in prov["provision"]["steps"] for s in group}
-    assert steps["validate-tenant"]["arguments"]["parameters"][-1] == {
-        "name": "release-namespace", "value": "{{workflow.namespace}}"}
+    assert {"name": "release-namespace", "value": "{{workflow.namespace}}"} in steps["validate-tenant"]["arguments"]["parameters"]
     outputs = {p["name"] for p in prov["validate-tenant"]["outputs"]["parameters"]}
     assert outputs == {"tenant-id", "namespace", "storage-quota", "cpu-quota", "memory-quota"}
     for step in ("create-namespace", "setup-resource-quotas", "create-storage"):
@@ -146,3 +145,18 @@ def test_component_credentials_by_reference(helm, render_chart, component, kind,
     (container,) = by_kind(docs, kind)[name]["spec"]["template"]["spec"]["containers"]
     assert ref in container["env"]
     assert container["envFrom"] == [{"secretRef": {"name": f"{component}-creds"}}]
+
+
+def test_validate_tenant_keeps_the_tenant_bound_under_a_mutex(helm, render_chart):
+    """No admission policy can count tenants: validate-tenant counts the release's tenant namespaces
+    (as the provisioner, which may list them) and refuses past maxTenants, one run at a time."""
+    docs = render_chart({"workflows": {"templates": {"tenantProvisioning": {"maxTenants": 7}}}}, helm=helm,
+                        namespace="cogniverse-prod", release="cv")
+    prov = _templates(by_kind(docs, "WorkflowTemplate")["tenant-provisioning"])
+    assert prov["provision"]["synchronization"] == {"mutexes": [{"name": "tenant-provisioning"}]}
+    (validate,) = [s for group in prov["provision"]["steps"] for s in group if s["name"] == "validate-tenant"]
+    args = {p["name"]: p["value"] for p in validate["arguments"]["parameters"]}
+    assert args["max-tenants"] == "7" and args["release-id"] == "cogniverse-prod.cv-cogniverse"
+    assert prov["validate-tenant"]["serviceAccountName"] == "cv-cogniverse-tenant-provisioner"
+    assert prov["validate-tenant"]["container"]["args"][-4:] == ["--max-tenants", "{{inputs.parameters.max-tenants}}",
+                                                                 "--release-id", "{{inputs.parameters.release-id}}"]

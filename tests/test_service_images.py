@@ -158,7 +158,7 @@ def test_oci_image_rejects_bad_layers_and_ports(tmp_path, args, message):
     assert not (tmp_path / "o.tar").exists()
 
 
-@pytest.mark.parametrize("script", ["images/phoenix/build.sh", "images/ollama/build.sh",
+@pytest.mark.parametrize("script", ["images/phoenix/build.sh", "images/ollama/build.sh", "images/postgresql/build.sh",
                                     "cluster/services/debian_rootfs.sh"])
 def test_build_scripts_refuse_unknown_flags(script):
     proc = subprocess.run([str(ROOT / script), "--bogus"], capture_output=True, text=True)
@@ -171,3 +171,20 @@ def test_debian_rootfs_refuses_a_hostile_package_list(tmp_path):
                            "--include", "python3;touch /tmp/pwned"], capture_output=True, text=True)
     assert proc.returncode == 1 and "is not a comma-separated list of Debian package names" in proc.stderr
     assert not (tmp_path / "r.tar").exists()
+
+
+def test_postgresql_image_is_cached_by_the_pinned_package_version():
+    """images/postgresql/build.sh builds postgresql-15 at POSTGRESQL_VERSION (refusing another) into an archive
+    and a root filesystem named by that version, so a new point release is a new build and an old one is reused."""
+    script = (ROOT / "images/postgresql/build.sh").read_text()
+    assert 'VERSION=$(pin POSTGRESQL_VERSION)' in script
+    assert 'archive="$OUT/postgresql-$VERSION-$key.tar"' in script and 'rootfs="$CACHE/rootfs/postgresql-$VERSION-' in script
+    assert 'the Debian mirror serves postgresql-15 $got, versions.env pins POSTGRESQL_VERSION=$VERSION' in script
+    assert versions.get("POSTGRESQL_VERSION").startswith("15.")
+
+
+def test_postgresql_entrypoint_refuses_to_start_without_a_password(tmp_path):
+    proc = subprocess.run([str(ROOT / "images/postgresql/start.sh")], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "PGDATA": str(tmp_path / "data")})
+    assert proc.returncode == 2 and "set POSTGRES_PASSWORD_FILE or POSTGRES_PASSWORD" in proc.stderr
+    assert not (tmp_path / "data").exists()

@@ -22,7 +22,8 @@ def _workflow_rbac(docs):
 
 def test_one_service_account_per_purpose(helm):
     sas = {d.name for d in _workflow_rbac(render_chart(helm=helm)) if d.kind == "ServiceAccount"}
-    assert sas == {"cogniverse-workflow", "cogniverse-tenant-provisioner", "cogniverse-deadline-watchdog"}
+    assert sas == {"cogniverse-workflow", "cogniverse-tenant-provisioner", "cogniverse-deadline-watchdog",
+                   "cogniverse-workflow-restore"}  # the restore's: tests/test_backup_restore.py
 
 
 def test_executor_role_is_exactly_workflowtaskresults_create_patch(helm):
@@ -41,14 +42,14 @@ def test_executor_role_is_exactly_workflowtaskresults_create_patch(helm):
 def test_cluster_role_only_covers_tenant_provisioning(helm):
     rbac = _rbac(render_chart(helm=helm))
     wf_cluster_roles = {n: r for n, r in rbac["ClusterRole"].items() if "tenant-provisioner" in n}
-    assert list(wf_cluster_roles) == ["cogniverse-cogniverse-tenant-provisioner"]
-    rules = wf_cluster_roles["cogniverse-cogniverse-tenant-provisioner"]["rules"]
+    assert list(wf_cluster_roles) == ["cogniverse.cogniverse-tenant-provisioner"]
+    rules = wf_cluster_roles["cogniverse.cogniverse-tenant-provisioner"]["rules"]
     assert rules == [
-        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "create", "patch"]},
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get", "list", "create", "patch"]},
         {"apiGroups": [""], "resources": ["resourcequotas", "persistentvolumeclaims"],
          "verbs": ["get", "create", "patch", "update"]},
     ]
-    binding = rbac["ClusterRoleBinding"]["cogniverse-cogniverse-tenant-provisioner"]
+    binding = rbac["ClusterRoleBinding"]["cogniverse.cogniverse-tenant-provisioner"]
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "cogniverse-tenant-provisioner",
                                     "namespace": "cogniverse"}]
 
@@ -66,16 +67,18 @@ def test_rbac_names_are_scoped_to_the_release(helm):
     b = {(d.kind, d.name) for d in _workflow_rbac(render_chart(helm=helm, release="other", namespace="team-b"))}
     assert not a & b, f"two releases would share {a & b}"
     cluster = [n for k, n in b if k.startswith("Cluster")]
-    assert cluster and all(n.startswith("team-b-other-") for n in cluster)
+    assert cluster and all(n.startswith("team-b.other-") for n in cluster)
 
 
 def test_workflows_use_the_steps_account_and_only_resource_steps_use_the_provisioner(helm):
+    """...and validate-tenant, which counts the release's tenants (list namespaces) for the tenant bound."""
     docs = render_chart(helm=helm)
     for obj in all_argo(docs):
-        own = {"deadline-watchdog": "cogniverse-deadline-watchdog"}  # test_deadline_watchdog.py
+        own = {"deadline-watchdog": "cogniverse-deadline-watchdog",  # test_deadline_watchdog.py
+               "restore": "cogniverse-workflow-restore"}  # test_backup_restore.py
         assert workflow_spec(obj)["serviceAccountName"] == own.get(obj["metadata"]["name"], "cogniverse-workflow")
-        for t in templates(obj).values():
-            if "resource" in t:
+        for name, t in templates(obj).items():
+            if "resource" in t or (obj["metadata"]["name"], name) == ("tenant-provisioning", "validate-tenant"):
                 assert t["serviceAccountName"] == "cogniverse-tenant-provisioner"
             else:
                 assert "serviceAccountName" not in t

@@ -56,6 +56,7 @@ EXPECTED_PARAMETERS = {
     "tenant-provisioning": {"tenant-id": None, "tenant-name": None,
                             "profiles": "video_colpali_smol500_mv_frame,video_videoprism_base_mv_chunk_30s",
                             "storage-quota": "200Gi", "cpu-quota": "20", "memory-quota": "40Gi"},
+    "restore": {"backup-dir": "/backups", "backup-id": "latest", "components": "vespa,phoenix"},
 }
 
 
@@ -211,12 +212,20 @@ def test_run_optimization_is_a_step_display_name(wft):
 
 # --- the step contract: argv only, validation first -----------------------------------------------
 
+#: Phoenix's SQLite backup and restore run a fixed file of the chart in the Phoenix image (templates/workflows/_backup.tpl).
+PHOENIX_STEPS = {"backup-phoenix", "restore-phoenix"}
+PHOENIX_SCRIPT = ["/usr/bin/python3", "/opt/cogniverse/phoenix-backup.py"]
+
+
 def test_every_container_step_runs_the_runner_with_one_argv_element_per_parameter(docs):
     for obj in all_argo(docs):
         for t in container_templates(obj):
             c = t["container"]
-            assert c["image"] == "cogniverse/runtime:1.0.0"
-            assert c["command"] == ["cogniverse-workflow"]
+            if t["name"] in PHOENIX_STEPS:
+                assert c["image"].startswith("arizephoenix/phoenix:") and c["command"] == PHOENIX_SCRIPT
+            else:
+                assert c["image"] == "cogniverse/runtime:1.0.0"
+                assert c["command"] == ["cogniverse-workflow"]
             declared = [p["name"] for p in (t.get("inputs") or {}).get("parameters") or []]
             args = c["args"]
             assert args[0] == t["name"]
@@ -240,6 +249,10 @@ def test_no_shell_and_no_script_source_anywhere(docs):
             assert "script" not in t, f"{obj['metadata']['name']}/{t['name']} has a script template"
             if "container" in t:
                 cmd = t["container"]["command"]
+                if t["name"] in PHOENIX_STEPS:  # python3 runs the chart's file from a read-only ConfigMap: no source in argv
+                    mount = {m["mountPath"]: m for m in t["container"]["volumeMounts"]}["/opt/cogniverse"]
+                    assert cmd == PHOENIX_SCRIPT and mount["readOnly"] is True, t["name"]
+                    cmd = []
                 assert not (set(cmd) & shells) and "-c" not in t["container"]["args"], t["name"]
 
 
@@ -263,8 +276,9 @@ def test_parameters_in_resource_manifests_are_validated_first(wft):
 def test_validation_runs_first_and_alone_and_is_never_retried(wft, name, first):
     main = entry(wft[name])
     assert step_groups(main)[0] == [first]
-    # validate-tenant also gets the release namespace, to refuse a tenant whose namespace is the release's
-    extra = {"release-namespace"} if first == "validate-tenant" else set()
+    # validate-tenant also gets the release namespace, to refuse a tenant whose namespace is the release's,
+    # and the tenant bound (max-tenants, release-id: the release's label on its tenant namespaces)
+    extra = {"release-namespace", "max-tenants", "release-id"} if first == "validate-tenant" else set()
     assert set(arguments(steps(main)[first])) == {p for p in parameters(wft[name]) if p != "improvement-threshold"} | extra
     assert "retryStrategy" not in templates(wft[name])[first]
 
@@ -304,7 +318,7 @@ def test_every_workflow_has_deadline_ttl_podgc_and_a_service_account(docs):
         assert spec["activeDeadlineSeconds"] > 0
         assert spec["ttlStrategy"] == {"secondsAfterSuccess": 604800, "secondsAfterFailure": 1209600}
         assert spec["podGC"]["strategy"] == "OnPodSuccess"
-        own = {"deadline-watchdog": "cogniverse-deadline-watchdog"}
+        own = {"deadline-watchdog": "cogniverse-deadline-watchdog", "restore": "cogniverse-workflow-restore"}
         assert spec["serviceAccountName"] == own.get(obj["metadata"]["name"], "cogniverse-workflow")
 
 

@@ -1,16 +1,19 @@
 # shellcheck shell=bash
-# The node add-ons a K3s node ships, each built from its Go module into an image of its own and
-# run as a Deployment in kube-system: CoreDNS (cluster DNS), the local-path provisioner (default
-# StorageClass `local-path`) and metrics-server (`kubectl top`). One folder per add-on under
-# cluster/addons/: its wrapper Go module, its manifest and <name>.sh with what is particular to it.
+# The node add-ons a K3s node ships, each built from its Go module: CoreDNS (cluster DNS), the
+# local-path provisioner (default StorageClass `local-path`) and metrics-server (`kubectl top`), each
+# in an image of its own run as a Deployment in kube-system, and kube-router's network policy
+# controller (NetworkPolicy enforcement), which programs the host's iptables and so runs on the node
+# as a process (an add-on without an image: <name>.sh provides <name>_start and <name>_status).
+# One folder per add-on under cluster/addons/: its wrapper Go module, its manifest and <name>.sh
+# with what is particular to it.
 # Sourced by scripts/local_cluster.sh, which provides ROOT, CLUSTER_DIR, CACHE, STATE, TIMEOUT,
 # TOOLBOX_IMAGE, BRIDGE_IP, NODE_NAME and the helpers log, die, pin, kc, wait_for, source_key, go_build, image_archive.
 #
-# Versions: COREDNS_VERSION, LOCAL_PATH_PROVISIONER_VERSION, METRICS_SERVER_VERSION in
-# versions.env; each wrapper go.mod requires exactly that version (checked here at build time and
+# Versions: COREDNS_VERSION, LOCAL_PATH_PROVISIONER_VERSION, METRICS_SERVER_VERSION,
+# KUBE_ROUTER_VERSION in versions.env; each wrapper go.mod requires exactly that version (checked here at build time and
 # by tests/test_local_cluster.py). Binaries and images are cached by version and source hash.
 
-ADDONS=(coredns local-path metrics-server)
+ADDONS=(coredns local-path metrics-server kube-router)
 # Cluster addresses the add-ons' manifests use (kubelet's clusterDNS is DNS_SERVICE_IP too);
 # local_cluster.sh and addon_render (${!var}) read them.
 # shellcheck disable=SC2034
@@ -22,7 +25,7 @@ declare -A ADDON_PIN=()     # versions.env key of its version
 declare -A ADDON_MODULE=()  # the upstream Go module
 declare -A ADDON_PKG=()     # the main package to build (in the wrapper module)
 declare -A ADDON_BIN=()     # binary name, its path in the image (/NAME) and its Deployment's name
-declare -A ADDON_IMAGE=()   # image name without tag (the tag is VERSION-KEY)
+declare -A ADDON_IMAGE=()   # image name without tag (the tag is VERSION-KEY); empty: runs on the host
 declare -A ADDON_UID=()     # user the image runs as (empty: root)
 
 addon_define() {  # addon_define NAME PIN_KEY MODULE PACKAGE BINARY IMAGE UID
@@ -75,6 +78,7 @@ addons_build() {  # build every add-on binary that is not cached; each build is 
 addons_images() {  # append the add-ons' image archives to IMAGES (built when missing)
   local py="$CLUSTER_DIR/images/oci_image.py" name out bin user
   for name in "${ADDONS[@]}"; do
+    [[ -n "${ADDON_IMAGE[$name]}" ]] || continue  # a host process, no image
     bin="$(addon_bin_dir "$name")/${ADDON_BIN[$name]}"
     [[ -x "$bin" ]] || die "$name is not built ($bin missing): run scripts/local_cluster.sh build"
     out="$(image_archive "$name-$(sha256sum "$py" | cut -c1-8)-$(basename "$(addon_bin_dir "$name")")")"
@@ -128,9 +132,14 @@ addon_rollout() {  # addon_rollout DEPLOYMENT: wait until the kube-system Deploy
   wait_for "kube-system/$1 rolled out" kc -n kube-system rollout status "deployment/$1" --timeout=2s
 }
 
-addons_status() {  # one line per add-on: its Deployment's ready replicas; 1 when one is not ready
+addons_status() {  # one line per add-on: its Deployment's ready replicas (or host process); 1 when one is not ready
   local name deploy ready bad=0
   for name in "${ADDONS[@]}"; do
+    if [[ -z "${ADDON_IMAGE[$name]}" ]]; then
+      ready="$("${name//-/_}_status")" || bad=1
+      printf '%-24s %s\n' "$name" "$ready"
+      continue
+    fi
     deploy="${ADDON_BIN[$name]}"  # each manifest names its Deployment after the binary
     ready="$(kc -n kube-system get deployment "$deploy" -o jsonpath='{.status.readyReplicas}/{.spec.replicas}' 2>/dev/null)" || ready="missing"
     [[ "$ready" == 1/1 ]] || bad=1

@@ -14,6 +14,10 @@ ARGO_NAMESPACE=argo
 ARGO_UID=8737
 ARGO_GRACE_SECONDS=3  # terminationGracePeriodSeconds of the controller and the server (see argo_install_dir)
 
+# The UI embedded into argo server: built with yarn from the module's ui/ sources.
+# shellcheck source=cluster/argo/ui.sh
+source "$CLUSTER_DIR/argo/ui.sh"
+
 argo_pin() {  # argo_pin KEY: the value of KEY in versions.env
   local v
   v="$(awk -F= -v k="$1" '$1 == k {print $2; exit}' "$ROOT/versions.env")"
@@ -41,37 +45,18 @@ argo_module_dir() {  # the Argo module's directory in Go's module cache (downloa
   (cd "$ARGO_WRAPPER" && go mod download "$ARGO_MODULE" && go list -m -f '{{.Dir}}' "$ARGO_MODULE")
 }
 
-argo_key() {  # hash of everything the Argo binaries are built from: wrapper module, overlay, UI page, Go
+argo_key() {  # hash of everything the Argo binaries are built from: wrapper module, overlay, the UI's key, Go
+  local moddir
+  moddir="$(argo_module_dir)" || die "go mod download $ARGO_MODULE failed"
   { source_key "$ARGO_WRAPPER"
-    cat "$CLUSTER_DIR/argo/overlay/osspecific_signal_linux.go.in" "$CLUSTER_DIR/argo/ui/index.html"; } \
+    cat "$CLUSTER_DIR/argo/overlay/osspecific_signal_linux.go.in"
+    argo_ui_key "$moddir"; } \
     | sha256sum | cut -c1-12
 }
 
 argo_bin_dir() { echo "$CACHE/bin/argo-$ARGO_VERSION-$(argo_key)"; }
 
 argo_built() { [[ -x "$1/workflow-controller" && -x "$1/argoexec" && -x "$1/argo" ]]; }
-
-# The UI: ui/embed.go embeds ui/dist/app, which the module zip lacks. Its sources and yarn.lock are
-# there, but the lockfile resolves argo-ui from a git repository (`resolved "git+https://...`),
-# which yarn cannot fetch here: `yarn install --frozen-lockfile` in ui/ stops at
-# `git ls-remote --tags --heads https://.../argo-ui.git` ("Could not resolve host"). The npm
-# registry's argo-ui@1.0.0 in its place installs but does not build (an older snapshot; see
-# cluster/argo/README.md). So the build embeds cluster/argo/ui/index.html, a minimal page that
-# lists workflows through the real API. tests/test_argo_versions.py fails once a pinned version's
-# lockfile is git-free.
-argo_ui_git_deps() {  # argo_ui_git_deps SRC: the lockfile entries resolved from git (empty: none)
-  { grep -o 'resolved "git+[^"#]*' "$1/ui/yarn.lock" || true; } | sed 's/^resolved "//' | sort -u
-}
-
-argo_ui_dist() {  # argo_ui_dist SRC: write SRC/ui/dist/app
-  local src="$1" git_deps
-  git_deps="$(argo_ui_git_deps "$src")"
-  [[ -n "$git_deps" ]] || die "Argo $ARGO_VERSION's ui/yarn.lock has no git dependency any more: build the real UI with yarn (see argo_ui_dist in cluster/argo/argo.sh)"
-  log "Argo $ARGO_VERSION UI: ui/yarn.lock pins $(echo "$git_deps" | tr '\n' ' ')from git, which is unreachable offline: embedding the minimal page cluster/argo/ui/index.html"
-  mkdir -p "$src/ui/dist/app"
-  sed "s/<span id=\"version\">?<\/span>/<span id=\"version\">$ARGO_VERSION<\/span>/" \
-    "$CLUSTER_DIR/argo/ui/index.html" >"$src/ui/dist/app/index.html"
-}
 
 argo_sources() {  # prints the -modfile flag that builds from a patched copy of the module
   local moddir src key="$1"
@@ -80,7 +65,7 @@ argo_sources() {  # prints the -modfile flag that builds from a patched copy of 
   # go build may not touch the module cache, so build from a copy with what the zip lacks added,
   # through a generated go.mod (-modfile) that replaces the module with that copy:
   # - workflow/executor/osspecific/signal_linux.go ("undefined: Setpgid" without it; v3.7 and v4.0)
-  # - ui/dist/app, embedded by ui/embed.go into the argo CLI (see argo_ui_dist)
+  # - ui/dist/app, embedded by ui/embed.go into the argo CLI: Argo's real UI (cluster/argo/ui.sh)
   src="$CACHE/src/argo-workflows-$ARGO_VERSION-$key"
   if [[ ! -f "$src/.complete" ]]; then
     rm -rf "$src" && mkdir -p "$CACHE/src"
@@ -89,12 +74,13 @@ argo_sources() {  # prints the -modfile flag that builds from a patched copy of 
       sed "s#github.com/argoproj/argo-workflows/v3/#$ARGO_MODULE/#" "$CLUSTER_DIR/argo/overlay/osspecific_signal_linux.go.in" \
         >"$src/workflow/executor/osspecific/signal_linux.go"
     fi
-    argo_ui_dist "$src" >&2
+    argo_ui_build "$src" >&2
     touch "$src/.complete"
   fi
-  cp "$ARGO_WRAPPER/go.sum" "$CACHE/src/argo-$ARGO_VERSION.go.sum"
-  { cat "$ARGO_WRAPPER/go.mod"; echo "replace $ARGO_MODULE => $src"; } >"$CACHE/src/argo-$ARGO_VERSION.go.mod"
-  echo "-modfile=$CACHE/src/argo-$ARGO_VERSION.go.mod"
+  # Named by the key too: a build of the same version from another tree (another key) keeps its own.
+  cp "$ARGO_WRAPPER/go.sum" "$CACHE/src/argo-$ARGO_VERSION-$key.go.sum"
+  { cat "$ARGO_WRAPPER/go.mod"; echo "replace $ARGO_MODULE => $src"; } >"$CACHE/src/argo-$ARGO_VERSION-$key.go.mod"
+  echo "-modfile=$CACHE/src/argo-$ARGO_VERSION-$key.go.mod"
 }
 
 build_argo() {  # build workflow-controller, argoexec and argo into ARGO_BIN, one timing each
@@ -144,15 +130,20 @@ argo_images() {  # append the archives of the argoexec, workflow-controller and 
 }
 
 argo_install_dir() {  # argo_install_dir DIR: Argo's manifests/ from the module plus our overlay in DIR/local
-  local dir="$1" moddir
+  local dir="$1" moddir build
   moddir="$(argo_module_dir)" || die "go mod download $ARGO_MODULE failed"
   rm -rf "$dir" && mkdir -p "$dir"
   cp -r "$moddir/manifests" "$dir/manifests" && chmod -R u+w "$dir/manifests"
   mkdir -p "$dir/local"
+  # The build the images hold (version and source hash, e.g. the UI's): the tags carry only the version,
+  # so without it a rebuilt binary under the same tag left the running pods on the old image.
+  build="$(basename "${ARGO_BIN:-unbuilt}")"
   # Upstream's cluster install without CRDs (those are applied in full, server-side, before).
-  # Changed: the images (built here, never pulled), the argo-server's auth mode and plain HTTP
-  # (see docs/deploy.md), quick probes, Recreate (one controller at a time when versions swap),
-  # the controller's requeue time and no leader election (one replica). DEFAULT_REQUEUE_TIME (250ms
+  # Changed: the images (built here, never pulled), plain HTTP for argo-server (see docs/deploy.md)
+  # with Argo's default --auth-mode=client kept explicit: every API request needs a Kubernetes bearer
+  # token and acts with that token's rights (with --auth-mode=server any pod that reached the Service
+  # drove Argo with the server's own account; the static UI at / needs none), quick probes, Recreate
+  # (one controller at a time when versions swap), the controller's requeue time and no leader election (one replica). DEFAULT_REQUEUE_TIME (250ms
   # by default here, 1s in Argo's own test setup, 10s stock): workflows advance within a fraction of a
   # second of a pod finishing instead of up to 10s later (the smoke suite runs many short steps).
   # A 3s grace period for both: neither process exits on SIGTERM before the stock 30s SIGKILL (measured
@@ -182,6 +173,9 @@ patches:
       path: /spec/strategy
       value: {type: Recreate}
     - op: add
+      path: /spec/template/metadata/annotations
+      value: {cogniverse.dev/argo-build: "$build"}
+    - op: add
       path: /spec/template/spec/containers/0/imagePullPolicy
       value: Never
     - op: replace
@@ -206,11 +200,14 @@ patches:
       path: /spec/strategy
       value: {type: Recreate}
     - op: add
+      path: /spec/template/metadata/annotations
+      value: {cogniverse.dev/argo-build: "$build"}
+    - op: add
       path: /spec/template/spec/containers/0/imagePullPolicy
       value: Never
     - op: replace
       path: /spec/template/spec/containers/0/args
-      value: [server, --auth-mode=server, --secure=false]
+      value: [server, --auth-mode=client, --secure=false]
     - op: replace
       path: /spec/template/spec/containers/0/readinessProbe
       value: {httpGet: {port: 2746, scheme: HTTP, path: /}, periodSeconds: 1}

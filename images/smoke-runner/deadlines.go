@@ -9,7 +9,9 @@ package main
 //   - sets the annotation cogniverse.dev/deadline-passed (Argo then fails the Pending steps, deletes
 //     their pods, runs the exit handler and releases the semaphore, by its own rules);
 //   - when the deadline passed more than --terminate-after-seconds ago and the workflow was already
-//     marked (its exit handler is stuck too), sets spec.shutdown=Terminate.
+//     marked (its exit handler is stuck too), sets spec.shutdown=Terminate;
+//   - never touches a workflow with a spec.shutdown already set, nor re-marks a marked one;
+//   - goes on past a failed patch, and exits non-zero at the end naming every failure.
 // The chart's ValidatingAdmissionPolicy lets the watchdog's ServiceAccount change nothing else.
 // Only the standard library: the image holds this one static binary.
 
@@ -144,7 +146,10 @@ type Action struct {
 }
 
 // EnforceDeadlines marks (and, past terminateAfter, terminates) the Running workflows matching
-// selector whose deadline has passed at now.
+// selector whose deadline has passed at now. A workflow is marked once; one already marked is
+// terminated once it is more than terminateAfter past its deadline; one with any spec.shutdown (an
+// operator's Stop, say) is left alone. A failed patch does not stop it: it goes on with the others
+// and returns every failure at the end, with what it did.
 func EnforceDeadlines(k *kubeAPI, selector string, terminateAfter time.Duration, now time.Time) ([]Action, error) {
 	q := url.Values{"labelSelector": {selector + ",workflows.argoproj.io/phase=Running"}}
 	body, err := k.do(http.MethodGet, "/apis/argoproj.io/v1alpha1/namespaces/"+url.PathEscape(k.namespace)+"/workflows?"+q.Encode(), "", nil)
@@ -159,6 +164,7 @@ func EnforceDeadlines(k *kubeAPI, selector string, terminateAfter time.Duration,
 	}
 	sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Metadata.Name < list.Items[j].Metadata.Name })
 	var done []Action
+	var failed []string
 	for _, w := range list.Items {
 		limit, ok := w.deadline()
 		if w.Status.Phase != "Running" || !ok || w.Status.StartedAt.IsZero() || w.Spec.Shutdown != "" {
@@ -171,7 +177,10 @@ func EnforceDeadlines(k *kubeAPI, selector string, terminateAfter time.Duration,
 		stamp := now.UTC().Format(time.RFC3339)
 		patch := map[string]any{"metadata": map[string]any{"annotations": map[string]string{AnnotationDeadlinePassed: stamp}}}
 		kind := "marked"
-		if _, marked := w.Metadata.Annotations[AnnotationDeadlinePassed]; marked && overdue > terminateAfter {
+		if _, marked := w.Metadata.Annotations[AnnotationDeadlinePassed]; marked {
+			if overdue <= terminateAfter {
+				continue // marked by an earlier run; Argo has it, and it is not yet due to be terminated
+			}
 			patch = map[string]any{"metadata": map[string]any{"annotations": map[string]string{AnnotationTerminated: stamp}},
 				"spec": map[string]string{"shutdown": "Terminate"}}
 			kind = "terminated"
@@ -179,12 +188,20 @@ func EnforceDeadlines(k *kubeAPI, selector string, terminateAfter time.Duration,
 		raw, _ := json.Marshal(patch)
 		path := "/apis/argoproj.io/v1alpha1/namespaces/" + url.PathEscape(k.namespace) + "/workflows/" + url.PathEscape(w.Metadata.Name)
 		if _, err := k.do(http.MethodPatch, path, "application/merge-patch+json", raw); err != nil {
-			return done, fmt.Errorf("enforce-deadlines: cannot mark workflow %s: %v", w.Metadata.Name, err)
+			failed = append(failed, fmt.Sprintf("cannot mark workflow %s (%s): %v", w.Metadata.Name, kind, err))
+			continue
 		}
 		done = append(done, Action{Workflow: w.Metadata.Name, Overdue: overdue, Kind: kind})
 	}
+	if len(failed) > 0 {
+		return done, fmt.Errorf("enforce-deadlines: %d of %d overdue workflows not patched: %s", len(failed), len(failed)+len(done), strings.Join(failed, "; "))
+	}
 	return done, nil
 }
+
+// maxTerminateAfterSeconds: terminate-after-seconds above this (about 10 years) is refused, as a
+// time.Duration of seconds overflows past about 292 years.
+const maxTerminateAfterSeconds = 315360000
 
 func enforceDeadlines(a map[string]string, env func(string) string) (map[string]string, error) {
 	dir := serviceAccountDir
@@ -195,7 +212,10 @@ func enforceDeadlines(a map[string]string, env func(string) string) (map[string]
 	if err != nil {
 		return nil, err
 	}
-	after, _ := strconv.Atoi(a["terminate-after-seconds"])
+	after, err := strconv.ParseInt(a["terminate-after-seconds"], 10, 64)
+	if err != nil || after < 0 || after > maxTerminateAfterSeconds {
+		return nil, fmt.Errorf("enforce-deadlines: --terminate-after-seconds %q must be an integer from 0 to %d", a["terminate-after-seconds"], maxTerminateAfterSeconds)
+	}
 	actions, err := EnforceDeadlines(api, a["selector"], time.Duration(after)*time.Second, time.Now())
 	terminated := 0
 	for _, act := range actions {

@@ -24,7 +24,8 @@ type fakeWorkflowAPI struct {
 	items    []map[string]any
 	patches  map[string]map[string]any
 	selector string
-	status   int // answer every request with this status when set
+	status   int            // answer every request with this status when set
+	failOn   map[string]int // answer a patch of these workflows with this status
 }
 
 func (f *fakeWorkflowAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -54,7 +55,12 @@ func (f *fakeWorkflowAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		f.patches[strings.TrimPrefix(r.URL.Path, prefix+"/")] = p
+		name := strings.TrimPrefix(r.URL.Path, prefix+"/")
+		if code := f.failOn[name]; code != 0 {
+			http.Error(w, `{"kind":"Status","message":"denied by policy"}`, code)
+			return
+		}
+		f.patches[name] = p
 		w.Write([]byte(`{}`))
 	default:
 		http.NotFound(w, r)
@@ -78,7 +84,9 @@ func wf(name string, started time.Time, deadline any, fromTemplate bool, annotat
 }
 
 // standInAPI starts the stand-in over TLS and writes the ServiceAccount files a pod would have.
-func standInAPI(t *testing.T, f *fakeWorkflowAPI) map[string]string {
+func standInAPI(t *testing.T, f *fakeWorkflowAPI) map[string]string { return standInAPIOf(t, f) }
+
+func standInAPIOf(t *testing.T, f http.Handler) map[string]string {
 	srv := httptest.NewTLSServer(f)
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
@@ -113,13 +121,15 @@ func TestEnforceDeadlinesMarksOverdueAndTerminatesStuckWorkflows(t *testing.T) {
 	if f.selector != "app.kubernetes.io/instance=cv,workflows.argoproj.io/phase=Running" {
 		t.Errorf("labelSelector %q", f.selector)
 	}
-	if out["overdue-count"] != "4" || out["terminated-count"] != "1" {
+	if out["overdue-count"] != "3" || out["terminated-count"] != "1" {
 		t.Errorf("outputs %v", out)
 	}
-	if got := strings.Join(sortedKeys(f.patches), ","); got != "marked-recently,overdue,overdue-ref,stuck" {
+	// marked-recently was marked by an earlier run and is not yet due: its mark is never rewritten;
+	// stopping has an operator's shutdown, which the watchdog never changes.
+	if got := strings.Join(sortedKeys(f.patches), ","); got != "overdue,overdue-ref,stuck" {
 		t.Fatalf("patched %s", got)
 	}
-	for _, n := range []string{"overdue", "overdue-ref", "marked-recently"} {
+	for _, n := range []string{"overdue", "overdue-ref"} {
 		raw, _ := json.Marshal(f.patches[n])
 		if !bytes.Contains(raw, []byte(AnnotationDeadlinePassed)) || bytes.Contains(raw, []byte("spec")) {
 			t.Errorf("%s: patch %s (want only the deadline-passed annotation)", n, raw)
@@ -152,6 +162,35 @@ func TestSelectorRejectsAnythingButEqualityTerms(t *testing.T) {
 		code, stderr, _ := invoke(t, nil, "enforce-deadlines", "--selector", bad, "--terminate-after-seconds", "0")
 		if code != 2 || !strings.Contains(stderr, "--selector") {
 			t.Errorf("%q: exit %d: %s", bad, code, stderr)
+		}
+	}
+}
+
+func TestEnforceDeadlinesGoesOnPastAFailedPatchAndFailsAtTheEnd(t *testing.T) {
+	now := time.Now()
+	f := &fakeWorkflowAPI{patches: map[string]map[string]any{}, failOn: map[string]int{"a-first": http.StatusForbidden},
+		items: []map[string]any{
+			wf("a-first", now.Add(-90*time.Second), 60, false, nil, ""),
+			wf("b-second", now.Add(-90*time.Second), 60, false, nil, ""),
+			wf("c-third", now.Add(-2000*time.Second), 60, false, map[string]string{AnnotationDeadlinePassed: "x"}, ""),
+		}}
+	env := standInAPI(t, f)
+	code, stderr, _ := invoke(t, env, "enforce-deadlines", "--selector", "a=b", "--terminate-after-seconds", "600")
+	if code != 1 || !strings.Contains(stderr, "1 of 3 overdue workflows not patched") || !strings.Contains(stderr, "a-first") ||
+		!strings.Contains(stderr, "HTTP 403") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+	if got := strings.Join(sortedKeys(f.patches), ","); got != "b-second,c-third" {
+		t.Errorf("patched %s (want the two after the failed one)", got)
+	}
+}
+
+func TestEnforceDeadlinesRefusesATerminateAfterThatOverflows(t *testing.T) {
+	env := standInAPI(t, &fakeWorkflowAPI{patches: map[string]map[string]any{}})
+	for _, bad := range []string{"315360001", "9223372036854775807", "99999999999999999999"} {
+		code, stderr, _ := invoke(t, env, "enforce-deadlines", "--selector", "a=b", "--terminate-after-seconds", bad)
+		if code == 0 || !strings.Contains(stderr, "terminate-after-seconds") {
+			t.Errorf("%s: exit %d: %s", bad, code, stderr)
 		}
 	}
 }

@@ -10,7 +10,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -228,6 +227,10 @@ var formats = map[string]validator{
 	"annotation-threshold":    intAtLeast(0),
 	"selector":                labelSelector,
 	"terminate-after-seconds": intAtLeast(0),
+	"max-tenants":             intAtLeast(1),
+	"release-id":              matches(regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`), "a label value (the release's cogniverse.dev/release)"),
+	"deployment":              matches(reDNSLabel, "a Deployment name"),
+	"replicas":                oneOf("0", "1"),
 }
 
 // ---- steps --------------------------------------------------------------------------------------
@@ -319,7 +322,7 @@ var steps = map[string]Step{
 	// validate-tenant checks everything that later reaches a manifest and hands exactly that on as
 	// outputs: the resource steps take their values only from here.
 	"validate-tenant": {Required: []string{"tenant-id", "tenant-name", "profiles", "storage-quota", "cpu-quota", "memory-quota"},
-		Optional: []string{"release-namespace"}, Run: validateTenant},
+		Optional: []string{"release-namespace", "max-tenants", "release-id"}, Run: validateTenant},
 	"deploy-schemas": {Required: []string{"tenant-id", "profiles"},
 		Run: func(a map[string]string, _ func(string) string) (map[string]string, error) {
 			return map[string]string{"schema-count": strconv.Itoa(profileCount(a))}, nil
@@ -337,8 +340,15 @@ var steps = map[string]Step{
 		}},
 
 	// scheduled
-	"backup-vespa":   {Required: []string{"backup-dir", "backup-id"}, Run: backup("vespa")},
-	"backup-phoenix": {Required: []string{"backup-dir", "backup-id"}, Run: backup("phoenix")},
+	// backups.go, restore.go. backup-phoenix here is the stand-in: with Phoenix on SQLite the chart
+	// runs backup-phoenix and restore-phoenix in the Phoenix image (charts/cogniverse/files/phoenix-backup.py).
+	"backup-vespa":   {Required: []string{"backup-dir", "backup-id"}, Run: backup("vespa", vespaExport)},
+	"backup-phoenix": {Required: []string{"backup-dir", "backup-id"}, Run: backup("phoenix", standIn("phoenix"))},
+	// restore: verify-backup resolves `latest` and refuses an incomplete or corrupted backup before anything changes.
+	"verify-backup":   {Required: []string{"backup-dir", "backup-id", "components"}, Run: verifyBackup},
+	"restore-vespa":   {Required: []string{"backup-dir", "backup-id"}, Run: restoreVespa},
+	"restore-phoenix": {Required: []string{"backup-dir", "backup-id"}, Run: restorePhoenixStandIn},
+	"scale-phoenix":   {Required: []string{"deployment", "replicas"}, Run: scalePhoenix},
 	// backup-id and components are optional only so that a chart from before the completion markers
 	// still runs against this image; the chart passes both.
 	"prune-backups": {Required: []string{"backup-dir", "retention-days", "keep-latest"}, Optional: []string{"backup-id", "components"},
@@ -364,147 +374,21 @@ func fixed(name, value string) func(map[string]string, func(string) string) (map
 	}
 }
 
-func validateTenant(a map[string]string, _ func(string) string) (map[string]string, error) {
+func validateTenant(a map[string]string, env func(string) string) (map[string]string, error) {
 	ns := TenantNamespace(a["tenant-id"])
 	if rel := a["release-namespace"]; rel != "" && ns == rel {
 		return nil, usageErr("--tenant-id %q: its namespace %s is the release namespace; choose another tenant id (or install the release elsewhere)", a["tenant-id"], ns)
+	}
+	if a["max-tenants"] != "" { // tenants.go
+		if err := checkTenantLimit(env, a["release-id"], ns, a["max-tenants"]); err != nil {
+			return nil, err
+		}
 	}
 	out := map[string]string{"tenant-id": a["tenant-id"], "namespace": ns}
 	for _, q := range []string{"storage-quota", "cpu-quota", "memory-quota"} {
 		out[q] = a[q]
 	}
 	return out, nil
-}
-
-// ---- backups ------------------------------------------------------------------------------------
-//
-// Layout on the backups volume:  <backup-dir>/<backup-id>/.cogniverse-backup   (written first)
-//                                <backup-dir>/<backup-id>/<component>/...      (the data)
-//                                <backup-dir>/<backup-id>/<component>.complete (written last)
-// A backup is complete when every component's marker exists. prune-backups deletes only folders
-// holding .cogniverse-backup, never a complete backup among the newest keep-latest, and nothing at
-// all unless the backup it was told about is complete.
-
-const backupTag = ".cogniverse-backup"
-
-// hostPath maps a path under BackupsMount onto the filesystem (COGNIVERSE_BACKUPS_MOUNT lets tests
-// use a temporary folder; in the pod the volume is mounted at /backups itself).
-func hostPath(env func(string) string, p string) string {
-	root := env("COGNIVERSE_BACKUPS_MOUNT")
-	if root == "" {
-		return filepath.Clean(p)
-	}
-	return filepath.Join(root, strings.TrimPrefix(filepath.Clean(p), BackupsMount))
-}
-
-func writeFileAtomic(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
-func backup(what string) func(map[string]string, func(string) string) (map[string]string, error) {
-	return func(a map[string]string, env func(string) string) (map[string]string, error) {
-		set := filepath.Join(hostPath(env, a["backup-dir"]), a["backup-id"])
-		marker := filepath.Join(set, what+".complete")
-		// A retry starts over: the marker goes first, so a half-written retry is never "complete".
-		if err := os.Remove(marker); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%s: cannot remove the old marker: %w", what, err)
-		}
-		if err := os.MkdirAll(filepath.Join(set, what), 0o755); err != nil {
-			return nil, fmt.Errorf("%s: cannot create the backup folder: %w", what, err)
-		}
-		if err := os.WriteFile(filepath.Join(set, backupTag), []byte(a["backup-id"]), 0o644); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		now := time.Now().UTC().Format(time.RFC3339)
-		data, _ := json.Marshal(map[string]string{"component": what, "backup-id": a["backup-id"], "time": now})
-		if err := writeFileAtomic(filepath.Join(set, what, "data.json"), data); err != nil {
-			return nil, fmt.Errorf("%s: cannot write the backup: %w", what, err)
-		}
-		if err := writeFileAtomic(marker, []byte(now)); err != nil {
-			return nil, fmt.Errorf("%s: cannot write the completion marker: %w", what, err)
-		}
-		return map[string]string{"backup-path": strings.TrimRight(a["backup-dir"], "/") + "/" + a["backup-id"] + "/" + what}, nil
-	}
-}
-
-type backupSet struct {
-	id       string
-	complete bool
-	at       time.Time // newest marker of a complete backup; the folder's time otherwise
-}
-
-// Prune removes backups older than retention-days, keeping the newest keep-latest complete ones.
-func Prune(a map[string]string, env func(string) string, now time.Time) (map[string]string, error) {
-	dir := hostPath(env, a["backup-dir"])
-	comps := strings.Split(a["components"], ",")
-	if a["components"] == "" {
-		comps = []string{"vespa", "phoenix"}
-	}
-	keep, _ := strconv.Atoi(a["keep-latest"])
-	days, _ := strconv.Atoi(a["retention-days"])
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("prune-backups: cannot read %s: %w", a["backup-dir"], err)
-	}
-	var sets []backupSet
-	for _, e := range entries {
-		path := filepath.Join(dir, e.Name())
-		if !e.IsDir() {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(path, backupTag)); err != nil {
-			continue // not ours: never touched
-		}
-		s := backupSet{id: e.Name(), complete: true}
-		for _, c := range comps {
-			st, err := os.Stat(filepath.Join(path, c+".complete"))
-			if err != nil {
-				s.complete = false
-				break
-			}
-			if st.ModTime().After(s.at) {
-				s.at = st.ModTime()
-			}
-		}
-		if !s.complete {
-			st, err := os.Stat(path)
-			if err != nil {
-				return nil, fmt.Errorf("prune-backups: %w", err)
-			}
-			s.at = st.ModTime()
-		}
-		sets = append(sets, s)
-	}
-	current := false
-	for _, s := range sets {
-		current = current || (s.id == a["backup-id"] && s.complete)
-	}
-	if !current && a["backup-id"] != "" {
-		return nil, fmt.Errorf("prune-backups: backup %s is not complete (a marker of %s is missing): nothing pruned", a["backup-id"], a["components"])
-	}
-	sort.Slice(sets, func(i, j int) bool { return sets[i].at.After(sets[j].at) })
-	kept := map[string]bool{}
-	for _, s := range sets {
-		if s.complete && len(kept) < keep {
-			kept[s.id] = true
-		}
-	}
-	pruned := 0
-	cutoff := now.Add(-time.Duration(days) * 24 * time.Hour)
-	for _, s := range sets {
-		if kept[s.id] || !s.at.Before(cutoff) {
-			continue
-		}
-		if err := os.RemoveAll(filepath.Join(dir, s.id)); err != nil {
-			return nil, fmt.Errorf("prune-backups: cannot remove %s: %w", s.id, err)
-		}
-		pruned++
-	}
-	return map[string]string{"pruned-count": strconv.Itoa(pruned), "kept-count": strconv.Itoa(len(sets) - pruned)}, nil
 }
 
 // Improvement reported for max-iterations: max-iterations / 10, capped at 50 (percent).

@@ -26,11 +26,16 @@ def _starts_early(item: pytest.Item) -> bool:
     return hasattr(getattr(item, "module", None), "start_early")
 
 
+def _after_guide(item: pytest.Item) -> bool:
+    return getattr(getattr(item, "module", None), "after_guide", False)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Modules that start their workflows at the beginning of the session (`start_early`, see
     `early_scenarios`) after the others, and the guide's tests last: their workflows go on beside the
-    other tests meanwhile, so their waits overlap. The order inside each module is kept."""
-    items.sort(key=lambda i: (_is_guide(i), _starts_early(i)))
+    other tests meanwhile, so their waits overlap. Modules that look at what the guide left
+    (`after_guide`, e.g. test_browser.py) come after the guide's tests. The order inside each module is kept."""
+    items.sort(key=lambda i: (_after_guide(i), _is_guide(i), _starts_early(i)))
 
 
 @pytest.fixture(scope="session")

@@ -298,3 +298,53 @@ def delete_namespace(core_api: Any, name: str) -> None:
     except ApiException as exc:
         if exc.status != 404:
             raise
+
+
+def impersonating(user: str, groups: tuple[str, ...] = ()) -> Any:
+    """A Kubernetes ApiClient that acts as `user` (Impersonate-User; the session's kubeconfig is a
+    cluster admin): the API server authorizes and admits each request as that user would be, the way
+    `kubectl --as` does. Wrap it in client.CoreV1Api(...) or client.CustomObjectsApi(...)."""
+    from kubernetes import client
+
+    api = client.ApiClient(client.Configuration.get_default_copy())
+    api.set_default_header("Impersonate-User", user)
+    for g in groups:
+        api.set_default_header("Impersonate-Group", g)
+    return api
+
+
+def await_admission_policy(namespace: str, plural: str, obj: dict[str, Any], timeout: float = 30.0) -> None:
+    """Wait until a server-side dry run of creating `obj` is refused. A ValidatingAdmissionPolicy that Helm has
+    just created takes effect once the API server's policy informer has it and its binding (about a second
+    later), so an attack sent right after the install could race it; every later attempt meets it."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
+    api = client.CustomObjectsApi()
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            api.create_namespaced_custom_object("argoproj.io", "v1alpha1", namespace, plural, obj, dry_run="All")
+        except ApiException as exc:
+            if exc.status in (403, 422):
+                return
+            raise
+        assert time.monotonic() < deadline, f"no admission policy refused a dry run within {timeout:.0f} s"
+        time.sleep(0.5)
+
+
+def refusal(call: Callable[[], Any]) -> str:
+    """The API server's message when `call` is refused (403 or 422); fails when it is admitted."""
+    import json
+
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        call()
+    except ApiException as exc:
+        assert exc.status in (403, 422), f"HTTP {exc.status}: {exc.body}"
+        try:
+            return str(json.loads(exc.body).get("message", exc.body))
+        except ValueError:
+            return str(exc.body)
+    raise AssertionError("the API server admitted it")

@@ -44,8 +44,7 @@ def test_install_from_oci_matches_install_from_tree(helm, key, registry, kube_cl
     pkg.run_pipeline(helm, tmp_path / "dist", signing=pkg.Signing(key.name, key.secring),
                      verify_keyring=key.pubring, registry=reg)
     puller = find_helm(4) if helm.version == (3, 18, 0) else helm
-    if puller is not helm:
-        pkg.login(puller, reg)
+    pkg.login(puller, reg)  # the push logged in for itself only (no credentials left on disk)
     t0 = time.monotonic()
     tgz = pkg.pull(puller, f"{registry.url}/cogniverse", chart_version(), tmp_path / "pulled",
                    registry=reg, keyring=key.pubring)

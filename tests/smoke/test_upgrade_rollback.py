@@ -276,13 +276,39 @@ def _upgrade_step(rel: SmokeRelease, core_api: Any) -> None:
     assert not upgrade.immutable_changes(before, after)
     assert _tenant_data(core_api) == _state["data"], "the upgrade changed or replaced the tenant's objects"
     assert _backups_claim_uid(core_api, rel) == _state["claim"], "the backups PVC was replaced by the upgrade"
+    _label_tenant_for_this_release(rel, after)
+
+
+def _label_tenant_for_this_release(rel: SmokeRelease, manifest: list[Any]) -> None:
+    """The upgrade step of CHANGELOG 0.5.0: a tenant provisioned before 0.5.0 gets its release's
+    `cogniverse.dev/release` label (namespace, quotas, claims), which 0.5.0's provisioner may only update
+    with; no admission policy can tell which release an unlabelled tenant belongs to."""
+    wft = next(d.obj for d in manifest if d.kind == "WorkflowTemplate" and d.name == "tenant-provisioning")
+    provision = next(t for t in wft["spec"]["templates"] if t["name"] == "provision")
+    release_id = next(p["value"] for group in provision["steps"] for step in group
+                      for p in step.get("arguments", {}).get("parameters", []) if p["name"] == "release-id")
+    _label_tenant(rel, f"cogniverse.dev/release={release_id}")
+
+
+def _label_tenant(rel: SmokeRelease, label: str) -> None:
+    """`kubectl label` the tenant's namespace, quotas and claims (`key=value` adds, `key-` removes)."""
+    env = {**os.environ, "KUBECONFIG": rel.kubeconfig}
+    for args in (["namespace", TENANT_NS], ["resourcequota,persistentvolumeclaim", "--all", "-n", TENANT_NS]):
+        subprocess.run(["kubectl", "label", "--overwrite", *args, label],
+                       check=True, capture_output=True, env=env, timeout=60)
+    _state["data"] = _tenant_data(_state["core"])  # relabelled on purpose: re-provisioning must replace nothing
 
 
 def _every_workflow_runs_and_data_stays(rel, core_api, stage: str) -> None:
     results = _run_everything(rel, stage)
     _state["backups"].add(results["daily-backup"].name)
     assert _backups_on_claim(core_api, rel) == _state["backups"], "a backup is missing from the backups PVC"
-    assert _tenant_data(core_api) == _state["data"], f"re-provisioning the tenant {stage} changed it"
+    # Across chart versions the provisioner may update its own objects (0.5.0 adds the release label): what must
+    # hold is that none was replaced or lost (same uids). Within one version, a second provisioning changing
+    # nothing is test_workflows' idempotency check.
+    uids = {k: uid for k, (uid, _) in _tenant_data(core_api).items()}
+    assert uids == {k: uid for k, (uid, _) in _state["data"].items()}, f"re-provisioning the tenant {stage} replaced it"
+    _state["data"] = _tenant_data(core_api)  # what the next step (a rollback) must leave exactly as it is
 
 
 def _rollback_step(rel: SmokeRelease, core_api: Any) -> None:
@@ -298,6 +324,7 @@ def _rollback_step(rel: SmokeRelease, core_api: Any) -> None:
     assert manifest.strip() == _state["manifest-1"].strip(), "the rollback did not restore revision 1's objects"
     assert _tenant_data(core_api) == _state["data"], "the rollback changed or replaced the tenant's objects"
     assert _backups_claim_uid(core_api, rel) == _state["claim"], "the backups PVC was replaced by the rollback"
+    _label_tenant(rel, "cogniverse.dev/release-")  # CHANGELOG 0.5.0: back on 0.4.0, its policy wants the old labels
 
 
 def test_previous_release_provisions_a_tenant_and_writes_a_backup(chain):

@@ -25,11 +25,11 @@ from cogniverse_chart.argo import WorkflowResult
 
 from smokelib import CRON_TIMEOUT, WAIT_TIMEOUT, Background, SmokeRelease, explain, install_release, remove_release
 
-from chart_utils import CRON_WORKFLOWS, OWN_CRON_WORKFLOWS
+from chart_utils import CRON_WORKFLOWS, OWN_CRON_WORKFLOWS, WORKFLOW_TEMPLATES
 
 pytestmark = pytest.mark.smoke
 
-TEMPLATES = {"video-ingestion", "batch-optimization", "tenant-provisioning"}
+TEMPLATES = set(WORKFLOW_TEMPLATES)
 CRONS = set(CRON_WORKFLOWS + OWN_CRON_WORKFLOWS)
 PROFILES = "video_colpali_smol500_mv_frame,video_videoprism_base_mv_chunk_30s"
 TENANT = f"smoke_{secrets.token_hex(3)}"
@@ -259,12 +259,14 @@ def test_bad_tenant_id_fails_at_validation_and_creates_nothing(smoke, runs, core
     assert ran <= {"validate-tenant", "validate-tenant(0)", "notify-completion", "notify-completion(0)"}, (
         f"steps after validation ran: {sorted(ran)}")
     # No namespace for the bad id: none created while it ran, except those of the suite's other scenarios
-    # running beside it (this module's tenant, the guide's, the security and upgrade modules', the OCI installs).
+    # running beside it (this module's tenant, the guide's, the security, upgrade, NetworkPolicy, restore-drill
+    # and browser modules', the OCI installs).
     start = datetime.fromisoformat(r.raw["metadata"]["creationTimestamp"].replace("Z", "+00:00"))
     end = datetime.fromisoformat(r.finished_at.replace("Z", "+00:00"))
     new = {n.metadata.name for n in core_api.list_namespace().items
            if start <= n.metadata.creation_timestamp <= end + timedelta(seconds=5)}
-    others = ("cvsmoke-", "cvoci-", "cvupg-", "cogniverse-sec", "cogniverse-foreign", "cogniverse-evil", "cogniverse-upg-")
+    others = ("cvsmoke-", "cvoci-", "cvupg-", "cogniverse-sec", "cogniverse-foreign", "cogniverse-evil", "cogniverse-upg-",
+              "cvsec-", "cogniverse-routes-", "cvnp-", "cvdrill-", "cvbrowser-", "cogniverse-browser-", "cogniverse-local")
     unexpected = {n for n in new - {TENANT_NS, "cogniverse-newcorp-inc", "cogniverse"} if not n.startswith(others)}
     assert not unexpected, sorted(unexpected)
 

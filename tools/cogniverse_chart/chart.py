@@ -18,33 +18,40 @@ from .documents import Document
 from .errors import ToolkitError
 from .findings import Finding, Severity
 from .helm import Helm, available_helms, find_helm
-from .render import DEFAULT_KUBE_VERSION, RenderRequest, profile_path, profiles, render
+from .render import DEFAULT_KUBE_VERSION, DEFAULT_NAMESPACE, DEFAULT_RELEASE, RenderRequest, profile_path, profiles, render
 
 if TYPE_CHECKING:
+    from .config import Config
     from .validate import Validator
 
 
-def select_profiles(names: list[str] | None) -> dict[str, Path]:
+def select_profiles(names: list[str] | None) -> dict[str, Path | None]:
+    """The checkout's values/ profiles (the library's default scenarios), or those named."""
     if names:
         return {n: profile_path(n) for n in names}
     found = profiles()
     if not found:
         raise ToolkitError("no profiles in values/*.yaml to render; pass manifest paths instead")
-    return found
+    return dict(found)
 
 
 def render_profiles(names: list[str] | None = None, *, chart: Path = CHART_DIR, helm: Helm | None = None,
-                    kube_version: str = DEFAULT_KUBE_VERSION) -> dict[str, list[Document]]:
-    """{profile: documents} for each selected profile (helm template runs in parallel)."""
-    chosen = select_profiles(names)
+                    kube_version: str = DEFAULT_KUBE_VERSION, scenarios: dict[str, Path | None] | None = None,
+                    extra_values: list[Path] | None = None, release: str = DEFAULT_RELEASE,
+                    namespace: str = DEFAULT_NAMESPACE) -> dict[str, list[Document]]:
+    """{scenario: documents} for each scenario (helm template runs in parallel). `scenarios` maps a name
+    to its values file (None: the chart's defaults); without it, the checkout's values/ profiles `names`.
+    `extra_values` (-f) apply on top of every scenario."""
+    chosen = scenarios if scenarios is not None else select_profiles(names)
     helm = helm or find_helm()
 
-    def one(item: tuple[str, Path]) -> tuple[str, list[Document]]:
+    def one(item: tuple[str, Path | None]) -> tuple[str, list[Document]]:
         name, path = item
-        req = RenderRequest(values_files=[path], chart=chart, kube_version=kube_version)
+        req = RenderRequest(values_files=([path] if path else []) + list(extra_values or []), chart=chart,
+                            kube_version=kube_version, release=release, namespace=namespace)
         return name, render(req, helm)
 
-    with ThreadPoolExecutor(max_workers=min(4, len(chosen))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(4, len(chosen)))) as pool:
         return dict(pool.map(one, chosen.items()))
 
 
@@ -58,42 +65,80 @@ def merge(per_profile: dict[str, list[Finding]]) -> list[Finding]:
     everywhere = len(per_profile)
     for f, profs in seen.items():
         label = "all profiles" if len(profs) == everywhere and everywhere > 1 else "profile " + ", ".join(profs)
-        out.append(replace(f, source=f"{f.source} [{label}]"))
+        out.append(replace(f, scenarios=label))
     return out
 
 
-def render_with_helms(names: list[str] | None, *, chart: Path = CHART_DIR,
-                      helms: list[Helm] | None = None) -> dict[str, list[Document]]:
+def render_with_helms(names: list[str] | None, *, chart: Path = CHART_DIR, helms: list[Helm] | None = None,
+                      **kw: Any) -> dict[str, list[Document]]:
     """{profile: docs}, or {profile@helmN: docs} when rendering with several Helm majors (in parallel).
-    Default: every Helm major found."""
+    Default: every Helm major found. Keyword arguments go to render_profiles."""
     helms = helms if helms is not None else available_helms()
     if not helms:
         helms = [find_helm()]  # raises with how to get one
     if len(helms) == 1:
-        return render_profiles(names, chart=chart, helm=helms[0])
+        return render_profiles(names, chart=chart, helm=helms[0], **kw)
     with ThreadPoolExecutor(max_workers=len(helms)) as pool:
-        parts = list(pool.map(lambda h: (h, render_profiles(names, chart=chart, helm=h)), helms))
+        parts = list(pool.map(lambda h: (h, render_profiles(names, chart=chart, helm=h, **kw)), helms))
     return {f"{name}@helm{h.major}": docs for h, found in parts for name, docs in found.items()}
 
 
-def generated_files(chart: Path, with_docs: bool) -> list[Finding]:
-    """values.schema.json and (with_docs) the generated documentation are current."""
+@dataclass(frozen=True)
+class Generated:
+    """Which generated files `check` compares with their sources (the Cogniverse layout; see config)."""
+
+    values_schema: bool = True
+    docs: bool = True
+    diagrams: Path | None = None
+    workflows_dir: Path | None = None
+    workflows_values: Path | None = None  # the scenario the guide workflows are generated for
+
+    @classmethod
+    def for_chart(cls, chart: Path, cfg: "Config", with_docs: bool = True) -> "Generated":
+        from . import docs, values_schema
+
+        return cls(values_schema=cfg.get("values-schema", (chart / values_schema.SCHEMA_SOURCE).is_dir()),
+                   docs=with_docs and cfg.get("docs", docs.has_markers(chart)),
+                   diagrams=cfg.relpath("diagrams") if with_docs else None,
+                   workflows_dir=cfg.relpath("workflows-dir"),
+                   workflows_values=_guide_values(chart, cfg) if cfg.get("workflows-dir") else None)
+
+
+def _guide_values(chart: Path, cfg: "Config") -> Path | None:
+    from .config import scenarios
+    from .generate import DEFAULT_PROFILE
+
+    return scenarios(chart, cfg).get(DEFAULT_PROFILE)
+
+
+def generated_files(chart: Path, with_docs: bool | Generated) -> list[Finding]:
+    """values.schema.json, the generated documentation and the guide workflows are current."""
     from . import docs, values_schema
 
+    want = with_docs if isinstance(with_docs, Generated) else Generated(docs=with_docs, diagrams=docs.DIAGRAMS)
     out = []
-    if not values_schema.is_current(chart):
+    if want.values_schema and not values_schema.is_current(chart):
         out.append(Finding("generated/values-schema", Severity.ERROR,
                            "values.schema.json is stale: run `cogniverse-chart schema`",
                            str(chart / values_schema.SCHEMA_FILE)))
-    if with_docs:
+    if want.docs:
         try:
-            for f in docs.plan(chart, readme=chart / "README.md"):
+            for f in docs.plan(chart, readme=chart / "README.md", diagrams=want.diagrams):
                 if f.stale:
                     out.append(Finding("generated/docs", Severity.ERROR,
                                        "generated documentation is stale: run `cogniverse-chart docs`", str(f.path)))
         except ToolkitError as exc:
             readme = str(chart / "README.md")
             out.append(Finding("generated/docs", Severity.ERROR, str(exc).replace(f"{readme}: ", ""), readme))
+    if want.workflows_dir is not None:
+        from . import generate
+
+        values = [want.workflows_values] if want.workflows_values else []
+        files = generate.guide_files(render(RenderRequest(values_files=values, chart=chart)), generate.Target())
+        for name in generate.drift(files, want.workflows_dir):
+            out.append(Finding("generated/workflows", Severity.ERROR,
+                               "out of date with the chart: run `cogniverse-chart generate`",
+                               str(want.workflows_dir / name)))
     return out
 
 
@@ -106,7 +151,8 @@ class CheckResult:
 
 
 def check(validator: "Validator", names: list[str] | None = None, *, chart: Path = CHART_DIR,
-          helms: list[Helm] | None = None, disable: list[str] | None = None, with_docs: bool = True) -> CheckResult:
+          helms: list[Helm] | None = None, disable: list[str] | None = None, with_docs: bool | Generated = True,
+          **render_kw: Any) -> CheckResult:
     """Render every selected profile with every Helm, validate and lint each, check generated files."""
     from .lint import lint
 
@@ -114,7 +160,7 @@ def check(validator: "Validator", names: list[str] | None = None, *, chart: Path
     with ThreadPoolExecutor(max_workers=1) as pool:
         # the generated-docs check renders the chart's defaults: let that helm run overlap the profiles'
         generated = pool.submit(generated_files, chart, with_docs)
-        rendered = render_with_helms(names, chart=chart, helms=helms)
+        rendered = render_with_helms(names, chart=chart, helms=helms, **render_kw)
         t_render = time.perf_counter()
         per_profile: dict[str, list[Finding]] = {}
         for name, objs in rendered.items():

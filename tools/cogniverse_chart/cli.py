@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import os
 import sys
 from typing import NoReturn
 
@@ -23,6 +25,7 @@ COMMANDS = [
     "lint",
     "docs",
     "check",
+    "ct",
     "generate",
     "submit",
     "trigger",
@@ -33,18 +36,70 @@ COMMANDS = [
 ]
 
 
+OUTPUTS = ["human", "json", "junit", "sarif", "github"]
+#: Global options that take a value (for finding the subcommand in argv).
+_VALUED = {"-o", "--output", "--config"}
+_ARGV: list[str] = []  # the arguments main() parses (for the format of a usage error)
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter without its `import shutil` (and zlib, bz2, lzma behind it) on every
+    add_argument: the terminal width comes from os, which is loaded already. Start-up matters for
+    `validate` in pipelines (benchmarks/bench_validate.py)."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        if width is None:
+            try:
+                width = int(os.environ["COLUMNS"])
+            except (KeyError, ValueError):
+                try:
+                    width = os.get_terminal_size(sys.__stdout__.fileno()).columns
+                except (OSError, AttributeError, ValueError):
+                    width = 80
+            width -= 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line usage errors (exit 2), like every other input error of the toolkit."""
 
+    def __init__(self, *args, **kw) -> None:  # type: ignore[no-untyped-def]
+        kw.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kw)
+
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        _fail(self.prog, f"{message} (see {self.prog} --help)", _requested_output(_ARGV))
+        self.exit(2)
+
+
+def _requested_output(argv: list[str]) -> str:
+    out = "human"
+    for i, arg in enumerate(argv):
+        if arg in ("-o", "--output") and i + 1 < len(argv):
+            out = argv[i + 1]
+        elif arg.startswith("--output="):
+            out = arg.split("=", 1)[1]
+        elif arg.startswith("-o") and len(arg) > 2:
+            out = arg[2:]
+    return out if out in OUTPUTS else "human"
+
+
+def _fail(prog: str, message: str, output: str) -> None:
+    """One error line on stderr; in the machine formats also the error in that format on stdout."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    if output == "json":
+        print(json.dumps({"command": prog.removeprefix("cogniverse-chart").strip() or None, "ok": False,
+                          "error": message}))
+    elif output == "github":
+        print(f"::error title={prog}::{message}".replace("\n", "%0A"))
 
 
 def _chosen_command(argv: list[str]) -> str | None:
     """The subcommand named in argv (the first argument that is not a global option), if known."""
     it = iter(argv)
     for arg in it:
-        if arg in ("-o", "--output"):
+        if arg in _VALUED:
             next(it, None)
         elif not arg.startswith("-"):
             return arg if arg in COMMANDS else None
@@ -53,28 +108,69 @@ def _chosen_command(argv: list[str]) -> str | None:
     return None
 
 
+def add_global_args(p: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """--output and --config: accepted before the subcommand and anywhere after it (`validate x.yaml -o json`).
+    Only the top-level parser sets defaults, so a value given before the subcommand is not reset."""
+    default: dict = {"default": "human"} if top else {"default": argparse.SUPPRESS}
+    if "--output" not in p._option_string_actions:
+        p.add_argument("--output", "-o", choices=OUTPUTS, **default,
+                       help="output format: human, json, junit, sarif, github (default: human)")
+    if "--config" not in p._option_string_actions:
+        p.add_argument("--config", metavar="FILE", **({"default": None} if top else default),
+                       help="config file (default: the nearest .cogniverse-chart.toml or pyproject.toml "
+                            "[tool.cogniverse-chart])")
+
+
+def _every_subparser(parser: argparse.ArgumentParser):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for p in dict.fromkeys(action.choices.values()):
+                yield p
+                yield from _every_subparser(p)
+
+
+def _version() -> str:
+    from . import __version__
+
+    return f"cogniverse-chart {__version__}"
+
+
+class _VersionAction(argparse.Action):
+    def __init__(self, option_strings, dest, **kw):  # type: ignore[no-untyped-def]
+        super().__init__(option_strings, dest, nargs=0, help="print the toolkit's version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        print(_version())
+        parser.exit(0)
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser; given argv naming a subcommand, only that subcommand's module is imported (each
     imports its own libraries: jinja2, the lint rules, the kubernetes client), which keeps start-up short
     for scripts and pipelines. Help and unknown commands still see every subcommand."""
     parser = _Parser(prog="cogniverse-chart", description=__doc__.splitlines()[0])
-    parser.add_argument("--output", "-o", choices=["human", "json"], default="human",
-                        help="output format (default: human)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action=_VersionAction)
+    add_global_args(parser, top=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
     chosen = _chosen_command(argv) if argv is not None else None
     for name in [chosen] if chosen else COMMANDS:
         importlib.import_module(f"cogniverse_chart.commands.{name}").register(sub)
+    for p in _every_subparser(parser):
+        add_global_args(p)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    global _ARGV
     argv = sys.argv[1:] if argv is None else argv
+    _ARGV = argv
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    prog = f"cogniverse-chart {args.command}"
     try:
         return int(args.func(args) or 0)
     except ToolkitError as exc:
-        print(f"cogniverse-chart {args.command}: error: {exc}", file=sys.stderr)
+        _fail(prog, str(exc), args.output)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -84,15 +180,14 @@ def main(argv: list[str] | None = None) -> int:
     # Safety nets: the commands turn these into precise ToolkitErrors where they can arise; anything
     # that slips through still ends as one line and exit 2, never a traceback.
     except UnicodeError as exc:
-        print(f"cogniverse-chart {args.command}: error: input is not UTF-8 text ({exc.reason}); "
-              f"save it as UTF-8", file=sys.stderr)
+        _fail(prog, f"input is not UTF-8 text ({exc.reason}); save it as UTF-8", args.output)
         return 2
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"cogniverse-chart {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        _fail(prog, f"{where}{exc.strerror or exc}", args.output)
         return 2
     except RecursionError:
-        print(f"cogniverse-chart {args.command}: error: input nested too deeply to process", file=sys.stderr)
+        _fail(prog, "input nested too deeply to process", args.output)
         return 2
 
 

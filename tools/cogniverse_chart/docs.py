@@ -20,7 +20,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from . import CHART_DIR, REPO_ROOT
+from . import CHART_DIR, REPO_ROOT, chart_facts, io_limits
 from .cronexpr import CronError, parse
 from .documents import Document
 from .errors import ToolkitError
@@ -133,8 +133,8 @@ def value_rows(schema: dict[str, Any], values: dict[str, Any]) -> list[Row]:
 def values_table(chart: Path = CHART_DIR) -> str:
     schema_path, values_path = chart / "values.schema.json", chart / "values.yaml"
     try:
-        schema = json.loads(schema_path.read_text(encoding="utf-8"))
-        values = yaml.safe_load(values_path.read_text(encoding="utf-8")) or {}
+        schema = json.loads(io_limits.read_text(schema_path))
+        values = yaml.safe_load(io_limits.read_text(values_path)) or {}
     except (OSError, json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ToolkitError(f"cannot read the chart's values schema or values: {exc}") from None
     return _env.get_template("values-table.md.j2").render(rows=value_rows(schema, values))
@@ -144,8 +144,8 @@ def values_file(chart: Path = CHART_DIR) -> DocFile:
     """values.yaml with its `# --` key descriptions generated from the schema (values_comments)."""
     path = chart / "values.yaml"
     try:
-        schema = json.loads((chart / "values.schema.json").read_text(encoding="utf-8"))
-        current = path.read_text(encoding="utf-8")
+        schema = json.loads(io_limits.read_text(chart / "values.schema.json"))
+        current = io_limits.read_text(path)
     except (OSError, json.JSONDecodeError) as exc:
         raise ToolkitError(f"cannot read the chart's values schema or values: {exc}") from None
     return DocFile(path, current, with_descriptions(current, schema))
@@ -367,14 +367,24 @@ class DocFile:
         return self.current != self.wanted
 
 
-def plan(chart: Path = CHART_DIR, readme: Path = README, diagrams: Path = DIAGRAMS,
+def has_markers(chart: Path) -> bool:
+    """The chart's README carries the values-table markers (the Cogniverse docs layout)."""
+    readme = chart / "README.md"
+    return readme.is_file() and START in readme.read_text(encoding="utf-8", errors="replace")
+
+
+def plan(chart: Path = CHART_DIR, readme: Path = README, diagrams: Path | None = DIAGRAMS,
          docs: list[Document] | None = None) -> list[DocFile]:
     """The generated files and their wanted content (nothing is written)."""
     if not readme.exists():
         raise ToolkitError(f"{readme} does not exist; the values table goes between markers in it")
-    current = readme.read_text(encoding="utf-8")
-    files = [DocFile(readme, current, readme_with_table(current, values_table(chart), readme)),
-             values_file(chart)]
+    current = io_limits.read_text(readme)
+    wanted_readme = readme_with_table(current, values_table(chart), readme)
+    if chart_facts.START in current:  # the install facts block (chart_facts.py), where the README has one
+        wanted_readme = chart_facts.with_facts(wanted_readme, chart, readme)
+    files = [DocFile(readme, current, wanted_readme), values_file(chart)]
+    if diagrams is None:
+        return files
     wanted = workflow_docs(docs if docs is not None else default_render(chart))
-    files.append(DocFile(diagrams, diagrams.read_text(encoding="utf-8") if diagrams.exists() else None, wanted))
+    files.append(DocFile(diagrams, io_limits.read_text(diagrams) if diagrams.exists() else None, wanted))
     return files

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from . import io_limits
 from .errors import ToolkitError
 from .perf.yaml_loader import Chunk, split_text, load_chunk, split_stream, load_document, no_cyclic_gc
 
@@ -37,17 +38,31 @@ def json_path(parts: Iterable[Any]) -> str:
     return out
 
 
+_CONTAINERS = (str, dict, list)
+
+
 def walk_strings(obj: Any, path: list[Any], needle: str) -> Iterator[tuple[list[Any], str]]:
-    """(path, string) for every string under obj that contains `needle` (e.g. "{{", "://")."""
-    if isinstance(obj, str):
-        if needle in obj:
-            yield path, obj
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from walk_strings(v, [*path, k], needle)
-    elif isinstance(obj, list):
-        for i, v in enumerate(obj):
-            yield from walk_strings(v, [*path, i], needle)
+    """(path, string) for every string under obj that contains `needle` (e.g. "{{", "://"), in document
+    order. Iterative: a recursive generator pays for every level of nesting on every string it passes up."""
+    # paths are linked (parent link, key) pairs, turned into lists only for the strings that match
+    stack: list[tuple[Any, Any]] = [(obj, None)]
+    while stack:
+        node, link = stack.pop()
+        if type(node) is str:
+            if needle in node:
+                keys = []
+                while link is not None:
+                    link, key = link
+                    keys.append(key)
+                yield [*path, *reversed(keys)], node
+        elif type(node) is dict:
+            for k, v in reversed(node.items()):
+                if type(v) in _CONTAINERS:
+                    stack.append((v, (link, k)))
+        elif type(node) is list:
+            for i in range(len(node) - 1, -1, -1):
+                if type(node[i]) in _CONTAINERS:
+                    stack.append((node[i], (link, i)))
 
 
 @dataclass(frozen=True)
@@ -122,6 +137,8 @@ def read_file(path: Path, source: str | None = None) -> Iterator[Document]:
     if str(path) == "-":
         yield from iter_documents(split_stream(sys.stdin.buffer.read, "<stdin>"), "<stdin>")
         return
+    if not path.is_dir():  # a FIFO or a device is refused before open() (which would wait for a writer)
+        io_limits.check_file(path, "")
     try:
         f = open(path, "rb")
     except IsADirectoryError:
@@ -139,15 +156,9 @@ def read_file(path: Path, source: str | None = None) -> Iterator[Document]:
 
 
 def _read(path: Path) -> str:
-    """A whole (small) text file, with one-line errors (used for values files and the like)."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ToolkitError(f"{path}: not UTF-8 text (byte {exc.start}); is it the right file? Save it as UTF-8") from None
-    except IsADirectoryError:
-        raise ToolkitError(f"{path}: is a directory, not a file") from None
-    except OSError as exc:
-        raise ToolkitError(f"{path}: cannot read: {_describe_os_error(exc)}") from None
+    """A whole (small) text file, with one-line errors (used for values files and the like); FIFOs and
+    devices refused, and at most io_limits.MAX_TEXT_BYTES."""
+    return io_limits.read_text(path, "")
 
 
 def read_text(path: Path) -> str:

@@ -1,12 +1,26 @@
-"""Finding: what every check (schema validation, lint rule) returns. The CLI only formats them."""
+"""Finding: what every check (schema validation, lint rule) returns. The CLI only formats them.
+
+`Policy` applies the user's settings to findings: severities from the config file (`off` drops a rule)
+and suppressions of one finding on one object, by an annotation that must say why:
+
+    metadata:
+      annotations:
+        cogniverse-chart.io/ignore.policy.image-tag: "pinned by digest in the mirror"   # rule policy/image-tag
+        cogniverse-chart.io/ignore.schema: "CRD validated by the operator"              # every schema/* rule
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from .documents import Document
+
+if TYPE_CHECKING:
+    from .config import Config
+
+SUPPRESS_PREFIX = "cogniverse-chart.io/ignore."
 
 
 class Severity(str, Enum):
@@ -24,6 +38,7 @@ class Finding:
     kind: str = ""
     name: str = ""
     path: str = ""  # JSON path inside the object, e.g. $.spec.templates[2].container.args[1]
+    scenarios: str = ""  # where a merged finding was seen: "all profiles", "profile a, b" (chart.merge)
 
     @classmethod
     def for_doc(cls, doc: Document, rule: str, severity: Severity, message: str, path: str = "$") -> "Finding":
@@ -31,7 +46,9 @@ class Finding:
 
     def format(self) -> str:
         where = f"{self.kind}/{self.name}" if self.kind or self.name else ""
-        loc = " ".join(x for x in (self.source and f"{self.source}:", where, self.path) if x)
+        source = f"{self.source} [{self.scenarios}]" if self.scenarios else self.source
+        inside = " ".join(x for x in (where, self.path) if x)
+        loc = f"{source}: {inside}" if source and inside else source or inside
         return f"{self.severity.value}[{self.rule}] {loc}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -42,3 +59,82 @@ class Finding:
 
 def has_errors(findings: list[Finding]) -> bool:
     return any(f.severity is Severity.ERROR for f in findings)
+
+
+#: What the person running the command asked for (`validate --reject KIND`): an object cannot exempt itself.
+UNSUPPRESSIBLE = frozenset({"schema/rejected-kind"})
+
+
+def _suppressed(rule: str, ignored: dict[str, str]) -> str | None:
+    """The reason an object's annotations give for ignoring `rule` (an id or its family), if any."""
+    dotted = rule.replace("/", ".")
+    for key, reason in ignored.items():
+        if dotted == key or dotted.startswith(key + "."):
+            return reason
+    return None
+
+
+@dataclass
+class Policy:
+    """The config's severities and the objects' suppression annotations, applied to findings."""
+
+    config: "Config | None" = None
+    # (source, kind, name) -> {rule: reason}: an annotation speaks for its own object only, never for a
+    # namesake in another file, nor for every object without a kind or name
+    ignored: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
+    bad: list[Finding] = field(default_factory=list)  # suppressions without a reason
+    suppressed: list[tuple[Finding, str]] = field(default_factory=list)
+
+    def watch(self, docs: Iterable[Document]) -> Iterator[Document]:
+        """Pass documents through, noting their suppression annotations (for streams read once)."""
+        for doc in docs:
+            self.note(doc)
+            yield doc
+
+    def note(self, doc: Document) -> None:
+        meta = doc.obj.get("metadata")
+        annotations = meta.get("annotations") if type(meta) is dict else None  # noqa: E721 - the hot path
+        if not annotations or type(annotations) is not dict:  # noqa: E721
+            return
+        if not any(str(k).startswith(SUPPRESS_PREFIX) for k in annotations):
+            return
+        if not doc.kind or not doc.name:
+            return  # an object with no kind or name cannot be told apart from others: it suppresses nothing
+        mine = self.ignored.setdefault((doc.source, doc.kind, doc.name), {})
+        for key, reason in annotations.items():
+            key = str(key)
+            if not key.startswith(SUPPRESS_PREFIX):
+                continue
+            rule = key[len(SUPPRESS_PREFIX):]
+            if not rule:
+                self.bad.append(Finding.for_doc(
+                    doc, "config/suppression-reason", Severity.ERROR,
+                    f"annotation {key} names no rule: write {SUPPRESS_PREFIX}FAMILY.RULE (e.g. "
+                    f"{SUPPRESS_PREFIX}policy.image-tag)", f"$.metadata.annotations[{key!r}]"))
+                continue
+            if not isinstance(reason, str) or not reason.strip():
+                self.bad.append(Finding.for_doc(
+                    doc, "config/suppression-reason", Severity.ERROR,
+                    f"annotation {key} must say why the finding is ignored (a non-empty reason); "
+                    f"it suppresses nothing until it does", f"$.metadata.annotations[{key!r}]"))
+                continue
+            mine[rule] = reason.strip()
+
+    def apply(self, findings: Iterable[Finding]) -> list[Finding]:
+        from .config import rule_setting
+
+        out: list[Finding] = []
+        for f in findings:
+            mine = self.ignored.get((f.source, f.kind, f.name), {})
+            reason = None if f.rule in UNSUPPRESSIBLE else _suppressed(f.rule, mine)
+            if reason is not None:
+                self.suppressed.append((f, reason))
+                continue
+            if self.config is not None and self.config.rules:
+                setting, _ = rule_setting(f.rule, self.config)
+                if setting == "off":
+                    continue
+                if setting is not None and setting != f.severity.value:
+                    f = replace(f, severity=Severity(setting))
+            out.append(f)
+        return out + [b for b in self.bad if b not in out]

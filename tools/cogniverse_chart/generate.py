@@ -11,6 +11,7 @@ for any other release they are generated from the release itself (`--from-releas
   workflows/video-ingestion.yaml          Workflow (generateName + workflowTemplateRef) for argo submit
   workflows/batch-optimization.yaml       "
   workflows/tenant-provisioning.yaml      "
+  workflows/restore.yaml                  "  (restores a backup of daily-backup; docs/operations.md)
   workflows/scheduled-maintenance.yaml    CronWorkflows daily-backup, weekly-dspy-optimization,
                                           daily-cleanup, monthly-reports, and the chart's deadline-watchdog
   workflows/scheduled-optimization.yaml   CronWorkflows weekly-optimization, daily-optimization-check
@@ -40,7 +41,9 @@ from .helm import Helm, find_helm
 from .render import RenderRequest, render
 
 WORKFLOWS_DIR = REPO_ROOT / "workflows"
-SUBMIT_FILES = ("video-ingestion", "batch-optimization", "tenant-provisioning")
+SUBMIT_FILES = ("video-ingestion", "batch-optimization", "tenant-provisioning", "restore")
+#: What `argo submit` of a submit file must be given (restore has a default for every parameter).
+SUBMIT_REQUIRED = {"restore": "[--parameter backup-id=<id>|latest]"}
 CRON_FILES = {
     "scheduled-maintenance": ("daily-backup", "weekly-dspy-optimization", "daily-cleanup", "monthly-reports",
                               "deadline-watchdog"),
@@ -147,13 +150,14 @@ def render_defaults(helm=None) -> list[Document]:
 
 
 def release_values(release: str, namespace: str, helm: Helm | None = None,
-                   kubeconfig: str | None = None) -> dict[str, Any]:
-    """The values an installed release runs with (`helm get values --all`), to generate its files."""
+                   kubeconfig: str | None = None, timeout: float = 120.0) -> dict[str, Any]:
+    """The values an installed release runs with (`helm get values --all`), to generate its files;
+    helm is stopped after `timeout` s (a stalled API server)."""
     h = helm or find_helm()
     args = ["get", "values", release, "--namespace", namespace, "--all", "--output", "json"]
     if kubeconfig:
         args += ["--kubeconfig", kubeconfig]
-    proc = h.run(args, check=False)
+    proc = h.run(args, check=False, timeout=timeout)
     if proc.returncode != 0:
         reason = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise ToolkitError(f"--from-release: cannot read the values of release {release!r} in namespace "
@@ -169,9 +173,10 @@ def release_values(release: str, namespace: str, helm: Helm | None = None,
 
 
 def render_for_release(release: str, namespace: str, helm: Helm | None = None,
-                       kubeconfig: str | None = None, chart: Path | None = None) -> tuple[list[Document], Target]:
+                       kubeconfig: str | None = None, chart: Path | None = None,
+                       timeout: float = 120.0) -> tuple[list[Document], Target]:
     """The chart rendered with an installed release's own values, and the Target naming them."""
-    values = release_values(release, namespace, helm, kubeconfig)
+    values = release_values(release, namespace, helm, kubeconfig, timeout)
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="release-values-", delete=False) as tmp:
         yaml.safe_dump(values, tmp)
     try:
@@ -195,7 +200,7 @@ def guide_files(docs: list[Document], target: Target | None = None) -> list[Gene
         wf = workflow_from(docs, f"workflowtemplate/{name}", {})
         wf["metadata"].pop("namespace", None)  # argo submit -n decides
         files.append(GeneratedFile(Path(f"{name}.yaml"), _dump(
-            [wf], f"argo submit workflows/{name}.yaml -n {ns} --parameter tenant-id=... "
+            [wf], f"argo submit workflows/{name}.yaml -n {ns} {SUBMIT_REQUIRED.get(name, '--parameter tenant-id=...')} "
                   f"(needs the WorkflowTemplate: helm install, or kubectl apply -f workflows/templates/)", t)))
     for fname, names in CRON_FILES.items():
         missing = [n for n in names if ("CronWorkflow", n) not in objs]

@@ -141,11 +141,12 @@ def warm_smoke_runner() -> Path:
 
 
 def main() -> int:
-    from .lint import oracle
+    from .lint import examples, oracle
 
     try:
         for major in oracle.PROGRAMS:
             print(oracle.build(major))
+            print(examples.fetch(major))  # Argo's examples/ (a lint test corpus), extracted once per version
         print(vap_eval())
         print(registry())
         print(argo_subst())

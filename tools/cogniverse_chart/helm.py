@@ -1,8 +1,8 @@
 """Locate pinned `helm` binaries (Helm 3 and Helm 4) and run them.
 
 Lookup order for major version N: $HELM<N>, .tools/bin/helm<N> (installed by
-scripts/bootstrap.sh), then `helm` on PATH if its major version is N.
-`find_helm()` without a major prefers $HELM, then PATH `helm` (>= 3.14), then the pinned ones.
+scripts/bootstrap.sh; only when running from a source checkout), then `helm` on PATH if its major version is N.
+`find_helm()` without a major prefers $HELM, then PATH `helm` (>= 3.14), then $HELM4, $HELM3, then the pinned ones.
 """
 
 from __future__ import annotations
@@ -12,13 +12,18 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 
-from . import REPO_ROOT
+from . import IN_CHECKOUT, REPO_ROOT
 from .errors import HelmError, ToolkitError
 
-TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
+TOOLS_BIN = REPO_ROOT / ".tools" / "bin" if IN_CHECKOUT else None
 MIN_HELM3 = (3, 14)
+#: seconds any helm run may take unless the caller says otherwise (a render takes well under one)
+DEFAULT_TIMEOUT = 600.0
+#: the most of Helm's output (stdout, stderr each) read back: the chart renders to well under 1 MiB
+MAX_OUTPUT_BYTES = 256 * 2**20
 _VERSION_RE = re.compile(r"v(\d+)\.(\d+)\.(\d+)")
 
 
@@ -35,8 +40,27 @@ class Helm:
     def label(self) -> str:
         return "helm v%d.%d.%d" % self.version
 
-    def run(self, args: list[str], *, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([self.path, *args], input=input, capture_output=True, text=True)
+    def run(self, args: list[str], *, input: str | None = None, check: bool = True,
+            timeout: float = DEFAULT_TIMEOUT) -> subprocess.CompletedProcess[str]:
+        """Run helm; a helm still running after `timeout` s is killed and named (a stalled registry or
+        API server, a values file Helm chews on for minutes) instead of blocking the command forever. Its
+        output goes to temporary files, read back only up to MAX_OUTPUT_BYTES (not into memory unbounded)."""
+        what = f"{self.label} {' '.join(args[:2])}"
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            try:
+                code = subprocess.run([self.path, *args], input=None if input is None else input.encode(),
+                                      stdout=out, stderr=err, timeout=timeout).returncode
+            except subprocess.TimeoutExpired:
+                raise HelmError(f"{what} did not finish within {round(timeout, 1):g} s and was "
+                                f"stopped (a registry or API server that does not answer?)") from None
+            texts = []
+            for f in (out, err):
+                if f.tell() > MAX_OUTPUT_BYTES:
+                    raise HelmError(f"{what} printed more than {MAX_OUTPUT_BYTES:,} bytes; refused (values that "
+                                    f"multiply the chart's objects or strings?)")
+                f.seek(0)
+                texts.append(f.read().decode("utf-8", errors="replace"))
+        proc = subprocess.CompletedProcess([self.path, *args], code, texts[0], texts[1])
         if check and proc.returncode != 0:
             raise HelmError(f"{self.label} {' '.join(args[:2])} failed:\n{proc.stderr.strip()}")
         return proc
@@ -60,10 +84,10 @@ def _probe(path: str) -> Helm | None:
 def _candidates(major: int | None) -> list[str]:
     names: list[str | None] = []
     if major is None:
-        names += [os.environ.get("HELM"), shutil.which("helm")]
-        names += [str(TOOLS_BIN / "helm3"), str(TOOLS_BIN / "helm4")]
+        names += [os.environ.get("HELM"), shutil.which("helm"), os.environ.get("HELM4"), os.environ.get("HELM3")]
+        names += [str(TOOLS_BIN / "helm3"), str(TOOLS_BIN / "helm4")] if TOOLS_BIN else []
     else:
-        names += [os.environ.get(f"HELM{major}"), str(TOOLS_BIN / f"helm{major}"), shutil.which("helm")]
+        names += [os.environ.get(f"HELM{major}"), TOOLS_BIN and str(TOOLS_BIN / f"helm{major}"), shutil.which("helm")]
     return [n for n in names if n]
 
 
@@ -74,7 +98,7 @@ def find_helm(major: int | None = None) -> Helm:
         if helm and (major is None or helm.major == major):
             return helm
     want = f"Helm {major}" if major else "Helm (>= 3.14)"
-    raise ToolkitError(f"no {want} binary found; run scripts/bootstrap.sh or set $HELM{major or ''}")
+    raise ToolkitError(f"no {want} binary found; put helm on PATH or set $HELM{major or ''}")
 
 
 def available_helms() -> list[Helm]:

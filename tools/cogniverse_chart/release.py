@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from . import CHART_DIR
+from . import CHART_DIR, io_limits
 from .errors import ToolkitError
 
 #: Change kinds Artifact Hub accepts in artifacthub.io/changes.
@@ -41,7 +41,7 @@ class Change:
 def chart_meta(chart: Path = CHART_DIR) -> dict:
     path = chart / "Chart.yaml"
     try:
-        meta = yaml.safe_load(path.read_text(encoding="utf-8"))
+        meta = yaml.safe_load(io_limits.read_text(path))
     except OSError as exc:
         raise ToolkitError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
@@ -58,7 +58,7 @@ def chart_version(chart: Path = CHART_DIR) -> str:
 def parse_changelog(path: Path) -> dict[str, list[Change]]:
     """{version: [Change]} in file order; every line after a `## VERSION` heading is `- KIND: text`."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = io_limits.read_text(path).splitlines()
     except OSError as exc:
         raise ToolkitError(f"{path}: cannot read the changelog: {exc.strerror or exc}") from None
     out: dict[str, list[Change]] = {}
@@ -82,7 +82,7 @@ def pinned_images(chart: Path = CHART_DIR) -> list[tuple[str, str]]:
     """[(name, image)] for every `image: {repository, tag, digest}` in values.yaml; an empty tag means
     the chart's appVersion. The name is the path to the image block (`runtime`, `workflows.runner`)."""
     meta = chart_meta(chart)
-    values = yaml.safe_load((chart / "values.yaml").read_text(encoding="utf-8")) or {}
+    values = yaml.safe_load(io_limits.read_text(chart / "values.yaml")) or {}
     found: dict[str, str] = {}
 
     def walk(node: object, path: list[str]) -> None:
@@ -125,7 +125,7 @@ def render_chart_yaml(chart: Path = CHART_DIR) -> tuple[str, str]:
     """(current, wanted) Chart.yaml text: the generated keys are replaced at the end of `annotations:`,
     every other line is kept as written."""
     path = chart / "Chart.yaml"
-    current = path.read_text(encoding="utf-8")
+    current = io_limits.read_text(path)
     lines = current.splitlines()
     try:
         start = lines.index("annotations:")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import CHART_DIR, PROFILES_DIR, versions
+from . import CHART_DIR, PROFILES_DIR, io_limits, versions
 from .documents import Document, parse_stream
 from .errors import ToolkitError
 from .helm import Helm, find_helm
@@ -43,6 +43,7 @@ class RenderRequest:
     show_only: list[str] = field(default_factory=list)
 
     def args(self) -> list[str]:
+        io_limits.check_chart(self.chart)
         args = ["template", self.release, str(self.chart), "--namespace", self.namespace,
                 "--kube-version", self.kube_version]
         for api in self.api_versions:
@@ -50,8 +51,9 @@ class RenderRequest:
         for f in self.values_files:
             if not Path(f).exists():
                 raise ToolkitError(f"values file not found: {f}")
-            if Path(f).is_dir():
-                raise ToolkitError(f"values file {f}: is a directory, not a file")
+            # a FIFO would block helm, a device never ends: a regular file of a bounded size only
+            if io_limits.check_file(f, "values file").st_size > io_limits.MAX_TEXT_BYTES:
+                raise io_limits.too_large(f"values file {f}", io_limits.MAX_TEXT_BYTES)
             args += ["--values", str(f)]
         for s in self.set_values:
             args += ["--set", s]

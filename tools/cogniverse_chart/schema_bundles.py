@@ -342,7 +342,7 @@ def write_bundle(bundle: dict[str, Any], data_dir: Path = DATA_DIR) -> Path:
 
 def write_provenance(data_dir: Path = DATA_DIR) -> Path:
     lines = ["# Schema bundles in this directory and the sources they were converted from.",
-             "# Regenerate: cogniverse-chart schemas fetch  (runs `go mod download` for each module)", ""]
+             "# Regenerate: cogniverse-chart schemas fetch --dest DIR  (runs `go mod download` for each module)", ""]
     for path in sorted(data_dir.glob("*.json.gz")):
         b = json.loads(gzip.decompress(path.read_bytes()))
         lines.append(f"{path.name}: sha256 {hashlib.sha256(path.read_bytes()).hexdigest()}")
@@ -358,7 +358,8 @@ def write_provenance(data_dir: Path = DATA_DIR) -> Path:
 
 def fetch(kube_versions: tuple[str, ...] = DEFAULT_KUBE_SOURCES, argo_versions: tuple[str, ...] = DEFAULT_ARGO_SOURCES,
           data_dir: Path = DATA_DIR) -> list[Path]:
-    """Regenerate bundles from the Go module proxy/cache. Versions must be full (1.35.4, 4.0.5)."""
+    """Build bundles from the Go module proxy/cache into data_dir. Versions must be full (1.35.4, 4.0.5).
+    The CLI always names data_dir (`schemas fetch --dest DIR`): an installed package is never written to."""
     for v in (*kube_versions, *argo_versions):
         if not re.fullmatch(r"v?\d+\.\d+\.\d+", v):
             raise ToolkitError(f"schemas fetch needs full module versions like 1.35.4, got '{v}'")
@@ -368,7 +369,8 @@ def fetch(kube_versions: tuple[str, ...] = DEFAULT_KUBE_SOURCES, argo_versions: 
         newest = build_k8s_bundle(v)
         written.append(write_bundle(newest, data_dir))
     if newest is None and argo_versions:
-        newest = load_bundle("k8s", available("k8s", data_dir)[-1], data_dir) if available("k8s", data_dir) else None
+        have = data_dir if available("k8s", data_dir) else DATA_DIR  # else the bundles the package ships
+        newest = load_bundle("k8s", available("k8s", have)[-1], have) if available("k8s", have) else None
     for v in argo_versions:
         written.append(write_bundle(build_argo_bundle(v, newest), data_dir))
     write_provenance(data_dir)

@@ -86,8 +86,64 @@ def load_bundle(family: str, version: str, data_dir: Path = DATA_DIR) -> dict[st
         have = ", ".join(available(family, data_dir)) or "none"
         label = "Kubernetes" if family == "k8s" else "Argo Workflows"
         raise ToolkitError(f"no bundled {label} {minor(version)} schemas (bundled: {have}); "
-                           f"add them with `cogniverse-chart schemas fetch`")
+                           f"build them with `cogniverse-chart schemas fetch --dest DIR` and pass --schemas-dir DIR")
     b = json.loads(gzip.decompress(path.read_bytes()))
     if b.get("format") != FORMAT:
         raise ToolkitError(f"{path}: unsupported bundle format {b.get('format')}; regenerate with `schemas fetch`")
     return b
+
+
+# ---- the user's own schemas (validate --schema-location) ------------------------------------------
+
+def _crd_schemas(obj: dict[str, Any]) -> dict[str, Any]:
+    spec = obj.get("spec") or {}
+    group, kind = spec.get("group"), (spec.get("names") or {}).get("kind")
+    out = {}
+    for v in spec.get("versions") or []:
+        schema = ((v or {}).get("schema") or {}).get("openAPIV3Schema")
+        if group and kind and isinstance(schema, dict):
+            out[f"{group}/{v.get('name')}/{kind}".lower()] = schema
+    return out
+
+
+def load_locations(locations: list[Path]) -> dict[str, Any]:
+    """{"<apiversion>/<kind>" (lower case): JSON Schema} from CustomResourceDefinition manifests (the
+    openAPIV3Schema of each served version) and from JSON Schema files laid out as kubeconform's CRD
+    catalogs are, GROUP/KIND_VERSION.json; `locations` are files or folders (searched recursively)."""
+    from .documents import load_document, read_text
+
+    found: dict[str, Any] = {}
+    for loc in locations:
+        if not loc.exists():
+            raise ToolkitError(f"--schema-location {loc}: no such file or directory")
+        files = sorted(p for p in loc.rglob("*") if p.is_file()) if loc.is_dir() else [loc]
+        for f in files:
+            if f.suffix == ".json" and "_" in f.stem:
+                try:
+                    schema = json.loads(read_text(f))
+                except (json.JSONDecodeError, RecursionError) as exc:
+                    raise ToolkitError(f"--schema-location {f}: invalid JSON: {exc}") from None
+                _check_schema(f, schema)
+                kind, _, version = f.stem.rpartition("_")
+                group = f.parent.name if f.parent != loc else ""
+                found[(f"{group}/{version}" if group else version) + f"/{kind}".lower()] = schema
+            elif f.suffix in (".yaml", ".yml"):
+                for obj in load_document(read_text(f), str(f)):
+                    if isinstance(obj, dict) and obj.get("kind") == "CustomResourceDefinition":
+                        for key, schema in _crd_schemas(obj).items():
+                            _check_schema(f, schema)
+                            found[key] = schema
+    if not found:
+        raise ToolkitError(f"--schema-location {', '.join(map(str, locations))}: no CustomResourceDefinition "
+                           f"manifests nor GROUP/KIND_VERSION.json schemas found")
+    return {k.lower(): v for k, v in found.items()}
+
+
+def _check_schema(path: Path, schema: Any) -> None:
+    """A user's schema must itself be valid JSON Schema: say which file when it is not."""
+    import jsonschema
+
+    try:
+        jsonschema.Draft7Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise ToolkitError(f"--schema-location {path}: not a valid JSON Schema: {exc.message[:200]}") from None

@@ -17,7 +17,7 @@ schema/values.
 
 from __future__ import annotations
 
-import difflib
+import functools
 import gc
 import hashlib
 import json
@@ -36,6 +36,8 @@ from .findings import Finding, Severity
 
 if TYPE_CHECKING:  # jsonschema is imported when first needed: most runs never explain a failure
     import jsonschema
+
+    from .helm import Helm
     from jsonschema.exceptions import ValidationError
 
 #: Defaults from versions.env: the floor and the newest Kubernetes minor (a field or API valid on both
@@ -73,6 +75,8 @@ def describe_error(e: "ValidationError") -> list[tuple[str, str]]:
     path = list(e.absolute_path)
     kw = e.validator
     if kw == "additionalProperties" and isinstance(e.instance, dict):
+        import difflib  # only when explaining a failure
+
         known = list((e.schema.get("properties") or {}).keys())
         out = []
         for key in e.instance:
@@ -125,16 +129,35 @@ class _Target:
 
 
 class _Bundle:
-    def __init__(self, family: str, version: str) -> None:
+    """One schema bundle, read on first use: a stream without Argo objects never loads the Argo bundle
+    (time and memory), but a version that is not bundled is refused at once."""
+
+    def __init__(self, family: str, version: str, dirs: tuple[Path, ...] = ()) -> None:
         self.family = family
         self.version = schemas.minor(version)
-        data = schemas.load_bundle(family, self.version)
-        self.definitions: dict[str, Any] = data["definitions"]
-        self.kinds: dict[str, str] = data["kinds"]
+        here = [d for d in dirs if schemas.bundle_path(family, self.version, d).is_file()]
+        self._dir = here[:1]
+        if not schemas.bundle_path(family, self.version, *self._dir).is_file():
+            schemas.load_bundle(family, self.version, *self._dir)  # raises, naming the bundled versions
         self.rule = f"schema/{family}-{self.version}"
         self.label = f"{'Kubernetes' if family == 'k8s' else 'Argo Workflows'} {self.version}"
-        self.compiler = Compiler(self.definitions)
         self._targets: dict[str, _Target] = {}
+
+    @functools.cached_property
+    def _data(self) -> dict[str, Any]:
+        return schemas.load_bundle(self.family, self.version, *self._dir)
+
+    @functools.cached_property
+    def definitions(self) -> dict[str, Any]:
+        return self._data["definitions"]
+
+    @functools.cached_property
+    def kinds(self) -> dict[str, str]:
+        return self._data["kinds"]
+
+    @functools.cached_property
+    def compiler(self) -> Compiler:
+        return Compiler(self.definitions)
 
     def target(self, key: str) -> _Target | None:
         t = self._targets.get(key)
@@ -151,10 +174,15 @@ class Validator:
     """Strict schema validation for Kubernetes and Argo objects. Build once, call validate() many times."""
 
     def __init__(self, kube_versions: Iterable[str] = DEFAULT_KUBE_VERSIONS,
-                 argo_versions: Iterable[str] = DEFAULT_ARGO_VERSIONS, allow_unknown_kinds: bool = False) -> None:
-        self.k8s = [_Bundle("k8s", v) for v in dict.fromkeys(schemas.minor(v) for v in kube_versions)]
-        self.argo = [_Bundle("argo", v) for v in dict.fromkeys(schemas.minor(v) for v in argo_versions)]
+                 argo_versions: Iterable[str] = DEFAULT_ARGO_VERSIONS, allow_unknown_kinds: bool = False,
+                 extra_schemas: dict[str, dict[str, Any]] | None = None, schema_dirs: Iterable[Path] = ()) -> None:
+        dirs = tuple(schema_dirs)  # bundles there (schemas fetch --dest) win over the packaged ones
+        self.k8s = [_Bundle("k8s", v, dirs) for v in dict.fromkeys(schemas.minor(v) for v in kube_versions)]
+        self.argo = [_Bundle("argo", v, dirs) for v in dict.fromkeys(schemas.minor(v) for v in argo_versions)]
         self.allow_unknown_kinds = allow_unknown_kinds
+        #: "<apiversion>/<kind>" (lower case) -> JSON Schema of the user's own resources (--schema-location)
+        self.extra_schemas = extra_schemas or {}
+        self._extra_checks: dict[str, Any] = {}
 
     def validate(self, docs: Iterable[Document]) -> list[Finding]:
         findings: list[Finding] = []
@@ -196,6 +224,8 @@ class Validator:
         bundles = self.argo if api.split("/")[0] == ARGO_GROUP else self.k8s
         found = [(b, b.target(key)) for b in bundles]
         if not any(t for _, t in found):
+            if key.lower() in self.extra_schemas:
+                return self._validate_extra(doc, key.lower())
             return self._unknown(doc, api, kind, bundles)
         findings: list[Finding] = []
         verdicts: dict[str, bool] = {}  # per schema fingerprint: identical schemas are checked once
@@ -217,6 +247,19 @@ class Validator:
             for path, msg in errors[t.fingerprint]:
                 findings.append(Finding.for_doc(doc, t.rule, Severity.ERROR, f"{msg} ({t.label} {kind} schema)", path))
         return findings
+
+    def _validate_extra(self, doc: Document, key: str) -> list[Finding]:
+        """An object of a user-supplied schema (a CRD's openAPIV3Schema), checked with jsonschema."""
+        check = self._extra_checks.get(key)
+        if check is None:
+            import jsonschema
+
+            check = self._extra_checks[key] = jsonschema.Draft7Validator(self.extra_schemas[key])
+        out = []
+        for e in sorted(check.iter_errors(doc.obj), key=lambda e: list(map(str, e.absolute_path))):
+            for path, msg in describe_error(e):
+                out.append(Finding.for_doc(doc, "schema/custom", Severity.ERROR, f"{msg} ({key} schema)", path))
+        return out
 
     def _errors(self, t: _Target, obj: dict[str, Any]) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
@@ -292,13 +335,41 @@ def merge_values(base: Any, override: Any) -> Any:
     return out
 
 
-def check_values_files(files: list[Path], chart: Path) -> list[Finding]:
-    """Each file merged over the chart's values.yaml (as `helm install -f FILE` sees it), then checked."""
+def check_values_files(files: list[Path], chart: Path, helm: "Helm | None" = None) -> list[Finding]:
+    """Each file merged over the chart's values.yaml (as `helm install -f FILE` sees it), then checked
+    against values.schema.json; with `helm`, a file the schema accepts is also rendered, so the chart's
+    own value checks (its templates' `fail` messages: cron fields, time zones, quantities...) report too."""
     if not files:
         return []
     schema = load_values_schema(chart)
     defaults = _load_values(chart / "values.yaml") if (chart / "values.yaml").exists() else {}
     findings: list[Finding] = []
     for f in files:
-        findings += validate_values(merge_values(defaults, _load_values(f)), schema, str(f))
+        found = validate_values(merge_values(defaults, _load_values(f)), schema, str(f))
+        if not found and helm is not None:
+            found = _template_checks(f, chart, helm)
+        findings += found
     return findings
+
+
+_FAIL = re.compile(r"execution error at \([^)]*\): (.+)")
+
+
+def _template_checks(values: Path, chart: Path, helm: "Helm") -> list[Finding]:
+    """The chart's `fail` messages for one values file, as findings on the key they name."""
+    from .errors import HelmError
+    from .render import RenderRequest, render_text
+
+    try:
+        render_text(RenderRequest(values_files=[values], chart=chart), helm)
+    except HelmError as exc:
+        m = _FAIL.search(str(exc))
+        if not m:
+            return [Finding("schema/values", Severity.ERROR, str(exc).splitlines()[-1][:300], str(values))]
+        message = m[1].strip()
+        key = re.match(r"[A-Za-z0-9_.\[\]-]+", message)
+        path = "$." + key[0] if key and ("." in key[0] or "[" in key[0]) else ""
+        if path and message.startswith(key[0] + ": "):  # the path column names the key already
+            message = message[len(key[0]) + 2:]
+        return [Finding("schema/values", Severity.ERROR, message, str(values), "", "", path)]
+    return []

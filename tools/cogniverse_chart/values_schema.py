@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from . import CHART_DIR
+from . import CHART_DIR, io_limits
 from .errors import ToolkitError
 
 SCHEMA_SOURCE = "schema"
@@ -30,7 +30,7 @@ OPTIMIZERS_FILE = "files/optimizers.yaml"
 
 def _load(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(io_limits.read_text(path))
     except yaml.YAMLError as exc:
         raise ToolkitError(f"{path}: invalid YAML: {exc}") from None
 
@@ -89,7 +89,23 @@ def build(chart: Path = CHART_DIR) -> dict[str, Any]:
             continue
         props[part.stem] = _load(part)
     schema["properties"] = props
+    values = chart / "values.yaml"
+    if values.exists():
+        _add_defaults(schema, _load(values) or {})
     return schema
+
+
+def _add_defaults(node: dict[str, Any], values: Any) -> None:
+    """`default` of every property from values.yaml (what an editor shows and fills in), unless the schema
+    sets one: leaves and lists get the value; objects are walked into."""
+    for key, prop in (node.get("properties") or {}).items():
+        if not isinstance(prop, dict) or not isinstance(values, dict) or key not in values:
+            continue
+        value = values[key]
+        if isinstance(value, dict) and value:
+            _add_defaults(prop, value)
+        elif "default" not in prop and value is not None:
+            prop["default"] = value
 
 
 def dumps(schema: dict[str, Any]) -> str:
@@ -99,9 +115,30 @@ def dumps(schema: dict[str, Any]) -> str:
 def write(chart: Path = CHART_DIR) -> Path:
     out = chart / SCHEMA_FILE
     out.write_text(dumps(build(chart)), encoding="utf-8")
+    if (chart / TIMEZONES_FILE).exists():
+        (chart / TIMEZONES_FILE).write_text(timezones_text(), encoding="utf-8")
     return out
 
 
 def is_current(chart: Path = CHART_DIR) -> bool:
     out = chart / SCHEMA_FILE
-    return out.exists() and out.read_text(encoding="utf-8") == dumps(build(chart))
+    if not out.exists() or out.read_text(encoding="utf-8") != dumps(build(chart)):
+        return False
+    tz = chart / TIMEZONES_FILE
+    return not tz.exists() or tz.read_text(encoding="utf-8") == timezones_text()
+
+
+#: The IANA zone names the chart's time zone check accepts (templates/workflows/_timezone.tpl), kept
+#: current beside values.schema.json when the chart has the file.
+TIMEZONES_FILE = "files/timezones.txt"
+
+
+def timezones_text() -> str:
+    """Every zone of the tz database (the `tzdata` package: the same list on every machine), one a line."""
+    import importlib.resources
+
+    try:
+        zones = importlib.resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()
+    except ModuleNotFoundError:
+        raise ToolkitError("the tzdata package is needed to write files/timezones.txt: pip install tzdata") from None
+    return "".join(f"{z}\n" for z in sorted(set(zones) - {"Factory"}))

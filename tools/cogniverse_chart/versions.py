@@ -1,4 +1,7 @@
-"""The pinned versions in versions.env (repository root), read as KEY=value lines.
+"""The pinned versions in versions.env, read as KEY=value lines.
+
+The package reads its own copy, data/versions.env: in the source tree a symbolic link to the repository's
+versions.env (the one source), which the wheel and sdist carry as a plain file (tests/test_wheel.py).
 
     from cogniverse_chart import versions
     versions.get("KUBERNETES_VERSION")      # "v1.37.2"
@@ -13,10 +16,10 @@ import functools
 import re
 from pathlib import Path
 
-from . import REPO_ROOT
+from . import DATA_DIR
 from .errors import ToolkitError
 
-VERSIONS_FILE = REPO_ROOT / "versions.env"
+VERSIONS_FILE = DATA_DIR / "versions.env"
 _LINE = re.compile(r"^([A-Z][A-Z0-9_]*)=(\S*)$")
 
 

@@ -33,6 +33,12 @@ type request struct {
 	Object    map[string]interface{} `json:"object"`
 	OldObject map[string]interface{} `json:"oldObject"`
 	Namespace *corev1.Namespace      `json:"namespaceObject"`
+	// Optional: the requester's groups, a subresource (token, ephemeralcontainers), the request's
+	// name and namespace when they are not the object's (a TokenRequest names its ServiceAccount).
+	Groups      []string `json:"groups"`
+	SubResource string   `json:"subResource"`
+	Name        string   `json:"name"`
+	InNamespace string   `json:"namespace"`
 }
 
 func obj(m map[string]interface{}) runtime.Object {
@@ -96,8 +102,15 @@ func main() {
 		u := ref.(*unstructured.Unstructured)
 		gvr := schema.GroupVersionResource{Version: "v1", Resource: r.Resource}
 		gvk := schema.GroupVersionKind{Version: "v1", Kind: u.GetKind()}
-		attr := admission.NewAttributesRecord(o, old, gvk, u.GetNamespace(), u.GetName(), gvr, "",
-			admission.Operation(r.Operation), nil, false, &user.DefaultInfo{Name: r.User})
+		name, ns := u.GetName(), u.GetNamespace()
+		if r.Name != "" {
+			name = r.Name
+		}
+		if r.InNamespace != "" {
+			ns = r.InNamespace
+		}
+		attr := admission.NewAttributesRecord(o, old, gvk, ns, name, gvr, r.SubResource,
+			admission.Operation(r.Operation), nil, false, &user.DefaultInfo{Name: r.User, Groups: r.Groups})
 		va := &admission.VersionedAttributes{Attributes: attr, VersionedKind: gvk,
 			VersionedObject: admission.NewLazyObject(o), VersionedOldObject: admission.NewLazyObject(old)}
 		res := val.Validate(context.Background(), gvr, va, nil, r.Namespace, 10000000, nil)

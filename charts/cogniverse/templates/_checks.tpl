@@ -93,6 +93,7 @@ restricted day of month with an unrestricted day of week can be impossible.
 
 {{- define "cogniverse.checks" -}}
 {{- $v := .Values -}}
+{{- include "cogniverse.security.checks" . -}}
 {{- range $c := list "runtime" "vespa" "phoenix" "llm" "tests" -}}
 {{- $comp := index $v $c -}}
 {{- if $comp.enabled -}}
@@ -108,6 +109,16 @@ restricted day of month with an unrestricted day of week can be impossible.
 {{- range $name, $c := $w.cronWorkflows -}}
 {{- range $i, $s := $c.schedules -}}
 {{- include "cogniverse.check.cron" (dict "key" (printf "workflows.cronWorkflows.%s.schedules[%d]" $name $i) "expr" $s) -}}
+{{- end -}}
+{{- end -}}
+{{- $tp := $w.templates.tenantProvisioning -}}
+{{- if $tp.enabled -}}
+{{- range $param, $bound := dict "cpu-quota" "cpu" "memory-quota" "memory" "storage-quota" "storage" -}}
+{{- $value := index $tp.parameters $param -}}
+{{- $max := index $tp.quota.max $bound -}}
+{{- if gt (float64 (include "cogniverse.quantity.value" $value)) (float64 (include "cogniverse.quantity.value" $max)) -}}
+{{- fail (printf "workflows.templates.tenantProvisioning.parameters.%s (%s) is above workflows.templates.tenantProvisioning.quota.max.%s (%s): the API server would refuse every tenant quota; lower it or raise the bound" $param (include "cogniverse.scalar" $value) $bound (include "cogniverse.scalar" $max)) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- $b := $w.volumes.backups -}}

@@ -8,23 +8,67 @@ component logic lives in the component's own templates.
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/*
+A name cut to a DNS label (63 characters) that stays distinct: a longer name keeps its first 54
+characters and gets "-" plus 8 hex digits of its SHA-256, so two long names that share a prefix
+never become the same name (a plain `trunc 63` made them equal).
+*/}}
+{{- define "cogniverse.dnsLabel" -}}
+{{- if le (len .) 63 -}}
+{{- . -}}
+{{- else -}}
+{{- printf "%s-%s" (trunc 54 . | trimSuffix "-") (sha256sum . | trunc 8) -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Release-scoped base name: every object name derives from it. */}}
 {{- define "cogniverse.fullname" -}}
 {{- if .Values.fullnameOverride -}}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- .Values.fullnameOverride -}}
 {{- else -}}
 {{- $name := default .Chart.Name .Values.nameOverride -}}
 {{- if contains $name .Release.Name -}}
-{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- include "cogniverse.dnsLabel" .Release.Name -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- include "cogniverse.dnsLabel" (printf "%s-%s" .Release.Name $name) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
 
 {{/* Name of a component's objects: (dict "ctx" $ "component" "vespa") -> <fullname>-vespa */}}
 {{- define "cogniverse.componentName" -}}
-{{- printf "%s-%s" (include "cogniverse.fullname" .ctx) .component | trunc 63 | trimSuffix "-" -}}
+{{- include "cogniverse.dnsLabel" (printf "%s-%s" (include "cogniverse.fullname" .ctx) .component) -}}
+{{- end -}}
+
+{{/*
+Name of a cluster-scoped object of a component: <release namespace>.<component name>. The dot cannot
+occur in either part, so releases in different namespaces never share a name (with "-", namespace
+a-b and fullname c met namespace a and fullname b-c); a DNS subdomain, at most 127 characters.
+*/}}
+{{- define "cogniverse.clusterName" -}}
+{{- printf "%s.%s" .ctx.Release.Namespace (include "cogniverse.componentName" .) -}}
+{{- end -}}
+
+{{/*
+The release's identity on the objects its tenant provisioner writes (label cogniverse.dev/release):
+<release namespace>.<fullname>, cut as a DNS label. Every release's admission policy requires its
+own value on what its provisioner writes, so no release can write, or take over, another's objects.
+*/}}
+{{- define "cogniverse.releaseId" -}}
+{{- include "cogniverse.dnsLabel" (printf "%s.%s" .Release.Namespace (include "cogniverse.fullname" .)) -}}
+{{- end -}}
+
+{{/*
+A scalar value as text, an integral number as an integer: values files give Helm float64 numbers,
+which `toString` and `{{ . }}` print as 1e+06 from a million on (an Argo duration or a Kubernetes int
+field then fails to parse). (include "cogniverse.scalar" 1000000) -> 1000000; strings and booleans as is.
+*/}}
+{{- define "cogniverse.scalar" -}}
+{{- if and (kindIs "float64" .) (eq (floor .) .) (lt . 9e18) (gt . -9e18) -}}
+{{- printf "%d" (int64 .) -}}
+{{- else -}}
+{{- toString . -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "cogniverse.chart" -}}

@@ -6,14 +6,14 @@ Each takes (dict "ctx" $ "c" .Values.<component>).
 
 {{/* Top-level podSecurityContext with the component's keys replacing same-named ones. */}}
 {{- define "cogniverse.pod.securityContext" -}}
-{{- $sc := deepCopy .ctx.Values.podSecurityContext -}}
+{{- $sc := deepCopy (.ctx.Values.podSecurityContext | default dict) -}}
 {{- range $k, $v := (.c.podSecurityContext | default dict) }}{{ $_ := set $sc $k $v }}{{ end -}}
 {{- toYaml $sc -}}
 {{- end -}}
 
 {{/* Top-level containerSecurityContext with the component's keys replacing same-named ones. */}}
 {{- define "cogniverse.container.securityContext" -}}
-{{- $sc := deepCopy .ctx.Values.containerSecurityContext -}}
+{{- $sc := deepCopy (.ctx.Values.containerSecurityContext | default dict) -}}
 {{- range $k, $v := (.c.containerSecurityContext | default dict) }}{{ $_ := set $sc $k $v }}{{ end -}}
 {{- toYaml $sc -}}
 {{- end -}}

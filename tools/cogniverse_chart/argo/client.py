@@ -9,6 +9,11 @@ same objects `argo submit` creates (built by `cogniverse_chart.argo.manifests`).
 - `WorkflowStream(api, namespace)`: every Workflow of a namespace kept current by one watch stream, so
   callers wait on events (`.wait(name)`, `.phase_of(name)`) instead of polling.
 
+Bounds (`cogniverse_chart.io_limits`): a client from `connect`/`load_api` sends every request under one
+`Deadline` (the command's --timeout) with connect and read timeouts, retries only while time is left and
+never after a read timeout, and reads every answer up to `MAX_RESPONSE_BYTES`; the kubeconfig's own files
+(token, certificates, key) are checked first (`check_kubeconfig_refs`): no FIFO, no device, no giant file.
+
 Exercised by the smoke suite against a real cluster.
 """
 
@@ -19,9 +24,16 @@ import threading
 import time
 from typing import Any, Callable
 
+from .. import io_limits
+from ..io_limits import Deadline, DeadlineExceeded, LimitExceeded
+from .bounds import BoundedPool, bounded_exec_plugins, check_kubeconfig_refs  # noqa: F401 (re-exported)
 from .manifests import (GROUP, PHASES, VERSION, ArgoError, WaitTimeout, WorkflowResult, check_parameters,
                         declared_parameters, parse_workflow, progress_line, workflow_from_cron,
                         workflow_from_template)
+
+
+class ApiTimeout(ArgoError):
+    """The API server did not answer a call in time (its connect or read timeout, or the deadline)."""
 
 
 def retry_dropped_connections() -> None:
@@ -42,14 +54,17 @@ def retry_dropped_connections() -> None:
     client.Configuration.set_default(conf)
 
 
-def load_kube_config(kubeconfig: str | None = None, context: str | None = None) -> None:
+def load_kube_config(kubeconfig: str | None = None, context: str | None = None,
+                     deadline: Deadline | None = None) -> None:
     """Load kubeconfig (default: $KUBECONFIG, ~/.kube/config; else the in-cluster account) as the
-    `kubernetes` package's default, with `retry_dropped_connections`."""
+    `kubernetes` package's default, with `retry_dropped_connections`; a credential plugin it runs is
+    stopped at the deadline."""
     from kubernetes import config
     from kubernetes.config.config_exception import ConfigException
 
     try:
-        config.load_kube_config(config_file=kubeconfig, context=context)
+        with bounded_exec_plugins(deadline or Deadline(float("inf"))):
+            config.load_kube_config(config_file=kubeconfig, context=context)
     except (ConfigException, OSError, TypeError) as exc:
         try:
             config.load_incluster_config()
@@ -58,31 +73,56 @@ def load_kube_config(kubeconfig: str | None = None, context: str | None = None) 
     retry_dropped_connections()
 
 
-def load_api(kubeconfig: str | None = None, context: str | None = None) -> Any:
-    """A CustomObjectsApi for the cluster in kubeconfig (see `load_kube_config`)."""
+def load_api(kubeconfig: str | None = None, context: str | None = None, deadline: Deadline | None = None) -> Any:
+    """A CustomObjectsApi for the cluster in kubeconfig (see `load_kube_config`), whose every request is
+    bounded by `BoundedPool` (no whole deadline when none is given: each call still has its timeouts)."""
     from kubernetes import client
 
-    load_kube_config(kubeconfig, context)
-    return client.CustomObjectsApi()
+    try:
+        load_kube_config(kubeconfig, context, deadline)
+    except DeadlineExceeded as exc:
+        raise ApiTimeout(str(exc)) from None
+    api = client.CustomObjectsApi()
+    rest = api.api_client.rest_client
+    rest.pool_manager = BoundedPool(rest.pool_manager, deadline or Deadline(float("inf")))
+    return api
+
+
+def _parse(obj: dict[str, Any], what: str) -> WorkflowResult:
+    """parse_workflow of what the API server sent; fields of the wrong type are an ArgoError, not a traceback."""
+    try:
+        return parse_workflow(obj)
+    except (AttributeError, TypeError, ValueError, KeyError) as exc:
+        raise ArgoError(f"{what}: the API server sent a Workflow with fields of the wrong type ({exc}); "
+                        f"is KUBECONFIG's server a Kubernetes API server with Argo's CRDs?") from None
 
 
 class ArgoClient:
     """Argo Workflows objects in one namespace, through a CustomObjectsApi."""
 
-    def __init__(self, api: Any, namespace: str):
+    def __init__(self, api: Any, namespace: str, deadline: Deadline | None = None):
         self.api = api
         self.namespace = namespace
+        self.deadline = deadline or Deadline(float("inf"))
 
     @classmethod
-    def connect(cls, namespace: str, kubeconfig: str | None = None, context: str | None = None) -> "ArgoClient":
-        return cls(load_api(kubeconfig, context), namespace)
+    def connect(cls, namespace: str, kubeconfig: str | None = None, context: str | None = None,
+                deadline: Deadline | None = None) -> "ArgoClient":
+        return cls(load_api(kubeconfig, context, deadline), namespace, deadline)
 
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError
+        from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError, ReadTimeoutError
 
         try:
-            return fn(GROUP, VERSION, self.namespace, *args, **kw)
+            out = fn(GROUP, VERSION, self.namespace, *args, **kw)
+        except DeadlineExceeded as exc:
+            raise ApiTimeout(f"{what}: {exc}") from None
+        except LimitExceeded as exc:
+            raise ArgoError(f"{what}: {exc}") from None
+        except ValueError:  # the client's JSON decoding of an answer that is not JSON
+            raise ArgoError(f"{what}: the API server's answer is not JSON (is KUBECONFIG's server a "
+                            f"Kubernetes API server?)") from None
         except ApiException as exc:
             reason = exc.reason
             if exc.status == 404:
@@ -93,8 +133,27 @@ class ArgoClient:
             except (TypeError, ValueError, AttributeError):
                 pass
             raise ArgoError(f"{what}: API error {exc.status}: {reason}") from None
-        except (OSError, HTTPError) as exc:  # connection refused, DNS, TLS, ...
-            raise ArgoError(f"{what}: cannot reach the cluster: {exc}") from None
+        except (OSError, HTTPError) as exc:  # connection refused, DNS, TLS, timeouts ...
+            reason = exc.reason if isinstance(exc, MaxRetryError) else exc
+            if isinstance(reason, (ReadTimeoutError, ConnectTimeoutError, TimeoutError)):
+                waited = "" if self.deadline.seconds == float("inf") else f" (--timeout {self.deadline.seconds:g} s)"
+                verb = "accept a connection" if isinstance(reason, ConnectTimeoutError) else "answer"
+                cap = io_limits.CONNECT_TIMEOUT if verb != "answer" else io_limits.READ_TIMEOUT
+                raise ApiTimeout(f"{what}: the API server did not {verb} in time{waited or f' ({cap:g} s)'}") from None
+            raise ArgoError(f"{what}: cannot reach the cluster: {' '.join(str(exc).split())[:300]}") from None
+        if not isinstance(out, dict):
+            raise ArgoError(f"{what}: the API server answered with {type(out).__name__}, not a Kubernetes "
+                            f"object (is KUBECONFIG's server a Kubernetes API server?)")
+        return out
+
+    def _items(self, what: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> list[dict[str, Any]]:
+        """The `items` of a list answer; entries that are not objects with a name are an error."""
+        items = self._call(what, fn, *args, **kw).get("items")
+        if not isinstance(items, list) or not all(
+                isinstance(i, dict) and isinstance(i.get("metadata"), dict)
+                and isinstance(i["metadata"].get("name"), str) for i in items):
+            raise ArgoError(f"{what}: the API server's list has no items of named objects")
+        return items
 
     def get(self, plural: str, name: str) -> dict[str, Any]:
         kind = {"workflows": "Workflow", "workflowtemplates": "WorkflowTemplate",
@@ -103,12 +162,15 @@ class ArgoClient:
 
     def names(self, plural: str) -> set[str]:
         """Names of the objects of one kind (workflowtemplates, cronworkflows, workflows) in the namespace."""
-        items = self._call(f"list {plural}", self.api.list_namespaced_custom_object, plural)["items"]
+        items = self._items(f"list {plural}", self.api.list_namespaced_custom_object, plural)
         return {i["metadata"]["name"] for i in items}
 
     def create_workflow(self, manifest: dict[str, Any]) -> str:
         created = self._call("create Workflow", self.api.create_namespaced_custom_object, "workflows", manifest)
-        return created["metadata"]["name"]
+        name = (created.get("metadata") or {}).get("name")
+        if not isinstance(name, str) or not name:
+            raise ArgoError("create Workflow: the API server's answer names no Workflow")
+        return name
 
     def submit(self, template: str, parameters: dict[str, str] | None = None,
                labels: dict[str, str] | None = None) -> str:
@@ -123,7 +185,7 @@ class ArgoClient:
         return self.create_workflow(workflow_from_cron(self.get("cronworkflows", cron), labels, parameters))
 
     def status(self, name: str) -> WorkflowResult:
-        return parse_workflow(self.get("workflows", name))
+        return _parse(self.get("workflows", name), f"Workflow {name}")
 
     def wait(self, name: str, timeout: float = 600, poll: float = 2.0,
              on_progress: Callable[[str], None] | None = None) -> WorkflowResult:
@@ -131,7 +193,13 @@ class ArgoClient:
         start = time.monotonic()
         last = ""
         while True:
-            result = self.status(name)
+            try:
+                result = self.status(name)
+            except ApiTimeout:  # one stalled poll is not the end of a long wait; the deadline is
+                if time.monotonic() - start + poll >= timeout:
+                    raise
+                time.sleep(poll)
+                continue
             elapsed = time.monotonic() - start
             if on_progress:
                 line = progress_line(result, elapsed)
@@ -143,15 +211,15 @@ class ArgoClient:
             if elapsed >= timeout:
                 raise WaitTimeout(f"Workflow {name} still {result.phase} after {timeout:.0f}s "
                                   f"({progress_line(result, elapsed).split('] ', 1)[1]})", result)
-            time.sleep(poll)
+            time.sleep(max(0.0, min(poll, timeout - elapsed)))
 
     def list_workflows(self, selector: str | None = None, phase: str | None = None) -> list[WorkflowResult]:
         """Workflows matching a label selector (and phase), newest first."""
         if phase is not None and phase not in PHASES:
             raise ArgoError(f"phase {phase!r} is not one of {', '.join(PHASES)}")
         kw = {"label_selector": selector} if selector else {}
-        items = self._call("list Workflows", self.api.list_namespaced_custom_object, "workflows", **kw)["items"]
-        results = [parse_workflow(i) for i in items]
+        items = self._items("list Workflows", self.api.list_namespaced_custom_object, "workflows", **kw)
+        results = [_parse(i, "list Workflows") for i in items]
         if phase:
             results = [r for r in results if r.phase == phase]
         results.sort(key=lambda r: (r.raw.get("metadata", {}).get("creationTimestamp") or ""), reverse=True)
@@ -183,7 +251,8 @@ class WorkflowStream:
             try:
                 kw = {"resource_version": version} if version else {}
                 for event in w.stream(self.api.list_namespaced_custom_object, GROUP, VERSION,
-                                      self.namespace, "workflows", timeout_seconds=30, **kw):
+                                      self.namespace, "workflows", timeout_seconds=30,
+                                      _request_timeout=(io_limits.CONNECT_TIMEOUT, 60), **kw):
                     obj = event["object"]
                     if event["type"] == "ERROR":
                         version = ""  # expired: list again

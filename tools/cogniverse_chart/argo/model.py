@@ -219,7 +219,7 @@ def resolved_run(run: WorkflowSpec, template: WorkflowSpec) -> WorkflowSpec:
     """The spec a `workflowTemplateRef` run executes: the template's, with the run's fields above laid over
     it and its arguments merged by name (the run's value wins), as Argo's JoinWorkflowSpec does. Paths
     point into the template's document (where the templates are written)."""
-    spec = copy.deepcopy(template.spec)
+    spec = dict(template.spec)  # the rules only read specs: share the template's values, copy what changes
     for key in RUN_OVERRIDES:
         if key in run.spec and key != "arguments":
             spec[key] = copy.deepcopy(run.spec[key])
@@ -234,7 +234,11 @@ def resolved_run(run: WorkflowSpec, template: WorkflowSpec) -> WorkflowSpec:
             else:
                 params[i] = {**params[i], **copy.deepcopy(p)}
         spec["arguments"] = {**(spec.get("arguments") or {}), "parameters": params}
-    return WorkflowSpec(template.doc, spec, list(template.base))
+    out = WorkflowSpec(template.doc, spec, list(template.base))
+    # same templates, onExit and hooks: share the template's indexes instead of walking them again
+    for name in ("template_list", "templates", "template_index", "calls", "sites", "exit_templates"):
+        out.__dict__[name] = getattr(template, name)
+    return out
 
 
 @dataclass

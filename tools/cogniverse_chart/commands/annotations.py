@@ -5,22 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from .. import CHART_DIR, release
+from .. import release
+
+from .options import add_chart_arg, chart_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("annotations", help="generate the Artifact Hub annotations from CHANGELOG.md and the "
                                            "pinned images (--check: fail when Chart.yaml is stale)")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 when Chart.yaml is stale")
-    p.add_argument("--chart", type=Path, default=CHART_DIR)
+    add_chart_arg(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    stale = release.write_annotations(args.chart, check=args.check)
-    path = args.chart / "Chart.yaml"
+    stale = release.write_annotations(chart_of(args), check=args.check)
+    path = chart_of(args) / "Chart.yaml"
     if args.output == "json":
         print(json.dumps({"path": str(path), "stale": stale, "written": stale and not args.check}))
     elif args.check and stale:

@@ -5,20 +5,27 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from .. import CHART_DIR, docs
+from .. import docs
+
+from ..errors import ToolkitError
+from .options import add_chart_arg, chart_of, config_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("docs", help="generate the values table, values.yaml descriptions and workflow diagrams (--check: fail when stale)")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 when a generated file is stale")
-    p.add_argument("--chart", type=Path, default=CHART_DIR)
+    add_chart_arg(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    files = docs.plan(args.chart, readme=args.chart / "README.md")
+    chart = chart_of(args)
+    cfg = config_of(args)
+    if not cfg.get("docs", docs.has_markers(chart)):
+        raise ToolkitError(f"{chart / 'README.md'}: no `{docs.START}` ... `{docs.END}` markers; add them where "
+                           f"the values table goes")
+    files = docs.plan(chart, readme=chart / "README.md", diagrams=cfg.relpath("diagrams"))
     stale = [f for f in files if f.stale]
     if not args.check:
         for f in stale:

@@ -24,27 +24,31 @@ import yaml
 
 from .. import generate
 from ..render import render
-from .options import add_render_args, parse_pairs, request_from_args
+from ..errors import ToolkitError
+from .options import (add_render_args, add_timeout_arg, chart_of, check_kubeconfigs, config_of, parse_pairs,
+                      release_of, request_from_args)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="generate workflows/*.yaml from the chart, or a Workflow from a template")
-    p.add_argument("--out-dir", type=Path, default=generate.WORKFLOWS_DIR,
-                   help="where the guide files go (default: workflows/ in the repository)")
+    p.add_argument("--out-dir", type=Path, default=None,
+                   help="where the guide files go (default: the config's workflows-dir)")
     p.add_argument("--check", action="store_true", help="fail (exit 1) when the files differ from the chart")
     p.add_argument("--from-release", action="store_true",
                    help="generate for the installed release --release in --namespace, with the values "
                         "`helm get values --all` reports (needs KUBECONFIG)")
     p.add_argument("--kubeconfig", default=None, help="kubeconfig for --from-release (default: $KUBECONFIG)")
+    add_timeout_arg(p, 120)
     p.add_argument("--from", dest="source", metavar="KIND/NAME",
                    help="workflowtemplate/NAME or cronwf/NAME: print a Workflow for it instead")
     p.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
                    help="workflow parameter for --from (like argo submit -p); repeatable")
-    add_render_args(p, profile_short=False)  # -p is --parameter here, as in argo
+    add_render_args(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    release_of(args)
     if args.source:
         docs = render(request_from_args(args))
         wf = generate.workflow_from(docs, args.source, parse_pairs(args.parameter, "--parameter"))
@@ -54,15 +58,18 @@ def run(args: argparse.Namespace) -> int:
             print(yaml.safe_dump(wf, sort_keys=False, width=120), end="")
         return 0
     if args.parameter:
-        print("cogniverse-chart generate: -p/--parameter needs --from", file=sys.stderr)
-        return 2
+        raise ToolkitError("-p/--parameter needs --from")
+    if args.out_dir is None:
+        args.out_dir = config_of(args).relpath("workflows-dir")
+        if args.out_dir is None:
+            raise ToolkitError("where do the guide workflows go? give --out-dir DIR, or set workflows-dir in "
+                               "the config file (generate --from KIND/NAME prints one Workflow instead)")
     if args.from_release:
         if args.profile or args.values or args.set_values or args.set_string_values:
-            print("cogniverse-chart generate: --from-release takes the release's own values; "
-                  "drop --profile/--values/--set", file=sys.stderr)
-            return 2
+            raise ToolkitError("--from-release takes the release's own values; drop --profile/--values/--set")
+        check_kubeconfigs(args.kubeconfig)  # helm would wait on a FIFO, or read /dev/zero
         docs, target = generate.render_for_release(args.release, args.namespace, kubeconfig=args.kubeconfig,
-                                                   chart=args.chart)
+                                                   chart=chart_of(args), timeout=args.timeout)
     else:
         if not (args.profile or args.values or args.set_values or args.set_string_values):
             args.profile = [generate.DEFAULT_PROFILE]
@@ -79,6 +86,11 @@ def run(args: argparse.Namespace) -> int:
     what = f"release {target.release} in namespace {target.namespace}"
     if args.check:
         stale = generate.drift(files, args.out_dir, objects_only=args.from_release)
+        if args.output == "json":
+            print(json.dumps({"command": "generate", "ok": not stale, "out_dir": str(args.out_dir),
+                              "stale": stale, "release": target.release, "namespace": target.namespace,
+                              "values": target.values}))
+            return 1 if stale else 0
         if stale:
             if args.from_release:
                 print(f"{args.out_dir}: {', '.join(stale)} would change the installed {what} "
@@ -112,6 +124,6 @@ def _regenerate_command(args: argparse.Namespace) -> str:
     parts += [f"--profile {p}" for p in args.profile if p != generate.DEFAULT_PROFILE or len(args.profile) > 1 or args.values]
     parts += [f"-f {v}" for v in args.values]
     parts += [f"--set {v}" for v in args.set_values] + [f"--set-string {v}" for v in args.set_string_values]
-    if args.out_dir != generate.WORKFLOWS_DIR:
+    if args.out_dir != config_of(args).relpath("workflows-dir"):
         parts.append(f"--out-dir {args.out_dir}")
     return " ".join(parts)

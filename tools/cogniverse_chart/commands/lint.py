@@ -1,57 +1,108 @@
-"""`lint [PATH... | -]`: Argo semantics and policy; without paths, every profile of the chart."""
+"""`lint [PATH... | -]`: Argo semantics and policy; without paths, every scenario of the chart in front
+of the toolkit (its ci/*-values.yaml, or the config's `scenarios`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
+from pathlib import Path
+
 from ..chart import merge, render_profiles
 from ..documents import read_paths
-from ..lint import ARGO_VERSIONS, RULES, check_rule_ids, default_argo_version, lint
+from ..findings import Policy
+from ..lint import ARGO_VERSIONS, RULES, check_rule_ids, default_argo_version, lint, lint_stream
+from ..lint.stream import Progress
 from ..report import emit
+from .options import add_chart_arg, chart_of, config_of, kube_version_of, release_of, scenarios_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lint", help="Argo semantics and policy checks (the chart's profiles by default)",
                        description="Lint manifests (files, directories, '-' for stdin), or without paths "
-                                   "render every profile in values/ and lint each. Exit 0 clean, 1 on any "
+                                   "render every scenario of the chart and lint each. Exit 0 clean, 1 on any "
                                    "error finding, 2 on bad input.")
     p.add_argument("paths", nargs="*", metavar="PATH")
     p.add_argument("--disable", action="append", default=[], metavar="RULE",
                    help="rule id (or family prefix like policy/) to skip; repeatable")
-    p.add_argument("--profile", "-p", action="append", default=None,
-                   help="lint only this chart profile; repeatable (default: all in values/)")
+    p.add_argument("--profile", action="append", default=None, metavar="SCENARIO",
+                   help="lint only this scenario of the chart; repeatable (default: every one)")
+    p.add_argument("--values", "-f", action="append", default=[], type=Path, metavar="FILE",
+                   help="values file applied on top of every scenario; repeatable")
+    add_chart_arg(p)
     p.add_argument("--argo-version", choices=ARGO_VERSIONS, default=None,
                    help="apply the rules of this Argo Workflows version (default: the version the chart pins in "
                         "versions.env)")
     p.add_argument("--list-rules", action="store_true",
-                   help="print every rule id, severity, whether it goes beyond Argo's own validator, and summary")
+                   help="print every rule id, its severity and where that comes from (default or the config "
+                        "file), whether it goes beyond Argo's own validator, and summary")
     p.set_defaults(func=run)
 
 
-def list_rules(output: str) -> int:
-    if output == "json":
-        print(json.dumps([{"id": r.id, "severity": r.severity.value, "beyond_argo": r.beyond_argo,
-                            "summary": r.summary} for r in RULES.values()], indent=2))
+#: The rules of the other checks (validate, check, ct), which the config's `rules` and suppressions also set.
+OTHER_RULES = [
+    ("schema/k8s-<minor>", "the object against the strict Kubernetes schema of that minor (validate, check)"),
+    ("schema/argo-<minor>", "Argo objects against the Argo Workflows CRD schema of that minor"),
+    ("schema/unknown-kind", "a kind no chosen schema version serves (a note with --allow-unknown-kinds)"),
+    ("schema/duplicate-key", "a key given twice in one mapping (kubectl refuses it, Helm keeps the last)"),
+    ("schema/custom", "your own kinds against --schema-location schemas"),
+    ("schema/rejected-kind", "a kind named by --reject"),
+    ("schema/values", "a values file against values.schema.json and the chart's own value checks"),
+    ("ct/chart-yaml", "Chart.yaml against chart-testing's schema (ct, check)"),
+    ("ct/maintainers", "maintainers with a name, and a well-formed email and url (ct, check)"),
+    ("ct/version-bump", "a changed chart has a new version (ct --target-branch)"),
+    ("helm/lint", "`helm lint` of each scenario, as ct lint runs it; its INFO/WARNING/ERROR keep their level (check)"),
+    ("generated/values-schema", "values.schema.json is what `schema` builds from schema/ (check)"),
+    ("generated/docs", "the README values table and install facts are what `docs` writes (check)"),
+    ("generated/workflows", "the guide workflows are what `generate` writes (check, with workflows-dir)"),
+    ("config/suppression-reason", "a suppression annotation names a rule and gives a reason"),
+]
+
+
+def list_rules(args: argparse.Namespace) -> int:
+    from ..config import rule_setting
+
+    cfg = config_of(args)
+    rows = []
+    listed = [(r.id, r.severity.value, r.beyond_argo, r.summary) for r in RULES.values()]
+    listed += [(rid, "error", None, summary) for rid, summary in OTHER_RULES]
+    for rid, severity, beyond, summary in listed:
+        setting, origin = rule_setting(rid.split("<")[0].rstrip("-") if "<" in rid else rid, cfg)
+        rows.append({"id": rid, "severity": setting or severity, "default_severity": severity,
+                     "from": origin, "beyond_argo": beyond, "summary": summary})
+    if args.output == "json":
+        print(json.dumps(rows, indent=2))
     else:
-        width = max(len(r) for r in RULES)
-        for r in RULES.values():
-            origin = "beyond" if r.beyond_argo else "argo"
-            print(f"{r.id:<{width}}  {r.severity.value:<7}  {origin:<6}  {r.summary}")
+        width = max(len(row["id"]) for row in rows)
+        for row in rows:
+            origin = {True: "beyond", False: "argo", None: "-"}[row["beyond_argo"]]
+            where = "" if row["from"] == "default" else f"  (from {row['from']})"
+            print(f"{row['id']:<{width}}  {row['severity']:<7}  {origin:<6}  {row['summary']}{where}")
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
     if args.list_rules:
-        return list_rules(args.output)
+        return list_rules(args)
     check_rule_ids(args.disable)  # bad ids are usage errors, before any work
-    version = args.argo_version or default_argo_version()
+    configured = config_of(args).get("argo-versions")
+    version = args.argo_version or (configured[-1] if configured else default_argo_version())
+    policy = Policy(config_of(args))
     if args.paths:
-        docs = list(read_paths(args.paths))
-        return emit(lint(docs, args.disable, version), args.output, command="lint", checked=len(docs),
-                    extra={"argo_version": version})
-    rendered = render_profiles(args.profile)
-    findings = merge({p: lint(docs, args.disable, version) for p, docs in rendered.items()})
+        # document by document, in bounded memory; progress on a terminal for long runs
+        findings, checked = lint_stream(policy.watch(read_paths(args.paths)), args.disable, version,
+                                        Progress.for_terminal())
+        return emit(policy.apply(findings), args.output, command="lint", checked=checked,
+                    extra={"argo_version": version, "suppressed": len(policy.suppressed)})
+    chart = chart_of(args)
+    release, namespace = release_of(args)
+    rendered = render_profiles(chart=chart, scenarios=scenarios_of(args, args.profile), extra_values=args.values,
+                               kube_version=kube_version_of(args), release=release, namespace=namespace)
+    for docs in rendered.values():
+        for doc in docs:
+            policy.note(doc)
+    findings = policy.apply(merge({p: lint(docs, args.disable, version) for p, docs in rendered.items()}))
     checked = sum(len(d) for d in rendered.values())
-    return emit(findings, args.output, command="lint", checked=checked,
-                extra={"profiles": list(rendered), "argo_version": version})
+    return emit(findings, args.output, command="lint", checked=checked, chart=chart,
+                extra={"chart": str(chart), "profiles": list(rendered), "argo_version": version,
+                       "suppressed": len(policy.suppressed)})

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from ..argo.manifests import PHASES
-from .options import add_connection_args, client
+from .options import add_connection_args, add_timeout_arg, client
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,6 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--phase", "--status", choices=PHASES, help="only workflows in this phase")
     p.add_argument("--limit", type=int, default=0, help="show at most this many (0 = all)")
     add_connection_args(p)
+    add_timeout_arg(p, 60)
     p.set_defaults(func=run)
 
 

@@ -4,6 +4,7 @@
 - `add_connection_args` / `client`: the cluster connection of `submit`, `trigger`, `wait` and `list`;
 - `add_wait_args`, `add_run_args`: waiting, and `-p`/`-l` of every command that starts a Workflow;
 - `add_render_args` / `request_from_args`: the chart, profiles, values and `--set` of `render` and `generate`;
+- `add_chart_arg` / `chart_of` / `config_of`: the chart in front of the toolkit and its config file;
 - `parse_pairs`: NAME=VALUE lists (`-p`, `-l`, `generate --from ... -p`).
 """
 
@@ -15,9 +16,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
-import yaml
-
-from .. import CHART_DIR
+from .. import config
 from ..documents import load_document, read_text
 from ..errors import ToolkitError
 
@@ -66,30 +65,59 @@ def add_schema_args(p: argparse.ArgumentParser) -> None:
                    help=f"Argo Workflows schema version; repeatable (default: {', '.join(DEFAULT_ARGO_VERSIONS)})")
     p.add_argument("--allow-unknown-kinds", action="store_true",
                    help="report kinds without a bundled schema (custom resources) as notes, not errors")
+    p.add_argument("--schemas-dir", action="append", default=[], type=Path, metavar="DIR",
+                   help="bundles built by `schemas fetch --dest DIR`, used before the packaged ones; repeatable")
 
 
 def validator_from_args(args: argparse.Namespace) -> "Validator":
+    """The Validator of --kube-version/--argo-version (default: the config's kube-versions/argo-versions,
+    else the pinned ones) and --schema-location."""
     from ..validate import DEFAULT_ARGO_VERSIONS, DEFAULT_KUBE_VERSIONS, Validator
 
-    return Validator(kube_versions=tuple(args.kube_version or DEFAULT_KUBE_VERSIONS),
-                     argo_versions=tuple(args.argo_version or DEFAULT_ARGO_VERSIONS),
-                     allow_unknown_kinds=args.allow_unknown_kinds)
+    cfg = config_of(args)
+    extra = None
+    if getattr(args, "schema_location", None):
+        from ..schemas import load_locations
+
+        extra = load_locations(args.schema_location)
+    return Validator(kube_versions=tuple(args.kube_version or cfg.get("kube-versions") or DEFAULT_KUBE_VERSIONS),
+                     argo_versions=tuple(args.argo_version or cfg.get("argo-versions") or DEFAULT_ARGO_VERSIONS),
+                     allow_unknown_kinds=args.allow_unknown_kinds, extra_schemas=extra,
+                     schema_dirs=getattr(args, "schemas_dir", ()))
+
+
+def add_kind_filter_args(p: argparse.ArgumentParser) -> None:
+    """kubeconform's --skip/--reject (kinds, or apiVersion/Kind), --summary and --schema-location."""
+    p.add_argument("--skip", action="append", default=[], metavar="KIND[,KIND]",
+                   help="kinds (or apiVersion/Kind) not to validate; comma-separated, repeatable")
+    p.add_argument("--reject", action="append", default=[], metavar="KIND[,KIND]",
+                   help="kinds (or apiVersion/Kind) that are an error wherever they appear; comma-separated, repeatable")
+    p.add_argument("--summary", action="store_true", help="print how many objects were valid, invalid and skipped")
+    p.add_argument("--schema-location", action="append", default=[], type=Path, metavar="PATH",
+                   help="CustomResourceDefinition manifests, or GROUP/KIND_VERSION.json schemas (kubeconform's "
+                        "CRD catalog layout), for your own kinds; file or folder, repeatable")
+
+
+def kinds(items: list[str]) -> set[str]:
+    return {k.strip() for item in items for k in item.split(",") if k.strip()}
+
+
+def add_timeout_arg(p: argparse.ArgumentParser, default: float) -> None:
+    """--timeout: the whole deadline of a command that talks to the cluster (every call and wait under it)."""
+    p.add_argument("--timeout", type=seconds(MAX_TIMEOUT), default=default,
+                   help=f"seconds the whole command may take, > 0 and at most {MAX_TIMEOUT:.0f} (default: {default:g})")
 
 
 def add_connection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--namespace", "-n", default="cogniverse", help="namespace of the workflows (default: cogniverse)")
     p.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)")
     p.add_argument("--context", help="kubeconfig context")
-    # Also accepted after the subcommand (the global option works before it).
-    p.add_argument("--output", "-o", choices=["human", "json"], default=argparse.SUPPRESS,
-                   help="output format (default: human)")
 
 
 def add_wait_args(p: argparse.ArgumentParser, *, optional: bool) -> None:
     if optional:
         p.add_argument("--wait", "-w", action="store_true", help="wait for the workflow to finish")
-    p.add_argument("--timeout", type=seconds(MAX_TIMEOUT), default=1800,
-                   help=f"seconds to wait, > 0 and at most {MAX_TIMEOUT:.0f} (default: 1800)")
+    add_timeout_arg(p, 1800)
     p.add_argument("--poll", type=seconds(MAX_POLL), default=2.0, help=argparse.SUPPRESS)
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines while waiting")
 
@@ -104,15 +132,24 @@ def add_run_args(p: argparse.ArgumentParser, parameter_help: str) -> None:
 
 def client(args: argparse.Namespace) -> ArgoClient:
     """The ArgoClient of --namespace/--kubeconfig/--context, after checking each kubeconfig file."""
-    from ..argo.client import ArgoClient
+    import yaml
 
-    for f in _kubeconfig_files(args.kubeconfig):
-        _check_kubeconfig(f)
+    from ..argo.client import ArgoClient
+    from ..io_limits import Deadline
+
+    deadline = Deadline(args.timeout)  # the command's --timeout is a whole deadline, from here on
+    check_kubeconfigs(args.kubeconfig)
     try:
-        return ArgoClient.connect(args.namespace, args.kubeconfig, args.context)
+        return ArgoClient.connect(args.namespace, args.kubeconfig, args.context, deadline)
     except (UnicodeError, ValueError, yaml.YAMLError) as exc:  # what the kubernetes client lets through
         raise ToolkitError(f"kubeconfig: unusable: {' '.join(str(exc).split())[:200]}; "
                            f"check --kubeconfig / $KUBECONFIG") from None
+
+
+def check_kubeconfigs(flag: str | None) -> None:
+    """Each kubeconfig file of --kubeconfig / $KUBECONFIG / ~/.kube/config (see `_check_kubeconfig`)."""
+    for f in _kubeconfig_files(flag):
+        _check_kubeconfig(f)
 
 
 def _kubeconfig_files(flag: str | None) -> list[Path]:
@@ -131,40 +168,88 @@ def _check_kubeconfig(path: Path) -> None:
         raise ToolkitError(f"{path}: is a directory, not a kubeconfig file (--kubeconfig / $KUBECONFIG)")
     if not path.exists():
         raise ToolkitError(f"{path}: kubeconfig not found (--kubeconfig / $KUBECONFIG)")
+    from ..argo.client import check_kubeconfig_refs
+
     objs = load_document(read_text(path), str(path))
     if not objs or not isinstance(objs[0], dict):
         raise ToolkitError(f"{path}: not a kubeconfig (expected a YAML mapping with clusters, users, contexts)")
+    check_kubeconfig_refs(path, objs[0])
 
 
-def add_render_args(p: argparse.ArgumentParser, *, profile_short: bool = True) -> None:
-    """Options shared by every command that renders the chart (`generate` keeps -p for --parameter, as argo
-    does: profile_short=False)."""
-    from ..render import DEFAULT_KUBE_VERSION
+def add_chart_arg(p: argparse.ArgumentParser, what: str = "the chart") -> None:
+    p.add_argument("--chart", type=Path, default=None, metavar="PATH",
+                   help=f"{what} (default: the config's `chart`, else the chart in the current directory, "
+                        f"else the only one in ./charts/)")
 
-    p.add_argument("--profile", *(["-p"] if profile_short else []), action="append", default=[],
-                   help="environment profile from values/ (k3s, production, smoke, ...); repeatable")
+
+def config_of(args: argparse.Namespace) -> config.Config:
+    return config.load(getattr(args, "config", None))
+
+
+def chart_of(args: argparse.Namespace) -> Path:
+    """The chart the command works on (--chart, config, current directory); cached on args."""
+    if getattr(args, "_chart", None) is None:
+        args._chart = config.find_chart(getattr(args, "chart", None), config_of(args))
+    return args._chart
+
+
+def scenarios_of(args: argparse.Namespace, names: list[str] | None) -> dict[str, Path | None]:
+    """{scenario: values file} chosen by --profile (default: every scenario of the chart)."""
+    return config.select(config.scenarios(chart_of(args), config_of(args)), names)
+
+
+def add_render_args(p: argparse.ArgumentParser) -> None:
+    """Options shared by every command that renders the chart. `-p` is never --profile: throughout the
+    toolkit, as in argo, it is a workflow --parameter."""
+    p.add_argument("--profile", action="append", default=[],
+                   metavar="SCENARIO",
+                   help="scenario: a ci/NAME-values.yaml of the chart, or the config's `scenarios` "
+                        "(values/NAME.yaml here); repeatable")
     p.add_argument("--values", "-f", action="append", default=[], type=Path, help="values file; repeatable")
     p.add_argument("--set", action="append", default=[], dest="set_values", help="helm --set; repeatable")
     p.add_argument("--set-string", action="append", default=[], dest="set_string_values")
-    p.add_argument("--kube-version", default=DEFAULT_KUBE_VERSION)
+    p.add_argument("--kube-version", default=None,
+                   help="helm template --kube-version (default: the config's kube-version, else the pinned "
+                        "Kubernetes)")
     p.add_argument("--api-versions", action="append", default=None,
                    help="extra API versions for .Capabilities (default: argoproj.io/v1alpha1)")
-    p.add_argument("--release", default="cogniverse")
-    p.add_argument("--namespace", "-n", default="cogniverse")
-    p.add_argument("--chart", type=Path, default=CHART_DIR)
+    p.add_argument("--release", default=None, help="release name (default: the config's `release`, else the chart's name)")
+    p.add_argument("--namespace", "-n", default=None, help="namespace (default: as --release)")
+    add_chart_arg(p)
+    p.set_defaults(_names=True)
+
+
+def release_of(args: argparse.Namespace) -> tuple[str, str]:
+    """(release, namespace): --release/-n, else the config's `release`/`namespace`, else the chart's name;
+    the names are written back into args for the commands that print them."""
+    cfg = config_of(args)
+    chart = chart_of(args)
+    if getattr(args, "release", None) is None:
+        args.release = cfg.get("release") or config.chart_name(chart)
+    if getattr(args, "namespace", None) is None:
+        args.namespace = cfg.get("namespace") or args.release
+    return args.release, args.namespace
+
+
+def kube_version_of(args: argparse.Namespace) -> str:
+    from ..render import DEFAULT_KUBE_VERSION
+
+    return getattr(args, "kube_version", None) or config_of(args).get("kube-version") or DEFAULT_KUBE_VERSION
 
 
 def request_from_args(args: argparse.Namespace) -> RenderRequest:
-    from ..render import RenderRequest, profile_path
+    from ..render import RenderRequest
 
+    profiles = [p for p in scenarios_of(args, args.profile).values() if p] if args.profile else []
+    release_of(args)
     req = RenderRequest(
-        values_files=[profile_path(p) for p in args.profile] + list(args.values),
+        values_files=profiles + list(args.values),
         set_values=args.set_values,
         set_string_values=args.set_string_values,
-        kube_version=args.kube_version,
+        kube_version=kube_version_of(args),
         release=args.release,
         namespace=args.namespace,
-        chart=args.chart,
+        chart=chart_of(args),
     )
     if args.api_versions is not None:
         req.api_versions = tuple(args.api_versions)

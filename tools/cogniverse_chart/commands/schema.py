@@ -1,27 +1,41 @@
-"""`schema`: regenerate values.schema.json from charts/cogniverse/schema/ (or --check it)."""
+"""`schema`: regenerate the chart's values.schema.json from its schema/ folder (or --check it)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from pathlib import Path
 
-from .. import CHART_DIR, values_schema
+from .. import values_schema
+from ..errors import ToolkitError
+from .options import add_chart_arg, chart_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("schema", help="build values.schema.json from the authored schema parts")
-    p.add_argument("--chart", type=Path, default=CHART_DIR)
+    add_chart_arg(p)
     p.add_argument("--check", action="store_true", help="fail (exit 1) when the committed file is stale")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    chart = chart_of(args)
+    if not (chart / values_schema.SCHEMA_SOURCE).is_dir():
+        raise ToolkitError(f"{chart}: no {values_schema.SCHEMA_SOURCE}/ folder to build values.schema.json from "
+                           f"(this command is for charts that author their schema in parts)")
+    path = chart / values_schema.SCHEMA_FILE
     if args.check:
-        if values_schema.is_current(args.chart):
-            print(f"{args.chart / values_schema.SCHEMA_FILE} is up to date")
-            return 0
-        print(f"{args.chart / values_schema.SCHEMA_FILE} is stale: run `cogniverse-chart schema`", file=sys.stderr)
-        return 1
-    print(f"wrote {values_schema.write(args.chart)}")
+        current = values_schema.is_current(chart)
+        if args.output == "json":
+            print(json.dumps({"command": "schema", "ok": current, "path": str(path), "stale": not current}))
+        elif current:
+            print(f"{path} is up to date")
+        else:
+            print(f"{path} is stale: run `cogniverse-chart schema`", file=sys.stderr)
+        return 0 if current else 1
+    written = values_schema.write(chart)
+    if args.output == "json":
+        print(json.dumps({"command": "schema", "ok": True, "written": str(written)}))
+    else:
+        print(f"wrote {written}")
     return 0

@@ -1,32 +1,43 @@
-"""`schemas`: list the bundled Kubernetes/Argo schemas, or regenerate them (`schemas fetch`)."""
+"""`schemas`: list the bundled Kubernetes/Argo schemas, or build bundles into a folder (`schemas fetch --dest
+DIR`; `validate --schemas-dir DIR` then uses them). The installed package is never written to; a
+maintainer refreshes the shipped bundles with `--dest tools/cogniverse_chart/data`."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from .. import schema_bundles, schemas
+from ..errors import ToolkitError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("schemas", help="list or regenerate the bundled Kubernetes and Argo schemas")
     ssub = p.add_subparsers(dest="action", metavar="ACTION")
-    f = ssub.add_parser("fetch", help="regenerate the bundles from module sources with `go mod download`")
+    f = ssub.add_parser("fetch", help="build bundles from module sources (`go mod download`) into --dest DIR")
+    f.add_argument("--dest", type=Path, required=True, metavar="DIR",
+                   help="folder to write the bundles and PROVENANCE to (created; use with validate --schemas-dir)")
     f.add_argument("--kube-version", action="append", default=None, metavar="X.Y.Z",
                    help=f"k8s.io/kubernetes module version; repeatable (default: {', '.join(schema_bundles.DEFAULT_KUBE_SOURCES)})")
     f.add_argument("--argo-version", action="append", default=None, metavar="X.Y.Z",
                    help=f"argo-workflows module version; repeatable (default: {', '.join(schema_bundles.DEFAULT_ARGO_SOURCES)})")
     f.set_defaults(func=run_fetch)
-    ssub.add_parser("list", help="bundled versions and their sources (default)").set_defaults(func=run_list)
-    p.set_defaults(func=run_list)
+    ls = ssub.add_parser("list", help="bundled versions and their sources (default)")
+    ls.add_argument("--dir", type=Path, default=None, metavar="DIR", help="list the bundles in DIR instead")
+    ls.set_defaults(func=run_list)
+    p.set_defaults(func=run_list, dir=None)
 
 
 def run_list(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
+    data_dir = args.dir or schemas.DATA_DIR
+    if not data_dir.is_dir():
+        raise ToolkitError(f"--dir {data_dir}: no such directory")
     for family in ("k8s", "argo"):
-        for v in schemas.available(family):
-            b = schemas.load_bundle(family, v)
+        for v in schemas.available(family, data_dir):
+            b = schemas.load_bundle(family, v, data_dir)
             rows.append({"family": family, "version": v, "kinds": len(b["kinds"]),
                          "sources": [f"{s['module']}@{s['version']} {s['file']}" for s in b["sources"]]})
     if args.output == "json":
@@ -34,17 +45,28 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     for r in rows:
         print(f"{r['family']}-{r['version']}: {r['kinds']} kinds, from {r['sources'][0].split(' ')[0]}")
-    print(f"provenance: {schemas.PROVENANCE_FILE}")
+    print(f"provenance: {data_dir / 'PROVENANCE'}")
     return 0
 
 
 def run_fetch(args: argparse.Namespace) -> int:
+    if args.dest.exists() and not args.dest.is_dir():
+        raise ToolkitError(f"--dest {args.dest}: exists and is not a directory")
+    if args.dest.resolve() == schemas.DATA_DIR.resolve() and not _in_checkout():
+        raise ToolkitError(f"--dest {args.dest}: that is the installed package's own data; give another folder")
     written = schema_bundles.fetch(tuple(args.kube_version or schema_bundles.DEFAULT_KUBE_SOURCES),
-                                   tuple(args.argo_version or schema_bundles.DEFAULT_ARGO_SOURCES))
+                                   tuple(args.argo_version or schema_bundles.DEFAULT_ARGO_SOURCES), data_dir=args.dest)
+    provenance = args.dest / "PROVENANCE"
     if args.output == "json":
-        print(json.dumps({"written": [str(p) for p in written], "provenance": str(schemas.PROVENANCE_FILE)}))
+        print(json.dumps({"written": [str(p) for p in written], "provenance": str(provenance)}))
     else:
         for p in written:
             print(f"wrote {p}")
-        print(f"wrote {schemas.PROVENANCE_FILE}")
+        print(f"wrote {provenance}")
     return 0
+
+
+def _in_checkout() -> bool:
+    from .. import IN_CHECKOUT
+
+    return IN_CHECKOUT

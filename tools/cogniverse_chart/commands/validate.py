@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections import Counter
 from pathlib import Path
+from typing import Iterable, Iterator
 
-from .. import CHART_DIR
-from ..documents import read_paths
+from ..documents import Document, read_paths
 from ..errors import ToolkitError
+from ..findings import Finding, Policy, Severity
 from ..report import emit
 from ..validate import check_values_files
-from .options import add_schema_args, validator_from_args
+from .options import add_chart_arg, add_kind_filter_args, add_schema_args, chart_of, config_of, kinds, \
+    validator_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,16 +23,73 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "against bundled strict schemas. Exit 0 valid, 1 invalid, 2 bad input.")
     p.add_argument("paths", nargs="*", metavar="PATH", help="manifest file, directory, or '-' for stdin")
     add_schema_args(p)
-    p.add_argument("--values", action="append", default=[], type=Path, metavar="FILE",
+    add_kind_filter_args(p)
+    p.add_argument("--values", "-f", action="append", default=[], type=Path, metavar="FILE",
                    help="also validate a values file against the chart's values.schema.json; repeatable")
-    p.add_argument("--chart", type=Path, default=CHART_DIR, help="chart whose values.schema.json to use")
+    add_chart_arg(p, "chart whose values.schema.json checks --values")
     p.set_defaults(func=run)
+
+
+class KindFilter:
+    """kubeconform's --skip and --reject (by Kind or apiVersion/Kind), and the suppression annotations the
+    policy notes, in one pass over the stream (one generator per object is the cheapest)."""
+
+    def __init__(self, skip: set[str], reject: set[str], policy: Policy) -> None:
+        self.skip, self.reject, self.policy = skip, reject, policy
+        self.skipped = 0
+        self.rejected: list[Finding] = []
+
+    @staticmethod
+    def _matches(doc: Document, names: set[str]) -> bool:
+        return doc.kind in names or f"{doc.api_version}/{doc.kind}" in names
+
+    def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
+        note = self.policy.note
+        if not (self.skip or self.reject):
+            for doc in docs:
+                note(doc)
+                yield doc
+            return
+        for doc in docs:
+            note(doc)
+            if self.reject and self._matches(doc, self.reject):
+                self.rejected.append(Finding.for_doc(doc, "schema/rejected-kind", Severity.ERROR,
+                                                     f"kind {doc.kind} is rejected (--reject)", "$.kind"))
+            elif self.skip and self._matches(doc, self.skip):
+                self.skipped += 1
+            else:
+                yield doc
 
 
 def run(args: argparse.Namespace) -> int:
     if not args.paths and not args.values:
         raise ToolkitError("nothing to validate: give manifest paths, '-' for stdin, or --values FILE")
     validator = validator_from_args(args)
-    findings, checked = validator.validate_stream(read_paths(args.paths))
-    findings += check_values_files(args.values, args.chart)
-    return emit(findings, args.output, command="validate", checked=checked + len(args.values))
+    policy = Policy(config_of(args))
+    kind_filter = KindFilter(kinds(args.skip), kinds(args.reject), policy)
+    findings, checked = validator.validate_stream(kind_filter(read_paths(args.paths)))
+    findings += kind_filter.rejected
+    if args.values:
+        findings += check_values_files(args.values, chart_of(args), _helm_or_none())
+    findings = policy.apply(findings)
+    total = checked + len(kind_filter.rejected)
+    extra = {"skipped": kind_filter.skipped, "suppressed": len(policy.suppressed)}
+    code = emit(findings, args.output, command="validate", checked=checked + len(args.values), extra=extra,
+                summary=not args.summary)
+    if args.summary:
+        invalid = len({(f.source, f.kind, f.name) for f in findings if f.severity is Severity.ERROR and f.kind})
+        line = (f"Summary: {total + kind_filter.skipped} resources found - Valid: {total - invalid}, "
+                f"Invalid: {invalid}, Skipped: {kind_filter.skipped}, Suppressed: {len(policy.suppressed)}, "
+                f"findings by rule: {dict(Counter(f.rule for f in findings)) or 'none'}")
+        print(line, file=sys.stdout if args.output == "human" else sys.stderr)
+    return code
+
+
+def _helm_or_none():  # type: ignore[no-untyped-def]
+    """A helm for the chart's own value checks (--values); without one, the schema alone checks them."""
+    from ..helm import find_helm
+
+    try:
+        return find_helm()
+    except ToolkitError:
+        return None

@@ -26,7 +26,9 @@ def announce(argo: ArgoClient, name: str, args: argparse.Namespace) -> int:
 def wait_and_report(argo: ArgoClient, name: str, args: argparse.Namespace) -> int:
     progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     try:
-        result = argo.wait(name, timeout=args.timeout, poll=args.poll, on_progress=progress)
+        # what is left of the command's deadline (--timeout), which also bounded connecting and submitting
+        result = argo.wait(name, timeout=max(0.0, min(args.timeout, argo.deadline.left())), poll=args.poll,
+                           on_progress=progress)
     except WaitTimeout as exc:
         report(exc.result, args, timed_out=True)
         print(f"cogniverse-chart wait: {exc}", file=sys.stderr)

@@ -17,15 +17,21 @@ from ..findings import Finding
 from .registry import ARGO_VERSIONS, RULES, LintContext, Rule, default_argo_version, rule
 
 # Importing the rule modules registers their rules (in this order in `lint --list-rules`).
-from . import references, structure, parity, cron, injection, policy, rbac  # noqa: E402,F401
+from . import references, structure, parity, fields, runtime, runtime_values, cron, injection, policy, rbac  # noqa: E402,F401
 
-__all__ = ["ARGO_VERSIONS", "RULES", "LintContext", "Rule", "rule", "lint", "check_rule_ids", "default_argo_version"]
+__all__ = ["ARGO_VERSIONS", "RULES", "LintContext", "Rule", "rule", "lint", "lint_stream", "check_rule_ids",
+           "default_argo_version"]
+
+
+#: Old rule ids that still work in --disable (and config files), mapped to their current ids.
+RENAMED = {"argo/shell-injection": "policy/shell-injection"}
 
 
 def check_rule_ids(ids: Iterable[str]) -> set[str]:
     """Validate --disable ids (a family prefix like `policy/` disables the whole family)."""
     out: set[str] = set()
     for rid in ids:
+        rid = RENAMED.get(rid, rid)
         if rid.endswith("/"):
             if not any(r.id.startswith(rid) for r in RULES.values()):
                 raise ToolkitError(f"--disable {rid}: no rules in that family; see `lint --list-rules`")
@@ -37,16 +43,49 @@ def check_rule_ids(ids: Iterable[str]) -> set[str]:
     return out
 
 
+# What a rule raises on an object whose fields have the wrong type (the rules read well-typed objects only).
+MALFORMED = (TypeError, AttributeError, KeyError, IndexError, ValueError, OSError)
+
+
 def lint(docs: list[Document], disable: Iterable[str] = (), argo_version: str = "") -> list[Finding]:
     """Every enabled rule over the stream; argo_version ("3.6", "3.7", "4.0", default: the pinned one)
     selects which Argo version's rules apply."""
     if argo_version and argo_version not in ARGO_VERSIONS:
         raise ToolkitError(f"--argo-version {argo_version}: lint knows Argo {', '.join(ARGO_VERSIONS)}")
     off = check_rule_ids(disable)
-    ctx = LintContext(docs, argo_version)
     findings: list[Finding] = []
-    for r in RULES.values():
-        if r.id in off:
-            continue
-        findings.extend(r.run(ctx))
+    try:
+        ctx = LintContext(docs, argo_version)
+        for r in RULES.values():
+            if r.id not in off:
+                findings.extend(r.run(ctx))
+    except MALFORMED as exc:
+        return malformed(docs, argo_version, exc)  # the rules read well-typed objects only
     return findings
+
+
+def malformed(docs: list[Document], argo_version: str, exc: Exception) -> list[Finding]:
+    """Why lint could not read the stream (a field of the wrong type: a number where Argo wants a list,
+    a list where it wants a name): the Argo schema's findings for each Argo object, else one finding
+    naming the failure. Never a traceback."""
+    from ..findings import Severity
+    from ..validate import Validator
+
+    validator = Validator(kube_versions=(), argo_versions=(argo_version or default_argo_version(),),
+                          allow_unknown_kinds=True)
+    out: list[Finding] = []
+    for d in docs:
+        if not isinstance(d.obj.get("metadata", {}), dict):
+            out.append(Finding("lint/malformed", Severity.ERROR, "metadata must be a mapping", d.source,
+                               str(d.obj.get("kind", "")), "?", "$.metadata"))
+        elif str(d.obj.get("apiVersion", "")).startswith("argoproj.io/"):
+            out.extend(f for f in validator.validate_doc(d) if f.severity == Severity.ERROR)
+    if not out:
+        out.append(Finding("lint/malformed", Severity.ERROR,
+                           f"lint could not read these objects ({type(exc).__name__}: {' '.join(str(exc).split())[:150]}); "
+                           f"a field has a type or size Argo would refuse: check them with `cogniverse-chart validate`",
+                           docs[0].source if docs else ""))
+    return out
+
+
+from .stream import lint_stream  # noqa: E402  (streams of any length, document by document)

@@ -129,11 +129,17 @@ def cron_overlap(ctx: LintContext) -> Iterator[Hit]:
             clash[(ga, gb)] = ns_ok and not (ga[1] & gb[1]) and not group_starts[ga].isdisjoint(group_starts[gb])
         return clash[(ga, gb)]
 
+    # only CronWorkflows of the same namespace (or without one) can clash: compare within those
+    by_ns: dict[str, list[tuple[int, frozenset[str], str]]] = {}
+    for key in groups:
+        by_ns.setdefault(key[2], []).append(key)
     for j, (b, sb, _) in enumerate(heavy):
         gb = group_of[j]
         earlier: list[int] = []
         count = 0
-        for ga, members in groups.items():
+        candidates = list(groups) if not gb[2] else by_ns.get(gb[2], []) + (by_ns.get("", []) if gb[2] else [])
+        for ga in candidates:
+            members = groups[ga]
             if not clashes(ga, gb):
                 continue
             n = bisect.bisect_left(members, j)

@@ -66,8 +66,9 @@ def _containers(t: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
                 yield f"{key}[{i}]", c
 
 
-@rule("argo/shell-injection", Severity.ERROR,
-      "no parameter in `sh -c`/`bash -c`/`python -c` program text or script source; pass it as an argument",
+@rule("policy/shell-injection", Severity.ERROR,
+      "no parameter in `sh -c`/`bash -c`/`python -c` program text or script source; pass it as an argument "
+      "(Argo documents pasting parameters into scripts: a policy judgement, formerly argo/shell-injection)",
       beyond_argo=True)
 def shell_injection(ctx: LintContext) -> Iterator[Hit]:
     for w, tn, t in ctx.templates():

@@ -57,7 +57,8 @@ def validate_cases(argo_version: str, cases: dict[str, list[dict[str, Any]]],
     means Argo accepts it."""
     exe = build(_major(argo_version))
     only = only or {}
-    stdin = "".join(json.dumps({"id": cid, "objects": objs, **({"validate": only[cid]} if cid in only else {})}) + "\n"
+    stdin = "".join(json.dumps({"id": cid, "objects": objs, **({"validate": only[cid]} if cid in only else {})},
+                               ensure_ascii=False) + "\n"
                     for cid, objs in cases.items())
     proc = subprocess.run([str(exe)], input=stdin, capture_output=True, text=True)
     if proc.returncode != 0:

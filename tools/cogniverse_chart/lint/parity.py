@@ -36,6 +36,8 @@ ENUMS = {
     "concurrencyPolicy": ("Allow", "Forbid", "Replace"),
 }
 LEAF_TYPES = ("container", "script", "resource", "containerSet", "suspend", "data", "http", "plugin")
+#: Template.IsLeaf() in Argo: input artifacts of these need a path.
+ARGO_LEAF_TYPES = ("container", "script", "resource", "containerSet", "data", "http", "plugin")
 
 
 def _templated(v: Any) -> bool:
@@ -264,6 +266,10 @@ def template_field(ctx: LintContext) -> Iterator[Hit]:
                     yield Hit(w.doc, json_path(w.tpath(tn, section, "artifacts", i, "path")),
                               f"{ttype} template '{tn}': {section} artifact '{a.get('name')}' has a path, which "
                               f"only container/script templates can have")
+                if section == "inputs" and ttype in ARGO_LEAF_TYPES and not a.get("path"):
+                    yield Hit(w.doc, json_path(w.tpath(tn, section, "artifacts", i)),
+                              f"{ttype} template '{tn}': input artifact '{a.get('name')}' has no path; say where "
+                              f"in the container it goes (path: /tmp/{a.get('name')})")
                 if section == "inputs" and a.get("from"):
                     yield Hit(w.doc, json_path(w.tpath(tn, section, "artifacts", i, "from")),
                               f"template '{tn}': input artifact '{a.get('name')}' cannot use from; pass it as "

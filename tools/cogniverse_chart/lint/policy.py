@@ -217,16 +217,21 @@ def _service_hosts(text: str) -> Iterator[tuple[str, str]]:
         yield name, ns
 
 
-@rule("policy/service-reference", Severity.ERROR,
-      "in-cluster URLs name Services of the same stream (no hard-coded release names)")
-def service_reference(ctx: LintContext) -> Iterator[Hit]:
-    services = {(d.namespace, d.name) for d in ctx.of_kind("Service")}
-    if not services:
-        return  # nothing to compare with (a single manifest, or services managed elsewhere)
+def _service_index(ctx: LintContext) -> tuple[set[tuple[str, str]], set[str], dict[str, list[str]]]:
+    services = {(d.namespace, d.name) for d in ctx.stream_of_kind("Service")}
     names_only = {n for _, n in services}
     by_suffix: dict[str, list[str]] = {}
     for n in sorted(names_only):
         by_suffix.setdefault(n.split("-")[-1], []).append(n)
+    return services, names_only, by_suffix
+
+
+@rule("policy/service-reference", Severity.ERROR,
+      "in-cluster URLs name Services of the same stream (no hard-coded release names)")
+def service_reference(ctx: LintContext) -> Iterator[Hit]:
+    services, names_only, by_suffix = ctx.shared("services", lambda: _service_index(ctx))
+    if not services:
+        return  # nothing to compare with (a single manifest, or services managed elsewhere)
     for d in ctx.docs:
         if d.kind in ("Service", "Ingress", "HTTPRoute"):
             continue

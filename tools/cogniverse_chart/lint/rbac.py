@@ -45,14 +45,28 @@ def _grants(role: Document, group: str, resource: str, verbs: set[str]) -> set[s
     return got
 
 
+def _bindings_by_account(ctx: LintContext) -> dict[tuple[str, str], list[Document]]:
+    """Bindings by (namespace, name) of each service account among their subjects (in stream order)."""
+    out: dict[tuple[str, str], list[Document]] = {}
+    for b in ctx.stream_of_kind(*_BINDING_KINDS):
+        for key in dict.fromkeys((str(s.get("namespace") or b.namespace), str(s.get("name")))
+                                 for s in b.obj.get("subjects") or []
+                                 if isinstance(s, dict) and s.get("kind") == "ServiceAccount"):
+            out.setdefault(key, []).append(b)
+    return out
+
+
 @rule("policy/workflow-rbac", Severity.ERROR,
       "a workflow service account defined in the stream can create/patch workflowtaskresults (Argo >= 3.4)")
 def workflow_rbac(ctx: LintContext) -> Iterator[Hit]:
-    accounts = {(d.namespace, d.name) for d in ctx.of_kind("ServiceAccount")}
-    roles: dict[tuple[str, str, str], Document] = {(d.kind, d.namespace if d.kind == "Role" else "", d.name): d
-                                                    for d in ctx.of_kind(*_ROLE_KINDS)}
+    accounts = ctx.shared("service-accounts", lambda: {(d.namespace, d.name) for d in ctx.stream_of_kind("ServiceAccount")})
+    if not accounts:
+        return
+    roles: dict[tuple[str, str, str], Document] = ctx.shared("roles", lambda: {
+        (d.kind, d.namespace if d.kind == "Role" else "", d.name): d for d in ctx.stream_of_kind(*_ROLE_KINDS)})
+    bindings = ctx.shared("bindings-by-account", lambda: _bindings_by_account(ctx))
     need = {"create", "patch"}
-    done: set[tuple[str, str]] = set()
+    done: set[tuple[str, str]] = ctx.shared("workflow-rbac-reported", set)  # one finding per account
     for w in ctx.workflows:
         sa = w.spec.get("serviceAccountName")
         ns = w.doc.namespace
@@ -60,7 +74,7 @@ def workflow_rbac(ctx: LintContext) -> Iterator[Hit]:
             continue
         done.add((ns, sa))
         granted: set[str] = set()
-        for b in ctx.of_kind(*_BINDING_KINDS):
+        for b in bindings.get((ns, sa), []):
             subjects: list[Any] = b.obj.get("subjects") or []
             if not any(isinstance(s, dict) and s.get("kind") == "ServiceAccount" and s.get("name") == sa
                        and (s.get("namespace") or b.namespace) == ns for s in subjects):

@@ -65,6 +65,8 @@ def unknown_workflow_parameter(ctx: LintContext, expr: bool = False, templates: 
             if ctx.referenced(w) is None:
                 continue
             w = ctx.run_spec(w)
+        # {{workflow.parameters.json}}: every workflow parameter as one JSON object (Argo sets it)
+        declared = w.params | {"json"} | (ctx.event_parameters(w.doc.name) if templates else set())
         for s in w.sites:
             if s.beyond_argo != expr:
                 continue
@@ -72,7 +74,7 @@ def unknown_workflow_parameter(ctx: LintContext, expr: bool = False, templates: 
                     and s.var[1] != "parameters":
                 yield Hit(w.doc, json_path(s.path), f"{_ref(s)} in {_where(w, s)}: there is no workflow.{s.var[1]}; "
                                                     f"did you mean 'workflow.parameters'?")
-            elif s.var[:2] == ("workflow", "parameters") and len(s.var) >= 3 and s.var[2] not in w.params:
+            elif s.var[:2] == ("workflow", "parameters") and len(s.var) >= 3 and s.var[2] not in declared:
                 have = ", ".join(sorted(w.params)) or "none"
                 yield Hit(w.doc, json_path(s.path),
                           f"{_ref(s)} in {_where(w, s)}: no workflow parameter '{s.var[2]}' in "
@@ -89,7 +91,7 @@ def unknown_workflow_parameter(ctx: LintContext, expr: bool = False, templates: 
                 continue
             lib, t = target
             used = sorted({s.var[2] for s in lib.sites if s.template in _reachable(lib, str(t.get("name")))
-                           and s.var[:2] == ("workflow", "parameters") and len(s.var) >= 3} - w.params)
+                           and s.var[:2] == ("workflow", "parameters") and len(s.var) >= 3} - w.params - {"json"})
             if used:
                 yield Hit(w.doc, json_path([*c.path, "templateRef"]),
                           f"{c.owner} '{c.name}' calls template '{t.get('name')}' of {lib.doc.kind} "
@@ -110,8 +112,8 @@ def template_workflow_parameter(ctx: LintContext, expr: bool = False) -> Iterato
 def ref_scope(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
     for w, s in ctx.sites(expr):
         root = s.var[0]
-        if root not in ("steps", "tasks") or len(s.var) < 2:
-            continue
+        if root not in ("steps", "tasks") or len(s.var) < 2 or s.var == (root, "name"):
+            continue  # {{steps.name}} / {{tasks.name}}: the calling step's/task's name, in the template it calls
         ttype = template_type(w.templates[s.template])
         want = "steps" if root == "steps" else "dag"
         if ttype != want:
@@ -216,6 +218,8 @@ def step_order(ctx: LintContext) -> Iterator[Hit]:
             nodes, groups = _siblings(w, s, root)
             if s.var[1] not in nodes:
                 continue
+            if s.key == "hooks" and s.var[1] == s.call.name:
+                continue  # a step's/task's own hooks run after it and read its outputs (Argo >= 3.1)
             if root == "steps" and s.call.owner == "step":
                 if groups[s.var[1]] >= s.call.group:
                     yield Hit(w.doc, json_path(s.path),

@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from ..documents import Document
 from ..findings import Finding, Severity
-from ..argo.model import Call, Site, WorkflowSpec, resolved_run, workflow_specs
+from ..argo.model import Call, Site, WorkflowSpec, names, resolved_run, workflow_specs
 
 
 #: The Argo minor versions lint knows the rules of (lint --argo-version).
@@ -70,6 +70,19 @@ class LintContext:
         self.docs = docs
         #: "3.6", "3.7" or "4.0": the Argo version whose rules apply (lint --argo-version).
         self.argo_version = argo_version or default_argo_version()
+        self._memo: dict[Any, Any] = {}
+        self._runs: dict[Any, WorkflowSpec] = {}
+
+    def shared(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """A fact of the whole stream, computed once (streaming lint shares it across documents)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def stream_of_kind(self, *kinds: str) -> list[Document]:
+        """Documents of these kinds anywhere in the stream (the rules that compare documents use it; streaming
+        lint keeps the small kinds it serves in memory: see lint/stream.py KEEP)."""
+        return list(self.of_kind(*kinds))
 
     @property
     def argo4(self) -> bool:
@@ -111,6 +124,20 @@ class LintContext:
                 out[(True, w.doc.name)] = w
         return out
 
+    def _event_parameters(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for d in self.stream_of_kind("WorkflowEventBinding"):
+            submit = (d.obj.get("spec") or {}).get("submit") or {}
+            ref = submit.get("workflowTemplateRef") if isinstance(submit, dict) else None
+            if isinstance(ref, dict) and isinstance(ref.get("name"), str):
+                params = names((submit.get("arguments") or {}).get("parameters"))
+                out.setdefault(ref["name"], set()).update(params)
+        return out
+
+    def event_parameters(self, template: str) -> set[str]:
+        """Parameters that WorkflowEventBindings of the stream pass when they submit WorkflowTemplate `template`."""
+        return self.shared("event-parameters", self._event_parameters).get(template, set())
+
     def referenced(self, w: WorkflowSpec) -> WorkflowSpec | None:
         """The (Cluster)WorkflowTemplate a `workflowTemplateRef` spec runs, when it is in the stream."""
         ref = w.spec.get("workflowTemplateRef")
@@ -122,7 +149,12 @@ class LintContext:
         """What a spec executes: itself, or for a `workflowTemplateRef` run whose template is in the stream,
         that template's spec with the run's arguments merged in (model.resolved_run)."""
         lib = self.referenced(w)
-        return resolved_run(w, lib) if lib is not None else w
+        if lib is None:
+            return w
+        key = ("run-spec", id(w), id(lib))
+        if key not in self._runs:  # several rules ask for it: merge (a deep copy) once
+            self._runs[key] = resolved_run(w, lib)
+        return self._runs[key]
 
     def of_kind(self, *kinds: str) -> Iterator[Document]:
         return (d for d in self.docs if d.kind in kinds)

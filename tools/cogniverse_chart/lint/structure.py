@@ -108,8 +108,8 @@ def missing_template(ctx: LintContext) -> Iterator[Hit]:
             lib = ctx.library.get((cluster, str(ref.get("name", ""))))
             kind = "ClusterWorkflowTemplate" if cluster else "WorkflowTemplate"
             if lib is None:
-                close = difflib.get_close_matches(str(ref.get("name", "")),
-                                                  [n for (cl, n) in ctx.library if cl == cluster], n=1)
+                close = ctx.shared(("close-library", cluster, str(ref.get("name", ""))), lambda: difflib.get_close_matches(
+                    str(ref.get("name", "")), [n for (cl, n) in ctx.library if cl == cluster], n=1))
                 if close:
                     yield Hit(w.doc, json_path([*c.path, "templateRef", "name"]),
                               f"{c.owner} '{c.name}' calls {kind} '{ref.get('name')}', which does not exist; "
@@ -118,6 +118,8 @@ def missing_template(ctx: LintContext) -> Iterator[Hit]:
                     yield Hit(w.doc, json_path([*c.path, "templateRef"]),
                               f"{c.owner} '{c.name}' calls {kind} '{ref.get('name')}', which is not in the "
                               f"checked stream: not verified", Severity.INFO)
+            elif not ref.get("template"):
+                continue  # argo/template-reference: templateRef.template is required
             elif str(ref.get("template", "")) not in lib.templates:
                 yield Hit(w.doc, json_path([*c.path, "templateRef", "template"]),
                           f"{c.owner} '{c.name}' calls template '{ref.get('template')}' of {kind} "
@@ -149,7 +151,10 @@ def missing_argument(ctx: LintContext) -> Iterator[Hit]:
                           f"{c.owner} '{c.name}' calls template '{t.get('name')}' without its required "
                           f"input(s) {', '.join(missing)}; add them to arguments.parameters")
         ep = w.spec.get("entrypoint")
-        if "workflowTemplateRef" not in w.spec and isinstance(ep, str) and ep in w.templates:
+        # A (Cluster)WorkflowTemplate is validated with placeholder arguments: its entrypoint inputs are
+        # given when it is run (argo submit --from, workflowTemplateRef, an event binding).
+        if ("workflowTemplateRef" not in w.spec and isinstance(ep, str) and ep in w.templates
+                and w.doc.kind not in ("WorkflowTemplate", "ClusterWorkflowTemplate")):
             missing = [p for p in _required_inputs(w.templates[ep]) if p not in w.params]
             if missing:
                 yield Hit(w.doc, w.path("arguments", "parameters"),
@@ -221,6 +226,18 @@ def dag_dependency(ctx: LintContext) -> Iterator[Hit]:
                     yield Hit(w.doc, json_path(w.tpath(tn, "dag", "tasks", i)),
                               f"task '{task.get('name')}' depends on '{d}', which is not a task of DAG "
                               f"'{t.get('name')}' (tasks: {', '.join(known)})")
+            # Argo reads an argument that starts with '{{tasks.' as a dependency on the text up to the next
+            # dot: '{{tasks.name}}' needs a task 'name}}' (references to real tasks: argo/step-order)
+            args = task.get("arguments") if isinstance(task.get("arguments"), dict) else {}
+            for kind, field in (("parameters", "value"), ("artifacts", "from")):
+                for j, a in enumerate(args.get(kind) or []):
+                    v = a.get(field) if isinstance(a, dict) else None
+                    if isinstance(v, str) and v.startswith("{{tasks.") and v.split(".")[1] not in known:
+                        yield Hit(w.doc, json_path(w.tpath(tn, "dag", "tasks", i, "arguments", kind, j, field)),
+                                  f"task '{task.get('name')}': argument '{a.get('name')}' = '{v}' starts with "
+                                  f"'{{{{tasks.', so Argo reads it as output of a task '{v.split('.')[1]}', which "
+                                  f"this task does not depend on, and rejects the workflow. ({{{{tasks.name}}}} "
+                                  f"is set inside the called template: use it there)")
 
 
 @rule("argo/dag-cycle", Severity.ERROR, "DAG dependencies must not form a cycle")

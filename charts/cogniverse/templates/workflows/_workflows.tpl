@@ -6,7 +6,7 @@ as Helm string literals (e.g. {{ "{{inputs.parameters.tenant-id}}" }}) so Helm n
 {{/* ServiceAccount names: (dict "ctx" $ "purpose" "steps"|"tenantProvisioner") */}}
 {{- define "cogniverse.workflows.serviceAccountName" -}}
 {{- $sa := index .ctx.Values.workflows.serviceAccounts .purpose -}}
-{{- $component := get (dict "steps" "workflow" "tenantProvisioner" "tenant-provisioner" "deadlineWatchdog" "deadline-watchdog") .purpose -}}
+{{- $component := get (dict "steps" "workflow" "tenantProvisioner" "tenant-provisioner" "deadlineWatchdog" "deadline-watchdog" "restore" "workflow-restore") .purpose -}}
 {{- $default := include "cogniverse.componentName" (dict "ctx" .ctx "component" $component) -}}
 {{- if $sa.create -}}{{ default $default $sa.name }}{{- else -}}{{ required (printf "workflows.serviceAccounts.%s.name is required when create is false" .purpose) $sa.name }}{{- end -}}
 {{- end -}}
@@ -30,12 +30,12 @@ as Helm string literals (e.g. {{ "{{inputs.parameters.tenant-id}}" }}) so Helm n
 {{- define "cogniverse.workflows.retryStrategy" -}}
 {{- with .Values.workflows.retry }}
 retryStrategy:
-  limit: {{ .limit }}
+  limit: {{ include "cogniverse.scalar" .limit }}
   retryPolicy: {{ .retryPolicy }}
   expression: 'lastRetry.exitCode != "2"'
   backoff:
     duration: {{ .backoff.duration | quote }}
-    factor: {{ .backoff.factor }}
+    factor: {{ include "cogniverse.scalar" .backoff.factor }}
     maxDuration: {{ .backoff.maxDuration | quote }}
 {{- end }}
 {{- end -}}
@@ -59,7 +59,7 @@ env:
     {{- if kindIs "map" $value }}
     valueFrom: {{- toYaml $value.valueFrom | nindent 6 }}
     {{- else }}
-    value: {{ $value | toString | quote }}
+    value: {{ include "cogniverse.scalar" $value | quote }}
     {{- end }}
 {{- end }}
 {{- with $v.workflows.runner.existingSecret }}
@@ -72,15 +72,21 @@ envFrom:
 {{/*
 A runner step as an Argo container template:
 (dict "ctx" $ "step" "ingest-videos" "params" (list "tenant-id" ...) "outputs" (list "x" ...)
-      "transient" true "mounts" (list "data"|"backups"))
+      "transient" true "mounts" (list "data"|"backups"|"phoenix-data"|"backup-scripts")
+      "sa" "<ServiceAccount, default the workflow's>")
 Arguments are `<step> --<param> {{inputs.parameters.<param>}} ...`, one argv element each.
+Optional "image" and "command" replace the runner's (workflows.steps.<step> still wins), "when" makes
+the step conditional, "affinity" places its pod (templates/workflows/_backup.tpl).
 */}}
 {{- define "cogniverse.workflows.step" -}}
 {{- $ctx := .ctx -}}
 {{- $w := $ctx.Values.workflows -}}
 {{- $over := index $w.steps .step | default dict -}}
-{{- $image := $over.image | default $w.runner.image -}}
+{{- $image := $over.image | default .image | default $w.runner.image -}}
 - name: {{ .step }}
+  {{- with .sa }}
+  serviceAccountName: {{ . }}
+  {{- end }}
   {{- with .params }}
   inputs:
     parameters:
@@ -102,7 +108,10 @@ Arguments are `<step> --<param> {{inputs.parameters.<param>}} ...`, one argv ele
   {{- end }}
   {{- with .deadline }}
   # Each attempt's pod fails after this (kubelet), e.g. when its image cannot be pulled.
-  activeDeadlineSeconds: {{ . }}
+  activeDeadlineSeconds: {{ include "cogniverse.scalar" . }}
+  {{- end }}
+  {{- with .affinity }}
+  affinity: {{- toYaml . | nindent 4 }}
   {{- end }}
   volumes:
     - name: tmp
@@ -114,7 +123,7 @@ Arguments are `<step> --<param> {{inputs.parameters.<param>}} ...`, one argv ele
     imagePullPolicy: {{ $image.pullPolicy | default "IfNotPresent" }}
     # A failing step's last log lines (the runner's one-line reason) become the Argo node message.
     terminationMessagePolicy: FallbackToLogsOnError
-    command: {{ $over.command | default $w.runner.command | toJson }}
+    command: {{ $over.command | default .command | default $w.runner.command | toJson }}
     args:
       - {{ .step }}
       {{- range .params }}
@@ -137,6 +146,15 @@ Arguments are `<step> --<param> {{inputs.parameters.<param>}} ...`, one argv ele
       {{- if has "backups" (.mounts | default list) }}
       - name: backups
         mountPath: /backups
+      {{- end }}
+      {{- if has "phoenix-data" (.mounts | default list) }}
+      - name: phoenix-data
+        mountPath: /data
+      {{- end }}
+      {{- if has "backup-scripts" (.mounts | default list) }}
+      - name: backup-scripts
+        mountPath: /opt/cogniverse
+        readOnly: true
       {{- end }}
 {{- end -}}
 
@@ -176,7 +194,7 @@ Workflow-wide spec fields shared by every WorkflowTemplate and CronWorkflow:
 {{- define "cogniverse.workflows.specCommon" -}}
 {{- $w := .ctx.Values.workflows -}}
 serviceAccountName: {{ include "cogniverse.workflows.serviceAccountName" (dict "ctx" .ctx "purpose" (.sa | default "steps")) }}
-activeDeadlineSeconds: {{ .deadline }}
+activeDeadlineSeconds: {{ include "cogniverse.scalar" .deadline }}
 {{- if not .noExitHandler }}
 onExit: exit-handler
 {{- end }}
@@ -194,7 +212,7 @@ workflowMetadata:
   annotations: {{- toYaml . | nindent 4 }}
   {{- end }}
 {{- $vols := .volumes | default list }}
-{{- if or (and (has "data" $vols) $w.volumes.videoData.existingClaim) (has "backups" $vols) }}
+{{- if or (and (has "data" $vols) $w.volumes.videoData.existingClaim) (has "backups" $vols) (has "phoenix-data" $vols) }}
 volumes:
   {{- if and (has "data" $vols) $w.volumes.videoData.existingClaim }}
   - name: video-data
@@ -207,6 +225,9 @@ volumes:
   - name: backups
     persistentVolumeClaim:
       claimName: {{ include "cogniverse.workflows.backupsClaim" .ctx | quote }}
+  {{- end }}
+  {{- if has "phoenix-data" $vols }}
+  {{- include "cogniverse.workflows.phoenixVolumes" .ctx | nindent 2 }}
   {{- end }}
 {{- end }}
 {{- end -}}
@@ -222,7 +243,7 @@ scheduled), so no heavy workflow holds the semaphore longer than this.
 {{- if and $h.semaphore $h.maxHoldSeconds -}}
 {{- min (int64 .c.activeDeadlineSeconds) (int64 $h.maxHoldSeconds) -}}
 {{- else -}}
-{{- .c.activeDeadlineSeconds -}}
+{{- include "cogniverse.scalar" .c.activeDeadlineSeconds -}}
 {{- end -}}
 {{- end -}}
 
@@ -271,13 +292,13 @@ timezone: {{ .c.timezone | quote }}
 suspend: {{ .c.suspend | default false }}
 concurrencyPolicy: {{ .c.concurrencyPolicy }}
 {{- if hasKey .c "startingDeadlineSeconds" }}
-startingDeadlineSeconds: {{ .c.startingDeadlineSeconds }}
+startingDeadlineSeconds: {{ include "cogniverse.scalar" .c.startingDeadlineSeconds }}
 {{- end }}
 {{- if hasKey .c "successfulJobsHistoryLimit" }}
-successfulJobsHistoryLimit: {{ .c.successfulJobsHistoryLimit }}
+successfulJobsHistoryLimit: {{ include "cogniverse.scalar" .c.successfulJobsHistoryLimit }}
 {{- end }}
 {{- if hasKey .c "failedJobsHistoryLimit" }}
-failedJobsHistoryLimit: {{ .c.failedJobsHistoryLimit }}
+failedJobsHistoryLimit: {{ include "cogniverse.scalar" .c.failedJobsHistoryLimit }}
 {{- end }}
 workflowMetadata:
   labels: {{- include "cogniverse.workflows.workflowLabels" . | nindent 4 }}
@@ -292,11 +313,12 @@ app.kubernetes.io/instance: {{ .ctx.Release.Name }}
 {{- end }}
 {{- end -}}
 
-{{/* Labels of every object tenant-provisioning creates; only valid in a template with input tenant-id. */}}
+{{/* Labels of every object tenant-provisioning creates (root context); only valid in a template with input tenant-id. cogniverse.dev/release: the release's own objects (provisioner-admission.yaml). */}}
 {{- define "cogniverse.workflows.tenantLabels" -}}
 app.kubernetes.io/part-of: cogniverse
 app.kubernetes.io/managed-by: cogniverse-tenant-provisioning
 cogniverse.dev/tenant: {{ include "cogniverse.workflows.inJson" "tenant-id" }}
+cogniverse.dev/release: {{ include "cogniverse.releaseId" . | quote }}
 {{- end -}}
 
 {{/* Arguments of a step calling batch-optimization's reusable `optimize` template. (dict "params" map "tenant" "..." "category" "..." "type" "..." "synthetic" "true") Values may be Argo expressions. */}}
@@ -376,6 +398,6 @@ spec:
 parameters:
   {{- range .names }}
   - name: {{ . }}
-    value: {{ index $.p . | toString | quote }}
+    value: {{ include "cogniverse.scalar" (index $.p .) | quote }}
   {{- end }}
 {{- end -}}

@@ -1,0 +1,109 @@
+"""Lint on large streams: time and peak memory of `lint`, `validate` and Argo's own validator (prints
+figures; never fails on time).
+
+    .venv/bin/python benchmarks/bench_lint.py [--mb 50 200] [--argo-version 3.7] [--keep DIR]
+
+The stream: copies of everything the chart renders for its k3s profile (Deployments, Services, RBAC,
+ConfigMaps, WorkflowTemplates, CronWorkflows ...), each copy moved to a namespace of its own (`bench-N`:
+objects, service URLs, RBAC subjects), so references resolve as in a real release, until the stream
+reaches the size asked for. For each size:
+  lint      `cogniverse-chart lint FILE` (document by document; wall time, peak RSS)
+  validate  `cogniverse-chart validate FILE` (strict schemas) on the same file
+  argo      tools/argo-validate (Argo's `workflow/validate`, the lint oracle) on the same objects, one
+            case per copy, fed as JSON lines (the conversion to JSON is not timed)
+Peak RSS is each process's own (wait4 rusage), measured through a small helper process so that the
+benchmark's memory is not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_validate import run_measured  # noqa: E402  (the shared wall-time / peak-RSS helper)
+
+from cogniverse_chart.chart import render_profiles  # noqa: E402
+from cogniverse_chart.lint import oracle  # noqa: E402
+
+CLI = [sys.executable, "-m", "cogniverse_chart.cli"]
+ARGO_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
+
+
+def copies(base: list[dict], namespace: str, target_bytes: int) -> tuple[list[str], int]:
+    """YAML texts of the copies (one string per copy, each moved to namespace bench-N: its objects, service
+    URLs and RBAC subjects) reaching target_bytes, and the object count."""
+    text = yaml.safe_dump_all(base, sort_keys=False)
+    texts, size = [], 0
+    while size < target_bytes:
+        ns = f"bench-{len(texts)}"
+        texts.append(text.replace(f"namespace: {namespace}\n", f"namespace: {ns}\n")
+                     .replace(f".{namespace}.svc", f".{ns}.svc"))
+        size += len(texts[-1].encode())
+    return texts, len(base) * len(texts)
+
+
+def write_stream(path: Path, mb: int) -> int:
+    docs = render_profiles(["k3s"])["k3s"]
+    namespace = next(d.namespace for d in docs if d.namespace)
+    texts, n = copies([d.obj for d in docs], namespace, mb * 2**20)
+    with open(path, "w", encoding="utf-8") as f:
+        for text in texts:
+            f.write("---\n" + text)
+    return n
+
+
+def write_argo_input(stream: Path, out: Path) -> int:
+    """JSON lines for argo-validate: one case per copy (namespace), validating its Argo objects."""
+    from cogniverse_chart.documents import read_paths
+
+    cases: dict[str, list[dict]] = {}
+    for d in read_paths([str(stream)]):
+        cases.setdefault(d.namespace, []).append(d.obj)
+    with open(out, "w", encoding="utf-8") as f:
+        for ns, objs in cases.items():
+            only = [i for i, o in enumerate(objs) if o.get("kind") in ARGO_KINDS]
+            f.write(json.dumps({"id": ns, "objects": objs, "validate": only}, ensure_ascii=False) + "\n")
+    return sum(1 for objs in cases.values() for o in objs if o.get("kind") in ARGO_KINDS)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mb", type=int, nargs="+", default=[50, 200])
+    ap.add_argument("--argo-version", default="3.7", choices=["3.7", "4.0"])
+    ap.add_argument("--keep", type=Path, help="write the streams here and keep them")
+    args = ap.parse_args()
+    exe = oracle.build(args.argo_version.split(".")[0])
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-lint-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"{'stream':>8} {'objects':>8}  {'tool':<9} {'seconds':>8} {'peak MB':>8}  result")
+    for mb in args.mb:
+        stream = work / f"chart-{mb}mb.yaml"
+        n = write_stream(stream, mb)
+        size = stream.stat().st_size / 2**20
+        runs = {
+            "lint": CLI + ["lint", "--argo-version", args.argo_version, str(stream)],
+            "validate": CLI + ["validate", "--argo-version", args.argo_version, str(stream)],
+        }
+        for name, cmd in runs.items():
+            wall, rss, done = run_measured(cmd)
+            tail = (done.stdout.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+            print(f"{size:7.0f}M {n:>8}  {name:<9} {wall:8.1f} {rss:8d}  {tail[:90]}")
+        jsonl = work / f"chart-{mb}mb.jsonl"
+        argo_objects = write_argo_input(stream, jsonl)
+        wall, rss, done = run_measured(["sh", "-c", f"exec {exe} < {jsonl}"])
+        rejected = sum(1 for line in done.stdout.splitlines() for r in json.loads(line)["results"] if r["error"])
+        print(f"{size:7.0f}M {n:>8}  {'argo':<9} {wall:8.1f} {rss:8d}  {argo_objects} Argo objects, {rejected} rejected")
+        if not args.keep:
+            stream.unlink()
+            jsonl.unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

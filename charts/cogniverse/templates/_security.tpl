@@ -1,0 +1,130 @@
+{{/*
+Render-time security checks on values AFTER Helm merged them (called from cogniverse.checks, so
+`helm template`, `install` and `upgrade` on Helm 3 and 4 all run them). The schema sees the merged
+values too, but a `null` in a values file deletes the chart's default before anything checks it, and a
+component's securityContext replaces keys of the top-level one: only the contexts as the pods get them
+say whether Pod Security holds. Each check fails with one line naming the values key and the fix.
+*/}}
+
+{{/* A value that is exactly true (a null or a missing key is not). */}}
+{{- define "cogniverse.security.isTrue" -}}
+{{- if and (kindIs "bool" .) . }}true{{ end -}}
+{{- end -}}
+
+{{/*
+Pod Security Standards on one pod's contexts as rendered: (dict "key" "<values keys>" "pod" <pod sc> "container" <container sc>
+"restricted" true|false). Baseline always (AppArmor, SELinux, sysctls, privileged); restricted unless lifted.
+*/}}
+{{- define "cogniverse.security.check" -}}
+{{- $p := .pod | default dict -}}
+{{- $c := .container | default dict -}}
+{{- $where := .key -}}
+{{- $hint := "; a null in a values file removes the chart's default, so set the key instead of nulling it" -}}
+{{- if include "cogniverse.security.isTrue" $c.privileged -}}
+{{- fail (printf "%s: privileged: true is refused (Pod Security baseline); remove it" $where) -}}
+{{- end -}}
+{{- range $sc := list $p $c -}}
+{{- with $sc.appArmorProfile -}}
+{{- if not (has (toString .type) (list "RuntimeDefault" "Localhost")) -}}
+{{- fail (printf "%s: appArmorProfile.type %v is refused (Pod Security baseline allows RuntimeDefault or Localhost, never Unconfined)" $where .type) -}}
+{{- end -}}
+{{- end -}}
+{{- with $sc.seLinuxOptions -}}
+{{- if or .user .role -}}
+{{- fail (printf "%s: seLinuxOptions.user and .role are refused (Pod Security baseline); remove them" $where) -}}
+{{- end -}}
+{{- if and .type (not (has (toString .type) (list "container_t" "container_init_t" "container_kvm_t" "container_engine_t"))) -}}
+{{- fail (printf "%s: seLinuxOptions.type %v is refused (Pod Security baseline allows container_t, container_init_t, container_kvm_t, container_engine_t)" $where .type) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $safe := list "kernel.shm_rmid_forced" "net.ipv4.ip_local_port_range" "net.ipv4.ip_unprivileged_port_start" "net.ipv4.tcp_syncookies" "net.ipv4.ping_group_range" "net.ipv4.ip_local_reserved_ports" "net.ipv4.tcp_keepalive_time" "net.ipv4.tcp_fin_timeout" "net.ipv4.tcp_keepalive_intvl" "net.ipv4.tcp_keepalive_probes" -}}
+{{- range $p.sysctls | default list -}}
+{{- if not (has (toString .name) $safe) -}}
+{{- fail (printf "%s: sysctl %v is not one Pod Security baseline allows (%s)" $where .name (join ", " $safe)) -}}
+{{- end -}}
+{{- end -}}
+{{- if .restricted -}}
+{{- if ne (toString $c.allowPrivilegeEscalation) "false" -}}
+{{- fail (printf "%s: restricted Pod Security needs allowPrivilegeEscalation: false after merging values (found %v)%s" $where $c.allowPrivilegeEscalation $hint) -}}
+{{- end -}}
+{{- $nonRoot := or (include "cogniverse.security.isTrue" $p.runAsNonRoot) (include "cogniverse.security.isTrue" $c.runAsNonRoot) -}}
+{{- if or (not $nonRoot) (eq (toString $p.runAsNonRoot) "false") (eq (toString $c.runAsNonRoot) "false") -}}
+{{- fail (printf "%s: restricted Pod Security needs runAsNonRoot: true after merging values (pod %v, container %v)%s" $where $p.runAsNonRoot $c.runAsNonRoot $hint) -}}
+{{- end -}}
+{{- range $sc := list $p $c -}}
+{{- if and (hasKey $sc "runAsUser") (not (kindIs "invalid" $sc.runAsUser)) (eq (int64 $sc.runAsUser) 0) -}}
+{{- fail (printf "%s: restricted Pod Security refuses runAsUser: 0 (root)" $where) -}}
+{{- end -}}
+{{- end -}}
+{{- $seccomp := list "RuntimeDefault" "Localhost" -}}
+{{- $podType := toString (($p.seccompProfile | default dict).type) -}}
+{{- $ctrType := toString (($c.seccompProfile | default dict).type) -}}
+{{- if or (not (or (has $podType $seccomp) (has $ctrType $seccomp))) (and $c.seccompProfile (not (has $ctrType $seccomp))) -}}
+{{- fail (printf "%s: restricted Pod Security needs seccompProfile.type RuntimeDefault or Localhost after merging values (pod %q, container %q)%s" $where $podType $ctrType $hint) -}}
+{{- end -}}
+{{- $caps := $c.capabilities | default dict -}}
+{{- if not (has "ALL" ($caps.drop | default list)) -}}
+{{- fail (printf "%s: restricted Pod Security needs capabilities.drop [ALL] after merging values (found %v)%s" $where $caps.drop $hint) -}}
+{{- end -}}
+{{- range $caps.add | default list -}}
+{{- if ne (toString .) "NET_BIND_SERVICE" -}}
+{{- fail (printf "%s: restricted Pod Security allows only NET_BIND_SERVICE in capabilities.add, not %v" $where .) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Every pod the chart renders, with its contexts as rendered. */}}
+{{- define "cogniverse.security.checks" -}}
+{{- $v := .Values -}}
+{{- range $name := list "runtime" "vespa" "phoenix" "llm" "tests" -}}
+{{- $comp := index $v $name -}}
+{{- if $comp.enabled -}}
+{{- $c := ternary (dict) $comp (eq $name "tests") -}}
+{{- $pod := include "cogniverse.pod.securityContext" (dict "ctx" $ "c" $c) | fromYaml -}}
+{{- $ctr := include "cogniverse.container.securityContext" (dict "ctx" $ "c" $c) | fromYaml -}}
+{{- $key := ternary "podSecurityContext/containerSecurityContext" (printf "podSecurityContext/containerSecurityContext with %s.podSecurityContext/%s.containerSecurityContext" $name $name) (eq $name "tests") -}}
+{{- include "cogniverse.security.check" (dict "key" $key "pod" $pod "container" $ctr "restricted" (not (and (eq $name "vespa") $comp.unrestrictedSecurityContext))) -}}
+{{- end -}}
+{{- end -}}
+{{- if $v.workflows.enabled -}}
+{{- include "cogniverse.security.check" (dict "key" "workflows.podSecurityContext/workflows.securityContext" "pod" $v.workflows.podSecurityContext "container" $v.workflows.securityContext "restricted" true) -}}
+{{- end -}}
+{{- include "cogniverse.security.accounts" . -}}
+{{- include "cogniverse.security.exposure" . -}}
+{{- end -}}
+
+{{/*
+The privileged accounts (tenant provisioner, deadline watchdog) are nobody else's: not `default`
+(every pod without an account runs as it), not the steps' or the service pods' account, not each other.
+*/}}
+{{- define "cogniverse.security.accounts" -}}
+{{- if .Values.workflows.enabled -}}
+{{- $taken := dict (include "cogniverse.workflows.serviceAccountName" (dict "ctx" $ "purpose" "steps")) "workflows.serviceAccounts.steps" -}}
+{{- if .Values.runtime.enabled | or .Values.vespa.enabled | or .Values.phoenix.enabled | or .Values.llm.enabled -}}
+{{- $_ := set $taken (include "cogniverse.serviceAccountName" .) "serviceAccount (the service pods')" -}}
+{{- end -}}
+{{- $_ := set $taken "default" "the namespace's default account (every pod without one runs as it)" -}}
+{{- range $purpose := list "tenantProvisioner" "deadlineWatchdog" -}}
+{{- $on := ternary $.Values.workflows.templates.tenantProvisioning.enabled $.Values.workflows.cronWorkflows.deadlineWatchdog.enabled (eq $purpose "tenantProvisioner") -}}
+{{- if $on -}}
+{{- $sa := include "cogniverse.workflows.serviceAccountName" (dict "ctx" $ "purpose" $purpose) -}}
+{{- if hasKey $taken $sa -}}
+{{- fail (printf "workflows.serviceAccounts.%s: the account %q is also %s; a privileged role bound to it would give its rights to every pod running as it. Give it an account of its own" $purpose $sa (get $taken $sa)) -}}
+{{- end -}}
+{{- $_ := set $taken $sa (printf "workflows.serviceAccounts.%s" $purpose) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Phoenix and Ollama have no authentication: outside the cluster only with an explicit acknowledgement. */}}
+{{- define "cogniverse.security.exposure" -}}
+{{- range $name := list "phoenix" "llm" -}}
+{{- $comp := index $.Values $name -}}
+{{- if and $comp.enabled (has (toString $comp.service.type) (list "NodePort" "LoadBalancer")) (not $comp.service.exposeUnauthenticated) -}}
+{{- fail (printf "%s.service.type %s puts an unauthenticated %s outside the cluster (anyone who reaches a node or the load balancer can use it); keep ClusterIP, or set %s.service.exposeUnauthenticated=true if a firewall or proxy in front of it authenticates" $name $comp.service.type (ternary "Phoenix (traces, prompts, datasets)" "Ollama (run and pull models)" (eq $name "phoenix")) $name) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,78 @@
+{{/*
+Value formats whose JSON Schema messages nobody can read (Helm prints a 2 KB cron pattern, "'not'
+failed", "got string, want number"): checked here instead, before every other check, each failing with
+one line (under 200 characters with Helm's prefix) that names the key and says what is expected.
+values.schema.json keeps their descriptions and examples for editors. Called from values-checks.yaml.
+*/}}
+
+{{/* A cron schedule as Argo's cron library reads it: (dict "key" "workflows.cronWorkflows.x.schedules[0]" "expr" "0 2 * * *") */}}
+{{- define "cogniverse.format.cron" -}}
+{{- $e := trim (toString .expr) -}}
+{{- if not (regexMatch "^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$" $e) -}}
+{{- $f := regexSplit "\\s+" $e -1 -}}
+{{- if ne (len $f) 5 -}}
+{{- fail (printf "%s: %q: want 5 fields (min hour day month weekday) or @daily" .key $e) -}}
+{{- end -}}
+{{- $months := "0?[1-9]|1[0-2]|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)" -}}
+{{- $fields := list (list "minute" "0-59" "[0-5]?[0-9]") (list "hour" "0-23" "[01]?[0-9]|2[0-3]") (list "day" "1-31" "0?[1-9]|[12][0-9]|3[01]") (list "month" "1-12, jan-dec" $months) (list "weekday" "0-6, sun-sat" "[0-6]|(?i:sun|mon|tue|wed|thu|fri|sat)") -}}
+{{- range $i, $spec := $fields -}}
+{{- $atom := printf "(%s)" (index $spec 2) -}}
+{{- $item := printf "(\\*|%s(-%s)?)(/[1-9][0-9]*)?" $atom $atom -}}
+{{- if not (regexMatch (printf "^%s(,%s)*$" $item $item) (index $f $i)) -}}
+{{- fail (printf "%s: %q: %s %q is not %s" $.key $e (index $spec 0) (index $f $i) (index $spec 1)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A positive Kubernetes quantity below the peta range: (dict "key" "runtime.resources.limits.memory" "q" "1Gx") */}}
+{{- define "cogniverse.format.quantity" -}}
+{{- $q := .q -}}
+{{- $ok := false -}}
+{{- if or (kindIs "float64" $q) (kindIs "int64" $q) (kindIs "int" $q) -}}
+{{- $ok = and (gt (float64 $q) 0.0) (le (float64 $q) 1e15) -}}
+{{- else if kindIs "string" $q -}}
+{{- $ok = and (regexMatch "^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(m|k|M|G|T|P|Ki|Mi|Gi|Ti|Pi)?$" $q) (not (regexMatch "^0*(\\.0*)?[a-zA-Z]*$" $q)) -}}
+{{- end -}}
+{{- if not $ok -}}
+{{- fail (printf "%s: %q: want a quantity above 0 such as 500m, 2, 512Mi, 4Gi" .key (toString $q)) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Every image tag, resource quantity (requests, limits) and quota (*-quota) anywhere in the values:
+(dict "key" "runtime" "v" .Values.runtime) */}}
+{{- define "cogniverse.format.walk" -}}
+{{- if kindIs "map" .v -}}
+{{- if and (hasKey .v "repository") (eq (toString (get .v "tag")) "latest") -}}
+{{- fail (printf "%s.tag: \"latest\" changes under you; pin a version (e.g. 1.4.2) or set %s.digest" .key .key) -}}
+{{- end -}}
+{{- range $k, $x := .v -}}
+{{- $key := printf "%s.%s" $.key $k -}}
+{{- if hasSuffix "-quota" $k -}}
+{{- include "cogniverse.format.quantity" (dict "key" $key "q" $x) -}}
+{{- else if and (has $k (list "requests" "limits")) (kindIs "map" $x) -}}
+{{- range $name, $q := $x -}}
+{{- include "cogniverse.format.quantity" (dict "key" (printf "%s.%s" $key $name) "q" $q) -}}
+{{- end -}}
+{{- else -}}
+{{- include "cogniverse.format.walk" (dict "key" $key "v" $x) -}}
+{{- end -}}
+{{- end -}}
+{{- else if kindIs "slice" .v -}}
+{{- range $i, $x := .v -}}
+{{- include "cogniverse.format.walk" (dict "key" (printf "%s[%d]" $.key $i) "v" $x) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "cogniverse.formats" -}}
+{{- range $k, $v := .Values -}}
+{{- include "cogniverse.format.walk" (dict "key" $k "v" $v) -}}
+{{- end -}}
+{{- range $name, $c := .Values.workflows.cronWorkflows -}}
+{{- range $i, $s := $c.schedules -}}
+{{- include "cogniverse.format.cron" (dict "key" (printf "workflows.cronWorkflows.%s.schedules[%d]" $name $i) "expr" $s) -}}
+{{- end -}}
+{{- include "cogniverse.check.timezone" (dict "key" (printf "workflows.cronWorkflows.%s.timezone" $name) "tz" $c.timezone "ctx" $) -}}
+{{- end -}}
+{{- end -}}

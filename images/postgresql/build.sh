@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Build the PostgreSQL image for Phoenix on PostgreSQL (cogniverse/postgresql:<POSTGRESQL_VERSION>)
+# offline, without Docker, from Debian packages:
+#   1. a minimal Debian root filesystem (cluster/services/debian_rootfs.sh) with postgresql-15 (server,
+#      pg_dump, pg_restore) and python3-minimal (the backup steps' manifest and checksums);
+#   2. images/postgresql/start.sh as the entrypoint: initdb on an empty PGDATA (scram-sha-256, the
+#      superuser password from POSTGRES_PASSWORD_FILE or POSTGRES_PASSWORD), then exec postgres;
+#   3. packed with cluster/images/oci_image.py: user 65532:65532, port 5432.
+# POSTGRESQL_VERSION in versions.env is the Debian package version of postgresql-15; the build refuses
+# a root filesystem with another (the mirror serves only its newest point release).
+# The archive path is the only stdout line; logs and timings go to stderr. Cached by version and
+# the hash of every input: a second run only prints the path.
+#
+#   archive=$(images/postgresql/build.sh [--out DIR] [--force])
+#   python3 cluster/images/oci_names.py "$archive" | ctr -n k8s.io images import -
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+CACHE=${COGNIVERSE_CLUSTER_CACHE:-$HOME/.cache/cogniverse-local-cluster}
+OUT=$CACHE/images/services
+IMAGE=cogniverse/postgresql
+force=0
+
+die() { echo "images/postgresql/build.sh: $*" >&2; exit 1; }
+log() { echo "images/postgresql/build.sh: $*" >&2; }
+pin() { awk -F= -v k="$1" '$1 == k {print $2; exit}' "$ROOT/versions.env"; }
+
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --out) [[ $# -ge 2 && -n "$2" ]] || die "--out needs a directory"; OUT=$2; shift ;;
+    --force) force=1 ;;
+    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) die "unknown flag '$1' (see --help)" ;;
+  esac
+  shift
+done
+
+VERSION=$(pin POSTGRESQL_VERSION)
+[[ -n "$VERSION" ]] || die "versions.env has no POSTGRESQL_VERSION"
+SUITE=$(pin SERVICES_DEBIAN_SUITE)
+start=$(date +%s)
+key=$( { cat "$HERE/build.sh" "$HERE/start.sh" "$ROOT/cluster/services/debian_rootfs.sh" "$ROOT/cluster/images/oci_image.py"; echo "$SUITE"; } | sha256sum | cut -c1-12)
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+archive="$OUT/postgresql-$VERSION-$key.tar"
+if [[ $force == 0 && -f "$archive" ]]; then
+  log "$IMAGE:$VERSION is up to date"
+  echo "$archive"
+  exit 0
+fi
+
+# The package version is part of the file name, so a new point release builds a new root filesystem.
+rootfs="$CACHE/rootfs/postgresql-$VERSION-$SUITE-$(sha256sum "$ROOT/cluster/services/debian_rootfs.sh" | cut -c1-12).tar"
+"$ROOT/cluster/services/debian_rootfs.sh" --out "$rootfs" --include "ca-certificates,postgresql-15,python3-minimal,tzdata" \
+  || die "the root filesystem with postgresql-15 failed"
+got=$(tar -xOf "$rootfs" ./var/lib/dpkg/status | awk '/^Package: /{p=$2} /^Version: /{if (p=="postgresql-15") print $2}')
+if [[ "$got" != "$VERSION" ]]; then
+  rm -f "$rootfs"
+  die "the Debian mirror serves postgresql-15 $got, versions.env pins POSTGRESQL_VERSION=$VERSION: update the pin"
+fi
+tar -tf "$rootfs" ./usr/lib/postgresql/15/bin/postgres ./usr/lib/postgresql/15/bin/pg_dump >/dev/null \
+  || die "$rootfs has no /usr/lib/postgresql/15/bin/postgres or pg_dump"
+
+t=$(date +%s)
+rm -f "$OUT"/postgresql-*.tar
+python3 "$ROOT/cluster/images/oci_image.py" --name "$IMAGE:$VERSION" --out "$archive" \
+  --layer-tar "$rootfs" --user 65532:65532 --workdir /var/lib/postgresql \
+  --env PATH=/usr/lib/postgresql/15/bin:/usr/local/bin:/usr/bin:/bin --env PGDATA=/var/lib/postgresql/data/pgdata \
+  --entrypoint '["/usr/local/bin/start-postgresql"]' --expose 5432/tcp \
+  --dir /var/lib/postgresql/data:0777 --dir /var/run/postgresql:1777 \
+  "$HERE/start.sh=/usr/local/bin/start-postgresql:0755" >&2
+log "packed in $(($(date +%s) - t))s; $IMAGE:$VERSION $(du -h "$archive" | cut -f1) in $(($(date +%s) - start))s total"
+echo "$archive"

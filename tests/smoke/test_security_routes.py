@@ -1,0 +1,195 @@
+"""The privileged accounts on a real cluster (issue 21): the routes to their tokens, the attacks that
+make Kubernetes' garbage collector delete for them, and one release reaching another.
+
+Two releases of the chart (values/smoke.yaml), A and B, each in a fresh namespace; A provisions a
+tenant by the chart's own workflow (admitted by every policy, on the real API server). Then, as the
+API server sees them (impersonation, like `kubectl --as`):
+  - alice, an admin of A's namespace, tries every route to the provisioner's and the watchdog's
+    tokens: each is refused by the chart's admission policies, naming the rule;
+  - A's provisioner tries what once deleted a tenant namespace and its claim within 30 s (an
+    ownerReference to an object that does not exist, a finalizer), scheduling annotations, a quota of
+    1000Pi, a claim bound to a chosen volume: each is refused and the tenant is intact;
+  - B's provisioner tries to change, re-quota and take over A's tenant: refused.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterator
+
+import pytest
+
+from smokelib import (RELEASE, Background, SmokeRelease, WAIT_TIMEOUT, explain, impersonating, install_release,
+                      refusal, remove_release)
+
+pytestmark = pytest.mark.smoke
+
+TENANT = "routes_t"
+TENANT_NS = "cogniverse-routes-t"
+PROV, WATCH = f"{RELEASE}-tenant-provisioner", f"{RELEASE}-deadline-watchdog"
+QUOTAS = {"cpu-quota": "1", "memory-quota": "1Gi", "storage-quota": "1Gi"}
+_early: dict[str, Any] = {}
+#: A container Pod Security restricted admits, so only the chart's policy can refuse the pod.
+RESTRICTED = {"securityContext": {"allowPrivilegeEscalation": False, "runAsNonRoot": True, "runAsUser": 1000,
+                                  "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}}
+
+
+def _setup(kubeconfig: str) -> dict[str, Any]:
+    from kubernetes import client
+
+    a = install_release(kubeconfig, "cvsec-a")
+    _early["a"] = a
+    b = install_release(kubeconfig, "cvsec-b")
+    _early["b"] = b
+    a.tenant_namespaces.add(TENANT_NS)
+    rbac = client.RbacAuthorizationV1Api()
+    core = client.CoreV1Api()
+    core.create_namespaced_service_account(a.namespace, client.V1ServiceAccount(metadata=client.V1ObjectMeta(name="alice")))
+    rbac.create_namespaced_role(a.namespace, {
+        "metadata": {"name": "alice"},
+        "rules": [{"apiGroups": ["argoproj.io"], "resources": ["workflows", "cronworkflows", "workflowtemplates"], "verbs": ["*"]},
+                  {"apiGroups": [""], "resources": ["pods", "secrets", "serviceaccounts/token", "pods/ephemeralcontainers"],
+                   "verbs": ["create", "get", "patch", "update"]}]})
+    rbac.create_namespaced_role_binding(a.namespace, {
+        "metadata": {"name": "alice"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "alice"},
+        "subjects": [{"kind": "ServiceAccount", "name": "alice", "namespace": a.namespace}]})
+    provisioned = a.wait(a.argo.submit("tenant-provisioning", {"tenant-id": TENANT, "tenant-name": "Routes", **QUOTAS}))
+    return {"a": a, "b": b, "provisioned": provisioned}
+
+
+def start_early(kubeconfig: str) -> None:
+    _early["setup"] = Background("security-routes", lambda: _setup(kubeconfig))
+
+
+@pytest.fixture(scope="module")
+def two(kube_cluster: Any) -> Iterator[dict[str, Any]]:
+    if "setup" not in _early:
+        start_early(kube_cluster.kube_config_path)
+    try:
+        yield _early["setup"].join(2 * WAIT_TIMEOUT)
+    finally:
+        for key in ("b", "a"):
+            if key in _early:
+                remove_release(_early[key])
+
+
+@pytest.fixture(scope="module")
+def tenant(two: dict[str, Any]) -> SmokeRelease:
+    """A's tenant, provisioned by the chart's own workflow with every policy in force."""
+    assert two["provisioned"].phase == "Succeeded", explain(two["provisioned"])
+    return two["a"]
+
+
+def _as(user: str) -> tuple[Any, Any]:
+    from kubernetes import client
+
+    api = impersonating(user)
+    return client.CoreV1Api(api), client.CustomObjectsApi(api)
+
+
+def _wf(ns: str, **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"generateName": "route-", "namespace": ns},
+            "spec": spec}
+
+
+def test_every_route_to_a_privileged_token_is_refused(two, tenant):
+    ns = tenant.namespace
+    core, custom = _as(f"system:serviceaccount:{ns}:alice")
+    inline = [{"name": "main", "container": {"image": "cogniverse/smoke-runner:0.1.0", "command": ["true"]}}]
+    wf = lambda body: lambda: custom.create_namespaced_custom_object("argoproj.io", "v1alpha1", ns, "workflows", body)  # noqa: E731
+    cases = {
+        "inline Workflow": (wf(_wf(ns, entrypoint="main", serviceAccountName=PROV, templates=inline)), f"may not run as {PROV}"),
+        "podSpecPatch": (wf(_wf(ns, entrypoint="main", templates=[{**inline[0], "podSpecPatch": f'{{"serviceAccountName":"{PROV}"}}'}])),
+                         "podSpecPatch"),
+        "entrypoint into a resource step": (wf(_wf(ns, workflowTemplateRef={"name": "tenant-provisioning"}, entrypoint="create-namespace")),
+                                            "may only reference it"),
+        "CronWorkflow": (lambda: custom.create_namespaced_custom_object("argoproj.io", "v1alpha1", ns, "cronworkflows", {
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow", "metadata": {"name": "route"},
+            "spec": {"schedules": ["* * * * *"], "workflowSpec": {"entrypoint": "main", "serviceAccountName": WATCH, "templates": inline}}}),
+            f"may not run as {PROV} or {WATCH}"),
+        "edited WorkflowTemplate": (lambda: custom.patch_namespaced_custom_object(
+            "argoproj.io", "v1alpha1", ns, "workflowtemplates", "tenant-provisioning", {"metadata": {"labels": {"x": "y"}},
+                                                                                         "spec": {"entrypoint": "create-namespace"}}),
+            "only argo.templateWriters may write the WorkflowTemplate tenant-provisioning"),
+        "plain Pod": (lambda: core.create_namespaced_pod(ns, {
+            "metadata": {"name": "route"}, "spec": {"serviceAccountName": PROV, "containers": [{"name": "c", "image": "x", **RESTRICTED}]}}),
+            "only Argo's workflow controller"),
+        "TokenRequest": (lambda: core.create_namespaced_service_account_token(PROV, ns, {"spec": {}}),
+                         f"only a kubelet may request a token of {PROV}"),
+        "token Secret": (lambda: core.create_namespaced_secret(ns, {
+            "metadata": {"name": "route", "annotations": {"kubernetes.io/service-account.name": WATCH}},
+            "type": "kubernetes.io/service-account-token"}), f"no token Secret may be made for {WATCH}"),
+    }
+    wrong = {}
+    for route, (call, expected) in cases.items():
+        try:
+            message = refusal(call)
+        except AssertionError as exc:
+            wrong[route] = str(exc)
+            continue
+        if expected not in message:
+            wrong[route] = message
+    assert not wrong, wrong
+    # the same admin's ordinary Workflow is admitted (then removed)
+    name = custom.create_namespaced_custom_object("argoproj.io", "v1alpha1", ns, "workflows",
+                                                  _wf(ns, entrypoint="main", templates=inline, suspend=True))["metadata"]["name"]
+    custom.delete_namespaced_custom_object("argoproj.io", "v1alpha1", ns, "workflows", name)
+
+
+def test_the_provisioner_cannot_make_kubernetes_delete_its_tenant(two, tenant):
+    core, _ = _as(f"system:serviceaccount:{tenant.namespace}:{PROV}")
+    gone = {"ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "gone", "uid": "7d0a2f43-0000-4000-8000-000000000000"}]}
+    cases = {
+        "owner on the namespace": (lambda: core.patch_namespace(TENANT_NS, {"metadata": gone}), "ownerReferences"),
+        "owner on the claim": (lambda: core.patch_namespaced_persistent_volume_claim("tenant-data", TENANT_NS, {"metadata": gone}),
+                               "ownerReferences"),
+        "finalizer": (lambda: core.patch_namespace(TENANT_NS, {"metadata": {"finalizers": ["example.com/never"]}}), "finalizers"),
+        "node selector": (lambda: core.patch_namespace(TENANT_NS, {"metadata": {"annotations": {
+            "scheduler.alpha.kubernetes.io/node-selector": "gpu=true"}}}), "annotations"),
+        "quota 1000Pi": (lambda: core.patch_namespaced_resource_quota("tenant-quota", TENANT_NS, {
+            "spec": {"hard": {"requests.storage": "1000Pi"}}}), "tenant-quota"),
+        "no pods": (lambda: core.patch_namespaced_resource_quota("tenant-quota", TENANT_NS, {"spec": {"hard": {"pods": "0"}}}),
+                    "pods=50"),
+        "another team's volume": (lambda: core.create_namespaced_persistent_volume_claim(TENANT_NS, {
+            "metadata": {"name": "tenant-data-2", "labels": {k: v for k, v in core.read_namespace(TENANT_NS).metadata.labels.items()
+                                                             if k != "kubernetes.io/metadata.name"}},
+            "spec": {"accessModes": ["ReadWriteOnce"], "volumeName": "team-b", "resources": {"requests": {"storage": "1Mi"}}}}),
+            "never spec.volumeName"),
+        # RBAC gives it no delete verb (refused before admission); the policy would refuse it too
+        "delete": (lambda: core.delete_namespace(TENANT_NS), "cannot delete resource"),
+    }
+    wrong = {route: msg for route, (call, expected) in cases.items() if expected not in (msg := refusal(call))}
+    assert not wrong, wrong
+    time.sleep(5)  # the garbage collector took under 30 s before; nothing may be pending now
+    from kubernetes import client
+
+    admin = client.CoreV1Api()
+    ns = admin.read_namespace(TENANT_NS)
+    pvc = admin.read_namespaced_persistent_volume_claim("tenant-data", TENANT_NS)
+    assert ns.metadata.deletion_timestamp is None and not ns.metadata.owner_references
+    assert pvc.metadata.deletion_timestamp is None and not pvc.metadata.owner_references
+    assert admin.read_namespaced_resource_quota("tenant-quota", TENANT_NS).spec.hard["pods"] == "50"
+
+
+def test_one_release_cannot_reach_another(two, tenant):
+    b = two["b"]
+    core, _ = _as(f"system:serviceaccount:{b.namespace}:{PROV}")
+    theirs = dict(core.read_namespace(TENANT_NS).metadata.labels)
+    a_id = theirs["cogniverse.dev/release"]
+    assert a_id == f"{tenant.namespace}.{RELEASE}"
+    cases = {
+        "re-apply A's tenant": (lambda: core.patch_namespace(TENANT_NS, {"metadata": {"labels": theirs}}), "only objects of its own release"),
+        "re-quota A's tenant": (lambda: core.patch_namespaced_resource_quota("tenant-quota", TENANT_NS, {
+            "spec": {"hard": {"requests.cpu": "2"}}}), "only objects of its own release"),
+        "a quota in A's tenant": (lambda: core.create_namespaced_resource_quota(TENANT_NS, {
+            "metadata": {"name": "tenant-quota-b", "labels": {**theirs, "cogniverse.dev/release": f"{b.namespace}.{RELEASE}"}},
+            "spec": {"hard": {"pods": "0"}}}), "only in namespaces its own release provisioned"),
+        "forge A's identity": (lambda: core.create_namespace({"metadata": {"name": "cogniverse-routes-forged", "labels": {
+            **{k: v for k, v in theirs.items() if k != "kubernetes.io/metadata.name"}, "cogniverse.dev/tenant": "routes_forged"}}}),
+            "only with exactly its own labels"),
+        "A's release namespace": (lambda: core.patch_namespace(tenant.namespace, {"metadata": {"labels": {"x": "y"}}}),
+                                  "may act only in tenant namespaces"),
+    }
+    wrong = {route: msg for route, (call, expected) in cases.items() if expected not in (msg := refusal(call))}
+    assert not wrong, wrong
+    assert core.read_namespace(TENANT_NS).metadata.labels == theirs

@@ -1,0 +1,210 @@
+"""The chart in front of the toolkit: found from the current directory or --chart, its ci/*-values.yaml
+as scenarios, a config file that sets rules, severities and scenarios, and suppressions with a reason."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from toolkit_utils import helm_create, run_cli, run_json
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    chart = helm_create(tmp_path)
+    (chart / "ci").mkdir()
+    (chart / "ci" / "ha-values.yaml").write_text("replicaCount: 3\n")
+    (chart / "ci" / "small-values.yaml").write_text("replicaCount: 1\n")
+    return chart
+
+
+def rules_of(result: dict) -> set[str]:
+    return {f["rule"] for f in result["findings"]}
+
+
+def test_check_in_a_chart_folder_uses_its_ci_scenarios_and_no_cogniverse_checks(capsys, demo: Path) -> None:
+    code, result = run_json(capsys, demo, "check", "--helm", "4")
+    assert result["chart"] == str(demo) and set(result["profiles"]) == {"ha", "small"}
+    assert code == 1 and "ct/maintainers" in rules_of(result)  # helm create lists no maintainers
+    icon = [f for f in result["findings"] if f["rule"] == "helm/lint"]  # ct lint's `helm lint`, per scenario
+    assert icon and icon[0]["severity"] == "info" and "icon is recommended" in icon[0]["message"]
+    assert icon[0]["scenarios"] == "all profiles"
+    assert not any(r.startswith(("generated/", "schema/")) for r in rules_of(result)), rules_of(result)
+    # from the folder above, --chart names it; -f applies on top of every scenario
+    (demo.parent / "bad.yaml").write_text("image:\n  tag: latest\n")
+    code, result = run_json(capsys, demo.parent, "lint", "--chart", "demo", "-f", "bad.yaml", "--profile", "ha")
+    latest = [f for f in result["findings"] if f["rule"] == "policy/image-tag"]
+    assert latest and latest[0]["scenarios"] == "profile ha" and latest[0]["source"] == "demo/templates/deployment.yaml"
+    assert latest[0]["name"] == "demo"  # released under the chart's own name, not this repository's
+
+
+def test_chart_discovery_errors_name_what_to_do(capsys, tmp_path: Path) -> None:
+    code, _, err = run_cli(capsys, tmp_path, "check")
+    assert code == 2 and "no Helm chart here" in err and "--chart PATH" in err
+    helm_create(tmp_path / "charts", "a")
+    helm_create(tmp_path / "charts", "b")
+    code, _, err = run_cli(capsys, tmp_path, "lint")
+    assert code == 2 and "several charts here" in err
+    code, _, err = run_cli(capsys, tmp_path, "render", "--chart", "charts/nope")
+    assert code == 2 and "--chart charts/nope: no such file" in err
+    code, _, err = run_cli(capsys, tmp_path, "lint", "--chart", "charts/a", "--profile", "nope")
+    assert code == 2 and "unknown profile 'nope'" in err and "default" in err
+
+
+def test_config_file_sets_severities_scenarios_and_versions(capsys, demo: Path) -> None:
+    (demo / ".cogniverse-chart.toml").write_text(
+        'scenarios = ["ci/ha-values.yaml"]\nkube-versions = ["1.33"]\n'
+        '[rules]\n"policy/" = "warning"\n"policy/resources" = "off"\n"ct/maintainers" = "info"\n')
+    code, result = run_json(capsys, demo, "check", "--helm", "3")
+    assert list(result["profiles"]) == ["ha"]
+    severities = {f["rule"]: f["severity"] for f in result["findings"]}
+    assert "policy/resources" not in severities and severities["ct/maintainers"] == "info"
+    assert severities["policy/security-context"] == "warning"
+    assert code == 0  # nothing left at error severity
+    code, out, _ = run_cli(capsys, demo, "lint", "--list-rules")
+    line = next(l for l in out.splitlines() if l.startswith("policy/resources "))
+    assert " off " in line and ".cogniverse-chart.toml rules.'policy/resources'" in line
+    line = next(l for l in out.splitlines() if l.startswith("policy/image-tag "))
+    assert " warning " in line and "rules.'policy/'" in line
+    line = next(l for l in out.splitlines() if l.startswith("argo/unknown-step "))
+    assert " error " in line and "from" not in line
+    line = next(l for l in out.splitlines() if l.startswith("ct/maintainers "))  # the other checks' rules too
+    assert " info " in line and "rules.'ct/maintainers'" in line
+
+
+@pytest.mark.parametrize("text,needle", [
+    ('colour = "red"\n', "unknown key 'colour'"),
+    ('[rules]\n"policy/x" = "loud"\n', "expected one of error, warning, info, off"),
+    ('scenarios = "ci/*.yaml"\n', "'scenarios' must be a list of strings"),
+    ('scenarios = [\n', "not valid TOML"),
+    ('scenarios = ["nothing/*.yaml"]\n', "match no file"),
+    ('scenarios = ["/etc/*"]\n', "relative to the config file"),
+    ('scenarios = ["../../*.yaml"]\n', "without '..'"),
+    ('chart = "nowhere"\n', "no Chart.yaml in"),
+])
+def test_bad_config_is_one_line_naming_the_file_and_key(capsys, demo: Path, text: str, needle: str) -> None:
+    (demo / ".cogniverse-chart.toml").write_text(text)
+    code, _, err = run_cli(capsys, demo, "check", "--helm", "4")
+    assert code == 2 and needle in err and ".cogniverse-chart.toml" in err and len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+
+
+def test_a_bad_version_in_the_config_is_named(capsys, demo: Path) -> None:
+    (demo / ".cogniverse-chart.toml").write_text('kube-versions = ["banana"]\n')
+    code, _, err = run_cli(capsys, demo, "check", "--helm", "4")
+    assert code == 2 and "bad version 'banana'" in err and len(err.strip().splitlines()) == 1
+
+
+def test_pyproject_table_is_a_config_and_stops_at_the_repository_root(capsys, demo: Path, tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.cogniverse-chart]\nchart = "demo"\n[tool.other]\nx = 1\n')
+    code, result = run_json(capsys, tmp_path, "lint")
+    assert result["chart"] == str(demo)
+    sub = tmp_path / "repo"
+    sub.mkdir()
+    subprocess.run(["git", "init", "-q", str(sub)], check=True)
+    code, _, err = run_cli(capsys, sub, "lint")  # the pyproject above the repository is not its config
+    assert code == 2 and "no Helm chart here" in err
+
+
+def test_an_annotation_with_a_reason_suppresses_one_finding_on_one_object(capsys, tmp_path: Path) -> None:
+    pod = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  annotations:\n    {ann}\n"
+           "spec:\n  containers:\n  - name: c\n    image: nginx:latest\n")
+    ann = 'cogniverse-chart.io/ignore.policy.image-tag: "a throwaway debugging pod"'
+    (tmp_path / "pods.yaml").write_text(pod.format(name="quiet", ann=ann) + "---\n" +
+                                        pod.format(name="loud", ann="team: x"))
+    code, result = run_json(capsys, tmp_path, "lint", "pods.yaml")
+    tags = [f for f in result["findings"] if f["rule"] == "policy/image-tag"]
+    assert [f["name"] for f in tags] == ["loud"] and result["suppressed"] == 1
+    assert any(f["name"] == "quiet" for f in result["findings"])  # its other findings stay
+    (tmp_path / "pods.yaml").write_text(pod.format(name="quiet", ann='cogniverse-chart.io/ignore.policy: ""'))
+    code, result = run_json(capsys, tmp_path, "lint", "pods.yaml")
+    assert code == 1 and "config/suppression-reason" in rules_of(result) and "policy/image-tag" in rules_of(result)
+
+
+def test_global_options_work_anywhere_and_errors_follow_the_format(capsys, demo: Path) -> None:
+    code, out, _ = run_cli(capsys, demo, "lint", "-o", "json")
+    assert out.lstrip().startswith("{") and code == 1
+    (demo / "templates" / "broken.yaml").write_text("{{ .Values.nope.deeper }}\n")
+    code, result = run_json(capsys, demo, "check", "--helm", "4")
+    assert code == 2 and result["ok"] is False and "nil pointer" in result["error"]
+    code, out, err = run_cli(capsys, demo, "check", "--helm", "4", "-o", "github")
+    assert code == 2 and out.startswith("::error title=cogniverse-chart check::")
+    code, out, err = run_cli(capsys, demo, "validate", "--bogus", "-o", "json")
+    assert code == 2 and '"ok": false' in out and "unrecognized arguments: --bogus" in err
+
+
+def test_ct_checks_the_version_bump_against_the_target_branch(capsys, demo: Path) -> None:
+    git = ["git", "-C", str(demo), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(demo)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "chart"], check=True)
+    subprocess.run([*git, "checkout", "-qb", "feature"], check=True)
+    (demo / "values.yaml").write_text((demo / "values.yaml").read_text() + "extra: 1\n")
+    code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
+    assert code == 1 and rules_of(result) == {"ct/version-bump"} and "compared with" in result["version_bump"]
+    (demo / "Chart.yaml").write_text((demo / "Chart.yaml").read_text().replace("version: 0.1.0", "version: 0.1.1"))
+    code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
+    assert code == 0, result
+
+
+def test_a_suppression_speaks_only_for_its_own_object(capsys, tmp_path: Path) -> None:
+    """A namesake in another file, objects without a kind or name, and `--reject` stay checked."""
+    quiet = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: same\n  namespace: ns-a\n  annotations:\n"
+             "    cogniverse-chart.io/ignore.schema: \"ours is fine\"\n")
+    (tmp_path / "a.yaml").write_text(quiet)
+    (tmp_path / "b.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: same\n  namespace: ns-b\n"
+                                     "data:\n  bogus: {a: 1}\n")
+    for order in (("a.yaml", "b.yaml"), ("b.yaml", "a.yaml")):
+        code, result = run_json(capsys, tmp_path, "validate", *order)
+        assert code == 1 and {f["source"] for f in result["findings"]} == {"b.yaml"}, result
+    (tmp_path / "nokind.yaml").write_text("metadata:\n  annotations:\n    cogniverse-chart.io/ignore.schema: \"x\"\n")
+    (tmp_path / "c.yaml").write_text("apiVersion: v1\ndata: {a: 1}\n")
+    code, result = run_json(capsys, tmp_path, "validate", "nokind.yaml", "c.yaml")
+    assert code == 1 and any(f["source"] == "c.yaml" for f in result["findings"]), result
+    (tmp_path / "secret.yaml").write_text("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  annotations:\n"
+                                          "    cogniverse-chart.io/ignore.schema.rejected-kind: \"I want it\"\n")
+    code, result = run_json(capsys, tmp_path, "validate", "--reject", "Secret", "secret.yaml")
+    assert code == 1 and "schema/rejected-kind" in rules_of(result), result
+
+
+def test_a_suppression_must_name_a_rule(capsys, tmp_path: Path) -> None:
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  annotations:\n"
+                                      "    cogniverse-chart.io/ignore.: everything please\n")
+    code, result = run_json(capsys, tmp_path, "validate", "cm.yaml")
+    assert code == 1 and "names no rule" in result["findings"][0]["message"]
+
+
+def test_check_includes_generate_check_where_the_config_names_the_workflows(capsys, tmp_path: Path) -> None:
+    """With `workflows-dir`, `check` compares the committed guide workflows with the chart (generate --check)."""
+    import shutil
+
+    from cogniverse_chart import CHART_DIR, PROFILES_DIR, REPO_ROOT
+
+    shutil.copytree(REPO_ROOT / "workflows", tmp_path / "workflows")
+    (tmp_path / "values").mkdir()
+    shutil.copy(PROFILES_DIR / "k3s.yaml", tmp_path / "values" / "k3s.yaml")
+    (tmp_path / ".cogniverse-chart.toml").write_text(
+        f'chart = "{CHART_DIR}"\nscenarios = ["values/*.yaml"]\nworkflows-dir = "workflows"\n')
+    code, result = run_json(capsys, tmp_path, "check", "--helm", "4", "--no-docs")
+    assert code == 0 and "generated/workflows" not in rules_of(result), result["findings"]
+    stale = tmp_path / "workflows" / "video-ingestion.yaml"
+    stale.write_text(stale.read_text().replace("generateName: video-ingestion-", "generateName: edited-"))
+    code, result = run_json(capsys, tmp_path, "check", "--helm", "4", "--no-docs")
+    found = [f for f in result["findings"] if f["rule"] == "generated/workflows"]
+    assert code == 1 and [f["file"] for f in found] == ["workflows/video-ingestion.yaml"]
+
+
+def test_helm_lint_output_becomes_findings(tmp_path: Path) -> None:
+    from cogniverse_chart.ct import parse_helm_lint
+
+    out = ("==> Linting .\n[WARNING] Chart.yaml: failed to strictly parse chart metadata file\n"
+           "\terror unmarshaling JSON: unknown field \"extra\"\n[INFO] Chart.yaml: icon is recommended\n"
+           "[ERROR] templates/: demo/templates/bad.yaml:1:10\n  executing \"demo/templates/bad.yaml\" at <.x>:\n\n"
+           "1 chart(s) linted, 1 chart(s) failed\n")
+    found = parse_helm_lint(out, tmp_path)
+    assert [(f.severity.value, f.source) for f in found] == [
+        ("warning", str(tmp_path / "Chart.yaml")), ("info", str(tmp_path / "Chart.yaml")),
+        ("error", "demo/templates/bad.yaml")]
+    assert found[0].message.endswith('unknown field "extra"') and "executing" in found[2].message

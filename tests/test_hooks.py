@@ -1,0 +1,116 @@
+"""Where people run linters: the hooks of .pre-commit-hooks.yaml, run by pre-commit itself (`pre-commit
+try-repo` installs this repository into its own environment, as a user's `repos:` entry would), and the
+GitHub Action's steps (action.yml), run by bash as the runner would run them.
+
+The Action stand-in: GitHub's runner cannot run here, so the test substitutes `${{ inputs.* }}` and
+`${{ github.action_path }}` in each step's `env:` and `working-directory:` and runs its `run:` script
+with `bash --noprofile --norc -eo pipefail` (the runner's shell for `shell: bash`), RUNNER_TEMP and
+GITHUB_OUTPUT set as the runner sets them. pip installs from the cached
+wheels of the package index (toolkit_utils.dependency_wheels).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cogniverse_chart.helm import available_helms
+from toolkit_utils import ROOT, dependency_wheels, helm_create
+
+HOOKS = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
+BAD_MANIFEST = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata: {a: b}\nbinaryDta: {}\n"
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    helm = available_helms()[-1].path
+    bin_dir = tmp / "helm-bin"
+    bin_dir.mkdir(exist_ok=True)
+    if not (bin_dir / "helm").exists():
+        (bin_dir / "helm").symlink_to(helm)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "PIP_", "GIT_"))}
+    env.update(PATH=f"{bin_dir}:{Path(sys.executable).parent}:{env['PATH']}", PIP_NO_INDEX="1",
+               PIP_FIND_LINKS=str(dependency_wheels()), PRE_COMMIT_HOME=str(tmp / "pre-commit-home"),
+               PIP_DISABLE_PIP_VERSION_CHECK="1")
+    return env
+
+
+@pytest.fixture
+def chart_repo(tmp_path: Path) -> Path:
+    """A git repository with a `helm create` chart in charts/demo and a Kubernetes manifest."""
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    helm_create(repo / "charts")
+    (repo / "deploy").mkdir()
+    (repo / "deploy" / "configmap.yaml").write_text(BAD_MANIFEST)
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    return repo
+
+
+def test_hook_definitions_name_real_commands() -> None:
+    from cogniverse_chart.cli import COMMANDS
+
+    assert {h["id"] for h in HOOKS} == {"cogniverse-chart-lint", "cogniverse-chart-validate", "cogniverse-chart-check"}
+    for hook in HOOKS:
+        prog, command = hook["entry"].split()[:2]
+        assert prog == "cogniverse-chart" and command in COMMANDS and hook["language"] == "python"
+
+
+def test_pre_commit_try_repo_runs_every_hook(chart_repo: Path, tmp_path: Path) -> None:
+    pre_commit = shutil.which("pre-commit", path=str(Path(sys.executable).parent))
+    assert pre_commit, "pre-commit is in the dev extra (pyproject.toml)"
+    proc = subprocess.run([pre_commit, "try-repo", str(ROOT), "--all-files", "--verbose"], cwd=chart_repo,
+                          env=_env(tmp_path), capture_output=True, text=True, timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out[-4000:]
+    status = dict(re.findall(r"^cogniverse-chart (lint|validate|check)\.+\s*(Passed|Failed)", out, re.M))
+    assert status == {"lint": "Failed", "validate": "Failed", "check": "Failed"}, out[-4000:]
+    assert "unknown field 'binaryDta'; did you mean 'binaryData'?" in out  # validate on deploy/configmap.yaml
+    assert "policy/security-context" in out and "ct/maintainers" in out  # lint and check on charts/demo
+
+
+def _substitute(text: str, inputs: dict[str, str]) -> str:
+    def value(m: re.Match[str]) -> str:
+        expr = m[1].strip()
+        if expr == "github.action_path":
+            return str(ROOT)
+        assert expr.startswith("inputs."), f"action.yml uses {expr!r}, which the stand-in does not provide"
+        return inputs[expr.removeprefix("inputs.")]
+    return re.sub(r"\$\{\{(.*?)\}\}", value, text)
+
+
+def run_action(inputs: dict[str, str], workspace: Path, tmp: Path) -> tuple[int, str, str]:
+    """Every step of the composite action, in order, as the runner runs it; (exit code, stdout, GITHUB_OUTPUT)."""
+    values = {k: str(v.get("default", "")) for k, v in ACTION["inputs"].items()} | inputs
+    env = _env(tmp) | {"RUNNER_TEMP": str(tmp / "runner-temp"), "GITHUB_OUTPUT": str(tmp / "github-output")}
+    Path(env["RUNNER_TEMP"]).mkdir(exist_ok=True)
+    Path(env["GITHUB_OUTPUT"]).write_text("")
+    out = ""
+    for step in ACTION["runs"]["steps"]:
+        assert "${{" not in step["run"], "inputs reach the script through env: only"
+        step_env = env | {k: _substitute(str(v), values) for k, v in step.get("env", {}).items()}
+        cwd = workspace / _substitute(step.get("working-directory", "."), values)
+        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=cwd, env=step_env, capture_output=True,
+                              text=True, timeout=900)
+        out += proc.stdout
+        if proc.returncode:
+            return proc.returncode, out + proc.stderr, Path(env["GITHUB_OUTPUT"]).read_text()
+    return 0, out, Path(env["GITHUB_OUTPUT"]).read_text()
+
+
+def test_action_annotates_findings_and_writes_sarif(chart_repo: Path, tmp_path: Path) -> None:
+    assert ACTION["runs"]["using"] == "composite"
+    code, out, outputs = run_action({"command": "lint", "working-directory": "charts/demo"}, chart_repo, tmp_path)
+    assert code == 1 and "exit-code=1" in outputs
+    assert re.search(r"^::error file=templates/deployment\.yaml,line=\d+,col=\d+,title=policy/", out, re.M), out
+    code, out, outputs = run_action({"command": "validate", "args": "deploy --kube-version 1.33", "output": "sarif",
+                                     "output-file": "results.sarif"}, chart_repo, tmp_path)
+    sarif = (chart_repo / "results.sarif").read_text()
+    assert code == 1 and '"uri": "deploy/configmap.yaml"' in sarif and "exit-code=1" in outputs

@@ -1,0 +1,106 @@
+"""What a kubeconform user reaches for: --skip/--reject by kind, --summary, --schema-location for their own
+CRDs, every Kubernetes minor the chart admits, and schemas fetched into a folder of theirs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cogniverse_chart import schemas
+from toolkit_utils import run_cli, run_json
+
+STREAM = """\
+apiVersion: v1
+kind: Secret
+metadata: {name: s}
+stringData: {a: b}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: c}
+data: {a: b}
+---
+apiVersion: example.org/v1
+kind: Widget
+metadata: {name: w}
+spec: {size: "large", colour: red}
+"""
+CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.org}
+spec:
+  group: example.org
+  names: {kind: Widget, plural: widgets}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            additionalProperties: false
+            properties:
+              size: {type: integer}
+"""
+
+
+@pytest.fixture
+def stream(tmp_path: Path) -> Path:
+    (tmp_path / "all.yaml").write_text(STREAM)
+    (tmp_path / "crds").mkdir()
+    (tmp_path / "crds" / "widget.yaml").write_text(CRD)
+    return tmp_path
+
+
+def test_skip_reject_and_summary(capsys, stream: Path) -> None:
+    code, out, _ = run_cli(capsys, stream, "validate", "all.yaml", "--skip", "Widget", "--reject", "Secret",
+                           "--summary")
+    assert code == 1 and "error[schema/rejected-kind]" in out and "Secret/s" in out
+    assert "Summary: 3 resources found - Valid: 1, Invalid: 1, Skipped: 1" in out
+    code, result = run_json(capsys, stream, "validate", "all.yaml", "--skip", "example.org/v1/Widget,Secret")
+    assert code == 0 and result["checked"] == 1 and result["skipped"] == 2
+
+
+def test_schema_location_validates_the_users_own_kinds(capsys, stream: Path) -> None:
+    code, _, err = run_cli(capsys, stream, "validate", "all.yaml")
+    assert code == 1  # no schema for Widget
+    code, result = run_json(capsys, stream, "validate", "all.yaml", "--schema-location", "crds")
+    msgs = [f["message"] for f in result["findings"] if f["rule"] == "schema/custom"]
+    assert code == 1 and any("expected integer" in m for m in msgs) and any("'colour'" in m for m in msgs)
+    # kubeconform's catalog layout: GROUP/KIND_VERSION.json
+    (stream / "catalog" / "example.org").mkdir(parents=True)
+    (stream / "catalog" / "example.org" / "widget_v1.json").write_text(json.dumps({"type": "object"}))
+    code, result = run_json(capsys, stream, "validate", "all.yaml", "--schema-location", "catalog")
+    assert code == 0, result["findings"]
+    code, _, err = run_cli(capsys, stream, "validate", "all.yaml", "--schema-location", "all.yaml")
+    assert code == 2 and "no CustomResourceDefinition manifests" in err
+
+
+@pytest.mark.parametrize("minor", [f"1.{m}" for m in range(30, 38)])
+def test_every_minor_the_chart_admits_is_bundled(capsys, stream: Path, minor: str) -> None:
+    code, out, err = run_cli(capsys, stream, "validate", "all.yaml", "--skip", "Widget", "--kube-version", minor)
+    assert code == 0, out + err
+
+
+def test_schemas_fetch_writes_only_where_the_user_says(capsys, tmp_path: Path) -> None:
+    code, _, err = run_cli(capsys, tmp_path, "schemas", "fetch")
+    assert code == 2 and "--dest" in err
+    (tmp_path / "file").write_text("x")
+    code, _, err = run_cli(capsys, tmp_path, "schemas", "fetch", "--dest", "file")
+    assert code == 2 and "not a directory" in err
+    code, out, _ = run_cli(capsys, tmp_path, "schemas", "list", "--dir", str(schemas.DATA_DIR), "-o", "json")
+    assert code == 0 and len(json.loads(out)) == len(list(schemas.DATA_DIR.glob("*.json.gz")))
+
+
+def test_an_invalid_user_schema_is_named(capsys, stream: Path) -> None:
+    (stream / "bad" / "example.org").mkdir(parents=True)
+    (stream / "bad" / "example.org" / "widget_v1.json").write_text(json.dumps({"type": 5}))
+    code, _, err = run_cli(capsys, stream, "validate", "all.yaml", "--schema-location", "bad")
+    assert code == 2 and "widget_v1.json: not a valid JSON Schema" in err and "Traceback" not in err

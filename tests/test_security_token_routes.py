@@ -1,0 +1,168 @@
+"""Every route to the privileged ServiceAccounts' tokens, closed by the chart's admission policies
+(templates/workflows/token-routes-admission.yaml), evaluated by the API server's own code (tools/vap-eval,
+see test_security_admission.py).
+
+An attacker who may create Workflows, CronWorkflows, WorkflowTemplates, Pods or Secrets in the release
+namespace tries to run as the tenant provisioner or the deadline watchdog: every route is denied with
+a message naming it, while the chart's own runs (a run of tenant-provisioning by reference, the
+watchdog's CronWorkflow, Argo's controller creating their pods, the kubelet asking for their tokens)
+and ordinary workflows are admitted. On the node: tests/smoke/test_security_routes.py.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from admission_utils import wrong_decisions
+from chart_utils import by_kind, render_chart
+from cogniverse_chart import gobuild
+
+NS, RELEASE = "cogniverse-prod", "cv"
+PROV, WATCH, STEPS = "cv-cogniverse-tenant-provisioner", "cv-cogniverse-deadline-watchdog", "cv-cogniverse-workflow"
+ALICE = f"system:serviceaccount:{NS}:alice"
+CONTROLLER = "system:serviceaccount:argo:argo"
+ADMIN = {"groups": ["system:masters", "system:authenticated"]}
+
+
+@pytest.fixture
+def policies(helm) -> dict[str, Any]:
+    """The chart's admission policies (rendering is cached per session), with vap-eval built."""
+    gobuild.vap_eval()
+    return by_kind(render_chart(helm=helm, namespace=NS, release=RELEASE), "ValidatingAdmissionPolicy")
+
+
+def _obj(kind: str, spec: dict[str, Any], name: str = "x") -> dict[str, Any]:
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": kind, "metadata": {"name": name, "namespace": NS}, "spec": spec}
+
+
+def _wf(**spec: Any) -> dict[str, Any]:
+    return _obj("Workflow", spec)
+
+
+def _inline(**template: Any) -> dict[str, Any]:
+    return _wf(entrypoint="main", templates=[{"name": "main", "container": {"image": "alpine"}, **template}])
+
+
+def _steps(step: dict[str, Any]) -> dict[str, Any]:
+    return _wf(entrypoint="main", templates=[{"name": "main", "steps": [[{"name": "s", **step}]]}])
+
+
+RUN = {"workflowTemplateRef": {"name": "tenant-provisioning"}, "arguments": {"parameters": [{"name": "tenant-id", "value": "acme"}]}}
+CREATE_NS = {"templateRef": {"name": "tenant-provisioning", "template": "create-namespace"}}
+
+# (id, resource, object, oldObject, user, expected, extra request fields)
+ARGO: list[tuple[str, str, Any, Any, str, str | None, dict[str, Any]]] = [
+    ("run-provisioning", "workflows", _wf(**RUN), None, ALICE, None, {}),
+    ("stop-a-run", "workflows", _wf(**RUN, shutdown="Stop"), _wf(**RUN), ALICE, None, {}),
+    ("run-ingestion", "workflows", _wf(workflowTemplateRef={"name": "video-ingestion"}, entrypoint="ingest"), None, ALICE, None, {}),
+    ("inline-as-steps-account", "workflows", _inline(serviceAccountName=STEPS), None, ALICE, None, {}),
+    ("harmless-pod-patch", "workflows", _inline(podSpecPatch='{"priorityClassName": "low"}'), None, ALICE, None, {}),
+    ("watchdog-cron", "cronworkflows", _obj("CronWorkflow", {"schedules": ["*/5 * * * *"], "workflowSpec": {
+        "workflowTemplateRef": {"name": "deadline-watchdog"}, "arguments": {"parameters": [{"name": "terminate-after-seconds", "value": "600"}]}}}),
+     None, ALICE, None, {}),
+    ("helm-writes-template", "workflowtemplates", _obj("WorkflowTemplate", {"serviceAccountName": STEPS, "templates": [
+        {"name": "create-namespace", "serviceAccountName": PROV, "resource": {"action": "apply"}}]}, "tenant-provisioning"),
+     None, "kubernetes-admin", None, ADMIN),
+    ("controller-writes-status", "workflows", {**_inline(serviceAccountName=PROV), "status": {"phase": "Failed"}},
+     _inline(serviceAccountName=PROV), CONTROLLER, None, {}),
+    # the routes
+    ("inline-workflow", "workflows", _inline(serviceAccountName=PROV), None, ALICE, f"may not run as {PROV} or {WATCH}", {}),
+    ("workflow-account", "workflows", _wf(serviceAccountName=WATCH, entrypoint="main", templates=[{"name": "main"}]), None, ALICE,
+     "may not run as", {}),
+    ("executor-account", "workflows", _wf(executor={"serviceAccountName": PROV}), None, ALICE, "may not run as", {}),
+    ("template-defaults", "workflows", _wf(templateDefaults={"serviceAccountName": PROV}), None, ALICE, "may not run as", {}),
+    ("account-by-expression", "workflows", _inline(serviceAccountName="{{workflow.parameters.sa}}"), None, ALICE, "never an Argo expression", {}),
+    ("pod-spec-patch", "workflows", _inline(podSpecPatch=f'{{"serviceAccountName": "{PROV}"}}'), None, ALICE, "podSpecPatch", {}),
+    ("pod-spec-patch-case", "workflows", _wf(podSpecPatch=f'serviceaccountname: {PROV}'), None, ALICE, "podSpecPatch", {}),
+    ("pod-spec-patch-escaped", "workflows", _inline(podSpecPatch='{"\\u0073erviceAccountName": "x"}'), None, ALICE, "backslash", {}),
+    ("pod-spec-patch-long-s", "workflows", _inline(podSpecPatch='{"\u017ferviceAccountName": "x"}'), None, ALICE, "non-ASCII", {}),
+    ("pod-spec-patch-parameter", "workflows", _inline(podSpecPatch="{{inputs.parameters.patch}}"), None, ALICE, "podSpecPatch", {}),
+    ("run-with-patch", "workflows", _wf(**RUN, podSpecPatch='{"priorityClassName": "low"}'), None, ALICE,
+     "running tenant-provisioning may only reference it", {}),
+    ("run-with-account", "workflows", _wf(**RUN, serviceAccountName=STEPS), None, ALICE, "may only reference it", {}),
+    ("run-entrypoint", "workflows", _wf(**RUN, entrypoint="create-namespace"), None, ALICE, "may only reference it", {}),
+    ("run-with-templates", "workflows", _wf(**RUN, templates=[{"name": "x", "container": {"image": "alpine"}}]), None, ALICE,
+     "may only reference it", {}),
+    ("run-by-cluster-ref", "workflows", _wf(workflowTemplateRef={"name": "tenant-provisioning", "clusterScope": True}), None, ALICE,
+     "may only reference it", {}),
+    ("other-run-as-provisioner", "workflows", _wf(workflowTemplateRef={"name": "video-ingestion"}, serviceAccountName=PROV), None,
+     ALICE, "may not run as", {}),
+    ("cluster-template", "workflows", _wf(workflowTemplateRef={"name": "evil", "clusterScope": True}), None, ALICE,
+     "ClusterWorkflowTemplate", {}),
+    ("step-template-ref", "workflows", _steps(CREATE_NS), None, ALICE, "templateRef in steps", {}),
+    ("step-ref-by-expression", "workflows", _steps({"templateRef": {"name": "{{workflow.parameters.t}}", "template": "x"}}), None,
+     ALICE, "templateRef", {}),
+    ("dag-template-ref", "workflows", _wf(entrypoint="main", templates=[{"name": "main", "dag": {"tasks": [{"name": "t", **CREATE_NS}]}}]),
+     None, ALICE, "templateRef", {}),
+    ("workflow-hook", "workflows", _wf(entrypoint="main", hooks={"exit": CREATE_NS}, templates=[{"name": "main"}]), None, ALICE,
+     "hooks", {}),
+    ("step-hook", "workflows", _steps({"template": "x", "hooks": {"running": CREATE_NS}}), None, ALICE, "hooks", {}),
+    ("inline-step", "workflows", _steps({"inline": {"serviceAccountName": PROV, "container": {"image": "alpine"}}}), None, ALICE,
+     "may not run as", {}),
+    ("cron-inline", "cronworkflows", _obj("CronWorkflow", {"workflowSpec": _inline(serviceAccountName=WATCH)["spec"]}), None, ALICE,
+     "a cronworkflows in this namespace may not run as", {}),
+    ("cron-run-with-patch", "cronworkflows", _obj("CronWorkflow", {"workflowSpec": {
+        "workflowTemplateRef": {"name": "deadline-watchdog"}, "podSpecPatch": "{}"}}), None, ALICE, "running deadline-watchdog may only", {}),
+    ("own-template", "workflowtemplates", _obj("WorkflowTemplate", _inline(serviceAccountName=PROV)["spec"], "mine"), None, ALICE,
+     "a workflowtemplates in this namespace may not run as", {}),
+    ("edit-chart-template", "workflowtemplates", _obj("WorkflowTemplate", {"templates": [{"name": "x"}]}, "tenant-provisioning"),
+     _obj("WorkflowTemplate", {"templates": []}, "tenant-provisioning"), ALICE, f"only argo.templateWriters may write the WorkflowTemplate tenant-provisioning", {}),
+    ("replace-watchdog-template", "workflowtemplates", _obj("WorkflowTemplate", {"templates": []}, "deadline-watchdog"), None, ALICE,
+     f"{ALICE} is not one", {}),
+]
+
+
+def _pod(account: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": NS},
+            "spec": {"serviceAccountName": account, "containers": [{"name": "c", "image": "alpine"}]}}
+
+
+TOKEN = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "metadata": {"name": PROV, "namespace": NS}, "spec": {}}
+CORE: list[tuple[str, str, str, Any, Any, str, str | None, dict[str, Any]]] = [
+    ("controller-creates-pod", "CREATE", "pods", _pod(PROV), None, CONTROLLER, None, {}),
+    ("anyone-runs-steps-account", "CREATE", "pods", _pod(STEPS), None, ALICE, None, {}),
+    ("kubelet-token", "CREATE", "serviceaccounts", TOKEN, None, "system:node:node-1", None, {"subResource": "token", "name": PROV}),
+    ("plain-pod", "CREATE", "pods", _pod(PROV), None, ALICE, "only Argo's workflow controller (system:serviceaccount:argo:argo", {}),
+    ("deployment-pod", "CREATE", "pods", _pod(WATCH), None, "system:serviceaccount:kube-system:replicaset-controller",
+     "may create pods running as " + WATCH, {}),
+    ("other-controller", "CREATE", "pods", _pod(PROV), None, "system:serviceaccount:other:argo", "only Argo's workflow controller", {}),
+    ("token-request", "CREATE", "serviceaccounts", TOKEN, None, ALICE, f"only a kubelet may request a token of {PROV}",
+     {"subResource": "token", "name": PROV}),
+    ("token-secret", "CREATE", "secrets", {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+                                            "metadata": {"name": "t", "namespace": NS,
+                                                         "annotations": {"kubernetes.io/service-account.name": WATCH}}},
+     None, ALICE, f"no token Secret may be made for {WATCH}", {}),
+    ("ephemeral-container", "UPDATE", "pods", _pod(PROV), _pod(PROV), ALICE, "no ephemeral container",
+     {"subResource": "ephemeralcontainers"}),
+]
+
+
+def test_argo_objects_cannot_run_as_a_privileged_account(policies, tmp_path):
+    policy = policies[f"{NS}.cv-cogniverse-token-routes-argo"]
+    cases = [(c[0], "UPDATE" if c[3] else "CREATE", c[1], copy.deepcopy(c[2]), copy.deepcopy(c[3]), None, c[4], c[5], c[6])
+             for c in ARGO]
+    wrong = wrong_decisions(policy, cases, tmp_path)
+    assert not wrong, "\n".join(wrong)
+
+
+def test_only_argo_and_the_kubelet_reach_a_privileged_token(policies, tmp_path):
+    policy = policies[f"{NS}.cv-cogniverse-token-routes-core"]
+    cases = [(c[0], c[1], c[2], copy.deepcopy(c[3]), copy.deepcopy(c[4]), None, c[5], c[6], c[7]) for c in CORE]
+    wrong = wrong_decisions(policy, cases, tmp_path)
+    assert not wrong, "\n".join(wrong)
+
+
+def test_other_namespaces_are_not_matched(policies):
+    for suffix in ("argo", "core"):
+        cond = policies[f"{NS}.cv-cogniverse-token-routes-{suffix}"]["spec"]["matchConditions"][0]["expression"]
+        assert cond == f'has(request.namespace) && request.namespace == "{NS}"'
+
+
+def test_argo_controller_identity_comes_from_values(helm):
+    docs = render_chart({"argo": {"controller": {"namespace": "wf", "serviceAccount": "argo-workflows-workflow-controller"}}},
+                        helm=helm, namespace=NS, release=RELEASE)
+    policy = by_kind(docs, "ValidatingAdmissionPolicy")[f"{NS}.cv-cogniverse-token-routes-core"]
+    assert {"name": "controller", "expression": '"system:serviceaccount:wf:argo-workflows-workflow-controller"'} in policy["spec"]["variables"]

@@ -1,0 +1,41 @@
+"""`ct`: chart-testing's chart checks (what `ct lint` checks besides rendering), on the chart in front of
+the toolkit: Chart.yaml against chart-testing's schema, the maintainers, and the version bump against the
+target branch. Every output format; exit 0 clean, 1 on findings, 2 on bad input."""
+
+from __future__ import annotations
+
+import argparse
+
+from .. import ct
+from ..findings import Policy
+from ..report import emit
+from .options import add_chart_arg, chart_of, config_of
+
+CHECKS = ("chart-yaml", "maintainers", "version-bump")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ct", help="chart-testing's checks: Chart.yaml schema, maintainers, version bump",
+                       description=__doc__)
+    add_chart_arg(p)
+    p.add_argument("--target-branch", default="main", metavar="BRANCH",
+                   help="branch the version bump is checked against (ct's --target-branch; default: main)")
+    p.add_argument("--only", action="append", choices=CHECKS, default=None,
+                   help="run only this check; repeatable (default: all)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    chart = chart_of(args)
+    chosen = args.only or list(CHECKS)
+    findings = []
+    extra = {"chart": str(chart), "checks": chosen}
+    if "chart-yaml" in chosen:
+        findings += ct.chart_yaml(chart)
+    if "maintainers" in chosen:
+        findings += ct.maintainers(chart)
+    if "version-bump" in chosen:
+        bump, extra["version_bump"] = ct.version_bump(chart, args.target_branch)
+        findings += bump
+    findings = Policy(config_of(args)).apply(findings)
+    return emit(findings, args.output, command="ct", checked=1, extra=extra)

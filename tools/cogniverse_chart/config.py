@@ -1,0 +1,224 @@
+"""The chart in front of the toolkit, and the configuration file that tunes the toolkit for it.
+
+Which chart: `--chart PATH`, else the `chart` the config file names, else the current directory when it
+holds a Chart.yaml, else the only chart in ./charts/ (chart-testing's layout).
+
+Which scenarios (the values sets `check` and `lint` render): the config's `scenarios` globs, else the
+chart's `ci/*-values.yaml` (chart-testing's convention; the scenario of `ci/ha-values.yaml` is `ha`), else
+the chart's defaults alone (`default`). `-f/--values` adds files to every scenario.
+
+The config file: `--config FILE`, else the first `.cogniverse-chart.toml`, or pyproject.toml with a
+`[tool.cogniverse-chart]` table, from the current directory upwards (up to the repository root, `.git`).
+Paths in it are relative to the file. Keys (every one optional):
+
+    chart = "charts/cogniverse"
+    scenarios = ["values/*.yaml"]
+    kube-versions = ["1.30", "1.37"]   # schemas validate/check use (default: the pinned floor and newest)
+    argo-versions = ["3.7", "4.0"]
+    kube-version = "1.37.2"            # helm template --kube-version
+    release = "demo"                   # release name and namespace the chart is rendered with
+    namespace = "demo"                 # (default: the chart's name)
+    workflows-dir = "workflows"        # `generate`: the committed guide files (Cogniverse's own layout)
+    diagrams = "docs/workflows-diagrams.md"  # `docs`: the workflow diagrams page
+    docs = true                        # check the README values table (default: when the README has its markers)
+    values-schema = true               # check values.schema.json against schema/ (default: when schema/ exists)
+    [tool.cogniverse-chart.rules]      # in a dotfile: [rules]
+    "policy/image-tag" = "warning"     # error | warning | info | off; a family ("policy/") sets all of it
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ToolkitError
+
+DOTFILE = ".cogniverse-chart.toml"
+TABLE = "cogniverse-chart"
+SEVERITIES = ("error", "warning", "info", "off")
+_KEYS = {"chart": str, "scenarios": list, "kube-versions": list, "argo-versions": list, "kube-version": str,
+         "workflows-dir": str, "diagrams": str, "docs": bool, "values-schema": bool, "rules": dict,
+         "release": str, "namespace": str}
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None = None  # the file it came from (None: no config file)
+    table: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    @property
+    def label(self) -> str:
+        if not self.path:
+            return "default"
+        return f"{self.path} [tool.{TABLE}]" if self.path.name == "pyproject.toml" else str(self.path)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.table.get(key, default)
+
+    def relpath(self, key: str) -> Path | None:
+        value = self.table.get(key)
+        return (self.root / value) if value else None
+
+    @property
+    def rules(self) -> dict[str, str]:
+        return dict(self.table.get("rules", {}))
+
+
+def _validate(path: Path, table: Any) -> dict[str, Any]:
+    where = f"{path} [tool.{TABLE}]" if path.name == "pyproject.toml" else str(path)
+    if not isinstance(table, dict):
+        raise ToolkitError(f"{where}: expected a table of settings")
+    for key, value in table.items():
+        if key not in _KEYS:
+            raise ToolkitError(f"{where}: unknown key '{key}'; known keys: {', '.join(_KEYS)}")
+        want = _KEYS[key]
+        if not isinstance(value, want) or (want is list and not all(isinstance(v, str) for v in value)):
+            label = {str: "a string", list: "a list of strings", bool: "true or false", dict: "a table"}[want]
+            raise ToolkitError(f"{where}: '{key}' must be {label}, got {value!r}"[:300])
+    for rule, sev in table.get("rules", {}).items():
+        if sev not in SEVERITIES:
+            raise ToolkitError(f"{where}: rules.'{rule}' = {sev!r}: expected one of {', '.join(SEVERITIES)}")
+    return table
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # imported only when there is a config file: start-up stays short without one
+
+    from .documents import read_text  # one-line errors for unreadable, non-UTF-8 or directory paths
+
+    try:
+        return tomllib.loads(read_text(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise ToolkitError(f"{path}: not valid TOML: {exc}") from None
+
+
+def read(path: Path) -> Config:
+    """The config in `path`: a dotfile's top level, or pyproject.toml's [tool.cogniverse-chart]."""
+    if path.is_dir():
+        raise ToolkitError(f"--config {path}: is a directory; give a {DOTFILE} or pyproject.toml file")
+    data = _read_toml(path)
+    if path.name == "pyproject.toml":
+        data = data.get("tool", {}).get(TABLE, {})
+    return Config(path.resolve(), _validate(path, data))
+
+
+def find(start: Path) -> Config:
+    """The nearest config file from `start` upwards (stopping after a directory with .git), or defaults."""
+    for d in [start, *start.parents]:
+        if (d / DOTFILE).is_file():
+            return read(d / DOTFILE)
+        py = d / "pyproject.toml"
+        if py.is_file() and TABLE in py.read_text(encoding="utf-8", errors="replace"):
+            if TABLE in _read_toml(py).get("tool", {}):
+                return read(py)
+        if (d / ".git").exists():
+            break
+    return Config()
+
+
+@functools.cache
+def load(explicit: str | None = None, cwd: str | None = None) -> Config:
+    """--config FILE, else the nearest config file from the current directory."""
+    if explicit:
+        if not Path(explicit).exists():
+            raise ToolkitError(f"--config {explicit}: no such file")
+        return read(Path(explicit))
+    return find(Path(cwd or Path.cwd()).resolve())
+
+
+def find_chart(explicit: Path | None, cfg: Config, cwd: Path | None = None) -> Path:
+    """The chart the commands work on (see the module docstring); raises naming what was looked for."""
+    if explicit is not None:
+        chart = explicit
+        if not chart.exists():
+            raise ToolkitError(f"--chart {chart}: no such file or directory")
+        if chart.is_dir() and not (chart / "Chart.yaml").is_file():
+            raise ToolkitError(f"--chart {chart}: no Chart.yaml in it; give the folder of a Helm chart")
+        return chart
+    named = cfg.relpath("chart")
+    if named is not None:
+        if not (named / "Chart.yaml").is_file():
+            raise ToolkitError(f"{cfg.label}: chart = {cfg.get('chart')!r}: no Chart.yaml in {named}")
+        return named
+    here = Path(cwd or Path.cwd())
+    if (here / "Chart.yaml").is_file():
+        return here
+    found = sorted(p.parent for p in (here / "charts").glob("*/Chart.yaml")) if (here / "charts").is_dir() else []
+    if len(found) == 1:
+        return found[0]
+    if found:
+        names = ", ".join(str(p) for p in found)
+        raise ToolkitError(f"several charts here ({names}): pick one with --chart PATH")
+    raise ToolkitError(f"no Helm chart here: {here} has no Chart.yaml (nor one chart in charts/); "
+                       f"run in the chart's folder or pass --chart PATH")
+
+
+def scenario_name(path: Path) -> str:
+    stem = path.name.removesuffix(".yaml").removesuffix(".yml")
+    return stem.removesuffix("-values") or stem
+
+
+def scenarios(chart: Path, cfg: Config) -> dict[str, Path | None]:
+    """{name: values file} of the chart's scenarios; {"default": None} when it has none."""
+    globs = cfg.get("scenarios")
+    for g in globs or []:
+        if Path(g).is_absolute() or ".." in Path(g).parts or not g.strip():
+            raise ToolkitError(f"{cfg.label}: scenarios {g!r}: give a glob relative to the config file's folder, "
+                               f"without '..' (e.g. \"ci/*-values.yaml\")")
+    if globs:
+        found = sorted({p for g in globs for p in cfg.root.glob(g) if p.is_file()})
+        if not found:
+            raise ToolkitError(f"{cfg.label}: scenarios {globs} match no file under {cfg.root}")
+    elif chart.is_dir():
+        found = sorted((chart / "ci").glob("*-values.yaml"))
+    else:
+        found = []
+    out: dict[str, Path | None] = {}
+    for p in found:
+        out.setdefault(scenario_name(p), p)
+    return out or {"default": None}
+
+
+def select(available: dict[str, Path | None], names: list[str] | None) -> dict[str, Path | None]:
+    if not names:
+        return available
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise ToolkitError(f"unknown profile '{unknown[0]}'; known profiles (scenarios): {', '.join(available)}")
+    return {n: available[n] for n in names}
+
+
+def rule_setting(rule: str, cfg: Config) -> tuple[str | None, str]:
+    """(configured severity or None, where it comes from) for one rule id: the longest matching key wins."""
+    best = None
+    for key in cfg.rules:
+        if rule == key or (key.endswith("/") and rule.startswith(key)) or rule.startswith(key + "/"):
+            if best is None or len(key) > len(best):
+                best = key
+    if best is None:
+        return None, "default"
+    return cfg.rules[best], f"{cfg.label} rules.{best!r}"
+
+
+
+def chart_name(chart: Path) -> str:
+    """The `name` in the chart's Chart.yaml (a packaged .tgz: its file name up to the version)."""
+    if chart.is_file():
+        return re.sub(r"-\d+\.\d+\.\d+.*$", "", chart.name.removesuffix(".tgz"))
+    try:
+        import yaml
+
+        meta = yaml.safe_load((chart / "Chart.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeError, yaml.YAMLError) as exc:
+        raise ToolkitError(f"{chart / 'Chart.yaml'}: cannot read the chart's name: {exc}") from None
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name):
+        raise ToolkitError(f"{chart / 'Chart.yaml'}: `name` must be a chart name (lowercase letters, digits, '-')")
+    return name

@@ -1,0 +1,138 @@
+"""chart-testing's (`ct lint`) chart checks, as findings:
+
+- ct/chart-yaml: Chart.yaml against chart-testing's schema (its yamale chart_schema.yaml, written here as
+  JSON Schema: the same keys, types and required fields; unknown keys are errors, as yamale's strict mode);
+- ct/maintainers: every maintainer has a name, and an email and url that look like one (ct's
+  --validate-maintainers asks GitHub whether the name is an account: that needs the network and is left out);
+- ct/version-bump: a chart that changed since the target branch has a new `version`
+  (ct's --check-version-increment; cogniverse_chart.release.check_version_bump);
+- helm/lint: `helm lint` of the chart with each scenario's values, as `ct lint` runs it; its [INFO],
+  [WARNING] and [ERROR] lines become findings of those severities.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .documents import load_document, read_text
+from .findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from .helm import Helm
+
+_STR = {"type": "string"}
+_STRS = {"type": "array", "items": _STR}
+CHART_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "version", "apiVersion"],
+    "additionalProperties": False,
+    "properties": {
+        "name": _STR, "home": _STR, "version": _STR, "apiVersion": _STR,
+        "appVersion": {"type": ["string", "number"]}, "description": _STR, "keywords": _STRS, "sources": _STRS,
+        "maintainers": {"type": "array", "items": {
+            "type": "object", "required": ["name"], "additionalProperties": False,
+            "properties": {"name": _STR, "email": _STR, "url": _STR}}},
+        "dependencies": {"type": "array", "items": {
+            "type": "object", "required": ["name", "version"], "additionalProperties": False,
+            "properties": {"name": _STR, "version": _STR, "repository": _STR, "condition": _STR, "tags": _STRS,
+                           "enabled": {"type": "boolean"}, "alias": _STR,
+                           "import-values": {"type": "array", "items": {"anyOf": [_STR, {
+                               "type": "object", "required": ["child", "parent"], "additionalProperties": False,
+                               "properties": {"child": _STR, "parent": _STR}}]}}}}},
+        "icon": _STR, "engine": _STR, "condition": _STR, "tags": _STR, "deprecated": {"type": "boolean"},
+        "kubeVersion": _STR, "annotations": {"type": "object", "additionalProperties": _STR}, "type": _STR,
+    },
+}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_URL = re.compile(r"^https?://[^\s/]+")
+
+
+def _chart_yaml(chart: Path) -> tuple[str, Any]:
+    path = chart / "Chart.yaml"
+    objs = load_document(read_text(path), str(path))
+    return str(path), (objs[0] if objs else None)
+
+
+def chart_yaml(chart: Path) -> list[Finding]:
+    import jsonschema
+
+    from .validate import describe_error
+
+    source, meta = _chart_yaml(chart)
+    out = []
+    for e in sorted(jsonschema.Draft7Validator(CHART_SCHEMA).iter_errors(meta),
+                    key=lambda e: list(map(str, e.absolute_path))):
+        for path, msg in describe_error(e):
+            out.append(Finding("ct/chart-yaml", Severity.ERROR, f"{msg} (chart-testing's Chart.yaml schema)",
+                               source, path=path))
+    return out
+
+
+def maintainers(chart: Path) -> list[Finding]:
+    source, meta = _chart_yaml(chart)
+    people = meta.get("maintainers") if isinstance(meta, dict) else None
+    if not people:
+        return [Finding("ct/maintainers", Severity.ERROR, "no maintainers: list at least one (name, email or url)",
+                        source, path="$")]
+    out = []
+    for i, m in enumerate(people if isinstance(people, list) else []):
+        if not isinstance(m, dict):
+            continue
+        where = f"$.maintainers[{i}]"
+        if not str(m.get("name") or "").strip():
+            out.append(Finding("ct/maintainers", Severity.ERROR, "a maintainer needs a name", source, path=where))
+        if "email" in m and not _EMAIL.match(str(m["email"])):
+            out.append(Finding("ct/maintainers", Severity.ERROR, f"email {m['email']!r} is not an address like "
+                               f"name@example.org", source, path=f"{where}.email"))
+        if "url" in m and not _URL.match(str(m["url"])):
+            out.append(Finding("ct/maintainers", Severity.ERROR, f"url {m['url']!r} is not an http(s) URL",
+                               source, path=f"{where}.url"))
+    return out
+
+
+def version_bump(chart: Path, target_branch: str = "main") -> tuple[list[Finding], str]:
+    """(findings, how the comparison was made)."""
+    from .release import bump_message, check_version_bump
+
+    result = check_version_bump(chart, target_branch)
+    how = f"compared with {result.base[:12]} ({result.how})" if result.base else f"not compared: {result.how}"
+    if result.ok:
+        return [], how
+    return [Finding("ct/version-bump", Severity.ERROR, bump_message(result, chart), str(chart / "Chart.yaml"),
+                    path="$.version")], how
+
+
+_LINT_LINE = re.compile(r"^\[(INFO|WARNING|ERROR)\] ([^:]*): ?(.*)$")
+_LINT_SEVERITY = {"INFO": Severity.INFO, "WARNING": Severity.WARNING, "ERROR": Severity.ERROR}
+
+
+def parse_helm_lint(output: str, chart: Path) -> list[Finding]:
+    """helm lint's `[LEVEL] path: message` lines (with their indented continuation lines) as findings."""
+    found: list[list[str]] = []
+    for line in output.splitlines():
+        m = _LINT_LINE.match(line)
+        if m:
+            found.append([m[1], m[2], m[3].strip()])
+        elif found and line[:1].isspace() and line.strip():
+            found[-1][2] = f"{found[-1][2]} {line.strip()}".strip()
+    out = []
+    for level, where, message in found:
+        template = re.match(r"(\S+/templates/[^\s:]+)", message)  # a template error names its file
+        source = template[1] if template else str(chart / where) if where else str(chart)
+        out.append(Finding("helm/lint", _LINT_SEVERITY[level], message, source))
+    return out
+
+
+def helm_lint(chart: Path, helm: "Helm", scenarios: dict[str, Path | None],
+              extra_values: list[Path] = ()) -> dict[str, list[Finding]]:  # type: ignore[assignment]
+    """{scenario: findings} of `helm lint CHART --values ...` for each scenario, as `ct lint` runs it."""
+    out = {}
+    for name, values in scenarios.items():
+        args = ["lint", str(chart)]
+        for f in ([values] if values else []) + list(extra_values):
+            args += ["--values", str(f)]
+        proc = helm.run(args, check=False)
+        out[name] = parse_helm_lint(proc.stdout, chart)
+    return out

@@ -1,0 +1,145 @@
+"""Where a finding is in the files a user edits: (file, line, column) for CI annotations.
+
+- A rendered object names its template through Helm's `# Source: CHART/templates/x.yaml` line (the
+  document's `source`): the file is that template inside the chart, and the line is the first line of the
+  template that sets the last key of the finding's JSON path (line 1 when the key is not written there,
+  e.g. it comes from a helper).
+- A plain manifest file gives the exact line and column of the node the JSON path points at (or of the
+  deepest part of the path that exists, e.g. the mapping a required field is missing from).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_TOKEN = re.compile(r'\.([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str = ""  # "" when the finding has no file (stdin, a whole check)
+    line: int = 0  # 1-based; 0 unknown
+    column: int = 0
+
+
+def path_parts(path: str) -> list[str | int]:
+    """'$.spec.containers[0]["a.b"]' -> ['spec', 'containers', 0, 'a.b']; unparsable rest is dropped."""
+    parts: list[str | int] = []
+    pos = 1 if path.startswith("$") else 0
+    while pos < len(path):
+        m = _TOKEN.match(path, pos)
+        if not m:
+            break
+        parts.append(m[1] if m[1] is not None else int(m[2]) if m[2] is not None else json.loads(m[3]))
+        pos = m.end()
+    return parts
+
+
+def _key(path: str) -> tuple[str, int, int] | None:
+    """A cache key that changes with the file: its absolute path, modification time and size."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return str(Path(path).resolve()), st.st_mtime_ns, st.st_size
+
+
+def _text(path: str) -> str | None:
+    key = _key(path)
+    return _read(key) if key else None
+
+
+@functools.lru_cache(maxsize=64)
+def _read(key: tuple[str, int, int]) -> str | None:
+    try:
+        p = Path(key[0])
+        if not p.is_file() or key[2] > 64 * 1024 * 1024:
+            return None
+        return p.read_text(encoding="utf-8")
+    except (OSError, UnicodeError):
+        return None
+
+
+def _nodes(path: str) -> list[Any]:
+    key = _key(path)
+    return _compose(key) if key else []
+
+
+@functools.lru_cache(maxsize=16)
+def _compose(key: tuple[str, int, int]) -> list[Any]:
+    text = _read(key)
+    if text is None:
+        return []
+    try:
+        return [n for n in yaml.compose_all(text, Loader=yaml.SafeLoader) if n is not None]
+    except (yaml.YAMLError, RecursionError):
+        return []
+
+
+def _get(node: Any, key: str | int, want_key: bool = False) -> Any:
+    """The value under `key` (or, with want_key, the key node itself: where a person reads `key:`)."""
+    if isinstance(node, yaml.MappingNode) and isinstance(key, str):
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode) and k.value == key:
+                return k if want_key else v
+    if isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
+        return node.value[key]
+    return None
+
+
+def _names(node: Any) -> tuple[str, str]:
+    kind = _get(node, "kind")
+    meta = _get(node, "metadata")
+    name = _get(meta, "name") or _get(meta, "generateName")
+    return (kind.value if isinstance(kind, yaml.ScalarNode) else "",
+            name.value if isinstance(name, yaml.ScalarNode) else "")
+
+
+def _in_manifest(file: str, kind: str, name: str, path: str) -> Location:
+    for doc in _nodes(file):
+        if (kind or name) and _names(doc) != (kind, name):
+            continue
+        node = mark = doc
+        for part in path_parts(path):
+            child = _get(node, part)
+            if child is None:
+                break
+            mark = _get(node, part, want_key=True) if isinstance(part, str) else child
+            node = child
+        return Location(file, mark.start_mark.line + 1, mark.start_mark.column + 1)
+    return Location(file, 1, 1)
+
+
+def _in_template(file: str, path: str) -> Location:
+    keys = [p for p in path_parts(path) if isinstance(p, str)]
+    text = _text(file) or ""
+    if keys:
+        key = re.compile(r"^(\s*(?:-\s+)?)" + re.escape(keys[-1]) + r"\s*:", re.M)
+        m = key.search(text)
+        if m:
+            return Location(file, text.count("\n", 0, m.start()) + 1, len(m[1]) + 1)
+    return Location(file, 1, 1)
+
+
+def locate(source: str, kind: str, name: str, path: str, chart: Path | None = None) -> Location:
+    """The file, line and column of one finding (see the module docstring)."""
+    if not source or source.startswith("<"):
+        return Location()
+    first, _, rest = source.partition("/")
+    if chart is not None and rest.startswith(("templates/", "charts/")) and chart.is_dir():
+        template = chart / rest
+        if template.is_file():
+            return _in_template(str(template), path)
+    src = source.split(" [", 1)[0]  # merged findings name their scenarios after the file
+    if _text(src) is None:
+        return Location(src)
+    if src.endswith((".yaml", ".yml", ".json")):
+        return _in_manifest(src, kind, name, path)
+    return Location(src, 1, 1)
