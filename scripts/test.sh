@@ -163,6 +163,34 @@ last_leg_only=(
   tests/smoke/test_kube_router_netns.py
   tests/smoke/test_security_routes.py
 )
+# Of those, the modules that use neither the leg's Argo version nor what other modules leave behind, and
+# the service modules (Phoenix and Ollama from the imported images; test_services.py, the restore drill):
+# they run in a second pytest session beside the last leg's suite, each in namespaces of its own. Both
+# sessions mostly wait on the node, so together they take about as long as the longer one alone. The
+# second starts once the first has recorded the namespaces that were there before it (test_security.py
+# judges changes outside its own namespaces against that list).
+beside_last_leg=(
+  tests/smoke/test_install_from_oci.py
+  tests/smoke/test_network_policy.py
+  tests/smoke/test_kube_router_netns.py
+  tests/smoke/test_security_routes.py
+  tests/smoke/test_services.py
+  tests/smoke/test_restore_drill.py
+)
+# start_beside_session: the second pytest session of the last leg (beside_last_leg), in the background, its
+# output in .tools/smoke-beside.log (printed after the leg's suite, each line marked). It waits until the
+# leg's own session has recorded its namespaces (smokelib.record_session_namespaces touches the marker).
+beside_log="$ROOT/.tools/smoke-beside.log"
+session_marker="$ROOT/.tools/smoke-session-recorded"
+start_beside_session() {
+  rm -f "$session_marker"
+  export COGNIVERSE_SMOKE_SESSION_MARKER="$session_marker"
+  (for _ in $(seq 600); do [[ -e "$session_marker" ]] && break; sleep 1; done
+   [[ -e "$session_marker" ]] || echo "test.sh: the leg's session did not start in 600 s; starting anyway" >&2
+   COGNIVERSE_SMOKE_SESSION_MARKER="" run_pytest -m smoke -p no:cacheprovider --durations=15 \
+     "${beside_last_leg[@]}" "${pytest_args[@]}") >"$beside_log" 2>&1 &
+  beside=$!
+}
 leave_out() { # why test...: deselect the tests from the current leg's run (leg_args) and say so
   local why=$1 t
   shift
@@ -223,12 +251,21 @@ for argo in "${argo_matrix[@]}"; do
   if [[ $argo != "$last" ]]; then
     leave_out "they run on Argo $last; last_leg_only in scripts/test.sh" "${last_leg_only[@]}"
   fi
+  beside=""
   if [[ $argo != "$last" ]] || ! import_service_images; then
     leg_args+=(--ignore=tests/smoke/test_services.py --ignore=tests/smoke/test_restore_drill.py
               --deselect=tests/smoke/test_browser.py::test_phoenix_shows_the_project_that_tenant_provisioning_created)
+  else
+    for t in "${beside_last_leg[@]}"; do leg_args+=(--ignore="$t"); done
+    start_beside_session
   fi
   stage "smoke-tests (argo $argo)" run_pytest -m smoke --ignore=tests/smoke/test_template_referencing.py \
     --durations=15 "${leg_args[@]}" "${pytest_args[@]}" || failed+=("argo $argo: smoke suite")
+  if [[ -n "$beside" ]]; then
+    stage "smoke-tests beside it (argo $argo; ${#beside_last_leg[@]} modules, wait)" wait "$beside" ||
+      failed+=("argo $argo: smoke modules beside the suite (${beside_last_leg[*]##*/})")
+    sed 's/^/[beside] /' "$beside_log" >&2
+  fi
   # templateReferencing: Strict is controller-wide, so its check runs alone, after the suite, on the
   # first leg only; its default-config half is what test_workflows' every-CronWorkflow test runs.
   if [[ $argo == "${argo_matrix[0]}" ]]; then

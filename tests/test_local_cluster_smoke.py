@@ -185,6 +185,14 @@ def test_argo_workflow_with_container_step_and_resource_template_succeeds(namesp
     assert data == {"said": "hello-local-cluster"}
 
 
+def _fd_target(fd: Path) -> Path | None:
+    """Where an open descriptor points, or None when the process closed it (or ended) since it was listed."""
+    try:
+        return Path(os.readlink(fd))
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
 def test_no_cluster_daemon_holds_the_up_down_lock():
     """`up` runs under a lock (and callers wrap it in the smoke lock, `flock /run/lock/cogniverse-smoke.lock
     local_cluster.sh up`); a daemon that inherited either would hold it for its whole life and make
@@ -197,9 +205,11 @@ def test_no_cluster_daemon_holds_the_up_down_lock():
     holders = []
     for pf in pidfiles:
         fds = Path("/proc") / pf.read_text().strip() / "fd"
-        if not fds.is_dir():
-            continue
-        held = [t for t in (Path(str(p.readlink())) for p in fds.iterdir()) if t.parent in lock_dirs]
+        try:
+            listed = list(fds.iterdir())
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the daemon is not running (or ended while we looked)
+        held = [t for t in map(_fd_target, listed) if t is not None and t.parent in lock_dirs]
         if held:
             holders.append(f"{pf.stem}: {', '.join(map(str, held))}")
     assert not holders, f"daemons holding lock files: {holders}"

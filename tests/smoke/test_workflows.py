@@ -258,16 +258,15 @@ def test_bad_tenant_id_fails_at_validation_and_creates_nothing(smoke, runs, core
            ("create-namespace", "setup-resource-quotas", "create-storage", "deploy-schemas")}
     assert ran <= {"validate-tenant", "validate-tenant(0)", "notify-completion", "notify-completion(0)"}, (
         f"steps after validation ran: {sorted(ran)}")
-    # No namespace for the bad id: none created while it ran, except those of the suite's other scenarios
-    # running beside it (this module's tenant, the guide's, the security, upgrade, NetworkPolicy, restore-drill
-    # and browser modules', the OCI installs).
+    # No namespace for the bad id: none of this release's (every object its provisioner writes carries the
+    # release label `<namespace>.<fullname>`; its admission policy refuses any other) was created while it ran,
+    # except this module's tenant. Other releases' namespaces (the guide's, the other modules') are not ours.
     start = datetime.fromisoformat(r.raw["metadata"]["creationTimestamp"].replace("Z", "+00:00"))
     end = datetime.fromisoformat(r.finished_at.replace("Z", "+00:00"))
-    new = {n.metadata.name for n in core_api.list_namespace().items
-           if start <= n.metadata.creation_timestamp <= end + timedelta(seconds=5)}
-    others = ("cvsmoke-", "cvoci-", "cvupg-", "cogniverse-sec", "cogniverse-foreign", "cogniverse-evil", "cogniverse-upg-",
-              "cvsec-", "cogniverse-routes-", "cvnp-", "cvdrill-", "cvbrowser-", "cogniverse-browser-", "cogniverse-local")
-    unexpected = {n for n in new - {TENANT_NS, "cogniverse-newcorp-inc", "cogniverse"} if not n.startswith(others)}
+    ours = lambda n: (n.metadata.labels or {}).get("cogniverse.dev/release", "").startswith(f"{smoke.namespace}.")  # noqa: E731
+    new = {n.metadata.name for n in core_api.list_namespace(label_selector="cogniverse.dev/release").items
+           if ours(n) and start <= n.metadata.creation_timestamp <= end + timedelta(seconds=5)}
+    unexpected = new - {TENANT_NS}
     assert not unexpected, sorted(unexpected)
 
 
