@@ -24,22 +24,15 @@ from pathlib import Path
 import pytest
 
 from cogniverse_chart import versions
+from kubelib import KUBECTL, TASK_RESULTS, account, kubectl
 
 ROOT = Path(__file__).resolve().parents[1]
-KUBECTL = str(ROOT / ".tools" / "bin" / "kubectl")
 ARGO = str(ROOT / ".tools" / "bin" / "argo")
 TOOLBOX_IMAGE = "cogniverse/toolbox:1.0"
 # How long the UI may take to list a workflow just submitted (its store follows a watch).
 LIST_WAIT_SECONDS = 30
 
 pytestmark = pytest.mark.smoke
-
-
-def kubectl(*args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([KUBECTL, *args], input=input, capture_output=True, text=True, timeout=120)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr}")
-    return proc
 
 
 def argo(*args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
@@ -132,44 +125,10 @@ def test_api_and_cli_report_the_running_version(server, running_version, namespa
 def namespace():
     name = f"argo-srv-{uuid.uuid4().hex[:6]}"
     kubectl("create", "namespace", name)
-    kubectl("-n", name, "apply", "-f", "-", input="""\
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: wf}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: wf}
-rules:
-- apiGroups: [argoproj.io]
-  resources: [workflowtaskresults]
-  verbs: [create, patch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: wf}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: wf}
-subjects: [{kind: ServiceAccount, name: wf}]
----
-# What a user of the API needs in the namespace: their token goes with every request (auth-mode client).
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: api-user}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: api-user}
-rules:
-- apiGroups: [argoproj.io]
-  resources: [workflows]
-  verbs: [create, get, list, watch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: api-user}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: api-user}
-subjects: [{kind: ServiceAccount, name: api-user}]
-""")
+    # The workflows' account, and what a user of the API needs in the namespace: their token goes with
+    # every request (auth-mode client).
+    kubectl("-n", name, "apply", "-f", "-", input=account("wf", TASK_RESULTS) + "---\n" +
+            account("api-user", ("argoproj.io", "workflows", "create,get,list,watch")))
     yield name
     kubectl("delete", "namespace", name, "--wait=false", check=False)
 

@@ -22,22 +22,15 @@ import pytest
 import yaml
 
 from cogniverse_chart import versions
+from kubelib import KUBECTL, TASK_RESULTS, account, kubectl
 
 ROOT = Path(__file__).resolve().parents[1]
-KUBECTL = str(ROOT / ".tools" / "bin" / "kubectl")
 HELM3 = str(ROOT / ".tools" / "bin" / "helm3")
 TOOLBOX_IMAGE = "cogniverse/toolbox:1.0"
 # The release `up` runs: versions.env's KUBERNETES_VERSION unless `up` was given another one.
 K8S_VERSION = os.environ.get("COGNIVERSE_KUBERNETES_VERSION") or versions.get("KUBERNETES_VERSION")
 
 pytestmark = pytest.mark.smoke
-
-
-def kubectl(*args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([KUBECTL, *args], input=input, capture_output=True, text=True, timeout=120)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr}")
-    return proc
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -106,27 +99,7 @@ spec:
                           capture_output=True, text=True, timeout=120).returncode == 0
 
 
-WORKFLOW = """\
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: wf}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: wf}
-rules:
-- apiGroups: [argoproj.io]
-  resources: [workflowtaskresults]
-  verbs: [create, patch]
-- apiGroups: [""]
-  resources: [configmaps]
-  verbs: [get, create, patch, update]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: wf}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: wf}
-subjects: [{kind: ServiceAccount, name: wf}]
+WORKFLOW = account("wf", TASK_RESULTS, ("", "configmaps", "get,create,patch,update")) + """\
 ---
 apiVersion: argoproj.io/v1alpha1
 kind: Workflow

@@ -41,8 +41,9 @@ from typing import Any, Iterator
 
 import pytest
 
+from kubelib import KUBECTL, TASK_RESULTS, account, kubectl
+
 ROOT = Path(__file__).resolve().parents[2]
-KUBECTL = str(ROOT / ".tools" / "bin" / "kubectl")
 CHROMIUM = os.environ.get("COGNIVERSE_CHROMIUM", "/usr/bin/chromium")
 # Flags that work on these machines (no sandbox for root, no GPU, nothing fetched in the background).
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -57,14 +58,6 @@ pytestmark = pytest.mark.smoke
 after_guide = True  # tests/smoke/conftest.py runs this module after docs/guide.md's run
 
 
-def kubectl(*args: str, input: str | None = None, check: bool = True,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([KUBECTL, *args], input=input, capture_output=True, text=True, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr}")
-    return proc
-
-
 @pytest.fixture(scope="module")
 def namespace(guide_run: Any) -> Iterator[str]:
     """Namespace `cogniverse` once the guide (if it runs in this session) is done with it, plus a
@@ -77,24 +70,7 @@ def namespace(guide_run: Any) -> Iterator[str]:
     created = kubectl("get", "namespace", NAMESPACE, check=False).returncode != 0
     if created:
         kubectl("create", "namespace", NAMESPACE)
-    kubectl("-n", NAMESPACE, "apply", "-f", "-", input="""\
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: browser-test}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: browser-test}
-rules:
-- apiGroups: [argoproj.io]
-  resources: [workflowtaskresults]
-  verbs: [create, patch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: browser-test}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: browser-test}
-subjects: [{kind: ServiceAccount, name: browser-test}]
+    kubectl("-n", NAMESPACE, "apply", "-f", "-", input=account("browser-test", TASK_RESULTS) + """\
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding

@@ -36,13 +36,13 @@ from typing import Any, Iterator
 
 import pytest
 
-from cogniverse_chart import CHART_DIR, REPO_ROOT, versions
+from cogniverse_chart import CHART_DIR, versions
 from cogniverse_chart.helm import find_helm
+from kubelib import kubectl
 from smokelib import RELEASE
 
 pytestmark = pytest.mark.smoke
 
-KUBECTL = str(REPO_ROOT / ".tools" / "bin" / "kubectl")
 TOOLBOX = "cogniverse/toolbox:1.0"
 UNLISTED_PORT = 9999
 SYNC_SECONDS = 60
@@ -56,13 +56,6 @@ RELEASE_LABELS = {"app.kubernetes.io/name": "cogniverse", "app.kubernetes.io/ins
 # client name: (namespace, labels)
 CLIENTS = {"same-ns": (NS, {}), "release-pod": (NS, RELEASE_LABELS), "peer-ns": (PEER_NS, {}),
            "outside": (OUT_NS, {}), "outside-forged": (OUT_NS, RELEASE_LABELS)}
-
-
-def kubectl(*args: str, input: str | None = None, check: bool = True, timeout: int = 120) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([KUBECTL, *args], input=input, capture_output=True, text=True, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr}")
-    return proc
 
 
 def render(allow_same_namespace: bool) -> list[dict[str, Any]]:
