@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
@@ -46,3 +46,12 @@ def render_chart() -> Callable[..., list[Document]]:
     """render_chart(values={...}, profile="k3s", show_only=[...], helm=...) -> list[Document]
     (chart_utils.render_chart: one cached render per distinct request for the whole session)."""
     return chart_utils.render_chart
+
+
+@pytest.fixture(scope="session")
+def strict_validator() -> Any:
+    """One strict validator over every bundled Kubernetes schema and both Argo versions (compiled once)."""
+    from cogniverse_chart import schemas
+    from cogniverse_chart.validate import Validator
+
+    return Validator(kube_versions=schemas.available("k8s"), argo_versions=("3.7", "4.0"))

@@ -28,10 +28,6 @@ WRAPPERS = {"3.7": ("ARGO_VERSION", ROOT / "cluster" / "argo", "github.com/argop
             "4.0": ("ARGO_V4_VERSION", ROOT / "cluster" / "argo-v4", "github.com/argoproj/argo-workflows/v4")}
 
 
-def pins() -> dict[str, str]:
-    return versions.load()
-
-
 def required(gomod: Path, module: str) -> str:
     m = re.search(rf"^\s*(?:require\s+)?{re.escape(module)} (v\S+)", gomod.read_text(), re.M)
     assert m, f"{gomod} does not require {module}"
@@ -70,7 +66,7 @@ argo_select {minor}
 @pytest.mark.parametrize("minor", WRAPPERS)
 def test_wrapper_module_requires_the_version_pinned_in_versions_env(minor):
     key, wrapper, module = WRAPPERS[minor]
-    pinned = pins()[key]
+    pinned = versions.get(key)
     assert pinned.startswith(f"v{minor}."), f"versions.env {key}={pinned} is not a {minor} release"
     assert required(wrapper / "go.mod", module) == pinned, f"{wrapper}/go.mod and versions.env {key} disagree"
     tools = re.search(r"^tool \(\n(.*?)^\)", (wrapper / "go.mod").read_text(), re.M | re.S).group(1).split()
@@ -80,7 +76,7 @@ def test_wrapper_module_requires_the_version_pinned_in_versions_env(minor):
 @pytest.mark.parametrize("spec, minor", [("3.7", "3.7"), ("4.0", "4.0"), ("", "3.7")])
 def test_argo_select_picks_the_pinned_version_and_its_images(spec, minor, tmp_path):
     key, wrapper, module = WRAPPERS[minor]
-    pinned = pins()[key]
+    pinned = versions.get(key)
     proc = argo_sh(spec or '""', 'echo "$ARGO_VERSION $ARGO_MODULE $ARGO_WRAPPER $EXECUTOR_IMAGE $SERVER_IMAGE"', tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == [pinned, module, str(wrapper), f"argoproj/argoexec:{pinned}", f"argoproj/argocli:{pinned}"]
@@ -93,7 +89,7 @@ def test_an_unpinned_argo_version_is_refused_with_the_pinned_ones(args, tmp_path
     proc = subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "COGNIVERSE_CLUSTER_STATE": str(tmp_path)})
     assert proc.returncode != 0
-    p = pins()
+    p = versions.load()
     assert f"--argo-version {args[-1]}" in proc.stderr
     assert p["ARGO_VERSION"][1:] in proc.stderr and p["ARGO_V4_VERSION"][1:] in proc.stderr
 
@@ -113,7 +109,7 @@ def install(request, tmp_path_factory):
     proc = argo_sh(minor, f'ARGO_BIN={tmp}/bin/{BUILD}; argo_install_dir {tmp}/install && {KUBECTL} kustomize {tmp}/install/local', tmp)
     assert proc.returncode == 0, proc.stderr
     objs = {(o["kind"], o["metadata"]["name"]): o for o in yaml.safe_load_all(proc.stdout) if o}
-    return minor, pins()[WRAPPERS[minor][0]], objs
+    return minor, versions.get(WRAPPERS[minor][0]), objs
 
 
 BUILD = "argo-vX.Y.Z-0123456789ab"  # the cached build's folder name: version and source hash (UI included)

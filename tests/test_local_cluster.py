@@ -34,12 +34,7 @@ def module_require(gomod: Path, module: str) -> str:
     return match.group(1)
 
 
-def pins() -> dict[str, str]:
-    """versions.env as a dict (KEY=value lines, # comments)."""
-    return versions.load()
-
-
-PINS = pins()
+PINS = versions.load()
 K8S_VERSION = PINS["KUBERNETES_VERSION"]
 ARGO_VERSION = module_require(ROOT / "cluster" / "argo" / "go.mod", "github.com/argoproj/argo-workflows/v3")
 

@@ -29,13 +29,6 @@ GIB = 1024**3
 UPSTREAM_IMAGES = ("vespaengine/vespa", "arizephoenix/phoenix", "ollama/ollama", "cogniverse/runtime")
 
 
-@pytest.fixture(scope="module")
-def validator():
-    """One strict validator for the whole module (schemas are compiled once)."""
-    from cogniverse_chart.validate import Validator
-
-    return Validator(kube_versions=schemas.available("k8s"), argo_versions=("3.7", "4.0"))
-
 
 def memory_requests(docs: list[Document]) -> dict[str, int]:
     """Bytes of memory requested by each long-running workload: per pod (max of the init containers and
@@ -91,21 +84,21 @@ def test_helm_lint_strict(helm, values_file, kube_version):
 
 @pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
 @pytest.mark.parametrize("profile", PROFILES, ids=PROFILE_IDS)
-def test_profile_validates_strictly(helm, render_chart, validator, profile, kube_version):
+def test_profile_validates_strictly(helm, render_chart, strict_validator, profile, kube_version):
     docs = render_chart(profile=profile, helm=helm, kube_version=kube_version)
     assert docs
-    findings = validator.validate(docs)
+    findings = strict_validator.validate(docs)
     assert not findings, "\n".join(f.format() for f in findings)
 
 
 @pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_scenario_validates_strictly(helm, render_chart, validator, tmp_path, scenario, kube_version):
+def test_scenario_validates_strictly(helm, render_chart, strict_validator, tmp_path, scenario, kube_version):
     import yaml
 
     values = yaml.safe_load((CHART_DIR / "ci" / scenario).read_text()) or {}
     docs = render_chart(values, helm=helm, kube_version=kube_version)
-    findings = validator.validate(docs)
+    findings = strict_validator.validate(docs)
     assert not findings, "\n".join(f.format() for f in findings)
 
 

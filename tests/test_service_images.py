@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cogniverse_chart import CHART_DIR, PROFILES_DIR, schemas, versions
+from cogniverse_chart import CHART_DIR, PROFILES_DIR, versions
 from chart_utils import by_kind
 
 ROOT = CHART_DIR.parent.parent
@@ -60,12 +60,6 @@ def test_build_scripts_name_the_images_the_chart_pins():
 
 # ---- the offline node's profile ------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def validator():
-    from cogniverse_chart.validate import Validator
-
-    return Validator(kube_versions=schemas.available("k8s"), argo_versions=("3.7", "4.0"))
-
 
 def test_local_profile_renders_phoenix_and_ollama_from_local_images_only(render_chart):
     docs = render_chart(profile="local")
@@ -91,8 +85,8 @@ def test_local_profile_helm_test_checks_phoenix_and_ollama_with_the_service_chec
     assert images == {(built, "Never")}, "values/local.yaml tests.image is not the image cluster/services/images.sh builds"
 
 
-def test_local_profile_validates_strictly(render_chart, validator):
-    findings = validator.validate(render_chart(profile="local"))
+def test_local_profile_validates_strictly(render_chart, strict_validator):
+    findings = strict_validator.validate(render_chart(profile="local"))
     assert not findings, "\n".join(f.format() for f in findings)
 
 
