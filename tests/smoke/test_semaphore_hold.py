@@ -67,23 +67,28 @@ def _scenario(kubeconfig: str) -> dict[str, Any]:
 
 
 def _attack(rel: SmokeRelease, target: str) -> dict[str, str]:
-    """What a holder of the watchdog's token could try: give another Workflow the tenant provisioner's
-    ServiceAccount (RBAC allows the patch; the policy must not), as the API server sees that account
-    (impersonation, like `kubectl --as`). And the route to that token: a namespace user's Workflow
-    naming the watchdog's ServiceAccount, refused before it runs."""
+    """What a holder of the watchdog's token could try, as the API server sees that account (impersonation,
+    like `kubectl --as`; RBAC allows both patches, the policies must not): give another Workflow the tenant
+    provisioner's ServiceAccount (the watchdog's policy and the token-routes policy both refuse it; the
+    API server names whichever it evaluated first), and terminate a workflow that is not overdue and
+    Running (only the watchdog's policy stands in the way). And the route to that token: a namespace
+    user's Workflow naming the watchdog's ServiceAccount, refused before it runs."""
     from kubernetes import client
 
     sa = f"system:serviceaccount:{rel.namespace}:{rel.release}-deadline-watchdog"
     custom = client.CustomObjectsApi(impersonating(sa))
-    patch = refusal(lambda: custom.patch_namespaced_custom_object(
-        "argoproj.io", "v1alpha1", rel.namespace, "workflows", target,
-        {"spec": {"serviceAccountName": f"{rel.release}-tenant-provisioner"}}))
+    def patch(body: dict[str, Any]) -> str:
+        return refusal(lambda: custom.patch_namespaced_custom_object(
+            "argoproj.io", "v1alpha1", rel.namespace, "workflows", target, body))
+
+    account = patch({"spec": {"serviceAccountName": f"{rel.release}-tenant-provisioner"}})
+    terminate = patch({"spec": {"shutdown": "Terminate"}})
     route = refusal(lambda: client.CustomObjectsApi().create_namespaced_custom_object(
         "argoproj.io", "v1alpha1", rel.namespace, "workflows", {
             "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"generateName": "watchdog-abuse-"},
             "spec": {"entrypoint": "patch", "serviceAccountName": f"{rel.release}-deadline-watchdog",
                      "templates": [{"name": "patch", "resource": {"action": "patch", "manifest": "{}"}}]}}))
-    return {"patch": patch, "route": route}
+    return {"account": account, "terminate": terminate, "route": route}
 
 
 def start_early(kubeconfig: str) -> None:
@@ -132,8 +137,11 @@ def test_queued_workflow_then_runs(scenario):
 
 def test_watchdog_account_cannot_rewrite_a_workflow(scenario):
     attack: dict[str, str] = scenario["attack"]
+    # refused by an admission policy of this release (the watchdog's or the token routes', see _attack)
+    assert "ValidatingAdmissionPolicy" in attack["account"] and f"'{scenario['release'].namespace}." in attack["account"], attack
     # refused by the watchdog's policy (the target has finished by now: "only Running workflows" comes first)
-    assert "the deadline watchdog may" in attack["patch"], attack
+    assert "the deadline watchdog may" in attack["terminate"], attack
     assert "may not run as" in attack["route"] and "deadline-watchdog" in attack["route"], attack
     spec = scenario["after-attack"]["spec"]
     assert "serviceAccountName" not in spec or spec["serviceAccountName"].endswith("-workflow")
+    assert "shutdown" not in spec, spec
