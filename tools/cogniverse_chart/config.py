@@ -82,10 +82,45 @@ def _validate(path: Path, table: Any) -> dict[str, Any]:
         if not isinstance(value, want) or (want is list and not all(isinstance(v, str) for v in value)):
             label = {str: "a string", list: "a list of strings", bool: "true or false", dict: "a table"}[want]
             raise ToolkitError(f"{where}: '{key}' must be {label}, got {value!r}"[:300])
+        if want is list and not value:
+            raise ToolkitError(f"{where}: '{key}' is empty: name at least one, or leave the key out for the default")
+    for key, pattern, what in _NAMES:
+        if key in table and not pattern.fullmatch(table[key]):
+            raise ToolkitError(f"{where}: {key} = {table[key]!r}: {what}"[:300])
     for rule, sev in table.get("rules", {}).items():
         if sev not in SEVERITIES:
             raise ToolkitError(f"{where}: rules.'{rule}' = {sev!r}: expected one of {', '.join(SEVERITIES)}")
+        if not known_rule(rule):
+            raise ToolkitError(f"{where}: rules.'{rule}': no such rule or family; see `cogniverse-chart lint "
+                               f"--list-rules`"[:300])
     return table
+
+
+#: Names Helm and Kubernetes take: a release (at most 53 characters) and a namespace (a DNS-1123 label).
+_NAMES = [("release", re.compile(r"(?=.{1,53}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"),
+           "a Helm release name: lowercase letters, digits, '-' and '.', at most 53 characters"),
+          ("namespace", re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"),
+           "a namespace name: lowercase letters, digits and '-', at most 63 characters")]
+
+
+@functools.cache
+def _rule_ids() -> tuple[frozenset[str], tuple[str, ...]]:
+    """(rule ids, prefixes of templated ids such as schema/k8s-<minor>) that `lint --list-rules` shows."""
+    from .commands.lint import OTHER_RULES
+    from .lint import RULES
+
+    ids = [*RULES, *(rid for rid, _ in OTHER_RULES)]
+    return frozenset(i for i in ids if "<" not in i), tuple(i.split("<")[0] for i in ids if "<" in i)
+
+
+def known_rule(key: str) -> bool:
+    """Whether a rule id (`policy/image-tag`, `schema/k8s-1.30`) or a family (`policy`, `policy/`) names
+    rules the toolkit has: a setting or suppression for anything else would silently do nothing."""
+    ids, templated = _rule_ids()
+    family = key.removesuffix("/")
+    if "/" not in family:
+        return any(i.startswith(family + "/") for i in ids)
+    return key in ids or any(key.startswith(t) and re.fullmatch(r"\d+\.\d+", key[len(t):]) for t in templated)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -97,6 +132,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ToolkitError(f"{path}: not valid TOML: {exc}") from None
+    except ValueError as exc:  # an integer too long for Python to read (over 4300 digits)
+        raise ToolkitError(f"{path}: not valid TOML: {str(exc).split(';')[0]}") from None
+
+
+def _tool_table(data: dict[str, Any]) -> Any:
+    """pyproject.toml's [tool.cogniverse-chart], or None (also when `tool` is not a table at all)."""
+    tool = data.get("tool")
+    return tool.get(TABLE) if isinstance(tool, dict) else None
 
 
 def read(path: Path) -> Config:
@@ -105,7 +148,9 @@ def read(path: Path) -> Config:
         raise ToolkitError(f"--config {path}: is a directory; give a {DOTFILE} or pyproject.toml file")
     data = _read_toml(path)
     if path.name == "pyproject.toml":
-        data = data.get("tool", {}).get(TABLE, {})
+        data = _tool_table(data)
+        if data is None:
+            raise ToolkitError(f"{path}: has no [tool.{TABLE}] table")
     return Config(path.resolve(), _validate(path, data))
 
 
@@ -116,7 +161,7 @@ def find(start: Path) -> Config:
             return read(d / DOTFILE)
         py = d / "pyproject.toml"
         if py.is_file() and TABLE in py.read_text(encoding="utf-8", errors="replace"):
-            if TABLE in _read_toml(py).get("tool", {}):
+            if _tool_table(_read_toml(py)) is not None:
                 return read(py)
         if (d / ".git").exists():
             break
