@@ -157,9 +157,21 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _pre_commit_argv(argv: list[str]) -> list[str]:
+    """`validate --pre-commit [ARGS] FILE...` (the pre-commit hook's entry): pre-commit passes the file names
+    last, after the hook's args, and as they are; the trailing ones that exist are files, even when they
+    look like options (a file named `--skip=ConfigMap,x.yaml` must not switch validation off)."""
+    if "--pre-commit" not in argv or "--" in argv:
+        return argv
+    first, end = argv.index("--pre-commit") + 1, len(argv)
+    while end > first and os.path.lexists(argv[end - 1]):
+        end -= 1
+    return [*argv[:end], "--", *argv[end:]]
+
+
 def main(argv: list[str] | None = None) -> int:
     global _ARGV
-    argv = sys.argv[1:] if argv is None else argv
+    argv = _pre_commit_argv(sys.argv[1:] if argv is None else argv)
     _ARGV = argv
     parser = build_parser(argv)
     args = parser.parse_args(argv)
