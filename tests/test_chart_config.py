@@ -267,3 +267,38 @@ def test_the_suppression_checks_follow_the_config_severity_but_cannot_be_suppres
     code, result = run_json(capsys, tmp_path, "validate", "--kube-version", "1.30", "sp.yaml")
     severity = {f["rule"]: f["severity"] for f in result["findings"]}
     assert severity == {"config/suppression-reason": "warning", "schema/k8s-1.30": "error"}
+
+
+def test_a_scenario_symlink_leading_out_of_the_project_is_refused(capsys, demo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret-values.yaml").write_text("replicaCount: 2\n")
+    (demo / "escape").symlink_to(outside)
+    (demo / ".cogniverse-chart.toml").write_text('scenarios = ["escape/*.yaml"]\n')
+    code, _, err = run_cli(capsys, demo, "check", "--helm", "4")
+    assert code == 2 and f"leads to {outside / 'secret-values.yaml'}, outside {demo}; refused" in err, err
+    (demo / ".cogniverse-chart.toml").unlink()
+    (demo / "ci" / "outside-values.yaml").symlink_to(outside / "secret-values.yaml")
+    code, _, err = run_cli(capsys, demo, "check", "--helm", "4")
+    assert code == 2 and "ci/outside-values.yaml leads to" in err, err
+    (demo / "ci" / "outside-values.yaml").unlink()
+    (demo / "ci" / "shared-values.yaml").symlink_to(demo / "values.yaml")  # inside the project: followed
+    code, result = run_json(capsys, demo, "check", "--helm", "4")
+    assert "shared" in result["profiles"]
+
+
+@pytest.mark.parametrize("command", ["ct", "check", "lint"])
+def test_a_chart_path_that_is_no_chart_says_so(capsys, tmp_path: Path, command: str) -> None:
+    (tmp_path / "notes.txt").write_text("x")
+    code, _, err = run_cli(capsys, tmp_path, command, "--chart", "notes.txt")
+    assert code == 2 and "--chart notes.txt: neither a chart folder nor a packaged chart (.tgz)" in err, err
+    code, _, err = run_cli(capsys, tmp_path, command, "--chart", "/dev/null")
+    assert code == 2 and "neither a chart folder" in err, err
+
+
+def test_ct_wants_the_chart_folder_not_a_package(capsys, demo: Path, tmp_path: Path) -> None:
+    from cogniverse_chart.helm import find_helm
+
+    find_helm().run(["package", str(demo), "-d", str(tmp_path)])
+    code, _, err = run_cli(capsys, tmp_path, "ct", "--chart", "demo-0.1.0.tgz")
+    assert code == 2 and "ct checks a chart's folder" in err, err

@@ -215,3 +215,30 @@ def test_a_template_error_reaches_every_format_at_its_template_line(capsys, brok
     assert code == 2 and out.startswith("::error file=templates/bad.yaml,line=2,col=10,title=cogniverse-chart check::")
     code, out, _ = run_cli(capsys, broken_chart, "-o", "json", "check", "--helm", major)
     assert (json.loads(out)["file"], json.loads(out)["line"]) == ("templates/bad.yaml", 2)
+
+
+def test_namesakes_in_one_file_are_told_apart_by_namespace(capsys, tmp_path: Path) -> None:
+    (tmp_path / "dup.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: same, namespace: a}\ndata:\n  x: \"1\"\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: same, namespace: b}\ndata:\n  x: \"1\"\n  y: 2\n")
+    code, out, _ = run_cli(capsys, tmp_path, "-o", "github", "validate", "dup.yaml", "--kube-version", "1.37")
+    assert code == 1 and out.startswith("::error file=dup.yaml,line=12,col=3,"), out  # not line 5
+
+
+def test_sarif_uris_are_percent_encoded(capsys, tmp_path: Path, sarif_schema: dict) -> None:
+    (tmp_path / "ctl file #1.yaml").write_text(MANIFESTS)
+    code, out, _ = run_cli(capsys, tmp_path, "-o", "sarif", "validate", "ctl file #1.yaml", "--kube-version", "1.37")
+    log = json.loads(out)
+    jsonschema.Draft4Validator(sarif_schema).validate(log)
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]}
+    assert code == 1 and uris == {"ctl%20file%20%231.yaml"}
+
+
+@pytest.mark.parametrize("output", ["human", "github"])
+def test_control_characters_from_the_input_reach_no_terminal(capsys, tmp_path: Path, output: str) -> None:
+    """An escape sequence in an object's name would recolour or rewrite the terminal or the CI log."""
+    (tmp_path / "x.yaml").write_text('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "n\\x01\\e[31m\\x9b2J"}\n'
+                                     'data: {y: 2}\n')
+    code, out, err = run_cli(capsys, tmp_path, "-o", output, "validate", "x.yaml", "--kube-version", "1.37")
+    assert code == 1 and "ConfigMap/n\\x01\\x1b[31m\\x9b2J" in out, out
+    assert not any(c in out + err for c in "\x01\x1b\x9b")

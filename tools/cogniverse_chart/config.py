@@ -186,6 +186,8 @@ def find_chart(explicit: Path | None, cfg: Config, cwd: Path | None = None) -> P
             raise ToolkitError(f"--chart {chart}: no such file or directory")
         if chart.is_dir() and not (chart / "Chart.yaml").is_file():
             raise ToolkitError(f"--chart {chart}: no Chart.yaml in it; give the folder of a Helm chart")
+        if not chart.is_dir() and not (chart.is_file() and chart.name.endswith(".tgz")):
+            raise ToolkitError(f"--chart {chart}: neither a chart folder nor a packaged chart (.tgz)")
         return chart
     named = cfg.relpath("chart")
     if named is not None:
@@ -218,17 +220,35 @@ def scenarios(chart: Path, cfg: Config) -> dict[str, Path | None]:
             raise ToolkitError(f"{cfg.label}: scenarios {g!r}: give a glob relative to the config file's folder, "
                                f"without '..' (e.g. \"ci/*-values.yaml\")")
     if globs:
-        found = sorted({p for g in globs for p in cfg.root.glob(g) if p.is_file()})
+        found = sorted({p for g in dict.fromkeys(globs) for p in cfg.root.glob(g) if p.is_file()})
         if not found:
             raise ToolkitError(f"{cfg.label}: scenarios {globs} match no file under {cfg.root}")
+        _stay_inside(found, cfg.root, cfg.label)
     elif chart.is_dir():
         found = sorted((chart / "ci").glob("*-values.yaml"))
+        _stay_inside(found, _repository(chart), f"{chart / 'ci'}")
     else:
         found = []
     out: dict[str, Path | None] = {}
     for p in found:
         out.setdefault(scenario_name(p), p)
     return out or {"default": None}
+
+
+def _repository(path: Path) -> Path:
+    """The git repository a folder is in (the nearest folder above with .git), else the folder itself."""
+    path = path.resolve()
+    return next((d for d in [path, *path.parents] if (d / ".git").exists()), path)
+
+
+def _stay_inside(files: list[Path], root: Path, label: str) -> None:
+    """Scenario files are read from the project: a symlink leading out of it (to /etc/passwd, another
+    user's files) is refused, as a '..' in a glob is."""
+    root = root.resolve()
+    for f in files:
+        target = f.resolve()
+        if target != root and root not in target.parents:
+            raise ToolkitError(f"{label}: scenario {f} leads to {target}, outside {root}; refused")
 
 
 def select(available: dict[str, Path | None], names: list[str] | None) -> dict[str, Path | None]:

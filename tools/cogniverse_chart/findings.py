@@ -39,10 +39,11 @@ class Finding:
     name: str = ""
     path: str = ""  # JSON path inside the object, e.g. $.spec.templates[2].container.args[1]
     scenarios: str = ""  # where a merged finding was seen: "all profiles", "profile a, b" (chart.merge)
+    namespace: str = ""  # the object's metadata.namespace: tells namesakes in one file apart (locations)
 
     @classmethod
     def for_doc(cls, doc: Document, rule: str, severity: Severity, message: str, path: str = "$") -> "Finding":
-        return cls(rule, severity, message, doc.source, doc.kind, doc.name, path)
+        return cls(rule, severity, message, doc.source, doc.kind, doc.name, path, namespace=doc.namespace)
 
     def format(self) -> str:
         where = f"{self.kind}/{self.name}" if self.kind or self.name else ""

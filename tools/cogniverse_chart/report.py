@@ -47,7 +47,7 @@ def _relative(file: str) -> str:
 def _where(f: Finding, chart: Path | None) -> "Location":
     from .locations import Location, locate  # only the machine formats look up lines
 
-    loc = locate(f.source, f.kind, f.name, f.path, chart)
+    loc = locate(f.source, f.kind, f.name, f.path, chart, f.namespace)
     return Location(_relative(loc.file), loc.line, loc.column)
 
 
@@ -148,6 +148,17 @@ def _sarif_log(command: str, rules: list[dict[str, Any]], results: list[dict[str
                       "invocations": [{**invocation, "commandLine": f"cogniverse-chart {command}"}]}]}
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_OR_NEWLINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def printable(text: str, *, newlines: bool = False) -> str:
+    """Text for a terminal or a CI log: control characters from the input (an escape sequence in an object's
+    name would recolour or rewrite the terminal) shown as \\xNN; newlines kept only where asked for."""
+    pattern = _CONTROL if newlines else _CONTROL_OR_NEWLINE
+    return pattern.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+
+
 def _github_escape(text: str, prop: bool = False) -> str:
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
@@ -211,7 +222,7 @@ def _github(findings: list[Finding], chart: Path | None) -> list[str]:
             props += [f"line={loc.line}", f"col={loc.column or 1}"]
         props.append(f"title={_github_escape(f.rule, True)}")
         text = " ".join(x for x in (_object(f), f.path if f.path != "$" else "", f.message) if x)
-        lines.append(f"::{_GITHUB_LEVEL[f.severity]} {','.join(props)}::{_github_escape(text)}")
+        lines.append(f"::{_GITHUB_LEVEL[f.severity]} {','.join(props)}::{_github_escape(printable(text, newlines=True))}")
     return lines
 
 
@@ -237,7 +248,7 @@ def emit(findings: list[Finding], output: str, *, command: str, checked: int,
         print(_summary_line(command, findings, checked, c), file=sys.stderr)
     else:
         for f in ordered:
-            print(f.format(), file=out)
+            print(printable(f.format()), file=out)
         if summary:
             print(_summary_line(command, findings, checked, c), file=out)
     return exit_code(findings)
@@ -281,9 +292,9 @@ def failure(prog: str, message: str, output: str, where: "Location | None" = Non
     a JUnit suite with one errored case. A CI report then says why the run failed instead of being empty."""
     command = prog.removeprefix("cogniverse-chart").strip()
     if output == "github":
-        print(github_plain(_github_escape(f"{prog}: error: {message}")), file=sys.stderr)
+        print(github_plain(_github_escape(printable(f"{prog}: error: {message}", newlines=True))), file=sys.stderr)
     else:
-        print(f"{prog}: error: {message}", file=sys.stderr)
+        print(printable(f"{prog}: error: {message}", newlines=True), file=sys.stderr)
     at = {"file": where.file, "line": where.line, "column": where.column} if where else {}
     if output == "json":
         print(json.dumps({"command": command or None, "ok": False, "error": message, **at}))
@@ -292,7 +303,7 @@ def failure(prog: str, message: str, output: str, where: "Location | None" = Non
         if where and where.line:
             props += [f"line={where.line}", f"col={where.column or 1}"]
         props.append(f"title={_github_escape(prog, True)}")
-        _github_command(f"::error {','.join(props)}::{_github_escape(message)}", sys.stdout)
+        _github_command(f"::error {','.join(props)}::{_github_escape(printable(message, newlines=True))}", sys.stdout)
     elif output == "sarif":
         note: dict[str, Any] = {"level": "error", "message": {"text": message}}
         if where:
