@@ -138,3 +138,32 @@ def test_validate_hook_takes_option_like_file_names_as_files_and_skips_only_char
     assert {f["rule"] for f in result["findings"]} == {"schema/k8s-1.33"}
     code, out, _ = run_cli(capsys, chart_repo, *hook["entry"].split()[1:], "charts/demo/templates/service.yaml")
     assert code == 0 and "0 objects checked" in out  # only chart sources: nothing to validate is fine
+    # a hook arg that names an existing file as an option's value stays that option's value
+    (chart_repo / "charts" / "demo" / "values.schema.json").write_text('{"type": "object"}')
+    code, out, err = run_cli(capsys, chart_repo, *hook["entry"].split()[1:], "--chart", "charts/demo",
+                             "--values", "charts/demo/values.yaml", planted.name)
+    assert code == 0 and "2 objects checked" in out, out + err  # the values file and the planted ConfigMap
+
+
+@pytest.mark.parametrize("args,argv", [
+    ("--helm 3\n--strict --kube-version 1.33\n", ["--helm", "3", "--strict", "--kube-version", "1.33"]),
+    ("$(touch PWNED) `id` *", ["$(touch", "PWNED)", "`id`", "*"]),
+    ("", []),
+])
+def test_action_passes_every_line_of_args_as_words_and_runs_none(tmp_path: Path, args: str, argv: list[str]) -> None:
+    """The run step with a stand-in for the installed tool that prints its arguments: a multi-line `args: |`
+    loses no line, and nothing in the input is executed or globbed."""
+    step = next(s for s in ACTION["runs"]["steps"] if "INPUT_ARGS" in s.get("env", {}))
+    stub = tmp_path / "runner-temp" / "cogniverse-chart" / "bin" / "cogniverse-chart"
+    stub.parent.mkdir(parents=True)
+    stub.write_text('#!/bin/sh\nfor a in "$@"; do echo "[$a]"; done\n')
+    stub.chmod(0o755)
+    (tmp_path / "github-output").write_text("")
+    env = {"PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path / "runner-temp"), "INPUT_ARGS": args,
+           "GITHUB_OUTPUT": str(tmp_path / "github-output"), "INPUT_COMMAND": "check", "INPUT_OUTPUT": "github",
+           "INPUT_OUTPUT_FILE": ""}
+    proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [f"[{a}]" for a in ["--output", "github", "check", *argv]]
+    assert not (tmp_path / "PWNED").exists()

@@ -157,23 +157,26 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _pre_commit_argv(argv: list[str]) -> list[str]:
+def _pre_commit_argv(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
     """`validate --pre-commit [ARGS] FILE...` (the pre-commit hook's entry): pre-commit passes the file names
     last, after the hook's args, and as they are; the trailing ones that exist are files, even when they
-    look like options (a file named `--skip=ConfigMap,x.yaml` must not switch validation off)."""
+    look like options (a file named `--skip=ConfigMap,x.yaml` must not switch validation off). A hook arg
+    that is an option's value (`--values values.yaml`) stays with its option."""
     if "--pre-commit" not in argv or "--" in argv:
         return argv
+    valued = {o for p in [parser, *_every_subparser(parser)] for a in p._actions if a.nargs != 0
+              for o in a.option_strings}
     first, end = argv.index("--pre-commit") + 1, len(argv)
-    while end > first and os.path.lexists(argv[end - 1]):
+    while end > first and os.path.lexists(argv[end - 1]) and not (end - 2 >= first and argv[end - 2] in valued):
         end -= 1
     return [*argv[:end], "--", *argv[end:]]
 
 
 def main(argv: list[str] | None = None) -> int:
     global _ARGV
-    argv = _pre_commit_argv(sys.argv[1:] if argv is None else argv)
-    _ARGV = argv
+    argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
+    argv = _ARGV = _pre_commit_argv(argv, parser)
     args = parser.parse_args(argv)
     prog = f"cogniverse-chart {args.command}"
     if args.output != "github":

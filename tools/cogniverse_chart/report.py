@@ -100,7 +100,7 @@ def _junit(findings: list[Finding], command: str, checked: int, chart: Path | No
 def _junit_document(command: str, cases: list[str], *, failures: int = 0, errors: int = 0) -> str:
     from xml.sax.saxutils import quoteattr
 
-    suite = quoteattr(f"cogniverse-chart {command}")
+    suite = quoteattr(f"cogniverse-chart {command}".strip())
     counts = f'tests="{len(cases)}" failures="{failures}" errors="{errors}"'
     return _xml_text("\n".join([
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -145,7 +145,7 @@ def _sarif_log(command: str, rules: list[dict[str, Any]], results: list[dict[str
     driver = {"name": "cogniverse-chart", "version": __version__, "rules": rules}
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0",
             "runs": [{"tool": {"driver": driver}, "results": results,
-                      "invocations": [{**invocation, "commandLine": f"cogniverse-chart {command}"}]}]}
+                      "invocations": [{**invocation, "commandLine": f"cogniverse-chart {command}".strip()}]}]}
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
