@@ -83,6 +83,13 @@ def test_config_file_sets_severities_scenarios_and_versions(capsys, demo: Path) 
     ('scenarios = ["/etc/*"]\n', "relative to the config file"),
     ('scenarios = ["../../*.yaml"]\n', "without '..'"),
     ('chart = "nowhere"\n', "no Chart.yaml in"),
+    ('scenarios = []\n', "'scenarios' is empty"),
+    ('kube-versions = []\n', "'kube-versions' is empty"),
+    ('[rules]\n"policy/image-tags" = "off"\n', "rules.'policy/image-tags': no such rule or family"),
+    ('[rules]\n"nonexistent/rule" = "off"\n', "rules.'nonexistent/rule': no such rule or family"),
+    ('namespace = "--set=x"\n', "namespace = '--set=x': a namespace name"),
+    ('release = "Bad_Name!"\n', "release = 'Bad_Name!': a Helm release name"),
+    ('kube-version = 1' + '1' * 5000 + '\n', "not valid TOML: Exceeds the limit"),
 ])
 def test_bad_config_is_one_line_naming_the_file_and_key(capsys, demo: Path, text: str, needle: str) -> None:
     (demo / ".cogniverse-chart.toml").write_text(text)
@@ -130,7 +137,7 @@ def test_global_options_work_anywhere_and_errors_follow_the_format(capsys, demo:
     code, result = run_json(capsys, demo, "check", "--helm", "4")
     assert code == 2 and result["ok"] is False and "nil pointer" in result["error"]
     code, out, err = run_cli(capsys, demo, "check", "--helm", "4", "-o", "github")
-    assert code == 2 and out.startswith("::error title=cogniverse-chart check::")
+    assert code == 2 and out.startswith("::error file=templates/broken.yaml,line=1,col=10,title=cogniverse-chart check::")
     code, out, err = run_cli(capsys, demo, "validate", "--bogus", "-o", "json")
     assert code == 2 and '"ok": false' in out and "unrecognized arguments: --bogus" in err
 
@@ -208,3 +215,90 @@ def test_helm_lint_output_becomes_findings(tmp_path: Path) -> None:
         ("warning", str(tmp_path / "Chart.yaml")), ("info", str(tmp_path / "Chart.yaml")),
         ("error", "demo/templates/bad.yaml")]
     assert found[0].message.endswith('unknown field "extra"') and "executing" in found[2].message
+
+
+def test_rule_settings_and_families_that_exist_are_accepted(capsys, demo: Path) -> None:
+    (demo / ".cogniverse-chart.toml").write_text('[rules]\n"policy" = "off"\n"schema/k8s-1.30" = "off"\n"ct/" = "off"\n'
+                                                '"argo/cron-spec" = "warning"\n"helm/lint" = "off"\n')
+    code, result = run_json(capsys, demo, "check", "--helm", "4")
+    assert code == 0 and result["findings"] == [], result["findings"]
+
+
+@pytest.mark.parametrize("text", ['tool = 5 # cogniverse-chart\n', 'tool = "cogniverse-chart"\n'])
+def test_a_pyproject_whose_tool_is_not_a_table_is_no_config(capsys, demo: Path, text: str) -> None:
+    (demo / "pyproject.toml").write_text(text)
+    code, result = run_json(capsys, demo, "check", "--helm", "4")
+    assert code == 1 and set(result["profiles"]) == {"ha", "small"}
+    code, _, err = run_cli(capsys, demo, "--config", "pyproject.toml", "check", "--helm", "4")
+    assert code == 2 and "has no [tool.cogniverse-chart] table" in err and "Traceback" not in err
+
+
+SUPPRESSED = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sp\n  annotations:\n"
+              "    cogniverse-chart.io/ignore.{key}: \"{reason}\"\ndata:\n  y: 2\n")
+
+
+@pytest.mark.parametrize("key,reason,rule", [
+    ("schema.k8s-1", "prefix of a versioned id", "config/suppression-unknown-rule"),  # not schema/k8s-1.30
+    ("shcema", "typo", "config/suppression-unknown-rule"),
+    ("schema", "\\u200b", "config/suppression-reason"),  # a zero-width space is no reason
+    ("schema", "--", "config/suppression-reason"),
+])
+def test_a_suppression_must_name_a_known_rule_exactly_and_say_why(capsys, tmp_path: Path, key: str, reason: str,
+                                                                 rule: str) -> None:
+    (tmp_path / "sp.yaml").write_text(SUPPRESSED.format(key=key, reason=reason))
+    code, result = run_json(capsys, tmp_path, "validate", "--kube-version", "1.30", "sp.yaml")
+    assert code == 1 and rules_of(result) == {"schema/k8s-1.30", rule}, result["findings"]
+    assert result["suppressed"] == 0
+
+
+def test_an_exact_versioned_id_suppresses_that_version_only(capsys, tmp_path: Path) -> None:
+    (tmp_path / "sp.yaml").write_text(SUPPRESSED.format(key="schema.k8s-1.30", reason="old clusters only"))
+    code, result = run_json(capsys, tmp_path, "validate", "--kube-version", "1.30", "--kube-version", "1.37",
+                            "sp.yaml")
+    assert code == 1 and rules_of(result) == {"schema/k8s-1.37"} and result["suppressed"] == 1
+
+
+def test_the_suppression_checks_follow_the_config_severity_but_cannot_be_suppressed(capsys, tmp_path: Path) -> None:
+    (tmp_path / "sp.yaml").write_text(SUPPRESSED.format(key="schema", reason=" ").replace(
+        "  annotations:\n", "  annotations:\n    cogniverse-chart.io/ignore.config: \"hide the complaint\"\n"))
+    code, result = run_json(capsys, tmp_path, "validate", "--kube-version", "1.30", "sp.yaml")
+    assert code == 1 and "config/suppression-reason" in rules_of(result)
+    (tmp_path / ".cogniverse-chart.toml").write_text('[rules]\n"config/suppression-reason" = "warning"\n')
+    code, result = run_json(capsys, tmp_path, "validate", "--kube-version", "1.30", "sp.yaml")
+    severity = {f["rule"]: f["severity"] for f in result["findings"]}
+    assert severity == {"config/suppression-reason": "warning", "schema/k8s-1.30": "error"}
+
+
+def test_a_scenario_symlink_leading_out_of_the_project_is_refused(capsys, demo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret-values.yaml").write_text("replicaCount: 2\n")
+    (demo / "escape").symlink_to(outside)
+    (demo / ".cogniverse-chart.toml").write_text('scenarios = ["escape/*.yaml"]\n')
+    code, _, err = run_cli(capsys, demo, "check", "--helm", "4")
+    assert code == 2 and f"leads to {outside / 'secret-values.yaml'}, outside {demo}; refused" in err, err
+    (demo / ".cogniverse-chart.toml").unlink()
+    (demo / "ci" / "outside-values.yaml").symlink_to(outside / "secret-values.yaml")
+    code, _, err = run_cli(capsys, demo, "check", "--helm", "4")
+    assert code == 2 and "ci/outside-values.yaml leads to" in err, err
+    (demo / "ci" / "outside-values.yaml").unlink()
+    (demo / "ci" / "shared-values.yaml").symlink_to(demo / "values.yaml")  # inside the project: followed
+    code, result = run_json(capsys, demo, "check", "--helm", "4")
+    assert "shared" in result["profiles"]
+
+
+@pytest.mark.parametrize("command", ["ct", "check", "lint"])
+def test_a_chart_path_that_is_no_chart_says_so(capsys, tmp_path: Path, command: str) -> None:
+    (tmp_path / "notes.txt").write_text("x")
+    code, _, err = run_cli(capsys, tmp_path, command, "--chart", "notes.txt")
+    assert code == 2 and "--chart notes.txt: neither a chart folder nor a packaged chart (.tgz)" in err, err
+    code, _, err = run_cli(capsys, tmp_path, command, "--chart", "/dev/null")
+    assert code == 2 and "neither a chart folder" in err, err
+
+
+def test_ct_wants_the_chart_folder_not_a_package(capsys, demo: Path, tmp_path: Path) -> None:
+    from cogniverse_chart.helm import find_helm
+
+    find_helm().run(["package", str(demo), "-d", str(tmp_path)])
+    code, _, err = run_cli(capsys, tmp_path, "ct", "--chart", "demo-0.1.0.tgz")
+    assert code == 2 and "ct checks a chart's folder" in err, err

@@ -364,3 +364,32 @@ def test_helm_output_is_read_back_up_to_a_bound(capsys, monkeypatch) -> None:
     monkeypatch.setattr(helm, "MAX_OUTPUT_BYTES", 10_000)
     err = refused(capsys, ["render", "--profile", "smoke"])
     assert "template cogniverse printed more than 10,000 bytes; refused" in err, err
+
+
+@pytest.mark.parametrize("name,text,where", [
+    ("long.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {y: " + "1" * 200_000 + "}\n",
+     "long.yaml:4:11"),
+    ("long.json", '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"y": -'
+     + "9" * 5000 + "}}", "long.json:1:"),
+    ("hex.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  y: 0x" + "f" * 3600 + "\n",
+     "hex.yaml:6:6"),
+])
+def test_an_integer_too_long_to_print_is_one_line_naming_its_place(capsys, tmp_path: Path, name: str, text: str,
+                                                                   where: str) -> None:
+    """Python refuses to turn integers of over 4300 digits into text (the schema check's message, JSON
+    output): the reader refuses them first, in every output format, with exit 2 (not 1, "findings")."""
+    (tmp_path / name).write_text(text)
+    line = one_line_error(capsys, ["validate", str(tmp_path / name)])
+    assert where in line and "too long to read; quote it" in line
+    line = one_line_error(capsys, ["lint", str(tmp_path / name)])
+    assert "too long to read" in line
+
+
+def test_long_quoted_digits_and_long_integers_below_the_limit_are_read(capsys, tmp_path: Path) -> None:
+    (tmp_path / "ok.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  y: \""
+                                      + "1" * 9000 + "\"\n  z: \"" + "ab" * 5000 + "\"\n")
+    assert main(["validate", str(tmp_path / "ok.yaml")]) == 0
+    (tmp_path / "int.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {y: "
+                                       + "1" * 4000 + "}\n")
+    assert main(["validate", str(tmp_path / "int.yaml")]) == 1
+    assert "expected string, got integer" in capsys.readouterr().out

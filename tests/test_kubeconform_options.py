@@ -99,8 +99,64 @@ def test_schemas_fetch_writes_only_where_the_user_says(capsys, tmp_path: Path) -
     assert code == 0 and len(json.loads(out)) == len(list(schemas.DATA_DIR.glob("*.json.gz")))
 
 
+@pytest.mark.parametrize("where", ["data", "package", "data/sub", "data/../templates", "link-to-data",
+                                   "link-to-package/new"])
+@pytest.mark.parametrize("in_checkout", [False, True])
+def test_schemas_fetch_never_writes_into_the_installed_package(capsys, monkeypatch, tmp_path: Path, where: str,
+                                                              in_checkout: bool) -> None:
+    """Any folder inside the package, however named, is refused before anything is built (the bundler
+    would write *.json.gz and PROVENANCE there); only a checkout may refresh data/ itself."""
+    from cogniverse_chart import schema_bundles
+    from cogniverse_chart.commands import schemas as command
+
+    monkeypatch.setattr(command, "_in_checkout", lambda: in_checkout)
+    monkeypatch.setattr(schema_bundles, "fetch", lambda *a, **kw: pytest.fail(f"fetch ran for {kw}"))
+    package = schemas.DATA_DIR.parent
+    (tmp_path / "link-to-data").symlink_to(schemas.DATA_DIR)
+    (tmp_path / "link-to-package").symlink_to(package)
+    dest = {"data": str(schemas.DATA_DIR), "package": str(package), "data/sub": str(schemas.DATA_DIR / "sub"),
+            "data/../templates": f"{schemas.DATA_DIR}/../templates"}.get(where, where)
+    if in_checkout and where in ("data", "link-to-data"):
+        return  # the maintainer's refresh (not run here: it builds from module sources)
+    code, _, err = run_cli(capsys, tmp_path, "schemas", "fetch", "--dest", dest)
+    assert code == 2 and "inside the installed package" in err, err
+    assert not (schemas.DATA_DIR / "sub").exists()
+
+
 def test_an_invalid_user_schema_is_named(capsys, stream: Path) -> None:
     (stream / "bad" / "example.org").mkdir(parents=True)
     (stream / "bad" / "example.org" / "widget_v1.json").write_text(json.dumps({"type": 5}))
     code, _, err = run_cli(capsys, stream, "validate", "all.yaml", "--schema-location", "bad")
     assert code == 2 and "widget_v1.json: not a valid JSON Schema" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("broken,needle", [
+    (("group: example.org\n  names", "group: [example.org]\n  names"), "spec.group must be a string"),
+    (("names: {kind: Widget, plural: widgets}", "names: [Widget]"), "spec.names.kind must be a string"),
+    (("  versions:\n  - name: v1\n", '  versions: ["v1"]\n  other:\n  - name: v1\n'), "spec.versions[0] must be a mapping"),
+    (("  versions:\n  - name: v1\n", "  versions:\n  - name: 1\n"), "spec.versions[0] must be a mapping with a name"),
+    (("spec:\n  group", "spec: [1]\nx:\n  group"), "spec must be a mapping"),
+    (("      openAPIV3Schema:\n", "      openAPIV3Schema: [1]\n      x:\n"), "spec.versions[0].schema.openAPIV3Schema must be a mapping"),
+])
+def test_a_malformed_crd_is_one_line_naming_its_file(capsys, stream: Path, broken: tuple[str, str],
+                                                     needle: str) -> None:
+    assert broken[0] in CRD
+    (stream / "crds" / "widget.yaml").write_text(CRD.replace(*broken))
+    code, _, err = run_cli(capsys, stream, "validate", "all.yaml", "--schema-location", "crds")
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "crds/widget.yaml: CustomResourceDefinition widgets.example.org: " + needle in err
+
+
+@pytest.mark.parametrize("ref", ["file:///etc/hostname#/x", "http://127.0.0.1:9/x.json", "#/definitions/nothing",
+                                 "other.json#/x"])
+def test_a_schema_whose_ref_does_not_resolve_is_named_and_nothing_is_fetched(capsys, stream: Path, ref: str) -> None:
+    (stream / "cat" / "example.org").mkdir(parents=True)
+    schema = {"type": "object", "properties": {"spec": {"$ref": ref}}, "definitions": {"size": {"type": "integer"}}}
+    (stream / "cat" / "example.org" / "widget_v1.json").write_text(json.dumps(schema))
+    code, _, err = run_cli(capsys, stream, "validate", "all.yaml", "--schema-location", "cat")
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert f"widget_v1.json: $ref {ref!r} does not resolve" in err
+    schema["properties"]["spec"]["$ref"] = "#/definitions/size"  # a reference inside the file is followed
+    (stream / "cat" / "example.org" / "widget_v1.json").write_text(json.dumps(schema))
+    code, out, _ = run_cli(capsys, stream, "validate", "all.yaml", "--schema-location", "cat", "--skip", "Secret")
+    assert code == 1 and "error[schema/custom] all.yaml: Widget/w $.spec: expected integer" in out, out

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import sys
 from typing import NoReturn
@@ -85,14 +84,12 @@ def _requested_output(argv: list[str]) -> str:
     return out if out in OUTPUTS else "human"
 
 
-def _fail(prog: str, message: str, output: str) -> None:
-    """One error line on stderr; in the machine formats also the error in that format on stdout."""
-    print(f"{prog}: error: {message}", file=sys.stderr)
-    if output == "json":
-        print(json.dumps({"command": prog.removeprefix("cogniverse-chart").strip() or None, "ok": False,
-                          "error": message}))
-    elif output == "github":
-        print(f"::error title={prog}::{message}".replace("\n", "%0A"))
+def _fail(prog: str, message: str, output: str, chart: str | None = None) -> None:
+    """One error line on stderr; in the machine formats also the error in that format on stdout, with the
+    file and line the message names (a template Helm failed on in `chart`, an unreadable input file)."""
+    from .report import error_location, failure
+
+    failure(prog, message, output, error_location(message, chart) if output != "human" else None)
 
 
 def _chosen_command(argv: list[str]) -> str | None:
@@ -160,17 +157,44 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _pre_commit_argv(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """`validate --pre-commit [ARGS] FILE...` (the pre-commit hook's entry): pre-commit passes the file names
+    last, after the hook's args, and as they are; the trailing ones that exist are files, even when they
+    look like options (a file named `--skip=ConfigMap,x.yaml` must not switch validation off). A hook arg
+    that is an option's value (`--values values.yaml`) stays with its option."""
+    if "--pre-commit" not in argv or "--" in argv:
+        return argv
+    valued = {o for p in [parser, *_every_subparser(parser)] for a in p._actions if a.nargs != 0
+              for o in a.option_strings}
+    first, end = argv.index("--pre-commit") + 1, len(argv)
+    while end > first and os.path.lexists(argv[end - 1]) and not (end - 2 >= first and argv[end - 2] in valued):
+        end -= 1
+    return [*argv[:end], "--", *argv[end:]]
+
+
 def main(argv: list[str] | None = None) -> int:
     global _ARGV
     argv = sys.argv[1:] if argv is None else argv
-    _ARGV = argv
     parser = build_parser(argv)
+    argv = _ARGV = _pre_commit_argv(argv, parser)
     args = parser.parse_args(argv)
     prog = f"cogniverse-chart {args.command}"
+    if args.output != "github":
+        return _run(args, prog)
+    from .report import GithubLog  # every line the run prints is kept from being read as a workflow command
+
+    sys.stdout, sys.stderr = GithubLog(sys.stdout), GithubLog(sys.stderr)
+    try:
+        return _run(args, prog)
+    finally:
+        sys.stdout, sys.stderr = sys.stdout.finish(), sys.stderr.finish()
+
+
+def _run(args: argparse.Namespace, prog: str) -> int:
     try:
         return int(args.func(args) or 0)
     except ToolkitError as exc:
-        _fail(prog, str(exc), args.output)
+        _fail(prog, str(exc), args.output, getattr(exc, "chart", None))
         return 2
     except KeyboardInterrupt:
         return 130

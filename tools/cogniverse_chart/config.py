@@ -82,10 +82,45 @@ def _validate(path: Path, table: Any) -> dict[str, Any]:
         if not isinstance(value, want) or (want is list and not all(isinstance(v, str) for v in value)):
             label = {str: "a string", list: "a list of strings", bool: "true or false", dict: "a table"}[want]
             raise ToolkitError(f"{where}: '{key}' must be {label}, got {value!r}"[:300])
+        if want is list and not value:
+            raise ToolkitError(f"{where}: '{key}' is empty: name at least one, or leave the key out for the default")
+    for key, pattern, what in _NAMES:
+        if key in table and not pattern.fullmatch(table[key]):
+            raise ToolkitError(f"{where}: {key} = {table[key]!r}: {what}"[:300])
     for rule, sev in table.get("rules", {}).items():
         if sev not in SEVERITIES:
             raise ToolkitError(f"{where}: rules.'{rule}' = {sev!r}: expected one of {', '.join(SEVERITIES)}")
+        if not known_rule(rule):
+            raise ToolkitError(f"{where}: rules.'{rule}': no such rule or family; see `cogniverse-chart lint "
+                               f"--list-rules`"[:300])
     return table
+
+
+#: Names Helm and Kubernetes take: a release (at most 53 characters) and a namespace (a DNS-1123 label).
+_NAMES = [("release", re.compile(r"(?=.{1,53}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"),
+           "a Helm release name: lowercase letters, digits, '-' and '.', at most 53 characters"),
+          ("namespace", re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"),
+           "a namespace name: lowercase letters, digits and '-', at most 63 characters")]
+
+
+@functools.cache
+def _rule_ids() -> tuple[frozenset[str], tuple[str, ...]]:
+    """(rule ids, prefixes of templated ids such as schema/k8s-<minor>) that `lint --list-rules` shows."""
+    from .commands.lint import OTHER_RULES
+    from .lint import RULES
+
+    ids = [*RULES, *(rid for rid, _ in OTHER_RULES)]
+    return frozenset(i for i in ids if "<" not in i), tuple(i.split("<")[0] for i in ids if "<" in i)
+
+
+def known_rule(key: str) -> bool:
+    """Whether a rule id (`policy/image-tag`, `schema/k8s-1.30`) or a family (`policy`, `policy/`) names
+    rules the toolkit has: a setting or suppression for anything else would silently do nothing."""
+    ids, templated = _rule_ids()
+    family = key.removesuffix("/")
+    if "/" not in family:
+        return any(i.startswith(family + "/") for i in ids)
+    return key in ids or any(key.startswith(t) and re.fullmatch(r"\d+\.\d+", key[len(t):]) for t in templated)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -97,6 +132,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ToolkitError(f"{path}: not valid TOML: {exc}") from None
+    except ValueError as exc:  # an integer too long for Python to read (over 4300 digits)
+        raise ToolkitError(f"{path}: not valid TOML: {str(exc).split(';')[0]}") from None
+
+
+def _tool_table(data: dict[str, Any]) -> Any:
+    """pyproject.toml's [tool.cogniverse-chart], or None (also when `tool` is not a table at all)."""
+    tool = data.get("tool")
+    return tool.get(TABLE) if isinstance(tool, dict) else None
 
 
 def read(path: Path) -> Config:
@@ -105,7 +148,9 @@ def read(path: Path) -> Config:
         raise ToolkitError(f"--config {path}: is a directory; give a {DOTFILE} or pyproject.toml file")
     data = _read_toml(path)
     if path.name == "pyproject.toml":
-        data = data.get("tool", {}).get(TABLE, {})
+        data = _tool_table(data)
+        if data is None:
+            raise ToolkitError(f"{path}: has no [tool.{TABLE}] table")
     return Config(path.resolve(), _validate(path, data))
 
 
@@ -116,7 +161,7 @@ def find(start: Path) -> Config:
             return read(d / DOTFILE)
         py = d / "pyproject.toml"
         if py.is_file() and TABLE in py.read_text(encoding="utf-8", errors="replace"):
-            if TABLE in _read_toml(py).get("tool", {}):
+            if _tool_table(_read_toml(py)) is not None:
                 return read(py)
         if (d / ".git").exists():
             break
@@ -141,6 +186,8 @@ def find_chart(explicit: Path | None, cfg: Config, cwd: Path | None = None) -> P
             raise ToolkitError(f"--chart {chart}: no such file or directory")
         if chart.is_dir() and not (chart / "Chart.yaml").is_file():
             raise ToolkitError(f"--chart {chart}: no Chart.yaml in it; give the folder of a Helm chart")
+        if not chart.is_dir() and not (chart.is_file() and chart.name.endswith(".tgz")):
+            raise ToolkitError(f"--chart {chart}: neither a chart folder nor a packaged chart (.tgz)")
         return chart
     named = cfg.relpath("chart")
     if named is not None:
@@ -173,17 +220,35 @@ def scenarios(chart: Path, cfg: Config) -> dict[str, Path | None]:
             raise ToolkitError(f"{cfg.label}: scenarios {g!r}: give a glob relative to the config file's folder, "
                                f"without '..' (e.g. \"ci/*-values.yaml\")")
     if globs:
-        found = sorted({p for g in globs for p in cfg.root.glob(g) if p.is_file()})
+        found = sorted({p for g in dict.fromkeys(globs) for p in cfg.root.glob(g) if p.is_file()})
         if not found:
             raise ToolkitError(f"{cfg.label}: scenarios {globs} match no file under {cfg.root}")
+        _stay_inside(found, cfg.root, cfg.label)
     elif chart.is_dir():
         found = sorted((chart / "ci").glob("*-values.yaml"))
+        _stay_inside(found, _repository(chart), f"{chart / 'ci'}")
     else:
         found = []
     out: dict[str, Path | None] = {}
     for p in found:
         out.setdefault(scenario_name(p), p)
     return out or {"default": None}
+
+
+def _repository(path: Path) -> Path:
+    """The git repository a folder is in (the nearest folder above with .git), else the folder itself."""
+    path = path.resolve()
+    return next((d for d in [path, *path.parents] if (d / ".git").exists()), path)
+
+
+def _stay_inside(files: list[Path], root: Path, label: str) -> None:
+    """Scenario files are read from the project: a symlink leading out of it (to /etc/passwd, another
+    user's files) is refused, as a '..' in a glob is."""
+    root = root.resolve()
+    for f in files:
+        target = f.resolve()
+        if target != root and root not in target.parents:
+            raise ToolkitError(f"{label}: scenario {f} leads to {target}, outside {root}; refused")
 
 
 def select(available: dict[str, Path | None], names: list[str] | None) -> dict[str, Path | None]:

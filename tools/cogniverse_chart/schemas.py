@@ -95,14 +95,35 @@ def load_bundle(family: str, version: str, data_dir: Path = DATA_DIR) -> dict[st
 
 # ---- the user's own schemas (validate --schema-location) ------------------------------------------
 
-def _crd_schemas(obj: dict[str, Any]) -> dict[str, Any]:
-    spec = obj.get("spec") or {}
-    group, kind = spec.get("group"), (spec.get("names") or {}).get("kind")
+def _crd_schemas(path: Path, obj: dict[str, Any]) -> dict[str, Any]:
+    """{"<group>/<version>/<kind>": openAPIV3Schema} of one CustomResourceDefinition; a malformed one (a
+    list where a mapping belongs, a version without a name) is a one-line error naming the file."""
+    meta = obj.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+
+    def bad(what: str) -> ToolkitError:
+        return ToolkitError(f"--schema-location {path}: CustomResourceDefinition {name or '(no name)'}: {what}"[:400])
+
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        raise bad("spec must be a mapping")
+    group, names, versions = spec.get("group"), spec.get("names"), spec.get("versions")
+    if not isinstance(group, str) or not group:
+        raise bad("spec.group must be a string (the API group)")
+    if not isinstance(names, dict) or not isinstance(names.get("kind"), str):
+        raise bad("spec.names.kind must be a string")
+    if not isinstance(versions, list):
+        raise bad("spec.versions must be a list of versions")
     out = {}
-    for v in spec.get("versions") or []:
-        schema = ((v or {}).get("schema") or {}).get("openAPIV3Schema")
-        if group and kind and isinstance(schema, dict):
-            out[f"{group}/{v.get('name')}/{kind}".lower()] = schema
+    for i, v in enumerate(versions):
+        if not isinstance(v, dict) or not isinstance(v.get("name"), str):
+            raise bad(f"spec.versions[{i}] must be a mapping with a name")
+        schema = v.get("schema") or {}
+        schema = schema.get("openAPIV3Schema") if isinstance(schema, dict) else schema
+        if not isinstance(schema, (dict, type(None))):
+            raise bad(f"spec.versions[{i}].schema.openAPIV3Schema must be a mapping")
+        if schema is not None:
+            out[f"{group}/{v['name']}/{names['kind']}".lower()] = schema
     return out
 
 
@@ -130,7 +151,7 @@ def load_locations(locations: list[Path]) -> dict[str, Any]:
             elif f.suffix in (".yaml", ".yml"):
                 for obj in load_document(read_text(f), str(f)):
                     if isinstance(obj, dict) and obj.get("kind") == "CustomResourceDefinition":
-                        for key, schema in _crd_schemas(obj).items():
+                        for key, schema in _crd_schemas(f, obj).items():
                             _check_schema(f, schema)
                             found[key] = schema
     if not found:
@@ -147,3 +168,25 @@ def _check_schema(path: Path, schema: Any) -> None:
         jsonschema.Draft7Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
         raise ToolkitError(f"--schema-location {path}: not a valid JSON Schema: {exc.message[:200]}") from None
+    for ref in _refs(schema):
+        if not _resolves(schema, ref):
+            raise ToolkitError(f"--schema-location {path}: $ref {ref[:200]!r} does not resolve: only references "
+                               f"inside the same schema ('#/definitions/...') are followed, never files or URLs")
+
+
+def _resolves(schema: Any, ref: str) -> bool:
+    """Whether a $ref is a JSON pointer into `schema` itself that names an existing part of it."""
+    from urllib.parse import unquote
+
+    if not ref.startswith("#"):
+        return False
+    node = schema
+    for token in unquote(ref[1:]).split("/")[1:] if ref[1:] else []:
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return False
+    return isinstance(node, (dict, bool))

@@ -255,8 +255,14 @@ class Validator:
             import jsonschema
 
             check = self._extra_checks[key] = jsonschema.Draft7Validator(self.extra_schemas[key])
+        from referencing.exceptions import Unresolvable
+
         out = []
-        for e in sorted(check.iter_errors(doc.obj), key=lambda e: list(map(str, e.absolute_path))):
+        try:
+            errors = sorted(check.iter_errors(doc.obj), key=lambda e: list(map(str, e.absolute_path)))
+        except Unresolvable as exc:  # load_locations refuses these; a safety net for what it cannot see
+            raise ToolkitError(f"--schema-location schema of {key}: a $ref does not resolve ({exc})"[:400]) from None
+        for e in errors:
             for path, msg in describe_error(e):
                 out.append(Finding.for_doc(doc, "schema/custom", Severity.ERROR, f"{msg} ({key} schema)", path))
         return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from .. import ct
+from ..errors import ToolkitError
 from ..findings import Policy
 from ..report import emit
 from .options import add_chart_arg, chart_of, config_of
@@ -27,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     chart = chart_of(args)
+    if not chart.is_dir():
+        raise ToolkitError(f"--chart {chart}: ct checks a chart's folder (its Chart.yaml and git history), "
+                           f"not a packaged chart; give the folder it was packaged from")
     chosen = args.only or list(CHECKS)
     findings = []
     extra = {"chart": str(chart), "checks": chosen}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -27,7 +28,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--values", "-f", action="append", default=[], type=Path, metavar="FILE",
                    help="also validate a values file against the chart's values.schema.json; repeatable")
     add_chart_arg(p, "chart whose values.schema.json checks --values")
+    p.add_argument("--pre-commit", action="store_true",
+                   help="run as the pre-commit hook: the file names come last and are files even when they look "
+                        "like options; a Helm chart's own sources (Chart.yaml, values*.yaml, templates/, ci/, "
+                        "charts/ beside a Chart.yaml) are skipped, and no file left is fine")
     p.set_defaults(func=run)
+
+
+def chart_source(path: Path) -> bool:
+    """Whether a file is a source of the nearest Helm chart above it, not a manifest: its Chart.yaml, a
+    values*.yaml at its root, or anything under its templates/, ci/ or charts/ (crds/ holds manifests)."""
+    path = Path(os.path.abspath(path))
+    for chart in path.parents:
+        if (chart / "Chart.yaml").is_file():
+            first, *rest = path.relative_to(chart).parts
+            return first in ("templates", "ci", "charts") or (not rest and (
+                first == "Chart.yaml" or first.startswith("values")))
+    return False
 
 
 class KindFilter:
@@ -62,6 +79,10 @@ class KindFilter:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.pre_commit:
+        args.paths = [p for p in args.paths if p == "-" or not chart_source(Path(p))]
+        if not args.paths and not args.values:
+            return emit([], args.output, command="validate", checked=0)
     if not args.paths and not args.values:
         raise ToolkitError("nothing to validate: give manifest paths, '-' for stdin, or --values FILE")
     validator = validator_from_args(args)
