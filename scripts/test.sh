@@ -141,11 +141,7 @@ import_service_images() {
 }
 # Smoke tests that do not depend on the Argo version run in one leg only. The node checks (Kubernetes
 # version, kubectl skew, DNS, local-path, metrics, a trivial Helm 3 chart, the daemons' locks) run on the
-# first Argo version, and so (the lead's CI budget) does the upgrade/rollback module. The chart pulled
-# from OCI and installed by both Helms (no workflow runs) runs on the last, as do the services, the node's
-# NetworkPolicy enforcement and the two-release attacks on the privileged accounts (admission policies, no
-# Argo-version dependence): the first leg keeps both cores busy throughout, the last one waits on Phoenix
-# and on its semaphore test.
+# first Argo version, and so (the lead's CI budget) does the upgrade/rollback module.
 first_leg_only=(
   tests/smoke/test_upgrade_rollback.py
   tests/test_local_cluster_smoke.py::test_server_reports_the_pinned_kubernetes_version
@@ -157,38 +153,37 @@ first_leg_only=(
   tests/test_local_cluster_smoke.py::test_pvc_binds_on_the_default_local_path_class_and_keeps_written_data
   tests/test_local_cluster_smoke.py::test_kubectl_top_pods_answers
 )
-last_leg_only=(
+# The modules that use neither the leg's Argo version nor what other modules leave behind run once, in a
+# second pytest session beside one leg's suite, each in namespaces of its own: both sessions mostly wait
+# on the node, so together they take about as long as the longer one. The second session starts once the
+# suite's session has recorded the namespaces that were there before it (test_security.py judges changes
+# outside its own namespaces against that list).
+#   beside_first_leg: the node alone: the chart pulled from OCI and installed by both Helms (no workflow
+#     runs), the node's NetworkPolicy enforcement, the two-release attacks on the token routes.
+#   beside_last_leg: the services (Phoenix and Ollama from the images imported beside the first leg).
+beside_first_leg=(
   tests/smoke/test_install_from_oci.py
   tests/smoke/test_network_policy.py
   tests/smoke/test_kube_router_netns.py
   tests/smoke/test_security_routes.py
 )
-# Of those, the modules that use neither the leg's Argo version nor what other modules leave behind, and
-# the service modules (Phoenix and Ollama from the imported images; test_services.py, the restore drill):
-# they run in a second pytest session beside the last leg's suite, each in namespaces of its own. Both
-# sessions mostly wait on the node, so together they take about as long as the longer one alone. The
-# second starts once the first has recorded the namespaces that were there before it (test_security.py
-# judges changes outside its own namespaces against that list).
 beside_last_leg=(
-  tests/smoke/test_install_from_oci.py
-  tests/smoke/test_network_policy.py
-  tests/smoke/test_kube_router_netns.py
-  tests/smoke/test_security_routes.py
   tests/smoke/test_services.py
   tests/smoke/test_restore_drill.py
 )
-# start_beside_session: the second pytest session of the last leg (beside_last_leg), in the background, its
-# output in .tools/smoke-beside.log (printed after the leg's suite, each line marked). It waits until the
-# leg's own session has recorded its namespaces (smokelib.record_session_namespaces touches the marker).
+# start_beside_session MODULE...: the second pytest session of a leg, in the background, its output in
+# .tools/smoke-beside.log (printed after the leg's suite, each line marked). It waits until the leg's
+# own session has recorded its namespaces (smokelib.record_session_namespaces touches the marker).
 beside_log="$ROOT/.tools/smoke-beside.log"
 session_marker="$ROOT/.tools/smoke-session-recorded"
 start_beside_session() {
+  echo "test.sh: on Argo $argo, beside the suite in a session of their own: $*" >&2
   rm -f "$session_marker"
   export COGNIVERSE_SMOKE_SESSION_MARKER="$session_marker"
   (for _ in $(seq 600); do [[ -e "$session_marker" ]] && break; sleep 1; done
    [[ -e "$session_marker" ]] || echo "test.sh: the leg's session did not start in 600 s; starting anyway" >&2
    COGNIVERSE_SMOKE_SESSION_MARKER="" run_pytest -m smoke -p no:cacheprovider --durations=15 \
-     "${beside_last_leg[@]}" "${pytest_args[@]}") >"$beside_log" 2>&1 &
+     "$@" "${pytest_args[@]}") >"$beside_log" 2>&1 &
   beside=$!
 }
 leave_out() { # why test...: deselect the tests from the current leg's run (leg_args) and say so
@@ -240,30 +235,31 @@ for argo in "${argo_matrix[@]}"; do
       continue
     fi
   fi
-  # first_leg_only and last_leg_only run in their leg only; test_services.py and the restore drill
-  # (test_restore_drill.py, the real Phoenix too) once, in the last leg's session (its services run beside
-  # that leg's workflows), after the service images are imported into the node; so does test_browser.py's
-  # Phoenix page (it installs Phoenix from the same image).
+  # first_leg_only runs in the first leg only; the beside_* modules in their leg's second session only.
+  # test_browser.py's Phoenix page runs in the last leg (it installs Phoenix from the imported image).
   leg_args=()
   if [[ $argo != "${argo_matrix[0]}" ]]; then
     leave_out "they ran on Argo ${argo_matrix[0]}; first_leg_only in scripts/test.sh" "${first_leg_only[@]}"
   fi
-  if [[ $argo != "$last" ]]; then
-    leave_out "they run on Argo $last; last_leg_only in scripts/test.sh" "${last_leg_only[@]}"
+  for t in "${beside_first_leg[@]}" "${beside_last_leg[@]}"; do leg_args+=(--ignore="$t"); done
+  beside_mods=()
+  if [[ $argo == "${argo_matrix[0]}" ]]; then
+    beside_mods+=("${beside_first_leg[@]}")
+  fi
+  if [[ $argo == "$last" ]] && import_service_images; then
+    beside_mods+=("${beside_last_leg[@]}")
+  else
+    leg_args+=(--deselect=tests/smoke/test_browser.py::test_phoenix_shows_the_project_that_tenant_provisioning_created)
   fi
   beside=""
-  if [[ $argo != "$last" ]] || ! import_service_images; then
-    leg_args+=(--ignore=tests/smoke/test_services.py --ignore=tests/smoke/test_restore_drill.py
-              --deselect=tests/smoke/test_browser.py::test_phoenix_shows_the_project_that_tenant_provisioning_created)
-  else
-    for t in "${beside_last_leg[@]}"; do leg_args+=(--ignore="$t"); done
-    start_beside_session
+  if [[ ${#beside_mods[@]} -gt 0 ]]; then
+    start_beside_session "${beside_mods[@]}"
   fi
   stage "smoke-tests (argo $argo)" run_pytest -m smoke --ignore=tests/smoke/test_template_referencing.py \
     --durations=15 "${leg_args[@]}" "${pytest_args[@]}" || failed+=("argo $argo: smoke suite")
   if [[ -n "$beside" ]]; then
-    stage "smoke-tests beside it (argo $argo; ${#beside_last_leg[@]} modules, wait)" wait "$beside" ||
-      failed+=("argo $argo: smoke modules beside the suite (${beside_last_leg[*]##*/})")
+    stage "smoke-tests beside it (argo $argo; ${#beside_mods[@]} modules, wait)" wait "$beside" ||
+      failed+=("argo $argo: smoke modules beside the suite (${beside_mods[*]##*/})")
     sed 's/^/[beside] /' "$beside_log" >&2
   fi
   # templateReferencing: Strict is controller-wide, so its check runs alone, after the suite, on the
