@@ -123,3 +123,33 @@ def test_walk_strings_at_any_depth_leaves_no_garbage() -> None:
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_a_full_temporary_disk_is_one_clear_error(tmp_path, monkeypatch, capsys) -> None:
+    """The spool needs about the stream's size in TMPDIR: a full disk is one line naming the directory and
+    the remedy, exit 2, never a traceback."""
+    import errno
+    import tempfile
+
+    from cogniverse_chart import cli
+
+    f = tmp_path / "s.yaml"
+    f.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {k: v}\n")
+
+    class Full:
+        def __init__(self) -> None:
+            self.pos = 0
+
+        def tell(self) -> int:
+            return self.pos
+
+        def write(self, data: bytes) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def close(self) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", Full)
+    assert cli.main(["lint", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "TMPDIR" in err and "Traceback" not in err

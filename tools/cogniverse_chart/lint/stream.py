@@ -83,7 +83,10 @@ class Spool:
     value marshal cannot write (a PyYAML-only type) makes that record a pickle."""
 
     def __init__(self) -> None:
-        self.file = tempfile.TemporaryFile()
+        try:
+            self.file = tempfile.TemporaryFile()
+        except OSError as exc:
+            raise self._error(exc) from None
         self.offsets = array("Q")  # 8 bytes a document
         self._end = 0
 
@@ -93,9 +96,12 @@ class Spool:
         except ValueError:  # an object of a type marshal does not know
             blob = b"p" + pickle.dumps(doc, pickle.HIGHEST_PROTOCOL)
         at = self._end
-        if self.file.tell() != at:  # a read in order was left unfinished
-            self.file.seek(at)
-        self.file.write(len(blob).to_bytes(4, "little") + blob)
+        try:
+            if self.file.tell() != at:  # a read in order was left unfinished
+                self.file.seek(at)
+            self.file.write(len(blob).to_bytes(4, "little") + blob)
+        except OSError as exc:  # a full disk, most likely
+            raise self._error(exc) from None
         self._end += 4 + len(blob)
         self.offsets.append(at)
         return at
@@ -120,7 +126,16 @@ class Spool:
         self.file.seek(self._end)
 
     def close(self) -> None:
-        self.file.close()
+        try:
+            self.file.close()
+        except OSError:
+            pass  # the write that failed is what the user is told about
+
+    @staticmethod
+    def _error(exc: OSError) -> ToolkitError:
+        return ToolkitError(f"lint keeps the documents of a stream in a temporary file in {tempfile.gettempdir()} "
+                            f"and cannot write it ({exc.strerror or exc}); it needs about the size of the stream: "
+                            f"free space there or set TMPDIR to a directory with room")
 
 
 #: What the cross-document rules read of each kept kind (besides apiVersion, kind, name and namespace).
