@@ -54,22 +54,25 @@ def stream(copies: int) -> Iterator[Document]:
 
 
 def traced_peak(copies: int) -> int:
+    """Peak memory allocated while linting the stream (policy rules off: the findings reported, a few per
+    release here, are output and not counted)."""
     gc.collect()
     tracemalloc.start()
     try:
-        _, checked = lint_stream(stream(copies))
-        assert checked == 6 * copies
+        found, checked = lint_stream(stream(copies), disable=("policy/",))
+        assert checked == 6 * copies and not found
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
 
 
 def test_memory_grows_by_a_small_summary_per_document() -> None:
-    """Four times the stream adds well under a kilobyte per document (each holds 7-14 kB of YAML): the
+    """Four times the stream adds well under a kilobyte per document (each holds 1-2 kB of YAML): the
     kept kinds are stored as shared summaries, and what the rules compute per document is freed."""
+    traced_peak(5)  # first use: schemas, caches and compiled patterns are loaded once
     small, large = traced_peak(40), traced_peak(160)
     per_document = (large - small) / (6 * 120)
-    assert per_document < 600, f"{per_document:.0f} bytes kept per document"
+    assert per_document < 800, f"{per_document:.0f} bytes kept per document"  # 1,100 without sharing
 
 
 def test_summaries_do_not_change_findings() -> None:
