@@ -47,13 +47,22 @@ def _refused(values: dict, match: str, helm) -> None:
     ({"containerSecurityContext": {"seLinuxOptions": {"user": "system_u"}}}, "seLinuxOptions"),
     ({"podSecurityContext": {"sysctls": [{"name": "kernel.msgmax", "value": "1"}]}}, "sysctls|sysctl"),
     ({"vespa": {"unrestrictedSecurityContext": True, "containerSecurityContext": {"privileged": True}}}, "privileged"),
+    # the AppArmor annotation the kubelet still honours (attack21 R01, R23), and a Localhost seccomp without its profile (R25)
+    ({"runtime": {"podAnnotations": {"container.apparmor.security.beta.kubernetes.io/runtime": "unconfined"}}},
+     r"runtime\.podAnnotations: container\.apparmor\.security\.beta\.kubernetes\.io/runtime: unconfined is refused"),
+    ({"vespa": {"unrestrictedSecurityContext": True, "podAnnotations": {"container.apparmor.security.beta.kubernetes.io/vespa": "Unconfined"}}},
+     "vespa.podAnnotations: container.apparmor"),
+    ({"podSecurityContext": {"seccompProfile": {"type": "Localhost"}}}, "seccompProfile.type Localhost needs localhostProfile"),
 ])
 def test_pod_security_holds_after_merging(helm, values, match):
     _refused(values, match, helm)
 
 
 def test_legitimate_contexts_render(helm):
-    ok = {"podSecurityContext": {"appArmorProfile": {"type": "RuntimeDefault"}, "seLinuxOptions": {"type": "container_t", "level": "s0:c1"},
+    ok = {"runtime": {"podAnnotations": {"container.apparmor.security.beta.kubernetes.io/runtime": "runtime/default",
+                                         "container.apparmor.security.beta.kubernetes.io/x": "localhost/k8s-x"}},
+          "vespa": {"podSecurityContext": {"seccompProfile": {"type": "Localhost", "localhostProfile": "profiles/vespa.json"}}},
+          "podSecurityContext": {"appArmorProfile": {"type": "RuntimeDefault"}, "seLinuxOptions": {"type": "container_t", "level": "s0:c1"},
                                  "sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "80"}]}}
     docs = render_chart(ok, helm=helm)
     pods = [d for d in docs if d.kind in ("Deployment", "StatefulSet")]
@@ -71,13 +80,15 @@ def test_no_pod_uses_host_namespaces_ports_or_paths(helm):
     ("tenantProvisioner", "cogniverse-workflow", "also workflows.serviceAccounts.steps"),
     ("deadlineWatchdog", "cogniverse", "also serviceAccount"),
     ("deadlineWatchdog", "cogniverse-tenant-provisioner", "also workflows.serviceAccounts.tenantProvisioner"),
+    # the restore account's Role scales Phoenix, and any Workflow may name it (attack21 R08)
+    ("tenantProvisioner", "cogniverse-workflow-restore", "also workflows.serviceAccounts.restore"),
 ])
 def test_privileged_accounts_are_their_own(helm, purpose, name, match):
     _refused({"workflows": {"serviceAccounts": {purpose: {"create": False, "name": name}}}},
              f"workflows.serviceAccounts.{purpose}: the account \"{name}\" is {match}", helm)
 
 
-@pytest.mark.parametrize("purpose", ["tenantProvisioner", "deadlineWatchdog"])
+@pytest.mark.parametrize("purpose", ["tenantProvisioner", "deadlineWatchdog", "restore"])
 def test_privileged_accounts_are_never_default(helm, purpose):
     """The schema refuses `default` (every pod without an account runs as it), naming the key (Helm 3
     and Helm 4 word it differently); the render check says why for any other shared account."""
