@@ -51,9 +51,11 @@ def _steps(step: dict[str, Any]) -> dict[str, Any]:
 
 
 RUN = {"workflowTemplateRef": {"name": "tenant-provisioning"}, "arguments": {"parameters": [{"name": "tenant-id", "value": "acme"}]}}
-RUN2 = {**RUN, "arguments": {"parameters": [{"name": "tenant-id", "value": "other"}]}}
 EVIL_STEP = {"name": "validate-tenant", "serviceAccountName": PROV, "container": {"image": "alpine", "command": ["cat", "/var/run/secrets/token"]}}
 EVIL = {"entrypoint": "main", "serviceAccountName": PROV, "templates": [{**EVIL_STEP, "name": "main"}]}
+INGEST = {"workflowTemplateRef": {"name": "video-ingestion"}, "arguments": {"parameters": [{"name": "tenant-id", "value": "acme"}]}}
+INGEST2 = {**INGEST, "arguments": {"parameters": [{"name": "tenant-id", "value": "other"}]}}
+FORGED = {"x-1": {"name": "x[0].validate-tenant", "phase": "Succeeded", "outputs": {"parameters": [{"name": "namespace", "value": "cogniverse-z"}]}}}
 STORED = {**RUN, "entrypoint": "provision", "templates": [{"name": "provision", "serviceAccountName": PROV}]}
 
 
@@ -129,17 +131,24 @@ ARGO: list[tuple[str, str, Any, Any, str, str | None, dict[str, Any]]] = [
     ("stored-spec-on-run", "workflows", _status(_wf(**RUN), storedWorkflowTemplateSpec=EVIL), None, ALICE, "status.storedWorkflowTemplateSpec", {}),
     ("stored-spec-replaced", "workflows", _status(_wf(**RUN), phase="Running", storedWorkflowTemplateSpec=EVIL),
      _status(_wf(**RUN), phase="Running", storedWorkflowTemplateSpec=STORED), ALICE, "status.storedWorkflowTemplateSpec", {}),
-    ("stored-arguments-forged", "workflows", _status(_wf(**RUN), storedWorkflowTemplateSpec={**STORED, "arguments": {"parameters": []}}),
-     _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED), ALICE, "storedTemplates", {}),
+    ("stored-arguments-forged", "workflows", _status(_wf(**INGEST), storedWorkflowTemplateSpec={**INGEST, "arguments": {"parameters": []}}),
+     _status(_wf(**INGEST), storedWorkflowTemplateSpec=INGEST), ALICE, "storedTemplates", {}),
     ("stored-template-on-run", "workflows", _status(_wf(**RUN), storedTemplates={"namespaced/tenant-provisioning/validate-tenant": EVIL_STEP}),
      None, ALICE, "storedTemplates", {}),
     ("stored-template-added", "workflows", _status(_steps({"templateRef": {"name": "video-ingestion", "template": "ingest"}}),
                                                    storedTemplates={"namespaced/video-ingestion/ingest": EVIL_STEP}),
      _steps({"templateRef": {"name": "video-ingestion", "template": "ingest"}}), ALICE, "storedTemplates", {}),
-    ("stop-writes-stored-shutdown", "workflows", _status(_wf(**RUN, shutdown="Stop"), storedWorkflowTemplateSpec={**STORED, "shutdown": "Stop"}),
+    # argo retry resets nodes and writes the stored shutdown and arguments: admitted for other workflows
+    ("retry-writes-stored-arguments", "workflows", _status(_wf(**INGEST2, shutdown="Stop"), storedWorkflowTemplateSpec={**INGEST2, "shutdown": "Stop"}),
+     _status(_wf(**INGEST2), storedWorkflowTemplateSpec=INGEST, nodes={"x": {"phase": "Failed"}}), ALICE, None, {}),
+    ("stop-a-stored-run", "workflows", _status(_wf(**RUN, shutdown="Stop"), storedWorkflowTemplateSpec=STORED),
      _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED), ALICE, None, {}),
-    ("retry-writes-stored-arguments", "workflows", _status(_wf(**RUN2), storedWorkflowTemplateSpec={**STORED, **RUN2}),
-     _status(_wf(**RUN2), storedWorkflowTemplateSpec=STORED), ALICE, None, {}),
+    # ... but nobody else writes the status of a privileged run: forged node outputs would skip validate-tenant and the tenant bound
+    ("forged-node-on-run", "workflows", _status(_wf(**RUN), nodes=FORGED), None, ALICE, "any status of a run of tenant-provisioning", {}),
+    ("forged-node-in-run", "workflows", _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED, nodes=FORGED),
+     _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED), ALICE, "do not retry it", {}),
+    ("controller-writes-nodes", "workflows", _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED, nodes=FORGED),
+     _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED), CONTROLLER, None, {}),
     ("controller-stores-spec", "workflows", _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED), _wf(**RUN), CONTROLLER, None, {}),
     ("controller-stores-template", "workflows", _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED,
                                                         storedTemplates={"namespaced/tenant-provisioning/validate-tenant": {"name": "v"}}),
