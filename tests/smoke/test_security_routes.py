@@ -124,7 +124,7 @@ def test_every_route_to_a_privileged_token_is_refused(two, tenant):
                                 "status": {"storedTemplates": {"namespaced/tenant-provisioning/validate-tenant": {**inline[0], "serviceAccountName": PROV}}}}),
                             "status.storedTemplates"),
         "forged step outputs": (wf({**_wf(ns, workflowTemplateRef={"name": "tenant-provisioning"}), "status": {"nodes": {
-            "x": {"name": "x[0].validate-tenant", "phase": "Succeeded", "outputs": {"parameters": [{"name": "namespace", "value": "cogniverse-x"}]}}}}}),
+            "x": {"id": "x", "type": "Pod", "name": "x[0].validate-tenant", "phase": "Succeeded", "outputs": {"parameters": [{"name": "namespace", "value": "cogniverse-x"}]}}}}}),
             "any status of a run of tenant-provisioning"),
         "podSpecPatch YAML tag": (wf(_wf(ns, entrypoint="main", templates=[{**inline[0], "podSpecPatch": f"!!binary c2VydmljZUFjY291bnROYW1l: {PROV}"}])),
                                   "podSpecPatch"),
