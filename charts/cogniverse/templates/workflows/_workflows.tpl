@@ -54,6 +54,11 @@ env:
   - name: {{ .name }}
     value: {{ .value | quote }}
 {{- end }}
+{{- /* Every step of every WorkflowTemplate and CronWorkflow carries these: bounded in total, not only per value. */ -}}
+{{- $envBytes := len (toJson ($v.workflows.runner.extraEnv | default dict)) }}
+{{- if gt $envBytes 65536 }}
+{{- fail (printf "workflows.runner.extraEnv: %d bytes in all, more than 65536: every workflow step carries them (each WorkflowTemplate must stay under the API server's 1.5 MiB); put large values in a ConfigMap or Secret and use valueFrom" $envBytes) }}
+{{- end }}
 {{- range $name, $value := $v.workflows.runner.extraEnv }}
   - name: {{ $name }}
     {{- if kindIs "map" $value }}
