@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import json
 import os
 import sys
@@ -25,6 +24,7 @@ import pytest
 from chart_utils import by_kind, render_chart, strings, templates
 from cogniverse_chart import CHART_DIR
 from cogniverse_chart.errors import HelmError
+from test_backup_restore import tool  # noqa: F401 - the fixture: the script as a module, its folders under tmp_path
 
 SCRIPT = CHART_DIR / "files" / "phoenix-backup.py"
 IN_CHART = {"phoenix": {"database": {"type": "postgresql", "postgresql": {"inChart": {"enabled": True}}}}}
@@ -216,14 +216,9 @@ elif name == "pg_restore" and "--list" in sys.argv:
 
 
 @pytest.fixture
-def pg(tmp_path, monkeypatch):
-    """The script as a module, with PHOENIX_POSTGRES_* as the chart sets them and stand-in clients on PATH."""
-    spec = importlib.util.spec_from_file_location("phoenix_backup_pg", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    for name, sub in (("BACKUPS", "backups"), ("DATA", "data"), ("OUTPUTS", "outputs")):
-        (tmp_path / sub).mkdir()
-        monkeypatch.setattr(mod, name, tmp_path / sub)
+def pg(tool, tmp_path, monkeypatch):
+    """The script (test_backup_restore's `tool`), PHOENIX_POSTGRES_* as the chart sets them, stand-in clients on PATH."""
+    mod = tool
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     for name in ("psql", "pg_dump", "pg_restore"):
