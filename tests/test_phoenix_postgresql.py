@@ -183,12 +183,9 @@ def test_bad_database_values_fail_with_one_line_naming_the_key(helm, case, value
     assert "Traceback" not in text and "goroutine" not in text
 
 
-def test_in_chart_postgresql_validates_strictly():
-    from cogniverse_chart import schemas
-    from cogniverse_chart.validate import Validator
-
-    validator = Validator(kube_versions=schemas.available("k8s"), argo_versions=("3.7", "4.0"))
-    findings = validator.validate(render_chart(IN_CHART, profile="local"))
+@pytest.mark.parametrize("values", [IN_CHART, external("url"), external("fields")], ids=["in-chart", "url", "fields"])
+def test_postgresql_modes_validate_strictly(strict_validator, values):
+    findings = strict_validator.validate(render_chart(values, profile="local"))
     assert not findings, "\n".join(f.format() for f in findings)
 
 
