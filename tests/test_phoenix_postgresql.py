@@ -171,6 +171,9 @@ BAD = [
     ("unknown-type", {"phoenix": {"database": {"type": "mysql"}}}, "phoenix.database.type"),
     ("unknown-secret-format", external("json"), "secretFormat"),
     ("bad-user-name", {"phoenix": {"database": {"postgresql": {"inChart": {"user": "Bad-Name"}}}}}, "user"),
+    ("limit-below-request", {"phoenix": {"database": {"type": "postgresql", "postgresql": {"inChart": {
+        "enabled": True, "resources": {"requests": {"cpu": "2", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}}}}},
+     "phoenix.database.postgresql.inChart.resources.limits.cpu (1) is below"),
 ]
 
 
@@ -264,12 +267,15 @@ def test_pg_restore_cleans_and_recreates_in_one_transaction(pg, capsys):
     restores = [c["argv"][1:] for c in pg.calls() if c["argv"][0].endswith("pg_restore") and "--list" not in c["argv"]]
     assert len(restores) == 2 and restores[0] == restores[1]
     assert restores[0] == ["--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
-                           "--exit-on-error", "--no-password", "--dbname", "phoenix", str(pg.BACKUPS / "b1/phoenix/phoenix.dump")]
+                           "--exit-on-error", "--no-password", "--dbname=phoenix", str(pg.BACKUPS / "b1/phoenix/phoenix.dump")]
 
 
 @pytest.mark.parametrize("damage,message", [
     (lambda b: (b / "phoenix" / "phoenix.dump").write_bytes(b"PGDMP tampered"), "is corrupted: phoenix/phoenix.dump"),
     (lambda b: (b / "phoenix.complete").unlink(), "is incomplete (no phoenix.complete manifest)"),
+    # a manifest naming a file outside the backup (here the dump's own absolute path) is not followed
+    (lambda b: (b / "phoenix.complete").write_text((b / "phoenix.complete").read_text().replace(
+        '"phoenix/phoenix.dump"', json.dumps(str(b / "phoenix" / "phoenix.dump")))), "is missing /"),
 ])
 def test_pg_restore_refuses_a_bad_backup_before_touching_the_database(pg, capsys, damage, message):
     assert step(pg, "backup-phoenix", capsys)[0] == 0

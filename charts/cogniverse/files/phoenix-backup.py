@@ -217,7 +217,7 @@ def verified(args: dict[str, str], fmt: str) -> dict:
                       "nothing changed")
     for f in files:
         path = target / f["path"]
-        if not path.is_file() or ".." in f["path"].split("/"):
+        if not f["path"].startswith(f"{COMPONENT}/") or ".." in f["path"].split("/") or not path.is_file():
             raise Failure(f"restore-phoenix: backup {args['backup-id']} is missing {f['path']}: nothing changed")
         size, digest = path.stat().st_size, sha256(path)
         if size != f["size"] or digest != f["sha256"]:
@@ -337,7 +337,7 @@ def pg_restore(args: dict[str, str], pg: dict[str, str]) -> dict[str, str]:
     # --clean --if-exists: every object of the dump is dropped (if it exists) and recreated, so a second
     # run gives the same database; --single-transaction: an error leaves the database as it was.
     pg_run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
-            "--exit-on-error", "--no-password", "--dbname", pg["PGDATABASE"], str(dump)], pg, "restore-phoenix")
+            "--exit-on-error", "--no-password", f"--dbname={pg['PGDATABASE']}", str(dump)], pg, "restore-phoenix")
     print(f"restore-phoenix: backup {args['backup-id']} ({manifest['size']} bytes, PostgreSQL "
           f"{manifest['version']}, schema {manifest.get('schema-revision')}) restored into "
           f"{pg['PGHOST']}/{pg['PGDATABASE']} in {time.monotonic() - start:.1f}s", file=sys.stderr)

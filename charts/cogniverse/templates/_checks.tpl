@@ -108,6 +108,9 @@ restricted day of month with an unrestricted day of week can be impossible.
 {{- if not (or $in.enabled $ext.enabled) -}}
 {{- fail (printf "phoenix.database.type is postgresql but neither %s.inChart.enabled nor %s.external.enabled is true: enable one (in-chart PostgreSQL, or an external server by existingSecret)" $k $k) -}}
 {{- end -}}
+{{- if $in.enabled -}}
+{{- include "cogniverse.check.resources" (dict "key" (printf "%s.inChart.resources" $k) "r" $in.resources) -}}
+{{- end -}}
 {{- if and $ext.enabled (not $ext.existingSecret) -}}
 {{- fail (printf "%s.external.existingSecret is empty: name the Secret in the release namespace that holds the connection (key url, or keys host, user and password; %s.external.secretFormat)" $k $k) -}}
 {{- end -}}
