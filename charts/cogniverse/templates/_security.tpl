@@ -106,6 +106,12 @@ Pod Security baseline allows only runtime/default and localhost/<profile>, never
 {{- include "cogniverse.security.check" (dict "key" $key "pod" $pod "container" $ctr "restricted" (not (and (eq $name "vespa") $comp.unrestrictedSecurityContext))) -}}
 {{- end -}}
 {{- end -}}
+{{- if eq (include "cogniverse.phoenix.database" .) "inChart" -}}
+{{- $c := $v.phoenix.database.postgresql.inChart -}}
+{{- $pod := include "cogniverse.pod.securityContext" (dict "ctx" $ "c" $c) | fromYaml -}}
+{{- $ctr := include "cogniverse.container.securityContext" (dict "ctx" $ "c" $c) | fromYaml -}}
+{{- include "cogniverse.security.check" (dict "key" "podSecurityContext/containerSecurityContext with phoenix.database.postgresql.inChart.podSecurityContext/containerSecurityContext" "pod" $pod "container" $ctr "restricted" true) -}}
+{{- end -}}
 {{- if $v.workflows.enabled -}}
 {{- include "cogniverse.security.check" (dict "key" "workflows.podSecurityContext/workflows.securityContext" "pod" $v.workflows.podSecurityContext "container" $v.workflows.securityContext "restricted" true) -}}
 {{- end -}}
