@@ -23,6 +23,7 @@ from cogniverse_chart.perf import yaml_loader
 from cogniverse_chart.cli import main
 from cogniverse_chart.errors import ToolkitError
 from standin_servers import StandinServer, kubeconfig
+from toolkit_utils import helm_create
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
 CLI = [sys.executable, "-m", "cogniverse_chart.cli"]
@@ -119,6 +120,28 @@ def test_unwritable_out_dir_fails_before_rendering(capsys: pytest.CaptureFixture
     assert f"--out-dir {blocker}: exists and is not a directory" in line
     line = one_line_error(capsys, ["render", "--out-dir", str(blocker / "sub")])
     assert f"--out-dir {blocker / 'sub'}: cannot create it: Not a directory" in line
+
+
+@pytest.mark.parametrize("option", ["--release", "--namespace"])
+def test_a_release_or_namespace_that_looks_like_an_option_never_reaches_helm(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, option: str) -> None:
+    """The release is Helm's positional argument: `--release=--post-renderer=X` made Helm run X on the
+    rendered chart. Both names are checked as Helm and Kubernetes check them before Helm starts."""
+    marker = tmp_path / "ran"
+    script = tmp_path / "post.sh"
+    script.write_text(f"#!/bin/sh\ntouch {marker}\ncat\n")
+    script.chmod(0o755)
+    line = one_line_error(capsys, ["render", f"{option}=--post-renderer={script}"])
+    assert f"{option} '--post-renderer={script}': expected a " in line
+    assert not marker.exists()
+
+
+def test_a_chart_folder_named_like_an_option_is_rendered_as_a_folder(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(helm_create(tmp_path / "made"), tmp_path / "--debug")
+    monkeypatch.chdir(tmp_path)
+    assert main(["render", "--chart=--debug", "--release", "demo"]) == 0
+    assert "kind: Deployment" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name,needle", [

@@ -84,8 +84,8 @@ def _validate(path: Path, table: Any) -> dict[str, Any]:
             raise ToolkitError(f"{where}: '{key}' must be {label}, got {value!r}"[:300])
         if want is list and not value:
             raise ToolkitError(f"{where}: '{key}' is empty: name at least one, or leave the key out for the default")
-    for key, pattern, what in _NAMES:
-        if key in table and not pattern.fullmatch(table[key]):
+    for key in ("release", "namespace"):
+        if key in table and (what := name_problem(key, table[key])):
             raise ToolkitError(f"{where}: {key} = {table[key]!r}: {what}"[:300])
     for rule, sev in table.get("rules", {}).items():
         if sev not in SEVERITIES:
@@ -101,6 +101,15 @@ _NAMES = [("release", re.compile(r"(?=.{1,53}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[
            "a Helm release name: lowercase letters, digits, '-' and '.', at most 53 characters"),
           ("namespace", re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"),
            "a namespace name: lowercase letters, digits and '-', at most 63 characters")]
+
+
+def name_problem(key: str, value: str) -> str | None:
+    """What is wrong with a release or namespace name (None: nothing). Checked wherever a name reaches Helm:
+    the release is Helm's positional argument, so one starting with '-' would be read as an option."""
+    for name, pattern, what in _NAMES:
+        if name == key and not pattern.fullmatch(value):
+            return what
+    return None
 
 
 @functools.cache
