@@ -154,6 +154,27 @@ def test_github_output_of_an_input_error_injects_no_workflow_command(capsys, tmp
         assert "pct%250A" in commands[0]
 
 
+@pytest.mark.parametrize("output", ["human", "json", "sarif", "junit"])
+def test_in_an_actions_job_no_output_format_lets_a_file_name_write_a_workflow_command(
+        capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output: str) -> None:
+    """The Action's `output: sarif` + `output-file` sends the report to a file and the error line to the job
+    log: in a job (GITHUB_ACTIONS=true) that line, and a usage error naming the file, inject no command either;
+    the report on stdout is unchanged."""
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    name = "n\n::add-mask::SECRETX\n::error file=evil.yaml::INJECTED\n.yaml"
+    (tmp_path / name).write_text("a: [\n")
+    code, out, err = run_cli(capsys, tmp_path, "-o", output, "validate", name)
+    assert code == 2 and _workflow_commands(err) == [] and "invalid YAML" in err, err
+    if output == "sarif":
+        assert "invalid YAML" in json.loads(out)["runs"][0]["invocations"][0]["toolExecutionNotifications"][0][
+            "message"]["text"]
+    code, out, err = run_cli(capsys, tmp_path, "-o", output, "ct", name)  # ct takes no file: a usage error
+    assert code == 2 and _workflow_commands(err) == [] and "unrecognized arguments: n" in err, err
+    monkeypatch.delenv("GITHUB_ACTIONS")
+    code, _, err = run_cli(capsys, tmp_path, "-o", output, "validate", name)
+    assert code == 2 and "\n::add-mask::SECRETX" in err  # outside Actions the message is left as it is
+
+
 def test_github_output_of_any_command_neutralises_commands_in_printed_text(capsys, tmp_path: Path) -> None:
     """`render -o github` prints the chart's text: a line of it that would be a workflow command is not one."""
     chart = helm_create(tmp_path)

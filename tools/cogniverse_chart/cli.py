@@ -173,6 +173,21 @@ def _pre_commit_argv(argv: list[str], parser: argparse.ArgumentParser) -> list[s
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. In a GitHub Actions job (GITHUB_ACTIONS=true) stderr is the job log whatever the
+    output format (`-o sarif` writes the report to a file, its errors to the log): no line on it may be read
+    as a workflow command, so a file name with a newline cannot inject `::add-mask::` or `::error::`."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return _main(argv)
+    from .report import GithubLog
+
+    sys.stderr = GithubLog(sys.stderr)
+    try:
+        return _main(argv)
+    finally:
+        sys.stderr = sys.stderr.finish()
+
+
+def _main(argv: list[str] | None) -> int:
     global _ARGV
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
@@ -183,11 +198,16 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args, prog)
     from .report import GithubLog  # every line the run prints is kept from being read as a workflow command
 
-    sys.stdout, sys.stderr = GithubLog(sys.stdout), GithubLog(sys.stderr)
+    wrap_err = not isinstance(sys.stderr, GithubLog)  # wrapped already in an Actions job (main)
+    sys.stdout = GithubLog(sys.stdout)
+    if wrap_err:
+        sys.stderr = GithubLog(sys.stderr)
     try:
         return _run(args, prog)
     finally:
-        sys.stdout, sys.stderr = sys.stdout.finish(), sys.stderr.finish()
+        sys.stdout = sys.stdout.finish()
+        if wrap_err:
+            sys.stderr = sys.stderr.finish()
 
 
 def _run(args: argparse.Namespace, prog: str) -> int:
