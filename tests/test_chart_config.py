@@ -156,6 +156,28 @@ def test_ct_checks_the_version_bump_against_the_target_branch(capsys, demo: Path
     assert code == 0, result
 
 
+def test_ct_says_when_a_shallow_clone_leaves_the_version_bump_unchecked(capsys, demo: Path, tmp_path: Path) -> None:
+    """actions/checkout fetches one commit by default: the chart's change is then its "first commit" and the
+    missing bump passed silently. A shallow clone gets a warning naming the fix, in every format."""
+    git = ["git", "-C", str(demo), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(demo)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "chart"], check=True)
+    subprocess.run([*git, "checkout", "-qb", "feature"], check=True)
+    (demo / "values.yaml").write_text((demo / "values.yaml").read_text() + "extra: 1\n")
+    subprocess.run([*git, "commit", "-qam", "change without a bump"], check=True)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "feature", demo.as_uri(), str(clone)], check=True)
+    code, result = run_json(capsys, clone, "ct", "--only", "version-bump")
+    [finding] = result["findings"]
+    assert code == 0 and finding["rule"] == "ct/version-bump" and finding["severity"] == "warning", result
+    assert "shallow clone" in finding["message"] and "fetch-depth: 0" in finding["message"]
+    code, out, _ = run_cli(capsys, clone, "-o", "github", "ct")
+    assert "::warning file=Chart.yaml" in out and "shallow clone" in out
+    code, result = run_json(capsys, demo, "ct", "--only", "version-bump")  # the full history: the real check
+    assert code == 1 and rules_of(result) == {"ct/version-bump"} and "compared with" in result["version_bump"]
+
+
 def test_a_suppression_speaks_only_for_its_own_object(capsys, tmp_path: Path) -> None:
     """A namesake in another file, objects without a kind or name, and `--reject` stay checked."""
     quiet = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: same\n  namespace: ns-a\n  annotations:\n"
