@@ -160,3 +160,34 @@ def test_a_schema_whose_ref_does_not_resolve_is_named_and_nothing_is_fetched(cap
     (stream / "cat" / "example.org" / "widget_v1.json").write_text(json.dumps(schema))
     code, out, _ = run_cli(capsys, stream, "validate", "all.yaml", "--schema-location", "cat", "--skip", "Secret")
     assert code == 1 and "error[schema/custom] all.yaml: Widget/w $.spec: expected integer" in out, out
+
+
+@pytest.mark.parametrize("content,needle", [
+    (b"garbage", "not a schema bundle (Not a gzipped file"),
+    ("bomb", "inflates to more than 64 MiB: not a schema bundle"),
+    ("json:[1]", "not a schema bundle (expected a JSON object)"),
+    ("json:{\"format\": 1, \"kinds\": []}", "not a schema bundle (kinds, definitions and sources"),
+    ("json:{", "not a schema bundle (not JSON"),
+])
+def test_a_bad_bundle_in_schemas_dir_is_one_line_naming_it(capsys, tmp_path: Path, content, needle: str) -> None:
+    """A --schemas-dir bundle that is not gzip, not a bundle, or a gzip bomb (2 GB of zeros in 2 MB took 3.9 GB
+    of memory, then a traceback) is one line naming the file, in little memory."""
+    import gzip
+    import resource
+
+    bundle = tmp_path / "dir" / "k8s-1.30.json.gz"
+    bundle.parent.mkdir()
+    if content == "bomb":
+        with gzip.open(bundle, "wb", compresslevel=1) as f:
+            for _ in range(80):
+                f.write(bytes(2**20))
+    elif isinstance(content, str):
+        bundle.write_bytes(gzip.compress(content.removeprefix("json:").encode()))
+    else:
+        bundle.write_bytes(content)
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    code, out, err = run_cli(capsys, tmp_path, "validate", "--kube-version", "1.30", "--schemas-dir", "dir", "cm.yaml")
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert f"dir/k8s-1.30.json.gz: {needle}" in err
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB: never the whole bomb

@@ -87,9 +87,41 @@ def load_bundle(family: str, version: str, data_dir: Path = DATA_DIR) -> dict[st
         label = "Kubernetes" if family == "k8s" else "Argo Workflows"
         raise ToolkitError(f"no bundled {label} {minor(version)} schemas (bundled: {have}); "
                            f"build them with `cogniverse-chart schemas fetch --dest DIR` and pass --schemas-dir DIR")
-    b = json.loads(gzip.decompress(path.read_bytes()))
+    b = _read_bundle(path)
     if b.get("format") != FORMAT:
-        raise ToolkitError(f"{path}: unsupported bundle format {b.get('format')}; regenerate with `schemas fetch`")
+        raise ToolkitError(f"{path}: unsupported bundle format {b.get('format')!r:.40}; regenerate with `schemas fetch`")
+    if not (isinstance(b.get("kinds"), dict) and isinstance(b.get("definitions"), dict)
+            and isinstance(b.get("sources"), list)):
+        raise ToolkitError(f"{path}: not a schema bundle (kinds, definitions and sources missing or of the wrong "
+                           f"type); rebuild it with `cogniverse-chart schemas fetch --dest DIR`")
+    return b
+
+
+#: A bundle decompresses to well under 1 MB (the newest Kubernetes: 0.3 MB); a file that inflates past this
+#: in a --schemas-dir is a gzip bomb or not a bundle, and is refused before it takes the machine's memory.
+MAX_BUNDLE_BYTES = 64 * 2**20
+
+
+def _read_bundle(path: Path) -> dict[str, Any]:
+    import io
+    import zlib
+
+    from .io_limits import read_bytes
+
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(read_bytes(path, "schema bundle"))) as f:
+            data = f.read(MAX_BUNDLE_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ToolkitError(f"{path}: not a schema bundle ({exc}); rebuild it with `cogniverse-chart schemas fetch "
+                           f"--dest DIR`") from None
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise ToolkitError(f"{path}: inflates to more than {MAX_BUNDLE_BYTES >> 20} MiB: not a schema bundle")
+    try:
+        b = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise ToolkitError(f"{path}: not a schema bundle (not JSON: {str(exc)[:80]})") from None
+    if not isinstance(b, dict):
+        raise ToolkitError(f"{path}: not a schema bundle (expected a JSON object)")
     return b
 
 
