@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -244,6 +245,27 @@ def test_namesakes_in_one_file_are_told_apart_by_namespace(capsys, tmp_path: Pat
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: same, namespace: b}\ndata:\n  x: \"1\"\n  y: 2\n")
     code, out, _ = run_cli(capsys, tmp_path, "-o", "github", "validate", "dup.yaml", "--kube-version", "1.37")
     assert code == 1 and out.startswith("::error file=dup.yaml,line=12,col=3,"), out  # not line 5
+
+
+def test_a_file_name_that_is_not_utf8_keeps_its_findings_in_sarif(capsys, tmp_path: Path, sarif_schema: dict) -> None:
+    """A name with bytes that are not UTF-8 lost every finding ("input is not UTF-8 text", exit 2), and an input
+    error in such a file ended in a traceback: the uri carries the bytes percent-encoded."""
+    bad = os.fsdecode(b"\xff\xfebad.yaml")
+    (tmp_path / bad).write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {y: 2}\n")
+    code, out, err = run_cli(capsys, tmp_path, "-o", "sarif", "validate", "--kube-version", "1.37", bad)
+    log = json.loads(out)
+    jsonschema.Draft4Validator(sarif_schema).validate(log)
+    [result] = log["runs"][0]["results"]
+    assert code == 1 and result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "%FF%FEbad.yaml"
+    broken = os.fsdecode(b"\xffbroken.yaml")
+    (tmp_path / broken).write_text("a: [\n")
+    code, out, err = run_cli(capsys, tmp_path, "-o", "sarif", "validate", broken)
+    note = json.loads(out)["runs"][0]["invocations"][0]["toolExecutionNotifications"][0]
+    assert code == 2 and "Traceback" not in err and "invalid YAML" in note["message"]["text"]
+    assert note["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "%FFbroken.yaml"
+    for output in ("human", "github"):  # text formats show the bytes as \\xNN (no UTF-8 stream can write them)
+        code, out, err = run_cli(capsys, tmp_path, "-o", output, "validate", "--kube-version", "1.37", bad)
+        assert code == 1 and "\\xff\\xfebad.yaml" in out + err, out + err
 
 
 def test_sarif_uris_are_percent_encoded(capsys, tmp_path: Path, sarif_schema: dict) -> None:

@@ -131,11 +131,13 @@ def _sarif(findings: list[Finding], command: str, chart: Path | None) -> dict[st
 
 
 def _sarif_location(loc: "Location") -> dict[str, Any]:
-    """A SARIF physicalLocation; the uri is percent-encoded (a '#' or a space in a file name is no fragment)."""
+    """A SARIF physicalLocation; the uri is percent-encoded (a '#' or a space in a file name is no fragment),
+    the bytes of a name that is not UTF-8 included (%FF)."""
     from urllib.parse import quote
 
     region = {"startLine": max(loc.line, 1), "startColumn": max(loc.column, 1)}
-    return {"physicalLocation": {"artifactLocation": {"uri": quote(loc.file)}, "region": region}}
+    uri = quote(loc.file, errors="surrogateescape")
+    return {"physicalLocation": {"artifactLocation": {"uri": uri}, "region": region}}
 
 
 def _sarif_log(command: str, rules: list[dict[str, Any]], results: list[dict[str, Any]],
@@ -148,15 +150,23 @@ def _sarif_log(command: str, rules: list[dict[str, Any]], results: list[dict[str
                       "invocations": [{**invocation, "commandLine": f"cogniverse-chart {command}".strip()}]}]}
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_CONTROL_OR_NEWLINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_OR_NEWLINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _shown(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a file name that is not UTF-8 (Python's surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def printable(text: str, *, newlines: bool = False) -> str:
     """Text for a terminal or a CI log: control characters from the input (an escape sequence in an object's
-    name would recolour or rewrite the terminal) shown as \\xNN; newlines kept only where asked for."""
+    name would recolour or rewrite the terminal) shown as \\xNN, as are the bytes of a file name that is not
+    UTF-8 (which no UTF-8 stream can write); newlines kept only where asked for."""
     pattern = _CONTROL if newlines else _CONTROL_OR_NEWLINE
-    return pattern.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+    return pattern.sub(lambda m: _shown(m[0]), text)
 
 
 def _github_escape(text: str, prop: bool = False) -> str:
@@ -217,7 +227,7 @@ def _github(findings: list[Finding], chart: Path | None) -> list[str]:
     lines = []
     for f in findings:
         loc = _where(f, chart)
-        props = [f"file={_github_escape(loc.file, True)}"] if loc.file else []
+        props = [f"file={_github_escape(printable(loc.file), True)}"] if loc.file else []
         if loc.line:
             props += [f"line={loc.line}", f"col={loc.column or 1}"]
         props.append(f"title={_github_escape(f.rule, True)}")
@@ -299,7 +309,7 @@ def failure(prog: str, message: str, output: str, where: "Location | None" = Non
     if output == "json":
         print(json.dumps({"command": command or None, "ok": False, "error": message, **at}))
     elif output == "github":
-        props = [f"file={_github_escape(where.file, True)}"] if where else []
+        props = [f"file={_github_escape(printable(where.file), True)}"] if where else []
         if where and where.line:
             props += [f"line={where.line}", f"col={where.column or 1}"]
         props.append(f"title={_github_escape(prog, True)}")
