@@ -122,6 +122,19 @@ def test_unwritable_out_dir_fails_before_rendering(capsys: pytest.CaptureFixture
     assert f"--out-dir {blocker / 'sub'}: cannot create it: Not a directory" in line
 
 
+@pytest.mark.parametrize("output", ["human", "json", "sarif", "junit", "github"])
+def test_a_report_that_cannot_be_written_is_one_line_and_exit_2(tmp_path: Path, output: str) -> None:
+    """The Action's output-file on a full disk: the report's write failed, writing the error report failed
+    again, and the run ended in a traceback with exit 1 (read as "findings")."""
+    (tmp_path / "bad.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {y: 2}\n")
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([*CLI, "-o", output, "validate", "bad.yaml"], cwd=tmp_path, stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "cogniverse-chart validate: error: cannot write the output or read an input: No space left on device"]
+
+
 @pytest.mark.parametrize("option", ["--release", "--namespace"])
 def test_a_release_or_namespace_that_looks_like_an_option_never_reaches_helm(
         capsys: pytest.CaptureFixture[str], tmp_path: Path, option: str) -> None:

@@ -212,7 +212,9 @@ def _main(argv: list[str] | None) -> int:
 
 def _run(args: argparse.Namespace, prog: str) -> int:
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # the report reached its file (a full disk is an error here, not at exit)
+        return code
     except ToolkitError as exc:
         _fail(prog, str(exc), args.output, getattr(exc, "chart", None))
         return 2
@@ -227,7 +229,7 @@ def _run(args: argparse.Namespace, prog: str) -> int:
         _fail(prog, f"input is not UTF-8 text ({exc.reason}); save it as UTF-8", args.output)
         return 2
     except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
+        where = f"{exc.filename}: " if exc.filename else "cannot write the output or read an input: "
         _fail(prog, f"{where}{exc.strerror or exc}", args.output)
         return 2
     except RecursionError:

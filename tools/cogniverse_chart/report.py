@@ -305,6 +305,26 @@ def failure(prog: str, message: str, output: str, where: "Location | None" = Non
         print(github_plain(_github_escape(printable(f"{prog}: error: {message}", newlines=True))), file=sys.stderr)
     else:
         print(printable(f"{prog}: error: {message}", newlines=True), file=sys.stderr)
+    try:
+        _failure_report(prog, command, message, output, where)
+        sys.stdout.flush()
+    except OSError:  # the report cannot be written (a full disk, a closed pipe): the line on stderr says why
+        _discard_stdout()
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's last flush at exit does not fail (and print) again."""
+    import os
+
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError):  # no file descriptor (a test's capture): nothing is flushed at exit
+        pass
+
+
+def _failure_report(prog: str, command: str, message: str, output: str, where: "Location | None") -> None:
     at = {"file": where.file, "line": where.line, "column": where.column} if where else {}
     if output == "json":
         print(json.dumps({"command": command or None, "ok": False, "error": message, **at}))
