@@ -324,3 +324,20 @@ def test_ct_wants_the_chart_folder_not_a_package(capsys, demo: Path, tmp_path: P
     find_helm().run(["package", str(demo), "-d", str(tmp_path)])
     code, _, err = run_cli(capsys, tmp_path, "ct", "--chart", "demo-0.1.0.tgz")
     assert code == 2 and "ct checks a chart's folder" in err, err
+
+
+
+def test_check_reads_chart_yaml_from_a_packaged_chart(capsys, demo: Path, tmp_path: Path) -> None:
+    """`check --chart demo-0.1.0.tgz` renders the package (as render and lint do) and runs chart-testing's
+    Chart.yaml and maintainers checks on the Chart.yaml inside it (it failed: "demo-0.1.0.tgz/Chart.yaml:
+    cannot read: Not a directory"); a file that is no package is an error naming it."""
+    from cogniverse_chart.helm import find_helm
+
+    find_helm().run(["package", str(demo), "-d", str(tmp_path)])
+    code, result = run_json(capsys, tmp_path, "check", "--chart", "demo-0.1.0.tgz", "--helm", "3")
+    maintainers = [f for f in result["findings"] if f["rule"] == "ct/maintainers"]
+    assert code == 1 and "error" not in result, result
+    assert [f["source"] for f in maintainers] == ["demo-0.1.0.tgz/demo/Chart.yaml"], maintainers
+    (tmp_path / "fake.tgz").write_bytes(b"not gzip")
+    code, _, err = run_cli(capsys, tmp_path, "check", "--chart", "fake.tgz", "--helm", "3")
+    assert code == 2 and "Traceback" not in err and "fake.tgz" in err, err
