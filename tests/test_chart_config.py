@@ -90,6 +90,10 @@ def test_config_file_sets_severities_scenarios_and_versions(capsys, demo: Path) 
     ('namespace = "--set=x"\n', "namespace = '--set=x': a namespace name"),
     ('release = "Bad_Name!"\n', "release = 'Bad_Name!': a Helm release name"),
     ('kube-version = 1' + '1' * 5000 + '\n', "not valid TOML: Exceeds the limit"),
+    ('kube-versions = ["1.30", " 1.31"]\n', "kube-versions: bad version ' 1.31'"),
+    ('argo-versions = ["4.x"]\n', "argo-versions: bad version '4.x'"),
+    ('kube-version = "--post-renderer=x"\n', "kube-version: bad version '--post-renderer=x'"),
+    ('chart = ""\n', 'chart = "": name the chart'),
 ])
 def test_bad_config_is_one_line_naming_the_file_and_key(capsys, demo: Path, text: str, needle: str) -> None:
     (demo / ".cogniverse-chart.toml").write_text(text)
@@ -102,6 +106,7 @@ def test_a_bad_version_in_the_config_is_named(capsys, demo: Path) -> None:
     (demo / ".cogniverse-chart.toml").write_text('kube-versions = ["banana"]\n')
     code, _, err = run_cli(capsys, demo, "check", "--helm", "4")
     assert code == 2 and "bad version 'banana'" in err and len(err.strip().splitlines()) == 1
+    assert ".cogniverse-chart.toml: kube-versions:" in err  # the file and key, before anything is rendered
 
 
 def test_pyproject_table_is_a_config_and_stops_at_the_repository_root(capsys, demo: Path, tmp_path: Path) -> None:

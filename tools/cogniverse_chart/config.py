@@ -84,6 +84,13 @@ def _validate(path: Path, table: Any) -> dict[str, Any]:
             raise ToolkitError(f"{where}: '{key}' must be {label}, got {value!r}"[:300])
         if want is list and not value:
             raise ToolkitError(f"{where}: '{key}' is empty: name at least one, or leave the key out for the default")
+    for key in ("kube-versions", "argo-versions", "kube-version"):
+        for v in table[key] if isinstance(table.get(key), list) else [table[key]] if key in table else []:
+            if not re.fullmatch(r"v?\d+\.\d+(\.\d+)?", v):
+                raise ToolkitError(f"{where}: {key}: bad version {v!r}: expected MAJOR.MINOR or MAJOR.MINOR.PATCH "
+                                   f"(e.g. 1.35)"[:300])
+    if table.get("chart") == "":
+        raise ToolkitError(f"{where}: chart = \"\": name the chart's folder, or leave the key out")
     for key in ("release", "namespace"):
         if key in table and (what := name_problem(key, table[key])):
             raise ToolkitError(f"{where}: {key} = {table[key]!r}: {what}"[:300])
