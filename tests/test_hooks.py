@@ -64,6 +64,20 @@ def test_hook_definitions_name_real_commands() -> None:
         assert prog == "cogniverse-chart" and command in COMMANDS and hook["language"] == "python"
 
 
+@pytest.mark.parametrize("path", ["Chart.yaml", "charts/demo/Chart.lock", "charts/demo/values.yaml",
+                                  "charts/demo/templates/_helpers.tpl", "charts/demo/ci/ha-values.yaml",
+                                  "charts/demo/crds/widget.yaml", "charts/demo/files/app.conf",
+                                  "charts/demo/README.md", "charts/demo/.helmignore", "charts/demo/charts/sub-1.0.0.tgz",
+                                  ".cogniverse-chart.toml"])
+def test_lint_and_check_hooks_run_on_every_file_that_changes_the_chart(path: str) -> None:
+    """A change to a CRD, a file a template reads (.Files.Get), the dependency lock, .helmignore or the README
+    whose values table `check` verifies changes what the chart installs or what check reports: the hooks run."""
+    for hook in HOOKS:
+        if hook["id"] != "cogniverse-chart-validate":
+            assert re.search(hook["files"], path), (hook["id"], path)
+    assert not re.search(next(h for h in HOOKS if h["id"] == "cogniverse-chart-check")["files"], "src/app.py")
+
+
 def test_pre_commit_try_repo_runs_every_hook(chart_repo: Path, tmp_path: Path) -> None:
     pre_commit = shutil.which("pre-commit", path=str(Path(sys.executable).parent))
     assert pre_commit, "pre-commit is in the dev extra (pyproject.toml)"
