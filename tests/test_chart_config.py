@@ -183,6 +183,28 @@ def test_ct_says_when_a_shallow_clone_leaves_the_version_bump_unchecked(capsys, 
     assert code == 1 and rules_of(result) == {"ct/version-bump"} and "compared with" in result["version_bump"]
 
 
+def test_ct_compares_with_the_remote_target_branch_and_refuses_an_unknown_one(capsys, demo: Path, tmp_path: Path) -> None:
+    """A CI checkout has origin/main but no local main: a branch that bumped the version and then changed the
+    chart again was compared with its own previous commit and failed. A --target-branch that exists neither
+    locally nor on origin is an input error, not a silent comparison with something else."""
+    git = ["git", "-C", str(demo), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(demo)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "chart"], check=True)
+    subprocess.run([*git, "checkout", "-qb", "feature"], check=True)
+    chart_yaml = demo / "Chart.yaml"
+    chart_yaml.write_text(chart_yaml.read_text().replace("version: 0.1.0", "version: 0.2.0"))
+    subprocess.run([*git, "commit", "-qam", "bump"], check=True)
+    (demo / "values.yaml").write_text((demo / "values.yaml").read_text() + "extra: 1\n")
+    subprocess.run([*git, "commit", "-qam", "more"], check=True)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--branch", "feature", demo.as_uri(), str(clone)], check=True)
+    code, result = run_json(capsys, clone, "ct", "--only", "version-bump")
+    assert code == 0 and "merge base of HEAD and origin/main" in result["version_bump"], result
+    code, out, err = run_cli(capsys, clone, "ct", "--target-branch", "mian")
+    assert code == 2 and "--target-branch mian: no such branch here, nor origin/mian" in err, err
+
+
 def test_a_suppression_speaks_only_for_its_own_object(capsys, tmp_path: Path) -> None:
     """A namesake in another file, objects without a kind or name, and `--reject` stay checked."""
     quiet = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: same\n  namespace: ns-a\n  annotations:\n"
