@@ -113,6 +113,14 @@ def test_directories_where_files_belong(capsys: pytest.CaptureFixture[str], tmp_
     assert needle.format(dir=tmp_path) in line
 
 
+def test_a_symlink_loop_or_dangling_link_is_named_as_one(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`validate loop` said "no such file or directory" for a link that is there."""
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    line = one_line_error(capsys, ["validate", str(tmp_path / "a")])
+    assert f"{tmp_path / 'a'}: a symbolic link to {tmp_path / 'b'}, which does not exist or loops back" in line
+
+
 def test_unwritable_out_dir_fails_before_rendering(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("x")

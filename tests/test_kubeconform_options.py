@@ -95,6 +95,9 @@ def test_schemas_fetch_writes_only_where_the_user_says(capsys, tmp_path: Path) -
     (tmp_path / "file").write_text("x")
     code, _, err = run_cli(capsys, tmp_path, "schemas", "fetch", "--dest", "file")
     assert code == 2 and "not a directory" in err
+    for empty in ("", " ", "."):  # an unset variable (--dest "$DIR") wrote the bundles into the current folder
+        code, _, err = run_cli(capsys, tmp_path, "schemas", "fetch", "--dest", empty)
+        assert code == 2 and "name a folder of its own" in err, err
     code, out, _ = run_cli(capsys, tmp_path, "schemas", "list", "--dir", str(schemas.DATA_DIR), "-o", "json")
     assert code == 0 and len(json.loads(out)) == len(list(schemas.DATA_DIR.glob("*.json.gz")))
 
