@@ -165,6 +165,21 @@ def test_a_schema_whose_ref_does_not_resolve_is_named_and_nothing_is_fetched(cap
     assert code == 1 and "error[schema/custom] all.yaml: Widget/w $.spec: expected integer" in out, out
 
 
+@pytest.mark.parametrize("definitions,needle", [
+    ({"s": {"$ref": "#/definitions/s"}}, "$ref '#/definitions/s' loops back to itself"),
+    ({"s": {"$ref": "#/definitions/t"}, "t": {"$ref": "#/definitions/s"}}, "loops back to itself through 2"),
+    ({"s": {"allOf": [{"$ref": "#/definitions/s"}]}}, "example.org/v1/widget: its $refs loop without end"),
+])
+def test_a_schema_whose_refs_loop_is_named(capsys, stream: Path, definitions: dict, needle: str) -> None:
+    """A $ref cycle ended in "input nested too deeply to process", naming neither the file nor the option."""
+    (stream / "cat" / "example.org").mkdir(parents=True)
+    schema = {"type": "object", "properties": {"spec": {"$ref": "#/definitions/s"}}, "definitions": definitions}
+    (stream / "cat" / "example.org" / "widget_v1.json").write_text(json.dumps(schema))
+    code, _, err = run_cli(capsys, stream, "validate", "all.yaml", "--schema-location", "cat", "--skip", "Secret")
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "--schema-location " in err and needle in err, err
+
+
 @pytest.mark.parametrize("content,needle", [
     (b"garbage", "not a schema bundle (Not a gzipped file"),
     ("bomb", "inflates to more than 64 MiB: not a schema bundle"),

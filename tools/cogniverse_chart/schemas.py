@@ -204,14 +204,26 @@ def _check_schema(path: Path, schema: Any) -> None:
         if not _resolves(schema, ref):
             raise ToolkitError(f"--schema-location {path}: $ref {ref[:200]!r} does not resolve: only references "
                                f"inside the same schema ('#/definitions/...') are followed, never files or URLs")
+        seen, target = {ref}, _target(schema, ref)
+        while isinstance(target, dict) and isinstance(target.get("$ref"), str) and _resolves(schema, target["$ref"]):
+            if target["$ref"] in seen:  # a $ref that leads back to itself through $refs alone never ends
+                raise ToolkitError(f"--schema-location {path}: $ref {ref[:200]!r} loops back to itself through "
+                                   f"{len(seen)} $ref(s); point it at a schema that is not only a $ref")
+            seen.add(target["$ref"])
+            target = _target(schema, target["$ref"])
 
 
 def _resolves(schema: Any, ref: str) -> bool:
     """Whether a $ref is a JSON pointer into `schema` itself that names an existing part of it."""
+    return isinstance(_target(schema, ref), (dict, bool))
+
+
+def _target(schema: Any, ref: str) -> Any:
+    """The part of `schema` a '#/...' $ref points at (None when it points at nothing or elsewhere)."""
     from urllib.parse import unquote
 
     if not ref.startswith("#"):
-        return False
+        return None
     node = schema
     for token in unquote(ref[1:]).split("/")[1:] if ref[1:] else []:
         token = token.replace("~1", "/").replace("~0", "~")
@@ -220,5 +232,5 @@ def _resolves(schema: Any, ref: str) -> bool:
         elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
             node = node[int(token)]
         else:
-            return False
-    return isinstance(node, (dict, bool))
+            return None
+    return node

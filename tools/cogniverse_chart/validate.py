@@ -262,6 +262,8 @@ class Validator:
             errors = sorted(check.iter_errors(doc.obj), key=lambda e: list(map(str, e.absolute_path)))
         except Unresolvable as exc:  # load_locations refuses these; a safety net for what it cannot see
             raise ToolkitError(f"--schema-location schema of {key}: a $ref does not resolve ({exc})"[:400]) from None
+        except RecursionError:  # $refs that loop through allOf/anyOf without consuming the object
+            raise ToolkitError(f"--schema-location schema of {key}: its $refs loop without end") from None
         for e in errors:
             for path, msg in describe_error(e):
                 out.append(Finding.for_doc(doc, "schema/custom", Severity.ERROR, f"{msg} ({key} schema)", path))
