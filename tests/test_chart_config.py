@@ -3,6 +3,8 @@ as scenarios, a config file that sets rules, severities and scenarios, and suppr
 
 from __future__ import annotations
 
+import os
+
 import subprocess
 from pathlib import Path
 
@@ -271,6 +273,34 @@ def test_rule_settings_and_families_that_exist_are_accepted(capsys, demo: Path) 
                                                 '"argo/cron-spec" = "warning"\n"helm/lint" = "off"\n')
     code, result = run_json(capsys, demo, "check", "--helm", "4")
     assert code == 0 and result["findings"] == [], result["findings"]
+
+
+def test_config_discovery_trusts_no_shared_folder_and_no_other_account(capsys, tmp_path: Path) -> None:
+    """A .cogniverse-chart.toml planted in a folder anyone may write to (/tmp), or owned by another account,
+    switched schema validation off for a run in a folder below it ("validate: ok" on an invalid object): the
+    first is not looked at, the second is refused, naming it (as git refuses a repository of another owner)."""
+    bad = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {y: 2}\n"
+    planted = '[rules]\n"schema" = "off"\n'
+    shared = tmp_path / "shared"
+    (shared / "work").mkdir(parents=True)
+    shared.chmod(0o1777)  # as /tmp: sticky, anyone may write
+    (shared / ".cogniverse-chart.toml").write_text(planted)
+    (shared / "work" / "bad.yaml").write_text(bad)
+    code, out, _ = run_cli(capsys, shared / "work", "validate", "bad.yaml")
+    assert code == 1 and "error[schema/" in out, out
+    own = tmp_path / "own"
+    (own / "work").mkdir(parents=True)
+    (own / ".cogniverse-chart.toml").write_text(planted)
+    (own / "work" / "bad.yaml").write_text(bad)
+    code, out, _ = run_cli(capsys, own / "work", "validate", "bad.yaml")
+    assert code == 0, out  # the user's own config above the folder still applies
+    if os.getuid() == 0:  # only root can give a file away: the same config, owned by another account
+        os.chown(own / ".cogniverse-chart.toml", 4242, -1)
+        code, out, err = run_cli(capsys, own / "work", "validate", "bad.yaml")
+        assert code == 2 and "owned by another account (uid 4242" in err and "--config" in err, err
+        code, out, _ = run_cli(capsys, own / "work", "--config", str(own / ".cogniverse-chart.toml"), "validate",
+                               "bad.yaml")
+        assert code == 0, out  # named on the command line: the user's choice
 
 
 @pytest.mark.parametrize("text", ['tool = 5 # cogniverse-chart\n', 'tool = "cogniverse-chart"\n'])

@@ -171,17 +171,57 @@ def read(path: Path) -> Config:
 
 
 def find(start: Path) -> Config:
-    """The nearest config file from `start` upwards (stopping after a directory with .git), or defaults."""
+    """The nearest config file from `start` upwards (stopping after a directory with .git), or defaults.
+    Like git's safe.directory, the search stops below a shared folder (sticky and writable by anyone: /tmp),
+    and a config file another account owns is refused, naming it: another account's
+    `/tmp/.cogniverse-chart.toml` with `schema = "off"` switched checks off for every run under /tmp."""
     for d in [start, *start.parents]:
+        if _shared(d):
+            break
         if (d / DOTFILE).is_file():
-            return read(d / DOTFILE)
+            return read(_ours(d / DOTFILE))
         py = d / "pyproject.toml"
-        if py.is_file() and TABLE in py.read_text(encoding="utf-8", errors="replace"):
+        if py.is_file() and TABLE in read_text_limited(py):
             if _tool_table(_read_toml(py)) is not None:
-                return read(py)
+                return read(_ours(py))
         if (d / ".git").exists():
             break
     return Config()
+
+
+def _shared(d: Path) -> bool:
+    """A folder every account may write to and keep its own files in (sticky and o+w: /tmp, /var/tmp)."""
+    import stat
+
+    try:
+        mode = d.stat().st_mode
+    except OSError:
+        return True
+    return bool(mode & stat.S_IWOTH and mode & stat.S_ISVTX)
+
+
+def _ours(path: Path) -> Path:
+    """`path`, when the account running the toolkit owns it; else a one-line error (git's "dubious ownership")."""
+    import os
+
+    try:
+        owner, me = path.stat().st_uid, os.getuid()
+    except (OSError, AttributeError):  # no owners (Windows): as before
+        return path
+    if owner != me:
+        raise ToolkitError(f"{path}: owned by another account (uid {owner}, not {me}): not read as this run's "
+                           f"config; pass --config {path} to use it, or remove it")
+    return path
+
+
+def read_text_limited(path: Path) -> str:
+    """A pyproject.toml's text for the cheap "does it mention the tool" test, bounded like every input."""
+    from .documents import read_text
+
+    try:
+        return read_text(path)
+    except ToolkitError:
+        return ""
 
 
 @functools.cache
