@@ -321,6 +321,8 @@ SUPPRESSED = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sp\n  annotat
     ("shcema", "typo", "config/suppression-unknown-rule"),
     ("schema", "\\u200b", "config/suppression-reason"),  # a zero-width space is no reason
     ("schema", "--", "config/suppression-reason"),
+    ("config", "not ours to judge", "config/suppression-unknown-rule"),  # cannot be suppressed: said, not silent
+    ("schema.rejected-kind", "we need it", "config/suppression-unknown-rule"),
 ])
 def test_a_suppression_must_name_a_known_rule_exactly_and_say_why(capsys, tmp_path: Path, key: str, reason: str,
                                                                  rule: str) -> None:
@@ -328,6 +330,16 @@ def test_a_suppression_must_name_a_known_rule_exactly_and_say_why(capsys, tmp_pa
     code, result = run_json(capsys, tmp_path, "validate", "--kube-version", "1.30", "sp.yaml")
     assert code == 1 and rules_of(result) == {"schema/k8s-1.30", rule}, result["findings"]
     assert result["suppressed"] == 0
+
+
+@pytest.mark.parametrize("key", ["cogniverse-chart.io/ignore", "cogniverse-chart.io/ignore-schema"])
+def test_a_suppression_without_its_rule_is_reported(capsys, tmp_path: Path, key: str) -> None:
+    """`cogniverse-chart.io/ignore: "why"` (no `.RULE`) suppressed nothing and said nothing."""
+    text = SUPPRESSED.replace("cogniverse-chart.io/ignore.{key}", key).format(reason="reason in words")
+    (tmp_path / "sp.yaml").write_text(text)
+    code, result = run_json(capsys, tmp_path, "validate", "--kube-version", "1.30", "sp.yaml")
+    assert code == 1 and rules_of(result) == {"schema/k8s-1.30", "config/suppression-reason"}, result["findings"]
+    assert any(f"annotation {key} names no rule" in f["message"] for f in result["findings"])
 
 
 def test_an_exact_versioned_id_suppresses_that_version_only(capsys, tmp_path: Path) -> None:
@@ -345,7 +357,8 @@ def test_the_suppression_checks_follow_the_config_severity_but_cannot_be_suppres
     (tmp_path / ".cogniverse-chart.toml").write_text('[rules]\n"config/suppression-reason" = "warning"\n')
     code, result = run_json(capsys, tmp_path, "validate", "--kube-version", "1.30", "sp.yaml")
     severity = {f["rule"]: f["severity"] for f in result["findings"]}
-    assert severity == {"config/suppression-reason": "warning", "schema/k8s-1.30": "error"}
+    assert severity == {"config/suppression-reason": "warning", "schema/k8s-1.30": "error",
+                        "config/suppression-unknown-rule": "warning"}  # ignore.config is said to do nothing
 
 
 def test_a_scenario_symlink_leading_out_of_the_project_is_refused(capsys, demo: Path, tmp_path: Path) -> None:
