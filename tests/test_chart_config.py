@@ -397,6 +397,14 @@ def test_ct_wants_the_chart_folder_not_a_package(capsys, demo: Path, tmp_path: P
 
 
 
+def test_validate_values_of_a_chart_without_a_schema_says_so(capsys, demo: Path) -> None:
+    """A `helm create` chart has no values.schema.json: "is --chart a chart directory?" asked about a chart."""
+    code, _, err = run_cli(capsys, demo, "validate", "--values", "values.yaml")
+    assert code == 2 and "values.schema.json: not found: the chart has no values schema" in err, err
+    code, _, err = run_cli(capsys, demo.parent, "validate", "--values", "demo/values.yaml", "--chart", "demo/templates")
+    assert code == 2 and "no Chart.yaml in it" in err, err
+
+
 def test_check_reads_chart_yaml_from_a_packaged_chart(capsys, demo: Path, tmp_path: Path) -> None:
     """`check --chart demo-0.1.0.tgz` renders the package (as render and lint do) and runs chart-testing's
     Chart.yaml and maintainers checks on the Chart.yaml inside it (it failed: "demo-0.1.0.tgz/Chart.yaml:

@@ -310,7 +310,9 @@ def validate_values(values: dict[str, Any], schema: dict[str, Any], source: str)
 def load_values_schema(chart: Path) -> dict:
     path = chart / "values.schema.json"
     if not path.exists():
-        raise ToolkitError(f"{path}: not found (is --chart a chart directory?)")
+        what = ("the chart has no values schema, so there is nothing to check --values against"
+                if (chart / "Chart.yaml").is_file() else "is --chart a chart directory?")
+        raise ToolkitError(f"{path}: not found: {what}")
     try:
         return json.loads(read_text(path))
     except (json.JSONDecodeError, RecursionError) as exc:
