@@ -64,6 +64,11 @@ def test_skip_reject_and_summary(capsys, stream: Path) -> None:
                            "--summary")
     assert code == 1 and "error[schema/rejected-kind]" in out and "Secret/s" in out
     assert "Summary: 3 resources found - Valid: 1, Invalid: 1, Skipped: 1" in out
+    assert "findings by rule: schema/rejected-kind=1" in out  # not a Python dict
+    code, result = run_json(capsys, stream, "validate", "all.yaml", "--skip", "Widget", "--reject", "Secret",
+                            "--summary")  # the summary in the JSON (it went to stderr as text)
+    assert result["resources"] == {"found": 3, "valid": 1, "invalid": 1, "skipped": 1, "suppressed": 0,
+                                   "findings_by_rule": {"schema/rejected-kind": 1}}, result
     code, result = run_json(capsys, stream, "validate", "all.yaml", "--skip", "example.org/v1/Widget,Secret")
     assert code == 0 and result["checked"] == 1 and result["skipped"] == 2
 
