@@ -285,3 +285,10 @@ def test_control_characters_from_the_input_reach_no_terminal(capsys, tmp_path: P
     code, out, err = run_cli(capsys, tmp_path, "-o", output, "validate", "x.yaml", "--kube-version", "1.37")
     assert code == 1 and "ConfigMap/n\\x01\\x1b[31m\\x9b2J" in out, out
     assert not any(c in out + err for c in "\x01\x1b\x9b")
+
+
+@pytest.mark.parametrize("argv", [["--out", "json"], ["--outp=json"], ["-ojson"], ["--output", "json"]])
+def test_a_usage_error_follows_an_abbreviated_output_option(capsys, tmp_path: Path, argv: list[str]) -> None:
+    """argparse takes `--out json` for --output: a usage error then is JSON too, not human text only."""
+    code, out, err = run_cli(capsys, tmp_path, *argv, "validate", "x.yaml", "--bogus")
+    assert code == 2 and json.loads(out)["ok"] is False and "unrecognized arguments: --bogus" in err

@@ -75,10 +75,12 @@ class _Parser(argparse.ArgumentParser):
 def _requested_output(argv: list[str]) -> str:
     out = "human"
     for i, arg in enumerate(argv):
-        if arg in ("-o", "--output") and i + 1 < len(argv):
+        name, eq, value = arg.partition("=")
+        long = len(name) >= 4 and "--output".startswith(name)  # argparse takes --out, --outp... for --output
+        if (arg == "-o" or (long and not eq)) and i + 1 < len(argv):
             out = argv[i + 1]
-        elif arg.startswith("--output="):
-            out = arg.split("=", 1)[1]
+        elif long and eq:
+            out = value
         elif arg.startswith("-o") and len(arg) > 2:
             out = arg[2:]
     return out if out in OUTPUTS else "human"
