@@ -292,3 +292,20 @@ def test_a_usage_error_follows_an_abbreviated_output_option(capsys, tmp_path: Pa
     """argparse takes `--out json` for --output: a usage error then is JSON too, not human text only."""
     code, out, err = run_cli(capsys, tmp_path, *argv, "validate", "x.yaml", "--bogus")
     assert code == 2 and json.loads(out)["ok"] is False and "unrecognized arguments: --bogus" in err
+
+
+@pytest.mark.parametrize("argv", [["render"], ["package"], ["schemas", "list"], ["lint", "--list-rules"]])
+@pytest.mark.parametrize("output", ["sarif", "junit"])
+def test_commands_without_findings_refuse_sarif_and_junit_in_that_format(capsys, tmp_path: Path, argv: list[str],
+                                                                         output: str, sarif_schema: dict) -> None:
+    """`-o sarif render` printed the chart's YAML, which an Action's `output-file: results.sarif` then uploaded
+    as a report: now a failed run in the asked format, naming the commands that report findings."""
+    chart = helm_create(tmp_path)
+    code, out, err = run_cli(capsys, chart, "-o", output, *argv)
+    assert code == 2 and "reports no findings" in err and "kind: Deployment" not in out, err
+    if output == "sarif":
+        jsonschema.Draft4Validator(sarif_schema).validate(json.loads(out))
+    else:
+        assert ET.fromstring(out).find("testsuite/testcase/error") is not None
+    code, out, _ = run_cli(capsys, chart, "-o", "json", *argv[:1], *(["list"] if argv == ["schemas", "list"] else []))
+    assert code in (0, 1), out  # json and human stay

@@ -212,7 +212,16 @@ def _main(argv: list[str] | None) -> int:
             sys.stderr = sys.stderr.finish()
 
 
+#: Commands whose output is not a findings report: SARIF and JUnit of them would be YAML or text in a file
+#: the CI reads as a report (the Action's `output-file: results.sarif`).
+_NO_REPORT = {"render", "package", "schemas", "list"}
+
+
 def _run(args: argparse.Namespace, prog: str) -> int:
+    if args.output in ("sarif", "junit") and (args.command in _NO_REPORT or getattr(args, "list_rules", False)):
+        _fail(prog, f"{args.command} reports no findings, so it has no {args.output} output; -o {args.output} is for "
+                    f"validate, lint, check and ct (use -o json or human here)", args.output)
+        return 2
     try:
         code = int(args.func(args) or 0)
         sys.stdout.flush()  # the report reached its file (a full disk is an error here, not at exit)
