@@ -163,6 +163,15 @@ def test_ct_checks_the_version_bump_against_the_target_branch(capsys, demo: Path
     assert code == 0, result
 
 
+def test_ct_notes_a_version_bump_it_could_not_compare(capsys, demo: Path) -> None:
+    """Outside git, `ct` said `ok` with no word that the version bump was never compared."""
+    code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
+    [note] = result["findings"]
+    assert code == 0 and note["severity"] == "info" and "not checked: not a git checkout" in note["message"]
+    code, out, _ = run_cli(capsys, demo, "ct")
+    assert "info[ct/version-bump]" in out and "not checked" in out, out
+
+
 def test_ct_says_when_a_shallow_clone_leaves_the_version_bump_unchecked(capsys, demo: Path, tmp_path: Path) -> None:
     """actions/checkout fetches one commit by default: the chart's change is then its "first commit" and the
     missing bump passed silently. A shallow clone gets a warning naming the fix, in every format."""

@@ -128,6 +128,9 @@ def version_bump(chart: Path, target_branch: str = "main") -> tuple[list[Finding
     if result.how == SHALLOW:  # the check could not run where CI runs it: say so where CI shows findings
         return [Finding("ct/version-bump", Severity.WARNING, f"version bump not checked: {SHALLOW}",
                         str(chart / "Chart.yaml"), path="$.version")], how
+    if result.how in ("not a git checkout", "no git history"):  # nothing to compare with: a note, not silence
+        return [Finding("ct/version-bump", Severity.INFO, f"version bump not checked: {result.how} (ct compares "
+                        f"the chart with its target branch in git)", str(chart / "Chart.yaml"), path="$.version")], how
     if result.ok:
         return [], how
     return [Finding("ct/version-bump", Severity.ERROR, bump_message(result, chart), str(chart / "Chart.yaml"),
