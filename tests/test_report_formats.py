@@ -309,3 +309,14 @@ def test_commands_without_findings_refuse_sarif_and_junit_in_that_format(capsys,
         assert ET.fromstring(out).find("testsuite/testcase/error") is not None
     code, out, _ = run_cli(capsys, chart, "-o", "json", *argv[:1], *(["list"] if argv == ["schemas", "list"] else []))
     assert code in (0, 1), out  # json and human stay
+
+
+def test_github_annotations_stay_short_whatever_the_input(capsys, tmp_path: Path) -> None:
+    """An object named with 300,000 characters made one 300 KB annotation; each is now at most a few KB and
+    keeps the rule and the end of the message."""
+    name = "x" * 300_000
+    (tmp_path / "big.yaml").write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\ndata: {{y: 2}}\n")
+    code, out, _ = run_cli(capsys, tmp_path, "-o", "github", "validate", "--kube-version", "1.37", "big.yaml")
+    lines = out.splitlines()
+    assert code == 1 and lines and all(len(line) < 4500 for line in lines), [len(line) for line in lines]
+    assert any("expected string, got integer 2" in line for line in lines)

@@ -223,6 +223,10 @@ def _github_command(line: str, out: TextIO) -> None:
         print(line, file=out)
 
 
+#: characters of an annotation's text: a message stays readable and far below what GitHub keeps
+_GITHUB_MAX = 4000
+
+
 def _github(findings: list[Finding], chart: Path | None) -> list[str]:
     lines = []
     for f in findings:
@@ -232,6 +236,8 @@ def _github(findings: list[Finding], chart: Path | None) -> list[str]:
             props += [f"line={loc.line}", f"col={loc.column or 1}"]
         props.append(f"title={_github_escape(f.rule, True)}")
         text = " ".join(x for x in (_object(f), f.path if f.path != "$" else "", f.message) if x)
+        if len(text) > _GITHUB_MAX:  # a 300 KB object name was one 300 KB annotation (GitHub keeps 64 KB)
+            text = f"{text[:_GITHUB_MAX // 2]} ... {text[-_GITHUB_MAX // 4:]}"
         lines.append(f"::{_GITHUB_LEVEL[f.severity]} {','.join(props)}::{_github_escape(printable(text, newlines=True))}")
     return lines
 
