@@ -284,7 +284,7 @@ def test_rule_settings_and_families_that_exist_are_accepted(capsys, demo: Path) 
     assert code == 0 and result["findings"] == [], result["findings"]
 
 
-def test_config_discovery_trusts_no_shared_folder_and_no_other_account(capsys, tmp_path: Path) -> None:
+def test_config_discovery_trusts_no_shared_folder_and_no_other_account(capsys, tmp_path: Path, monkeypatch) -> None:
     """A .cogniverse-chart.toml planted in a folder anyone may write to (/tmp), or owned by another account,
     switched schema validation off for a run in a folder below it ("validate: ok" on an invalid object): the
     first is not looked at, the second is refused, naming it (as git refuses a repository of another owner)."""
@@ -306,7 +306,10 @@ def test_config_discovery_trusts_no_shared_folder_and_no_other_account(capsys, t
     if os.getuid() == 0:  # only root can give a file away: the same config, owned by another account
         os.chown(own / ".cogniverse-chart.toml", 4242, -1)
         code, out, err = run_cli(capsys, own / "work", "validate", "bad.yaml")
-        assert code == 2 and "owned by another account (uid 4242" in err and "--config" in err, err
+        assert code == 0, out  # root trusts every file (a container job on a checkout another uid owns)
+        monkeypatch.setattr(os, "getuid", lambda: 4243)  # an ordinary account: another one's file is refused
+        code, out, err = run_cli(capsys, own / "work", "validate", "bad.yaml")
+        assert code == 2 and "owned by another account (uid 4242, not 4243)" in err and "--config" in err, err
         code, out, _ = run_cli(capsys, own / "work", "--config", str(own / ".cogniverse-chart.toml"), "validate",
                                "bad.yaml")
         assert code == 0, out  # named on the command line: the user's choice

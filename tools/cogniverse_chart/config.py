@@ -201,14 +201,15 @@ def _shared(d: Path) -> bool:
 
 
 def _ours(path: Path) -> Path:
-    """`path`, when the account running the toolkit owns it; else a one-line error (git's "dubious ownership")."""
+    """`path`, when the account running the toolkit owns it (or root does); else a one-line error (git's
+    "dubious ownership"). Root trusts every file: a container job runs as root on a checkout another uid owns."""
     import os
 
     try:
         owner, me = path.stat().st_uid, os.getuid()
     except (OSError, AttributeError):  # no owners (Windows): as before
         return path
-    if owner != me:
+    if me != 0 and owner not in (me, 0):
         raise ToolkitError(f"{path}: owned by another account (uid {owner}, not {me}): not read as this run's "
                            f"config; pass --config {path} to use it, or remove it")
     return path
