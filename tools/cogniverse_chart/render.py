@@ -48,7 +48,8 @@ class RenderRequest:
 
         for key, value in (("release", self.release), ("namespace", self.namespace)):
             if problem := name_problem(key, value):
-                raise ToolkitError(f"--{key} {value!r}: expected {problem}"[:300])
+                raise ToolkitError(f"--{key} {value!r}: expected {problem} (it defaults to the chart's name; give "
+                                   f"one with --{key} or `{key}` in the config)"[:300])
         chart = str(self.chart)  # a relative path starting with '-' would be a Helm option
         args = ["template", self.release, f"./{chart}" if chart.startswith("-") else chart,
                 "--namespace", self.namespace,
