@@ -64,6 +64,20 @@ def test_hook_definitions_name_real_commands() -> None:
         assert prog == "cogniverse-chart" and command in COMMANDS and hook["language"] == "python"
 
 
+@pytest.mark.parametrize("path", ["Chart.yaml", "charts/demo/Chart.lock", "charts/demo/values.yaml",
+                                  "charts/demo/templates/_helpers.tpl", "charts/demo/ci/ha-values.yaml",
+                                  "charts/demo/crds/widget.yaml", "charts/demo/files/app.conf",
+                                  "charts/demo/README.md", "charts/demo/.helmignore", "charts/demo/charts/sub-1.0.0.tgz",
+                                  ".cogniverse-chart.toml"])
+def test_lint_and_check_hooks_run_on_every_file_that_changes_the_chart(path: str) -> None:
+    """A change to a CRD, a file a template reads (.Files.Get), the dependency lock, .helmignore or the README
+    whose values table `check` verifies changes what the chart installs or what check reports: the hooks run."""
+    for hook in HOOKS:
+        if hook["id"] != "cogniverse-chart-validate":
+            assert re.search(hook["files"], path), (hook["id"], path)
+    assert not re.search(next(h for h in HOOKS if h["id"] == "cogniverse-chart-check")["files"], "src/app.py")
+
+
 def test_pre_commit_try_repo_runs_every_hook(chart_repo: Path, tmp_path: Path) -> None:
     pre_commit = shutil.which("pre-commit", path=str(Path(sys.executable).parent))
     assert pre_commit, "pre-commit is in the dev extra (pyproject.toml)"
@@ -167,3 +181,29 @@ def test_action_passes_every_line_of_args_as_words_and_runs_none(tmp_path: Path,
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == [f"[{a}]" for a in ["--output", "github", "check", *argv]]
     assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize("output_file,code,written", [("reports/sub/results.sarif", 0, True),
+                                                       ("blocker/results.sarif", 2, False)])
+def test_action_makes_the_output_file_folder_and_calls_an_unwritable_one_bad_input(
+        tmp_path: Path, output_file: str, code: int, written: bool) -> None:
+    """`output-file: reports/results.sarif` failed in bash ("No such file or directory") and reported
+    exit-code=1, which means findings; the folder is now made, and a path that cannot be written is exit 2."""
+    step = next(s for s in ACTION["runs"]["steps"] if "INPUT_ARGS" in s.get("env", {}))
+    stub = tmp_path / "runner-temp" / "cogniverse-chart" / "bin" / "cogniverse-chart"
+    stub.parent.mkdir(parents=True)
+    stub.write_text('#!/bin/sh\necho report\n')
+    stub.chmod(0o755)
+    (tmp_path / "blocker").write_text("a file where a folder belongs")
+    (tmp_path / "github-output").write_text("")
+    env = {"PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path / "runner-temp"), "INPUT_ARGS": "",
+           "GITHUB_OUTPUT": str(tmp_path / "github-output"), "INPUT_COMMAND": "check", "INPUT_OUTPUT": "sarif",
+           "INPUT_OUTPUT_FILE": output_file}
+    proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == code and f"exit-code={code}" in (tmp_path / "github-output").read_text(), proc.stderr
+    assert (tmp_path / output_file).is_file() == written
+    if written:
+        assert (tmp_path / output_file).read_text() == "report\n"
+    else:
+        assert "output-file blocker/results.sarif cannot be written" in proc.stderr

@@ -64,6 +64,11 @@ def test_skip_reject_and_summary(capsys, stream: Path) -> None:
                            "--summary")
     assert code == 1 and "error[schema/rejected-kind]" in out and "Secret/s" in out
     assert "Summary: 3 resources found - Valid: 1, Invalid: 1, Skipped: 1" in out
+    assert "findings by rule: schema/rejected-kind=1" in out  # not a Python dict
+    code, result = run_json(capsys, stream, "validate", "all.yaml", "--skip", "Widget", "--reject", "Secret",
+                            "--summary")  # the summary in the JSON (it went to stderr as text)
+    assert result["resources"] == {"found": 3, "valid": 1, "invalid": 1, "skipped": 1, "suppressed": 0,
+                                   "findings_by_rule": {"schema/rejected-kind": 1}}, result
     code, result = run_json(capsys, stream, "validate", "all.yaml", "--skip", "example.org/v1/Widget,Secret")
     assert code == 0 and result["checked"] == 1 and result["skipped"] == 2
 
@@ -95,6 +100,9 @@ def test_schemas_fetch_writes_only_where_the_user_says(capsys, tmp_path: Path) -
     (tmp_path / "file").write_text("x")
     code, _, err = run_cli(capsys, tmp_path, "schemas", "fetch", "--dest", "file")
     assert code == 2 and "not a directory" in err
+    for empty in ("", " ", "."):  # an unset variable (--dest "$DIR") wrote the bundles into the current folder
+        code, _, err = run_cli(capsys, tmp_path, "schemas", "fetch", "--dest", empty)
+        assert code == 2 and "name a folder of its own" in err, err
     code, out, _ = run_cli(capsys, tmp_path, "schemas", "list", "--dir", str(schemas.DATA_DIR), "-o", "json")
     assert code == 0 and len(json.loads(out)) == len(list(schemas.DATA_DIR.glob("*.json.gz")))
 
@@ -160,3 +168,49 @@ def test_a_schema_whose_ref_does_not_resolve_is_named_and_nothing_is_fetched(cap
     (stream / "cat" / "example.org" / "widget_v1.json").write_text(json.dumps(schema))
     code, out, _ = run_cli(capsys, stream, "validate", "all.yaml", "--schema-location", "cat", "--skip", "Secret")
     assert code == 1 and "error[schema/custom] all.yaml: Widget/w $.spec: expected integer" in out, out
+
+
+@pytest.mark.parametrize("definitions,needle", [
+    ({"s": {"$ref": "#/definitions/s"}}, "$ref '#/definitions/s' loops back to itself"),
+    ({"s": {"$ref": "#/definitions/t"}, "t": {"$ref": "#/definitions/s"}}, "loops back to itself through 2"),
+    ({"s": {"allOf": [{"$ref": "#/definitions/s"}]}}, "example.org/v1/widget: its $refs loop without end"),
+])
+def test_a_schema_whose_refs_loop_is_named(capsys, stream: Path, definitions: dict, needle: str) -> None:
+    """A $ref cycle ended in "input nested too deeply to process", naming neither the file nor the option."""
+    (stream / "cat" / "example.org").mkdir(parents=True)
+    schema = {"type": "object", "properties": {"spec": {"$ref": "#/definitions/s"}}, "definitions": definitions}
+    (stream / "cat" / "example.org" / "widget_v1.json").write_text(json.dumps(schema))
+    code, _, err = run_cli(capsys, stream, "validate", "all.yaml", "--schema-location", "cat", "--skip", "Secret")
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "--schema-location " in err and needle in err, err
+
+
+@pytest.mark.parametrize("content,needle", [
+    (b"garbage", "not a schema bundle (Not a gzipped file"),
+    ("bomb", "inflates to more than 64 MiB: not a schema bundle"),
+    ("json:[1]", "not a schema bundle (expected a JSON object)"),
+    ("json:{\"format\": 1, \"kinds\": []}", "not a schema bundle (kinds, definitions and sources"),
+    ("json:{", "not a schema bundle (not JSON"),
+])
+def test_a_bad_bundle_in_schemas_dir_is_one_line_naming_it(capsys, tmp_path: Path, content, needle: str) -> None:
+    """A --schemas-dir bundle that is not gzip, not a bundle, or a gzip bomb (2 GB of zeros in 2 MB took 3.9 GB
+    of memory, then a traceback) is one line naming the file, in little memory."""
+    import gzip
+    import resource
+
+    bundle = tmp_path / "dir" / "k8s-1.30.json.gz"
+    bundle.parent.mkdir()
+    if content == "bomb":
+        with gzip.open(bundle, "wb", compresslevel=1) as f:
+            for _ in range(80):
+                f.write(bytes(2**20))
+    elif isinstance(content, str):
+        bundle.write_bytes(gzip.compress(content.removeprefix("json:").encode()))
+    else:
+        bundle.write_bytes(content)
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    code, out, err = run_cli(capsys, tmp_path, "validate", "--kube-version", "1.30", "--schemas-dir", "dir", "cm.yaml")
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert f"dir/k8s-1.30.json.gz: {needle}" in err
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB: never the whole bomb

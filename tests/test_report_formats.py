@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -154,6 +155,27 @@ def test_github_output_of_an_input_error_injects_no_workflow_command(capsys, tmp
         assert "pct%250A" in commands[0]
 
 
+@pytest.mark.parametrize("output", ["human", "json", "sarif", "junit"])
+def test_in_an_actions_job_no_output_format_lets_a_file_name_write_a_workflow_command(
+        capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output: str) -> None:
+    """The Action's `output: sarif` + `output-file` sends the report to a file and the error line to the job
+    log: in a job (GITHUB_ACTIONS=true) that line, and a usage error naming the file, inject no command either;
+    the report on stdout is unchanged."""
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    name = "n\n::add-mask::SECRETX\n::error file=evil.yaml::INJECTED\n.yaml"
+    (tmp_path / name).write_text("a: [\n")
+    code, out, err = run_cli(capsys, tmp_path, "-o", output, "validate", name)
+    assert code == 2 and _workflow_commands(err) == [] and "invalid YAML" in err, err
+    if output == "sarif":
+        assert "invalid YAML" in json.loads(out)["runs"][0]["invocations"][0]["toolExecutionNotifications"][0][
+            "message"]["text"]
+    code, out, err = run_cli(capsys, tmp_path, "-o", output, "ct", name)  # ct takes no file: a usage error
+    assert code == 2 and _workflow_commands(err) == [] and "unrecognized arguments: n" in err, err
+    monkeypatch.delenv("GITHUB_ACTIONS")
+    code, _, err = run_cli(capsys, tmp_path, "-o", output, "validate", name)
+    assert code == 2 and "\n::add-mask::SECRETX" in err  # outside Actions the message is left as it is
+
+
 def test_github_output_of_any_command_neutralises_commands_in_printed_text(capsys, tmp_path: Path) -> None:
     """`render -o github` prints the chart's text: a line of it that would be a workflow command is not one."""
     chart = helm_create(tmp_path)
@@ -225,6 +247,27 @@ def test_namesakes_in_one_file_are_told_apart_by_namespace(capsys, tmp_path: Pat
     assert code == 1 and out.startswith("::error file=dup.yaml,line=12,col=3,"), out  # not line 5
 
 
+def test_a_file_name_that_is_not_utf8_keeps_its_findings_in_sarif(capsys, tmp_path: Path, sarif_schema: dict) -> None:
+    """A name with bytes that are not UTF-8 lost every finding ("input is not UTF-8 text", exit 2), and an input
+    error in such a file ended in a traceback: the uri carries the bytes percent-encoded."""
+    bad = os.fsdecode(b"\xff\xfebad.yaml")
+    (tmp_path / bad).write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {y: 2}\n")
+    code, out, err = run_cli(capsys, tmp_path, "-o", "sarif", "validate", "--kube-version", "1.37", bad)
+    log = json.loads(out)
+    jsonschema.Draft4Validator(sarif_schema).validate(log)
+    [result] = log["runs"][0]["results"]
+    assert code == 1 and result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "%FF%FEbad.yaml"
+    broken = os.fsdecode(b"\xffbroken.yaml")
+    (tmp_path / broken).write_text("a: [\n")
+    code, out, err = run_cli(capsys, tmp_path, "-o", "sarif", "validate", broken)
+    note = json.loads(out)["runs"][0]["invocations"][0]["toolExecutionNotifications"][0]
+    assert code == 2 and "Traceback" not in err and "invalid YAML" in note["message"]["text"]
+    assert note["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "%FFbroken.yaml"
+    for output in ("human", "github"):  # text formats show the bytes as \\xNN (no UTF-8 stream can write them)
+        code, out, err = run_cli(capsys, tmp_path, "-o", output, "validate", "--kube-version", "1.37", bad)
+        assert code == 1 and "\\xff\\xfebad.yaml" in out + err, out + err
+
+
 def test_sarif_uris_are_percent_encoded(capsys, tmp_path: Path, sarif_schema: dict) -> None:
     (tmp_path / "ctl file #1.yaml").write_text(MANIFESTS)
     code, out, _ = run_cli(capsys, tmp_path, "-o", "sarif", "validate", "ctl file #1.yaml", "--kube-version", "1.37")
@@ -242,3 +285,38 @@ def test_control_characters_from_the_input_reach_no_terminal(capsys, tmp_path: P
     code, out, err = run_cli(capsys, tmp_path, "-o", output, "validate", "x.yaml", "--kube-version", "1.37")
     assert code == 1 and "ConfigMap/n\\x01\\x1b[31m\\x9b2J" in out, out
     assert not any(c in out + err for c in "\x01\x1b\x9b")
+
+
+@pytest.mark.parametrize("argv", [["--out", "json"], ["--outp=json"], ["-ojson"], ["--output", "json"]])
+def test_a_usage_error_follows_an_abbreviated_output_option(capsys, tmp_path: Path, argv: list[str]) -> None:
+    """argparse takes `--out json` for --output: a usage error then is JSON too, not human text only."""
+    code, out, err = run_cli(capsys, tmp_path, *argv, "validate", "x.yaml", "--bogus")
+    assert code == 2 and json.loads(out)["ok"] is False and "unrecognized arguments: --bogus" in err
+
+
+@pytest.mark.parametrize("argv", [["render"], ["package"], ["schemas", "list"], ["lint", "--list-rules"]])
+@pytest.mark.parametrize("output", ["sarif", "junit"])
+def test_commands_without_findings_refuse_sarif_and_junit_in_that_format(capsys, tmp_path: Path, argv: list[str],
+                                                                         output: str, sarif_schema: dict) -> None:
+    """`-o sarif render` printed the chart's YAML, which an Action's `output-file: results.sarif` then uploaded
+    as a report: now a failed run in the asked format, naming the commands that report findings."""
+    chart = helm_create(tmp_path)
+    code, out, err = run_cli(capsys, chart, "-o", output, *argv)
+    assert code == 2 and "reports no findings" in err and "kind: Deployment" not in out, err
+    if output == "sarif":
+        jsonschema.Draft4Validator(sarif_schema).validate(json.loads(out))
+    else:
+        assert ET.fromstring(out).find("testsuite/testcase/error") is not None
+    code, out, _ = run_cli(capsys, chart, "-o", "json", *argv[:1], *(["list"] if argv == ["schemas", "list"] else []))
+    assert code in (0, 1), out  # json and human stay
+
+
+def test_github_annotations_stay_short_whatever_the_input(capsys, tmp_path: Path) -> None:
+    """An object named with 300,000 characters made one 300 KB annotation; each is now at most a few KB and
+    keeps the rule and the end of the message."""
+    name = "x" * 300_000
+    (tmp_path / "big.yaml").write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\ndata: {{y: 2}}\n")
+    code, out, _ = run_cli(capsys, tmp_path, "-o", "github", "validate", "--kube-version", "1.37", "big.yaml")
+    lines = out.splitlines()
+    assert code == 1 and lines and all(len(line) < 4500 for line in lines), [len(line) for line in lines]
+    assert any("expected string, got integer 2" in line for line in lines)

@@ -30,6 +30,7 @@ CASES = [
     ("cron-backwards", "workflows.cronWorkflows.dailyBackup.schedules[0]", "0 5-1 * * *", 'hour range "5-1" runs backwards'),
     ("cron-names-backwards", "workflows.cronWorkflows.dailyBackup.schedules[0]", "0 0 * * fri-mon", "runs backwards"),
     ("cron-every-bad", "workflows.cronWorkflows.dailyBackup.schedules[0]", "@every 1x", "want @every and a duration"),
+    ("cron-every-zero", "workflows.cronWorkflows.dailyBackup.schedules[0]", "@every 0h0m", "a zero duration"),
     ("cron-long", "workflows.cronWorkflows.dailyBackup.schedules[0]", "0 0 * * " + "1," * 300 + "x", "is not 0-6"),
     ("tag-latest", "runtime.image.tag", "latest", "pin a version"),
     ("tag-latest-runner", "workflows.runner.image.tag", "latest", "or set workflows.runner.image.digest"),

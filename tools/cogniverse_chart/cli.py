@@ -75,10 +75,12 @@ class _Parser(argparse.ArgumentParser):
 def _requested_output(argv: list[str]) -> str:
     out = "human"
     for i, arg in enumerate(argv):
-        if arg in ("-o", "--output") and i + 1 < len(argv):
+        name, eq, value = arg.partition("=")
+        long = len(name) >= 4 and "--output".startswith(name)  # argparse takes --out, --outp... for --output
+        if (arg == "-o" or (long and not eq)) and i + 1 < len(argv):
             out = argv[i + 1]
-        elif arg.startswith("--output="):
-            out = arg.split("=", 1)[1]
+        elif long and eq:
+            out = value
         elif arg.startswith("-o") and len(arg) > 2:
             out = arg[2:]
     return out if out in OUTPUTS else "human"
@@ -173,6 +175,21 @@ def _pre_commit_argv(argv: list[str], parser: argparse.ArgumentParser) -> list[s
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. In a GitHub Actions job (GITHUB_ACTIONS=true) stderr is the job log whatever the
+    output format (`-o sarif` writes the report to a file, its errors to the log): no line on it may be read
+    as a workflow command, so a file name with a newline cannot inject `::add-mask::` or `::error::`."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return _main(argv)
+    from .report import GithubLog
+
+    sys.stderr = GithubLog(sys.stderr)
+    try:
+        return _main(argv)
+    finally:
+        sys.stderr = sys.stderr.finish()
+
+
+def _main(argv: list[str] | None) -> int:
     global _ARGV
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
@@ -183,16 +200,32 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args, prog)
     from .report import GithubLog  # every line the run prints is kept from being read as a workflow command
 
-    sys.stdout, sys.stderr = GithubLog(sys.stdout), GithubLog(sys.stderr)
+    wrap_err = not isinstance(sys.stderr, GithubLog)  # wrapped already in an Actions job (main)
+    sys.stdout = GithubLog(sys.stdout)
+    if wrap_err:
+        sys.stderr = GithubLog(sys.stderr)
     try:
         return _run(args, prog)
     finally:
-        sys.stdout, sys.stderr = sys.stdout.finish(), sys.stderr.finish()
+        sys.stdout = sys.stdout.finish()
+        if wrap_err:
+            sys.stderr = sys.stderr.finish()
+
+
+#: Commands whose output is not a findings report: SARIF and JUnit of them would be YAML or text in a file
+#: the CI reads as a report (the Action's `output-file: results.sarif`).
+_NO_REPORT = {"render", "package", "schemas", "list"}
 
 
 def _run(args: argparse.Namespace, prog: str) -> int:
+    if args.output in ("sarif", "junit") and (args.command in _NO_REPORT or getattr(args, "list_rules", False)):
+        _fail(prog, f"{args.command} reports no findings, so it has no {args.output} output; -o {args.output} is for "
+                    f"validate, lint, check and ct (use -o json or human here)", args.output)
+        return 2
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # the report reached its file (a full disk is an error here, not at exit)
+        return code
     except ToolkitError as exc:
         _fail(prog, str(exc), args.output, getattr(exc, "chart", None))
         return 2
@@ -207,7 +240,7 @@ def _run(args: argparse.Namespace, prog: str) -> int:
         _fail(prog, f"input is not UTF-8 text ({exc.reason}); save it as UTF-8", args.output)
         return 2
     except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
+        where = f"{exc.filename}: " if exc.filename else "cannot write the output or read an input: "
         _fail(prog, f"{where}{exc.strerror or exc}", args.output)
         return 2
     except RecursionError:

@@ -84,8 +84,15 @@ def _validate(path: Path, table: Any) -> dict[str, Any]:
             raise ToolkitError(f"{where}: '{key}' must be {label}, got {value!r}"[:300])
         if want is list and not value:
             raise ToolkitError(f"{where}: '{key}' is empty: name at least one, or leave the key out for the default")
-    for key, pattern, what in _NAMES:
-        if key in table and not pattern.fullmatch(table[key]):
+    for key in ("kube-versions", "argo-versions", "kube-version"):
+        for v in table[key] if isinstance(table.get(key), list) else [table[key]] if key in table else []:
+            if not re.fullmatch(r"v?\d+\.\d+(\.\d+)?", v):
+                raise ToolkitError(f"{where}: {key}: bad version {v!r}: expected MAJOR.MINOR or MAJOR.MINOR.PATCH "
+                                   f"(e.g. 1.35)"[:300])
+    if table.get("chart") == "":
+        raise ToolkitError(f"{where}: chart = \"\": name the chart's folder, or leave the key out")
+    for key in ("release", "namespace"):
+        if key in table and (what := name_problem(key, table[key])):
             raise ToolkitError(f"{where}: {key} = {table[key]!r}: {what}"[:300])
     for rule, sev in table.get("rules", {}).items():
         if sev not in SEVERITIES:
@@ -101,6 +108,15 @@ _NAMES = [("release", re.compile(r"(?=.{1,53}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[
            "a Helm release name: lowercase letters, digits, '-' and '.', at most 53 characters"),
           ("namespace", re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"),
            "a namespace name: lowercase letters, digits and '-', at most 63 characters")]
+
+
+def name_problem(key: str, value: str) -> str | None:
+    """What is wrong with a release or namespace name (None: nothing). Checked wherever a name reaches Helm:
+    the release is Helm's positional argument, so one starting with '-' would be read as an option."""
+    for name, pattern, what in _NAMES:
+        if name == key and not pattern.fullmatch(value):
+            return what
+    return None
 
 
 @functools.cache
@@ -155,17 +171,58 @@ def read(path: Path) -> Config:
 
 
 def find(start: Path) -> Config:
-    """The nearest config file from `start` upwards (stopping after a directory with .git), or defaults."""
+    """The nearest config file from `start` upwards (stopping after a directory with .git), or defaults.
+    Like git's safe.directory, the search stops below a shared folder (sticky and writable by anyone: /tmp),
+    and a config file another account owns is refused, naming it: another account's
+    `/tmp/.cogniverse-chart.toml` with `schema = "off"` switched checks off for every run under /tmp."""
     for d in [start, *start.parents]:
+        if _shared(d):
+            break
         if (d / DOTFILE).is_file():
-            return read(d / DOTFILE)
+            return read(_ours(d / DOTFILE))
         py = d / "pyproject.toml"
-        if py.is_file() and TABLE in py.read_text(encoding="utf-8", errors="replace"):
+        if py.is_file() and TABLE in read_text_limited(py):
             if _tool_table(_read_toml(py)) is not None:
-                return read(py)
+                return read(_ours(py))
         if (d / ".git").exists():
             break
     return Config()
+
+
+def _shared(d: Path) -> bool:
+    """A folder every account may write to and keep its own files in (sticky and o+w: /tmp, /var/tmp)."""
+    import stat
+
+    try:
+        mode = d.stat().st_mode
+    except OSError:
+        return True
+    return bool(mode & stat.S_IWOTH and mode & stat.S_ISVTX)
+
+
+def _ours(path: Path) -> Path:
+    """`path`, when the account running the toolkit owns it (or root does); else a one-line error (git's
+    "dubious ownership"). Root trusts every file: a container job runs as root on a checkout another uid owns."""
+    import os
+
+    try:
+        owner, me = path.stat().st_uid, os.getuid()
+    except (OSError, AttributeError):  # no owners (Windows): as before
+        return path
+    if me != 0 and owner not in (me, 0):
+        raise ToolkitError(f"{path}: owned by another account (uid {owner}, not {me}): not read as this run's "
+                           f"config; pass --config {path} to use it, or remove it")
+    return path
+
+
+def read_text_limited(path: Path) -> str:
+    """A pyproject.toml's text for the cheap "does it mention the tool" test, bounded like every input."""
+    from .documents import read_text
+
+    try:
+        return read_text(path)
+    except ToolkitError:
+        return ""
 
 
 @functools.cache

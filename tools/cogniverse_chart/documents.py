@@ -235,6 +235,8 @@ def read_paths(paths: Iterable[str]) -> Iterator[Document]:
                 raise ToolkitError(f"{p}: no *.yaml, *.yml or *.json files in this directory")
         elif path.exists():
             files = [path]
+        elif path.is_symlink():
+            raise ToolkitError(f"{p}: a symbolic link to {os.readlink(path)}, which does not exist or loops back")
         else:
             raise ToolkitError(f"{p}: no such file or directory")
         for f in files:

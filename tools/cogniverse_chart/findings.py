@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .config import Config
 
 SUPPRESS_PREFIX = "cogniverse-chart.io/ignore."
+_BARE = SUPPRESS_PREFIX[:-1]  # `cogniverse-chart.io/ignore`: a suppression without its rule is reported too
 
 
 class Severity(str, Enum):
@@ -105,17 +106,17 @@ class Policy:
         annotations = meta.get("annotations") if type(meta) is dict else None  # noqa: E721 - the hot path
         if not annotations or type(annotations) is not dict:  # noqa: E721
             return
-        if not any(str(k).startswith(SUPPRESS_PREFIX) for k in annotations):
+        if not any(str(k).startswith(_BARE) for k in annotations):
             return
         if not doc.kind or not doc.name:
             return  # an object with no kind or name cannot be told apart from others: it suppresses nothing
         mine = self.ignored.setdefault((doc.source, doc.kind, doc.name), {})
         for key, reason in annotations.items():
             key = str(key)
-            if not key.startswith(SUPPRESS_PREFIX):
+            if not key.startswith(_BARE):
                 continue
-            rule = key[len(SUPPRESS_PREFIX):]
-            if not rule:
+            rule = key[len(SUPPRESS_PREFIX):] if key.startswith(SUPPRESS_PREFIX) else ""
+            if not rule:  # `.../ignore.`, and `.../ignore` or `.../ignore-schema` that look like one
                 self.bad.append(Finding.for_doc(
                     doc, "config/suppression-reason", Severity.ERROR,
                     f"annotation {key} names no rule: write {SUPPRESS_PREFIX}FAMILY.RULE (e.g. "
@@ -132,6 +133,13 @@ class Policy:
                     doc, "config/suppression-unknown-rule", Severity.WARNING,
                     f"annotation {key} names no rule or family the toolkit has (see `cogniverse-chart lint "
                     f"--list-rules`; write {SUPPRESS_PREFIX}FAMILY.RULE); it suppresses nothing",
+                    f"$.metadata.annotations[{key!r}]"))
+                continue
+            if annotation_rule(rule) in UNSUPPRESSIBLE or annotation_rule(rule).rstrip("/") == "config":
+                self.bad.append(Finding.for_doc(
+                    doc, "config/suppression-unknown-rule", Severity.WARNING,
+                    f"annotation {key}: {annotation_rule(rule)} findings cannot be suppressed by an annotation "
+                    f"(they are what the run was asked to enforce, or about suppressions); it suppresses nothing",
                     f"$.metadata.annotations[{key!r}]"))
                 continue
             mine[annotation_rule(rule)] = reason.strip()

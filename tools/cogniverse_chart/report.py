@@ -131,11 +131,13 @@ def _sarif(findings: list[Finding], command: str, chart: Path | None) -> dict[st
 
 
 def _sarif_location(loc: "Location") -> dict[str, Any]:
-    """A SARIF physicalLocation; the uri is percent-encoded (a '#' or a space in a file name is no fragment)."""
+    """A SARIF physicalLocation; the uri is percent-encoded (a '#' or a space in a file name is no fragment),
+    the bytes of a name that is not UTF-8 included (%FF)."""
     from urllib.parse import quote
 
     region = {"startLine": max(loc.line, 1), "startColumn": max(loc.column, 1)}
-    return {"physicalLocation": {"artifactLocation": {"uri": quote(loc.file)}, "region": region}}
+    uri = quote(loc.file, errors="surrogateescape")
+    return {"physicalLocation": {"artifactLocation": {"uri": uri}, "region": region}}
 
 
 def _sarif_log(command: str, rules: list[dict[str, Any]], results: list[dict[str, Any]],
@@ -148,15 +150,23 @@ def _sarif_log(command: str, rules: list[dict[str, Any]], results: list[dict[str
                       "invocations": [{**invocation, "commandLine": f"cogniverse-chart {command}".strip()}]}]}
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_CONTROL_OR_NEWLINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_OR_NEWLINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _shown(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a file name that is not UTF-8 (Python's surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def printable(text: str, *, newlines: bool = False) -> str:
     """Text for a terminal or a CI log: control characters from the input (an escape sequence in an object's
-    name would recolour or rewrite the terminal) shown as \\xNN; newlines kept only where asked for."""
+    name would recolour or rewrite the terminal) shown as \\xNN, as are the bytes of a file name that is not
+    UTF-8 (which no UTF-8 stream can write); newlines kept only where asked for."""
     pattern = _CONTROL if newlines else _CONTROL_OR_NEWLINE
-    return pattern.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
+    return pattern.sub(lambda m: _shown(m[0]), text)
 
 
 def _github_escape(text: str, prop: bool = False) -> str:
@@ -213,15 +223,21 @@ def _github_command(line: str, out: TextIO) -> None:
         print(line, file=out)
 
 
+#: characters of an annotation's text: a message stays readable and far below what GitHub keeps
+_GITHUB_MAX = 4000
+
+
 def _github(findings: list[Finding], chart: Path | None) -> list[str]:
     lines = []
     for f in findings:
         loc = _where(f, chart)
-        props = [f"file={_github_escape(loc.file, True)}"] if loc.file else []
+        props = [f"file={_github_escape(printable(loc.file), True)}"] if loc.file else []
         if loc.line:
             props += [f"line={loc.line}", f"col={loc.column or 1}"]
         props.append(f"title={_github_escape(f.rule, True)}")
         text = " ".join(x for x in (_object(f), f.path if f.path != "$" else "", f.message) if x)
+        if len(text) > _GITHUB_MAX:  # a 300 KB object name was one 300 KB annotation (GitHub keeps 64 KB)
+            text = f"{text[:_GITHUB_MAX // 2]} ... {text[-_GITHUB_MAX // 4:]}"
         lines.append(f"::{_GITHUB_LEVEL[f.severity]} {','.join(props)}::{_github_escape(printable(text, newlines=True))}")
     return lines
 
@@ -295,11 +311,31 @@ def failure(prog: str, message: str, output: str, where: "Location | None" = Non
         print(github_plain(_github_escape(printable(f"{prog}: error: {message}", newlines=True))), file=sys.stderr)
     else:
         print(printable(f"{prog}: error: {message}", newlines=True), file=sys.stderr)
+    try:
+        _failure_report(prog, command, message, output, where)
+        sys.stdout.flush()
+    except OSError:  # the report cannot be written (a full disk, a closed pipe): the line on stderr says why
+        _discard_stdout()
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's last flush at exit does not fail (and print) again."""
+    import os
+
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError):  # no file descriptor (a test's capture): nothing is flushed at exit
+        pass
+
+
+def _failure_report(prog: str, command: str, message: str, output: str, where: "Location | None") -> None:
     at = {"file": where.file, "line": where.line, "column": where.column} if where else {}
     if output == "json":
         print(json.dumps({"command": command or None, "ok": False, "error": message, **at}))
     elif output == "github":
-        props = [f"file={_github_escape(where.file, True)}"] if where else []
+        props = [f"file={_github_escape(printable(where.file), True)}"] if where else []
         if where and where.line:
             props += [f"line={where.line}", f"col={where.column or 1}"]
         props.append(f"title={_github_escape(prog, True)}")

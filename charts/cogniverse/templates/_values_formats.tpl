@@ -13,6 +13,9 @@ values.schema.json keeps their descriptions and examples for editors. Called fro
 {{- if not (regexMatch "^@every ([0-9]+(\\.[0-9]+)?(ms|h|m|s))+$" $e) -}}
 {{- fail (printf "%s: %q: want @every and a duration such as 1h30m, 15m or 90s" .key $show) -}}
 {{- end -}}
+{{- if not (regexMatch "[1-9]" $e) -}}{{/* robfig/cron rounds a zero duration up to 1s: a workflow every second */}}
+{{- fail (printf "%s: %q: a zero duration (runs every second); want e.g. 15m" .key $show) -}}
+{{- end -}}
 {{- else if not (regexMatch "^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$" $e) -}}
 {{- $f := regexSplit "\\s+" $e -1 -}}
 {{- if ne (len $f) 5 -}}

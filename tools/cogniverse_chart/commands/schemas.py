@@ -50,6 +50,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
+    if not str(args.dest).strip() or str(args.dest) == ".":  # Path("") is "." : the empty value of a variable
+        raise ToolkitError(f"--dest {str(args.dest)!r}: name a folder of its own for the bundles (e.g. schemas/)")
     if args.dest.exists() and not args.dest.is_dir():
         raise ToolkitError(f"--dest {args.dest}: exists and is not a directory")
     _refuse_package_dest(args.dest)

@@ -94,14 +94,20 @@ def run(args: argparse.Namespace) -> int:
         findings += check_values_files(args.values, chart_of(args), _helm_or_none())
     findings = policy.apply(findings)
     total = checked + len(kind_filter.rejected)
-    extra = {"skipped": kind_filter.skipped, "suppressed": len(policy.suppressed)}
+    extra: dict = {"skipped": kind_filter.skipped, "suppressed": len(policy.suppressed)}
+    invalid = len({(f.source, f.kind, f.name) for f in findings if f.severity is Severity.ERROR and f.kind})
+    by_rule = dict(sorted(Counter(f.rule for f in findings).items()))
+    if args.summary:  # kubeconform's --summary; in JSON as a key of its own
+        extra["resources"] = {"found": total + kind_filter.skipped, "valid": total - invalid, "invalid": invalid,
+                              "skipped": kind_filter.skipped, "suppressed": len(policy.suppressed),
+                              "findings_by_rule": by_rule}
     code = emit(findings, args.output, command="validate", checked=checked + len(args.values), extra=extra,
                 summary=not args.summary)
-    if args.summary:
-        invalid = len({(f.source, f.kind, f.name) for f in findings if f.severity is Severity.ERROR and f.kind})
+    if args.summary and args.output != "json":
+        rules = ", ".join(f"{rule}={n}" for rule, n in by_rule.items()) or "none"
         line = (f"Summary: {total + kind_filter.skipped} resources found - Valid: {total - invalid}, "
                 f"Invalid: {invalid}, Skipped: {kind_filter.skipped}, Suppressed: {len(policy.suppressed)}, "
-                f"findings by rule: {dict(Counter(f.rule for f in findings)) or 'none'}")
+                f"findings by rule: {rules}")
         print(line, file=sys.stdout if args.output == "human" else sys.stderr)
     return code
 
