@@ -206,6 +206,13 @@ fail = os.environ.get("STANDIN_FAIL", "")
 if fail and fail == os.path.basename(sys.argv[0]):
     sys.exit("{name}: error: could not write to output file: No space left on device")
 name = os.path.basename(sys.argv[0])
+refused = log + ".refused"  # STANDIN_REFUSE=N: the first N connections are refused (a server not reachable yet)
+count = int(open(refused).read()) if os.path.exists(refused) else 0
+if name == "psql" and count < int(os.environ.get("STANDIN_REFUSE", "0")):
+    open(refused, "w").write(str(count + 1))
+    sys.exit('psql: error: connection to server at "db" (10.0.0.9), port 5432 failed: Connection refused')
+if name == "psql" and os.environ.get("STANDIN_AUTH"):
+    sys.exit('psql: error: connection to server at "db" (10.0.0.9), port 5432 failed: FATAL:  password authentication failed')
 if name == "psql":
     print("15.20" if "server_version" in sys.argv[-1] else "rev42")
 elif name == "pg_dump":
@@ -257,6 +264,35 @@ def test_pg_backup_dumps_with_argv_and_the_password_only_in_the_environment(pg, 
         assert c["env"]["PGPASSWORD"] == "s3cret:@/pw" and c["env"]["PGHOST"] == "cogniverse-postgresql.cogniverse.svc"
         assert c["manifests"] == [], "the manifest must be written after every client ran"
     assert (pg.OUTPUTS / "backup-path").read_text() == f"{pg.BACKUPS}/b1/phoenix"
+
+
+def _server_checks(mod) -> int:
+    return sum(1 for c in mod.calls() if c["argv"][0].endswith("psql") and "server_version" in c["argv"][-1])
+
+
+def test_pg_backup_waits_for_a_server_not_reachable_yet(pg, capsys, monkeypatch):
+    """A new step pod may be refused until the node's NetworkPolicy controller has seen its address (kube-router
+    rejects it meanwhile), or the server may be restarting: the step retries its connection for a while."""
+    monkeypatch.setattr(pg.time, "sleep", lambda s: None)
+    monkeypatch.setenv("STANDIN_REFUSE", "2")
+    code, err = step(pg, "backup-phoenix", capsys)
+    assert code == 0, err
+    assert _server_checks(pg) == 3 and err.count("not reachable yet; retrying") == 2, err
+
+
+@pytest.mark.parametrize("case", ["wrong password", "never reachable"])
+def test_pg_backup_gives_up_on_a_wrong_password_at_once_and_on_an_unreachable_server_in_time(pg, capsys, monkeypatch, case):
+    monkeypatch.setattr(pg.time, "sleep", lambda s: None)
+    if case == "wrong password":
+        monkeypatch.setenv("STANDIN_AUTH", "1")
+    else:
+        monkeypatch.setenv("STANDIN_REFUSE", "1000")
+        monkeypatch.setattr(pg, "CONNECT_WAIT_SECONDS", 0)
+    code, err = step(pg, "backup-phoenix", capsys)
+    assert code != 0 and _server_checks(pg) == 1, err
+    assert ("password authentication failed" if case == "wrong password" else "Connection refused") in err
+    assert "cogniverse-postgresql.cogniverse.svc:5432/phoenix" in err and "s3cret" not in err
+    assert not (pg.BACKUPS / "b1" / "phoenix.complete").exists()
 
 
 def test_pg_restore_cleans_and_recreates_in_one_transaction(pg, capsys):

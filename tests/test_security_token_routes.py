@@ -133,8 +133,27 @@ ARGO: list[tuple[str, str, Any, Any, str, str | None, dict[str, Any]]] = [
      _status(_wf(**RUN), phase="Running", storedWorkflowTemplateSpec=STORED), ALICE, "status.storedWorkflowTemplateSpec", {}),
     ("stored-arguments-forged", "workflows", _status(_wf(**INGEST), storedWorkflowTemplateSpec={**INGEST, "arguments": {"parameters": []}}),
      _status(_wf(**INGEST), storedWorkflowTemplateSpec=INGEST), ALICE, "storedTemplates", {}),
-    ("stored-template-on-run", "workflows", _status(_wf(**RUN), storedTemplates={"namespaced/tenant-provisioning/validate-tenant": EVIL_STEP}),
-     None, ALICE, "storedTemplates", {}),
+    # argo submit of a run of tenant-provisioning stores its templates (validation resolves them in the
+    # WorkflowTemplate's scope): admitted, since a pure run never reads them (its templates are merged into the run
+    # and called by name, resolved locally: controller operator.go createTemplateContext(ResourceScopeLocal));
+    # a stored template of any other WorkflowTemplate, a stored spec or any other status is refused
+    ("argo-submit-of-a-run", "workflows", _status(_wf(**RUN), storedTemplates={"namespaced/tenant-provisioning/validate-tenant": {"name": "validate-tenant"}}),
+     None, ALICE, None, {}),
+    ("stored-template-of-another-template-on-run", "workflows",
+     _status(_wf(**RUN), storedTemplates={"namespaced/video-ingestion/ingest": EVIL_STEP}), None, ALICE, "storedTemplates", {}),
+    ("stored-templates-and-nodes-on-run", "workflows", _status(_wf(**RUN), nodes=FORGED,
+     storedTemplates={"namespaced/tenant-provisioning/validate-tenant": {"name": "validate-tenant"}}), None, ALICE, "any status of a run", {}),
+    # ... Argo's own submission (argo submit --from) stores the templates it resolved in the new Workflow: admitted,
+    # unless one of them could run as a privileged account
+    ("submit-stores-templates", "workflows", _status(_steps({"templateRef": {"name": "video-ingestion", "template": "ingest"}}),
+                                                     storedTemplates={"namespaced/video-ingestion/ingest": {"name": "ingest", "container": {"image": "alpine"}}}),
+     None, ALICE, None, {}),
+    ("stored-template-on-create", "workflows", _status(_steps({"templateRef": {"name": "video-ingestion", "template": "ingest"}}),
+                                                       storedTemplates={"namespaced/video-ingestion/ingest": EVIL_STEP}),
+     None, ALICE, "may not run as", {}),
+    ("stored-template-on-create-calls-provisioning", "workflows", _status(_wf(workflowTemplateRef={"name": "video-ingestion"}),
+        storedTemplates={"namespaced/video-ingestion/ingest": {"name": "ingest", "steps": [[{"name": "s", **CREATE_NS}]]}}),
+     None, ALICE, "templateRef", {}),
     ("stored-template-added", "workflows", _status(_steps({"templateRef": {"name": "video-ingestion", "template": "ingest"}}),
                                                    storedTemplates={"namespaced/video-ingestion/ingest": EVIL_STEP}),
      _steps({"templateRef": {"name": "video-ingestion", "template": "ingest"}}), ALICE, "storedTemplates", {}),

@@ -120,9 +120,11 @@ def test_every_route_to_a_privileged_token_is_refused(two, tenant):
         "stored spec": (wf({**_wf(ns, workflowTemplateRef={"name": "video-ingestion"}),
                             "status": {"storedWorkflowTemplateSpec": {"entrypoint": "main", "serviceAccountName": PROV, "templates": inline}}}),
                         "only Argo's workflow controller"),
-        "stored template": (wf({**_wf(ns, workflowTemplateRef={"name": "tenant-provisioning"}),
-                                "status": {"storedTemplates": {"namespaced/tenant-provisioning/validate-tenant": {**inline[0], "serviceAccountName": PROV}}}}),
-                            "status.storedTemplates"),
+        "stored template": (wf({**_wf(ns, entrypoint="main", templates=[
+                                    {"name": "main", "steps": [[{"name": "s", "templateRef": {"name": "video-ingestion", "template": "ingest"}}]]}]),
+                                "status": {"storedTemplates": {"namespaced/video-ingestion/ingest": {**inline[0], "name": "ingest",
+                                                                                                     "serviceAccountName": PROV}}}}),
+                            f"may not run as {PROV}"),
         "forged step outputs": (wf({**_wf(ns, workflowTemplateRef={"name": "tenant-provisioning"}), "status": {"nodes": {
             "x": {"id": "x", "type": "Pod", "name": "x[0].validate-tenant", "phase": "Succeeded", "outputs": {"parameters": [{"name": "namespace", "value": "cogniverse-x"}]}}}}}),
             "any status of a run of tenant-provisioning"),

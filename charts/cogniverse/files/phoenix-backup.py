@@ -313,11 +313,31 @@ def pg_run(argv: list[str], pg: dict[str, str], what: str) -> str:
     return proc.stdout
 
 
+#: How long a step waits for PostgreSQL to take its connection: a new pod may be refused until the node's
+#: NetworkPolicy controller has seen its address (kube-router rejects it meanwhile), and a server may be restarting.
+CONNECT_WAIT_SECONDS = 120
+UNREACHABLE = ("Connection refused", "could not connect", "timeout expired", "No route to host",
+               "the database system is starting up", "the database system is shutting down")
+
+
+def pg_server_version(pg: dict[str, str], what: str) -> str:
+    """The server's version, once it takes connections (within CONNECT_WAIT_SECONDS); any other error at once."""
+    deadline = time.monotonic() + CONNECT_WAIT_SECONDS
+    while True:
+        try:
+            return pg_run(["psql", "--no-psqlrc", "--no-password", "--tuples-only", "--no-align", "--command",
+                           "SHOW server_version"], pg, what).strip()
+        except Failure as e:
+            if not any(u in str(e) for u in UNREACHABLE) or time.monotonic() >= deadline:
+                raise
+            print(f"{what}: PostgreSQL at {pg['PGHOST']}:{pg['PGPORT']} is not reachable yet; retrying", file=sys.stderr)
+            time.sleep(3)
+
+
 def pg_dump(copy: Path, pg: dict[str, str]) -> tuple[str, str, str]:
     """pg_dump in custom format into copy (one snapshot), read back: (software, server version, revision)."""
     what = "backup-phoenix"
-    server = pg_run(["psql", "--no-psqlrc", "--no-password", "--tuples-only", "--no-align", "--command",
-                     "SHOW server_version"], pg, what).strip()
+    server = pg_server_version(pg, what)
     try:  # Phoenix's Alembic revision, when its tables are in the search path
         revision = pg_run(["psql", "--no-psqlrc", "--no-password", "--tuples-only", "--no-align", "--command",
                            "SELECT version_num FROM alembic_version"], pg, what).strip() or "unknown"
@@ -334,6 +354,7 @@ def pg_restore(args: dict[str, str], pg: dict[str, str]) -> dict[str, str]:
     manifest = verified(args, "pg-custom")
     dump = Path(args["backup-dir"]) / args["backup-id"] / manifest["files"][0]["path"]
     start = time.monotonic()
+    pg_server_version(pg, "restore-phoenix")
     # --clean --if-exists: every object of the dump is dropped (if it exists) and recreated, so a second
     # run gives the same database; --single-transaction: an error leaves the database as it was.
     pg_run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
