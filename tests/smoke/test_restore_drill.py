@@ -14,7 +14,7 @@ by the restore WorkflowTemplate, on the node, with the Phoenix image built here 
 
 Requests go through the API server's Service proxy (OTLP too), never a port-forward. Steps 4 and 5 edit
 the backups volume's folder on the node's host (local-path), as an operator with disk access would: the
-drill runs on the local node (scripts/test.sh runs it in the last Argo leg, beside test_services.py).
+drill runs on the local node (scripts/test.sh runs it in a session of its own beside the last Argo leg).
 Figures (sizes, durations) are printed with the prefix `drill:`. The same drill on PostgreSQL:
 test_restore_drill_postgres.py (both use drilllib.py).
 """
