@@ -240,9 +240,9 @@ def test_the_restore_account_may_only_scale_phoenix():
     assert objs["ValidatingAdmissionPolicyBinding/cogniverse.cogniverse-workflow-restore"]["spec"]["validationActions"] == ["Deny"]
 
 
-def test_phoenix_on_postgresql_or_off_gets_runner_steps_and_no_claim():
-    pg = {"phoenix": {"extraEnv": [{"name": "PHOENIX_SQL_DATABASE_URL", "value": "postgresql://db/phoenix"}]}}
-    wft, objs = _restore(pg)
+def test_phoenix_without_a_volume_or_off_gets_runner_steps_and_no_claim():
+    # Phoenix on PostgreSQL: tests/test_phoenix_postgresql.py
+    wft, objs = _restore({"phoenix": {"persistence": {"enabled": False}}})
     t = templates(wft["daily-backup"])["backup-phoenix"]
     assert t["container"]["image"].startswith("cogniverse/smoke-runner") and "affinity" not in t
     assert "phoenix-data" not in {v["name"] for v in wft["restore"]["spec"]["volumes"]}

@@ -51,6 +51,18 @@ def test_phoenix_lock_pins_the_pinned_version_and_only_exact_versions():
     assert len({ln.split("==")[0] for ln in lines}) == len(lines), "a package is pinned twice"
 
 
+def test_chart_postgresql_image_is_the_one_images_postgresql_builds():
+    """phoenix.database.postgresql.image: the repository build.sh names, the tag POSTGRESQL_VERSION with '+' as '_'
+    (an image tag admits no '+'), and cluster/services/images.sh builds and lists it with the other service images."""
+    image = VALUES["phoenix"]["database"]["postgresql"]["image"]
+    assert image["tag"] == versions.get("POSTGRESQL_VERSION").replace("+", "_")
+    assert re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", image["tag"])
+    script = (ROOT / "images" / "postgresql" / "build.sh").read_text()
+    assert f"IMAGE={image['repository']}\n" in script and "TAG=${VERSION//+/_}" in script and '--name "$IMAGE:$TAG"' in script
+    services = (ROOT / "cluster" / "services" / "images.sh").read_text()
+    assert "for name in phoenix ollama postgresql; do" in services and '"$OUT"/postgresql-*.tar' in services
+
+
 def test_build_scripts_name_the_images_the_chart_pins():
     phoenix = (ROOT / "images" / "phoenix" / "build.sh").read_text()
     ollama = (ROOT / "images" / "ollama" / "build.sh").read_text()

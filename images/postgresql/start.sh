@@ -27,17 +27,13 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   echo "host all all ::/0 scram-sha-256" >>"$PGDATA/pg_hba.conf"
   postgres -D "$PGDATA" -c listen_addresses='' -c unix_socket_directories=/tmp &
   pid=$!
-  PGPASSFILE=$(mktemp)
-  printf '*:*:*:%s:%s\n' "$user" "$(cat "$pwfile")" >"$PGPASSFILE"
-  chmod 0600 "$PGPASSFILE"
-  export PGPASSFILE
   until pg_isready -q -h /tmp; do sleep 0.2; done
   if [ "$db" != postgres ]; then
-    createdb -h /tmp -U "$user" "$db"
+    # The password in createdb's environment only (a .pgpass line would need ':' and '\' escaped).
+    PGPASSWORD=$(head -n 1 "$pwfile") createdb -h /tmp -U "$user" "$db"
   fi
   kill "$pid"
   wait "$pid" || true
-  rm -f "$PGPASSFILE"
 fi
 [ "$pwfile" = "${POSTGRES_PASSWORD_FILE:-}" ] || rm -f "$pwfile"
 exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/tmp "$@"
