@@ -101,6 +101,23 @@ def test_restore_after_the_database_is_lost_brings_back_the_same_rows_and_twice_
     assert (tool.OUTPUTS / "restored-id").read_text() == "b1"
 
 
+def test_restore_onto_a_full_phoenix_volume_fails_in_one_line_and_changes_nothing(tool, capsys, monkeypatch):
+    """attack22 P45: staging the copy on a full /data was a Python traceback that left phoenix.db.restoring."""
+    live_db(tool.DATA).close()
+    assert run(tool, "backup-phoenix", tool.BACKUPS, "b1", capsys)[0] == 0
+    before = {p.name: p.read_bytes() for p in tool.DATA.iterdir()}
+
+    def full(src, dst, **kw):
+        Path(dst).write_bytes(b"half a copy")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tool.shutil, "copyfile", full)
+    code, err = run(tool, "restore-phoenix", tool.BACKUPS, "b1", capsys)
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert "Phoenix's volume is full" in err and err.rstrip().endswith("nothing changed")
+    assert {p.name: p.read_bytes() for p in tool.DATA.iterdir()} == before
+
+
 def test_restore_moves_the_old_database_and_its_wal_aside(tool, capsys):
     con = live_db(tool.DATA)
     assert run(tool, "backup-phoenix", tool.BACKUPS, "b1", capsys)[0] == 0

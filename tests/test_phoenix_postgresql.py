@@ -198,8 +198,9 @@ STANDIN = '''#!{python}
 """Stand-in for {name}: records argv and the libpq environment, acts as the real one would for the script."""
 import json, os, sys
 log = os.environ["STANDIN_LOG"]
+stdin = sys.stdin.read() if "--file=-" in sys.argv and sys.argv[0].endswith("psql") else None
 with open(log, "a") as f:
-    f.write(json.dumps({{"argv": sys.argv, "env": {{k: v for k, v in os.environ.items() if k.startswith("PG")}},
+    f.write(json.dumps({{"argv": sys.argv, "env": {{k: v for k, v in os.environ.items() if k.startswith("PG")}}, "stdin": stdin,
                         "manifests": sorted(p for p in os.listdir(os.environ["STANDIN_BACKUPS"] + "/b1")
                                             if p.endswith(".complete")) if os.path.isdir(os.environ["STANDIN_BACKUPS"] + "/b1") else []}}) + "\\n")
 fail = os.environ.get("STANDIN_FAIL", "")
@@ -212,6 +213,10 @@ elif name == "pg_dump":
     open(sys.argv[sys.argv.index("--file") + 1], "wb").write(b"PGDMP" + os.urandom(64))
 elif name == "pg_restore" and "--list" in sys.argv:
     print("215; 0 16390 TABLE DATA public spans phoenix")
+elif name == "pg_restore":  # --file=-: the dump as SQL on stdout
+    print("DROP TABLE IF EXISTS public.spans;\\nCREATE TABLE public.spans (id integer);")
+elif name == "psql" and stdin is not None and "COMMIT;" in stdin:
+    open(os.environ["STANDIN_LOG"] + ".committed", "a").write(stdin)
 '''
 
 
@@ -259,15 +264,55 @@ def test_pg_backup_dumps_with_argv_and_the_password_only_in_the_environment(pg, 
     assert (pg.OUTPUTS / "backup-path").read_text() == f"{pg.BACKUPS}/b1/phoenix"
 
 
-def test_pg_restore_cleans_and_recreates_in_one_transaction(pg, capsys):
+def _restores(pg) -> list[dict[str, Any]]:
+    return [c for c in pg.calls() if c["argv"][0].endswith("psql") and "--file=-" in c["argv"]]
+
+
+def test_pg_restore_drops_phoenix_schema_and_recreates_it_in_one_transaction(pg, capsys):
+    """pg_restore's script goes to psql inside BEGIN ... COMMIT, after a block that drops what Phoenix's schema
+    holds: a table or enum a newer Phoenix made after the backup cannot survive beside the older revision
+    (attack22 P28, seen with the real PostgreSQL 15 tools)."""
     assert step(pg, "backup-phoenix", capsys)[0] == 0
     for _ in range(2):  # twice: the same command, the same result
         code, err = step(pg, "restore-phoenix", capsys)
         assert code == 0, err
-    restores = [c["argv"][1:] for c in pg.calls() if c["argv"][0].endswith("pg_restore") and "--list" not in c["argv"]]
-    assert len(restores) == 2 and restores[0] == restores[1]
-    assert restores[0] == ["--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
-                           "--exit-on-error", "--no-password", "--dbname=phoenix", str(pg.BACKUPS / "b1/phoenix/phoenix.dump")]
+    scripts = [c["argv"][1:] for c in pg.calls() if c["argv"][0].endswith("pg_restore") and "--list" not in c["argv"]]
+    assert scripts == 2 * [["--clean", "--if-exists", "--no-owner", "--no-privileges", "--file=-",
+                            str(pg.BACKUPS / "b1/phoenix/phoenix.dump")]]
+    restores = _restores(pg)
+    assert len(restores) == 2 and restores[0]["argv"][1:] == ["--no-psqlrc", "--no-password", "--quiet",
+                                                              "--set=ON_ERROR_STOP=1", "--file=-", "--dbname=phoenix"]
+    sql = restores[0]["stdin"]
+    assert sql.startswith("BEGIN;\n") and sql.endswith("CREATE TABLE public.spans (id integer);\nCOMMIT;\n")
+    assert sql.index("WHERE c.relname = 'alembic_version'") < sql.index("DROP TABLE IF EXISTS public.spans")
+    assert "DROP %s IF EXISTS %I.%I CASCADE" in sql and "'e', 'a', 'i'" in sql  # never an extension's object
+    assert all("s3cret" not in a for c in restores for a in c["argv"])
+
+
+def test_pg_restore_of_a_dump_that_breaks_off_never_commits(pg, capsys, monkeypatch):
+    assert step(pg, "backup-phoenix", capsys)[0] == 0
+    monkeypatch.setenv("STANDIN_FAIL", "pg_restore")
+    code, err = step(pg, "restore-phoenix", capsys)
+    assert code == 1 and "pg_restore failed on" in err and err.rstrip().endswith("rolled back, nothing changed")
+    (restore,) = _restores(pg)
+    assert restore["stdin"].startswith("BEGIN;") and "COMMIT" not in restore["stdin"]
+    assert not Path(os.environ["STANDIN_LOG"] + ".committed").exists()
+
+
+def _manifest(backup: Path, edit) -> None:
+    manifest = json.loads((backup / "phoenix.complete").read_text())
+    edit(manifest)
+    (backup / "phoenix.complete").write_text(json.dumps(manifest))
+
+
+def _link_outside(backup: Path) -> None:
+    """The dump replaced by a link to a file outside the backup, the manifest rewritten to match it."""
+    outside = backup.parent.parent / "outside.bin"
+    outside.write_bytes(b"PGDMP not this backup's")
+    (backup / "phoenix" / "phoenix.dump").unlink()
+    (backup / "phoenix" / "phoenix.dump").symlink_to(outside)
+    _manifest(backup, lambda m: m["files"][0].update(size=outside.stat().st_size,
+                                                     sha256=hashlib.sha256(outside.read_bytes()).hexdigest()))
 
 
 @pytest.mark.parametrize("damage,message", [
@@ -275,7 +320,14 @@ def test_pg_restore_cleans_and_recreates_in_one_transaction(pg, capsys):
     (lambda b: (b / "phoenix.complete").unlink(), "is incomplete (no phoenix.complete manifest)"),
     # a manifest naming a file outside the backup (here the dump's own absolute path) is not followed
     (lambda b: (b / "phoenix.complete").write_text((b / "phoenix.complete").read_text().replace(
-        '"phoenix/phoenix.dump"', json.dumps(str(b / "phoenix" / "phoenix.dump")))), "is missing /"),
+        '"phoenix/phoenix.dump"', json.dumps(str(b / "phoenix" / "phoenix.dump")))), "not phoenix/phoenix.dump"),
+    # hostile manifests (attack22 P31-P36): one line, never a traceback, never a file outside the backup
+    (lambda b: _manifest(b, lambda m: m.update(files=["phoenix/phoenix.dump"])), "lists a file without a path, size"),
+    (lambda b: _manifest(b, lambda m: m["files"][0].pop("size")), "lists a file without a path, size"),
+    (lambda b: _manifest(b, lambda m: m["files"][0].update(path=5)), "lists a file without a path, size"),
+    (lambda b: _manifest(b, lambda m: m["files"].insert(0, dict(m["files"][0], path="phoenix/other.bin"))),
+     "restores 'phoenix/other.bin', not phoenix/phoenix.dump"),
+    (lambda b: _link_outside(b), "is missing phoenix/phoenix.dump (or it is a link)"),
 ])
 def test_pg_restore_refuses_a_bad_backup_before_touching_the_database(pg, capsys, damage, message):
     assert step(pg, "backup-phoenix", capsys)[0] == 0
