@@ -15,6 +15,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -174,6 +175,14 @@ BAD = [
     ("limit-below-request", {"phoenix": {"database": {"type": "postgresql", "postgresql": {"inChart": {
         "enabled": True, "resources": {"requests": {"cpu": "2", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}}}}},
      "phoenix.database.postgresql.inChart.resources.limits.cpu (1) is below"),
+    # null drops a key in Helm (attack22 P04-P08, P16, P17): the schema names it, never a nil pointer or a
+    # Phoenix rendered with `PHOENIX_POSTGRES_USER: null`
+    ("null-database", {"phoenix": {"database": None}}, "database is required"),
+    ("null-in-chart", {"phoenix": {"database": {"postgresql": {"inChart": None}}}}, "inChart is required"),
+    *[(f"null-{key}", {"phoenix": {"database": {"type": "postgresql", "postgresql": {
+        "inChart": {"enabled": True, key: None}}}}}, f"{key} is required") for key in ("user", "database", "resources")],
+    ("null-secret-format", {"phoenix": {"database": {"type": "postgresql", "postgresql": {
+        "external": {"enabled": True, "existingSecret": "x", "secretFormat": None}}}}}, "secretFormat is required"),
 ]
 
 
@@ -182,6 +191,7 @@ def test_bad_database_values_fail_with_one_line_naming_the_key(helm, case, value
     with pytest.raises(HelmError) as err:
         render_chart(values, helm=helm)
     text = str(err.value).replace("at '/phoenix/database/type'", "phoenix.database.type")
+    text = re.sub(r"missing property '([^']+)'", r"\1 is required", text)  # Helm 4's words for Helm 3's
     assert message in text or message.replace(".", "/") in text, f"{helm.label}: {text}"
     assert "Traceback" not in text and "goroutine" not in text
 
