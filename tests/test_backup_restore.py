@@ -118,6 +118,21 @@ def test_restore_onto_a_full_phoenix_volume_fails_in_one_line_and_changes_nothin
     assert {p.name: p.read_bytes() for p in tool.DATA.iterdir()} == before
 
 
+def test_a_second_restore_keeps_the_database_the_first_one_set_aside(tool, capsys):
+    """attack22 P46: the second restore deleted pre-restore/, the only copy of the data as it was before the first."""
+    con = live_db(tool.DATA)
+    assert run(tool, "backup-phoenix", tool.BACKUPS, "b1", capsys)[0] == 0
+    con.execute("INSERT INTO spans (name) VALUES ('written after the backup')")
+    con.commit()
+    con.close()
+    before_first = spans(tool.DATA / "phoenix.db")
+    for _ in range(2):
+        assert run(tool, "restore-phoenix", tool.BACKUPS, "b1", capsys)[0] == 0
+    kept = sorted((tool.DATA / "pre-restore").iterdir())
+    assert len(kept) == 2 and spans(kept[0] / "phoenix.db") == before_first
+    assert len(spans(kept[1] / "phoenix.db")) == 2000 == len(spans(tool.DATA / "phoenix.db"))
+
+
 def test_restore_moves_the_old_database_and_its_wal_aside(tool, capsys):
     con = live_db(tool.DATA)
     assert run(tool, "backup-phoenix", tool.BACKUPS, "b1", capsys)[0] == 0
@@ -127,7 +142,8 @@ def test_restore_moves_the_old_database_and_its_wal_aside(tool, capsys):
     (tool.DATA / "phoenix.db-wal").write_bytes(b"stale wal of the old database")
     assert run(tool, "restore-phoenix", tool.BACKUPS, "b1", capsys)[0] == 0
     assert len(spans(tool.DATA / "phoenix.db")) == 2000
-    assert (tool.DATA / "pre-restore" / "phoenix.db-wal").read_bytes() == b"stale wal of the old database"
+    (aside,) = (tool.DATA / "pre-restore").iterdir()
+    assert (aside / "phoenix.db-wal").read_bytes() == b"stale wal of the old database"
     assert not (tool.DATA / "phoenix.db-wal").exists()
 
 

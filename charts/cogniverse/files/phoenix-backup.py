@@ -16,7 +16,7 @@ the backups claim at /backups.
   restore-phoenix --backup-dir /backups --backup-id ID
       Refuses an incomplete backup (no manifest) or a corrupted one (a size or sha256 that differs
       from the manifest), changing nothing. Otherwise copies the backup beside the live database,
-      checks it, moves the current database and its WAL aside to /data/pre-restore/ and puts the
+      checks it, moves the current database and its WAL aside to /data/pre-restore/<time>/ and puts the
       copy in place with one rename. Phoenix must be stopped (the restore workflow scales it to 0).
       Running it twice gives the same database.
 
@@ -256,9 +256,13 @@ def restore(args: dict[str, str]) -> dict[str, str]:
         why = "Phoenix's volume is full" if isinstance(e, OSError) and e.errno == 28 else str(e)
         raise Failure(f"restore-phoenix: staging backup {args['backup-id']} beside the database failed ({why}): "
                       "nothing changed") from None
-    aside = DATA / "pre-restore"
-    shutil.rmtree(aside, ignore_errors=True)
-    aside.mkdir()
+    # Every replaced database is kept, each in its own folder: a second restore must not delete what the
+    # first one set aside (the only copy of the data as it was before the first restore).
+    stamp = time.strftime("%Y-%m-%dT%H-%M-%SZ", time.gmtime())
+    aside, n = DATA / "pre-restore" / stamp, 1
+    while aside.exists():
+        aside, n = DATA / "pre-restore" / f"{stamp}.{n}", n + 1
+    aside.mkdir(parents=True)
     # The WAL and shared-memory files belong to the old database: left beside the new one, SQLite
     # would replay the old WAL onto it.
     for suffix in ("", "-wal", "-shm", "-journal"):
