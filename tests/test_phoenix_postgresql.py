@@ -177,6 +177,10 @@ BAD = [
      "phoenix.database.postgresql.inChart.resources.limits.cpu (1) is below"),
     # null drops a key in Helm (attack22 P04-P08, P16, P17): the schema names it, never a nil pointer or a
     # Phoenix rendered with `PHOENIX_POSTGRES_USER: null`
+    *[(f"reserved-{key}", {"phoenix": {"database": {"type": "postgresql", "postgresql": {"inChart": {
+        "enabled": True, key: name}}}}}, message) for key, name, message in (
+        ("user", "pg_monitor", 'inChart.user "pg_monitor": PostgreSQL reserves role names starting with pg_'),
+        ("database", "template1", 'inChart.database "template1" is one of PostgreSQL\'s template databases'))],
     ("null-database", {"phoenix": {"database": None}}, "database is required"),
     ("null-in-chart", {"phoenix": {"database": {"postgresql": {"inChart": None}}}}, "inChart is required"),
     *[(f"null-{key}", {"phoenix": {"database": {"type": "postgresql", "postgresql": {
@@ -370,6 +374,9 @@ def test_pg_backup_on_a_full_volume_fails_clearly_and_keeps_the_previous_backup(
      {"PGHOST": "db.example", "PGPORT": "6543", "PGUSER": "phoenix", "PGPASSWORD": "p@ss:w/rd",
       "PGDATABASE": "traces", "PGSSLMODE": "require"}),
     ("postgresql+asyncpg://u:pw@db/", {"PGHOST": "db", "PGPORT": "5432", "PGUSER": "u", "PGDATABASE": "u"}),
+    # asyncpg's ssl=true is libpq's require (libpq refused "true", attack22 P40)
+    ("postgresql://u:pw@db/d?ssl=true", {"PGSSLMODE": "require"}),
+    ("postgresql://u:pw@db/d?ssl=false", {"PGSSLMODE": "disable"}),
 ])
 def test_the_url_phoenix_reads_becomes_libpq_environment(pg, monkeypatch, url, expected):
     for k in ("HOST", "PORT", "USER", "PASSWORD", "DB"):

@@ -301,7 +301,9 @@ def pg_env() -> dict[str, str] | None:
                "PGPASSWORD": unquote(u.password or ""), "PGDATABASE": unquote(u.path.lstrip("/"))}
         query = dict(parse_qsl(u.query))
         if "sslmode" in query or "ssl" in query:
-            env["PGSSLMODE"] = query.get("sslmode") or query["ssl"]
+            mode = query.get("sslmode") or query["ssl"]
+            # asyncpg's ssl=true/false (Phoenix's driver) are no libpq sslmode
+            env["PGSSLMODE"] = {"true": "require", "1": "require", "false": "disable", "0": "disable"}.get(mode.lower(), mode)
     elif host:
         env = {"PGHOST": host.rstrip("/"), "PGPORT": os.environ.get("PHOENIX_POSTGRES_PORT") or "5432",
                "PGUSER": os.environ.get("PHOENIX_POSTGRES_USER", ""),
