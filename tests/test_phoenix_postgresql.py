@@ -300,6 +300,7 @@ def test_pg_restore_drops_phoenix_schema_and_recreates_it_in_one_transaction(pg,
     assert sql.startswith("BEGIN;\n") and sql.endswith("CREATE TABLE public.spans (id integer);\nCOMMIT;\n")
     assert sql.index("WHERE c.relname = 'alembic_version'") < sql.index("DROP TABLE IF EXISTS public.spans")
     assert "DROP %s IF EXISTS %I.%I CASCADE" in sql and "'e', 'a', 'i'" in sql  # never an extension's object
+    assert sql.count("rolname = current_user") == 2  # nor another role's (a shared external server)
     assert all("s3cret" not in a for c in restores for a in c["argv"])
 
 

@@ -353,8 +353,8 @@ def pg_dump(copy: Path, pg: dict[str, str]) -> tuple[str, str, str]:
     return "postgresql", server, revision
 
 
-# Run first in the restore's transaction: the tables, views, sequences and types of the schema that holds
-# Phoenix's alembic_version (its own schema) are dropped, so objects a later Phoenix made after the backup
+# Run first in the restore's transaction: the tables, views, sequences and types that Phoenix's role owns in
+# the schema holding Phoenix's alembic_version (its own schema) are dropped (another role's objects stay), so objects a later Phoenix made after the backup
 # (a newer migration's tables and enums) do not survive beside the restored, older revision.
 DROP_PHOENIX_SCHEMA = """
 DO $cogniverse$
@@ -367,6 +367,7 @@ BEGIN
                 n.nspname, c.relname) AS q
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE n.nspname = s AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND NOT c.relispartition
+               AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                                AND d.deptype IN ('e', 'a', 'i'))
              ORDER BY c.relkind = 'S' LOOP
@@ -376,6 +377,7 @@ BEGIN
                 n.nspname, t.typname) AS q
              FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
              WHERE n.nspname = s AND t.typtype IN ('e', 'd', 'r')
+               AND t.typowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
                AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
                                AND d.deptype = 'e') LOOP
       EXECUTE r.q;
