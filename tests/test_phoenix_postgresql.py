@@ -15,6 +15,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -174,6 +175,18 @@ BAD = [
     ("limit-below-request", {"phoenix": {"database": {"type": "postgresql", "postgresql": {"inChart": {
         "enabled": True, "resources": {"requests": {"cpu": "2", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}}}}}},
      "phoenix.database.postgresql.inChart.resources.limits.cpu (1) is below"),
+    # null drops a key in Helm (attack22 P04-P08, P16, P17): the schema names it, never a nil pointer or a
+    # Phoenix rendered with `PHOENIX_POSTGRES_USER: null`
+    *[(f"reserved-{key}", {"phoenix": {"database": {"type": "postgresql", "postgresql": {"inChart": {
+        "enabled": True, key: name}}}}}, message) for key, name, message in (
+        ("user", "pg_monitor", 'inChart.user "pg_monitor": PostgreSQL reserves role names starting with pg_'),
+        ("database", "template1", 'inChart.database "template1" is one of PostgreSQL\'s template databases'))],
+    ("null-database", {"phoenix": {"database": None}}, "database is required"),
+    ("null-in-chart", {"phoenix": {"database": {"postgresql": {"inChart": None}}}}, "inChart is required"),
+    *[(f"null-{key}", {"phoenix": {"database": {"type": "postgresql", "postgresql": {
+        "inChart": {"enabled": True, key: None}}}}}, f"{key} is required") for key in ("user", "database", "resources")],
+    ("null-secret-format", {"phoenix": {"database": {"type": "postgresql", "postgresql": {
+        "external": {"enabled": True, "existingSecret": "x", "secretFormat": None}}}}}, "secretFormat is required"),
 ]
 
 
@@ -182,6 +195,7 @@ def test_bad_database_values_fail_with_one_line_naming_the_key(helm, case, value
     with pytest.raises(HelmError) as err:
         render_chart(values, helm=helm)
     text = str(err.value).replace("at '/phoenix/database/type'", "phoenix.database.type")
+    text = re.sub(r"missing property '([^']+)'", r"\1 is required", text)  # Helm 4's words for Helm 3's
     assert message in text or message.replace(".", "/") in text, f"{helm.label}: {text}"
     assert "Traceback" not in text and "goroutine" not in text
 
@@ -198,8 +212,9 @@ STANDIN = '''#!{python}
 """Stand-in for {name}: records argv and the libpq environment, acts as the real one would for the script."""
 import json, os, sys
 log = os.environ["STANDIN_LOG"]
+stdin = sys.stdin.read() if "--file=-" in sys.argv and sys.argv[0].endswith("psql") else None
 with open(log, "a") as f:
-    f.write(json.dumps({{"argv": sys.argv, "env": {{k: v for k, v in os.environ.items() if k.startswith("PG")}},
+    f.write(json.dumps({{"argv": sys.argv, "env": {{k: v for k, v in os.environ.items() if k.startswith("PG")}}, "stdin": stdin,
                         "manifests": sorted(p for p in os.listdir(os.environ["STANDIN_BACKUPS"] + "/b1")
                                             if p.endswith(".complete")) if os.path.isdir(os.environ["STANDIN_BACKUPS"] + "/b1") else []}}) + "\\n")
 fail = os.environ.get("STANDIN_FAIL", "")
@@ -219,6 +234,10 @@ elif name == "pg_dump":
     open(sys.argv[sys.argv.index("--file") + 1], "wb").write(b"PGDMP" + os.urandom(64))
 elif name == "pg_restore" and "--list" in sys.argv:
     print("215; 0 16390 TABLE DATA public spans phoenix")
+elif name == "pg_restore":  # --file=-: the dump as SQL on stdout
+    print("DROP TABLE IF EXISTS public.spans;\\nCREATE TABLE public.spans (id integer);")
+elif name == "psql" and stdin is not None and "COMMIT;" in stdin:
+    open(os.environ["STANDIN_LOG"] + ".committed", "a").write(stdin)
 '''
 
 
@@ -295,15 +314,56 @@ def test_pg_backup_gives_up_on_a_wrong_password_at_once_and_on_an_unreachable_se
     assert not (pg.BACKUPS / "b1" / "phoenix.complete").exists()
 
 
-def test_pg_restore_cleans_and_recreates_in_one_transaction(pg, capsys):
+def _restores(pg) -> list[dict[str, Any]]:
+    return [c for c in pg.calls() if c["argv"][0].endswith("psql") and "--file=-" in c["argv"]]
+
+
+def test_pg_restore_drops_phoenix_schema_and_recreates_it_in_one_transaction(pg, capsys):
+    """pg_restore's script goes to psql inside BEGIN ... COMMIT, after a block that drops what Phoenix's schema
+    holds: a table or enum a newer Phoenix made after the backup cannot survive beside the older revision
+    (attack22 P28, seen with the real PostgreSQL 15 tools)."""
     assert step(pg, "backup-phoenix", capsys)[0] == 0
     for _ in range(2):  # twice: the same command, the same result
         code, err = step(pg, "restore-phoenix", capsys)
         assert code == 0, err
-    restores = [c["argv"][1:] for c in pg.calls() if c["argv"][0].endswith("pg_restore") and "--list" not in c["argv"]]
-    assert len(restores) == 2 and restores[0] == restores[1]
-    assert restores[0] == ["--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
-                           "--exit-on-error", "--no-password", "--dbname=phoenix", str(pg.BACKUPS / "b1/phoenix/phoenix.dump")]
+    scripts = [c["argv"][1:] for c in pg.calls() if c["argv"][0].endswith("pg_restore") and "--list" not in c["argv"]]
+    assert scripts == 2 * [["--clean", "--if-exists", "--no-owner", "--no-privileges", "--file=-",
+                            str(pg.BACKUPS / "b1/phoenix/phoenix.dump")]]
+    restores = _restores(pg)
+    assert len(restores) == 2 and restores[0]["argv"][1:] == ["--no-psqlrc", "--no-password", "--quiet",
+                                                              "--set=ON_ERROR_STOP=1", "--file=-", "--dbname=phoenix"]
+    sql = restores[0]["stdin"]
+    assert sql.startswith("BEGIN;\n") and sql.endswith("CREATE TABLE public.spans (id integer);\nCOMMIT;\n")
+    assert sql.index("WHERE c.relname = 'alembic_version'") < sql.index("DROP TABLE IF EXISTS public.spans")
+    assert "DROP %s IF EXISTS %I.%I CASCADE" in sql and "'e', 'a', 'i'" in sql  # never an extension's object
+    assert sql.count("rolname = current_user") == 2  # nor another role's (a shared external server)
+    assert all("s3cret" not in a for c in restores for a in c["argv"])
+
+
+def test_pg_restore_of_a_dump_that_breaks_off_never_commits(pg, capsys, monkeypatch):
+    assert step(pg, "backup-phoenix", capsys)[0] == 0
+    monkeypatch.setenv("STANDIN_FAIL", "pg_restore")
+    code, err = step(pg, "restore-phoenix", capsys)
+    assert code == 1 and "pg_restore failed on" in err and err.rstrip().endswith("rolled back, nothing changed")
+    (restore,) = _restores(pg)
+    assert restore["stdin"].startswith("BEGIN;") and "COMMIT" not in restore["stdin"]
+    assert not Path(os.environ["STANDIN_LOG"] + ".committed").exists()
+
+
+def _manifest(backup: Path, edit) -> None:
+    manifest = json.loads((backup / "phoenix.complete").read_text())
+    edit(manifest)
+    (backup / "phoenix.complete").write_text(json.dumps(manifest))
+
+
+def _link_outside(backup: Path) -> None:
+    """The dump replaced by a link to a file outside the backup, the manifest rewritten to match it."""
+    outside = backup.parent.parent / "outside.bin"
+    outside.write_bytes(b"PGDMP not this backup's")
+    (backup / "phoenix" / "phoenix.dump").unlink()
+    (backup / "phoenix" / "phoenix.dump").symlink_to(outside)
+    _manifest(backup, lambda m: m["files"][0].update(size=outside.stat().st_size,
+                                                     sha256=hashlib.sha256(outside.read_bytes()).hexdigest()))
 
 
 @pytest.mark.parametrize("damage,message", [
@@ -311,7 +371,14 @@ def test_pg_restore_cleans_and_recreates_in_one_transaction(pg, capsys):
     (lambda b: (b / "phoenix.complete").unlink(), "is incomplete (no phoenix.complete manifest)"),
     # a manifest naming a file outside the backup (here the dump's own absolute path) is not followed
     (lambda b: (b / "phoenix.complete").write_text((b / "phoenix.complete").read_text().replace(
-        '"phoenix/phoenix.dump"', json.dumps(str(b / "phoenix" / "phoenix.dump")))), "is missing /"),
+        '"phoenix/phoenix.dump"', json.dumps(str(b / "phoenix" / "phoenix.dump")))), "not phoenix/phoenix.dump"),
+    # hostile manifests (attack22 P31-P36): one line, never a traceback, never a file outside the backup
+    (lambda b: _manifest(b, lambda m: m.update(files=["phoenix/phoenix.dump"])), "lists a file without a path, size"),
+    (lambda b: _manifest(b, lambda m: m["files"][0].pop("size")), "lists a file without a path, size"),
+    (lambda b: _manifest(b, lambda m: m["files"][0].update(path=5)), "lists a file without a path, size"),
+    (lambda b: _manifest(b, lambda m: m["files"].insert(0, dict(m["files"][0], path="phoenix/other.bin"))),
+     "restores 'phoenix/other.bin', not phoenix/phoenix.dump"),
+    (lambda b: _link_outside(b), "is missing phoenix/phoenix.dump (or it is a link)"),
 ])
 def test_pg_restore_refuses_a_bad_backup_before_touching_the_database(pg, capsys, damage, message):
     assert step(pg, "backup-phoenix", capsys)[0] == 0
@@ -344,6 +411,9 @@ def test_pg_backup_on_a_full_volume_fails_clearly_and_keeps_the_previous_backup(
      {"PGHOST": "db.example", "PGPORT": "6543", "PGUSER": "phoenix", "PGPASSWORD": "p@ss:w/rd",
       "PGDATABASE": "traces", "PGSSLMODE": "require"}),
     ("postgresql+asyncpg://u:pw@db/", {"PGHOST": "db", "PGPORT": "5432", "PGUSER": "u", "PGDATABASE": "u"}),
+    # asyncpg's ssl=true is libpq's require (libpq refused "true", attack22 P40)
+    ("postgresql://u:pw@db/d?ssl=true", {"PGSSLMODE": "require"}),
+    ("postgresql://u:pw@db/d?ssl=false", {"PGSSLMODE": "disable"}),
 ])
 def test_the_url_phoenix_reads_becomes_libpq_environment(pg, monkeypatch, url, expected):
     for k in ("HOST", "PORT", "USER", "PASSWORD", "DB"):

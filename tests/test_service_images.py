@@ -189,6 +189,21 @@ def test_postgresql_image_is_cached_by_the_pinned_package_version():
     assert versions.get("POSTGRESQL_VERSION").startswith("15.")
 
 
+@pytest.mark.parametrize("password,refused", [("pw-from-echo\n", True), ("two\nlines", True), ("no:line@break/é", False)])
+def test_postgresql_entrypoint_refuses_a_password_file_with_a_line_break(tmp_path, password, refused):
+    """attack22 P27 (seen with the real PostgreSQL 15): initdb kept the first line of a Secret made with
+    `--from-file` of `echo pw > f`, Phoenix sent the trailing newline, and nobody could log in."""
+    (tmp_path / "password").write_text(password)
+    proc = subprocess.run([str(ROOT / "images/postgresql/start.sh")], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "PGDATA": str(tmp_path / "data"),
+                               "POSTGRES_PASSWORD_FILE": str(tmp_path / "password")})
+    if refused:
+        assert proc.returncode == 2 and "holds a line break" in proc.stderr and "--from-literal" in proc.stderr
+        assert not (tmp_path / "data").exists()
+    else:  # past the check: on to initdb (absent here)
+        assert "line break" not in proc.stderr and "initdb" in proc.stderr
+
+
 def test_postgresql_entrypoint_refuses_to_start_without_a_password(tmp_path):
     proc = subprocess.run([str(ROOT / "images/postgresql/start.sh")], capture_output=True, text=True,
                           env={"PATH": "/usr/bin:/bin", "PGDATA": str(tmp_path / "data")})

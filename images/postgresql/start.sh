@@ -10,6 +10,11 @@ user=${POSTGRES_USER:-postgres}
 db=${POSTGRES_DB:-$user}
 if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then
   pwfile=$POSTGRES_PASSWORD_FILE
+  # initdb keeps the first line only; Phoenix sends the Secret's value whole, line break included.
+  if [ "$(wc -l <"$pwfile")" -ne 0 ]; then
+    echo "start-postgresql: the password in $pwfile holds a line break (a Secret made from a file that ends in a newline?): Phoenix would send it and never log in; make the Secret without one (kubectl create secret generic NAME --from-literal=password=...)" >&2
+    exit 2
+  fi
 elif [ -n "${POSTGRES_PASSWORD:-}" ]; then
   pwfile=$(mktemp)
   printf '%s\n' "$POSTGRES_PASSWORD" >"$pwfile"

@@ -16,7 +16,7 @@ the backups claim at /backups.
   restore-phoenix --backup-dir /backups --backup-id ID
       Refuses an incomplete backup (no manifest) or a corrupted one (a size or sha256 that differs
       from the manifest), changing nothing. Otherwise copies the backup beside the live database,
-      checks it, moves the current database and its WAL aside to /data/pre-restore/ and puts the
+      checks it, moves the current database and its WAL aside to /data/pre-restore/<time>/ and puts the
       copy in place with one rename. Phoenix must be stopped (the restore workflow scales it to 0).
       Running it twice gives the same database.
 
@@ -25,10 +25,10 @@ PostgreSQL: run by the PostgreSQL image's python3 (pg_dump and pg_restore beside
 connection goes to them in libpq's environment (PGHOST, PGPASSWORD...), never in argv.
   backup-phoenix   pg_dump --format=custom into phoenix/phoenix.dump (one transaction snapshot;
       Phoenix keeps running), read back with pg_restore --list, then the manifest, last.
-  restore-phoenix  the same checks against the manifest, then pg_restore --clean --if-exists
-      --single-transaction into the database: Phoenix's tables are dropped and recreated from the
-      dump in one transaction (an error leaves the database as it was); running it twice gives the
-      same database.
+  restore-phoenix  the same checks against the manifest, then pg_restore's SQL of the dump run by
+      psql in one transaction that first drops what Phoenix's schema holds (DROP_PHOENIX_SCHEMA),
+      committed only after the whole dump (an error leaves the database as it was); running it twice
+      gives the same database.
 
 Every argument is one argv element (no shell); exit 2 = invalid argument, 1 = failure, with one
 line on stderr that names the problem.
@@ -215,10 +215,21 @@ def verified(args: dict[str, str], fmt: str) -> dict:
         raise Failure(f"restore-phoenix: backup {args['backup-id']} is a {manifest.get('format')} backup and "
                       f"Phoenix now keeps its data in {'SQLite' if fmt == 'sqlite' else 'PostgreSQL'} ({fmt}): "
                       "nothing changed")
+    if not all(isinstance(f, dict) and isinstance(f.get("path"), str) and type(f.get("size")) is int
+               and isinstance(f.get("sha256"), str) for f in files):
+        raise Failure(f"restore-phoenix: the manifest {marker.name} of backup {args['backup-id']} lists a file without "
+                      "a path, size and sha256: nothing changed")
+    own = f"{COMPONENT}/{DB_NAME if fmt == 'sqlite' else DUMP_NAME}"
+    if files[0]["path"] != own:
+        raise Failure(f"restore-phoenix: the manifest {marker.name} of backup {args['backup-id']} restores "
+                      f"{files[0]['path']!r}, not {own}: nothing changed")
     for f in files:
         path = target / f["path"]
-        if not f["path"].startswith(f"{COMPONENT}/") or ".." in f["path"].split("/") or not path.is_file():
-            raise Failure(f"restore-phoenix: backup {args['backup-id']} is missing {f['path']}: nothing changed")
+        # Never a link: a backup holds its own files, not a way to read others from the pod.
+        if not f["path"].startswith(f"{COMPONENT}/") or ".." in f["path"].split("/") or not path.is_file() or \
+                any(p.is_symlink() for p in (path, *list(path.parents)[:f["path"].count("/")])):
+            raise Failure(f"restore-phoenix: backup {args['backup-id']} is missing {f['path']} (or it is a link): "
+                          "nothing changed")
         size, digest = path.stat().st_size, sha256(path)
         if size != f["size"] or digest != f["sha256"]:
             raise Failure(f"restore-phoenix: backup {args['backup-id']} is corrupted: {f['path']} has sha256 "
@@ -235,13 +246,23 @@ def restore(args: dict[str, str]) -> dict[str, str]:
     source = Path(args["backup-dir"]) / args["backup-id"] / manifest["files"][0]["path"]
     start = time.monotonic()
     staged = DATA / (DB_NAME + ".restoring")
-    shutil.copyfile(source, staged)
-    with staged.open("rb") as f:
-        os.fsync(f.fileno())
-    check(staged)
-    aside = DATA / "pre-restore"
-    shutil.rmtree(aside, ignore_errors=True)
-    aside.mkdir()
+    try:
+        shutil.copyfile(source, staged)
+        with staged.open("rb") as f:
+            os.fsync(f.fileno())
+        check(staged)
+    except (OSError, Failure) as e:
+        staged.unlink(missing_ok=True)
+        why = "Phoenix's volume is full" if isinstance(e, OSError) and e.errno == 28 else str(e)
+        raise Failure(f"restore-phoenix: staging backup {args['backup-id']} beside the database failed ({why}): "
+                      "nothing changed") from None
+    # Every replaced database is kept, each in its own folder: a second restore must not delete what the
+    # first one set aside (the only copy of the data as it was before the first restore).
+    stamp = time.strftime("%Y-%m-%dT%H-%M-%SZ", time.gmtime())
+    aside, n = DATA / "pre-restore" / stamp, 1
+    while aside.exists():
+        aside, n = DATA / "pre-restore" / f"{stamp}.{n}", n + 1
+    aside.mkdir(parents=True)
     # The WAL and shared-memory files belong to the old database: left beside the new one, SQLite
     # would replay the old WAL onto it.
     for suffix in ("", "-wal", "-shm", "-journal"):
@@ -280,7 +301,9 @@ def pg_env() -> dict[str, str] | None:
                "PGPASSWORD": unquote(u.password or ""), "PGDATABASE": unquote(u.path.lstrip("/"))}
         query = dict(parse_qsl(u.query))
         if "sslmode" in query or "ssl" in query:
-            env["PGSSLMODE"] = query.get("sslmode") or query["ssl"]
+            mode = query.get("sslmode") or query["ssl"]
+            # asyncpg's ssl=true/false (Phoenix's driver) are no libpq sslmode
+            env["PGSSLMODE"] = {"true": "require", "1": "require", "false": "disable", "0": "disable"}.get(mode.lower(), mode)
     elif host:
         env = {"PGHOST": host.rstrip("/"), "PGPORT": os.environ.get("PHOENIX_POSTGRES_PORT") or "5432",
                "PGUSER": os.environ.get("PHOENIX_POSTGRES_USER", ""),
@@ -350,15 +373,83 @@ def pg_dump(copy: Path, pg: dict[str, str]) -> tuple[str, str, str]:
     return "postgresql", server, revision
 
 
+# Run first in the restore's transaction: the tables, views, sequences and types that Phoenix's role owns in
+# the schema holding Phoenix's alembic_version (its own schema) are dropped (another role's objects stay), so objects a later Phoenix made after the backup
+# (a newer migration's tables and enums) do not survive beside the restored, older revision.
+DROP_PHOENIX_SCHEMA = """
+DO $cogniverse$
+DECLARE s text; r record;
+BEGIN
+  FOR s IN SELECT DISTINCT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE c.relname = 'alembic_version' AND c.relkind = 'r' LOOP
+    FOR r IN SELECT format('DROP %s IF EXISTS %I.%I CASCADE', CASE c.relkind WHEN 'v' THEN 'VIEW'
+                WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+                n.nspname, c.relname) AS q
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = s AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND NOT c.relispartition
+               AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                               AND d.deptype IN ('e', 'a', 'i'))
+             ORDER BY c.relkind = 'S' LOOP
+      EXECUTE r.q;
+    END LOOP;
+    FOR r IN SELECT format('DROP %s IF EXISTS %I.%I CASCADE', CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END,
+                n.nspname, t.typname) AS q
+             FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+             WHERE n.nspname = s AND t.typtype IN ('e', 'd', 'r')
+               AND t.typowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
+                               AND d.deptype = 'e') LOOP
+      EXECUTE r.q;
+    END LOOP;
+  END LOOP;
+END $cogniverse$;
+"""
+
+
 def pg_restore(args: dict[str, str], pg: dict[str, str]) -> dict[str, str]:
+    """pg_restore's script of the dump fed to psql inside BEGIN ... COMMIT, after DROP_PHOENIX_SCHEMA.
+
+    COMMIT is written only once pg_restore read the whole dump and psql met no error (ON_ERROR_STOP):
+    a dump that breaks off, an error, or this process dying closes psql's input without COMMIT, and
+    the server rolls the transaction back: the database is as it was. Twice gives the same database."""
+    import tempfile
+
     manifest = verified(args, "pg-custom")
     dump = Path(args["backup-dir"]) / args["backup-id"] / manifest["files"][0]["path"]
-    start = time.monotonic()
-    pg_server_version(pg, "restore-phoenix")
-    # --clean --if-exists: every object of the dump is dropped (if it exists) and recreated, so a second
-    # run gives the same database; --single-transaction: an error leaves the database as it was.
-    pg_run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
-            "--exit-on-error", "--no-password", f"--dbname={pg['PGDATABASE']}", str(dump)], pg, "restore-phoenix")
+    what, start = "restore-phoenix", time.monotonic()
+    pg_server_version(pg, what)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PHOENIX_", "PG"))} | pg
+    with tempfile.TemporaryFile() as script_err, tempfile.TemporaryFile() as psql_err:
+        try:
+            script = subprocess.Popen(["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges",
+                                       "--file=-", str(dump)], env=env, stdout=subprocess.PIPE, stderr=script_err)
+            psql = subprocess.Popen(["psql", "--no-psqlrc", "--no-password", "--quiet", "--set=ON_ERROR_STOP=1",
+                                     "--file=-", f"--dbname={pg['PGDATABASE']}"], env=env, stdin=subprocess.PIPE,
+                                    stdout=subprocess.DEVNULL, stderr=psql_err)
+        except OSError as e:
+            raise Failure(f"{what}: pg_restore or psql could not run: {e}") from e
+        try:
+            psql.stdin.write(b"BEGIN;\nSET client_min_messages = warning;\n" + DROP_PHOENIX_SCHEMA.encode())
+            shutil.copyfileobj(script.stdout, psql.stdin, 1 << 20)
+            read_all = script.wait() == 0
+            if read_all:
+                psql.stdin.write(b"COMMIT;\n")
+            psql.stdin.close()
+        except BrokenPipeError:  # psql stopped at an error
+            script.kill()
+            script.wait()
+            read_all = False
+        code = psql.wait()
+        for proc, err, name in ((script, script_err, "pg_restore"), (psql, psql_err, "psql")):
+            err.seek(0)
+            text = " ".join(err.read().decode(errors="replace").split())[-600:]
+            if proc.returncode != 0:
+                raise Failure(f"{what}: {name} failed on {pg['PGHOST']}:{pg['PGPORT']}/{pg['PGDATABASE']}: "
+                              f"{text or f'exit code {proc.returncode}'}: the transaction was rolled back, nothing "
+                              "changed")
+        if not read_all or code != 0:
+            raise Failure(f"{what}: the restore stopped before its end: the transaction was rolled back, nothing changed")
     print(f"restore-phoenix: backup {args['backup-id']} ({manifest['size']} bytes, PostgreSQL "
           f"{manifest['version']}, schema {manifest.get('schema-revision')}) restored into "
           f"{pg['PGHOST']}/{pg['PGDATABASE']} in {time.monotonic() - start:.1f}s", file=sys.stderr)

@@ -110,6 +110,12 @@ restricted day of month with an unrestricted day of week can be impossible.
 {{- end -}}
 {{- if $in.enabled -}}
 {{- include "cogniverse.check.resources" (dict "key" (printf "%s.inChart.resources" $k) "r" $in.resources) -}}
+{{- if hasPrefix "pg_" (toString $in.user) -}}{{/* initdb refuses it: the server would never start */}}
+{{- fail (printf "%s.inChart.user %q: PostgreSQL reserves role names starting with pg_; choose another (e.g. phoenix)" $k (toString $in.user)) -}}
+{{- end -}}
+{{- if has (toString $in.database) (list "template0" "template1") -}}{{/* createdb fails; Phoenix would write into a template */}}
+{{- fail (printf "%s.inChart.database %q is one of PostgreSQL's template databases; choose another (e.g. phoenix)" $k (toString $in.database)) -}}
+{{- end -}}
 {{- end -}}
 {{- if and $ext.enabled (not $ext.existingSecret) -}}
 {{- fail (printf "%s.external.existingSecret is empty: name the Secret in the release namespace that holds the connection (key url, or keys host, user and password; %s.external.secretFormat)" $k $k) -}}
