@@ -149,12 +149,19 @@ def test_global_options_work_anywhere_and_errors_follow_the_format(capsys, demo:
     assert code == 2 and '"ok": false' in out and "unrecognized arguments: --bogus" in err
 
 
-def test_ct_checks_the_version_bump_against_the_target_branch(capsys, demo: Path) -> None:
+def _feature_branch(demo: Path) -> list[str]:
+    """DEMO as a git repository: the chart committed on main, then branch `feature` checked out. Returns the
+    git command prefix for further commits."""
     git = ["git", "-C", str(demo), "-c", "user.name=t", "-c", "user.email=t@example.org"]
     subprocess.run(["git", "init", "-q", "-b", "main", str(demo)], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "chart"], check=True)
     subprocess.run([*git, "checkout", "-qb", "feature"], check=True)
+    return git
+
+
+def test_ct_checks_the_version_bump_against_the_target_branch(capsys, demo: Path) -> None:
+    _feature_branch(demo)
     (demo / "values.yaml").write_text((demo / "values.yaml").read_text() + "extra: 1\n")
     code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
     assert code == 1 and rules_of(result) == {"ct/version-bump"} and "compared with" in result["version_bump"]
@@ -175,11 +182,7 @@ def test_ct_notes_a_version_bump_it_could_not_compare(capsys, demo: Path) -> Non
 def test_ct_says_when_a_shallow_clone_leaves_the_version_bump_unchecked(capsys, demo: Path, tmp_path: Path) -> None:
     """actions/checkout fetches one commit by default: the chart's change is then its "first commit" and the
     missing bump passed silently. A shallow clone gets a warning naming the fix, in every format."""
-    git = ["git", "-C", str(demo), "-c", "user.name=t", "-c", "user.email=t@example.org"]
-    subprocess.run(["git", "init", "-q", "-b", "main", str(demo)], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-qm", "chart"], check=True)
-    subprocess.run([*git, "checkout", "-qb", "feature"], check=True)
+    git = _feature_branch(demo)
     (demo / "values.yaml").write_text((demo / "values.yaml").read_text() + "extra: 1\n")
     subprocess.run([*git, "commit", "-qam", "change without a bump"], check=True)
     clone = tmp_path / "clone"
@@ -198,11 +201,7 @@ def test_ct_compares_with_the_remote_target_branch_and_refuses_an_unknown_one(ca
     """A CI checkout has origin/main but no local main: a branch that bumped the version and then changed the
     chart again was compared with its own previous commit and failed. A --target-branch that exists neither
     locally nor on origin is an input error, not a silent comparison with something else."""
-    git = ["git", "-C", str(demo), "-c", "user.name=t", "-c", "user.email=t@example.org"]
-    subprocess.run(["git", "init", "-q", "-b", "main", str(demo)], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-qm", "chart"], check=True)
-    subprocess.run([*git, "checkout", "-qb", "feature"], check=True)
+    git = _feature_branch(demo)
     chart_yaml = demo / "Chart.yaml"
     chart_yaml.write_text(chart_yaml.read_text().replace("version: 0.1.0", "version: 0.2.0"))
     subprocess.run([*git, "commit", "-qam", "bump"], check=True)

@@ -159,6 +159,23 @@ def test_validate_hook_takes_option_like_file_names_as_files_and_skips_only_char
     assert code == 0 and "2 objects checked" in out, out + err  # the values file and the planted ConfigMap
 
 
+def _run_action_step(tmp_path: Path, stub_body: str, args: str = "", output: str = "github",
+                     output_file: str = "") -> subprocess.CompletedProcess[str]:
+    """action.yml's run step (command `check`) in bash as a runner runs it, with a stand-in for the installed
+    tool whose body is STUB_BODY (a shell script) and $GITHUB_OUTPUT in tmp_path."""
+    step = next(s for s in ACTION["runs"]["steps"] if "INPUT_ARGS" in s.get("env", {}))
+    stub = tmp_path / "runner-temp" / "cogniverse-chart" / "bin" / "cogniverse-chart"
+    stub.parent.mkdir(parents=True)
+    stub.write_text(f"#!/bin/sh\n{stub_body}\n")
+    stub.chmod(0o755)
+    (tmp_path / "github-output").write_text("")
+    env = {"PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path / "runner-temp"), "INPUT_ARGS": args,
+           "GITHUB_OUTPUT": str(tmp_path / "github-output"), "INPUT_COMMAND": "check", "INPUT_OUTPUT": output,
+           "INPUT_OUTPUT_FILE": output_file}
+    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
 @pytest.mark.parametrize("args,argv", [
     ("--helm 3\n--strict --kube-version 1.33\n", ["--helm", "3", "--strict", "--kube-version", "1.33"]),
     ("$(touch PWNED) `id` *", ["$(touch", "PWNED)", "`id`", "*"]),
@@ -167,17 +184,7 @@ def test_validate_hook_takes_option_like_file_names_as_files_and_skips_only_char
 def test_action_passes_every_line_of_args_as_words_and_runs_none(tmp_path: Path, args: str, argv: list[str]) -> None:
     """The run step with a stand-in for the installed tool that prints its arguments: a multi-line `args: |`
     loses no line, and nothing in the input is executed or globbed."""
-    step = next(s for s in ACTION["runs"]["steps"] if "INPUT_ARGS" in s.get("env", {}))
-    stub = tmp_path / "runner-temp" / "cogniverse-chart" / "bin" / "cogniverse-chart"
-    stub.parent.mkdir(parents=True)
-    stub.write_text('#!/bin/sh\nfor a in "$@"; do echo "[$a]"; done\n')
-    stub.chmod(0o755)
-    (tmp_path / "github-output").write_text("")
-    env = {"PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path / "runner-temp"), "INPUT_ARGS": args,
-           "GITHUB_OUTPUT": str(tmp_path / "github-output"), "INPUT_COMMAND": "check", "INPUT_OUTPUT": "github",
-           "INPUT_OUTPUT_FILE": ""}
-    proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=60)
+    proc = _run_action_step(tmp_path, 'for a in "$@"; do echo "[$a]"; done', args=args, output="github")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == [f"[{a}]" for a in ["--output", "github", "check", *argv]]
     assert not (tmp_path / "PWNED").exists()
@@ -189,18 +196,8 @@ def test_action_makes_the_output_file_folder_and_calls_an_unwritable_one_bad_inp
         tmp_path: Path, output_file: str, code: int, written: bool) -> None:
     """`output-file: reports/results.sarif` failed in bash ("No such file or directory") and reported
     exit-code=1, which means findings; the folder is now made, and a path that cannot be written is exit 2."""
-    step = next(s for s in ACTION["runs"]["steps"] if "INPUT_ARGS" in s.get("env", {}))
-    stub = tmp_path / "runner-temp" / "cogniverse-chart" / "bin" / "cogniverse-chart"
-    stub.parent.mkdir(parents=True)
-    stub.write_text('#!/bin/sh\necho report\n')
-    stub.chmod(0o755)
     (tmp_path / "blocker").write_text("a file where a folder belongs")
-    (tmp_path / "github-output").write_text("")
-    env = {"PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path / "runner-temp"), "INPUT_ARGS": "",
-           "GITHUB_OUTPUT": str(tmp_path / "github-output"), "INPUT_COMMAND": "check", "INPUT_OUTPUT": "sarif",
-           "INPUT_OUTPUT_FILE": output_file}
-    proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=tmp_path,
-                          env=env, capture_output=True, text=True, timeout=60)
+    proc = _run_action_step(tmp_path, "echo report", output="sarif", output_file=output_file)
     assert proc.returncode == code and f"exit-code={code}" in (tmp_path / "github-output").read_text(), proc.stderr
     assert (tmp_path / output_file).is_file() == written
     if written:

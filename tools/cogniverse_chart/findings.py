@@ -100,8 +100,6 @@ class Policy:
             yield doc
 
     def note(self, doc: Document) -> None:
-        from .config import known_rule
-
         meta = doc.obj.get("metadata")
         annotations = meta.get("annotations") if type(meta) is dict else None  # noqa: E721 - the hot path
         if not annotations or type(annotations) is not dict:  # noqa: E721
@@ -116,33 +114,36 @@ class Policy:
             if not key.startswith(_BARE):
                 continue
             rule = key[len(SUPPRESS_PREFIX):] if key.startswith(SUPPRESS_PREFIX) else ""
-            if not rule:  # `.../ignore.`, and `.../ignore` or `.../ignore-schema` that look like one
-                self.bad.append(Finding.for_doc(
-                    doc, "config/suppression-reason", Severity.ERROR,
-                    f"annotation {key} names no rule: write {SUPPRESS_PREFIX}FAMILY.RULE (e.g. "
-                    f"{SUPPRESS_PREFIX}policy.image-tag)", f"$.metadata.annotations[{key!r}]"))
-                continue
-            if not isinstance(reason, str) or not any(c.isalnum() for c in reason):
-                self.bad.append(Finding.for_doc(
-                    doc, "config/suppression-reason", Severity.ERROR,
-                    f"annotation {key} must say why the finding is ignored (a reason in words); "
-                    f"it suppresses nothing until it does", f"$.metadata.annotations[{key!r}]"))
-                continue
-            if not known_rule(annotation_rule(rule)):
-                self.bad.append(Finding.for_doc(
-                    doc, "config/suppression-unknown-rule", Severity.WARNING,
-                    f"annotation {key} names no rule or family the toolkit has (see `cogniverse-chart lint "
-                    f"--list-rules`; write {SUPPRESS_PREFIX}FAMILY.RULE); it suppresses nothing",
-                    f"$.metadata.annotations[{key!r}]"))
-                continue
-            if annotation_rule(rule) in UNSUPPRESSIBLE or annotation_rule(rule).rstrip("/") == "config":
-                self.bad.append(Finding.for_doc(
-                    doc, "config/suppression-unknown-rule", Severity.WARNING,
-                    f"annotation {key}: {annotation_rule(rule)} findings cannot be suppressed by an annotation "
-                    f"(they are what the run was asked to enforce, or about suppressions); it suppresses nothing",
-                    f"$.metadata.annotations[{key!r}]"))
+            problem = self._suppression_problem(key, rule, reason)
+            if problem:
+                rule_id, severity, message = problem
+                self.bad.append(Finding.for_doc(doc, rule_id, severity, message, f"$.metadata.annotations[{key!r}]"))
                 continue
             mine[annotation_rule(rule)] = reason.strip()
+
+    @staticmethod
+    def _suppression_problem(key: str, rule: str, reason: Any) -> tuple[str, Severity, str] | None:
+        """What is wrong with one suppression annotation (rule id, severity, message), or None."""
+        from .config import known_rule
+
+        if not rule:  # `.../ignore.`, and `.../ignore` or `.../ignore-schema` that look like one
+            return ("config/suppression-reason", Severity.ERROR,
+                    f"annotation {key} names no rule: write {SUPPRESS_PREFIX}FAMILY.RULE (e.g. "
+                    f"{SUPPRESS_PREFIX}policy.image-tag)")
+        if not isinstance(reason, str) or not any(c.isalnum() for c in reason):
+            return ("config/suppression-reason", Severity.ERROR,
+                    f"annotation {key} must say why the finding is ignored (a reason in words); "
+                    f"it suppresses nothing until it does")
+        named = annotation_rule(rule)
+        if not known_rule(named):
+            return ("config/suppression-unknown-rule", Severity.WARNING,
+                    f"annotation {key} names no rule or family the toolkit has (see `cogniverse-chart lint "
+                    f"--list-rules`; write {SUPPRESS_PREFIX}FAMILY.RULE); it suppresses nothing")
+        if named in UNSUPPRESSIBLE or named.rstrip("/") == "config":
+            return ("config/suppression-unknown-rule", Severity.WARNING,
+                    f"annotation {key}: {named} findings cannot be suppressed by an annotation "
+                    f"(they are what the run was asked to enforce, or about suppressions); it suppresses nothing")
+        return None
 
     def apply(self, findings: Iterable[Finding]) -> list[Finding]:
         from .config import rule_setting
