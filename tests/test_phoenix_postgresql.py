@@ -180,6 +180,7 @@ BAD = [
     *[(f"reserved-{key}", {"phoenix": {"database": {"type": "postgresql", "postgresql": {"inChart": {
         "enabled": True, key: name}}}}}, message) for key, name, message in (
         ("user", "pg_monitor", 'inChart.user "pg_monitor": PostgreSQL reserves role names starting with pg_'),
+        ("user", "postgres", 'inChart.user "postgres" is the server\'s superuser'),
         ("database", "template1", 'inChart.database "template1" is one of PostgreSQL\'s template databases'))],
     ("null-database", {"phoenix": {"database": None}}, "database is required"),
     ("null-in-chart", {"phoenix": {"database": {"postgresql": {"inChart": None}}}}, "inChart is required"),

@@ -195,7 +195,7 @@ def test_postgresql_entrypoint_refuses_a_password_file_with_a_line_break(tmp_pat
     `--from-file` of `echo pw > f`, Phoenix sent the trailing newline, and nobody could log in."""
     (tmp_path / "password").write_text(password)
     proc = subprocess.run([str(ROOT / "images/postgresql/start.sh")], capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin", "PGDATA": str(tmp_path / "data"),
+                          env={"PATH": "/usr/bin:/bin", "PGDATA": str(tmp_path / "data"), "POSTGRES_USER": "phoenix",
                                "POSTGRES_PASSWORD_FILE": str(tmp_path / "password")})
     if refused:
         assert proc.returncode == 2 and "holds a line break" in proc.stderr and "--from-literal" in proc.stderr
@@ -206,6 +206,18 @@ def test_postgresql_entrypoint_refuses_a_password_file_with_a_line_break(tmp_pat
 
 def test_postgresql_entrypoint_refuses_to_start_without_a_password(tmp_path):
     proc = subprocess.run([str(ROOT / "images/postgresql/start.sh")], capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin", "PGDATA": str(tmp_path / "data")})
+                          env={"PATH": "/usr/bin:/bin", "PGDATA": str(tmp_path / "data"), "POSTGRES_USER": "phoenix"})
     assert proc.returncode == 2 and "set POSTGRES_PASSWORD_FILE or POSTGRES_PASSWORD" in proc.stderr
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("user,message", [(None, "set POSTGRES_USER"), ("postgres", "must not be postgres")])
+def test_postgresql_entrypoint_refuses_no_role_or_the_superuser_for_the_application(tmp_path, user, message):
+    """attack22 P23: Phoenix's role was the server's superuser (a client with its password could run programs in
+    the pod through COPY ... TO PROGRAM); the application's role is now never the superuser."""
+    env = {"PATH": "/usr/bin:/bin", "PGDATA": str(tmp_path / "data"), "POSTGRES_PASSWORD": "pw"}
+    if user:
+        env["POSTGRES_USER"] = user
+    proc = subprocess.run([str(ROOT / "images/postgresql/start.sh")], capture_output=True, text=True, env=env)
+    assert proc.returncode == 2 and message in proc.stderr
     assert not (tmp_path / "data").exists()

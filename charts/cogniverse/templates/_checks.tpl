@@ -113,6 +113,9 @@ restricted day of month with an unrestricted day of week can be impossible.
 {{- if hasPrefix "pg_" (toString $in.user) -}}{{/* initdb refuses it: the server would never start */}}
 {{- fail (printf "%s.inChart.user %q: PostgreSQL reserves role names starting with pg_; choose another (e.g. phoenix)" $k (toString $in.user)) -}}
 {{- end -}}
+{{- if eq (toString $in.user) "postgres" -}}{{/* the server's own superuser: Phoenix's role is no superuser */}}
+{{- fail (printf "%s.inChart.user \"postgres\" is the server's superuser, which no client may log in as; choose another (e.g. phoenix)" $k) -}}
+{{- end -}}
 {{- if has (toString $in.database) (list "template0" "template1") -}}{{/* createdb fails; Phoenix would write into a template */}}
 {{- fail (printf "%s.inChart.database %q is one of PostgreSQL's template databases; choose another (e.g. phoenix)" $k (toString $in.database)) -}}
 {{- end -}}
