@@ -148,9 +148,8 @@ import_service_images() {
 }
 # Smoke tests that do not depend on the Argo version run in one leg only. The node checks (Kubernetes
 # version, kubectl skew, DNS, local-path, metrics, a trivial Helm 3 chart, the daemons' locks) run on the
-# first Argo version, and so (the lead's CI budget) does the upgrade/rollback module.
+# first Argo version (and so, below, does the upgrade/rollback module: the lead's CI budget).
 first_leg_only=(
-  tests/smoke/test_upgrade_rollback.py
   tests/test_local_cluster_smoke.py::test_server_reports_the_pinned_kubernetes_version
   tests/test_local_cluster_smoke.py::test_kubectl_is_within_one_minor_of_the_server
   tests/test_local_cluster_smoke.py::test_node_is_ready_and_runs_real_containers
@@ -172,6 +171,8 @@ beside_groups=(
   # NetworkPolicy enforcement, the two-release attacks on the token routes
   "first node - tests/smoke/test_install_from_oci.py tests/smoke/test_network_policy.py tests/smoke/test_kube_router_netns.py tests/smoke/test_security_routes.py"
   "first postgresql images tests/smoke/test_restore_drill_postgres.py"
+  # the previous release installed, upgraded to the tree and rolled back, every workflow run after each
+  "first upgrade - tests/smoke/test_upgrade_rollback.py"
   "last services images tests/smoke/test_services.py"
   "last restore-drill images tests/smoke/test_restore_drill.py"
 )

@@ -38,9 +38,10 @@ def drill_names(prefix: str) -> tuple[str, str, str, str]:
 class Drill(Services):
     """The release plus Phoenix's REST API through the Service proxy; `trace_project` receives the spans."""
 
-    def __init__(self, rel: SmokeRelease, core: Any, apps: Any, trace_project: str):
+    def __init__(self, rel: SmokeRelease, core: Any, apps: Any, trace_project: str, traces: int = TRACES):
         super().__init__(rel, core, apps)
         self.trace_project = trace_project
+        self.traces = traces  # traces of SPANS_PER_TRACE spans that write_data sends
         self.state: dict[str, Any] = {}
 
     def call(self, method: str, path: str, body: Any = None, query: list[tuple[str, Any]] | None = None) -> Any:
@@ -112,7 +113,8 @@ def api_session() -> tuple[Any, Any]:
 
 
 @contextlib.contextmanager
-def open_drill(kube_cluster: Any, namespace: str, trace_project: str, *install_args: str) -> Iterator[Drill]:
+def open_drill(kube_cluster: Any, namespace: str, trace_project: str, *install_args: str,
+               traces: int = TRACES) -> Iterator[Drill]:
     """values/local.yaml (plus OVERRIDES and install_args) in a new namespace, Phoenix Ready; removed after."""
     from kubernetes import client
 
@@ -122,7 +124,7 @@ def open_drill(kube_cluster: Any, namespace: str, trace_project: str, *install_a
         name=namespace, labels={"pod-security.kubernetes.io/enforce": "baseline"})))
     rel = SmokeRelease(namespace, RELEASE, find_helm(), kube_cluster.kube_config_path,
                        ArgoClient(client.CustomObjectsApi(), namespace), 0.0)
-    d = Drill(rel, core, apps, trace_project)
+    d = Drill(rel, core, apps, trace_project, traces)
     try:
         d.install(*OVERRIDES, *install_args)
         rel.watcher = WorkflowWatcher(rel.argo.api, namespace)
@@ -140,7 +142,7 @@ def open_drill(kube_cluster: Any, namespace: str, trace_project: str, *install_a
 
 
 def send_spans(drill: Drill) -> set[str]:
-    """TRACES traces of SPANS_PER_TRACE spans to Phoenix's OTLP/HTTP endpoint through the API server."""
+    """drill.traces traces of SPANS_PER_TRACE spans to Phoenix's OTLP/HTTP endpoint through the API server."""
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -152,11 +154,11 @@ def send_spans(drill: Drill) -> set[str]:
         certificate_file=cfg.ssl_ca_cert or True, timeout=60, session=session)
     provider = TracerProvider(resource=Resource.create({"openinference.project.name": drill.trace_project,
                                                         "service.name": "restore-drill"}))
-    provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=TRACES * SPANS_PER_TRACE,
+    provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=drill.traces * SPANS_PER_TRACE,
                                                    max_export_batch_size=500, schedule_delay_millis=200))
     tracer = provider.get_tracer("restore-drill")
     ids = set()
-    for t in range(TRACES):
+    for t in range(drill.traces):
         with tracer.start_as_current_span(f"request-{t}") as root:
             ids.add(format(root.get_span_context().span_id, "016x"))
             for s in range(SPANS_PER_TRACE - 1):
