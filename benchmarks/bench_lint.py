@@ -7,12 +7,16 @@ The stream: copies of everything the chart renders for its k3s profile (Deployme
 ConfigMaps, WorkflowTemplates, CronWorkflows ...), each copy moved to a namespace of its own (`bench-N`:
 objects, service URLs, RBAC subjects), so references resolve as in a real release, until the stream
 reaches the size asked for. For each size:
-  lint      `cogniverse-chart lint FILE` (document by document; wall time, peak RSS)
+  lint      `cogniverse-chart lint FILE` (document by document; wall time, CPU time, peak RSS)
   validate  `cogniverse-chart validate FILE` (strict schemas) on the same file
+  read      the manifest reader alone (split + YAML parse of every document, nothing checked): the floor
+            under both lint and validate, which read the stream with it
   argo      tools/argo-validate (Argo's `workflow/validate`, the lint oracle) on the same objects, one
             case per copy, fed as JSON lines (the conversion to JSON is not timed)
 Peak RSS is each process's own (wait4 rusage), measured through a small helper process so that the
-benchmark's memory is not counted.
+benchmark's memory is not counted. CPU seconds (user + system) are the fair comparison on a shared
+machine; the `x validate` column is each tool's CPU time over validate's. Targets (issue 25): lint peaks
+under 100 MB on 200 MB, and its time is within 2x validate's.
 """
 
 from __future__ import annotations
@@ -26,13 +30,16 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_validate import run_measured  # noqa: E402  (the shared wall-time / peak-RSS helper)
+from bench_validate import run_measured_cpu  # noqa: E402  (the shared wall/CPU-time, peak-RSS helper)
 
 from cogniverse_chart.chart import render_profiles  # noqa: E402
 from cogniverse_chart.lint import oracle  # noqa: E402
 
 CLI = [sys.executable, "-m", "cogniverse_chart.cli"]
 ARGO_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
+#: The reader alone: what lint and validate both spend before checking anything.
+READ_ONLY = ("import sys\nfrom cogniverse_chart.documents import no_cyclic_gc, read_paths\n"
+             "with no_cyclic_gc():\n    n = sum(1 for _ in read_paths(sys.argv[1:]))\nprint(f'read: {n} objects')")
 
 
 def copies(base: list[dict], namespace: str, target_bytes: int) -> tuple[list[str], int]:
@@ -81,24 +88,30 @@ def main() -> int:
     exe = oracle.build(args.argo_version.split(".")[0])
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-lint-"))
     work.mkdir(parents=True, exist_ok=True)
-    print(f"{'stream':>8} {'objects':>8}  {'tool':<9} {'seconds':>8} {'peak MB':>8}  result")
+    print(f"{'stream':>8} {'objects':>8}  {'tool':<9} {'seconds':>8} {'cpu s':>7} {'x validate':>10} "
+          f"{'peak MB':>8}  result")
     for mb in args.mb:
         stream = work / f"chart-{mb}mb.yaml"
         n = write_stream(stream, mb)
         size = stream.stat().st_size / 2**20
         runs = {
-            "lint": CLI + ["lint", "--argo-version", args.argo_version, str(stream)],
             "validate": CLI + ["validate", "--argo-version", args.argo_version, str(stream)],
+            "lint": CLI + ["lint", "--argo-version", args.argo_version, str(stream)],
+            "read": [sys.executable, "-c", READ_ONLY, str(stream)],
         }
+        base = 0.0
         for name, cmd in runs.items():
-            wall, rss, done = run_measured(cmd)
+            wall, cpu, rss, done = run_measured_cpu(cmd)
+            base = base or cpu
             tail = (done.stdout.strip().splitlines() or [f"exit {done.returncode}"])[-1]
-            print(f"{size:7.0f}M {n:>8}  {name:<9} {wall:8.1f} {rss:8d}  {tail[:90]}")
+            print(f"{size:7.0f}M {n:>8}  {name:<9} {wall:8.1f} {cpu:7.1f} {cpu / base:9.2f}x {rss:8d}  {tail[:80]}",
+                  flush=True)
         jsonl = work / f"chart-{mb}mb.jsonl"
         argo_objects = write_argo_input(stream, jsonl)
-        wall, rss, done = run_measured(["sh", "-c", f"exec {exe} < {jsonl}"])
+        wall, cpu, rss, done = run_measured_cpu(["sh", "-c", f"exec {exe} < {jsonl}"])
         rejected = sum(1 for line in done.stdout.splitlines() for r in json.loads(line)["results"] if r["error"])
-        print(f"{size:7.0f}M {n:>8}  {'argo':<9} {wall:8.1f} {rss:8d}  {argo_objects} Argo objects, {rejected} rejected")
+        print(f"{size:7.0f}M {n:>8}  {'argo':<9} {wall:8.1f} {cpu:7.1f} {cpu / base:9.2f}x {rss:8d}  "
+              f"{argo_objects} Argo objects, {rejected} rejected", flush=True)
         if not args.keep:
             stream.unlink()
             jsonl.unlink()

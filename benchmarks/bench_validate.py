@@ -67,7 +67,7 @@ def build_stream(min_objects: int, kind: str) -> tuple[str, int]:
     return "---\n".join(chunks), n
 
 
-#: Runs one command and prints "wall_seconds peak_rss_kb exit_code". A small helper process starts the
+#: Runs one command and prints "wall_seconds peak_rss_kb exit_code cpu_seconds". A small helper process starts the
 #: command, so the command is forked from a ~10 MB interpreter, not from this benchmark (which holds the
 #: streams): Linux counts a child's pre-exec memory in its peak RSS.
 _HELPER = """
@@ -77,20 +77,28 @@ with open(out, "wb") as o, open(err, "wb") as e:
     t = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=o, stderr=e)
     _, status, usage = os.wait4(p.pid, 0)
-    print(time.perf_counter() - t, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+    print(time.perf_counter() - t, usage.ru_maxrss, os.waitstatus_to_exitcode(status),
+          usage.ru_utime + usage.ru_stime)
 """
 
 
 def run_measured(cmd: list[str]) -> tuple[float, int, subprocess.CompletedProcess]:
     """(wall seconds, peak RSS in MB, result) of one process (its own rusage, via wait4)."""
+    wall, _, rss, done = run_measured_cpu(cmd)
+    return wall, rss, done
+
+
+def run_measured_cpu(cmd: list[str]) -> tuple[float, float, int, subprocess.CompletedProcess]:
+    """(wall seconds, CPU seconds (user + system), peak RSS in MB, result) of one process. On a shared
+    machine CPU seconds compare two tools fairly; wall time also counts the time other work took the CPU."""
     with tempfile.TemporaryDirectory() as d:
         out, err = Path(d) / "out", Path(d) / "err"
         helper = subprocess.run([sys.executable, "-c", _HELPER, json.dumps(cmd), str(out), str(err)],
                                 capture_output=True, text=True, check=True)
-        wall, rss_kb, code = helper.stdout.split()
+        wall, rss_kb, code, cpu = helper.stdout.split()
         done = subprocess.CompletedProcess(cmd, int(code), out.read_text(errors="replace"),
                                            err.read_text(errors="replace"))
-    return float(wall), int(rss_kb) // 1024, done
+    return float(wall), float(cpu), int(rss_kb) // 1024, done
 
 
 def median_run(cmd: list[str], repeat: int) -> tuple[float, int, subprocess.CompletedProcess]:

@@ -186,6 +186,11 @@ done
 if [[ "$CHART" == oci://* && $no_verify == 0 && -z "$CHART_KEYRING" && $uninstall == 0 && $skip_chart == 0 ]]; then
   die_usage "--chart $CHART: a chart from a registry is verified before it is installed (Helm's provenance check): pass --keyring PUBRING, the publisher's public key (docs/distribution.md), or --no-verify to install it unverified"
 fi
+# Only an oci:// chart can be verified here (--keyring); a URL or a repository chart (repo/name) would be
+# installed unchecked, and a FIFO named as the chart would block Helm.
+if [[ "$CHART" != oci://* && $uninstall == 0 && $skip_chart == 0 && ! -d "$CHART" && ! -f "$CHART" ]]; then
+  die_usage "--chart $CHART: not a chart folder or a .tgz file here, nor oci://HOST/PATH: a chart from a URL or a Helm repository would be installed without checking its signature; fetch it with 'helm pull --verify --keyring PUBRING' and pass the .tgz, or use oci:// with --keyring"
+fi
 if [[ -n "$CHART_KEYRING" && ! -f "$CHART_KEYRING" ]]; then
   die "--keyring '$CHART_KEYRING' is not a file (the publisher's public keyring: gpg --export KEY > pubring.gpg)"
 fi

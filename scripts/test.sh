@@ -125,10 +125,17 @@ read -r -a argo_matrix <<<"${COGNIVERSE_ARGO_MATRIX:-3.7 4.0}"
 # node is up, a background job waits for the build and imports them (start_service_import); the last
 # leg waits for it (import_service_images) and its session runs their tests once per run.
 svc_import=""
+svc_import_rc="$ROOT/.tools/service-images-import.rc"  # the import's exit status, once it has ended
 start_service_import() {
-  (while [[ ! -s "$svc_build_rc" ]]; do sleep 2; done
-   [[ $(cat "$svc_build_rc") == 0 ]] || { echo "test.sh: cluster/services/images.sh build failed" >&2; exit 1; }
-   "$ROOT/cluster/services/images.sh" import) >>"$ROOT/.tools/service-images.log" 2>&1 &
+  rm -f "$svc_import_rc"
+  (rc=0
+   while [[ ! -s "$svc_build_rc" ]]; do sleep 2; done
+   if [[ $(cat "$svc_build_rc") != 0 ]]; then
+     echo "test.sh: cluster/services/images.sh build failed" >&2; rc=1
+   else
+     "$ROOT/cluster/services/images.sh" import || rc=$?
+   fi
+   echo "$rc" >"$svc_import_rc"; exit "$rc") >>"$ROOT/.tools/service-images.log" 2>&1 &
   svc_import=$!
 }
 import_service_images() {
@@ -141,13 +148,8 @@ import_service_images() {
 }
 # Smoke tests that do not depend on the Argo version run in one leg only. The node checks (Kubernetes
 # version, kubectl skew, DNS, local-path, metrics, a trivial Helm 3 chart, the daemons' locks) run on the
-# first Argo version, and so (the lead's CI budget) does the upgrade/rollback module. The chart pulled
-# from OCI and installed by both Helms (no workflow runs) runs on the last, as do the services, the node's
-# NetworkPolicy enforcement and the two-release attacks on the privileged accounts (admission policies, no
-# Argo-version dependence): the first leg keeps both cores busy throughout, the last one waits on Phoenix
-# and on its semaphore test.
+# first Argo version (and so, below, does the upgrade/rollback module: the lead's CI budget).
 first_leg_only=(
-  tests/smoke/test_upgrade_rollback.py
   tests/test_local_cluster_smoke.py::test_server_reports_the_pinned_kubernetes_version
   tests/test_local_cluster_smoke.py::test_kubectl_is_within_one_minor_of_the_server
   tests/test_local_cluster_smoke.py::test_node_is_ready_and_runs_real_containers
@@ -157,39 +159,42 @@ first_leg_only=(
   tests/test_local_cluster_smoke.py::test_pvc_binds_on_the_default_local_path_class_and_keeps_written_data
   tests/test_local_cluster_smoke.py::test_kubectl_top_pods_answers
 )
-last_leg_only=(
-  tests/smoke/test_install_from_oci.py
-  tests/smoke/test_network_policy.py
-  tests/smoke/test_kube_router_netns.py
-  tests/smoke/test_security_routes.py
+# The modules that use neither the leg's Argo version nor what other modules leave behind run once, each
+# group in a pytest session of its own beside one leg's suite, in namespaces of their own: the sessions
+# mostly wait on the node, so together they take about as long as the longest. They start once the
+# suite's session has recorded the namespaces that were there before it (test_security.py judges changes
+# outside its own namespaces against that list); a group that needs the service images (Phoenix, Ollama,
+# PostgreSQL, imported beside the first leg) also waits for their import. One line per group:
+#   LEG (first|last) NAME NEEDS (images|-) MODULE...
+beside_groups=(
+  # the node alone: the chart pulled from OCI and installed by both Helms (no workflow runs), the node's
+  # NetworkPolicy enforcement, the two-release attacks on the token routes
+  "first node - tests/smoke/test_install_from_oci.py tests/smoke/test_network_policy.py tests/smoke/test_kube_router_netns.py tests/smoke/test_security_routes.py"
+  "first postgresql images tests/smoke/test_restore_drill_postgres.py"
+  # the previous release installed, upgraded to the tree and rolled back, every workflow run after each
+  "first upgrade - tests/smoke/test_upgrade_rollback.py"
+  "last services images tests/smoke/test_services.py"
+  "last restore-drill images tests/smoke/test_restore_drill.py"
 )
-# Of those, the modules that use neither the leg's Argo version nor what other modules leave behind, and
-# the service modules (Phoenix and Ollama from the imported images; test_services.py, the restore drill):
-# they run in a second pytest session beside the last leg's suite, each in namespaces of its own. Both
-# sessions mostly wait on the node, so together they take about as long as the longer one alone. The
-# second starts once the first has recorded the namespaces that were there before it (test_security.py
-# judges changes outside its own namespaces against that list).
-beside_last_leg=(
-  tests/smoke/test_install_from_oci.py
-  tests/smoke/test_network_policy.py
-  tests/smoke/test_kube_router_netns.py
-  tests/smoke/test_security_routes.py
-  tests/smoke/test_services.py
-  tests/smoke/test_restore_drill.py
-)
-# start_beside_session: the second pytest session of the last leg (beside_last_leg), in the background, its
-# output in .tools/smoke-beside.log (printed after the leg's suite, each line marked). It waits until the
-# leg's own session has recorded its namespaces (smokelib.record_session_namespaces touches the marker).
-beside_log="$ROOT/.tools/smoke-beside.log"
+# start_beside_session NAME NEEDS MODULE...: one group's session in the background, its output in
+# .tools/smoke-beside-NAME.log (printed after the leg's suite, each line marked [NAME]).
 session_marker="$ROOT/.tools/smoke-session-recorded"
+beside_pids=() beside_names=()
 start_beside_session() {
-  rm -f "$session_marker"
-  export COGNIVERSE_SMOKE_SESSION_MARKER="$session_marker"
+  local name=$1 needs=$2
+  shift 2
+  echo "test.sh: on Argo $argo, beside the suite in a session of their own ($name): $*" >&2
   (for _ in $(seq 600); do [[ -e "$session_marker" ]] && break; sleep 1; done
    [[ -e "$session_marker" ]] || echo "test.sh: the leg's session did not start in 600 s; starting anyway" >&2
+   if [[ $needs == images ]]; then
+     while [[ ! -s "$svc_import_rc" ]]; do sleep 2; done
+     [[ $(cat "$svc_import_rc") == 0 ]] ||
+       { echo "test.sh: the service images were not imported (.tools/service-images.log); $name not run" >&2; exit 1; }
+   fi
    COGNIVERSE_SMOKE_SESSION_MARKER="" run_pytest -m smoke -p no:cacheprovider --durations=15 \
-     "${beside_last_leg[@]}" "${pytest_args[@]}") >"$beside_log" 2>&1 &
-  beside=$!
+     "$@" "${pytest_args[@]}") >"$ROOT/.tools/smoke-beside-$name.log" 2>&1 &
+  beside_pids+=("$!")
+  beside_names+=("$name")
 }
 leave_out() { # why test...: deselect the tests from the current leg's run (leg_args) and say so
   local why=$1 t
@@ -240,32 +245,36 @@ for argo in "${argo_matrix[@]}"; do
       continue
     fi
   fi
-  # first_leg_only and last_leg_only run in their leg only; test_services.py and the restore drill
-  # (test_restore_drill.py, the real Phoenix too) once, in the last leg's session (its services run beside
-  # that leg's workflows), after the service images are imported into the node; so does test_browser.py's
-  # Phoenix page (it installs Phoenix from the same image).
+  # first_leg_only runs in the first leg only; each beside_groups module in its group's session only.
+  # test_browser.py's Phoenix page runs in the last leg (it installs Phoenix from the imported image).
   leg_args=()
   if [[ $argo != "${argo_matrix[0]}" ]]; then
     leave_out "they ran on Argo ${argo_matrix[0]}; first_leg_only in scripts/test.sh" "${first_leg_only[@]}"
   fi
-  if [[ $argo != "$last" ]]; then
-    leave_out "they run on Argo $last; last_leg_only in scripts/test.sh" "${last_leg_only[@]}"
-  fi
-  beside=""
-  if [[ $argo != "$last" ]] || ! import_service_images; then
-    leg_args+=(--ignore=tests/smoke/test_services.py --ignore=tests/smoke/test_restore_drill.py
-              --deselect=tests/smoke/test_browser.py::test_phoenix_shows_the_project_that_tenant_provisioning_created)
+  if [[ $argo == "$last" ]] && import_service_images; then
+    :
   else
-    for t in "${beside_last_leg[@]}"; do leg_args+=(--ignore="$t"); done
-    start_beside_session
+    leg_args+=(--deselect=tests/smoke/test_browser.py::test_phoenix_shows_the_project_that_tenant_provisioning_created)
   fi
+  rm -f "$session_marker"
+  export COGNIVERSE_SMOKE_SESSION_MARKER="$session_marker"
+  beside_pids=() beside_names=()
+  for group in "${beside_groups[@]}"; do
+    read -r leg name needs module_list <<<"$group"
+    read -r -a modules <<<"$module_list"
+    for t in "${modules[@]}"; do leg_args+=(--ignore="$t"); done
+    if [[ ($leg == first && $argo == "${argo_matrix[0]}") || ($leg == last && $argo == "$last") ]]; then
+      start_beside_session "$name" "$needs" "${modules[@]}"
+    fi
+  done
   stage "smoke-tests (argo $argo)" run_pytest -m smoke --ignore=tests/smoke/test_template_referencing.py \
     --durations=15 "${leg_args[@]}" "${pytest_args[@]}" || failed+=("argo $argo: smoke suite")
-  if [[ -n "$beside" ]]; then
-    stage "smoke-tests beside it (argo $argo; ${#beside_last_leg[@]} modules, wait)" wait "$beside" ||
-      failed+=("argo $argo: smoke modules beside the suite (${beside_last_leg[*]##*/})")
-    sed 's/^/[beside] /' "$beside_log" >&2
-  fi
+  for i in "${!beside_pids[@]}"; do
+    name=${beside_names[$i]}
+    stage "smoke-tests beside it ($name, argo $argo, wait)" wait "${beside_pids[$i]}" ||
+      failed+=("argo $argo: smoke session beside the suite: $name")
+    sed "s/^/[$name] /" "$ROOT/.tools/smoke-beside-$name.log" >&2
+  done
   # templateReferencing: Strict is controller-wide, so its check runs alone, after the suite, on the
   # first leg only; its default-config half is what test_workflows' every-CronWorkflow test runs.
   if [[ $argo == "${argo_matrix[0]}" ]]; then

@@ -101,6 +101,38 @@ def test_restore_after_the_database_is_lost_brings_back_the_same_rows_and_twice_
     assert (tool.OUTPUTS / "restored-id").read_text() == "b1"
 
 
+def test_restore_onto_a_full_phoenix_volume_fails_in_one_line_and_changes_nothing(tool, capsys, monkeypatch):
+    """attack22 P45: staging the copy on a full /data was a Python traceback that left phoenix.db.restoring."""
+    live_db(tool.DATA).close()
+    assert run(tool, "backup-phoenix", tool.BACKUPS, "b1", capsys)[0] == 0
+    before = {p.name: p.read_bytes() for p in tool.DATA.iterdir()}
+
+    def full(src, dst, **kw):
+        Path(dst).write_bytes(b"half a copy")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tool.shutil, "copyfile", full)
+    code, err = run(tool, "restore-phoenix", tool.BACKUPS, "b1", capsys)
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert "Phoenix's volume is full" in err and err.rstrip().endswith("nothing changed")
+    assert {p.name: p.read_bytes() for p in tool.DATA.iterdir()} == before
+
+
+def test_a_second_restore_keeps_the_database_the_first_one_set_aside(tool, capsys):
+    """attack22 P46: the second restore deleted pre-restore/, the only copy of the data as it was before the first."""
+    con = live_db(tool.DATA)
+    assert run(tool, "backup-phoenix", tool.BACKUPS, "b1", capsys)[0] == 0
+    con.execute("INSERT INTO spans (name) VALUES ('written after the backup')")
+    con.commit()
+    con.close()
+    before_first = spans(tool.DATA / "phoenix.db")
+    for _ in range(2):
+        assert run(tool, "restore-phoenix", tool.BACKUPS, "b1", capsys)[0] == 0
+    kept = sorted((tool.DATA / "pre-restore").iterdir())
+    assert len(kept) == 2 and spans(kept[0] / "phoenix.db") == before_first
+    assert len(spans(kept[1] / "phoenix.db")) == 2000 == len(spans(tool.DATA / "phoenix.db"))
+
+
 def test_restore_moves_the_old_database_and_its_wal_aside(tool, capsys):
     con = live_db(tool.DATA)
     assert run(tool, "backup-phoenix", tool.BACKUPS, "b1", capsys)[0] == 0
@@ -110,7 +142,8 @@ def test_restore_moves_the_old_database_and_its_wal_aside(tool, capsys):
     (tool.DATA / "phoenix.db-wal").write_bytes(b"stale wal of the old database")
     assert run(tool, "restore-phoenix", tool.BACKUPS, "b1", capsys)[0] == 0
     assert len(spans(tool.DATA / "phoenix.db")) == 2000
-    assert (tool.DATA / "pre-restore" / "phoenix.db-wal").read_bytes() == b"stale wal of the old database"
+    (aside,) = (tool.DATA / "pre-restore").iterdir()
+    assert (aside / "phoenix.db-wal").read_bytes() == b"stale wal of the old database"
     assert not (tool.DATA / "phoenix.db-wal").exists()
 
 
@@ -240,9 +273,9 @@ def test_the_restore_account_may_only_scale_phoenix():
     assert objs["ValidatingAdmissionPolicyBinding/cogniverse.cogniverse-workflow-restore"]["spec"]["validationActions"] == ["Deny"]
 
 
-def test_phoenix_on_postgresql_or_off_gets_runner_steps_and_no_claim():
-    pg = {"phoenix": {"extraEnv": [{"name": "PHOENIX_SQL_DATABASE_URL", "value": "postgresql://db/phoenix"}]}}
-    wft, objs = _restore(pg)
+def test_phoenix_without_a_volume_or_off_gets_runner_steps_and_no_claim():
+    # Phoenix on PostgreSQL: tests/test_phoenix_postgresql.py
+    wft, objs = _restore({"phoenix": {"persistence": {"enabled": False}}})
     t = templates(wft["daily-backup"])["backup-phoenix"]
     assert t["container"]["image"].startswith("cogniverse/smoke-runner") and "affinity" not in t
     assert "phoenix-data" not in {v["name"] for v in wft["restore"]["spec"]["volumes"]}

@@ -3,6 +3,8 @@ as scenarios, a config file that sets rules, severities and scenarios, and suppr
 
 from __future__ import annotations
 
+import os
+
 import subprocess
 from pathlib import Path
 
@@ -83,6 +85,17 @@ def test_config_file_sets_severities_scenarios_and_versions(capsys, demo: Path) 
     ('scenarios = ["/etc/*"]\n', "relative to the config file"),
     ('scenarios = ["../../*.yaml"]\n', "without '..'"),
     ('chart = "nowhere"\n', "no Chart.yaml in"),
+    ('scenarios = []\n', "'scenarios' is empty"),
+    ('kube-versions = []\n', "'kube-versions' is empty"),
+    ('[rules]\n"policy/image-tags" = "off"\n', "rules.'policy/image-tags': no such rule or family"),
+    ('[rules]\n"nonexistent/rule" = "off"\n', "rules.'nonexistent/rule': no such rule or family"),
+    ('namespace = "--set=x"\n', "namespace = '--set=x': a namespace name"),
+    ('release = "Bad_Name!"\n', "release = 'Bad_Name!': a Helm release name"),
+    ('kube-version = 1' + '1' * 5000 + '\n', "not valid TOML: Exceeds the limit"),
+    ('kube-versions = ["1.30", " 1.31"]\n', "kube-versions: bad version ' 1.31'"),
+    ('argo-versions = ["4.x"]\n', "argo-versions: bad version '4.x'"),
+    ('kube-version = "--post-renderer=x"\n', "kube-version: bad version '--post-renderer=x'"),
+    ('chart = ""\n', 'chart = "": name the chart'),
 ])
 def test_bad_config_is_one_line_naming_the_file_and_key(capsys, demo: Path, text: str, needle: str) -> None:
     (demo / ".cogniverse-chart.toml").write_text(text)
@@ -95,6 +108,7 @@ def test_a_bad_version_in_the_config_is_named(capsys, demo: Path) -> None:
     (demo / ".cogniverse-chart.toml").write_text('kube-versions = ["banana"]\n')
     code, _, err = run_cli(capsys, demo, "check", "--helm", "4")
     assert code == 2 and "bad version 'banana'" in err and len(err.strip().splitlines()) == 1
+    assert ".cogniverse-chart.toml: kube-versions:" in err  # the file and key, before anything is rendered
 
 
 def test_pyproject_table_is_a_config_and_stops_at_the_repository_root(capsys, demo: Path, tmp_path: Path) -> None:
@@ -130,23 +144,75 @@ def test_global_options_work_anywhere_and_errors_follow_the_format(capsys, demo:
     code, result = run_json(capsys, demo, "check", "--helm", "4")
     assert code == 2 and result["ok"] is False and "nil pointer" in result["error"]
     code, out, err = run_cli(capsys, demo, "check", "--helm", "4", "-o", "github")
-    assert code == 2 and out.startswith("::error title=cogniverse-chart check::")
+    assert code == 2 and out.startswith("::error file=templates/broken.yaml,line=1,col=10,title=cogniverse-chart check::")
     code, out, err = run_cli(capsys, demo, "validate", "--bogus", "-o", "json")
     assert code == 2 and '"ok": false' in out and "unrecognized arguments: --bogus" in err
 
 
-def test_ct_checks_the_version_bump_against_the_target_branch(capsys, demo: Path) -> None:
+def _feature_branch(demo: Path) -> list[str]:
+    """DEMO as a git repository: the chart committed on main, then branch `feature` checked out. Returns the
+    git command prefix for further commits."""
     git = ["git", "-C", str(demo), "-c", "user.name=t", "-c", "user.email=t@example.org"]
     subprocess.run(["git", "init", "-q", "-b", "main", str(demo)], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
     subprocess.run([*git, "commit", "-qm", "chart"], check=True)
     subprocess.run([*git, "checkout", "-qb", "feature"], check=True)
+    return git
+
+
+def test_ct_checks_the_version_bump_against_the_target_branch(capsys, demo: Path) -> None:
+    _feature_branch(demo)
     (demo / "values.yaml").write_text((demo / "values.yaml").read_text() + "extra: 1\n")
     code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
     assert code == 1 and rules_of(result) == {"ct/version-bump"} and "compared with" in result["version_bump"]
     (demo / "Chart.yaml").write_text((demo / "Chart.yaml").read_text().replace("version: 0.1.0", "version: 0.1.1"))
     code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
     assert code == 0, result
+
+
+def test_ct_notes_a_version_bump_it_could_not_compare(capsys, demo: Path) -> None:
+    """Outside git, `ct` said `ok` with no word that the version bump was never compared."""
+    code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
+    [note] = result["findings"]
+    assert code == 0 and note["severity"] == "info" and "not checked: not a git checkout" in note["message"]
+    code, out, _ = run_cli(capsys, demo, "ct")
+    assert "info[ct/version-bump]" in out and "not checked" in out, out
+
+
+def test_ct_says_when_a_shallow_clone_leaves_the_version_bump_unchecked(capsys, demo: Path, tmp_path: Path) -> None:
+    """actions/checkout fetches one commit by default: the chart's change is then its "first commit" and the
+    missing bump passed silently. A shallow clone gets a warning naming the fix, in every format."""
+    git = _feature_branch(demo)
+    (demo / "values.yaml").write_text((demo / "values.yaml").read_text() + "extra: 1\n")
+    subprocess.run([*git, "commit", "-qam", "change without a bump"], check=True)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "feature", demo.as_uri(), str(clone)], check=True)
+    code, result = run_json(capsys, clone, "ct", "--only", "version-bump")
+    [finding] = result["findings"]
+    assert code == 0 and finding["rule"] == "ct/version-bump" and finding["severity"] == "warning", result
+    assert "shallow clone" in finding["message"] and "fetch-depth: 0" in finding["message"]
+    code, out, _ = run_cli(capsys, clone, "-o", "github", "ct")
+    assert "::warning file=Chart.yaml" in out and "shallow clone" in out
+    code, result = run_json(capsys, demo, "ct", "--only", "version-bump")  # the full history: the real check
+    assert code == 1 and rules_of(result) == {"ct/version-bump"} and "compared with" in result["version_bump"]
+
+
+def test_ct_compares_with_the_remote_target_branch_and_refuses_an_unknown_one(capsys, demo: Path, tmp_path: Path) -> None:
+    """A CI checkout has origin/main but no local main: a branch that bumped the version and then changed the
+    chart again was compared with its own previous commit and failed. A --target-branch that exists neither
+    locally nor on origin is an input error, not a silent comparison with something else."""
+    git = _feature_branch(demo)
+    chart_yaml = demo / "Chart.yaml"
+    chart_yaml.write_text(chart_yaml.read_text().replace("version: 0.1.0", "version: 0.2.0"))
+    subprocess.run([*git, "commit", "-qam", "bump"], check=True)
+    (demo / "values.yaml").write_text((demo / "values.yaml").read_text() + "extra: 1\n")
+    subprocess.run([*git, "commit", "-qam", "more"], check=True)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--branch", "feature", demo.as_uri(), str(clone)], check=True)
+    code, result = run_json(capsys, clone, "ct", "--only", "version-bump")
+    assert code == 0 and "merge base of HEAD and origin/main" in result["version_bump"], result
+    code, out, err = run_cli(capsys, clone, "ct", "--target-branch", "mian")
+    assert code == 2 and "--target-branch mian: no such branch here, nor origin/mian" in err, err
 
 
 def test_a_suppression_speaks_only_for_its_own_object(capsys, tmp_path: Path) -> None:
@@ -208,3 +274,159 @@ def test_helm_lint_output_becomes_findings(tmp_path: Path) -> None:
         ("warning", str(tmp_path / "Chart.yaml")), ("info", str(tmp_path / "Chart.yaml")),
         ("error", "demo/templates/bad.yaml")]
     assert found[0].message.endswith('unknown field "extra"') and "executing" in found[2].message
+
+
+def test_rule_settings_and_families_that_exist_are_accepted(capsys, demo: Path) -> None:
+    (demo / ".cogniverse-chart.toml").write_text('[rules]\n"policy" = "off"\n"schema/k8s-1.30" = "off"\n"ct/" = "off"\n'
+                                                '"argo/cron-spec" = "warning"\n"helm/lint" = "off"\n')
+    code, result = run_json(capsys, demo, "check", "--helm", "4")
+    assert code == 0 and result["findings"] == [], result["findings"]
+
+
+def test_config_discovery_trusts_no_shared_folder_and_no_other_account(capsys, tmp_path: Path, monkeypatch) -> None:
+    """A .cogniverse-chart.toml planted in a folder anyone may write to (/tmp), or owned by another account,
+    switched schema validation off for a run in a folder below it ("validate: ok" on an invalid object): the
+    first is not looked at, the second is refused, naming it (as git refuses a repository of another owner)."""
+    bad = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {y: 2}\n"
+    planted = '[rules]\n"schema" = "off"\n'
+    shared = tmp_path / "shared"
+    (shared / "work").mkdir(parents=True)
+    shared.chmod(0o1777)  # as /tmp: sticky, anyone may write
+    (shared / ".cogniverse-chart.toml").write_text(planted)
+    (shared / "work" / "bad.yaml").write_text(bad)
+    code, out, _ = run_cli(capsys, shared / "work", "validate", "bad.yaml")
+    assert code == 1 and "error[schema/" in out, out
+    own = tmp_path / "own"
+    (own / "work").mkdir(parents=True)
+    (own / ".cogniverse-chart.toml").write_text(planted)
+    (own / "work" / "bad.yaml").write_text(bad)
+    code, out, _ = run_cli(capsys, own / "work", "validate", "bad.yaml")
+    assert code == 0, out  # the user's own config above the folder still applies
+    if os.getuid() == 0:  # only root can give a file away: the same config, owned by another account
+        os.chown(own / ".cogniverse-chart.toml", 4242, -1)
+        code, out, err = run_cli(capsys, own / "work", "validate", "bad.yaml")
+        assert code == 0, out  # root trusts every file (a container job on a checkout another uid owns)
+        monkeypatch.setattr(os, "getuid", lambda: 4243)  # an ordinary account: another one's file is refused
+        code, out, err = run_cli(capsys, own / "work", "validate", "bad.yaml")
+        assert code == 2 and "owned by another account (uid 4242, not 4243)" in err and "--config" in err, err
+        code, out, _ = run_cli(capsys, own / "work", "--config", str(own / ".cogniverse-chart.toml"), "validate",
+                               "bad.yaml")
+        assert code == 0, out  # named on the command line: the user's choice
+
+
+@pytest.mark.parametrize("text", ['tool = 5 # cogniverse-chart\n', 'tool = "cogniverse-chart"\n'])
+def test_a_pyproject_whose_tool_is_not_a_table_is_no_config(capsys, demo: Path, text: str) -> None:
+    (demo / "pyproject.toml").write_text(text)
+    code, result = run_json(capsys, demo, "check", "--helm", "4")
+    assert code == 1 and set(result["profiles"]) == {"ha", "small"}
+    code, _, err = run_cli(capsys, demo, "--config", "pyproject.toml", "check", "--helm", "4")
+    assert code == 2 and "has no [tool.cogniverse-chart] table" in err and "Traceback" not in err
+
+
+SUPPRESSED = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sp\n  annotations:\n"
+              "    cogniverse-chart.io/ignore.{key}: \"{reason}\"\ndata:\n  y: 2\n")
+
+
+@pytest.mark.parametrize("key,reason,rule", [
+    ("schema.k8s-1", "prefix of a versioned id", "config/suppression-unknown-rule"),  # not schema/k8s-1.30
+    ("shcema", "typo", "config/suppression-unknown-rule"),
+    ("schema", "\\u200b", "config/suppression-reason"),  # a zero-width space is no reason
+    ("schema", "--", "config/suppression-reason"),
+    ("config", "not ours to judge", "config/suppression-unknown-rule"),  # cannot be suppressed: said, not silent
+    ("schema.rejected-kind", "we need it", "config/suppression-unknown-rule"),
+])
+def test_a_suppression_must_name_a_known_rule_exactly_and_say_why(capsys, tmp_path: Path, key: str, reason: str,
+                                                                 rule: str) -> None:
+    (tmp_path / "sp.yaml").write_text(SUPPRESSED.format(key=key, reason=reason))
+    code, result = run_json(capsys, tmp_path, "validate", "--kube-version", "1.30", "sp.yaml")
+    assert code == 1 and rules_of(result) == {"schema/k8s-1.30", rule}, result["findings"]
+    assert result["suppressed"] == 0
+
+
+@pytest.mark.parametrize("key", ["cogniverse-chart.io/ignore", "cogniverse-chart.io/ignore-schema"])
+def test_a_suppression_without_its_rule_is_reported(capsys, tmp_path: Path, key: str) -> None:
+    """`cogniverse-chart.io/ignore: "why"` (no `.RULE`) suppressed nothing and said nothing."""
+    text = SUPPRESSED.replace("cogniverse-chart.io/ignore.{key}", key).format(reason="reason in words")
+    (tmp_path / "sp.yaml").write_text(text)
+    code, result = run_json(capsys, tmp_path, "validate", "--kube-version", "1.30", "sp.yaml")
+    assert code == 1 and rules_of(result) == {"schema/k8s-1.30", "config/suppression-reason"}, result["findings"]
+    assert any(f"annotation {key} names no rule" in f["message"] for f in result["findings"])
+
+
+def test_an_exact_versioned_id_suppresses_that_version_only(capsys, tmp_path: Path) -> None:
+    (tmp_path / "sp.yaml").write_text(SUPPRESSED.format(key="schema.k8s-1.30", reason="old clusters only"))
+    code, result = run_json(capsys, tmp_path, "validate", "--kube-version", "1.30", "--kube-version", "1.37",
+                            "sp.yaml")
+    assert code == 1 and rules_of(result) == {"schema/k8s-1.37"} and result["suppressed"] == 1
+
+
+def test_the_suppression_checks_follow_the_config_severity_but_cannot_be_suppressed(capsys, tmp_path: Path) -> None:
+    (tmp_path / "sp.yaml").write_text(SUPPRESSED.format(key="schema", reason=" ").replace(
+        "  annotations:\n", "  annotations:\n    cogniverse-chart.io/ignore.config: \"hide the complaint\"\n"))
+    code, result = run_json(capsys, tmp_path, "validate", "--kube-version", "1.30", "sp.yaml")
+    assert code == 1 and "config/suppression-reason" in rules_of(result)
+    (tmp_path / ".cogniverse-chart.toml").write_text('[rules]\n"config/suppression-reason" = "warning"\n')
+    code, result = run_json(capsys, tmp_path, "validate", "--kube-version", "1.30", "sp.yaml")
+    severity = {f["rule"]: f["severity"] for f in result["findings"]}
+    assert severity == {"config/suppression-reason": "warning", "schema/k8s-1.30": "error",
+                        "config/suppression-unknown-rule": "warning"}  # ignore.config is said to do nothing
+
+
+def test_a_scenario_symlink_leading_out_of_the_project_is_refused(capsys, demo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret-values.yaml").write_text("replicaCount: 2\n")
+    (demo / "escape").symlink_to(outside)
+    (demo / ".cogniverse-chart.toml").write_text('scenarios = ["escape/*.yaml"]\n')
+    code, _, err = run_cli(capsys, demo, "check", "--helm", "4")
+    assert code == 2 and f"leads to {outside / 'secret-values.yaml'}, outside {demo}; refused" in err, err
+    (demo / ".cogniverse-chart.toml").unlink()
+    (demo / "ci" / "outside-values.yaml").symlink_to(outside / "secret-values.yaml")
+    code, _, err = run_cli(capsys, demo, "check", "--helm", "4")
+    assert code == 2 and "ci/outside-values.yaml leads to" in err, err
+    (demo / "ci" / "outside-values.yaml").unlink()
+    (demo / "ci" / "shared-values.yaml").symlink_to(demo / "values.yaml")  # inside the project: followed
+    code, result = run_json(capsys, demo, "check", "--helm", "4")
+    assert "shared" in result["profiles"]
+
+
+@pytest.mark.parametrize("command", ["ct", "check", "lint"])
+def test_a_chart_path_that_is_no_chart_says_so(capsys, tmp_path: Path, command: str) -> None:
+    (tmp_path / "notes.txt").write_text("x")
+    code, _, err = run_cli(capsys, tmp_path, command, "--chart", "notes.txt")
+    assert code == 2 and "--chart notes.txt: neither a chart folder nor a packaged chart (.tgz)" in err, err
+    code, _, err = run_cli(capsys, tmp_path, command, "--chart", "/dev/null")
+    assert code == 2 and "neither a chart folder" in err, err
+
+
+def test_ct_wants_the_chart_folder_not_a_package(capsys, demo: Path, tmp_path: Path) -> None:
+    from cogniverse_chart.helm import find_helm
+
+    find_helm().run(["package", str(demo), "-d", str(tmp_path)])
+    code, _, err = run_cli(capsys, tmp_path, "ct", "--chart", "demo-0.1.0.tgz")
+    assert code == 2 and "ct checks a chart's folder" in err, err
+
+
+
+def test_validate_values_of_a_chart_without_a_schema_says_so(capsys, demo: Path) -> None:
+    """A `helm create` chart has no values.schema.json: "is --chart a chart directory?" asked about a chart."""
+    code, _, err = run_cli(capsys, demo, "validate", "--values", "values.yaml")
+    assert code == 2 and "values.schema.json: not found: the chart has no values schema" in err, err
+    code, _, err = run_cli(capsys, demo.parent, "validate", "--values", "demo/values.yaml", "--chart", "demo/templates")
+    assert code == 2 and "no Chart.yaml in it" in err, err
+
+
+def test_check_reads_chart_yaml_from_a_packaged_chart(capsys, demo: Path, tmp_path: Path) -> None:
+    """`check --chart demo-0.1.0.tgz` renders the package (as render and lint do) and runs chart-testing's
+    Chart.yaml and maintainers checks on the Chart.yaml inside it (it failed: "demo-0.1.0.tgz/Chart.yaml:
+    cannot read: Not a directory"); a file that is no package is an error naming it."""
+    from cogniverse_chart.helm import find_helm
+
+    find_helm().run(["package", str(demo), "-d", str(tmp_path)])
+    code, result = run_json(capsys, tmp_path, "check", "--chart", "demo-0.1.0.tgz", "--helm", "3")
+    maintainers = [f for f in result["findings"] if f["rule"] == "ct/maintainers"]
+    assert code == 1 and "error" not in result, result
+    assert [f["source"] for f in maintainers] == ["demo-0.1.0.tgz/demo/Chart.yaml"], maintainers
+    (tmp_path / "fake.tgz").write_bytes(b"not gzip")
+    code, _, err = run_cli(capsys, tmp_path, "check", "--chart", "fake.tgz", "--helm", "3")
+    assert code == 2 and "Traceback" not in err and "fake.tgz" in err, err

@@ -519,3 +519,14 @@ def test_fifos_and_devices_are_refused_where_files_belong(tmp_path):
                          (["-f", "/dev/zero"], "values file '/dev/zero'")):
         proc = run("--dry-run", *args, env={"KUBECONFIG": "/k"})
         assert proc.returncode == 1 and needle in proc.stderr, (args, proc.stderr)
+
+
+def test_a_chart_from_a_url_or_a_repository_is_refused(tmp_path):
+    """Only oci:// charts are verified (--keyring); one from a URL or a Helm repository would be installed
+    unchecked without a word (attack21 D01, D02), and a FIFO named as the chart would block Helm."""
+    fifo = tmp_path / "chart.tgz"
+    os.mkfifo(fifo)
+    for ref in ("https://127.0.0.1:9/cogniverse-0.5.0.tgz", "myrepo/cogniverse", str(fifo)):
+        proc = run("--dry-run", "--chart", ref, env={"KUBECONFIG": "/k"})
+        assert proc.returncode == 2 and f"--chart {ref}: not a chart folder or a .tgz file" in proc.stderr, (ref, proc.stderr)
+        assert "helm pull --verify" in proc.stderr and "oci://" in proc.stderr

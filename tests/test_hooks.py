@@ -11,6 +11,7 @@ wheels of the package index (toolkit_utils.dependency_wheels).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -22,7 +23,7 @@ import pytest
 import yaml
 
 from cogniverse_chart.helm import available_helms
-from toolkit_utils import ROOT, dependency_wheels, helm_create
+from toolkit_utils import ROOT, dependency_wheels, helm_create, run_cli
 
 HOOKS = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text())
@@ -61,6 +62,20 @@ def test_hook_definitions_name_real_commands() -> None:
     for hook in HOOKS:
         prog, command = hook["entry"].split()[:2]
         assert prog == "cogniverse-chart" and command in COMMANDS and hook["language"] == "python"
+
+
+@pytest.mark.parametrize("path", ["Chart.yaml", "charts/demo/Chart.lock", "charts/demo/values.yaml",
+                                  "charts/demo/templates/_helpers.tpl", "charts/demo/ci/ha-values.yaml",
+                                  "charts/demo/crds/widget.yaml", "charts/demo/files/app.conf",
+                                  "charts/demo/README.md", "charts/demo/.helmignore", "charts/demo/charts/sub-1.0.0.tgz",
+                                  ".cogniverse-chart.toml"])
+def test_lint_and_check_hooks_run_on_every_file_that_changes_the_chart(path: str) -> None:
+    """A change to a CRD, a file a template reads (.Files.Get), the dependency lock, .helmignore or the README
+    whose values table `check` verifies changes what the chart installs or what check reports: the hooks run."""
+    for hook in HOOKS:
+        if hook["id"] != "cogniverse-chart-validate":
+            assert re.search(hook["files"], path), (hook["id"], path)
+    assert not re.search(next(h for h in HOOKS if h["id"] == "cogniverse-chart-check")["files"], "src/app.py")
 
 
 def test_pre_commit_try_repo_runs_every_hook(chart_repo: Path, tmp_path: Path) -> None:
@@ -114,3 +129,78 @@ def test_action_annotates_findings_and_writes_sarif(chart_repo: Path, tmp_path: 
                                      "output-file": "results.sarif"}, chart_repo, tmp_path)
     sarif = (chart_repo / "results.sarif").read_text()
     assert code == 1 and '"uri": "deploy/configmap.yaml"' in sarif and "exit-code=1" in outputs
+
+
+def test_validate_hook_takes_option_like_file_names_as_files_and_skips_only_chart_sources(capsys, chart_repo) -> None:
+    """The hook's argv as pre-commit builds it (entry, args, then the file names): a committed file named
+    `--skip=ConfigMap,x.yaml` stays a file, so it cannot switch validation off; manifests under a `ci/`
+    folder or named values-*.yaml outside a chart are validated, the chart's own sources are not."""
+    hook = next(h for h in HOOKS if h["id"] == "cogniverse-chart-validate")
+    planted = chart_repo / "--skip=ConfigMap,x.yaml"
+    planted.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: planted}\n")
+    (chart_repo / "deploy" / "ci").mkdir()
+    (chart_repo / "deploy" / "ci" / "prod.yaml").write_text(BAD_MANIFEST.replace("name: x", "name: in-ci"))
+    (chart_repo / "k8s").mkdir()
+    (chart_repo / "k8s" / "values-configmap.yaml").write_text(BAD_MANIFEST.replace("name: x", "name: values"))
+    files = [planted.name, "deploy/configmap.yaml", "deploy/ci/prod.yaml", "k8s/values-configmap.yaml",
+             "charts/demo/Chart.yaml", "charts/demo/values.yaml", "charts/demo/templates/service.yaml"]
+    argv = [*hook["entry"].split()[1:], "--kube-version", "1.33", *files]
+    code, out, err = run_cli(capsys, chart_repo, "-o", "json", *argv)
+    result = json.loads(out)
+    assert code == 1 and result["checked"] == 4, (out, err)
+    assert {f["name"] for f in result["findings"]} == {"x", "in-ci", "values"}
+    assert {f["rule"] for f in result["findings"]} == {"schema/k8s-1.33"}
+    code, out, _ = run_cli(capsys, chart_repo, *hook["entry"].split()[1:], "charts/demo/templates/service.yaml")
+    assert code == 0 and "0 objects checked" in out  # only chart sources: nothing to validate is fine
+    # a hook arg that names an existing file as an option's value stays that option's value
+    (chart_repo / "charts" / "demo" / "values.schema.json").write_text('{"type": "object"}')
+    code, out, err = run_cli(capsys, chart_repo, *hook["entry"].split()[1:], "--chart", "charts/demo",
+                             "--values", "charts/demo/values.yaml", planted.name)
+    assert code == 0 and "2 objects checked" in out, out + err  # the values file and the planted ConfigMap
+
+
+def _run_action_step(tmp_path: Path, stub_body: str, args: str = "", output: str = "github",
+                     output_file: str = "") -> subprocess.CompletedProcess[str]:
+    """action.yml's run step (command `check`) in bash as a runner runs it, with a stand-in for the installed
+    tool whose body is STUB_BODY (a shell script) and $GITHUB_OUTPUT in tmp_path."""
+    step = next(s for s in ACTION["runs"]["steps"] if "INPUT_ARGS" in s.get("env", {}))
+    stub = tmp_path / "runner-temp" / "cogniverse-chart" / "bin" / "cogniverse-chart"
+    stub.parent.mkdir(parents=True)
+    stub.write_text(f"#!/bin/sh\n{stub_body}\n")
+    stub.chmod(0o755)
+    (tmp_path / "github-output").write_text("")
+    env = {"PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path / "runner-temp"), "INPUT_ARGS": args,
+           "GITHUB_OUTPUT": str(tmp_path / "github-output"), "INPUT_COMMAND": "check", "INPUT_OUTPUT": output,
+           "INPUT_OUTPUT_FILE": output_file}
+    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("args,argv", [
+    ("--helm 3\n--strict --kube-version 1.33\n", ["--helm", "3", "--strict", "--kube-version", "1.33"]),
+    ("$(touch PWNED) `id` *", ["$(touch", "PWNED)", "`id`", "*"]),
+    ("", []),
+])
+def test_action_passes_every_line_of_args_as_words_and_runs_none(tmp_path: Path, args: str, argv: list[str]) -> None:
+    """The run step with a stand-in for the installed tool that prints its arguments: a multi-line `args: |`
+    loses no line, and nothing in the input is executed or globbed."""
+    proc = _run_action_step(tmp_path, 'for a in "$@"; do echo "[$a]"; done', args=args, output="github")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [f"[{a}]" for a in ["--output", "github", "check", *argv]]
+    assert not (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize("output_file,code,written", [("reports/sub/results.sarif", 0, True),
+                                                       ("blocker/results.sarif", 2, False)])
+def test_action_makes_the_output_file_folder_and_calls_an_unwritable_one_bad_input(
+        tmp_path: Path, output_file: str, code: int, written: bool) -> None:
+    """`output-file: reports/results.sarif` failed in bash ("No such file or directory") and reported
+    exit-code=1, which means findings; the folder is now made, and a path that cannot be written is exit 2."""
+    (tmp_path / "blocker").write_text("a file where a folder belongs")
+    proc = _run_action_step(tmp_path, "echo report", output="sarif", output_file=output_file)
+    assert proc.returncode == code and f"exit-code={code}" in (tmp_path / "github-output").read_text(), proc.stderr
+    assert (tmp_path / output_file).is_file() == written
+    if written:
+        assert (tmp_path / output_file).read_text() == "report\n"
+    else:
+        assert "output-file blocker/results.sarif cannot be written" in proc.stderr

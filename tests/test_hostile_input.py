@@ -23,6 +23,7 @@ from cogniverse_chart.perf import yaml_loader
 from cogniverse_chart.cli import main
 from cogniverse_chart.errors import ToolkitError
 from standin_servers import StandinServer, kubeconfig
+from toolkit_utils import helm_create
 
 HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
 CLI = [sys.executable, "-m", "cogniverse_chart.cli"]
@@ -112,6 +113,14 @@ def test_directories_where_files_belong(capsys: pytest.CaptureFixture[str], tmp_
     assert needle.format(dir=tmp_path) in line
 
 
+def test_a_symlink_loop_or_dangling_link_is_named_as_one(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`validate loop` said "no such file or directory" for a link that is there."""
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    line = one_line_error(capsys, ["validate", str(tmp_path / "a")])
+    assert f"{tmp_path / 'a'}: a symbolic link to {tmp_path / 'b'}, which does not exist or loops back" in line
+
+
 def test_unwritable_out_dir_fails_before_rendering(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
@@ -119,6 +128,41 @@ def test_unwritable_out_dir_fails_before_rendering(capsys: pytest.CaptureFixture
     assert f"--out-dir {blocker}: exists and is not a directory" in line
     line = one_line_error(capsys, ["render", "--out-dir", str(blocker / "sub")])
     assert f"--out-dir {blocker / 'sub'}: cannot create it: Not a directory" in line
+
+
+@pytest.mark.parametrize("output", ["human", "json", "sarif", "junit", "github"])
+def test_a_report_that_cannot_be_written_is_one_line_and_exit_2(tmp_path: Path, output: str) -> None:
+    """The Action's output-file on a full disk: the report's write failed, writing the error report failed
+    again, and the run ended in a traceback with exit 1 (read as "findings")."""
+    (tmp_path / "bad.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {y: 2}\n")
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([*CLI, "-o", output, "validate", "bad.yaml"], cwd=tmp_path, stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "cogniverse-chart validate: error: cannot write the output or read an input: No space left on device"]
+
+
+@pytest.mark.parametrize("option", ["--release", "--namespace"])
+def test_a_release_or_namespace_that_looks_like_an_option_never_reaches_helm(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, option: str) -> None:
+    """The release is Helm's positional argument: `--release=--post-renderer=X` made Helm run X on the
+    rendered chart. Both names are checked as Helm and Kubernetes check them before Helm starts."""
+    marker = tmp_path / "ran"
+    script = tmp_path / "post.sh"
+    script.write_text(f"#!/bin/sh\ntouch {marker}\ncat\n")
+    script.chmod(0o755)
+    line = one_line_error(capsys, ["render", f"{option}=--post-renderer={script}"])
+    assert f"{option} '--post-renderer={script}': expected a " in line
+    assert not marker.exists()
+
+
+def test_a_chart_folder_named_like_an_option_is_rendered_as_a_folder(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(helm_create(tmp_path / "made"), tmp_path / "--debug")
+    monkeypatch.chdir(tmp_path)
+    assert main(["render", "--chart=--debug", "--release", "demo"]) == 0
+    assert "kind: Deployment" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name,needle", [
@@ -364,3 +408,32 @@ def test_helm_output_is_read_back_up_to_a_bound(capsys, monkeypatch) -> None:
     monkeypatch.setattr(helm, "MAX_OUTPUT_BYTES", 10_000)
     err = refused(capsys, ["render", "--profile", "smoke"])
     assert "template cogniverse printed more than 10,000 bytes; refused" in err, err
+
+
+@pytest.mark.parametrize("name,text,where", [
+    ("long.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {y: " + "1" * 200_000 + "}\n",
+     "long.yaml:4:11"),
+    ("long.json", '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "data": {"y": -'
+     + "9" * 5000 + "}}", "long.json:1:"),
+    ("hex.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  y: 0x" + "f" * 3600 + "\n",
+     "hex.yaml:6:6"),
+])
+def test_an_integer_too_long_to_print_is_one_line_naming_its_place(capsys, tmp_path: Path, name: str, text: str,
+                                                                   where: str) -> None:
+    """Python refuses to turn integers of over 4300 digits into text (the schema check's message, JSON
+    output): the reader refuses them first, in every output format, with exit 2 (not 1, "findings")."""
+    (tmp_path / name).write_text(text)
+    line = one_line_error(capsys, ["validate", str(tmp_path / name)])
+    assert where in line and "too long to read; quote it" in line
+    line = one_line_error(capsys, ["lint", str(tmp_path / name)])
+    assert "too long to read" in line
+
+
+def test_long_quoted_digits_and_long_integers_below_the_limit_are_read(capsys, tmp_path: Path) -> None:
+    (tmp_path / "ok.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  y: \""
+                                      + "1" * 9000 + "\"\n  z: \"" + "ab" * 5000 + "\"\n")
+    assert main(["validate", str(tmp_path / "ok.yaml")]) == 0
+    (tmp_path / "int.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {y: "
+                                       + "1" * 4000 + "}\n")
+    assert main(["validate", str(tmp_path / "int.yaml")]) == 1
+    assert "expected string, got integer" in capsys.readouterr().out

@@ -64,6 +64,11 @@ def test_skip_reject_and_summary(capsys, stream: Path) -> None:
                            "--summary")
     assert code == 1 and "error[schema/rejected-kind]" in out and "Secret/s" in out
     assert "Summary: 3 resources found - Valid: 1, Invalid: 1, Skipped: 1" in out
+    assert "findings by rule: schema/rejected-kind=1" in out  # not a Python dict
+    code, result = run_json(capsys, stream, "validate", "all.yaml", "--skip", "Widget", "--reject", "Secret",
+                            "--summary")  # the summary in the JSON (it went to stderr as text)
+    assert result["resources"] == {"found": 3, "valid": 1, "invalid": 1, "skipped": 1, "suppressed": 0,
+                                   "findings_by_rule": {"schema/rejected-kind": 1}}, result
     code, result = run_json(capsys, stream, "validate", "all.yaml", "--skip", "example.org/v1/Widget,Secret")
     assert code == 0 and result["checked"] == 1 and result["skipped"] == 2
 
@@ -95,8 +100,35 @@ def test_schemas_fetch_writes_only_where_the_user_says(capsys, tmp_path: Path) -
     (tmp_path / "file").write_text("x")
     code, _, err = run_cli(capsys, tmp_path, "schemas", "fetch", "--dest", "file")
     assert code == 2 and "not a directory" in err
+    for empty in ("", " ", "."):  # an unset variable (--dest "$DIR") wrote the bundles into the current folder
+        code, _, err = run_cli(capsys, tmp_path, "schemas", "fetch", "--dest", empty)
+        assert code == 2 and "name a folder of its own" in err, err
     code, out, _ = run_cli(capsys, tmp_path, "schemas", "list", "--dir", str(schemas.DATA_DIR), "-o", "json")
     assert code == 0 and len(json.loads(out)) == len(list(schemas.DATA_DIR.glob("*.json.gz")))
+
+
+@pytest.mark.parametrize("where", ["data", "package", "data/sub", "data/../templates", "link-to-data",
+                                   "link-to-package/new"])
+@pytest.mark.parametrize("in_checkout", [False, True])
+def test_schemas_fetch_never_writes_into_the_installed_package(capsys, monkeypatch, tmp_path: Path, where: str,
+                                                              in_checkout: bool) -> None:
+    """Any folder inside the package, however named, is refused before anything is built (the bundler
+    would write *.json.gz and PROVENANCE there); only a checkout may refresh data/ itself."""
+    from cogniverse_chart import schema_bundles
+    from cogniverse_chart.commands import schemas as command
+
+    monkeypatch.setattr(command, "_in_checkout", lambda: in_checkout)
+    monkeypatch.setattr(schema_bundles, "fetch", lambda *a, **kw: pytest.fail(f"fetch ran for {kw}"))
+    package = schemas.DATA_DIR.parent
+    (tmp_path / "link-to-data").symlink_to(schemas.DATA_DIR)
+    (tmp_path / "link-to-package").symlink_to(package)
+    dest = {"data": str(schemas.DATA_DIR), "package": str(package), "data/sub": str(schemas.DATA_DIR / "sub"),
+            "data/../templates": f"{schemas.DATA_DIR}/../templates"}.get(where, where)
+    if in_checkout and where in ("data", "link-to-data"):
+        return  # the maintainer's refresh (not run here: it builds from module sources)
+    code, _, err = run_cli(capsys, tmp_path, "schemas", "fetch", "--dest", dest)
+    assert code == 2 and "inside the installed package" in err, err
+    assert not (schemas.DATA_DIR / "sub").exists()
 
 
 def test_an_invalid_user_schema_is_named(capsys, stream: Path) -> None:
@@ -104,3 +136,81 @@ def test_an_invalid_user_schema_is_named(capsys, stream: Path) -> None:
     (stream / "bad" / "example.org" / "widget_v1.json").write_text(json.dumps({"type": 5}))
     code, _, err = run_cli(capsys, stream, "validate", "all.yaml", "--schema-location", "bad")
     assert code == 2 and "widget_v1.json: not a valid JSON Schema" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("broken,needle", [
+    (("group: example.org\n  names", "group: [example.org]\n  names"), "spec.group must be a string"),
+    (("names: {kind: Widget, plural: widgets}", "names: [Widget]"), "spec.names.kind must be a string"),
+    (("  versions:\n  - name: v1\n", '  versions: ["v1"]\n  other:\n  - name: v1\n'), "spec.versions[0] must be a mapping"),
+    (("  versions:\n  - name: v1\n", "  versions:\n  - name: 1\n"), "spec.versions[0] must be a mapping with a name"),
+    (("spec:\n  group", "spec: [1]\nx:\n  group"), "spec must be a mapping"),
+    (("      openAPIV3Schema:\n", "      openAPIV3Schema: [1]\n      x:\n"), "spec.versions[0].schema.openAPIV3Schema must be a mapping"),
+])
+def test_a_malformed_crd_is_one_line_naming_its_file(capsys, stream: Path, broken: tuple[str, str],
+                                                     needle: str) -> None:
+    assert broken[0] in CRD
+    (stream / "crds" / "widget.yaml").write_text(CRD.replace(*broken))
+    code, _, err = run_cli(capsys, stream, "validate", "all.yaml", "--schema-location", "crds")
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "crds/widget.yaml: CustomResourceDefinition widgets.example.org: " + needle in err
+
+
+@pytest.mark.parametrize("ref", ["file:///etc/hostname#/x", "http://127.0.0.1:9/x.json", "#/definitions/nothing",
+                                 "other.json#/x"])
+def test_a_schema_whose_ref_does_not_resolve_is_named_and_nothing_is_fetched(capsys, stream: Path, ref: str) -> None:
+    (stream / "cat" / "example.org").mkdir(parents=True)
+    schema = {"type": "object", "properties": {"spec": {"$ref": ref}}, "definitions": {"size": {"type": "integer"}}}
+    (stream / "cat" / "example.org" / "widget_v1.json").write_text(json.dumps(schema))
+    code, _, err = run_cli(capsys, stream, "validate", "all.yaml", "--schema-location", "cat")
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert f"widget_v1.json: $ref {ref!r} does not resolve" in err
+    schema["properties"]["spec"]["$ref"] = "#/definitions/size"  # a reference inside the file is followed
+    (stream / "cat" / "example.org" / "widget_v1.json").write_text(json.dumps(schema))
+    code, out, _ = run_cli(capsys, stream, "validate", "all.yaml", "--schema-location", "cat", "--skip", "Secret")
+    assert code == 1 and "error[schema/custom] all.yaml: Widget/w $.spec: expected integer" in out, out
+
+
+@pytest.mark.parametrize("definitions,needle", [
+    ({"s": {"$ref": "#/definitions/s"}}, "$ref '#/definitions/s' loops back to itself"),
+    ({"s": {"$ref": "#/definitions/t"}, "t": {"$ref": "#/definitions/s"}}, "loops back to itself through 2"),
+    ({"s": {"allOf": [{"$ref": "#/definitions/s"}]}}, "example.org/v1/widget: its $refs loop without end"),
+])
+def test_a_schema_whose_refs_loop_is_named(capsys, stream: Path, definitions: dict, needle: str) -> None:
+    """A $ref cycle ended in "input nested too deeply to process", naming neither the file nor the option."""
+    (stream / "cat" / "example.org").mkdir(parents=True)
+    schema = {"type": "object", "properties": {"spec": {"$ref": "#/definitions/s"}}, "definitions": definitions}
+    (stream / "cat" / "example.org" / "widget_v1.json").write_text(json.dumps(schema))
+    code, _, err = run_cli(capsys, stream, "validate", "all.yaml", "--schema-location", "cat", "--skip", "Secret")
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "--schema-location " in err and needle in err, err
+
+
+@pytest.mark.parametrize("content,needle", [
+    (b"garbage", "not a schema bundle (Not a gzipped file"),
+    ("bomb", "inflates to more than 64 MiB: not a schema bundle"),
+    ("json:[1]", "not a schema bundle (expected a JSON object)"),
+    ("json:{\"format\": 1, \"kinds\": []}", "not a schema bundle (kinds, definitions and sources"),
+    ("json:{", "not a schema bundle (not JSON"),
+])
+def test_a_bad_bundle_in_schemas_dir_is_one_line_naming_it(capsys, tmp_path: Path, content, needle: str) -> None:
+    """A --schemas-dir bundle that is not gzip, not a bundle, or a gzip bomb (2 GB of zeros in 2 MB took 3.9 GB
+    of memory, then a traceback) is one line naming the file, in little memory."""
+    import gzip
+    import resource
+
+    bundle = tmp_path / "dir" / "k8s-1.30.json.gz"
+    bundle.parent.mkdir()
+    if content == "bomb":
+        with gzip.open(bundle, "wb", compresslevel=1) as f:
+            for _ in range(80):
+                f.write(bytes(2**20))
+    elif isinstance(content, str):
+        bundle.write_bytes(gzip.compress(content.removeprefix("json:").encode()))
+    else:
+        bundle.write_bytes(content)
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    code, out, err = run_cli(capsys, tmp_path, "validate", "--kube-version", "1.30", "--schemas-dir", "dir", "cm.yaml")
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert f"dir/k8s-1.30.json.gz: {needle}" in err
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB: never the whole bomb

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -126,3 +127,196 @@ def test_junit_stays_well_formed_with_hostile_text(capsys, tmp_path: Path) -> No
     code, out, _ = run_cli(capsys, tmp_path, "validate", "x.yaml", "-o", "junit", "--kube-version", "1.37")
     failure = ET.fromstring(out).find("testsuite/testcase/failure")
     assert code == 1 and "unknown field 'dta'" in failure.get("message")
+
+
+def _runner_lines(text: str) -> list[str]:
+    """Lines as an Actions runner reads a step's output (CR, LF and CRLF each end one)."""
+    return [line for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n") if line]
+
+
+def _workflow_commands(text: str) -> list[str]:
+    """The lines a runner would act on: `::cmd::` at the start (after blanks) or the legacy `##[cmd]` anywhere."""
+    return [line for line in _runner_lines(text) if line.lstrip().startswith("::") or "##[" in line]
+
+
+@pytest.mark.parametrize("name", ["y\n::add-mask::SECRETX\n::error file=evil.yaml::INJECTED\n.yaml",
+                                  "z\r::error::CR.yaml", "pct%0A::error::PCT.yaml", "legacy ##[add-mask]S.yaml"])
+def test_github_output_of_an_input_error_injects_no_workflow_command(capsys, tmp_path: Path, name: str) -> None:
+    """A file name is data: on stdout and stderr the only workflow command is the tool's own annotation, and
+    its message keeps `%`, CR and LF escaped (GitHub unescapes `%0A` into a new line)."""
+    (tmp_path / name).write_text("a: [\n")
+    code, out, err = run_cli(capsys, tmp_path, "-o", "github", "validate", name)
+    assert code == 2
+    commands = _workflow_commands(out + err)
+    assert len(commands) == 1 and commands[0].startswith("::error file="), out + err
+    assert ",line=2,col=1,title=cogniverse-chart validate::" in commands[0]
+    assert "invalid YAML" in commands[0] and len(_runner_lines(err)) == 1
+    if "%" in name:
+        assert "pct%250A" in commands[0]
+
+
+@pytest.mark.parametrize("output", ["human", "json", "sarif", "junit"])
+def test_in_an_actions_job_no_output_format_lets_a_file_name_write_a_workflow_command(
+        capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, output: str) -> None:
+    """The Action's `output: sarif` + `output-file` sends the report to a file and the error line to the job
+    log: in a job (GITHUB_ACTIONS=true) that line, and a usage error naming the file, inject no command either;
+    the report on stdout is unchanged."""
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    name = "n\n::add-mask::SECRETX\n::error file=evil.yaml::INJECTED\n.yaml"
+    (tmp_path / name).write_text("a: [\n")
+    code, out, err = run_cli(capsys, tmp_path, "-o", output, "validate", name)
+    assert code == 2 and _workflow_commands(err) == [] and "invalid YAML" in err, err
+    if output == "sarif":
+        assert "invalid YAML" in json.loads(out)["runs"][0]["invocations"][0]["toolExecutionNotifications"][0][
+            "message"]["text"]
+    code, out, err = run_cli(capsys, tmp_path, "-o", output, "ct", name)  # ct takes no file: a usage error
+    assert code == 2 and _workflow_commands(err) == [] and "unrecognized arguments: n" in err, err
+    monkeypatch.delenv("GITHUB_ACTIONS")
+    code, _, err = run_cli(capsys, tmp_path, "-o", output, "validate", name)
+    assert code == 2 and "\n::add-mask::SECRETX" in err  # outside Actions the message is left as it is
+
+
+def test_github_output_of_any_command_neutralises_commands_in_printed_text(capsys, tmp_path: Path) -> None:
+    """`render -o github` prints the chart's text: a line of it that would be a workflow command is not one."""
+    chart = helm_create(tmp_path)
+    (chart / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata:\n  a: |\n    ::add-mask::SECRETX\n"
+        "    x ##[error]legacy\n  b: \"\\r::warning::cr\"\n")
+    code, out, err = run_cli(capsys, chart, "-o", "github", "render")
+    assert code == 0 and _workflow_commands(out + err) == [], out
+    assert "    %3A%3Aadd-mask::SECRETX" in out and "x ##%5Berror]legacy" in out
+    code, human, _ = run_cli(capsys, chart, "render")
+    assert "    ::add-mask::SECRETX" in human  # only the github output is rewritten
+
+
+@pytest.fixture
+def broken_chart(tmp_path: Path) -> Path:
+    chart = helm_create(tmp_path)
+    (chart / "templates" / "bad.yaml").write_text("kind: ConfigMap\n{{ .Values.nope.deeper }}\n")
+    return chart
+
+
+def test_an_input_error_reaches_sarif_and_junit(capsys, tmp_path: Path, sarif_schema: dict) -> None:
+    """A run that fails on its input still writes a report: a SARIF run whose invocation failed with a
+    toolExecutionNotification at the file and line, a JUnit suite with one errored case (never empty output)."""
+    name = "ctl file #1.yaml"
+    (tmp_path / name).write_text("apiVersion: v1\nkind: [\n")
+    code, out, _ = run_cli(capsys, tmp_path, "-o", "sarif", "validate", name)
+    log = json.loads(out)
+    jsonschema.Draft4Validator(sarif_schema).validate(log)
+    invocation = log["runs"][0]["invocations"][0]
+    note = invocation["toolExecutionNotifications"][0]
+    assert code == 2 and invocation["executionSuccessful"] is False and log["runs"][0]["results"] == []
+    assert note["level"] == "error" and "invalid YAML" in note["message"]["text"]
+    where = note["locations"][0]["physicalLocation"]
+    assert where["artifactLocation"]["uri"] == "ctl%20file%20%231.yaml" and where["region"]["startLine"] == 3
+    code, out, _ = run_cli(capsys, tmp_path, "-o", "junit", "validate", name)
+    suite = ET.fromstring(out).find("testsuite")
+    error = suite.find("testcase/error")
+    assert code == 2 and suite.get("errors") == "1" and "invalid YAML" in error.text
+    assert suite.find("testcase").get("file") == name
+
+
+@pytest.mark.parametrize("major", ["3", "4"])
+def test_a_template_error_reaches_every_format_at_its_template_line(capsys, broken_chart: Path,
+                                                                    sarif_schema: dict, major: str) -> None:
+    """Helm names the template and line it failed on (in Helm 3's and Helm 4's own wording): the SARIF
+    notification, the JUnit case, the GitHub annotation and the JSON error all point there."""
+    code, out, _ = run_cli(capsys, broken_chart, "-o", "sarif", "check", "--helm", major)
+    log = json.loads(out)
+    jsonschema.Draft4Validator(sarif_schema).validate(log)
+    note = log["runs"][0]["invocations"][0]["toolExecutionNotifications"][0]
+    assert code == 2 and "nil pointer" in note["message"]["text"]
+    assert note["locations"][0]["physicalLocation"] == {"artifactLocation": {"uri": "templates/bad.yaml"},
+                                                        "region": {"startLine": 2, "startColumn": 10}}
+    code, out, _ = run_cli(capsys, broken_chart, "-o", "junit", "check", "--helm", major)
+    case = ET.fromstring(out).find("testsuite/testcase")
+    assert code == 2 and (case.get("file"), case.get("line")) == ("templates/bad.yaml", "2")
+    assert "nil pointer" in case.find("error").text
+    code, out, _ = run_cli(capsys, broken_chart, "-o", "github", "check", "--helm", major)
+    assert code == 2 and out.startswith("::error file=templates/bad.yaml,line=2,col=10,title=cogniverse-chart check::")
+    code, out, _ = run_cli(capsys, broken_chart, "-o", "json", "check", "--helm", major)
+    assert (json.loads(out)["file"], json.loads(out)["line"]) == ("templates/bad.yaml", 2)
+
+
+def test_namesakes_in_one_file_are_told_apart_by_namespace(capsys, tmp_path: Path) -> None:
+    (tmp_path / "dup.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: same, namespace: a}\ndata:\n  x: \"1\"\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: same, namespace: b}\ndata:\n  x: \"1\"\n  y: 2\n")
+    code, out, _ = run_cli(capsys, tmp_path, "-o", "github", "validate", "dup.yaml", "--kube-version", "1.37")
+    assert code == 1 and out.startswith("::error file=dup.yaml,line=12,col=3,"), out  # not line 5
+
+
+def test_a_file_name_that_is_not_utf8_keeps_its_findings_in_sarif(capsys, tmp_path: Path, sarif_schema: dict) -> None:
+    """A name with bytes that are not UTF-8 lost every finding ("input is not UTF-8 text", exit 2), and an input
+    error in such a file ended in a traceback: the uri carries the bytes percent-encoded."""
+    bad = os.fsdecode(b"\xff\xfebad.yaml")
+    (tmp_path / bad).write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {y: 2}\n")
+    code, out, err = run_cli(capsys, tmp_path, "-o", "sarif", "validate", "--kube-version", "1.37", bad)
+    log = json.loads(out)
+    jsonschema.Draft4Validator(sarif_schema).validate(log)
+    [result] = log["runs"][0]["results"]
+    assert code == 1 and result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "%FF%FEbad.yaml"
+    broken = os.fsdecode(b"\xffbroken.yaml")
+    (tmp_path / broken).write_text("a: [\n")
+    code, out, err = run_cli(capsys, tmp_path, "-o", "sarif", "validate", broken)
+    note = json.loads(out)["runs"][0]["invocations"][0]["toolExecutionNotifications"][0]
+    assert code == 2 and "Traceback" not in err and "invalid YAML" in note["message"]["text"]
+    assert note["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "%FFbroken.yaml"
+    for output in ("human", "github"):  # text formats show the bytes as \\xNN (no UTF-8 stream can write them)
+        code, out, err = run_cli(capsys, tmp_path, "-o", output, "validate", "--kube-version", "1.37", bad)
+        assert code == 1 and "\\xff\\xfebad.yaml" in out + err, out + err
+
+
+def test_sarif_uris_are_percent_encoded(capsys, tmp_path: Path, sarif_schema: dict) -> None:
+    (tmp_path / "ctl file #1.yaml").write_text(MANIFESTS)
+    code, out, _ = run_cli(capsys, tmp_path, "-o", "sarif", "validate", "ctl file #1.yaml", "--kube-version", "1.37")
+    log = json.loads(out)
+    jsonschema.Draft4Validator(sarif_schema).validate(log)
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]}
+    assert code == 1 and uris == {"ctl%20file%20%231.yaml"}
+
+
+@pytest.mark.parametrize("output", ["human", "github"])
+def test_control_characters_from_the_input_reach_no_terminal(capsys, tmp_path: Path, output: str) -> None:
+    """An escape sequence in an object's name would recolour or rewrite the terminal or the CI log."""
+    (tmp_path / "x.yaml").write_text('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "n\\x01\\e[31m\\x9b2J"}\n'
+                                     'data: {y: 2}\n')
+    code, out, err = run_cli(capsys, tmp_path, "-o", output, "validate", "x.yaml", "--kube-version", "1.37")
+    assert code == 1 and "ConfigMap/n\\x01\\x1b[31m\\x9b2J" in out, out
+    assert not any(c in out + err for c in "\x01\x1b\x9b")
+
+
+@pytest.mark.parametrize("argv", [["--out", "json"], ["--outp=json"], ["-ojson"], ["--output", "json"]])
+def test_a_usage_error_follows_an_abbreviated_output_option(capsys, tmp_path: Path, argv: list[str]) -> None:
+    """argparse takes `--out json` for --output: a usage error then is JSON too, not human text only."""
+    code, out, err = run_cli(capsys, tmp_path, *argv, "validate", "x.yaml", "--bogus")
+    assert code == 2 and json.loads(out)["ok"] is False and "unrecognized arguments: --bogus" in err
+
+
+@pytest.mark.parametrize("argv", [["render"], ["package"], ["schemas", "list"], ["lint", "--list-rules"]])
+@pytest.mark.parametrize("output", ["sarif", "junit"])
+def test_commands_without_findings_refuse_sarif_and_junit_in_that_format(capsys, tmp_path: Path, argv: list[str],
+                                                                         output: str, sarif_schema: dict) -> None:
+    """`-o sarif render` printed the chart's YAML, which an Action's `output-file: results.sarif` then uploaded
+    as a report: now a failed run in the asked format, naming the commands that report findings."""
+    chart = helm_create(tmp_path)
+    code, out, err = run_cli(capsys, chart, "-o", output, *argv)
+    assert code == 2 and "reports no findings" in err and "kind: Deployment" not in out, err
+    if output == "sarif":
+        jsonschema.Draft4Validator(sarif_schema).validate(json.loads(out))
+    else:
+        assert ET.fromstring(out).find("testsuite/testcase/error") is not None
+    code, out, _ = run_cli(capsys, chart, "-o", "json", *argv[:1], *(["list"] if argv == ["schemas", "list"] else []))
+    assert code in (0, 1), out  # json and human stay
+
+
+def test_github_annotations_stay_short_whatever_the_input(capsys, tmp_path: Path) -> None:
+    """An object named with 300,000 characters made one 300 KB annotation; each is now at most a few KB and
+    keeps the rule and the end of the message."""
+    name = "x" * 300_000
+    (tmp_path / "big.yaml").write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\ndata: {{y: 2}}\n")
+    code, out, _ = run_cli(capsys, tmp_path, "-o", "github", "validate", "--kube-version", "1.37", "big.yaml")
+    lines = out.splitlines()
+    assert code == 1 and lines and all(len(line) < 4500 for line in lines), [len(line) for line in lines]
+    assert any("expected string, got integer 2" in line for line in lines)

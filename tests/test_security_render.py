@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 import yaml
@@ -47,13 +48,22 @@ def _refused(values: dict, match: str, helm) -> None:
     ({"containerSecurityContext": {"seLinuxOptions": {"user": "system_u"}}}, "seLinuxOptions"),
     ({"podSecurityContext": {"sysctls": [{"name": "kernel.msgmax", "value": "1"}]}}, "sysctls|sysctl"),
     ({"vespa": {"unrestrictedSecurityContext": True, "containerSecurityContext": {"privileged": True}}}, "privileged"),
+    # the AppArmor annotation the kubelet still honours (attack21 R01, R23), and a Localhost seccomp without its profile (R25)
+    ({"runtime": {"podAnnotations": {"container.apparmor.security.beta.kubernetes.io/runtime": "unconfined"}}},
+     r"runtime\.podAnnotations: container\.apparmor\.security\.beta\.kubernetes\.io/runtime: unconfined is refused"),
+    ({"vespa": {"unrestrictedSecurityContext": True, "podAnnotations": {"container.apparmor.security.beta.kubernetes.io/vespa": "Unconfined"}}},
+     "vespa.podAnnotations: container.apparmor"),
+    ({"podSecurityContext": {"seccompProfile": {"type": "Localhost"}}}, "seccompProfile.type Localhost needs localhostProfile"),
 ])
 def test_pod_security_holds_after_merging(helm, values, match):
     _refused(values, match, helm)
 
 
 def test_legitimate_contexts_render(helm):
-    ok = {"podSecurityContext": {"appArmorProfile": {"type": "RuntimeDefault"}, "seLinuxOptions": {"type": "container_t", "level": "s0:c1"},
+    ok = {"runtime": {"podAnnotations": {"container.apparmor.security.beta.kubernetes.io/runtime": "runtime/default",
+                                         "container.apparmor.security.beta.kubernetes.io/x": "localhost/k8s-x"}},
+          "vespa": {"podSecurityContext": {"seccompProfile": {"type": "Localhost", "localhostProfile": "profiles/vespa.json"}}},
+          "podSecurityContext": {"appArmorProfile": {"type": "RuntimeDefault"}, "seLinuxOptions": {"type": "container_t", "level": "s0:c1"},
                                  "sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "80"}]}}
     docs = render_chart(ok, helm=helm)
     pods = [d for d in docs if d.kind in ("Deployment", "StatefulSet")]
@@ -71,13 +81,15 @@ def test_no_pod_uses_host_namespaces_ports_or_paths(helm):
     ("tenantProvisioner", "cogniverse-workflow", "also workflows.serviceAccounts.steps"),
     ("deadlineWatchdog", "cogniverse", "also serviceAccount"),
     ("deadlineWatchdog", "cogniverse-tenant-provisioner", "also workflows.serviceAccounts.tenantProvisioner"),
+    # the restore account's Role scales Phoenix, and any Workflow may name it (attack21 R08)
+    ("tenantProvisioner", "cogniverse-workflow-restore", "also workflows.serviceAccounts.restore"),
 ])
 def test_privileged_accounts_are_their_own(helm, purpose, name, match):
     _refused({"workflows": {"serviceAccounts": {purpose: {"create": False, "name": name}}}},
              f"workflows.serviceAccounts.{purpose}: the account \"{name}\" is {match}", helm)
 
 
-@pytest.mark.parametrize("purpose", ["tenantProvisioner", "deadlineWatchdog"])
+@pytest.mark.parametrize("purpose", ["tenantProvisioner", "deadlineWatchdog", "restore"])
 def test_privileged_accounts_are_never_default(helm, purpose):
     """The schema refuses `default` (every pod without an account runs as it), naming the key (Helm 3
     and Helm 4 word it differently); the render check says why for any other shared account."""
@@ -148,3 +160,13 @@ def test_a_10_mb_value_is_refused_by_the_schema_before_rendering(helm):
     """Rendered into every step, a 10 MB extraEnv value took Helm over 100 s and 2 GB; the schema's
     bound refuses it before any template runs (about 3 s, mostly reading the file)."""
     _refused({"workflows": {"runner": {"extraEnv": {"FOO": "a" * 10_000_000}}}}, r"extraEnv.FOO", helm)
+
+
+def test_many_bounded_values_are_refused_in_total(helm):
+    """300 extraEnv values of 30 KB each (9 MB, each within its own bound) rendered into every step took
+    Helm 79 s and 2.3 GB for 343 MB of manifests (attack21 S01): the total is bounded, refused at once."""
+    env = {f"V{i}": "x" * 30_000 for i in range(300)}
+    started = time.monotonic()
+    _refused({"workflows": {"runner": {"extraEnv": env}}}, r"workflows\.runner\.extraEnv: 9002891 bytes in all, more than 65536", helm)
+    assert time.monotonic() - started < 30
+    render_chart({"workflows": {"runner": {"extraEnv": {f"V{i}": "x" * 1000 for i in range(60)}}}}, helm=helm)

@@ -51,6 +51,18 @@ def _steps(step: dict[str, Any]) -> dict[str, Any]:
 
 
 RUN = {"workflowTemplateRef": {"name": "tenant-provisioning"}, "arguments": {"parameters": [{"name": "tenant-id", "value": "acme"}]}}
+EVIL_STEP = {"name": "validate-tenant", "serviceAccountName": PROV, "container": {"image": "alpine", "command": ["cat", "/var/run/secrets/token"]}}
+EVIL = {"entrypoint": "main", "serviceAccountName": PROV, "templates": [{**EVIL_STEP, "name": "main"}]}
+INGEST = {"workflowTemplateRef": {"name": "video-ingestion"}, "arguments": {"parameters": [{"name": "tenant-id", "value": "acme"}]}}
+INGEST2 = {**INGEST, "arguments": {"parameters": [{"name": "tenant-id", "value": "other"}]}}
+FORGED = {"x-1": {"name": "x[0].validate-tenant", "phase": "Succeeded", "outputs": {"parameters": [{"name": "namespace", "value": "cogniverse-z"}]}}}
+STORED = {**RUN, "entrypoint": "provision", "templates": [{"name": "provision", "serviceAccountName": PROV}]}
+
+
+def _status(obj: dict[str, Any], **status: Any) -> dict[str, Any]:
+    return {**obj, "status": status}
+
+
 CREATE_NS = {"templateRef": {"name": "tenant-provisioning", "template": "create-namespace"}}
 
 # (id, resource, object, oldObject, user, expected, extra request fields)
@@ -112,6 +124,66 @@ ARGO: list[tuple[str, str, Any, Any, str, str | None, dict[str, Any]]] = [
      _obj("WorkflowTemplate", {"templates": []}, "tenant-provisioning"), ALICE, f"only argo.templateWriters may write the WorkflowTemplate tenant-provisioning", {}),
     ("replace-watchdog-template", "workflowtemplates", _obj("WorkflowTemplate", {"templates": []}, "deadline-watchdog"), None, ALICE,
      f"{ALICE} is not one", {}),
+    # Argo runs what the Workflow's status stores (attack21): a stored spec (setStoredWfSpec) or a stored
+    # template (templateresolution) preset or replaced by a user runs instead of the WorkflowTemplate.
+    ("stored-spec-on-create", "workflows", _status(_wf(workflowTemplateRef={"name": "video-ingestion"}), storedWorkflowTemplateSpec=EVIL),
+     None, ALICE, "only Argo's workflow controller", {}),
+    ("stored-spec-on-run", "workflows", _status(_wf(**RUN), storedWorkflowTemplateSpec=EVIL), None, ALICE, "status.storedWorkflowTemplateSpec", {}),
+    ("stored-spec-replaced", "workflows", _status(_wf(**RUN), phase="Running", storedWorkflowTemplateSpec=EVIL),
+     _status(_wf(**RUN), phase="Running", storedWorkflowTemplateSpec=STORED), ALICE, "status.storedWorkflowTemplateSpec", {}),
+    ("stored-arguments-forged", "workflows", _status(_wf(**INGEST), storedWorkflowTemplateSpec={**INGEST, "arguments": {"parameters": []}}),
+     _status(_wf(**INGEST), storedWorkflowTemplateSpec=INGEST), ALICE, "storedTemplates", {}),
+    # argo submit of a run of tenant-provisioning stores its templates (validation resolves them in the
+    # WorkflowTemplate's scope): admitted, since a pure run never reads them (its templates are merged into the run
+    # and called by name, resolved locally: controller operator.go createTemplateContext(ResourceScopeLocal));
+    # a stored template of any other WorkflowTemplate, a stored spec or any other status is refused
+    ("argo-submit-of-a-run", "workflows", _status(_wf(**RUN), storedTemplates={"namespaced/tenant-provisioning/validate-tenant": {"name": "validate-tenant"}}),
+     None, ALICE, None, {}),
+    ("stored-template-of-another-template-on-run", "workflows",
+     _status(_wf(**RUN), storedTemplates={"namespaced/video-ingestion/ingest": EVIL_STEP}), None, ALICE, "storedTemplates", {}),
+    ("stored-templates-and-nodes-on-run", "workflows", _status(_wf(**RUN), nodes=FORGED,
+     storedTemplates={"namespaced/tenant-provisioning/validate-tenant": {"name": "validate-tenant"}}), None, ALICE, "any status of a run", {}),
+    # ... Argo's own submission (argo submit --from) stores the templates it resolved in the new Workflow: admitted,
+    # unless one of them could run as a privileged account
+    ("submit-stores-templates", "workflows", _status(_steps({"templateRef": {"name": "video-ingestion", "template": "ingest"}}),
+                                                     storedTemplates={"namespaced/video-ingestion/ingest": {"name": "ingest", "container": {"image": "alpine"}}}),
+     None, ALICE, None, {}),
+    ("stored-template-on-create", "workflows", _status(_steps({"templateRef": {"name": "video-ingestion", "template": "ingest"}}),
+                                                       storedTemplates={"namespaced/video-ingestion/ingest": EVIL_STEP}),
+     None, ALICE, "may not run as", {}),
+    ("stored-template-on-create-calls-provisioning", "workflows", _status(_wf(workflowTemplateRef={"name": "video-ingestion"}),
+        storedTemplates={"namespaced/video-ingestion/ingest": {"name": "ingest", "steps": [[{"name": "s", **CREATE_NS}]]}}),
+     None, ALICE, "templateRef", {}),
+    ("stored-template-added", "workflows", _status(_steps({"templateRef": {"name": "video-ingestion", "template": "ingest"}}),
+                                                   storedTemplates={"namespaced/video-ingestion/ingest": EVIL_STEP}),
+     _steps({"templateRef": {"name": "video-ingestion", "template": "ingest"}}), ALICE, "storedTemplates", {}),
+    # argo retry resets nodes and writes the stored shutdown and arguments: admitted for other workflows
+    ("retry-writes-stored-arguments", "workflows", _status(_wf(**INGEST2, shutdown="Stop"), storedWorkflowTemplateSpec={**INGEST2, "shutdown": "Stop"}),
+     _status(_wf(**INGEST2), storedWorkflowTemplateSpec=INGEST, nodes={"x": {"phase": "Failed"}}), ALICE, None, {}),
+    ("stop-a-stored-run", "workflows", _status(_wf(**RUN, shutdown="Stop"), storedWorkflowTemplateSpec=STORED),
+     _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED), ALICE, None, {}),
+    # ... but nobody else writes the status of a privileged run: forged node outputs would skip validate-tenant and the tenant bound
+    ("forged-node-on-run", "workflows", _status(_wf(**RUN), nodes=FORGED), None, ALICE, "any status of a run of tenant-provisioning", {}),
+    ("forged-node-in-run", "workflows", _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED, nodes=FORGED),
+     _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED), ALICE, "do not retry it", {}),
+    ("controller-writes-nodes", "workflows", _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED, nodes=FORGED),
+     _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED), CONTROLLER, None, {}),
+    ("controller-stores-spec", "workflows", _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED), _wf(**RUN), CONTROLLER, None, {}),
+    ("controller-stores-template", "workflows", _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED,
+                                                        storedTemplates={"namespaced/tenant-provisioning/validate-tenant": {"name": "v"}}),
+     _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED), CONTROLLER, None, {}),
+    # A YAML tag in a podSpecPatch: Argo's YAMLToJSON decodes `!!binary <base64>` into the key serviceAccountName.
+    ("pod-spec-patch-binary-tag", "workflows", _inline(podSpecPatch=f"!!binary c2VydmljZUFjY291bnROYW1l: {PROV}"), None, ALICE, "'!'", {}),
+    ("pod-spec-patch-binary-key", "workflows", _wf(podSpecPatch=f"? !!binary c2VydmljZUFjY291bnROYW1l\n: {PROV}"), None, ALICE, "'!'", {}),
+    # Artifact garbage collection: the controller makes a pod as artifactGC.serviceAccountName, patched by its podSpecPatch.
+    ("artifact-gc-account", "workflows", _wf(artifactGC={"strategy": "OnWorkflowDeletion", "serviceAccountName": PROV}), None, ALICE,
+     "artifactGC", {}),
+    ("artifact-gc-pod-patch", "workflows", _wf(artifactGC={"podSpecPatch": f"!!binary c2VydmljZUFjY291bnROYW1l: {WATCH}"}), None, ALICE,
+     "artifactGC", {}),
+    ("artifact-gc-of-output", "workflows", _inline(outputs={"artifacts": [{"name": "a", "path": "/a", "artifactGC": {"serviceAccountName": WATCH}}]}),
+     None, ALICE, "artifactGC", {}),
+    ("artifact-gc-steps-account", "workflows", _wf(artifactGC={"strategy": "OnWorkflowDeletion", "serviceAccountName": STEPS,
+                                                               "podSpecPatch": '{"priorityClassName": "low"}'}), None, ALICE, None, {}),
 ]
 
 

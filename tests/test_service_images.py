@@ -51,6 +51,18 @@ def test_phoenix_lock_pins_the_pinned_version_and_only_exact_versions():
     assert len({ln.split("==")[0] for ln in lines}) == len(lines), "a package is pinned twice"
 
 
+def test_chart_postgresql_image_is_the_one_images_postgresql_builds():
+    """phoenix.database.postgresql.image: the repository build.sh names, the tag POSTGRESQL_VERSION with '+' as '_'
+    (an image tag admits no '+'), and cluster/services/images.sh builds and lists it with the other service images."""
+    image = VALUES["phoenix"]["database"]["postgresql"]["image"]
+    assert image["tag"] == versions.get("POSTGRESQL_VERSION").replace("+", "_")
+    assert re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", image["tag"])
+    script = (ROOT / "images" / "postgresql" / "build.sh").read_text()
+    assert f"IMAGE={image['repository']}\n" in script and "TAG=${VERSION//+/_}" in script and '--name "$IMAGE:$TAG"' in script
+    services = (ROOT / "cluster" / "services" / "images.sh").read_text()
+    assert "for name in phoenix ollama postgresql; do" in services and '"$OUT"/postgresql-*.tar' in services
+
+
 def test_build_scripts_name_the_images_the_chart_pins():
     phoenix = (ROOT / "images" / "phoenix" / "build.sh").read_text()
     ollama = (ROOT / "images" / "ollama" / "build.sh").read_text()
@@ -177,8 +189,35 @@ def test_postgresql_image_is_cached_by_the_pinned_package_version():
     assert versions.get("POSTGRESQL_VERSION").startswith("15.")
 
 
+@pytest.mark.parametrize("password,refused", [("pw-from-echo\n", True), ("two\nlines", True), ("no:line@break/é", False)])
+def test_postgresql_entrypoint_refuses_a_password_file_with_a_line_break(tmp_path, password, refused):
+    """attack22 P27 (seen with the real PostgreSQL 15): initdb kept the first line of a Secret made with
+    `--from-file` of `echo pw > f`, Phoenix sent the trailing newline, and nobody could log in."""
+    (tmp_path / "password").write_text(password)
+    proc = subprocess.run([str(ROOT / "images/postgresql/start.sh")], capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "PGDATA": str(tmp_path / "data"), "POSTGRES_USER": "phoenix",
+                               "POSTGRES_PASSWORD_FILE": str(tmp_path / "password")})
+    if refused:
+        assert proc.returncode == 2 and "holds a line break" in proc.stderr and "--from-literal" in proc.stderr
+        assert not (tmp_path / "data").exists()
+    else:  # past the check: on to initdb (absent here)
+        assert "line break" not in proc.stderr and "initdb" in proc.stderr
+
+
 def test_postgresql_entrypoint_refuses_to_start_without_a_password(tmp_path):
     proc = subprocess.run([str(ROOT / "images/postgresql/start.sh")], capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin", "PGDATA": str(tmp_path / "data")})
+                          env={"PATH": "/usr/bin:/bin", "PGDATA": str(tmp_path / "data"), "POSTGRES_USER": "phoenix"})
     assert proc.returncode == 2 and "set POSTGRES_PASSWORD_FILE or POSTGRES_PASSWORD" in proc.stderr
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("user,message", [(None, "set POSTGRES_USER"), ("postgres", "must not be postgres")])
+def test_postgresql_entrypoint_refuses_no_role_or_the_superuser_for_the_application(tmp_path, user, message):
+    """attack22 P23: Phoenix's role was the server's superuser (a client with its password could run programs in
+    the pod through COPY ... TO PROGRAM); the application's role is now never the superuser."""
+    env = {"PATH": "/usr/bin:/bin", "PGDATA": str(tmp_path / "data"), "POSTGRES_PASSWORD": "pw"}
+    if user:
+        env["POSTGRES_USER"] = user
+    proc = subprocess.run([str(ROOT / "images/postgresql/start.sh")], capture_output=True, text=True, env=env)
+    assert proc.returncode == 2 and message in proc.stderr
     assert not (tmp_path / "data").exists()

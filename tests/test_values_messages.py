@@ -23,6 +23,15 @@ CASES = [
     ("tz-typo", "workflows.cronWorkflows.dailyBackup.timezone", "Europe/Berln", 'did you mean "Europe/Berlin"?'),
     ("tz-region-typo", "workflows.cronWorkflows.dailyCleanup.timezone", "Europa/Berlin", 'did you mean "Europe/Berlin"?'),
     ("tz-unknown", "workflows.cronWorkflows.monthlyReports.timezone", "Mars/Olympus_Mons", "e.g. UTC, Europe/Berlin"),
+    ("tz-lowercase", "workflows.cronWorkflows.dailyBackup.timezone", "europe/berlin", 'did you mean "Europe/Berlin"?'),
+    ("tz-local", "workflows.cronWorkflows.dailyCleanup.timezone", "Local", "the controller host's zone"),
+    ("tz-empty", "workflows.cronWorkflows.dailyOptimizationCheck.timezone", "", "the controller host's zone"),
+    ("tz-long", "workflows.cronWorkflows.dailyBackup.timezone", "X" * 600, "not an IANA time zone"),
+    ("cron-backwards", "workflows.cronWorkflows.dailyBackup.schedules[0]", "0 5-1 * * *", 'hour range "5-1" runs backwards'),
+    ("cron-names-backwards", "workflows.cronWorkflows.dailyBackup.schedules[0]", "0 0 * * fri-mon", "runs backwards"),
+    ("cron-every-bad", "workflows.cronWorkflows.dailyBackup.schedules[0]", "@every 1x", "want @every and a duration"),
+    ("cron-every-zero", "workflows.cronWorkflows.dailyBackup.schedules[0]", "@every 0h0m", "a zero duration"),
+    ("cron-long", "workflows.cronWorkflows.dailyBackup.schedules[0]", "0 0 * * " + "1," * 300 + "x", "is not 0-6"),
     ("tag-latest", "runtime.image.tag", "latest", "pin a version"),
     ("tag-latest-runner", "workflows.runner.image.tag", "latest", "or set workflows.runner.image.digest"),
     ("memory-1Gx", "runtime.resources.limits.memory", "1Gx", "such as 500m, 2, 512Mi"),
@@ -58,8 +67,12 @@ def test_validate_values_says_the_same(capsys, tmp_path: Path, key: str, value: 
 
 def test_good_values_and_zones_pass(render_chart, helm) -> None:
     values = _values("workflows.cronWorkflows.dailyBackup.timezone", "America/Argentina/Buenos_Aires")
-    values["workflows"]["cronWorkflows"]["dailyBackup"]["schedules"] = ["*/15 1-5,22 * JAN-mar Mon-fri", "@daily"]
+    values["workflows"]["cronWorkflows"]["dailyBackup"]["schedules"] = [
+        "*/15 1-5,22 * JAN-mar Mon-fri", "@daily", "@every 1h30m", "0 0-0 * * sun-sat",
+        "0,5,10,15,20,25,30,35,40,45,50,55 0,2,4,6,8,10,12,14,16,18,20,22 * * *"]
     values["runtime"] = {"resources": {"limits": {"memory": "1.5Gi", "cpu": 2}}}
+    assert render_chart(values, helm=helm)
+    values["runtime"] = {"resources": {"limits": {"memory": "1e9", "cpu": "2e0"}}}  # decimal exponents
     assert render_chart(values, helm=helm)
 
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The service images of the offline profile (values/local.yaml): Phoenix and Ollama, built by
-# images/phoenix/build.sh and images/ollama/build.sh (cached by version and inputs under
+# The service images of the offline profile (values/local.yaml): Phoenix, Ollama and PostgreSQL (Phoenix
+# on PostgreSQL: phoenix.database), built by images/<name>/build.sh (cached by version and inputs under
 # ${COGNIVERSE_CLUSTER_CACHE:-~/.cache/cogniverse-local-cluster}/images/services).
-#   cluster/services/images.sh build     build both (cold: Ollama's cgo build is the long part); print the archives
-#   cluster/services/images.sh import    build what is missing, then import both into the running local
+#   cluster/services/images.sh build     build them (cold: Ollama's cgo build is the long part); print the archives
+#   cluster/services/images.sh import    build what is missing, then import them into the running local
 #                                         node's containerd (as scripts/local_cluster.sh imports its images)
 #   cluster/services/images.sh archives  print the archives already built (nothing is built)
 # A third image, cogniverse/service-check:1.0 (GNU wget on the same Debian base), runs values/local.yaml's
@@ -49,7 +49,7 @@ build() {
   archive=$(check_image) || die "the $CHECK_IMAGE image failed"
   log "service-check: $(du -h "$archive" | cut -f1) $archive ($(($(date +%s) - start))s)"
   echo "$archive"
-  for name in phoenix ollama; do
+  for name in phoenix ollama postgresql; do
     start=$(date +%s)
     archive=$("$ROOT/images/$name/build.sh" --out "$OUT") || die "images/$name/build.sh failed"
     log "$name: $(du -h "$archive" | cut -f1) $archive ($(($(date +%s) - start))s)"
@@ -59,7 +59,7 @@ build() {
 
 case "${1:-}" in
   build) build ;;
-  archives) ls "$OUT"/phoenix-*.tar "$OUT"/ollama-*.tar "$OUT"/service-check-*.tar 2>/dev/null || true ;;
+  archives) ls "$OUT"/phoenix-*.tar "$OUT"/ollama-*.tar "$OUT"/postgresql-*.tar "$OUT"/service-check-*.tar 2>/dev/null || true ;;
   import)
     [[ -S "$SOCK" ]] || die "no local node running ($SOCK missing): start it with scripts/local_cluster.sh up"
     mapfile -t archives < <(build)

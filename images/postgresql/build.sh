@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Build the PostgreSQL image for Phoenix on PostgreSQL (cogniverse/postgresql:<POSTGRESQL_VERSION>)
-# offline, without Docker, from Debian packages:
+# Build the PostgreSQL image for Phoenix on PostgreSQL (cogniverse/postgresql:<TAG>, TAG = POSTGRESQL_VERSION
+# with '+' as '_': an image tag admits no '+') offline, without Docker, from Debian packages:
 #   1. a minimal Debian root filesystem (cluster/services/debian_rootfs.sh) with postgresql-15 (server,
-#      pg_dump, pg_restore) and python3-minimal (the backup steps' manifest and checksums);
+#      pg_dump, pg_restore) and python3 with its standard library (the chart's backup-phoenix and
+#      restore-phoenix steps run files/phoenix-backup.py here: json, hashlib, subprocess);
 #   2. images/postgresql/start.sh as the entrypoint: initdb on an empty PGDATA (scram-sha-256, the
 #      superuser password from POSTGRES_PASSWORD_FILE or POSTGRES_PASSWORD), then exec postgres;
 #   3. packed with cluster/images/oci_image.py: user 65532:65532, port 5432.
@@ -38,6 +39,8 @@ done
 
 VERSION=$(pin POSTGRESQL_VERSION)
 [[ -n "$VERSION" ]] || die "versions.env has no POSTGRESQL_VERSION"
+TAG=${VERSION//+/_}
+PACKAGES=ca-certificates,postgresql-15,python3,tzdata
 SUITE=$(pin SERVICES_DEBIAN_SUITE)
 start=$(date +%s)
 key=$( { cat "$HERE/build.sh" "$HERE/start.sh" "$ROOT/cluster/services/debian_rootfs.sh" "$ROOT/cluster/images/oci_image.py"; echo "$SUITE"; } | sha256sum | cut -c1-12)
@@ -45,14 +48,15 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 archive="$OUT/postgresql-$VERSION-$key.tar"
 if [[ $force == 0 && -f "$archive" ]]; then
-  log "$IMAGE:$VERSION is up to date"
+  log "$IMAGE:$TAG is up to date"
   echo "$archive"
   exit 0
 fi
 
-# The package version is part of the file name, so a new point release builds a new root filesystem.
-rootfs="$CACHE/rootfs/postgresql-$VERSION-$SUITE-$(sha256sum "$ROOT/cluster/services/debian_rootfs.sh" | cut -c1-12).tar"
-"$ROOT/cluster/services/debian_rootfs.sh" --out "$rootfs" --include "ca-certificates,postgresql-15,python3-minimal,tzdata" \
+# The package version and list are part of the file name, so a new point release or package builds a new
+# root filesystem.
+rootfs="$CACHE/rootfs/postgresql-$VERSION-$SUITE-$( { cat "$ROOT/cluster/services/debian_rootfs.sh"; echo "$PACKAGES"; } | sha256sum | cut -c1-12).tar"
+"$ROOT/cluster/services/debian_rootfs.sh" --out "$rootfs" --include "$PACKAGES" \
   || die "the root filesystem with postgresql-15 failed"
 got=$(tar -xOf "$rootfs" ./var/lib/dpkg/status | awk '/^Package: /{p=$2} /^Version: /{if (p=="postgresql-15") print $2}')
 if [[ "$got" != "$VERSION" ]]; then
@@ -64,11 +68,11 @@ tar -tf "$rootfs" ./usr/lib/postgresql/15/bin/postgres ./usr/lib/postgresql/15/b
 
 t=$(date +%s)
 rm -f "$OUT"/postgresql-*.tar
-python3 "$ROOT/cluster/images/oci_image.py" --name "$IMAGE:$VERSION" --out "$archive" \
+python3 "$ROOT/cluster/images/oci_image.py" --name "$IMAGE:$TAG" --out "$archive" \
   --layer-tar "$rootfs" --user 65532:65532 --workdir /var/lib/postgresql \
   --env PATH=/usr/lib/postgresql/15/bin:/usr/local/bin:/usr/bin:/bin --env PGDATA=/var/lib/postgresql/data/pgdata \
   --entrypoint '["/usr/local/bin/start-postgresql"]' --expose 5432/tcp \
   --dir /var/lib/postgresql/data:0777 --dir /var/run/postgresql:1777 \
   "$HERE/start.sh=/usr/local/bin/start-postgresql:0755" >&2
-log "packed in $(($(date +%s) - t))s; $IMAGE:$VERSION $(du -h "$archive" | cut -f1) in $(($(date +%s) - start))s total"
+log "packed in $(($(date +%s) - t))s; $IMAGE:$TAG $(du -h "$archive" | cut -f1) in $(($(date +%s) - start))s total"
 echo "$archive"

@@ -116,6 +116,25 @@ def test_every_route_to_a_privileged_token_is_refused(two, tenant):
             "only Argo's workflow controller"),
         "TokenRequest": (lambda: core.create_namespaced_service_account_token(PROV, ns, {"spec": {}}),
                          f"only a kubelet may request a token of {PROV}"),
+        # attack21: what Argo runs from a Workflow's status, a YAML tag in a podSpecPatch, artifact GC, the old pod field
+        "stored spec": (wf({**_wf(ns, workflowTemplateRef={"name": "video-ingestion"}),
+                            "status": {"storedWorkflowTemplateSpec": {"entrypoint": "main", "serviceAccountName": PROV, "templates": inline}}}),
+                        "only Argo's workflow controller"),
+        "stored template": (wf({**_wf(ns, entrypoint="main", templates=[
+                                    {"name": "main", "steps": [[{"name": "s", "templateRef": {"name": "video-ingestion", "template": "ingest"}}]]}]),
+                                "status": {"storedTemplates": {"namespaced/video-ingestion/ingest": {**inline[0], "name": "ingest",
+                                                                                                     "serviceAccountName": PROV}}}}),
+                            f"may not run as {PROV}"),
+        "forged step outputs": (wf({**_wf(ns, workflowTemplateRef={"name": "tenant-provisioning"}), "status": {"nodes": {
+            "x": {"id": "x", "type": "Pod", "name": "x[0].validate-tenant", "phase": "Succeeded", "outputs": {"parameters": [{"name": "namespace", "value": "cogniverse-x"}]}}}}}),
+            "any status of a run of tenant-provisioning"),
+        "podSpecPatch YAML tag": (wf(_wf(ns, entrypoint="main", templates=[{**inline[0], "podSpecPatch": f"!!binary c2VydmljZUFjY291bnROYW1l: {PROV}"}])),
+                                  "podSpecPatch"),
+        "artifact GC": (wf(_wf(ns, entrypoint="main", templates=inline, artifactGC={"strategy": "OnWorkflowDeletion", "serviceAccountName": PROV})),
+                        "artifactGC"),
+        "Pod by spec.serviceAccount": (lambda: core.create_namespaced_pod(ns, {
+            "metadata": {"name": "route-old"}, "spec": {"serviceAccount": PROV, "containers": [{"name": "c", "image": "x", **RESTRICTED}]}}),
+            "only Argo's workflow controller"),
         "token Secret": (lambda: core.create_namespaced_secret(ns, {
             "metadata": {"name": "route", "annotations": {"kubernetes.io/service-account.name": WATCH}},
             "type": "kubernetes.io/service-account-token"}), f"no token Secret may be made for {WATCH}"),

@@ -276,7 +276,13 @@ def _upgrade_step(rel: SmokeRelease, core_api: Any) -> None:
     assert not upgrade.immutable_changes(before, after)
     assert _tenant_data(core_api) == _state["data"], "the upgrade changed or replaced the tenant's objects"
     assert _backups_claim_uid(core_api, rel) == _state["claim"], "the backups PVC was replaced by the upgrade"
-    _label_tenant_for_this_release(rel, after)
+    if _before_release_labels():
+        _label_tenant_for_this_release(rel, after)
+
+
+def _before_release_labels() -> bool:
+    """Whether the previous release predates 0.5.0, the first to label tenants with their release."""
+    return tuple(int(p) for p in _state["previous"].version.split("-")[0].split(".")) < (0, 5, 0)
 
 
 def _label_tenant_for_this_release(rel: SmokeRelease, manifest: list[Any]) -> None:
@@ -324,7 +330,8 @@ def _rollback_step(rel: SmokeRelease, core_api: Any) -> None:
     assert manifest.strip() == _state["manifest-1"].strip(), "the rollback did not restore revision 1's objects"
     assert _tenant_data(core_api) == _state["data"], "the rollback changed or replaced the tenant's objects"
     assert _backups_claim_uid(core_api, rel) == _state["claim"], "the backups PVC was replaced by the rollback"
-    _label_tenant(rel, "cogniverse.dev/release-")  # CHANGELOG 0.5.0: back on 0.4.0, its policy wants the old labels
+    if _before_release_labels():
+        _label_tenant(rel, "cogniverse.dev/release-")  # CHANGELOG 0.5.0: back before it, its policy wants the old labels
 
 
 def test_previous_release_provisions_a_tenant_and_writes_a_backup(chain):

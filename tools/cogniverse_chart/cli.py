@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import sys
 from typing import NoReturn
@@ -76,23 +75,23 @@ class _Parser(argparse.ArgumentParser):
 def _requested_output(argv: list[str]) -> str:
     out = "human"
     for i, arg in enumerate(argv):
-        if arg in ("-o", "--output") and i + 1 < len(argv):
+        name, eq, value = arg.partition("=")
+        long = len(name) >= 4 and "--output".startswith(name)  # argparse takes --out, --outp... for --output
+        if (arg == "-o" or (long and not eq)) and i + 1 < len(argv):
             out = argv[i + 1]
-        elif arg.startswith("--output="):
-            out = arg.split("=", 1)[1]
+        elif long and eq:
+            out = value
         elif arg.startswith("-o") and len(arg) > 2:
             out = arg[2:]
     return out if out in OUTPUTS else "human"
 
 
-def _fail(prog: str, message: str, output: str) -> None:
-    """One error line on stderr; in the machine formats also the error in that format on stdout."""
-    print(f"{prog}: error: {message}", file=sys.stderr)
-    if output == "json":
-        print(json.dumps({"command": prog.removeprefix("cogniverse-chart").strip() or None, "ok": False,
-                          "error": message}))
-    elif output == "github":
-        print(f"::error title={prog}::{message}".replace("\n", "%0A"))
+def _fail(prog: str, message: str, output: str, chart: str | None = None) -> None:
+    """One error line on stderr; in the machine formats also the error in that format on stdout, with the
+    file and line the message names (a template Helm failed on in `chart`, an unreadable input file)."""
+    from .report import error_location, failure
+
+    failure(prog, message, output, error_location(message, chart) if output != "human" else None)
 
 
 def _chosen_command(argv: list[str]) -> str | None:
@@ -160,17 +159,75 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _pre_commit_argv(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+    """`validate --pre-commit [ARGS] FILE...` (the pre-commit hook's entry): pre-commit passes the file names
+    last, after the hook's args, and as they are; the trailing ones that exist are files, even when they
+    look like options (a file named `--skip=ConfigMap,x.yaml` must not switch validation off). A hook arg
+    that is an option's value (`--values values.yaml`) stays with its option."""
+    if "--pre-commit" not in argv or "--" in argv:
+        return argv
+    valued = {o for p in [parser, *_every_subparser(parser)] for a in p._actions if a.nargs != 0
+              for o in a.option_strings}
+    first, end = argv.index("--pre-commit") + 1, len(argv)
+    while end > first and os.path.lexists(argv[end - 1]) and not (end - 2 >= first and argv[end - 2] in valued):
+        end -= 1
+    return [*argv[:end], "--", *argv[end:]]
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. In a GitHub Actions job (GITHUB_ACTIONS=true) stderr is the job log whatever the
+    output format (`-o sarif` writes the report to a file, its errors to the log): no line on it may be read
+    as a workflow command, so a file name with a newline cannot inject `::add-mask::` or `::error::`."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return _main(argv)
+    from .report import GithubLog
+
+    sys.stderr = GithubLog(sys.stderr)
+    try:
+        return _main(argv)
+    finally:
+        sys.stderr = sys.stderr.finish()
+
+
+def _main(argv: list[str] | None) -> int:
     global _ARGV
     argv = sys.argv[1:] if argv is None else argv
-    _ARGV = argv
     parser = build_parser(argv)
+    argv = _ARGV = _pre_commit_argv(argv, parser)
     args = parser.parse_args(argv)
     prog = f"cogniverse-chart {args.command}"
+    if args.output != "github":
+        return _run(args, prog)
+    from .report import GithubLog  # every line the run prints is kept from being read as a workflow command
+
+    wrap_err = not isinstance(sys.stderr, GithubLog)  # wrapped already in an Actions job (main)
+    sys.stdout = GithubLog(sys.stdout)
+    if wrap_err:
+        sys.stderr = GithubLog(sys.stderr)
     try:
-        return int(args.func(args) or 0)
+        return _run(args, prog)
+    finally:
+        sys.stdout = sys.stdout.finish()
+        if wrap_err:
+            sys.stderr = sys.stderr.finish()
+
+
+#: Commands whose output is not a findings report: SARIF and JUnit of them would be YAML or text in a file
+#: the CI reads as a report (the Action's `output-file: results.sarif`).
+_NO_REPORT = {"render", "package", "schemas", "list"}
+
+
+def _run(args: argparse.Namespace, prog: str) -> int:
+    if args.output in ("sarif", "junit") and (args.command in _NO_REPORT or getattr(args, "list_rules", False)):
+        _fail(prog, f"{args.command} reports no findings, so it has no {args.output} output; -o {args.output} is for "
+                    f"validate, lint, check and ct (use -o json or human here)", args.output)
+        return 2
+    try:
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # the report reached its file (a full disk is an error here, not at exit)
+        return code
     except ToolkitError as exc:
-        _fail(prog, str(exc), args.output)
+        _fail(prog, str(exc), args.output, getattr(exc, "chart", None))
         return 2
     except KeyboardInterrupt:
         return 130
@@ -183,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         _fail(prog, f"input is not UTF-8 text ({exc.reason}); save it as UTF-8", args.output)
         return 2
     except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
+        where = f"{exc.filename}: " if exc.filename else "cannot write the output or read an input: "
         _fail(prog, f"{where}{exc.strerror or exc}", args.output)
         return 2
     except RecursionError:

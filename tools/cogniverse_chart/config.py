@@ -82,10 +82,61 @@ def _validate(path: Path, table: Any) -> dict[str, Any]:
         if not isinstance(value, want) or (want is list and not all(isinstance(v, str) for v in value)):
             label = {str: "a string", list: "a list of strings", bool: "true or false", dict: "a table"}[want]
             raise ToolkitError(f"{where}: '{key}' must be {label}, got {value!r}"[:300])
+        if want is list and not value:
+            raise ToolkitError(f"{where}: '{key}' is empty: name at least one, or leave the key out for the default")
+    for key in ("kube-versions", "argo-versions", "kube-version"):
+        for v in table[key] if isinstance(table.get(key), list) else [table[key]] if key in table else []:
+            if not re.fullmatch(r"v?\d+\.\d+(\.\d+)?", v):
+                raise ToolkitError(f"{where}: {key}: bad version {v!r}: expected MAJOR.MINOR or MAJOR.MINOR.PATCH "
+                                   f"(e.g. 1.35)"[:300])
+    if table.get("chart") == "":
+        raise ToolkitError(f"{where}: chart = \"\": name the chart's folder, or leave the key out")
+    for key in ("release", "namespace"):
+        if key in table and (what := name_problem(key, table[key])):
+            raise ToolkitError(f"{where}: {key} = {table[key]!r}: {what}"[:300])
     for rule, sev in table.get("rules", {}).items():
         if sev not in SEVERITIES:
             raise ToolkitError(f"{where}: rules.'{rule}' = {sev!r}: expected one of {', '.join(SEVERITIES)}")
+        if not known_rule(rule):
+            raise ToolkitError(f"{where}: rules.'{rule}': no such rule or family; see `cogniverse-chart lint "
+                               f"--list-rules`"[:300])
     return table
+
+
+#: Names Helm and Kubernetes take: a release (at most 53 characters) and a namespace (a DNS-1123 label).
+_NAMES = [("release", re.compile(r"(?=.{1,53}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"),
+           "a Helm release name: lowercase letters, digits, '-' and '.', at most 53 characters"),
+          ("namespace", re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"),
+           "a namespace name: lowercase letters, digits and '-', at most 63 characters")]
+
+
+def name_problem(key: str, value: str) -> str | None:
+    """What is wrong with a release or namespace name (None: nothing). Checked wherever a name reaches Helm:
+    the release is Helm's positional argument, so one starting with '-' would be read as an option."""
+    for name, pattern, what in _NAMES:
+        if name == key and not pattern.fullmatch(value):
+            return what
+    return None
+
+
+@functools.cache
+def _rule_ids() -> tuple[frozenset[str], tuple[str, ...]]:
+    """(rule ids, prefixes of templated ids such as schema/k8s-<minor>) that `lint --list-rules` shows."""
+    from .commands.lint import OTHER_RULES
+    from .lint import RULES
+
+    ids = [*RULES, *(rid for rid, _ in OTHER_RULES)]
+    return frozenset(i for i in ids if "<" not in i), tuple(i.split("<")[0] for i in ids if "<" in i)
+
+
+def known_rule(key: str) -> bool:
+    """Whether a rule id (`policy/image-tag`, `schema/k8s-1.30`) or a family (`policy`, `policy/`) names
+    rules the toolkit has: a setting or suppression for anything else would silently do nothing."""
+    ids, templated = _rule_ids()
+    family = key.removesuffix("/")
+    if "/" not in family:
+        return any(i.startswith(family + "/") for i in ids)
+    return key in ids or any(key.startswith(t) and re.fullmatch(r"\d+\.\d+", key[len(t):]) for t in templated)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -97,6 +148,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise ToolkitError(f"{path}: not valid TOML: {exc}") from None
+    except ValueError as exc:  # an integer too long for Python to read (over 4300 digits)
+        raise ToolkitError(f"{path}: not valid TOML: {str(exc).split(';')[0]}") from None
+
+
+def _tool_table(data: dict[str, Any]) -> Any:
+    """pyproject.toml's [tool.cogniverse-chart], or None (also when `tool` is not a table at all)."""
+    tool = data.get("tool")
+    return tool.get(TABLE) if isinstance(tool, dict) else None
 
 
 def read(path: Path) -> Config:
@@ -105,22 +164,65 @@ def read(path: Path) -> Config:
         raise ToolkitError(f"--config {path}: is a directory; give a {DOTFILE} or pyproject.toml file")
     data = _read_toml(path)
     if path.name == "pyproject.toml":
-        data = data.get("tool", {}).get(TABLE, {})
+        data = _tool_table(data)
+        if data is None:
+            raise ToolkitError(f"{path}: has no [tool.{TABLE}] table")
     return Config(path.resolve(), _validate(path, data))
 
 
 def find(start: Path) -> Config:
-    """The nearest config file from `start` upwards (stopping after a directory with .git), or defaults."""
+    """The nearest config file from `start` upwards (stopping after a directory with .git), or defaults.
+    Like git's safe.directory, the search stops below a shared folder (sticky and writable by anyone: /tmp),
+    and a config file another account owns is refused, naming it: another account's
+    `/tmp/.cogniverse-chart.toml` with `schema = "off"` switched checks off for every run under /tmp."""
     for d in [start, *start.parents]:
+        if _shared(d):
+            break
         if (d / DOTFILE).is_file():
-            return read(d / DOTFILE)
+            return read(_ours(d / DOTFILE))
         py = d / "pyproject.toml"
-        if py.is_file() and TABLE in py.read_text(encoding="utf-8", errors="replace"):
-            if TABLE in _read_toml(py).get("tool", {}):
-                return read(py)
+        if py.is_file() and TABLE in read_text_limited(py):
+            if _tool_table(_read_toml(py)) is not None:
+                return read(_ours(py))
         if (d / ".git").exists():
             break
     return Config()
+
+
+def _shared(d: Path) -> bool:
+    """A folder every account may write to and keep its own files in (sticky and o+w: /tmp, /var/tmp)."""
+    import stat
+
+    try:
+        mode = d.stat().st_mode
+    except OSError:
+        return True
+    return bool(mode & stat.S_IWOTH and mode & stat.S_ISVTX)
+
+
+def _ours(path: Path) -> Path:
+    """`path`, when the account running the toolkit owns it (or root does); else a one-line error (git's
+    "dubious ownership"). Root trusts every file: a container job runs as root on a checkout another uid owns."""
+    import os
+
+    try:
+        owner, me = path.stat().st_uid, os.getuid()
+    except (OSError, AttributeError):  # no owners (Windows): as before
+        return path
+    if me != 0 and owner not in (me, 0):
+        raise ToolkitError(f"{path}: owned by another account (uid {owner}, not {me}): not read as this run's "
+                           f"config; pass --config {path} to use it, or remove it")
+    return path
+
+
+def read_text_limited(path: Path) -> str:
+    """A pyproject.toml's text for the cheap "does it mention the tool" test, bounded like every input."""
+    from .documents import read_text
+
+    try:
+        return read_text(path)
+    except ToolkitError:
+        return ""
 
 
 @functools.cache
@@ -141,6 +243,8 @@ def find_chart(explicit: Path | None, cfg: Config, cwd: Path | None = None) -> P
             raise ToolkitError(f"--chart {chart}: no such file or directory")
         if chart.is_dir() and not (chart / "Chart.yaml").is_file():
             raise ToolkitError(f"--chart {chart}: no Chart.yaml in it; give the folder of a Helm chart")
+        if not chart.is_dir() and not (chart.is_file() and chart.name.endswith(".tgz")):
+            raise ToolkitError(f"--chart {chart}: neither a chart folder nor a packaged chart (.tgz)")
         return chart
     named = cfg.relpath("chart")
     if named is not None:
@@ -173,17 +277,35 @@ def scenarios(chart: Path, cfg: Config) -> dict[str, Path | None]:
             raise ToolkitError(f"{cfg.label}: scenarios {g!r}: give a glob relative to the config file's folder, "
                                f"without '..' (e.g. \"ci/*-values.yaml\")")
     if globs:
-        found = sorted({p for g in globs for p in cfg.root.glob(g) if p.is_file()})
+        found = sorted({p for g in dict.fromkeys(globs) for p in cfg.root.glob(g) if p.is_file()})
         if not found:
             raise ToolkitError(f"{cfg.label}: scenarios {globs} match no file under {cfg.root}")
+        _stay_inside(found, cfg.root, cfg.label)
     elif chart.is_dir():
         found = sorted((chart / "ci").glob("*-values.yaml"))
+        _stay_inside(found, _repository(chart), f"{chart / 'ci'}")
     else:
         found = []
     out: dict[str, Path | None] = {}
     for p in found:
         out.setdefault(scenario_name(p), p)
     return out or {"default": None}
+
+
+def _repository(path: Path) -> Path:
+    """The git repository a folder is in (the nearest folder above with .git), else the folder itself."""
+    path = path.resolve()
+    return next((d for d in [path, *path.parents] if (d / ".git").exists()), path)
+
+
+def _stay_inside(files: list[Path], root: Path, label: str) -> None:
+    """Scenario files are read from the project: a symlink leading out of it (to /etc/passwd, another
+    user's files) is refused, as a '..' in a glob is."""
+    root = root.resolve()
+    for f in files:
+        target = f.resolve()
+        if target != root and root not in target.parents:
+            raise ToolkitError(f"{label}: scenario {f} leads to {target}, outside {root}; refused")
 
 
 def select(available: dict[str, Path | None], names: list[str] | None) -> dict[str, Path | None]:

@@ -50,9 +50,36 @@ _URL = re.compile(r"^https?://[^\s/]+")
 
 
 def _chart_yaml(chart: Path) -> tuple[str, Any]:
+    """(where, content) of the chart's Chart.yaml: in its folder, or inside a packaged chart (.tgz)."""
+    if chart.is_file():
+        return _packaged_chart_yaml(chart)
     path = chart / "Chart.yaml"
     objs = load_document(read_text(path), str(path))
     return str(path), (objs[0] if objs else None)
+
+
+def _packaged_chart_yaml(package: Path) -> tuple[str, Any]:
+    """Chart.yaml at the top folder of a packaged chart (`helm package` writes NAME/Chart.yaml first),
+    read up to the size limit of every text file."""
+    import tarfile
+
+    from .errors import ToolkitError
+    from .io_limits import MAX_TEXT_BYTES, decode
+
+    try:
+        with tarfile.open(package, "r:gz") as tar:
+            for member in tar:
+                parts = member.name.split("/")
+                if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isfile():
+                    if member.size > MAX_TEXT_BYTES:
+                        break
+                    data = tar.extractfile(member).read(MAX_TEXT_BYTES + 1)  # type: ignore[union-attr]
+                    where = f"{package}/{member.name}"
+                    objs = load_document(decode(data, where), where)
+                    return where, (objs[0] if objs else None)
+    except (OSError, EOFError, tarfile.TarError) as exc:
+        raise ToolkitError(f"{package}: not a packaged chart ({exc})") from None
+    raise ToolkitError(f"{package}: no NAME/Chart.yaml (of at most 16 MiB) in it: not a packaged chart")
 
 
 def chart_yaml(chart: Path) -> list[Finding]:
@@ -94,10 +121,16 @@ def maintainers(chart: Path) -> list[Finding]:
 
 def version_bump(chart: Path, target_branch: str = "main") -> tuple[list[Finding], str]:
     """(findings, how the comparison was made)."""
-    from .release import bump_message, check_version_bump
+    from .release import SHALLOW, bump_message, check_version_bump
 
     result = check_version_bump(chart, target_branch)
     how = f"compared with {result.base[:12]} ({result.how})" if result.base else f"not compared: {result.how}"
+    if result.how == SHALLOW:  # the check could not run where CI runs it: say so where CI shows findings
+        return [Finding("ct/version-bump", Severity.WARNING, f"version bump not checked: {SHALLOW}",
+                        str(chart / "Chart.yaml"), path="$.version")], how
+    if result.how in ("not a git checkout", "no git history"):  # nothing to compare with: a note, not silence
+        return [Finding("ct/version-bump", Severity.INFO, f"version bump not checked: {result.how} (ct compares "
+                        f"the chart with its target branch in git)", str(chart / "Chart.yaml"), path="$.version")], how
     if result.ok:
         return [], how
     return [Finding("ct/version-bump", Severity.ERROR, bump_message(result, chart), str(chart / "Chart.yaml"),

@@ -38,12 +38,53 @@ def json_path(parts: Iterable[Any]) -> str:
     return out
 
 
+def walk_strings(obj: Any, path: list[Any], needle: str) -> list[tuple[list[Any], str]]:
+    """(path, string) for every string under obj that contains `needle` (e.g. "{{", "://"), in document
+    order. A recursive walk that builds one list (a recursive generator pays for every level of nesting
+    on every string it passes up; this is twice as fast as an explicit stack); an object nested deeper than
+    the interpreter's recursion limit (the reader refuses such documents) takes the explicit stack."""
+    try:
+        return _walk_recursive(obj, path, needle)
+    except RecursionError:
+        return list(_walk_stack(obj, path, needle))
+
+
+def _walk_recursive(obj: Any, path: list[Any], needle: str) -> list[tuple[list[Any], str]]:
+    out: list[tuple[list[Any], str]] = []
+    if type(obj) is str:
+        if needle in obj:
+            out.append((list(path), obj))
+    elif type(obj) is dict:
+        _visit(obj.items(), path, [], needle, out)
+    elif type(obj) is list:
+        _visit(enumerate(obj), path, [], needle, out)
+    return out
+
+
+def _visit(items: Iterable[tuple[Any, Any]], path: list[Any], keys: list[Any], needle: str,
+           out: list[tuple[list[Any], str]]) -> None:
+    # a module function, not a closure: a closure that calls itself is a reference cycle, which streaming
+    # lint (the cyclic collector paused) would never free, nor the strings it found
+    for k, v in items:
+        t = type(v)
+        if t is str:
+            if needle in v:
+                out.append(([*path, *keys, k], v))
+        elif t is dict:
+            keys.append(k)
+            _visit(v.items(), path, keys, needle, out)
+            keys.pop()
+        elif t is list:
+            keys.append(k)
+            _visit(enumerate(v), path, keys, needle, out)
+            keys.pop()
+
+
 _CONTAINERS = (str, dict, list)
 
 
-def walk_strings(obj: Any, path: list[Any], needle: str) -> Iterator[tuple[list[Any], str]]:
-    """(path, string) for every string under obj that contains `needle` (e.g. "{{", "://"), in document
-    order. Iterative: a recursive generator pays for every level of nesting on every string it passes up."""
+def _walk_stack(obj: Any, path: list[Any], needle: str) -> Iterator[tuple[list[Any], str]]:
+    """walk_strings with an explicit stack, for any depth."""
     # paths are linked (parent link, key) pairs, turned into lists only for the strings that match
     stack: list[tuple[Any, Any]] = [(obj, None)]
     while stack:
@@ -194,6 +235,8 @@ def read_paths(paths: Iterable[str]) -> Iterator[Document]:
                 raise ToolkitError(f"{p}: no *.yaml, *.yml or *.json files in this directory")
         elif path.exists():
             files = [path]
+        elif path.is_symlink():
+            raise ToolkitError(f"{p}: a symbolic link to {os.readlink(path)}, which does not exist or loops back")
         else:
             raise ToolkitError(f"{p}: no such file or directory")
         for f in files:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .config import Config
 
 SUPPRESS_PREFIX = "cogniverse-chart.io/ignore."
+_BARE = SUPPRESS_PREFIX[:-1]  # `cogniverse-chart.io/ignore`: a suppression without its rule is reported too
 
 
 class Severity(str, Enum):
@@ -39,10 +40,11 @@ class Finding:
     name: str = ""
     path: str = ""  # JSON path inside the object, e.g. $.spec.templates[2].container.args[1]
     scenarios: str = ""  # where a merged finding was seen: "all profiles", "profile a, b" (chart.merge)
+    namespace: str = ""  # the object's metadata.namespace: tells namesakes in one file apart (locations)
 
     @classmethod
     def for_doc(cls, doc: Document, rule: str, severity: Severity, message: str, path: str = "$") -> "Finding":
-        return cls(rule, severity, message, doc.source, doc.kind, doc.name, path)
+        return cls(rule, severity, message, doc.source, doc.kind, doc.name, path, namespace=doc.namespace)
 
     def format(self) -> str:
         where = f"{self.kind}/{self.name}" if self.kind or self.name else ""
@@ -61,17 +63,23 @@ def has_errors(findings: list[Finding]) -> bool:
     return any(f.severity is Severity.ERROR for f in findings)
 
 
-#: What the person running the command asked for (`validate --reject KIND`): an object cannot exempt itself.
-UNSUPPRESSIBLE = frozenset({"schema/rejected-kind"})
+#: What the person running the command asked for (`validate --reject KIND`), and the findings about the
+#: suppressions themselves: an object cannot exempt itself from these.
+UNSUPPRESSIBLE = frozenset({"schema/rejected-kind", "config/suppression-reason", "config/suppression-unknown-rule"})
 
 
 def _suppressed(rule: str, ignored: dict[str, str]) -> str | None:
-    """The reason an object's annotations give for ignoring `rule` (an id or its family), if any."""
-    dotted = rule.replace("/", ".")
+    """The reason an object's annotations give for ignoring `rule` (its exact id, or its whole family), if any."""
     for key, reason in ignored.items():
-        if dotted == key or dotted.startswith(key + "."):
+        if rule == key or ("/" not in key and rule.startswith(key + "/")):
             return reason
     return None
+
+
+def annotation_rule(name: str) -> str:
+    """The rule id an annotation names after the prefix: `policy.image-tag` -> policy/image-tag (the first
+    dot ends the family; later dots belong to the id, as in schema.k8s-1.30), `schema` -> the family."""
+    return name.replace(".", "/", 1)
 
 
 @dataclass
@@ -96,35 +104,53 @@ class Policy:
         annotations = meta.get("annotations") if type(meta) is dict else None  # noqa: E721 - the hot path
         if not annotations or type(annotations) is not dict:  # noqa: E721
             return
-        if not any(str(k).startswith(SUPPRESS_PREFIX) for k in annotations):
+        if not any(str(k).startswith(_BARE) for k in annotations):
             return
         if not doc.kind or not doc.name:
             return  # an object with no kind or name cannot be told apart from others: it suppresses nothing
         mine = self.ignored.setdefault((doc.source, doc.kind, doc.name), {})
         for key, reason in annotations.items():
             key = str(key)
-            if not key.startswith(SUPPRESS_PREFIX):
+            if not key.startswith(_BARE):
                 continue
-            rule = key[len(SUPPRESS_PREFIX):]
-            if not rule:
-                self.bad.append(Finding.for_doc(
-                    doc, "config/suppression-reason", Severity.ERROR,
+            rule = key[len(SUPPRESS_PREFIX):] if key.startswith(SUPPRESS_PREFIX) else ""
+            problem = self._suppression_problem(key, rule, reason)
+            if problem:
+                rule_id, severity, message = problem
+                self.bad.append(Finding.for_doc(doc, rule_id, severity, message, f"$.metadata.annotations[{key!r}]"))
+                continue
+            mine[annotation_rule(rule)] = reason.strip()
+
+    @staticmethod
+    def _suppression_problem(key: str, rule: str, reason: Any) -> tuple[str, Severity, str] | None:
+        """What is wrong with one suppression annotation (rule id, severity, message), or None."""
+        from .config import known_rule
+
+        if not rule:  # `.../ignore.`, and `.../ignore` or `.../ignore-schema` that look like one
+            return ("config/suppression-reason", Severity.ERROR,
                     f"annotation {key} names no rule: write {SUPPRESS_PREFIX}FAMILY.RULE (e.g. "
-                    f"{SUPPRESS_PREFIX}policy.image-tag)", f"$.metadata.annotations[{key!r}]"))
-                continue
-            if not isinstance(reason, str) or not reason.strip():
-                self.bad.append(Finding.for_doc(
-                    doc, "config/suppression-reason", Severity.ERROR,
-                    f"annotation {key} must say why the finding is ignored (a non-empty reason); "
-                    f"it suppresses nothing until it does", f"$.metadata.annotations[{key!r}]"))
-                continue
-            mine[rule] = reason.strip()
+                    f"{SUPPRESS_PREFIX}policy.image-tag)")
+        if not isinstance(reason, str) or not any(c.isalnum() for c in reason):
+            return ("config/suppression-reason", Severity.ERROR,
+                    f"annotation {key} must say why the finding is ignored (a reason in words); "
+                    f"it suppresses nothing until it does")
+        named = annotation_rule(rule)
+        if not known_rule(named):
+            return ("config/suppression-unknown-rule", Severity.WARNING,
+                    f"annotation {key} names no rule or family the toolkit has (see `cogniverse-chart lint "
+                    f"--list-rules`; write {SUPPRESS_PREFIX}FAMILY.RULE); it suppresses nothing")
+        if named in UNSUPPRESSIBLE or named.rstrip("/") == "config":
+            return ("config/suppression-unknown-rule", Severity.WARNING,
+                    f"annotation {key}: {named} findings cannot be suppressed by an annotation "
+                    f"(they are what the run was asked to enforce, or about suppressions); it suppresses nothing")
+        return None
 
     def apply(self, findings: Iterable[Finding]) -> list[Finding]:
         from .config import rule_setting
 
         out: list[Finding] = []
-        for f in findings:
+        findings = list(findings)
+        for f in findings + [b for b in self.bad if b not in findings]:
             mine = self.ignored.get((f.source, f.kind, f.name), {})
             reason = None if f.rule in UNSUPPRESSIBLE else _suppressed(f.rule, mine)
             if reason is not None:
@@ -137,4 +163,4 @@ class Policy:
                 if setting is not None and setting != f.severity.value:
                     f = replace(f, severity=Severity(setting))
             out.append(f)
-        return out + [b for b in self.bad if b not in out]
+        return out

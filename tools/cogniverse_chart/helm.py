@@ -62,7 +62,8 @@ class Helm:
                 texts.append(f.read().decode("utf-8", errors="replace"))
         proc = subprocess.CompletedProcess([self.path, *args], code, texts[0], texts[1])
         if check and proc.returncode != 0:
-            raise HelmError(f"{self.label} {' '.join(args[:2])} failed:\n{proc.stderr.strip()}")
+            chart = args[2] if args[0] == "template" and len(args) > 2 else None
+            raise HelmError(f"{self.label} {' '.join(args[:2])} failed:\n{proc.stderr.strip()}", chart)
         return proc
 
 

@@ -94,17 +94,18 @@ def _get(node: Any, key: str | int, want_key: bool = False) -> Any:
     return None
 
 
-def _names(node: Any) -> tuple[str, str]:
+def _names(node: Any) -> tuple[str, str, str]:
     kind = _get(node, "kind")
     meta = _get(node, "metadata")
     name = _get(meta, "name") or _get(meta, "generateName")
-    return (kind.value if isinstance(kind, yaml.ScalarNode) else "",
-            name.value if isinstance(name, yaml.ScalarNode) else "")
+    namespace = _get(meta, "namespace")
+    return tuple(n.value if isinstance(n, yaml.ScalarNode) and not n.tag.endswith(":null") else ""  # type: ignore[return-value]
+                 for n in (kind, name, namespace))
 
 
-def _in_manifest(file: str, kind: str, name: str, path: str) -> Location:
+def _in_manifest(file: str, kind: str, name: str, path: str, namespace: str = "") -> Location:
     for doc in _nodes(file):
-        if (kind or name) and _names(doc) != (kind, name):
+        if (kind or name) and _names(doc) != (kind, name, namespace):
             continue
         node = mark = doc
         for part in path_parts(path):
@@ -128,7 +129,7 @@ def _in_template(file: str, path: str) -> Location:
     return Location(file, 1, 1)
 
 
-def locate(source: str, kind: str, name: str, path: str, chart: Path | None = None) -> Location:
+def locate(source: str, kind: str, name: str, path: str, chart: Path | None = None, namespace: str = "") -> Location:
     """The file, line and column of one finding (see the module docstring)."""
     if not source or source.startswith("<"):
         return Location()
@@ -141,5 +142,5 @@ def locate(source: str, kind: str, name: str, path: str, chart: Path | None = No
     if _text(src) is None:
         return Location(src)
     if src.endswith((".yaml", ".yml", ".json")):
-        return _in_manifest(src, kind, name, path)
+        return _in_manifest(src, kind, name, path, namespace)
     return Location(src, 1, 1)

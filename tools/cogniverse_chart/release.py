@@ -175,6 +175,22 @@ def _git(repo: Path, *args: str) -> str | None:
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
+#: why nothing was compared in a shallow clone (actions/checkout's default fetch-depth: 1): the history the
+#: comparison needs is not there, which is not the same as a chart that is new.
+SHALLOW = ("a shallow clone without the target branch or the chart's previous commit; fetch them (actions/checkout "
+           "with fetch-depth: 0, or git fetch --unshallow) so the version bump can be checked")
+
+
+def target_ref(repo: Path, branch: str) -> tuple[str, str | None]:
+    """(ref, commit) of the target branch: the local branch, else its remote-tracking branch `origin/BRANCH`
+    (what a CI checkout has: actions/checkout creates no local main), else (branch, None)."""
+    for ref in (branch, f"origin/{branch}"):
+        sha = _git(repo, "rev-parse", "--verify", "-q", "--end-of-options", f"{ref}^{{commit}}")
+        if sha:
+            return ref, sha
+    return branch, None
+
+
 def choose_base(repo: Path, chart_rel: str, main: str = "main") -> tuple[str | None, str]:
     """The commit whose chart a version bump is judged against, and why that one:
     1. a `main` branch that is not HEAD: `git merge-base HEAD main` (what chart-testing compares);
@@ -184,7 +200,7 @@ def choose_base(repo: Path, chart_rel: str, main: str = "main") -> tuple[str | N
     if _git(repo, "rev-parse", "--verify", "-q", "HEAD") is None:
         return None, "no git history"
     head = _git(repo, "rev-parse", "HEAD")
-    main_sha = _git(repo, "rev-parse", "--verify", "-q", f"{main}^{{commit}}")
+    main, main_sha = target_ref(repo, main)
     if main_sha and main_sha != head:
         base = _git(repo, "merge-base", "HEAD", main)
         if base:
@@ -195,6 +211,8 @@ def choose_base(repo: Path, chart_rel: str, main: str = "main") -> tuple[str | N
     if not last:
         return None, "no commit changed the chart"
     parent = _git(repo, "rev-parse", "--verify", "-q", f"{last}^1")
+    if not parent and _git(repo, "rev-parse", "--is-shallow-repository") == "true":
+        return None, SHALLOW
     if not parent:
         return None, "the chart's first commit"
     return parent, f"parent of {last[:12]}, the last commit that changed the chart"

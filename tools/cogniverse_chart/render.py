@@ -44,7 +44,15 @@ class RenderRequest:
 
     def args(self) -> list[str]:
         io_limits.check_chart(self.chart)
-        args = ["template", self.release, str(self.chart), "--namespace", self.namespace,
+        from .config import name_problem
+
+        for key, value in (("release", self.release), ("namespace", self.namespace)):
+            if problem := name_problem(key, value):
+                raise ToolkitError(f"--{key} {value!r}: expected {problem} (it defaults to the chart's name; give "
+                                   f"one with --{key} or `{key}` in the config)"[:300])
+        chart = str(self.chart)  # a relative path starting with '-' would be a Helm option
+        args = ["template", self.release, f"./{chart}" if chart.startswith("-") else chart,
+                "--namespace", self.namespace,
                 "--kube-version", self.kube_version]
         for api in self.api_versions:
             args += ["--api-versions", api]

@@ -47,7 +47,7 @@ def _relative(file: str) -> str:
 def _where(f: Finding, chart: Path | None) -> "Location":
     from .locations import Location, locate  # only the machine formats look up lines
 
-    loc = locate(f.source, f.kind, f.name, f.path, chart)
+    loc = locate(f.source, f.kind, f.name, f.path, chart, f.namespace)
     return Location(_relative(loc.file), loc.line, loc.column)
 
 
@@ -94,28 +94,29 @@ def _junit(findings: list[Finding], command: str, checked: int, chart: Path | No
                          f'<system-out>{escape(f.severity.value)}: {body}</system-out></testcase>')
     if not findings:
         cases.append(f'    <testcase name={quoteattr(f"{checked} objects checked")} classname="{command}"/>')
-    failures = sum(f.severity is Severity.ERROR for f in findings)
-    suite = quoteattr(f"cogniverse-chart {command}")
+    return _junit_document(command, cases, failures=sum(f.severity is Severity.ERROR for f in findings))
+
+
+def _junit_document(command: str, cases: list[str], *, failures: int = 0, errors: int = 0) -> str:
+    from xml.sax.saxutils import quoteattr
+
+    suite = quoteattr(f"cogniverse-chart {command}".strip())
+    counts = f'tests="{len(cases)}" failures="{failures}" errors="{errors}"'
     return _xml_text("\n".join([
         '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<testsuites name={suite} tests="{len(cases)}" failures="{failures}" errors="0">',
-        f'  <testsuite name={suite} tests="{len(cases)}" failures="{failures}" errors="0" skipped="0">',
+        f'<testsuites name={suite} {counts}>',
+        f'  <testsuite name={suite} {counts} skipped="0">',
         *cases, "  </testsuite>", "</testsuites>"]))
 
 
 def _sarif(findings: list[Finding], command: str, chart: Path | None) -> dict[str, Any]:
-    from . import __version__
-
     rules: dict[str, dict[str, Any]] = {}
     results = []
     for f in findings:
         rules.setdefault(f.rule, {"id": f.rule, "shortDescription": {"text": f.rule},
                                   "defaultConfiguration": {"level": _SARIF_LEVEL[f.severity]}})
         loc = _where(f, chart)
-        location: dict[str, Any] = {}
-        if loc.file:
-            region = {"startLine": max(loc.line, 1), "startColumn": max(loc.column, 1)}
-            location["physicalLocation"] = {"artifactLocation": {"uri": loc.file}, "region": region}
+        location: dict[str, Any] = _sarif_location(loc) if loc.file else {}
         if _object(f):
             location["logicalLocations"] = [{"fullyQualifiedName": f"{_object(f)}{f.path.lstrip('$')}",
                                              "kind": "object"}]
@@ -126,10 +127,46 @@ def _sarif(findings: list[Finding], command: str, chart: Path | None) -> dict[st
         if f.scenarios:
             result["properties"] = {"scenarios": f.scenarios}
         results.append(result)
-    driver = {"name": "cogniverse-chart", "version": __version__, "rules": list(rules.values())}
+    return _sarif_log(command, list(rules.values()), results, {"executionSuccessful": True})
+
+
+def _sarif_location(loc: "Location") -> dict[str, Any]:
+    """A SARIF physicalLocation; the uri is percent-encoded (a '#' or a space in a file name is no fragment),
+    the bytes of a name that is not UTF-8 included (%FF)."""
+    from urllib.parse import quote
+
+    region = {"startLine": max(loc.line, 1), "startColumn": max(loc.column, 1)}
+    uri = quote(loc.file, errors="surrogateescape")
+    return {"physicalLocation": {"artifactLocation": {"uri": uri}, "region": region}}
+
+
+def _sarif_log(command: str, rules: list[dict[str, Any]], results: list[dict[str, Any]],
+               invocation: dict[str, Any]) -> dict[str, Any]:
+    from . import __version__
+
+    driver = {"name": "cogniverse-chart", "version": __version__, "rules": rules}
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0",
             "runs": [{"tool": {"driver": driver}, "results": results,
-                      "invocations": [{"executionSuccessful": True, "commandLine": f"cogniverse-chart {command}"}]}]}
+                      "invocations": [{**invocation, "commandLine": f"cogniverse-chart {command}".strip()}]}]}
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_OR_NEWLINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _shown(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a file name that is not UTF-8 (Python's surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, *, newlines: bool = False) -> str:
+    """Text for a terminal or a CI log: control characters from the input (an escape sequence in an object's
+    name would recolour or rewrite the terminal) shown as \\xNN, as are the bytes of a file name that is not
+    UTF-8 (which no UTF-8 stream can write); newlines kept only where asked for."""
+    pattern = _CONTROL if newlines else _CONTROL_OR_NEWLINE
+    return pattern.sub(lambda m: _shown(m[0]), text)
 
 
 def _github_escape(text: str, prop: bool = False) -> str:
@@ -137,16 +174,71 @@ def _github_escape(text: str, prop: bool = False) -> str:
     return text.replace(":", "%3A").replace(",", "%2C") if prop else text
 
 
+def github_plain(line: str) -> str:
+    """A line of plain log text in a `-o github` run, made into nothing an Actions runner reads as a
+    workflow command: a CR (which ends a line for the runner) is escaped, a `::` at its start (after
+    blanks) becomes `%3A%3A`, and the legacy `##[` (looked for anywhere in a line) becomes `##%5B`."""
+    line = line.replace("\r", "%0D").replace("##[", "##%5B")
+    rest = line.lstrip()
+    return line[: len(line) - len(rest)] + "%3A%3A" + rest[2:] if rest.startswith("::") else line
+
+
+class GithubLog:
+    """sys.stdout and sys.stderr of a `-o github` run: every line passes github_plain, except the workflow
+    commands the tool builds itself (`command`), so a file name, a chart or Helm's message cannot inject one."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream, self._line = stream, ""
+
+    def write(self, text: str) -> int:
+        *done, self._line = (self._line + text).split("\n")
+        for line in done:
+            self.stream.write(github_plain(line) + "\n")
+        return len(text)
+
+    def command(self, line: str) -> None:
+        if self._line:  # a command starts a line of its own
+            self.write("\n")
+        self.stream.write(line + "\n")
+
+    def finish(self) -> TextIO:
+        """Write a last unterminated line; return the wrapped stream."""
+        try:
+            if self._line:
+                self.stream.write(github_plain(self._line))
+            self.stream.flush()
+        except (OSError, ValueError):  # closed (a reader that went away)
+            pass
+        self._line = ""
+        return self.stream
+
+    def __getattr__(self, name: str) -> Any:  # flush, fileno, isatty, encoding...
+        return getattr(self.stream, name)
+
+
+def _github_command(line: str, out: TextIO) -> None:
+    if isinstance(out, GithubLog):
+        out.command(line)
+    else:
+        print(line, file=out)
+
+
+#: characters of an annotation's text: a message stays readable and far below what GitHub keeps
+_GITHUB_MAX = 4000
+
+
 def _github(findings: list[Finding], chart: Path | None) -> list[str]:
     lines = []
     for f in findings:
         loc = _where(f, chart)
-        props = [f"file={_github_escape(loc.file, True)}"] if loc.file else []
+        props = [f"file={_github_escape(printable(loc.file), True)}"] if loc.file else []
         if loc.line:
             props += [f"line={loc.line}", f"col={loc.column or 1}"]
         props.append(f"title={_github_escape(f.rule, True)}")
         text = " ".join(x for x in (_object(f), f.path if f.path != "$" else "", f.message) if x)
-        lines.append(f"::{_GITHUB_LEVEL[f.severity]} {','.join(props)}::{_github_escape(text)}")
+        if len(text) > _GITHUB_MAX:  # a 300 KB object name was one 300 KB annotation (GitHub keeps 64 KB)
+            text = f"{text[:_GITHUB_MAX // 2]} ... {text[-_GITHUB_MAX // 4:]}"
+        lines.append(f"::{_GITHUB_LEVEL[f.severity]} {','.join(props)}::{_github_escape(printable(text, newlines=True))}")
     return lines
 
 
@@ -168,11 +260,11 @@ def emit(findings: list[Finding], output: str, *, command: str, checked: int,
         print(json.dumps(_sarif(ordered, command, chart), indent=2), file=out)
     elif output == "github":
         for line in _github(ordered, chart):
-            print(line, file=out)
+            _github_command(line, out)
         print(_summary_line(command, findings, checked, c), file=sys.stderr)
     else:
         for f in ordered:
-            print(f.format(), file=out)
+            print(printable(f.format()), file=out)
         if summary:
             print(_summary_line(command, findings, checked, c), file=out)
     return exit_code(findings)
@@ -182,3 +274,83 @@ def _summary_line(command: str, findings: list[Finding], checked: int, c: dict[s
     verdict = "FAILED" if has_errors(findings) else "ok"
     return (f"{command}: {verdict}: {checked} objects checked, {c['error']} errors, {c['warning']} warnings"
             + (f", {c['info']} notes" if c["info"] else ""))
+
+
+# A run that ends before it has findings (bad input, a template error): the error in the requested format.
+
+#: Helm names the template a rendering error is in: `template: demo/templates/x.yaml:3:10:` (Helm 3),
+#: `Error: demo/templates/x.yaml:3:10` (Helm 4), `error at (demo/templates/x.yaml:3:5)`, `parse error on ...`
+_HELM_FILE = re.compile(r'(?:^|[\s("])([^\s:()"<>/]+/(?:[^\s:()"<>]+/)*?(?:templates|charts)/[^\s:()"<>]+)'
+                        r'(?::(\d+))?(?::(\d+))?')
+#: the toolkit's own input errors start with FILE:LINE:COLUMN: (invalid YAML)
+_FILE_LINE = re.compile(r"(.+?):(\d+):(\d+): ", re.S)
+
+
+def error_location(message: str, chart: str | None = None) -> "Location | None":
+    """The file (and line, column) an error message names: a chart template Helm failed on (the chart is
+    the one Helm rendered), or an input file the toolkit could not read as YAML."""
+    from .locations import Location
+
+    if chart and Path(chart).is_dir():
+        for m in _HELM_FILE.finditer(message):
+            file = Path(chart, *m[1].split("/")[1:])
+            if file.is_file():
+                return Location(_relative(str(file)), int(m[2] or 0), int(m[3] or 0))
+    m = _FILE_LINE.match(message)
+    if m and Path(m[1]).is_file():
+        return Location(_relative(m[1]), int(m[2]), int(m[3]))
+    return None
+
+
+def failure(prog: str, message: str, output: str, where: "Location | None" = None) -> None:
+    """One error line on stderr; in the machine formats also the error in that format on stdout: a JSON
+    object, a GitHub error annotation, a SARIF run whose invocation failed with a toolExecutionNotification,
+    a JUnit suite with one errored case. A CI report then says why the run failed instead of being empty."""
+    command = prog.removeprefix("cogniverse-chart").strip()
+    if output == "github":
+        print(github_plain(_github_escape(printable(f"{prog}: error: {message}", newlines=True))), file=sys.stderr)
+    else:
+        print(printable(f"{prog}: error: {message}", newlines=True), file=sys.stderr)
+    try:
+        _failure_report(prog, command, message, output, where)
+        sys.stdout.flush()
+    except OSError:  # the report cannot be written (a full disk, a closed pipe): the line on stderr says why
+        _discard_stdout()
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's last flush at exit does not fail (and print) again."""
+    import os
+
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError):  # no file descriptor (a test's capture): nothing is flushed at exit
+        pass
+
+
+def _failure_report(prog: str, command: str, message: str, output: str, where: "Location | None") -> None:
+    at = {"file": where.file, "line": where.line, "column": where.column} if where else {}
+    if output == "json":
+        print(json.dumps({"command": command or None, "ok": False, "error": message, **at}))
+    elif output == "github":
+        props = [f"file={_github_escape(printable(where.file), True)}"] if where else []
+        if where and where.line:
+            props += [f"line={where.line}", f"col={where.column or 1}"]
+        props.append(f"title={_github_escape(prog, True)}")
+        _github_command(f"::error {','.join(props)}::{_github_escape(printable(message, newlines=True))}", sys.stdout)
+    elif output == "sarif":
+        note: dict[str, Any] = {"level": "error", "message": {"text": message}}
+        if where:
+            note["locations"] = [_sarif_location(where)]
+        invocation = {"executionSuccessful": False, "toolExecutionNotifications": [note]}
+        print(json.dumps(_sarif_log(command, [], [], invocation), indent=2))
+    elif output == "junit":
+        from xml.sax.saxutils import escape, quoteattr
+
+        file = f" file={quoteattr(where.file)} line=\"{where.line}\"" if where else ""
+        case = (f"    <testcase name={quoteattr(prog)} classname={quoteattr(where.file if where else command or prog)}"
+                f"{file}><error type=\"error\" message={quoteattr(message.splitlines()[0] if message else '')}>"
+                f"{escape(message)}</error></testcase>")
+        print(_junit_document(command or "", [case], errors=1))

@@ -87,22 +87,75 @@ def load_bundle(family: str, version: str, data_dir: Path = DATA_DIR) -> dict[st
         label = "Kubernetes" if family == "k8s" else "Argo Workflows"
         raise ToolkitError(f"no bundled {label} {minor(version)} schemas (bundled: {have}); "
                            f"build them with `cogniverse-chart schemas fetch --dest DIR` and pass --schemas-dir DIR")
-    b = json.loads(gzip.decompress(path.read_bytes()))
+    b = _read_bundle(path)
     if b.get("format") != FORMAT:
-        raise ToolkitError(f"{path}: unsupported bundle format {b.get('format')}; regenerate with `schemas fetch`")
+        raise ToolkitError(f"{path}: unsupported bundle format {b.get('format')!r:.40}; regenerate with `schemas fetch`")
+    if not (isinstance(b.get("kinds"), dict) and isinstance(b.get("definitions"), dict)
+            and isinstance(b.get("sources"), list)):
+        raise ToolkitError(f"{path}: not a schema bundle (kinds, definitions and sources missing or of the wrong "
+                           f"type); rebuild it with `cogniverse-chart schemas fetch --dest DIR`")
+    return b
+
+
+#: A bundle decompresses to well under 1 MB (the newest Kubernetes: 0.3 MB); a file that inflates past this
+#: in a --schemas-dir is a gzip bomb or not a bundle, and is refused before it takes the machine's memory.
+MAX_BUNDLE_BYTES = 64 * 2**20
+
+
+def _read_bundle(path: Path) -> dict[str, Any]:
+    import io
+    import zlib
+
+    from .io_limits import read_bytes
+
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(read_bytes(path, "schema bundle"))) as f:
+            data = f.read(MAX_BUNDLE_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ToolkitError(f"{path}: not a schema bundle ({exc}); rebuild it with `cogniverse-chart schemas fetch "
+                           f"--dest DIR`") from None
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise ToolkitError(f"{path}: inflates to more than {MAX_BUNDLE_BYTES >> 20} MiB: not a schema bundle")
+    try:
+        b = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise ToolkitError(f"{path}: not a schema bundle (not JSON: {str(exc)[:80]})") from None
+    if not isinstance(b, dict):
+        raise ToolkitError(f"{path}: not a schema bundle (expected a JSON object)")
     return b
 
 
 # ---- the user's own schemas (validate --schema-location) ------------------------------------------
 
-def _crd_schemas(obj: dict[str, Any]) -> dict[str, Any]:
-    spec = obj.get("spec") or {}
-    group, kind = spec.get("group"), (spec.get("names") or {}).get("kind")
+def _crd_schemas(path: Path, obj: dict[str, Any]) -> dict[str, Any]:
+    """{"<group>/<version>/<kind>": openAPIV3Schema} of one CustomResourceDefinition; a malformed one (a
+    list where a mapping belongs, a version without a name) is a one-line error naming the file."""
+    meta = obj.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+
+    def bad(what: str) -> ToolkitError:
+        return ToolkitError(f"--schema-location {path}: CustomResourceDefinition {name or '(no name)'}: {what}"[:400])
+
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        raise bad("spec must be a mapping")
+    group, names, versions = spec.get("group"), spec.get("names"), spec.get("versions")
+    if not isinstance(group, str) or not group:
+        raise bad("spec.group must be a string (the API group)")
+    if not isinstance(names, dict) or not isinstance(names.get("kind"), str):
+        raise bad("spec.names.kind must be a string")
+    if not isinstance(versions, list):
+        raise bad("spec.versions must be a list of versions")
     out = {}
-    for v in spec.get("versions") or []:
-        schema = ((v or {}).get("schema") or {}).get("openAPIV3Schema")
-        if group and kind and isinstance(schema, dict):
-            out[f"{group}/{v.get('name')}/{kind}".lower()] = schema
+    for i, v in enumerate(versions):
+        if not isinstance(v, dict) or not isinstance(v.get("name"), str):
+            raise bad(f"spec.versions[{i}] must be a mapping with a name")
+        schema = v.get("schema") or {}
+        schema = schema.get("openAPIV3Schema") if isinstance(schema, dict) else schema
+        if not isinstance(schema, (dict, type(None))):
+            raise bad(f"spec.versions[{i}].schema.openAPIV3Schema must be a mapping")
+        if schema is not None:
+            out[f"{group}/{v['name']}/{names['kind']}".lower()] = schema
     return out
 
 
@@ -130,7 +183,7 @@ def load_locations(locations: list[Path]) -> dict[str, Any]:
             elif f.suffix in (".yaml", ".yml"):
                 for obj in load_document(read_text(f), str(f)):
                     if isinstance(obj, dict) and obj.get("kind") == "CustomResourceDefinition":
-                        for key, schema in _crd_schemas(obj).items():
+                        for key, schema in _crd_schemas(f, obj).items():
                             _check_schema(f, schema)
                             found[key] = schema
     if not found:
@@ -147,3 +200,37 @@ def _check_schema(path: Path, schema: Any) -> None:
         jsonschema.Draft7Validator.check_schema(schema)
     except jsonschema.SchemaError as exc:
         raise ToolkitError(f"--schema-location {path}: not a valid JSON Schema: {exc.message[:200]}") from None
+    for ref in _refs(schema):
+        if not _resolves(schema, ref):
+            raise ToolkitError(f"--schema-location {path}: $ref {ref[:200]!r} does not resolve: only references "
+                               f"inside the same schema ('#/definitions/...') are followed, never files or URLs")
+        seen, target = {ref}, _target(schema, ref)
+        while isinstance(target, dict) and isinstance(target.get("$ref"), str) and _resolves(schema, target["$ref"]):
+            if target["$ref"] in seen:  # a $ref that leads back to itself through $refs alone never ends
+                raise ToolkitError(f"--schema-location {path}: $ref {ref[:200]!r} loops back to itself through "
+                                   f"{len(seen)} $ref(s); point it at a schema that is not only a $ref")
+            seen.add(target["$ref"])
+            target = _target(schema, target["$ref"])
+
+
+def _resolves(schema: Any, ref: str) -> bool:
+    """Whether a $ref is a JSON pointer into `schema` itself that names an existing part of it."""
+    return isinstance(_target(schema, ref), (dict, bool))
+
+
+def _target(schema: Any, ref: str) -> Any:
+    """The part of `schema` a '#/...' $ref points at (None when it points at nothing or elsewhere)."""
+    from urllib.parse import unquote
+
+    if not ref.startswith("#"):
+        return None
+    node = schema
+    for token in unquote(ref[1:]).split("/")[1:] if ref[1:] else []:
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return None
+    return node

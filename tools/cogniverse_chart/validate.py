@@ -255,8 +255,16 @@ class Validator:
             import jsonschema
 
             check = self._extra_checks[key] = jsonschema.Draft7Validator(self.extra_schemas[key])
+        from referencing.exceptions import Unresolvable
+
         out = []
-        for e in sorted(check.iter_errors(doc.obj), key=lambda e: list(map(str, e.absolute_path))):
+        try:
+            errors = sorted(check.iter_errors(doc.obj), key=lambda e: list(map(str, e.absolute_path)))
+        except Unresolvable as exc:  # load_locations refuses these; a safety net for what it cannot see
+            raise ToolkitError(f"--schema-location schema of {key}: a $ref does not resolve ({exc})"[:400]) from None
+        except RecursionError:  # $refs that loop through allOf/anyOf without consuming the object
+            raise ToolkitError(f"--schema-location schema of {key}: its $refs loop without end") from None
+        for e in errors:
             for path, msg in describe_error(e):
                 out.append(Finding.for_doc(doc, "schema/custom", Severity.ERROR, f"{msg} ({key} schema)", path))
         return out
@@ -302,7 +310,9 @@ def validate_values(values: dict[str, Any], schema: dict[str, Any], source: str)
 def load_values_schema(chart: Path) -> dict:
     path = chart / "values.schema.json"
     if not path.exists():
-        raise ToolkitError(f"{path}: not found (is --chart a chart directory?)")
+        what = ("the chart has no values schema, so there is nothing to check --values against"
+                if (chart / "Chart.yaml").is_file() else "is --chart a chart directory?")
+        raise ToolkitError(f"{path}: not found: {what}")
     try:
         return json.loads(read_text(path))
     except (json.JSONDecodeError, RecursionError) as exc:

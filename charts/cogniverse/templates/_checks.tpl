@@ -91,9 +91,51 @@ restricted day of month with an unrestricted day of week can be impossible.
 {{- end -}}
 {{- end -}}
 
+{{/* phoenix.database: one PostgreSQL (in the chart or external, by a Secret), and the database never set twice. */}}
+{{- define "cogniverse.check.phoenixDatabase" -}}
+{{- $d := .Values.phoenix.database -}}
+{{- $in := $d.postgresql.inChart -}}
+{{- $ext := $d.postgresql.external -}}
+{{- $k := "phoenix.database.postgresql" -}}
+{{- if ne $d.type "postgresql" -}}
+{{- if or $in.enabled $ext.enabled -}}
+{{- fail (printf "%s.%s.enabled is true but phoenix.database.type is %q: set phoenix.database.type=postgresql to use it, or turn it off" $k (ternary "inChart" "external" $in.enabled) $d.type) -}}
+{{- end -}}
+{{- else -}}
+{{- if and $in.enabled $ext.enabled -}}
+{{- fail (printf "%s: inChart.enabled and external.enabled are both true; Phoenix uses one database: keep one" $k) -}}
+{{- end -}}
+{{- if not (or $in.enabled $ext.enabled) -}}
+{{- fail (printf "phoenix.database.type is postgresql but neither %s.inChart.enabled nor %s.external.enabled is true: enable one (in-chart PostgreSQL, or an external server by existingSecret)" $k $k) -}}
+{{- end -}}
+{{- if $in.enabled -}}
+{{- include "cogniverse.check.resources" (dict "key" (printf "%s.inChart.resources" $k) "r" $in.resources) -}}
+{{- if hasPrefix "pg_" (toString $in.user) -}}{{/* initdb refuses it: the server would never start */}}
+{{- fail (printf "%s.inChart.user %q: PostgreSQL reserves role names starting with pg_; choose another (e.g. phoenix)" $k (toString $in.user)) -}}
+{{- end -}}
+{{- if eq (toString $in.user) "postgres" -}}{{/* the server's own superuser: Phoenix's role is no superuser */}}
+{{- fail (printf "%s.inChart.user \"postgres\" is the server's superuser, which no client may log in as; choose another (e.g. phoenix)" $k) -}}
+{{- end -}}
+{{- if has (toString $in.database) (list "template0" "template1") -}}{{/* createdb fails; Phoenix would write into a template */}}
+{{- fail (printf "%s.inChart.database %q is one of PostgreSQL's template databases; choose another (e.g. phoenix)" $k (toString $in.database)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $ext.enabled (not $ext.existingSecret) -}}
+{{- fail (printf "%s.external.existingSecret is empty: name the Secret in the release namespace that holds the connection (key url, or keys host, user and password; %s.external.secretFormat)" $k $k) -}}
+{{- end -}}
+{{- end -}}
+{{- range $i, $e := .Values.phoenix.extraEnv -}}
+{{- $n := toString $e.name -}}
+{{- if or (eq $n "PHOENIX_SQL_DATABASE_URL") (hasPrefix "PHOENIX_POSTGRES_" $n) -}}
+{{- fail (printf "phoenix.extraEnv[%d] sets %s: Phoenix's database is phoenix.database (type postgresql, with %s.external.existingSecret for an external server), so the backup and restore steps use the same one and no password is written in a value" $i $n $k) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "cogniverse.checks" -}}
 {{- $v := .Values -}}
 {{- include "cogniverse.security.checks" . -}}
+{{- include "cogniverse.check.phoenixDatabase" . -}}
 {{- range $c := list "runtime" "vespa" "phoenix" "llm" "tests" -}}
 {{- $comp := index $v $c -}}
 {{- if $comp.enabled -}}

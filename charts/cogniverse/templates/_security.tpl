@@ -63,6 +63,11 @@ Pod Security Standards on one pod's contexts as rendered: (dict "key" "<values k
 {{- if or (not (or (has $podType $seccomp) (has $ctrType $seccomp))) (and $c.seccompProfile (not (has $ctrType $seccomp))) -}}
 {{- fail (printf "%s: restricted Pod Security needs seccompProfile.type RuntimeDefault or Localhost after merging values (pod %q, container %q)%s" $where $podType $ctrType $hint) -}}
 {{- end -}}
+{{- range $sc := list $p $c -}}
+{{- if and $sc.seccompProfile (eq (toString $sc.seccompProfile.type) "Localhost") (not $sc.seccompProfile.localhostProfile) -}}
+{{- fail (printf "%s: seccompProfile.type Localhost needs localhostProfile (the profile's path under the kubelet's seccomp folder); the API server refuses the pod without it" $where) -}}
+{{- end -}}
+{{- end -}}
 {{- $caps := $c.capabilities | default dict -}}
 {{- if not (has "ALL" ($caps.drop | default list)) -}}
 {{- fail (printf "%s: restricted Pod Security needs capabilities.drop [ALL] after merging values (found %v)%s" $where $caps.drop $hint) -}}
@@ -75,6 +80,18 @@ Pod Security Standards on one pod's contexts as rendered: (dict "key" "<values k
 {{- end -}}
 {{- end -}}
 
+{{/*
+Pod annotations the kubelet still honours for AppArmor (container.apparmor.security.beta.kubernetes.io/<container>):
+Pod Security baseline allows only runtime/default and localhost/<profile>, never unconfined.
+*/}}
+{{- define "cogniverse.security.annotations" -}}
+{{- range $k, $v := .annotations | default dict -}}
+{{- if and (hasPrefix "container.apparmor.security.beta.kubernetes.io/" $k) (ne (toString $v) "runtime/default") (not (hasPrefix "localhost/" (toString $v))) -}}
+{{- fail (printf "%s: %s: %v is refused (Pod Security baseline allows AppArmor runtime/default or localhost/<profile>, never unconfined)" $.key $k $v) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Every pod the chart renders, with its contexts as rendered. */}}
 {{- define "cogniverse.security.checks" -}}
 {{- $v := .Values -}}
@@ -82,11 +99,18 @@ Pod Security Standards on one pod's contexts as rendered: (dict "key" "<values k
 {{- $comp := index $v $name -}}
 {{- if $comp.enabled -}}
 {{- $c := ternary (dict) $comp (eq $name "tests") -}}
+{{- include "cogniverse.security.annotations" (dict "key" (printf "%s.podAnnotations" $name) "annotations" $comp.podAnnotations) -}}
 {{- $pod := include "cogniverse.pod.securityContext" (dict "ctx" $ "c" $c) | fromYaml -}}
 {{- $ctr := include "cogniverse.container.securityContext" (dict "ctx" $ "c" $c) | fromYaml -}}
 {{- $key := ternary "podSecurityContext/containerSecurityContext" (printf "podSecurityContext/containerSecurityContext with %s.podSecurityContext/%s.containerSecurityContext" $name $name) (eq $name "tests") -}}
 {{- include "cogniverse.security.check" (dict "key" $key "pod" $pod "container" $ctr "restricted" (not (and (eq $name "vespa") $comp.unrestrictedSecurityContext))) -}}
 {{- end -}}
+{{- end -}}
+{{- if eq (include "cogniverse.phoenix.database" .) "inChart" -}}
+{{- $c := $v.phoenix.database.postgresql.inChart -}}
+{{- $pod := include "cogniverse.pod.securityContext" (dict "ctx" $ "c" $c) | fromYaml -}}
+{{- $ctr := include "cogniverse.container.securityContext" (dict "ctx" $ "c" $c) | fromYaml -}}
+{{- include "cogniverse.security.check" (dict "key" "podSecurityContext/containerSecurityContext with phoenix.database.postgresql.inChart.podSecurityContext/containerSecurityContext" "pod" $pod "container" $ctr "restricted" true) -}}
 {{- end -}}
 {{- if $v.workflows.enabled -}}
 {{- include "cogniverse.security.check" (dict "key" "workflows.podSecurityContext/workflows.securityContext" "pod" $v.workflows.podSecurityContext "container" $v.workflows.securityContext "restricted" true) -}}
@@ -96,8 +120,9 @@ Pod Security Standards on one pod's contexts as rendered: (dict "key" "<values k
 {{- end -}}
 
 {{/*
-The privileged accounts (tenant provisioner, deadline watchdog) are nobody else's: not `default`
-(every pod without an account runs as it), not the steps' or the service pods' account, not each other.
+The privileged accounts (tenant provisioner, deadline watchdog) and the restore account (its Role scales
+Phoenix) are nobody else's: not `default` (every pod without an account runs as it), not the steps' or the
+service pods' account, not each other.
 */}}
 {{- define "cogniverse.security.accounts" -}}
 {{- if .Values.workflows.enabled -}}
@@ -106,8 +131,9 @@ The privileged accounts (tenant provisioner, deadline watchdog) are nobody else'
 {{- $_ := set $taken (include "cogniverse.serviceAccountName" .) "serviceAccount (the service pods')" -}}
 {{- end -}}
 {{- $_ := set $taken "default" "the namespace's default account (every pod without one runs as it)" -}}
-{{- range $purpose := list "tenantProvisioner" "deadlineWatchdog" -}}
-{{- $on := ternary $.Values.workflows.templates.tenantProvisioning.enabled $.Values.workflows.cronWorkflows.deadlineWatchdog.enabled (eq $purpose "tenantProvisioner") -}}
+{{- $enabled := dict "restore" $.Values.workflows.templates.restore.enabled "tenantProvisioner" $.Values.workflows.templates.tenantProvisioning.enabled "deadlineWatchdog" $.Values.workflows.cronWorkflows.deadlineWatchdog.enabled -}}
+{{- range $purpose := list "restore" "tenantProvisioner" "deadlineWatchdog" -}}
+{{- $on := get $enabled $purpose -}}
 {{- if $on -}}
 {{- $sa := include "cogniverse.workflows.serviceAccountName" (dict "ctx" $ "purpose" $purpose) -}}
 {{- if hasKey $taken $sa -}}

@@ -8,18 +8,37 @@ values.schema.json keeps their descriptions and examples for editors. Called fro
 {{/* A cron schedule as Argo's cron library reads it: (dict "key" "workflows.cronWorkflows.x.schedules[0]" "expr" "0 2 * * *") */}}
 {{- define "cogniverse.format.cron" -}}
 {{- $e := trim (toString .expr) -}}
-{{- if not (regexMatch "^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$" $e) -}}
+{{- $show := ternary (printf "%s..." (trunc 16 $e)) $e (gt (len $e) 40) -}}{{/* the message stays one short line */}}
+{{- if hasPrefix "@every" $e -}}
+{{- if not (regexMatch "^@every ([0-9]+(\\.[0-9]+)?(ms|h|m|s))+$" $e) -}}
+{{- fail (printf "%s: %q: want @every and a duration such as 1h30m, 15m or 90s" .key $show) -}}
+{{- end -}}
+{{- if not (regexMatch "[1-9]" $e) -}}{{/* robfig/cron rounds a zero duration up to 1s: a workflow every second */}}
+{{- fail (printf "%s: %q: a zero duration (runs every second); want e.g. 15m" .key $show) -}}
+{{- end -}}
+{{- else if not (regexMatch "^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$" $e) -}}
 {{- $f := regexSplit "\\s+" $e -1 -}}
 {{- if ne (len $f) 5 -}}
-{{- fail (printf "%s: %q: want 5 fields (min hour day month weekday) or @daily" .key $e) -}}
+{{- fail (printf "%s: %q: want 5 fields (min hour day month weekday) or @daily" .key $show) -}}
 {{- end -}}
+{{- $names := dict "jan" 1 "feb" 2 "mar" 3 "apr" 4 "may" 5 "jun" 6 "jul" 7 "aug" 8 "sep" 9 "oct" 10 "nov" 11 "dec" 12 "sun" 0 "mon" 1 "tue" 2 "wed" 3 "thu" 4 "fri" 5 "sat" 6 -}}
 {{- $months := "0?[1-9]|1[0-2]|(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)" -}}
 {{- $fields := list (list "minute" "0-59" "[0-5]?[0-9]") (list "hour" "0-23" "[01]?[0-9]|2[0-3]") (list "day" "1-31" "0?[1-9]|[12][0-9]|3[01]") (list "month" "1-12, jan-dec" $months) (list "weekday" "0-6, sun-sat" "[0-6]|(?i:sun|mon|tue|wed|thu|fri|sat)") -}}
 {{- range $i, $spec := $fields -}}
 {{- $atom := printf "(%s)" (index $spec 2) -}}
 {{- $item := printf "(\\*|%s(-%s)?)(/[1-9][0-9]*)?" $atom $atom -}}
 {{- if not (regexMatch (printf "^%s(,%s)*$" $item $item) (index $f $i)) -}}
-{{- fail (printf "%s: %q: %s %q is not %s" $.key $e (index $spec 0) (index $f $i) (index $spec 1)) -}}
+{{- fail (printf "%s: %q: %s %q is not %s" $.key $show (index $spec 0) (trunc 16 (index $f $i)) (index $spec 1)) -}}
+{{- end -}}
+{{- range $part := splitList "," (index $f $i) -}}
+{{- $ends := splitList "-" (regexReplaceAll "/.*$" $part "") -}}
+{{- if eq (len $ends) 2 -}}
+{{- $from := get $names (lower (first $ends)) | default (atoi (first $ends)) -}}
+{{- $to := get $names (lower (last $ends)) | default (atoi (last $ends)) -}}
+{{- if gt (int $from) (int $to) -}}
+{{- fail (printf "%s: %s range %q runs backwards (Argo refuses it)" $.key (index $spec 0) (trunc 24 $part)) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -32,7 +51,7 @@ values.schema.json keeps their descriptions and examples for editors. Called fro
 {{- if or (kindIs "float64" $q) (kindIs "int64" $q) (kindIs "int" $q) -}}
 {{- $ok = and (gt (float64 $q) 0.0) (le (float64 $q) 1e15) -}}
 {{- else if kindIs "string" $q -}}
-{{- $ok = and (regexMatch "^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(m|k|M|G|T|P|Ki|Mi|Gi|Ti|Pi)?$" $q) (not (regexMatch "^0*(\\.0*)?[a-zA-Z]*$" $q)) -}}
+{{- $ok = and (regexMatch "^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(m|k|M|G|T|P|Ki|Mi|Gi|Ti|Pi|[eE](-[0-9]+|\\+?0?[0-9]|\\+?1[0-5]))?$" $q) (not (regexMatch "^0*(\\.0*)?([a-zA-Z]*|[eE][-+]?[0-9]+)$" $q)) -}}
 {{- end -}}
 {{- if not $ok -}}
 {{- fail (printf "%s: %q: want a quantity above 0 such as 500m, 2, 512Mi, 4Gi" .key (toString $q)) -}}

@@ -56,6 +56,7 @@ OTHER_RULES = [
     ("generated/docs", "the README values table and install facts are what `docs` writes (check)"),
     ("generated/workflows", "the guide workflows are what `generate` writes (check, with workflows-dir)"),
     ("config/suppression-reason", "a suppression annotation names a rule and gives a reason"),
+    ("config/suppression-unknown-rule", "a suppression annotation names a rule or family the toolkit has"),
 ]
 
 
@@ -65,7 +66,8 @@ def list_rules(args: argparse.Namespace) -> int:
     cfg = config_of(args)
     rows = []
     listed = [(r.id, r.severity.value, r.beyond_argo, r.summary) for r in RULES.values()]
-    listed += [(rid, "error", None, summary) for rid, summary in OTHER_RULES]
+    listed += [(rid, "warning" if rid == "config/suppression-unknown-rule" else "error", None, summary)
+               for rid, summary in OTHER_RULES]
     for rid, severity, beyond, summary in listed:
         setting, origin = rule_setting(rid.split("<")[0].rstrip("-") if "<" in rid else rid, cfg)
         rows.append({"id": rid, "severity": setting or severity, "default_severity": severity,

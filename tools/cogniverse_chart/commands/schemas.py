@@ -50,10 +50,11 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
+    if not str(args.dest).strip() or str(args.dest) == ".":  # Path("") is "." : the empty value of a variable
+        raise ToolkitError(f"--dest {str(args.dest)!r}: name a folder of its own for the bundles (e.g. schemas/)")
     if args.dest.exists() and not args.dest.is_dir():
         raise ToolkitError(f"--dest {args.dest}: exists and is not a directory")
-    if args.dest.resolve() == schemas.DATA_DIR.resolve() and not _in_checkout():
-        raise ToolkitError(f"--dest {args.dest}: that is the installed package's own data; give another folder")
+    _refuse_package_dest(args.dest)
     written = schema_bundles.fetch(tuple(args.kube_version or schema_bundles.DEFAULT_KUBE_SOURCES),
                                    tuple(args.argo_version or schema_bundles.DEFAULT_ARGO_SOURCES), data_dir=args.dest)
     provenance = args.dest / "PROVENANCE"
@@ -70,3 +71,15 @@ def _in_checkout() -> bool:
     from .. import IN_CHECKOUT
 
     return IN_CHECKOUT
+
+
+def _refuse_package_dest(dest: Path) -> None:
+    """No bundle is written into the installed package (its folder, data/, templates/, any folder below, a
+    symlink to one); a source checkout's maintainer may refresh the shipped bundles in data/ itself."""
+    package = schemas.DATA_DIR.resolve().parent
+    target = dest.resolve()
+    if target == schemas.DATA_DIR.resolve() and _in_checkout():
+        return
+    if target == package or package in target.parents:
+        raise ToolkitError(f"--dest {dest}: inside the installed package ({package}); give a folder of your own "
+                           f"and pass it to validate --schemas-dir")

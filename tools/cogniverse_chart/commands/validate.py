@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -27,7 +28,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--values", "-f", action="append", default=[], type=Path, metavar="FILE",
                    help="also validate a values file against the chart's values.schema.json; repeatable")
     add_chart_arg(p, "chart whose values.schema.json checks --values")
+    p.add_argument("--pre-commit", action="store_true",
+                   help="run as the pre-commit hook: the file names come last and are files even when they look "
+                        "like options; a Helm chart's own sources (Chart.yaml, values*.yaml, templates/, ci/, "
+                        "charts/ beside a Chart.yaml) are skipped, and no file left is fine")
     p.set_defaults(func=run)
+
+
+def chart_source(path: Path) -> bool:
+    """Whether a file is a source of the nearest Helm chart above it, not a manifest: its Chart.yaml, a
+    values*.yaml at its root, or anything under its templates/, ci/ or charts/ (crds/ holds manifests)."""
+    path = Path(os.path.abspath(path))
+    for chart in path.parents:
+        if (chart / "Chart.yaml").is_file():
+            first, *rest = path.relative_to(chart).parts
+            return first in ("templates", "ci", "charts") or (not rest and (
+                first == "Chart.yaml" or first.startswith("values")))
+    return False
 
 
 class KindFilter:
@@ -62,6 +79,10 @@ class KindFilter:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.pre_commit:
+        args.paths = [p for p in args.paths if p == "-" or not chart_source(Path(p))]
+        if not args.paths and not args.values:
+            return emit([], args.output, command="validate", checked=0)
     if not args.paths and not args.values:
         raise ToolkitError("nothing to validate: give manifest paths, '-' for stdin, or --values FILE")
     validator = validator_from_args(args)
@@ -73,14 +94,20 @@ def run(args: argparse.Namespace) -> int:
         findings += check_values_files(args.values, chart_of(args), _helm_or_none())
     findings = policy.apply(findings)
     total = checked + len(kind_filter.rejected)
-    extra = {"skipped": kind_filter.skipped, "suppressed": len(policy.suppressed)}
+    extra: dict = {"skipped": kind_filter.skipped, "suppressed": len(policy.suppressed)}
+    invalid = len({(f.source, f.kind, f.name) for f in findings if f.severity is Severity.ERROR and f.kind})
+    by_rule = dict(sorted(Counter(f.rule for f in findings).items()))
+    if args.summary:  # kubeconform's --summary; in JSON as a key of its own
+        extra["resources"] = {"found": total + kind_filter.skipped, "valid": total - invalid, "invalid": invalid,
+                              "skipped": kind_filter.skipped, "suppressed": len(policy.suppressed),
+                              "findings_by_rule": by_rule}
     code = emit(findings, args.output, command="validate", checked=checked + len(args.values), extra=extra,
                 summary=not args.summary)
-    if args.summary:
-        invalid = len({(f.source, f.kind, f.name) for f in findings if f.severity is Severity.ERROR and f.kind})
+    if args.summary and args.output != "json":
+        rules = ", ".join(f"{rule}={n}" for rule, n in by_rule.items()) or "none"
         line = (f"Summary: {total + kind_filter.skipped} resources found - Valid: {total - invalid}, "
                 f"Invalid: {invalid}, Skipped: {kind_filter.skipped}, Suppressed: {len(policy.suppressed)}, "
-                f"findings by rule: {dict(Counter(f.rule for f in findings)) or 'none'}")
+                f"findings by rule: {rules}")
         print(line, file=sys.stdout if args.output == "human" else sys.stderr)
     return code
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ..documents import json_path, load_document
 from ..errors import ToolkitError
@@ -32,6 +32,21 @@ def substitute(text: str, values: dict[str, str]) -> str | None:
     """text with the known workflow parameters filled in; None if a placeholder remains."""
     out = _WF_PARAM.sub(lambda m: values.get(m.group(1), m.group(0)), text)
     return None if "{{" in out else out
+
+
+def resolved_problems(items: Iterator[tuple[Any, Any]], values: dict[str, str],
+                      problem_of: Callable[[str], str]) -> Iterator[tuple[Any, str, str]]:
+    """(item, resolved text, problem) for each (item, value) whose value is a string that, with the known
+    workflow parameters filled in (none left as a placeholder), has a problem (problem_of: "" for none)."""
+    for item, text in items:
+        if not isinstance(text, str):
+            continue
+        resolved = substitute(text, values)
+        if resolved is None:
+            continue
+        problem = problem_of(resolved)
+        if problem:
+            yield item, resolved, problem
 
 
 # --- podSpecPatch ------------------------------------------------------------------------------------------
@@ -109,18 +124,11 @@ def pod_spec_patch(ctx: LintContext) -> Iterator[Hit]:
         values = known_values(ctx.run_spec(w)) if "workflowTemplateRef" in w.spec else known_values(w)
         holders = [(list(w.base), w.spec, "the workflow")] + \
             [(w.tpath(str(t.get("name"))), t, f"template '{t.get('name')}'") for t in w.template_list]
-        for path, holder, who in holders:
-            text = holder.get("podSpecPatch")
-            if not isinstance(text, str):
-                continue
-            resolved = substitute(text, values)
-            if resolved is None:
-                continue
-            problem = patch_problem(resolved)
-            if problem:
-                yield Hit(w.doc, json_path([*path, "podSpecPatch"]),
-                          f"podSpecPatch of {who} {problem}: every pod of it fails to start "
-                          f"('invalid podSpecPatch'); write a PodSpec fragment")
+        patches = (((path, who), holder.get("podSpecPatch")) for path, holder, who in holders)
+        for (path, who), _, problem in resolved_problems(patches, values, patch_problem):
+            yield Hit(w.doc, json_path([*path, "podSpecPatch"]),
+                      f"podSpecPatch of {who} {problem}: every pod of it fails to start "
+                      f"('invalid podSpecPatch'); write a PodSpec fragment")
 
 
 # --- withParam ---------------------------------------------------------------------------------------------
@@ -141,20 +149,13 @@ def list_problem(text: str) -> str:
 def with_param(ctx: LintContext) -> Iterator[Hit]:
     for w in ctx.workflows:
         values = known_values(w)
-        for c in w.calls:
-            text = c.node.get("withParam")
-            if not isinstance(text, str):
-                continue
-            resolved = substitute(text, values)
-            if resolved is None:
-                continue
-            problem = list_problem(resolved)
-            if problem:
-                shown = resolved if len(resolved) <= 60 else resolved[:57] + "..."
-                yield Hit(w.doc, json_path([*c.path, "withParam"]),
-                          f"withParam of {c.owner} '{c.name}' expands to '{shown}', which {problem}: the "
-                          f"{c.owner} fails at run time ('withParam value could not be parsed as a JSON list'); "
-                          f"give a JSON list such as [\"a\", \"b\"]")
+        params = ((c, c.node.get("withParam")) for c in w.calls)
+        for c, resolved, problem in resolved_problems(params, values, list_problem):
+            shown = resolved if len(resolved) <= 60 else resolved[:57] + "..."
+            yield Hit(w.doc, json_path([*c.path, "withParam"]),
+                      f"withParam of {c.owner} '{c.name}' expands to '{shown}', which {problem}: the "
+                      f"{c.owner} fails at run time ('withParam value could not be parsed as a JSON list'); "
+                      f"give a JSON list such as [\"a\", \"b\"]")
 
 
 # --- label values ------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
     findings, checked = lint_stream(read_paths(["big.yaml"]), progress=Progress.for_terminal())
 
-One pass reads the stream and spools every document (pickled, compressed) to a temporary file; memory
+One pass reads the stream and spools every document (see Spool) to a temporary file; memory
 keeps only the small kinds the cross-document rules compare (KEEP: Services, service accounts, RBAC,
 event bindings, ConfigMaps without their values), the position of each WorkflowTemplate and
 ClusterWorkflowTemplate, and each CronWorkflow's schedule facts. A second pass reads the spool back and
@@ -13,11 +13,9 @@ by the largest document, the library cache and the kept kinds, whatever the leng
 
 from __future__ import annotations
 
-import pickle
+import gc
 import sys
-import tempfile
 import time
-import zlib
 from collections import OrderedDict
 from typing import Any, Callable, Iterable, Iterator
 
@@ -28,6 +26,7 @@ from . import RULES, check_rule_ids, default_argo_version
 from .registry import ARGO_VERSIONS, LintContext
 from ..errors import ToolkitError
 from .cron import HEAVY_ANNOTATION
+from .spool import Compact, Spool
 
 KEEP = ("Service", "ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
         "WorkflowEventBinding", "ConfigMap")
@@ -38,6 +37,9 @@ GLOBAL_RULES = ("policy/cron-overlap",)
 #: and so report inside the template because of the run (references.unknown_workflow_parameter).
 RUN_RULES = ("argo/unknown-workflow-parameter", "argo/expression-reference")
 LIBRARY_CACHE = 64
+#: Documents between two collections of reference cycles while checking (a collection costs a few ms: the
+#: heap is small when streaming).
+GC_EVERY = 2048
 
 
 def refs(obj: Any) -> set[tuple[bool, str]]:
@@ -69,66 +71,26 @@ def _spec_refs(doc: Document) -> set[tuple[bool, str]]:
     return out
 
 
-class Spool:
-    """Documents written once to an anonymous temporary file, read back in order or by offset."""
-
-    def __init__(self) -> None:
-        self.file = tempfile.TemporaryFile()
-        self.offsets: list[int] = []
-
-    def put(self, doc: Document) -> int:
-        blob = zlib.compress(pickle.dumps(doc, pickle.HIGHEST_PROTOCOL), 1)
-        at = self.file.tell()
-        self.file.write(len(blob).to_bytes(4, "little") + blob)
-        self.offsets.append(at)
-        return at
-
-    def get(self, at: int) -> Document:
-        end = self.file.tell()
-        self.file.seek(at)
-        size = int.from_bytes(self.file.read(4), "little")
-        doc = pickle.loads(zlib.decompress(self.file.read(size)))
-        self.file.seek(end)
-        return doc
-
-    def __iter__(self) -> Iterator[Document]:
-        for at in self.offsets:
-            yield self.get(at)
-
-    def close(self) -> None:
-        self.file.close()
-
-
 #: What the cross-document rules read of each kept kind (besides apiVersion, kind, name and namespace).
 KEPT_FIELDS = {"Role": ("rules",), "ClusterRole": ("rules",), "RoleBinding": ("subjects", "roleRef"),
                "ClusterRoleBinding": ("subjects", "roleRef"), "WorkflowEventBinding": ("spec",)}
 
 
-def _meta(doc: Document, annotations: tuple[str, ...] = ()) -> dict[str, Any]:
-    meta = doc.obj.get("metadata") if isinstance(doc.obj.get("metadata"), dict) else {}
-    out = {k: v for k, v in meta.items() if k in ("name", "generateName", "namespace")}
-    notes = meta.get("annotations")
-    if annotations and isinstance(notes, dict):
-        out["annotations"] = {k: v for k, v in notes.items() if k in annotations or not annotations}
-    return out
-
-
-def _kept(doc: Document) -> Document:
+def _kept(doc: Document, c: Compact) -> Document:
     """A kept document reduced to what the rules comparing documents read (memory per document stays small)."""
-    obj: dict[str, Any] = {"apiVersion": doc.obj.get("apiVersion"), "kind": doc.kind}
+    obj: dict[str, Any] = {"apiVersion": c.text(doc.obj.get("apiVersion")), "kind": c.text(doc.kind)}
     if doc.kind == "ConfigMap":  # its keys and annotations, never the values
-        obj["metadata"] = {**_meta(doc), **({"annotations": doc.obj["metadata"]["annotations"]}
-                                             if isinstance((doc.obj.get("metadata") or {}).get("annotations"), dict) else {})}
+        obj["metadata"] = c.meta(doc, None)
         for field in ("data", "binaryData"):
             if isinstance(doc.obj.get(field), dict):
-                obj[field] = dict.fromkeys(doc.obj[field], "")
+                obj[field] = c.share(dict.fromkeys(doc.obj[field], ""))
     else:
-        obj["metadata"] = _meta(doc)
-        obj.update((k, doc.obj[k]) for k in KEPT_FIELDS.get(doc.kind, ()) if k in doc.obj)
+        obj["metadata"] = c.meta(doc)
+        obj.update((k, c.share(doc.obj[k])) for k in KEPT_FIELDS.get(doc.kind, ()) if k in doc.obj)
     return Document(obj, doc.source, doc.index, doc.duplicate_keys)
 
 
-def _cron_facts(doc: Document) -> Document:
+def _cron_facts(doc: Document, c: Compact) -> Document:
     """A CronWorkflow without its templates: what cron-overlap reads (schedules, time zone, annotations,
     namespace, synchronization, workflowTemplateRef)."""
     spec = {k: v for k, v in (doc.obj.get("spec") or {}).items()
@@ -136,7 +98,8 @@ def _cron_facts(doc: Document) -> Document:
     wf = spec.get("workflowSpec")
     if isinstance(wf, dict):
         spec["workflowSpec"] = {k: v for k, v in wf.items() if k in ("synchronization", "workflowTemplateRef")}
-    obj = {"apiVersion": doc.api_version, "kind": doc.kind, "metadata": _meta(doc, (HEAVY_ANNOTATION,)), "spec": spec}
+    obj = {"apiVersion": c.text(doc.api_version), "kind": c.text(doc.kind), "metadata": c.meta(doc, (HEAVY_ANNOTATION,)),
+           "spec": c.share(spec)}
     return Document(obj, doc.source, doc.index, doc.duplicate_keys)
 
 
@@ -151,15 +114,16 @@ class Shared:
         self.memo: dict[Any, Any] = {}
         self.cache: OrderedDict[tuple[bool, str], WorkflowSpec] = OrderedDict()
         self.own: dict[tuple[bool, str], set[tuple[str, str, str]]] = {}
+        self.compact = Compact()
 
     def add(self, doc: Document, at: int) -> None:
         if doc.kind in self.kept:
-            self.kept[doc.kind].append(_kept(doc))
+            self.kept[doc.kind].append(_kept(doc, self.compact))
         if doc.api_version.startswith(ARGO_API_PREFIX):
             if doc.kind in LIBRARY_KINDS:
                 self.library[(doc.kind == "ClusterWorkflowTemplate", doc.name)] = at
             elif doc.kind == "CronWorkflow":
-                self.crons.append(_cron_facts(doc))
+                self.crons.append(_cron_facts(doc, self.compact))
 
     def load(self, key: tuple[bool, str]) -> WorkflowSpec | None:
         """The spec of a library template (cached: its indexes, e.g. `sites`, are computed once)."""
@@ -288,6 +252,8 @@ def lint_stream(docs: Iterable[Document], disable: Iterable[str] = (), argo_vers
                     except MALFORMED as exc:
                         findings += malformed([doc], version, exc)
                 tick("checked", i + 1, total)
+                if i % GC_EVERY == GC_EVERY - 1:
+                    gc.collect()  # cycles some rules leave (closures that recurse): the paused collector misses them
             crons = [r for r in rules if r.id in GLOBAL_RULES]
             if crons and shared.crons:
                 ctx = StreamContext(shared.crons, _libraries(shared, shared.crons), shared, version)

@@ -12,6 +12,7 @@ from ..errors import ToolkitError
 from .yaml_loader import MAX_ALIAS_NODES, MAX_DEPTH
 
 _TS_TAG = "tag:yaml.org,2002:timestamp"
+_MAX_INT_BITS = 14_000  # about 4200 decimal digits: below Python's int-to-text limit of 4300
 
 
 def _base_loader() -> Any:
@@ -50,6 +51,21 @@ class ManifestLoader(_base_loader()):  # type: ignore[misc]
                 self._tags[value] = tag
             return tag
         return super().resolve(kind, value, implicit)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        """PyYAML's integers, with a one-line error for one too long for Python to convert to text (over 4300
+        decimal digits: ValueError; hex digits convert, but the number then cannot be printed): no manifest
+        holds such a number unquoted."""
+        try:
+            value = super().construct_yaml_int(node)
+            if value.bit_length() <= _MAX_INT_BITS:
+                return value
+        except ValueError:
+            pass
+        mark = node.start_mark
+        raise ToolkitError(f"{self.source}:{mark.line + 1 + self.offset}:"
+                           f"{mark.column + 1}: an integer of {len(node.value):,} characters is too long to "
+                           f"read; quote it if it is meant as text")
 
     @property
     def duplicates(self) -> list[tuple[str, int]]:
@@ -124,6 +140,9 @@ class ManifestLoader(_base_loader()):  # type: ignore[misc]
         if tag == "tag:yaml.org,2002:seq":
             return [self._fast(v) for v in node.value]
         return self.construct_document(node)
+
+
+ManifestLoader.add_constructor("tag:yaml.org,2002:int", ManifestLoader.construct_yaml_int)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

@@ -165,6 +165,20 @@ def _too_deep(chunk: str) -> bool:
 
 _DEEP_INDENT = "\n" + " " * MAX_DEPTH
 
+#: Python converts integers of at most 4300 decimal digits to text (sys.get_int_max_str_digits); a hex
+#: integer reaches that with about 3570 digits. Documents with a run of that many hex digits take PyYAML's
+#: path, which refuses such a number in one line (pyyaml_loader.ManifestLoader.construct_yaml_int).
+LONG_NUMBER = 3500
+_SAMPLE_HEX = re.compile(r"[0-9a-fA-F]{2}")
+_LONG_HEX = re.compile(r"[0-9a-fA-F]{%d}" % LONG_NUMBER)
+
+
+def _long_number(chunk: str) -> bool:
+    """Whether the text may hold a number too long to convert, cheaply: a run of LONG_NUMBER hex digits
+    covers two adjacent characters of every (LONG_NUMBER // 2)-th one; only then is the text searched."""
+    return (len(chunk) >= LONG_NUMBER and _SAMPLE_HEX.search(chunk[::LONG_NUMBER // 2]) is not None
+            and _LONG_HEX.search(chunk) is not None)
+
 
 def load_chunk(chunk: str, source: str, offset: int, clean: bool | None = None) -> tuple[list[Any], list[str]]:
     """(objects, repeated keys as "'key' at line N") of one document's text.
@@ -182,7 +196,7 @@ def load_chunk(chunk: str, source: str, offset: int, clean: bool | None = None) 
     if (_yaml_rs is not None and not (_YAML11_QUICK.search(chunk) and _YAML11_RE.search(chunk))
             and not chunk.startswith(_YAML11_START)
             and (clean if clean is not None else not _NON_PRINTABLE.search(chunk))
-            and not ("&" in chunk and _ANCHOR_RE.search(chunk))):
+            and not ("&" in chunk and _ANCHOR_RE.search(chunk)) and not _long_number(chunk)):
         obj: Any
         try:
             obj = _yaml_rs.loads(chunk, parse_datetime=False, duplicate_key_policy=_ERROR)

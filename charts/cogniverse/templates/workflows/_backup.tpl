@@ -1,34 +1,28 @@
 {{/*
-Phoenix's backup and restore steps (daily-backup.yaml, restore.yaml; docs/operations.md).
-With Phoenix on SQLite in this release (enabled, persistent, no PHOENIX_SQL_DATABASE_URL), the
-steps run the Phoenix image's own python3 with files/phoenix-backup.py (a ConfigMap), mounting
-Phoenix's data claim at /data: the image that wrote the database brings the SQLite version that
-reads it, and nothing but the claim is shared. Otherwise they are ordinary runner steps
-(docs/step-contract.md: a real runtime runs pg_dump/pg_restore against PostgreSQL).
+Phoenix's backup and restore steps (daily-backup.yaml, restore.yaml; docs/operations.md), all run by
+files/phoenix-backup.py (a ConfigMap) with an argument list:
+- Phoenix on SQLite in this release (enabled, persistent, phoenix.database.type sqlite): the Phoenix
+  image's own python3, mounting Phoenix's data claim at /data: the image that wrote the database brings
+  the SQLite version that reads it, and nothing but the claim is shared.
+- Phoenix on PostgreSQL (in the chart or external): the PostgreSQL image's python3 runs pg_dump or
+  pg_restore, with the connection Phoenix has (the same Secret, by secretKeyRef), in a pod labelled so
+  the in-chart server's NetworkPolicy admits it.
+Otherwise (Phoenix off or without a volume) they are ordinary runner steps (docs/step-contract.md).
 */}}
 
 {{/* "true" when Phoenix keeps its data in SQLite on the chart's claim, else "". */}}
 {{- define "cogniverse.workflows.phoenixOnSqlite" -}}
-{{- $c := .Values.phoenix -}}
-{{- $external := false -}}
-{{- range $c.extraEnv }}{{ if eq (toString .name) "PHOENIX_SQL_DATABASE_URL" }}{{ $external = true }}{{ end }}{{ end -}}
-{{- if and $c.enabled $c.persistence.enabled (not $external) }}true{{ end -}}
+{{- if and (eq (include "cogniverse.phoenix.database" .) "sqlite") .Values.phoenix.persistence.enabled }}true{{ end -}}
+{{- end -}}
+
+{{/* "true" when Phoenix keeps its data in PostgreSQL (in the chart or external), else "". */}}
+{{- define "cogniverse.workflows.phoenixOnPostgresql" -}}
+{{- if has (include "cogniverse.phoenix.database" .) (list "inChart" "external") }}true{{ end -}}
 {{- end -}}
 
 {{/* Name of the ConfigMap holding files/phoenix-backup.py. */}}
 {{- define "cogniverse.workflows.backupScriptsName" -}}
 {{- include "cogniverse.componentName" (dict "ctx" . "component" "phoenix-backup") -}}
-{{- end -}}
-
-{{/* The workflow volumes of the Phoenix steps: Phoenix's data claim and the script. */}}
-{{- define "cogniverse.workflows.phoenixVolumes" -}}
-- name: phoenix-data
-  persistentVolumeClaim:
-    claimName: {{ include "cogniverse.componentName" (dict "ctx" . "component" "phoenix-data") | quote }}
-- name: backup-scripts
-  configMap:
-    name: {{ include "cogniverse.workflows.backupScriptsName" . | quote }}
-    defaultMode: 0444
 {{- end -}}
 
 {{/*
@@ -48,14 +42,20 @@ database is replaced.
 {{- include "cogniverse.workflows.step" (dict "ctx" $ctx "step" .step "params" .params "outputs" .outputs "transient" true
     "image" $ctx.Values.phoenix.image "command" (list "/usr/bin/python3" "/opt/cogniverse/phoenix-backup.py")
     "mounts" (list "backups" "phoenix-data" "backup-scripts") "affinity" $affinity) }}
+{{- else if include "cogniverse.workflows.phoenixOnPostgresql" $ctx -}}
+{{- include "cogniverse.workflows.step" (dict "ctx" $ctx "step" .step "params" .params "outputs" .outputs "transient" true
+    "image" $ctx.Values.phoenix.database.postgresql.image "command" (list "/usr/bin/python3" "/opt/cogniverse/phoenix-backup.py")
+    "mounts" (list "backups" "backup-scripts") "env" (include "cogniverse.phoenix.databaseEnv" $ctx)
+    "podLabels" (include "cogniverse.postgresql.clientLabels" $ctx)) }}
 {{- else -}}
 {{- include "cogniverse.workflows.step" (dict "ctx" $ctx "step" .step "params" .params "outputs" .outputs "transient" true "mounts" (list "backups")) }}
 {{- end -}}
 {{- end -}}
 
-{{/* Workflow volumes of a workflow with Phoenix steps: (list "backups") plus Phoenix's when on SQLite. */}}
+{{/* Workflow volumes of a workflow with Phoenix steps: backups, the script, Phoenix's claim when on SQLite. */}}
 {{- define "cogniverse.workflows.backupVolumes" -}}
 {{- $vols := list "backups" -}}
-{{- if include "cogniverse.workflows.phoenixOnSqlite" . }}{{ $vols = append $vols "phoenix-data" }}{{ end -}}
+{{- if include "cogniverse.workflows.phoenixOnSqlite" . }}{{ $vols = concat $vols (list "phoenix-data" "backup-scripts") }}{{ end -}}
+{{- if include "cogniverse.workflows.phoenixOnPostgresql" . }}{{ $vols = append $vols "backup-scripts" }}{{ end -}}
 {{- toJson $vols -}}
 {{- end -}}

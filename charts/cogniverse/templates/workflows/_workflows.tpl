@@ -54,6 +54,14 @@ env:
   - name: {{ .name }}
     value: {{ .value | quote }}
 {{- end }}
+{{- /* Every step of every WorkflowTemplate and CronWorkflow carries these: bounded in total, not only per value. */ -}}
+{{- $envBytes := len (toJson ($v.workflows.runner.extraEnv | default dict)) }}
+{{- if gt $envBytes 65536 }}
+{{- fail (printf "workflows.runner.extraEnv: %d bytes in all, more than 65536: every workflow step carries them (each WorkflowTemplate must stay under the API server's 1.5 MiB); put large values in a ConfigMap or Secret and use valueFrom" $envBytes) }}
+{{- end }}
+{{- with .env }}
+  {{- . | nindent 2 }}
+{{- end }}
 {{- range $name, $value := $v.workflows.runner.extraEnv }}
   - name: {{ $name }}
     {{- if kindIs "map" $value }}
@@ -113,6 +121,10 @@ the step conditional, "affinity" places its pod (templates/workflows/_backup.tpl
   {{- with .affinity }}
   affinity: {{- toYaml . | nindent 4 }}
   {{- end }}
+  {{- with .podLabels }}
+  metadata:
+    labels: {{- . | nindent 6 }}
+  {{- end }}
   volumes:
     - name: tmp
       emptyDir: {}
@@ -130,7 +142,7 @@ the step conditional, "affinity" places its pod (templates/workflows/_backup.tpl
       - --{{ . }}
       - {{ include "cogniverse.workflows.in" . | quote }}
       {{- end }}
-    {{- include "cogniverse.workflows.env" (dict "ctx" $ctx "step" .step) | nindent 4 }}
+    {{- include "cogniverse.workflows.env" (dict "ctx" $ctx "step" .step "env" .env) | nindent 4 }}
     resources: {{- $over.resources | default $w.resources | toYaml | nindent 6 }}
     securityContext: {{- toYaml $w.securityContext | nindent 6 }}
     volumeMounts:
@@ -212,7 +224,7 @@ workflowMetadata:
   annotations: {{- toYaml . | nindent 4 }}
   {{- end }}
 {{- $vols := .volumes | default list }}
-{{- if or (and (has "data" $vols) $w.volumes.videoData.existingClaim) (has "backups" $vols) (has "phoenix-data" $vols) }}
+{{- if or (and (has "data" $vols) $w.volumes.videoData.existingClaim) (has "backups" $vols) (has "phoenix-data" $vols) (has "backup-scripts" $vols) }}
 volumes:
   {{- if and (has "data" $vols) $w.volumes.videoData.existingClaim }}
   - name: video-data
@@ -227,7 +239,15 @@ volumes:
       claimName: {{ include "cogniverse.workflows.backupsClaim" .ctx | quote }}
   {{- end }}
   {{- if has "phoenix-data" $vols }}
-  {{- include "cogniverse.workflows.phoenixVolumes" .ctx | nindent 2 }}
+  - name: phoenix-data
+    persistentVolumeClaim:
+      claimName: {{ include "cogniverse.componentName" (dict "ctx" .ctx "component" "phoenix-data") | quote }}
+  {{- end }}
+  {{- if has "backup-scripts" $vols }}
+  - name: backup-scripts
+    configMap:
+      name: {{ include "cogniverse.workflows.backupScriptsName" .ctx | quote }}
+      defaultMode: 0444
   {{- end }}
 {{- end }}
 {{- end -}}
