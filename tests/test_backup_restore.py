@@ -118,13 +118,18 @@ def test_restore_onto_a_full_phoenix_volume_fails_in_one_line_and_changes_nothin
     assert {p.name: p.read_bytes() for p in tool.DATA.iterdir()} == before
 
 
-def test_a_second_restore_keeps_the_database_the_first_one_set_aside(tool, capsys):
-    """attack22 P46: the second restore deleted pre-restore/, the only copy of the data as it was before the first."""
+def backup_then_write(tool, capsys, sql: str) -> None:
+    """Backup b1 of a live Phoenix database, then SQL committed on it (what Phoenix wrote after the backup)."""
     con = live_db(tool.DATA)
     assert run(tool, "backup-phoenix", tool.BACKUPS, "b1", capsys)[0] == 0
-    con.execute("INSERT INTO spans (name) VALUES ('written after the backup')")
+    con.execute(sql)
     con.commit()
     con.close()
+
+
+def test_a_second_restore_keeps_the_database_the_first_one_set_aside(tool, capsys):
+    """attack22 P46: the second restore deleted pre-restore/, the only copy of the data as it was before the first."""
+    backup_then_write(tool, capsys, "INSERT INTO spans (name) VALUES ('written after the backup')")
     before_first = spans(tool.DATA / "phoenix.db")
     for _ in range(2):
         assert run(tool, "restore-phoenix", tool.BACKUPS, "b1", capsys)[0] == 0
@@ -134,11 +139,7 @@ def test_a_second_restore_keeps_the_database_the_first_one_set_aside(tool, capsy
 
 
 def test_restore_moves_the_old_database_and_its_wal_aside(tool, capsys):
-    con = live_db(tool.DATA)
-    assert run(tool, "backup-phoenix", tool.BACKUPS, "b1", capsys)[0] == 0
-    con.execute("DELETE FROM spans")
-    con.commit()
-    con.close()
+    backup_then_write(tool, capsys, "DELETE FROM spans")
     (tool.DATA / "phoenix.db-wal").write_bytes(b"stale wal of the old database")
     assert run(tool, "restore-phoenix", tool.BACKUPS, "b1", capsys)[0] == 0
     assert len(spans(tool.DATA / "phoenix.db")) == 2000
