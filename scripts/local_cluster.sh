@@ -33,15 +33,10 @@ LOCK="${COGNIVERSE_CLUSTER_LOCK:-/run/lock/cogniverse-local-cluster.lock}"
 ARGO_REQUEUE_TIME="${COGNIVERSE_ARGO_REQUEUE_TIME:-250ms}"
 PAUSE_IMAGE="cogniverse/pause:3.10"
 TOOLBOX_IMAGE="cogniverse/toolbox:1.0"
-gomod_version() {  # gomod_version GO_MOD MODULE: the required version of MODULE
-  awk -v m="$2" '$1 == "require" && $2 == m {print $3; exit} $1 == m && $2 ~ /^v/ {print $2; exit}' "$1"
-}
-pin() {  # pin KEY: the value of KEY in versions.env (the one place every version is pinned)
-  local v
-  v="$(awk -F= -v k="$1" '$1 == k {print $2; exit}' "$ROOT/versions.env")"
-  [[ -n "$v" ]] || die "versions.env has no $1"
-  echo "$v"
-}
+# pin, gomod_version: the one reader of versions.env and go.mod requirements.
+PROG=local_cluster.sh
+# shellcheck source=scripts/lib/pins.sh
+source "$ROOT/scripts/lib/pins.sh"
 # Kubernetes (version selection, wrapper module, build, kubectl): cluster/k8s/k8s.sh.
 # shellcheck source=cluster/k8s/k8s.sh
 source "$CLUSTER_DIR/k8s/k8s.sh"
@@ -77,7 +72,7 @@ Commands:
   kubeconfig  print the path of the admin kubeconfig
 
 Options:
-  --argo-version V  Argo Workflows to build/run: 3.7 ($(argo_pin ARGO_VERSION)) or 4.0 ($(argo_pin ARGO_V4_VERSION)),
+  --argo-version V  Argo Workflows to build/run: 3.7 ($(pin ARGO_VERSION)) or 4.0 ($(pin ARGO_V4_VERSION)),
               pinned in versions.env; 'up' on a running node swaps controller, server and argoexec
               [\$COGNIVERSE_ARGO_VERSION, default 3.7]
   --kubernetes-version V  Kubernetes release to build/run (default KUBERNETES_VERSION=$(pin KUBERNETES_VERSION) in

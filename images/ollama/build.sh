@@ -24,7 +24,9 @@ force=0
 
 die() { echo "images/ollama/build.sh: $*" >&2; exit 1; }
 log() { echo "images/ollama/build.sh: $*" >&2; }
-pin() { awk -F= -v k="$1" '$1 == k {print $2; exit}' "$ROOT/versions.env"; }
+PROG=images/ollama/build.sh
+# shellcheck source=scripts/lib/pins.sh
+source "$ROOT/scripts/lib/pins.sh"
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -38,8 +40,7 @@ done
 
 VERSION=$(pin OLLAMA_VERSION)
 MINIAUDIO=$(pin OLLAMA_MINIAUDIO_PYPI_VERSION)
-[[ -n "$VERSION" && -n "$MINIAUDIO" ]] || die "versions.env needs OLLAMA_VERSION and OLLAMA_MINIAUDIO_PYPI_VERSION"
-have=$(awk -v m=github.com/ollama/ollama '$1 == "require" && $2 == m {print $3; exit} $1 == m && $2 ~ /^v/ {print $2; exit}' "$HERE/go.mod")
+have=$(gomod_version "$HERE/go.mod" github.com/ollama/ollama)
 [[ "$have" == "v$VERSION" ]] || die "images/ollama/go.mod requires github.com/ollama/ollama ${have:-nothing} but versions.env pins OLLAMA_VERSION=$VERSION: run (cd images/ollama && go get github.com/ollama/ollama@v$VERSION && go mod tidy)"
 command -v go >/dev/null || die "go is required"
 { command -v gcc && command -v g++; } >/dev/null || die "gcc and g++ are required (apt-get install build-essential)"

@@ -28,7 +28,9 @@ force=0 relock=0
 
 die() { echo "images/phoenix/build.sh: $*" >&2; exit 1; }
 log() { echo "images/phoenix/build.sh: $*" >&2; }
-pin() { awk -F= -v k="$1" '$1 == k {print $2; exit}' "$ROOT/versions.env"; }
+PROG=images/phoenix/build.sh
+# shellcheck source=scripts/lib/pins.sh
+source "$ROOT/scripts/lib/pins.sh"
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -42,7 +44,6 @@ while [[ $# -gt 0 ]]; do
 done
 
 VERSION=$(pin PHOENIX_VERSION)
-[[ -n "$VERSION" ]] || die "versions.env has no PHOENIX_VERSION"
 TAG="version-$VERSION-nonroot"
 # Wheels for the image's python, whatever python runs pip here.
 WHEELS=(--only-binary=:all: --python-version "$PYVER" --implementation cp --platform manylinux2014_x86_64

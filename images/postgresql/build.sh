@@ -25,7 +25,9 @@ force=0
 
 die() { echo "images/postgresql/build.sh: $*" >&2; exit 1; }
 log() { echo "images/postgresql/build.sh: $*" >&2; }
-pin() { awk -F= -v k="$1" '$1 == k {print $2; exit}' "$ROOT/versions.env"; }
+PROG=images/postgresql/build.sh
+# shellcheck source=scripts/lib/pins.sh
+source "$ROOT/scripts/lib/pins.sh"
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -38,7 +40,6 @@ while [[ $# -gt 0 ]]; do
 done
 
 VERSION=$(pin POSTGRESQL_VERSION)
-[[ -n "$VERSION" ]] || die "versions.env has no POSTGRESQL_VERSION"
 TAG=${VERSION//+/_}
 PACKAGES=ca-certificates,postgresql-15,python3,tzdata
 SUITE=$(pin SERVICES_DEBIAN_SUITE)
