@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = sorted(p for p in [*ROOT.glob("scripts/**/*.sh"), ROOT / ".ci" / "run", *ROOT.glob("images/*/*.sh"),
+SCRIPTS = sorted(p for p in [*ROOT.glob("scripts/**/*.sh"), ROOT / ".ci" / "run", *ROOT.glob("images/**/*.sh"),
                              *ROOT.glob("cluster/**/*.sh")] if p.is_file())
 
 
