@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_validate import run_measured_cpu  # noqa: E402  (the shared wall/CPU-time, peak-RSS helper)
 
 from cogniverse_chart.chart import render_profiles  # noqa: E402
-from cogniverse_chart.lint import oracle  # noqa: E402
+from cogniverse_dev import oracle  # noqa: E402
 
 CLI = [sys.executable, "-m", "cogniverse_chart.cli"]
 ARGO_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")

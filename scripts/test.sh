@@ -95,7 +95,7 @@ fi
 # The Go helpers the fast tests run (Argo's own validator for 3.7 and 4.0, kube-apiserver's admission-
 # policy code, the OCI registry of the packaging tests), built from their pinned modules and cached by version and source: a cold build does
 # not belong inside a test.
-stage go-helpers "$ROOT/.venv/bin/python" -m cogniverse_chart.gobuild
+stage go-helpers "$ROOT/.venv/bin/python" -m cogniverse_dev
 # --durations=10: the ten slowest fast tests are printed in every run, so a slow one shows up in CI.
 fast_tests() { stage fast-tests run_pytest -m "not smoke" --durations=10 "${pytest_args[@]}"; }
 if [[ $fast_only == 1 ]]; then

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from cogniverse_chart import gobuild, versions
+from cogniverse_chart import versions
+from cogniverse_dev import gobuild
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "local_cluster.sh"
@@ -527,7 +528,7 @@ def test_up_installs_every_host_tool_the_smoke_suites_guide_commands_use():
     """The smoke suite runs docs/guide.md's commands on the host after `up`: a tool they call that neither
     the project builds nor a base Debian system has must be among the packages ensure_packages installs,
     or a fresh CI machine fails the smoke run with 'command not found'."""
-    from cogniverse_chart import guide
+    from cogniverse_dev import guide
 
     base = {"echo", "grep", "head", "tail", "sed", "awk", "cat", "sort", "cut", "tr", "wc", "sleep", "test", "true",
             "false", "printf", "export", "cd", "mkdir", "rm", "ls", "env", "xargs", "tee", "date", "for", "while",

@@ -18,7 +18,7 @@ import pytest
 
 from admission_utils import wrong_decisions
 from chart_utils import by_kind, render_chart
-from cogniverse_chart import gobuild
+from cogniverse_dev import gobuild
 
 NS, RELEASE = "cogniverse-prod", "cv"
 PROV, WATCH, STEPS = "cv-cogniverse-tenant-provisioner", "cv-cogniverse-deadline-watchdog", "cv-cogniverse-workflow"

@@ -17,8 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import REPO_ROOT, versions
-from .errors import ToolkitError
+from cogniverse_chart import REPO_ROOT, versions
+from cogniverse_chart.errors import ToolkitError
 
 TOOLS = REPO_ROOT / "tools"
 
@@ -138,24 +138,3 @@ def warm_smoke_runner() -> Path:
     if proc.returncode != 0:
         raise ToolkitError(f"compiling the smoke runner's tests failed:\n{proc.stderr[-3000:]}")
     return out
-
-
-def main() -> int:
-    from .lint import examples, oracle
-
-    try:
-        for major in oracle.PROGRAMS:
-            print(oracle.build(major))
-            print(examples.fetch(major))  # Argo's examples/ (a lint test corpus), extracted once per version
-        print(vap_eval())
-        print(registry())
-        print(argo_subst())
-        print(warm_smoke_runner())
-    except ToolkitError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -17,8 +17,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from .. import REPO_ROOT, gobuild
-from ..errors import ToolkitError
+from cogniverse_chart import REPO_ROOT
+from cogniverse_chart.errors import ToolkitError
+
+from . import gobuild
 
 SOURCE_ROOT = REPO_ROOT / "tools" / "argo-validate"
 #: Argo minor (the lint --argo-version value) -> (program directory, versions.env key, Go module).
