@@ -159,3 +159,18 @@ def test_prose_counts_of_the_charts_cron_workflows_match_the_chart():
              for path in [REPO_ROOT / "README.md", CHART_DIR / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
              for m in said.finditer(path.read_text()) if _COUNT_WORDS[m.group(1).lower()] != count]
     assert not wrong, f"the chart renders {count} CronWorkflows; the docs say otherwise:\n" + "\n".join(wrong)
+
+
+def test_every_path_the_architecture_page_names_exists():
+    """docs/architecture.md is where a newcomer finds a room: a path it names that no longer exists
+    sends them nowhere."""
+    import re
+
+    text = (REPO_ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    paths = {m for m in re.findall(r"`([A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.<>\-]*)+|[a-z_]+\.(?:env|md|py|sh|tpl|yaml))`", text)
+             if "<" not in m}
+    assert len(paths) > 30
+    missing = sorted(p for p in paths if not any(root.joinpath(p).exists() for root in
+                     (REPO_ROOT, REPO_ROOT / "charts" / "cogniverse", REPO_ROOT / "charts" / "cogniverse" / "templates",
+                      REPO_ROOT / "scripts" / "lib", REPO_ROOT / "tools" / "cogniverse_chart")))
+    assert missing == []
