@@ -245,3 +245,15 @@ def test_check_gives_set_to_helm_lint_too(probe_chart: Path) -> None:
 
     assert not lint() and any("probe.yaml: unable to parse YAML" in m for m in lint(set_values=["unclosed=x"]))
     assert any("probe.yaml: unable to parse YAML" in m for m in lint(set_string_values=["unclosed=x"]))
+
+
+@pytest.mark.parametrize("command", ["render", "lint", "check"])
+def test_a_set_value_that_looks_like_a_helm_option_stays_a_value(capsys, probe_chart: Path, command: str) -> None:
+    """`--set=--debug` used to reach helm as `--set --debug`, which Helm read as its own --debug option (and
+    `--set=--post-renderer=PROG` would run PROG): values are joined to their option, so Helm parses it as
+    --set data and says what is wrong with it."""
+    code, out, err = run_cli(capsys, probe_chart, command, "--set=--debug")
+    assert code == 2 and 'failed parsing --set data: key "--debug" has no value' in err, err
+    assert "[debug]" not in out + err
+    code, out, err = run_cli(capsys, probe_chart, "-o", "json", command, "--set-string=--kube-version=1.0", "--helm", "3")
+    assert "Traceback" not in err and "kube-version" not in err, err  # a values key, not Helm's option

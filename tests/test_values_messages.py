@@ -37,12 +37,15 @@ CASES = [
     ("tag-latest-runner", "workflows.runner.image.tag", "latest", "or set image.digest"),
     ("repository-with-tag", "vespa.image.repository", "evil/x:latest", '"evil/x:latest": move the tag to image.tag'),
     ("repository-with-digest", "workflows.steps.create-phoenix-project.image.repository", "a/b@sha256:" + "0" * 64,
-     '"a/b@sha256:00000...": move the digest to image.digest'),
+     '"a/b@sha256:00000000...": move the digest to image.digest'),
     ("repository-capitals", "runtime.image.repository", "Cogniverse/Runtime", "want a lowercase path"),
     ("repository-injection", "llm.image.repository", "a/b\ncommand: [sh]", '"a/b\\ncommand: [sh]": want e.g. team/app'),
     ("tag-with-digest", "workflows.runner.image.tag", "1.0@sha256:abc", "want no ':' or '@'; put a digest in image.digest"),
     ("tag-long", "phoenix.database.postgresql.image.tag", "a" * 300, "300 characters; a tag has at most 128"),
     ("tag-leading-dot", "tests.image.tag", ".1", "want e.g. 1.4.2"),
+    ("tag-invisible", "runtime.image.tag", "1.0\u200b", '"1.0\\u200b": want e.g. 1.4.2'),  # shown, escaped
+    ("repository-bidi-long", "workflows.steps.create-phoenix-project.image.repository", "t/\u202e\u00e9" * 40,
+     '"t/\\u202e\\u00e9t/...": want e.g. team/app'),  # cut between escapes, never inside one
     ("digest-malformed", "vespa.image.digest", "sha256:zz", "want sha256: and 64 lowercase hex digits"),
     ("digest-uppercase", "runtime.image.digest", "sha256:" + "A" * 64, "64 lowercase hex digits"),
     ("registry-scheme", "global.imageRegistry", "https://reg.example.com", "no scheme"),

@@ -58,10 +58,12 @@ values.schema.json keeps their descriptions and examples for editors. Called fro
 {{- end -}}
 {{- end -}}
 
-{{/* A value in a message: quoted (newlines escaped), a long one cut so the line stays short */}}
+{{/* A value in a message: quoted in ASCII (newlines, zero-width and bidi characters escaped), a long one cut
+(never inside a character or an escape) so the line stays short */}}
 {{- define "cogniverse.format.show" -}}
-{{- $s := toString . -}}
-{{- printf "%q" (ternary (printf "%s..." (trunc 16 $s)) $s (gt (len $s) 24)) -}}
+{{- $q := printf "%+q" (toString .) -}}
+{{- if gt (len $q) 26 -}}{{- $q = printf "%s...\"" (regexReplaceAll "\\\\[uUx]?[0-9a-f]*$" (trunc 20 $q) "") -}}{{- end -}}
+{{- $q -}}
 {{- end -}}
 
 {{/* A registry host, optionally with :port and a lowercase path ("" = none), as an image reference admits
