@@ -257,3 +257,21 @@ def test_a_set_value_that_looks_like_a_helm_option_stays_a_value(capsys, probe_c
     assert "[debug]" not in out + err
     code, out, err = run_cli(capsys, probe_chart, "-o", "json", command, "--set-string=--kube-version=1.0", "--helm", "3")
     assert "Traceback" not in err and "kube-version" not in err, err  # a values key, not Helm's option
+
+
+@pytest.mark.parametrize("argv", [["render", "--helm", "3"], ["lint", "--helm", "3"], ["lint", "--helm", "all"],
+                                  ["check", "--helm", "3"], ["check"]], ids=" ".join)
+def test_a_helm_variable_that_names_no_such_helm_is_an_error_not_a_fallback(capsys, monkeypatch, probe_chart: Path,
+                                                                         tmp_path: Path, argv: list[str]) -> None:
+    """`--helm 3` with $HELM3 naming something else (not helm, or Helm 4) used to fall back silently to
+    another Helm 3; `--helm all` (check's default) left that major out. Both now say what $HELM3 is."""
+    from cogniverse_chart.helm import find_helm
+
+    fake = tmp_path / "not-helm"
+    fake.write_text("#!/bin/sh\necho hello\n")
+    fake.chmod(0o755)
+    for value, says in ((str(fake), "`version --short` names no Helm 3"), (find_helm(4).path, "it is helm v4.")):
+        monkeypatch.setenv("HELM3", value)
+        code, _, err = run_cli(capsys, probe_chart, *argv)
+        [line] = err.strip().splitlines()
+        assert code == 2 and f"$HELM3={value!r}: not a Helm 3 binary ({says}" in line, err
