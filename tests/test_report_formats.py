@@ -143,16 +143,20 @@ def _workflow_commands(text: str) -> list[str]:
                                   "z\r::error::CR.yaml", "pct%0A::error::PCT.yaml", "legacy ##[add-mask]S.yaml"])
 def test_github_output_of_an_input_error_injects_no_workflow_command(capsys, tmp_path: Path, name: str) -> None:
     """A file name is data: on stdout and stderr the only workflow command is the tool's own annotation, and
-    its message keeps `%`, CR and LF escaped (GitHub unescapes `%0A` into a new line)."""
+    its message keeps `%`, CR and LF escaped (GitHub unescapes `%0A` into a new line). stderr is plain log
+    text, not an annotation: a newline in the message is a new line there (each kept from being a command),
+    and `%` stays `%` (attack24 C16: it used to be escaped as in the annotation, `%0A` in the log)."""
     (tmp_path / name).write_text("a: [\n")
     code, out, err = run_cli(capsys, tmp_path, "-o", "github", "validate", name)
     assert code == 2
     commands = _workflow_commands(out + err)
     assert len(commands) == 1 and commands[0].startswith("::error file="), out + err
     assert ",line=2,col=1,title=cogniverse-chart validate::" in commands[0]
-    assert "invalid YAML" in commands[0] and len(_runner_lines(err)) == 1
+    assert "invalid YAML" in commands[0] and len(_runner_lines(err)) == name.count("\n") + 1, err
+    if "\n" in name:
+        assert "\n%3A%3Aadd-mask::SECRETX\n%3A%3Aerror file=evil.yaml::INJECTED\n" in err, err
     if "%" in name:
-        assert "pct%250A" in commands[0]
+        assert "pct%250A" in commands[0] and "pct%0A%3A%3A" not in err and "pct%0A::error::PCT.yaml" in err
 
 
 @pytest.mark.parametrize("output", ["human", "json", "sarif", "junit"])
@@ -233,8 +237,12 @@ def test_a_template_error_reaches_every_format_at_its_template_line(capsys, brok
     case = ET.fromstring(out).find("testsuite/testcase")
     assert code == 2 and (case.get("file"), case.get("line")) == ("templates/bad.yaml", "2")
     assert "nil pointer" in case.find("error").text
-    code, out, _ = run_cli(capsys, broken_chart, "-o", "github", "check", "--helm", major)
+    code, out, err = run_cli(capsys, broken_chart, "-o", "github", "check", "--helm", major)
     assert code == 2 and out.startswith("::error file=templates/bad.yaml,line=2,col=10,title=cogniverse-chart check::")
+    assert "failed:%0A" in out and len(out.strip().splitlines()) == 1  # the annotation: one line, newlines escaped
+    lines = err.strip().splitlines()  # the log: Helm's message on its own lines, as in the other formats
+    assert "%0A" not in err and len(lines) > 1 and lines[0].endswith("failed:"), err
+    assert any("bad.yaml:2:10" in line for line in lines[1:]) and "nil pointer" in err, err
     code, out, _ = run_cli(capsys, broken_chart, "-o", "json", "check", "--helm", major)
     assert (json.loads(out)["file"], json.loads(out)["line"]) == ("templates/bad.yaml", 2)
 

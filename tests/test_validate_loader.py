@@ -74,3 +74,42 @@ def test_duplicate_keys_are_reported_with_their_line() -> None:
     [f] = Validator().validate([first, second])
     assert f.rule == "schema/duplicate-key" and f.name == "x"
     assert "key 'a' at line 6 is given twice" in f.message
+
+
+CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n"
+
+
+@pytest.mark.parametrize("data,where,what", [
+    ("data: {? [a, b] : c}\n", "5:10", "a sequence as a mapping key"),        # explicit key, flow style
+    ("data: {? {a: 1} : c}\n", "5:10", "a mapping as a mapping key"),
+    ("data:\n  ? [a, b]\n  : c\n", "6:5", "a sequence as a mapping key"),     # explicit key, block style
+    ("data:\n  [a, b]: c\n", "6:3", "a sequence as a mapping key"),           # implicit flow-collection keys
+    ("data:\n  {a: 1} : c\n", "6:3", "a mapping as a mapping key"),
+    ("data: {[a]: c, d: e}\n", "5:8", "a sequence as a mapping key"),
+    ("  labels: &l [a]\ndata:\n  *l : c\n", "7:3", "an alias of a sequence at line 5 as a mapping key"),
+    ("data: {<<: {a: '1'}, ? [x] : y}\n", "5:24", "a sequence or mapping as a mapping key"),  # PyYAML's constructor
+])
+def test_a_collection_as_a_mapping_key_is_refused_with_its_place(capsys, tmp_path: Path, data: str, where: str,
+                                                                 what: str) -> None:
+    """YAML admits a sequence or mapping as a key; JSON, so kubectl and Helm ("invalid map key"), does not.
+    The fast path read them as tuples and frozensets, and `validate` said ok (attack24 C10)."""
+    from cogniverse_chart.cli import main
+
+    (tmp_path / "k.yaml").write_text(CM + data)
+    for command in ("validate", "lint"):
+        assert main([command, str(tmp_path / "k.yaml")]) == 2
+        [line] = capsys.readouterr().err.strip().splitlines()
+        assert f"k.yaml:{where}: {what}; Kubernetes keys are strings" in line, line
+    if data.startswith("data"):  # as a values file (Helm refuses it as well)
+        (tmp_path / "values.yaml").write_text(data)
+        assert main(["validate", "--values", str(tmp_path / "values.yaml")]) == 2
+        assert f"values.yaml:{int(where.split(':')[0]) - 4}:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("u: http://a/?b=c\nq: '? [a]'\nk: \"{{x}}: y\"\n", {"u": "http://a/?b=c", "q": "? [a]", "k": "{{x}}: y"}),
+    ("? plain\n: 1\n? |\n  block\n: 2\n", {"plain": 1, "block\n": 2}),     # explicit scalar keys stay fine
+    ("a: [b, c]\nd: {e: f}\n", {"a": ["b", "c"], "d": {"e": "f"}}),
+])
+def test_scalar_keys_near_the_collection_key_signs_are_read(text: str, expected: dict) -> None:
+    assert load_document(text) == [expected]

@@ -303,14 +303,14 @@ def error_location(message: str, chart: str | None = None) -> "Location | None":
 
 
 def failure(prog: str, message: str, output: str, where: "Location | None" = None) -> None:
-    """One error line on stderr; in the machine formats also the error in that format on stdout: a JSON
+    """The error on stderr (one line, or Helm's lines); in the machine formats also on stdout: a JSON
     object, a GitHub error annotation, a SARIF run whose invocation failed with a toolExecutionNotification,
     a JUnit suite with one errored case. A CI report then says why the run failed instead of being empty."""
     command = prog.removeprefix("cogniverse-chart").strip()
-    if output == "github":
-        print(github_plain(_github_escape(printable(f"{prog}: error: {message}", newlines=True))), file=sys.stderr)
-    else:
-        print(printable(f"{prog}: error: {message}", newlines=True), file=sys.stderr)
+    text = printable(f"{prog}: error: {message}", newlines=True)
+    if output == "github":  # plain log lines, not an annotation: %0A only in the annotation; no line is a command
+        text = "\n".join(github_plain(line) for line in text.split("\n"))
+    print(text, file=sys.stderr)
     try:
         _failure_report(prog, command, message, output, where)
         sys.stdout.flush()

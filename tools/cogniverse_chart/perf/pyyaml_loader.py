@@ -132,7 +132,13 @@ class ManifestLoader(_base_loader()):  # type: ignore[misc]
                     if k.value in out:
                         self.duplicates.append((str(k.value), k.start_mark.line))
                     out[k.value] = self._fast(v)
-                elif k.tag == "tag:yaml.org,2002:merge" or type(k) is not yaml.ScalarNode:
+                elif type(k) is not yaml.ScalarNode:
+                    what = "a sequence" if type(k) is yaml.SequenceNode else "a mapping"
+                    mark = k.start_mark
+                    if mark.index < node.start_mark.index:  # an alias: the node stands where its anchor is
+                        what, mark = f"an alias of {what} at line {mark.line + 1 + self.offset}", node.start_mark
+                    raise _collection_key(mark, what, self.source, self.offset)
+                elif k.tag == "tag:yaml.org,2002:merge":
                     return self.construct_document(node)
                 else:
                     out[self._fast(k)] = self._fast(v)
@@ -154,7 +160,15 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 
 
+def _collection_key(mark: Any, what: str, source: str, offset: int) -> ToolkitError:
+    """A sequence or mapping used as a mapping key: YAML allows it, JSON (so Kubernetes) has no such key."""
+    return ToolkitError(f"{source}:{mark.line + 1 + offset}:{mark.column + 1}: {what} as a mapping key; "
+                        f"Kubernetes keys are strings (kubectl refuses it): quote the key")
+
+
 def _yaml_error(exc: yaml.YAMLError, source: str, offset: int) -> ToolkitError:
+    if getattr(exc, "problem", None) == "found unhashable key":  # under an explicit tag, PyYAML's constructor
+        return _collection_key(exc.problem_mark, "a sequence or mapping", source, offset)
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)

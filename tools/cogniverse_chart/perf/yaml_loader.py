@@ -31,6 +31,15 @@ _NON_PRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe
 #: An anchor (`&name`); aliases can only repeat what an anchor names. `&&` (shell) does not match.
 _ANCHOR_RE = re.compile(r"(?:^|[\s\[{,])&[A-Za-z0-9_.\-]", re.M)
 
+#: A sequence or mapping as a mapping key needs an explicit key (`? [a, b]`) or a flow collection before a
+#: colon (`[a, b]: c`, `{a: 1}: c`). yaml_rs reads such keys as tuples and frozensets, which kubectl and
+#: Helm refuse ("invalid map key"). Only text with one of these signs (CEL's `a ? b : c` and f-strings'
+#: `{x}: ` have them too) has its keys looked at after the fast parse; a document that does hold such a
+#: key takes PyYAML's path, which refuses it with its position. Each search has a one-character literal
+#: prefix and runs only when `in` (memchr) saw that character: a character class would scan far slower.
+_SEQ_KEY = re.compile(r"\]\s*:").search
+_MAP_KEY = re.compile(r"\}\s*:").search
+
 #: Limits for hostile input (Helm and kubectl refuse such documents too).
 MAX_DEPTH = 100  # nesting of mappings/sequences; real objects (CRDs included) stay under 40
 MAX_ALIAS_NODES = 10_000  # nodes that aliases may add to one document when expanded
@@ -184,7 +193,8 @@ def load_chunk(chunk: str, source: str, offset: int, clean: bool | None = None) 
     """(objects, repeated keys as "'key' at line N") of one document's text.
 
     Fast path: yaml_rs, used only when the text has none of the constructs where YAML 1.1 and 1.2
-    differ, no anchors (aliases go through the expansion limit) and no key is repeated; otherwise
+    differ, no anchors (aliases go through the expansion limit), no key that is a sequence or mapping
+    (refused with its position) and no key is repeated; otherwise
     PyYAML's YAML 1.1, which is what Kubernetes tooling reads. Timestamps stay strings on both paths.
     Nesting deeper than MAX_DEPTH and aliases expanding past MAX_ALIAS_NODES raise ToolkitError.
     The PyYAML side lives in pyyaml_loader.py, imported on first use: most streams never need it, and
@@ -202,11 +212,30 @@ def load_chunk(chunk: str, source: str, offset: int, clean: bool | None = None) 
             obj = _yaml_rs.loads(chunk, parse_datetime=False, duplicate_key_policy=_ERROR)
         except Exception:  # noqa: BLE001 - PyYAML gives the precise error, or reports the duplicate
             obj = ...
-        if obj is None or isinstance(obj, dict):
+        if obj is None or (isinstance(obj, dict) and not (
+                ("?" in chunk or ("]" in chunk and _SEQ_KEY(chunk)) or ("}" in chunk and _MAP_KEY(chunk)))
+                and _collection_key(obj))):
             return [obj], []
     from .pyyaml_loader import load_slow  # PyYAML is imported only when a document needs it
 
     return load_slow(chunk, source, offset)
+
+
+def _collection_key(obj: dict) -> bool:
+    """Whether a key anywhere in the fast path's result is a tuple or frozenset (a YAML sequence or mapping).
+    Looks at keys only (a quarter of the cost of json.dumps, which also copies every string)."""
+    stack: list[Any] = [obj]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        if type(node) is dict:
+            for k in node:
+                if type(k) is not str and type(k) in (tuple, frozenset):
+                    return True
+            push(node.values())
+        elif type(node) is list:
+            push(node)
+    return False
 
 
 class no_cyclic_gc:
