@@ -52,6 +52,7 @@ def _inline(step_key: str, sync: dict[str, Any]) -> dict[str, Any]:
 
 BACKUP = {"name": "backup", "synchronization": {"mutexes": [{"name": CLAIM}]}, "steps": [[{"name": "s", "template": "x"}]]}
 BY_REF = {"workflowTemplateRef": {"name": "daily-backup"}}
+HEAVY = {"synchronization": {"semaphores": [{"configMapKeyRef": {"name": SEMAPHORES, "key": "heavy-jobs"}}]}}
 SUSPEND_FOREVER = {"name": "hold", "synchronization": PROVISIONING, "suspend": {}}
 
 # (id, resource, object, oldObject, user, expected, extra request fields)
@@ -61,13 +62,15 @@ CASES: list[tuple[str, str, Any, Any, str, str | None, dict[str, Any]]] = [
     ("parameter-with-own-prefix", "workflows", _wf({"mutexes": [{"name": "job-{{workflow.parameters.id}}"}]}), None, ALICE, None, {}),
     ("database-mutex", "workflows", _wf({"mutexes": [{"name": "tenant-provisioning", "database": True}]}), None, ALICE, None, {}),
     ("same-name-in-another-namespace", "workflows", _wf(PROVISIONING, namespace=OTHER), None, BOB, None, {}),
-    ("helm-writes-daily-backup", "workflowtemplates", _obj("WorkflowTemplate", {
-        "synchronization": {"semaphores": [{"configMapKeyRef": {"name": SEMAPHORES, "key": "heavy-jobs"}}]}, "templates": [BACKUP]},
-        name="daily-backup"), None, "kubernetes-admin", None, ADMIN),
+    ("helm-writes-daily-backup", "workflowtemplates", _obj("WorkflowTemplate", {**HEAVY, "templates": [BACKUP]}, name="daily-backup"),
+     None, "kubernetes-admin", None, ADMIN),
     # argo submit --from workflowtemplate/daily-backup stores the template's own templates: never read by such a run
     ("submit-daily-backup", "workflows", _obj("Workflow", BY_REF, storedTemplates={"namespaced/daily-backup/backup": BACKUP}),
      None, ALICE, None, {}),
     ("stop-a-run-holding-a-lock", "workflows", _wf({"mutexes": [{"name": CLAIM}]}, shutdown="Stop"), _wf({"mutexes": [{"name": CLAIM}]}),
+     ALICE, None, {}),
+    ("retry-a-daily-backup-run", "workflows", _obj("Workflow", {**BY_REF, "shutdown": "Stop"}, storedWorkflowTemplateSpec={
+        **HEAVY, "templates": [BACKUP], "shutdown": "Stop"}), _obj("Workflow", BY_REF, storedWorkflowTemplateSpec={**HEAVY, "templates": [BACKUP]}),
      ALICE, None, {}),
     ("controller-stores-templates", "workflows", _obj("Workflow", {**BY_REF, "templates": [{"name": "y"}]},
                                                       storedTemplates={"namespaced/daily-backup/backup": BACKUP}),
@@ -108,6 +111,9 @@ CASES: list[tuple[str, str, Any, Any, str, str | None, dict[str, Any]]] = [
     ("stored-template-read-by-a-ref", "workflows", _obj("Workflow", {**BY_REF, "templates": [{"name": "y", "steps": [[{
         "name": "s", "templateRef": {"name": "daily-backup", "template": "hold"}}]]}]},
         storedTemplates={"namespaced/daily-backup/hold": SUSPEND_FOREVER}), None, ALICE, "only argo.templateWriters", {}),
+    ("stored-template-of-a-users-template", "workflows", _obj("Workflow", {"workflowTemplateRef": {"name": "mine"}},
+                                                              storedTemplates={"namespaced/mine/hold": SUSPEND_FOREVER}),
+     None, ALICE, "only argo.templateWriters", {}),
     ("stored-template-added", "workflows", _obj("Workflow", {"templates": [{"name": "y"}]}, storedTemplates={"namespaced/mine/hold": SUSPEND_FOREVER}),
      _obj("Workflow", {"templates": [{"name": "y"}]}), ALICE, "only argo.templateWriters", {}),
     ("stored-spec", "workflows", _obj("Workflow", BY_REF, OTHER, storedWorkflowTemplateSpec={"synchronization": {"mutexes": [
