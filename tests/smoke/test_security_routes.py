@@ -231,7 +231,11 @@ def test_a_forged_step_result_changes_nothing(two, tenant):
 
     ns, forged = tenant.namespace, "forged_t"
     tenant.tenant_namespaces.update({"cogniverse-forge-t", "cogniverse-forged-t"})
-    run = tenant.argo.submit("tenant-provisioning", {"tenant-id": "forge_t", "tenant-name": "Forge", **QUOTAS})
+    from cogniverse_chart.argo.client import ArgoClient
+
+    # submitted by alice, who is no argo.templateWriter: a plain run holds the provisioning mutex through the template
+    run = ArgoClient(_as(f"system:serviceaccount:{ns}:alice")[1], ns).submit(
+        "tenant-provisioning", {"tenant-id": "forge_t", "tenant-name": "Forge", **QUOTAS})
     node_id = f"{run}-{_fnv32a(f'{run}[0].validate-tenant')}"
     _, steps = _as(f"system:serviceaccount:{ns}:{RELEASE}-workflow")
     outputs = {"parameters": [{"name": "tenant-id", "value": forged}, {"name": "namespace", "value": "cogniverse-forged-t"},
