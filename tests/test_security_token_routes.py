@@ -172,6 +172,19 @@ ARGO: list[tuple[str, str, Any, Any, str, str | None, dict[str, Any]]] = [
     ("controller-stores-template", "workflows", _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED,
                                                         storedTemplates={"namespaced/tenant-provisioning/validate-tenant": {"name": "v"}}),
      _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED), CONTROLLER, None, {}),
+    # A run of a privileged template keeps its spec (issue 21, A01): Argo merges the Workflow's spec into the stored one
+    # again when shutdown or suspend changes (setStoredWfSpec), so new arguments would reach the resource steps after
+    # validate-tenant checked the old ones, and templates added by name would run with the stored template's account.
+    ("resume-a-run", "workflows", _wf(**RUN), _wf(**RUN, suspend=True), ALICE, None, {}),
+    ("run-arguments-changed", "workflows", _wf(**{**RUN, "arguments": {"parameters": [{"name": "tenant-id", "value": "other"}]}}, suspend=True),
+     _wf(**RUN), ALICE, "keeps its spec once created", {}),
+    ("run-turned-into-another", "workflows", _status(_wf(workflowTemplateRef={"name": "video-ingestion"}, suspend=True, templates=[
+        {"name": "validate-tenant", "container": {"image": "alpine", "command": ["cat", "/var/run/secrets/token"]}}]),
+        storedWorkflowTemplateSpec=STORED), _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED), ALICE, "keeps its spec once created", {}),
+    ("workflow-turned-into-a-run", "workflows", _wf(**RUN), _wf(**INGEST), ALICE, "keeps its spec once created", {}),
+    ("watchdog-run-arguments-changed", "workflows", _wf(workflowTemplateRef={"name": "deadline-watchdog"}, arguments={"parameters": [
+        {"name": "terminate-after-seconds", "value": "1"}]}), _wf(workflowTemplateRef={"name": "deadline-watchdog"}), ALICE,
+     "keeps its spec once created", {}),
     # A YAML tag in a podSpecPatch: Argo's YAMLToJSON decodes `!!binary <base64>` into the key serviceAccountName.
     ("pod-spec-patch-binary-tag", "workflows", _inline(podSpecPatch=f"!!binary c2VydmljZUFjY291bnROYW1l: {PROV}"), None, ALICE, "'!'", {}),
     ("pod-spec-patch-binary-key", "workflows", _wf(podSpecPatch=f"? !!binary c2VydmljZUFjY291bnROYW1l\n: {PROV}"), None, ALICE, "'!'", {}),
