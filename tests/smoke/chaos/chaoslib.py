@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import signal
 import subprocess
 import threading
@@ -142,6 +143,12 @@ def repeated_steps(result: WorkflowResult, ledger: PodLedger, allowed: Counter[s
     return extra
 
 
+def hidden_runs(result: WorkflowResult, ledger: PodLedger) -> dict[str, int]:
+    """Steps with more pods than attempts in the workflow's status: runs no retry accounts for (a duplicate)."""
+    pods, nodes = ledger.per_step(result.name), pod_nodes_per_step(result)
+    return {step: pods[step] - nodes[step] for step in pods if pods[step] > nodes[step]}
+
+
 def expected_steps(argo: Any, template: str) -> set[str]:
     """The steps a run of the WorkflowTemplate runs whatever its parameters: its entrypoint's steps without a
     `when` (read from the cluster, not written here)."""
@@ -254,11 +261,23 @@ def evict(core: Any, namespace: str, pod: str) -> None:
 
 # ---- tenants ----------------------------------------------------------------------------------------
 
+def new_tenant(rel: Any, prefix: str) -> dict[str, str]:
+    """tenant-provisioning's parameters for a new tenant (small quotas); its namespace is removed with the release."""
+    tenant_id = f"{prefix}_{secrets.token_hex(3)}"
+    rel.tenant_namespaces.add(tenant_namespace(tenant_id))
+    return {"tenant-id": tenant_id, "tenant-name": "Chaos Tenant", "cpu-quota": "2", "memory-quota": "4Gi",
+            "storage-quota": "10Gi"}
+
+
+def tenant_namespace(tenant_id: str) -> str:
+    return "cogniverse-" + tenant_id.replace("_", "-")
+
+
 def tenant_objects(core: Any, tenant: str) -> dict[str, list[str]]:
     """What provisioning made for a tenant, as kind -> resourceVersions of each object: every namespace carrying
     the tenant's label, and the ResourceQuotas and PVCs in the tenant's namespace."""
     label = f"cogniverse.dev/tenant={tenant}"
-    namespace = "cogniverse-" + tenant.replace("_", "-")
+    namespace = tenant_namespace(tenant)
     out = {"namespaces": [n.metadata.resource_version for n in core.list_namespace(label_selector=label).items]}
     for kind, lister in (("quotas", core.list_namespaced_resource_quota),
                          ("pvcs", core.list_namespaced_persistent_volume_claim)):

@@ -5,24 +5,16 @@ objects). Killed once mid-workflow, and once while a retry waits out its backoff
 
 from __future__ import annotations
 
-import secrets
 from collections import Counter
 from datetime import datetime
 
 import pytest
 
-from chaoslib import (BACKOFF_SECONDS, Figures, as_without_fault, controller_back, expected_steps, logical_step,
+from chaoslib import (BACKOFF_SECONDS, Figures, as_without_fault, controller_back, expected_steps, logical_step, new_tenant,
                       repeated_steps, sigkill_controller, sigkill_step)
 from smokelib import explain
 
 pytestmark = pytest.mark.chaos
-
-QUOTAS = {"cpu-quota": "2", "memory-quota": "4Gi", "storage-quota": "10Gi"}
-
-
-def _tenant(prefix: str) -> dict[str, str]:
-    return {"tenant-id": f"{prefix}_{secrets.token_hex(3)}", "tenant-name": "Chaos Tenant", **QUOTAS}
-
 
 def _pods_done(result, n: int) -> bool:
     return result.finished or sum(1 for x in result.nodes if x.type == "Pod" and x.phase == "Succeeded") >= n
@@ -35,12 +27,11 @@ def _time(stamp: str) -> datetime:
 def test_controller_killed_mid_workflow_finishes_every_run_once(chaos):
     fig = Figures("workflow-controller SIGKILL mid-workflow")
     argo, rel = chaos.rel.argo, chaos.rel
-    tenant = _tenant("chaos_kill")
+    tenant = new_tenant(rel, "chaos_kill")
     runs = {"tenant-provisioning": argo.submit("tenant-provisioning", tenant),
             # above its threshold: deploy-model runs, the step that must never run twice
             "batch-optimization": argo.submit("batch-optimization", {"tenant-id": "chaos_corp", "max-iterations": "100"}),
             "video-ingestion": argo.submit("video-ingestion", {"tenant-id": "chaos_corp"})}
-    rel.tenant_namespaces.add("cogniverse-" + tenant["tenant-id"].replace("_", "-"))
     # Mid-workflow: the provisioning has finished two steps and goes on.
     rel.wait(runs["tenant-provisioning"], until=lambda r: _pods_done(r, 2))
     running = [n for n in runs.values() if not argo.status(n).finished]
@@ -75,9 +66,7 @@ def _kill_a_running_step(chaos, name: str) -> str:
 def test_controller_killed_while_a_retry_is_pending_retries_once_after_its_backoff(chaos):
     fig = Figures("workflow-controller SIGKILL while a retry is pending")
     argo, rel = chaos.rel.argo, chaos.rel
-    tenant = _tenant("chaos_retry")
-    name = argo.submit("tenant-provisioning", tenant)
-    rel.tenant_namespaces.add("cogniverse-" + tenant["tenant-id"].replace("_", "-"))
+    name = argo.submit("tenant-provisioning", new_tenant(rel, "chaos_retry"))
     # First fault: a step's process is SIGKILLed (as by the OOM killer), so its attempt fails (exit 137) and the
     # retryStrategy schedules a second attempt BACKOFF_SECONDS later.
     step = _kill_a_running_step(chaos, name)
