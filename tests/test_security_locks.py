@@ -19,7 +19,7 @@ import pytest
 
 from admission_utils import wrong_decisions
 from chart_utils import by_kind, render_chart
-from cogniverse_chart import gobuild
+from cogniverse_dev import gobuild
 
 NS, OTHER = "cogniverse-prod", "team-b"
 ALICE, BOB = f"system:serviceaccount:{NS}:alice", f"system:serviceaccount:{OTHER}:bob"
