@@ -142,42 +142,39 @@ def load_document(chunk: str, source: str = "<string>", offset: int = 0) -> list
     return load_chunk(chunk, source, offset)[0]
 
 
-def _bracket_depth(chunk: str) -> int:
-    """Deepest nesting of brackets and braces in the text (quoted ones too: an over-estimate)."""
-    depth = deepest = 0
-    for ch in _NOT_BRACKETS.sub("", chunk):
-        if ch in "[{":
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-        elif depth:
-            depth -= 1
-    return deepest
+def _bracket_depth(chunk: str, enough: int) -> int:
+    """An upper bound of the nesting of brackets and braces in the text (quoted ones too), or a number over
+    `enough` once it is known to exceed it: innermost pairs are removed a round at a time (in C, so text full
+    of balanced `{{ }}` costs two rounds), then the openers left unclosed are added."""
+    rest = _NOT_BRACKETS.sub("", chunk)
+    rounds = 0
+    while rounds <= enough:
+        rest, pairs = _BRACKET_PAIR.subn("", rest)
+        if not pairs:
+            break
+        rounds += 1
+    return rounds + rest.count("[") + rest.count("{")
 
 
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
-
-
-def _too_deep(chunk: str) -> bool:
-    """Cheap signs that a document may nest deeper than MAX_DEPTH (checked exactly by pyyaml_loader.check_depth):
-    deep flow brackets, deep indentation, or many sequence/key indicators on one line."""
-    return ((chunk.count("[") + chunk.count("{") > MAX_DEPTH and _bracket_depth(chunk) > MAX_DEPTH // 2)
-            or _DEEP_INDENT in chunk or "- - - " in chunk or "? ? " in chunk)
+_BRACKET_PAIR = re.compile(r"[\[{][\]}]")
 
 
 def _may_nest_deep(chunk: str) -> bool:
-    """The signs of _too_deep but the bracket depth (which quoted text such as CEL's `'{{'` inflates) and the
-    indentation (_crashes_fast_path): a document the fast path reads has its nesting measured on the parsed
-    object instead (_depth, cheap)."""
-    return chunk.count("[") + chunk.count("{") > MAX_DEPTH or "- - - " in chunk or "? ? " in chunk
+    """Cheap signs that a document may nest deeper than MAX_DEPTH: deep flow brackets, or many sequence/key
+    indicators on one line. The fast path measures the nesting of such a document on the parsed object
+    (_depth); PyYAML's exact check (pyyaml_loader.check_depth) looks at those it does not take."""
+    return ((chunk.count("[") + chunk.count("{") > MAX_DEPTH and _bracket_depth(chunk, MAX_DEPTH // 2) > MAX_DEPTH // 2)
+            or "- - - " in chunk or "? ? " in chunk)
 
 
 def _crashes_fast_path(chunk: str) -> bool:
     """Whether yaml_rs might not survive the document: it builds block nesting by recursion and crashes the
-    process (a segfault, no exception) on a few thousand levels, which take deep indentation or long runs of
-    `-`/`?` indicators on one line (`- ? - ? ...`, 20,000 of them in 80 kB). Flow nesting it refuses itself
-    (past 256 levels). Such a document goes through the exact check (check_depth) before any parse."""
-    return _DEEP_INDENT in chunk or (chunk.count("- ") + chunk.count("? ") > MAX_DEPTH
+    process (a segfault, no exception) past a few thousand levels (fewer on a smaller stack), which take deep
+    indentation or long runs of `-`/`?` indicators on one line (`- ? - ? ...`: 20,000 in 80 kB). Flow
+    nesting it refuses itself (past 256 levels). Such a document goes through the exact check (check_depth)
+    before any parse; the others nest at most a few hundred levels."""
+    return _DEEP_INDENT in chunk or (chunk.count("- ") + chunk.count("? ") > 5 * MAX_DEPTH
                                      and _COMPACT_RUN.search(chunk) is not None)
 
 
@@ -243,7 +240,7 @@ def load_chunk(chunk: str, source: str, offset: int, clean: bool | None = None) 
             quick = _YAML11_QUICK.search(chunk)
             if not deep and not (quick and _holds_any(obj, _yaml11_readings(chunk, quick.start()))):
                 return [obj], []
-    if deep or (not checked and _too_deep(chunk)):
+    if deep or (not checked and _may_nest_deep(chunk)):
         from .pyyaml_loader import check_depth
 
         check_depth(chunk, source, offset)
