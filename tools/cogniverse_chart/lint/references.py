@@ -39,19 +39,6 @@ def unknown_input(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
                       f"'{s.var[2]}' (declared: {have}); add it to inputs.{s.var[1]} or fix the name")
 
 
-def _reachable(w: WorkflowSpec, name: str) -> set[str]:
-    """Template `name` and every template of the same spec it calls, transitively."""
-    seen: set[str] = set()
-    todo = [name]
-    while todo:
-        n = todo.pop()
-        if n in seen or n not in w.templates:
-            continue
-        seen.add(n)
-        todo += [str(c.node["template"]) for c in w.calls if c.template == n and isinstance(c.node.get("template"), str)]
-    return seen
-
-
 @rule("argo/unknown-workflow-parameter", Severity.ERROR,
       "{{workflow.parameters.X}} must name a parameter in spec.arguments.parameters (of the calling "
       "workflow, for templates reached through templateRef)")
@@ -67,9 +54,7 @@ def unknown_workflow_parameter(ctx: LintContext, expr: bool = False, templates: 
             w = ctx.run_spec(w)
         # {{workflow.parameters.json}}: every workflow parameter as one JSON object (Argo sets it)
         declared = w.params | {"json"} | (ctx.event_parameters(w.doc.name) if templates else set())
-        for s in w.sites:
-            if s.beyond_argo != expr:
-                continue
+        for s in w.sites_by_scope[expr]:
             if templates and s.var[0] == "workflow" and len(s.var) >= 2 and s.var[1].startswith("parameters") \
                     and s.var[1] != "parameters":
                 yield Hit(w.doc, json_path(s.path), f"{_ref(s)} in {_where(w, s)}: there is no workflow.{s.var[1]}; "
@@ -90,7 +75,8 @@ def unknown_workflow_parameter(ctx: LintContext, expr: bool = False, templates: 
             if target is None or target[0] is w:
                 continue
             lib, t = target
-            used = sorted({s.var[2] for s in lib.sites if s.template in _reachable(lib, str(t.get("name")))
+            reach = lib.reachable(str(t.get("name")))
+            used = sorted({s.var[2] for s in lib.sites if s.template in reach
                            and s.var[:2] == ("workflow", "parameters") and len(s.var) >= 3} - w.params - {"json"})
             if used:
                 yield Hit(w.doc, json_path([*c.path, "templateRef"]),

@@ -59,10 +59,10 @@ def refs(obj: Any) -> set[tuple[bool, str]]:
     return found
 
 
-def _spec_refs(doc: Document) -> set[tuple[bool, str]]:
-    """refs() of an Argo workflow object, read from its calls and workflowTemplateRef (not a full walk)."""
+def _spec_refs(specs: list[WorkflowSpec]) -> set[tuple[bool, str]]:
+    """refs() of Argo workflow specs, read from their calls and workflowTemplateRef (not a full walk)."""
     out: set[tuple[bool, str]] = set()
-    for w in workflow_specs(doc):
+    for w in specs:
         for node in [w.spec] + [c.node for c in w.calls]:
             for key in ("templateRef", "workflowTemplateRef"):
                 ref = node.get(key)
@@ -141,13 +141,13 @@ class Shared:
             self.cache.popitem(last=False)
         return spec
 
-    def context_for(self, doc: Document) -> list[WorkflowSpec]:
-        """The library templates `doc` references, transitively (not doc itself)."""
+    def context_for(self, doc: Document, specs: list[WorkflowSpec] | None = None) -> list[WorkflowSpec]:
+        """The library templates `doc` (whose workflow_specs are `specs`) references, transitively (not doc itself)."""
         out: list[WorkflowSpec] = []
         seen: set[tuple[bool, str]] = set()
         if doc.kind in LIBRARY_KINDS:
             seen.add((doc.kind == "ClusterWorkflowTemplate", doc.name))
-        todo = _spec_refs(doc)
+        todo = _spec_refs(workflow_specs(doc) if specs is None else specs)
         while todo:
             key = todo.pop()
             if key in seen:
@@ -156,7 +156,7 @@ class Shared:
             lib = self.load(key)
             if lib is not None:
                 out.append(lib)
-                todo |= _spec_refs(lib.doc) - seen
+                todo |= _spec_refs([lib]) - seen
         return out
 
 
@@ -175,8 +175,11 @@ class StreamContext(LintContext):
     """The view of one document: rules iterate it alone; templateRefs resolve against `libs`, the library
     templates it references; the kinds that rules compare across documents come from `shared`."""
 
-    def __init__(self, docs: list[Document], libs: list[WorkflowSpec], shared: Shared, argo_version: str) -> None:
+    def __init__(self, docs: list[Document], libs: list[WorkflowSpec], shared: Shared, argo_version: str,
+                 workflows: list[WorkflowSpec] | None = None) -> None:
         super().__init__(docs, argo_version)
+        if workflows is not None:  # the documents' specs, built already (their indexes are computed once)
+            self.__dict__["workflows"] = workflows
         self._memo = shared.memo
         self._shared = shared
         self._libs = libs
@@ -272,7 +275,8 @@ def _libraries(shared: Shared, docs: list[Document]) -> list[WorkflowSpec]:
 
 
 def _hits(doc: Document, shared: Shared, rules: list, version: str) -> Iterator[tuple[Any, Any]]:
-    ctx = StreamContext([doc], shared.context_for(doc), shared, version)
+    specs = workflow_specs(doc)
+    ctx = StreamContext([doc], shared.context_for(doc, specs), shared, version, specs)
     for r in rules:
         if r.id in GLOBAL_RULES:
             continue
