@@ -57,7 +57,9 @@ def pod_containers(ctx: LintContext) -> Iterator[PodContainer]:
                         yield PodContainer(d, [*at, key, i], c, spec.get("securityContext") or {},
                                            f"{key[:-1]} '{c.get('name')}'", {})
     for w in ctx.workflows:
-        yield from _workflow_containers(w)
+        if "_containers" not in w.__dict__:  # several rules ask: found once per spec
+            w.__dict__["_containers"] = list(_workflow_containers(w))
+        yield from w.__dict__["_containers"]
 
 
 def _workflow_containers(w: WorkflowSpec) -> Iterator[PodContainer]:

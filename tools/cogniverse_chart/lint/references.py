@@ -28,10 +28,14 @@ def _ref(s: Site) -> str:
 @rule("argo/unknown-input", Severity.ERROR,
       "{{inputs.parameters.X}} / {{inputs.artifacts.X}} must name an input the template declares")
 def unknown_input(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
+    declared_in: dict[tuple[int, str, str], list[str]] = {}
     for w, s in ctx.sites(expr):
         if s.var[:1] != ("inputs",) or len(s.var) < 3 or s.var[1] not in ("parameters", "artifacts"):
             continue
-        declared = names((w.templates[s.template].get("inputs") or {}).get(s.var[1]))
+        key = (id(w), s.template, s.var[1])
+        if key not in declared_in:
+            declared_in[key] = names((w.templates[s.template].get("inputs") or {}).get(s.var[1]))
+        declared = declared_in[key]
         if s.var[2] not in declared:
             have = ", ".join(declared) or "none"
             yield Hit(w.doc, json_path(s.path),
@@ -110,16 +114,20 @@ def ref_scope(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
 
 
 def _siblings(w: WorkflowSpec, s: Site, root: str) -> tuple[dict[str, Any], dict[str, int]]:
-    """(name -> step/task node, name -> group index) of the template the site is in."""
-    t = w.templates[s.template]
-    if root == "steps":
-        nodes, groups = {}, {}
-        for gi, g in enumerate(step_groups(t)):
-            for st in g:
-                nodes[str(st.get("name"))] = st
-                groups[str(st.get("name"))] = gi
-        return nodes, groups
-    return {str(x.get("name")): x for x in dag_tasks(t)}, {}
+    """(name -> step/task node, name -> group index) of the template the site is in (once per template)."""
+    memo = w.__dict__.setdefault("_siblings", {})
+    if (s.template, root) not in memo:
+        t = w.templates[s.template]
+        if root == "steps":
+            nodes, groups = {}, {}
+            for gi, g in enumerate(step_groups(t)):
+                for st in g:
+                    nodes[str(st.get("name"))] = st
+                    groups[str(st.get("name"))] = gi
+            memo[(s.template, root)] = nodes, groups
+        else:
+            memo[(s.template, root)] = {str(x.get("name")): x for x in dag_tasks(t)}, {}
+    return memo[(s.template, root)]
 
 
 @rule("argo/unknown-step", Severity.ERROR,
