@@ -40,6 +40,8 @@ LIBRARY_CACHE = 64
 #: Documents between two collections of reference cycles while checking (a collection costs a few ms: the
 #: heap is small when streaming).
 GC_EVERY = 2048
+#: Documents without a workflow spec linted together (_lint_batch).
+BATCH = 256
 
 
 def refs(obj: Any) -> set[tuple[bool, str]]:
@@ -248,15 +250,21 @@ def lint_stream(docs: Iterable[Document], disable: Iterable[str] = (), argo_vers
                     findings += malformed([doc], version, exc)
                 tick("read", len(spool.offsets))
             total = len(spool.offsets)
+            batch: list[Document] = []  # documents without a workflow spec, checked together (_lint_batch)
             for i, doc in enumerate(spool):
-                if i not in unreadable:
-                    try:
-                        findings += _lint_one(doc, shared, rules, version)
-                    except MALFORMED as exc:
-                        findings += malformed([doc], version, exc)
+                if i in unreadable:
+                    pass
+                elif doc.api_version.startswith(ARGO_API_PREFIX):
+                    findings += _lint_alone(doc, shared, rules, version)
+                else:
+                    batch.append(doc)
+                    if len(batch) == BATCH:
+                        findings += _lint_batch(batch, shared, rules, version)
+                        batch = []
                 tick("checked", i + 1, total)
                 if i % GC_EVERY == GC_EVERY - 1:
                     gc.collect()  # cycles some rules leave (closures that recurse): the paused collector misses them
+            findings += _lint_batch(batch, shared, rules, version)
             crons = [r for r in rules if r.id in GLOBAL_RULES]
             if crons and shared.crons:
                 ctx = StreamContext(shared.crons, _libraries(shared, shared.crons), shared, version)
@@ -292,6 +300,42 @@ def _own(shared: Shared, key: tuple[bool, str], rules: list, version: str) -> se
         shared.own[key] = set() if lib is None else \
             {(r.id, h.path, h.message) for r, h in _hits(lib.doc, shared, run_rules, version) if h.doc is lib.doc}
     return shared.own[key]
+
+
+def _lint_alone(doc: Document, shared: Shared, rules: list, version: str) -> list[Finding]:
+    """One document's findings; a document whose fields have the wrong type gets malformed()'s instead."""
+    from . import MALFORMED, malformed
+
+    try:
+        return _lint_one(doc, shared, rules, version)
+    except MALFORMED as exc:
+        return malformed([doc], version, exc)
+
+
+def _lint_batch(docs: list[Document], shared: Shared, rules: list, version: str) -> list[Finding]:
+    """Documents without a workflow spec (Services, ConfigMaps, RBAC, Deployments ...), in one context: each
+    rule runs once for the batch instead of once per document. The findings are those of linting each alone,
+    in the same order: no rule compares two documents of its context (the rules that compare documents read
+    the kept kinds, `stream_of_kind`), and without a workflow spec there are no library templates. A batch
+    with a malformed document is linted document by document, as before."""
+    from . import MALFORMED
+
+    if not docs:
+        return []
+    at = {id(d): i for i, d in enumerate(docs)}
+    found: list[tuple[int, Finding]] = []
+    try:
+        ctx = StreamContext(docs, [], shared, version, [])
+        for r in rules:
+            if r.id not in GLOBAL_RULES:
+                for hit in r.check(ctx):
+                    if id(hit.doc) in at:
+                        found.append((at[id(hit.doc)], Finding.for_doc(hit.doc, r.id, hit.severity or r.severity,
+                                                                       hit.message, hit.path)))
+    except MALFORMED:
+        return [f for doc in docs for f in _lint_alone(doc, shared, rules, version)]
+    found.sort(key=lambda pair: pair[0])  # stable: each document's findings in rule order, as alone
+    return [f for _, f in found]
 
 
 def _lint_one(doc: Document, shared: Shared, rules: list, version: str) -> list[Finding]:
