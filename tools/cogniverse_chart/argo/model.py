@@ -38,8 +38,25 @@ def variables(text: str) -> Iterator[tuple[str, ...]]:
         yield var
 
 
-def tagged_variables(text: str) -> Iterator[tuple[tuple[str, ...], bool]]:
-    """(variable path, inside an `{{= expression}}`?) for every variable a string references."""
+def tagged_variables(text: str) -> tuple[tuple[tuple[str, ...], bool], ...]:
+    """(variable path, inside an `{{= expression}}`?) for every variable a string references. Templates repeat
+    the same short strings (`{{inputs.parameters.x}}`): those are scanned once (a bounded cache)."""
+    found = _SCANNED.get(text)
+    if found is None:
+        found = tuple(_scan_variables(text))
+        if len(text) <= _SCAN_CACHE_TEXT:
+            if len(_SCANNED) >= _SCAN_CACHE_SIZE:
+                _SCANNED.clear()
+            _SCANNED[text] = found
+    return found
+
+
+_SCANNED: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {}
+_SCAN_CACHE_SIZE = 8192
+_SCAN_CACHE_TEXT = 1024  # longer texts (scripts) are scanned each time: the cache stays under ~10 MB
+
+
+def _scan_variables(text: str) -> Iterator[tuple[tuple[str, ...], bool]]:
     for m in _TAG_RE.finditer(text):
         inner = m.group(1)
         if inner.lstrip().startswith("="):
