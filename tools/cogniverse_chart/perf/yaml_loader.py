@@ -15,15 +15,12 @@ from ..errors import ToolkitError
 _SPLIT_RE = re.compile(r"^---[ \t]*(?:#.*)?$", re.M)
 #: Plain scalars that YAML 1.1 (Go's yaml.v2, which kubectl and Helm use, and PyYAML) reads differently
 #: from the YAML 1.2 fast path: y/n/yes/no/on/off booleans, 0-prefixed octals, merge keys `<<`.
-#: This check runs over every byte of every manifest, so it comes in two steps. The quick one starts
-#: with a single character class (the regex engine skips ahead on it; a leading look-behind made the old
-#: check cost more than the parse itself) and over-matches (prose such as "restarted on" at a line end);
-#: the precise one runs only where the quick one matched: a value position (after ": ", "- ", "[", "{",
-#: ",") or a mapping key (followed by ": ").
+#: This check runs over every byte of every manifest, so it starts with a single character class (the regex
+#: engine skips ahead on it; a leading look-behind made the old check cost more than the parse itself) and
+#: over-matches (prose such as "restarted on" at a line end, a word in a quoted script). Where it matches,
+#: load_chunk looks whether the fast parse holds one of the words it found as a whole scalar.
 _W = r"(?:(?<=[yY])(?:es|ES)?|(?<=[nN])[oO]?|(?<=[oO])(?:[nN]|ff|FF)|(?<=0)[0-9_]+|(?<=<)<)"
 _YAML11_QUICK = re.compile(r"[yYnNoO0<](?<=[\s\[{,][yYnNoO0<])" + _W + r"[ \t]*(?:$|[,\]}#:])", re.M)
-_YAML11_RE = re.compile(r"[yYnNoO0<](?:(?:(?<=[:\-] .)|(?<=[\[{,\n].)|(?<=[\[{,] .))" + _W
-                        + r"[ \t]*(?:$|[,\]}#:])|(?<=\s.)" + _W + r"[ \t]*:(?:[ \t]|$))", re.M)
 _YAML11_START = tuple("yYnNoO0<")
 #: Characters YAML does not allow in a stream. yaml_rs silently stops at NUL and accepts the others;
 #: PyYAML (like Go's yaml, so kubectl and Helm) refuses them with their position.
