@@ -104,6 +104,23 @@ def test_bad_config_is_one_line_naming_the_file_and_key(capsys, demo: Path, text
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("key,command", [("workflows-dir", "generate"), ("diagrams", "docs"), ("diagrams", "check")])
+@pytest.mark.parametrize("where", ["../victim", "ABSOLUTE", "link/victim"])
+def test_config_paths_the_toolkit_writes_stay_in_the_project(capsys, demo: Path, tmp_path: Path, key: str,
+                                                               command: str, where: str) -> None:
+    """D62/D12: a config file (say one added by a pull request) cannot point generate/docs outside its folder."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "important.yaml").write_text("keep: me\n")
+    (demo / "link").symlink_to(tmp_path)
+    value = str(victim) if where == "ABSOLUTE" else where
+    (demo / ".cogniverse-chart.toml").write_text(f'{key} = "{value}"\n')
+    code, _, err = run_cli(capsys, demo, command)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and f"{key} '{value}'" in err and "refused" in err, err
+    assert [p.name for p in victim.iterdir()] == ["important.yaml"]
+    assert (victim / "important.yaml").read_text() == "keep: me\n"
+
+
 def test_a_bad_version_in_the_config_is_named(capsys, demo: Path) -> None:
     (demo / ".cogniverse-chart.toml").write_text('kube-versions = ["banana"]\n')
     code, _, err = run_cli(capsys, demo, "check", "--helm", "4")
