@@ -95,7 +95,7 @@ def describe_error(e: "ValidationError") -> list[tuple[str, str]]:
         want = e.validator_value if isinstance(e.validator_value, list) else [e.validator_value]
         return [(json_path(path), f"expected {' or '.join(want)}, got {_json_type(e.instance)} {_short(e.instance)}")]
     if kw == "enum":
-        return [(json_path(path), f"{_short(e.instance)} is not one of {', '.join(map(str, e.validator_value))}")]
+        return [(json_path(path), f"{_short(e.instance)} is not one of {', '.join('null' if v is None else str(v) for v in e.validator_value)}")]
     if kw in ("anyOf", "oneOf") and e.context:
         from jsonschema.exceptions import best_match
 
@@ -254,7 +254,14 @@ class Validator:
         if check is None:
             import jsonschema
 
-            check = self._extra_checks[key] = jsonschema.Draft7Validator(self.extra_schemas[key])
+            schema = self.extra_schemas[key]
+            meta = schema.get("properties", {}).get("metadata")
+            if isinstance(meta, dict) and meta.get("$ref") == "#/definitions/" + schemas.OBJECT_META:
+                # a CRD's metadata is ObjectMeta: checked as strictly as in the bundled kinds
+                defs = schemas.closure(self.k8s[0].definitions, schemas.OBJECT_META) if self.k8s else \
+                    {schemas.OBJECT_META: {"type": "object"}}
+                schema = {**schema, "definitions": {**schema.get("definitions", {}), **defs}}
+            check = self._extra_checks[key] = jsonschema.Draft7Validator(schema)
         from referencing.exceptions import Unresolvable
 
         out = []
