@@ -82,6 +82,8 @@ def test_config_file_sets_severities_scenarios_and_versions(capsys, demo: Path) 
     ('scenarios = "ci/*.yaml"\n', "'scenarios' must be a list of strings"),
     ('scenarios = [\n', "not valid TOML"),
     ('scenarios = ["nothing/*.yaml"]\n', "match no file"),
+    ('scenarios = ["."]\n', "scenarios '.': not a usable glob"),  # D11: tracebacks in pathlib
+    ('scenarios = ["ci/***/x"]\n', "scenarios 'ci/***/x': not a usable glob (Invalid pattern"),
     ('scenarios = ["/etc/*"]\n', "relative to the config file"),
     ('scenarios = ["../../*.yaml"]\n', "without '..'"),
     ('chart = "nowhere"\n', "no Chart.yaml in"),

@@ -294,7 +294,7 @@ def scenarios(chart: Path, cfg: Config) -> dict[str, Path | None]:
             raise ToolkitError(f"{cfg.label}: scenarios {g!r}: give a glob relative to the config file's folder, "
                                f"without '..' (e.g. \"ci/*-values.yaml\")")
     if globs:
-        found = sorted({p for g in dict.fromkeys(globs) for p in cfg.root.glob(g) if p.is_file()})
+        found = sorted({p for g in dict.fromkeys(globs) for p in _glob(cfg, g) if p.is_file()})
         if not found:
             raise ToolkitError(f"{cfg.label}: scenarios {globs} match no file under {cfg.root}")
         _stay_inside(found, cfg.root, cfg.label)
@@ -307,6 +307,16 @@ def scenarios(chart: Path, cfg: Config) -> dict[str, Path | None]:
     for p in found:
         out.setdefault(scenario_name(p), p)
     return out or {"default": None}
+
+
+def _glob(cfg: Config, pattern: str) -> list[Path]:
+    """The files a scenarios glob matches; a pattern pathlib cannot use ('.', '**' inside a name) is one line."""
+    try:
+        return list(cfg.root.glob(pattern))
+    except (ValueError, IndexError) as exc:
+        why = str(exc) if isinstance(exc, ValueError) else "it names no file"
+        raise ToolkitError(f"{cfg.label}: scenarios {pattern!r}: not a usable glob ({why}); "
+                           f"e.g. \"ci/*-values.yaml\"") from None
 
 
 def _repository(path: Path) -> Path:
