@@ -244,6 +244,14 @@ def test_a_suppression_speaks_only_for_its_own_object(capsys, tmp_path: Path) ->
     for order in (("a.yaml", "b.yaml"), ("b.yaml", "a.yaml")):
         code, result = run_json(capsys, tmp_path, "validate", *order)
         assert code == 1 and {f["source"] for f in result["findings"]} == {"b.yaml"}, result
+    # D13: a namesake in the same file, in another namespace or another API group, stays checked too
+    bad = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: same, namespace: NS}\ndata:\n  bogus: {a: 1}\n"
+    other_group = quiet.replace("apiVersion: v1", "apiVersion: example.org/v1")
+    for quiet_one, loud in ((quiet, bad.replace("NS", "ns-b")), (other_group, bad.replace("NS", "ns-a"))):
+        for stream in (quiet_one + "---\n" + loud, loud + "---\n" + quiet_one):
+            (tmp_path / "both.yaml").write_text(stream)
+            code, result = run_json(capsys, tmp_path, "validate", "--skip", "example.org/v1/ConfigMap", "both.yaml")
+            assert code == 1 and {f["path"] for f in result["findings"]} == {"$.data.bogus"}, (stream, result)
     (tmp_path / "nokind.yaml").write_text("metadata:\n  annotations:\n    cogniverse-chart.io/ignore.schema: \"x\"\n")
     (tmp_path / "c.yaml").write_text("apiVersion: v1\ndata: {a: 1}\n")
     code, result = run_json(capsys, tmp_path, "validate", "nokind.yaml", "c.yaml")
