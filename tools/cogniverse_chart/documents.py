@@ -115,6 +115,9 @@ class Document:
     index: int = 0  # position of the document in its source stream
     #: keys given twice in one mapping, as "'key' at line N": kubectl rejects them, Helm keeps the last
     duplicate_keys: tuple[str, ...] = ()
+    #: 0-based line of its source where the document's text starts (its `---` line): CI formats look up
+    #: a finding's line in this document alone, not in the whole file (cogniverse_chart.locations)
+    line: int = 0
 
     @property
     def kind(self) -> str:
@@ -154,9 +157,10 @@ def iter_documents(chunks: Iterable[Chunk], source: str) -> Iterator[Document]:
                 raise ToolkitError(f"{where}: document {i}: expected a mapping (a Kubernetes object), "
                                    f"got {type(obj).__name__}")
             if str(obj.get("kind", "")).endswith("List") and isinstance(obj.get("items"), list):
-                yield from (Document(item, where, i, tuple(dups)) for item in obj["items"] if isinstance(item, dict))
+                yield from (Document(item, where, i, tuple(dups), first_line)
+                            for item in obj["items"] if isinstance(item, dict))
                 continue
-            yield Document(obj, where, i, tuple(dups))
+            yield Document(obj, where, i, tuple(dups), first_line)
 
 
 def parse_stream(text: str, source: str) -> list[Document]:

@@ -42,11 +42,12 @@ class Finding:
     scenarios: str = ""  # where a merged finding was seen: "all profiles", "profile a, b" (chart.merge)
     namespace: str = ""  # the object's metadata.namespace: tells namesakes in one file apart (locations)
     api_version: str = ""  # the object's apiVersion: with namespace, kind and name, which object it is
+    doc_line: int = 0  # 0-based line of the source where the object's document starts (not in the JSON)
 
     @classmethod
     def for_doc(cls, doc: Document, rule: str, severity: Severity, message: str, path: str = "$") -> "Finding":
         return cls(rule, severity, message, doc.source, doc.kind, doc.name, path, namespace=doc.namespace,
-                   api_version=doc.api_version)
+                   api_version=doc.api_version, doc_line=doc.line)
 
     def format(self) -> str:
         where = f"{self.kind}/{self.name}" if self.kind or self.name else ""
@@ -57,6 +58,7 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        del d["doc_line"]  # internal: the line of the finding itself is given by the machine formats
         d["severity"] = self.severity.value
         return d
 

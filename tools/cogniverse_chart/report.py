@@ -47,7 +47,7 @@ def _relative(file: str) -> str:
 def _where(f: Finding, chart: Path | None) -> "Location":
     from .locations import Location, locate  # only the machine formats look up lines
 
-    loc = locate(f.source, f.kind, f.name, f.path, chart, f.namespace)
+    loc = locate(f.source, f.kind, f.name, f.path, chart, f.namespace, f.doc_line)
     return Location(_relative(loc.file), loc.line, loc.column)
 
 
