@@ -275,6 +275,22 @@ def test_a_finding_in_a_long_stream_is_located_in_its_own_document(capsys, monke
     assert len(composed) <= 4, f"{len(composed)} documents composed to locate 2 findings"
 
 
+def test_ci_paths_are_relative_to_the_workspace_not_the_working_directory(capsys, monkeypatch, tmp_path: Path) -> None:
+    """D20: a step with working-directory: sub annotated file=app.yaml, a file the runner looks for at the root."""
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "app.yaml").write_text(MANIFESTS)
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path))
+    code, out, _ = run_cli(capsys, sub, "-o", "github", "validate", "app.yaml", "--kube-version", "1.37")
+    assert code == 1 and out.startswith("::error file=sub/app.yaml,line="), out
+    code, out, _ = run_cli(capsys, sub, "-o", "sarif", "validate", str(sub / "app.yaml"), "--kube-version", "1.37")
+    assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in json.loads(out)["runs"][0]["results"]} == {"sub/app.yaml"}
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path / "elsewhere"))  # not around the cwd: the cwd's view
+    code, out, _ = run_cli(capsys, sub, "-o", "github", "validate", "app.yaml", "--kube-version", "1.37")
+    assert code == 1 and out.startswith("::error file=app.yaml,line="), out
+
+
 def test_a_file_name_that_is_not_utf8_keeps_its_findings_in_sarif(capsys, tmp_path: Path, sarif_schema: dict) -> None:
     """A name with bytes that are not UTF-8 lost every finding ("input is not UTF-8 text", exit 2), and an input
     error in such a file ended in a traceback: the uri carries the bytes percent-encoded."""

@@ -4,7 +4,9 @@ file, line and column of every finding (cogniverse_chart.locations)."""
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -34,14 +36,29 @@ def exit_code(findings: list[Finding]) -> int:
 
 
 def _relative(file: str) -> str:
-    """A path relative to the current directory when it lies inside it (CI annotations want repo paths)."""
+    """A file's path relative to the repository root when it lies inside it: GitHub's runner reads a
+    relative `file=` (and code scanning a SARIF uri) from the root of the checkout, whatever folder the
+    step ran in (the Action's working-directory). Outside the repository: the path as given."""
+    if not file:
+        return file
     path = Path(file)
-    if file and path.is_absolute():
-        try:
-            return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-        except ValueError:
-            return path.as_posix()
-    return path.as_posix() if file else file
+    try:
+        return (path if path.is_absolute() else Path.cwd() / path).resolve().relative_to(
+            _root(os.getcwd(), os.environ.get("GITHUB_WORKSPACE", ""))).as_posix()
+    except (ValueError, OSError):
+        return path.as_posix()
+
+
+@functools.lru_cache(maxsize=8)
+def _root(cwd: str, workspace: str) -> Path:
+    """$GITHUB_WORKSPACE when the command runs inside it, else the git repository around the current
+    folder (the nearest folder above holding .git), else the current folder."""
+    here = Path(cwd).resolve()
+    if workspace:
+        top = Path(workspace).resolve()
+        if top == here or top in here.parents:
+            return top
+    return next((d for d in [here, *here.parents] if (d / ".git").exists()), here)
 
 
 def _where(f: Finding, chart: Path | None) -> "Location":
