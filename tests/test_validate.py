@@ -147,6 +147,20 @@ def test_secret_data_must_be_base64_and_the_message_points_at_string_data(valida
     assert (validator.validate([Document(cm, "c.yaml")]) == []) is accepted
 
 
+@pytest.mark.parametrize("text,path,message", [
+    ("metadata: 5\n", "$.metadata", "expected object, got integer 5"),  # D44: AttributeError in Document.name
+    ("metadata: [x]\n", "$.metadata", "expected object, got array"),
+    ("metadata: true\n", "$.metadata", "expected object, got boolean"),
+    ("metadata: {name: c}\n~: 1\n", "$.null", "unknown field 'null'"),  # D45: a null key reached difflib
+    ("metadata: {name: c}\n1: 1\n", "$[\"1\"]", "unknown field '1'"),
+])
+def test_odd_metadata_and_keys_are_findings_not_tracebacks(validator: Validator, text: str, path: str,
+                                                           message: str) -> None:
+    for found in (validator.validate(docs("apiVersion: v1\nkind: ConfigMap\n" + text)),
+                  validator.validate(docs("apiVersion: v1\nkind: ConfigMap\nx: &a 1\n" + text))):  # PyYAML path
+        assert [f.path for f in found if message in f.message][:1] == [path], [(f.path, f.message) for f in found]
+
+
 def test_argo_objects_checked_against_each_argo_version(validator: Validator) -> None:
     found = validator.validate(edit(CRON, lambda o: o["spec"]["workflowSpec"]["templates"][1]["container"]
                                     .update(comand=["sh"])))

@@ -128,13 +128,18 @@ class Document:
         return str(self.obj.get("apiVersion", ""))
 
     @property
+    def _meta(self) -> dict[str, Any]:
+        meta = self.obj.get("metadata")
+        return meta if type(meta) is dict else {}  # `metadata: 5` is the schema's to report, not a crash
+
+    @property
     def name(self) -> str:
-        meta = self.obj.get("metadata") or {}
+        meta = self._meta
         return str(meta.get("name") or meta.get("generateName") or "")
 
     @property
     def namespace(self) -> str:
-        return str((self.obj.get("metadata") or {}).get("namespace") or "")
+        return str(self._meta.get("namespace") or "")
 
     @property
     def ref(self) -> str:
