@@ -184,9 +184,15 @@ def test_ct_checks_the_version_bump_against_the_target_branch(capsys, demo: Path
     (demo / "values.yaml").write_text((demo / "values.yaml").read_text() + "extra: 1\n")
     code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
     assert code == 1 and rules_of(result) == {"ct/version-bump"} and "compared with" in result["version_bump"]
-    (demo / "Chart.yaml").write_text((demo / "Chart.yaml").read_text().replace("version: 0.1.0", "version: 0.1.1"))
-    code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
-    assert code == 0, result
+    chart_yaml = (demo / "Chart.yaml").read_text()
+    # D47: chart-testing wants a greater version by SemVer precedence; D48: build metadata is SemVer too
+    for version, greater in (("0.0.9", False), ("0.1.0-rc.1", False), ("0.1.0+build.7", False), ("0.1.1-rc.1", True),
+                             ("0.1.1", True), ("0.1.1+build.7", True), ("0.10.0", True)):
+        (demo / "Chart.yaml").write_text(chart_yaml.replace("version: 0.1.0", f"version: {version}"))
+        code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
+        assert code == (0 if greater else 1), (version, result)
+        if not greater and version != "0.1.0+build.7":
+            assert f"is {version}, not above 0.1.0 by SemVer precedence" in result["findings"][0]["message"]
 
 
 def test_ct_notes_a_version_bump_it_could_not_compare(capsys, demo: Path) -> None:
