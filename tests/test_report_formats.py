@@ -291,6 +291,22 @@ def test_ci_paths_are_relative_to_the_workspace_not_the_working_directory(capsys
     assert code == 1 and out.startswith("::error file=app.yaml,line="), out
 
 
+def test_a_helm_error_naming_a_long_path_is_located_quickly(tmp_path: Path) -> None:
+    """D56: a subchart's `fail` message `a/a/a/.../b` (no templates/) backtracked exponentially in the regex that
+    finds the failing template (N=30: 58 s, N=40: hours); a real template is still found after it."""
+    import time
+
+    from cogniverse_chart.report import error_location
+
+    chart = helm_create(tmp_path)
+    message = "template: demo/charts/sub/templates/x.yaml:1:3: executing: error calling fail: " + "a/" * 64 + "b"
+    start = time.process_time()
+    assert error_location(message, str(chart)) is None  # the subchart's template is not a file of this chart
+    found = error_location("a/" * 64 + "b then demo/templates/service.yaml:3:7: bad", str(chart))
+    assert found is not None and found.file.endswith("demo/templates/service.yaml") and (found.line, found.column) == (3, 7)
+    assert time.process_time() - start < 1.0
+
+
 def test_a_file_name_that_is_not_utf8_keeps_its_findings_in_sarif(capsys, tmp_path: Path, sarif_schema: dict) -> None:
     """A name with bytes that are not UTF-8 lost every finding ("input is not UTF-8 text", exit 2), and an input
     error in such a file ended in a traceback: the uri carries the bytes percent-encoded."""

@@ -297,8 +297,12 @@ def _summary_line(command: str, findings: list[Finding], checked: int, c: dict[s
 
 #: Helm names the template a rendering error is in: `template: demo/templates/x.yaml:3:10:` (Helm 3),
 #: `Error: demo/templates/x.yaml:3:10` (Helm 4), `error at (demo/templates/x.yaml:3:5)`, `parse error on ...`
-_HELM_FILE = re.compile(r'(?:^|[\s("])([^\s:()"<>/]+/(?:[^\s:()"<>]+/)*?(?:templates|charts)/[^\s:()"<>]+)'
+#: Path segments exclude '/', so a long `a/a/a/...` without templates/ is read once, not in every split
+#: (the former `[^...]+/` with '/' inside backtracked exponentially: 58 s for 30 segments).
+_HELM_FILE = re.compile(r'(?:^|[\s("])([^\s:()"<>/]+/(?:[^\s:()"<>/]+/)*?(?:templates|charts)/[^\s:()"<>]+)'
                         r'(?::(\d+))?(?::(\d+))?')
+#: Helm names the failing template near the start of its message; a chart can make the message long.
+_SCAN_CHARS = 8192
 #: the toolkit's own input errors start with FILE:LINE:COLUMN: (invalid YAML)
 _FILE_LINE = re.compile(r"(.+?):(\d+):(\d+): ", re.S)
 
@@ -309,7 +313,7 @@ def error_location(message: str, chart: str | None = None) -> "Location | None":
     from .locations import Location
 
     if chart and Path(chart).is_dir():
-        for m in _HELM_FILE.finditer(message):
+        for m in _HELM_FILE.finditer(message[:_SCAN_CHARS]):
             file = Path(chart, *m[1].split("/")[1:])
             if file.is_file():
                 return Location(_relative(str(file)), int(m[2] or 0), int(m[3] or 0))
