@@ -74,3 +74,54 @@ def test_duplicate_keys_are_reported_with_their_line() -> None:
     [f] = Validator().validate([first, second])
     assert f.rule == "schema/duplicate-key" and f.name == "x"
     assert "key 'a' at line 6 is given twice" in f.message
+
+
+@pytest.mark.parametrize("run", ["- ? ", "? - ", "- - ", "? ? ", "-  ?  "])
+def test_runs_of_block_indicators_are_refused_not_a_crash(tmp_path: Path, run: str) -> None:
+    """Runs of `-`/`?` indicators on one line nest one level each: 20,000 of them once crashed the process
+    in the Rust parser (a segfault, no message); they are refused by the nesting limit, naming the line."""
+    import subprocess
+    import sys
+
+    f = tmp_path / "deep.yaml"
+    f.write_text("apiVersion: v1\nkind: List\nitems:\n" + run * 20_000 + "x\n")
+    done = subprocess.run([sys.executable, "-m", "cogniverse_chart.cli", "validate", str(f)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, (done.returncode, done.stderr[-300:])
+    assert "deep.yaml:4:" in done.stderr and "nested more than 100 levels deep" in done.stderr
+
+
+def _fast_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the PyYAML side fail if called: the document must be read by the fast path alone."""
+    from cogniverse_chart.perf import pyyaml_loader
+
+    def refuse(*_: object) -> None:
+        raise AssertionError("read with PyYAML")
+
+    monkeypatch.setattr(pyyaml_loader, "load_slow", refuse)
+    monkeypatch.setattr(pyyaml_loader, "check_depth", refuse)
+
+
+@pytest.mark.parametrize("text", [
+    's: "print(f\\"{a}.{n}\\", n\\\n  \\ , on)"\n',           # YAML 1.1 words inside a quoted script
+    "d: restarted on\n  and off\n",                              # ... inside folded prose
+    "e: " + repr("{{" * 60) + "\nf: " + repr("[[" * 60) + "\n",  # brackets in quoted text (CEL, templates)
+])
+def test_yaml11_look_alikes_and_quoted_brackets_take_the_fast_path(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = yaml.load(text, Loader=yaml_loader.ManifestLoader)
+    _fast_only(monkeypatch)
+    assert load_document(text) == [expected]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ('s: "x, n"\nt: n\n', {"s": "x, n", "t": "n"}),            # the same word also as a whole plain scalar
+    ("a: 'x, 0644'\nm: 0644\n", {"a": "x, 0644", "m": 420}),
+])
+def test_a_yaml11_word_as_a_whole_scalar_still_reads_as_yaml_11(text: str, expected: dict) -> None:
+    assert load_document(text) == [expected] == [yaml.load(text, Loader=yaml_loader.ManifestLoader)]
+
+
+def test_flow_nesting_just_past_the_limit_is_refused_with_its_line() -> None:
+    with pytest.raises(ToolkitError, match=r"^f\.yaml:3:\d+: nested more than 100 levels deep"):
+        parse_stream("a: 1\n---\nb: " + "[" * 101 + "]" * 101 + "\n", "f.yaml")
+    assert load_document("b: " + "[" * 99 + "]" * 99 + "\n")

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -130,7 +129,6 @@ class _Target:
 
     rule: str
     label: str  # "Kubernetes 1.35"
-    fingerprint: str
     fast: Check
     name: str
     definitions: dict[str, Any]
@@ -182,9 +180,7 @@ class _Bundle:
         t = self._targets.get(key)
         if t is None and key in self.kinds:
             name = self.kinds[key]
-            closure = schemas.closure(self.definitions, name)
-            fp = hashlib.sha1(json.dumps([name, closure], sort_keys=True).encode()).hexdigest()
-            t = _Target(self.rule, self.label, fp, self.compiler.definition(name), name, self.definitions)
+            t = _Target(self.rule, self.label, self.compiler.definition(name), name, self.definitions)
             self._targets[key] = t
         return t
 
@@ -202,6 +198,7 @@ class Validator:
         #: "<apiversion>/<kind>" (lower case) -> JSON Schema of the user's own resources (--schema-location)
         self.extra_schemas = extra_schemas or {}
         self._extra_checks: dict[str, Any] = {}
+        self._plans: dict[str, tuple[list[tuple[_Bundle, _Target | None, int]], tuple[Check, ...] | None]] = {}
 
     def validate(self, docs: Iterable[Document]) -> list[Finding]:
         findings: list[Finding] = []
@@ -237,33 +234,61 @@ class Validator:
                 for d in doc.duplicate_keys]
         return dups + self._validate_known(doc, api, kind)
 
+    def _plan(self, api: str, key: str) -> tuple[list[tuple[_Bundle, _Target | None, int]], tuple[Check, ...] | None]:
+        """For one apiVersion/kind, once: [(bundle, its target or None, schema number)], where bundles whose
+        schemas of the kind are identical (most kinds, across Kubernetes minors) share a number and are checked
+        once; and, when every bundle has the kind, the distinct fast checks (all pass: the object is valid)."""
+        plan = self._plans.get(key)
+        if plan is None:
+            bundles = self.argo if api.split("/")[0] == ARGO_GROUP else self.k8s
+            found: list[tuple[_Bundle, _Target | None, int]] = []
+            schemas_seen: list[tuple[str, dict[str, Any]]] = []  # (name, closure): compared only with 2+ bundles
+            for b in bundles:
+                t = b.target(key)
+                number = len(schemas_seen)
+                if t is not None and len(bundles) > 1:
+                    schema = (t.name, schemas.closure(b.definitions, t.name))
+                    number = schemas_seen.index(schema) if schema in schemas_seen else number
+                    if number == len(schemas_seen):
+                        schemas_seen.append(schema)
+                found.append((b, t, number))
+            distinct = {n: t.fast for _, t, n in found if t is not None}
+            complete = all(t is not None for _, t, _ in found) and bool(found)
+            plan = self._plans[key] = (found, tuple(distinct.values()) if complete else None)
+        return plan
+
     def _validate_known(self, doc: Document, api: str, kind: str) -> list[Finding]:
         obj = doc.obj
         key = f"{api}/{kind}"
-        bundles = self.argo if api.split("/")[0] == ARGO_GROUP else self.k8s
-        found = [(b, b.target(key)) for b in bundles]
-        if not any(t for _, t in found):
+        found, checks = self._plan(api, key)
+        if checks is not None:  # the common case: every version has the kind, and the object is valid
+            for check in checks:
+                if not check(obj):
+                    break
+            else:
+                return []
+        if not any(t for _, t, _ in found):
             if key.lower() in self.extra_schemas:
                 return self._validate_extra(doc, key.lower())
-            return self._unknown(doc, api, kind, bundles)
+            return self._unknown(doc, api, kind, [b for b, _, _ in found])
         findings: list[Finding] = []
-        verdicts: dict[str, bool] = {}  # per schema fingerprint: identical schemas are checked once
-        errors: dict[str, list[tuple[str, str]]] = {}
-        for b, t in found:
+        verdicts: dict[int, bool] = {}  # per schema number: identical schemas are checked once
+        errors: dict[int, list[tuple[str, str]]] = {}
+        for b, t, number in found:
             if t is None:
                 others = self._api_versions_of(kind, [b])
                 alt = f"; use {' or '.join(others)}" if others else ""
                 findings.append(Finding.for_doc(doc, b.rule, Severity.ERROR,
                                                 f"{api} {kind} does not exist in {b.label}{alt}", "$.apiVersion"))
                 continue
-            ok = verdicts.get(t.fingerprint)
+            ok = verdicts.get(number)
             if ok is None:
-                ok = verdicts[t.fingerprint] = t.fast(obj)
+                ok = verdicts[number] = t.fast(obj)
             if ok:
                 continue
-            if t.fingerprint not in errors:
-                errors[t.fingerprint] = self._errors(t, obj)
-            for path, msg in errors[t.fingerprint]:
+            if number not in errors:
+                errors[number] = self._errors(t, obj)
+            for path, msg in errors[number]:
                 findings.append(Finding.for_doc(doc, t.rule, Severity.ERROR, f"{msg} ({t.label} {kind} schema)", path))
         return findings
 
