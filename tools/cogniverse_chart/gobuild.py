@@ -122,6 +122,17 @@ def argo_subst(quiet: bool = False) -> Path:
     return build(ARGO_SUBST, "argo-subst", tag, quiet)
 
 
+KUBE_YAML = TOOLS / "kube-yaml"
+
+
+def kube_yaml(quiet: bool = False) -> Path:
+    """kubectl's YAML reader (k8s.io/apimachinery's YAMLReader + ToJSON at the staging version of
+    KUBERNETES_VERSION): the manifest reader's tests compare what it reads with what Kubernetes reads."""
+    staging = "v0." + versions.get("KUBERNETES_VERSION").lstrip("v").split(".", 1)[1]
+    tag = check_pin(KUBE_YAML, "k8s.io/apimachinery", "KUBERNETES_VERSION", expected=staging)
+    return build(KUBE_YAML, "kube-yaml", tag, quiet)
+
+
 SMOKE_RUNNER = REPO_ROOT / "images" / "smoke-runner"
 
 
@@ -148,6 +159,7 @@ def main() -> int:
             print(oracle.build(major))
             print(examples.fetch(major))  # Argo's examples/ (a lint test corpus), extracted once per version
         print(vap_eval())
+        print(kube_yaml())
         print(registry())
         print(argo_subst())
         print(warm_smoke_runner())

@@ -12,15 +12,19 @@ from typing import Any, Callable, Iterator
 
 from ..errors import ToolkitError
 
-_SPLIT_RE = re.compile(r"^---[ \t]*(?:#.*)?$", re.M)
-#: Plain scalars that YAML 1.1 (Go's yaml.v2, which kubectl and Helm use, and PyYAML) reads differently
-#: from the YAML 1.2 fast path: y/n/yes/no/on/off booleans, 0-prefixed octals, merge keys `<<`.
+_SPLIT_RE = re.compile(r"^---[ \t\r]*(?:#.*)?$", re.M)  # blanks as kubectl's YAMLReader trims them (CRLF too)
+#: Plain scalars that Go's yaml.v2 (YAML 1.1, which kubectl and Helm use) reads differently from the YAML 1.2
+#: fast path: y/n/yes/no/on/off booleans, 0-prefixed octals (also signed: -0644), other 0-prefixed numbers
+#: (0b101, 0X1F), numbers with underscores (1_000), merge keys `<<`; after any run of blanks or a line
+#: break, before a line end (LF or CRLF), a comment or a flow indicator.
 #: This check runs over every byte of every manifest, so it starts with a single character class (the regex
 #: engine skips ahead on it; a leading look-behind made the old check cost more than the parse itself) and
 #: over-matches (prose such as "restarted on" at a line end, a word in a quoted script). Where it matches,
 #: load_chunk looks whether the fast parse holds one of the words it found as a whole scalar.
-_W = r"(?:(?<=[yY])(?:es|ES)?|(?<=[nN])[oO]?|(?<=[oO])(?:[nN]|ff|FF)|(?<=0)[0-9_]+|(?<=<)<)"
-_YAML11_QUICK = re.compile(r"[yYnNoO0<](?<=[\s\[{,][yYnNoO0<])" + _W + r"[ \t]*(?:$|[,\]}#:])", re.M)
+_W = r"(?:(?<=[yY])(?:es|ES)?|(?<=[nN])[oO]?|(?<=[oO])(?:[nN]|ff|FF)|(?<=0)[0-9_xXoObB][0-9a-fA-F_]*|(?<=<)<)"
+_END = r"[ \t]*(?:\r?$|[,\]}#:])"
+_YAML11_QUICK = re.compile(r"[yYnNoO0<](?<=[\s\[{,+-][yYnNoO0<])" + _W + _END
+                           + r"|_(?<=[0-9]_)[0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9_]+)?" + _END, re.M)
 _YAML11_START = tuple("yYnNoO0<")
 #: Characters YAML does not allow in a stream. yaml_rs silently stops at NUL and accepts the others;
 #: PyYAML (like Go's yaml, so kubectl and Helm) refuses them with their position.
@@ -76,7 +80,7 @@ def _separators(text: str) -> Iterator[tuple[int, int]]:
     while True:
         eol = find("\n", pos)
         end = len(text) if eol < 0 else eol
-        tail = text[pos + 3:end].lstrip(" \t")
+        tail = text[pos + 3:end].lstrip(" \t\r")  # `---` of a CRLF file ends in \r
         if not tail or tail[0] == "#":
             yield pos, end
         if eol < 0:
@@ -247,20 +251,30 @@ def load_chunk(chunk: str, source: str, offset: int, clean: bool | None = None) 
 
 
 def _yaml11_readings(chunk: str, start: int) -> set[Any]:
-    """What yaml_rs (YAML 1.2) makes of each word from `start` on that YAML 1.1 may read differently (the
-    quick regex: a superset of the precise one): the word itself (`on`, `no`, `<<`) and, for 0-prefixed
-    digits, the integer (yaml_rs drops the underscores and reads `0644` as decimal; the octal value too)."""
+    """What yaml_rs (YAML 1.2) makes of each word from `start` on that Go's YAML 1.1 may read differently (the
+    quick regex, which over-matches): the word itself (`on`, `no`, `<<`, `1_000`, `0b101`: strings in YAML
+    1.2) and, for 0-prefixed digits, the integers YAML 1.2 reads (`0644` as decimal 644, or octal), signed."""
     found: set[Any] = set()
     for m in _YAML11_QUICK.finditer(chunk, start):
-        word = m.group().rstrip(" \t,]}#:")
+        begin = m.start()
+        if chunk[begin] == "_":  # the whole plain number the underscore is in
+            while begin and chunk[begin - 1] in _NUMBER_CHARS:
+                begin -= 1
+        word = chunk[begin:m.end()].rstrip(" \t\r,]}#:")
         found.add(word)
+        sign = chunk[begin - 1] if begin and chunk[begin - 1] in "+-" else ""
+        if sign:
+            found.add(sign + word)
         if word[0] == "0":
             digits = word.replace("_", "")
             if digits.isdigit():
-                found.add(int(digits))
-                if "8" not in digits and "9" not in digits:
-                    found.add(int(digits, 8))
+                for value in (int(digits), int(digits, 8) if "8" not in digits and "9" not in digits else None):
+                    if value is not None:
+                        found.update((value, -value))
     return found
+
+
+_NUMBER_CHARS = frozenset("0123456789_.+-eE")
 
 
 def _holds_any(obj: Any, wanted: set[Any]) -> bool:
