@@ -150,22 +150,24 @@ class Document:
 def iter_documents(chunks: Iterable[Chunk], source: str) -> Iterator[Document]:
     """Documents of (text, first line, clean) chunks: see parse_stream."""
     for i, (chunk, first_line, clean) in enumerate(chunks):
-        if not chunk.strip():
+        if not chunk or chunk.isspace():  # (strip() would copy every document)
             continue
         m = _SOURCE_RE.search(chunk) if "# Source:" in chunk else None
         where = m.group(1).strip() if m else source
         objs, dups = load_chunk(chunk, source, first_line, clean)
+        repeated = tuple(dups) if dups else ()
         for obj in objs:
             if obj is None:
                 continue
             if not isinstance(obj, dict):
                 raise ToolkitError(f"{where}: document {i}: expected a mapping (a Kubernetes object), "
                                    f"got {type(obj).__name__}")
-            if str(obj.get("kind", "")).endswith("List") and isinstance(obj.get("items"), list):
-                yield from (Document(item, where, i, tuple(dups), first_line)
+            kind = obj.get("kind")
+            if type(kind) is str and kind.endswith("List") and isinstance(obj.get("items"), list):
+                yield from (Document(item, where, i, repeated, first_line)
                             for item in obj["items"] if isinstance(item, dict))
                 continue
-            yield Document(obj, where, i, tuple(dups), first_line)
+            yield Document(obj, where, i, repeated, first_line)
 
 
 def parse_stream(text: str, source: str) -> list[Document]:

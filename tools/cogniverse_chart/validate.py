@@ -11,8 +11,8 @@ reused for every later document. Kinds whose schema is identical across the chos
 (most of them) are checked once per object. Only objects that fail are re-checked with jsonschema
 (the reference implementation), which produces the detailed error messages.
 
-Rule ids: schema/k8s-<minor>, schema/argo-<minor>, schema/unknown-kind, schema/duplicate-key,
-schema/values.
+Rule ids: schema/k8s-<minor>, schema/argo-<minor>, schema/unknown-kind, schema/duplicate-key (values files,
+schema/values: values_check.py).
 """
 
 from __future__ import annotations
@@ -28,15 +28,13 @@ from typing import Any, Iterable
 from typing import TYPE_CHECKING
 
 from . import schemas, versions
-from .documents import Document, json_path, load_document, no_cyclic_gc, read_text
+from .documents import Document, json_path, no_cyclic_gc
 from .perf.schema_compiler import Check, Compiler
 from .errors import ToolkitError
 from .findings import Finding, Severity
 
 if TYPE_CHECKING:  # jsonschema is imported when first needed: most runs never explain a failure
     import jsonschema
-
-    from .helm import Helm
     from jsonschema.exceptions import ValidationError
 
 #: Defaults from versions.env: the floor and the newest Kubernetes minor (a field or API valid on both
@@ -342,95 +340,3 @@ class Validator:
         return [Finding.for_doc(doc, "schema/unknown-kind", Severity.ERROR,
                                 f"no schema for {api} {kind} in {versions}; check apiVersion/kind, or pass "
                                 f"--allow-unknown-kinds for custom resources")]
-
-
-def validate_values(values: dict[str, Any], schema: dict[str, Any], source: str) -> list[Finding]:
-    """A values file against the chart's values.schema.json (rule schema/values)."""
-    import jsonschema
-
-    v = jsonschema.Draft7Validator(schema)
-    out = []
-    for e in sorted(v.iter_errors(values), key=lambda e: list(map(str, e.absolute_path))):
-        for path, msg in describe_error(e):
-            out.append(Finding("schema/values", Severity.ERROR, msg, source, "", "", path))
-    return out
-
-
-# ---- values files -------------------------------------------------------------------------------
-
-def load_values_schema(chart: Path) -> dict:
-    path = chart / "values.schema.json"
-    if not path.exists():
-        what = ("the chart has no values schema, so there is nothing to check --values against"
-                if (chart / "Chart.yaml").is_file() else "is --chart a chart directory?")
-        raise ToolkitError(f"{path}: not found: {what}")
-    try:
-        return json.loads(read_text(path))
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise ToolkitError(f"{path}: invalid JSON: {exc}") from None
-
-
-def _load_values(f: Path) -> dict[str, Any]:
-    """A values file, read like a manifest (YAML 1.1, alias and nesting limits, one-line errors)."""
-    if not f.exists():
-        raise ToolkitError(f"{f}: no such file")
-    objs = load_document(read_text(f), str(f))
-    values = (objs[0] if objs else None) or {}
-    if len(objs) > 1:
-        raise ToolkitError(f"{f}: a values file holds one YAML document, found {len(objs)}")
-    if not isinstance(values, dict):
-        raise ToolkitError(f"{f}: a values file must be a mapping, got {type(values).__name__}")
-    return values
-
-
-def merge_values(base: Any, override: Any) -> Any:
-    """Helm's coalescing: maps merge key by key, null removes a key, anything else replaces."""
-    if not isinstance(base, dict) or not isinstance(override, dict):
-        return override
-    out = dict(base)
-    for k, v in override.items():
-        if v is None:
-            out.pop(k, None)
-        else:
-            out[k] = merge_values(base.get(k), v)
-    return out
-
-
-def check_values_files(files: list[Path], chart: Path, helm: "Helm | None" = None) -> list[Finding]:
-    """Each file merged over the chart's values.yaml (as `helm install -f FILE` sees it), then checked
-    against values.schema.json; with `helm`, a file the schema accepts is also rendered, so the chart's
-    own value checks (its templates' `fail` messages: cron fields, time zones, quantities...) report too."""
-    if not files:
-        return []
-    schema = load_values_schema(chart)
-    defaults = _load_values(chart / "values.yaml") if (chart / "values.yaml").exists() else {}
-    findings: list[Finding] = []
-    for f in files:
-        found = validate_values(merge_values(defaults, _load_values(f)), schema, str(f))
-        if not found and helm is not None:
-            found = _template_checks(f, chart, helm)
-        findings += found
-    return findings
-
-
-_FAIL = re.compile(r"execution error at \([^)]*\): (.+)")
-
-
-def _template_checks(values: Path, chart: Path, helm: "Helm") -> list[Finding]:
-    """The chart's `fail` messages for one values file, as findings on the key they name."""
-    from .errors import HelmError
-    from .render import RenderRequest, render_text
-
-    try:
-        render_text(RenderRequest(values_files=[values], chart=chart), helm)
-    except HelmError as exc:
-        m = _FAIL.search(str(exc))
-        if not m:
-            return [Finding("schema/values", Severity.ERROR, str(exc).splitlines()[-1][:300], str(values))]
-        message = m[1].strip()
-        key = re.match(r"[A-Za-z0-9_.\[\]-]+", message)
-        path = "$." + key[0] if key and ("." in key[0] or "[" in key[0]) else ""
-        if path and message.startswith(key[0] + ": "):  # the path column names the key already
-            message = message[len(key[0]) + 2:]
-        return [Finding("schema/values", Severity.ERROR, message, str(values), "", "", path)]
-    return []

@@ -195,8 +195,9 @@ def duplicate_declaration(ctx: LintContext) -> Iterator[Hit]:
             tn = str(t.get("name"))
             for section in ("inputs", "outputs"):
                 for k in ("parameters", "artifacts"):
-                    lists.append((w.tpath(tn, section, k), (t.get(section) or {}).get(k),
-                                  f"template '{tn}' {section}.{k}"))
+                    declared = (t.get(section) or {}).get(k)
+                    if declared:  # (an empty or missing list repeats nothing: no path built for it)
+                        lists.append((w.tpath(tn, section, k), declared, f"template '{tn}' {section}.{k}"))
             cs = t.get("containerSet")
             if isinstance(cs, dict):
                 lists.append((w.tpath(tn, "containerSet", "containers"), cs.get("containers"),
