@@ -242,7 +242,7 @@ def test_a_template_error_reaches_every_format_at_its_template_line(capsys, brok
 def test_namesakes_in_one_file_are_told_apart_by_namespace(capsys, tmp_path: Path) -> None:
     (tmp_path / "dup.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: same, namespace: a}\ndata:\n  x: \"1\"\n---\n"
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: same, namespace: b}\ndata:\n  x: \"1\"\n  y: 2\n")
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: same, namespace: b}\ndata:\n  x: \"1\"\n  z: 2\n")
     code, out, _ = run_cli(capsys, tmp_path, "-o", "github", "validate", "dup.yaml", "--kube-version", "1.37")
     assert code == 1 and out.startswith("::error file=dup.yaml,line=12,col=3,"), out  # not line 5
 

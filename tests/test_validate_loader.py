@@ -23,11 +23,11 @@ FIXTURES = Path(__file__).parent / "fixtures"
     ("a: yes\nb: off\n", {"a": True, "b": False}),           # YAML 1.1 booleans, as Go's yaml.v2 reads them
     ("mode: 0644\n", {"mode": 420}),                         # octal file modes (defaultMode)
     ("a: [on, 'no']\n", {"a": [True, "no"]}),
-    ("on: push\n", {True: "push"}),
+    ("on: push\n", {"true": "push"}),                       # a bool key is the text Go's JSON gives it
     ("t: 2024-01-01T00:00:00Z\nd: 2024-01-01\n", {"t": "2024-01-01T00:00:00Z", "d": "2024-01-01"}),  # no datetimes
     ("b: &x {c: 1}\nd: {<<: *x, e: 2}\n", {"b": {"c": 1}, "d": {"c": 1, "e": 2}}),  # merge keys
-    ("q: \"yes\"\nn: noon\nv: 1.5\n", {"q": "yes", False: "noon", "v": 1.5}),  # Go reads the key `n` as false
-    ("a:\n  on: 1\n  b: [1, no]\n", {"a": {True: 1, "b": [1, False]}}),       # nested keys, flow items
+    ("q: \"yes\"\nn: noon\nv: 1.5\n", {"q": "yes", "false": "noon", "v": 1.5}),  # Go reads the key `n` as false
+    ("a:\n  on: 1\n  b: [1, no]\n", {"a": {"true": 1, "b": [1, False]}}),     # nested keys, flow items
     ("d: restarted on\n  and off\n", {"d": "restarted on and off"}),         # prose stays a string
     ("a: 'on'\nb: \"0644\"\n", {"a": "on", "b": "0644"}),                    # quoted: strings
 ])
@@ -143,6 +143,10 @@ SCALARS = ("y Y yes Yes YES n N no No NO true True TRUE false False FALSE on On 
 #: sends the document there); the fast path reads them as Python numbers (no verdict changes: a schema's
 #: integer or string type says the same of both), which a scan of every digit run would cost 10% to avoid.
 OUT_OF_RANGE = "99999999999999999999 -9223372036854775809 0x10000000000000000 1e999".split()
+#: Keys Go reads as booleans or integers (D6): the text its JSON gives them ("true", "420"). YAML 1.2's own
+#: non-string keys (`true:`, `1:`, `0o10:`) stay Python values on the fast path (a scan of every key would cost).
+KEYS = "y Y yes n NO on Off 0644 08 -0644".split()
+KEY_CONTEXTS = ("{v}: x\n", "a:\n  {v}: x\n", "a: {{{v}: x, b: 1}}\n", "a: [{{{v}: x}}]\n")
 #: Where a value stands: aligned after its key, after a tab, on the next line, in block and flow sequences
 #: and mappings (also across lines), before a comment.
 CONTEXTS = ("a: {v}\n", "a:   {v}\n", "a:\t{v}\n", "a:\n  {v}\n", "a:\n- {v}\n", "a:\n-   {v}\n", "a: [{v}]\n",
@@ -178,6 +182,7 @@ def test_every_value_form_reads_as_kubectl_reads_it(kube_yaml: str, newline: str
     hold (.inf, .nan: kubectl refuses them) and non-string keys (D6)."""
     texts = [c.format(v=v).replace("\n", newline) for c in CONTEXTS for v in SCALARS]
     texts += [c.format(v=v).replace("\n", newline) for c in CONTEXTS if "&" in c for v in OUT_OF_RANGE]
+    texts += [c.format(v=v).replace("\n", newline) for c in KEY_CONTEXTS for v in KEYS]
     proc = subprocess.run([kube_yaml], input="".join("---" + newline + t for t in texts), capture_output=True,
                           text=True, timeout=120)
     theirs = proc.stdout.splitlines()

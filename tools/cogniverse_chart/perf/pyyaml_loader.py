@@ -184,7 +184,7 @@ class ManifestLoader(_base_loader()):  # type: ignore[misc]
                 elif k.tag == "tag:yaml.org,2002:merge" or type(k) is not yaml.ScalarNode:
                     return self.construct_document(node)
                 else:
-                    out[self._fast(k)] = self._fast(v)
+                    out[_go_key(self._fast(k))] = self._fast(v)
             return out
         if tag == "tag:yaml.org,2002:seq":
             return [self._fast(v) for v in node.value]
@@ -195,6 +195,18 @@ for _tag in (_BOOL, _INT, _FLOAT, _NULL):
     ManifestLoader.add_constructor(_tag, ManifestLoader.construct_go_scalar)
 #: `<<` is a merge only as a key (PyYAML merges those before construction); as a value it is the string
 ManifestLoader.add_constructor(_MERGE, lambda loader, node: node.value)
+
+
+def _go_key(key: Any) -> Any:
+    """A bool or number key as the text sigs.k8s.io/yaml gives it (`on:` -> "true", `0644:` -> "420", `08:`
+    -> "8"); a null key stays None (Go refuses it; the schema names it as an unknown field)."""
+    if type(key) is bool:
+        return "true" if key else "false"
+    if type(key) is int:
+        return str(key)
+    if type(key) is float and key.is_integer() and abs(key) < 1e6:  # Go's %g: no exponent below 1e6
+        return str(int(key))
+    return key
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
