@@ -35,7 +35,8 @@ SUPPORTED_KEYWORDS = frozenset({
 #: UnmarshalJSON's TrimSpace): a decimal number, then a binary (Ki..Ei), decimal (n, u, m, k, M..E) or
 #: exponent (e3, E-2) suffix. tests/test_validate.py holds Kubernetes' own verdicts on 31 spellings. Bundle
 #: patterns are RE2 (no look-around): kubeconform reads the bundles exported by benchmarks/bench_validate.py.
-QUANTITY_PATTERN = r"^\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]*)(?:[KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?\s*$"
+#: Each part is unambiguous (`[0-9]+\.?[0-9]*` backtracked quadratically on a long run of digits).
+QUANTITY_PATTERN = r"^\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]*)(?:[KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?\s*$"
 #: `format: byte` strings (Secret data, ConfigMap binaryData, caBundle): standard base64 with padding, line
 #: breaks ignored, as Go's encoding/json decodes []byte.
 BASE64_PATTERN = (r"^(?:(?:[\r\n]*[A-Za-z0-9+/]){4})*(?:(?:[\r\n]*[A-Za-z0-9+/]){2}[\r\n]*=[\r\n]*="

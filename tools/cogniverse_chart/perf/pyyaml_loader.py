@@ -37,9 +37,18 @@ _GO_TIMESTAMP = re.compile(r"[0-9]{4}-")
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 
 
-@functools.lru_cache(maxsize=4096)
 def go_scalar(text: str) -> tuple[str, Any]:
-    """(tag, value) of a plain scalar as Go's yaml.v2 resolves it (see _GO_WORDS)."""
+    """(tag, value) of a plain scalar as Go's yaml.v2 resolves it (see _GO_WORDS); short ones memoised
+    (manifests repeat them; a long one kept in the memo would hold its memory)."""
+    return _go_scalar_memo(text) if len(text) <= 64 else _go_scalar(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _go_scalar_memo(text: str) -> tuple[str, Any]:
+    return _go_scalar(text)
+
+
+def _go_scalar(text: str) -> tuple[str, Any]:
     hit = _GO_WORDS.get(text)
     if hit is not None:
         return hit
