@@ -105,6 +105,15 @@ def test_mermaid_picture_of_a_dag_with_condition_and_exit_handler() -> None:
     assert "main__c -.-> exit__notify" in page
 
 
+def test_names_the_chart_controls_cannot_write_lines_of_their_own() -> None:
+    """D12: a parameter named "x`\ntouch /tmp/pwn # " landed as a line of its own in the generated page."""
+    assert "{name: tenant-id," in WORKFLOW
+    text = WORKFLOW.replace("{name: tenant-id,", '{name: "x`\\ntouch /tmp/pwn # ",')  # YAML's \n: a line break
+    page = docs.workflow_docs(parse_stream(text, "demo.yaml"))
+    assert not any(line.startswith("touch") for line in page.splitlines()), page
+    assert "Parameters: `x'\\ntouch /tmp/pwn # `." in page
+
+
 def test_weekly_calendar() -> None:
     cal = docs.calendar(parse_stream(WORKFLOW, "demo.yaml"))
     lines = cal.splitlines()

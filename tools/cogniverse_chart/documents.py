@@ -115,6 +115,9 @@ class Document:
     index: int = 0  # position of the document in its source stream
     #: keys given twice in one mapping, as "'key' at line N": kubectl rejects them, Helm keeps the last
     duplicate_keys: tuple[str, ...] = ()
+    #: 0-based line of its source where the document's text starts (its `---` line): CI formats look up
+    #: a finding's line in this document alone, not in the whole file (cogniverse_chart.locations)
+    line: int = 0
 
     @property
     def kind(self) -> str:
@@ -125,13 +128,18 @@ class Document:
         return str(self.obj.get("apiVersion", ""))
 
     @property
+    def _meta(self) -> dict[str, Any]:
+        meta = self.obj.get("metadata")
+        return meta if type(meta) is dict else {}  # `metadata: 5` is the schema's to report, not a crash
+
+    @property
     def name(self) -> str:
-        meta = self.obj.get("metadata") or {}
+        meta = self._meta
         return str(meta.get("name") or meta.get("generateName") or "")
 
     @property
     def namespace(self) -> str:
-        return str((self.obj.get("metadata") or {}).get("namespace") or "")
+        return str(self._meta.get("namespace") or "")
 
     @property
     def ref(self) -> str:
@@ -156,9 +164,10 @@ def iter_documents(chunks: Iterable[Chunk], source: str) -> Iterator[Document]:
                                    f"got {type(obj).__name__}")
             kind = obj.get("kind")
             if type(kind) is str and kind.endswith("List") and isinstance(obj.get("items"), list):
-                yield from (Document(item, where, i, repeated) for item in obj["items"] if isinstance(item, dict))
+                yield from (Document(item, where, i, repeated, first_line)
+                            for item in obj["items"] if isinstance(item, dict))
                 continue
-            yield Document(obj, where, i, repeated)
+            yield Document(obj, where, i, repeated, first_line)
 
 
 def parse_stream(text: str, source: str) -> list[Document]:

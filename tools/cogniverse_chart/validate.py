@@ -67,6 +67,17 @@ def _short(v: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _quantity_message(q: str) -> str:
+    """Why a string is no Kubernetes quantity, with the spelling that was probably meant."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([kKMGTPE])(i?)[bB]?\s*", q)
+    if m:
+        n, unit = m[1], m[2].upper() if m[2] != "k" else "k"
+        hint = f"{n}{'Ki' if unit == 'k' else unit + 'i'} (binary) or {n}{'k' if unit in 'kK' else unit} (decimal)"
+    else:
+        hint = "512Mi, 1Gi, 500m or 2"
+    return f"{_short(q, 40)} is not a Kubernetes quantity: write e.g. {hint}, no space and no B"
+
+
 def describe_error(e: "ValidationError") -> list[tuple[str, str]]:
     """A jsonschema error -> [(json path, message)], worded for people writing manifests."""
     path = list(e.absolute_path)
@@ -79,6 +90,8 @@ def describe_error(e: "ValidationError") -> list[tuple[str, str]]:
         for key in e.instance:
             if key in known:
                 continue
+            # a null, number or boolean key (`~: 1`) is named as YAML wrote it, never handed to difflib (D45)
+            key = key if isinstance(key, str) else json.dumps(key, default=str)
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else "; remove it"
             out.append((json_path([*path, key]), f"unknown field '{key}'{hint}"))
@@ -92,11 +105,17 @@ def describe_error(e: "ValidationError") -> list[tuple[str, str]]:
         want = e.validator_value if isinstance(e.validator_value, list) else [e.validator_value]
         return [(json_path(path), f"expected {' or '.join(want)}, got {_json_type(e.instance)} {_short(e.instance)}")]
     if kw == "enum":
-        return [(json_path(path), f"{_short(e.instance)} is not one of {', '.join(map(str, e.validator_value))}")]
+        return [(json_path(path), f"{_short(e.instance)} is not one of {', '.join('null' if v is None else str(v) for v in e.validator_value)}")]
     if kw in ("anyOf", "oneOf") and e.context:
         from jsonschema.exceptions import best_match
 
         return describe_error(best_match(e.context))
+    if kw == "pattern" and e.validator_value == schemas.QUANTITY_PATTERN:
+        return [(json_path(path), _quantity_message(e.instance))]
+    if kw == "pattern" and e.validator_value == schemas.BASE64_PATTERN:
+        plain = "stringData" if len(path) >= 2 and path[-2] == "data" else "a text field"
+        return [(json_path(path), f"{_short(e.instance, 40)} is not base64: these bytes are written base64-encoded "
+                                  f"(`base64 -w0`); for plain text use {plain} instead")]
     if kw == "pattern":
         return [(json_path(path), f"{_short(e.instance)} does not match the pattern {e.validator_value}")]
     return [(json_path(path), e.message if len(e.message) < 200 else e.message[:197] + "...")]
@@ -277,7 +296,14 @@ class Validator:
         if check is None:
             import jsonschema
 
-            check = self._extra_checks[key] = jsonschema.Draft7Validator(self.extra_schemas[key])
+            schema = self.extra_schemas[key]
+            meta = schema.get("properties", {}).get("metadata")
+            if isinstance(meta, dict) and meta.get("$ref") == "#/definitions/" + schemas.OBJECT_META:
+                # a CRD's metadata is ObjectMeta: checked as strictly as in the bundled kinds
+                defs = schemas.closure(self.k8s[0].definitions, schemas.OBJECT_META) if self.k8s else \
+                    {schemas.OBJECT_META: {"type": "object"}}
+                schema = {**schema, "definitions": {**schema.get("definitions", {}), **defs}}
+            check = self._extra_checks[key] = jsonschema.Draft7Validator(schema)
         from referencing.exceptions import Unresolvable
 
         out = []

@@ -9,7 +9,7 @@ import sys
 from cogniverse_chart.errors import ToolkitError
 
 from . import examples, oracle
-from .gobuild import argo_subst, registry, vap_eval, warm_smoke_runner
+from .gobuild import argo_subst, kube_yaml, registry, vap_eval, warm_smoke_runner
 
 
 def main() -> int:
@@ -18,6 +18,7 @@ def main() -> int:
             print(oracle.build(major))
             print(examples.fetch(major))  # Argo's examples/ (a lint test corpus), extracted once per version
         print(vap_eval())
+        print(kube_yaml())
         print(registry())
         print(argo_subst())
         print(warm_smoke_runner())

@@ -4,7 +4,7 @@ The `github.com/argoproj/argo-workflows/v3` and `/v4` module zips (versions.env 
 ARGO_V4_VERSION) carry `examples/`. `fetch(major)` gets the zip through the Go toolchain's module
 download (`go mod download -json`) and extracts the manifests once per version into
 ~/.cache/cogniverse/argo-examples/<version>/ (the go-helpers stage of scripts/test.sh calls it through
-`python -m cogniverse_chart.gobuild`; a warm run finds the directory and does nothing).
+`python -m cogniverse_dev`; a warm run finds the directory and does nothing).
 
 `agreement(major)` runs every example file through Argo's validator (oracle.py; the WorkflowTemplates
 and ClusterWorkflowTemplates a file references ride along as context), through `lint` with default

@@ -2,7 +2,7 @@
 code, Argo's parameter substitution, the OCI registry), each a wrapper module under tools/ with a pinned
 go.mod/go.sum: built once, niced, and cached under ~/.cache/cogniverse/<name>/ by a hash of the module's
 sources and the Go version, so a cold build never happens inside a test run twice. scripts/test.sh
-builds them all as a stage of its own (`python -m cogniverse_chart.gobuild`), and there also builds the
+builds them all as a stage of its own (`python -m cogniverse_dev`), and there also builds the
 smoke-runner image once, so the fast tests of its build script find Go's build cache warm.
 """
 
@@ -87,7 +87,7 @@ def build(src: Path, name: str, tag: str, quiet: bool = False) -> Path:
                               cwd=src, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             raise ToolkitError(f"building {name} from {src.relative_to(REPO_ROOT)} failed; fix the toolchain or "
-                               f"module cache and rerun `python -m cogniverse_chart.gobuild`:\n{proc.stderr[-3000:]}")
+                               f"module cache and rerun `python -m cogniverse_dev`:\n{proc.stderr[-3000:]}")
         tmp.rename(out)
     return out
 
@@ -120,6 +120,17 @@ def argo_subst(quiet: bool = False) -> Path:
     resource step) at ARGO_VERSION: the security tests feed it the chart's resource templates."""
     tag = check_pin(ARGO_SUBST, "github.com/argoproj/argo-workflows/v3", "ARGO_VERSION")
     return build(ARGO_SUBST, "argo-subst", tag, quiet)
+
+
+KUBE_YAML = TOOLS / "kube-yaml"
+
+
+def kube_yaml(quiet: bool = False) -> Path:
+    """kubectl's YAML reader (k8s.io/apimachinery's YAMLReader + ToJSON at the staging version of
+    KUBERNETES_VERSION): the manifest reader's tests compare what it reads with what Kubernetes reads."""
+    staging = "v0." + versions.get("KUBERNETES_VERSION").lstrip("v").split(".", 1)[1]
+    tag = check_pin(KUBE_YAML, "k8s.io/apimachinery", "KUBERNETES_VERSION", expected=staging)
+    return build(KUBE_YAML, "kube-yaml", tag, quiet)
 
 
 SMOKE_RUNNER = REPO_ROOT / "images" / "smoke-runner"

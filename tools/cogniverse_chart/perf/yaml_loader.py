@@ -7,20 +7,27 @@ from __future__ import annotations
 
 import codecs
 import gc
+import itertools
 import re
 from typing import Any, Callable, Iterator
 
 from ..errors import ToolkitError
 
-_SPLIT_RE = re.compile(r"^---[ \t]*(?:#.*)?$", re.M)
-#: Plain scalars that YAML 1.1 (Go's yaml.v2, which kubectl and Helm use, and PyYAML) reads differently
-#: from the YAML 1.2 fast path: y/n/yes/no/on/off booleans, 0-prefixed octals, merge keys `<<`.
+_SPLIT_RE = re.compile(r"^---[ \t\r]*(?:#.*)?$", re.M)  # blanks as kubectl's YAMLReader trims them (CRLF too)
+#: Plain scalars that Go's yaml.v2 (YAML 1.1, which kubectl and Helm use) reads differently from the YAML 1.2
+#: fast path: y/n/yes/no/on/off booleans, 0-prefixed octals (also signed: -0644), other 0-prefixed numbers
+#: (0b101, 0X1F), numbers with underscores (1_000), merge keys `<<`; after any run of blanks or a line
+#: break, before a line end (LF or CRLF), a comment or a flow indicator.
 #: This check runs over every byte of every manifest, so it starts with a single character class (the regex
 #: engine skips ahead on it; a leading look-behind made the old check cost more than the parse itself) and
 #: over-matches (prose such as "restarted on" at a line end, a word in a quoted script). Where it matches,
 #: load_chunk looks whether the fast parse holds one of the words it found as a whole scalar.
-_W = r"(?:(?<=[yY])(?:es|ES)?|(?<=[nN])[oO]?|(?<=[oO])(?:[nN]|ff|FF)|(?<=0)[0-9_]+|(?<=<)<)"
-_YAML11_QUICK = re.compile(r"[yYnNoO0<](?<=[\s\[{,][yYnNoO0<])" + _W + r"[ \t]*(?:$|[,\]}#:])", re.M)
+_W = r"(?:(?<=[yY])(?:es|ES)?|(?<=[nN])[oO]?|(?<=[oO])(?:[nN]|ff|FF)|(?<=0)[0-9_xXoObB][0-9a-fA-F_]*|(?<=<)<)"
+_END = r"[ \t]*(?:\r?$|[,\]}#:])"
+_YAML11_QUICK = re.compile(r"[yYnNoO0<](?<=[\s\[{,+-][yYnNoO0<])" + _W + _END, re.M)
+#: A number with underscores (1_000): a regex of its own that starts with the '_' (a literal the engine jumps
+#: to; as an alternative of the one above it doubled that one's cost).
+_UNDERSCORE_NUMBER = re.compile(r"_(?<=[0-9]_)[0-9_]*[0-9](?:\.[0-9_]*)?(?:[eE][-+]?[0-9_]+)?" + _END, re.M)
 _YAML11_START = tuple("yYnNoO0<")
 #: Characters YAML does not allow in a stream. yaml_rs silently stops at NUL and accepts the others;
 #: PyYAML (like Go's yaml, so kubectl and Helm) refuses them with their position.
@@ -85,7 +92,7 @@ def _separators(text: str) -> Iterator[tuple[int, int]]:
     while True:
         eol = find("\n", pos)
         end = len(text) if eol < 0 else eol
-        tail = text[pos + 3:end].lstrip(" \t")
+        tail = text[pos + 3:end].lstrip(" \t\r")  # `---` of a CRLF file ends in \r
         if not tail or tail[0] == "#":
             yield pos, end
         if eol < 0:
@@ -245,10 +252,12 @@ def load_chunk(chunk: str, source: str, offset: int, clean: bool | None = None) 
         if obj is None or isinstance(obj, dict):
             deep = not checked and _may_nest_deep(chunk) and _depth(obj) > MAX_DEPTH
             quick = _YAML11_QUICK.search(chunk)
+            under = _UNDERSCORE_NUMBER.search(chunk)
             keyed = obj is not None and (
                 "?" in chunk or ("]" in chunk and _SEQ_KEY(chunk)) or ("}" in chunk and _MAP_KEY(chunk))
             ) and _collection_key(obj)
-            if not deep and not keyed and not (quick and _holds_any(obj, _yaml11_readings(chunk, quick.start()))):
+            if not deep and not keyed and not (
+                    (quick or under) and _holds_any(obj, _yaml11_readings(chunk, quick, under))):
                 return [obj], []
     if deep or (not checked and _may_nest_deep(chunk)):
         from .pyyaml_loader import check_depth
@@ -276,21 +285,34 @@ def _collection_key(obj: dict) -> bool:
     return False
 
 
-def _yaml11_readings(chunk: str, start: int) -> set[Any]:
-    """What yaml_rs (YAML 1.2) makes of each word from `start` on that YAML 1.1 may read differently (the
-    quick regex: a superset of the precise one): the word itself (`on`, `no`, `<<`) and, for 0-prefixed
-    digits, the integer (yaml_rs drops the underscores and reads `0644` as decimal; the octal value too)."""
+def _yaml11_readings(chunk: str, quick: "re.Match[str] | None", under: "re.Match[str] | None") -> set[Any]:
+    """What yaml_rs (YAML 1.2) makes of each word, from the first match on, that Go's YAML 1.1 may read
+    differently (the quick regexes, which over-match): the word itself (`on`, `no`, `<<`, `1_000`, `0b101`:
+    strings in YAML 1.2) and, for 0-prefixed digits, the integers YAML 1.2 reads (`0644` as 644, or octal),
+    with either sign."""
     found: set[Any] = set()
-    for m in _YAML11_QUICK.finditer(chunk, start):
-        word = m.group().rstrip(" \t,]}#:")
+    matches = itertools.chain(_YAML11_QUICK.finditer(chunk, quick.start()) if quick else (),
+                              _UNDERSCORE_NUMBER.finditer(chunk, under.start()) if under else ())
+    for m in matches:
+        begin = m.start()
+        if chunk[begin] == "_":  # the whole plain number the underscore is in
+            while begin and chunk[begin - 1] in _NUMBER_CHARS:
+                begin -= 1
+        word = chunk[begin:m.end()].rstrip(" \t\r,]}#:")
         found.add(word)
+        sign = chunk[begin - 1] if begin and chunk[begin - 1] in "+-" else ""
+        if sign:
+            found.add(sign + word)
         if word[0] == "0":
             digits = word.replace("_", "")
             if digits.isdigit():
-                found.add(int(digits))
-                if "8" not in digits and "9" not in digits:
-                    found.add(int(digits, 8))
+                for value in (int(digits), int(digits, 8) if "8" not in digits and "9" not in digits else None):
+                    if value is not None:
+                        found.update((value, -value))
     return found
+
+
+_NUMBER_CHARS = frozenset("0123456789_.+-eE")
 
 
 def _holds_any(obj: Any, wanted: set[Any]) -> bool:
