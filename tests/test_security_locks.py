@@ -116,6 +116,16 @@ CASES: list[tuple[str, str, Any, Any, str, str | None, dict[str, Any]]] = [
      None, ALICE, "only argo.templateWriters", {}),
     ("stored-template-added", "workflows", _obj("Workflow", {"templates": [{"name": "y"}]}, storedTemplates={"namespaced/mine/hold": SUSPEND_FOREVER}),
      _obj("Workflow", {"templates": [{"name": "y"}]}), ALICE, "only argo.templateWriters", {}),
+    # attack21c: a case-folded key in an inline template (Go's lenient decoding reads it), a null database (Argo: no
+    # database, so the ConfigMap lock)
+    ("inline-case-folded-sync", "workflows", _wf(namespace=OTHER, templates=[{"name": "main", "steps": [[{"name": "s", "inline": {
+        "Synchronization": {"Mutexes": [{"Name": "tenant-provisioning", "Namespace": NS}]}, "container": {"image": "alpine"}}}]]}]),
+     None, BOB, "spelled exactly", {}),
+    ("inline-case-folded-mutex-item", "workflows", _inline("dag", {"mutexes": [{"Name": "tenant-provisioning"}]}), None, ALICE,
+     "spelled exactly", {}),
+    ("semaphore-database-null", "workflows", _wf({"semaphores": [{"configMapKeyRef": {"name": SEMAPHORES, "key": "heavy-jobs"},
+                                                                  "database": None}]}), None, ALICE, "only argo.templateWriters", {}),
+    ("semaphore-database", "workflows", _wf({"semaphores": [{"database": {"key": "my-lock"}}]}), None, ALICE, None, {}),
     ("stored-spec", "workflows", _obj("Workflow", BY_REF, OTHER, storedWorkflowTemplateSpec={"synchronization": {"mutexes": [
         {"name": "tenant-provisioning", "namespace": NS}]}}), None, BOB, "only argo.templateWriters", {}),
 ]

@@ -197,6 +197,20 @@ ARGO: list[tuple[str, str, Any, Any, str, str | None, dict[str, Any]]] = [
      None, ALICE, "artifactGC", {}),
     ("artifact-gc-steps-account", "workflows", _wf(artifactGC={"strategy": "OnWorkflowDeletion", "serviceAccountName": STEPS,
                                                                "podSpecPatch": '{"priorityClassName": "low"}'}), None, ALICE, None, {}),
+    # Argo's controller decodes a workflow leniently when its typed decoder fails (an integer in a parameter value):
+    # Go's encoding/json then reads keys in any case and 'ſ' as 's' (attack21c #1). An inline template (whose keys
+    # the API server keeps) may hold only Argo's exact field names.
+    *[(f"inline-key-{key}", "workflows", _steps({"inline": {key: PROV, "inputs": {"parameters": [{"name": "p", "default": 1}]},
+                                                      "container": {"image": "alpine"}}}), None, ALICE, "spelled exactly", {})
+      for key in ("ServiceAccountName", "serviceaccountname", "\u017ferviceAccountName", "PodSpecPatch")],
+    ("inline-executor-key", "workflows", _steps({"inline": {"executor": {"ServiceAccountName": PROV}, "container": {"image": "alpine"}}}),
+     None, ALICE, "spelled exactly", {}),
+    ("dag-inline-key", "workflows", _wf(entrypoint="main", templates=[{"name": "main", "dag": {"tasks": [
+        {"name": "t", "inline": {"Executor": {"serviceAccountName": PROV}, "container": {"image": "alpine"}}}]}}]),
+     None, ALICE, "spelled exactly", {}),
+    ("inline-exact-keys", "workflows", _steps({"inline": {"container": {"image": "alpine"}, "inputs": {"parameters": [{"name": "p", "default": 1}]},
+                                                   "executor": {"serviceAccountName": STEPS}, "metadata": {"labels": {"a": "b"}}}}),
+     None, ALICE, None, {}),
 ]
 
 
