@@ -15,7 +15,8 @@ reaches the size asked for. For each size:
             case per copy, fed as JSON lines (the conversion to JSON is not timed)
 Peak RSS is each process's own (wait4 rusage), measured through a small helper process so that the
 benchmark's memory is not counted. CPU seconds (user + system) are the fair comparison on a shared
-machine; the `x validate` column is each tool's CPU time over validate's. Targets (issue 25): lint peaks
+machine (the `load` column: the machine's 1-minute load average after each run); the `x validate` column is each tool's
+CPU time over validate's. Targets (issue 25): lint peaks
 under 100 MB on 200 MB, and its time is within 2x validate's.
 """
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -33,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_validate import run_measured_cpu  # noqa: E402  (the shared wall/CPU-time, peak-RSS helper)
 
 from cogniverse_chart.chart import render_profiles  # noqa: E402
-from cogniverse_chart.lint import oracle  # noqa: E402
+from cogniverse_dev import oracle  # noqa: E402
 
 CLI = [sys.executable, "-m", "cogniverse_chart.cli"]
 ARGO_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
@@ -89,7 +91,7 @@ def main() -> int:
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-lint-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"{'stream':>8} {'objects':>8}  {'tool':<9} {'seconds':>8} {'cpu s':>7} {'x validate':>10} "
-          f"{'peak MB':>8}  result")
+          f"{'peak MB':>8} {'load':>5}  result")
     for mb in args.mb:
         stream = work / f"chart-{mb}mb.yaml"
         n = write_stream(stream, mb)
@@ -104,14 +106,14 @@ def main() -> int:
             wall, cpu, rss, done = run_measured_cpu(cmd)
             base = base or cpu
             tail = (done.stdout.strip().splitlines() or [f"exit {done.returncode}"])[-1]
-            print(f"{size:7.0f}M {n:>8}  {name:<9} {wall:8.1f} {cpu:7.1f} {cpu / base:9.2f}x {rss:8d}  {tail[:80]}",
-                  flush=True)
+            print(f"{size:7.0f}M {n:>8}  {name:<9} {wall:8.1f} {cpu:7.1f} {cpu / base:9.2f}x {rss:8d} "
+                  f"{os.getloadavg()[0]:5.1f}  {tail[:80]}", flush=True)
         jsonl = work / f"chart-{mb}mb.jsonl"
         argo_objects = write_argo_input(stream, jsonl)
         wall, cpu, rss, done = run_measured_cpu(["sh", "-c", f"exec {exe} < {jsonl}"])
         rejected = sum(1 for line in done.stdout.splitlines() for r in json.loads(line)["results"] if r["error"])
-        print(f"{size:7.0f}M {n:>8}  {'argo':<9} {wall:8.1f} {cpu:7.1f} {cpu / base:9.2f}x {rss:8d}  "
-              f"{argo_objects} Argo objects, {rejected} rejected", flush=True)
+        print(f"{size:7.0f}M {n:>8}  {'argo':<9} {wall:8.1f} {cpu:7.1f} {cpu / base:9.2f}x {rss:8d} "
+              f"{os.getloadavg()[0]:5.1f}  {argo_objects} Argo objects, {rejected} rejected", flush=True)
         if not args.keep:
             stream.unlink()
             jsonl.unlink()

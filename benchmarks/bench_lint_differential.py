@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_lint_differential.py [--versions 3.7,4.0] [--limit N]
 
 Builds (or finds cached) Argo's validator for each version, generates every mutant of the seed
-workflows (cogniverse_chart.lint.differential), runs them through Argo (one process per version)
+workflows (cogniverse_dev.differential), runs them through Argo (one process per version)
 and through lint's argo/ rules, and prints per version: the 2x2 agreement table, the per-operator
 split, the wall time of each side, and the lint time of the chart's own profiles. Exit 1 when a
 mutant Argo rejects passes lint, or lint rejects one Argo accepts by a rule not listed as beyond Argo.
@@ -16,7 +16,7 @@ import os
 import time
 
 from cogniverse_chart.chart import render_profiles
-from cogniverse_chart.lint import differential as D
+from cogniverse_dev import differential as D
 from cogniverse_chart.lint import lint
 
 

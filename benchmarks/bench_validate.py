@@ -9,11 +9,14 @@ Streams (each at least --objects objects, distinct names):
   chart       everything the chart renders for every profile, in its real proportions, including the
               WorkflowTemplates / CronWorkflows (8-17 kB of YAML each)
 For each stream, with one Kubernetes and one Argo version (KUBERNETES_VERSION's minor, Argo 4.0):
-  ours        `cogniverse-chart validate FILE`: process wall time (median of --repeat) and peak RSS
+  ours        `cogniverse-chart validate FILE`: process wall time (median of --repeat), its CPU seconds (user +
+              system, median), peak RSS
   kubeconform `kubeconform -strict` on the same file against the same strict schemas (the bundles
               exported to kubeconform's file layout); built from its Go module at KUBECONFORM_VERSION
               (versions.env) into .tools/bin on first use (`go install`, cached)
-  ratio       kubeconform wall time / ours (>1: we are faster), our RSS / kubeconform's
+  ratio       kubeconform wall time / ours (>1: we are faster), the same in CPU seconds, our RSS / kubeconform's
+The machine's load average is printed before and after each tool: wall times on a shared machine count the
+time other work took the CPU (kubeconform's goroutines use every core; we use one), CPU seconds do not.
 Then the bounded-memory check: a --big-mb MB stream of ConfigMaps through `cogniverse-chart validate`,
 printing its peak RSS (the stream is never held whole in memory).
 """
@@ -82,12 +85,6 @@ with open(out, "wb") as o, open(err, "wb") as e:
 """
 
 
-def run_measured(cmd: list[str]) -> tuple[float, int, subprocess.CompletedProcess]:
-    """(wall seconds, peak RSS in MB, result) of one process (its own rusage, via wait4)."""
-    wall, _, rss, done = run_measured_cpu(cmd)
-    return wall, rss, done
-
-
 def run_measured_cpu(cmd: list[str]) -> tuple[float, float, int, subprocess.CompletedProcess]:
     """(wall seconds, CPU seconds (user + system), peak RSS in MB, result) of one process. On a shared
     machine CPU seconds compare two tools fairly; wall time also counts the time other work took the CPU."""
@@ -101,9 +98,15 @@ def run_measured_cpu(cmd: list[str]) -> tuple[float, float, int, subprocess.Comp
     return float(wall), float(cpu), int(rss_kb) // 1024, done
 
 
-def median_run(cmd: list[str], repeat: int) -> tuple[float, int, subprocess.CompletedProcess]:
-    runs = [run_measured(cmd) for _ in range(repeat)]
-    return statistics.median(r[0] for r in runs), max(r[1] for r in runs), runs[-1][2]
+def median_run(cmd: list[str], repeat: int) -> tuple[float, float, int, subprocess.CompletedProcess]:
+    """(median wall seconds, median CPU seconds, peak RSS in MB, last result) of --repeat runs."""
+    runs = [run_measured_cpu(cmd) for _ in range(repeat)]
+    return (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs), max(r[2] for r in runs),
+            runs[-1][3])
+
+
+def _load() -> str:
+    return "load %.1f %.1f %.1f" % os.getloadavg()
 
 
 def kubeconform_binary() -> Path | None:
@@ -148,18 +151,20 @@ def bench(kind: str, objects: int, repeat: int, kubeconform: Path | None, tmp: P
     mb = len(text) / 1e6
     print(f"\n== stream '{kind}': {n} objects, {mb:.1f} MB ({len(text) / n / 1000:.1f} kB/object); "
           f"Kubernetes {KUBE_MINOR} + Argo {ARGO_MINOR}; cpus {os.cpu_count()}; load {os.getloadavg()[0]:.1f}")
-    wall, rss, proc = median_run([*OURS, str(path)], repeat)
+    wall, cpu, rss, proc = median_run([*OURS, str(path)], repeat)
     assert proc.returncode == 0, proc.stdout[-800:] + proc.stderr[-800:]
-    print(f"ours:        {wall:6.2f} s  {n / wall:8.0f} objects/s  {mb / wall:5.1f} MB/s  peak RSS {rss:5d} MB")
+    print(f"ours:        {wall:6.2f} s  {n / wall:8.0f} objects/s  {mb / wall:5.1f} MB/s  cpu {cpu:6.2f} s  "
+          f"peak RSS {rss:5d} MB  ({_load()})")
     if kubeconform is None:
         return
     cmd = [str(kubeconform), "-strict", "-summary", "-kubernetes-version", f"{KUBE_MINOR}.0",
            "-schema-location", location, str(path)]
-    kwall, krss, kproc = median_run(cmd, repeat)
+    kwall, kcpu, krss, kproc = median_run(cmd, repeat)
     assert kproc.returncode == 0, kproc.stdout[-800:] + kproc.stderr[-800:]
-    print(f"kubeconform: {kwall:6.2f} s  {n / kwall:8.0f} objects/s  {mb / kwall:5.1f} MB/s  peak RSS {krss:5d} MB"
-          f"  ({kproc.stdout.strip().splitlines()[-1]})")
-    print(f"ratio:       throughput {kwall / wall:.2f}x kubeconform's, memory {rss / max(krss, 1):.2f}x kubeconform's")
+    print(f"kubeconform: {kwall:6.2f} s  {n / kwall:8.0f} objects/s  {mb / kwall:5.1f} MB/s  cpu {kcpu:6.2f} s  "
+          f"peak RSS {krss:5d} MB  ({_load()})  ({kproc.stdout.strip().splitlines()[-1]})")
+    print(f"ratio:       throughput {kwall / wall:.2f}x kubeconform's (CPU seconds: {kcpu / max(cpu, 1e-9):.2f}x), "
+          f"memory {rss / max(krss, 1):.2f}x kubeconform's")
 
 
 def big_stream(megabytes: int, tmp: Path) -> None:
@@ -171,9 +176,9 @@ def big_stream(megabytes: int, tmp: Path) -> None:
             f.write(chunk * 200)  # 200 copies per dump keeps building the file fast; names repeat
             size += len(chunk) * 200
             i += 1
-    wall, rss, proc = run_measured([*OURS, str(path)])
+    wall, cpu, rss, proc = run_measured_cpu([*OURS, str(path)])
     assert proc.returncode == 0, proc.stdout[-800:] + proc.stderr[-800:]
-    print(f"\n== bounded memory: {size / 1e6:.0f} MB stream of ConfigMaps: {wall:.1f} s, peak RSS {rss} MB "
+    print(f"\n== bounded memory: {size / 1e6:.0f} MB stream of ConfigMaps: {wall:.1f} s ({cpu:.1f} s CPU), peak RSS {rss} MB "
           f"({proc.stdout.strip().splitlines()[-1]})")
 
 

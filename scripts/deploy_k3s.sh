@@ -19,14 +19,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PROG=deploy_k3s.sh
 
 # ---- pinned versions and sources (override through the environment or the flags) ------------
-pinned() { # KEY: its value in versions.env, the one file that pins every version
-  local v
-  v=$(awk -F= -v k="$1" '$1 == k {print $2; exit}' "$ROOT/versions.env" 2>/dev/null)
-  [[ -n "$v" ]] || { printf '%s: error: %s has no %s=...\n' "$PROG" "$ROOT/versions.env" "$1" >&2; exit 1; }
-  printf '%s\n' "$v"
-}
-K3S_VERSION=${K3S_VERSION:-$(pinned K3S_VERSION)}
-ARGO_VERSION=${ARGO_VERSION:-$(pinned ARGO_VERSION)}
+# shellcheck source=scripts/lib/pins.sh
+source "$ROOT/scripts/lib/pins.sh"
+K3S_VERSION=${K3S_VERSION:-$(pin K3S_VERSION)}
+ARGO_VERSION=${ARGO_VERSION:-$(pin ARGO_VERSION)}
 LOCAL_CLUSTER=${LOCAL_CLUSTER:-$ROOT/scripts/local_cluster.sh}
 # The installer of the K3s release itself (a fixed file per version, so its sha256 can be pinned).
 K3S_INSTALL_URL=${K3S_INSTALL_URL:-https://raw.githubusercontent.com/k3s-io/k3s/${K3S_VERSION//+/%2B}/install.sh}
@@ -210,10 +206,9 @@ if [[ -z "$ARGO_CLI_URL" && -n "$ARGO_MANIFEST" ]]; then INSTALL_ARGO_CLI=0; fi
 ARGO_CLI_URL=${ARGO_CLI_URL:-https://github.com/argoproj/argo-workflows/releases/download/$ARGO_VERSION/argo-$cli_os-$cli_arch.gz}
 argo_source=${ARGO_MANIFEST:-$ARGO_MANIFEST_URL}
 # The sha256 every download must have (versions.env, for the pinned versions; the environment overrides).
-pin() { awk -F= -v k="$1" '$1 == k {print $2; exit}' "$ROOT/versions.env" 2>/dev/null; }
-K3S_INSTALLER_SHA256=${K3S_INSTALLER_SHA256:-$(pin K3S_INSTALLER_SHA256)}
-ARGO_MANIFEST_SHA256=${ARGO_MANIFEST_SHA256:-$(pin ARGO_MANIFEST_SHA256)}
-ARGO_CLI_SHA256=${ARGO_CLI_SHA256:-$(pin "ARGO_CLI_${cli_os^^}_${cli_arch^^}_SHA256")}
+K3S_INSTALLER_SHA256=${K3S_INSTALLER_SHA256:-$(pin_optional K3S_INSTALLER_SHA256)}
+ARGO_MANIFEST_SHA256=${ARGO_MANIFEST_SHA256:-$(pin_optional ARGO_MANIFEST_SHA256)}
+ARGO_CLI_SHA256=${ARGO_CLI_SHA256:-$(pin_optional "ARGO_CLI_${cli_os^^}_${cli_arch^^}_SHA256")}
 
 # ---- tools ---------------------------------------------------------------------------------------
 SUDO=()
@@ -385,7 +380,7 @@ check_values_dry_run() {
       printf '%s: --dry-run: %s verified: signed by a key in %s, digest matches\n' "$PROG" "$CHART" "$CHART_KEYRING"
     fi
   fi
-  kube=$(pinned KUBERNETES_VERSION)
+  kube=$(pin KUBERNETES_VERSION)
   if ! out=$("$HELM_BIN" template "$RELEASE" "$chart" --namespace "$NAMESPACE" --kube-version "$kube" \
         --api-versions argoproj.io/v1alpha1 "${values_args[@]}" 2>&1 >/dev/null); then
     printf '%s: --dry-run: a real run would stop at "helm upgrade --install": Helm refuses the chart with these values:\n%s\n' \

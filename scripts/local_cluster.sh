@@ -33,15 +33,10 @@ LOCK="${COGNIVERSE_CLUSTER_LOCK:-/run/lock/cogniverse-local-cluster.lock}"
 ARGO_REQUEUE_TIME="${COGNIVERSE_ARGO_REQUEUE_TIME:-250ms}"
 PAUSE_IMAGE="cogniverse/pause:3.10"
 TOOLBOX_IMAGE="cogniverse/toolbox:1.0"
-gomod_version() {  # gomod_version GO_MOD MODULE: the required version of MODULE
-  awk -v m="$2" '$1 == "require" && $2 == m {print $3; exit} $1 == m && $2 ~ /^v/ {print $2; exit}' "$1"
-}
-pin() {  # pin KEY: the value of KEY in versions.env (the one place every version is pinned)
-  local v
-  v="$(awk -F= -v k="$1" '$1 == k {print $2; exit}' "$ROOT/versions.env")"
-  [[ -n "$v" ]] || die "versions.env has no $1"
-  echo "$v"
-}
+# pin, gomod_version: the one reader of versions.env and go.mod requirements.
+PROG=local_cluster.sh
+# shellcheck source=scripts/lib/pins.sh
+source "$ROOT/scripts/lib/pins.sh"
 # Kubernetes (version selection, wrapper module, build, kubectl): cluster/k8s/k8s.sh.
 # shellcheck source=cluster/k8s/k8s.sh
 source "$CLUSTER_DIR/k8s/k8s.sh"
@@ -74,10 +69,12 @@ Commands:
   down        stop the processes 'up' started (by PID file) and remove its mounts, cgroups,
               network devices and iptables rules; keeps caches (add --purge to also drop cluster data)
   status      print the health of every component; exit 1 when one is down
+  restart apiserver  stop the node's kube-apiserver and start it again with the same flags (a fault the
+              chaos suite injects, tests/smoke/chaos); prints how long the API was down
   kubeconfig  print the path of the admin kubeconfig
 
 Options:
-  --argo-version V  Argo Workflows to build/run: 3.7 ($(argo_pin ARGO_VERSION)) or 4.0 ($(argo_pin ARGO_V4_VERSION)),
+  --argo-version V  Argo Workflows to build/run: 3.7 ($(pin ARGO_VERSION)) or 4.0 ($(pin ARGO_V4_VERSION)),
               pinned in versions.env; 'up' on a running node swaps controller, server and argoexec
               [\$COGNIVERSE_ARGO_VERSION, default 3.7]
   --kubernetes-version V  Kubernetes release to build/run (default KUBERNETES_VERSION=$(pin KUBERNETES_VERSION) in
@@ -151,20 +148,20 @@ start_daemon() {  # start_daemon NAME CMD...: background process, output to logs
   echo $! >"$(pidfile "$name")"
 }
 
-stop_daemon() {  # stop_daemon NAME: SIGTERM, then SIGKILL after 20s; only the PID we recorded
-  local name="$1" pf pid i
+stop_daemon() {  # stop_daemon NAME [GRACE]: SIGTERM, then SIGKILL after GRACE (20) s; only the PID we recorded
+  local name="$1" grace="${2:-20}" pf pid i
   pf="$(pidfile "$name")"
   [[ -f "$pf" ]] || return 0
   pid="$(cat "$pf")"
   if running "$name"; then
     log "stopping $name (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 40; i++)); do
+    for ((i = 0; i < grace * 2; i++)); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.5
     done
     if kill -0 "$pid" 2>/dev/null; then
-      log "$name did not stop; SIGKILL"
+      log "$name did not stop within ${grace}s; SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
     fi
   fi
@@ -741,6 +738,22 @@ cmd_down() {
   log "down"
 }
 
+# ---------------------------------------------------------------- restart
+cmd_restart() {  # restart COMPONENT: one of the node's processes stopped and started again as `up` starts it
+  [[ $EUID -eq 0 ]] || die "run as root"
+  local component="$1" pid start
+  running "$component" || die "$component is not running: start the node with scripts/local_cluster.sh up"
+  # The binary it was started from (argv[0]), so a restart never switches release or build.
+  pid="$(cat "$(pidfile "$component")")"
+  K8S_BIN="$(dirname "$(tr '\0' '\n' <"/proc/$pid/cmdline" | head -1)")"
+  start=$(date +%s%N)
+  # kube-apiserver stops serving within a second of SIGTERM (its log: HTTPServerStoppedListening), then its
+  # process lingers for more than 20 s (seen on 1.37.2); 5 s is enough for the graceful part.
+  stop_daemon "$component" 5
+  start_apiserver
+  log "$component restarted: the API answered again after $(( ($(date +%s%N) - start) / 1000000 )) ms"
+}
+
 # ---------------------------------------------------------------- status
 cmd_status() {
   local name bad=0 state
@@ -766,7 +779,7 @@ cmd_status() {
 }
 
 main() {
-  local cmd="" purge=0
+  local cmd="" purge=0 component=""
   argo_select "${COGNIVERSE_ARGO_VERSION:-}"
   k8s_select "${COGNIVERSE_KUBERNETES_VERSION:-}"
   while (($#)); do
@@ -781,16 +794,23 @@ main() {
         [[ $# -ge 2 && -n "$2" ]] || { usage >&2; echo "error: --kubernetes-version needs a value (e.g. $(pin KUBERNETES_VERSION))" >&2; exit 2; }
         k8s_select "$2"
         shift ;;
-      build | up | down | status | kubeconfig)
+      build | up | down | status | kubeconfig | restart)
         [[ -z "$cmd" ]] || { usage >&2; echo "error: more than one command ($cmd, $1)" >&2; exit 2; }
-        cmd="$1" ;;
+        cmd="$1"
+        if [[ $cmd == restart ]]; then
+          [[ $# -ge 2 && $2 != -* ]] || { usage >&2; echo "error: restart needs a component (apiserver)" >&2; exit 2; }
+          [[ $2 == apiserver || $2 == kube-apiserver ]] ||
+            { usage >&2; echo "error: restart: unknown component '$2' (the one restartable component is apiserver)" >&2; exit 2; }
+          component=kube-apiserver
+          shift
+        fi ;;
       *) usage >&2; echo "error: unknown command or option: $1" >&2; exit 2 ;;
     esac
     shift
   done
   [[ -n "$cmd" ]] || { usage >&2; echo "error: a command is required" >&2; exit 2; }
   [[ "$purge" == 0 || "$cmd" == down ]] || { echo "error: --purge only goes with down" >&2; exit 2; }
-  if [[ "$cmd" == up || "$cmd" == down || "$cmd" == build ]]; then
+  if [[ "$cmd" == up || "$cmd" == down || "$cmd" == build || "$cmd" == restart ]]; then
     # One up/down/build at a time per machine: the node's bridge, ports and iptables are global.
     mkdir -p "$(dirname "$LOCK")"
     exec 9>"$LOCK"
@@ -804,6 +824,7 @@ main() {
     up) cmd_up ;;
     down) cmd_down "$purge" ;;
     status) cmd_status ;;
+    restart) cmd_restart "$component" ;;
     kubeconfig) echo "$STATE/admin.kubeconfig" ;;
   esac
 }

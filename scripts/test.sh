@@ -95,7 +95,7 @@ fi
 # The Go helpers the fast tests run (Argo's own validator for 3.7 and 4.0, kube-apiserver's admission-
 # policy code, the OCI registry of the packaging tests), built from their pinned modules and cached by version and source: a cold build does
 # not belong inside a test.
-stage go-helpers "$ROOT/.venv/bin/python" -m cogniverse_chart.gobuild
+stage go-helpers "$ROOT/.venv/bin/python" -m cogniverse_dev
 # --durations=10: the ten slowest fast tests are printed in every run, so a slow one shows up in CI.
 fast_tests() { stage fast-tests run_pytest -m "not smoke" --durations=10 "${pytest_args[@]}"; }
 if [[ $fast_only == 1 ]]; then
@@ -282,6 +282,17 @@ for argo in "${argo_matrix[@]}"; do
       -k test_strict_template_referencing "${pytest_args[@]}" || failed+=("argo $argo: templateReferencing Strict")
   fi
 done
+# The chaos suite's CI subset (tests/smoke/chaos; `pytest -m chaos` runs all of it): faults injected into the
+# node while the chart's workflows run: the workflow-controller SIGKILLed mid-workflow, the kube-apiserver
+# restarted under submit/wait/argo wait, step pods evicted during tenant provisioning. After the last leg,
+# alone on the node: a controller kill or an API server restart would disturb the legs' own tests.
+chaos_subset=(
+  tests/smoke/chaos/test_controller_kill.py::test_controller_killed_mid_workflow_finishes_every_run_once
+  tests/smoke/chaos/test_apiserver_restart.py
+  tests/smoke/chaos/test_step_eviction.py
+)
+stage "chaos (argo $last)" run_pytest -m chaos --durations=5 "${chaos_subset[@]}" "${pytest_args[@]}" ||
+  failed+=("argo $last: chaos suite (tests/smoke/chaos)")
 if [[ ${#failed[@]} -gt 0 ]]; then
   printf 'test.sh: FAILED: %s\n' "${failed[@]}" >&2
   exit 1

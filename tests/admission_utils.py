@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from cogniverse_chart import gobuild
+from cogniverse_dev import gobuild
 
 #: One request: id, operation, resource, object, oldObject, namespaceObject, user, and the expected
 #: outcome: None = admitted, else text the denial must contain; optionally a ninth element, a dict of

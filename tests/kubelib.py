@@ -39,3 +39,8 @@ def account(name: str, *rules: tuple[str, str, str]) -> str:
          "subjects": [{"kind": "ServiceAccount", "name": name}]},
     ]
     return yaml.safe_dump_all(docs, sort_keys=False)
+
+
+def account_token(namespace: str, name: str, duration: str = "10m") -> str:
+    """A short-lived token of ServiceAccount NAME (TokenRequest): what a user pastes as `Bearer <token>`."""
+    return kubectl("-n", namespace, "create", "token", name, f"--duration={duration}").stdout.strip()

@@ -24,7 +24,8 @@ from pathlib import Path
 import bcrypt
 import pytest
 
-from cogniverse_chart import REPO_ROOT, gobuild, versions
+from cogniverse_chart import REPO_ROOT, versions
+from cogniverse_dev import gobuild
 from cogniverse_chart.errors import ToolkitError
 
 MODULE_DIR = REPO_ROOT / "tools" / "registry"
@@ -44,7 +45,7 @@ def gomod_version() -> str:
 
 
 def build_registry() -> tuple[Path, float, bool]:
-    """(binary, seconds, was_cached): the wrapper module built and cached by cogniverse_chart.gobuild."""
+    """(binary, seconds, was_cached): the wrapper module built and cached by cogniverse_dev.gobuild."""
     try:
         tag = gobuild.check_pin(MODULE_DIR, MODULE_PATH, "REGISTRY_DISTRIBUTION_VERSION")
         cached = gobuild.binary_path(MODULE_DIR, "registry", tag).is_file()

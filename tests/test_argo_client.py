@@ -419,3 +419,47 @@ def test_wait_outlives_one_stalled_poll_but_not_the_deadline():
     fake.get_namespaced_custom_object = always_stalls
     with pytest.raises(argo_client.ApiTimeout, match="did not answer in time"):
         ArgoClient(fake, "cv").wait("bo-1", timeout=0.05, poll=0.01)
+
+
+def test_wait_rides_out_an_api_server_that_drops_connections_until_its_deadline():
+    """An API server that restarts drops its connections, then refuses new ones for a while (tests/smoke/chaos):
+    the wait polls again while it has time, and names the cluster it could not reach when the time is up."""
+    from urllib3.exceptions import ProtocolError
+
+    fake = FakeCustomObjectsApi({("workflows", "bo-1"): {"metadata": {"name": "bo-1", "namespace": "cv"}}})
+    fake.status_script["bo-1"] = [_status("Succeeded")]
+    real_get, calls = fake.get_namespaced_custom_object, []
+
+    def refused(*args):
+        raise ProtocolError("Connection aborted.", ConnectionResetError(104, "Connection reset by peer"))
+
+    def starting(*args):
+        from kubernetes.client.exceptions import ApiException
+        exc = ApiException(status=503, reason="Service Unavailable")
+        exc.body = json.dumps({"message": "the request has been made before all known HTTP paths have been installed"})
+        raise exc
+
+    def refused_twice(*args):  # dropped, then not ready yet, then the answer
+        calls.append(args)
+        return (refused, starting, real_get)[min(len(calls), 3) - 1](*args)
+
+    fake.get_namespaced_custom_object = refused_twice
+    assert ArgoClient(fake, "cv").wait("bo-1", timeout=10, poll=0.01).phase == "Succeeded" and len(calls) == 3
+    fake.get_namespaced_custom_object = refused
+    with pytest.raises(argo_client.ApiUnreachable, match="Workflow bo-1: cannot reach the cluster: .*Connection reset by peer"):
+        ArgoClient(fake, "cv").wait("bo-1", timeout=0.05, poll=0.01)
+
+
+def test_a_refused_connection_is_named_as_such_not_as_a_timeout():
+    """urllib3 makes a refused connection a ConnectTimeoutError: the message must not claim a timeout (seen when a
+    submit met an API server that was restarting: "did not accept a connection in time (--timeout 60 s)" after 3 s)."""
+    from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+    def refused(*args):
+        raise MaxRetryError(None, "/apis", NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused"))
+
+    fake = FakeCustomObjectsApi({})
+    fake.get_namespaced_custom_object = refused
+    with pytest.raises(argo_client.ApiUnreachable, match="cannot reach the cluster: .*Connection refused") as err:
+        ArgoClient(fake, "cv").get("workflowtemplates", "batch-optimization")
+    assert "in time" not in str(err.value)

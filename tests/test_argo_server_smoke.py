@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from cogniverse_chart import versions
-from kubelib import KUBECTL, TASK_RESULTS, account, kubectl
+from kubelib import KUBECTL, TASK_RESULTS, account, account_token, kubectl
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGO = str(ROOT / ".tools" / "bin" / "argo")
@@ -87,11 +87,6 @@ def get(url: str, method: str = "GET", body: dict | None = None, token: str | No
         return exc.code, exc.headers.get("Content-Type", ""), exc.read().decode()
 
 
-def sa_token(namespace: str, account: str) -> str:
-    """A short-lived token of the ServiceAccount (TokenRequest), what a user pastes as `Bearer <token>`."""
-    return kubectl("-n", namespace, "create", "token", account, "--duration=10m").stdout.strip()
-
-
 def test_controller_and_server_run_as_deployments_in_namespace_argo(running_version):
     for name in ("workflow-controller", "argo-server"):
         d = json.loads(kubectl("-n", "argo", "get", "deployment", name, "-o", "json").stdout)
@@ -109,7 +104,7 @@ def test_ui_index_page_is_served_through_the_port_forward(server):
 
 
 def test_api_and_cli_report_the_running_version(server, running_version, namespace):
-    status, _, body = get(server + "/api/v1/version", token=sa_token(namespace, "wf"))
+    status, _, body = get(server + "/api/v1/version", token=account_token(namespace, "wf"))
     assert status == 200
     assert json.loads(body)["version"] == running_version
     proc = argo("version", "--short")
@@ -136,7 +131,7 @@ def test_a_workflow_submitted_through_the_api_is_listed_there_and_the_cli_follow
                    "templates": [{"name": "main", "container": {
                        "image": TOOLBOX_IMAGE, "imagePullPolicy": "IfNotPresent",
                        "command": ["sh", "-c", f"echo {greeting}"]}}]}}
-    token = sa_token(namespace, "api-user")
+    token = account_token(namespace, "api-user")
     status, _, body = get(f"{server}/api/v1/workflows/{namespace}", "POST", {"workflow": wf}, token=token)
     assert status == 200, body
     name = json.loads(body)["metadata"]["name"]
@@ -189,7 +184,7 @@ def test_a_forged_token_or_one_without_the_rights_gets_nothing(server, namespace
     """argo server passes the token on to the API server: a made-up one is refused, and a real one acts
     only with its own account's rights (wf may write task results, not list or create workflows)."""
     url = f"{server}/api/v1/workflows/{namespace}"
-    for token in (f"forged.{uuid.uuid4().hex}", sa_token(namespace, "wf")):
+    for token in (f"forged.{uuid.uuid4().hex}", account_token(namespace, "wf")):
         status, _, body = get(url, token=token)
         assert status in (401, 403), (status, body[:300])
         status, _, body = get(url, "POST", {"workflow": hello_workflow("forged-")}, token=token)

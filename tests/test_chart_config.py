@@ -82,6 +82,8 @@ def test_config_file_sets_severities_scenarios_and_versions(capsys, demo: Path) 
     ('scenarios = "ci/*.yaml"\n', "'scenarios' must be a list of strings"),
     ('scenarios = [\n', "not valid TOML"),
     ('scenarios = ["nothing/*.yaml"]\n', "match no file"),
+    ('scenarios = ["."]\n', "scenarios '.': not a usable glob"),  # D11: tracebacks in pathlib
+    ('scenarios = ["ci/***/x"]\n', "scenarios 'ci/***/x': not a usable glob (Invalid pattern"),
     ('scenarios = ["/etc/*"]\n', "relative to the config file"),
     ('scenarios = ["../../*.yaml"]\n', "without '..'"),
     ('chart = "nowhere"\n', "no Chart.yaml in"),
@@ -102,6 +104,23 @@ def test_bad_config_is_one_line_naming_the_file_and_key(capsys, demo: Path, text
     code, _, err = run_cli(capsys, demo, "check", "--helm", "4")
     assert code == 2 and needle in err and ".cogniverse-chart.toml" in err and len(err.strip().splitlines()) == 1, err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("key,command", [("workflows-dir", "generate"), ("diagrams", "docs"), ("diagrams", "check")])
+@pytest.mark.parametrize("where", ["../victim", "ABSOLUTE", "link/victim"])
+def test_config_paths_the_toolkit_writes_stay_in_the_project(capsys, demo: Path, tmp_path: Path, key: str,
+                                                               command: str, where: str) -> None:
+    """D62/D12: a config file (say one added by a pull request) cannot point generate/docs outside its folder."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "important.yaml").write_text("keep: me\n")
+    (demo / "link").symlink_to(tmp_path)
+    value = str(victim) if where == "ABSOLUTE" else where
+    (demo / ".cogniverse-chart.toml").write_text(f'{key} = "{value}"\n')
+    code, _, err = run_cli(capsys, demo, command)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and f"{key} '{value}'" in err and "refused" in err, err
+    assert [p.name for p in victim.iterdir()] == ["important.yaml"]
+    assert (victim / "important.yaml").read_text() == "keep: me\n"
 
 
 def test_a_bad_version_in_the_config_is_named(capsys, demo: Path) -> None:
@@ -165,9 +184,15 @@ def test_ct_checks_the_version_bump_against_the_target_branch(capsys, demo: Path
     (demo / "values.yaml").write_text((demo / "values.yaml").read_text() + "extra: 1\n")
     code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
     assert code == 1 and rules_of(result) == {"ct/version-bump"} and "compared with" in result["version_bump"]
-    (demo / "Chart.yaml").write_text((demo / "Chart.yaml").read_text().replace("version: 0.1.0", "version: 0.1.1"))
-    code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
-    assert code == 0, result
+    chart_yaml = (demo / "Chart.yaml").read_text()
+    # D47: chart-testing wants a greater version by SemVer precedence; D48: build metadata is SemVer too
+    for version, greater in (("0.0.9", False), ("0.1.0-rc.1", False), ("0.1.0+build.7", False), ("0.1.1-rc.1", True),
+                             ("0.1.1", True), ("0.1.1+build.7", True), ("0.10.0", True)):
+        (demo / "Chart.yaml").write_text(chart_yaml.replace("version: 0.1.0", f"version: {version}"))
+        code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
+        assert code == (0 if greater else 1), (version, result)
+        if not greater and version != "0.1.0+build.7":
+            assert f"is {version}, not above 0.1.0 by SemVer precedence" in result["findings"][0]["message"]
 
 
 def test_ct_notes_a_version_bump_it_could_not_compare(capsys, demo: Path) -> None:
@@ -225,6 +250,14 @@ def test_a_suppression_speaks_only_for_its_own_object(capsys, tmp_path: Path) ->
     for order in (("a.yaml", "b.yaml"), ("b.yaml", "a.yaml")):
         code, result = run_json(capsys, tmp_path, "validate", *order)
         assert code == 1 and {f["source"] for f in result["findings"]} == {"b.yaml"}, result
+    # D13: a namesake in the same file, in another namespace or another API group, stays checked too
+    bad = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: same, namespace: NS}\ndata:\n  bogus: {a: 1}\n"
+    other_group = quiet.replace("apiVersion: v1", "apiVersion: example.org/v1")
+    for quiet_one, loud in ((quiet, bad.replace("NS", "ns-b")), (other_group, bad.replace("NS", "ns-a"))):
+        for stream in (quiet_one + "---\n" + loud, loud + "---\n" + quiet_one):
+            (tmp_path / "both.yaml").write_text(stream)
+            code, result = run_json(capsys, tmp_path, "validate", "--skip", "example.org/v1/ConfigMap", "both.yaml")
+            assert code == 1 and {f["path"] for f in result["findings"]} == {"$.data.bogus"}, (stream, result)
     (tmp_path / "nokind.yaml").write_text("metadata:\n  annotations:\n    cogniverse-chart.io/ignore.schema: \"x\"\n")
     (tmp_path / "c.yaml").write_text("apiVersion: v1\ndata: {a: 1}\n")
     code, result = run_json(capsys, tmp_path, "validate", "nokind.yaml", "c.yaml")

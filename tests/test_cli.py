@@ -11,6 +11,7 @@ import pytest
 
 from cogniverse_chart.cli import main
 from cogniverse_chart.validate import DEFAULT_KUBE_VERSIONS
+from toolkit_utils import run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GOOD = FIXTURES / "lint" / "policy__image-tag" / "good.yaml"
@@ -170,3 +171,107 @@ def test_check_reports_stale_generated_files(tmp_path: Path, capsys: pytest.Capt
     out = json.loads(capsys.readouterr().out)
     rules = {f["rule"] for f in out["findings"]}
     assert "generated/values-schema" in rules and "generated/docs" in rules
+
+
+PROBE = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: probe
+data:
+  helm: {{ .Capabilities.HelmVersion.Version | quote }}
+  marker: {{ .Values.marker | default "unset" | toString | quote }}
+{{- if and .Values.failOn (hasPrefix (toString .Values.failOn) .Capabilities.HelmVersion.Version) }}
+{{- fail (printf "rendered by %s" .Capabilities.HelmVersion.Version) }}
+{{- end }}
+{{- if .Values.unclosed }}
+  unclosed: [{{ .Values.unclosed }}
+{{- end }}
+"""
+
+
+@pytest.fixture(scope="module")
+def probe_chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`helm create` plus a ConfigMap that shows which Helm rendered it and a --set value, that fails on
+    the Helm major named by `failOn`, and that is not YAML with `unclosed` set."""
+    from toolkit_utils import helm_create
+
+    chart = helm_create(tmp_path_factory.mktemp("probe"))
+    (chart / "templates" / "probe.yaml").write_text(PROBE)
+    return chart
+
+
+@pytest.mark.parametrize("major", ["3", "4"])
+def test_helm_and_set_reach_render_lint_and_check(capsys, probe_chart: Path, major: str) -> None:
+    """`--helm N` renders with Helm N in render, lint and check, and `--set`/`--set-string` reach the render
+    in each (one option definition: render had no --helm, lint and check no --set; attack24 C18)."""
+    code, out, err = run_cli(capsys, probe_chart, "-o", "json", "render", "--helm", major, "--set", r"marker=a\,b",
+                             "--set", "replicaCount=2,service.port=81")
+    [probe] = [o for o in json.loads(out) if o["metadata"]["name"] == "probe"]
+    assert code == 0 and probe["data"] == {"helm": probe["data"]["helm"], "marker": "a,b"}, err
+    assert probe["data"]["helm"].startswith(f"v{major}.")
+    code, out, _ = run_cli(capsys, probe_chart, "-o", "json", "render", "--helm", major, "--set-string", "marker=0123")
+    assert [o["data"]["marker"] for o in json.loads(out) if o["metadata"]["name"] == "probe"] == ["0123"]
+    other = "4" if major == "3" else "3"
+    for command in ("lint", "check"):
+        code, _, err = run_cli(capsys, probe_chart, command, "--helm", major, "--set", f"failOn=v{major}")
+        assert code == 2 and f"rendered by v{major}." in err, (command, err)
+        code, out, err = run_cli(capsys, probe_chart, "-o", "json", command, "--helm", other,
+                                 "--set", f"failOn=v{major}", "--set", "image.tag=latest")
+        assert code == 1 and "rendered by" not in err, (command, err)
+        assert any(f["rule"] == "policy/image-tag" and "nginx:latest" in f["message"]
+                   for f in json.loads(out)["findings"]), out
+
+
+def test_helm_all_lints_with_every_major_and_render_takes_one(capsys, probe_chart: Path) -> None:
+    from cogniverse_chart.helm import available_helms
+
+    code, out, _ = run_cli(capsys, probe_chart, "-o", "json", "lint", "--helm", "all")
+    majors = [h.major for h in available_helms()]
+    assert json.loads(out)["profiles"] == ([f"default@helm{m}" for m in majors] if len(majors) > 1 else ["default"])
+    for bad in ("all", "5", "/usr/bin/helm"):
+        code, _, err = run_cli(capsys, probe_chart, "render", "--helm", bad)
+        [line] = err.strip().splitlines()
+        assert code == 2 and f"argument --helm: invalid choice: '{bad}' (choose from '3', '4')" in line, err
+
+
+def test_check_gives_set_to_helm_lint_too(probe_chart: Path) -> None:
+    """`check` runs `helm lint` of each scenario as `ct lint` does: with the same --set on top."""
+    from cogniverse_chart import ct
+    from cogniverse_chart.helm import find_helm
+
+    def lint(**kw: list[str]) -> list[str]:
+        return [f"{f.source}: {f.message}" for f in ct.helm_lint(probe_chart, find_helm(), {"default": None}, **kw)[
+            "default"] if f.severity.value == "error"]
+
+    assert not lint() and any("probe.yaml: unable to parse YAML" in m for m in lint(set_values=["unclosed=x"]))
+    assert any("probe.yaml: unable to parse YAML" in m for m in lint(set_string_values=["unclosed=x"]))
+
+
+@pytest.mark.parametrize("command", ["render", "lint", "check"])
+def test_a_set_value_that_looks_like_a_helm_option_stays_a_value(capsys, probe_chart: Path, command: str) -> None:
+    """`--set=--debug` used to reach helm as `--set --debug`, which Helm read as its own --debug option (and
+    `--set=--post-renderer=PROG` would run PROG): values are joined to their option, so Helm parses it as
+    --set data and says what is wrong with it."""
+    code, out, err = run_cli(capsys, probe_chart, command, "--set=--debug")
+    assert code == 2 and 'failed parsing --set data: key "--debug" has no value' in err, err
+    assert "[debug]" not in out + err
+    code, out, err = run_cli(capsys, probe_chart, "-o", "json", command, "--set-string=--kube-version=1.0", "--helm", "3")
+    assert "Traceback" not in err and "kube-version" not in err, err  # a values key, not Helm's option
+
+
+@pytest.mark.parametrize("argv", [["render", "--helm", "3"], ["lint", "--helm", "3"], ["lint", "--helm", "all"],
+                                  ["check", "--helm", "3"], ["check"]], ids=" ".join)
+def test_a_helm_variable_that_names_no_such_helm_is_an_error_not_a_fallback(capsys, monkeypatch, probe_chart: Path,
+                                                                         tmp_path: Path, argv: list[str]) -> None:
+    """`--helm 3` with $HELM3 naming something else (not helm, or Helm 4) used to fall back silently to
+    another Helm 3; `--helm all` (check's default) left that major out. Both now say what $HELM3 is."""
+    from cogniverse_chart.helm import find_helm
+
+    fake = tmp_path / "not-helm"
+    fake.write_text("#!/bin/sh\necho hello\n")
+    fake.chmod(0o755)
+    for value, says in ((str(fake), "`version --short` names no Helm 3"), (find_helm(4).path, "it is helm v4.")):
+        monkeypatch.setenv("HELM3", value)
+        code, _, err = run_cli(capsys, probe_chart, *argv)
+        [line] = err.strip().splitlines()
+        assert code == 2 and f"$HELM3={value!r}: not a Helm 3 binary ({says}" in line, err

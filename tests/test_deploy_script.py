@@ -247,7 +247,7 @@ def test_a_helm_older_than_3_14_is_not_used(tmp_path):
 
 def test_default_versions_come_from_versions_env():
     text = SCRIPT.read_text()
-    assert "K3S_VERSION=${K3S_VERSION:-$(pinned K3S_VERSION)}" in text  # no second pin in the script
+    assert "K3S_VERSION=${K3S_VERSION:-$(pin K3S_VERSION)}" in text  # no second pin in the script
     lines = plan("--install-k3s", "--install-argo")
     assert steps_with(lines, f"install K3s {K3S_VERSION} from")
     assert steps_with(lines, f"releases/download/{ARGO_VERSION}/install.yaml")

@@ -105,6 +105,15 @@ def test_mermaid_picture_of_a_dag_with_condition_and_exit_handler() -> None:
     assert "main__c -.-> exit__notify" in page
 
 
+def test_names_the_chart_controls_cannot_write_lines_of_their_own() -> None:
+    """D12: a parameter named "x`\ntouch /tmp/pwn # " landed as a line of its own in the generated page."""
+    assert "{name: tenant-id," in WORKFLOW
+    text = WORKFLOW.replace("{name: tenant-id,", '{name: "x`\\ntouch /tmp/pwn # ",')  # YAML's \n: a line break
+    page = docs.workflow_docs(parse_stream(text, "demo.yaml"))
+    assert not any(line.startswith("touch") for line in page.splitlines()), page
+    assert "Parameters: `x'\\ntouch /tmp/pwn # `." in page
+
+
 def test_weekly_calendar() -> None:
     cal = docs.calendar(parse_stream(WORKFLOW, "demo.yaml"))
     lines = cal.splitlines()
@@ -159,3 +168,18 @@ def test_prose_counts_of_the_charts_cron_workflows_match_the_chart():
              for path in [REPO_ROOT / "README.md", CHART_DIR / "README.md", *sorted((REPO_ROOT / "docs").glob("*.md"))]
              for m in said.finditer(path.read_text()) if _COUNT_WORDS[m.group(1).lower()] != count]
     assert not wrong, f"the chart renders {count} CronWorkflows; the docs say otherwise:\n" + "\n".join(wrong)
+
+
+def test_every_path_the_architecture_page_names_exists():
+    """docs/architecture.md is where a newcomer finds a room: a path it names that no longer exists
+    sends them nowhere."""
+    import re
+
+    text = (REPO_ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    paths = {m for m in re.findall(r"`([A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.<>\-]*)+|[a-z_]+\.(?:env|md|py|sh|tpl|yaml))`", text)
+             if "<" not in m}
+    assert len(paths) > 30
+    missing = sorted(p for p in paths if not any(root.joinpath(p).exists() for root in
+                     (REPO_ROOT, REPO_ROOT / "charts" / "cogniverse", REPO_ROOT / "charts" / "cogniverse" / "templates",
+                      REPO_ROOT / "scripts" / "lib", REPO_ROOT / "tools" / "cogniverse_chart")))
+    assert missing == []

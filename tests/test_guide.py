@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from cogniverse_chart import REPO_ROOT, guide, versions
+from cogniverse_chart import REPO_ROOT, versions
+from cogniverse_dev import guide
 from cogniverse_chart.documents import parse_stream
 from chart_utils import render_chart
 

@@ -104,7 +104,8 @@ def _substitute(text: str, inputs: dict[str, str]) -> str:
 def run_action(inputs: dict[str, str], workspace: Path, tmp: Path) -> tuple[int, str, str]:
     """Every step of the composite action, in order, as the runner runs it; (exit code, stdout, GITHUB_OUTPUT)."""
     values = {k: str(v.get("default", "")) for k, v in ACTION["inputs"].items()} | inputs
-    env = _env(tmp) | {"RUNNER_TEMP": str(tmp / "runner-temp"), "GITHUB_OUTPUT": str(tmp / "github-output")}
+    env = _env(tmp) | {"RUNNER_TEMP": str(tmp / "runner-temp"), "GITHUB_OUTPUT": str(tmp / "github-output"),
+                       "GITHUB_WORKSPACE": str(workspace)}
     Path(env["RUNNER_TEMP"]).mkdir(exist_ok=True)
     Path(env["GITHUB_OUTPUT"]).write_text("")
     out = ""
@@ -124,7 +125,15 @@ def test_action_annotates_findings_and_writes_sarif(chart_repo: Path, tmp_path: 
     assert ACTION["runs"]["using"] == "composite"
     code, out, outputs = run_action({"command": "lint", "working-directory": "charts/demo"}, chart_repo, tmp_path)
     assert code == 1 and "exit-code=1" in outputs
-    assert re.search(r"^::error file=templates/deployment\.yaml,line=\d+,col=\d+,title=policy/", out, re.M), out
+    # D20: the runner reads file= from the repository root (GITHUB_WORKSPACE), not from working-directory
+    assert re.search(r"^::error file=charts/demo/templates/deployment\.yaml,line=\d+,col=\d+,title=policy/", out,
+                     re.M), out
+    code, out, outputs = run_action({"command": "lint", "working-directory": "charts/demo", "output": "sarif",
+                                     "output-file": "lint.sarif"}, chart_repo, tmp_path)
+    uris = {loc["physicalLocation"]["artifactLocation"]["uri"] for r in json.loads(
+        (chart_repo / "charts" / "demo" / "lint.sarif").read_text())["runs"][0]["results"] for loc in r["locations"]}
+    assert code == 1 and "charts/demo/templates/deployment.yaml" in uris and all(
+        (chart_repo / u).is_file() for u in uris), uris
     code, out, outputs = run_action({"command": "validate", "args": "deploy --kube-version 1.33", "output": "sarif",
                                      "output-file": "results.sarif"}, chart_repo, tmp_path)
     sarif = (chart_repo / "results.sarif").read_text()

@@ -88,6 +88,66 @@ def test_schema_location_validates_the_users_own_kinds(capsys, stream: Path) -> 
     assert code == 2 and "no CustomResourceDefinition manifests" in err
 
 
+STRICT_CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.example.org}
+spec:
+  group: example.org
+  names: {kind: Gadget, plural: gadgets}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              color: {type: string, nullable: true}
+              mode: {type: string, enum: [fast, slow], nullable: true}
+              ports: {type: array, items: {type: object, properties: {port: {type: integer}}}}
+              extra: {type: object, x-kubernetes-preserve-unknown-fields: true, properties: {known: {type: string}}}
+              labels: {type: object, additionalProperties: {type: string}}
+  - name: v2
+    served: false
+    storage: false
+    schema:
+      openAPIV3Schema: {type: object}
+"""
+
+
+@pytest.mark.parametrize("body,errors", [
+    ("metadata: {name: g}\nspec: {color: null, mode: null, extra: {anything: [1]}, labels: {a: b}}\n", []),
+    ("metadata: {name: g}\nspec: {colour: red}\n", ["$.spec.colour: unknown field 'colour'; did you mean 'color'?"]),
+    ("metadata: {name: g, nmae: x}\n", ["$.metadata.nmae: unknown field 'nmae'; did you mean 'name'?"]),
+    ("metadata: {name: g, labels: {a: 1}}\n", ["$.metadata.labels.a: expected string"]),
+    ("metadata: {name: g}\nspec: {ports: [{port: 80, prot: TCP}]}\n", ["$.spec.ports[0].prot: unknown field"]),
+    ("metadata: {name: g}\nunknownTop: 1\n", ["$.unknownTop: unknown field"]),
+    ("metadata: {name: g}\nspec: {mode: medium}\n", ['$.spec.mode: "medium" is not one of fast, slow, null'] ),
+])
+def test_crd_schemas_are_strict_as_the_api_server(capsys, tmp_path: Path, body: str, errors: list[str]) -> None:
+    """D24/D25: a custom resource is checked as the API server's strict field validation (kubectl's default)
+    checks it: unknown fields (also in metadata) are errors unless the CRD preserves them; nullable admits null."""
+    (tmp_path / "crd.yaml").write_text(STRICT_CRD)
+    (tmp_path / "cr.yaml").write_text("apiVersion: example.org/v1\nkind: Gadget\n" + body)
+    code, result = run_json(capsys, tmp_path, "validate", "cr.yaml", "--schema-location", "crd.yaml")
+    found = [f"{f['path']}: {f['message']}" for f in result["findings"]]
+    assert code == (1 if errors else 0) and len(found) == len(errors), found
+    for want, got in zip(errors, found):
+        assert got.startswith(want), (want, found)
+
+
+def test_a_crd_version_that_is_not_served_has_no_schema(capsys, tmp_path: Path) -> None:
+    (tmp_path / "crd.yaml").write_text(STRICT_CRD)
+    (tmp_path / "cr.yaml").write_text("apiVersion: example.org/v2\nkind: Gadget\nmetadata: {name: g}\n")
+    code, result = run_json(capsys, tmp_path, "validate", "cr.yaml", "--schema-location", "crd.yaml")
+    assert code == 1 and [f["rule"] for f in result["findings"]] == ["schema/unknown-kind"], result
+
+
 @pytest.mark.parametrize("minor", [f"1.{m}" for m in range(30, 38)])
 def test_every_minor_the_chart_admits_is_bundled(capsys, stream: Path, minor: str) -> None:
     code, out, err = run_cli(capsys, stream, "validate", "all.yaml", "--skip", "Widget", "--kube-version", minor)

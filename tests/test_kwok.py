@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cogniverse_chart import gobuild, versions
+from cogniverse_chart import versions
+from cogniverse_dev import gobuild
 from cogniverse_chart.errors import ToolkitError
 
 sys.path.insert(0, str(Path(__file__).parent / "scale"))

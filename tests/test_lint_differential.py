@@ -1,7 +1,7 @@
 """Lint against Argo's own validator (3.7 and 4.0), on mutants of valid workflows.
 
 Argo's `workflow/validate` package runs as tools/argo-validate/<major> (built once per version and
-source hash into ~/.cache/cogniverse/argo-validate; `python -m cogniverse_chart.gobuild`
+source hash into ~/.cache/cogniverse/argo-validate; `python -m cogniverse_dev`
 builds it ahead, scripts/test.sh does so before the fast tests). Without a Go toolchain the build, and so
 these tests, fail with a message saying what is missing; they never skip.
 
@@ -16,9 +16,9 @@ import re
 import pytest
 
 from cogniverse_chart.lint import RULES
-from cogniverse_chart.lint import differential as D
+from cogniverse_dev import differential as D
 from cogniverse_chart import versions
-from cogniverse_chart.lint import oracle
+from cogniverse_dev import oracle
 from chart_utils import CRON_WORKFLOWS, OWN_CRON_WORKFLOWS, WORKFLOW_TEMPLATES
 
 VERSIONS = ("3.7", "4.0")

@@ -1,7 +1,7 @@
 """Argo's own examples/ folder, at both pinned Argo versions, as a lint corpus.
 
 The examples come from the argo-workflows module zips (versions.env ARGO_VERSION, ARGO_V4_VERSION),
-extracted once per version into ~/.cache/cogniverse/argo-examples by `python -m cogniverse_chart.gobuild`
+extracted once per version into ~/.cache/cogniverse/argo-examples by `python -m cogniverse_dev`
 (scripts/test.sh's go-helpers stage). Argo's validator (tools/argo-validate) is the oracle: every file it
 accepts gets no lint error outside the policy/ rules, and every file it rejects is rejected by lint or
 validate. Without a Go toolchain the fetch fails with a message saying so; these tests never skip.
@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from cogniverse_chart.lint import examples as E
+from cogniverse_dev import examples as E
 
 MAJORS = ("3", "4")
 #: (Argo version judging, Argo version whose examples): each version on its own examples, and on the

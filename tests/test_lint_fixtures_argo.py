@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from cogniverse_chart.documents import read_paths
-from cogniverse_chart.lint import RULES, oracle
+from cogniverse_chart.lint import RULES
+from cogniverse_dev import oracle
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lint"
 

@@ -55,6 +55,17 @@ def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[st
     return subprocess.run([*CLI, *args], input=stdin, capture_output=True, text=True, timeout=120)
 
 
+def test_a_list_where_a_cron_workflow_spec_belongs_is_no_crash() -> None:
+    """D46: `workflowSpec: [x]` (or a list synchronization) ended lint in an AttributeError traceback."""
+    for spec in ("workflowSpec: [x]", "workflowSpec: {synchronization: [x]}", "workflowSpec: 5"):
+        text = ("apiVersion: argoproj.io/v1alpha1\nkind: CronWorkflow\nmetadata: {name: c}\nspec:\n"
+                f"  schedules: ['0 1 * * *']\n  concurrencyPolicy: Forbid\n  {spec}\n---\n"
+                "apiVersion: argoproj.io/v1alpha1\nkind: CronWorkflow\nmetadata: {name: d}\nspec:\n"
+                "  schedules: ['0 1 * * *']\n  workflowSpec: {entrypoint: m, templates: [{name: m, container: {image: a:1}}]}\n")
+        found = lint(parse_stream(text, "cw.yaml"))
+        assert "policy/cron-concurrency" in {f.rule for f in found}, found  # the other object is still linted
+
+
 def test_broken_yaml_in_the_middle_of_a_stream_is_one_clear_error(tmp_path) -> None:
     path = tmp_path / "s.yaml"
     path.write_text(WORKFLOW + "---\nkind: [unclosed\n---\n" + WORKFLOW, encoding="utf-8")

@@ -14,7 +14,8 @@ import pytest
 
 from cogniverse_chart.chart import render_profiles
 from cogniverse_chart.documents import Document, read_paths
-from cogniverse_chart.lint import examples, lint, lint_stream
+from cogniverse_chart.lint import lint, lint_stream
+from cogniverse_dev import examples
 from cogniverse_chart.lint.stream import Progress, Spool
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lint"

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from cogniverse_chart import gobuild, versions
+from cogniverse_chart import versions
+from cogniverse_dev import gobuild
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "local_cluster.sh"
@@ -42,7 +43,8 @@ ARGO_VERSION = module_require(ROOT / "cluster" / "argo" / "go.mod", "github.com/
 def test_help_lists_commands_and_pinned_versions():
     proc = run("--help")
     assert proc.returncode == 0, proc.stderr
-    for word in ("build", "up", "down", "status", "kubeconfig", "COGNIVERSE_CLUSTER_CACHE", K8S_VERSION, ARGO_VERSION):
+    for word in ("build", "up", "down", "status", "restart apiserver", "kubeconfig", "COGNIVERSE_CLUSTER_CACHE",
+                 K8S_VERSION, ARGO_VERSION):
         assert word in proc.stdout
 
 
@@ -52,6 +54,9 @@ def test_help_lists_commands_and_pinned_versions():
     (("up", "--bogus"), "unknown command or option: --bogus"),
     (("up", "down"), "more than one command"),
     (("up", "--purge"), "--purge only goes with down"),
+    (("restart",), "restart needs a component (apiserver)"),
+    (("restart", "--purge"), "restart needs a component (apiserver)"),
+    (("restart", "etcd"), "restart: unknown component 'etcd' (the one restartable component is apiserver)"),
 ])
 def test_bad_usage_exits_2_and_names_the_problem(args, message):
     proc = run(*args)
@@ -527,7 +532,7 @@ def test_up_installs_every_host_tool_the_smoke_suites_guide_commands_use():
     """The smoke suite runs docs/guide.md's commands on the host after `up`: a tool they call that neither
     the project builds nor a base Debian system has must be among the packages ensure_packages installs,
     or a fresh CI machine fails the smoke run with 'command not found'."""
-    from cogniverse_chart import guide
+    from cogniverse_dev import guide
 
     base = {"echo", "grep", "head", "tail", "sed", "awk", "cat", "sort", "cut", "tr", "wc", "sleep", "test", "true",
             "false", "printf", "export", "cd", "mkdir", "rm", "ls", "env", "xargs", "tee", "date", "for", "while",

@@ -143,16 +143,20 @@ def _workflow_commands(text: str) -> list[str]:
                                   "z\r::error::CR.yaml", "pct%0A::error::PCT.yaml", "legacy ##[add-mask]S.yaml"])
 def test_github_output_of_an_input_error_injects_no_workflow_command(capsys, tmp_path: Path, name: str) -> None:
     """A file name is data: on stdout and stderr the only workflow command is the tool's own annotation, and
-    its message keeps `%`, CR and LF escaped (GitHub unescapes `%0A` into a new line)."""
+    its message keeps `%`, CR and LF escaped (GitHub unescapes `%0A` into a new line). stderr is plain log
+    text, not an annotation: a newline in the message is a new line there (each kept from being a command),
+    and `%` stays `%` (attack24 C16: it used to be escaped as in the annotation, `%0A` in the log)."""
     (tmp_path / name).write_text("a: [\n")
     code, out, err = run_cli(capsys, tmp_path, "-o", "github", "validate", name)
     assert code == 2
     commands = _workflow_commands(out + err)
     assert len(commands) == 1 and commands[0].startswith("::error file="), out + err
     assert ",line=2,col=1,title=cogniverse-chart validate::" in commands[0]
-    assert "invalid YAML" in commands[0] and len(_runner_lines(err)) == 1
+    assert "invalid YAML" in commands[0] and len(_runner_lines(err)) == name.count("\n") + 1, err
+    if "\n" in name:
+        assert "\n%3A%3Aadd-mask::SECRETX\n%3A%3Aerror file=evil.yaml::INJECTED\n" in err, err
     if "%" in name:
-        assert "pct%250A" in commands[0]
+        assert "pct%250A" in commands[0] and "pct%0A%3A%3A" not in err and "pct%0A::error::PCT.yaml" in err
 
 
 @pytest.mark.parametrize("output", ["human", "json", "sarif", "junit"])
@@ -233,8 +237,12 @@ def test_a_template_error_reaches_every_format_at_its_template_line(capsys, brok
     case = ET.fromstring(out).find("testsuite/testcase")
     assert code == 2 and (case.get("file"), case.get("line")) == ("templates/bad.yaml", "2")
     assert "nil pointer" in case.find("error").text
-    code, out, _ = run_cli(capsys, broken_chart, "-o", "github", "check", "--helm", major)
+    code, out, err = run_cli(capsys, broken_chart, "-o", "github", "check", "--helm", major)
     assert code == 2 and out.startswith("::error file=templates/bad.yaml,line=2,col=10,title=cogniverse-chart check::")
+    assert "failed:%0A" in out and len(out.strip().splitlines()) == 1  # the annotation: one line, newlines escaped
+    lines = err.strip().splitlines()  # the log: Helm's message on its own lines, as in the other formats
+    assert "%0A" not in err and len(lines) > 1 and lines[0].endswith("failed:"), err
+    assert any("bad.yaml:2:10" in line for line in lines[1:]) and "nil pointer" in err, err
     code, out, _ = run_cli(capsys, broken_chart, "-o", "json", "check", "--helm", major)
     assert (json.loads(out)["file"], json.loads(out)["line"]) == ("templates/bad.yaml", 2)
 
@@ -242,9 +250,69 @@ def test_a_template_error_reaches_every_format_at_its_template_line(capsys, brok
 def test_namesakes_in_one_file_are_told_apart_by_namespace(capsys, tmp_path: Path) -> None:
     (tmp_path / "dup.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: same, namespace: a}\ndata:\n  x: \"1\"\n---\n"
-        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: same, namespace: b}\ndata:\n  x: \"1\"\n  y: 2\n")
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: same, namespace: b}\ndata:\n  x: \"1\"\n  z: 2\n")
     code, out, _ = run_cli(capsys, tmp_path, "-o", "github", "validate", "dup.yaml", "--kube-version", "1.37")
     assert code == 1 and out.startswith("::error file=dup.yaml,line=12,col=3,"), out  # not line 5
+
+
+@pytest.mark.parametrize("newline", ["\n"])
+def test_a_finding_in_a_long_stream_is_located_in_its_own_document(capsys, monkeypatch, tmp_path: Path,
+                                                                   newline: str) -> None:
+    """D19: the line of a finding came from composing the whole file with the pure-Python loader (a 22 MB
+    stream: 203 s and 1.3 GB for one finding); now only the finding's own document is composed."""
+    from cogniverse_chart import locations
+
+    composed = []
+    real = locations.yaml.compose_all
+
+    def counting(*args, **kwargs):
+        for node in real(*args, **kwargs):
+            composed.append(node)
+            yield node
+
+    monkeypatch.setattr(locations.yaml, "compose_all", counting)
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm{0}}}\ndata:\n  a: \"1\"\n"
+    docs = [cm.format(i) for i in range(3000)]
+    docs[1500] = docs[1500].replace('a: "1"', 'a: "1"\n  bad: 2')  # line 7 of that document
+    docs[2999] = docs[2999].replace("  a:", "  # a comment\n  late: [1]\n  a:")
+    text = "---\n".join(docs[:2000]) + "--- # c\n" + "---\n".join(docs[2000:])
+    (tmp_path / "big.yaml").write_bytes(text.replace("\n", newline).encode())
+    code, out, _ = run_cli(capsys, tmp_path, "-o", "github", "validate", "big.yaml", "--kube-version", "1.37")
+    lines = sorted(int(l.split(",line=")[1].split(",")[0]) for l in out.splitlines() if l.startswith("::error"))
+    assert code == 1 and lines == [1500 * 6 + 6, 2999 * 6 + 7], out
+    assert len(composed) <= 4, f"{len(composed)} documents composed to locate 2 findings"
+
+
+def test_ci_paths_are_relative_to_the_workspace_not_the_working_directory(capsys, monkeypatch, tmp_path: Path) -> None:
+    """D20: a step with working-directory: sub annotated file=app.yaml, a file the runner looks for at the root."""
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "app.yaml").write_text(MANIFESTS)
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path))
+    code, out, _ = run_cli(capsys, sub, "-o", "github", "validate", "app.yaml", "--kube-version", "1.37")
+    assert code == 1 and out.startswith("::error file=sub/app.yaml,line="), out
+    code, out, _ = run_cli(capsys, sub, "-o", "sarif", "validate", str(sub / "app.yaml"), "--kube-version", "1.37")
+    assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in json.loads(out)["runs"][0]["results"]} == {"sub/app.yaml"}
+    monkeypatch.setenv("GITHUB_WORKSPACE", str(tmp_path / "elsewhere"))  # not around the cwd: the cwd's view
+    code, out, _ = run_cli(capsys, sub, "-o", "github", "validate", "app.yaml", "--kube-version", "1.37")
+    assert code == 1 and out.startswith("::error file=app.yaml,line="), out
+
+
+def test_a_helm_error_naming_a_long_path_is_located_quickly(tmp_path: Path) -> None:
+    """D56: a subchart's `fail` message `a/a/a/.../b` (no templates/) backtracked exponentially in the regex that
+    finds the failing template (N=30: 58 s, N=40: hours); a real template is still found after it."""
+    import time
+
+    from cogniverse_chart.report import error_location
+
+    chart = helm_create(tmp_path)
+    message = "template: demo/charts/sub/templates/x.yaml:1:3: executing: error calling fail: " + "a/" * 64 + "b"
+    start = time.process_time()
+    assert error_location(message, str(chart)) is None  # the subchart's template is not a file of this chart
+    found = error_location("a/" * 64 + "b then demo/templates/service.yaml:3:7: bad", str(chart))
+    assert found is not None and found.file.endswith("demo/templates/service.yaml") and (found.line, found.column) == (3, 7)
+    assert time.process_time() - start < 1.0
 
 
 def test_a_file_name_that_is_not_utf8_keeps_its_findings_in_sarif(capsys, tmp_path: Path, sarif_schema: dict) -> None:

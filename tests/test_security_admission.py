@@ -7,7 +7,7 @@ tenant namespace, quota and claims is admitted; every attack of issues 11 and 21
 policy's message: deletion by the garbage collector (ownerReferences, finalizers), scheduling
 annotations, another release's objects, quotas and claims beyond the values. The same policy on a
 running cluster: tests/smoke/test_security.py. The program is built once and cached
-(cogniverse_chart.gobuild; scripts/test.sh builds it before the fast tests).
+(cogniverse_dev.gobuild; scripts/test.sh builds it before the fast tests).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 
 from admission_utils import wrong_decisions
 from chart_utils import by_kind
-from cogniverse_chart import gobuild
+from cogniverse_dev import gobuild
 
 RELEASE_NS = "cogniverse-prod"
 SA = f"system:serviceaccount:{RELEASE_NS}:cogniverse-tenant-provisioner"

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 import yaml
 
-from cogniverse_chart import gobuild
+from cogniverse_dev import gobuild
 from chart_utils import render_chart
 
 
 @pytest.fixture(scope="module")
 def argosubst() -> Path:
-    """tools/argo-subst, built by the go-helpers stage (`python -m cogniverse_chart.gobuild`) and cached."""
+    """tools/argo-subst, built by the go-helpers stage (`python -m cogniverse_dev`) and cached."""
     return gobuild.argo_subst(quiet=True)
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from admission_utils import wrong_decisions
 from chart_utils import by_kind, render_chart
-from cogniverse_chart import gobuild
+from cogniverse_dev import gobuild
 
 NS, RELEASE = "cogniverse-prod", "cv"
 PROV, WATCH, STEPS = "cv-cogniverse-tenant-provisioner", "cv-cogniverse-deadline-watchdog", "cv-cogniverse-workflow"
@@ -172,6 +172,19 @@ ARGO: list[tuple[str, str, Any, Any, str, str | None, dict[str, Any]]] = [
     ("controller-stores-template", "workflows", _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED,
                                                         storedTemplates={"namespaced/tenant-provisioning/validate-tenant": {"name": "v"}}),
      _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED), CONTROLLER, None, {}),
+    # A run of a privileged template keeps its spec (issue 21, A01): Argo merges the Workflow's spec into the stored one
+    # again when shutdown or suspend changes (setStoredWfSpec), so new arguments would reach the resource steps after
+    # validate-tenant checked the old ones, and templates added by name would run with the stored template's account.
+    ("resume-a-run", "workflows", _wf(**RUN), _wf(**RUN, suspend=True), ALICE, None, {}),
+    ("run-arguments-changed", "workflows", _wf(**{**RUN, "arguments": {"parameters": [{"name": "tenant-id", "value": "other"}]}}, suspend=True),
+     _wf(**RUN), ALICE, "keeps its spec once created", {}),
+    ("run-turned-into-another", "workflows", _status(_wf(workflowTemplateRef={"name": "video-ingestion"}, suspend=True, templates=[
+        {"name": "validate-tenant", "container": {"image": "alpine", "command": ["cat", "/var/run/secrets/token"]}}]),
+        storedWorkflowTemplateSpec=STORED), _status(_wf(**RUN), storedWorkflowTemplateSpec=STORED), ALICE, "keeps its spec once created", {}),
+    ("workflow-turned-into-a-run", "workflows", _wf(**RUN), _wf(**INGEST), ALICE, "keeps its spec once created", {}),
+    ("watchdog-run-arguments-changed", "workflows", _wf(workflowTemplateRef={"name": "deadline-watchdog"}, arguments={"parameters": [
+        {"name": "terminate-after-seconds", "value": "1"}]}), _wf(workflowTemplateRef={"name": "deadline-watchdog"}), ALICE,
+     "keeps its spec once created", {}),
     # A YAML tag in a podSpecPatch: Argo's YAMLToJSON decodes `!!binary <base64>` into the key serviceAccountName.
     ("pod-spec-patch-binary-tag", "workflows", _inline(podSpecPatch=f"!!binary c2VydmljZUFjY291bnROYW1l: {PROV}"), None, ALICE, "'!'", {}),
     ("pod-spec-patch-binary-key", "workflows", _wf(podSpecPatch=f"? !!binary c2VydmljZUFjY291bnROYW1l\n: {PROV}"), None, ALICE, "'!'", {}),
@@ -184,6 +197,20 @@ ARGO: list[tuple[str, str, Any, Any, str, str | None, dict[str, Any]]] = [
      None, ALICE, "artifactGC", {}),
     ("artifact-gc-steps-account", "workflows", _wf(artifactGC={"strategy": "OnWorkflowDeletion", "serviceAccountName": STEPS,
                                                                "podSpecPatch": '{"priorityClassName": "low"}'}), None, ALICE, None, {}),
+    # Argo's controller decodes a workflow leniently when its typed decoder fails (an integer in a parameter value):
+    # Go's encoding/json then reads keys in any case and 'ſ' as 's' (attack21c #1). An inline template (whose keys
+    # the API server keeps) may hold only Argo's exact field names.
+    *[(f"inline-key-{key}", "workflows", _steps({"inline": {key: PROV, "inputs": {"parameters": [{"name": "p", "default": 1}]},
+                                                      "container": {"image": "alpine"}}}), None, ALICE, "spelled exactly", {})
+      for key in ("ServiceAccountName", "serviceaccountname", "\u017ferviceAccountName", "PodSpecPatch")],
+    ("inline-executor-key", "workflows", _steps({"inline": {"executor": {"ServiceAccountName": PROV}, "container": {"image": "alpine"}}}),
+     None, ALICE, "spelled exactly", {}),
+    ("dag-inline-key", "workflows", _wf(entrypoint="main", templates=[{"name": "main", "dag": {"tasks": [
+        {"name": "t", "inline": {"Executor": {"serviceAccountName": PROV}, "container": {"image": "alpine"}}}]}}]),
+     None, ALICE, "spelled exactly", {}),
+    ("inline-exact-keys", "workflows", _steps({"inline": {"container": {"image": "alpine"}, "inputs": {"parameters": [{"name": "p", "default": 1}]},
+                                                   "executor": {"serviceAccountName": STEPS}, "metadata": {"labels": {"a": "b"}}}}),
+     None, ALICE, None, {}),
 ]
 
 

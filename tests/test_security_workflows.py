@@ -7,6 +7,8 @@ parameters: test_security_manifests.py; the admission policy evaluated: test_sec
 
 from __future__ import annotations
 
+import json
+
 from typing import Any
 
 import pytest
@@ -73,16 +75,18 @@ def test_policy_goes_with_the_chart_rbac(helm, render_chart):
 
 
 def test_resource_steps_take_only_validated_values(docs):
-    """In `provision`, everything reaching a manifest comes from validate-tenant's outputs, and the
-    namespace is derived inside the manifest (never passed in), so it is always cogniverse-<id>."""
+    """In `provision`, everything reaching a manifest is an input validate-tenant was given, in the same words
+    (a failed check fails the run first), never validate-tenant's reported outputs: Argo takes those from a
+    WorkflowTaskResult any pod of the namespace may write (attack21 A01). The namespace is derived inside the
+    manifest (never passed in), so it is always cogniverse-<id>."""
     prov = _templates(by_kind(docs, "WorkflowTemplate")["tenant-provisioning"])
     steps = {s["name"]: s for group in prov["provision"]["steps"] for s in group}
-    assert {"name": "release-namespace", "value": "{{workflow.namespace}}"} in steps["validate-tenant"]["arguments"]["parameters"]
-    outputs = {p["name"] for p in prov["validate-tenant"]["outputs"]["parameters"]}
-    assert outputs == {"tenant-id", "namespace", "storage-quota", "cpu-quota", "memory-quota"}
+    checked = {p["name"]: p["value"] for p in steps["validate-tenant"]["arguments"]["parameters"]}
+    assert checked["release-namespace"] == "{{workflow.namespace}}"
     for step in ("create-namespace", "setup-resource-quotas", "create-storage"):
         for p in steps[step]["arguments"]["parameters"]:
-            assert p["value"] == f"{{{{steps.validate-tenant.outputs.parameters.{p['name']}}}}}", (step, p)
+            assert p["value"] == checked[p["name"]] == f"{{{{inputs.parameters.{p['name']}}}}}", (step, p)
+    assert "validate-tenant.outputs" not in json.dumps(prov["provision"]), "a step takes validate-tenant's reported outputs"
     for t in prov.values():
         if "resource" in t:
             assert {p["name"] for p in t["inputs"]["parameters"]} <= {"tenant-id", "storage-quota", "cpu-quota", "memory-quota"}

@@ -58,7 +58,7 @@ def test_chart_postgresql_image_is_the_one_images_postgresql_builds():
     assert image["tag"] == versions.get("POSTGRESQL_VERSION").replace("+", "_")
     assert re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", image["tag"])
     script = (ROOT / "images" / "postgresql" / "build.sh").read_text()
-    assert f"IMAGE={image['repository']}\n" in script and "TAG=${VERSION//+/_}" in script and '--name "$IMAGE:$TAG"' in script
+    assert f"IMAGE={image['repository']}\n" in script and "TAG=${VERSION//+/_}" in script and 'image_pack "$IMAGE:$TAG"' in script
     services = (ROOT / "cluster" / "services" / "images.sh").read_text()
     assert "for name in phoenix ollama postgresql; do" in services and '"$OUT"/postgresql-*.tar' in services
 
@@ -184,7 +184,7 @@ def test_postgresql_image_is_cached_by_the_pinned_package_version():
     and a root filesystem named by that version, so a new point release is a new build and an old one is reused."""
     script = (ROOT / "images/postgresql/build.sh").read_text()
     assert 'VERSION=$(pin POSTGRESQL_VERSION)' in script
-    assert 'archive="$OUT/postgresql-$VERSION-$key.tar"' in script and 'rootfs="$CACHE/rootfs/postgresql-$VERSION-' in script
+    assert 'NAME=postgresql\n' in script and 'image_cached "$VERSION"' in script and 'rootfs="$CACHE/rootfs/postgresql-$VERSION-' in script
     assert 'the Debian mirror serves postgresql-15 $got, versions.env pins POSTGRESQL_VERSION=$VERSION' in script
     assert versions.get("POSTGRESQL_VERSION").startswith("15.")
 

@@ -104,6 +104,71 @@ def test_wrong_type_and_missing_required_field(validator: Validator) -> None:
     assert ("$.spec.template.spec.containers[0]", "missing required field 'name'") in msgs
 
 
+#: (quantity, accepted): the verdicts of Kubernetes' own decoder (k8s.io/apimachinery v0.35.4 through
+#: client-go's strict UniversalDeserializer, what kubectl and the API server run) on a container's memory limit.
+QUANTITIES = [("512MB", False), ("1 Gi", False), ("1x", False), ("1K", False), ("1e", False), ("1ei", False),
+              ("", False), ("0x10", False), ("1_000", False), ("1.2.3", False), ("1EE", False),
+              ("1.", True), (".5", True), ("+1", True), ("-1", True), ("1e3", True), ("1E3", True), ("1Ki", True),
+              ("1k", True), ("1Mi", True), ("1.5Gi", True), ("1e+3", True), ("1m", True), ("1n", True), ("1u", True),
+              ("1Ei", True), ("+.5", True), ("1e-3", True), ("1E+3", True), ("1Mi ", True), ("1.Mi", True)]
+
+
+@pytest.mark.parametrize("quantity,accepted", QUANTITIES)
+def test_quantities_follow_kubernetes_grammar_with_a_readable_message(validator: Validator, quantity: str,
+                                                                        accepted: bool) -> None:
+    """D28: `memory: 512MB` passed, though the API server cannot decode it. The patterns stay RE2 (no
+    look-around): kubeconform (Go) reads the exported bundles in benchmarks/bench_validate.py."""
+    import re
+    import time
+
+    for pattern in (schemas.QUANTITY_PATTERN, schemas.BASE64_PATTERN):
+        assert "(?" not in pattern.replace("(?:", ""), pattern
+        start = time.process_time()  # a hostile value: a megabyte of digits that fails at its end
+        assert re.search(pattern, "1" * 1_000_000 + "x!") is None and time.process_time() - start < 2
+    found = validator.validate(edit(DEPLOYMENT, lambda o: o["spec"]["template"]["spec"]["containers"][0]
+                                    ["resources"]["limits"].update(memory=quantity)))
+    assert (found == []) is accepted, [f.message for f in found]
+    if not accepted:
+        assert found[0].path == "$.spec.template.spec.containers[0].resources.limits.memory"
+        assert "is not a Kubernetes quantity" in found[0].message and len(found[0].message) < 200, found[0].message
+    if quantity == "512MB":
+        assert "512Mi (binary) or 512M (decimal)" in found[0].message
+
+
+#: (value, accepted) of Secret data as Go's encoding/json decodes []byte (same decoder as above).
+SECRET_DATA = [("aGVsbG8=", True), ("aGVsbG8", False), ("aGVs\nbG8=", True), ("aGVs bG8=", False), ("", True),
+               ("aGVsbG8=\n", True), ("aG==", True), ("aGV=", True), ("a===", False), ("aGVsbB==", True),
+               ("====", False), ("aGVs\rbG8=", True), ("hunter2", False)]
+
+
+@pytest.mark.parametrize("value,accepted", SECRET_DATA)
+def test_secret_data_must_be_base64_and_the_message_points_at_string_data(validator: Validator, value: str,
+                                                                          accepted: bool) -> None:
+    """D29: `data: {password: hunter2}` passed; the API server cannot decode it (illegal base64 data)."""
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"password": value}}
+    found = validator.validate([Document(secret, "s.yaml")])
+    assert (found == []) is accepted, [f.message for f in found]
+    if not accepted:
+        assert found[0].path == "$.data.password" and "is not base64" in found[0].message
+        assert "use stringData instead" in found[0].message
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "binaryData": {"b": value}}
+    assert (validator.validate([Document(cm, "c.yaml")]) == []) is accepted
+
+
+@pytest.mark.parametrize("text,path,message", [
+    ("metadata: 5\n", "$.metadata", "expected object, got integer 5"),  # D44: AttributeError in Document.name
+    ("metadata: [x]\n", "$.metadata", "expected object, got array"),
+    ("metadata: true\n", "$.metadata", "expected object, got boolean"),
+    ("metadata: {name: c}\n~: 1\n", "$.null", "unknown field 'null'"),  # D45: a null key reached difflib
+    ("metadata: {name: c}\n1: 1\n", "$[\"1\"]", "unknown field '1'"),
+])
+def test_odd_metadata_and_keys_are_findings_not_tracebacks(validator: Validator, text: str, path: str,
+                                                           message: str) -> None:
+    for found in (validator.validate(docs("apiVersion: v1\nkind: ConfigMap\n" + text)),
+                  validator.validate(docs("apiVersion: v1\nkind: ConfigMap\nx: &a 1\n" + text))):  # PyYAML path
+        assert [f.path for f in found if message in f.message][:1] == [path], [(f.path, f.message) for f in found]
+
+
 def test_argo_objects_checked_against_each_argo_version(validator: Validator) -> None:
     found = validator.validate(edit(CRON, lambda o: o["spec"]["workflowSpec"]["templates"][1]["container"]
                                     .update(comand=["sh"])))

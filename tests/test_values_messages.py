@@ -1,7 +1,8 @@
 """Values errors a person can read, on Helm 3 and Helm 4 and in `validate --values`: a bad cron, a time
-zone outside the IANA list (with "did you mean"), a `latest` tag, a bad quantity. Each is one line under
-200 characters (Helm's "Error: execution error at (...)" prefix included) that names the key and says
-what is expected."""
+zone outside the IANA list (with "did you mean"), a `latest` tag, a tag or digest in the wrong image
+key (`repository: evil/x:latest`, `tag: 1.0@sha256:...`), a malformed digest or registry, a bad quantity.
+Each is one line under 200 characters (Helm's "Error: execution error at (...)" prefix included) that
+names the key, shows the value (shortened) and says what is expected."""
 
 from __future__ import annotations
 
@@ -33,7 +34,22 @@ CASES = [
     ("cron-every-zero", "workflows.cronWorkflows.dailyBackup.schedules[0]", "@every 0h0m", "a zero duration"),
     ("cron-long", "workflows.cronWorkflows.dailyBackup.schedules[0]", "0 0 * * " + "1," * 300 + "x", "is not 0-6"),
     ("tag-latest", "runtime.image.tag", "latest", "pin a version"),
-    ("tag-latest-runner", "workflows.runner.image.tag", "latest", "or set workflows.runner.image.digest"),
+    ("tag-latest-runner", "workflows.runner.image.tag", "latest", "or set image.digest"),
+    ("repository-with-tag", "vespa.image.repository", "evil/x:latest", '"evil/x:latest": move the tag to image.tag'),
+    ("repository-with-digest", "workflows.steps.create-phoenix-project.image.repository", "a/b@sha256:" + "0" * 64,
+     '"a/b@sha256:00000000...": move the digest to image.digest'),
+    ("repository-capitals", "runtime.image.repository", "Cogniverse/Runtime", "want a lowercase path"),
+    ("repository-injection", "llm.image.repository", "a/b\ncommand: [sh]", '"a/b\\ncommand: [sh]": want e.g. team/app'),
+    ("tag-with-digest", "workflows.runner.image.tag", "1.0@sha256:abc", "want no ':' or '@'; put a digest in image.digest"),
+    ("tag-long", "phoenix.database.postgresql.image.tag", "a" * 300, "300 characters; a tag has at most 128"),
+    ("tag-leading-dot", "tests.image.tag", ".1", "want e.g. 1.4.2"),
+    ("tag-invisible", "runtime.image.tag", "1.0\u200b", '"1.0\\u200b": want e.g. 1.4.2'),  # shown, escaped
+    ("repository-bidi-long", "workflows.steps.create-phoenix-project.image.repository", "t/\u202e\u00e9" * 40,
+     '"t/\\u202e\\u00e9t/...": want e.g. team/app'),  # cut between escapes, never inside one
+    ("digest-malformed", "vespa.image.digest", "sha256:zz", "want sha256: and 64 lowercase hex digits"),
+    ("digest-uppercase", "runtime.image.digest", "sha256:" + "A" * 64, "64 lowercase hex digits"),
+    ("registry-scheme", "global.imageRegistry", "https://reg.example.com", "no scheme"),
+    ("registry-space", "llm.image.registry", "reg example", "want e.g. reg.example.com:5000/mirror"),
     ("memory-1Gx", "runtime.resources.limits.memory", "1Gx", "such as 500m, 2, 512Mi"),
     ("cpu-zero", "vespa.resources.requests.cpu", "0", "above 0"),
 ]
@@ -63,6 +79,22 @@ def test_validate_values_says_the_same(capsys, tmp_path: Path, key: str, value: 
     [finding] = result["findings"]
     assert code == 1 and finding["path"] == f"$.{key}" and says in finding["message"]
     assert finding["line"] > 1 and finding["file"] == "v.yaml"  # where the key is written
+
+
+# The longest image key of the chart, with each image message: still one line under 200 characters.
+LONGEST_IMAGE = "workflows.steps.create-phoenix-project.image"
+IMAGE_FIELDS = [("tag", "latest"), ("tag", "1.0@sha256:" + "f" * 64), ("tag", "t" * 129), ("digest", "sha256:" + "z" * 64),
+                ("registry", "https://registry.example.com"), ("registry", "a b"), ("repository", "x/y@sha256:0"),
+                ("repository", "x/y:1.0"), ("repository", "X/Y" * 20), ("repository", "x y")]
+
+
+@pytest.mark.parametrize("field,value", IMAGE_FIELDS, ids=[f"{f}-{i}" for i, (f, _) in enumerate(IMAGE_FIELDS)])
+def test_image_messages_stay_short_on_the_longest_key(helm, render_chart, field: str, value: str) -> None:
+    image = {"repository": "team/app", field: value}
+    with pytest.raises(HelmError) as err:
+        render_chart(_values(LONGEST_IMAGE, image), helm=helm)
+    line = str(err.value).split("failed:\n", 1)[1].splitlines()[0]
+    assert len(line) < 200 and f"{LONGEST_IMAGE}.{field}: " in line, f"{helm.label} ({len(line)} chars): {line}"
 
 
 def test_good_values_and_zones_pass(render_chart, helm) -> None:

@@ -118,6 +118,8 @@ def test_sdist_and_wheel_carry_their_data(dist: dict[str, Path]) -> None:
     bundles = {f"cogniverse_chart/data/{p.name}" for p in DATA_DIR.glob("*.json.gz")}
     assert bundles and bundles <= names
     assert {"cogniverse_chart/templates/values-table.md.j2", "cogniverse_chart/data/PROVENANCE"} <= names
+    # The maintainers' tools (tools/cogniverse_dev) stay in the checkout: a user installs the toolkit only.
+    assert {n.split("/", 1)[0] for n in names if not n.startswith("cogniverse_chart-")} == {"cogniverse_chart"}
     with tarfile.open(dist["sdist"]) as tar:
         member = next(m for m in tar.getmembers() if m.name.endswith("cogniverse_chart/data/versions.env"))
         assert member.isfile() and tar.extractfile(member).read() == (ROOT / "versions.env").read_bytes()
@@ -184,3 +186,18 @@ def test_argo_workflows_and_cluster_commands(venv: Path, work: Path) -> None:
     for args in (["list"], ["submit", "video-ingestion"], ["trigger", "daily-backup"], ["wait", "wf-1"]):
         code, _, err = cli(venv, work, *args, "--kubeconfig", str(kubeconfig))
         assert code == 2 and len(err.strip().splitlines()) == 1, (args, err)
+
+
+def test_the_toolkit_never_imports_the_maintainers_tools():
+    """tools/cogniverse_dev builds and checks the toolkit and is not in the wheel: an import of it from
+    cogniverse_chart would break every pip install (and once made a gobuild <-> oracle import cycle)."""
+    import ast
+
+    package = ROOT / "tools" / "cogniverse_chart"
+    offenders = []
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            offenders += [f"{path.relative_to(package)}: {n}" for n in names if n.split(".")[0] == "cogniverse_dev"]
+    assert offenders == []

@@ -3,7 +3,7 @@ parameter references, `when` expressions, outputs, templateRefs) on every render
 both pinned Argo versions (ARGO_VERSION and ARGO_V4_VERSION in versions.env).
 
 The checker is tools/argo-validate/<major>, a small Go program over Argo's `workflow/validate`
-package, built once per version and source hash (cogniverse_chart.lint.oracle; cached under
+package, built once per version and source hash (cogniverse_dev.oracle; cached under
 ~/.cache/cogniverse/argo-validate, built ahead by scripts/test.sh). Without a Go toolchain these tests
 fail with the build's message; they never skip. CRD-schema validation is test_workflows_crd.py.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from cogniverse_chart.lint.oracle import validate_cases
+from cogniverse_dev.oracle import validate_cases
 from chart_utils import CRON_WORKFLOWS, OWN_CRON_WORKFLOWS, WORKFLOW_TEMPLATES, render_chart
 
 VERSIONS = ("3.7", "4.0")

@@ -31,10 +31,37 @@ def test_generate_check_cli_reports_drift(tmp_path, capsys):
     assert main(["generate", "--out-dir", str(tmp_path)]) == 0
     assert main(["generate", "--check", "--out-dir", str(tmp_path)]) == 0
     (tmp_path / "batch-optimization.yaml").write_text("# edited by hand\n")
-    (tmp_path / "extra.yaml").write_text("kind: ConfigMap\n")
+    (tmp_path / "extra.yaml").write_text(generate.GENERATED_MARK + " (a file it no longer writes)\nkind: ConfigMap\n")
     assert main(["generate", "--check", "--out-dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "batch-optimization.yaml" in err and "extra.yaml" in err and "cogniverse-chart generate" in err
+
+
+def test_generate_removes_only_the_files_it_wrote(tmp_path, capsys):
+    """D62: a stale generated file goes; the user's own YAML files beside (and below) the out dir stay."""
+    out = tmp_path / "out"
+    (out / "deep").mkdir(parents=True)
+    mine = {out / "mine.yaml": "kind: ConfigMap\n", out / "deep" / "values.yaml": "a: 1\n",
+            out / "late-header.yaml": "# notes\n" + generate.GENERATED_MARK + "\n"}
+    for path, text in mine.items():
+        path.write_text(text)
+    (out / "old.yaml").write_text(generate.GENERATED_MARK + " from an older chart\n")
+    assert main(["generate", "--out-dir", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert not (out / "old.yaml").exists() and "removed" in printed and "old.yaml" in printed
+    assert {p: p.read_text() for p in mine} == mine, "files generate did not write were removed"
+    assert main(["generate", "--check", "--out-dir", str(out)]) == 0
+
+
+@pytest.mark.parametrize("marker", ["Chart.yaml", ".git"])
+def test_generate_refuses_an_out_dir_holding_a_chart_or_a_repository(tmp_path, capsys, marker):
+    """D62: `generate --out-dir .` in a checkout is refused before anything is written or removed."""
+    (tmp_path / marker).mkdir() if marker == ".git" else (tmp_path / marker).write_text("name: x\n")
+    (tmp_path / "values.yaml").write_text("a: 1\n")
+    assert main(["generate", "--out-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"holds {marker}" in err[0], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([marker, "values.yaml"])
 
 
 @pytest.mark.parametrize("name", WORKFLOW_TEMPLATES)

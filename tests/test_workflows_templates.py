@@ -307,7 +307,7 @@ def test_tenant_objects_are_applied_labelled_with_the_tenant(wft):
     assert quota["requests.cpu"] == "<toJson(inputs.parameters['cpu-quota'])>"
     assert quota["pods"] == "50" and quota["persistentvolumeclaims"] == "10"
     verify = steps(entry(prov))["verify-tenant"]
-    assert arguments(verify)["namespace"] == "{{steps.validate-tenant.outputs.parameters.namespace}}"
+    assert arguments(verify)["namespace"] == "{{='cogniverse-' + sprig.replace('_', '-', inputs.parameters['tenant-id'])}}"
 
 
 # --- reliability --------------------------------------------------------------------------------

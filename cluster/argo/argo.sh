@@ -14,21 +14,18 @@ ARGO_NAMESPACE=argo
 ARGO_UID=8737
 ARGO_GRACE_SECONDS=3  # terminationGracePeriodSeconds of the controller and the server (see argo_install_dir)
 
+# pin: the one reader of versions.env.
+# shellcheck source=scripts/lib/pins.sh
+source "$ROOT/scripts/lib/pins.sh"
+
 # The UI embedded into argo server: built with yarn from the module's ui/ sources.
 # shellcheck source=cluster/argo/ui.sh
 source "$CLUSTER_DIR/argo/ui.sh"
 
-argo_pin() {  # argo_pin KEY: the value of KEY in versions.env
-  local v
-  v="$(awk -F= -v k="$1" '$1 == k {print $2; exit}' "$ROOT/versions.env")"
-  [[ -n "$v" ]] || die "versions.env has no $1"
-  echo "$v"
-}
-
 argo_select() {  # argo_select SPEC: SPEC is 3.7, 4.0, or a full pinned version (v3.7.18); sets ARGO_*
   local spec="${1#v}" v3 v4
-  v3="$(argo_pin ARGO_VERSION)"
-  v4="$(argo_pin ARGO_V4_VERSION)"
+  v3="$(pin ARGO_VERSION)"
+  v4="$(pin ARGO_V4_VERSION)"
   case "$spec" in
     "" | 3 | "$(echo "${v3#v}" | cut -d. -f1,2)" | "${v3#v}") ARGO_VERSION="$v3" ARGO_MAJOR=v3 ARGO_WRAPPER="$CLUSTER_DIR/argo" ;;
     4 | "$(echo "${v4#v}" | cut -d. -f1,2)" | "${v4#v}") ARGO_VERSION="$v4" ARGO_MAJOR=v4 ARGO_WRAPPER="$CLUSTER_DIR/argo-v4" ;;

@@ -3,7 +3,7 @@
 # the way Argo's release build does it (Dockerfile: `yarn --cwd ui install`, then
 # `NODE_OPTIONS=--max-old-space-size=2048 yarn --cwd ui build`) from the ui/ sources of the Argo
 # module zip, with every npm package exactly as ui/yarn.lock locks it (`--frozen-lockfile`).
-# Sourced by cluster/argo/argo.sh (needs ROOT, CACHE, ARGO_VERSION, argo_pin, log, die).
+# Sourced by cluster/argo/argo.sh (needs ROOT, CACHE, ARGO_VERSION, pin, log, die).
 #
 # The one dependency no package registry serves: ui/yarn.lock pins argo-ui to a git commit
 # (`resolved "git+https://github.com/argoproj/argo-ui.git#<commit>"`). Where that git URL answers,
@@ -51,13 +51,13 @@ argo_ui_key() {  # argo_ui_key SRC: hash of everything the UI built from Argo's 
   # ui/ and api/ (webpack copies api/openapi-spec/swagger.json and api/jsonschema/schema.json into the UI)
   { (cd "$src" && find ui api -path ui/node_modules -prune -o -path ui/dist -prune -o -type f -print | LC_ALL=C sort \
       | xargs -d '\n' sha256sum)
-    echo "yarn $(argo_pin ARGO_UI_YARN_VERSION) node $(node --version 2>/dev/null || echo none)"
+    echo "yarn $(pin ARGO_UI_YARN_VERSION) node $(node --version 2>/dev/null || echo none)"
   } | sha256sum | cut -c1-12
 }
 
 argo_ui_yarn() {  # the pinned yarn (npm package yarn@ARGO_UI_YARN_VERSION), unpacked once into the cache
   local v dir tmp tgz
-  v="$(argo_pin ARGO_UI_YARN_VERSION)"
+  v="$(pin ARGO_UI_YARN_VERSION)"
   dir="$CACHE/tools/yarn-$v"
   if [[ ! -f "$dir/bin/yarn.js" ]]; then
     command -v npm >/dev/null || die "npm is required to fetch yarn $v for the Argo UI (apt-get install nodejs npm)"
@@ -78,7 +78,7 @@ argo_ui_git_reachable() {  # argo_ui_git_reachable URL: the git host answers (th
 argo_ui_archive_pin() {  # argo_ui_archive_pin COMMIT: the pinned sha256 of that commit's archive, or nothing
   local pair pins
   [[ "$1" =~ ^[0-9a-f]{40}$ ]] || return 0  # a lockfile entry without a full commit has no pin
-  pins="${ARGO_UI_ARCHIVE_SHA256S:-$(argo_pin ARGO_UI_ARCHIVE_SHA256S)}"
+  pins="${ARGO_UI_ARCHIVE_SHA256S:-$(pin ARGO_UI_ARCHIVE_SHA256S)}"
   for pair in ${pins//,/ }; do
     if [[ "${pair%%:*}" == "$1" ]]; then echo "${pair#*:}"; return 0; fi
   done

@@ -16,45 +16,21 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-CACHE=${COGNIVERSE_CLUSTER_CACHE:-$HOME/.cache/cogniverse-local-cluster}
-OUT=$CACHE/images/services
+NAME=ollama
 IMAGE=ollama/ollama
-force=0
-
-die() { echo "images/ollama/build.sh: $*" >&2; exit 1; }
-log() { echo "images/ollama/build.sh: $*" >&2; }
-pin() { awk -F= -v k="$1" '$1 == k {print $2; exit}' "$ROOT/versions.env"; }
-
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --out) [[ $# -ge 2 && -n "$2" ]] || die "--out needs a directory"; OUT=$2; shift ;;
-    --force) force=1 ;;
-    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) die "unknown flag '$1' (see --help)" ;;
-  esac
-  shift
-done
+# shellcheck source=images/lib.sh
+source "$HERE/../lib.sh"
+image_flags "$@"
 
 VERSION=$(pin OLLAMA_VERSION)
 MINIAUDIO=$(pin OLLAMA_MINIAUDIO_PYPI_VERSION)
-[[ -n "$VERSION" && -n "$MINIAUDIO" ]] || die "versions.env needs OLLAMA_VERSION and OLLAMA_MINIAUDIO_PYPI_VERSION"
-have=$(awk -v m=github.com/ollama/ollama '$1 == "require" && $2 == m {print $3; exit} $1 == m && $2 ~ /^v/ {print $2; exit}' "$HERE/go.mod")
+have=$(gomod_version "$HERE/go.mod" github.com/ollama/ollama)
 [[ "$have" == "v$VERSION" ]] || die "images/ollama/go.mod requires github.com/ollama/ollama ${have:-nothing} but versions.env pins OLLAMA_VERSION=$VERSION: run (cd images/ollama && go get github.com/ollama/ollama@v$VERSION && go mod tidy)"
 command -v go >/dev/null || die "go is required"
 { command -v gcc && command -v g++; } >/dev/null || die "gcc and g++ are required (apt-get install build-essential)"
 
-start=$(date +%s)
 bin_key=$( { cat "$HERE/go.mod" "$HERE/go.sum"; echo "$VERSION $MINIAUDIO"; go env GOVERSION; g++ --version | head -1; } | sha256sum | cut -c1-12)
-key=$( { echo "$bin_key"; cat "$HERE/build.sh" "$ROOT/cluster/services/debian_rootfs.sh" "$ROOT/cluster/images/oci_image.py"; pin SERVICES_DEBIAN_SUITE; } | sha256sum | cut -c1-12)
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-archive="$OUT/ollama-$VERSION-$key.tar"
-if [[ $force == 0 && -f "$archive" ]]; then
-  log "$IMAGE:$VERSION is up to date"
-  echo "$archive"
-  exit 0
-fi
+image_cached "$VERSION" "$( { echo "$bin_key"; cat "$HERE/build.sh" "$ROOT/cluster/services/debian_rootfs.sh" "$ROOT/cluster/images/oci_image.py"; pin SERVICES_DEBIAN_SUITE; })"
 
 # llama.cpp's vendored headers (see the top).
 missing=()
@@ -92,10 +68,6 @@ fi
 rootfs="$CACHE/rootfs/ollama-$(pin SERVICES_DEBIAN_SUITE)-$(sha256sum "$ROOT/cluster/services/debian_rootfs.sh" | cut -c1-12).tar"
 "$ROOT/cluster/services/debian_rootfs.sh" --out "$rootfs" --include ca-certificates,libstdc++6,libgomp1
 
-t=$(date +%s)
-rm -f "$OUT"/ollama-*.tar
-python3 "$ROOT/cluster/images/oci_image.py" --name "$IMAGE:$VERSION" --out "$archive" --layer-tar "$rootfs" \
+image_pack "$IMAGE:$VERSION" --layer-tar "$rootfs" \
   --entrypoint '["/bin/ollama"]' --cmd '["serve"]' --env OLLAMA_HOST=0.0.0.0:11434 --expose 11434/tcp \
-  "$bin/ollama=/usr/bin/ollama:0755" >&2
-log "packed in $(($(date +%s) - t))s; $IMAGE:$VERSION $(du -h "$archive" | cut -f1) in $(($(date +%s) - start))s total"
-echo "$archive"
+  "$bin/ollama=/usr/bin/ollama:0755"

@@ -18,31 +18,17 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-CACHE=${COGNIVERSE_CLUSTER_CACHE:-$HOME/.cache/cogniverse-local-cluster}
-OUT=$CACHE/images/services
+NAME=phoenix
 IMAGE=arizephoenix/phoenix
 PYVER=3.11  # python3 of SERVICES_DEBIAN_SUITE (bookworm)
 LOCK="$HERE/requirements.lock"
-force=0 relock=0
-
-die() { echo "images/phoenix/build.sh: $*" >&2; exit 1; }
-log() { echo "images/phoenix/build.sh: $*" >&2; }
-pin() { awk -F= -v k="$1" '$1 == k {print $2; exit}' "$ROOT/versions.env"; }
-
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --out) [[ $# -ge 2 && -n "$2" ]] || die "--out needs a directory"; OUT=$2; shift ;;
-    --force) force=1 ;;
-    --relock) relock=1 ;;
-    -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) die "unknown flag '$1' (see --help)" ;;
-  esac
-  shift
-done
+# shellcheck source=images/lib.sh
+source "$HERE/../lib.sh"
+relock=0
+image_flag() { [[ $1 == --relock ]] && relock=1; }
+image_flags "$@"
 
 VERSION=$(pin PHOENIX_VERSION)
-[[ -n "$VERSION" ]] || die "versions.env has no PHOENIX_VERSION"
 TAG="version-$VERSION-nonroot"
 # Wheels for the image's python, whatever python runs pip here.
 WHEELS=(--only-binary=:all: --python-version "$PYVER" --implementation cp --platform manylinux2014_x86_64
@@ -63,16 +49,7 @@ for n, v in sorted((i["metadata"]["name"].lower(), i["metadata"]["version"]) for
 fi
 grep -qx "arize-phoenix==$VERSION" "$LOCK" || die "requirements.lock does not pin arize-phoenix==$VERSION (versions.env PHOENIX_VERSION): run images/phoenix/build.sh --relock"
 
-start=$(date +%s)
-key=$( { cat "$LOCK" "$HERE/build.sh" "$ROOT/cluster/services/debian_rootfs.sh" "$ROOT/cluster/images/oci_image.py"; pin SERVICES_DEBIAN_SUITE; } | sha256sum | cut -c1-12)
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-archive="$OUT/phoenix-$VERSION-$key.tar"
-if [[ $force == 0 && -f "$archive" ]]; then
-  log "$IMAGE:$TAG is up to date"
-  echo "$archive"
-  exit 0
-fi
+image_cached "$VERSION" "$({ cat "$LOCK" "$HERE/build.sh" "$ROOT/cluster/services/debian_rootfs.sh" "$ROOT/cluster/images/oci_image.py"; pin SERVICES_DEBIAN_SUITE; })"
 
 rootfs="$CACHE/rootfs/phoenix-$(pin SERVICES_DEBIAN_SUITE)-$(sha256sum "$ROOT/cluster/services/debian_rootfs.sh" | cut -c1-12).tar"
 "$ROOT/cluster/services/debian_rootfs.sh" --out "$rootfs" --include ca-certificates,python3,libstdc++6,tzdata
@@ -100,12 +77,8 @@ if [[ ! -f "$envtar" ]]; then
 fi
 # end env layer
 
-t=$(date +%s)
-rm -f "$OUT"/phoenix-*.tar
-python3 "$ROOT/cluster/images/oci_image.py" --name "$IMAGE:$TAG" --out "$archive" \
+image_pack "$IMAGE:$TAG" \
   --layer-tar "$rootfs" --layer-tar "$envtar" --user 65532:65532 --workdir /phoenix \
   --env PYTHONPATH=/phoenix/env --env PYTHONUNBUFFERED=1 \
   --entrypoint '["/usr/bin/python3"]' --cmd '["-m", "phoenix.server.main", "serve"]' \
-  --expose 6006/tcp --expose 4317/tcp --expose 9090/tcp --dir /phoenix:0755 >&2
-log "packed in $(($(date +%s) - t))s; $IMAGE:$TAG $(du -h "$archive" | cut -f1) in $(($(date +%s) - start))s total"
-echo "$archive"
+  --expose 6006/tcp --expose 4317/tcp --expose 9090/tcp --dir /phoenix:0755

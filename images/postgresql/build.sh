@@ -17,41 +17,17 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-CACHE=${COGNIVERSE_CLUSTER_CACHE:-$HOME/.cache/cogniverse-local-cluster}
-OUT=$CACHE/images/services
+NAME=postgresql
 IMAGE=cogniverse/postgresql
-force=0
-
-die() { echo "images/postgresql/build.sh: $*" >&2; exit 1; }
-log() { echo "images/postgresql/build.sh: $*" >&2; }
-pin() { awk -F= -v k="$1" '$1 == k {print $2; exit}' "$ROOT/versions.env"; }
-
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --out) [[ $# -ge 2 && -n "$2" ]] || die "--out needs a directory"; OUT=$2; shift ;;
-    --force) force=1 ;;
-    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) die "unknown flag '$1' (see --help)" ;;
-  esac
-  shift
-done
+# shellcheck source=images/lib.sh
+source "$HERE/../lib.sh"
+image_flags "$@"
 
 VERSION=$(pin POSTGRESQL_VERSION)
-[[ -n "$VERSION" ]] || die "versions.env has no POSTGRESQL_VERSION"
 TAG=${VERSION//+/_}
 PACKAGES=ca-certificates,postgresql-15,python3,tzdata
 SUITE=$(pin SERVICES_DEBIAN_SUITE)
-start=$(date +%s)
-key=$( { cat "$HERE/build.sh" "$HERE/start.sh" "$ROOT/cluster/services/debian_rootfs.sh" "$ROOT/cluster/images/oci_image.py"; echo "$SUITE"; } | sha256sum | cut -c1-12)
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-archive="$OUT/postgresql-$VERSION-$key.tar"
-if [[ $force == 0 && -f "$archive" ]]; then
-  log "$IMAGE:$TAG is up to date"
-  echo "$archive"
-  exit 0
-fi
+image_cached "$VERSION" "$({ cat "$HERE/build.sh" "$HERE/start.sh" "$ROOT/cluster/services/debian_rootfs.sh" "$ROOT/cluster/images/oci_image.py"; echo "$SUITE"; })"
 
 # The package version and list are part of the file name, so a new point release or package builds a new
 # root filesystem.
@@ -66,13 +42,9 @@ fi
 tar -tf "$rootfs" ./usr/lib/postgresql/15/bin/postgres ./usr/lib/postgresql/15/bin/pg_dump >/dev/null \
   || die "$rootfs has no /usr/lib/postgresql/15/bin/postgres or pg_dump"
 
-t=$(date +%s)
-rm -f "$OUT"/postgresql-*.tar
-python3 "$ROOT/cluster/images/oci_image.py" --name "$IMAGE:$TAG" --out "$archive" \
+image_pack "$IMAGE:$TAG" \
   --layer-tar "$rootfs" --user 65532:65532 --workdir /var/lib/postgresql \
   --env PATH=/usr/lib/postgresql/15/bin:/usr/local/bin:/usr/bin:/bin --env PGDATA=/var/lib/postgresql/data/pgdata \
   --entrypoint '["/usr/local/bin/start-postgresql"]' --expose 5432/tcp \
   --dir /var/lib/postgresql/data:0777 --dir /var/run/postgresql:1777 \
-  "$HERE/start.sh=/usr/local/bin/start-postgresql:0755" >&2
-log "packed in $(($(date +%s) - t))s; $IMAGE:$TAG $(du -h "$archive" | cut -f1) in $(($(date +%s) - start))s total"
-echo "$archive"
+  "$HERE/start.sh=/usr/local/bin/start-postgresql:0755"

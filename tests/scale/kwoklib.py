@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cogniverse_chart import REPO_ROOT, gobuild
+from cogniverse_chart import REPO_ROOT
+from cogniverse_dev import gobuild
 
 KWOK_DIR = REPO_ROOT / "cluster" / "kwok"
 MANAGED = ("kwok.x-k8s.io/node", "fake")          # annotation the controller selects nodes by

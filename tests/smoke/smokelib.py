@@ -98,7 +98,7 @@ class GuideRun:
     the suite (it uses its own namespace, `cogniverse`, as the guide does). `join()` returns the results."""
 
     def __init__(self, kubeconfig: str, helm: Any):
-        from cogniverse_chart import guide
+        from cogniverse_dev import guide
 
         self.kubeconfig = kubeconfig
         self.helm = helm
@@ -113,7 +113,7 @@ class GuideRun:
         self._thread.start()
 
     def _env(self) -> dict[str, str]:
-        from cogniverse_chart import guide
+        from cogniverse_dev import guide
 
         return guide.environment(REPO_ROOT, {**os.environ, "KUBECONFIG": self.kubeconfig})
 
@@ -142,7 +142,7 @@ class GuideRun:
     def _main(self) -> None:
         import tempfile
 
-        from cogniverse_chart import guide
+        from cogniverse_dev import guide
 
         start = time.monotonic()
         try:

@@ -41,7 +41,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from kubelib import KUBECTL, TASK_RESULTS, account, kubectl
+from kubelib import KUBECTL, TASK_RESULTS, account, account_token, kubectl
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("COGNIVERSE_CHROMIUM", "/usr/bin/chromium")
@@ -146,7 +146,7 @@ def token_if_asked(server: str, namespace: str) -> str | None:
             raise AssertionError(f"argo server answered {exc.code} to a workflow list: {exc.read()[:300]!r}")
     if os.environ.get("ARGO_TOKEN"):
         return os.environ["ARGO_TOKEN"].removeprefix("Bearer ")
-    return kubectl("-n", namespace, "create", "token", "browser-test", "--duration=1h").stdout.strip()
+    return account_token(namespace, "browser-test", "1h")
 
 
 class Page:

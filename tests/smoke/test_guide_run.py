@@ -13,7 +13,8 @@ import subprocess
 
 import pytest
 
-from cogniverse_chart import REPO_ROOT, generate, guide
+from cogniverse_chart import REPO_ROOT, generate
+from cogniverse_dev import guide
 from chart_utils import CRON_WORKFLOWS, OWN_CRON_WORKFLOWS
 from smokelib import GUIDE_NAMESPACE, RELEASE
 

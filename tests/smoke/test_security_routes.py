@@ -110,7 +110,7 @@ def test_every_route_to_a_privileged_token_is_refused(two, tenant):
         "edited WorkflowTemplate": (lambda: custom.patch_namespaced_custom_object(
             "argoproj.io", "v1alpha1", ns, "workflowtemplates", "tenant-provisioning", {"metadata": {"labels": {"x": "y"}},
                                                                                          "spec": {"entrypoint": "create-namespace"}}),
-            "only argo.templateWriters may write the WorkflowTemplate tenant-provisioning"),
+            "only argo.templateWriters"),  # this policy's or the locks policy's refusal, whichever the API server reports
         "plain Pod": (lambda: core.create_namespaced_pod(ns, {
             "metadata": {"name": "route"}, "spec": {"serviceAccountName": PROV, "containers": [{"name": "c", "image": "x", **RESTRICTED}]}}),
             "only Argo's workflow controller"),
@@ -212,3 +212,100 @@ def test_one_release_cannot_reach_another(two, tenant):
     wrong = {route: msg for route, (call, expected) in cases.items() if expected not in (msg := refusal(call))}
     assert not wrong, wrong
     assert core.read_namespace(TENANT_NS).metadata.labels == theirs
+
+
+def _fnv32a(text: str) -> int:
+    """Argo's node id hash (Workflow.NodeID: fnv-1a, 32 bits, of the node's name)."""
+    h = 0x811C9DC5
+    for byte in text.encode():
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def test_a_forged_step_result_changes_nothing(two, tenant):
+    """attack21 A01: the steps' account may write any WorkflowTaskResult of the namespace (Argo's executor needs
+    it), and Argo takes a node's outputs from it. Written over and over while a real run of tenant-provisioning
+    goes on, a result naming another tenant reaches validate-tenant's node in the run's status, yet the run
+    provisions exactly the tenant it was asked for: no step reads validate-tenant's reported outputs."""
+    from kubernetes import client
+
+    ns, forged = tenant.namespace, "forged_t"
+    tenant.tenant_namespaces.update({"cogniverse-forge-t", "cogniverse-forged-t"})
+    from cogniverse_chart.argo.client import ArgoClient
+
+    # submitted by alice, who is no argo.templateWriter: a plain run holds the provisioning mutex through the template
+    run = ArgoClient(_as(f"system:serviceaccount:{ns}:alice")[1], ns).submit(
+        "tenant-provisioning", {"tenant-id": "forge_t", "tenant-name": "Forge", **QUOTAS})
+    node_id = f"{run}-{_fnv32a(f'{run}[0].validate-tenant')}"
+    _, steps = _as(f"system:serviceaccount:{ns}:{RELEASE}-workflow")
+    outputs = {"parameters": [{"name": "tenant-id", "value": forged}, {"name": "namespace", "value": "cogniverse-forged-t"},
+                              {"name": "storage-quota", "value": "1Gi"}, {"name": "cpu-quota", "value": "2"},
+                              {"name": "memory-quota", "value": "1Gi"}]}
+    seen, deadline = False, time.monotonic() + WAIT_TIMEOUT
+    while time.monotonic() < deadline:
+        body = {"apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowTaskResult", "outputs": outputs,
+                "metadata": {"name": node_id, "labels": {"workflows.argoproj.io/workflow": run}}}
+        try:
+            steps.create_namespaced_custom_object("argoproj.io", "v1alpha1", ns, "workflowtaskresults", body)
+        except client.ApiException as exc:
+            assert exc.status == 409, exc.body  # the executor's own, or ours: patch it
+            steps.patch_namespaced_custom_object("argoproj.io", "v1alpha1", ns, "workflowtaskresults", node_id, {"outputs": outputs})
+        wf = tenant.argo.get("workflows", run)
+        node = wf.get("status", {}).get("nodes", {}).get(node_id, {})
+        seen = seen or forged in str(node.get("outputs", {}))
+        if wf.get("status", {}).get("phase") in ("Succeeded", "Failed", "Error"):
+            break
+        time.sleep(0.2)
+    result = tenant.argo.status(run)
+    assert result.phase == "Succeeded", explain(result)
+    assert seen, "the forged result never reached the run's status: the attack was not tried"
+    admin = client.CoreV1Api()
+    assert admin.read_namespace("cogniverse-forge-t").metadata.labels["cogniverse.dev/tenant"] == "forge_t"
+    assert admin.read_namespaced_resource_quota("tenant-quota", "cogniverse-forge-t").spec.hard["requests.cpu"] == "1"
+    assert not [n for n in admin.list_namespace().items if n.metadata.name == "cogniverse-forged-t"]
+
+
+def test_a_running_run_and_the_locks_stay_the_charts(two, tenant):
+    """A run of tenant-provisioning keeps its spec (Argo re-merges it on suspend: new arguments or templates added by
+    name would run after validate-tenant); only the chart's templates hold its locks, from any namespace (A02)."""
+    from kubernetes import client
+
+    a, b = tenant.namespace, two["b"].namespace
+    rbac = client.RbacAuthorizationV1Api()
+    rbac.create_namespaced_role(b, {"metadata": {"name": "alice-a"}, "rules": [  # alice may write Workflows in B's namespace too
+        {"apiGroups": ["argoproj.io"], "resources": ["workflows"], "verbs": ["*"]}]})
+    rbac.create_namespaced_role_binding(b, {
+        "metadata": {"name": "alice-a"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "alice-a"},
+        "subjects": [{"kind": "ServiceAccount", "name": "alice", "namespace": a}]})
+    _, custom = _as(f"system:serviceaccount:{a}:alice")
+    create = lambda ns, spec: lambda: custom.create_namespaced_custom_object("argoproj.io", "v1alpha1", ns, "workflows", _wf(ns, **spec))  # noqa: E731
+    run = two["provisioned"].name
+    hold = {"entrypoint": "main", "templates": [{"name": "main", "suspend": {}}]}
+    cases = {
+        "new arguments for a run": (lambda: custom.patch_namespaced_custom_object("argoproj.io", "v1alpha1", a, "workflows", run, {
+            "spec": {"suspend": True, "arguments": {"parameters": [{"name": "tenant-id", "value": "other_t"}]}}}), "keeps its spec once created"),
+        "a run turned into another workflow": (lambda: custom.patch_namespaced_custom_object("argoproj.io", "v1alpha1", a, "workflows", run, {
+            "spec": {"suspend": True, "workflowTemplateRef": {"name": "video-ingestion"}, "templates": [
+                {"name": "validate-tenant", "container": {"image": "cogniverse/smoke-runner:0.1.0", "command": ["true"]}}]}}),
+            "keeps its spec once created"),
+        "provisioning mutex": (create(a, {**hold, "synchronization": {"mutexes": [{"name": "tenant-provisioning"}]}}),
+                               "only argo.templateWriters (the chart's own templates) may hold the mutex tenant-provisioning"),
+        "provisioning mutex from B's namespace": (create(b, {**hold, "synchronization": {"mutexes": [{"name": "tenant-provisioning", "namespace": a}]}}),
+                                                  f"in namespace {a}"),
+    }
+    wrong = {route: msg for route, (call, expected) in cases.items() if expected not in (msg := refusal(call))}
+    assert not wrong, wrong
+    # Argo 3.7's singular form: refused; Argo 4.0's schema has no such field, so the API server drops it (no lock)
+    heavy = {**hold, "synchronization": {"semaphore": {"configMapKeyRef": {"name": f"{RELEASE}-workflow-semaphores", "key": "heavy-jobs"}}}}
+    try:
+        created = custom.create_namespaced_custom_object("argoproj.io", "v1alpha1", a, "workflows", _wf(a, **heavy))
+    except client.ApiException as exc:
+        assert "only argo.templateWriters" in exc.body, exc.body
+    else:
+        custom.delete_namespaced_custom_object("argoproj.io", "v1alpha1", a, "workflows", created["metadata"]["name"])
+        assert not created["spec"].get("synchronization"), created["spec"]
+    # the same user's own mutex is theirs, in either namespace
+    for ns, name in ((a, "alice-lock"), (b, "alice-lock")):
+        body = _wf(ns, **hold, synchronization={"mutexes": [{"name": name}]}, shutdown="Terminate")
+        created = custom.create_namespaced_custom_object("argoproj.io", "v1alpha1", ns, "workflows", body)["metadata"]["name"]
+        custom.delete_namespaced_custom_object("argoproj.io", "v1alpha1", ns, "workflows", created)

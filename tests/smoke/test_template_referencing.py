@@ -22,7 +22,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from cogniverse_chart.guide import find_argo
+from cogniverse_dev.guide import find_argo
 
 from smokelib import CRON_TIMEOUT, SKIP_OPTIMIZATION_PARAMS, SmokeRelease, explain
 

@@ -10,7 +10,8 @@ from pathlib import Path
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 #: The source checkout this module was imported from (tools/cogniverse_chart/__init__.py -> ../..), used
-#: only by the maintainer tools that build from its sources (gobuild, the lint oracle, the guide runner)
+#: only by the maintainer tools that build from its sources (tools/cogniverse_dev: gobuild, the lint oracle,
+#: the guide runner)
 #: and as the library's default chart in tests. An installed wheel never reads it: the commands work
 #: on the chart in front of them (cogniverse_chart.config).
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -38,17 +38,19 @@ def select_profiles(names: list[str] | None) -> dict[str, Path | None]:
 def render_profiles(names: list[str] | None = None, *, chart: Path = CHART_DIR, helm: Helm | None = None,
                     kube_version: str = DEFAULT_KUBE_VERSION, scenarios: dict[str, Path | None] | None = None,
                     extra_values: list[Path] | None = None, release: str = DEFAULT_RELEASE,
-                    namespace: str = DEFAULT_NAMESPACE) -> dict[str, list[Document]]:
+                    namespace: str = DEFAULT_NAMESPACE, set_values: list[str] | None = None,
+                    set_string_values: list[str] | None = None) -> dict[str, list[Document]]:
     """{scenario: documents} for each scenario (helm template runs in parallel). `scenarios` maps a name
     to its values file (None: the chart's defaults); without it, the checkout's values/ profiles `names`.
-    `extra_values` (-f) apply on top of every scenario."""
+    `extra_values` (-f), then `set_values` (--set) and `set_string_values`, apply on top of every scenario."""
     chosen = scenarios if scenarios is not None else select_profiles(names)
     helm = helm or find_helm()
 
     def one(item: tuple[str, Path | None]) -> tuple[str, list[Document]]:
         name, path = item
         req = RenderRequest(values_files=([path] if path else []) + list(extra_values or []), chart=chart,
-                            kube_version=kube_version, release=release, namespace=namespace)
+                            kube_version=kube_version, release=release, namespace=namespace,
+                            set_values=list(set_values or []), set_string_values=list(set_string_values or []))
         return name, render(req, helm)
 
     with ThreadPoolExecutor(max_workers=max(1, min(4, len(chosen)))) as pool:

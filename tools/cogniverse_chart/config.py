@@ -43,6 +43,10 @@ _KEYS = {"chart": str, "scenarios": list, "kube-versions": list, "argo-versions"
          "workflows-dir": str, "diagrams": str, "docs": bool, "values-schema": bool, "rules": dict,
          "release": str, "namespace": str}
 
+#: Path settings the toolkit writes to: they must stay inside the config file's folder.
+WRITTEN_PATHS = ("workflows-dir", "diagrams")
+_EXAMPLES = {"workflows-dir": "workflows", "diagrams": "docs/workflows-diagrams.md"}
+
 
 @dataclass(frozen=True)
 class Config:
@@ -71,6 +75,16 @@ class Config:
         return dict(self.table.get("rules", {}))
 
 
+def _inside(where: str, root: Path, key: str, value: str) -> None:
+    """The paths the toolkit writes to (and deletes from) stay inside the config file's folder: no
+    absolute path, no '..', no symlink leading out, so a config file in a pull request cannot reach the
+    user's other files."""
+    target, top = (root / value).resolve(), root.resolve()
+    if Path(value).is_absolute() or ".." in Path(value).parts or (target != top and top not in target.parents):
+        raise ToolkitError(f"{where}: {key} {value!r}: give a path inside the config file's folder {root}, "
+                           f"without '..' (e.g. \"{_EXAMPLES[key]}\"); refused")
+
+
 def _validate(path: Path, table: Any) -> dict[str, Any]:
     where = f"{path} [tool.{TABLE}]" if path.name == "pyproject.toml" else str(path)
     if not isinstance(table, dict):
@@ -84,6 +98,9 @@ def _validate(path: Path, table: Any) -> dict[str, Any]:
             raise ToolkitError(f"{where}: '{key}' must be {label}, got {value!r}"[:300])
         if want is list and not value:
             raise ToolkitError(f"{where}: '{key}' is empty: name at least one, or leave the key out for the default")
+    for key in WRITTEN_PATHS:
+        if key in table:
+            _inside(where, path.parent, key, table[key])
     for key in ("kube-versions", "argo-versions", "kube-version"):
         for v in table[key] if isinstance(table.get(key), list) else [table[key]] if key in table else []:
             if not re.fullmatch(r"v?\d+\.\d+(\.\d+)?", v):
@@ -277,7 +294,7 @@ def scenarios(chart: Path, cfg: Config) -> dict[str, Path | None]:
             raise ToolkitError(f"{cfg.label}: scenarios {g!r}: give a glob relative to the config file's folder, "
                                f"without '..' (e.g. \"ci/*-values.yaml\")")
     if globs:
-        found = sorted({p for g in dict.fromkeys(globs) for p in cfg.root.glob(g) if p.is_file()})
+        found = sorted({p for g in dict.fromkeys(globs) for p in _glob(cfg, g) if p.is_file()})
         if not found:
             raise ToolkitError(f"{cfg.label}: scenarios {globs} match no file under {cfg.root}")
         _stay_inside(found, cfg.root, cfg.label)
@@ -290,6 +307,16 @@ def scenarios(chart: Path, cfg: Config) -> dict[str, Path | None]:
     for p in found:
         out.setdefault(scenario_name(p), p)
     return out or {"default": None}
+
+
+def _glob(cfg: Config, pattern: str) -> list[Path]:
+    """The files a scenarios glob matches; a pattern pathlib cannot use ('.', '**' inside a name) is one line."""
+    try:
+        return list(cfg.root.glob(pattern))
+    except (ValueError, IndexError) as exc:
+        why = str(exc) if isinstance(exc, ValueError) else "it names no file"
+        raise ToolkitError(f"{cfg.label}: scenarios {pattern!r}: not a usable glob ({why}); "
+                           f"e.g. \"ci/*-values.yaml\"") from None
 
 
 def _repository(path: Path) -> Path:

@@ -158,14 +158,14 @@ def parse_helm_lint(output: str, chart: Path) -> list[Finding]:
     return out
 
 
-def helm_lint(chart: Path, helm: "Helm", scenarios: dict[str, Path | None],
-              extra_values: list[Path] = ()) -> dict[str, list[Finding]]:  # type: ignore[assignment]
-    """{scenario: findings} of `helm lint CHART --values ...` for each scenario, as `ct lint` runs it."""
+def helm_lint(chart: Path, helm: "Helm", scenarios: dict[str, Path | None], extra_values: list[Path] = (),
+              set_values: list[str] = (), set_string_values: list[str] = ()) -> dict[str, list[Finding]]:  # type: ignore[assignment]
+    """{scenario: findings} of `helm lint CHART --values ... --set ...` for each scenario, as `ct lint` runs it."""
     out = {}
     for name, values in scenarios.items():
-        args = ["lint", str(chart)]
-        for f in ([values] if values else []) + list(extra_values):
-            args += ["--values", str(f)]
+        args = ["lint", f"./{chart}" if str(chart).startswith("-") else str(chart)]  # values joined: render.py
+        args += [f"--values={f}" for f in ([values] if values else []) + list(extra_values)]
+        args += [f"--set={s}" for s in set_values] + [f"--set-string={s}" for s in set_string_values]
         proc = helm.run(args, check=False)
         out[name] = parse_helm_lint(proc.stdout, chart)
     return out

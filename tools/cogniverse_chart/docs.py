@@ -166,7 +166,16 @@ def _id(*parts: str) -> str:
 
 
 def _label(text: str) -> str:
-    return text.replace('"', "'")
+    return _CONTROL.sub(" ", text.replace('"', "'"))
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def _inline(text: Any) -> str:
+    """Text for an inline code span of the page: a name the chart controls (a parameter named
+    "x`\ntouch ...") cannot end the span or start a line of its own (D12)."""
+    return _CONTROL.sub(lambda m: json.dumps(m[0])[1:-1], str(text)).replace("`", "'")
 
 
 class _Flow:
@@ -322,7 +331,7 @@ def calendar(docs: list[Document]) -> str:
     for (hm, tz), cells in sorted(slots.items()):
         if not cells:
             continue
-        row = [", ".join(f"`{n}`" for n in cells.get(i, [])) for i in range(7)]
+        row = [", ".join(f"`{_inline(n)}`" for n in cells.get(i, [])) for i in range(7)]
         lines.append(f"| {hm} {tz} | " + " | ".join(row) + " |")
     out = "\n".join(lines)
     if notes:
@@ -339,15 +348,15 @@ def workflow_docs(docs: list[Document]) -> str:
     for w in specs:
         ref = w.spec.get("workflowTemplateRef")
         if isinstance(ref, dict) and (bool(ref.get("clusterScope")), str(ref.get("name"))) in lookup:
-            runs.setdefault(str(ref.get("name")), []).append(f"{w.doc.kind} `{w.doc.name}`")
+            runs.setdefault(str(ref.get("name")), []).append(f"{w.doc.kind} `{_inline(w.doc.name)}`")
     items = []
     for w in sorted(specs, key=lambda w: (w.doc.kind != "WorkflowTemplate", w.doc.name)):
         if w.doc.kind not in ("WorkflowTemplate", "ClusterWorkflowTemplate") and "workflowTemplateRef" in w.spec \
                 and str((w.spec.get("workflowTemplateRef") or {}).get("name")) in runs:
             continue
-        params = ", ".join(f"`{p}`" for p in names((w.spec.get("arguments") or {}).get("parameters")))
+        params = ", ".join(f"`{_inline(p)}`" for p in names((w.spec.get("arguments") or {}).get("parameters")))
         by = runs.get(w.doc.name) if w.doc.kind == "WorkflowTemplate" else None
-        items.append({"kind": w.doc.kind, "name": w.doc.name, "params": params, "mermaid": _Flow(w, lookup).build(),
+        items.append({"kind": _inline(w.doc.kind), "name": _inline(w.doc.name), "params": params, "mermaid": _Flow(w, lookup).build(),
                       "runs": ", ".join(by or [])})
     return _env.get_template("workflows-diagrams.md.j2").render(workflows=items, calendar=calendar(docs))
 

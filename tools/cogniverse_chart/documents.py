@@ -115,6 +115,9 @@ class Document:
     index: int = 0  # position of the document in its source stream
     #: keys given twice in one mapping, as "'key' at line N": kubectl rejects them, Helm keeps the last
     duplicate_keys: tuple[str, ...] = ()
+    #: 0-based line of its source where the document's text starts (its `---` line): CI formats look up
+    #: a finding's line in this document alone, not in the whole file (cogniverse_chart.locations)
+    line: int = 0
 
     @property
     def kind(self) -> str:
@@ -125,13 +128,18 @@ class Document:
         return str(self.obj.get("apiVersion", ""))
 
     @property
+    def _meta(self) -> dict[str, Any]:
+        meta = self.obj.get("metadata")
+        return meta if type(meta) is dict else {}  # `metadata: 5` is the schema's to report, not a crash
+
+    @property
     def name(self) -> str:
-        meta = self.obj.get("metadata") or {}
+        meta = self._meta
         return str(meta.get("name") or meta.get("generateName") or "")
 
     @property
     def namespace(self) -> str:
-        return str((self.obj.get("metadata") or {}).get("namespace") or "")
+        return str(self._meta.get("namespace") or "")
 
     @property
     def ref(self) -> str:
@@ -142,21 +150,24 @@ class Document:
 def iter_documents(chunks: Iterable[Chunk], source: str) -> Iterator[Document]:
     """Documents of (text, first line, clean) chunks: see parse_stream."""
     for i, (chunk, first_line, clean) in enumerate(chunks):
-        if not chunk.strip():
+        if not chunk or chunk.isspace():  # (strip() would copy every document)
             continue
         m = _SOURCE_RE.search(chunk) if "# Source:" in chunk else None
         where = m.group(1).strip() if m else source
         objs, dups = load_chunk(chunk, source, first_line, clean)
+        repeated = tuple(dups) if dups else ()
         for obj in objs:
             if obj is None:
                 continue
             if not isinstance(obj, dict):
                 raise ToolkitError(f"{where}: document {i}: expected a mapping (a Kubernetes object), "
                                    f"got {type(obj).__name__}")
-            if str(obj.get("kind", "")).endswith("List") and isinstance(obj.get("items"), list):
-                yield from (Document(item, where, i, tuple(dups)) for item in obj["items"] if isinstance(item, dict))
+            kind = obj.get("kind")
+            if type(kind) is str and kind.endswith("List") and isinstance(obj.get("items"), list):
+                yield from (Document(item, where, i, repeated, first_line)
+                            for item in obj["items"] if isinstance(item, dict))
                 continue
-            yield Document(obj, where, i, tuple(dups))
+            yield Document(obj, where, i, repeated, first_line)
 
 
 def parse_stream(text: str, source: str) -> list[Document]:

@@ -41,10 +41,13 @@ class Finding:
     path: str = ""  # JSON path inside the object, e.g. $.spec.templates[2].container.args[1]
     scenarios: str = ""  # where a merged finding was seen: "all profiles", "profile a, b" (chart.merge)
     namespace: str = ""  # the object's metadata.namespace: tells namesakes in one file apart (locations)
+    api_version: str = ""  # the object's apiVersion: with namespace, kind and name, which object it is
+    doc_line: int = 0  # 0-based line of the source where the object's document starts (not in the JSON)
 
     @classmethod
     def for_doc(cls, doc: Document, rule: str, severity: Severity, message: str, path: str = "$") -> "Finding":
-        return cls(rule, severity, message, doc.source, doc.kind, doc.name, path, namespace=doc.namespace)
+        return cls(rule, severity, message, doc.source, doc.kind, doc.name, path, namespace=doc.namespace,
+                   api_version=doc.api_version, doc_line=doc.line)
 
     def format(self) -> str:
         where = f"{self.kind}/{self.name}" if self.kind or self.name else ""
@@ -55,6 +58,7 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        del d["doc_line"]  # internal: the line of the finding itself is given by the machine formats
         d["severity"] = self.severity.value
         return d
 
@@ -87,9 +91,10 @@ class Policy:
     """The config's severities and the objects' suppression annotations, applied to findings."""
 
     config: "Config | None" = None
-    # (source, kind, name) -> {rule: reason}: an annotation speaks for its own object only, never for a
-    # namesake in another file, nor for every object without a kind or name
-    ignored: dict[tuple[str, str, str], dict[str, str]] = field(default_factory=dict)
+    # (source, apiVersion, kind, namespace, name) -> {rule: reason}: an annotation speaks for its own object
+    # only, never for a namesake in another file, namespace or API group, nor for every object without a
+    # kind or name
+    ignored: dict[tuple[str, str, str, str, str], dict[str, str]] = field(default_factory=dict)
     bad: list[Finding] = field(default_factory=list)  # suppressions without a reason
     suppressed: list[tuple[Finding, str]] = field(default_factory=list)
 
@@ -108,7 +113,7 @@ class Policy:
             return
         if not doc.kind or not doc.name:
             return  # an object with no kind or name cannot be told apart from others: it suppresses nothing
-        mine = self.ignored.setdefault((doc.source, doc.kind, doc.name), {})
+        mine = self.ignored.setdefault((doc.source, doc.api_version, doc.kind, doc.namespace, doc.name), {})
         for key, reason in annotations.items():
             key = str(key)
             if not key.startswith(_BARE):
@@ -151,7 +156,7 @@ class Policy:
         out: list[Finding] = []
         findings = list(findings)
         for f in findings + [b for b in self.bad if b not in findings]:
-            mine = self.ignored.get((f.source, f.kind, f.name), {})
+            mine = self.ignored.get((f.source, f.api_version, f.kind, f.namespace, f.name), {})
             reason = None if f.rule in UNSUPPRESSIBLE else _suppressed(f.rule, mine)
             if reason is not None:
                 self.suppressed.append((f, reason))

@@ -1,7 +1,8 @@
 """Locate pinned `helm` binaries (Helm 3 and Helm 4) and run them.
 
-Lookup order for major version N: $HELM<N>, .tools/bin/helm<N> (installed by
-scripts/bootstrap.sh; only when running from a source checkout), then `helm` on PATH if its major version is N.
+Lookup order for major version N: $HELM<N> (when set it must be a Helm N: no fallback), .tools/bin/helm<N>
+(installed by scripts/bootstrap.sh; only when running from a source checkout), then `helm` on PATH if its
+major version is N.
 `find_helm()` without a major prefers $HELM, then PATH `helm` (>= 3.14), then $HELM4, $HELM3, then the pinned ones.
 """
 
@@ -94,20 +95,29 @@ def _candidates(major: int | None) -> list[str]:
 
 def find_helm(major: int | None = None) -> Helm:
     """Return a usable helm (of the given major version), or raise ToolkitError saying how to get one."""
+    want = f"Helm {major}" if major else "Helm (>= 3.14)"
+    named = os.environ.get(f"HELM{major}") if major else None
+    if named:  # the user's choice for this major: a wrong one is said, not replaced by another binary
+        helm = _probe(named)
+        if helm is None or helm.major != major:
+            what = f"it is {helm.label}" if helm else f"`version --short` names no {want}"
+            raise ToolkitError(f"$HELM{major}={named[:200]!r}: not a {want} binary ({what}); point it at one or "
+                               f"unset it")
     for path in _candidates(major):
         helm = _probe(path)
         if helm and (major is None or helm.major == major):
             return helm
-    want = f"Helm {major}" if major else "Helm (>= 3.14)"
     raise ToolkitError(f"no {want} binary found; put helm on PATH or set $HELM{major or ''}")
 
 
 def available_helms() -> list[Helm]:
-    """Every distinct helm major version we can find (for test matrices)."""
+    """Every distinct helm major version we can find (for test matrices); a $HELM<N> that is no Helm N is an
+    error (the user named it), not a major left out."""
     found = []
     for major in (3, 4):
         try:
             found.append(find_helm(major))
         except ToolkitError:
-            pass
+            if os.environ.get(f"HELM{major}"):
+                raise
     return found

@@ -13,9 +13,10 @@ from __future__ import annotations
 import functools
 import json
 import re
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
@@ -67,20 +68,34 @@ def _read(key: tuple[str, int, int]) -> str | None:
         return None
 
 
-def _nodes(path: str) -> list[Any]:
-    key = _key(path)
-    return _compose(key) if key else []
-
-
 @functools.lru_cache(maxsize=16)
-def _compose(key: tuple[str, int, int]) -> list[Any]:
-    text = _read(key)
+def _line_starts(key: tuple[str, int, int]) -> array:
+    """Offsets in the file's text where each line starts (built once per file)."""
+    text = _read(key) or ""
+    starts = array("q", [0])
+    starts.extend(m.end() for m in _NEWLINE.finditer(text))
+    return starts
+
+
+_NEWLINE = re.compile("\n")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _nodes(path: str, first_line: int = 0) -> Iterator[tuple[Any, int]]:
+    """(document node, line offset) of the documents from `first_line` on, composed one at a time: a
+    finding in a 22 MB stream composes its own document, not the whole file (which took minutes)."""
+    key = _key(path)
+    text = _read(key) if key else None
     if text is None:
-        return []
+        return
+    starts = _line_starts(key)  # type: ignore[arg-type]
+    first_line = first_line if 0 <= first_line < len(starts) else 0
     try:
-        return [n for n in yaml.compose_all(text, Loader=yaml.SafeLoader) if n is not None]
+        for node in yaml.compose_all(text[starts[first_line]:] if first_line else text, Loader=_LOADER):
+            if node is not None:
+                yield node, first_line
     except (yaml.YAMLError, RecursionError):
-        return []
+        return
 
 
 def _get(node: Any, key: str | int, want_key: bool = False) -> Any:
@@ -103,8 +118,8 @@ def _names(node: Any) -> tuple[str, str, str]:
                  for n in (kind, name, namespace))
 
 
-def _in_manifest(file: str, kind: str, name: str, path: str, namespace: str = "") -> Location:
-    for doc in _nodes(file):
+def _in_manifest(file: str, kind: str, name: str, path: str, namespace: str = "", first_line: int = 0) -> Location:
+    for doc, offset in _nodes(file, first_line):
         if (kind or name) and _names(doc) != (kind, name, namespace):
             continue
         node = mark = doc
@@ -114,7 +129,7 @@ def _in_manifest(file: str, kind: str, name: str, path: str, namespace: str = ""
                 break
             mark = _get(node, part, want_key=True) if isinstance(part, str) else child
             node = child
-        return Location(file, mark.start_mark.line + 1, mark.start_mark.column + 1)
+        return Location(file, mark.start_mark.line + offset + 1, mark.start_mark.column + 1)
     return Location(file, 1, 1)
 
 
@@ -129,7 +144,8 @@ def _in_template(file: str, path: str) -> Location:
     return Location(file, 1, 1)
 
 
-def locate(source: str, kind: str, name: str, path: str, chart: Path | None = None, namespace: str = "") -> Location:
+def locate(source: str, kind: str, name: str, path: str, chart: Path | None = None, namespace: str = "",
+           first_line: int = 0) -> Location:
     """The file, line and column of one finding (see the module docstring)."""
     if not source or source.startswith("<"):
         return Location()
@@ -142,5 +158,5 @@ def locate(source: str, kind: str, name: str, path: str, chart: Path | None = No
     if _text(src) is None:
         return Location(src)
     if src.endswith((".yaml", ".yml", ".json")):
-        return _in_manifest(src, kind, name, path, namespace)
+        return _in_manifest(src, kind, name, path, namespace, first_line)
     return Location(src, 1, 1)

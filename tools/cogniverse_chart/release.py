@@ -30,6 +30,20 @@ GENERATED_KEYS = ("artifacthub.io/changes", "artifacthub.io/images")
 _SECTION = re.compile(r"^## (\S+)\s*$")
 _ENTRY = re.compile(r"^- (\w+): (.+)$")
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
+#: SemVer 2 with build metadata (`0.2.0+build.7`: Helm packages it), for Chart.yaml's version
+_SEMVER_BUILD = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
+
+
+def semver_key(version: str) -> tuple | None:
+    """A sort key by SemVer precedence (a pre-release sorts before its release, numeric identifiers
+    numerically and before alphanumeric ones, build metadata ignored); None when not SemVer."""
+    m = _SEMVER_BUILD.match(version)
+    if not m:
+        return None
+    core = (int(m[1]), int(m[2]), int(m[3]))
+    if m[4] is None:
+        return core, 1, ()
+    return core, 0, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in m[4].split("."))
 
 
 @dataclass(frozen=True)
@@ -46,7 +60,8 @@ def chart_meta(chart: Path = CHART_DIR) -> dict:
         raise ToolkitError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
         raise ToolkitError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(meta, dict) or not isinstance(meta.get("version"), str) or not _SEMVER.match(meta["version"]):
+    if not isinstance(meta, dict) or not isinstance(meta.get("version"), str) or \
+            not _SEMVER_BUILD.match(meta["version"]):
         raise ToolkitError(f"{path}: `version` must be a SemVer string such as 0.2.0")
     return meta
 
@@ -164,7 +179,14 @@ class VersionCheck:
 
     @property
     def ok(self) -> bool:
-        return self.base is None or not self.changed or self.base_version != self.version
+        """chart-testing's rule: a changed chart needs a version greater than the base's by SemVer precedence
+        (a downgrade, or 0.2.0-rc.1 after 0.2.0, is no bump)."""
+        if self.base is None or not self.changed:
+            return True
+        old, new = semver_key(self.base_version or ""), semver_key(self.version)
+        if old is None or new is None:
+            return self.base_version != self.version
+        return new > old
 
 
 def _git(repo: Path, *args: str) -> str | None:
@@ -239,7 +261,8 @@ def check_version_bump(chart: Path = CHART_DIR, main: str = "main") -> VersionCh
 
 
 def bump_message(result: VersionCheck, chart: Path = CHART_DIR) -> str:
-    return (f"{chart}/ changed since {result.base[:12]} ({result.how}) but Chart.yaml `version` is still "
-            f"{result.version}: bump `version` in {chart}/Chart.yaml (patch for fixes, minor for new features "
+    now = (f"still {result.version}" if result.base_version == result.version
+           else f"{result.version}, not above {result.base_version} by SemVer precedence")
+    return (f"{chart}/ changed since {result.base[:12]} ({result.how}) but Chart.yaml `version` is {now}: bump `version` in {chart}/Chart.yaml (patch for fixes, minor for new features "
             f"or values, major for breaking changes), add a `## NEW_VERSION` section to {chart}/CHANGELOG.md "
             f"and run `cogniverse-chart annotations`")

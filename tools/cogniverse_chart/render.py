@@ -51,25 +51,20 @@ class RenderRequest:
                 raise ToolkitError(f"--{key} {value!r}: expected {problem} (it defaults to the chart's name; give "
                                    f"one with --{key} or `{key}` in the config)"[:300])
         chart = str(self.chart)  # a relative path starting with '-' would be a Helm option
+        # every value is joined to its option (--set=VALUE): a value starting with '-' (`--set=--debug`,
+        # `--set=--post-renderer=...`) stays a value instead of becoming one of Helm's own options
         args = ["template", self.release, f"./{chart}" if chart.startswith("-") else chart,
-                "--namespace", self.namespace,
-                "--kube-version", self.kube_version]
-        for api in self.api_versions:
-            args += ["--api-versions", api]
+                f"--namespace={self.namespace}", f"--kube-version={self.kube_version}"]
+        args += [f"--api-versions={api}" for api in self.api_versions]
         for f in self.values_files:
             if not Path(f).exists():
                 raise ToolkitError(f"values file not found: {f}")
             # a FIFO would block helm, a device never ends: a regular file of a bounded size only
             if io_limits.check_file(f, "values file").st_size > io_limits.MAX_TEXT_BYTES:
                 raise io_limits.too_large(f"values file {f}", io_limits.MAX_TEXT_BYTES)
-            args += ["--values", str(f)]
-        for s in self.set_values:
-            args += ["--set", s]
-        for s in self.set_string_values:
-            args += ["--set-string", s]
-        for s in self.show_only:
-            args += ["--show-only", s]
-        return args
+            args.append(f"--values={f}")
+        args += [f"--set={s}" for s in self.set_values] + [f"--set-string={s}" for s in self.set_string_values]
+        return args + [f"--show-only={s}" for s in self.show_only]
 
 
 def render_text(req: RenderRequest, helm: Helm | None = None) -> str:

@@ -4,7 +4,9 @@ file, line and column of every finding (cogniverse_chart.locations)."""
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -34,20 +36,35 @@ def exit_code(findings: list[Finding]) -> int:
 
 
 def _relative(file: str) -> str:
-    """A path relative to the current directory when it lies inside it (CI annotations want repo paths)."""
+    """A file's path relative to the repository root when it lies inside it: GitHub's runner reads a
+    relative `file=` (and code scanning a SARIF uri) from the root of the checkout, whatever folder the
+    step ran in (the Action's working-directory). Outside the repository: the path as given."""
+    if not file:
+        return file
     path = Path(file)
-    if file and path.is_absolute():
-        try:
-            return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-        except ValueError:
-            return path.as_posix()
-    return path.as_posix() if file else file
+    try:
+        return (path if path.is_absolute() else Path.cwd() / path).resolve().relative_to(
+            _root(os.getcwd(), os.environ.get("GITHUB_WORKSPACE", ""))).as_posix()
+    except (ValueError, OSError):
+        return path.as_posix()
+
+
+@functools.lru_cache(maxsize=8)
+def _root(cwd: str, workspace: str) -> Path:
+    """$GITHUB_WORKSPACE when the command runs inside it, else the git repository around the current
+    folder (the nearest folder above holding .git), else the current folder."""
+    here = Path(cwd).resolve()
+    if workspace:
+        top = Path(workspace).resolve()
+        if top == here or top in here.parents:
+            return top
+    return next((d for d in [here, *here.parents] if (d / ".git").exists()), here)
 
 
 def _where(f: Finding, chart: Path | None) -> "Location":
     from .locations import Location, locate  # only the machine formats look up lines
 
-    loc = locate(f.source, f.kind, f.name, f.path, chart, f.namespace)
+    loc = locate(f.source, f.kind, f.name, f.path, chart, f.namespace, f.doc_line)
     return Location(_relative(loc.file), loc.line, loc.column)
 
 
@@ -66,12 +83,14 @@ def _json(findings: list[Finding], command: str, checked: int, chart: Path | Non
             "summary": counts(findings), "findings": out}
 
 
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: XML 1.0's characters, as the pattern of what is not one (compiled on first use: its ranges up to U+10FFFF
+#: take 5 ms to compile, a tenth of `validate`'s start-up, and only JUnit output needs it)
+_NOT_XML = "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 
 
 def _xml_text(text: str) -> str:
     """Text XML 1.0 can hold: characters it forbids (control characters) become U+FFFD."""
-    return _NOT_XML.sub("\ufffd", text)
+    return re.sub(_NOT_XML, "\ufffd", text)
 
 
 def _junit(findings: list[Finding], command: str, checked: int, chart: Path | None) -> str:
@@ -280,8 +299,12 @@ def _summary_line(command: str, findings: list[Finding], checked: int, c: dict[s
 
 #: Helm names the template a rendering error is in: `template: demo/templates/x.yaml:3:10:` (Helm 3),
 #: `Error: demo/templates/x.yaml:3:10` (Helm 4), `error at (demo/templates/x.yaml:3:5)`, `parse error on ...`
-_HELM_FILE = re.compile(r'(?:^|[\s("])([^\s:()"<>/]+/(?:[^\s:()"<>]+/)*?(?:templates|charts)/[^\s:()"<>]+)'
+#: Path segments exclude '/', so a long `a/a/a/...` without templates/ is read once, not in every split
+#: (the former `[^...]+/` with '/' inside backtracked exponentially: 58 s for 30 segments).
+_HELM_FILE = re.compile(r'(?:^|[\s("])([^\s:()"<>/]+/(?:[^\s:()"<>/]+/)*?(?:templates|charts)/[^\s:()"<>]+)'
                         r'(?::(\d+))?(?::(\d+))?')
+#: Helm names the failing template near the start of its message; a chart can make the message long.
+_SCAN_CHARS = 8192
 #: the toolkit's own input errors start with FILE:LINE:COLUMN: (invalid YAML)
 _FILE_LINE = re.compile(r"(.+?):(\d+):(\d+): ", re.S)
 
@@ -292,7 +315,7 @@ def error_location(message: str, chart: str | None = None) -> "Location | None":
     from .locations import Location
 
     if chart and Path(chart).is_dir():
-        for m in _HELM_FILE.finditer(message):
+        for m in _HELM_FILE.finditer(message[:_SCAN_CHARS]):
             file = Path(chart, *m[1].split("/")[1:])
             if file.is_file():
                 return Location(_relative(str(file)), int(m[2] or 0), int(m[3] or 0))
@@ -303,14 +326,14 @@ def error_location(message: str, chart: str | None = None) -> "Location | None":
 
 
 def failure(prog: str, message: str, output: str, where: "Location | None" = None) -> None:
-    """One error line on stderr; in the machine formats also the error in that format on stdout: a JSON
+    """The error on stderr (one line, or Helm's lines); in the machine formats also on stdout: a JSON
     object, a GitHub error annotation, a SARIF run whose invocation failed with a toolExecutionNotification,
     a JUnit suite with one errored case. A CI report then says why the run failed instead of being empty."""
     command = prog.removeprefix("cogniverse-chart").strip()
-    if output == "github":
-        print(github_plain(_github_escape(printable(f"{prog}: error: {message}", newlines=True))), file=sys.stderr)
-    else:
-        print(printable(f"{prog}: error: {message}", newlines=True), file=sys.stderr)
+    text = printable(f"{prog}: error: {message}", newlines=True)
+    if output == "github":  # plain log lines, not an annotation: %0A only in the annotation; no line is a command
+        text = "\n".join(github_plain(line) for line in text.split("\n"))
+    print(text, file=sys.stderr)
     try:
         _failure_report(prog, command, message, output, where)
         sys.stdout.flush()

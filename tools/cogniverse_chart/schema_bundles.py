@@ -11,7 +11,9 @@ Conversion rules (the same for both, so a bundle is plain draft-07 JSON Schema):
   - objects that declare `properties` get `additionalProperties: false` (unknown fields are errors),
     except where the source says `x-kubernetes-preserve-unknown-fields: true`;
   - int-or-string (`format: int-or-string`, `x-kubernetes-int-or-string`) -> type [integer, string];
-  - resource.Quantity accepts strings and numbers (`cpu: 1` is valid YAML for the API server);
+  - resource.Quantity accepts numbers (`cpu: 1` is valid YAML for the API server) and strings of
+    Kubernetes' quantity grammar (QUANTITY_PATTERN: `512MB` is refused as the API server refuses it);
+  - `format: byte` strings (Secret data, ConfigMap binaryData) must be base64 (BASE64_PATTERN);
   - meta.v1.Time / MicroTime also accept null (`creationTimestamp: null` from kubectl dry runs);
   - descriptions, defaults, formats, CEL rules and list/map hints are dropped: only the keywords in
     SUPPORTED_KEYWORDS remain, which both jsonschema and the fast validator (perf/schema_compiler.py) implement;
@@ -37,7 +39,8 @@ from typing import Any
 
 from . import versions
 from .errors import ToolkitError
-from .schemas import DATA_DIR, FORMAT, available, bundle_path, closure, load_bundle, minor
+from .schemas import (BASE64_PATTERN, DATA_DIR, FORMAT, QUANTITY_PATTERN, available, bundle_path, closure, load_bundle,
+                      minor)
 
 
 #: The versions `schemas fetch` bundles by default (full module versions, from versions.env).
@@ -66,6 +69,8 @@ def _convert_k8s_schema(s: dict[str, Any]) -> dict[str, Any]:
     typ = s.get("type")
     if s.get("format") == "int-or-string":
         typ = ["integer", "string"]
+    if s.get("format") == "byte":
+        out["pattern"] = BASE64_PATTERN
     if typ is not None:
         out["type"] = typ
     if "properties" in s:
@@ -96,7 +101,7 @@ def convert_k8s(swagger: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]
             kinds[f"{api}/{g['kind']}"] = name
     q = "io.k8s.apimachinery.pkg.api.resource.Quantity"
     if q in defs:
-        defs[q] = {"type": ["string", "number"]}
+        defs[q] = {"type": ["string", "number"], "pattern": QUANTITY_PATTERN}
     for t in ("Time", "MicroTime"):
         if _META + t in defs:
             defs[_META + t] = {"type": ["string", "null"]}

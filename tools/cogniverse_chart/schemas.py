@@ -31,6 +31,18 @@ SUPPORTED_KEYWORDS = frozenset({
 })
 
 
+#: resource.Quantity strings as the API server parses them (k8s.io/apimachinery ParseQuantity after
+#: UnmarshalJSON's TrimSpace): a decimal number, then a binary (Ki..Ei), decimal (n, u, m, k, M..E) or
+#: exponent (e3, E-2) suffix. tests/test_validate.py holds Kubernetes' own verdicts on 31 spellings. Bundle
+#: patterns are RE2 (no look-around): kubeconform reads the bundles exported by benchmarks/bench_validate.py.
+#: Each part is unambiguous (`[0-9]+\.?[0-9]*` backtracked quadratically on a long run of digits).
+QUANTITY_PATTERN = r"^\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]*)(?:[KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?\s*$"
+#: `format: byte` strings (Secret data, ConfigMap binaryData, caBundle): standard base64 with padding, line
+#: breaks ignored, as Go's encoding/json decodes []byte.
+BASE64_PATTERN = (r"^(?:(?:[\r\n]*[A-Za-z0-9+/]){4})*(?:(?:[\r\n]*[A-Za-z0-9+/]){2}[\r\n]*=[\r\n]*="
+                  r"|(?:[\r\n]*[A-Za-z0-9+/]){3}[\r\n]*=)?[\r\n]*$")
+
+
 def minor(version: str) -> str:
     """'1.35.4' / 'v1.35' -> '1.35'; raises ToolkitError on anything else."""
     m = re.fullmatch(r"v?(\d+)\.(\d+)(?:\.\d+)?", version.strip())
@@ -154,8 +166,47 @@ def _crd_schemas(path: Path, obj: dict[str, Any]) -> dict[str, Any]:
         schema = schema.get("openAPIV3Schema") if isinstance(schema, dict) else schema
         if not isinstance(schema, (dict, type(None))):
             raise bad(f"spec.versions[{i}].schema.openAPIV3Schema must be a mapping")
-        if schema is not None:
+        if schema is not None and v.get("served", True) is not False:  # the API server serves no other
             out[f"{group}/{v['name']}/{names['kind']}".lower()] = schema
+    return out
+
+
+def strict_crd_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A CRD's openAPIV3Schema checked as the API server does (strict field validation, kubectl's
+    default): unknown fields are errors except under `x-kubernetes-preserve-unknown-fields: true`,
+    `nullable: true` admits null, and the root's `metadata` is the ObjectMeta of the Kubernetes bundle
+    (`$ref` to OBJECT_META, resolved by the validator)."""
+    out = _strict(schema)
+    props = out.setdefault("properties", {})
+    for key in ("apiVersion", "kind"):
+        props.setdefault(key, {"type": "string"})
+    props["metadata"] = {"$ref": _REF + OBJECT_META}
+    if not schema.get("x-kubernetes-preserve-unknown-fields"):
+        out["additionalProperties"] = False
+    return out
+
+
+OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+
+
+def _strict(s: Any) -> Any:
+    """Strictness for the structural part (properties, items, additionalProperties); sub-schemas under
+    anyOf/allOf/oneOf/not only add value checks in a CRD and stay as written."""
+    if not isinstance(s, dict):
+        return s
+    out = dict(s)
+    if isinstance(s.get("properties"), dict):
+        out["properties"] = {k: _strict(v) for k, v in s["properties"].items()}
+        if "additionalProperties" not in s and not s.get("x-kubernetes-preserve-unknown-fields"):
+            out["additionalProperties"] = False
+    for key in ("items", "additionalProperties"):
+        if isinstance(s.get(key), dict):
+            out[key] = _strict(s[key])
+    if s.get("nullable") is True:
+        if isinstance(s.get("type"), str):
+            out["type"] = [s["type"], "null"]
+        if isinstance(s.get("enum"), list) and None not in s["enum"]:
+            out["enum"] = [*s["enum"], None]
     return out
 
 
@@ -185,7 +236,7 @@ def load_locations(locations: list[Path]) -> dict[str, Any]:
                     if isinstance(obj, dict) and obj.get("kind") == "CustomResourceDefinition":
                         for key, schema in _crd_schemas(f, obj).items():
                             _check_schema(f, schema)
-                            found[key] = schema
+                            found[key] = strict_crd_schema(schema)
     if not found:
         raise ToolkitError(f"--schema-location {', '.join(map(str, locations))}: no CustomResourceDefinition "
                            f"manifests nor GROUP/KIND_VERSION.json schemas found")

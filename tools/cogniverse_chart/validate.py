@@ -11,15 +11,14 @@ reused for every later document. Kinds whose schema is identical across the chos
 (most of them) are checked once per object. Only objects that fail are re-checked with jsonschema
 (the reference implementation), which produces the detailed error messages.
 
-Rule ids: schema/k8s-<minor>, schema/argo-<minor>, schema/unknown-kind, schema/duplicate-key,
-schema/values.
+Rule ids: schema/k8s-<minor>, schema/argo-<minor>, schema/unknown-kind, schema/duplicate-key (values files,
+schema/values: values_check.py).
 """
 
 from __future__ import annotations
 
 import functools
 import gc
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -29,15 +28,13 @@ from typing import Any, Iterable
 from typing import TYPE_CHECKING
 
 from . import schemas, versions
-from .documents import Document, json_path, load_document, no_cyclic_gc, read_text
+from .documents import Document, json_path, no_cyclic_gc
 from .perf.schema_compiler import Check, Compiler
 from .errors import ToolkitError
 from .findings import Finding, Severity
 
 if TYPE_CHECKING:  # jsonschema is imported when first needed: most runs never explain a failure
     import jsonschema
-
-    from .helm import Helm
     from jsonschema.exceptions import ValidationError
 
 #: Defaults from versions.env: the floor and the newest Kubernetes minor (a field or API valid on both
@@ -70,6 +67,17 @@ def _short(v: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _quantity_message(q: str) -> str:
+    """Why a string is no Kubernetes quantity, with the spelling that was probably meant."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([kKMGTPE])(i?)[bB]?\s*", q)
+    if m:
+        n, unit = m[1], m[2].upper() if m[2] != "k" else "k"
+        hint = f"{n}{'Ki' if unit == 'k' else unit + 'i'} (binary) or {n}{'k' if unit in 'kK' else unit} (decimal)"
+    else:
+        hint = "512Mi, 1Gi, 500m or 2"
+    return f"{_short(q, 40)} is not a Kubernetes quantity: write e.g. {hint}, no space and no B"
+
+
 def describe_error(e: "ValidationError") -> list[tuple[str, str]]:
     """A jsonschema error -> [(json path, message)], worded for people writing manifests."""
     path = list(e.absolute_path)
@@ -82,6 +90,8 @@ def describe_error(e: "ValidationError") -> list[tuple[str, str]]:
         for key in e.instance:
             if key in known:
                 continue
+            # a null, number or boolean key (`~: 1`) is named as YAML wrote it, never handed to difflib (D45)
+            key = key if isinstance(key, str) else json.dumps(key, default=str)
             close = difflib.get_close_matches(key, known, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else "; remove it"
             out.append((json_path([*path, key]), f"unknown field '{key}'{hint}"))
@@ -95,11 +105,17 @@ def describe_error(e: "ValidationError") -> list[tuple[str, str]]:
         want = e.validator_value if isinstance(e.validator_value, list) else [e.validator_value]
         return [(json_path(path), f"expected {' or '.join(want)}, got {_json_type(e.instance)} {_short(e.instance)}")]
     if kw == "enum":
-        return [(json_path(path), f"{_short(e.instance)} is not one of {', '.join(map(str, e.validator_value))}")]
+        return [(json_path(path), f"{_short(e.instance)} is not one of {', '.join('null' if v is None else str(v) for v in e.validator_value)}")]
     if kw in ("anyOf", "oneOf") and e.context:
         from jsonschema.exceptions import best_match
 
         return describe_error(best_match(e.context))
+    if kw == "pattern" and e.validator_value == schemas.QUANTITY_PATTERN:
+        return [(json_path(path), _quantity_message(e.instance))]
+    if kw == "pattern" and e.validator_value == schemas.BASE64_PATTERN:
+        plain = "stringData" if len(path) >= 2 and path[-2] == "data" else "a text field"
+        return [(json_path(path), f"{_short(e.instance, 40)} is not base64: these bytes are written base64-encoded "
+                                  f"(`base64 -w0`); for plain text use {plain} instead")]
     if kw == "pattern":
         return [(json_path(path), f"{_short(e.instance)} does not match the pattern {e.validator_value}")]
     return [(json_path(path), e.message if len(e.message) < 200 else e.message[:197] + "...")]
@@ -111,7 +127,6 @@ class _Target:
 
     rule: str
     label: str  # "Kubernetes 1.35"
-    fingerprint: str
     fast: Check
     name: str
     definitions: dict[str, Any]
@@ -163,9 +178,7 @@ class _Bundle:
         t = self._targets.get(key)
         if t is None and key in self.kinds:
             name = self.kinds[key]
-            closure = schemas.closure(self.definitions, name)
-            fp = hashlib.sha1(json.dumps([name, closure], sort_keys=True).encode()).hexdigest()
-            t = _Target(self.rule, self.label, fp, self.compiler.definition(name), name, self.definitions)
+            t = _Target(self.rule, self.label, self.compiler.definition(name), name, self.definitions)
             self._targets[key] = t
         return t
 
@@ -183,6 +196,7 @@ class Validator:
         #: "<apiversion>/<kind>" (lower case) -> JSON Schema of the user's own resources (--schema-location)
         self.extra_schemas = extra_schemas or {}
         self._extra_checks: dict[str, Any] = {}
+        self._plans: dict[str, tuple[list[tuple[_Bundle, _Target | None, int]], tuple[Check, ...] | None]] = {}
 
     def validate(self, docs: Iterable[Document]) -> list[Finding]:
         findings: list[Finding] = []
@@ -218,33 +232,61 @@ class Validator:
                 for d in doc.duplicate_keys]
         return dups + self._validate_known(doc, api, kind)
 
+    def _plan(self, api: str, key: str) -> tuple[list[tuple[_Bundle, _Target | None, int]], tuple[Check, ...] | None]:
+        """For one apiVersion/kind, once: [(bundle, its target or None, schema number)], where bundles whose
+        schemas of the kind are identical (most kinds, across Kubernetes minors) share a number and are checked
+        once; and, when every bundle has the kind, the distinct fast checks (all pass: the object is valid)."""
+        plan = self._plans.get(key)
+        if plan is None:
+            bundles = self.argo if api.split("/")[0] == ARGO_GROUP else self.k8s
+            found: list[tuple[_Bundle, _Target | None, int]] = []
+            schemas_seen: list[tuple[str, dict[str, Any]]] = []  # (name, closure): compared only with 2+ bundles
+            for b in bundles:
+                t = b.target(key)
+                number = len(schemas_seen)
+                if t is not None and len(bundles) > 1:
+                    schema = (t.name, schemas.closure(b.definitions, t.name))
+                    number = schemas_seen.index(schema) if schema in schemas_seen else number
+                    if number == len(schemas_seen):
+                        schemas_seen.append(schema)
+                found.append((b, t, number))
+            distinct = {n: t.fast for _, t, n in found if t is not None}
+            complete = all(t is not None for _, t, _ in found) and bool(found)
+            plan = self._plans[key] = (found, tuple(distinct.values()) if complete else None)
+        return plan
+
     def _validate_known(self, doc: Document, api: str, kind: str) -> list[Finding]:
         obj = doc.obj
         key = f"{api}/{kind}"
-        bundles = self.argo if api.split("/")[0] == ARGO_GROUP else self.k8s
-        found = [(b, b.target(key)) for b in bundles]
-        if not any(t for _, t in found):
+        found, checks = self._plan(api, key)
+        if checks is not None:  # the common case: every version has the kind, and the object is valid
+            for check in checks:
+                if not check(obj):
+                    break
+            else:
+                return []
+        if not any(t for _, t, _ in found):
             if key.lower() in self.extra_schemas:
                 return self._validate_extra(doc, key.lower())
-            return self._unknown(doc, api, kind, bundles)
+            return self._unknown(doc, api, kind, [b for b, _, _ in found])
         findings: list[Finding] = []
-        verdicts: dict[str, bool] = {}  # per schema fingerprint: identical schemas are checked once
-        errors: dict[str, list[tuple[str, str]]] = {}
-        for b, t in found:
+        verdicts: dict[int, bool] = {}  # per schema number: identical schemas are checked once
+        errors: dict[int, list[tuple[str, str]]] = {}
+        for b, t, number in found:
             if t is None:
                 others = self._api_versions_of(kind, [b])
                 alt = f"; use {' or '.join(others)}" if others else ""
                 findings.append(Finding.for_doc(doc, b.rule, Severity.ERROR,
                                                 f"{api} {kind} does not exist in {b.label}{alt}", "$.apiVersion"))
                 continue
-            ok = verdicts.get(t.fingerprint)
+            ok = verdicts.get(number)
             if ok is None:
-                ok = verdicts[t.fingerprint] = t.fast(obj)
+                ok = verdicts[number] = t.fast(obj)
             if ok:
                 continue
-            if t.fingerprint not in errors:
-                errors[t.fingerprint] = self._errors(t, obj)
-            for path, msg in errors[t.fingerprint]:
+            if number not in errors:
+                errors[number] = self._errors(t, obj)
+            for path, msg in errors[number]:
                 findings.append(Finding.for_doc(doc, t.rule, Severity.ERROR, f"{msg} ({t.label} {kind} schema)", path))
         return findings
 
@@ -254,7 +296,14 @@ class Validator:
         if check is None:
             import jsonschema
 
-            check = self._extra_checks[key] = jsonschema.Draft7Validator(self.extra_schemas[key])
+            schema = self.extra_schemas[key]
+            meta = schema.get("properties", {}).get("metadata")
+            if isinstance(meta, dict) and meta.get("$ref") == "#/definitions/" + schemas.OBJECT_META:
+                # a CRD's metadata is ObjectMeta: checked as strictly as in the bundled kinds
+                defs = schemas.closure(self.k8s[0].definitions, schemas.OBJECT_META) if self.k8s else \
+                    {schemas.OBJECT_META: {"type": "object"}}
+                schema = {**schema, "definitions": {**schema.get("definitions", {}), **defs}}
+            check = self._extra_checks[key] = jsonschema.Draft7Validator(schema)
         from referencing.exceptions import Unresolvable
 
         out = []
@@ -291,95 +340,3 @@ class Validator:
         return [Finding.for_doc(doc, "schema/unknown-kind", Severity.ERROR,
                                 f"no schema for {api} {kind} in {versions}; check apiVersion/kind, or pass "
                                 f"--allow-unknown-kinds for custom resources")]
-
-
-def validate_values(values: dict[str, Any], schema: dict[str, Any], source: str) -> list[Finding]:
-    """A values file against the chart's values.schema.json (rule schema/values)."""
-    import jsonschema
-
-    v = jsonschema.Draft7Validator(schema)
-    out = []
-    for e in sorted(v.iter_errors(values), key=lambda e: list(map(str, e.absolute_path))):
-        for path, msg in describe_error(e):
-            out.append(Finding("schema/values", Severity.ERROR, msg, source, "", "", path))
-    return out
-
-
-# ---- values files -------------------------------------------------------------------------------
-
-def load_values_schema(chart: Path) -> dict:
-    path = chart / "values.schema.json"
-    if not path.exists():
-        what = ("the chart has no values schema, so there is nothing to check --values against"
-                if (chart / "Chart.yaml").is_file() else "is --chart a chart directory?")
-        raise ToolkitError(f"{path}: not found: {what}")
-    try:
-        return json.loads(read_text(path))
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise ToolkitError(f"{path}: invalid JSON: {exc}") from None
-
-
-def _load_values(f: Path) -> dict[str, Any]:
-    """A values file, read like a manifest (YAML 1.1, alias and nesting limits, one-line errors)."""
-    if not f.exists():
-        raise ToolkitError(f"{f}: no such file")
-    objs = load_document(read_text(f), str(f))
-    values = (objs[0] if objs else None) or {}
-    if len(objs) > 1:
-        raise ToolkitError(f"{f}: a values file holds one YAML document, found {len(objs)}")
-    if not isinstance(values, dict):
-        raise ToolkitError(f"{f}: a values file must be a mapping, got {type(values).__name__}")
-    return values
-
-
-def merge_values(base: Any, override: Any) -> Any:
-    """Helm's coalescing: maps merge key by key, null removes a key, anything else replaces."""
-    if not isinstance(base, dict) or not isinstance(override, dict):
-        return override
-    out = dict(base)
-    for k, v in override.items():
-        if v is None:
-            out.pop(k, None)
-        else:
-            out[k] = merge_values(base.get(k), v)
-    return out
-
-
-def check_values_files(files: list[Path], chart: Path, helm: "Helm | None" = None) -> list[Finding]:
-    """Each file merged over the chart's values.yaml (as `helm install -f FILE` sees it), then checked
-    against values.schema.json; with `helm`, a file the schema accepts is also rendered, so the chart's
-    own value checks (its templates' `fail` messages: cron fields, time zones, quantities...) report too."""
-    if not files:
-        return []
-    schema = load_values_schema(chart)
-    defaults = _load_values(chart / "values.yaml") if (chart / "values.yaml").exists() else {}
-    findings: list[Finding] = []
-    for f in files:
-        found = validate_values(merge_values(defaults, _load_values(f)), schema, str(f))
-        if not found and helm is not None:
-            found = _template_checks(f, chart, helm)
-        findings += found
-    return findings
-
-
-_FAIL = re.compile(r"execution error at \([^)]*\): (.+)")
-
-
-def _template_checks(values: Path, chart: Path, helm: "Helm") -> list[Finding]:
-    """The chart's `fail` messages for one values file, as findings on the key they name."""
-    from .errors import HelmError
-    from .render import RenderRequest, render_text
-
-    try:
-        render_text(RenderRequest(values_files=[values], chart=chart), helm)
-    except HelmError as exc:
-        m = _FAIL.search(str(exc))
-        if not m:
-            return [Finding("schema/values", Severity.ERROR, str(exc).splitlines()[-1][:300], str(values))]
-        message = m[1].strip()
-        key = re.match(r"[A-Za-z0-9_.\[\]-]+", message)
-        path = "$." + key[0] if key and ("." in key[0] or "[" in key[0]) else ""
-        if path and message.startswith(key[0] + ": "):  # the path column names the key already
-            message = message[len(key[0]) + 2:]
-        return [Finding("schema/values", Severity.ERROR, message, str(values), "", "", path)]
-    return []

@@ -58,12 +58,64 @@ values.schema.json keeps their descriptions and examples for editors. Called fro
 {{- end -}}
 {{- end -}}
 
-{{/* Every image tag, resource quantity (requests, limits) and quota (*-quota) anywhere in the values:
+{{/* A value in a message: quoted in ASCII (newlines, zero-width and bidi characters escaped), a long one cut
+(never inside a character or an escape) so the line stays short */}}
+{{- define "cogniverse.format.show" -}}
+{{- $q := printf "%+q" (toString .) -}}
+{{- if gt (len $q) 26 -}}{{- $q = printf "%s...\"" (regexReplaceAll "\\\\[uUx]?[0-9a-f]*$" (trunc 20 $q) "") -}}{{- end -}}
+{{- $q -}}
+{{- end -}}
+
+{{/* A registry host, optionally with :port and a lowercase path ("" = none), as an image reference admits
+it: (dict "key" "global.imageRegistry" "r" "registry.example.com:5000/mirror") */}}
+{{- define "cogniverse.format.registry" -}}
+{{- $r := toString (.r | default "") -}}
+{{- if not (regexMatch "^$|^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$" $r) -}}
+{{- $why := ternary "no scheme: write the host alone" "want e.g. reg.example.com:5000/mirror" (contains "://" $r) -}}
+{{- fail (printf "%s: %s: %s" .key (include "cogniverse.format.show" $r) $why) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* An image (registry, repository, tag, digest): the references Kubernetes pulls, with a lowercase
+repository and the tag and digest in their own keys: (dict "key" "runtime.image" "v" .Values.runtime.image) */}}
+{{- define "cogniverse.format.image" -}}
+{{- $repo := toString (get .v "repository" | default "") -}}
+{{- $tag := toString (get .v "tag" | default "") -}}
+{{- $digest := toString (get .v "digest" | default "") -}}
+{{- $path := "[a-z0-9]+([._-]+[a-z0-9]+)*(/[a-z0-9]+([._-]+[a-z0-9]+)*)*$" -}}
+{{- $host := "^([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?/)?" -}}
+{{- if not (regexMatch (print $host $path) $repo) -}}
+{{- $why := "want e.g. team/app or host:5000/team/app" -}}
+{{- if regexMatch "[^A-Za-z0-9._/:@-]" $repo -}}{{- /* spaces, newlines, quotes: the generic advice */ -}}
+{{- else if contains "@" $repo -}}{{- $why = "move the digest to image.digest" -}}
+{{- else if regexMatch ":[^/]*$" $repo -}}{{- $why = "move the tag to image.tag" -}}
+{{- else if regexMatch (print $host $path) (lower $repo) -}}{{- $why = "want a lowercase path" -}}
+{{- end -}}
+{{- fail (printf "%s.repository: %s: %s" .key (include "cogniverse.format.show" $repo) $why) -}}
+{{- end -}}
+{{- if eq $tag "latest" -}}
+{{- fail (printf "%s.tag: \"latest\" changes under you; pin a version (e.g. 1.4.2) or set image.digest" .key) -}}
+{{- end -}}
+{{- if not (regexMatch "^$|^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$" $tag) -}}
+{{- $why := "want e.g. 1.4.2 (letters, digits, _ . -)" -}}
+{{- if regexMatch "[^A-Za-z0-9_.:@-]" $tag -}}{{- /* spaces, newlines, quotes: the generic advice */ -}}
+{{- else if regexMatch "[:@]" $tag -}}{{- $why = "want no ':' or '@'; put a digest in image.digest" -}}
+{{- else if gt (len $tag) 128 -}}{{- $why = printf "%d characters; a tag has at most 128" (len $tag) -}}
+{{- end -}}
+{{- fail (printf "%s.tag: %s: %s" .key (include "cogniverse.format.show" $tag) $why) -}}
+{{- end -}}
+{{- if not (regexMatch "^$|^sha256:[a-f0-9]{64}$" $digest) -}}
+{{- fail (printf "%s.digest: %s: want sha256: and 64 lowercase hex digits" .key (include "cogniverse.format.show" $digest)) -}}
+{{- end -}}
+{{- include "cogniverse.format.registry" (dict "key" (printf "%s.registry" .key) "r" (get .v "registry")) -}}
+{{- end -}}
+
+{{/* Every image, resource quantity (requests, limits) and quota (*-quota) anywhere in the values:
 (dict "key" "runtime" "v" .Values.runtime) */}}
 {{- define "cogniverse.format.walk" -}}
 {{- if kindIs "map" .v -}}
-{{- if and (hasKey .v "repository") (eq (toString (get .v "tag")) "latest") -}}
-{{- fail (printf "%s.tag: \"latest\" changes under you; pin a version (e.g. 1.4.2) or set %s.digest" .key .key) -}}
+{{- if and (hasKey .v "repository") (regexMatch "(^|[.])image$" .key) -}}
+{{- include "cogniverse.format.image" . -}}
 {{- end -}}
 {{- range $k, $x := .v -}}
 {{- $key := printf "%s.%s" $.key $k -}}
@@ -85,6 +137,7 @@ values.schema.json keeps their descriptions and examples for editors. Called fro
 {{- end -}}
 
 {{- define "cogniverse.formats" -}}
+{{- include "cogniverse.format.registry" (dict "key" "global.imageRegistry" "r" .Values.global.imageRegistry) -}}
 {{- range $k, $v := .Values -}}
 {{- include "cogniverse.format.walk" (dict "key" $k "v" $v) -}}
 {{- end -}}

@@ -36,6 +36,11 @@ class ApiTimeout(ArgoError):
     """The API server did not answer a call in time (its connect or read timeout, or the deadline)."""
 
 
+class ApiUnreachable(ArgoError):
+    """The API server could not be reached, or answered that it is not ready yet (connection reset, HTTP 503:
+    e.g. while it restarts)."""
+
+
 def retry_dropped_connections() -> None:
     """Let every API client made from now on resend a request, of any method, once when its pooled
     keep-alive connection was closed under it.
@@ -112,7 +117,7 @@ class ArgoClient:
 
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError, ReadTimeoutError
+        from urllib3.exceptions import ConnectTimeoutError, HTTPError, MaxRetryError, NewConnectionError, ReadTimeoutError
 
         try:
             out = fn(GROUP, VERSION, self.namespace, *args, **kw)
@@ -132,15 +137,19 @@ class ArgoClient:
                 reason = json.loads(exc.body).get("message", reason)
             except (TypeError, ValueError, AttributeError):
                 pass
+            if exc.status == 503:  # a starting API server: "... before all known HTTP paths have been installed"
+                raise ApiUnreachable(f"{what}: the API server is not ready (HTTP 503: {reason})") from None
             raise ArgoError(f"{what}: API error {exc.status}: {reason}") from None
         except (OSError, HTTPError) as exc:  # connection refused, DNS, TLS, timeouts ...
             reason = exc.reason if isinstance(exc, MaxRetryError) else exc
-            if isinstance(reason, (ReadTimeoutError, ConnectTimeoutError, TimeoutError)):
+            # urllib3's NewConnectionError (refused, no route) is a ConnectTimeoutError, but nothing timed out
+            timed_out = isinstance(reason, (ReadTimeoutError, ConnectTimeoutError, TimeoutError))
+            if timed_out and not (isinstance(reason, NewConnectionError) and "timed out" not in str(reason)):
                 waited = "" if self.deadline.seconds == float("inf") else f" (--timeout {self.deadline.seconds:g} s)"
                 verb = "accept a connection" if isinstance(reason, ConnectTimeoutError) else "answer"
                 cap = io_limits.CONNECT_TIMEOUT if verb != "answer" else io_limits.READ_TIMEOUT
                 raise ApiTimeout(f"{what}: the API server did not {verb} in time{waited or f' ({cap:g} s)'}") from None
-            raise ArgoError(f"{what}: cannot reach the cluster: {' '.join(str(exc).split())[:300]}") from None
+            raise ApiUnreachable(f"{what}: cannot reach the cluster: {' '.join(str(exc).split())[:300]}") from None
         if not isinstance(out, dict):
             raise ArgoError(f"{what}: the API server answered with {type(out).__name__}, not a Kubernetes "
                             f"object (is KUBECONFIG's server a Kubernetes API server?)")
@@ -195,7 +204,10 @@ class ArgoClient:
         while True:
             try:
                 result = self.status(name)
-            except ApiTimeout:  # one stalled poll is not the end of a long wait; the deadline is
+            except (ApiTimeout, ApiUnreachable):
+                # One stalled poll, or an API server that restarts (it refused connections for 14 s in
+                # tests/smoke/chaos/test_apiserver_restart.py), is not the end of a long wait: poll again while
+                # the deadline allows, then the last error is the answer.
                 if time.monotonic() - start + poll >= timeout:
                     raise
                 time.sleep(poll)

@@ -38,8 +38,25 @@ def variables(text: str) -> Iterator[tuple[str, ...]]:
         yield var
 
 
-def tagged_variables(text: str) -> Iterator[tuple[tuple[str, ...], bool]]:
-    """(variable path, inside an `{{= expression}}`?) for every variable a string references."""
+def tagged_variables(text: str) -> tuple[tuple[tuple[str, ...], bool], ...]:
+    """(variable path, inside an `{{= expression}}`?) for every variable a string references. Templates repeat
+    the same short strings (`{{inputs.parameters.x}}`): those are scanned once (a bounded cache)."""
+    found = _SCANNED.get(text)
+    if found is None:
+        found = tuple(_scan_variables(text))
+        if len(text) <= _SCAN_CACHE_TEXT:
+            if len(_SCANNED) >= _SCAN_CACHE_SIZE:
+                _SCANNED.clear()
+            _SCANNED[text] = found
+    return found
+
+
+_SCANNED: dict[str, tuple[tuple[tuple[str, ...], bool], ...]] = {}
+_SCAN_CACHE_SIZE = 8192
+_SCAN_CACHE_TEXT = 1024  # longer texts (scripts) are scanned each time: the cache stays under ~10 MB
+
+
+def _scan_variables(text: str) -> Iterator[tuple[tuple[str, ...], bool]]:
     for m in _TAG_RE.finditer(text):
         inner = m.group(1)
         if inner.lstrip().startswith("="):
@@ -159,42 +176,69 @@ class WorkflowSpec:
         return [Call("hook", str(k), h, [*path, "hooks", k], template) for k, h in hooks.items() if isinstance(h, dict)]
 
     @cached_property
+    def callees(self) -> dict[str, list[str]]:
+        """Template name -> the templates its steps, tasks and hooks call by name (`template:`), in order."""
+        out: dict[str, list[str]] = {}
+        for c in self.calls:
+            callee = c.node.get("template")
+            if isinstance(callee, str):
+                out.setdefault(c.template, []).append(callee)
+        return out
+
+    def reachable(self, name: str) -> set[str]:
+        """Template `name` and every template of the same spec it calls, transitively (computed once per name)."""
+        memo = self.__dict__.setdefault("_reachable", {})
+        if name not in memo:
+            seen: set[str] = set()
+            todo = [name]
+            while todo:
+                n = todo.pop()
+                if n in seen or n not in self.templates:
+                    continue
+                seen.add(n)
+                todo += self.callees.get(n, ())
+            memo[name] = seen
+        return memo[name]
+
+    @cached_property
     def exit_templates(self) -> set[str]:
         """Templates that run as exit handlers (onExit, hooks), and every template they call."""
         roots = [c.node.get("template") for c in self.calls if c.owner in ("onExit", "hook")]
         seen: set[str] = set()
-        todo = [r for r in roots if isinstance(r, str)]
-        while todo:
-            name = todo.pop()
-            if name in seen or name not in self.templates:
-                continue
-            seen.add(name)
-            todo += [str(c.node["template"]) for c in self.calls
-                     if c.template == name and isinstance(c.node.get("template"), str)]
+        for root in roots:
+            if isinstance(root, str):
+                seen |= self.reachable(root)
         return seen
 
     @cached_property
     def sites(self) -> list[Site]:
         """Every `{{...}}` variable use inside templates (with the step/task it belongs to)."""
         out: list[Site] = []
-        by_path = {tuple(c.path): c for c in self.calls if c.owner in ("step", "task")}
+        by_path = {tuple(c.path[len(self.base) + 1:]): c for c in self.calls if c.owner in ("step", "task")}
         for t in self.template_list:
             tn = str(t.get("name"))
             tp = self.tpath(tn)
-            for path, text in walk_strings(t, tp, "{{"):
+            ti = tp[-1]  # where tpath() points (the last template of that name)
+            outer = template_type(t) in ("steps", "dag")
+            for rel, text in walk_strings(t, [], "{{"):
                 call = None
-                key = str(path[len(tp)]) if len(path) > len(tp) else ""
-                rel = path[len(tp):]
-                if rel[:1] == ["steps"] and len(rel) >= 3:
-                    call = by_path.get(tuple(tp + rel[:3]))
+                key = str(rel[0]) if rel else ""
+                if len(rel) >= 3 and (rel[0] == "steps" or (rel[0] == "dag" and rel[1] == "tasks")):
+                    call = by_path.get((ti, *rel[:3]))
                     key = str(rel[3]) if len(rel) > 3 else ""
-                elif rel[:2] == ["dag", "tasks"] and len(rel) >= 3:
-                    call = by_path.get(tuple(tp + rel[:3]))
-                    key = str(rel[3]) if len(rel) > 3 else ""
-                unchecked = template_type(t) in ("steps", "dag") and str(rel[0]) not in ("steps", "dag", "outputs")
+                unchecked = outer and str(rel[0]) not in ("steps", "dag", "outputs")
+                path = [*tp, *rel]
                 for var, expr in tagged_variables(text):
                     out.append(Site(tn, path, var, text, call, key, expr, unchecked))
         return out
+
+    @cached_property
+    def sites_by_scope(self) -> tuple[list[Site], list[Site]]:
+        """sites split by Site.beyond_argo: (the uses Argo's validator resolves too, those it never looks at)."""
+        scopes: tuple[list[Site], list[Site]] = ([], [])
+        for site in self.sites:
+            scopes[site.beyond_argo].append(site)
+        return scopes
 
 
 def workflow_specs(doc: Document) -> list[WorkflowSpec]:
@@ -236,7 +280,8 @@ def resolved_run(run: WorkflowSpec, template: WorkflowSpec) -> WorkflowSpec:
         spec["arguments"] = {**(spec.get("arguments") or {}), "parameters": params}
     out = WorkflowSpec(template.doc, spec, list(template.base))
     # same templates, onExit and hooks: share the template's indexes instead of walking them again
-    for name in ("template_list", "templates", "template_index", "calls", "sites", "exit_templates"):
+    for name in ("template_list", "templates", "template_index", "calls", "callees", "sites", "sites_by_scope",
+                 "exit_templates"):
         out.__dict__[name] = getattr(template, name)
     return out
 

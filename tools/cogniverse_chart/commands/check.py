@@ -12,11 +12,10 @@ from pathlib import Path
 from .. import ct, schemas
 from ..chart import Generated, check, merge, summary
 from ..findings import Policy
-from ..helm import available_helms, find_helm
 from ..lint import check_rule_ids
 from ..report import emit
-from .options import add_chart_arg, add_schema_args, chart_of, config_of, kube_version_of, release_of, \
-    scenarios_of, validator_from_args
+from .options import add_chart_arg, add_helm_arg, add_schema_args, add_set_args, chart_of, config_of, \
+    helms_of, kube_version_of, release_of, scenarios_of, validator_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,8 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="values file applied on top of every scenario; repeatable")
     p.add_argument("--disable", action="append", default=[], metavar="RULE", help="lint rule id to skip; repeatable")
     p.add_argument("--no-docs", action="store_true", help="skip the generated-docs staleness check")
-    p.add_argument("--helm", choices=["3", "4", "all"], default="all",
-                   help="render with Helm 3, Helm 4, or every Helm major found (default: all)")
+    add_set_args(p)
+    add_helm_arg(p, default="all")
     add_chart_arg(p)
     add_schema_args(p)
     p.set_defaults(func=run)
@@ -42,17 +41,17 @@ def run(args: argparse.Namespace) -> int:
     scenarios = scenarios_of(args, args.profile)
     if args.argo_version is None and not cfg.get("argo-versions"):  # every bundled Argo version (3.6 to 4.0)
         args.argo_version = schemas.available("argo")
-    helms = available_helms() if args.helm == "all" else [find_helm(int(args.helm))]
+    helms = helms_of(args)
     validator = validator_from_args(args)
     result = check(validator, chart=chart, helms=helms, disable=args.disable,
                    with_docs=Generated.for_chart(chart, cfg, with_docs=not args.no_docs),
                    scenarios=scenarios, extra_values=args.values, kube_version=kube_version_of(args),
-                   **_names(args))
+                   set_values=args.set_values, set_string_values=args.set_string_values, **_names(args))
     policy = Policy(cfg)
     for docs in result.rendered.values():
         for doc in docs:
             policy.note(doc)
-    linted = merge(ct.helm_lint(chart, helms[0], scenarios, args.values)) if helms else []
+    linted = merge(ct.helm_lint(chart, helms[0], scenarios, args.values, args.set_values, args.set_string_values))
     findings = policy.apply(result.findings + linted + ct.chart_yaml(chart) + ct.maintainers(chart))
     profiles = summary(result)
     timing = result.timing

@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
         if args.out_dir is None:
             raise ToolkitError("where do the guide workflows go? give --out-dir DIR, or set workflows-dir in "
                                "the config file (generate --from KIND/NAME prints one Workflow instead)")
+    if not args.check:
+        generate.refuse_out_dir(args.out_dir)  # before rendering: nothing is written or removed there
     if args.from_release:
         if args.profile or args.values or args.set_values or args.set_string_values:
             raise ToolkitError("--from-release takes the release's own values; drop --profile/--values/--set")

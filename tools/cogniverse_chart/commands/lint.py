@@ -8,13 +8,14 @@ import json
 
 from pathlib import Path
 
-from ..chart import merge, render_profiles
+from ..chart import merge, render_with_helms
 from ..documents import read_paths
 from ..findings import Policy
 from ..lint import ARGO_VERSIONS, RULES, check_rule_ids, default_argo_version, lint, lint_stream
 from ..lint.stream import Progress
 from ..report import emit
-from .options import add_chart_arg, chart_of, config_of, kube_version_of, release_of, scenarios_of
+from .options import add_chart_arg, add_helm_arg, add_set_args, chart_of, config_of, helms_of, kube_version_of, \
+    release_of, scenarios_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="lint only this scenario of the chart; repeatable (default: every one)")
     p.add_argument("--values", "-f", action="append", default=[], type=Path, metavar="FILE",
                    help="values file applied on top of every scenario; repeatable")
+    add_set_args(p)
+    add_helm_arg(p)
     add_chart_arg(p)
     p.add_argument("--argo-version", choices=ARGO_VERSIONS, default=None,
                    help="apply the rules of this Argo Workflows version (default: the version the chart pins in "
@@ -98,8 +101,10 @@ def run(args: argparse.Namespace) -> int:
                     extra={"argo_version": version, "suppressed": len(policy.suppressed)})
     chart = chart_of(args)
     release, namespace = release_of(args)
-    rendered = render_profiles(chart=chart, scenarios=scenarios_of(args, args.profile), extra_values=args.values,
-                               kube_version=kube_version_of(args), release=release, namespace=namespace)
+    rendered = render_with_helms(None, chart=chart, helms=helms_of(args), scenarios=scenarios_of(args, args.profile),
+                                 extra_values=args.values, set_values=args.set_values,
+                                 set_string_values=args.set_string_values, kube_version=kube_version_of(args),
+                                 release=release, namespace=namespace)
     for docs in rendered.values():
         for doc in docs:
             policy.note(doc)

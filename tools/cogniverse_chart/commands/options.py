@@ -4,6 +4,7 @@
 - `add_connection_args` / `client`: the cluster connection of `submit`, `trigger`, `wait` and `list`;
 - `add_wait_args`, `add_run_args`: waiting, and `-p`/`-l` of every command that starts a Workflow;
 - `add_render_args` / `request_from_args`: the chart, profiles, values and `--set` of `render` and `generate`;
+- `add_set_args`, `add_helm_arg` / `helms_of`: `--set`/`--set-string` and `--helm` of `render`, `lint`, `check`;
 - `add_chart_arg` / `chart_of` / `config_of`: the chart in front of the toolkit and its config file;
 - `parse_pairs`: NAME=VALUE lists (`-p`, `-l`, `generate --from ... -p`).
 """
@@ -22,6 +23,7 @@ from ..errors import ToolkitError
 
 if TYPE_CHECKING:
     from ..argo.client import ArgoClient
+    from ..helm import Helm
     from ..render import RenderRequest
     from ..validate import Validator
 
@@ -206,8 +208,7 @@ def add_render_args(p: argparse.ArgumentParser) -> None:
                    help="scenario: a ci/NAME-values.yaml of the chart, or the config's `scenarios` "
                         "(values/NAME.yaml here); repeatable")
     p.add_argument("--values", "-f", action="append", default=[], type=Path, help="values file; repeatable")
-    p.add_argument("--set", action="append", default=[], dest="set_values", help="helm --set; repeatable")
-    p.add_argument("--set-string", action="append", default=[], dest="set_string_values")
+    add_set_args(p)
     p.add_argument("--kube-version", default=None,
                    help="helm template --kube-version (default: the config's kube-version, else the pinned "
                         "Kubernetes)")
@@ -217,6 +218,33 @@ def add_render_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--namespace", "-n", default=None, help="namespace (default: as --release)")
     add_chart_arg(p)
     p.set_defaults(_names=True)
+
+
+def add_set_args(p: argparse.ArgumentParser) -> None:
+    """Helm's --set and --set-string, given to helm as they are (Helm parses commas, escapes and types),
+    after every values file: in `render`, `generate`, and on top of every scenario in `lint` and `check`."""
+    p.add_argument("--set", action="append", default=[], dest="set_values", metavar="KEY=VALUE",
+                   help="helm --set, after the values files (a,b=c: several; \\, a comma); repeatable")
+    p.add_argument("--set-string", action="append", default=[], dest="set_string_values", metavar="KEY=VALUE",
+                   help="helm --set-string (the value stays a string); repeatable")
+
+
+def add_helm_arg(p: argparse.ArgumentParser, *, default: str | None = None, one: bool = False) -> None:
+    """--helm: the Helm major that renders, or `all` (not with `one`): each major found, in turn. A major's
+    binary is $HELM<N>, else the pinned .tools/bin/helm<N>, else `helm` on PATH if it is of that major."""
+    shown = "every Helm major found" if default == "all" else "the preferred helm ($HELM, else helm on PATH)"
+    p.add_argument("--helm", choices=["3", "4"] if one else ["3", "4", "all"], default=default,
+                   help=f"render with Helm 3 or 4{'' if one else ', or all: every Helm major found'} (default: {shown})")
+
+
+def helms_of(args: argparse.Namespace) -> "list[Helm]":
+    """The Helms --helm names: one major, every major found (`all`), or (not given) the preferred one; a
+    major with no usable binary is a one-line error saying how to get one."""
+    from ..helm import available_helms, find_helm
+
+    if args.helm == "all":
+        return available_helms() or [find_helm()]
+    return [find_helm(int(args.helm) if args.helm else None)]
 
 
 def release_of(args: argparse.Namespace) -> tuple[str, str]:

@@ -12,12 +12,13 @@ import yaml
 from ..documents import Document, parse_stream
 from ..errors import ToolkitError
 from ..render import render, render_text
-from .options import add_render_args, request_from_args
+from .options import add_helm_arg, add_render_args, helms_of, request_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("render", help="render the chart with helm template")
     add_render_args(p)
+    add_helm_arg(p, one=True)
     p.add_argument("--out-dir", type=Path, help="write one file per object into this directory")
     p.set_defaults(func=run)
 
@@ -51,15 +52,16 @@ def write_objects(docs: list[Document], out_dir: Path) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     req = request_from_args(args)
+    [helm] = helms_of(args)
     if args.out_dir:
         _make_dir(args.out_dir)  # before rendering: a bad --out-dir fails fast
-        written = write_objects(render(req), args.out_dir)
+        written = write_objects(render(req, helm), args.out_dir)
         if args.output == "json":
             print(json.dumps({"files": written}))
         else:
             print(f"wrote {len(written)} objects to {args.out_dir}")
         return 0
-    text = render_text(req)
+    text = render_text(req, helm)
     if args.output == "json":
         print(json.dumps([d.obj for d in parse_stream(text, str(req.chart))]))
     else:

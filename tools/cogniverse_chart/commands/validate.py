@@ -13,7 +13,6 @@ from ..documents import Document, read_paths
 from ..errors import ToolkitError
 from ..findings import Finding, Policy, Severity
 from ..report import emit
-from ..validate import check_values_files
 from .options import add_chart_arg, add_kind_filter_args, add_schema_args, chart_of, config_of, kinds, \
     validator_from_args
 
@@ -91,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     findings, checked = validator.validate_stream(kind_filter(read_paths(args.paths)))
     findings += kind_filter.rejected
     if args.values:
+        from ..values_check import check_values_files
+
         findings += check_values_files(args.values, chart_of(args), _helm_or_none())
     findings = policy.apply(findings)
     total = checked + len(kind_filter.rejected)

@@ -67,13 +67,18 @@ def cron_concurrency(ctx: LintContext) -> Iterator[Hit]:
                       "set Forbid or Replace")
 
 
+def _mapping(v: Any) -> dict[str, Any]:
+    return v if isinstance(v, dict) else {}
+
+
 def _locks(ctx: LintContext, c: Cron) -> set[str]:
     """Workflow-level semaphores and mutexes a CronWorkflow's runs hold (those of the WorkflowTemplate it
     runs, for a workflowTemplateRef: its own workflowSpec's synchronization, if any, takes precedence)."""
-    sync: Any = ((c.doc.obj.get("spec") or {}).get("workflowSpec") or {}).get("synchronization") or {}
+    spec = _mapping(_mapping(c.doc.obj.get("spec")).get("workflowSpec"))  # a list there: the schema says so
+    sync: Any = _mapping(spec.get("synchronization"))
     if not sync:
         for w in workflow_specs(c.doc):
-            sync = ctx.run_spec(w).spec.get("synchronization") or {}
+            sync = _mapping(ctx.run_spec(w).spec.get("synchronization"))
     out = set()
     sems = list(sync.get("semaphores") or []) + ([sync["semaphore"]] if sync.get("semaphore") else [])
     for s in sems:

@@ -125,9 +125,12 @@ def invalid_name(ctx: LintContext) -> Iterator[Hit]:
             tn = str(t.get("name"))
             for section in ("inputs", "outputs"):
                 for what in ("parameters", "artifacts"):
-                    hits += _named((t.get(section) or {}).get(what), w.tpath(tn, section, what), PARAM_NAME_RE,
+                    declared = (t.get(section) or {}).get(what)
+                    if not declared:
+                        continue
+                    hits += _named(declared, w.tpath(tn, section, what), PARAM_NAME_RE,
                                    f"template '{tn}' {section[:-1]} {what[:-1]}")
-                    for i, p in enumerate((t.get(section) or {}).get(what) or []):
+                    for i, p in enumerate(declared):
                         g = p.get("globalName") if isinstance(p, dict) else None
                         if isinstance(g, str) and g and not PARAM_REF_RE.search(g) and not PARAM_NAME_RE.match(g):
                             hits.append((w.tpath(tn, section, what, i, "globalName"),
@@ -140,7 +143,9 @@ def invalid_name(ctx: LintContext) -> Iterator[Hit]:
                         problem = _name_problem(name, FIELD_NAME_RE, f"step of template '{tn}'")
                         if problem and not (isinstance(name, str) and "{{" in name and ctx.argo4):
                             hits.append((w.tpath(tn, "steps", gi, si, "name"), problem))
-            hits += _named(dag_tasks(t), w.tpath(tn, "dag", "tasks"), FIELD_NAME_RE, f"task of DAG '{tn}'")
+            tasks = dag_tasks(t)
+            if tasks:
+                hits += _named(tasks, w.tpath(tn, "dag", "tasks"), FIELD_NAME_RE, f"task of DAG '{tn}'")
             cs = t.get("containerSet")
             if isinstance(cs, dict):
                 hits += _named(cs.get("containers"), w.tpath(tn, "containerSet", "containers"), FIELD_NAME_RE,
@@ -190,8 +195,9 @@ def duplicate_declaration(ctx: LintContext) -> Iterator[Hit]:
             tn = str(t.get("name"))
             for section in ("inputs", "outputs"):
                 for k in ("parameters", "artifacts"):
-                    lists.append((w.tpath(tn, section, k), (t.get(section) or {}).get(k),
-                                  f"template '{tn}' {section}.{k}"))
+                    declared = (t.get(section) or {}).get(k)
+                    if declared:  # (an empty or missing list repeats nothing: no path built for it)
+                        lists.append((w.tpath(tn, section, k), declared, f"template '{tn}' {section}.{k}"))
             cs = t.get("containerSet")
             if isinstance(cs, dict):
                 lists.append((w.tpath(tn, "containerSet", "containers"), cs.get("containers"),

@@ -28,28 +28,19 @@ def _ref(s: Site) -> str:
 @rule("argo/unknown-input", Severity.ERROR,
       "{{inputs.parameters.X}} / {{inputs.artifacts.X}} must name an input the template declares")
 def unknown_input(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
+    declared_in: dict[tuple[int, str, str], list[str]] = {}
     for w, s in ctx.sites(expr):
         if s.var[:1] != ("inputs",) or len(s.var) < 3 or s.var[1] not in ("parameters", "artifacts"):
             continue
-        declared = names((w.templates[s.template].get("inputs") or {}).get(s.var[1]))
+        key = (id(w), s.template, s.var[1])
+        if key not in declared_in:
+            declared_in[key] = names((w.templates[s.template].get("inputs") or {}).get(s.var[1]))
+        declared = declared_in[key]
         if s.var[2] not in declared:
             have = ", ".join(declared) or "none"
             yield Hit(w.doc, json_path(s.path),
                       f"{_ref(s)} in {_where(w, s)}: the template declares no input {s.var[1][:-1]} "
                       f"'{s.var[2]}' (declared: {have}); add it to inputs.{s.var[1]} or fix the name")
-
-
-def _reachable(w: WorkflowSpec, name: str) -> set[str]:
-    """Template `name` and every template of the same spec it calls, transitively."""
-    seen: set[str] = set()
-    todo = [name]
-    while todo:
-        n = todo.pop()
-        if n in seen or n not in w.templates:
-            continue
-        seen.add(n)
-        todo += [str(c.node["template"]) for c in w.calls if c.template == n and isinstance(c.node.get("template"), str)]
-    return seen
 
 
 @rule("argo/unknown-workflow-parameter", Severity.ERROR,
@@ -67,9 +58,7 @@ def unknown_workflow_parameter(ctx: LintContext, expr: bool = False, templates: 
             w = ctx.run_spec(w)
         # {{workflow.parameters.json}}: every workflow parameter as one JSON object (Argo sets it)
         declared = w.params | {"json"} | (ctx.event_parameters(w.doc.name) if templates else set())
-        for s in w.sites:
-            if s.beyond_argo != expr:
-                continue
+        for s in w.sites_by_scope[expr]:
             if templates and s.var[0] == "workflow" and len(s.var) >= 2 and s.var[1].startswith("parameters") \
                     and s.var[1] != "parameters":
                 yield Hit(w.doc, json_path(s.path), f"{_ref(s)} in {_where(w, s)}: there is no workflow.{s.var[1]}; "
@@ -90,7 +79,8 @@ def unknown_workflow_parameter(ctx: LintContext, expr: bool = False, templates: 
             if target is None or target[0] is w:
                 continue
             lib, t = target
-            used = sorted({s.var[2] for s in lib.sites if s.template in _reachable(lib, str(t.get("name")))
+            reach = lib.reachable(str(t.get("name")))
+            used = sorted({s.var[2] for s in lib.sites if s.template in reach
                            and s.var[:2] == ("workflow", "parameters") and len(s.var) >= 3} - w.params - {"json"})
             if used:
                 yield Hit(w.doc, json_path([*c.path, "templateRef"]),
@@ -124,16 +114,20 @@ def ref_scope(ctx: LintContext, expr: bool = False) -> Iterator[Hit]:
 
 
 def _siblings(w: WorkflowSpec, s: Site, root: str) -> tuple[dict[str, Any], dict[str, int]]:
-    """(name -> step/task node, name -> group index) of the template the site is in."""
-    t = w.templates[s.template]
-    if root == "steps":
-        nodes, groups = {}, {}
-        for gi, g in enumerate(step_groups(t)):
-            for st in g:
-                nodes[str(st.get("name"))] = st
-                groups[str(st.get("name"))] = gi
-        return nodes, groups
-    return {str(x.get("name")): x for x in dag_tasks(t)}, {}
+    """(name -> step/task node, name -> group index) of the template the site is in (once per template)."""
+    memo = w.__dict__.setdefault("_siblings", {})
+    if (s.template, root) not in memo:
+        t = w.templates[s.template]
+        if root == "steps":
+            nodes, groups = {}, {}
+            for gi, g in enumerate(step_groups(t)):
+                for st in g:
+                    nodes[str(st.get("name"))] = st
+                    groups[str(st.get("name"))] = gi
+            memo[(s.template, root)] = nodes, groups
+        else:
+            memo[(s.template, root)] = {str(x.get("name")): x for x in dag_tasks(t)}, {}
+    return memo[(s.template, root)]
 
 
 @rule("argo/unknown-step", Severity.ERROR,

@@ -109,9 +109,8 @@ class LintContext:
         """(spec, site) for every `{{...}}` use. The reference rules run twice: with expr=False over the uses
         Argo's validator resolves too, with expr=True over those it never looks at (Site.beyond_argo)."""
         for w in self.workflows:
-            for s in w.sites:
-                if s.beyond_argo == expr:
-                    yield w, s
+            for s in w.sites_by_scope[expr]:
+                yield w, s
 
     @cached_property
     def library(self) -> dict[tuple[bool, str], WorkflowSpec]:

@@ -40,6 +40,8 @@ LIBRARY_CACHE = 64
 #: Documents between two collections of reference cycles while checking (a collection costs a few ms: the
 #: heap is small when streaming).
 GC_EVERY = 2048
+#: Documents without a workflow spec linted together (_lint_batch).
+BATCH = 256
 
 
 def refs(obj: Any) -> set[tuple[bool, str]]:
@@ -59,10 +61,10 @@ def refs(obj: Any) -> set[tuple[bool, str]]:
     return found
 
 
-def _spec_refs(doc: Document) -> set[tuple[bool, str]]:
-    """refs() of an Argo workflow object, read from its calls and workflowTemplateRef (not a full walk)."""
+def _spec_refs(specs: list[WorkflowSpec]) -> set[tuple[bool, str]]:
+    """refs() of Argo workflow specs, read from their calls and workflowTemplateRef (not a full walk)."""
     out: set[tuple[bool, str]] = set()
-    for w in workflow_specs(doc):
+    for w in specs:
         for node in [w.spec] + [c.node for c in w.calls]:
             for key in ("templateRef", "workflowTemplateRef"):
                 ref = node.get(key)
@@ -141,13 +143,13 @@ class Shared:
             self.cache.popitem(last=False)
         return spec
 
-    def context_for(self, doc: Document) -> list[WorkflowSpec]:
-        """The library templates `doc` references, transitively (not doc itself)."""
+    def context_for(self, doc: Document, specs: list[WorkflowSpec] | None = None) -> list[WorkflowSpec]:
+        """The library templates `doc` (whose workflow_specs are `specs`) references, transitively (not doc itself)."""
         out: list[WorkflowSpec] = []
         seen: set[tuple[bool, str]] = set()
         if doc.kind in LIBRARY_KINDS:
             seen.add((doc.kind == "ClusterWorkflowTemplate", doc.name))
-        todo = _spec_refs(doc)
+        todo = _spec_refs(workflow_specs(doc) if specs is None else specs)
         while todo:
             key = todo.pop()
             if key in seen:
@@ -156,7 +158,7 @@ class Shared:
             lib = self.load(key)
             if lib is not None:
                 out.append(lib)
-                todo |= _spec_refs(lib.doc) - seen
+                todo |= _spec_refs([lib]) - seen
         return out
 
 
@@ -175,8 +177,11 @@ class StreamContext(LintContext):
     """The view of one document: rules iterate it alone; templateRefs resolve against `libs`, the library
     templates it references; the kinds that rules compare across documents come from `shared`."""
 
-    def __init__(self, docs: list[Document], libs: list[WorkflowSpec], shared: Shared, argo_version: str) -> None:
+    def __init__(self, docs: list[Document], libs: list[WorkflowSpec], shared: Shared, argo_version: str,
+                 workflows: list[WorkflowSpec] | None = None) -> None:
         super().__init__(docs, argo_version)
+        if workflows is not None:  # the documents' specs, built already (their indexes are computed once)
+            self.__dict__["workflows"] = workflows
         self._memo = shared.memo
         self._shared = shared
         self._libs = libs
@@ -245,15 +250,24 @@ def lint_stream(docs: Iterable[Document], disable: Iterable[str] = (), argo_vers
                     findings += malformed([doc], version, exc)
                 tick("read", len(spool.offsets))
             total = len(spool.offsets)
+            batch: list[Document] = []  # documents without a workflow spec, checked together (_lint_batch)
             for i, doc in enumerate(spool):
-                if i not in unreadable:
-                    try:
-                        findings += _lint_one(doc, shared, rules, version)
-                    except MALFORMED as exc:
-                        findings += malformed([doc], version, exc)
+                if i in unreadable:
+                    pass
+                elif doc.api_version.startswith(ARGO_API_PREFIX):
+                    findings += _lint_alone(doc, shared, rules, version)
+                else:
+                    batch.append(doc)
+                    if len(batch) == BATCH:
+                        findings += _lint_batch(batch, shared, rules, version)
+                        batch = []
                 tick("checked", i + 1, total)
                 if i % GC_EVERY == GC_EVERY - 1:
-                    gc.collect()  # cycles some rules leave (closures that recurse): the paused collector misses them
+                    # cycles some rules leave (closures that recurse): the paused collector misses them. They are
+                    # younger than the last collection, so the young generations are scanned (a full collection,
+                    # of the kept kinds and caches too, costs ten times more), and everything every 8th time
+                    gc.collect(2 if i % (8 * GC_EVERY) == 8 * GC_EVERY - 1 else 1)
+            findings += _lint_batch(batch, shared, rules, version)
             crons = [r for r in rules if r.id in GLOBAL_RULES]
             if crons and shared.crons:
                 ctx = StreamContext(shared.crons, _libraries(shared, shared.crons), shared, version)
@@ -272,7 +286,8 @@ def _libraries(shared: Shared, docs: list[Document]) -> list[WorkflowSpec]:
 
 
 def _hits(doc: Document, shared: Shared, rules: list, version: str) -> Iterator[tuple[Any, Any]]:
-    ctx = StreamContext([doc], shared.context_for(doc), shared, version)
+    specs = workflow_specs(doc)
+    ctx = StreamContext([doc], shared.context_for(doc, specs), shared, version, specs)
     for r in rules:
         if r.id in GLOBAL_RULES:
             continue
@@ -288,6 +303,42 @@ def _own(shared: Shared, key: tuple[bool, str], rules: list, version: str) -> se
         shared.own[key] = set() if lib is None else \
             {(r.id, h.path, h.message) for r, h in _hits(lib.doc, shared, run_rules, version) if h.doc is lib.doc}
     return shared.own[key]
+
+
+def _lint_alone(doc: Document, shared: Shared, rules: list, version: str) -> list[Finding]:
+    """One document's findings; a document whose fields have the wrong type gets malformed()'s instead."""
+    from . import MALFORMED, malformed
+
+    try:
+        return _lint_one(doc, shared, rules, version)
+    except MALFORMED as exc:
+        return malformed([doc], version, exc)
+
+
+def _lint_batch(docs: list[Document], shared: Shared, rules: list, version: str) -> list[Finding]:
+    """Documents without a workflow spec (Services, ConfigMaps, RBAC, Deployments ...), in one context: each
+    rule runs once for the batch instead of once per document. The findings are those of linting each alone,
+    in the same order: no rule compares two documents of its context (the rules that compare documents read
+    the kept kinds, `stream_of_kind`), and without a workflow spec there are no library templates. A batch
+    with a malformed document is linted document by document, as before."""
+    from . import MALFORMED
+
+    if not docs:
+        return []
+    at = {id(d): i for i, d in enumerate(docs)}
+    found: list[tuple[int, Finding]] = []
+    try:
+        ctx = StreamContext(docs, [], shared, version, [])
+        for r in rules:
+            if r.id not in GLOBAL_RULES:
+                for hit in r.check(ctx):
+                    if id(hit.doc) in at:
+                        found.append((at[id(hit.doc)], Finding.for_doc(hit.doc, r.id, hit.severity or r.severity,
+                                                                       hit.message, hit.path)))
+    except MALFORMED:
+        return [f for doc in docs for f in _lint_alone(doc, shared, rules, version)]
+    found.sort(key=lambda pair: pair[0])  # stable: each document's findings in rule order, as alone
+    return [f for _, f in found]
 
 
 def _lint_one(doc: Document, shared: Shared, rules: list, version: str) -> list[Finding]:

@@ -4,6 +4,9 @@ the exact nesting check, and PyYAML's errors as one-line ToolkitErrors. Imported
 
 from __future__ import annotations
 
+import functools
+import math
+import re
 from typing import Any
 
 import yaml
@@ -11,8 +14,84 @@ import yaml
 from ..errors import ToolkitError
 from .yaml_loader import MAX_ALIAS_NODES, MAX_DEPTH
 
-_TS_TAG = "tag:yaml.org,2002:timestamp"
-_MAX_INT_BITS = 14_000  # about 4200 decimal digits: below Python's int-to-text limit of 4300
+_STR, _BOOL, _INT, _FLOAT, _NULL, _MERGE = (f"tag:yaml.org,2002:{t}" for t in ("str", "bool", "int", "float", "null",
+                                                                           "merge"))
+
+#: How Go's yaml.v2 (sigs.k8s.io/yaml: kubectl, Helm, the API server's YAML) reads a plain scalar; a port of
+#: its resolve(): a table of words, then for text starting with a sign or digit the timestamp check, integers
+#: as strconv.ParseInt(s, 0, 64) / ParseUint after dropping every '_', floats as yamlStyleFloat, and
+#: for text starting with '.' strconv.ParseFloat. Anything else (and any number out of range) is a string.
+_GO_WORDS: dict[str, tuple[str, Any]] = {
+    **{w: (_BOOL, True) for w in ("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON")},
+    **{w: (_BOOL, False) for w in ("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF")},
+    **{w: (_NULL, None) for w in ("", "~", "null", "Null", "NULL")},
+    **{w: (_FLOAT, math.nan) for w in (".nan", ".NaN", ".NAN")},
+    **{w: (_FLOAT, math.inf) for w in (".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF")},
+    **{w: (_FLOAT, -math.inf) for w in ("-.inf", "-.Inf", "-.INF")},
+    "<<": (_MERGE, "<<"),
+}
+_GO_INT = re.compile(r"([+-]?)(?:0[xX]([0-9a-fA-F]+)|0[oO]([0-7]+)|0[bB]([01]+)|(0[0-7]*)|([1-9][0-9]*))")
+_GO_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")  # yamlStyleFloat
+_GO_DOT_FLOAT = re.compile(r"\.[0-9](?:_?[0-9])*(?:[eE][-+]?[0-9](?:_?[0-9])*)?")  # ParseFloat of ".5e3"
+_GO_TIMESTAMP = re.compile(r"[0-9]{4}-")
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def go_scalar(text: str) -> tuple[str, Any]:
+    """(tag, value) of a plain scalar as Go's yaml.v2 resolves it (see _GO_WORDS); short ones memoised
+    (manifests repeat them; a long one kept in the memo would hold its memory)."""
+    return _go_scalar_memo(text) if len(text) <= 64 else _go_scalar(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _go_scalar_memo(text: str) -> tuple[str, Any]:
+    return _go_scalar(text)
+
+
+def _go_scalar(text: str) -> tuple[str, Any]:
+    hit = _GO_WORDS.get(text)
+    if hit is not None:
+        return hit
+    first = text[:1]
+    if first == ".":
+        if _GO_DOT_FLOAT.fullmatch(text):
+            return _FLOAT, float(text.replace("_", ""))
+    elif first and first in "+-0123456789":
+        if _GO_TIMESTAMP.match(text):
+            return _STR, text  # a timestamp: Kubernetes reads it as the string it is
+        plain = text.replace("_", "")
+        value = _go_int(plain)
+        if value is not None:
+            return _INT, value
+        if _GO_FLOAT.fullmatch(plain):
+            f = float(plain)
+            if not math.isinf(f):  # strconv.ParseFloat refuses what overflows: the text stays a string
+                return _FLOAT, f
+    return _STR, text
+
+
+def _go_int(plain: str) -> int | None:
+    """strconv.ParseInt(plain, 0, 64), then ParseUint(plain, 0, 64) (no sign): None when neither reads it."""
+    m = _GO_INT.fullmatch(plain)
+    if m is None or len(plain) > 70:  # 64 binary digits and a prefix: longer is out of range anyway
+        return None
+    sign, hex_, oct_, bin_, zero, dec = m.groups()
+    if hex_ is not None:
+        value = int(hex_, 16)
+    elif oct_ is not None:
+        value = int(oct_, 8)
+    elif bin_ is not None:
+        value = int(bin_, 2)
+    elif zero is not None:
+        value = int(zero, 8)  # a leading 0 is octal (0644); 08 is no integer (a float, below)
+    else:
+        value = int(dec)
+    if sign == "-":
+        value = -value
+    if _INT64[0] <= value <= _INT64[1] or (not sign and value < (1 << 64)):
+        return value
+    return None
+
 
 
 def _base_loader() -> Any:
@@ -23,49 +102,28 @@ def _base_loader() -> Any:
 
 
 class ManifestLoader(_base_loader()):  # type: ignore[misc]
-    """Safe YAML loader for manifests, faster than PyYAML's and closer to what Kubernetes reads.
+    """Safe YAML loader for manifests, faster than PyYAML's and reading what Kubernetes reads.
 
-    - Unquoted timestamps stay strings (Kubernetes reads YAML as JSON, where there are no dates).
+    - Plain scalars resolve as Go's yaml.v2 resolves them (go_scalar): `y`/`n` are booleans, `08` and
+      `12e03` numbers, `0o10` octal, `1:20` a string, `=` a string, timestamps strings.
     - Plain mappings, sequences and str/int/float/bool/null scalars are built by one tight
       recursive function instead of PyYAML's generic constructor (about twice as fast);
       anything else (merge keys `<<`, explicit tags) goes through the standard safe constructor.
     """
 
-    yaml_implicit_resolvers = {
-        ch: [(tag, rx) for tag, rx in resolvers if tag != _TS_TAG]
-        for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-
-    _tags: dict[str, str] = {}
-
     def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-        """Tag resolution, memoised per plain scalar text (manifests repeat the same keys and values)."""
         if kind is yaml.ScalarNode:
-            if not implicit[0]:
-                return "tag:yaml.org,2002:str"
-            tag = self._tags.get(value)
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)
-                if len(self._tags) > 200_000:
-                    self._tags.clear()
-                self._tags[value] = tag
-            return tag
+            return go_scalar(value)[0] if implicit[0] else _STR
         return super().resolve(kind, value, implicit)
 
-    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
-        """PyYAML's integers, with a one-line error for one too long for Python to convert to text (over 4300
-        decimal digits: ValueError; hex digits convert, but the number then cannot be printed): no manifest
-        holds such a number unquoted."""
-        try:
-            value = super().construct_yaml_int(node)
-            if value.bit_length() <= _MAX_INT_BITS:
-                return value
-        except ValueError:
-            pass
-        mark = node.start_mark
-        raise ToolkitError(f"{self.source}:{mark.line + 1 + self.offset}:"
-                           f"{mark.column + 1}: an integer of {len(node.value):,} characters is too long to "
-                           f"read; quote it if it is meant as text")
+    def construct_go_scalar(self, node: yaml.ScalarNode) -> Any:
+        """A bool, int, float or null scalar (plain, or tagged `!!int "0644"`) as Go reads it; a tag its text
+        does not fit (`!!int abc`) is an error, as in Go (`cannot decode !!str as a !!int`)."""
+        tag, value = go_scalar(node.value)
+        if tag == node.tag or (node.tag == _FLOAT and tag == _INT):
+            return float(value) if node.tag == _FLOAT else value
+        raise yaml.constructor.ConstructorError(None, None, f"cannot read {node.value[:40]!r} as {node.tag}",
+                                                node.start_mark)
 
     @property
     def duplicates(self) -> list[tuple[str, int]]:
@@ -132,17 +190,38 @@ class ManifestLoader(_base_loader()):  # type: ignore[misc]
                     if k.value in out:
                         self.duplicates.append((str(k.value), k.start_mark.line))
                     out[k.value] = self._fast(v)
-                elif k.tag == "tag:yaml.org,2002:merge" or type(k) is not yaml.ScalarNode:
+                elif type(k) is not yaml.ScalarNode:
+                    what = "a sequence" if type(k) is yaml.SequenceNode else "a mapping"
+                    mark = k.start_mark
+                    if mark.index < node.start_mark.index:  # an alias: the node stands where its anchor is
+                        what, mark = f"an alias of {what} at line {mark.line + 1 + self.offset}", node.start_mark
+                    raise _collection_key(mark, what, self.source, self.offset)
+                elif k.tag == "tag:yaml.org,2002:merge":
                     return self.construct_document(node)
                 else:
-                    out[self._fast(k)] = self._fast(v)
+                    out[_go_key(self._fast(k))] = self._fast(v)
             return out
         if tag == "tag:yaml.org,2002:seq":
             return [self._fast(v) for v in node.value]
         return self.construct_document(node)
 
 
-ManifestLoader.add_constructor("tag:yaml.org,2002:int", ManifestLoader.construct_yaml_int)
+for _tag in (_BOOL, _INT, _FLOAT, _NULL):
+    ManifestLoader.add_constructor(_tag, ManifestLoader.construct_go_scalar)
+#: `<<` is a merge only as a key (PyYAML merges those before construction); as a value it is the string
+ManifestLoader.add_constructor(_MERGE, lambda loader, node: node.value)
+
+
+def _go_key(key: Any) -> Any:
+    """A bool or number key as the text sigs.k8s.io/yaml gives it (`on:` -> "true", `0644:` -> "420", `08:`
+    -> "8"); a null key stays None (Go refuses it; the schema names it as an unknown field)."""
+    if type(key) is bool:
+        return "true" if key else "false"
+    if type(key) is int:
+        return str(key)
+    if type(key) is float and key.is_integer() and abs(key) < 1e6:  # Go's %g: no exponent below 1e6
+        return str(int(key))
+    return key
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -154,7 +233,15 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 
 
+def _collection_key(mark: Any, what: str, source: str, offset: int) -> ToolkitError:
+    """A sequence or mapping used as a mapping key: YAML allows it, JSON (so Kubernetes) has no such key."""
+    return ToolkitError(f"{source}:{mark.line + 1 + offset}:{mark.column + 1}: {what} as a mapping key; "
+                        f"Kubernetes keys are strings (kubectl refuses it): quote the key")
+
+
 def _yaml_error(exc: yaml.YAMLError, source: str, offset: int) -> ToolkitError:
+    if getattr(exc, "problem", None) == "found unhashable key":  # under an explicit tag, PyYAML's constructor
+        return _collection_key(exc.problem_mark, "a sequence or mapping", source, offset)
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)

@@ -7,29 +7,44 @@ from __future__ import annotations
 
 import codecs
 import gc
+import itertools
 import re
 from typing import Any, Callable, Iterator
 
 from ..errors import ToolkitError
 
-_SPLIT_RE = re.compile(r"^---[ \t]*(?:#.*)?$", re.M)
-#: Plain scalars that YAML 1.1 (Go's yaml.v2, which kubectl and Helm use, and PyYAML) reads differently
-#: from the YAML 1.2 fast path: y/n/yes/no/on/off booleans, 0-prefixed octals, merge keys `<<`.
-#: This check runs over every byte of every manifest, so it comes in two steps. The quick one starts
-#: with a single character class (the regex engine skips ahead on it; a leading look-behind made the old
-#: check cost more than the parse itself) and over-matches (prose such as "restarted on" at a line end);
-#: the precise one runs only where the quick one matched: a value position (after ": ", "- ", "[", "{",
-#: ",") or a mapping key (followed by ": ").
-_W = r"(?:(?<=[yY])(?:es|ES)?|(?<=[nN])[oO]?|(?<=[oO])(?:[nN]|ff|FF)|(?<=0)[0-9_]+|(?<=<)<)"
-_YAML11_QUICK = re.compile(r"[yYnNoO0<](?<=[\s\[{,][yYnNoO0<])" + _W + r"[ \t]*(?:$|[,\]}#:])", re.M)
-_YAML11_RE = re.compile(r"[yYnNoO0<](?:(?:(?<=[:\-] .)|(?<=[\[{,\n].)|(?<=[\[{,] .))" + _W
-                        + r"[ \t]*(?:$|[,\]}#:])|(?<=\s.)" + _W + r"[ \t]*:(?:[ \t]|$))", re.M)
+_SPLIT_RE = re.compile(r"^---[ \t\r]*(?:#.*)?$", re.M)  # blanks as kubectl's YAMLReader trims them (CRLF too)
+#: Plain scalars that Go's yaml.v2 (YAML 1.1, which kubectl and Helm use) reads differently from the YAML 1.2
+#: fast path: y/n/yes/no/on/off booleans, 0-prefixed octals (also signed: -0644), other 0-prefixed numbers
+#: (0b101, 0X1F), numbers with underscores (1_000), merge keys `<<`; after any run of blanks or a line
+#: break, before a line end (LF or CRLF), a comment or a flow indicator.
+#: This check runs over every byte of every manifest, so it starts with a single character class (the regex
+#: engine skips ahead on it; a leading look-behind made the old check cost more than the parse itself) and
+#: over-matches (prose such as "restarted on" at a line end, a word in a quoted script). Where it matches,
+#: load_chunk looks whether the fast parse holds one of the words it found as a whole scalar.
+_W = r"(?:(?<=[yY])(?:es|ES)?|(?<=[nN])[oO]?|(?<=[oO])(?:[nN]|ff|FF)|(?<=0)[0-9_xXoObB][0-9a-fA-F_]*|(?<=<)<)"
+_END = r"[ \t]*(?:\r?$|[,\]}#:])"
+_YAML11_QUICK = re.compile(r"[yYnNoO0<](?<=[\s\[{,+-][yYnNoO0<])" + _W + _END, re.M)
+#: A number with underscores (1_000): a regex of its own that starts with the '_' (a literal the engine jumps
+#: to; as an alternative of the one above it doubled that one's cost).
+_UNDERSCORE_NUMBER = re.compile(r"_(?<=[0-9]_)[0-9_]*[0-9](?:\.[0-9_]*)?(?:[eE][-+]?[0-9_]+)?" + _END, re.M)
 _YAML11_START = tuple("yYnNoO0<")
 #: Characters YAML does not allow in a stream. yaml_rs silently stops at NUL and accepts the others;
 #: PyYAML (like Go's yaml, so kubectl and Helm) refuses them with their position.
 _NON_PRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
-#: An anchor (`&name`); aliases can only repeat what an anchor names. `&&` (shell) does not match.
-_ANCHOR_RE = re.compile(r"(?:^|[\s\[{,])&[A-Za-z0-9_.\-]", re.M)
+#: An anchor (`&name`); aliases can only repeat what an anchor names. `&&` (shell, CEL) does not match.
+#: The pattern starts with the `&` itself: the engine jumps from one `&` to the next (a leading class or
+#: `^` alternative is tried at every character, which cost 20x more on policy-heavy streams).
+_ANCHOR_RE = re.compile(r"&(?:(?<=^&)|(?<=[\s\[{,]&))[A-Za-z0-9_.\-]", re.M)
+
+#: A sequence or mapping as a mapping key needs an explicit key (`? [a, b]`) or a flow collection before a
+#: colon (`[a, b]: c`, `{a: 1}: c`). yaml_rs reads such keys as tuples and frozensets, which kubectl and
+#: Helm refuse ("invalid map key"). Only text with one of these signs (CEL's `a ? b : c` and f-strings'
+#: `{x}: ` have them too) has its keys looked at after the fast parse; a document that does hold such a
+#: key takes PyYAML's path, which refuses it with its position. Each search has a one-character literal
+#: prefix and runs only when `in` (memchr) saw that character: a character class would scan far slower.
+_SEQ_KEY = re.compile(r"\]\s*:").search
+_MAP_KEY = re.compile(r"\}\s*:").search
 
 #: Limits for hostile input (Helm and kubectl refuse such documents too).
 MAX_DEPTH = 100  # nesting of mappings/sequences; real objects (CRDs included) stay under 40
@@ -77,7 +92,7 @@ def _separators(text: str) -> Iterator[tuple[int, int]]:
     while True:
         eol = find("\n", pos)
         end = len(text) if eol < 0 else eol
-        tail = text[pos + 3:end].lstrip(" \t")
+        tail = text[pos + 3:end].lstrip(" \t\r")  # `---` of a CRLF file ends in \r
         if not tail or tail[0] == "#":
             yield pos, end
         if eol < 0:
@@ -140,61 +155,93 @@ def load_document(chunk: str, source: str = "<string>", offset: int = 0) -> list
     return load_chunk(chunk, source, offset)[0]
 
 
-def _bracket_depth(chunk: str) -> int:
-    """Deepest nesting of brackets and braces in the text (quoted ones too: an over-estimate)."""
-    depth = deepest = 0
-    for ch in _NOT_BRACKETS.sub("", chunk):
-        if ch in "[{":
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-        elif depth:
-            depth -= 1
-    return deepest
+def _bracket_depth(chunk: str, enough: int) -> int:
+    """An upper bound of the nesting of brackets and braces in the text (quoted ones too), or a number over
+    `enough` once it is known to exceed it: innermost pairs are removed a round at a time (in C, so text full
+    of balanced `{{ }}` costs two rounds), then the openers left unclosed are added."""
+    rest = _NOT_BRACKETS.sub("", chunk)
+    rounds = 0
+    while rounds <= enough:
+        rest, pairs = _BRACKET_PAIR.subn("", rest)
+        if not pairs:
+            break
+        rounds += 1
+    return rounds + rest.count("[") + rest.count("{")
 
 
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_BRACKET_PAIR = re.compile(r"[\[{][\]}]")
 
 
-def _too_deep(chunk: str) -> bool:
-    """Cheap signs that a document may nest deeper than MAX_DEPTH (checked exactly by pyyaml_loader.check_depth):
-    deep flow brackets, deep indentation, or many sequence/key indicators on one line."""
-    return ((chunk.count("[") + chunk.count("{") > MAX_DEPTH and _bracket_depth(chunk) > MAX_DEPTH // 2)
-            or _DEEP_INDENT in chunk or "- - - " in chunk or "? ? " in chunk)
+def _may_nest_deep(chunk: str) -> bool:
+    """Cheap signs that a document may nest deeper than MAX_DEPTH: deep flow brackets, or many sequence/key
+    indicators on one line. The fast path measures the nesting of such a document on the parsed object
+    (_depth); PyYAML's exact check (pyyaml_loader.check_depth) looks at those it does not take."""
+    return ((chunk.count("[") + chunk.count("{") > MAX_DEPTH and _bracket_depth(chunk, MAX_DEPTH // 2) > MAX_DEPTH // 2)
+            or "- - - " in chunk or "? ? " in chunk)
+
+
+def _crashes_fast_path(chunk: str) -> bool:
+    """Whether yaml_rs might not survive the document: it builds block nesting by recursion and crashes the
+    process (a segfault, no exception) past a few thousand levels (fewer on a smaller stack), which take deep
+    indentation or long runs of `-`/`?` indicators on one line (`- ? - ? ...`: 20,000 in 80 kB). Flow
+    nesting it refuses itself (past 256 levels). Such a document goes through the exact check (check_depth)
+    before any parse; the others nest at most a few hundred levels."""
+    return _DEEP_INDENT in chunk or (chunk.count("- ") + chunk.count("? ") > 5 * MAX_DEPTH
+                                     and _COMPACT_RUN.search(chunk) is not None)
 
 
 _DEEP_INDENT = "\n" + " " * MAX_DEPTH
+_COMPACT_RUN = re.compile(r"[-?][ \t]+[-?][ \t]+[-?][ \t]|\?[ \t]+\?[ \t]")
 
 #: Python converts integers of at most 4300 decimal digits to text (sys.get_int_max_str_digits); a hex
 #: integer reaches that with about 3570 digits. Documents with a run of that many hex digits take PyYAML's
 #: path, which refuses such a number in one line (pyyaml_loader.ManifestLoader.construct_yaml_int).
 LONG_NUMBER = 3500
-_SAMPLE_HEX = re.compile(r"[0-9a-fA-F]{2}")
+_HEX = frozenset("0123456789abcdefABCDEF")
+_HEX_RUN = re.compile(r"[0-9a-fA-F]+")
 _LONG_HEX = re.compile(r"[0-9a-fA-F]{%d}" % LONG_NUMBER)
 
 
 def _long_number(chunk: str) -> bool:
-    """Whether the text may hold a number too long to convert, cheaply: a run of LONG_NUMBER hex digits
-    covers two adjacent characters of every (LONG_NUMBER // 2)-th one; only then is the text searched."""
-    return (len(chunk) >= LONG_NUMBER and _SAMPLE_HEX.search(chunk[::LONG_NUMBER // 2]) is not None
-            and _LONG_HEX.search(chunk) is not None)
+    """Whether the text may hold a number too long to convert, cheaply: a run of LONG_NUMBER hex digits holds
+    a whole window between two adjacent multiples of LONG_NUMBER // 2; only where such a window is all hex
+    digits (its ends first) is the text searched."""
+    if len(chunk) < LONG_NUMBER:
+        return False
+    step = LONG_NUMBER // 2
+    sample = chunk[::step]
+    return any(sample[i] in _HEX and sample[i + 1] in _HEX
+               and _HEX_RUN.fullmatch(chunk, i * step, (i + 1) * step + 1) is not None
+               for i in range(len(sample) - 1)) and _LONG_HEX.search(chunk) is not None
 
 
 def load_chunk(chunk: str, source: str, offset: int, clean: bool | None = None) -> tuple[list[Any], list[str]]:
     """(objects, repeated keys as "'key' at line N") of one document's text.
 
     Fast path: yaml_rs, used only when the text has none of the constructs where YAML 1.1 and 1.2
-    differ, no anchors (aliases go through the expansion limit) and no key is repeated; otherwise
+    differ, no anchors (aliases go through the expansion limit), no key that is a sequence or mapping
+    (refused with its position) and no key is repeated; otherwise
     PyYAML's YAML 1.1, which is what Kubernetes tooling reads. Timestamps stay strings on both paths.
     Nesting deeper than MAX_DEPTH and aliases expanding past MAX_ALIAS_NODES raise ToolkitError.
     The PyYAML side lives in pyyaml_loader.py, imported on first use: most streams never need it, and
-    importing PyYAML is a tenth of the start-up of `cogniverse-chart validate`."""
-    if _too_deep(chunk):
+    importing PyYAML is a tenth of the start-up of `cogniverse-chart validate`.
+
+    Two checks are made after the fast parse rather than before it, where they are cheaper:
+    - the nesting of a document with many brackets (CEL expressions have them) is measured on the parsed
+      object (yaml_rs refuses flow nesting past 256 levels itself); only a document that is really too deep
+      (or that the fast path does not take) goes through PyYAML's exact check, which names the line. What
+      could crash yaml_rs (_crashes_fast_path) is checked exactly before any parse;
+    - a document where the regex found words YAML 1.1 reads differently (`on`, `no`, `0644`) is read with
+      PyYAML only if the fast parse holds one of them as a whole scalar: inside a longer string (a script
+      in a quoted value, prose) they read the same under both."""
+    checked = _crashes_fast_path(chunk)
+    if checked:
         from .pyyaml_loader import check_depth
 
-        check_depth(chunk, source, offset)
-    if (_yaml_rs is not None and not (_YAML11_QUICK.search(chunk) and _YAML11_RE.search(chunk))
-            and not chunk.startswith(_YAML11_START)
+        check_depth(chunk, source, offset)  # refuses what is too deep; what passes cannot crash yaml_rs
+    deep = False
+    if (_yaml_rs is not None and not chunk.startswith(_YAML11_START)
             and (clean if clean is not None else not _NON_PRINTABLE.search(chunk))
             and not ("&" in chunk and _ANCHOR_RE.search(chunk)) and not _long_number(chunk)):
         obj: Any
@@ -203,10 +250,99 @@ def load_chunk(chunk: str, source: str, offset: int, clean: bool | None = None) 
         except Exception:  # noqa: BLE001 - PyYAML gives the precise error, or reports the duplicate
             obj = ...
         if obj is None or isinstance(obj, dict):
-            return [obj], []
+            deep = not checked and _may_nest_deep(chunk) and _depth(obj) > MAX_DEPTH
+            quick = _YAML11_QUICK.search(chunk)
+            under = _UNDERSCORE_NUMBER.search(chunk)
+            keyed = obj is not None and (
+                "?" in chunk or ("]" in chunk and _SEQ_KEY(chunk)) or ("}" in chunk and _MAP_KEY(chunk))
+            ) and _collection_key(obj)
+            if not deep and not keyed and not (
+                    (quick or under) and _holds_any(obj, _yaml11_readings(chunk, quick, under))):
+                return [obj], []
+    if deep or (not checked and _may_nest_deep(chunk)):
+        from .pyyaml_loader import check_depth
+
+        check_depth(chunk, source, offset)
     from .pyyaml_loader import load_slow  # PyYAML is imported only when a document needs it
 
     return load_slow(chunk, source, offset)
+
+
+def _collection_key(obj: dict) -> bool:
+    """Whether a key anywhere in the fast path's result is a tuple or frozenset (a YAML sequence or mapping).
+    Looks at keys only (a quarter of the cost of json.dumps, which also copies every string)."""
+    stack: list[Any] = [obj]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        node = pop()
+        if type(node) is dict:
+            for k in node:
+                if type(k) is not str and type(k) in (tuple, frozenset):
+                    return True
+            push(node.values())
+        elif type(node) is list:
+            push(node)
+    return False
+
+
+def _yaml11_readings(chunk: str, quick: "re.Match[str] | None", under: "re.Match[str] | None") -> set[Any]:
+    """What yaml_rs (YAML 1.2) makes of each word, from the first match on, that Go's YAML 1.1 may read
+    differently (the quick regexes, which over-match): the word itself (`on`, `no`, `<<`, `1_000`, `0b101`:
+    strings in YAML 1.2) and, for 0-prefixed digits, the integers YAML 1.2 reads (`0644` as 644, or octal),
+    with either sign."""
+    found: set[Any] = set()
+    matches = itertools.chain(_YAML11_QUICK.finditer(chunk, quick.start()) if quick else (),
+                              _UNDERSCORE_NUMBER.finditer(chunk, under.start()) if under else ())
+    for m in matches:
+        begin = m.start()
+        if chunk[begin] == "_":  # the whole plain number the underscore is in
+            while begin and chunk[begin - 1] in _NUMBER_CHARS:
+                begin -= 1
+        word = chunk[begin:m.end()].rstrip(" \t\r,]}#:")
+        found.add(word)
+        sign = chunk[begin - 1] if begin and chunk[begin - 1] in "+-" else ""
+        if sign:
+            found.add(sign + word)
+        if word[0] == "0":
+            digits = word.replace("_", "")
+            if digits.isdigit():
+                for value in (int(digits), int(digits, 8) if "8" not in digits and "9" not in digits else None):
+                    if value is not None:
+                        found.update((value, -value))
+    return found
+
+
+_NUMBER_CHARS = frozenset("0123456789_.+-eE")
+
+
+def _holds_any(obj: Any, wanted: set[Any]) -> bool:
+    """Whether any key or scalar value in obj is in `wanted` (an explicit stack: no recursion)."""
+    stack = [obj] if wanted and type(obj) in (dict, list) else []
+    while stack:
+        node = stack.pop()
+        items = node.items() if type(node) is dict else ((None, v) for v in node)
+        for k, v in items:
+            if k is not None and k in wanted:
+                return True
+            t = type(v)
+            if t is dict or t is list:
+                stack.append(v)
+            elif v in wanted:
+                return True
+    return False
+
+
+def _depth(obj: Any) -> int:
+    """Nesting of mappings and sequences in a parsed document (an explicit stack: no recursion)."""
+    deepest = 0
+    stack = [(obj, 1)] if type(obj) in (dict, list) else []
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        for v in node.values() if type(node) is dict else node:
+            if type(v) is dict or type(v) is list:
+                stack.append((v, depth + 1))
+    return deepest
 
 
 class no_cyclic_gc:

@@ -23,10 +23,12 @@ from typing import Any, Callable, Iterator
 
 import yaml
 
-from .. import REPO_ROOT
-from ..documents import Document
-from ..findings import Severity
-from . import RULES, lint
+from cogniverse_chart import REPO_ROOT
+from cogniverse_chart.chart import render_profiles
+from cogniverse_chart.documents import Document
+from cogniverse_chart.findings import Severity
+from cogniverse_chart.lint import RULES, lint
+
 from .oracle import validate_cases
 
 SEEDS = REPO_ROOT / "tests" / "fixtures" / "lint" / "_differential" / "seeds.yaml"
@@ -57,7 +59,6 @@ def load_seeds(with_chart: bool = True) -> dict[str, list[Obj]]:
     for n, lines in chunks.items():
         cases[n] = [d for d in yaml.safe_load_all("".join(lines)) if d]
     if with_chart:
-        from ..chart import render_profiles
 
         docs = [d for d in render_profiles(["k3s"])["k3s"] if d.kind in ("WorkflowTemplate", "CronWorkflow")]
         library = [d.obj for d in docs if d.kind == "WorkflowTemplate"]

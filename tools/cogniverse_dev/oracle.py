@@ -2,7 +2,7 @@
 `workflow/validate` package) once per Argo version and source hash, cache the binary, and run many
 manifest streams through it in one process.
 
-    python -m cogniverse_chart.gobuild                      # build (or find cached) 3.x and 4.x, with the other Go helpers
+    python -m cogniverse_dev                      # build (or find cached) 3.x and 4.x, with the other Go helpers
     results = validate_cases("4.0", {"case-1": [obj, ...]})  # {"case-1": [(kind, name, error), ...]}
 
 The Argo versions come from versions.env (ARGO_VERSION, ARGO_V4_VERSION); the go.mod of each
@@ -17,8 +17,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from .. import REPO_ROOT, gobuild
-from ..errors import ToolkitError
+from cogniverse_chart import REPO_ROOT
+from cogniverse_chart.errors import ToolkitError
+
+from . import gobuild
 
 SOURCE_ROOT = REPO_ROOT / "tools" / "argo-validate"
 #: Argo minor (the lint --argo-version value) -> (program directory, versions.env key, Go module).

@@ -2,7 +2,7 @@
 code, Argo's parameter substitution, the OCI registry), each a wrapper module under tools/ with a pinned
 go.mod/go.sum: built once, niced, and cached under ~/.cache/cogniverse/<name>/ by a hash of the module's
 sources and the Go version, so a cold build never happens inside a test run twice. scripts/test.sh
-builds them all as a stage of its own (`python -m cogniverse_chart.gobuild`), and there also builds the
+builds them all as a stage of its own (`python -m cogniverse_dev`), and there also builds the
 smoke-runner image once, so the fast tests of its build script find Go's build cache warm.
 """
 
@@ -17,8 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import REPO_ROOT, versions
-from .errors import ToolkitError
+from cogniverse_chart import REPO_ROOT, versions
+from cogniverse_chart.errors import ToolkitError
 
 TOOLS = REPO_ROOT / "tools"
 
@@ -87,7 +87,7 @@ def build(src: Path, name: str, tag: str, quiet: bool = False) -> Path:
                               cwd=src, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             raise ToolkitError(f"building {name} from {src.relative_to(REPO_ROOT)} failed; fix the toolchain or "
-                               f"module cache and rerun `python -m cogniverse_chart.gobuild`:\n{proc.stderr[-3000:]}")
+                               f"module cache and rerun `python -m cogniverse_dev`:\n{proc.stderr[-3000:]}")
         tmp.rename(out)
     return out
 
@@ -122,6 +122,17 @@ def argo_subst(quiet: bool = False) -> Path:
     return build(ARGO_SUBST, "argo-subst", tag, quiet)
 
 
+KUBE_YAML = TOOLS / "kube-yaml"
+
+
+def kube_yaml(quiet: bool = False) -> Path:
+    """kubectl's YAML reader (k8s.io/apimachinery's YAMLReader + ToJSON at the staging version of
+    KUBERNETES_VERSION): the manifest reader's tests compare what it reads with what Kubernetes reads."""
+    staging = "v0." + versions.get("KUBERNETES_VERSION").lstrip("v").split(".", 1)[1]
+    tag = check_pin(KUBE_YAML, "k8s.io/apimachinery", "KUBERNETES_VERSION", expected=staging)
+    return build(KUBE_YAML, "kube-yaml", tag, quiet)
+
+
 SMOKE_RUNNER = REPO_ROOT / "images" / "smoke-runner"
 
 
@@ -138,24 +149,3 @@ def warm_smoke_runner() -> Path:
     if proc.returncode != 0:
         raise ToolkitError(f"compiling the smoke runner's tests failed:\n{proc.stderr[-3000:]}")
     return out
-
-
-def main() -> int:
-    from .lint import examples, oracle
-
-    try:
-        for major in oracle.PROGRAMS:
-            print(oracle.build(major))
-            print(examples.fetch(major))  # Argo's examples/ (a lint test corpus), extracted once per version
-        print(vap_eval())
-        print(registry())
-        print(argo_subst())
-        print(warm_smoke_runner())
-    except ToolkitError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

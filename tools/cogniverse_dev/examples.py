@@ -4,7 +4,7 @@ The `github.com/argoproj/argo-workflows/v3` and `/v4` module zips (versions.env 
 ARGO_V4_VERSION) carry `examples/`. `fetch(major)` gets the zip through the Go toolchain's module
 download (`go mod download -json`) and extracts the manifests once per version into
 ~/.cache/cogniverse/argo-examples/<version>/ (the go-helpers stage of scripts/test.sh calls it through
-`python -m cogniverse_chart.gobuild`; a warm run finds the directory and does nothing).
+`python -m cogniverse_dev`; a warm run finds the directory and does nothing).
 
 `agreement(major)` runs every example file through Argo's validator (oracle.py; the WorkflowTemplates
 and ClusterWorkflowTemplates a file references ride along as context), through `lint` with default
@@ -24,15 +24,16 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from .. import gobuild, versions
-from ..documents import Document, read_paths
-from ..errors import ToolkitError
-from ..findings import Severity
-from . import RULES, lint
+from cogniverse_chart import versions
+from cogniverse_chart.documents import Document, read_paths
+from cogniverse_chart.errors import ToolkitError
+from cogniverse_chart.findings import Severity
+from cogniverse_chart.lint import RULES, lint
+from cogniverse_chart.lint.stream import refs
+
+from . import gobuild
 from .oracle import PROGRAMS, validate_cases
-from .stream import refs
 
 LIBRARY_KINDS = ("WorkflowTemplate", "ClusterWorkflowTemplate")
 ARGO_KINDS = ("Workflow", "CronWorkflow", *LIBRARY_KINDS)
@@ -144,7 +145,7 @@ def is_policy(rule_id: str) -> bool:
 def agreement(major: str, examples_of: str = "") -> list[Row]:
     """One row per example file: what Argo, lint (non-policy errors) and validate say. `examples_of` takes
     the files of another Argo major (e.g. 3.x examples judged by Argo 4's validator and lint's 4.0 rules)."""
-    from ..validate import Validator
+    from cogniverse_chart.validate import Validator
 
     files = load(examples_of or major)
     minor = ".".join(pinned(major)[1].lstrip("v").split(".")[:2])
