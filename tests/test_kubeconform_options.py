@@ -27,13 +27,18 @@ kind: Widget
 metadata: {name: w}
 spec: {size: "large", colour: red}
 """
-CRD = """\
+
+
+def _crd(kind: str, plural: str, spec_schema: str, more_versions: str = "") -> str:
+    """A namespaced CustomResourceDefinition of group example.org whose served v1 has `spec_schema` (YAML lines
+    under `spec:`, indented 12) for its spec; `more_versions` adds entries to `versions`."""
+    return f"""\
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
-metadata: {name: widgets.example.org}
+metadata: {{name: {plural}.example.org}}
 spec:
   group: example.org
-  names: {kind: Widget, plural: widgets}
+  names: {{kind: {kind}, plural: {plural}}}
   scope: Namespaced
   versions:
   - name: v1
@@ -45,10 +50,14 @@ spec:
         properties:
           spec:
             type: object
+{spec_schema}{more_versions}"""
+
+
+CRD = _crd("Widget", "widgets", """\
             additionalProperties: false
             properties:
               size: {type: integer}
-"""
+""")
 
 
 @pytest.fixture
@@ -88,36 +97,20 @@ def test_schema_location_validates_the_users_own_kinds(capsys, stream: Path) -> 
     assert code == 2 and "no CustomResourceDefinition manifests" in err
 
 
-STRICT_CRD = """\
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: gadgets.example.org}
-spec:
-  group: example.org
-  names: {kind: Gadget, plural: gadgets}
-  scope: Namespaced
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec:
-            type: object
+STRICT_CRD = _crd("Gadget", "gadgets", """\
             properties:
               color: {type: string, nullable: true}
               mode: {type: string, enum: [fast, slow], nullable: true}
               ports: {type: array, items: {type: object, properties: {port: {type: integer}}}}
               extra: {type: object, x-kubernetes-preserve-unknown-fields: true, properties: {known: {type: string}}}
               labels: {type: object, additionalProperties: {type: string}}
+""", """\
   - name: v2
     served: false
     storage: false
     schema:
       openAPIV3Schema: {type: object}
-"""
+""")
 
 
 @pytest.mark.parametrize("body,errors", [
