@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from cogniverse_chart.catalogue import catalogue
+
 from .markdown import GuideCommand
 
 
@@ -13,8 +15,9 @@ class Lookup:
     #: CronWorkflows the chart runs every few minutes beside whatever the user does (the deadline
     #: watchdog, every 5 minutes). A user following the guide never means one of their runs: a
     #: `<workflow-name>` after `argo watch` is the workflow just watched, not a watchdog run that
-    #: started meanwhile (its logs still empty). tests/test_guide.py checks this list against the chart.
-    BACKGROUND_CRON_WORKFLOWS = ("deadline-watchdog",)
+    #: started meanwhile (its logs still empty). From the chart's catalogue; tests/test_guide.py checks
+    #: it against every profile's render.
+    BACKGROUND_CRON_WORKFLOWS = catalogue().background
 
     WORKFLOW_FILTERS: dict[str, tuple[str, Callable[[dict], bool]]] = {
         "workflow-name": ("", lambda w: True),
