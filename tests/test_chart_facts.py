@@ -150,7 +150,7 @@ def test_every_service_targets_a_port_its_workload_listens_on(case):
 
 def test_servers_are_told_to_listen_on_their_container_ports(case):
     """Phoenix and Ollama read their ports from env: it must name the port the pod declares for it."""
-    told = {"PHOENIX_PORT": "http", "PHOENIX_GRPC_PORT": "otlp-grpc", "OLLAMA_HOST": "http"}
+    told = {"PHOENIX_PORT": "http", "PHOENIX_GRPC_PORT": "grpc-otlp", "OLLAMA_HOST": "http"}
     for d in case:
         if d.kind == "Deployment" and _component(d.obj) in ("phoenix", "llm"):
             container = d.obj["spec"]["template"]["spec"]["containers"][0]
