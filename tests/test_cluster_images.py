@@ -214,3 +214,10 @@ def test_both_users_write_reproducible_archives(tmp_path):
     other = [p.read_bytes() for p in pack_smoke_runner(tmp_path, b"another binary")]
     assert other[0] != first[0] and other[1] != first[1]
 
+
+def test_pack_oci_names_a_missing_binary(tmp_path):
+    proc = subprocess.run([sys.executable, str(PACK_OCI), "--binary", str(tmp_path / "nope"), "--image", "x/y", "--tag", "1",
+                           "--output", str(tmp_path / "o.tar"), "--import-output", str(tmp_path / "i.tar")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "--binary" in proc.stderr and "not a file" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "o.tar").exists()

@@ -82,6 +82,7 @@ def test_the_runner_knows_no_placeholder_it_is_not_told():
     ("<!-- placeholders: x = pod template=a -->\n```bash\necho <x>\n```\n", r"template= applies to a workflow, not a pod"),
     ("<!-- placeholders: x = workflow finished=maybe -->\n```bash\necho <x>\n```\n", r"finished= is yes or no"),
     ("<!-- placeholders: x = workflow phase=$(rm) -->\n```bash\necho <x>\n```\n", r"is not KEY=VALUE"),
+    ("<!-- placeholders: x = workflow template=a,b -->\n```bash\necho <x>\n```\n", r"template= takes one name"),
     ("<!-- placeholders: x = pod; x = pvc -->\n```bash\necho <x>\n```\n", r"<x> is declared twice"),
     ("<!-- placeholders: x workflow -->\n```bash\necho <x>\n```\n", r"'x workflow' is not NAME = KIND"),
     ("<!-- placeholders: x = pod; y = pod -->\n```bash\necho <x>\n```\n", r"line 1: declares <y>, which no command"),

@@ -91,6 +91,8 @@ def main() -> int:
     p.add_argument("--output", type=Path, required=True, help="OCI image layout archive")
     p.add_argument("--import-output", type=Path, required=True, help="archive for ctr images import")
     args = p.parse_args()
+    if not args.binary.is_file():
+        p.error(f"--binary {args.binary}: not a file (build.sh builds it first)")
     img = pack(args.binary.read_bytes(), args.image, args.tag, args.arch)
     write(img, args.arch, args.output, args.import_output)
     print(f"packed {args.image}:{args.tag} manifest sha256:{img.manifest.digest} -> "

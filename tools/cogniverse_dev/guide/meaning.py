@@ -27,6 +27,8 @@ NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 #: A row of a guide's placeholder table: | `<NAME>` | what it is replaced by | `DECLARATION` |
 TABLE_ROW = re.compile(r"^\| `<([a-z][a-z0-9-]*)>` \|.*\| `([^`]+)` \|\s*$", re.M)
 VALUE = re.compile(r"^[A-Za-z0-9_.,-]+$")
+#: A label value (template=, cron=): one name, no list (a comma would add a term to kubectl's selector).
+LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class Meaning:
                 if kind != "workflow":
                     raise ValueError(f"{text.strip()!r}: {key}= applies to a workflow, not a {kind}")
             if key in LABELS:
+                if not LABEL_VALUE.match(value):
+                    raise ValueError(f"{text.strip()!r}: {key}= takes one name (a label value), not {value!r}")
                 fields["labels"].append((LABELS[key], value))
             elif key == "phase":
                 fields["phases"] = tuple(value.split(","))
