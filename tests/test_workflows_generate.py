@@ -13,6 +13,7 @@ from cogniverse_chart import REPO_ROOT, generate
 from cogniverse_chart.cli import main
 from cogniverse_chart.documents import read_paths
 from chart_utils import CRON_WORKFLOWS, OWN_CRON_WORKFLOWS, WORKFLOW_TEMPLATES, by_kind, parameters, render_chart
+from cogniverse_chart.catalogue import catalogue
 
 WORKFLOWS = REPO_ROOT / "workflows"
 
@@ -95,7 +96,7 @@ def test_committed_files_are_for_what_deploy_k3s_installs_without_values():
 def test_cron_files_hold_the_cron_workflows_as_the_chart_renders_them():
     chart = by_kind(render_chart(profile=generate.DEFAULT_PROFILE), "CronWorkflow")
     seen = []
-    for fname, names in generate.CRON_FILES.items():
+    for fname, names in catalogue().cron_files.items():
         docs = list(read_paths([str(WORKFLOWS / f"{fname}.yaml")]))
         assert [d.name for d in docs] == list(names) and {d.kind for d in docs} == {"CronWorkflow"}
         for d in docs:

@@ -136,7 +136,7 @@ def generated_files(chart: Path, with_docs: bool | Generated) -> list[Finding]:
         from . import generate
 
         values = [want.workflows_values] if want.workflows_values else []
-        files = generate.guide_files(render(RenderRequest(values_files=values, chart=chart)), generate.Target())
+        files = generate.guide_files(render(RenderRequest(values_files=values, chart=chart)), generate.Target(), chart)
         for name in generate.drift(files, want.workflows_dir):
             out.append(Finding("generated/workflows", Severity.ERROR,
                                "out of date with the chart: run `cogniverse-chart generate`",

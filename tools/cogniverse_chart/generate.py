@@ -33,7 +33,8 @@ from typing import Any, Iterable
 
 import yaml
 
-from . import PROFILES_DIR, REPO_ROOT
+from . import CHART_DIR, PROFILES_DIR, REPO_ROOT
+from .catalogue import catalogue
 from .documents import Document
 from .argo.manifests import apply_parameters, workflow_from_cron
 from .errors import ToolkitError
@@ -41,14 +42,9 @@ from .helm import Helm, find_helm
 from .render import RenderRequest, render
 
 WORKFLOWS_DIR = REPO_ROOT / "workflows"
-SUBMIT_FILES = ("video-ingestion", "batch-optimization", "tenant-provisioning", "restore")
+#: The files of the WorkflowTemplates and CronWorkflows come from the chart's catalogue (catalogue.py).
 #: What `argo submit` of a submit file must be given (restore has a default for every parameter).
 SUBMIT_REQUIRED = {"restore": "[--parameter backup-id=<id>|latest]"}
-CRON_FILES = {
-    "scheduled-maintenance": ("daily-backup", "weekly-dspy-optimization", "daily-cleanup", "monthly-reports",
-                              "deadline-watchdog"),
-    "scheduled-optimization": ("weekly-optimization", "daily-optimization-check"),
-}
 #: Kinds the chart installs for its workflows besides WorkflowTemplates/CronWorkflows.
 PREREQUISITE_KINDS = ("ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
                       "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
@@ -189,13 +185,15 @@ def render_for_release(release: str, namespace: str, helm: Helm | None = None,
     return docs, Target(release, namespace, f"those of the installed release (helm get values {release} --all)")
 
 
-def guide_files(docs: list[Document], target: Target | None = None) -> list[GeneratedFile]:
-    """Every guide-compatible file, from rendered chart documents of one release."""
+def guide_files(docs: list[Document], target: Target | None = None, chart: Path | None = None) -> list[GeneratedFile]:
+    """Every guide-compatible file, from rendered chart documents of one release (of `chart`, whose
+    catalogue names the files)."""
     t = target or Target()
     ns = t.namespace
     objs = _index(docs)
+    cat = catalogue(chart or CHART_DIR)
     files: list[GeneratedFile] = []
-    for name in SUBMIT_FILES:
+    for name in cat.templates:
         if ("WorkflowTemplate", name) not in objs:
             raise ToolkitError(f"the rendered chart has no WorkflowTemplate {name!r} (is it disabled in values?)")
         wf = workflow_from(docs, f"workflowtemplate/{name}", {})
@@ -203,7 +201,7 @@ def guide_files(docs: list[Document], target: Target | None = None) -> list[Gene
         files.append(GeneratedFile(Path(f"{name}.yaml"), _dump(
             [wf], f"argo submit workflows/{name}.yaml -n {ns} {SUBMIT_REQUIRED.get(name, '--parameter tenant-id=...')} "
                   f"(needs the WorkflowTemplate: helm install, or kubectl apply -f workflows/templates/)", t)))
-    for fname, names in CRON_FILES.items():
+    for fname, names in cat.cron_files.items():
         missing = [n for n in names if ("CronWorkflow", n) not in objs]
         if missing:
             raise ToolkitError(f"the rendered chart has no CronWorkflow {', '.join(missing)}")

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
             [f"--set {v}" for v in args.set_values + args.set_string_values]
         target = generate.Target(args.release, args.namespace,
                                  generate.DEFAULT_TARGET_VALUES if chosen_default else " + ".join(chosen))
-    files = generate.guide_files(docs, target)
+    files = generate.guide_files(docs, target, chart_of(args))
     what = f"release {target.release} in namespace {target.namespace}"
     if args.check:
         stale = generate.drift(files, args.out_dir, objects_only=args.from_release)
