@@ -41,7 +41,7 @@ from cogniverse_chart.helm import find_helm
 from kubelib import kubectl
 from smokelib import RELEASE
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.group("node")]
 
 TOOLBOX = "cogniverse/toolbox:1.0"
 UNLISTED_PORT = 9999

@@ -35,7 +35,7 @@ from cogniverse_chart.helm import find_helm
 from serviceslib import CLAIMS, LLM, LOCAL_VALUES, PHOENIX, Services, pod_state
 from smokelib import RELEASE, SmokeRelease, WorkflowWatcher, explain
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.group("services")]
 
 SUFFIX = secrets.token_hex(3)
 NAMESPACE = f"cvsvc-{SUFFIX}"
