@@ -14,6 +14,7 @@ import pytest
 
 from cogniverse_chart.argo.client import load_kube_config
 from cogniverse_chart.helm import find_helm
+from serviceslib import Services, Tenant, close_services, open_services, provision_tenant
 from smokelib import (SESSION_NAMESPACES, GuideRun, SmokeRelease, install_release, record_session_namespaces,
                       remove_release)
 
@@ -95,3 +96,21 @@ def smoke(kube_cluster: Any, core_api: Any) -> Iterator[SmokeRelease]:
         yield rel
     finally:
         remove_release(rel)
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[Services]:
+    """Phoenix and Ollama from the service images (values/local.yaml) in a namespace of their own: one release
+    per session, for every test that needs the services (serviceslib.open_services)."""
+    s = open_services(os.environ["KUBECONFIG"])
+    try:
+        yield s
+    finally:
+        close_services(s)
+
+
+@pytest.fixture(scope="session")
+def phoenix_tenant(services: Services) -> Tenant:
+    """One tenant-provisioning run in the service release, shared by every test that needs a tenant with its
+    Phoenix project (test_services.py checks the run, test_browser.py shows the project in Phoenix's UI)."""
+    return provision_tenant(services)
