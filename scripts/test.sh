@@ -2,7 +2,7 @@
 # Run every test: the fast suite, then the smoke suite on a real cluster.
 #   scripts/test.sh            fast tests, then smoke tests on the cluster in $KUBECONFIG if it answers,
 #                              otherwise on a local single-node cluster built offline, once per Argo
-#                              version of $COGNIVERSE_ARGO_MATRIX (default "3.7 4.0"; scripts/local_cluster.sh
+#                              version of $COGNIVERSE_ARGO_MATRIX (default: the Argo versions of versions.env; scripts/local_cluster.sh
 #                              up --argo-version V swaps Argo on the same node; down --purge at the end; root)
 #   scripts/test.sh --fast     fast tests only (no cluster)
 #   scripts/test.sh -- ARGS    extra pytest arguments for both runs (e.g. -- -k workflows -x)
@@ -120,7 +120,8 @@ down_cluster() { "$ROOT/scripts/local_cluster.sh" down --purge || echo "test.sh:
 trap 'down_cluster; report' EXIT
 # The Argo matrix: the smoke suite once per Argo version on the same node; the first `up` starts the
 # node, each later one swaps the workflow-controller, argo-server and argoexec (and the argo CLI).
-read -r -a argo_matrix <<<"${COGNIVERSE_ARGO_MATRIX:-3.7 4.0}"
+read -r -a argo_matrix <<<"$("$ROOT/.venv/bin/python" tests/placement.py matrix)"
+export COGNIVERSE_ARGO_MATRIX="${argo_matrix[*]}"  # the legs tests/placement.py places tests in
 # The services (Phoenix, Ollama from local images, built in the background since the start): once the
 # node is up, a background job waits for the build and imports them (start_service_import); the last
 # leg waits for it (import_service_images) and its session runs their tests once per run.

@@ -1,8 +1,8 @@
 """Where each cluster test runs in scripts/test.sh: a pytest plugin (loaded by tests/conftest.py) that knows
 the Argo matrix, the leg's Argo version and the session's group, and a command that lists a leg's groups.
 
-scripts/test.sh names no test. It runs, once per Argo version of $COGNIVERSE_ARGO_MATRIX (default
-"3.7 4.0"), `pytest -m smoke --argo-leg VERSION` (the leg's suite), the groups of that leg beside it
+scripts/test.sh names no test. It runs, once per Argo version of the matrix (`python tests/placement.py
+matrix`: $COGNIVERSE_ARGO_MATRIX, by default the Argo versions of versions.env), `pytest -m smoke --argo-leg VERSION` (the leg's suite), the groups of that leg beside it
 (`--smoke-group NAME`, each in a session of its own), and the groups that run alone after it.
 `python tests/placement.py groups VERSION` prints them. Which tests a session keeps is decided here, from
 two markers (registered in pyproject.toml, described in docs/smoke.md):
@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import pytest
 
-DEFAULT_MATRIX = "3.7 4.0"
 LEGS = ("first", "last")
 
 
@@ -57,7 +56,10 @@ MODULE_GROUPS = {"test_security_routes.py": "node"}
 
 
 def matrix() -> list[str]:
-    return (os.environ.get("COGNIVERSE_ARGO_MATRIX") or DEFAULT_MATRIX).split()
+    """$COGNIVERSE_ARGO_MATRIX, else the Argo versions the toolkit validates against (versions.env)."""
+    from cogniverse_chart.validate import DEFAULT_ARGO_VERSIONS
+
+    return os.environ.get("COGNIVERSE_ARGO_MATRIX", "").split() or list(DEFAULT_ARGO_VERSIONS)
 
 
 def legs_of(version: str, versions: list[str]) -> set[str]:
@@ -158,8 +160,11 @@ def groups(version: str) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    if argv == ["matrix"]:
+        print(" ".join(matrix()))
+        return 0
     if len(argv) != 2 or argv[0] != "groups":
-        print("usage: python tests/placement.py groups ARGO_VERSION", file=sys.stderr)
+        print("usage: python tests/placement.py matrix | groups ARGO_VERSION", file=sys.stderr)
         return 2
     try:
         for line in groups(argv[1]):

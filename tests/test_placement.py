@@ -35,6 +35,17 @@ def test_each_leg_runs_its_groups_beside_the_suite_then_the_ones_alone():
     assert len(plan("4.0", "4.0")) == len([g for g in placement.GROUPS.values() if g.leg in ("first", "last")])
 
 
+def test_the_default_matrix_is_the_argo_versions_of_versions_env(monkeypatch):
+    from cogniverse_chart import versions
+
+    monkeypatch.delenv("COGNIVERSE_ARGO_MATRIX", raising=False)
+    wanted = [".".join(versions.get(k).lstrip("v").split(".")[:2]) for k in ("ARGO_VERSION", "ARGO_V4_VERSION")]
+    assert placement.matrix() == wanted
+    proc = subprocess.run([sys.executable, str(PLACEMENT), "matrix"], capture_output=True, text=True,
+                          env={k: v for k, v in os.environ.items() if k != "COGNIVERSE_ARGO_MATRIX"})
+    assert proc.stdout.split() == wanted
+
+
 def test_a_version_outside_the_matrix_is_refused_naming_the_matrix():
     proc = subprocess.run([sys.executable, str(PLACEMENT), "groups", "3.9"], capture_output=True, text=True,
                           env={**os.environ, "COGNIVERSE_ARGO_MATRIX": "3.7 4.0"})
