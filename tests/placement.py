@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import pytest
 
 LEGS = ("first", "last")
+PLACEMENT_MARKERS = ("group", "argo_leg")
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     outside = [i.nodeid for i in items if _is_cluster_test(i) and tree not in i.path.parents]
     if outside:
         raise pytest.UsageError(f"cluster tests (marked smoke or chaos) outside tests/smoke: {', '.join(outside)}")
+    stray = [i.nodeid for i in items if not _is_cluster_test(i) and any(i.get_closest_marker(m) for m in PLACEMENT_MARKERS)]
+    if stray:
+        raise pytest.UsageError(f"placed but not marked smoke or chaos (group and argo_leg place cluster tests only): "
+                                f"{', '.join(stray)}")
     version = config.getoption("argo_leg")
+    if config.getoption("smoke_group") != "suite" and not version:
+        raise pytest.UsageError("--smoke-group needs --argo-leg VERSION (the leg whose group runs)")
     if not version:
         for item in items:
             if _is_cluster_test(item):
