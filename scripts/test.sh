@@ -148,7 +148,7 @@ import_service_images() {
   return 1
 }
 # Which cluster test runs in which leg and session is decided in pytest, not here: tests/placement.py
-# (markers group and argo_leg; docs/smoke.md) keeps, for `--argo-leg V --smoke-group NAME`, the
+# (markers group, argo_leg, service_images; docs/smoke.md) keeps, for `--argo-leg V --smoke-group NAME`, the
 # tests placed there, and `python tests/placement.py groups V` prints the leg's groups besides its suite:
 #   WHEN (beside|after) NAME MARKS NEEDS (images|-)
 # A beside group runs in a pytest session of its own beside the leg's suite, in namespaces of its own (the
@@ -219,8 +219,12 @@ for argo in "${argo_matrix[@]}"; do
       continue
     fi
   fi
-  # The last leg waits for the service images' import (its groups use them) and reports a failed one.
-  if [[ $argo == "$last" ]]; then import_service_images || true; fi
+  # The last leg waits for the service images' import; the suite's tests marked service_images (the browser's
+  # Phoenix page) are left out when it failed (import_service_images reports it).
+  leg_args=(--argo-leg "$argo")
+  if [[ $argo == "$last" ]] && ! import_service_images; then
+    leg_args+=(--no-service-images)
+  fi
   if ! plan=$("$ROOT/.venv/bin/python" tests/placement.py groups "$argo"); then
     failed+=("argo $argo: tests/placement.py groups"); continue
   fi
@@ -232,7 +236,7 @@ for argo in "${argo_matrix[@]}"; do
     if [[ $when == beside ]]; then start_beside_session "$name" "$marks" "$needs"; else after_groups+=("$name $marks"); fi
   done <<<"$plan"
   # The leg's suite: the smoke tests tests/placement.py places in this leg without a group.
-  stage "smoke-tests (argo $argo)" run_pytest -m smoke tests/smoke --argo-leg "$argo" --durations=15 "${pytest_args[@]}" ||
+  stage "smoke-tests (argo $argo)" run_pytest -m smoke tests/smoke "${leg_args[@]}" --durations=15 "${pytest_args[@]}" ||
     failed+=("argo $argo: smoke suite")
   for i in "${!beside_pids[@]}"; do
     name=${beside_names[$i]}

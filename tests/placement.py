@@ -5,12 +5,14 @@ scripts/test.sh names no test. It runs, once per Argo version of the matrix (`py
 matrix`: $COGNIVERSE_ARGO_MATRIX, by default the Argo versions of versions.env), `pytest -m smoke --argo-leg VERSION` (the leg's suite), the groups of that leg beside it
 (`--smoke-group NAME`, each in a session of its own), and the groups that run alone after it.
 `python tests/placement.py groups VERSION` prints them. Which tests a session keeps is decided here, from
-two markers (registered in pyproject.toml, described in docs/smoke.md):
+three markers (registered in pyproject.toml, described in docs/smoke.md):
 
   group(NAME)         the test runs in group NAME's session (GROUPS: its leg, and beside or after the
                       suite), not in the leg's suite
   argo_leg(LEG)       LEG "first" or "last": the test does not depend on the Argo version and runs in
                       the suite of that leg of the matrix only
+  service_images      the test needs the service images (Phoenix, Ollama, PostgreSQL) imported into the
+                      node; --no-service-images leaves it out (their build or import failed)
 
 Without --argo-leg nothing is left out (`pytest -m smoke` on any cluster runs every smoke test, as
 before). Every test marked `smoke` or `chaos` lives under tests/smoke: collection fails otherwise.
@@ -77,6 +79,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run the tests placed in this Argo version's leg of $COGNIVERSE_ARGO_MATRIX")
     group.addoption("--smoke-group", metavar="NAME", default="suite",
                     help=f"with --argo-leg: the group whose tests run ({', '.join(GROUPS)}; default suite)")
+    group.addoption("--no-service-images", action="store_true",
+                    help="leave out the tests marked service_images (the images were not imported)")
 
 
 def _marker_arg(item: pytest.Item, name: str) -> str | None:
@@ -131,12 +135,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if wanted not in GROUPS:
         raise pytest.UsageError(f"--smoke-group {wanted}: unknown; tests/placement.py GROUPS has {', '.join(GROUPS)}")
     legs = legs_of(version, matrix())
+    no_images = config.getoption("no_service_images")
     keep, drop, other_leg = [], [], []
     for item in items:
         if not _is_cluster_test(item):
             keep.append(item)
             continue
         ok = group_of(item) == wanted and leg_of(item) in legs
+        if ok and no_images and item.get_closest_marker("service_images"):
+            ok = False
         (keep if ok else drop).append(item)
         if not ok and group_of(item) == wanted and leg_of(item) not in legs:
             other_leg.append(item.nodeid)

@@ -62,7 +62,8 @@ def test_every_leg(): pass
 @pytest.mark.argo_leg("first")
 def test_first_leg(): pass
 @pytest.mark.argo_leg("last")
-def test_last_leg(): pass
+@pytest.mark.service_images
+def test_last_leg_with_images(): pass
 """,
     "tests/smoke/test_beside.py": """
 import pytest
@@ -96,7 +97,9 @@ def matrix(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_each_session_keeps_the_tests_placed_in_its_leg_and_group(pytester, matrix):
     assert kept(collect(pytester, PROJECT, "-m", "smoke", "--argo-leg", "3.7")) == {"test_every_leg", "test_first_leg"}
     assert kept(collect(pytester, PROJECT, "-m", "smoke", "--argo-leg", "3.9")) == {"test_every_leg"}
-    assert kept(collect(pytester, PROJECT, "-m", "smoke", "--argo-leg", "4.0")) == {"test_every_leg", "test_last_leg"}
+    assert kept(collect(pytester, PROJECT, "-m", "smoke", "--argo-leg", "4.0")) == {"test_every_leg",
+                                                                                   "test_last_leg_with_images"}
+    assert kept(collect(pytester, PROJECT, "-m", "smoke", "--argo-leg", "4.0", "--no-service-images")) == {"test_every_leg"}
     assert kept(collect(pytester, PROJECT, "-m", "smoke", "--argo-leg", "3.7", "--smoke-group", "node")) == {"test_in_node"}
     assert kept(collect(pytester, PROJECT, "-m", "smoke", "--argo-leg", "4.0", "--smoke-group", "node")) == set()
     # without --argo-leg nothing is left out: `pytest -m smoke` on any cluster runs every smoke test

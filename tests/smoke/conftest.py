@@ -130,6 +130,6 @@ def services() -> Iterator[Services]:
 
 @pytest.fixture(scope="session")
 def phoenix_tenant(services: Services) -> Tenant:
-    """One tenant-provisioning run in the service release, shared by every test that needs a tenant with its
-    Phoenix project (test_services.py checks the run, test_browser.py shows the project in Phoenix's UI)."""
+    """One tenant-provisioning run in the service release, for every test of the session that needs a tenant
+    with its Phoenix project (test_services.py checks the run)."""
     return provision_tenant(services)

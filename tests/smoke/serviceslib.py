@@ -4,8 +4,7 @@ namespace of their own. Requests go through the API server's Service proxy, neve
 
 The session's service release (`open_services`, `close_services`) and its one tenant-provisioning run
 (`provision_tenant`) are conftest.py's session fixtures `services` and `phoenix_tenant`: every test of the
-session that needs Phoenix with a provisioned tenant (test_services.py, test_browser.py's Phoenix page)
-shares them."""
+session that needs Phoenix with a provisioned tenant (test_services.py) shares them."""
 
 from __future__ import annotations
 

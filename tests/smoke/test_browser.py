@@ -16,11 +16,11 @@ test logs in on the UI's login page with `Bearer <token>` ($ARGO_TOKEN, else a t
 bound to the `view` role in `cogniverse`).
 
 Phoenix's UI (through `kubectl port-forward` to its Service) shows the project that tenant provisioning
-created: the session's service release (Phoenix from values/local.yaml, the image built on this machine)
-and its one provisioned tenant, which test_services.py checks (conftest.py `services`, `phoenix_tenant`);
-that test runs in test_services.py's session (group `services`). Phoenix's page asks two hosts outside the
-cluster for things it can do without (PHOENIX_OFFLINE_HOSTS, each with its reason); only their failures are
-excused (`Page`; its rule is tested in test_browser_page.py).
+created: the module installs Phoenix from values/local.yaml (the image built on this machine) in a
+namespace of its own and provisions a tenant. Phoenix's page asks two hosts outside the cluster for
+things it can do without (PHOENIX_OFFLINE_HOSTS, each with its reason); only their failures are excused
+(`Page`; its rule is tested in test_browser_page.py). scripts/test.sh runs that test in the leg that has
+the service images, as it runs test_services.py.
 """
 
 from __future__ import annotations
@@ -324,25 +324,53 @@ def test_a_step_shows_its_logs(ui, namespace, workflow):
 PHOENIX_OFFLINE_HOSTS = {
     "api.github.com": "the navigation bar's 'Star on GitHub' fetches the repository's star count",
 }
+PHOENIX_TENANT = f"browser_{uuid.uuid4().hex[:6]}"
 
 
-@pytest.mark.group("services")  # in the session of test_services.py, on its release and tenant
-def test_phoenix_shows_the_project_that_tenant_provisioning_created(browser, services, phoenix_tenant):
-    """The session's service release and its one tenant-provisioning run (conftest.py `services`,
-    `phoenix_tenant`, shared with test_services.py): Phoenix's API and its projects page list the project
-    that run created."""
-    from serviceslib import PHOENIX
-    from smokelib import explain
+@pytest.fixture(scope="module")
+def phoenix() -> Iterator[tuple[str, str]]:
+    """The chart from values/local.yaml (Phoenix from the image built on this machine, installed as
+    tests/smoke/test_services.py installs it; Ollama and `helm test` off, not looked at here) in a namespace
+    of its own, and tenant provisioning run for PHOENIX_TENANT. Yields (namespace, Phoenix's Service)."""
+    from kubernetes import client
 
-    assert phoenix_tenant.result.succeeded, explain(phoenix_tenant.result)
-    namespace, service, tenant = services.rel.namespace, PHOENIX, phoenix_tenant.id
+    from cogniverse_chart import CHART_DIR, PROFILES_DIR
+    from cogniverse_chart.argo import ArgoClient
+    from cogniverse_chart.argo.client import load_kube_config
+    from cogniverse_chart.helm import find_helm
+    from smokelib import RELEASE, SmokeRelease, explain, remove_release
+
+    kubeconfig = os.environ["KUBECONFIG"]
+    load_kube_config(kubeconfig)
+    ns = f"cvbrowser-{PHOENIX_TENANT.rpartition('_')[2]}"
+    rel = SmokeRelease(ns, RELEASE, find_helm(), kubeconfig, ArgoClient(client.CustomObjectsApi(), ns), 0.0)
+    rel.tenant_namespaces.add("cogniverse-" + PHOENIX_TENANT.replace("_", "-"))
+    kubectl("create", "namespace", ns)
+    try:
+        # No --wait: the backups claim binds only when daily-backup first mounts it (values/local.yaml).
+        rel.helm_run("upgrade", "--install", RELEASE, str(CHART_DIR), "--values", str(PROFILES_DIR / "local.yaml"),
+                     "--set", "llm.enabled=false", "--set", "tests.enabled=false", "--timeout", "10m")
+        kubectl("-n", ns, "rollout", "status", f"deployment/{RELEASE}-phoenix", "--timeout=600s", timeout=620)
+        name = rel.argo.submit("tenant-provisioning", {"tenant-id": PHOENIX_TENANT, "tenant-name": "Browser Tenant",
+                                                       "cpu-quota": "1", "memory-quota": "1Gi", "storage-quota": "1Gi"})
+        result = rel.wait(name)
+        assert result.succeeded, explain(result)
+        yield ns, f"{RELEASE}-phoenix"
+    finally:
+        remove_release(rel)
+
+
+@pytest.mark.argo_leg("last")
+@pytest.mark.service_images
+def test_phoenix_shows_the_project_that_tenant_provisioning_created(browser, phoenix):
+    namespace, service = phoenix
     with port_forward(namespace, service, 6006) as url:
         with urllib.request.urlopen(f"{url}/v1/projects", timeout=30) as resp:
             projects = {p["name"] for p in json.load(resp)["data"]}
-        assert tenant in projects, f"Phoenix's API lists {sorted(projects)}"
+        assert PHOENIX_TENANT in projects, f"Phoenix's API lists {sorted(projects)}"
         ui = Page(browser, url, PHOENIX_OFFLINE_HOSTS)
         page = ui.open("/projects")
-        page.get_by_text(tenant, exact=True).first.wait_for(timeout=UI_WAIT_MS)
+        page.get_by_text(PHOENIX_TENANT, exact=True).first.wait_for(timeout=UI_WAIT_MS)
         page.wait_for_load_state("networkidle", timeout=UI_WAIT_MS)  # the star count and release check have answered
         shown = set(page.locator("main, body").first.inner_text().split())
         ui.finish("phoenix-projects")
