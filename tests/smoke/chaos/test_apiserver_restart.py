@@ -23,7 +23,7 @@ from chaoslib import Figures, as_without_fault, expected_steps, hidden_runs, rep
 from cogniverse_chart import REPO_ROOT
 from smokelib import Background, explain
 
-pytestmark = pytest.mark.chaos
+pytestmark = [pytest.mark.chaos, pytest.mark.group("chaos")]
 
 TIMEOUT = 150  # --timeout of each command: the workflow's own time plus the restart, with room
 CLI = str(REPO_ROOT / ".venv" / "bin" / "cogniverse-chart")
