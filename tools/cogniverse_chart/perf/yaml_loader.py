@@ -103,15 +103,15 @@ def _separators(text: str) -> Iterator[tuple[int, int]]:
         pos += 1
 
 
-def split_stream(read: Callable[[int], bytes], source: str) -> Iterator[Chunk]:
+def split_stream(read: Callable[[int], bytes], source: str, line: int = 0) -> Iterator[Chunk]:
     """As split_text, from a binary reader, holding at most one document (plus one block) in memory.
     Control characters are looked for in the raw bytes (fast); only documents from blocks that hold
-    some are checked character by character."""
+    some are checked character by character. `line`: the first line's number (a reader that starts
+    inside a file, at a separator: perf.parallel)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     parts: list[str] = []
     size = 0
     carry = ""
-    line = 0
     consumed = 0
     first = True
     dirty = False
