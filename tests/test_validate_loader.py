@@ -279,3 +279,28 @@ def test_infinity_and_nan_are_refused_naming_the_value(value: str, shown: str) -
         with pytest.raises(ToolkitError, match=rf"^f\.yaml:2: \$\.spec\.r\[1\] is {re.escape(shown)}, which JSON"):
             parse_stream(f"a: 1\n---\n{anchor}kind: K\nspec: {{r: [1, {value}], s: '.inf'}}\n", "f.yaml")
     assert parse_stream("kind: K\nspec: {s: '.inf', t: \".nan\"}\n", "f.yaml")[0].obj["spec"] == {"s": ".inf", "t": ".nan"}
+
+
+@pytest.mark.parametrize("stream", [
+    "a: 1\n---\n\ufeffb: 1\n",                   # D7: a BOM starting a later document (files joined with cat)
+    "a: 1\r\n---\r\n\ufeffb: 1\r\n",
+    "a: 1\n---\n\n  \ufeffb: 1\n",               # ... not at the document's start: part of the key, as in Go
+    "a: 1\n--- {b: 1}\n",                        # D8: content on the separator line
+    "a: 1\n---x\nb: 1\n",
+    "a: 1\n----\nb: 1\n",
+    "a: 1\n--- |\n  text\n",
+    "a: 1\n---   # a comment\nb: 1\n",
+    "a: 1\n---\t\r\nb: 1\n",
+])
+def test_separators_and_byte_order_marks_read_as_kubectl_reads_them(kube_yaml: str, stream: str,
+                                                                    tmp_path: Path) -> None:
+    proc = subprocess.run([kube_yaml], input=stream, capture_output=True, text=True, timeout=60)
+    theirs = proc.stdout.splitlines()
+    (tmp_path / "s.yaml").write_bytes(stream.encode())
+    for read in (lambda: [d.obj for d in parse_stream(stream, "s.yaml")],
+                 lambda: [d.obj for d in read_paths([str(tmp_path / "s.yaml")])]):
+        if theirs[-1].startswith("ERROR"):
+            with pytest.raises(ToolkitError, match=r"s\.yaml:2: invalid document separator: .* follows `---`"):
+                read()
+        else:
+            assert read() == [json.loads(line) for line in theirs]

@@ -72,14 +72,31 @@ except ImportError:  # pragma: no cover - the toolkit depends on it, but works w
 Chunk = tuple[str, int, "bool | None"]  # (document text, its first line, True if known free of control chars)
 
 
-def split_text(text: str) -> Iterator[Chunk]:
+def split_text(text: str, source: str = "<string>") -> Iterator[Chunk]:
     """(document text, its first line number, None) for each part between `---` separators."""
     pos, line = 0, 0
-    for start, end in _separators(text):
-        yield text[pos:start], line, None
-        line += text.count("\n", pos, end)
-        pos = end
+    try:
+        for start, end in _separators(text):
+            yield text[pos:start], line, None
+            line += text.count("\n", pos, end)
+            pos = end
+    except _BadSeparator as bad:
+        raise bad.error(source, line + text.count("\n", pos, bad.at) + 1) from None
     yield text[pos:], line, None
+
+
+class _BadSeparator(Exception):
+    """A line that starts with `---` followed by more than blanks or a comment (`--- {a: 1}`, `--- |`,
+    `----`): kubectl's YAMLReader refuses the whole stream ("invalid Yaml document separator")."""
+
+    def __init__(self, at: int, rest: str) -> None:
+        super().__init__(rest)
+        self.at, self.rest = at, rest
+
+    def error(self, source: str, line: int) -> ToolkitError:
+        return ToolkitError(f"{source}:{line}: invalid document separator: {self.rest[:40]!r} follows `---` on its "
+                            f"line (kubectl refuses the stream): only blanks or a comment may; start the content on "
+                            f"the next line")
 
 
 #: Bytes that are not ASCII control characters (tab, newline and carriage return are allowed).
@@ -101,9 +118,11 @@ def _separators(text: str) -> Iterator[tuple[int, int]]:
     while True:
         eol = find("\n", pos)
         end = len(text) if eol < 0 else eol
-        tail = text[pos + 3:end].lstrip(" \t\r")  # `---` of a CRLF file ends in \r
+        tail = text[pos + 3:end].strip(" \t\r")  # `---` of a CRLF file ends in \r
         if not tail or tail[0] == "#":
             yield pos, end
+        else:
+            raise _BadSeparator(pos, tail)
         if eol < 0:
             return
         pos = find("\n---", eol)
@@ -141,13 +160,17 @@ def split_stream(read: Callable[[int], bytes], source: str, line: int = 0) -> It
         cut = len(text) if not block else text.rfind("\n") + 1
         complete, carry = text[:cut], text[cut:]
         pos = 0
-        for start, end in _separators(complete):
-            parts.append(complete[pos:start])
-            chunk = "".join(parts)
-            yield chunk, line, not dirty
-            line += chunk.count("\n")
-            parts, size, dirty = [], 0, block_dirty
-            pos = end
+        try:
+            for start, end in _separators(complete):
+                parts.append(complete[pos:start])
+                chunk = "".join(parts)
+                yield chunk, line, not dirty
+                line += chunk.count("\n")
+                parts, size, dirty = [], 0, block_dirty
+                pos = end
+        except _BadSeparator as bad:
+            before = sum(p.count("\n") for p in parts) + complete.count("\n", pos, bad.at)
+            raise bad.error(source, line + before + 1) from None
         if pos < len(complete):
             parts.append(complete[pos:])
             size += len(complete) - pos
