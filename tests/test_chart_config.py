@@ -463,3 +463,13 @@ def test_check_reads_chart_yaml_from_a_packaged_chart(capsys, demo: Path, tmp_pa
     (tmp_path / "fake.tgz").write_bytes(b"not gzip")
     code, _, err = run_cli(capsys, tmp_path, "check", "--chart", "fake.tgz", "--helm", "3")
     assert code == 2 and "Traceback" not in err and "fake.tgz" in err, err
+
+
+@pytest.mark.parametrize("value", ["", " "])
+def test_an_empty_config_option_is_refused_not_the_nearest_config(capsys, tmp_path: Path, value: str) -> None:
+    """D40: `--config "$CONFIG"` with the variable unset used the nearest config file without a word."""
+    (tmp_path / ".cogniverse-chart.toml").write_text('[rules]\n"schema" = "off"\n')
+    (tmp_path / "bad.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {a: 1}\n")
+    for argv in (["--config", value, "validate", "bad.yaml"], ["validate", "bad.yaml", "--config", value]):
+        code, _, err = run_cli(capsys, tmp_path, *argv)
+        assert code == 2 and "--config '': name a config file" in err, err

@@ -190,6 +190,11 @@ class Validator:
                  argo_versions: Iterable[str] = DEFAULT_ARGO_VERSIONS, allow_unknown_kinds: bool = False,
                  extra_schemas: dict[str, dict[str, Any]] | None = None, schema_dirs: Iterable[Path] = ()) -> None:
         dirs = tuple(schema_dirs)  # bundles there (schemas fetch --dest) win over the packaged ones
+        for d in dirs:  # a typo in the folder must not validate silently against the packaged bundles (D16)
+            if not Path(d).is_dir() or not any(Path(d).glob("*-*.json.gz")):
+                what = "holds no schema bundles (*.json.gz)" if Path(d).is_dir() else "no such folder"
+                raise ToolkitError(f"--schemas-dir {d}: {what}; build them with `cogniverse-chart schemas fetch "
+                                   f"--dest {d}`")
         self.k8s = [_Bundle("k8s", v, dirs) for v in dict.fromkeys(schemas.minor(v) for v in kube_versions)]
         self.argo = [_Bundle("argo", v, dirs) for v in dict.fromkeys(schemas.minor(v) for v in argo_versions)]
         self.allow_unknown_kinds = allow_unknown_kinds
