@@ -3,6 +3,7 @@ as scenarios, a config file that sets rules, severities and scenarios, and suppr
 
 from __future__ import annotations
 
+import json
 import os
 
 import subprocess
@@ -473,3 +474,17 @@ def test_an_empty_config_option_is_refused_not_the_nearest_config(capsys, tmp_pa
     for argv in (["--config", value, "validate", "bad.yaml"], ["validate", "bad.yaml", "--config", value]):
         code, _, err = run_cli(capsys, tmp_path, *argv)
         assert code == 2 and "--config '': name a config file" in err, err
+
+
+def test_values_files_with_a_comma_or_quote_in_the_name_reach_helm_whole(capsys, tmp_path: Path) -> None:
+    """D50: Helm reads --values as a comma-separated list, so `ci/eu,prod-values.yaml` became `ci/eu` and
+    `prod-values.yaml` (`open ci/eu: no such file`); each name is now one quoted field, on Helm 3 and 4."""
+    chart = helm_create(tmp_path)
+    (chart / "ci").mkdir()
+    (chart / "ci" / "eu,prod-values.yaml").write_text("replicaCount: 3\n")
+    (chart / 'my"q,values.yaml').write_text("replicaCount: 4\n")
+    for helm in ("3", "4"):
+        code, result = run_json(capsys, chart, "check", "--helm", helm)
+        assert "eu,prod" in result["profiles"] and "no such file" not in json.dumps(result), result
+    code, out, err = run_cli(capsys, chart, "render", "-f", 'my"q,values.yaml')
+    assert code == 0 and "replicas: 4" in out, err
