@@ -16,7 +16,6 @@ results are joined in stream order, so the result is what one process gives (tes
 from __future__ import annotations
 
 import os
-import pickle
 import struct
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
@@ -150,6 +149,8 @@ def sharded(paths: list[str], work: Callable[[Iterator[Document]], T], join: Cal
 
 def _fork(job: Callable[[], T]) -> Callable[[], T | None]:
     """Run job() in a forked child; the returned function waits for its result (None if it failed)."""
+    import pickle  # only a run that forks pays for it
+
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never returns into the caller's code, never runs its exit handlers
