@@ -130,6 +130,23 @@ def test_unwritable_out_dir_fails_before_rendering(capsys: pytest.CaptureFixture
     assert f"--out-dir {blocker / 'sub'}: cannot create it: Not a directory" in line
 
 
+def test_render_out_dir_keeps_namesakes_in_files_of_their_own(capsys: pytest.CaptureFixture[str],
+                                                               tmp_path: Path) -> None:
+    """D38: one ConfigMap name in two namespaces (a `range` over namespaces) and in two API groups wrote one
+    file, the last object silently overwriting the first; each object now has a file of its own."""
+    chart = helm_create(tmp_path / "c")
+    (chart / "templates" / "shared.yaml").write_text(
+        '{{- range list "team-a" "team-b" "team-b" }}\n---\napiVersion: v1\nkind: ConfigMap\n'
+        'metadata: {name: shared, namespace: {{ . }}}\ndata: {ns: {{ . }}}\n{{- end }}\n'
+        "---\napiVersion: example.com/v1\nkind: ConfigMap\nmetadata: {name: shared, namespace: team-a}\n")
+    code, out, err = run_cli(capsys, tmp_path, "render", "--chart", str(chart), "--out-dir", "out")
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert code == 0 and "wrote 8 objects" in out and len(files) == 8, (out, err, files)
+    assert "deployment-demo.yaml" in files and "configmap-team-a-v1-shared.yaml" in files, files
+    assert "configmap-team-a-example.com_v1-shared.yaml" in files, files
+    assert {p.read_text().count("ns: team-b") for p in (tmp_path / "out").glob("configmap-team-b*")} == {1}
+
+
 @pytest.mark.parametrize("output", ["human", "json", "sarif", "junit", "github"])
 def test_a_report_that_cannot_be_written_is_one_line_and_exit_2(tmp_path: Path, output: str) -> None:
     """The Action's output-file on a full disk: the report's write failed, writing the error report failed
