@@ -275,3 +275,18 @@ def test_a_helm_variable_that_names_no_such_helm_is_an_error_not_a_fallback(caps
         code, _, err = run_cli(capsys, probe_chart, *argv)
         [line] = err.strip().splitlines()
         assert code == 2 and f"$HELM3={value!r}: not a Helm 3 binary ({says}" in line, err
+
+
+@pytest.mark.parametrize("argv", [["render"], ["lint"]], ids=" ".join)
+def test_a_helm_variable_without_a_major_that_names_no_helm_is_an_error(capsys, monkeypatch, probe_chart: Path,
+                                                                       tmp_path: Path, argv: list[str]) -> None:
+    """D35: $HELM naming a file that is no helm (a typo, /etc/passwd, a folder) was skipped without a word and
+    the helm on PATH used; an empty $HELM still means unset."""
+    for value in (str(tmp_path / "missing"), "/etc/passwd", str(tmp_path)):
+        monkeypatch.setenv("HELM", value)
+        code, _, err = run_cli(capsys, probe_chart, *argv)
+        [line] = err.strip().splitlines()
+        assert code == 2 and f"$HELM={value!r}: not a Helm (>= 3.14) binary" in line, err
+    monkeypatch.setenv("HELM", "")
+    assert run_cli(capsys, probe_chart, "render")[0] == 0
+
