@@ -488,3 +488,20 @@ def test_values_files_with_a_comma_or_quote_in_the_name_reach_helm_whole(capsys,
         assert "eu,prod" in result["profiles"] and "no such file" not in json.dumps(result), result
     code, out, err = run_cli(capsys, chart, "render", "-f", 'my"q,values.yaml')
     assert code == 0 and "replicas: 4" in out, err
+
+
+def test_a_config_that_turns_rules_off_is_named_with_what_it_hid(capsys, demo: Path) -> None:
+    """D59: a config file beside the chart (a pull request can add one) switched whole families off and the
+    run said `check: ok` without a word of it; the report now names the file, the rules and the count."""
+    (demo / ".cogniverse-chart.toml").write_text('[rules]\n"policy" = "off"\n"ct" = "warning"\n')
+    code, result = run_json(capsys, demo, "check", "--helm", "3")
+    note = result["config"]
+    assert note["file"].endswith(".cogniverse-chart.toml") and note["rules_off"] == ["policy"] and note["hidden"] > 0
+    assert not any(f["rule"].startswith("policy/") for f in result["findings"])
+    for argv in (["check", "--helm", "3"], ["lint", "--helm", "3"]):
+        code, out, _ = run_cli(capsys, demo, *argv)
+        config_line, summary = out.strip().splitlines()[-2:]
+        assert config_line.startswith("config: ") and "turns off policy (" in config_line and "hidden)" in config_line
+        assert summary.startswith(f"{argv[0]}: ")
+    (demo / ".cogniverse-chart.toml").write_text('[rules]\n"ct" = "warning"\n')
+    assert "config" not in run_json(capsys, demo, "check", "--helm", "3")[1]

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
               f"total {timing['total_s']:.2f}s (generated-file checks run alongside)")
     return emit(findings, args.output, command="check", checked=sum(len(v) for v in result.rendered.values()),
                 extra={"chart": str(chart), "profiles": profiles, "timing": timing,
-                       "suppressed": len(policy.suppressed)}, chart=chart)
+                       "suppressed": len(policy.suppressed)}, chart=chart, policy=policy)
 
 
 def _names(args: argparse.Namespace) -> dict[str, str]:

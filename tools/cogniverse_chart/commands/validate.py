@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
                               "skipped": kind_filter.skipped, "suppressed": len(policy.suppressed),
                               "findings_by_rule": by_rule}
     code = emit(findings, args.output, command="validate", checked=checked + len(args.values), extra=extra,
-                summary=not args.summary)
+                summary=not args.summary, policy=policy)
     if args.summary and args.output != "json":
         rules = ", ".join(f"{rule}={n}" for rule, n in by_rule.items()) or "none"
         line = (f"Summary: {total + kind_filter.skipped} resources found - Valid: {total - invalid}, "
