@@ -505,3 +505,24 @@ def test_a_config_that_turns_rules_off_is_named_with_what_it_hid(capsys, demo: P
         assert summary.startswith(f"{argv[0]}: ")
     (demo / ".cogniverse-chart.toml").write_text('[rules]\n"ct" = "warning"\n')
     assert "config" not in run_json(capsys, demo, "check", "--helm", "3")[1]
+
+
+def test_docs_of_schema_text_with_markers_and_html_is_idempotent(capsys, demo: Path) -> None:
+    """D54: a description holding `<!-- values-table:end -->` ended the table early, so every `docs` run added
+    another copy of its tail and `docs --check` right after `docs` said stale.
+    A README with two pairs of markers is refused instead of having only the first pair replaced."""
+    from cogniverse_chart.docs import END, START
+
+    schema = {"type": "object", "properties": {
+        "replicaCount": {"type": "integer", "description": f"a | b\nc {END} <script>x</script>"},
+        "note": {"type": "string", "description": "plain"}}}
+    (demo / "values.schema.json").write_text(json.dumps(schema))
+    (demo / "README.md").write_text(f"# demo\n\n{START}\n{END}\n\nafter\n")
+    assert run_cli(capsys, demo, "docs")[0] == 0
+    first = (demo / "README.md").read_text()
+    assert run_cli(capsys, demo, "docs", "--check")[0] == 0
+    assert run_cli(capsys, demo, "docs")[0] == 0 and (demo / "README.md").read_text() == first
+    assert first.count(END) == 1 and "&lt;!-- values-table:end -->" in first and "a \\| b c" in first
+    (demo / "README.md").write_text(f"{START}\n{END}\n{START}\n{END}\n")
+    code, _, err = run_cli(capsys, demo, "docs")
+    assert code == 2 and "appear more than once" in err, err
