@@ -526,3 +526,17 @@ def test_docs_of_schema_text_with_markers_and_html_is_idempotent(capsys, demo: P
     (demo / "README.md").write_text(f"{START}\n{END}\n{START}\n{END}\n")
     code, _, err = run_cli(capsys, demo, "docs")
     assert code == 2 and "appear more than once" in err, err
+
+
+def test_check_says_which_helms_rendered_and_which_were_not_found(capsys, monkeypatch, demo: Path) -> None:
+    """D53: `check --helm all` with only Helm 3 installed (a pip user) rendered with Helm 3 alone and never
+    said so; the report now names the Helms used and the major it could not find."""
+    from cogniverse_chart import helm
+
+    code, out, _ = run_cli(capsys, demo, "check")
+    assert out.splitlines()[0] == f"rendered with {helm.find_helm(3).label}, {helm.find_helm(4).label}", out
+    monkeypatch.setattr(helm, "available_helms", lambda: [helm.find_helm(3)])
+    code, out, _ = run_cli(capsys, demo, "check")
+    assert out.splitlines()[0] == f"rendered with {helm.find_helm(3).label} (Helm 4 not found)", out
+    code, result = run_json(capsys, demo, "check")
+    assert result["helm"] == [helm.find_helm(3).label] and result["helm_missing"] == ["Helm 4"]
