@@ -452,3 +452,21 @@ def test_long_quoted_digits_and_long_integers_below_the_limit_are_read(capsys, t
                                        + "1" * 300 + "}\n")  # a number (a float in Go), not text
     assert main(["validate", str(tmp_path / "int.yaml")]) == 1
     assert "expected string, got " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--label", "a b=c"], "--label 'a b=c': a label key is [PREFIX/]NAME"),
+    (["--label", "app=bad value!"], "a label value is empty or at most 63"),
+    (["--label", "x/y/z=1"], "a label key is [PREFIX/]NAME"),
+    (["-p", "a=1", "-p", "a=2"], "--parameter a is given twice ('1' and '2')"),
+    (["--label", "k=1", "--label", "k=1"], "--label k is given twice"),
+    (["--namespace", "Bad_NS"], "--namespace 'Bad_NS': expected a namespace name"),
+])
+def test_submit_refuses_labels_namespaces_and_repeats_before_the_cluster(capsys, tmp_path: Path, argv: list[str],
+                                                                         needle: str) -> None:
+    """D37: bad label keys and values and a bad namespace went to the API server, and a repeated -p silently kept
+    the last value; each is now one line before any connection (the kubeconfig points nowhere)."""
+    config = kubeconfig(tmp_path, "https://127.0.0.1:1")
+    for command in (["submit", "video-ingestion"], ["trigger", "daily-backup"]):
+        line = one_line_error(capsys, [*command, "--kubeconfig", str(config), "--timeout", "2", *argv])
+        assert needle in line, line
