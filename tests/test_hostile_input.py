@@ -230,11 +230,18 @@ def test_streams_are_read_incrementally() -> None:
 
 
 @pytest.mark.parametrize("text", [
-    "a: 1\n---\nb: 2\n", "---\na: 1\n--- # c\nb: 2\n---", "a: 1\n----\nb\n---x\n--- \t\n",
+    "a: 1\n---\nb: 2\n", "---\na: 1\n--- # c\nb: 2\n---", "a: 1\nb\n--- \t\n",
     "a: |\n  ---\n---\r\nb: 1\n", "", "---", "x\n---   #\n\n---\n", "a: 1\r\n--- \r\nb: 2\r\n---\r\n",
 ])
 def test_separator_search_matches_the_regex(text: str) -> None:
     assert list(yaml_loader._separators(text)) == [m.span() for m in yaml_loader._SPLIT_RE.finditer(text)]
+
+
+@pytest.mark.parametrize("line", ["----", "---x", "--- |", "--- {a: 1}"])
+def test_a_line_that_starts_with_three_dashes_and_more_is_no_separator_but_an_error(line: str) -> None:
+    """kubectl's YAMLReader refuses a `---` line followed by anything but blanks or a comment (D8)."""
+    with pytest.raises(ToolkitError, match=r"^s:3: invalid document separator"):
+        list(yaml_loader.split_text(f"a: 1\n---\n{line}\nb\n", "s"))
 
 
 def test_stream_chunks_match_whole_text_splitting() -> None:
