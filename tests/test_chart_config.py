@@ -540,3 +540,13 @@ def test_check_says_which_helms_rendered_and_which_were_not_found(capsys, monkey
     assert out.splitlines()[0] == f"rendered with {helm.find_helm(3).label} (Helm 4 not found)", out
     code, result = run_json(capsys, demo, "check")
     assert result["helm"] == [helm.find_helm(3).label] and result["helm_missing"] == ["Helm 4"]
+
+
+def test_docs_refuses_a_schema_without_properties(capsys, demo: Path) -> None:
+    """D55: a schema `{"type": "object", "properties": {}}` gave an empty values table without a word."""
+    from cogniverse_chart.docs import END, START
+
+    (demo / "values.schema.json").write_text('{"type": "object", "properties": {}}')
+    (demo / "README.md").write_text(f"{START}\n{END}\n")
+    code, _, err = run_cli(capsys, demo, "docs")
+    assert code == 2 and "the schema has no properties" in err and (demo / "README.md").read_text() == f"{START}\n{END}\n"

@@ -132,6 +132,15 @@ def value_rows(schema: dict[str, Any], values: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def schema_is_empty(chart: Path) -> bool:
+    """Whether the chart's values.schema.json exists and describes no value at all."""
+    try:
+        schema = json.loads(io_limits.read_text(chart / "values.schema.json"))
+    except (OSError, ToolkitError, json.JSONDecodeError):
+        return False  # missing or unreadable: values_table names the problem
+    return isinstance(schema, dict) and not value_rows(schema, {})
+
+
 def values_table(chart: Path = CHART_DIR) -> str:
     schema_path, values_path = chart / "values.schema.json", chart / "values.yaml"
     try:
