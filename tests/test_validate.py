@@ -342,3 +342,9 @@ def test_every_bundled_definition_compiles() -> None:
                 count += 1
             assert set(b["kinds"].values()) <= set(b["definitions"])
     assert count > 1500
+
+
+def test_a_null_where_a_type_belongs_is_named_once(validator: Validator) -> None:
+    """D22: `expected string, got null null` repeated the value's type as its text."""
+    found = validator.validate(docs("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: null}\n"))
+    assert found and all(f.message.startswith("expected string, got null (") for f in found), found

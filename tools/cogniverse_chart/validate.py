@@ -103,7 +103,8 @@ def describe_error(e: "ValidationError") -> list[tuple[str, str]]:
         return [(json_path(path), f"missing required field '{field}'")]
     if kw == "type":
         want = e.validator_value if isinstance(e.validator_value, list) else [e.validator_value]
-        return [(json_path(path), f"expected {' or '.join(want)}, got {_json_type(e.instance)} {_short(e.instance)}")]
+        got = "null" if e.instance is None else f"{_json_type(e.instance)} {_short(e.instance)}"  # not `null null`
+        return [(json_path(path), f"expected {' or '.join(want)}, got {got}")]
     if kw == "enum":
         return [(json_path(path), f"{_short(e.instance)} is not one of {', '.join('null' if v is None else str(v) for v in e.validator_value)}")]
     if kw in ("anyOf", "oneOf") and e.context:
