@@ -477,3 +477,10 @@ def test_submit_refuses_labels_namespaces_and_repeats_before_the_cluster(capsys,
     for command in (["submit", "video-ingestion"], ["trigger", "daily-backup"]):
         line = one_line_error(capsys, [*command, "--kubeconfig", str(config), "--timeout", "2", *argv])
         assert needle in line, line
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/v.yaml", "https://example.invalid/values.yaml"])
+def test_a_values_url_is_refused_as_a_url(capsys, url: str) -> None:
+    """D14: `-f URL` said `values file not found: http:/127...` (the `//` folded); it now says URLs are not fetched."""
+    line = one_line_error(capsys, ["render", "-f", url])
+    assert "a URL, and URLs are not fetched" in line and "download the values file" in line, line

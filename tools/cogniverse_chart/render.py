@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +59,9 @@ class RenderRequest:
         args += [f"--api-versions={api}" for api in self.api_versions]
         for f in self.values_files:
             if not Path(f).exists():
+                if re.match(r"(?i)(https?|oci|ftp|file):/", str(f)):  # Path folds `//`: the scheme stays (D14)
+                    raise ToolkitError(f"values file {f}: a URL, and URLs are not fetched (nothing leaves "
+                                       f"the machine unasked): download the values file and give its path")
                 raise ToolkitError(f"values file not found: {f}")
             # a FIFO would block helm, a device never ends: a regular file of a bounded size only
             if io_limits.check_file(f, "values file").st_size > io_limits.MAX_TEXT_BYTES:
