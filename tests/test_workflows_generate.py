@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -211,3 +212,21 @@ def test_from_release_without_a_reachable_release_is_one_line_naming_it(tmp_path
     assert not (tmp_path / "out").exists(), "nothing is written when the release cannot be read"
     assert main(["generate", "--from-release", "--profile", "smoke"]) == 2
     assert "takes the release's own values" in capsys.readouterr().err
+
+
+def test_generate_from_on_a_foreign_chart_uses_its_namespace(capsys, tmp_path: Path) -> None:
+    """D43: a WorkflowTemplate without metadata.namespace gave a Workflow in namespace `cogniverse` whatever the
+    chart or --namespace; `--from ''` fell through to the guide files; --from with --out-dir ignored the folder."""
+    from toolkit_utils import helm_create, run_cli
+
+    chart = helm_create(tmp_path)
+    (chart / "templates" / "wt.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: WorkflowTemplate\nmetadata: {name: wt}\nspec:\n  entrypoint: m\n"
+        "  templates: [{name: m, container: {image: 'alpine:3.20'}}]\n")
+    for extra, namespace in (([], "demo"), (["--namespace", "team-a"], "team-a")):
+        code, out, err = run_cli(capsys, chart, "-o", "json", "generate", "--from", "workflowtemplate/wt", *extra)
+        assert code == 0 and json.loads(out)["metadata"]["namespace"] == namespace, (out, err)
+    for argv, needle in ((["--from", ""], "--from '': name what to run"),
+                         (["--from", "workflowtemplate/wt", "--out-dir", "x"], "drop --out-dir/--check")):
+        code, _, err = run_cli(capsys, chart, "generate", *argv)
+        assert code == 2 and needle in err, err

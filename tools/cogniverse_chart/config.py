@@ -245,7 +245,10 @@ def read_text_limited(path: Path) -> str:
 @functools.cache
 def load(explicit: str | None = None, cwd: str | None = None) -> Config:
     """--config FILE, else the nearest config file from the current directory."""
-    if explicit:
+    if explicit is not None:
+        if not explicit.strip():  # `--config "$CONFIG"` with the variable unset must not fall back silently (D40)
+            raise ToolkitError("--config '': name a config file (pyproject.toml or .cogniverse-chart.toml), or leave "
+                               "the option out to use the nearest one")
         if not Path(explicit).exists():
             raise ToolkitError(f"--config {explicit}: no such file")
         return read(Path(explicit))

@@ -104,8 +104,10 @@ def _parameters(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return list(((spec.get("arguments") or {}).get("parameters")) or [])
 
 
-def workflow_from(docs: list[Document], source: str, parameters: dict[str, str]) -> dict[str, Any]:
-    """`argo submit --from workflowtemplate/NAME|cronwf/NAME -p ...` as a Workflow manifest."""
+def workflow_from(docs: list[Document], source: str, parameters: dict[str, str],
+                  namespace: str = "cogniverse") -> dict[str, Any]:
+    """`argo submit --from workflowtemplate/NAME|cronwf/NAME -p ...` as a Workflow manifest, in the template's
+    own namespace, else in `namespace` (the release's: D43, where a foreign chart's went to "cogniverse")."""
     kind_part, _, name = source.partition("/")
     kinds = {"workflowtemplate": "WorkflowTemplate", "wftmpl": "WorkflowTemplate",
              "cronwf": "CronWorkflow", "cronworkflow": "CronWorkflow"}
@@ -130,9 +132,9 @@ def workflow_from(docs: list[Document], source: str, parameters: dict[str, str])
             wf_spec["arguments"] = {"parameters": params}
     else:
         wf = workflow_from_cron(obj, parameters=parameters)
-        wf["metadata"]["namespace"] = meta.get("namespace", "cogniverse")
+        wf["metadata"]["namespace"] = meta.get("namespace") or namespace
         return wf
-    wf_metadata: dict[str, Any] = {"generateName": f"{name}-", "namespace": meta.get("namespace", "cogniverse"),
+    wf_metadata: dict[str, Any] = {"generateName": f"{name}-", "namespace": meta.get("namespace") or namespace,
                                    "labels": labels}
     if wf_meta.get("annotations"):
         wf_metadata["annotations"] = dict(wf_meta["annotations"])

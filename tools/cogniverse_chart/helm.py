@@ -3,7 +3,8 @@
 Lookup order for major version N: $HELM<N> (when set it must be a Helm N: no fallback), .tools/bin/helm<N>
 (installed by scripts/bootstrap.sh; only when running from a source checkout), then `helm` on PATH if its
 major version is N.
-`find_helm()` without a major prefers $HELM, then PATH `helm` (>= 3.14), then $HELM4, $HELM3, then the pinned ones.
+`find_helm()` without a major prefers $HELM (when set it must be a Helm >= 3.14: no fallback), then PATH `helm`,
+then $HELM4, $HELM3, then the pinned ones.
 """
 
 from __future__ import annotations
@@ -96,13 +97,13 @@ def _candidates(major: int | None) -> list[str]:
 def find_helm(major: int | None = None) -> Helm:
     """Return a usable helm (of the given major version), or raise ToolkitError saying how to get one."""
     want = f"Helm {major}" if major else "Helm (>= 3.14)"
-    named = os.environ.get(f"HELM{major}") if major else None
-    if named:  # the user's choice for this major: a wrong one is said, not replaced by another binary
+    named = os.environ.get(f"HELM{major or ''}")
+    if named:  # the user's choice (for this major): a wrong one is said, not replaced by another binary (D35)
         helm = _probe(named)
-        if helm is None or helm.major != major:
+        if helm is None or (major is not None and helm.major != major):
             what = f"it is {helm.label}" if helm else f"`version --short` names no {want}"
-            raise ToolkitError(f"$HELM{major}={named[:200]!r}: not a {want} binary ({what}); point it at one or "
-                               f"unset it")
+            raise ToolkitError(f"${'HELM' + str(major or '')}={named[:200]!r}: not a {want} binary ({what}); point it "
+                               f"at one or unset it")
     for path in _candidates(major):
         helm = _probe(path)
         if helm and (major is None or helm.major == major):

@@ -55,14 +55,18 @@ def run(args: argparse.Namespace) -> int:
     findings = policy.apply(result.findings + linted + ct.chart_yaml(chart) + ct.maintainers(chart))
     profiles = summary(result)
     timing = result.timing
-    if args.output == "human":
+    used = [h.label for h in helms]
+    missing = [f"Helm {m}" for m in (3, 4) if args.helm == "all" and m not in {h.major for h in helms}]
+    if args.output == "human":  # which Helms rendered: `--helm all` with one major found says so (D53)
+        print(f"rendered with {', '.join(used)}" + (f" ({', '.join(missing)} not found)" if missing else ""))
         for name, s in profiles.items():
             print(f"profile {name}: {s['objects']} objects, {s['error']} errors, {s['warning']} warnings")
         print(f"timing: render {timing['render_s']:.2f}s, validate+lint {timing['validate_lint_s']:.2f}s, "
               f"total {timing['total_s']:.2f}s (generated-file checks run alongside)")
     return emit(findings, args.output, command="check", checked=sum(len(v) for v in result.rendered.values()),
-                extra={"chart": str(chart), "profiles": profiles, "timing": timing,
-                       "suppressed": len(policy.suppressed)}, chart=chart)
+                extra={"chart": str(chart), "profiles": profiles, "timing": timing, "helm": used,
+                       "helm_missing": missing,
+                       "suppressed": len(policy.suppressed)}, chart=chart, policy=policy)
 
 
 def _names(args: argparse.Namespace) -> dict[str, str]:

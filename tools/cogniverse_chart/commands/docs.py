@@ -13,7 +13,11 @@ from .options import add_chart_arg, chart_of, config_of
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("docs", help="generate the values table, values.yaml descriptions and workflow diagrams (--check: fail when stale)")
+    p = sub.add_parser("docs", help="generate the values table, values.yaml descriptions and workflow diagrams "
+                                    "(--check: fail when stale)",
+                       description="Rewrite the chart's README.md between its values-table markers (from "
+                                   "values.schema.json and values.yaml), the `# --` description comments of "
+                                   "values.yaml, and the workflow diagrams page the config names.")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 when a generated file is stale")
     add_chart_arg(p)
     p.set_defaults(func=run)
@@ -25,6 +29,9 @@ def run(args: argparse.Namespace) -> int:
     if not cfg.get("docs", docs.has_markers(chart)):
         raise ToolkitError(f"{chart / 'README.md'}: no `{docs.START}` ... `{docs.END}` markers; add them where "
                            f"the values table goes")
+    if docs.schema_is_empty(chart):  # D55: an empty table was written, values.yaml's keys never listed
+        raise ToolkitError(f"{chart / 'values.schema.json'}: the schema has no properties, so the values table "
+                           f"would be empty; describe the values there (type, description) first")
     files = docs.plan(chart, readme=chart / "README.md", diagrams=cfg.relpath("diagrams"))
     stale = [f for f in files if f.stale]
     if not args.check:

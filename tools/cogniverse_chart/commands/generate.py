@@ -48,10 +48,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    release_of(args)
-    if args.source:
+    _, namespace = release_of(args)
+    if args.source is not None:
+        if not args.source.strip():
+            raise ToolkitError("--from '': name what to run, workflowtemplate/NAME or cronwf/NAME")
+        if args.out_dir is not None or args.check:  # they belong to the guide files; --from prints (D43)
+            raise ToolkitError("--from prints one Workflow to stdout: drop --out-dir/--check (they are for the guide "
+                               "files), or redirect the output")
         docs = render(request_from_args(args))
-        wf = generate.workflow_from(docs, args.source, parse_pairs(args.parameter, "--parameter"))
+        wf = generate.workflow_from(docs, args.source, parse_pairs(args.parameter, "--parameter"), namespace)
         if args.output == "json":
             print(json.dumps(wf))
         else:

@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         findings, checked = lint_stream(policy.watch(read_paths(args.paths)), args.disable, version,
                                         Progress.for_terminal())
         return emit(policy.apply(findings), args.output, command="lint", checked=checked,
-                    extra={"argo_version": version, "suppressed": len(policy.suppressed)})
+                    extra={"argo_version": version, "suppressed": len(policy.suppressed)}, policy=policy)
     chart = chart_of(args)
     release, namespace = release_of(args)
     rendered = render_with_helms(None, chart=chart, helms=helms_of(args), scenarios=scenarios_of(args, args.profile),
@@ -112,4 +112,4 @@ def run(args: argparse.Namespace) -> int:
     checked = sum(len(d) for d in rendered.values())
     return emit(findings, args.output, command="lint", checked=checked, chart=chart,
                 extra={"chart": str(chart), "profiles": list(rendered), "argo_version": version,
-                       "suppressed": len(policy.suppressed)})
+                       "suppressed": len(policy.suppressed)}, policy=policy)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 import yaml
@@ -27,6 +28,24 @@ def _filename(kind: str, name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{kind.lower()}-{name}") + ".yaml"
 
 
+def _unique_names(docs: list[Document]) -> list[str]:
+    """kind-name.yaml for each object; objects that would share a file (one name in two namespaces, or in
+    two API groups: D38, where the second silently overwrote the first) add their namespace, then their
+    apiVersion, then their position."""
+    def names(parts) -> list[str]:  # type: ignore[no-untyped-def]
+        return [_filename(d.kind, "-".join(p for p in parts(d) if p)) for d in docs]
+
+    out = names(lambda d: (d.name,))
+    for parts in (lambda d: (d.namespace, d.name), lambda d: (d.namespace, d.api_version, d.name)):
+        seen = Counter(out)
+        if all(n == 1 for n in seen.values()):
+            return out
+        better = names(parts)
+        out = [b if seen[o] > 1 else o for o, b in zip(out, better)]
+    seen = Counter(out)
+    return [f"{o[:-5]}-{i}.yaml" if seen[o] > 1 else o for i, o in enumerate(out)]
+
+
 def _make_dir(out_dir: Path) -> None:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -40,8 +59,8 @@ def write_objects(docs: list[Document], out_dir: Path) -> list[str]:
     """One file per object; a directory that cannot be created or written is a one-line error."""
     _make_dir(out_dir)
     written = []
-    for d in docs:
-        path = out_dir / _filename(d.kind, d.name)
+    for d, name in zip(docs, _unique_names(docs)):
+        path = out_dir / name
         try:
             path.write_text(yaml.safe_dump(d.obj, sort_keys=False), encoding="utf-8")
         except OSError as exc:
