@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from . import CHART_DIR, io_limits
+from . import CHART_DIR, io_limits, safe_write
 from .errors import ToolkitError
 
 SCHEMA_SOURCE = "schema"
@@ -114,17 +114,19 @@ def dumps(schema: dict[str, Any]) -> str:
 
 def write(chart: Path = CHART_DIR) -> Path:
     out = chart / SCHEMA_FILE
-    out.write_text(dumps(build(chart)), encoding="utf-8")
+    safe_write.write_text(out, dumps(build(chart)), root=chart)
     if (chart / TIMEZONES_FILE).exists():
-        (chart / TIMEZONES_FILE).write_text(timezones_text(), encoding="utf-8")
+        safe_write.write_text(chart / TIMEZONES_FILE, timezones_text(), root=chart)
     return out
 
 
 def is_current(chart: Path = CHART_DIR) -> bool:
     out = chart / SCHEMA_FILE
-    if not out.exists() or out.read_text(encoding="utf-8") != dumps(build(chart)):
+    if not safe_write.is_regular(out) or out.read_text(encoding="utf-8") != dumps(build(chart)):
         return False
     tz = chart / TIMEZONES_FILE
+    if safe_write.link_on_way(tz, chart):
+        return False
     return not tz.exists() or tz.read_text(encoding="utf-8") == timezones_text()
 
 

@@ -6,7 +6,9 @@ import argparse
 import json
 import sys
 
-from .. import docs
+from pathlib import Path
+
+from .. import docs, safe_write
 
 from ..errors import ToolkitError
 from .options import add_chart_arg, chart_of, config_of
@@ -19,6 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _root_of(path: Path, chart: Path, cfg_root: Path) -> Path:
+    """The folder a docs file must stay inside: the chart for its README and values.yaml, else the config's folder."""
+    return chart if path.parent == chart else cfg_root
+
+
 def run(args: argparse.Namespace) -> int:
     chart = chart_of(args)
     cfg = config_of(args)
@@ -26,11 +33,11 @@ def run(args: argparse.Namespace) -> int:
         raise ToolkitError(f"{chart / 'README.md'}: no `{docs.START}` ... `{docs.END}` markers; add them where "
                            f"the values table goes")
     files = docs.plan(chart, readme=chart / "README.md", diagrams=cfg.relpath("diagrams"))
-    stale = [f for f in files if f.stale]
+    root = cfg.root if cfg.path else chart
+    stale = [f for f in files if f.stale or safe_write.link_on_way(f.path, _root_of(f.path, chart, root))]
     if not args.check:
         for f in stale:
-            f.path.parent.mkdir(parents=True, exist_ok=True)
-            f.path.write_text(f.wanted, encoding="utf-8")
+            safe_write.write_text(f.path, f.wanted, root=_root_of(f.path, chart, root))
     result = {"checked": [str(f.path) for f in files], "stale": [str(f.path) for f in stale],
               "written": [] if args.check else [str(f.path) for f in stale]}
     if args.output == "json":
