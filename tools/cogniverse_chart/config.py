@@ -305,7 +305,11 @@ def scenarios(chart: Path, cfg: Config) -> dict[str, Path | None]:
         found = []
     out: dict[str, Path | None] = {}
     for p in found:
-        out.setdefault(scenario_name(p), p)
+        other = out.setdefault(scenario_name(p), p)
+        if other != p:  # one would silently go unchecked
+            raise ToolkitError(f"{cfg.label if globs else chart / 'ci'}: scenarios {other} and {p} have the same name "
+                               f"{scenario_name(p)!r}: rename one of them (the name is the file name without "
+                               f"-values and the extension)")
     return out or {"default": None}
 
 
