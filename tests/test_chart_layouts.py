@@ -93,3 +93,47 @@ def test_check_kube_version_reaches_helm_as_a_version(tmp_path: Path, capsys: py
     args = [a for v in versions for a in ("--kube-version", v)]
     code, out, err = run_cli(capsys, chart, "check", "--helm", "3", *args)
     assert code in (0, 1) and "check: " in out and "rendered for minor" not in err + out, err
+
+
+def test_library_chart_is_checked_without_rendering(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """E9: `type: library` made check and lint exit 2 (helm template refuses library charts; helm lint passes them)."""
+    chart = helm_create(tmp_path)
+    text = (chart / "Chart.yaml").read_text().replace("type: application", "type: library")
+    (chart / "Chart.yaml").write_text(text + "maintainers: [{name: me, email: me@example.com}]\n")
+    for p in (chart / "templates").rglob("*"):
+        if p.is_file() and p.name != "_helpers.tpl":
+            p.unlink()
+    code, result = run_json(capsys, chart, "check")
+    assert code == 0 and result["checked"] == 0, result
+    code, result = run_json(capsys, chart, "lint")
+    assert code == 0, result
+    (chart / "Chart.yaml").write_text(text)  # its Chart.yaml checks still run: no maintainers
+    code, result = run_json(capsys, chart, "check", "--helm", "3")
+    assert code == 1 and {f["rule"] for f in result["findings"]} >= {"ct/maintainers"}, result
+
+
+def test_an_unrelated_schema_folder_turns_no_values_schema_check_on(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """E15: schema/app-config.json (the app's own config schema) gave an error whose advice failed."""
+    chart = helm_create(tmp_path)
+    (chart / "schema").mkdir()
+    (chart / "schema" / "app-config.json").write_text('{"type": "object"}\n')
+    code, result = run_json(capsys, chart, "check", "--helm", "3")
+    assert "generated/values-schema" not in {f["rule"] for f in result["findings"]}, result
+    code, _, err = run_cli(capsys, chart, "schema")
+    assert code == 2 and "no schema/_root.yaml to build values.schema.json from" in err
+
+
+@pytest.mark.parametrize("command", ["ct", "lint", "check"])
+def test_chart_yaml_above_helms_limit_is_refused_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         command: str) -> None:
+    """E42: a 15 MB Chart.yaml ran ct/lint past 120 s and near 1 GB; Helm refuses it at 5 MiB."""
+    import time
+
+    chart = helm_create(tmp_path)
+    with (chart / "Chart.yaml").open("a") as f:
+        f.write("keywords:\n" + "- abcdefgh\n" * 600_000)
+    started = time.monotonic()
+    code, _, err = run_cli(capsys, tmp_path, command, "--chart", str(chart))
+    assert code == 2 and "Chart.yaml: larger than 5 MiB" in err and len(err.strip().splitlines()) == 1, err
+    assert time.monotonic() - started < 10

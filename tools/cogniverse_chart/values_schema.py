@@ -24,6 +24,12 @@ from . import CHART_DIR, io_limits, safe_write
 from .errors import ToolkitError
 
 SCHEMA_SOURCE = "schema"
+
+
+def authored_in_parts(chart: Path) -> bool:
+    """The chart authors its values schema in parts (schema/_root.yaml, what `schema` builds from); any
+    other schema/ folder (a JSON schema of the application's own config) is not this layout."""
+    return (chart / SCHEMA_SOURCE / "_root.yaml").is_file()
 SCHEMA_FILE = "values.schema.json"
 OPTIMIZERS_FILE = "files/optimizers.yaml"
 

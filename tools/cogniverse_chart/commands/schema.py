@@ -20,8 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     chart = chart_of(args)
-    if not (chart / values_schema.SCHEMA_SOURCE).is_dir():
-        raise ToolkitError(f"{chart}: no {values_schema.SCHEMA_SOURCE}/ folder to build values.schema.json from "
+    if not values_schema.authored_in_parts(chart):
+        raise ToolkitError(f"{chart}: no {values_schema.SCHEMA_SOURCE}/_root.yaml to build values.schema.json from "
                            f"(this command is for charts that author their schema in parts)")
     path = chart / values_schema.SCHEMA_FILE
     if args.check:
