@@ -1,0 +1,39 @@
+"""A Secret's values never reach a CI log or report (attack24c E12): every output format names the key
+and the problem, never the value."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from toolkit_utils import run_cli
+
+SECRET = """apiVersion: v1
+kind: Secret
+metadata:
+  name: s
+data:
+  password: "hunter2-SUPERSECRET"
+stringData:
+  token: 123456789012
+  nested: {a: "TOPSECRETVALUE"}
+"""
+
+
+@pytest.mark.parametrize("fmt", ["human", "json", "sarif", "github", "junit"])
+def test_secret_values_are_hidden_in_every_format(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    (tmp_path / "sec.yaml").write_text(SECRET)
+    code, out, err = run_cli(capsys, tmp_path, "-o", fmt, "validate", "sec.yaml")
+    assert code == 1, err
+    for secret in ("hunter2", "SUPERSECRET", "123456789012", "TOPSECRETVALUE"):
+        assert secret not in out + err
+    assert "password" in out and "token" in out and "nested" in out  # the keys are still named
+    assert "<hidden Secret value, 19 characters> is not base64" in out or fmt != "human"
+
+
+def test_other_kinds_keep_their_values(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "cm.yaml").write_text(SECRET.replace("kind: Secret", "kind: ConfigMap").replace("data:", "binaryData:")
+                                      .replace("stringData:", "data:"))
+    code, out, _ = run_cli(capsys, tmp_path, "validate", "cm.yaml")
+    assert code == 1 and "123456789012" in out
