@@ -47,6 +47,7 @@ OTHER_RULES = [
     ("schema/k8s-<minor>", "the object against the strict Kubernetes schema of that minor (validate, check)"),
     ("schema/argo-<minor>", "Argo objects against the Argo Workflows CRD schema of that minor"),
     ("schema/unknown-kind", "a kind no chosen schema version serves (a note with --allow-unknown-kinds)"),
+    ("schema/invalid-yaml", "a file that is no YAML (validate reports it and goes on with the other files)"),
     ("schema/duplicate-key", "a key given twice in one mapping (kubectl refuses it, Helm keeps the last)"),
     ("schema/custom", "your own kinds against --schema-location schemas"),
     ("schema/rejected-kind", "a kind named by --reject"),

@@ -1,5 +1,5 @@
-"""A Secret's values never reach a CI log or report (attack24c E12): every output format names the key
-and the problem, never the value."""
+"""What validate reports (attack24c): a Secret's values never reach a CI log or report (E12: every output
+format names the key and the problem, never the value), and one unparsable file does not hide the others (E11)."""
 
 from __future__ import annotations
 
@@ -37,3 +37,21 @@ def test_other_kinds_keep_their_values(tmp_path: Path, capsys: pytest.CaptureFix
                                       .replace("stringData:", "data:"))
     code, out, _ = run_cli(capsys, tmp_path, "validate", "cm.yaml")
     assert code == 1 and "123456789012" in out
+
+
+def test_an_unparsable_file_is_a_finding_and_the_others_are_still_validated(tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """attack24c E11: one unparsable file hid every other file's findings (SARIF with 0 results)."""
+    import json
+
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  port: 8080\n"
+    (tmp_path / "a.yaml").write_text(cm)
+    (tmp_path / "b.yaml").write_text("a: [\n")
+    (tmp_path / "c.yaml").write_text(cm.replace("name: x", "name: y"))
+    code, out, err = run_cli(capsys, tmp_path, "-o", "sarif", "validate", ".")
+    results = json.loads(out)["runs"][0]["results"]
+    files = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
+    assert code == 1 and files == {"a.yaml", "b.yaml", "c.yaml"}, err
+    assert [r for r in results if r["ruleId"] == "schema/invalid-yaml"]
+    code, _, err = run_cli(capsys, tmp_path, "validate", "b.yaml")  # nothing could be read: bad input
+    assert code == 2 and "b.yaml:2:1: invalid YAML" in err
