@@ -55,3 +55,33 @@ def test_an_unparsable_file_is_a_finding_and_the_others_are_still_validated(tmp_
     assert [r for r in results if r["ruleId"] == "schema/invalid-yaml"]
     code, _, err = run_cli(capsys, tmp_path, "validate", "b.yaml")  # nothing could be read: bad input
     assert code == 2 and "b.yaml:2:1: invalid YAML" in err
+
+
+@pytest.mark.parametrize("fmt", ["sarif", "junit", "github"])
+def test_staleness_checks_are_reports_in_ci_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    """attack24c E45: `-o sarif docs --check` (and generate/schema/annotations) printed nothing or plain text."""
+    import json
+    import xml.etree.ElementTree as ET
+
+    from toolkit_utils import helm_create
+
+    chart = helm_create(tmp_path, "dc")
+    (chart / "values.schema.json").write_text(json.dumps({"type": "object", "properties": {
+        "replicaCount": {"type": "integer", "description": "replicas"}}}))
+    (chart / "README.md").write_text("# dc\n<!-- values-table:start -->\n<!-- values-table:end -->\n")
+    code, out, err = run_cli(capsys, tmp_path, "-o", fmt, "docs", "--check", "--chart", str(chart))
+    assert code == 1, err
+    if fmt == "sarif":
+        results = json.loads(out)["runs"][0]["results"]
+        assert {r["ruleId"] for r in results} == {"generated/docs"}
+        assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results} >= {"dc/README.md"}
+    elif fmt == "junit":
+        assert int(ET.fromstring(out).get("failures")) >= 1 and "dc/README.md" in out
+    else:
+        assert "::error file=dc/README.md" in out and "title=generated/docs" in out
+    code, out, err = run_cli(capsys, tmp_path, "docs", "--chart", str(chart))
+    assert code == 0, err
+    code, out, err = run_cli(capsys, tmp_path, "-o", fmt, "docs", "--check", "--chart", str(chart))
+    assert code == 0 and (fmt == "github" or out.strip()), err  # a clean run is still a (clean) report
+    if fmt == "sarif":
+        assert json.loads(out)["runs"][0]["results"] == []

@@ -11,6 +11,7 @@ from pathlib import Path
 from .. import docs, safe_write
 
 from ..errors import ToolkitError
+from .stale import report as stale_report
 from .options import add_chart_arg, chart_of, config_of
 
 
@@ -38,6 +39,11 @@ def run(args: argparse.Namespace) -> int:
     if not args.check:
         for f in stale:
             safe_write.write_text(f.path, f.wanted, root=_root_of(f.path, chart, root))
+    if args.check:
+        code = stale_report(args, "docs", "generated/docs", [str(f.path) for f in stale],
+                            "generated documentation is stale: run `cogniverse-chart docs`", len(files))
+        if code is not None:
+            return code
     result = {"checked": [str(f.path) for f in files], "stale": [str(f.path) for f in stale],
               "written": [] if args.check else [str(f.path) for f in stale]}
     if args.output == "json":

@@ -58,6 +58,7 @@ OTHER_RULES = [
     ("helm/lint", "`helm lint` of each scenario, as ct lint runs it; its INFO/WARNING/ERROR keep their level (check)"),
     ("generated/values-schema", "values.schema.json is what `schema` builds from schema/ (check)"),
     ("generated/docs", "the README values table and install facts are what `docs` writes (check)"),
+    ("generated/annotations", "Chart.yaml's Artifact Hub annotations are what `annotations` writes (its --check)"),
     ("generated/workflows", "the guide workflows are what `generate` writes (check, with workflows-dir)"),
     ("config/suppression-reason", "a suppression annotation names a rule and gives a reason"),
     ("config/suppression-unknown-rule", "a suppression annotation names a rule or family the toolkit has"),

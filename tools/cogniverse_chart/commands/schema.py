@@ -8,6 +8,7 @@ import sys
 
 from .. import values_schema
 from ..errors import ToolkitError
+from .stale import report as stale_report
 from .options import add_chart_arg, chart_of
 
 
@@ -26,6 +27,10 @@ def run(args: argparse.Namespace) -> int:
     path = chart / values_schema.SCHEMA_FILE
     if args.check:
         current = values_schema.is_current(chart)
+        code = stale_report(args, "schema", "generated/values-schema", [] if current else [str(path)],
+                            "values.schema.json is stale: run `cogniverse-chart schema`", 1)
+        if code is not None:
+            return code
         if args.output == "json":
             print(json.dumps({"command": "schema", "ok": current, "path": str(path), "stale": not current}))
         elif current:
