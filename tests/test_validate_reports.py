@@ -85,3 +85,11 @@ def test_staleness_checks_are_reports_in_ci_formats(tmp_path: Path, capsys: pyte
     assert code == 0 and (fmt == "github" or out.strip()), err  # a clean run is still a (clean) report
     if fmt == "sarif":
         assert json.loads(out)["runs"][0]["results"] == []
+
+
+def test_a_short_secret_value_does_not_blank_the_rest_of_the_message(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "s.yaml").write_text("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n"
+                                     "  v: \"1.30\"\n  n: 7\n  bad: {a: 1}\n")
+    code, out, _ = run_cli(capsys, tmp_path, "validate", "--kube-version", "1.30", "s.yaml")
+    assert code == 1 and "(Kubernetes 1.30 Secret schema)" in out and '"a"' not in out

@@ -24,12 +24,11 @@ def _values(node: Any) -> Iterator[Any]:
 
 
 def _spellings(value: Any) -> set[str]:
-    """How a message may spell the value: JSON (whole or cut as _short cuts it), Python repr, plain text."""
+    """How a message may spell the value: JSON (whole or cut as _short cuts it) or Python repr. A string is
+    always quoted there, so a value such as "1.30" never hides the "Kubernetes 1.30" of a message."""
     text = json.dumps(value, default=str)
     out = {text, repr(value)} | {text[:limit - 3] + "..." for limit in (40, 60) if len(text) > limit}
-    if isinstance(value, (str, int, float)) and len(str(value)) >= 4:
-        out.add(str(value))
-    return {s for s in out if len(s) >= 3}
+    return {s for s in out if len(s) >= 3 and (isinstance(value, str) or len(s) >= 4)}
 
 
 def hidden(value: Any) -> str:
