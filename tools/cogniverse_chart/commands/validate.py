@@ -106,7 +106,8 @@ def read_each(paths: list[Path], unreadable: list[tuple[Finding, str]]) -> Itera
             m = _AT.match(str(exc))
             source = "<stdin>" if str(f) == "-" else str(f)
             line = int(m[2]) if m and m[1] == source else 0
-            message = m[4] if m and m[1] == source else str(exc).removeprefix(f"{source}: ")
+            message = f"line {m[2]}, column {m[3]}: {m[4]}" if m and m[1] == source else \
+                str(exc).removeprefix(f"{source}: ")
             unreadable.append((Finding("schema/invalid-yaml", Severity.ERROR, message, source,
                                        doc_line=max(line - 1, 0)), str(exc)))
 
