@@ -33,7 +33,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from . import CHART_DIR, PROFILES_DIR, REPO_ROOT
+from . import CHART_DIR, PROFILES_DIR, REPO_ROOT, safe_write
 from .catalogue import catalogue
 from .documents import Document
 from .argo.manifests import apply_parameters, workflow_from_cron
@@ -245,14 +245,19 @@ def is_generated(path: Path) -> bool:
 
 
 def write(files: list[GeneratedFile], root: Path = WORKFLOWS_DIR) -> list[Path]:
+    """Write the files under root through the safe writer: no link is followed, and a file of the same
+    name without the generated header (the user's own) is refused, not overwritten. Every file is
+    checked before the first is written, so a refusal leaves the folder as it was."""
     refuse_out_dir(root)
-    written = []
     for f in files:
         path = root / f.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f.text, encoding="utf-8")
-        written.append(path)
-    return written
+        link = safe_write.link_on_way(path, root)
+        if link is not None:
+            raise safe_write.refuse_link(link)
+        if path.exists() and not is_generated(path):
+            raise ToolkitError(f"refusing to overwrite {path}: it was not written by cogniverse-chart (it does not "
+                               f"start with {GENERATED_MARK!r}); move it away or choose another --out-dir")
+    return [safe_write.write_text(root / f.path, f.text, root=root, mark=GENERATED_MARK) for f in files]
 
 
 def _objects(text: str) -> list[Any]:
@@ -270,7 +275,7 @@ def drift(files: list[GeneratedFile], root: Path = WORKFLOWS_DIR, objects_only: 
     stale = []
     for f in files:
         path = root / f.path
-        if not path.exists():
+        if not path.exists() or safe_write.link_on_way(path, root) is not None:  # a link is never current
             stale.append(str(f.path))
             continue
         text = path.read_text(encoding="utf-8")
@@ -279,5 +284,6 @@ def drift(files: list[GeneratedFile], root: Path = WORKFLOWS_DIR, objects_only: 
     expected = {str(f.path) for f in files}
     if root.exists():
         stale += sorted(str(p.relative_to(root)) for p in root.rglob("*.yaml")
-                        if str(p.relative_to(root)) not in expected and is_generated(p))
+                        if str(p.relative_to(root)) not in expected and is_generated(p)
+                        and safe_write.link_on_way(p, root) is None)  # never remove through a link
     return stale

@@ -48,10 +48,12 @@ class Helm:
         API server, a values file Helm chews on for minutes) instead of blocking the command forever. Its
         output goes to temporary files, read back only up to MAX_OUTPUT_BYTES (not into memory unbounded)."""
         what = f"{self.label} {' '.join(args[:2])}"
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+                tempfile.NamedTemporaryFile(prefix="kubeconfig-") as empty:
+            env = _offline_env(empty.name) if args and args[0] in OFFLINE_COMMANDS else None
             try:
                 code = subprocess.run([self.path, *args], input=None if input is None else input.encode(),
-                                      stdout=out, stderr=err, timeout=timeout).returncode
+                                      stdout=out, stderr=err, timeout=timeout, env=env).returncode
             except subprocess.TimeoutExpired:
                 raise HelmError(f"{what} did not finish within {round(timeout, 1):g} s and was "
                                 f"stopped (a registry or API server that does not answer?)") from None
@@ -69,10 +71,37 @@ class Helm:
         return proc
 
 
+#: helm commands that need no cluster: they run with KUBECONFIG an empty file (KUBECONFIG=/dev/zero made
+#: `helm template` grow to gigabytes; a FIFO made it wait forever)
+OFFLINE_COMMANDS = ("template", "lint", "version")
+#: Helm's own files it may read during those commands: a FIFO or device there is refused by name
+_HELM_FILES = ("HELM_REPOSITORY_CONFIG", "HELM_REGISTRY_CONFIG", "HELM_REPOSITORY_CACHE", "HELM_CACHE_HOME",
+               "HELM_CONFIG_HOME", "HELM_DATA_HOME")
+
+
+def _offline_env(kubeconfig: str) -> dict[str, str]:
+    import stat
+
+    env = dict(os.environ, KUBECONFIG=kubeconfig)
+    env.pop("HELM_KUBECONTEXT", None)
+    for key in _HELM_FILES:
+        value = env.get(key)
+        try:
+            mode = os.stat(value).st_mode if value else None
+        except OSError:
+            continue  # missing: Helm makes do (or says so itself)
+        if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise ToolkitError(f"${key}={value}: not a regular file or folder (a FIFO or device would make helm "
+                               f"wait or read forever); unset it or point it at a file")
+    return env
+
+
 @functools.cache
 def _probe(path: str) -> Helm | None:
     try:
-        out = subprocess.run([path, "version", "--short"], capture_output=True, text=True, timeout=30).stdout
+        with tempfile.NamedTemporaryFile(prefix="kubeconfig-") as empty:  # `helm version` reads KUBECONFIG too
+            out = subprocess.run([path, "version", "--short"], capture_output=True, text=True, timeout=30,
+                                 env=_offline_env(empty.name)).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None
     m = _VERSION_RE.search(out)

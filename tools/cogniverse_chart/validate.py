@@ -236,7 +236,12 @@ class Validator:
                                 f"key {d} is given twice in the same mapping: kubectl rejects the object "
                                 f"and Helm silently keeps the last value; remove one")
                 for d in doc.duplicate_keys]
-        return dups + self._validate_known(doc, api, kind)
+        found = dups + self._validate_known(doc, api, kind)
+        if kind == "Secret" and found:  # its values never reach a log or report
+            from .redact import redact_secret
+
+            return redact_secret(obj, found)
+        return found
 
     def _plan(self, api: str, key: str) -> tuple[list[tuple[_Bundle, _Target | None, int]], tuple[Check, ...] | None]:
         """For one apiVersion/kind, once: [(bundle, its target or None, schema number)], where bundles whose

@@ -20,59 +20,17 @@ if TYPE_CHECKING:
     from .helm import Helm
 
 
-def validate_values(values: dict[str, Any], schema: dict[str, Any], source: str) -> list[Finding]:
-    """A values file against the chart's values.schema.json (rule schema/values)."""
-    v = _go_regexp_validator()(schema)
+def validate_values(values: dict[str, Any], schema: dict[str, Any], source: str,
+                    schema_file: str = "values.schema.json") -> list[Finding]:
+    """A values file against the chart's values.schema.json (rule schema/values): no $ref is fetched, and a
+    pattern runs within a time bound (values_schema_check)."""
+    from .values_schema_check import iter_errors
+
     out = []
-    for e in sorted(v.iter_errors(values), key=lambda e: list(map(str, e.absolute_path))):
+    for e in sorted(iter_errors(values, schema, schema_file), key=lambda e: list(map(str, e.absolute_path))):
         for path, msg in describe_error(e):
             out.append(Finding("schema/values", Severity.ERROR, msg, source, "", "", path))
     return out
-
-
-def go_regexp(pattern: str) -> "re.Pattern[str]":
-    """A JSON Schema pattern with the meaning Go's regexp gives it (Helm checks values.schema.json with Go):
-    `$` is the end of the text only, not also before a final newline, and \\s, \\d, \\w are ASCII (D21: a
-    value "1.0\\n" passed `^...$` here and failed in Helm)."""
-    out, i, in_class = [], 0, False
-    multiline = re.search(r"\(\?[a-zA-Z]*m", pattern) is not None
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            out.append(pattern[i:i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":  # `[]a]`, `[^]a]`: a ] right after the opening is a literal
-            in_class = True
-            end = i + 1 + pattern.startswith("^", i + 1)
-            end += pattern.startswith("]", end)
-            out.append(pattern[i:end])
-            i = end
-            continue
-        elif c == "$" and not multiline:
-            c = r"\Z"
-        out.append(c)
-        i += 1
-    return re.compile("".join(out), re.ASCII)
-
-
-def _go_regexp_validator() -> Any:
-    """Draft 7 with Go's reading of `pattern` (see go_regexp)."""
-    import jsonschema
-    from jsonschema.exceptions import ValidationError
-
-    def pattern(validator: Any, value: str, instance: Any, schema: dict) -> Any:
-        if validator.is_type(instance, "string"):
-            try:
-                matches = go_regexp(value).search(instance) is not None
-            except re.error:  # a pattern Python cannot read: jsonschema's own reading
-                matches = re.search(value, instance) is not None
-            if not matches:
-                yield ValidationError(f"{instance!r} does not match {value!r}")
-
-    return jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": pattern})
 
 
 def load_values_schema(chart: Path) -> dict:
@@ -123,7 +81,8 @@ def check_values_files(files: list[Path], chart: Path, helm: "Helm | None" = Non
     defaults = _load_values(chart / "values.yaml") if (chart / "values.yaml").exists() else {}
     findings: list[Finding] = []
     for f in files:
-        found = validate_values(merge_values(defaults, _load_values(f)), schema, str(f))
+        found = validate_values(merge_values(defaults, _load_values(f)), schema, str(f),
+                                str(chart / "values.schema.json"))
         if not found and helm is not None:
             found = _template_checks(f, chart, helm)
         findings += found

@@ -25,6 +25,7 @@ import yaml
 from .. import generate
 from ..render import render
 from ..errors import ToolkitError
+from .stale import report as stale_report
 from .options import (add_render_args, add_timeout_arg, chart_of, check_kubeconfigs, config_of, parse_pairs,
                       release_of, request_from_args)
 
@@ -93,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
     what = f"release {target.release} in namespace {target.namespace}"
     if args.check:
         stale = generate.drift(files, args.out_dir, objects_only=args.from_release)
+        code = stale_report(args, "generate", "generated/workflows", [str(args.out_dir / s) for s in stale],
+                            f"out of date with the chart: run `{_regenerate_command(args)}`", len(files))
+        if code is not None:
+            return code
         if args.output == "json":
             print(json.dumps({"command": "generate", "ok": not stale, "out_dir": str(args.out_dir),
                               "stale": stale, "release": target.release, "namespace": target.namespace,

@@ -285,7 +285,12 @@ def release_of(args: argparse.Namespace) -> tuple[str, str]:
 def kube_version_of(args: argparse.Namespace) -> str:
     from ..render import DEFAULT_KUBE_VERSION
 
-    return getattr(args, "kube_version", None) or config_of(args).get("kube-version") or DEFAULT_KUBE_VERSION
+    given = getattr(args, "kube_version", None)
+    if isinstance(given, list):  # check/lint: the repeatable schema versions; Helm renders for the newest (E8)
+        from ..schemas import minor
+
+        given = max(given, key=lambda v: tuple(int(p) for p in minor(v).split("."))).strip() if given else None
+    return given or config_of(args).get("kube-version") or DEFAULT_KUBE_VERSION
 
 
 def request_from_args(args: argparse.Namespace) -> RenderRequest:

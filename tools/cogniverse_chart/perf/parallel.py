@@ -130,12 +130,15 @@ def read_segments(segments: list[Segment]) -> Iterator[Document]:
             yield from iter_documents(split_stream(read, name, line), name)
 
 
-def sharded(paths: list[str], work: Callable[[Iterator[Document]], T], join: Callable[[T, T], T]) -> T:
-    """work() over the documents of `paths`, on two cores when the input is large (see the module)."""
+def sharded(paths: list[str], work: Callable[[Iterator[Document]], T], join: Callable[[T, T], T],
+            one_pass: Callable[[], Iterator[Document]] | None = None) -> T:
+    """work() over the documents of `paths`, on two cores when the input is large (see the module);
+    `one_pass` reads the whole input when it is not split (read_paths unless given)."""
+    read_all = one_pass or (lambda: read_paths(paths))
     files = _files(paths) if cores() >= 2 else None
     parts = _cut(files) if files and sum(size for _, size in files) >= MIN_BYTES else None
     if parts is None:
-        return work(read_paths(paths))
+        return work(read_all())
     second = _fork(lambda: work(read_segments(parts[1])))
     try:
         first = work(read_segments(parts[0]))
@@ -143,7 +146,7 @@ def sharded(paths: list[str], work: Callable[[Iterator[Document]], T], join: Cal
         first = None
     other = second()
     if first is None or other is None:
-        return work(read_paths(paths))
+        return work(read_all())
     return join(first, other)
 
 
