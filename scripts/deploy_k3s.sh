@@ -214,7 +214,7 @@ if [[ -z "$ARGO_CLI_URL" && -n "$ARGO_MANIFEST" ]]; then INSTALL_ARGO_CLI=0; fi
 ARGO_CLI_URL=${ARGO_CLI_URL:-https://github.com/argoproj/argo-workflows/releases/download/$ARGO_VERSION/argo-$cli_os-$cli_arch.gz}
 argo_source=${ARGO_MANIFEST:-$ARGO_MANIFEST_URL}
 # Argo's full CRDs: given, or Argo's module of ARGO_VERSION in the Go module cache (v3@v3.7.18, v4@v4.0.7).
-if [[ -z "${ARGO_CRDS:-}" ]]; then
+if [[ -z "${ARGO_CRDS:-}" && $install_argo == 1 ]]; then
   gomod=$( (command -v go >/dev/null && go env GOMODCACHE 2>/dev/null) || printf '%s/go/pkg/mod' "$HOME")
   candidate="$gomod/github.com/argoproj/argo-workflows/${ARGO_VERSION%%.*}@$ARGO_VERSION/manifests/base/crds/full"
   if [[ -f "$candidate/argoproj.io_workflows.yaml" ]]; then ARGO_CRDS=$candidate; fi

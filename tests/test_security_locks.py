@@ -168,6 +168,10 @@ CASES: list[tuple[str, str, Any, Any, str, str | None, dict[str, Any]]] = [
     ("nested-inline-too-deep", "workflows", _wf(namespace=OTHER, templates=[_nest("steps", 3, {"mutexes": [{"name": "mine"}]})]), None, BOB,
      "nest at most 2 levels deep", {}),
     ("nested-inline-own-lock", "workflows", _wf(namespace=OTHER, templates=[_nest("dag", 2, {"mutexes": [{"name": "mine"}]})]), None, BOB, None, {}),
+    # the policy's CEL cost stays within the API server's budget on a large workflow (3,000 inline steps, each with a lock)
+    ("large-workflow", "workflows", _wf(namespace=OTHER, templates=[{"name": f"t{i}", "steps": [[{"name": f"s{j}", "inline": {
+        "synchronization": {"mutexes": [{"name": f"m{j}"}]}, "container": {"image": "alpine"}}} for j in range(30)]]} for i in range(100)]),
+     None, BOB, None, {}),
     ("template-defaults-inline-step", "workflows", _wf(namespace=OTHER, templateDefaults=_nest("steps", 1, THERE)), None, BOB,
      "at spec.templateDefaults.steps[][]/dag.tasks[].inline", {}),
 ]
