@@ -226,6 +226,8 @@ ARGO: list[tuple[str, str, Any, Any, str, str | None, dict[str, Any]]] = [
            ("ArtifactGC", "artifactGC", {"serviceAccountName": PROV}), ("Hooks", "hooks", {"exit": {"templateRef": CREATE_NS["templateRef"]}})])],
     ("template-defaults-key", "workflows", _wf(entrypoint="main", arguments=INT_ARG, templateDefaults={"Executor": {"serviceAccountName": PROV}},
                                                 templates=[{"name": "main", **MAIN}]), None, ALICE, "spec.templateDefaults.Executor", {}),
+    ("template-defaults-inline-step", "workflows", _wf(entrypoint="main", templateDefaults={"steps": [[{"name": "s", "inline": {
+        "serviceAccountName": PROV, **MAIN}}]]}, templates=[{"name": "main", **MAIN}]), None, ALICE, f"may not run as {PROV}", {}),
     ("template-key", "workflows", _inline(serviceaccountname=PROV), None, ALICE, "spec.templates[main].serviceaccountname (Argo reads it as serviceAccountName", {}),
     ("template-executor-key", "workflows", _inline(executor={"ServiceAccountName": PROV}), None, ALICE, "spec.templates[main].executor.ServiceAccountName", {}),
     ("step-key", "workflows", _steps({"TemplateRef": CREATE_NS["templateRef"]}), None, ALICE, "steps[][]/dag.tasks[].TemplateRef", {}),
