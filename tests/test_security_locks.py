@@ -143,37 +143,38 @@ CASES: list[tuple[str, str, Any, Any, str, str | None, dict[str, Any]]] = [
         {"name": "tenant-provisioning", "namespace": NS}]}}), None, BOB, "only argo.templateWriters", {}),
     # attack21c #2: Argo's minimal CRDs keep every key of a spec, which Argo's lenient decoding reads in any case
     ("spec-case-folded-sync", "workflows", _wf(namespace=OTHER, arguments=INT_ARG, SYNCHRONIZATION=THERE), None, BOB,
-     "spec.SYNCHRONIZATION (Argo reads it as synchronization", {}),
+     "SYNCHRONIZATION (Argo reads it as synchronization)", {}),
     ("template-case-folded-sync", "workflows", _wf(templates=[{"name": "main", "Synchronization": PROVISIONING}]), None, ALICE,
-     "spec.templates[main].Synchronization", {}),
+     "Synchronization (Argo reads it as synchronization)", {}),
     ("template-defaults-case-folded-sync", "workflows", _wf(templateDefaults={"\u017fynchronization": PROVISIONING}), None, ALICE,
-     "spec.templateDefaults.\u017fynchronization (Argo reads it as synchronization", {}),
+     "\u017fynchronization (Argo reads it as synchronization)", {}),
     ("mutex-case-folded-name", "workflows", _wf({"mutexes": [{"NAME": "tenant-provisioning"}]}), None, ALICE,
-     "spec.synchronization.mutexes[].NAME", {}),
+     "spelled exactly, in its spec", {}),
     ("cron-case-folded-workflow-spec", "cronworkflows", _obj("CronWorkflow", {"schedules": ["* * * * *"], "workflowspec": {"synchronization": THERE}},
-                                                             OTHER), None, BOB, "spec.workflowspec (Argo reads it as workflowSpec", {}),
+                                                             OTHER), None, BOB, "workflowspec (Argo reads it as workflowSpec)", {}),
     # #4: the stored templates of a run of the chart's templates are exempt only in the release namespace, and only
     # under the keys of the chart's own templates
     ("stored-template-forged-for-daily-backup", "workflows", _obj("Workflow", BY_REF, OTHER, storedTemplates={"namespaced/daily-backup/evil": HOLD_THERE}),
-     None, BOB, "at status.storedTemplates[namespaced/daily-backup/evil]", {}),
+     None, BOB, "only argo.templateWriters", {}),
     ("stored-template-own-key-elsewhere", "workflows", _obj("Workflow", BY_REF, OTHER, storedTemplates={"namespaced/daily-backup/backup": HOLD_THERE}),
      None, BOB, "only argo.templateWriters", {}),
     ("stored-template-forged-for-restore", "workflows", _obj("Workflow", {"workflowTemplateRef": {"name": "restore"}},
                                                             storedTemplates={"namespaced/restore/evil": SUSPEND_FOREVER}),
      None, ALICE, "only argo.templateWriters", {}),
-    # #6, #7: inline templates nested in inline templates, and in templateDefaults, are looked into; deeper nesting refused
-    ("nested-inline-steps", "workflows", _wf(namespace=OTHER, templates=[_nest("steps", 2, THERE)]), None, BOB,
-     "at spec.templates[main].steps[][]/dag.tasks[].inline.steps[][]/dag.tasks[].inline)", {}),
-    ("nested-inline-dag", "workflows", _wf(namespace=OTHER, templates=[_nest("dag", 2, THERE)]), None, BOB, "only argo.templateWriters", {}),
-    ("nested-inline-too-deep", "workflows", _wf(namespace=OTHER, templates=[_nest("steps", 3, {"mutexes": [{"name": "mine"}]})]), None, BOB,
-     "nest at most 2 levels deep", {}),
-    ("nested-inline-own-lock", "workflows", _wf(namespace=OTHER, templates=[_nest("dag", 2, {"mutexes": [{"name": "mine"}]})]), None, BOB, None, {}),
+    # #6, #7: inline templates nest one level (the policy looks into that level; deeper is refused), in templates and in
+    # templateDefaults alike
+    ("nested-inline-steps", "workflows", _wf(namespace=OTHER, templates=[_nest("steps", 2, THERE)]), None, BOB, "nest one level", {}),
+    ("nested-inline-dag", "workflows", _wf(namespace=OTHER, templates=[_nest("dag", 2, THERE)]), None, BOB, "nest one level", {}),
+    ("nested-inline-own-lock", "workflows", _wf(namespace=OTHER, templates=[_nest("dag", 2, {"mutexes": [{"name": "mine"}]})]), None, BOB,
+     "make it a template of the workflow and call it by name", {}),
+    ("nested-inline-in-template-defaults", "workflows", _wf(namespace=OTHER, templateDefaults=_nest("steps", 2, {})), None, BOB, "nest one level", {}),
+    ("inline-own-lock", "workflows", _wf(namespace=OTHER, templates=[_nest("steps", 1, {"mutexes": [{"name": "mine"}]})]), None, BOB, None, {}),
     # the policy's CEL cost stays within the API server's budget on a large workflow (3,000 inline steps, each with a lock)
     ("large-workflow", "workflows", _wf(namespace=OTHER, templates=[{"name": f"t{i}", "steps": [[{"name": f"s{j}", "inline": {
         "synchronization": {"mutexes": [{"name": f"m{j}"}]}, "container": {"image": "alpine"}}} for j in range(30)]]} for i in range(100)]),
      None, BOB, None, {}),
     ("template-defaults-inline-step", "workflows", _wf(namespace=OTHER, templateDefaults=_nest("steps", 1, THERE)), None, BOB,
-     "at spec.templateDefaults.steps[][]/dag.tasks[].inline", {}),
+     "only argo.templateWriters", {}),
 ]
 
 
