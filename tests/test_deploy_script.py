@@ -103,6 +103,20 @@ def test_local_argo_manifest_replaces_the_download(tmp_path):
     assert steps_with(lines, "from http://127.0.0.1:8000/install.yaml")
 
 
+def test_install_argo_ends_with_the_full_crds(tmp_path):
+    """--install-argo ends with Argo's full CRDs (install.yaml ships the minimal ones, which keep any key of a spec:
+    attack21c #2): from --argo-crds, else Argo's module in the Go module cache, else a loud warning."""
+    crds = tmp_path / "full"
+    crds.mkdir()
+    (crds / "argoproj.io_workflows.yaml").write_text("# CRD\n")
+    lines = plan("--install-argo", "--argo-crds", str(crds))
+    assert steps_with(lines, f"end with Argo's full CRDs: if the cluster's are the minimal ones (install.yaml), apply those of {crds}")
+    lines = plan("--install-argo", "--argo-version", "v3.0.0")  # no such module in the cache
+    assert steps_with(lines, "if they are the minimal ones (install.yaml), WARN: pass --argo-crds DIR")
+    proc = run("--dry-run", "--install-argo", "--argo-crds", str(tmp_path / "bin"))
+    assert proc.returncode == 1 and f"--argo-crds '{tmp_path / 'bin'}' has no argoproj.io_workflows.yaml" in proc.stderr
+
+
 def test_skip_chart_plans_no_helm():
     lines = plan("--install-argo", "--skip-chart")
     assert steps_with(lines, "skip the chart") and not steps_with(lines, "helm upgrade")
@@ -188,6 +202,7 @@ def test_a_real_run_executes_the_planned_steps_in_order(tmp_path):
 echo "$*" >> {calls}
 case "$*" in
   *"get deployment"*) exit 1 ;;
+  *"templates.type"*) echo array ;;
   *"apply"*) cat >/dev/null ;;
 esac
 exit 0
@@ -197,7 +212,7 @@ exit 0
     env = {"KUBECTL": str(fake), "KUBECONFIG": str(tmp_path / "kc")}
     planned = plan(*args, env=env)
     assert [line.split(". ", 1)[1].split(" ")[0:2] for line in planned] == [
-        ["use", "the"], ["install", "Argo"], ["wait", "for"], ["no", "argo"], ["skip", "the"]]
+        ["use", "the"], ["install", "Argo"], ["wait", "for"], ["end", "with"], ["no", "argo"], ["skip", "the"]]
     proc = run(*args, env=env)
     assert proc.returncode == 0, proc.stderr
     done = calls.read_text().splitlines()

@@ -83,7 +83,7 @@ def test_offline_argo_manifest_download_names_the_url(tmp_path):
     # A stand-in kubectl (a mock, named so): the cluster answers and has no Argo, so the script gets
     # to the download; no real cluster is needed to check the message.
     fake = tmp_path / "kubectl"
-    fake.write_text("#!/bin/sh\ncase \"$*\" in *deployment*) exit 1;; esac\ncat >/dev/null; exit 0\n")
+    fake.write_text("#!/bin/sh\ncase \"$*\" in *deployment*) exit 1;; *templates.type*) echo array; exit 0;; esac\ncat >/dev/null; exit 0\n")
     fake.chmod(0o755)
     proc = run("--install-argo", "--skip-chart", env={"ARGO_MANIFEST_URL": url, "KUBECTL": str(fake),
                                                       "ARGO_MANIFEST_SHA256": WRONG,

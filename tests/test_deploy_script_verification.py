@@ -55,7 +55,7 @@ def test_a_manifest_with_the_wrong_sha256_is_never_applied(tmp_path):
     manifest.write_text("# Argo\n")
     calls = tmp_path / "calls"
     kubectl = tmp_path / "kubectl"
-    kubectl.write_text(f"#!/bin/sh\necho \"$*\" >> {calls}\ncase \"$*\" in *deployment*) exit 1;; esac\n"
+    kubectl.write_text(f"#!/bin/sh\necho \"$*\" >> {calls}\ncase \"$*\" in *deployment*) exit 1;; *templates.type*) echo array; exit 0;; esac\n"
                        "cat >/dev/null; exit 0\n")
     kubectl.chmod(0o755)
     proc = run("--install-argo", "--skip-chart", env={
@@ -73,7 +73,7 @@ def test_the_argo_cli_is_installed_only_with_its_pinned_sha256(tmp_path, right):
     (tmp_path / "crds.yaml").write_text("# CRDs\n")
     bindir = tmp_path / "bin"
     bindir.mkdir()
-    kubectl = "case \"$*\" in *deployment*) exit 1;; esac; cat >/dev/null; exit 0"
+    kubectl = "case \"$*\" in *deployment*) exit 1;; *templates.type*) echo array; exit 0;; esac; cat >/dev/null; exit 0"
     proc = run("--install-argo", "--argo-manifest", str(tmp_path / "crds.yaml"), "--skip-chart", env={
         "ARGO_CLI_URL": f"file://{cli}", "ARGO_CLI_SHA256": sha256_of(cli) if right else WRONG,
         "ARGO_CLI_DIR": str(bindir), "KUBECTL": str(tmp_path / "stubs" / "kubectl"),
