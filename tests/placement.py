@@ -53,9 +53,6 @@ GROUPS = {
                    "the chaos suite's CI subset: faults injected into the node, alone after the last leg"),
     "by-hand": Group("none", "after", "smoke", False, "not run by scripts/test.sh (a check another test covers)"),
 }
-#: Modules whose group is given here until their own `pytestmark` carries it (a test file another branch
-#: changes at the same time; move the marker into the file when both are merged).
-MODULE_GROUPS = {"test_security_routes.py": "node"}
 
 
 def matrix() -> list[str]:
@@ -93,7 +90,7 @@ def _marker_arg(item: pytest.Item, name: str) -> str | None:
 
 
 def group_of(item: pytest.Item) -> str:
-    name = _marker_arg(item, "group") or MODULE_GROUPS.get(item.path.name, "suite")
+    name = _marker_arg(item, "group") or "suite"
     if name not in GROUPS:
         raise pytest.UsageError(f"{item.nodeid}: unknown group {name!r}; tests/placement.py GROUPS has {', '.join(GROUPS)}")
     return name

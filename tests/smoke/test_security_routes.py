@@ -22,7 +22,7 @@ import pytest
 from smokelib import (RELEASE, Background, SmokeRelease, WAIT_TIMEOUT, explain, impersonating, install_release,
                       refusal, remove_release)
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.group("node")]
 
 TENANT = "routes_t"
 TENANT_NS = "cogniverse-routes-t"
