@@ -84,6 +84,8 @@ PODS: list[tuple[str, str, str, Any, str, str | None, dict[str, Any]]] = [
      "spec.containers[main].securityContext.privileged", {}),
     ("capability", "CREATE", "pods", _privileged(securityContext={"capabilities": {"add": ["NET_BIND_SERVICE", "SYS_ADMIN"]}}),
      CONTROLLER, "spec.containers[main].securityContext.capabilities.add", {}),
+    ("baseline-capability", "CREATE", "pods", _privileged(securityContext={"capabilities": {"add": ["CHOWN", "SETUID"]}}), ALICE, None, {}),
+    ("ptrace", "CREATE", "pods", _privileged(securityContext={"capabilities": {"add": ["SYS_PTRACE"]}}), ALICE, "capabilities.add (beyond Pod Security baseline)", {}),
     ("host-port", "CREATE", "pods", _privileged(ports=[{"containerPort": 80, "hostPort": 80}]), ALICE, "ports[].hostPort", {}),
     ("proc-mount", "CREATE", "pods", _privileged(securityContext={"procMount": "Unmasked"}), ALICE, "procMount", {}),
     ("privileged-init", "CREATE", "pods", _pod(STEPS, initContainers=[{"name": "init", "image": "alpine", "securityContext": {"privileged": True}}]),

@@ -7,12 +7,16 @@ such a pod (spec.volumes, podSpecPatch, a template's securityContext). These are
 about the host; the label pod-security.kubernetes.io/enforce=restricted on the namespace (docs/security.md)
 adds the rest. The chart's own pods pass (tests/test_security_pod_admission.py).
 */ -}}
+{{- /* Pod Security baseline's allowed capabilities (restricted allows NET_BIND_SERVICE alone). */ -}}
+{{- define "cogniverse.podSecurity.baselineCapabilities" -}}
+["AUDIT_WRITE","CHOWN","DAC_OVERRIDE","FOWNER","FSETID","KILL","MKNOD","NET_BIND_SERVICE","SETFCAP","SETGID","SETPCAP","SETUID","SYS_CHROOT"]
+{{- end -}}
 {{- define "cogniverse.podSecurity.containerChecks" -}}
 {{- /* field name shown -> CEL over the container c */ -}}
 {{- $sc := "has(c.securityContext)" -}}
 {{- dict
   "securityContext.privileged" (printf "%s && has(c.securityContext.privileged) && c.securityContext.privileged == true" $sc)
-  "securityContext.capabilities.add (only NET_BIND_SERVICE)" (printf "%s && has(c.securityContext.capabilities) && has(c.securityContext.capabilities.add) && c.securityContext.capabilities.add.exists(a, a != 'NET_BIND_SERVICE')" $sc)
+  "securityContext.capabilities.add (beyond Pod Security baseline)" (printf "%s && has(c.securityContext.capabilities) && has(c.securityContext.capabilities.add) && c.securityContext.capabilities.add.exists(a, !(a in %s))" $sc (include "cogniverse.podSecurity.baselineCapabilities" . | replace "\"" "'"))
   "securityContext.procMount" (printf "%s && has(c.securityContext.procMount) && c.securityContext.procMount != 'Default'" $sc)
   "securityContext.windowsOptions.hostProcess" (printf "%s && has(c.securityContext.windowsOptions) && has(c.securityContext.windowsOptions.hostProcess) && c.securityContext.windowsOptions.hostProcess == true" $sc)
   "ports[].hostPort" "has(c.ports) && c.ports.exists(pt, has(pt.hostPort) && pt.hostPort != 0)"
