@@ -258,9 +258,16 @@ def _pod(account: str) -> dict[str, Any]:
             "spec": {"serviceAccountName": account, "containers": [{"name": "c", "image": "alpine"}]}}
 
 
+def _step_pod(account: str) -> dict[str, Any]:
+    """A pod as Argo's controller makes it for a step (test_security_pod_admission.py: only such pods may run as a privileged account)."""
+    pod = _pod(account)
+    pod["metadata"]["labels"] = {"workflows.argoproj.io/workflow": "run-1"}
+    return pod
+
+
 TOKEN = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "metadata": {"name": PROV, "namespace": NS}, "spec": {}}
 CORE: list[tuple[str, str, str, Any, Any, str, str | None, dict[str, Any]]] = [
-    ("controller-creates-pod", "CREATE", "pods", _pod(PROV), None, CONTROLLER, None, {}),
+    ("controller-creates-pod", "CREATE", "pods", _step_pod(PROV), None, CONTROLLER, None, {}),
     ("anyone-runs-steps-account", "CREATE", "pods", _pod(STEPS), None, ALICE, None, {}),
     ("kubelet-token", "CREATE", "serviceaccounts", TOKEN, None, "system:node:node-1", None, {"subResource": "token", "name": PROV}),
     ("plain-pod", "CREATE", "pods", _pod(PROV), None, ALICE, "only Argo's workflow controller (system:serviceaccount:argo:argo", {}),
