@@ -10,9 +10,8 @@ import os
 import socket
 import subprocess
 import time
-from urllib.parse import urlparse
-
 from typing import Callable
+from urllib.parse import urlparse
 
 from chaoslib import Figures, as_without_fault, expected_steps, hidden_runs, repeated_steps, restart
 from cogniverse_chart import REPO_ROOT
