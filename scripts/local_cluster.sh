@@ -768,13 +768,19 @@ cmd_restart() {  # restart COMPONENT: one of the node's processes stopped and st
   case "$component" in
     kube-apiserver) start_apiserver ;;
     etcd) start_etcd; wait_for "kube-apiserver /readyz" kc get --raw /readyz ;;
-    kubelet) start_kubelet ;;
+    kubelet) wait_for "kubelet healthz" kubelet_healthy ;;
     containerd) start_containerd ;;
-    node) start_containerd; start_kubelet ;;
+    node) start_containerd; wait_for "kubelet healthz" kubelet_healthy ;;
   esac
-  # The node's Ready condition outlives a short kubelet outage (its lease): ask kubelet itself.
-  [[ $component != kubelet && $component != node ]] || wait_for "kubelet healthz" curl -fsS http://127.0.0.1:10248/healthz
   log "$component restarted: back after $(( ($(date +%s%N) - start) / 1000000 )) ms"
+}
+
+kubelet_healthy() {  # start kubelet if it is not running, then its healthz; for wait_for
+  # A kubelet started while containerd's CRI service still initializes (it answers `ctr version` before) exits at
+  # once: "validate CRI v1 runtime API ...: server is not initialized yet" (seen after a containerd restart).
+  # The node's Ready condition outlives a short kubelet outage (its lease): healthz is kubelet's own answer.
+  start_kubelet
+  curl -fsS http://127.0.0.1:10248/healthz
 }
 
 # ---------------------------------------------------------------- status
