@@ -27,10 +27,14 @@ CRON_LABEL = "workflows.argoproj.io/cron-workflow"
 
 
 def _scale_controller(replicas: int) -> None:
+    """Scale the controller; back up once its container has started (not Ready: its healthz also fails for
+    reasons of other namespaces, a workflow it cannot make progress on)."""
     ns, name = CONTROLLER["namespace"], CONTROLLER["name"]
     kubectl("-n", ns, "scale", f"deployment/{name}", f"--replicas={replicas}")
     if replicas:
-        kubectl("-n", ns, "rollout", "status", f"deployment/{name}", "--timeout=180s", timeout=200)
+        _until("the workflow-controller's container started", lambda: "true" in kubectl(
+            "-n", ns, "get", "pod", "-l", CONTROLLER["selector"], "-o",
+            "jsonpath={.items[*].status.containerStatuses[0].started}").stdout, 180)
     else:
         kubectl("-n", ns, "wait", "--for=delete", "pod", "-l", CONTROLLER["selector"], "--timeout=120s", timeout=150)
 
