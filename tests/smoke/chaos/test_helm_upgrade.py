@@ -56,7 +56,7 @@ def test_helm_upgrade_leaves_running_workflows_on_their_templates_and_new_ones_o
     last = 0.0
     try:
         # The upgrade takes effect once the WorkflowTemplate carries the new limit (after helm's pre-upgrade hooks,
-        # 95 s in on this node): a tenant provisioning submitted every SUBMIT_EVERY seconds until then, so some
+        # 57 to 95 s in on this node): a tenant provisioning submitted every SUBMIT_EVERY seconds until then, so some
         # are halfway when it happens. What runs then is what the upgrade could disturb.
         while not _changed(argo, upgrade):
             if time.monotonic() - start > 300:
