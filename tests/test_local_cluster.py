@@ -14,7 +14,7 @@ from cluster_utils import ARGO_VERSION, K8S_VERSION, PINS, ROOT, SCRIPT, module_
 def test_help_lists_commands_and_pinned_versions():
     proc = run("--help")
     assert proc.returncode == 0, proc.stderr
-    for word in ("build", "up", "down", "status", "restart apiserver", "kubeconfig", "COGNIVERSE_CLUSTER_CACHE",
+    for word in ("build", "up", "down", "status", "restart COMPONENT", "kubeconfig", "COGNIVERSE_CLUSTER_CACHE",
                  K8S_VERSION, ARGO_VERSION):
         assert word in proc.stdout
 
@@ -25,9 +25,10 @@ def test_help_lists_commands_and_pinned_versions():
     (("up", "--bogus"), "unknown command or option: --bogus"),
     (("up", "down"), "more than one command"),
     (("up", "--purge"), "--purge only goes with down"),
-    (("restart",), "restart needs a component (apiserver)"),
-    (("restart", "--purge"), "restart needs a component (apiserver)"),
-    (("restart", "etcd"), "restart: unknown component 'etcd' (the one restartable component is apiserver)"),
+    (("restart",), "restart needs a component (apiserver etcd kubelet containerd node)"),
+    (("restart", "--purge"), "restart needs a component (apiserver etcd kubelet containerd node)"),
+    (("restart", "scheduler"), "restart: unknown component 'scheduler' (restartable: apiserver etcd kubelet containerd node)"),
+    (("restart", "etcd kubelet"), "restart: unknown component 'etcd kubelet'"),
 ])
 def test_bad_usage_exits_2_and_names_the_problem(args, message):
     proc = run(*args)
