@@ -1,7 +1,7 @@
 """Validation speed and memory, side by side with kubeconform (prints figures; never fails on time).
 
     .venv/bin/python benchmarks/bench_validate.py [--objects 10000] [--repeat 3]
-        [--stream configmaps|core|chart|all] [--big-mb 200] [--no-kubeconform]
+        [--stream configmaps|core|chart|all] [--big-mb 200] [--no-kubeconform] [--one-core]
 
 Streams (each at least --objects objects, distinct names):
   configmaps  small ConfigMaps
@@ -10,7 +10,9 @@ Streams (each at least --objects objects, distinct names):
               WorkflowTemplates / CronWorkflows (8-17 kB of YAML each)
 For each stream, with one Kubernetes and one Argo version (KUBERNETES_VERSION's minor, Argo 4.0):
   ours        `cogniverse-chart validate FILE`: process wall time (median of --repeat), its CPU seconds (user +
-              system, median), peak RSS
+              system, median, its forked child's included), peak RSS (of the larger of the two processes: a
+              stream of 1 MB or more is checked in two halves on two cores, see cogniverse_chart.perf.parallel)
+  one core    with --one-core, the same with COGNIVERSE_CHART_JOBS=1 (one process, as before the split)
   kubeconform `kubeconform -strict` on the same file against the same strict schemas (the bundles
               exported to kubeconform's file layout); built from its Go module at KUBECONFORM_VERSION
               (versions.env) into .tools/bin on first use (`go install`, cached)
@@ -144,7 +146,8 @@ def export_schemas(dest: Path) -> str:
     return str(dest / "{{ .ResourceKind }}{{ .KindSuffix }}.json")
 
 
-def bench(kind: str, objects: int, repeat: int, kubeconform: Path | None, tmp: Path, location: str) -> None:
+def bench(kind: str, objects: int, repeat: int, kubeconform: Path | None, tmp: Path, location: str,
+          one_core: bool = False) -> None:
     text, n = build_stream(objects, kind)
     path = tmp / f"{kind}.yaml"
     path.write_text(text)
@@ -155,6 +158,15 @@ def bench(kind: str, objects: int, repeat: int, kubeconform: Path | None, tmp: P
     assert proc.returncode == 0, proc.stdout[-800:] + proc.stderr[-800:]
     print(f"ours:        {wall:6.2f} s  {n / wall:8.0f} objects/s  {mb / wall:5.1f} MB/s  cpu {cpu:6.2f} s  "
           f"peak RSS {rss:5d} MB  ({_load()})")
+    if one_core:
+        os.environ["COGNIVERSE_CHART_JOBS"] = "1"
+        try:
+            wall1, cpu1, rss1, proc1 = median_run([*OURS, str(path)], repeat)
+        finally:
+            del os.environ["COGNIVERSE_CHART_JOBS"]
+        assert proc1.stdout == proc.stdout and proc1.returncode == proc.returncode  # the same result
+        print(f"one core:    {wall1:6.2f} s  {n / wall1:8.0f} objects/s  {mb / wall1:5.1f} MB/s  cpu {cpu1:6.2f} s  "
+              f"peak RSS {rss1:5d} MB")
     if kubeconform is None:
         return
     cmd = [str(kubeconform), "-strict", "-summary", "-kubernetes-version", f"{KUBE_MINOR}.0",
@@ -189,6 +201,7 @@ def main() -> int:
     ap.add_argument("--stream", choices=["configmaps", "core", "chart", "all"], default="all")
     ap.add_argument("--big-mb", type=int, default=200, help="size of the bounded-memory stream; 0 skips it")
     ap.add_argument("--no-kubeconform", action="store_true")
+    ap.add_argument("--one-core", action="store_true", help="also time validate on one core (COGNIVERSE_CHART_JOBS=1)")
     args = ap.parse_args()
     kc = None if args.no_kubeconform else kubeconform_binary()
     with tempfile.TemporaryDirectory() as d:
@@ -196,7 +209,7 @@ def main() -> int:
         (tmp / "schemas").mkdir()
         location = export_schemas(tmp / "schemas")
         for kind in (["configmaps", "core", "chart"] if args.stream == "all" else [args.stream]):
-            bench(kind, args.objects, args.repeat, kc, tmp, location)
+            bench(kind, args.objects, args.repeat, kc, tmp, location, args.one_core)
         if args.big_mb:
             big_stream(args.big_mb, tmp)
     return 0

@@ -66,6 +66,10 @@ Flags:
                            (each skipped when that version or newer is there)
   --argo-manifest PATH     apply this local Argo manifest file or directory (full install or CRDs only) instead of
                            downloading the official one (offline clusters); env ARGO_MANIFEST
+  --argo-crds DIR          Argo's FULL CRDs (manifests/base/crds/full of Argo's source at the installed version),
+                           applied when the cluster has the minimal ones of install.yaml (default: that folder of
+                           the Argo module in the Go module cache, when there); env ARGO_CRDS. docs/security.md
+                           says why they are required
   --namespace NAME         namespace for the chart (default: cogniverse)
   --release NAME           Helm release name (default: cogniverse)
   -f, --values FILE        extra values file; repeatable (default: values/k3s.yaml)
@@ -133,6 +137,7 @@ while [[ $# -gt 0 ]]; do
     --k3s-version) need_value "$flag" $# "${2:-}"; K3S_VERSION=$2; shift ;;
     --argo-version) need_value "$flag" $# "${2:-}"; ARGO_VERSION=$2; shift ;;
     --argo-manifest) need_value "$flag" $# "${2:-}"; ARGO_MANIFEST=$2; shift ;;
+    --argo-crds) need_value "$flag" $# "${2:-}"; ARGO_CRDS=$2; shift ;;
     --timeout) need_value "$flag" $# "${2:-}"; TIMEOUT=$2; shift ;;
     *) die_usage "unknown flag '$flag'" ;;
   esac
@@ -166,6 +171,9 @@ if [[ $local_cluster == 1 && -n "$ARGO_MANIFEST" ]]; then
 fi
 if [[ -n "$ARGO_MANIFEST" && $install_argo == 0 ]]; then
   die_usage "--argo-manifest is only used with --install-argo"
+fi
+if [[ -n "${ARGO_CRDS:-}" && $install_argo == 1 && $local_cluster == 0 && ! -f "$ARGO_CRDS/argoproj.io_workflows.yaml" ]]; then
+  die "--argo-crds '$ARGO_CRDS' has no argoproj.io_workflows.yaml: give manifests/base/crds/full of Argo's source at $ARGO_VERSION"
 fi
 if [[ -n "$ARGO_MANIFEST" && ! -e "$ARGO_MANIFEST" ]]; then
   die "Argo manifest '$ARGO_MANIFEST' does not exist"
@@ -205,6 +213,13 @@ cli_os=${cli_os,,}
 if [[ -z "$ARGO_CLI_URL" && -n "$ARGO_MANIFEST" ]]; then INSTALL_ARGO_CLI=0; fi
 ARGO_CLI_URL=${ARGO_CLI_URL:-https://github.com/argoproj/argo-workflows/releases/download/$ARGO_VERSION/argo-$cli_os-$cli_arch.gz}
 argo_source=${ARGO_MANIFEST:-$ARGO_MANIFEST_URL}
+# Argo's full CRDs: given, or Argo's module of ARGO_VERSION in the Go module cache (v3@v3.7.18, v4@v4.0.7).
+if [[ -z "${ARGO_CRDS:-}" && $install_argo == 1 ]]; then
+  gomod=$( (command -v go >/dev/null && go env GOMODCACHE 2>/dev/null) || printf '%s/go/pkg/mod' "$HOME")
+  candidate="$gomod/github.com/argoproj/argo-workflows/${ARGO_VERSION%%.*}@$ARGO_VERSION/manifests/base/crds/full"
+  if [[ -f "$candidate/argoproj.io_workflows.yaml" ]]; then ARGO_CRDS=$candidate; fi
+fi
+ARGO_CRDS=${ARGO_CRDS:-}
 # The sha256 every download must have (versions.env, for the pinned versions; the environment overrides).
 K3S_INSTALLER_SHA256=${K3S_INSTALLER_SHA256:-$(pin_optional K3S_INSTALLER_SHA256)}
 ARGO_MANIFEST_SHA256=${ARGO_MANIFEST_SHA256:-$(pin_optional ARGO_MANIFEST_SHA256)}
@@ -332,6 +347,11 @@ else
   elif [[ $install_argo == 1 ]]; then
     step do_install_argo "install Argo Workflows $ARGO_VERSION into namespace '$ARGO_NAMESPACE' from $argo_source$([[ -z "$ARGO_MANIFEST" ]] && printf ', sha256 checked') (skipped if $ARGO_VERSION or newer is installed)"
     step wait_argo "wait for the Argo CRDs to be Established and the workflow-controller and argo-server to be Ready (timeout ${TIMEOUT}s)"
+    if [[ -n "$ARGO_CRDS" ]]; then
+      step ensure_full_crds "end with Argo's full CRDs: if the cluster's are the minimal ones (install.yaml), apply those of $ARGO_CRDS server-side"
+    else
+      step ensure_full_crds "check that Argo's CRDs are the full ones; if they are the minimal ones (install.yaml), WARN: pass --argo-crds DIR (docs/security.md)"
+    fi
     if [[ $INSTALL_ARGO_CLI == 1 ]]; then
       step do_install_argo_cli "install the argo CLI $ARGO_VERSION as $ARGO_CLI_DIR/argo from $ARGO_CLI_URL, sha256 checked (skipped if $ARGO_VERSION or newer is there)"
     else
@@ -604,6 +624,33 @@ wait_argo() {
     log "waiting for ${deploys[*]} in '$ARGO_NAMESPACE' (timeout ${TIMEOUT}s)"
     wait_rollout "$ARGO_NAMESPACE" "${deploys[@]}"
   fi
+}
+
+# The full CRDs carry Argo's OpenAPI schema: the API server refuses misspelt fields and drops unknown ones.
+# The minimal CRDs of install.yaml keep any key of a spec, which Argo's controller may read in another case
+# (docs/security.md, "Argo's CRDs").
+crds_are_full() {
+  [[ "$(kc get crd workflows.argoproj.io -o jsonpath='{.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.templates.type}' 2>/dev/null)" == array ]]
+}
+
+ensure_full_crds() {
+  if crds_are_full; then
+    log "Argo's CRDs are the full ones (with Argo's OpenAPI schema)"
+    return 0
+  fi
+  if [[ -z "$ARGO_CRDS" ]]; then
+    printf '%s: WARNING: Argo'"'"'s CRDs in this cluster are the MINIMAL ones (x-kubernetes-preserve-unknown-fields, as in install.yaml).\n' "$PROG" >&2
+    printf '%s: WARNING: the API server then keeps misspelt and case-folded keys of every workflow spec, which Argo'"'"'s controller may read;\n' "$PROG" >&2
+    printf '%s: WARNING: the chart'"'"'s admission policies refuse the ones that matter, but apply the full CRDs: --argo-crds DIR\n' "$PROG" >&2
+    printf '%s: WARNING: (manifests/base/crds/full of Argo'"'"'s source at %s; docs/security.md, "Argo'"'"'s CRDs").\n' "$PROG" "$ARGO_VERSION" >&2
+    return 0
+  fi
+  local files=() f
+  for f in "$ARGO_CRDS"/argoproj.io_*.yaml; do files+=(-f "$f"); done  # not kustomization.yaml
+  log "applying Argo's full CRDs from $ARGO_CRDS (server-side: too big for client-side apply)"
+  kc apply --server-side --force-conflicts "${files[@]}" >/dev/null || die "kubectl apply of Argo's full CRDs from $ARGO_CRDS failed"
+  wait_crds
+  crds_are_full || die "the CRDs of $ARGO_CRDS are not Argo's full CRDs (workflows.argoproj.io has no schema for spec.templates)"
 }
 
 do_install_argo_cli() {

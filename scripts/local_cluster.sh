@@ -69,8 +69,9 @@ Commands:
   down        stop the processes 'up' started (by PID file) and remove its mounts, cgroups,
               network devices and iptables rules; keeps caches (add --purge to also drop cluster data)
   status      print the health of every component; exit 1 when one is down
-  restart apiserver  stop the node's kube-apiserver and start it again with the same flags (a fault the
-              chaos suite injects, tests/smoke/chaos); prints how long the API was down
+  restart COMPONENT  stop one of the node's processes and start it again with the same flags (a fault the
+              chaos suite injects, tests/smoke/chaos): apiserver, etcd, kubelet, containerd, or node (kubelet
+              and containerd together; containers keep running); prints how long it took
   kubeconfig  print the path of the admin kubeconfig
 
 Options:
@@ -577,13 +578,21 @@ import_images() {  # each archive once per containerd root (cluster/images/impor
   log "${#IMAGES[@]} image archive(s); $(grep -c '^already' <<<"$out" || true) already in containerd; $(grep '^imported' <<<"$out" | tr '\n' ' ')"
 }
 
-start_node() {
+start_containerd() {
   start_daemon containerd containerd --config "$STATE/containerd.toml"
   wait_for "containerd" ctr --address "$CONTAINERD_SOCK" version
-  timed "import images" import_images
+}
+
+start_kubelet() {
   start_daemon kubelet "$K8S_BIN/kubelet" --config "$STATE/kubelet.yaml" \
     --kubeconfig "$STATE/kubelet.kubeconfig" --hostname-override "$NODE_NAME" --node-ip "$BRIDGE_IP" \
     --root-dir "$STATE/kubelet" --cert-dir "$STATE/kubelet/pki" --v 1
+}
+
+start_node() {
+  start_containerd
+  timed "import images" import_images
+  start_kubelet
   start_daemon kube-proxy "$K8S_BIN/kube-proxy" --config "$STATE/kube-proxy.yaml" --v 1
   wait_for "node $NODE_NAME Ready" kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=2s
   wait_for "default service account" kc -n default get serviceaccount default
@@ -739,19 +748,39 @@ cmd_down() {
 }
 
 # ---------------------------------------------------------------- restart
+RESTARTABLE=(apiserver etcd kubelet containerd node)
 cmd_restart() {  # restart COMPONENT: one of the node's processes stopped and started again as `up` starts it
   [[ $EUID -eq 0 ]] || die "run as root"
-  local component="$1" pid start
-  running "$component" || die "$component is not running: start the node with scripts/local_cluster.sh up"
+  local component="$1" pid start name names=("$1")
+  # node: kubelet and containerd both down, then up again (a node reboot whose containers survive in their shims)
+  [[ $component != node ]] || names=(kubelet containerd)
+  for name in "${names[@]}"; do
+    running "$name" || die "$name is not running: start the node with scripts/local_cluster.sh up"
+  done
   # The binary it was started from (argv[0]), so a restart never switches release or build.
-  pid="$(cat "$(pidfile "$component")")"
+  pid="$(cat "$(pidfile "${names[0]}")")"
   K8S_BIN="$(dirname "$(tr '\0' '\n' <"/proc/$pid/cmdline" | head -1)")"
   start=$(date +%s%N)
   # kube-apiserver stops serving within a second of SIGTERM (its log: HTTPServerStoppedListening), then its
-  # process lingers for more than 20 s (seen on 1.37.2); 5 s is enough for the graceful part.
-  stop_daemon "$component" 5
-  start_apiserver
-  log "$component restarted: the API answered again after $(( ($(date +%s%N) - start) / 1000000 )) ms"
+  # process lingers for more than 20 s (seen on 1.37.2); 5 s is enough for the graceful part. etcd, kubelet
+  # and containerd stop within a second (containerd leaves the containers running in their shims).
+  for name in "${names[@]}"; do stop_daemon "$name" 5; done
+  case "$component" in
+    kube-apiserver) start_apiserver ;;
+    etcd) start_etcd; wait_for "kube-apiserver /readyz" kc get --raw /readyz ;;
+    kubelet) wait_for "kubelet healthz" kubelet_healthy ;;
+    containerd) start_containerd ;;
+    node) start_containerd; wait_for "kubelet healthz" kubelet_healthy ;;
+  esac
+  log "$component restarted: back after $(( ($(date +%s%N) - start) / 1000000 )) ms"
+}
+
+kubelet_healthy() {  # start kubelet if it is not running, then its healthz; for wait_for
+  # A kubelet started while containerd's CRI service still initializes (it answers `ctr version` before) exits at
+  # once: "validate CRI v1 runtime API ...: server is not initialized yet" (seen after a containerd restart).
+  # The node's Ready condition outlives a short kubelet outage (its lease): healthz is kubelet's own answer.
+  start_kubelet
+  curl -fsS http://127.0.0.1:10248/healthz
 }
 
 # ---------------------------------------------------------------- status
@@ -798,10 +827,11 @@ main() {
         [[ -z "$cmd" ]] || { usage >&2; echo "error: more than one command ($cmd, $1)" >&2; exit 2; }
         cmd="$1"
         if [[ $cmd == restart ]]; then
-          [[ $# -ge 2 && $2 != -* ]] || { usage >&2; echo "error: restart needs a component (apiserver)" >&2; exit 2; }
-          [[ $2 == apiserver || $2 == kube-apiserver ]] ||
-            { usage >&2; echo "error: restart: unknown component '$2' (the one restartable component is apiserver)" >&2; exit 2; }
-          component=kube-apiserver
+          [[ $# -ge 2 && $2 != -* ]] || { usage >&2; echo "error: restart needs a component (${RESTARTABLE[*]})" >&2; exit 2; }
+          printf '%s\n' "${RESTARTABLE[@]}" kube-apiserver | grep -qxF -- "$2" ||
+            { usage >&2; echo "error: restart: unknown component '$2' (restartable: ${RESTARTABLE[*]})" >&2; exit 2; }
+          component=$2
+          [[ $component != apiserver ]] || component=kube-apiserver
           shift
         fi ;;
       *) usage >&2; echo "error: unknown command or option: $1" >&2; exit 2 ;;

@@ -2,7 +2,7 @@
 # Run every test: the fast suite, then the smoke suite on a real cluster.
 #   scripts/test.sh            fast tests, then smoke tests on the cluster in $KUBECONFIG if it answers,
 #                              otherwise on a local single-node cluster built offline, once per Argo
-#                              version of $COGNIVERSE_ARGO_MATRIX (default "3.7 4.0"; scripts/local_cluster.sh
+#                              version of $COGNIVERSE_ARGO_MATRIX (default: the Argo versions of versions.env; scripts/local_cluster.sh
 #                              up --argo-version V swaps Argo on the same node; down --purge at the end; root)
 #   scripts/test.sh --fast     fast tests only (no cluster)
 #   scripts/test.sh -- ARGS    extra pytest arguments for both runs (e.g. -- -k workflows -x)
@@ -120,7 +120,8 @@ down_cluster() { "$ROOT/scripts/local_cluster.sh" down --purge || echo "test.sh:
 trap 'down_cluster; report' EXIT
 # The Argo matrix: the smoke suite once per Argo version on the same node; the first `up` starts the
 # node, each later one swaps the workflow-controller, argo-server and argoexec (and the argo CLI).
-read -r -a argo_matrix <<<"${COGNIVERSE_ARGO_MATRIX:-3.7 4.0}"
+read -r -a argo_matrix <<<"$("$ROOT/.venv/bin/python" tests/placement.py matrix)"
+export COGNIVERSE_ARGO_MATRIX="${argo_matrix[*]}"  # the legs tests/placement.py places tests in
 # The services (Phoenix, Ollama from local images, built in the background since the start): once the
 # node is up, a background job waits for the build and imports them (start_service_import); the last
 # leg waits for it (import_service_images) and its session runs their tests once per run.
@@ -146,44 +147,23 @@ import_service_images() {
   failed+=("service images: cluster/services/images.sh (log .tools/service-images.log)")
   return 1
 }
-# Smoke tests that do not depend on the Argo version run in one leg only. The node checks (Kubernetes
-# version, kubectl skew, DNS, local-path, metrics, a trivial Helm 3 chart, the daemons' locks) run on the
-# first Argo version (and so, below, does the upgrade/rollback module: the lead's CI budget).
-first_leg_only=(
-  tests/test_local_cluster_smoke.py::test_server_reports_the_pinned_kubernetes_version
-  tests/test_local_cluster_smoke.py::test_kubectl_is_within_one_minor_of_the_server
-  tests/test_local_cluster_smoke.py::test_node_is_ready_and_runs_real_containers
-  tests/test_local_cluster_smoke.py::test_helm3_installs_a_trivial_chart
-  tests/test_local_cluster_smoke.py::test_no_cluster_daemon_holds_the_up_down_lock
-  tests/test_local_cluster_smoke.py::test_pods_resolve_services_by_fqdn_and_by_short_name
-  tests/test_local_cluster_smoke.py::test_pvc_binds_on_the_default_local_path_class_and_keeps_written_data
-  tests/test_local_cluster_smoke.py::test_kubectl_top_pods_answers
-)
-# The modules that use neither the leg's Argo version nor what other modules leave behind run once, each
-# group in a pytest session of its own beside one leg's suite, in namespaces of their own: the sessions
-# mostly wait on the node, so together they take about as long as the longest. They start once the
+# Which cluster test runs in which leg and session is decided in pytest, not here: tests/placement.py
+# (markers group, argo_leg, service_images; docs/smoke.md) keeps, for `--argo-leg V --smoke-group NAME`, the
+# tests placed there, and `python tests/placement.py groups V` prints the leg's groups besides its suite:
+#   WHEN (beside|after) NAME MARKS NEEDS (images|-)
+# A beside group runs in a pytest session of its own beside the leg's suite, in namespaces of its own (the
+# sessions mostly wait on the node, so together they take about as long as the longest); it starts once the
 # suite's session has recorded the namespaces that were there before it (test_security.py judges changes
-# outside its own namespaces against that list); a group that needs the service images (Phoenix, Ollama,
-# PostgreSQL, imported beside the first leg) also waits for their import. One line per group:
-#   LEG (first|last) NAME NEEDS (images|-) MODULE...
-beside_groups=(
-  # the node alone: the chart pulled from OCI and installed by both Helms (no workflow runs), the node's
-  # NetworkPolicy enforcement, the two-release attacks on the token routes
-  "first node - tests/smoke/test_install_from_oci.py tests/smoke/test_network_policy.py tests/smoke/test_kube_router_netns.py tests/smoke/test_security_routes.py"
-  "first postgresql images tests/smoke/test_restore_drill_postgres.py"
-  # the previous release installed, upgraded to the tree and rolled back, every workflow run after each
-  "first upgrade - tests/smoke/test_upgrade_rollback.py"
-  "last services images tests/smoke/test_services.py"
-  "last restore-drill images tests/smoke/test_restore_drill.py"
-)
-# start_beside_session NAME NEEDS MODULE...: one group's session in the background, its output in
+# outside its own namespaces against that list), and a group that needs the service images (Phoenix,
+# Ollama, PostgreSQL, imported beside the first leg) also waits for their import. An after group runs
+# alone on the node once the suite and the beside sessions have ended (a controller-wide switch, faults).
+# start_beside_session NAME MARKS NEEDS: one group's session in the background, its output in
 # .tools/smoke-beside-NAME.log (printed after the leg's suite, each line marked [NAME]).
 session_marker="$ROOT/.tools/smoke-session-recorded"
 beside_pids=() beside_names=()
 start_beside_session() {
-  local name=$1 needs=$2
-  shift 2
-  echo "test.sh: on Argo $argo, beside the suite in a session of their own ($name): $*" >&2
+  local name=$1 marks=$2 needs=$3
+  echo "test.sh: on Argo $argo, beside the suite in a session of its own: group $name" >&2
   (for _ in $(seq 600); do [[ -e "$session_marker" ]] && break; sleep 1; done
    [[ -e "$session_marker" ]] || echo "test.sh: the leg's session did not start in 600 s; starting anyway" >&2
    if [[ $needs == images ]]; then
@@ -191,16 +171,10 @@ start_beside_session() {
      [[ $(cat "$svc_import_rc") == 0 ]] ||
        { echo "test.sh: the service images were not imported (.tools/service-images.log); $name not run" >&2; exit 1; }
    fi
-   COGNIVERSE_SMOKE_SESSION_MARKER="" run_pytest -m smoke -p no:cacheprovider --durations=15 \
-     "$@" "${pytest_args[@]}") >"$ROOT/.tools/smoke-beside-$name.log" 2>&1 &
+   COGNIVERSE_SMOKE_SESSION_MARKER="" run_pytest -m "$marks" tests/smoke --argo-leg "$argo" --smoke-group "$name" \
+     -p no:cacheprovider --durations=15 "${pytest_args[@]}") >"$ROOT/.tools/smoke-beside-$name.log" 2>&1 &
   beside_pids+=("$!")
   beside_names+=("$name")
-}
-leave_out() { # why test...: deselect the tests from the current leg's run (leg_args) and say so
-  local why=$1 t
-  shift
-  echo "test.sh: on Argo $argo, left out ($why): $*" >&2
-  for t; do leg_args+=(--deselect "$t"); done
 }
 failed=()
 # The first `up` (node and Argo; a cold one builds Kubernetes) runs beside the fast tests, which need no
@@ -245,54 +219,41 @@ for argo in "${argo_matrix[@]}"; do
       continue
     fi
   fi
-  # first_leg_only runs in the first leg only; each beside_groups module in its group's session only.
-  # test_browser.py's Phoenix page runs in the last leg (it installs Phoenix from the imported image).
-  leg_args=()
-  if [[ $argo != "${argo_matrix[0]}" ]]; then
-    leave_out "they ran on Argo ${argo_matrix[0]}; first_leg_only in scripts/test.sh" "${first_leg_only[@]}"
+  # The last leg waits for the service images' import; the suite's tests marked service_images (the browser's
+  # Phoenix page) are left out when it failed (import_service_images reports it).
+  leg_args=(--argo-leg "$argo")
+  if [[ $argo == "$last" ]] && ! import_service_images; then
+    leg_args+=(--no-service-images)
   fi
-  if [[ $argo == "$last" ]] && import_service_images; then
-    :
-  else
-    leg_args+=(--deselect=tests/smoke/test_browser.py::test_phoenix_shows_the_project_that_tenant_provisioning_created)
+  if ! plan=$("$ROOT/.venv/bin/python" tests/placement.py groups "$argo"); then
+    failed+=("argo $argo: tests/placement.py groups"); continue
   fi
   rm -f "$session_marker"
   export COGNIVERSE_SMOKE_SESSION_MARKER="$session_marker"
-  beside_pids=() beside_names=()
-  for group in "${beside_groups[@]}"; do
-    read -r leg name needs module_list <<<"$group"
-    read -r -a modules <<<"$module_list"
-    for t in "${modules[@]}"; do leg_args+=(--ignore="$t"); done
-    if [[ ($leg == first && $argo == "${argo_matrix[0]}") || ($leg == last && $argo == "$last") ]]; then
-      start_beside_session "$name" "$needs" "${modules[@]}"
-    fi
-  done
-  stage "smoke-tests (argo $argo)" run_pytest -m smoke --ignore=tests/smoke/test_template_referencing.py \
-    --durations=15 "${leg_args[@]}" "${pytest_args[@]}" || failed+=("argo $argo: smoke suite")
+  beside_pids=() beside_names=() after_groups=()
+  while read -r when name marks needs; do
+    [[ -n $when ]] || continue  # a leg with no group: an empty plan
+    if [[ $when == beside ]]; then start_beside_session "$name" "$marks" "$needs"; else after_groups+=("$name $marks"); fi
+  done <<<"$plan"
+  # The leg's suite: the smoke tests tests/placement.py places in this leg without a group.
+  stage "smoke-tests (argo $argo)" run_pytest -m smoke tests/smoke "${leg_args[@]}" --durations=15 "${pytest_args[@]}" ||
+    failed+=("argo $argo: smoke suite")
   for i in "${!beside_pids[@]}"; do
     name=${beside_names[$i]}
     stage "smoke-tests beside it ($name, argo $argo, wait)" wait "${beside_pids[$i]}" ||
       failed+=("argo $argo: smoke session beside the suite: $name")
     sed "s/^/[$name] /" "$ROOT/.tools/smoke-beside-$name.log" >&2
   done
-  # templateReferencing: Strict is controller-wide, so its check runs alone, after the suite, on the
-  # first leg only; its default-config half is what test_workflows' every-CronWorkflow test runs.
-  if [[ $argo == "${argo_matrix[0]}" ]]; then
-    stage "smoke-template-referencing (argo $argo)" run_pytest -m smoke tests/smoke/test_template_referencing.py \
-      -k test_strict_template_referencing "${pytest_args[@]}" || failed+=("argo $argo: templateReferencing Strict")
-  fi
+  # Alone on the node, after the suite and the sessions beside it: templateReferencing: Strict (a
+  # controller-wide switch) after the first leg; the chaos suite's CI subset (`pytest -m chaos` runs all of
+  # tests/smoke/chaos: the workflow-controller SIGKILLed mid-workflow, the kube-apiserver restarted, step
+  # pods evicted) after the last, where a controller kill or an API server restart disturbs no other test.
+  for group in "${after_groups[@]}"; do
+    read -r name marks <<<"$group"
+    stage "smoke-$name (argo $argo)" run_pytest -m "$marks" tests/smoke --argo-leg "$argo" --smoke-group "$name" \
+      --durations=15 "${pytest_args[@]}" || failed+=("argo $argo: $name (alone after the suite)")
+  done
 done
-# The chaos suite's CI subset (tests/smoke/chaos; `pytest -m chaos` runs all of it): faults injected into the
-# node while the chart's workflows run: the workflow-controller SIGKILLed mid-workflow, the kube-apiserver
-# restarted under submit/wait/argo wait, step pods evicted during tenant provisioning. After the last leg,
-# alone on the node: a controller kill or an API server restart would disturb the legs' own tests.
-chaos_subset=(
-  tests/smoke/chaos/test_controller_kill.py::test_controller_killed_mid_workflow_finishes_every_run_once
-  tests/smoke/chaos/test_apiserver_restart.py
-  tests/smoke/chaos/test_step_eviction.py
-)
-stage "chaos (argo $last)" run_pytest -m chaos --durations=5 "${chaos_subset[@]}" "${pytest_args[@]}" ||
-  failed+=("argo $last: chaos suite (tests/smoke/chaos)")
 if [[ ${#failed[@]} -gt 0 ]]; then
   printf 'test.sh: FAILED: %s\n' "${failed[@]}" >&2
   exit 1

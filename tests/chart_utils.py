@@ -18,15 +18,17 @@ from typing import Any, Iterator
 import yaml
 
 from cogniverse_chart import CHART_DIR, PROFILES_DIR
+from cogniverse_chart.catalogue import catalogue
 from cogniverse_chart.documents import Document
 from cogniverse_chart.helm import Helm, find_helm
 from cogniverse_chart.render import DEFAULT_KUBE_VERSION, RenderRequest, render
 
-WORKFLOW_TEMPLATES = ("video-ingestion", "batch-optimization", "tenant-provisioning", "restore")
-CRON_WORKFLOWS = ("daily-backup", "weekly-dspy-optimization", "daily-cleanup", "monthly-reports",
-                  "weekly-optimization", "daily-optimization-check")
-#: CronWorkflows the chart adds beyond the guide's (each also runs a WorkflowTemplate of its name).
-OWN_CRON_WORKFLOWS = ("deadline-watchdog",)
+#: The chart's workflow catalogue (cogniverse_chart.catalogue, read from the chart's values.yaml):
+#: the WorkflowTemplates a user submits, the guide's CronWorkflows, and those the chart adds beyond the
+#: guide's (each CronWorkflow also runs a WorkflowTemplate of its name).
+WORKFLOW_TEMPLATES = catalogue().templates
+CRON_WORKFLOWS = catalogue().guide_crons
+OWN_CRON_WORKFLOWS = catalogue().background
 ARGO_KINDS = ("WorkflowTemplate", "CronWorkflow", "Workflow")
 ARGO_REF = re.compile(r"\{\{\s*([^}]*?)\s*\}\}")
 

@@ -19,6 +19,8 @@ from cogniverse_chart.documents import Document
 from cogniverse_chart.helm import Helm, available_helms
 
 HELMS = available_helms()
+# Where each cluster test runs in scripts/test.sh (--argo-leg, --smoke-group): tests/placement.py.
+pytest_plugins = ("placement",)
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

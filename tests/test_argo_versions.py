@@ -145,7 +145,7 @@ def test_controller_and_server_run_as_deployments_of_the_local_images(install):
 
 def test_argo_server_serves_plain_http_with_client_auth_on_2746(install):
     """Every API request needs a bearer token (--auth-mode=client, Argo's default); never the server's
-    own account for whoever reaches the Service (tests/test_argo_server_smoke.py checks it live)."""
+    own account for whoever reaches the Service (tests/smoke/test_argo_server.py checks it live)."""
     _, _, objs = install
     c = container(objs, "argo-server")
     assert c["args"] == ["server", "--auth-mode=client", "--secure=false"]

@@ -7,7 +7,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -18,11 +21,15 @@ from chart_utils import by_kind, render_chart, steps, templates
 from cogniverse_chart import CHART_DIR
 
 SCRIPT = CHART_DIR / "files" / "phoenix-backup.py"
+#: What the chart mounts in /opt/cogniverse: the script and the two modules beside it that it imports.
+SCRIPT_FILES = (SCRIPT, SCRIPT.with_name("phoenix_backup_manifest.py"), SCRIPT.with_name("phoenix_backup_postgresql.py"))
 
 
 @pytest.fixture
 def tool(tmp_path, monkeypatch):
-    """The script as a module, its /backups, /data and outputs moved under tmp_path."""
+    """The script as a module, its /backups, /data and outputs moved under tmp_path (its folder first on
+    sys.path, as when python3 runs it: it imports the modules beside it)."""
+    monkeypatch.syspath_prepend(str(SCRIPT.parent))
     spec = importlib.util.spec_from_file_location("phoenix_backup", SCRIPT)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
@@ -254,7 +261,23 @@ def test_phoenix_steps_run_the_phoenix_image_on_its_claim_beside_or_apart_from_p
         assert term["labelSelector"]["matchLabels"]["app.kubernetes.io/component"] == "phoenix"
     volumes = {v["name"]: v for v in wft["restore"]["spec"]["volumes"]}
     assert volumes["phoenix-data"]["persistentVolumeClaim"]["claimName"] == "cogniverse-phoenix-data"
-    assert objs["ConfigMap/cogniverse-phoenix-backup"]["data"]["phoenix-backup.py"] == SCRIPT.read_text()
+    assert objs["ConfigMap/cogniverse-phoenix-backup"]["data"] == {f.name: f.read_text() for f in SCRIPT_FILES}
+
+
+def test_the_mounted_configmap_holds_everything_the_script_imports(tmp_path):
+    """The kubelet mounts the ConfigMap as symlinks into a `..data` folder and the steps run the script from
+    there (python3 /opt/cogniverse/phoenix-backup.py, nothing written beside it): with only the rendered
+    ConfigMap's files, it starts, imports its modules and names a missing argument in one line."""
+    data = by_kind(render_chart(), "ConfigMap")["cogniverse-phoenix-backup"]["data"]
+    mount, stamp = tmp_path / "opt" / "cogniverse", tmp_path / "opt" / "cogniverse" / "..2026_12_07_00_00_00.1"
+    stamp.mkdir(parents=True)
+    for name, text in data.items():
+        (stamp / name).write_text(text)
+        (mount / name).symlink_to(f"..data/{name}")
+    (mount / "..data").symlink_to(stamp.name)
+    proc = subprocess.run([sys.executable, "-B", str(mount / "phoenix-backup.py"), "backup-phoenix", "--backup-dir",
+                           "/backups"], capture_output=True, text=True, timeout=60, env={"PATH": os.environ["PATH"]})
+    assert (proc.returncode, proc.stderr.strip()) == (2, "backup-phoenix: --backup-id is required")
 
 
 def test_the_restore_account_may_only_scale_phoenix():

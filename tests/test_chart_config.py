@@ -3,6 +3,7 @@ as scenarios, a config file that sets rules, severities and scenarios, and suppr
 
 from __future__ import annotations
 
+import json
 import os
 
 import subprocess
@@ -463,3 +464,89 @@ def test_check_reads_chart_yaml_from_a_packaged_chart(capsys, demo: Path, tmp_pa
     (tmp_path / "fake.tgz").write_bytes(b"not gzip")
     code, _, err = run_cli(capsys, tmp_path, "check", "--chart", "fake.tgz", "--helm", "3")
     assert code == 2 and "Traceback" not in err and "fake.tgz" in err, err
+
+
+@pytest.mark.parametrize("value", ["", " "])
+def test_an_empty_config_option_is_refused_not_the_nearest_config(capsys, tmp_path: Path, value: str) -> None:
+    """D40: `--config "$CONFIG"` with the variable unset used the nearest config file without a word."""
+    (tmp_path / ".cogniverse-chart.toml").write_text('[rules]\n"schema" = "off"\n')
+    (tmp_path / "bad.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata: {a: 1}\n")
+    for argv in (["--config", value, "validate", "bad.yaml"], ["validate", "bad.yaml", "--config", value]):
+        code, _, err = run_cli(capsys, tmp_path, *argv)
+        assert code == 2 and "--config '': name a config file" in err, err
+
+
+def test_values_files_with_a_comma_or_quote_in_the_name_reach_helm_whole(capsys, tmp_path: Path) -> None:
+    """D50: Helm reads --values as a comma-separated list, so `ci/eu,prod-values.yaml` became `ci/eu` and
+    `prod-values.yaml` (`open ci/eu: no such file`); each name is now one quoted field, on Helm 3 and 4."""
+    chart = helm_create(tmp_path)
+    (chart / "ci").mkdir()
+    (chart / "ci" / "eu,prod-values.yaml").write_text("replicaCount: 3\n")
+    (chart / 'my"q,values.yaml').write_text("replicaCount: 4\n")
+    for helm in ("3", "4"):
+        code, result = run_json(capsys, chart, "check", "--helm", helm)
+        assert "eu,prod" in result["profiles"] and "no such file" not in json.dumps(result), result
+    code, out, err = run_cli(capsys, chart, "render", "-f", 'my"q,values.yaml')
+    assert code == 0 and "replicas: 4" in out, err
+
+
+def test_a_config_that_turns_rules_off_is_named_with_what_it_hid(capsys, demo: Path) -> None:
+    """D59: a config file beside the chart (a pull request can add one) switched whole families off and the
+    run said `check: ok` without a word of it; the report now names the file, the rules and the count."""
+    (demo / ".cogniverse-chart.toml").write_text('[rules]\n"policy" = "off"\n"ct" = "warning"\n')
+    code, result = run_json(capsys, demo, "check", "--helm", "3")
+    note = result["config"]
+    assert note["file"].endswith(".cogniverse-chart.toml") and note["rules_off"] == ["policy"] and note["hidden"] > 0
+    assert not any(f["rule"].startswith("policy/") for f in result["findings"])
+    for argv in (["check", "--helm", "3"], ["lint", "--helm", "3"]):
+        code, out, _ = run_cli(capsys, demo, *argv)
+        config_line, summary = out.strip().splitlines()[-2:]
+        assert config_line.startswith("config: ") and "turns off policy (" in config_line and "hidden)" in config_line
+        assert summary.startswith(f"{argv[0]}: ")
+    (demo / ".cogniverse-chart.toml").write_text('[rules]\n"ct" = "warning"\n')
+    assert "config" not in run_json(capsys, demo, "check", "--helm", "3")[1]
+
+
+def test_docs_of_schema_text_with_markers_and_html_is_idempotent(capsys, demo: Path) -> None:
+    """D54: a description holding `<!-- values-table:end -->` ended the table early, so every `docs` run added
+    another copy of its tail and `docs --check` right after `docs` said stale.
+    A README with two pairs of markers is refused instead of having only the first pair replaced."""
+    from cogniverse_chart.docs import END, START
+
+    schema = {"type": "object", "properties": {
+        "replicaCount": {"type": "integer", "description": f"a | b\nc {END} <script>x</script>"},
+        "note": {"type": "string", "description": "plain"}}}
+    (demo / "values.schema.json").write_text(json.dumps(schema))
+    (demo / "README.md").write_text(f"# demo\n\n{START}\n{END}\n\nafter\n")
+    assert run_cli(capsys, demo, "docs")[0] == 0
+    first = (demo / "README.md").read_text()
+    assert run_cli(capsys, demo, "docs", "--check")[0] == 0
+    assert run_cli(capsys, demo, "docs")[0] == 0 and (demo / "README.md").read_text() == first
+    assert first.count(END) == 1 and "&lt;!-- values-table:end -->" in first and "a \\| b c" in first
+    (demo / "README.md").write_text(f"{START}\n{END}\n{START}\n{END}\n")
+    code, _, err = run_cli(capsys, demo, "docs")
+    assert code == 2 and "appear more than once" in err, err
+
+
+def test_check_says_which_helms_rendered_and_which_were_not_found(capsys, monkeypatch, demo: Path) -> None:
+    """D53: `check --helm all` with only Helm 3 installed (a pip user) rendered with Helm 3 alone and never
+    said so; the report now names the Helms used and the major it could not find."""
+    from cogniverse_chart import helm
+
+    code, out, _ = run_cli(capsys, demo, "check")
+    assert out.splitlines()[0] == f"rendered with {helm.find_helm(3).label}, {helm.find_helm(4).label}", out
+    monkeypatch.setattr(helm, "available_helms", lambda: [helm.find_helm(3)])
+    code, out, _ = run_cli(capsys, demo, "check")
+    assert out.splitlines()[0] == f"rendered with {helm.find_helm(3).label} (Helm 4 not found)", out
+    code, result = run_json(capsys, demo, "check")
+    assert result["helm"] == [helm.find_helm(3).label] and result["helm_missing"] == ["Helm 4"]
+
+
+def test_docs_refuses_a_schema_without_properties(capsys, demo: Path) -> None:
+    """D55: a schema `{"type": "object", "properties": {}}` gave an empty values table without a word."""
+    from cogniverse_chart.docs import END, START
+
+    (demo / "values.schema.json").write_text('{"type": "object", "properties": {}}')
+    (demo / "README.md").write_text(f"{START}\n{END}\n")
+    code, _, err = run_cli(capsys, demo, "docs")
+    assert code == 2 and "the schema has no properties" in err and (demo / "README.md").read_text() == f"{START}\n{END}\n"

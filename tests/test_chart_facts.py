@@ -150,7 +150,7 @@ def test_every_service_targets_a_port_its_workload_listens_on(case):
 
 def test_servers_are_told_to_listen_on_their_container_ports(case):
     """Phoenix and Ollama read their ports from env: it must name the port the pod declares for it."""
-    told = {"PHOENIX_PORT": "http", "PHOENIX_GRPC_PORT": "otlp-grpc", "OLLAMA_HOST": "http"}
+    told = {"PHOENIX_PORT": "http", "PHOENIX_GRPC_PORT": "grpc-otlp", "OLLAMA_HOST": "http"}
     for d in case:
         if d.kind == "Deployment" and _component(d.obj) in ("phoenix", "llm"):
             container = d.obj["spec"]["template"]["spec"]["containers"][0]
@@ -223,11 +223,11 @@ def test_the_catalogue_lists_each_optimizer_type_once():
 
 
 def test_the_smoke_runner_implements_exactly_the_catalogue():
-    src = (REPO_ROOT / "images" / "smoke-runner" / "main.go").read_text(encoding="utf-8")
+    src = (REPO_ROOT / "images" / "smoke-runner" / "formats.go").read_text(encoding="utf-8")
     block = re.search(r"(?s)var optimizerTypes = map\[string\]\[\]string\{(.*?)\n\}", src)
-    assert block, "main.go: no `var optimizerTypes = map[string][]string{...}` table"
+    assert block, "formats.go: no `var optimizerTypes = map[string][]string{...}` table"
     runner = {cat: re.findall(r'"([^"]+)"', types) for cat, types in re.findall(r'"(\w+)":\s*\{([^}]*)\}', block.group(1))}
-    assert runner == CATALOGUE, "images/smoke-runner/main.go's optimizerTypes differs from charts/cogniverse/files/optimizers.yaml"
+    assert runner == CATALOGUE, "images/smoke-runner/formats.go's optimizerTypes differs from charts/cogniverse/files/optimizers.yaml"
 
 
 def test_the_step_contract_lists_the_catalogue():

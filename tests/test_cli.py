@@ -67,11 +67,14 @@ def test_binary_file_and_empty_directory_are_bad_input(cli, tmp_path: Path) -> N
 def test_bad_yaml_names_file_and_line(cli, tmp_path: Path) -> None:
     f = tmp_path / "broken.yaml"
     f.write_text("apiVersion: v1\nkind: ConfigMap\n---\nmetadata: {name: [x\n")
-    for cmd in ("validate", "lint"):
-        code, _, err = cli(cmd, str(f))
-        assert code == 2 and "Traceback" not in err
-        assert f"{f}:5:1: invalid YAML" in err, err
-        assert len(err.strip().splitlines()) == 1
+    code, _, err = cli("lint", str(f))
+    assert code == 2 and "Traceback" not in err
+    assert f"{f}:5:1: invalid YAML" in err, err
+    assert len(err.strip().splitlines()) == 1
+    # validate read the first document: the broken one is a finding at its line, and the run goes on (E11)
+    code, out, err = cli("validate", str(f))
+    assert code == 1 and "Traceback" not in err
+    assert f"error[schema/invalid-yaml] {f}: line 5, column 1: invalid YAML" in out, out
 
 
 def test_non_mapping_document_is_bad_input(cli, tmp_path: Path) -> None:
@@ -106,6 +109,23 @@ def test_validate_values_files(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "schema/values" in out and "unknown field 'runtimee'" in out
     profiles = sorted((Path(__file__).parents[1] / "values").glob("*.yaml"))
     assert main(["validate", *[a for p in profiles for a in ("--values", str(p))]]) == 0
+
+
+def test_validate_values_without_helm_reads_patterns_as_helm_does(tmp_path: Path, capsys, monkeypatch) -> None:
+    """D21: without a helm on PATH, `fullnameOverride: "abc\\n"` passed (Python's `$` also matches before a final
+    newline) while Helm 3 and 4 refuse it; and a no-break space, which Go's ASCII \\s does not match, was refused
+    while Helm accepts it. The schema's patterns now mean what they mean in Go, with or without Helm."""
+    from cogniverse_chart.commands import validate as validate_command
+    from cogniverse_chart.values_check import validate_values
+
+    monkeypatch.setattr(validate_command, "_helm_or_none", lambda: None)
+    for value, code in (('"abc\\n"', 1), ('"abc"', 0)):
+        (tmp_path / "v.yaml").write_text(f"fullnameOverride: {value}\n")
+        assert main(["-o", "json", "validate", "--values", str(tmp_path / "v.yaml")]) == code
+        found = json.loads(capsys.readouterr().out)["findings"]
+        assert [x["path"] for x in found] == (["$.fullnameOverride"] if code else []), found
+    schema = {"properties": {"t": {"type": "string", "pattern": "^[^\\s'\"]+$"}}}
+    assert validate_values({"t": "a\u00a0b"}, schema, "v") == [] and validate_values({"t": "a b"}, schema, "v")
 
 
 def test_lint_exit_codes_and_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -275,3 +295,18 @@ def test_a_helm_variable_that_names_no_such_helm_is_an_error_not_a_fallback(caps
         code, _, err = run_cli(capsys, probe_chart, *argv)
         [line] = err.strip().splitlines()
         assert code == 2 and f"$HELM3={value!r}: not a Helm 3 binary ({says}" in line, err
+
+
+@pytest.mark.parametrize("argv", [["render"], ["lint"]], ids=" ".join)
+def test_a_helm_variable_without_a_major_that_names_no_helm_is_an_error(capsys, monkeypatch, probe_chart: Path,
+                                                                       tmp_path: Path, argv: list[str]) -> None:
+    """D35: $HELM naming a file that is no helm (a typo, /etc/passwd, a folder) was skipped without a word and
+    the helm on PATH used; an empty $HELM still means unset."""
+    for value in (str(tmp_path / "missing"), "/etc/passwd", str(tmp_path)):
+        monkeypatch.setenv("HELM", value)
+        code, _, err = run_cli(capsys, probe_chart, *argv)
+        [line] = err.strip().splitlines()
+        assert code == 2 and f"$HELM={value!r}: not a Helm (>= 3.14) binary" in line, err
+    monkeypatch.setenv("HELM", "")
+    assert run_cli(capsys, probe_chart, "render")[0] == 0
+

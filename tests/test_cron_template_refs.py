@@ -12,11 +12,11 @@ import yaml
 from chart_utils import by_kind, render_chart
 from cogniverse_chart import CHART_DIR
 from cogniverse_chart.argo.model import RUN_OVERRIDES
+from cogniverse_chart.catalogue import catalogue
 from cogniverse_chart.documents import parse_stream
 from cogniverse_chart.lint import lint
 
-CRONS = {"daily-backup", "weekly-dspy-optimization", "daily-cleanup", "monthly-reports",
-         "weekly-optimization", "daily-optimization-check", "deadline-watchdog"}
+CRONS = set(catalogue().cron_workflows)
 HEAVY = CRONS - {"monthly-reports", "deadline-watchdog"}
 
 

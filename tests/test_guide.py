@@ -206,7 +206,7 @@ def test_a_generic_placeholder_means_what_its_command_needs():
     check = {"metadata": {"name": "check", "creationTimestamp": "1"},
              "status": {"outputs": {"parameters": [{"name": "annotation-count", "value": "60"}]}}}
     assert guide.Lookup.choose("finished-check-workflow-name", [check, {"metadata": {"name": "x", "creationTimestamp": "2"}}]) == "check"
-    started = guide.Lookup.POD_FILTERS["started-pod-name"]
+    started = guide.Lookup.meaning_of("started-pod-name").keep
     assert started({"status": {"phase": "Succeeded"}}) and not started({"status": {"phase": "Pending"}})
 
 

@@ -130,6 +130,23 @@ def test_unwritable_out_dir_fails_before_rendering(capsys: pytest.CaptureFixture
     assert f"--out-dir {blocker / 'sub'}: cannot create it: Not a directory" in line
 
 
+def test_render_out_dir_keeps_namesakes_in_files_of_their_own(capsys: pytest.CaptureFixture[str],
+                                                               tmp_path: Path) -> None:
+    """D38: one ConfigMap name in two namespaces (a `range` over namespaces) and in two API groups wrote one
+    file, the last object silently overwriting the first; each object now has a file of its own."""
+    chart = helm_create(tmp_path / "c")
+    (chart / "templates" / "shared.yaml").write_text(
+        '{{- range list "team-a" "team-b" "team-b" }}\n---\napiVersion: v1\nkind: ConfigMap\n'
+        'metadata: {name: shared, namespace: {{ . }}}\ndata: {ns: {{ . }}}\n{{- end }}\n'
+        "---\napiVersion: example.com/v1\nkind: ConfigMap\nmetadata: {name: shared, namespace: team-a}\n")
+    code, out, err = run_cli(capsys, tmp_path, "render", "--chart", str(chart), "--out-dir", "out")
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert code == 0 and "wrote 8 objects" in out and len(files) == 8, (out, err, files)
+    assert "deployment-demo.yaml" in files and "configmap-team-a-v1-shared.yaml" in files, files
+    assert "configmap-team-a-example.com_v1-shared.yaml" in files, files
+    assert {p.read_text().count("ns: team-b") for p in (tmp_path / "out").glob("configmap-team-b*")} == {1}
+
+
 @pytest.mark.parametrize("output", ["human", "json", "sarif", "junit", "github"])
 def test_a_report_that_cannot_be_written_is_one_line_and_exit_2(tmp_path: Path, output: str) -> None:
     """The Action's output-file on a full disk: the report's write failed, writing the error report failed
@@ -213,11 +230,18 @@ def test_streams_are_read_incrementally() -> None:
 
 
 @pytest.mark.parametrize("text", [
-    "a: 1\n---\nb: 2\n", "---\na: 1\n--- # c\nb: 2\n---", "a: 1\n----\nb\n---x\n--- \t\n",
+    "a: 1\n---\nb: 2\n", "---\na: 1\n--- # c\nb: 2\n---", "a: 1\nb\n--- \t\n",
     "a: |\n  ---\n---\r\nb: 1\n", "", "---", "x\n---   #\n\n---\n", "a: 1\r\n--- \r\nb: 2\r\n---\r\n",
 ])
 def test_separator_search_matches_the_regex(text: str) -> None:
     assert list(yaml_loader._separators(text)) == [m.span() for m in yaml_loader._SPLIT_RE.finditer(text)]
+
+
+@pytest.mark.parametrize("line", ["----", "---x", "--- |", "--- {a: 1}"])
+def test_a_line_that_starts_with_three_dashes_and_more_is_no_separator_but_an_error(line: str) -> None:
+    """kubectl's YAMLReader refuses a `---` line followed by anything but blanks or a comment (D8)."""
+    with pytest.raises(ToolkitError, match=r"^s:3: invalid document separator"):
+        list(yaml_loader.split_text(f"a: 1\n---\n{line}\nb\n", "s"))
 
 
 def test_stream_chunks_match_whole_text_splitting() -> None:
@@ -435,3 +459,28 @@ def test_long_quoted_digits_and_long_integers_below_the_limit_are_read(capsys, t
                                        + "1" * 300 + "}\n")  # a number (a float in Go), not text
     assert main(["validate", str(tmp_path / "int.yaml")]) == 1
     assert "expected string, got " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["--label", "a b=c"], "--label 'a b=c': a label key is [PREFIX/]NAME"),
+    (["--label", "app=bad value!"], "a label value is empty or at most 63"),
+    (["--label", "x/y/z=1"], "a label key is [PREFIX/]NAME"),
+    (["-p", "a=1", "-p", "a=2"], "--parameter a is given twice ('1' and '2')"),
+    (["--label", "k=1", "--label", "k=1"], "--label k is given twice"),
+    (["--namespace", "Bad_NS"], "--namespace 'Bad_NS': expected a namespace name"),
+])
+def test_submit_refuses_labels_namespaces_and_repeats_before_the_cluster(capsys, tmp_path: Path, argv: list[str],
+                                                                         needle: str) -> None:
+    """D37: bad label keys and values and a bad namespace went to the API server, and a repeated -p silently kept
+    the last value; each is now one line before any connection (the kubeconfig points nowhere)."""
+    config = kubeconfig(tmp_path, "https://127.0.0.1:1")
+    for command in (["submit", "video-ingestion"], ["trigger", "daily-backup"]):
+        line = one_line_error(capsys, [*command, "--kubeconfig", str(config), "--timeout", "2", *argv])
+        assert needle in line, line
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/v.yaml", "https://example.invalid/values.yaml"])
+def test_a_values_url_is_refused_as_a_url(capsys, url: str) -> None:
+    """D14: `-f URL` said `values file not found: http:/127...` (the `//` folded); it now says URLs are not fetched."""
+    line = one_line_error(capsys, ["render", "-f", url])
+    assert "a URL, and URLs are not fetched" in line and "download the values file" in line, line

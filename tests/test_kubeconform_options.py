@@ -267,3 +267,12 @@ def test_a_bad_bundle_in_schemas_dir_is_one_line_naming_it(capsys, tmp_path: Pat
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert f"dir/k8s-1.30.json.gz: {needle}" in err
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB: never the whole bomb
+
+
+@pytest.mark.parametrize("folder", ["missing", "empty", "cm.yaml"])
+def test_a_schemas_dir_without_bundles_is_refused_not_ignored(capsys, tmp_path: Path, folder: str) -> None:
+    """D16: a typo in --schemas-dir validated silently against the packaged bundles; now one line names it."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    code, _, err = run_cli(capsys, tmp_path, "validate", "--schemas-dir", folder, "cm.yaml")
+    assert code == 2 and err.count("\n") == 1 and f"--schemas-dir {folder}: " in err and "schemas fetch" in err, err

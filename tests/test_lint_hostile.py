@@ -78,3 +78,16 @@ def test_stdin_streams_and_progress_stays_off_a_pipe() -> None:
     proc = _run("lint", "--disable", "policy/", "-", stdin=WORKFLOW * 1 + ("---\n" + WORKFLOW) * 200)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "201 objects checked" in proc.stdout and "\r" not in proc.stderr
+
+
+def test_cron_schedules_take_ascii_digits_only() -> None:
+    """D41: str.isdigit() and int() take fullwidth digits ('０ 5 * * *', '@every １h'); Argo's parser refuses
+    them, so lint's cron rule must too (the Argo 3.7 schema has no pattern to catch them)."""
+    import pytest
+
+    from cogniverse_chart.cronexpr import CronError, parse
+
+    for bad in ("\uff10 5 * * *", "*/\uff15 * * * *", "@every \uff11h", "@every \uff11\uff10m"):
+        with pytest.raises(CronError):
+            parse(bad)
+    assert parse("0 5 * * *") and parse("*/5 * * * *") and parse("@every 1h30m")

@@ -25,7 +25,7 @@ import pytest
 from chart_utils import by_kind, render_chart, strings, templates
 from cogniverse_chart import CHART_DIR
 from cogniverse_chart.errors import HelmError
-from test_backup_restore import tool  # noqa: F401 - the fixture: the script as a module, its folders under tmp_path
+from test_backup_restore import SCRIPT_FILES, tool  # noqa: F401 - the fixture: the script as a module, its folders under tmp_path
 
 SCRIPT = CHART_DIR / "files" / "phoenix-backup.py"
 IN_CHART = {"phoenix": {"database": {"type": "postgresql", "postgresql": {"inChart": {"enabled": True}}}}}
@@ -148,7 +148,7 @@ def test_postgresql_steps_run_the_script_in_the_postgresql_image_without_phoenix
         assert {m["name"] for m in c["volumeMounts"]} == {"tmp", "outputs", "backups", "backup-scripts"}
     for wft in ("WorkflowTemplate/daily-backup", "WorkflowTemplate/restore"):
         assert {v["name"] for v in objs[wft]["spec"]["volumes"]} == {"backups", "backup-scripts"}
-    assert objs["ConfigMap/cogniverse-phoenix-backup"]["data"]["phoenix-backup.py"] == SCRIPT.read_text()
+    assert objs["ConfigMap/cogniverse-phoenix-backup"]["data"] == {f.name: f.read_text() for f in SCRIPT_FILES}
     # the restore still stops Phoenix's writers first and starts them in its exit handler
     groups = [[s["name"] for s in g] for g in templates(objs["WorkflowTemplate/restore"])["restore"]["steps"]]
     assert groups[:3] == [["verify-backup"], ["stop-phoenix"], ["restore-phoenix"]]
@@ -307,7 +307,7 @@ def test_pg_backup_gives_up_on_a_wrong_password_at_once_and_on_an_unreachable_se
         monkeypatch.setenv("STANDIN_AUTH", "1")
     else:
         monkeypatch.setenv("STANDIN_REFUSE", "1000")
-        monkeypatch.setattr(pg, "CONNECT_WAIT_SECONDS", 0)
+        monkeypatch.setattr(pg.postgresql, "CONNECT_WAIT_SECONDS", 0)
     code, err = step(pg, "backup-phoenix", capsys)
     assert code != 0 and _server_checks(pg) == 1, err
     assert ("password authentication failed" if case == "wrong password" else "Connection refused") in err

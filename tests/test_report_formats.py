@@ -255,6 +255,16 @@ def test_namesakes_in_one_file_are_told_apart_by_namespace(capsys, tmp_path: Pat
     assert code == 1 and out.startswith("::error file=dup.yaml,line=12,col=3,"), out  # not line 5
 
 
+def test_a_finding_on_an_item_of_a_list_points_at_the_item(capsys, tmp_path: Path) -> None:
+    """An item of a `kind: List` is checked as an object of its own; its finding was looked for among the
+    file's top-level objects (composing the rest of the file node by node) and fell back to line 1."""
+    item = "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: cm{0}}}\n  data:\n    a: {1}\n"
+    text = "apiVersion: v1\nkind: List\nitems:\n" + "".join(item.format(i, "yes" if i == 3 else "b") for i in range(5))
+    (tmp_path / "list.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n" + text)
+    code, out, _ = run_cli(capsys, tmp_path, "-o", "github", "validate", "list.yaml", "--kube-version", "1.37")
+    assert code == 1 and out.startswith("::error file=list.yaml,line=27,col=5,"), out
+
+
 @pytest.mark.parametrize("newline", ["\n"])
 def test_a_finding_in_a_long_stream_is_located_in_its_own_document(capsys, monkeypatch, tmp_path: Path,
                                                                    newline: str) -> None:

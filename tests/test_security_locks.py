@@ -13,6 +13,7 @@ while the chart's own templates, runs of them by reference (with the templates `
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -54,6 +55,17 @@ BACKUP = {"name": "backup", "synchronization": {"mutexes": [{"name": CLAIM}]}, "
 BY_REF = {"workflowTemplateRef": {"name": "daily-backup"}}
 HEAVY = {"synchronization": {"semaphores": [{"configMapKeyRef": {"name": SEMAPHORES, "key": "heavy-jobs"}}]}}
 SUSPEND_FOREVER = {"name": "hold", "synchronization": PROVISIONING, "suspend": {}}
+THERE = {"mutexes": [{"name": "tenant-provisioning", "namespace": NS}]}  # the release's mutex, from another namespace
+HOLD_THERE = {"name": "hold", "synchronization": THERE, "suspend": {}}
+INT_ARG = {"parameters": [{"name": "p", "value": 1}]}  # Argo's typed decoder fails on it: the lenient decoding follows
+
+
+def _nest(key: str, depth: int, sync: dict[str, Any]) -> dict[str, Any]:
+    """Template main whose step (or task) has an inline template, `depth` levels of them, the innermost holding `sync`."""
+    template: dict[str, Any] = {"synchronization": sync, "container": {"image": "alpine"}}
+    for _ in range(depth):
+        template = {"steps": [[{"name": "s", "inline": template}]]} if key == "steps" else {"dag": {"tasks": [{"name": "t", "inline": template}]}}
+    return {"name": "main", **template}
 
 # (id, resource, object, oldObject, user, expected, extra request fields)
 CASES: list[tuple[str, str, Any, Any, str, str | None, dict[str, Any]]] = [
@@ -104,7 +116,8 @@ CASES: list[tuple[str, str, Any, Any, str, str | None, dict[str, Any]]] = [
     ("own-workflow-template", "workflowtemplates", _obj("WorkflowTemplate", {"templates": [SUSPEND_FOREVER]}, name="mine"), None, ALICE,
      "a workflowtemplates holding one", {}),
     ("edit-daily-backup", "workflowtemplates", _obj("WorkflowTemplate", {"templates": [BACKUP, SUSPEND_FOREVER]}, name="daily-backup"),
-     _obj("WorkflowTemplate", {"templates": [BACKUP]}, name="daily-backup"), ALICE, "only argo.templateWriters", {}),
+     _obj("WorkflowTemplate", {"templates": [BACKUP]}, name="daily-backup"), ALICE,
+     "if this is Helm installing or upgrading the chart, add its identity to argo.templateWriters", {}),
     ("lock-added-by-update", "workflows", _wf(PROVISIONING), _wf(), ALICE, "only argo.templateWriters", {}),
     # a stored template Argo reads (a templateRef of the run's own templates), or a stored spec (another namespace:
     # token-routes-argo refuses any stored spec in the release namespace)
@@ -128,6 +141,40 @@ CASES: list[tuple[str, str, Any, Any, str, str | None, dict[str, Any]]] = [
     ("semaphore-database", "workflows", _wf({"semaphores": [{"database": {"key": "my-lock"}}]}), None, ALICE, None, {}),
     ("stored-spec", "workflows", _obj("Workflow", BY_REF, OTHER, storedWorkflowTemplateSpec={"synchronization": {"mutexes": [
         {"name": "tenant-provisioning", "namespace": NS}]}}), None, BOB, "only argo.templateWriters", {}),
+    # attack21c #2: Argo's minimal CRDs keep every key of a spec, which Argo's lenient decoding reads in any case
+    ("spec-case-folded-sync", "workflows", _wf(namespace=OTHER, arguments=INT_ARG, SYNCHRONIZATION=THERE), None, BOB,
+     "SYNCHRONIZATION (Argo reads it as synchronization)", {}),
+    ("template-case-folded-sync", "workflows", _wf(templates=[{"name": "main", "Synchronization": PROVISIONING}]), None, ALICE,
+     "Synchronization (Argo reads it as synchronization)", {}),
+    ("template-defaults-case-folded-sync", "workflows", _wf(templateDefaults={"\u017fynchronization": PROVISIONING}), None, ALICE,
+     "\u017fynchronization (Argo reads it as synchronization)", {}),
+    ("mutex-case-folded-name", "workflows", _wf({"mutexes": [{"NAME": "tenant-provisioning"}]}), None, ALICE,
+     "spelled exactly, in its spec", {}),
+    ("cron-case-folded-workflow-spec", "cronworkflows", _obj("CronWorkflow", {"schedules": ["* * * * *"], "workflowspec": {"synchronization": THERE}},
+                                                             OTHER), None, BOB, "workflowspec (Argo reads it as workflowSpec)", {}),
+    # #4: the stored templates of a run of the chart's templates are exempt only in the release namespace, and only
+    # under the keys of the chart's own templates
+    ("stored-template-forged-for-daily-backup", "workflows", _obj("Workflow", BY_REF, OTHER, storedTemplates={"namespaced/daily-backup/evil": HOLD_THERE}),
+     None, BOB, "only argo.templateWriters", {}),
+    ("stored-template-own-key-elsewhere", "workflows", _obj("Workflow", BY_REF, OTHER, storedTemplates={"namespaced/daily-backup/backup": HOLD_THERE}),
+     None, BOB, "only argo.templateWriters", {}),
+    ("stored-template-forged-for-restore", "workflows", _obj("Workflow", {"workflowTemplateRef": {"name": "restore"}},
+                                                            storedTemplates={"namespaced/restore/evil": SUSPEND_FOREVER}),
+     None, ALICE, "only argo.templateWriters", {}),
+    # #6, #7: inline templates nest one level (the policy looks into that level; deeper is refused), in templates and in
+    # templateDefaults alike
+    ("nested-inline-steps", "workflows", _wf(namespace=OTHER, templates=[_nest("steps", 2, THERE)]), None, BOB, "nest one level", {}),
+    ("nested-inline-dag", "workflows", _wf(namespace=OTHER, templates=[_nest("dag", 2, THERE)]), None, BOB, "nest one level", {}),
+    ("nested-inline-own-lock", "workflows", _wf(namespace=OTHER, templates=[_nest("dag", 2, {"mutexes": [{"name": "mine"}]})]), None, BOB,
+     "make it a template of the workflow and call it by name", {}),
+    ("nested-inline-in-template-defaults", "workflows", _wf(namespace=OTHER, templateDefaults=_nest("steps", 2, {})), None, BOB, "nest one level", {}),
+    ("inline-own-lock", "workflows", _wf(namespace=OTHER, templates=[_nest("steps", 1, {"mutexes": [{"name": "mine"}]})]), None, BOB, None, {}),
+    # the policy's CEL cost stays within the API server's budget on a large workflow (3,000 inline steps, each with a lock)
+    ("large-workflow", "workflows", _wf(namespace=OTHER, templates=[{"name": f"t{i}", "steps": [[{"name": f"s{j}", "inline": {
+        "synchronization": {"mutexes": [{"name": f"m{j}"}]}, "container": {"image": "alpine"}}} for j in range(30)]]} for i in range(100)]),
+     None, BOB, None, {}),
+    ("template-defaults-inline-step", "workflows", _wf(namespace=OTHER, templateDefaults=_nest("steps", 1, THERE)), None, BOB,
+     "only argo.templateWriters", {}),
 ]
 
 
@@ -155,3 +202,16 @@ def test_the_locks_follow_the_values(helm):
     variables = {v["name"]: v["expression"] for v in policy["spec"]["variables"]}
     assert (variables["mutexes"], variables["semaphoreMaps"]) == ('["nas"]', "[]")
     assert not policy["spec"]["matchConstraints"].get("namespaceSelector")
+
+
+def test_the_exempt_stored_templates_are_the_charts_own(locks_policy, helm):
+    """A run of daily-backup, restore or tenant-provisioning by reference may carry the templates `argo submit --from`
+    stores, under exactly the keys of the chart's own templates (attack21c #4): the list is read from the rendered
+    WorkflowTemplates, so a template added to the chart is exempt and no other key is."""
+    docs = render_chart(helm=helm, namespace=NS, release="cv")
+    templates = by_kind(docs, "WorkflowTemplate")
+    own = [f"namespaced/{name}/{t['name']}" for name in ("tenant-provisioning", "daily-backup", "restore")
+           for t in templates[name]["spec"]["templates"]]
+    variables = {v["name"]: v["expression"] for v in locks_policy["spec"]["variables"]}
+    assert sorted(json.loads(variables["ownStoredKeys"])) == sorted(own)
+    assert "namespaced/daily-backup/backup" in own and "namespaced/restore/verify" in own

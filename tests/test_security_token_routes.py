@@ -18,7 +18,7 @@ import pytest
 
 from admission_utils import wrong_decisions
 from chart_utils import by_kind, render_chart
-from cogniverse_dev import gobuild
+from cogniverse_dev import argo_fields, gobuild
 
 NS, RELEASE = "cogniverse-prod", "cv"
 PROV, WATCH, STEPS = "cv-cogniverse-tenant-provisioner", "cv-cogniverse-deadline-watchdog", "cv-cogniverse-workflow"
@@ -64,6 +64,8 @@ def _status(obj: dict[str, Any], **status: Any) -> dict[str, Any]:
 
 
 CREATE_NS = {"templateRef": {"name": "tenant-provisioning", "template": "create-namespace"}}
+INT_ARG = {"parameters": [{"name": "p", "value": 1}]}  # Argo's typed decoder fails on it: the lenient decoding follows
+MAIN = {"container": {"image": "alpine"}}
 
 # (id, resource, object, oldObject, user, expected, extra request fields)
 ARGO: list[tuple[str, str, Any, Any, str, str | None, dict[str, Any]]] = [
@@ -130,7 +132,10 @@ ARGO: list[tuple[str, str, Any, Any, str, str | None, dict[str, Any]]] = [
      None, ALICE, "only Argo's workflow controller", {}),
     ("stored-spec-on-run", "workflows", _status(_wf(**RUN), storedWorkflowTemplateSpec=EVIL), None, ALICE, "status.storedWorkflowTemplateSpec", {}),
     ("stored-spec-replaced", "workflows", _status(_wf(**RUN), phase="Running", storedWorkflowTemplateSpec=EVIL),
-     _status(_wf(**RUN), phase="Running", storedWorkflowTemplateSpec=STORED), ALICE, "status.storedWorkflowTemplateSpec", {}),
+     _status(_wf(**RUN), phase="Running", storedWorkflowTemplateSpec=STORED), ALICE, "may write the status of a run of tenant-provisioning", {}),
+    # argo stop --message writes the message into the run's nodes (attack21c #13): refused, saying how to stop it
+    ("stop-with-a-message", "workflows", _status(_wf(**RUN, shutdown="Stop"), phase="Running", nodes={"x": {"phase": "Running", "message": "bye"}}),
+     _status(_wf(**RUN), phase="Running", nodes={"x": {"phase": "Running"}}), ALICE, "stop such a run with a plain argo stop or argo terminate", {}),
     ("stored-arguments-forged", "workflows", _status(_wf(**INGEST), storedWorkflowTemplateSpec={**INGEST, "arguments": {"parameters": []}}),
      _status(_wf(**INGEST), storedWorkflowTemplateSpec=INGEST), ALICE, "storedTemplates", {}),
     # argo submit of a run of tenant-provisioning stores its templates (validation resolves them in the
@@ -211,6 +216,40 @@ ARGO: list[tuple[str, str, Any, Any, str, str | None, dict[str, Any]]] = [
     ("inline-exact-keys", "workflows", _steps({"inline": {"container": {"image": "alpine"}, "inputs": {"parameters": [{"name": "p", "default": 1}]},
                                                    "executor": {"serviceAccountName": STEPS}, "metadata": {"labels": {"a": "b"}}}}),
      None, ALICE, None, {}),
+    # The same decoding with Argo's minimal CRDs (install.yaml: the API server keeps every key of spec and status,
+    # attack21c #2): a key anywhere Argo reads one is spelled as Argo does; the denial names it and Argo's spelling.
+    *[(f"spec-key-{i}", "workflows", _wf(**{"entrypoint": "main", "arguments": INT_ARG, key: value, "templates": [{"name": "main", **MAIN}]}),
+       None, ALICE, f"{key} (Argo reads it as {exact})", {}) for i, (key, exact, value) in enumerate([
+           ("ServiceAccountName", "serviceAccountName", PROV), ("\u017ferviceAccountName", "serviceAccountName", PROV),
+           ("PODSPECPATCH", "podSpecPatch", '{"serviceAccountName": "%s"}' % PROV), ("wor\u212aflowTemplateRef", "workflowTemplateRef", RUN["workflowTemplateRef"]),
+           ("TemplateDefaults", "templateDefaults", {"serviceAccountName": PROV}), ("Templates", "templates", [{"name": "main", "serviceAccountName": PROV}]),
+           ("ArtifactGC", "artifactGC", {"serviceAccountName": PROV}), ("Hooks", "hooks", {"exit": {"templateRef": CREATE_NS["templateRef"]}})])],
+    ("template-defaults-key", "workflows", _wf(entrypoint="main", arguments=INT_ARG, templateDefaults={"Executor": {"serviceAccountName": PROV}},
+                                                templates=[{"name": "main", **MAIN}]), None, ALICE, "Executor (Argo reads it as executor)", {}),
+    ("template-defaults-inline-step", "workflows", _wf(entrypoint="main", templateDefaults={"steps": [[{"name": "s", "inline": {
+        "serviceAccountName": PROV, **MAIN}}]]}, templates=[{"name": "main", **MAIN}]), None, ALICE, f"may not run as {PROV}", {}),
+    ("template-key", "workflows", _inline(serviceaccountname=PROV), None, ALICE, "serviceaccountname (Argo reads it as serviceAccountName)", {}),
+    ("template-executor-key", "workflows", _inline(executor={"ServiceAccountName": PROV}), None, ALICE, "spelled exactly, in its spec", {}),
+    ("step-key", "workflows", _steps({"TemplateRef": CREATE_NS["templateRef"]}), None, ALICE, "spelled exactly, in its spec", {}),
+    ("step-template-ref-key", "workflows", _steps({"templateRef": {"name": "video-ingestion", "template": "ingest", "ClusterScope": True}}), None, ALICE,
+     "spelled exactly, in its spec", {}),
+    ("step-hook-key", "workflows", _steps({"template": "x", "hooks": {"exit": {"templateref": CREATE_NS["templateRef"]}}}), None, ALICE,
+     "spelled exactly, in its spec", {}),
+    ("cron-workflow-spec-key", "cronworkflows", _obj("CronWorkflow", {"schedules": ["* * * * *"], "WorkflowSpec": EVIL}), None, ALICE,
+     "WorkflowSpec (Argo reads it as workflowSpec)", {}),
+    ("cron-key", "cronworkflows", _obj("CronWorkflow", {"schedules": ["* * * * *"], "workflowSpec": {"ServiceAccountName": PROV}}), None, ALICE,
+     "ServiceAccountName (Argo reads it as serviceAccountName)", {}),
+    ("template-key-in-a-workflow-template", "workflowtemplates", _obj("WorkflowTemplate", {"templates": [{"name": "a", "SERVICEACCOUNTNAME": PROV}]}),
+     None, ALICE, "SERVICEACCOUNTNAME (Argo reads it as serviceAccountName)", {}),
+    ("status-key", "workflows", _status(_wf(**INGEST), StoredTemplates={"namespaced/video-ingestion/ingest": EVIL_STEP}), None, ALICE,
+     "StoredTemplates (Argo reads it as storedTemplates)", {}),
+    ("stored-template-key", "workflows", _status(_steps({"templateRef": {"name": "video-ingestion", "template": "ingest"}}),
+                                                 storedTemplates={"namespaced/video-ingestion/ingest": {"name": "ingest", "ServiceAccountName": PROV}}),
+     None, ALICE, "spelled exactly, in its spec", {}),
+    ("non-ascii-key", "workflows", _wf(entrypoint="main", templates=[{"name": "main", **MAIN}], **{"\u0131nline": 1}), None, ALICE,
+     "synchronization: \u0131nline (Argo", {}),
+    ("unknown-key-is-ignored", "workflows", _wf(entrypoint="main", arguments=INT_ARG, comment="mine", templates=[{"name": "main", **MAIN}]),
+     None, ALICE, None, {}),
 ]
 
 
@@ -219,9 +258,16 @@ def _pod(account: str) -> dict[str, Any]:
             "spec": {"serviceAccountName": account, "containers": [{"name": "c", "image": "alpine"}]}}
 
 
+def _step_pod(account: str) -> dict[str, Any]:
+    """A pod as Argo's controller makes it for a step (test_security_pod_admission.py: only such pods may run as a privileged account)."""
+    pod = _pod(account)
+    pod["metadata"]["labels"] = {"workflows.argoproj.io/workflow": "run-1"}
+    return pod
+
+
 TOKEN = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "metadata": {"name": PROV, "namespace": NS}, "spec": {}}
 CORE: list[tuple[str, str, str, Any, Any, str, str | None, dict[str, Any]]] = [
-    ("controller-creates-pod", "CREATE", "pods", _pod(PROV), None, CONTROLLER, None, {}),
+    ("controller-creates-pod", "CREATE", "pods", _step_pod(PROV), None, CONTROLLER, None, {}),
     ("anyone-runs-steps-account", "CREATE", "pods", _pod(STEPS), None, ALICE, None, {}),
     ("kubelet-token", "CREATE", "serviceaccounts", TOKEN, None, "system:node:node-1", None, {"subResource": "token", "name": PROV}),
     ("plain-pod", "CREATE", "pods", _pod(PROV), None, ALICE, "only Argo's workflow controller (system:serviceaccount:argo:argo", {}),
@@ -265,3 +311,10 @@ def test_argo_controller_identity_comes_from_values(helm):
                         helm=helm, namespace=NS, release=RELEASE)
     policy = by_kind(docs, "ValidatingAdmissionPolicy")[f"{NS}.cv-cogniverse-token-routes-core"]
     assert {"name": "controller", "expression": '"system:serviceaccount:wf:argo-workflows-workflow-controller"'} in policy["spec"]["variables"]
+
+
+def test_the_argo_field_names_are_generated_from_argos_schemas():
+    """The exact-spelling check's list of Argo's field names (templates/workflows/_argo_fields.tpl) is the one
+    generated from the bundled Argo schemas of every Argo version the toolkit checks."""
+    assert argo_fields.CHART_FILE.read_text() == argo_fields.render(), "regenerate it: python -m cogniverse_dev.argo_fields"
+    assert argo_fields.fields()["serviceaccountname"] == "serviceAccountName"

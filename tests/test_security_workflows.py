@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import pytest
+from cogniverse_chart.errors import HelmError
 from chart_utils import CRON_WORKFLOWS, OWN_CRON_WORKFLOWS, WORKFLOW_TEMPLATES, by_kind
 
 
@@ -69,9 +70,34 @@ def test_policy_follows_release_namespace_and_account_name(helm, render_chart):
     assert {v["name"]: v["expression"] for v in policy["spec"]["variables"]}["releaseNamespace"] == '"cogniverse-prod"'
 
 
-def test_policy_goes_with_the_chart_rbac(helm, render_chart):
+def test_policies_stay_without_the_chart_rbac(helm, render_chart):
+    """workflows.rbac.create=false leaves the roles to a cluster admin, never the confinement (attack21d #10): the
+    accounts and the WorkflowTemplates running as them are still rendered, so the policies are too."""
     docs = render_chart({"workflows": {"rbac": {"create": False}}}, helm=helm)
-    assert not by_kind(docs, "ValidatingAdmissionPolicy") and not by_kind(docs, "ClusterRole")
+    assert not by_kind(docs, "ClusterRole")
+    names = {n.split(".", 1)[1] for n in by_kind(docs, "ValidatingAdmissionPolicy")}
+    assert names == {f"cogniverse-{p}" for p in ("tenant-provisioner", "deadline-watchdog", "token-routes-argo",
+                                                  "token-routes-core", "token-routes-locks")}
+    assert set(by_kind(docs, "ValidatingAdmissionPolicyBinding")) == set(by_kind(docs, "ValidatingAdmissionPolicy"))
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("groups", "system:authenticated"), ("groups", "system:unauthenticated"), ("groups", "system:serviceaccounts"),
+    ("groups", "system:serviceaccounts:cogniverse"), ("groups", "system:serviceaccounts:ci"),
+    ("users", "system:anonymous"), ("users", "system:serviceaccount:cogniverse:cogniverse-workflow"),
+    ("users", "system:serviceaccount:cogniverse:default")])
+def test_template_writers_are_never_everyone(helm, render_chart, key, value):
+    """argo.templateWriters may run any pod as the provisioner (by writing its template) and are exempt from the
+    locks policy: a group every user or pod is in, or an account of the release namespace, is refused (attack21d #11)."""
+    with pytest.raises(HelmError) as err:
+        render_chart({"argo": {"templateWriters": {key: ["system:masters", value]}}}, helm=helm)
+    assert f'argo.templateWriters.{key}[1] "{value}"' in str(err.value), str(err.value)
+
+
+def test_template_writers_outside_the_namespace_render(helm, render_chart):
+    docs = render_chart({"argo": {"templateWriters": {"users": ["system:serviceaccount:argocd:argocd-application-controller"],
+                                                      "groups": ["platform-admins"]}}}, helm=helm)
+    assert by_kind(docs, "ValidatingAdmissionPolicy")
 
 
 def test_resource_steps_take_only_validated_values(docs):

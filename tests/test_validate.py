@@ -16,6 +16,7 @@ import yaml
 
 from cogniverse_chart import schema_bundles, schemas, versions
 from cogniverse_chart.documents import Document, parse_stream, read_paths
+from cogniverse_chart.errors import ToolkitError
 from cogniverse_chart.perf.schema_compiler import Compiler
 from cogniverse_chart.findings import Severity
 from cogniverse_chart.validate import DEFAULT_KUBE_VERSIONS, Validator
@@ -159,7 +160,6 @@ def test_secret_data_must_be_base64_and_the_message_points_at_string_data(valida
     ("metadata: 5\n", "$.metadata", "expected object, got integer 5"),  # D44: AttributeError in Document.name
     ("metadata: [x]\n", "$.metadata", "expected object, got array"),
     ("metadata: true\n", "$.metadata", "expected object, got boolean"),
-    ("metadata: {name: c}\n~: 1\n", "$.null", "unknown field 'null'"),  # D45: a null key reached difflib
     ("metadata: {name: c}\n1: 1\n", "$[\"1\"]", "unknown field '1'"),
 ])
 def test_odd_metadata_and_keys_are_findings_not_tracebacks(validator: Validator, text: str, path: str,
@@ -167,6 +167,16 @@ def test_odd_metadata_and_keys_are_findings_not_tracebacks(validator: Validator,
     for found in (validator.validate(docs("apiVersion: v1\nkind: ConfigMap\n" + text)),
                   validator.validate(docs("apiVersion: v1\nkind: ConfigMap\nx: &a 1\n" + text))):  # PyYAML path
         assert [f.path for f in found if message in f.message][:1] == [path], [(f.path, f.message) for f in found]
+
+
+@pytest.mark.parametrize("key", ["~", "null", "NULL", "? "])
+def test_a_null_key_is_refused_with_its_line_as_kubectl_refuses_it(key: str) -> None:
+    """D45/D6: a null key reached difflib (a traceback), then read as the field 'null'; sigs.k8s.io/yaml refuses
+    the document (unsupported map key), and so does the reader now, naming the line, on both paths."""
+    for extra in ("", "x: &a 1"):  # the fast path, PyYAML's
+        with pytest.raises(ToolkitError, match=r"^c\.yaml:5:[12]: a null key .*quote the key"):
+            parse_stream(f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\n{extra or 'y2: 1'}\n"
+                         f"{key}{chr(10) if key == '? ' else ''}: 1\n", "c.yaml")
 
 
 def test_argo_objects_checked_against_each_argo_version(validator: Validator) -> None:
@@ -332,3 +342,9 @@ def test_every_bundled_definition_compiles() -> None:
                 count += 1
             assert set(b["kinds"].values()) <= set(b["definitions"])
     assert count > 1500
+
+
+def test_a_null_where_a_type_belongs_is_named_once(validator: Validator) -> None:
+    """D22: `expected string, got null null` repeated the value's type as its text."""
+    found = validator.validate(docs("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: null}\n"))
+    assert found and all(f.message.startswith("expected string, got null (") for f in found), found

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import json
+import re
 import math
 import subprocess
 
@@ -177,15 +178,21 @@ SCALARS = ("y Y yes Yes YES n N no No NO true True TRUE false False FALSE on On 
            "0644 0o10 0x1F 0X1F 0b101 0B101 0O17 08 09 012_3 1_000 +12 -12 0 00 -0 +0 1:20 190:20:30 1e3 12e03 1E3 "
            "1.5 .5 1. 6.8523015e+5 685.230_15e+03 1_000.5 190:20:30.15 1.0e+3 1e+3 1e-3 0.1e3 +1e3 = << 2001-12-14 "
            "0x_1F 0_7 -0644 +0644 0000 0.0 1__0 0b1_0 0o1_0 0x1_F 1e 1e+ e3 .e3 yES nO oN oFF -0b11 .5_0 "
-           "18446744073709551615").split()
+           "18446744073709551615 "
+           # underscores Go keeps (a leading `_` is text; ParseFloat wants digits around one), infinity and NaN
+           # (JSON has neither: kubectl refuses the document)
+           "_1 _1_ __1 1_ _ +_1 -_1 ._5 .5_0 1._5 1e_3 _1.5 _.5 _0x1 inf nan -.nan +.nan .inf .Inf .INF -.inf +.inf "
+           ".nan .NaN .NAN").split()
 #: Numbers out of Go's range (a float, or the text, in Go): read as Go reads them on PyYAML's path (an anchor
 #: sends the document there); the fast path reads them as Python numbers (no verdict changes: a schema's
 #: integer or string type says the same of both), which a scan of every digit run would cost 10% to avoid.
 OUT_OF_RANGE = "99999999999999999999 -9223372036854775809 0x10000000000000000 1e999".split()
-#: Keys Go reads as booleans or integers (D6): the text its JSON gives them ("true", "420"). YAML 1.2's own
-#: non-string keys (`true:`, `1:`, `0o10:`) stay Python values on the fast path (a scan of every key would cost).
-KEYS = "y Y yes n NO on Off 0644 08 -0644".split()
-KEY_CONTEXTS = ("{v}: x\n", "a:\n  {v}: x\n", "a: {{{v}: x, b: 1}}\n", "a: [{{{v}: x}}]\n")
+#: Keys Go reads as booleans, numbers or null (D6): the text its JSON gives them ("true", "420", float keys as
+#: float32 in %g: "1e+06", "1.2345679e+08", ".inf"); a null key is refused.
+KEYS = ("y Y yes n NO on Off 0644 08 -0644 true False TRUE 1 -1 0x10 0o10 1_0 _1 1.0 1.5 -1.5 1e3 1e6 1.0e+6 1e20 "
+        "0.1 .5 3.14 .inf -.inf .nan 1e-7 100000.0 1000000.0 1234567.0 123456789.0 -0.0 0.0 2.5e-5 1e39 ~ null Null "
+        "NULL").split()
+KEY_CONTEXTS = ("{v}: x\n", "a:\n  {v}: x\n", "a: {{{v}: x, b: 1}}\n", "a: [{{{v}: x}}]\n", "b: 1\n{v}:\n  c: 2\n")
 #: Where a value stands: aligned after its key, after a tab, on the next line, in block and flow sequences
 #: and mappings (also across lines), before a comment.
 CONTEXTS = ("a: {v}\n", "a:   {v}\n", "a:\t{v}\n", "a:\n  {v}\n", "a:\n- {v}\n", "a:\n-   {v}\n", "a: [{v}]\n",
@@ -217,11 +224,12 @@ def kube_yaml() -> str:
 def test_every_value_form_reads_as_kubectl_reads_it(kube_yaml: str, newline: str) -> None:
     """D1-D4: aligned values (`KEY:   yes`), values after a line break, CRLF files, `y`/`n`, Go's number forms
     (08, 12e03, 0o10, 1_000, -0644, 1:20 as a string): the reader gives what k8s.io/apimachinery's YAMLReader
-    and ToJSON give (tools/kube-yaml), on the fast path and on PyYAML's. Not compared: values JSON cannot
-    hold (.inf, .nan: kubectl refuses them) and non-string keys (D6)."""
+    and ToJSON give (tools/kube-yaml), on the fast path and on PyYAML's; `_1`, `.inf`/`.nan` (refused, as
+    kubectl refuses them), null keys (refused) and bool, integer and float keys (D6) too."""
     texts = [c.format(v=v).replace("\n", newline) for c in CONTEXTS for v in SCALARS]
     texts += [c.format(v=v).replace("\n", newline) for c in CONTEXTS if "&" in c for v in OUT_OF_RANGE]
     texts += [c.format(v=v).replace("\n", newline) for c in KEY_CONTEXTS for v in KEYS]
+    texts += [t.replace("\n", newline) for t in ("? \n: x\n", "a: 1\n? ~\n: x\n", "a: &x 1\n~: *x\n")]
     proc = subprocess.run([kube_yaml], input="".join("---" + newline + t for t in texts), capture_output=True,
                           text=True, timeout=120)
     theirs = proc.stdout.splitlines()
@@ -261,3 +269,38 @@ def test_validate_and_check_refuse_what_kubectl_refuses_in_aligned_and_crlf_file
     (chart / "templates" / "flags.yaml").write_bytes(cm.replace("\n", newline).encode())
     code, result = run_json(capsys, chart, "check", "--helm", "3")
     assert code == 1 and "$.data.ENABLE_X" in {f["path"] for f in result["findings"] if f["name"] == "flags"}
+
+
+@pytest.mark.parametrize("value,shown", [(".inf", ".inf"), ("-.Inf", "-.inf"), (".NaN", ".nan")])
+def test_infinity_and_nan_are_refused_naming_the_value(value: str, shown: str) -> None:
+    """kubectl and Helm cannot turn .inf or .nan into JSON and refuse the document; so does the reader, with
+    the document's line and the value's path (a quoted ".inf" is text, and fine)."""
+    for anchor in ("", "x: &a 1\n"):
+        with pytest.raises(ToolkitError, match=rf"^f\.yaml:2: \$\.spec\.r\[1\] is {re.escape(shown)}, which JSON"):
+            parse_stream(f"a: 1\n---\n{anchor}kind: K\nspec: {{r: [1, {value}], s: '.inf'}}\n", "f.yaml")
+    assert parse_stream("kind: K\nspec: {s: '.inf', t: \".nan\"}\n", "f.yaml")[0].obj["spec"] == {"s": ".inf", "t": ".nan"}
+
+
+@pytest.mark.parametrize("stream", [
+    "a: 1\n---\n\ufeffb: 1\n",                   # D7: a BOM starting a later document (files joined with cat)
+    "a: 1\r\n---\r\n\ufeffb: 1\r\n",
+    "a: 1\n---\n\n  \ufeffb: 1\n",               # ... not at the document's start: part of the key, as in Go
+    "a: 1\n--- {b: 1}\n",                        # D8: content on the separator line
+    "a: 1\n---x\nb: 1\n",
+    "a: 1\n----\nb: 1\n",
+    "a: 1\n--- |\n  text\n",
+    "a: 1\n---   # a comment\nb: 1\n",
+    "a: 1\n---\t\r\nb: 1\n",
+])
+def test_separators_and_byte_order_marks_read_as_kubectl_reads_them(kube_yaml: str, stream: str,
+                                                                    tmp_path: Path) -> None:
+    proc = subprocess.run([kube_yaml], input=stream, capture_output=True, text=True, timeout=60)
+    theirs = proc.stdout.splitlines()
+    (tmp_path / "s.yaml").write_bytes(stream.encode())
+    for read in (lambda: [d.obj for d in parse_stream(stream, "s.yaml")],
+                 lambda: [d.obj for d in read_paths([str(tmp_path / "s.yaml")])]):
+        if theirs[-1].startswith("ERROR"):
+            with pytest.raises(ToolkitError, match=r"s\.yaml:2: invalid document separator: .* follows `---`"):
+                read()
+        else:
+            assert read() == [json.loads(line) for line in theirs]

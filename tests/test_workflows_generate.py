@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -13,6 +14,7 @@ from cogniverse_chart import REPO_ROOT, generate
 from cogniverse_chart.cli import main
 from cogniverse_chart.documents import read_paths
 from chart_utils import CRON_WORKFLOWS, OWN_CRON_WORKFLOWS, WORKFLOW_TEMPLATES, by_kind, parameters, render_chart
+from cogniverse_chart.catalogue import catalogue
 
 WORKFLOWS = REPO_ROOT / "workflows"
 
@@ -95,7 +97,7 @@ def test_committed_files_are_for_what_deploy_k3s_installs_without_values():
 def test_cron_files_hold_the_cron_workflows_as_the_chart_renders_them():
     chart = by_kind(render_chart(profile=generate.DEFAULT_PROFILE), "CronWorkflow")
     seen = []
-    for fname, names in generate.CRON_FILES.items():
+    for fname, names in catalogue().cron_files.items():
         docs = list(read_paths([str(WORKFLOWS / f"{fname}.yaml")]))
         assert [d.name for d in docs] == list(names) and {d.kind for d in docs} == {"CronWorkflow"}
         for d in docs:
@@ -210,3 +212,21 @@ def test_from_release_without_a_reachable_release_is_one_line_naming_it(tmp_path
     assert not (tmp_path / "out").exists(), "nothing is written when the release cannot be read"
     assert main(["generate", "--from-release", "--profile", "smoke"]) == 2
     assert "takes the release's own values" in capsys.readouterr().err
+
+
+def test_generate_from_on_a_foreign_chart_uses_its_namespace(capsys, tmp_path: Path) -> None:
+    """D43: a WorkflowTemplate without metadata.namespace gave a Workflow in namespace `cogniverse` whatever the
+    chart or --namespace; `--from ''` fell through to the guide files; --from with --out-dir ignored the folder."""
+    from toolkit_utils import helm_create, run_cli
+
+    chart = helm_create(tmp_path)
+    (chart / "templates" / "wt.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: WorkflowTemplate\nmetadata: {name: wt}\nspec:\n  entrypoint: m\n"
+        "  templates: [{name: m, container: {image: 'alpine:3.20'}}]\n")
+    for extra, namespace in (([], "demo"), (["--namespace", "team-a"], "team-a")):
+        code, out, err = run_cli(capsys, chart, "-o", "json", "generate", "--from", "workflowtemplate/wt", *extra)
+        assert code == 0 and json.loads(out)["metadata"]["namespace"] == namespace, (out, err)
+    for argv, needle in ((["--from", ""], "--from '': name what to run"),
+                         (["--from", "workflowtemplate/wt", "--out-dir", "x"], "drop --out-dir/--check")):
+        code, _, err = run_cli(capsys, chart, "generate", *argv)
+        assert code == 2 and needle in err, err

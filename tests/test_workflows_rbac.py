@@ -99,6 +99,7 @@ def test_existing_service_account_without_name_is_refused(helm):
 
 
 def test_rbac_can_be_left_to_the_cluster_admin(helm):
+    """The roles and bindings, not the admission policies (test_security_workflows.py)."""
     docs = render_chart({"workflows": {"rbac": {"create": False}}}, helm=helm)
     assert not [d for d in _workflow_rbac(docs) if d.kind != "ServiceAccount"]
 

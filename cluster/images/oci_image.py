@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Write an OCI image archive from local files, without docker.
+"""Write an OCI image archive from local files, without docker: the one OCI archive writer of the
+repository (images/smoke-runner/pack_oci.py uses its library part: Blob, Layer, image, write_tar).
 
 The archive holds an OCI layout (oci-layout, index.json, blobs/sha256/...) whose index names
 the image (`io.containerd.image.name` and `org.opencontainers.image.ref.name`, both the plain
@@ -18,13 +19,19 @@ filesystem written by mmdebstrap) placed below it, in order; those are streamed,
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import io
 import json
 import os
 import sys
 import tarfile
+from dataclasses import dataclass
 
+MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+LAYER_TAR = "application/vnd.oci.image.layer.v1.tar"
+#: Annotations of an index entry that name the image.
+REF_NAME, CONTAINERD_NAME = "org.opencontainers.image.ref.name", "io.containerd.image.name"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
@@ -75,74 +82,121 @@ def build_layer(files: list[tuple[str, str, int]], dirs: list[tuple[str, int]],
     return buf.getvalue()
 
 
-def _file_digest(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def dumps(obj: object) -> bytes:
+    """Canonical JSON (sorted keys, no spaces): the bytes a config or manifest digest is taken of."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
 
 
-def write_archive(out: str, name: str, layer: bytes, config: dict, lower: list[str] | None = None) -> str:
-    """Write the archive; `lower` are layer tar files below `layer`. Returns the manifest digest."""
-    blobs: dict[str, bytes | str] = {}  # digest -> content, or the path of a file to stream
+@dataclass(frozen=True)
+class Blob:
+    """A content-addressed blob: its bytes, or the path of a file streamed into the archive."""
 
-    def blob(data: bytes) -> str:
-        digest = hashlib.sha256(data).hexdigest()
-        blobs[digest] = data
-        return digest
+    digest: str  # hex sha256
+    size: int
+    data: bytes | None = None
+    path: str | None = None
 
-    layers = []
-    for path in lower or []:
-        digest = _file_digest(path)
-        blobs[digest] = path
-        layers.append((digest, os.path.getsize(path)))
-    layers.append((blob(layer), len(layer)))
-    config["rootfs"] = {"type": "layers", "diff_ids": [f"sha256:{d}" for d, _ in layers]}
-    config_bytes = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
-    config_digest = blob(config_bytes)
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": f"sha256:{config_digest}", "size": len(config_bytes)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": f"sha256:{d}", "size": size} for d, size in layers],
-    }
-    manifest_bytes = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
-    manifest_digest = blob(manifest_bytes)
-    index = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
-                       "digest": f"sha256:{manifest_digest}", "size": len(manifest_bytes),
-                       "annotations": {"org.opencontainers.image.ref.name": name,
-                                       "io.containerd.image.name": name}}],
-    }
-    docker_manifest = [{"Config": f"blobs/sha256/{config_digest}", "RepoTags": [name],
-                        "Layers": [f"blobs/sha256/{d}" for d, _ in layers]}]
-    members = {
-        "oci-layout": json.dumps({"imageLayoutVersion": "1.0.0"}).encode(),
-        "index.json": json.dumps(index, sort_keys=True).encode(),
-        "manifest.json": json.dumps(docker_manifest).encode(),
-    }
+    @property
+    def name(self) -> str:
+        return f"blobs/sha256/{self.digest}"
+
+    @classmethod
+    def of(cls, data: bytes) -> "Blob":
+        return cls(hashlib.sha256(data).hexdigest(), len(data), data=data)
+
+    @classmethod
+    def of_file(cls, path: str) -> "Blob":
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        return cls(h.hexdigest(), os.path.getsize(path), path=path)
+
+
+@dataclass(frozen=True)
+class Layer:
+    blob: Blob
+    diff_id: str  # hex sha256 of the uncompressed tar (the blob's own digest when uncompressed)
+    media_type: str = LAYER_TAR
+
+    @classmethod
+    def uncompressed(cls, blob: Blob) -> "Layer":
+        return cls(blob, blob.digest)
+
+
+def gzip_layer(tar: bytes) -> Layer:
+    """A layer stored gzip-compressed, reproducibly (no name, mtime 0, level 9)."""
+    buf = io.BytesIO()
+    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, compresslevel=9) as gz:
+        gz.write(tar)
+    return Layer(Blob.of(buf.getvalue()), hashlib.sha256(tar).hexdigest(), LAYER_TAR + "+gzip")
+
+
+@dataclass(frozen=True)
+class Image:
+    """One image's config, manifest and layers, from which the archives are written."""
+
+    name: str  # NAME:TAG
+    config: Blob
+    manifest: Blob
+    layers: tuple[Layer, ...]
+
+    def oci_layout(self, annotations: tuple[str, ...] = (REF_NAME, CONTAINERD_NAME),
+                   platform: dict | None = None) -> tuple[list[Blob], dict[str, bytes]]:
+        """(blobs, other members) of an OCI image layout whose index names the image with `annotations`."""
+        entry = {"mediaType": MANIFEST, "digest": f"sha256:{self.manifest.digest}", "size": self.manifest.size,
+                 "annotations": {a: self.name for a in annotations}}
+        if platform:
+            entry["platform"] = platform
+        index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [entry]}
+        return ([self.config, self.manifest, *(la.blob for la in self.layers)],
+                {"oci-layout": dumps({"imageLayoutVersion": "1.0.0"}), "index.json": dumps(index)})
+
+    def docker_manifest(self) -> bytes:
+        """The docker-save style manifest.json over the config and layer blobs."""
+        return dumps([{"Config": self.config.name, "RepoTags": [self.name],
+                       "Layers": [la.blob.name for la in self.layers]}])
+
+
+def image(name: str, config: dict, layers: list[Layer]) -> Image:
+    """The image of `config` (its rootfs is set from `layers`, bottom first)."""
+    config = {**config, "rootfs": {"type": "layers", "diff_ids": [f"sha256:{la.diff_id}" for la in layers]}}
+    config_blob = Blob.of(dumps(config))
+    manifest = {"schemaVersion": 2, "mediaType": MANIFEST,
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                           "digest": f"sha256:{config_blob.digest}", "size": config_blob.size},
+                "layers": [{"mediaType": la.media_type, "digest": f"sha256:{la.blob.digest}", "size": la.blob.size}
+                           for la in layers]}
+    return Image(name, config_blob, Blob.of(dumps(manifest)), tuple(layers))
+
+
+def write_tar(out: str, blobs: list[Blob], members: dict[str, bytes]) -> None:
+    """The archive: blobs/sha256/ (by digest), then the other members by name; written beside and renamed."""
     tmp = out + ".tmp"
     with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
         tar.addfile(_info("blobs/", tarfile.DIRTYPE, 0o755))
         tar.addfile(_info("blobs/sha256/", tarfile.DIRTYPE, 0o755))
-        for digest in sorted(blobs):
-            data = blobs[digest]
-            if isinstance(data, str):
-                with open(data, "rb") as fh:
-                    tar.addfile(_info(f"blobs/sha256/{digest}", tarfile.REGTYPE, 0o644,
-                                      size=os.path.getsize(data)), fh)
-                continue
-            tar.addfile(_info(f"blobs/sha256/{digest}", tarfile.REGTYPE, 0o644, size=len(data)),
-                        io.BytesIO(data))
-        for member, data in members.items():
-            tar.addfile(_info(member, tarfile.REGTYPE, 0o644, size=len(data)), io.BytesIO(data))
+        for b in sorted({b.digest: b for b in blobs}.values(), key=lambda b: b.digest):
+            info = _info(b.name, tarfile.REGTYPE, 0o644, size=b.size)
+            if b.path is not None:
+                with open(b.path, "rb") as fh:
+                    tar.addfile(info, fh)
+            else:
+                tar.addfile(info, io.BytesIO(b.data or b""))
+        for member in sorted(members):
+            tar.addfile(_info(member, tarfile.REGTYPE, 0o644, size=len(members[member])),
+                        io.BytesIO(members[member]))
     os.replace(tmp, out)
-    return f"sha256:{manifest_digest}"
+
+
+def write_archive(out: str, name: str, layer: bytes, config: dict, lower: list[str] | None = None) -> str:
+    """The archive of the cluster images: an OCI layout plus manifest.json over the same blobs; `lower`
+    are layer tar files below `layer`. Returns the manifest digest."""
+    layers = [Layer.uncompressed(Blob.of_file(p)) for p in lower or []]
+    img = image(name, config, [*layers, Layer.uncompressed(Blob.of(layer))])
+    blobs, members = img.oci_layout()
+    write_tar(out, blobs, {**members, "manifest.json": img.docker_manifest()})
+    return f"sha256:{img.manifest.digest}"
 
 
 def _mode(text: str | None, default: int) -> int:

@@ -49,7 +49,7 @@ mkdir -p "$OUT/import"
 OUT=$(cd "$OUT" && pwd)
 archive="$OUT/smoke-runner-$VERSION-$GOARCH.oci.tar"
 import_archive="$OUT/import/smoke-runner-$VERSION-$GOARCH.tar"
-stamp_value=$( { cat "$HERE/go.mod" "$HERE"/*.go "$HERE/pack_oci.py" "$HERE/build.sh"; \
+stamp_value=$( { cat "$HERE/go.mod" "$HERE"/*.go "$HERE/pack_oci.py" "$ROOT/cluster/images/oci_image.py" "$HERE/build.sh"; \
                  echo "$VERSION $IMAGE $GOARCH"; go version; } | sha256sum | cut -d' ' -f1)
 stamp="$archive.stamp"
 

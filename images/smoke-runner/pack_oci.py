@@ -9,18 +9,20 @@ Writes two archives of the same image (same config and layer blobs):
   RepoTags to the fully qualified reference the kubelet asks for; it does not do that for an
   OCI index (an index entry would be registered under an `import-<date>:<tag>` name).
 One gzip layer holds the binary at /usr/local/bin/cogniverse-workflow and an empty /tmp
-(mode 1777). Everything is deterministic: the same binary gives the same digests.
+(mode 1777). Everything is deterministic: the same binary gives the same digests. The archives are
+written by cluster/images/oci_image.py's library part; this file only makes the layer and the config.
 """
 
 from __future__ import annotations
 
 import argparse
-import gzip
-import hashlib
 import io
-import json
+import sys
 import tarfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "cluster" / "images"))
+import oci_image  # noqa: E402  the one OCI archive writer of the repository
 
 BINARY_PATH = "usr/local/bin/cogniverse-workflow"
 EPOCH = 0  # fixed mtimes: reproducible layers
@@ -51,26 +53,9 @@ def build_layer(binary: bytes) -> bytes:
     return buf.getvalue()
 
 
-def gzip_bytes(data: bytes) -> bytes:
-    buf = io.BytesIO()
-    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, compresslevel=9) as gz:
-        gz.write(data)
-    return buf.getvalue()
-
-
-def sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def dumps(obj: object) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
-
-
-def pack(binary: bytes, image: str, tag: str, arch: str) -> tuple[dict[str, bytes], dict[str, bytes]]:
-    """Return the members ({name: content}) of the OCI layout archive and of the import archive."""
-    layer_tar = build_layer(binary)
-    layer_gz = gzip_bytes(layer_tar)
-    config = dumps({
+def pack(binary: bytes, image: str, tag: str, arch: str) -> oci_image.Image:
+    """The image of `binary`: one gzip layer."""
+    config = {
         "architecture": arch,
         "os": "linux",
         "config": {
@@ -84,51 +69,17 @@ def pack(binary: bytes, image: str, tag: str, arch: str) -> tuple[dict[str, byte
                 "org.opencontainers.image.description": "Implements docs/step-contract.md with fixed outputs",
             },
         },
-        "rootfs": {"type": "layers", "diff_ids": [sha256(layer_tar)]},
         "history": [{"created_by": "images/smoke-runner/pack_oci.py"}],
-    })
-    manifest = dumps({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": sha256(config), "size": len(config)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": sha256(layer_gz), "size": len(layer_gz)}],
-    })
-    index = dumps({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": sha256(manifest), "size": len(manifest),
-            "platform": {"architecture": arch, "os": "linux"},
-            "annotations": {"org.opencontainers.image.ref.name": f"{image}:{tag}"},
-        }],
-    })
-    blob = lambda data: "blobs/sha256/" + hashlib.sha256(data).hexdigest()  # noqa: E731
-    docker_manifest = dumps([{
-        "Config": blob(config),
-        "RepoTags": [f"{image}:{tag}"],
-        "Layers": [blob(layer_gz)],
-    }])
-    blobs = {blob(config): config, blob(manifest): manifest, blob(layer_gz): layer_gz}
-    oci = {"oci-layout": dumps({"imageLayoutVersion": "1.0.0"}), "index.json": index, **blobs}
-    importable = {"manifest.json": docker_manifest, blob(config): config, blob(layer_gz): layer_gz}
-    return oci, importable
+    }
+    return oci_image.image(f"{image}:{tag}", config, [oci_image.gzip_layer(build_layer(binary))])
 
 
-def write_archive(members: dict[str, bytes], output: Path) -> None:
-    tmp = output.with_suffix(output.suffix + ".tmp")
-    with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
-        for d in ("blobs", "blobs/sha256"):
-            tar.addfile(_dir(d))
-        for name in sorted(members):
-            info = tarfile.TarInfo(name)
-            info.size = len(members[name])
-            info.mode = 0o644
-            info.mtime = EPOCH
-            tar.addfile(info, io.BytesIO(members[name]))
-    tmp.replace(output)
+def write(img: oci_image.Image, arch: str, output: Path, import_output: Path) -> None:
+    """The OCI layout (for OCI tools and registries) and the import archive (manifest.json only)."""
+    blobs, members = img.oci_layout(annotations=(oci_image.REF_NAME,), platform={"architecture": arch, "os": "linux"})
+    oci_image.write_tar(str(output), blobs, members)
+    oci_image.write_tar(str(import_output), [img.config, *(la.blob for la in img.layers)],
+                        {"manifest.json": img.docker_manifest()})
 
 
 def main() -> int:
@@ -140,11 +91,11 @@ def main() -> int:
     p.add_argument("--output", type=Path, required=True, help="OCI image layout archive")
     p.add_argument("--import-output", type=Path, required=True, help="archive for ctr images import")
     args = p.parse_args()
-    oci, importable = pack(args.binary.read_bytes(), args.image, args.tag, args.arch)
-    write_archive(oci, args.output)
-    write_archive(importable, args.import_output)
-    index = json.loads(oci["index.json"])
-    print(f"packed {args.image}:{args.tag} manifest {index['manifests'][0]['digest']} -> "
+    if not args.binary.is_file():
+        p.error(f"--binary {args.binary}: not a file (build.sh builds it first)")
+    img = pack(args.binary.read_bytes(), args.image, args.tag, args.arch)
+    write(img, args.arch, args.output, args.import_output)
+    print(f"packed {args.image}:{args.tag} manifest sha256:{img.manifest.digest} -> "
           f"{args.output} (OCI layout), {args.import_output} (for ctr images import)")
     return 0
 

@@ -14,6 +14,8 @@ import pytest
 
 from cogniverse_chart.argo.client import load_kube_config
 from cogniverse_chart.helm import find_helm
+from figures import SessionFigures
+from serviceslib import Services, Tenant, close_services, open_services, provision_tenant
 from smokelib import (SESSION_NAMESPACES, GuideRun, SmokeRelease, install_release, record_session_namespaces,
                       remove_release)
 
@@ -38,8 +40,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda i: (_after_guide(i), _is_guide(i), _starts_early(i)))
 
 
+_FIGURES: list[SessionFigures] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_figures() -> None:
+    """The session's pods and their CPU-seconds on the node, printed at its end (figures.py)."""
+    if os.environ.get("KUBECONFIG") and not _FIGURES:
+        from kubernetes import client
+
+        load_kube_config(os.environ["KUBECONFIG"])
+        _FIGURES.append(SessionFigures(client.CoreV1Api()))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _FIGURES:
+        terminalreporter.write_line(_FIGURES[0].line())
+
+
 @pytest.fixture(scope="session")
-def session_namespaces() -> set[str]:
+def session_namespaces(session_figures: None) -> set[str]:
     """The namespaces that existed before any smoke test ran (recorded once; see smokelib)."""
     if os.environ.get("KUBECONFIG"):
         record_session_namespaces(os.environ["KUBECONFIG"])
@@ -95,3 +115,21 @@ def smoke(kube_cluster: Any, core_api: Any) -> Iterator[SmokeRelease]:
         yield rel
     finally:
         remove_release(rel)
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[Services]:
+    """Phoenix and Ollama from the service images (values/local.yaml) in a namespace of their own: one release
+    per session, for every test that needs the services (serviceslib.open_services)."""
+    s = open_services(os.environ["KUBECONFIG"])
+    try:
+        yield s
+    finally:
+        close_services(s)
+
+
+@pytest.fixture(scope="session")
+def phoenix_tenant(services: Services) -> Tenant:
+    """One tenant-provisioning run in the service release, for every test of the session that needs a tenant
+    with its Phoenix project (test_services.py checks the run)."""
+    return provision_tenant(services)

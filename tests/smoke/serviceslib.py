@@ -1,22 +1,34 @@
 """The service release of the smoke suite's service modules (test_services.py, test_restore_drill.py):
 Phoenix and Ollama from the images built on this machine, installed from values/local.yaml into a
-namespace of their own. Requests go through the API server's Service proxy, never a port-forward."""
+namespace of their own. Requests go through the API server's Service proxy, never a port-forward.
+
+The session's service release (`open_services`, `close_services`) and its one tenant-provisioning run
+(`provision_tenant`) are conftest.py's session fixtures `services` and `phoenix_tenant`: every test of the
+session that needs Phoenix with a provisioned tenant (test_services.py) shares them."""
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from cogniverse_chart import CHART_DIR, PROFILES_DIR
-from smokelib import RELEASE, SmokeRelease
+from smokelib import RELEASE, SmokeRelease, WorkflowWatcher
 
 LOCAL_VALUES = PROFILES_DIR / "local.yaml"
 PHOENIX = f"{RELEASE}-phoenix"
 LLM = f"{RELEASE}-llm"
 CLAIMS = {PHOENIX: f"{RELEASE}-phoenix-data", LLM: f"{RELEASE}-llm-models"}
 READY_TIMEOUT = 600  # a cold node unpacks the Phoenix image (about 1 GB) before the first start
+PSA = "pod-security.kubernetes.io/enforce"
+SUFFIX = secrets.token_hex(3)
+#: The session's service release and its tenant.
+NAMESPACE = f"cvsvc-{SUFFIX}"
+TENANT = f"svc_{SUFFIX}"
+TENANT_NS = f"cogniverse-svc-{SUFFIX}"
 
 
 class Services:
@@ -85,3 +97,60 @@ def pod_state(pod: Any) -> str:
             t = cs.last_state.terminated
             parts.append(f"{cs.name} restarted {cs.restart_count}x, last exit {t.exit_code} {t.reason}")
     return ", ".join(parts)
+
+
+def open_services(kubeconfig: str) -> Services:
+    """The service release in namespace NAMESPACE (Pod Security `baseline`: Argo's executor containers carry
+    no securityContext), installed from values/local.yaml; `close_services` removes it."""
+    from kubernetes import client
+
+    from cogniverse_chart.argo import ArgoClient
+    from cogniverse_chart.argo.client import load_kube_config
+    from cogniverse_chart.helm import find_helm
+
+    assert LOCAL_VALUES.is_file(), f"{LOCAL_VALUES} is missing: the services need the offline node's profile"
+    load_kube_config(kubeconfig)
+    core, apps = client.CoreV1Api(), client.AppsV1Api()
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=NAMESPACE, labels={PSA: "baseline"})))
+    rel = SmokeRelease(NAMESPACE, RELEASE, find_helm(), kubeconfig, ArgoClient(client.CustomObjectsApi(), NAMESPACE), 0.0)
+    rel.tenant_namespaces.add(TENANT_NS)
+    s = Services(rel, core, apps)
+    start = time.monotonic()
+    s.install()
+    rel.install_seconds = time.monotonic() - start
+    return s
+
+
+def close_services(s: Services) -> None:
+    from kubernetes import client
+
+    if s.rel.watcher:
+        s.rel.watcher.stop()
+    s.rel.helm_run("uninstall", RELEASE, "--wait", "--timeout", "5m", check=False)
+    for ns in (TENANT_NS, NAMESPACE):  # the kept PVCs go with the namespace
+        try:
+            s.core.delete_namespace(ns)
+        except client.exceptions.ApiException as exc:
+            if exc.status != 404:
+                raise
+
+
+@dataclass
+class Tenant:
+    """The session's one provisioned tenant of the service release: its run, and Phoenix's answer for its
+    project just before the run (None: the project did not exist)."""
+
+    id: str
+    result: Any
+    project_before: dict[str, Any] | None
+
+
+def provision_tenant(s: Services) -> Tenant:
+    """One tenant-provisioning run for TENANT, once Phoenix is Ready, waited for on the namespace's watch."""
+    s.wait_ready(PHOENIX)
+    before = s.project(TENANT)
+    if s.rel.watcher is None:
+        s.rel.watcher = WorkflowWatcher(s.rel.argo.api, NAMESPACE)
+    name = s.rel.argo.submit("tenant-provisioning", {"tenant-id": TENANT, "tenant-name": "Services Tenant",
+                                                     "cpu-quota": "1", "memory-quota": "1Gi", "storage-quota": "1Gi"})
+    return Tenant(TENANT, s.rel.wait(name), before)

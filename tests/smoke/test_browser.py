@@ -360,6 +360,8 @@ def phoenix() -> Iterator[tuple[str, str]]:
         remove_release(rel)
 
 
+@pytest.mark.argo_leg("last")
+@pytest.mark.service_images
 def test_phoenix_shows_the_project_that_tenant_provisioning_created(browser, phoenix):
     namespace, service = phoenix
     with port_forward(namespace, service, 6006) as url:

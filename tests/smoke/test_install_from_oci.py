@@ -25,7 +25,7 @@ from cogniverse_chart.release import chart_version
 from registrylib import key, registry, registry_binary  # noqa: F401 (fixtures)
 from smokelib import RELEASE, SMOKE_VALUES
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.group("node")]
 HELMS = available_helms()
 
 

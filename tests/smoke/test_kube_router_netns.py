@@ -26,7 +26,7 @@ import pytest
 
 from cogniverse_chart import REPO_ROOT
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.group("node")]
 
 PREFIX = f"nnx-{secrets.token_hex(2)}"
 HOST_NS = f"{PREFIX}-host"

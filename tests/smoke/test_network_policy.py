@@ -41,7 +41,7 @@ from cogniverse_chart.helm import find_helm
 from kubelib import kubectl
 from smokelib import RELEASE
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.group("node")]
 
 TOOLBOX = "cogniverse/toolbox:1.0"
 UNLISTED_PORT = 9999
@@ -106,7 +106,7 @@ def stand_ins(docs: list[dict[str, Any]]) -> dict[str, dict]:
 def targets(services: dict[str, dict[str, Any]], pod_ips: dict[str, str]) -> dict[str, str]:
     """label -> ip:port: every port of every Service with a cluster IP (as created), and UNLISTED_PORT of
     every stand-in. By address, not DNS name: the toolbox's busybox-static wget crashes resolving names
-    (see cluster/services/images.sh); the pods' DNS is checked by tests/test_local_cluster_smoke.py."""
+    (see cluster/services/images.sh); the pods' DNS is checked by tests/smoke/test_node.py."""
     out = {}
     for name, svc in services.items():
         if svc["spec"].get("clusterIP") in (None, "", "None"):  # vespa's headless Service: the pod's own address

@@ -30,7 +30,7 @@ from drilllib import (Drill, backup, corrupted_backup_is_refused, delete_claim, 
 from serviceslib import CLAIMS, PHOENIX
 from smokelib import RELEASE
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.group("restore-drill")]
 
 NAMESPACE, TRACE_PROJECT, API_PROJECT, DATASET = drill_names("cvdrill")
 

@@ -30,7 +30,7 @@ from drilllib import (Drill, backup, corrupted_backup_is_refused, delete_claim, 
 from serviceslib import PHOENIX
 from smokelib import RELEASE
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.group("postgresql")]
 
 NAMESPACE, TRACE_PROJECT, API_PROJECT, DATASET = drill_names("cvdrillpg")
 SUFFIX = NAMESPACE.rsplit("-", 1)[1]

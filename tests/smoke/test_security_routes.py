@@ -22,7 +22,7 @@ import pytest
 from smokelib import (RELEASE, Background, SmokeRelease, WAIT_TIMEOUT, explain, impersonating, install_release,
                       refusal, remove_release)
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.group("node")]
 
 TENANT = "routes_t"
 TENANT_NS = "cogniverse-routes-t"
@@ -309,3 +309,27 @@ def test_a_running_run_and_the_locks_stay_the_charts(two, tenant):
         body = _wf(ns, **hold, synchronization={"mutexes": [{"name": name}]}, shutdown="Terminate")
         created = custom.create_namespaced_custom_object("argoproj.io", "v1alpha1", ns, "workflows", body)["metadata"]["name"]
         custom.delete_namespaced_custom_object("argoproj.io", "v1alpha1", ns, "workflows", created)
+
+
+def test_a_case_folded_account_key_is_refused(two, tenant):
+    """attack21c #1/#2: an integer parameter default makes Argo's controller decode a Workflow with Go's encoding/json,
+    which reads `ServiceAccountName` (any case, 'ſ' as 's') as serviceAccountName. An inline template keeps such a key
+    even with Argo's full CRDs (this node's): the API server refuses it (the chart's spelling check), so no
+    Workflow exists and no pod runs as the provisioner."""
+    from kubernetes import client
+
+    ns = tenant.namespace
+    _, custom = _as(f"system:serviceaccount:{ns}:alice")
+    steps = lambda key: [{"name": "main", "steps": [[{"name": "s", "inline": {  # noqa: E731
+        "inputs": {"parameters": [{"name": "p", "default": 1}]}, key: PROV,
+        "container": {"image": "cogniverse/smoke-runner:0.1.0", "command": ["cat", "/var/run/secrets/kubernetes.io/serviceaccount/token"]}}}]]}]
+    before = {p.metadata.name for p in client.CoreV1Api().list_namespaced_pod(ns).items if p.spec.service_account_name == PROV}
+    for key in ("ServiceAccountName", "\u017ferviceAccountName"):
+        body = {**_wf(ns, entrypoint="main", templates=steps(key)), "metadata": {"generateName": "route-fold-", "namespace": ns}}
+        message = refusal(lambda: custom.create_namespaced_custom_object("argoproj.io", "v1alpha1", ns, "workflows", body))
+        # this release's policies or the locks policy of another release on the node, whichever the API server reports
+        assert "may hold only Argo's own field names, spelled exactly" in message, message
+    workflows = custom.list_namespaced_custom_object("argoproj.io", "v1alpha1", ns, "workflows")["items"]
+    assert not [w for w in workflows if w["metadata"]["name"].startswith("route-fold-")]
+    after = {p.metadata.name for p in client.CoreV1Api().list_namespaced_pod(ns).items if p.spec.service_account_name == PROV}
+    assert after <= before, after - before

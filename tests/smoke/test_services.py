@@ -21,57 +21,22 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
-import time
-from typing import Any, Iterator
 
 import pytest
 
 from cogniverse_chart import versions
-from cogniverse_chart.argo import ArgoClient
-from cogniverse_chart.argo.client import load_kube_config
-from cogniverse_chart.helm import find_helm
-from serviceslib import CLAIMS, LLM, LOCAL_VALUES, PHOENIX, Services, pod_state
-from smokelib import RELEASE, SmokeRelease, WorkflowWatcher, explain
+from serviceslib import CLAIMS, LLM, NAMESPACE, PHOENIX, PSA, SUFFIX, TENANT, Services, Tenant, pod_state
+from smokelib import RELEASE, explain
 
-pytestmark = pytest.mark.smoke
-
-SUFFIX = secrets.token_hex(3)
-NAMESPACE = f"cvsvc-{SUFFIX}"
-TENANT = f"svc_{SUFFIX}"
-TENANT_NS = f"cogniverse-svc-{SUFFIX}"
-PSA = "pod-security.kubernetes.io/enforce"
+pytestmark = [pytest.mark.smoke, pytest.mark.group("services")]
 
 
 @pytest.fixture(scope="module")
-def svc(kube_cluster: Any) -> Iterator[Services]:
-    from kubernetes import client
-
-    assert LOCAL_VALUES.is_file(), f"{LOCAL_VALUES} is missing: the services need the offline node's profile"
-    load_kube_config(kube_cluster.kube_config_path)
-    core, apps = client.CoreV1Api(), client.AppsV1Api()
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(
-        name=NAMESPACE, labels={PSA: "baseline"})))
-    rel = SmokeRelease(NAMESPACE, RELEASE, find_helm(), kube_cluster.kube_config_path,
-                       ArgoClient(client.CustomObjectsApi(), NAMESPACE), 0.0)
-    rel.tenant_namespaces.add(TENANT_NS)
-    s = Services(rel, core, apps)
-    try:
-        start = time.monotonic()
-        s.install()
-        rel.install_seconds = time.monotonic() - start
-        yield s
-    finally:
-        if rel.watcher:
-            rel.watcher.stop()
-        rel.helm_run("uninstall", RELEASE, "--wait", "--timeout", "5m", check=False)
-        for ns in (TENANT_NS, NAMESPACE):  # the kept PVCs go with the namespace
-            try:
-                core.delete_namespace(ns)
-            except client.exceptions.ApiException as exc:
-                if exc.status != 404:
-                    raise
+def svc(services: Services) -> Services:
+    """The session's service release (conftest.py `services`); the tests below run on it in file order, and
+    what they leave (the upgrade, the reinstall) is what the session's later tests see."""
+    return services
 
 
 def test_service_images_are_imported_into_the_node(svc: Services):
@@ -149,14 +114,10 @@ def test_helm_test_passes_for_phoenix_and_ollama(svc: Services):
     assert pod.status.phase == "Succeeded"
 
 
-def test_workflow_creates_the_tenants_phoenix_project_through_cluster_dns(svc: Services):
-    svc.wait_ready(PHOENIX)
-    assert svc.project(TENANT) is None
-    rel = svc.rel
-    rel.watcher = WorkflowWatcher(rel.argo.api, NAMESPACE)
-    name = rel.argo.submit("tenant-provisioning", {"tenant-id": TENANT, "tenant-name": "Services Tenant",
-                                                   "cpu-quota": "1", "memory-quota": "1Gi", "storage-quota": "1Gi"})
-    result = rel.wait(name)
+def test_workflow_creates_the_tenants_phoenix_project_through_cluster_dns(svc: Services, phoenix_tenant: Tenant):
+    # The session's one provisioning run (conftest.py phoenix_tenant): the project did not exist before it.
+    assert phoenix_tenant.project_before is None
+    result, rel = phoenix_tenant.result, svc.rel
     assert result.succeeded, explain(result)
     steps = result.nodes_by_display_name()
     assert steps["create-phoenix-project"].outputs.get("project") == TENANT

@@ -88,6 +88,7 @@ def _run_all_crons(smoke: SmokeRelease, skip_optimizers: bool = False) -> None:
     assert not failed, "\n".join(failed)
 
 
+@pytest.mark.group("by-hand")  # scripts/test.sh: test_workflows' every-CronWorkflow test runs the same
 def test_every_cron_workflow_runs_its_template(smoke: SmokeRelease) -> None:
     """Default controller configuration: each CronWorkflow's run (workflowTemplateRef) succeeds."""
     for cron in CRONS:
@@ -120,6 +121,7 @@ def strict_controller(smoke: SmokeRelease, core_api: Any) -> Iterator[None]:
             f"{ARGO_NAMESPACE}/{CONFIGMAP} not restored: {restored} != {saved}"
 
 
+@pytest.mark.group("template-referencing")
 def test_strict_template_referencing(smoke: SmokeRelease, strict_controller: None) -> None:
     """Strict: every CronWorkflow still succeeds; an inline Workflow is refused with Argo's message."""
     inline = smoke.argo.create_workflow({

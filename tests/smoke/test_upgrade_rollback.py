@@ -43,7 +43,7 @@ from cogniverse_chart.release import chart_version
 from smokelib import (BACKUPS_CLAIM, SKIP_OPTIMIZATION_PARAMS, SMOKE_VALUES, WAIT_TIMEOUT, Background, SmokeRelease,
                       WorkflowWatcher, create_backups_claim, explain)
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.group("upgrade")]
 TOOLBOX_IMAGE = "cogniverse/toolbox:1.0"  # busybox, imported into the local node by scripts/local_cluster.sh
 
 RELEASE = "cvupgrade"

@@ -44,6 +44,10 @@ def render_profiles(names: list[str] | None = None, *, chart: Path = CHART_DIR, 
     to its values file (None: the chart's defaults); without it, the checkout's values/ profiles `names`.
     `extra_values` (-f), then `set_values` (--set) and `set_string_values`, apply on top of every scenario."""
     chosen = scenarios if scenarios is not None else select_profiles(names)
+    from .config import is_library
+
+    if is_library(chart):  # nothing to render (helm template refuses it); ct, helm lint and maintainers still run
+        return {name: [] for name in chosen}
     helm = helm or find_helm()
 
     def one(item: tuple[str, Path | None]) -> tuple[str, list[Document]]:
@@ -99,7 +103,7 @@ class Generated:
     def for_chart(cls, chart: Path, cfg: "Config", with_docs: bool = True) -> "Generated":
         from . import docs, values_schema
 
-        return cls(values_schema=cfg.get("values-schema", (chart / values_schema.SCHEMA_SOURCE).is_dir()),
+        return cls(values_schema=cfg.get("values-schema", values_schema.authored_in_parts(chart)),
                    docs=with_docs and cfg.get("docs", docs.has_markers(chart)),
                    diagrams=cfg.relpath("diagrams") if with_docs else None,
                    workflows_dir=cfg.relpath("workflows-dir"),
@@ -121,7 +125,8 @@ def generated_files(chart: Path, with_docs: bool | Generated) -> list[Finding]:
     out = []
     if want.values_schema and not values_schema.is_current(chart):
         out.append(Finding("generated/values-schema", Severity.ERROR,
-                           "values.schema.json is stale: run `cogniverse-chart schema`",
+                           "values.schema.json is stale: run `cogniverse-chart schema` (or set "
+                           "values-schema = false in the config when schema/ is not its source)",
                            str(chart / values_schema.SCHEMA_FILE)))
     if want.docs:
         try:
@@ -136,7 +141,7 @@ def generated_files(chart: Path, with_docs: bool | Generated) -> list[Finding]:
         from . import generate
 
         values = [want.workflows_values] if want.workflows_values else []
-        files = generate.guide_files(render(RenderRequest(values_files=values, chart=chart)), generate.Target())
+        files = generate.guide_files(render(RenderRequest(values_files=values, chart=chart)), generate.Target(), chart)
         for name in generate.drift(files, want.workflows_dir):
             out.append(Finding("generated/workflows", Severity.ERROR,
                                "out of date with the chart: run `cogniverse-chart generate`",

@@ -178,6 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command. In a GitHub Actions job (GITHUB_ACTIONS=true) stderr is the job log whatever the
     output format (`-o sarif` writes the report to a file, its errors to the log): no line on it may be read
     as a workflow command, so a file name with a newline cannot inject `::add-mask::` or `::error::`."""
+    if sys.stderr is None:  # started with stderr closed (2>&-): errors go nowhere, the exit code still tells
+        sys.stderr = open(os.devnull, "w")
+    if sys.stdout is None:  # stdout closed (>&-): no report can be written; exit 2, never "1 = findings"
+        print("cogniverse-chart: error: standard output is closed: the report cannot be written", file=sys.stderr)
+        return 2
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return _main(argv)
     from .report import GithubLog

@@ -245,7 +245,10 @@ def read_text_limited(path: Path) -> str:
 @functools.cache
 def load(explicit: str | None = None, cwd: str | None = None) -> Config:
     """--config FILE, else the nearest config file from the current directory."""
-    if explicit:
+    if explicit is not None:
+        if not explicit.strip():  # `--config "$CONFIG"` with the variable unset must not fall back silently (D40)
+            raise ToolkitError("--config '': name a config file (pyproject.toml or .cogniverse-chart.toml), or leave "
+                               "the option out to use the nearest one")
         if not Path(explicit).exists():
             raise ToolkitError(f"--config {explicit}: no such file")
         return read(Path(explicit))
@@ -305,7 +308,11 @@ def scenarios(chart: Path, cfg: Config) -> dict[str, Path | None]:
         found = []
     out: dict[str, Path | None] = {}
     for p in found:
-        out.setdefault(scenario_name(p), p)
+        other = out.setdefault(scenario_name(p), p)
+        if other != p:  # one would silently go unchecked
+            raise ToolkitError(f"{cfg.label if globs else chart / 'ci'}: scenarios {other} and {p} have the same name "
+                               f"{scenario_name(p)!r}: rename one of them (the name is the file name without "
+                               f"-values and the extension)")
     return out or {"default": None}
 
 
@@ -357,17 +364,31 @@ def rule_setting(rule: str, cfg: Config) -> tuple[str | None, str]:
 
 
 
+def chart_meta(chart: Path) -> dict[str, Any]:
+    """The chart folder's Chart.yaml as a mapping ({} when it is no mapping), read within Helm's size limit."""
+    import yaml
+
+    from .io_limits import check_chart_file
+
+    path = chart / "Chart.yaml"
+    check_chart_file(path)
+    try:
+        meta = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, UnicodeError, yaml.YAMLError) as exc:
+        raise ToolkitError(f"{path}: cannot read the chart's name: {exc}"[:400]) from None
+    return meta if isinstance(meta, dict) else {}
+
+
+def is_library(chart: Path) -> bool:
+    """A library chart (`type: library`): Helm renders nothing from it (`helm template` refuses it)."""
+    return chart.is_dir() and chart_meta(chart).get("type") == "library"
+
+
 def chart_name(chart: Path) -> str:
     """The `name` in the chart's Chart.yaml (a packaged .tgz: its file name up to the version)."""
     if chart.is_file():
         return re.sub(r"-\d+\.\d+\.\d+.*$", "", chart.name.removesuffix(".tgz"))
-    try:
-        import yaml
-
-        meta = yaml.safe_load((chart / "Chart.yaml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeError, yaml.YAMLError) as exc:
-        raise ToolkitError(f"{chart / 'Chart.yaml'}: cannot read the chart's name: {exc}") from None
-    name = meta.get("name") if isinstance(meta, dict) else None
+    name = chart_meta(chart).get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name):
         raise ToolkitError(f"{chart / 'Chart.yaml'}: `name` must be a chart name (lowercase letters, digits, '-')")
     return name

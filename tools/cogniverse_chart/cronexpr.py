@@ -20,7 +20,7 @@ _FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (("minute", 0, 59, {
            ("month", 1, 12, _MONTHS), ("day-of-week", 0, 6, _DAYS))
 _DESCRIPTORS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
                 "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
-_DURATION_RE = re.compile(r"^(?:(\d+(?:\.\d+)?)(h|m|s|ms))+$")
+_DURATION_RE = re.compile(r"(?:([0-9]+(?:\.[0-9]+)?)(h|m|s|ms))+\Z")  # ASCII digits, as Go's parser
 
 
 class CronError(ValueError):
@@ -90,7 +90,7 @@ def _field(text: str, name: str, lo: int, hi: int, names: dict[str, int]) -> tup
         rng, _, step_s = part.partition("/")
         step = 1
         if _:
-            if not step_s.isdigit() or int(step_s) == 0:
+            if not _digits(step_s) or int(step_s) == 0:
                 raise CronError(f"{name} field '{part}': step must be a positive number")
             step = int(step_s)
         if rng in ("*", "?"):
@@ -106,11 +106,16 @@ def _field(text: str, name: str, lo: int, hi: int, names: dict[str, int]) -> tup
     return frozenset(values), star
 
 
+def _digits(s: str) -> bool:
+    """ASCII digits only: str.isdigit() and int() also take '０' and '５' (fullwidth), which Argo's parser refuses."""
+    return s.isascii() and s.isdigit()
+
+
 def _number(s: str, name: str, lo: int, hi: int, names: dict[str, int]) -> int:
     low = s.lower()
     if low in names:
         return names[low]
-    if not s.isdigit():
+    if not _digits(s):
         raise CronError(f"{name} field: '{s}' is not a number" + (f" or a name ({', '.join(names)})" if names else ""))
     n = int(s)
     if not lo <= n <= hi:
@@ -122,7 +127,7 @@ def _duration(s: str) -> timedelta:
     total = 0.0
     if not s or not _DURATION_RE.match(s):
         raise CronError(f"@every '{s}': expected a duration like 1h30m, 15m or 90s")
-    for num, unit in re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", s):
+    for num, unit in re.findall(r"([0-9]+(?:\.[0-9]+)?)(ms|h|m|s)", s):
         total += float(num) * {"h": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
     if total < 1:
         raise CronError(f"@every '{s}': the interval must be at least one second")

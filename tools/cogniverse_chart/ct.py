@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .documents import load_document, read_text
 from .findings import Finding, Severity
+from .io_limits import check_chart_file
 
 if TYPE_CHECKING:
     from .helm import Helm
@@ -54,6 +55,7 @@ def _chart_yaml(chart: Path) -> tuple[str, Any]:
     if chart.is_file():
         return _packaged_chart_yaml(chart)
     path = chart / "Chart.yaml"
+    check_chart_file(path)
     objs = load_document(read_text(path), str(path))
     return str(path), (objs[0] if objs else None)
 
@@ -64,22 +66,22 @@ def _packaged_chart_yaml(package: Path) -> tuple[str, Any]:
     import tarfile
 
     from .errors import ToolkitError
-    from .io_limits import MAX_TEXT_BYTES, decode
+    from .io_limits import MAX_CHART_FILE_BYTES, decode
 
     try:
         with tarfile.open(package, "r:gz") as tar:
             for member in tar:
                 parts = member.name.split("/")
                 if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isfile():
-                    if member.size > MAX_TEXT_BYTES:
+                    if member.size > MAX_CHART_FILE_BYTES:
                         break
-                    data = tar.extractfile(member).read(MAX_TEXT_BYTES + 1)  # type: ignore[union-attr]
+                    data = tar.extractfile(member).read(MAX_CHART_FILE_BYTES + 1)  # type: ignore[union-attr]
                     where = f"{package}/{member.name}"
                     objs = load_document(decode(data, where), where)
                     return where, (objs[0] if objs else None)
     except (OSError, EOFError, tarfile.TarError) as exc:
         raise ToolkitError(f"{package}: not a packaged chart ({exc})") from None
-    raise ToolkitError(f"{package}: no NAME/Chart.yaml (of at most 16 MiB) in it: not a packaged chart")
+    raise ToolkitError(f"{package}: no NAME/Chart.yaml (of at most 5 MiB, Helm's limit) in it: not a packaged chart")
 
 
 def chart_yaml(chart: Path) -> list[Finding]:

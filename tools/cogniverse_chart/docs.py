@@ -99,11 +99,13 @@ def _default(values: Any, path: list[str]) -> str:
     text = json.dumps(node, ensure_ascii=False)
     if len(text) > 60:
         text = text[:57] + "..."
-    return "`" + text.replace("|", "\\|").replace("`", "'") + "`"
+    return "`" + text.replace("|", "\\|").replace("`", "'").replace("<!--", "&lt;!--") + "`"  # no marker (D54)
 
 
 def _desc(s: dict[str, Any]) -> str:
-    return " ".join(str(s.get("description", "")).split()).replace("|", "\\|")
+    """A schema description as one table cell: one line, pipes escaped, no HTML comment (D54: a description
+    holding `<!-- values-table:end -->` ended the table early, so `docs` was never idempotent)."""
+    return " ".join(str(s.get("description", "")).split()).replace("|", "\\|").replace("<!--", "&lt;!--")
 
 
 def value_rows(schema: dict[str, Any], values: dict[str, Any]) -> list[Row]:
@@ -130,6 +132,15 @@ def value_rows(schema: dict[str, Any], values: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def schema_is_empty(chart: Path) -> bool:
+    """Whether the chart's values.schema.json exists and describes no value at all."""
+    try:
+        schema = json.loads(io_limits.read_text(chart / "values.schema.json"))
+    except (OSError, ToolkitError, json.JSONDecodeError):
+        return False  # missing or unreadable: values_table names the problem
+    return isinstance(schema, dict) and not value_rows(schema, {})
+
+
 def values_table(chart: Path = CHART_DIR) -> str:
     schema_path, values_path = chart / "values.schema.json", chart / "values.yaml"
     try:
@@ -154,6 +165,9 @@ def values_file(chart: Path = CHART_DIR) -> DocFile:
 def readme_with_table(readme: str, table: str, path: Path = README) -> str:
     if START not in readme or END not in readme or readme.index(START) > readme.index(END):
         raise ToolkitError(f"{path}: no `{START}` ... `{END}` markers; add them where the values table goes")
+    if readme.count(START) > 1 or readme.count(END) > 1:
+        raise ToolkitError(f"{path}: the `{START}` ... `{END}` markers appear more than once; keep one pair (the "
+                           f"table goes between them)")
     head, rest = readme.split(START, 1)
     _, tail = rest.split(END, 1)
     return f"{head}{START}\n{table}{END}{tail}"

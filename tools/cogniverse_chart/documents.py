@@ -152,6 +152,8 @@ def iter_documents(chunks: Iterable[Chunk], source: str) -> Iterator[Document]:
     for i, (chunk, first_line, clean) in enumerate(chunks):
         if not chunk or chunk.isspace():  # (strip() would copy every document)
             continue
+        if chunk.startswith("\n\ufeff"):  # a BOM that starts a document (files joined with cat): Go's YAML drops it
+            chunk = "\n" + chunk[2:]
         m = _SOURCE_RE.search(chunk) if "# Source:" in chunk else None
         where = m.group(1).strip() if m else source
         objs, dups = load_chunk(chunk, source, first_line, clean)
@@ -175,7 +177,7 @@ def parse_stream(text: str, source: str) -> list[Document]:
     each part. `kind: *List` objects are flattened into their items. Invalid YAML raises
     ToolkitError naming the file, line and column; so do hostile inputs (see MAX_DEPTH, MAX_ALIAS_NODES)."""
     with no_cyclic_gc():
-        return list(iter_documents(split_text(text), source))
+        return list(iter_documents(split_text(text, source), source))
 
 
 def _describe_os_error(exc: OSError) -> str:

@@ -97,6 +97,15 @@ class Policy:
     ignored: dict[tuple[str, str, str, str, str], dict[str, str]] = field(default_factory=dict)
     bad: list[Finding] = field(default_factory=list)  # suppressions without a reason
     suppressed: list[tuple[Finding, str]] = field(default_factory=list)
+    hidden: int = 0  # findings of rules the config turns off
+
+    def config_note(self) -> dict[str, Any] | None:
+        """The config file in effect when it turns rules off (D59: a config beside a chart switched every
+        family off without a word): {"file", "rules_off", "hidden"}, or None."""
+        if self.config is None or self.config.path is None:
+            return None
+        off = sorted(rule for rule, setting in self.config.rules.items() if setting == "off")
+        return {"file": self.config.label, "rules_off": off, "hidden": self.hidden} if off else None
 
     def watch(self, docs: Iterable[Document]) -> Iterator[Document]:
         """Pass documents through, noting their suppression annotations (for streams read once)."""
@@ -164,6 +173,7 @@ class Policy:
             if self.config is not None and self.config.rules:
                 setting, _ = rule_setting(f.rule, self.config)
                 if setting == "off":
+                    self.hidden += 1
                     continue
                 if setting is not None and setting != f.severity.value:
                     f = replace(f, severity=Severity(setting))

@@ -33,7 +33,8 @@ from typing import Any, Iterable
 
 import yaml
 
-from . import PROFILES_DIR, REPO_ROOT
+from . import CHART_DIR, PROFILES_DIR, REPO_ROOT, safe_write
+from .catalogue import catalogue
 from .documents import Document
 from .argo.manifests import apply_parameters, workflow_from_cron
 from .errors import ToolkitError
@@ -41,14 +42,9 @@ from .helm import Helm, find_helm
 from .render import RenderRequest, render
 
 WORKFLOWS_DIR = REPO_ROOT / "workflows"
-SUBMIT_FILES = ("video-ingestion", "batch-optimization", "tenant-provisioning", "restore")
+#: The files of the WorkflowTemplates and CronWorkflows come from the chart's catalogue (catalogue.py).
 #: What `argo submit` of a submit file must be given (restore has a default for every parameter).
 SUBMIT_REQUIRED = {"restore": "[--parameter backup-id=<id>|latest]"}
-CRON_FILES = {
-    "scheduled-maintenance": ("daily-backup", "weekly-dspy-optimization", "daily-cleanup", "monthly-reports",
-                              "deadline-watchdog"),
-    "scheduled-optimization": ("weekly-optimization", "daily-optimization-check"),
-}
 #: Kinds the chart installs for its workflows besides WorkflowTemplates/CronWorkflows.
 PREREQUISITE_KINDS = ("ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
                       "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
@@ -108,8 +104,10 @@ def _parameters(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return list(((spec.get("arguments") or {}).get("parameters")) or [])
 
 
-def workflow_from(docs: list[Document], source: str, parameters: dict[str, str]) -> dict[str, Any]:
-    """`argo submit --from workflowtemplate/NAME|cronwf/NAME -p ...` as a Workflow manifest."""
+def workflow_from(docs: list[Document], source: str, parameters: dict[str, str],
+                  namespace: str = "cogniverse") -> dict[str, Any]:
+    """`argo submit --from workflowtemplate/NAME|cronwf/NAME -p ...` as a Workflow manifest, in the template's
+    own namespace, else in `namespace` (the release's: D43, where a foreign chart's went to "cogniverse")."""
     kind_part, _, name = source.partition("/")
     kinds = {"workflowtemplate": "WorkflowTemplate", "wftmpl": "WorkflowTemplate",
              "cronwf": "CronWorkflow", "cronworkflow": "CronWorkflow"}
@@ -134,9 +132,9 @@ def workflow_from(docs: list[Document], source: str, parameters: dict[str, str])
             wf_spec["arguments"] = {"parameters": params}
     else:
         wf = workflow_from_cron(obj, parameters=parameters)
-        wf["metadata"]["namespace"] = meta.get("namespace", "cogniverse")
+        wf["metadata"]["namespace"] = meta.get("namespace") or namespace
         return wf
-    wf_metadata: dict[str, Any] = {"generateName": f"{name}-", "namespace": meta.get("namespace", "cogniverse"),
+    wf_metadata: dict[str, Any] = {"generateName": f"{name}-", "namespace": meta.get("namespace") or namespace,
                                    "labels": labels}
     if wf_meta.get("annotations"):
         wf_metadata["annotations"] = dict(wf_meta["annotations"])
@@ -189,13 +187,15 @@ def render_for_release(release: str, namespace: str, helm: Helm | None = None,
     return docs, Target(release, namespace, f"those of the installed release (helm get values {release} --all)")
 
 
-def guide_files(docs: list[Document], target: Target | None = None) -> list[GeneratedFile]:
-    """Every guide-compatible file, from rendered chart documents of one release."""
+def guide_files(docs: list[Document], target: Target | None = None, chart: Path | None = None) -> list[GeneratedFile]:
+    """Every guide-compatible file, from rendered chart documents of one release (of `chart`, whose
+    catalogue names the files)."""
     t = target or Target()
     ns = t.namespace
     objs = _index(docs)
+    cat = catalogue(chart or CHART_DIR)
     files: list[GeneratedFile] = []
-    for name in SUBMIT_FILES:
+    for name in cat.templates:
         if ("WorkflowTemplate", name) not in objs:
             raise ToolkitError(f"the rendered chart has no WorkflowTemplate {name!r} (is it disabled in values?)")
         wf = workflow_from(docs, f"workflowtemplate/{name}", {})
@@ -203,7 +203,7 @@ def guide_files(docs: list[Document], target: Target | None = None) -> list[Gene
         files.append(GeneratedFile(Path(f"{name}.yaml"), _dump(
             [wf], f"argo submit workflows/{name}.yaml -n {ns} {SUBMIT_REQUIRED.get(name, '--parameter tenant-id=...')} "
                   f"(needs the WorkflowTemplate: helm install, or kubectl apply -f workflows/templates/)", t)))
-    for fname, names in CRON_FILES.items():
+    for fname, names in cat.cron_files.items():
         missing = [n for n in names if ("CronWorkflow", n) not in objs]
         if missing:
             raise ToolkitError(f"the rendered chart has no CronWorkflow {', '.join(missing)}")
@@ -245,14 +245,19 @@ def is_generated(path: Path) -> bool:
 
 
 def write(files: list[GeneratedFile], root: Path = WORKFLOWS_DIR) -> list[Path]:
+    """Write the files under root through the safe writer: no link is followed, and a file of the same
+    name without the generated header (the user's own) is refused, not overwritten. Every file is
+    checked before the first is written, so a refusal leaves the folder as it was."""
     refuse_out_dir(root)
-    written = []
     for f in files:
         path = root / f.path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f.text, encoding="utf-8")
-        written.append(path)
-    return written
+        link = safe_write.link_on_way(path, root)
+        if link is not None:
+            raise safe_write.refuse_link(link)
+        if path.exists() and not is_generated(path):
+            raise ToolkitError(f"refusing to overwrite {path}: it was not written by cogniverse-chart (it does not "
+                               f"start with {GENERATED_MARK!r}); move it away or choose another --out-dir")
+    return [safe_write.write_text(root / f.path, f.text, root=root, mark=GENERATED_MARK) for f in files]
 
 
 def _objects(text: str) -> list[Any]:
@@ -270,7 +275,7 @@ def drift(files: list[GeneratedFile], root: Path = WORKFLOWS_DIR, objects_only: 
     stale = []
     for f in files:
         path = root / f.path
-        if not path.exists():
+        if not path.exists() or safe_write.link_on_way(path, root) is not None:  # a link is never current
             stale.append(str(f.path))
             continue
         text = path.read_text(encoding="utf-8")
@@ -279,5 +284,6 @@ def drift(files: list[GeneratedFile], root: Path = WORKFLOWS_DIR, objects_only: 
     expected = {str(f.path) for f in files}
     if root.exists():
         stale += sorted(str(p.relative_to(root)) for p in root.rglob("*.yaml")
-                        if str(p.relative_to(root)) not in expected and is_generated(p))
+                        if str(p.relative_to(root)) not in expected and is_generated(p)
+                        and safe_write.link_on_way(p, root) is None)  # never remove through a link
     return stale

@@ -3,7 +3,8 @@
 Lookup order for major version N: $HELM<N> (when set it must be a Helm N: no fallback), .tools/bin/helm<N>
 (installed by scripts/bootstrap.sh; only when running from a source checkout), then `helm` on PATH if its
 major version is N.
-`find_helm()` without a major prefers $HELM, then PATH `helm` (>= 3.14), then $HELM4, $HELM3, then the pinned ones.
+`find_helm()` without a major prefers $HELM (when set it must be a Helm >= 3.14: no fallback), then PATH `helm`,
+then $HELM4, $HELM3, then the pinned ones.
 """
 
 from __future__ import annotations
@@ -47,10 +48,12 @@ class Helm:
         API server, a values file Helm chews on for minutes) instead of blocking the command forever. Its
         output goes to temporary files, read back only up to MAX_OUTPUT_BYTES (not into memory unbounded)."""
         what = f"{self.label} {' '.join(args[:2])}"
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+                tempfile.NamedTemporaryFile(prefix="kubeconfig-") as empty:
+            env = _offline_env(empty.name) if args and args[0] in OFFLINE_COMMANDS else None
             try:
                 code = subprocess.run([self.path, *args], input=None if input is None else input.encode(),
-                                      stdout=out, stderr=err, timeout=timeout).returncode
+                                      stdout=out, stderr=err, timeout=timeout, env=env).returncode
             except subprocess.TimeoutExpired:
                 raise HelmError(f"{what} did not finish within {round(timeout, 1):g} s and was "
                                 f"stopped (a registry or API server that does not answer?)") from None
@@ -68,10 +71,37 @@ class Helm:
         return proc
 
 
+#: helm commands that need no cluster: they run with KUBECONFIG an empty file (KUBECONFIG=/dev/zero made
+#: `helm template` grow to gigabytes; a FIFO made it wait forever)
+OFFLINE_COMMANDS = ("template", "lint", "version")
+#: Helm's own files it may read during those commands: a FIFO or device there is refused by name
+_HELM_FILES = ("HELM_REPOSITORY_CONFIG", "HELM_REGISTRY_CONFIG", "HELM_REPOSITORY_CACHE", "HELM_CACHE_HOME",
+               "HELM_CONFIG_HOME", "HELM_DATA_HOME")
+
+
+def _offline_env(kubeconfig: str) -> dict[str, str]:
+    import stat
+
+    env = dict(os.environ, KUBECONFIG=kubeconfig)
+    env.pop("HELM_KUBECONTEXT", None)
+    for key in _HELM_FILES:
+        value = env.get(key)
+        try:
+            mode = os.stat(value).st_mode if value else None
+        except OSError:
+            continue  # missing: Helm makes do (or says so itself)
+        if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise ToolkitError(f"${key}={value}: not a regular file or folder (a FIFO or device would make helm "
+                               f"wait or read forever); unset it or point it at a file")
+    return env
+
+
 @functools.cache
 def _probe(path: str) -> Helm | None:
     try:
-        out = subprocess.run([path, "version", "--short"], capture_output=True, text=True, timeout=30).stdout
+        with tempfile.NamedTemporaryFile(prefix="kubeconfig-") as empty:  # `helm version` reads KUBECONFIG too
+            out = subprocess.run([path, "version", "--short"], capture_output=True, text=True, timeout=30,
+                                 env=_offline_env(empty.name)).stdout
     except (OSError, subprocess.TimeoutExpired):
         return None
     m = _VERSION_RE.search(out)
@@ -96,13 +126,13 @@ def _candidates(major: int | None) -> list[str]:
 def find_helm(major: int | None = None) -> Helm:
     """Return a usable helm (of the given major version), or raise ToolkitError saying how to get one."""
     want = f"Helm {major}" if major else "Helm (>= 3.14)"
-    named = os.environ.get(f"HELM{major}") if major else None
-    if named:  # the user's choice for this major: a wrong one is said, not replaced by another binary
+    named = os.environ.get(f"HELM{major or ''}")
+    if named:  # the user's choice (for this major): a wrong one is said, not replaced by another binary (D35)
         helm = _probe(named)
-        if helm is None or helm.major != major:
+        if helm is None or (major is not None and helm.major != major):
             what = f"it is {helm.label}" if helm else f"`version --short` names no {want}"
-            raise ToolkitError(f"$HELM{major}={named[:200]!r}: not a {want} binary ({what}); point it at one or "
-                               f"unset it")
+            raise ToolkitError(f"${'HELM' + str(major or '')}={named[:200]!r}: not a {want} binary ({what}); point it "
+                               f"at one or unset it")
     for path in _candidates(major):
         helm = _probe(path)
         if helm and (major is None or helm.major == major):

@@ -27,6 +27,8 @@ from .errors import ToolkitError
 MiB = 1024 * 1024
 #: values files, kubeconfigs, manifests read whole: far above any real one (the chart's values.yaml: 40 KB)
 MAX_TEXT_BYTES = 16 * MiB
+#: Helm's largest file in a chart (Chart.yaml, values.yaml, ...): `helm template` refuses a larger one
+MAX_CHART_FILE_BYTES = 5 * MiB
 #: a token, a certificate, a key, a CA bundle, a keyring, a passphrase
 MAX_SMALL_BYTES = 1 * MiB
 #: one API server answer (a list of Workflows with their node status included)
@@ -82,6 +84,14 @@ def check_chart(path: Path | str) -> None:
     regular file of a bounded size (Helm would wait on a FIFO named as the chart)."""
     if not os.path.isdir(path) and check_file(path, "chart").st_size > MAX_TEXT_BYTES:
         raise too_large(f"chart {path}", MAX_TEXT_BYTES)
+
+
+def check_chart_file(path: Path | str) -> None:
+    """A file Helm reads from a chart (Chart.yaml): refused above Helm's own limit, before parsing it
+    (a 15 MB Chart.yaml took minutes and a gigabyte in PyYAML; Helm refuses it at once)."""
+    if check_file(path).st_size > MAX_CHART_FILE_BYTES:
+        raise LimitExceeded(f"{path}: larger than {_size(MAX_CHART_FILE_BYTES)}, the largest chart file Helm reads "
+                            f"(it refuses it too); is it the right file?")
 
 
 def too_large(where: str, limit: int, kind: str = "file") -> LimitExceeded:

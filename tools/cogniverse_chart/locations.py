@@ -16,7 +16,7 @@ import re
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import yaml
 
@@ -154,8 +154,19 @@ def _names(node: Any) -> tuple[str, str, str]:
                  for n in (kind, name, namespace))
 
 
+def _objects(docs: Iterable[tuple[Any, int]]) -> Iterator[tuple[Any, int]]:
+    """Each document's node, then, for a `kind: *List`, its items: the reader checks those as objects of
+    their own (a List item's finding was looked for in the rest of the file, composed node by node)."""
+    for doc, offset in docs:
+        yield doc, offset
+        kind = _get(doc, "kind")
+        items = _get(doc, "items")
+        if isinstance(kind, yaml.ScalarNode) and kind.value.endswith("List") and isinstance(items, yaml.SequenceNode):
+            yield from ((item, offset) for item in items.value if isinstance(item, yaml.MappingNode))
+
+
 def _in_manifest(file: str, kind: str, name: str, path: str, namespace: str = "", first_line: int = 0) -> Location:
-    for doc, offset in _nodes(file, first_line):
+    for doc, offset in _objects(_nodes(file, first_line)):
         if (kind or name) and _names(doc) != (kind, name, namespace):
             continue
         node = mark = doc

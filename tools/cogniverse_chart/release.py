@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from . import CHART_DIR, io_limits
+from . import CHART_DIR, io_limits, safe_write
 from .errors import ToolkitError
 
 #: Change kinds Artifact Hub accepts in artifacthub.io/changes.
@@ -162,9 +162,10 @@ def render_chart_yaml(chart: Path = CHART_DIR) -> tuple[str, str]:
 def write_annotations(chart: Path = CHART_DIR, *, check: bool = False) -> bool:
     """Regenerate the annotations (or only compare with --check); True when Chart.yaml was stale."""
     current, wanted = render_chart_yaml(chart)
-    if current != wanted and not check:
-        (chart / "Chart.yaml").write_text(wanted, encoding="utf-8")
-    return current != wanted
+    stale = current != wanted or not safe_write.is_regular(chart / "Chart.yaml")  # a link is never current
+    if stale and not check:
+        safe_write.write_text(chart / "Chart.yaml", wanted, root=chart)
+    return stale
 
 
 # --- version discipline ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,13 +59,22 @@ class RenderRequest:
         args += [f"--api-versions={api}" for api in self.api_versions]
         for f in self.values_files:
             if not Path(f).exists():
+                if re.match(r"(?i)(https?|oci|ftp|file):/", str(f)):  # Path folds `//`: the scheme stays (D14)
+                    raise ToolkitError(f"values file {f}: a URL, and URLs are not fetched (nothing leaves "
+                                       f"the machine unasked): download the values file and give its path")
                 raise ToolkitError(f"values file not found: {f}")
             # a FIFO would block helm, a device never ends: a regular file of a bounded size only
             if io_limits.check_file(f, "values file").st_size > io_limits.MAX_TEXT_BYTES:
                 raise io_limits.too_large(f"values file {f}", io_limits.MAX_TEXT_BYTES)
-            args.append(f"--values={f}")
+            args.append(f"--values={_csv_field(str(f))}")
         args += [f"--set={s}" for s in self.set_values] + [f"--set-string={s}" for s in self.set_string_values]
         return args + [f"--show-only={s}" for s in self.show_only]
+
+
+def _csv_field(path: str) -> str:
+    """A values file name as one field of Helm's comma-separated --values list (D50: `ci/eu,prod-values.yaml`
+    was read as `ci/eu` and `prod-values.yaml`): quoted, with quotes doubled, when it holds a comma or quote."""
+    return '"' + path.replace('"', '""') + '"' if "," in path or '"' in path else path
 
 
 def render_text(req: RenderRequest, helm: Helm | None = None) -> str:

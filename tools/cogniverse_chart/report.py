@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, TextIO
 
-from .findings import Finding, Severity, has_errors
+from .findings import Finding, Policy, Severity, has_errors
 
 if TYPE_CHECKING:
     from .locations import Location
@@ -263,14 +263,20 @@ def _github(findings: list[Finding], chart: Path | None) -> list[str]:
 
 def emit(findings: list[Finding], output: str, *, command: str, checked: int,
          extra: dict[str, Any] | None = None, out: TextIO | None = None, chart: Path | None = None,
-         summary: bool = True) -> int:
+         summary: bool = True, policy: Policy | None = None) -> int:
     """Print findings (and, for people, a summary line) in `output` format; return the exit code.
-    `chart`: the rendered chart, whose templates the findings on rendered objects point at."""
+    `chart`: the rendered chart, whose templates the findings on rendered objects point at; `policy`: the
+    config's settings, named (with what they hid) when they turn rules off."""
     out = out or sys.stdout
     c = counts(findings)
     ordered = sorted(findings, key=lambda f: (_ORDER[f.severity], f.source, f.kind, f.name, f.path))
+    note = policy.config_note() if policy is not None else None
+    said = printable(f"config: {note['file']} turns off {', '.join(note['rules_off'])} ({note['hidden']} findings "
+                     f"hidden)") if note else None
     if output == "json":
         doc = _json(ordered, command, checked, chart)
+        if note:
+            doc["config"] = note
         doc.update(extra or {})
         print(json.dumps(doc, indent=2), file=out)
     elif output == "junit":
@@ -280,10 +286,13 @@ def emit(findings: list[Finding], output: str, *, command: str, checked: int,
     elif output == "github":
         for line in _github(ordered, chart):
             _github_command(line, out)
-        print(_summary_line(command, findings, checked, c), file=sys.stderr)
+        for line in filter(None, (said, _summary_line(command, findings, checked, c))):
+            print(line, file=sys.stderr)
     else:
         for f in ordered:
             print(printable(f.format()), file=out)
+        if said:
+            print(said, file=out)
         if summary:
             print(_summary_line(command, findings, checked, c), file=out)
     return exit_code(findings)

@@ -103,7 +103,8 @@ def describe_error(e: "ValidationError") -> list[tuple[str, str]]:
         return [(json_path(path), f"missing required field '{field}'")]
     if kw == "type":
         want = e.validator_value if isinstance(e.validator_value, list) else [e.validator_value]
-        return [(json_path(path), f"expected {' or '.join(want)}, got {_json_type(e.instance)} {_short(e.instance)}")]
+        got = "null" if e.instance is None else f"{_json_type(e.instance)} {_short(e.instance)}"  # not `null null`
+        return [(json_path(path), f"expected {' or '.join(want)}, got {got}")]
     if kw == "enum":
         return [(json_path(path), f"{_short(e.instance)} is not one of {', '.join('null' if v is None else str(v) for v in e.validator_value)}")]
     if kw in ("anyOf", "oneOf") and e.context:
@@ -190,6 +191,11 @@ class Validator:
                  argo_versions: Iterable[str] = DEFAULT_ARGO_VERSIONS, allow_unknown_kinds: bool = False,
                  extra_schemas: dict[str, dict[str, Any]] | None = None, schema_dirs: Iterable[Path] = ()) -> None:
         dirs = tuple(schema_dirs)  # bundles there (schemas fetch --dest) win over the packaged ones
+        for d in dirs:  # a typo in the folder must not validate silently against the packaged bundles (D16)
+            if not Path(d).is_dir() or not any(Path(d).glob("*-*.json.gz")):
+                what = "holds no schema bundles (*.json.gz)" if Path(d).is_dir() else "no such folder"
+                raise ToolkitError(f"--schemas-dir {d}: {what}; build them with `cogniverse-chart schemas fetch "
+                                   f"--dest {d}`")
         self.k8s = [_Bundle("k8s", v, dirs) for v in dict.fromkeys(schemas.minor(v) for v in kube_versions)]
         self.argo = [_Bundle("argo", v, dirs) for v in dict.fromkeys(schemas.minor(v) for v in argo_versions)]
         self.allow_unknown_kinds = allow_unknown_kinds
@@ -230,7 +236,12 @@ class Validator:
                                 f"key {d} is given twice in the same mapping: kubectl rejects the object "
                                 f"and Helm silently keeps the last value; remove one")
                 for d in doc.duplicate_keys]
-        return dups + self._validate_known(doc, api, kind)
+        found = dups + self._validate_known(doc, api, kind)
+        if kind == "Secret" and found:  # its values never reach a log or report
+            from .redact import redact_secret
+
+            return redact_secret(obj, found)
+        return found
 
     def _plan(self, api: str, key: str) -> tuple[list[tuple[_Bundle, _Target | None, int]], tuple[Check, ...] | None]:
         """For one apiVersion/kind, once: [(bundle, its target or None, schema number)], where bundles whose

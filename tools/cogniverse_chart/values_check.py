@@ -20,13 +20,14 @@ if TYPE_CHECKING:
     from .helm import Helm
 
 
-def validate_values(values: dict[str, Any], schema: dict[str, Any], source: str) -> list[Finding]:
-    """A values file against the chart's values.schema.json (rule schema/values)."""
-    import jsonschema
+def validate_values(values: dict[str, Any], schema: dict[str, Any], source: str,
+                    schema_file: str = "values.schema.json") -> list[Finding]:
+    """A values file against the chart's values.schema.json (rule schema/values): no $ref is fetched, and a
+    pattern runs within a time bound (values_schema_check)."""
+    from .values_schema_check import iter_errors
 
-    v = jsonschema.Draft7Validator(schema)
     out = []
-    for e in sorted(v.iter_errors(values), key=lambda e: list(map(str, e.absolute_path))):
+    for e in sorted(iter_errors(values, schema, schema_file), key=lambda e: list(map(str, e.absolute_path))):
         for path, msg in describe_error(e):
             out.append(Finding("schema/values", Severity.ERROR, msg, source, "", "", path))
     return out
@@ -80,7 +81,8 @@ def check_values_files(files: list[Path], chart: Path, helm: "Helm | None" = Non
     defaults = _load_values(chart / "values.yaml") if (chart / "values.yaml").exists() else {}
     findings: list[Finding] = []
     for f in files:
-        found = validate_values(merge_values(defaults, _load_values(f)), schema, str(f))
+        found = validate_values(merge_values(defaults, _load_values(f)), schema, str(f),
+                                str(chart / "values.schema.json"))
         if not found and helm is not None:
             found = _template_checks(f, chart, helm)
         findings += found

@@ -20,10 +20,16 @@ from typing import Any
 
 import yaml
 
-from . import CHART_DIR, io_limits
+from . import CHART_DIR, io_limits, safe_write
 from .errors import ToolkitError
 
 SCHEMA_SOURCE = "schema"
+
+
+def authored_in_parts(chart: Path) -> bool:
+    """The chart authors its values schema in parts (schema/_root.yaml, what `schema` builds from); any
+    other schema/ folder (a JSON schema of the application's own config) is not this layout."""
+    return (chart / SCHEMA_SOURCE / "_root.yaml").is_file()
 SCHEMA_FILE = "values.schema.json"
 OPTIMIZERS_FILE = "files/optimizers.yaml"
 
@@ -114,17 +120,19 @@ def dumps(schema: dict[str, Any]) -> str:
 
 def write(chart: Path = CHART_DIR) -> Path:
     out = chart / SCHEMA_FILE
-    out.write_text(dumps(build(chart)), encoding="utf-8")
+    safe_write.write_text(out, dumps(build(chart)), root=chart)
     if (chart / TIMEZONES_FILE).exists():
-        (chart / TIMEZONES_FILE).write_text(timezones_text(), encoding="utf-8")
+        safe_write.write_text(chart / TIMEZONES_FILE, timezones_text(), root=chart)
     return out
 
 
 def is_current(chart: Path = CHART_DIR) -> bool:
     out = chart / SCHEMA_FILE
-    if not out.exists() or out.read_text(encoding="utf-8") != dumps(build(chart)):
+    if not safe_write.is_regular(out) or out.read_text(encoding="utf-8") != dumps(build(chart)):
         return False
     tz = chart / TIMEZONES_FILE
+    if safe_write.link_on_way(tz, chart):
+        return False
     return not tz.exists() or tz.read_text(encoding="utf-8") == timezones_text()
 
 

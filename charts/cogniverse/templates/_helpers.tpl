@@ -152,12 +152,12 @@ test Pod). A component is in it exactly when it is enabled.
 {{- $want := list -}}
 {{- if $v.runtime.enabled }}{{ $want = append $want (list "runtime" "runtime" "http" $v.runtime.service.port "COGNIVERSE_RUNTIME_URL") }}{{ end -}}
 {{- if $v.vespa.enabled }}
-{{- $want = append $want (list "vespa" "vespa" "query" $v.vespa.service.queryPort "VESPA_URL") -}}
-{{- $want = append $want (list "vespa" "vespa-config" "config" $v.vespa.service.configPort "VESPA_CONFIG_URL") -}}
+{{- $want = append $want (list "vespa" "vespa" "http-query" $v.vespa.service.queryPort "VESPA_URL") -}}
+{{- $want = append $want (list "vespa" "vespa-config" "http-config" $v.vespa.service.configPort "VESPA_CONFIG_URL") -}}
 {{- end -}}
 {{- if $v.phoenix.enabled }}
-{{- $want = append $want (list "phoenix" "phoenix" "ui" $v.phoenix.service.uiPort "PHOENIX_URL") -}}
-{{- $want = append $want (list "phoenix" "phoenix" "otlp" $v.phoenix.service.otlpPort "PHOENIX_OTLP_ENDPOINT") -}}
+{{- $want = append $want (list "phoenix" "phoenix" "http" $v.phoenix.service.uiPort "PHOENIX_URL") -}}
+{{- $want = append $want (list "phoenix" "phoenix" "grpc-otlp" $v.phoenix.service.otlpPort "PHOENIX_OTLP_ENDPOINT") -}}
 {{- end -}}
 {{- if $v.llm.enabled }}{{ $want = append $want (list "llm" "llm" "http" $v.llm.service.port "LLM_URL") }}{{ end -}}
 {{- range $want }}
@@ -169,7 +169,7 @@ test Pod). A component is in it exactly when it is enabled.
 {{- range index $ports $component }}{{ $_ := set $entry "ports" (append $entry.ports .port) }}{{ end }}
 {{- end }}
 {{- $_ := set $entry.services $purpose (dict "name" $name "port" $port "url" $url) }}
-{{- if eq (index . 4) "PHOENIX_OTLP_ENDPOINT" }}{{ $_ := set $entry "otlp" $url }}{{ end }}
+{{- if eq $purpose "grpc-otlp" }}{{ $_ := set $entry "otlp" $url }}{{ end }}
 {{- $_ := set $c $component $entry }}
 {{- $env = append $env (dict "name" (index . 4) "value" $url) }}
 {{- end }}
@@ -178,7 +178,8 @@ test Pod). A component is in it exactly when it is enabled.
 
 {{/*
 A component's Service: (dict "ctx" $ "component" "vespa" "name" "vespa-config" "service" .Values.vespa.service
-"ports" (list (dict "name" "http-config" "port" 19071 "targetPort" "config"))). name defaults to component.
+"ports" (list (dict "name" "http-config" "port" 19071))). name defaults to component; each port targets the
+container port of its own name (cogniverse.containerPorts).
 */}}
 {{- define "cogniverse.serviceObject" -}}
 apiVersion: v1
@@ -200,7 +201,7 @@ spec:
     {{- range .ports }}
     - name: {{ .name }}
       port: {{ .port }}
-      targetPort: {{ .targetPort }}
+      targetPort: {{ .name }}
       protocol: TCP
     {{- end }}
 {{- end -}}
@@ -208,16 +209,26 @@ spec:
 {{/*
 The ports the components' containers listen on, {component: [{name, port}, ...]}. The images fix all but the
 runtime's (values: runtime.containerPort); the workloads, the headless Service, the servers' own port
-settings and the NetworkPolicies all read them here.
+settings and the NetworkPolicies all read them here. A port has one name everywhere, its name here: the
+container port, the Service port (and its targetPort), and the key of cogniverse.services (docs/ports.md).
 */}}
 {{- define "cogniverse.containerPorts" -}}
 runtime: [{name: http, port: {{ .Values.runtime.containerPort }}}]
-vespa: [{name: query, port: 8080}, {name: config, port: 19071}]
-phoenix: [{name: http, port: 6006}, {name: otlp, port: 4317}]
+vespa: [{name: http-query, port: 8080}, {name: http-config, port: 19071}]
+phoenix: [{name: http, port: 6006}, {name: grpc-otlp, port: 4317}]
 llm: [{name: http, port: 11434}]
 {{- end -}}
 
-{{/* One of them: (dict "ctx" $ "component" "vespa" "port" "query") -> 8080 */}}
+{{/* A container's ports list, from them: (dict "ctx" $ "component" "phoenix") */}}
+{{- define "cogniverse.containerPortList" -}}
+{{- range index (include "cogniverse.containerPorts" .ctx | fromYaml) .component }}
+- name: {{ .name }}
+  containerPort: {{ .port }}
+  protocol: TCP
+{{- end }}
+{{- end -}}
+
+{{/* One of them: (dict "ctx" $ "component" "vespa" "port" "http-query") -> 8080 */}}
 {{- define "cogniverse.containerPort" -}}
 {{- $port := 0 -}}
 {{- range index (include "cogniverse.containerPorts" .ctx | fromYaml) .component | default list }}

@@ -116,6 +116,7 @@ Pod Security baseline allows only runtime/default and localhost/<profile>, never
 {{- include "cogniverse.security.check" (dict "key" "workflows.podSecurityContext/workflows.securityContext" "pod" $v.workflows.podSecurityContext "container" $v.workflows.securityContext "restricted" true) -}}
 {{- end -}}
 {{- include "cogniverse.security.accounts" . -}}
+{{- include "cogniverse.security.templateWriters" . -}}
 {{- include "cogniverse.security.exposure" . -}}
 {{- end -}}
 
@@ -140,6 +141,26 @@ service pods' account, not each other.
 {{- fail (printf "workflows.serviceAccounts.%s: the account %q is also %s; a privileged role bound to it would give its rights to every pod running as it. Give it an account of its own" $purpose $sa (get $taken $sa)) -}}
 {{- end -}}
 {{- $_ := set $taken $sa (printf "workflows.serviceAccounts.%s" $purpose) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+argo.templateWriters may write the privileged WorkflowTemplates and are exempt from the locks policy: never a
+group every user or every pod is in, nor a pod of the release namespace (attack21d #11).
+*/}}
+{{- define "cogniverse.security.templateWriters" -}}
+{{- if .Values.workflows.enabled -}}
+{{- $why := "may write the WorkflowTemplates that run as the tenant provisioner and the deadline watchdog, and hold the chart's locks" -}}
+{{- range $i, $g := .Values.argo.templateWriters.groups | default list -}}
+{{- if or (has $g (list "system:authenticated" "system:unauthenticated" "system:serviceaccounts")) (hasPrefix "system:serviceaccounts:" $g) -}}
+{{- fail (printf "argo.templateWriters.groups[%d] %q: every user or every pod of a namespace is in it, and a template writer %s; name the identity that runs helm (argo.templateWriters.users) or a group only administrators are in" $i $g $why) -}}
+{{- end -}}
+{{- end -}}
+{{- range $i, $u := .Values.argo.templateWriters.users | default list -}}
+{{- if or (eq $u "system:anonymous") (hasPrefix (printf "system:serviceaccount:%s:" $.Release.Namespace) $u) -}}
+{{- fail (printf "argo.templateWriters.users[%d] %q: an anonymous user or an account of the release namespace (which its pods, and so its workflows, may run as) may not be a template writer: it %s; name the identity that runs helm, outside this namespace" $i $u $why) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

@@ -1,5 +1,5 @@
 """What the chaos scenarios share: the faults (SIGKILL of the workflow-controller's process, a restart of the
-node's kube-apiserver, a step pod deleted or evicted), a ledger of every step pod created, and the figures
+node's kube-apiserver, etcd, kubelet or containerd, a step pod deleted or evicted), a ledger of every step pod created, and the figures
 line each scenario prints.
 
 The faults act on the local node of scripts/local_cluster.sh (its processes are this host's processes); the
@@ -28,7 +28,10 @@ LOCAL_CLUSTER = REPO_ROOT / "scripts" / "local_cluster.sh"
 #: enough for CI (values/smoke.yaml waits 1 s; maxDuration must leave room for the retry after it).
 BACKOFF_SECONDS = 6
 CHAOS_OVERRIDES = (f"workflows.retry.backoff.duration={BACKOFF_SECONDS}s", "workflows.retry.backoff.maxDuration=2m")
-CONTROLLER = {"namespace": "argo", "selector": "app=workflow-controller", "binary": "workflow-controller"}
+CONTROLLER = {"namespace": "argo", "selector": "app=workflow-controller", "binary": "workflow-controller",
+              "name": "workflow-controller"}
+#: `argo server` (the argocli image runs `argo server ...`).
+SERVER = {"namespace": "argo", "selector": "app=argo-server", "binary": "argo", "name": "argo-server"}
 NODE_NAME = "workflows.argoproj.io/node-name"
 WORKFLOW_LABEL = "workflows.argoproj.io/workflow"
 #: Every figures line of the session; conftest.py prints them at the end of the run.
@@ -173,10 +176,10 @@ class Kill:
     at: float
 
 
-def _controller_pod(core: Any) -> Any:
-    pods = core.list_namespaced_pod(CONTROLLER["namespace"], label_selector=CONTROLLER["selector"]).items
+def _controller_pod(core: Any, component: dict[str, str] = CONTROLLER) -> Any:
+    pods = core.list_namespaced_pod(component["namespace"], label_selector=component["selector"]).items
     running = [p for p in pods if p.status.phase == "Running" and not p.metadata.deletion_timestamp]
-    assert len(running) == 1, f"expected one running workflow-controller pod, found {[p.metadata.name for p in pods]}"
+    assert len(running) == 1, f"expected one running {component['name']} pod, found {[p.metadata.name for p in pods]}"
     return running[0]
 
 
@@ -219,35 +222,37 @@ def sigkill_step(core: Any, namespace: str, pod: str) -> bool:
     return killed
 
 
-def sigkill_controller(core: Any) -> Kill:
-    """SIGKILL the workflow-controller's process (a crash: no shutdown code runs); kubelet restarts it."""
-    pod = _controller_pod(core)
+def sigkill_controller(core: Any, component: dict[str, str] = CONTROLLER) -> Kill:
+    """SIGKILL the workflow-controller's process (or `component`'s, e.g. SERVER: a crash, no shutdown code runs);
+    kubelet restarts it."""
+    pod = _controller_pod(core, component)
     restarts = sum(s.restart_count for s in pod.status.container_statuses or [])
-    pids = host_pids(pod.metadata.uid, lambda argv: os.path.basename(argv[0]) == CONTROLLER["binary"])
+    pids = host_pids(pod.metadata.uid, lambda argv: os.path.basename(argv[0]) == component["binary"])
     if len(pids) != 1:
-        raise _local_node_only(f"single workflow-controller process of pod {pod.metadata.name} (found {pids})")
+        raise _local_node_only(f"single {component['name']} process of pod {pod.metadata.name} (found {pids})")
     pid = pids[0]
     os.kill(pid, signal.SIGKILL)
     return Kill(pod.metadata.name, pid, restarts, time.monotonic())
 
 
-def controller_back(core: Any, kill: Kill, timeout: float = 180) -> float:
-    """Seconds from the kill until the restarted controller container is Ready again."""
+def controller_back(core: Any, kill: Kill, timeout: float = 180, component: dict[str, str] = CONTROLLER) -> float:
+    """Seconds from the kill until the restarted controller (or `component`) container is Ready again."""
     deadline = kill.at + timeout
     while time.monotonic() < deadline:
-        pod = core.read_namespaced_pod(kill.pod, CONTROLLER["namespace"])
+        pod = core.read_namespaced_pod(kill.pod, component["namespace"])
         st = pod.status.container_statuses or []
         if sum(s.restart_count for s in st) > kill.restarts and st and all(s.ready for s in st):
             return time.monotonic() - kill.at
         time.sleep(0.2)
-    raise AssertionError(f"the workflow-controller did not come back within {timeout:.0f} s of its SIGKILL")
+    raise AssertionError(f"the {component['name']} did not come back within {timeout:.0f} s of its SIGKILL")
 
 
-def restart_apiserver() -> float:
-    """`scripts/local_cluster.sh restart apiserver`; seconds until the API answered again."""
+def restart(component: str) -> float:
+    """`scripts/local_cluster.sh restart COMPONENT` (kube-apiserver, etcd, kubelet, containerd, node); seconds
+    until it was back (the API answers again; kubelet's healthz)."""
     start = time.monotonic()
-    proc = subprocess.run([str(LOCAL_CLUSTER), "restart", "apiserver"], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, f"local_cluster.sh restart apiserver failed:\n{proc.stderr[-2000:]}"
+    proc = subprocess.run([str(LOCAL_CLUSTER), "restart", component], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"local_cluster.sh restart {component} failed:\n{proc.stderr[-2000:]}"
     return time.monotonic() - start
 
 

@@ -24,6 +24,7 @@ def _time(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
+@pytest.mark.group("chaos")
 def test_controller_killed_mid_workflow_finishes_every_run_once(chaos):
     fig = Figures("workflow-controller SIGKILL mid-workflow")
     argo, rel = chaos.rel.argo, chaos.rel

@@ -14,7 +14,7 @@ from chaoslib import (Figures, as_without_fault, evict, expected_steps, logical_
                       new_tenant, repeated_steps, tenant_objects)
 from smokelib import explain
 
-pytestmark = pytest.mark.chaos
+pytestmark = [pytest.mark.chaos, pytest.mark.group("chaos")]
 
 #: The provisioning steps that write the tenant's Kubernetes objects (resource templates, `kubectl apply`).
 WRITERS = ("create-namespace", "setup-resource-quotas", "pvc-")

@@ -8,6 +8,7 @@ import sys
 
 from .. import release
 
+from .stale import report as stale_report
 from .options import add_chart_arg, chart_of
 
 
@@ -22,6 +23,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     stale = release.write_annotations(chart_of(args), check=args.check)
     path = chart_of(args) / "Chart.yaml"
+    if args.check:
+        code = stale_report(args, "annotations", "generated/annotations", [str(path)] if stale else [],
+                            "artifacthub.io annotations are stale: run `cogniverse-chart annotations`", 1)
+        if code is not None:
+            return code
     if args.output == "json":
         print(json.dumps({"path": str(path), "stale": stale, "written": stale and not args.check}))
     elif args.check and stale:

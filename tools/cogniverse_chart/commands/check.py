@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from .. import ct, schemas
+from ..chart_crds import check_crds
 from ..chart import Generated, check, merge, summary
 from ..findings import Policy
 from ..lint import check_rule_ids
@@ -43,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         args.argo_version = schemas.available("argo")
     helms = helms_of(args)
     validator = validator_from_args(args)
+    crd_findings = check_crds(chart, validator)  # before the render: the chart's CRDs define its own kinds
     result = check(validator, chart=chart, helms=helms, disable=args.disable,
                    with_docs=Generated.for_chart(chart, cfg, with_docs=not args.no_docs),
                    scenarios=scenarios, extra_values=args.values, kube_version=kube_version_of(args),
@@ -52,17 +54,21 @@ def run(args: argparse.Namespace) -> int:
         for doc in docs:
             policy.note(doc)
     linted = merge(ct.helm_lint(chart, helms[0], scenarios, args.values, args.set_values, args.set_string_values))
-    findings = policy.apply(result.findings + linted + ct.chart_yaml(chart) + ct.maintainers(chart))
+    findings = policy.apply(result.findings + crd_findings + linted + ct.chart_yaml(chart) + ct.maintainers(chart))
     profiles = summary(result)
     timing = result.timing
-    if args.output == "human":
+    used = [h.label for h in helms]
+    missing = [f"Helm {m}" for m in (3, 4) if args.helm == "all" and m not in {h.major for h in helms}]
+    if args.output == "human":  # which Helms rendered: `--helm all` with one major found says so (D53)
+        print(f"rendered with {', '.join(used)}" + (f" ({', '.join(missing)} not found)" if missing else ""))
         for name, s in profiles.items():
             print(f"profile {name}: {s['objects']} objects, {s['error']} errors, {s['warning']} warnings")
         print(f"timing: render {timing['render_s']:.2f}s, validate+lint {timing['validate_lint_s']:.2f}s, "
               f"total {timing['total_s']:.2f}s (generated-file checks run alongside)")
     return emit(findings, args.output, command="check", checked=sum(len(v) for v in result.rendered.values()),
-                extra={"chart": str(chart), "profiles": profiles, "timing": timing,
-                       "suppressed": len(policy.suppressed)}, chart=chart)
+                extra={"chart": str(chart), "profiles": profiles, "timing": timing, "helm": used,
+                       "helm_missing": missing,
+                       "suppressed": len(policy.suppressed)}, chart=chart, policy=policy)
 
 
 def _names(args: argparse.Namespace) -> dict[str, str]:

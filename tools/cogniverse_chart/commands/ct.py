@@ -44,8 +44,9 @@ def run(args: argparse.Namespace) -> int:
         _check_target_branch(chart, args.target_branch)
         bump, extra["version_bump"] = ct.version_bump(chart, args.target_branch or "main")
         findings += bump
-    findings = Policy(config_of(args)).apply(findings)
-    return emit(findings, args.output, command="ct", checked=1, extra=extra)
+    policy = Policy(config_of(args))
+    findings = policy.apply(findings)
+    return emit(findings, args.output, command="ct", checked=1, extra=extra, policy=policy)
 
 
 def _check_target_branch(chart: Path, branch: str | None) -> None:

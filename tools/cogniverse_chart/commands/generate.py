@@ -25,6 +25,7 @@ import yaml
 from .. import generate
 from ..render import render
 from ..errors import ToolkitError
+from .stale import report as stale_report
 from .options import (add_render_args, add_timeout_arg, chart_of, check_kubeconfigs, config_of, parse_pairs,
                       release_of, request_from_args)
 
@@ -48,10 +49,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    release_of(args)
-    if args.source:
+    _, namespace = release_of(args)
+    if args.source is not None:
+        if not args.source.strip():
+            raise ToolkitError("--from '': name what to run, workflowtemplate/NAME or cronwf/NAME")
+        if args.out_dir is not None or args.check:  # they belong to the guide files; --from prints (D43)
+            raise ToolkitError("--from prints one Workflow to stdout: drop --out-dir/--check (they are for the guide "
+                               "files), or redirect the output")
         docs = render(request_from_args(args))
-        wf = generate.workflow_from(docs, args.source, parse_pairs(args.parameter, "--parameter"))
+        wf = generate.workflow_from(docs, args.source, parse_pairs(args.parameter, "--parameter"), namespace)
         if args.output == "json":
             print(json.dumps(wf))
         else:
@@ -84,10 +90,14 @@ def run(args: argparse.Namespace) -> int:
             [f"--set {v}" for v in args.set_values + args.set_string_values]
         target = generate.Target(args.release, args.namespace,
                                  generate.DEFAULT_TARGET_VALUES if chosen_default else " + ".join(chosen))
-    files = generate.guide_files(docs, target)
+    files = generate.guide_files(docs, target, chart_of(args))
     what = f"release {target.release} in namespace {target.namespace}"
     if args.check:
         stale = generate.drift(files, args.out_dir, objects_only=args.from_release)
+        code = stale_report(args, "generate", "generated/workflows", [str(args.out_dir / s) for s in stale],
+                            f"out of date with the chart: run `{_regenerate_command(args)}`", len(files))
+        if code is not None:
+            return code
         if args.output == "json":
             print(json.dumps({"command": "generate", "ok": not stale, "out_dir": str(args.out_dir),
                               "stale": stale, "release": target.release, "namespace": target.namespace,

@@ -47,6 +47,7 @@ OTHER_RULES = [
     ("schema/k8s-<minor>", "the object against the strict Kubernetes schema of that minor (validate, check)"),
     ("schema/argo-<minor>", "Argo objects against the Argo Workflows CRD schema of that minor"),
     ("schema/unknown-kind", "a kind no chosen schema version serves (a note with --allow-unknown-kinds)"),
+    ("schema/invalid-yaml", "a file that is no YAML (validate reports it and goes on with the other files)"),
     ("schema/duplicate-key", "a key given twice in one mapping (kubectl refuses it, Helm keeps the last)"),
     ("schema/custom", "your own kinds against --schema-location schemas"),
     ("schema/rejected-kind", "a kind named by --reject"),
@@ -57,6 +58,7 @@ OTHER_RULES = [
     ("helm/lint", "`helm lint` of each scenario, as ct lint runs it; its INFO/WARNING/ERROR keep their level (check)"),
     ("generated/values-schema", "values.schema.json is what `schema` builds from schema/ (check)"),
     ("generated/docs", "the README values table and install facts are what `docs` writes (check)"),
+    ("generated/annotations", "Chart.yaml's Artifact Hub annotations are what `annotations` writes (its --check)"),
     ("generated/workflows", "the guide workflows are what `generate` writes (check, with workflows-dir)"),
     ("config/suppression-reason", "a suppression annotation names a rule and gives a reason"),
     ("config/suppression-unknown-rule", "a suppression annotation names a rule or family the toolkit has"),
@@ -98,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         findings, checked = lint_stream(policy.watch(read_paths(args.paths)), args.disable, version,
                                         Progress.for_terminal())
         return emit(policy.apply(findings), args.output, command="lint", checked=checked,
-                    extra={"argo_version": version, "suppressed": len(policy.suppressed)})
+                    extra={"argo_version": version, "suppressed": len(policy.suppressed)}, policy=policy)
     chart = chart_of(args)
     release, namespace = release_of(args)
     rendered = render_with_helms(None, chart=chart, helms=helms_of(args), scenarios=scenarios_of(args, args.profile),
@@ -112,4 +114,4 @@ def run(args: argparse.Namespace) -> int:
     checked = sum(len(d) for d in rendered.values())
     return emit(findings, args.output, command="lint", checked=checked, chart=chart,
                 extra={"chart": str(chart), "profiles": list(rendered), "argo_version": version,
-                       "suppressed": len(policy.suppressed)})
+                       "suppressed": len(policy.suppressed)}, policy=policy)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
@@ -41,8 +42,28 @@ def parse_pairs(items: Iterable[str], what: str) -> dict[str, str]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ToolkitError(f"{what} {item!r} must be NAME=VALUE")
+        if key in out:  # the last one silently won (D37)
+            raise ToolkitError(f"{what} {key} is given twice ({out[key]!r:.60} and {value!r:.60}); give it once")
+        if what == "--label" and (problem := _label_problem(key, value)):
+            raise ToolkitError(f"--label {item!r:.120}: {problem}")
         out[key] = value
     return out
+
+
+_LABEL_NAME = re.compile(r"(?=.{1,63}$)[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def _label_problem(key: str, value: str) -> str | None:
+    """What the API server would refuse in a label (D37: sent as given, refused only there), or None."""
+    prefix, slash, name = key.rpartition("/")
+    if not _LABEL_NAME.fullmatch(name) or (slash and not _DNS_SUBDOMAIN.fullmatch(prefix)):
+        return ("a label key is [PREFIX/]NAME: NAME at most 63 letters, digits, '-', '_' or '.' (starting and "
+                "ending with a letter or digit), PREFIX a DNS subdomain")
+    if value and not _LABEL_NAME.fullmatch(value):
+        return ("a label value is empty or at most 63 letters, digits, '-', '_' or '.', starting and ending with a "
+                "letter or digit")
+    return None
 
 
 def seconds(maximum: float) -> Callable[[str], float]:
@@ -140,6 +161,8 @@ def client(args: argparse.Namespace) -> ArgoClient:
     from ..io_limits import Deadline
 
     deadline = Deadline(args.timeout)  # the command's --timeout is a whole deadline, from here on
+    if args.namespace and (problem := config.name_problem("namespace", args.namespace)):
+        raise ToolkitError(f"--namespace {args.namespace!r:.80}: expected {problem}")
     check_kubeconfigs(args.kubeconfig)
     try:
         return ArgoClient.connect(args.namespace, args.kubeconfig, args.context, deadline)
@@ -262,7 +285,12 @@ def release_of(args: argparse.Namespace) -> tuple[str, str]:
 def kube_version_of(args: argparse.Namespace) -> str:
     from ..render import DEFAULT_KUBE_VERSION
 
-    return getattr(args, "kube_version", None) or config_of(args).get("kube-version") or DEFAULT_KUBE_VERSION
+    given = getattr(args, "kube_version", None)
+    if isinstance(given, list):  # check/lint: the repeatable schema versions; Helm renders for the newest (E8)
+        from ..schemas import minor
+
+        given = max(given, key=lambda v: tuple(int(p) for p in minor(v).split("."))).strip() if given else None
+    return given or config_of(args).get("kube-version") or DEFAULT_KUBE_VERSION
 
 
 def request_from_args(args: argparse.Namespace) -> RenderRequest:

@@ -8,6 +8,7 @@ import sys
 
 from .. import values_schema
 from ..errors import ToolkitError
+from .stale import report as stale_report
 from .options import add_chart_arg, chart_of
 
 
@@ -20,12 +21,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     chart = chart_of(args)
-    if not (chart / values_schema.SCHEMA_SOURCE).is_dir():
-        raise ToolkitError(f"{chart}: no {values_schema.SCHEMA_SOURCE}/ folder to build values.schema.json from "
+    if not values_schema.authored_in_parts(chart):
+        raise ToolkitError(f"{chart}: no {values_schema.SCHEMA_SOURCE}/_root.yaml to build values.schema.json from "
                            f"(this command is for charts that author their schema in parts)")
     path = chart / values_schema.SCHEMA_FILE
     if args.check:
         current = values_schema.is_current(chart)
+        code = stale_report(args, "schema", "generated/values-schema", [] if current else [str(path)],
+                            "values.schema.json is stale: run `cogniverse-chart schema`", 1)
+        if code is not None:
+            return code
         if args.output == "json":
             print(json.dumps({"command": "schema", "ok": current, "path": str(path), "stale": not current}))
         elif current:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from ..documents import Document, read_paths
+from ..documents import Document, _walk, read_file, read_paths
 from ..errors import ToolkitError
+from ..io_limits import LimitExceeded
 from ..findings import Finding, Policy, Severity
+from ..perf.parallel import sharded
 from ..report import emit
 from .options import add_chart_arg, add_kind_filter_args, add_schema_args, chart_of, config_of, kinds, \
     validator_from_args
@@ -77,6 +80,39 @@ class KindFilter:
                 yield doc
 
 
+_AT = re.compile(r"^(.*?):(\d+):(\d+): (.*)$", re.S)
+
+
+def _files_of(paths: list[str]) -> list[Path]:
+    """The files the paths name (folders walked as read_paths walks them); a path naming nothing: one line."""
+    out = []
+    for p in paths:
+        if p != "-" and (Path(p).is_dir() and not _walk(Path(p)) or not Path(p).exists()):
+            for _ in read_paths([p]):  # raises read_paths' one-line error for it
+                pass
+        out += _walk(Path(p)) if p != "-" and Path(p).is_dir() else [Path(p)]
+    return out
+
+
+def read_each(paths: list[Path], unreadable: list[tuple[Finding, str]]) -> Iterator[Document]:
+    """The documents of every file; a file that cannot be parsed becomes a finding (schema/invalid-yaml,
+    at its line) and the other files are still validated, as kubeconform does (attack24c E11). A path
+    that names nothing stays an input error (exit 2)."""
+    for f in paths:
+        try:
+            yield from read_file(f, "<stdin>" if str(f) == "-" else None)
+        except LimitExceeded:
+            raise
+        except ToolkitError as exc:
+            m = _AT.match(str(exc))
+            source = "<stdin>" if str(f) == "-" else str(f)
+            line = int(m[2]) if m and m[1] == source else 0
+            message = f"line {m[2]}, column {m[3]}: {m[4]}" if m and m[1] == source else \
+                str(exc).removeprefix(f"{source}: ")
+            unreadable.append((Finding("schema/invalid-yaml", Severity.ERROR, message, source,
+                                       doc_line=max(line - 1, 0)), str(exc)))
+
+
 def run(args: argparse.Namespace) -> int:
     if args.pre_commit:
         args.paths = [p for p in args.paths if p == "-" or not chart_source(Path(p))]
@@ -85,10 +121,22 @@ def run(args: argparse.Namespace) -> int:
     if not args.paths and not args.values:
         raise ToolkitError("nothing to validate: give manifest paths, '-' for stdin, or --values FILE")
     validator = validator_from_args(args)
-    policy = Policy(config_of(args))
-    kind_filter = KindFilter(kinds(args.skip), kinds(args.reject), policy)
-    findings, checked = validator.validate_stream(kind_filter(read_paths(args.paths)))
-    findings += kind_filter.rejected
+    config, skip, reject = config_of(args), kinds(args.skip), kinds(args.reject)
+    unreadable: list[tuple[Finding, str]] = []
+    files = _files_of(args.paths)
+
+    def check(docs: Iterable[Document]) -> tuple[list[Finding], int, KindFilter]:
+        kind_filter = KindFilter(skip, reject, Policy(config))
+        findings, checked = validator.validate_stream(kind_filter(docs))
+        return findings, checked, kind_filter
+
+    findings, checked, kind_filter = sharded(args.paths, check, _join,
+                                             one_pass=lambda: read_each(files, unreadable))
+    policy = kind_filter.policy
+    if unreadable and not checked and len(unreadable) == len(files):  # nothing could be read: bad input
+        raise ToolkitError(unreadable[0][1] if len(unreadable) == 1 else
+                           f"no file could be read: {'; '.join(raw for _, raw in unreadable)}"[:600])
+    findings += [f for f, _ in unreadable] + kind_filter.rejected
     if args.values:
         from ..values_check import check_values_files
 
@@ -103,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
                               "skipped": kind_filter.skipped, "suppressed": len(policy.suppressed),
                               "findings_by_rule": by_rule}
     code = emit(findings, args.output, command="validate", checked=checked + len(args.values), extra=extra,
-                summary=not args.summary)
+                summary=not args.summary, policy=policy)
     if args.summary and args.output != "json":
         rules = ", ".join(f"{rule}={n}" for rule, n in by_rule.items()) or "none"
         line = (f"Summary: {total + kind_filter.skipped} resources found - Valid: {total - invalid}, "
@@ -111,6 +159,18 @@ def run(args: argparse.Namespace) -> int:
                 f"findings by rule: {rules}")
         print(line, file=sys.stdout if args.output == "human" else sys.stderr)
     return code
+
+
+def _join(first: tuple[list[Finding], int, KindFilter],
+          second: tuple[list[Finding], int, KindFilter]) -> tuple[list[Finding], int, KindFilter]:
+    """The results of two consecutive parts of a stream (perf.parallel), as one pass over both gives them."""
+    (found, checked, kf), (found2, checked2, kf2) = first, second
+    kf.skipped += kf2.skipped
+    kf.rejected += kf2.rejected
+    for key, rules in kf2.policy.ignored.items():
+        kf.policy.ignored.setdefault(key, {}).update(rules)
+    kf.policy.bad += kf2.policy.bad
+    return found + found2, checked + checked2, kf
 
 
 def _helm_or_none():  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import struct
 from typing import Any
 
 import yaml
@@ -199,7 +200,12 @@ class ManifestLoader(_base_loader()):  # type: ignore[misc]
                 elif k.tag == "tag:yaml.org,2002:merge":
                     return self.construct_document(node)
                 else:
-                    out[_go_key(self._fast(k))] = self._fast(v)
+                    key = self._fast(k)
+                    if key is None:
+                        raise ToolkitError(f"{self.source}:{k.start_mark.line + 1 + self.offset}:"
+                                           f"{k.start_mark.column + 1}: a null key ({k.value or 'empty'}); Kubernetes "
+                                           f"keys are strings (kubectl refuses it: unsupported map key): quote the key")
+                    out[_go_key(key)] = self._fast(v)
             return out
         if tag == "tag:yaml.org,2002:seq":
             return [self._fast(v) for v in node.value]
@@ -214,14 +220,43 @@ ManifestLoader.add_constructor(_MERGE, lambda loader, node: node.value)
 
 def _go_key(key: Any) -> Any:
     """A bool or number key as the text sigs.k8s.io/yaml gives it (`on:` -> "true", `0644:` -> "420", `08:`
-    -> "8"); a null key stays None (Go refuses it; the schema names it as an unknown field)."""
-    if type(key) is bool:
+    -> "8", `1.0:` -> "1", `1e6:` -> "1e+06", `.inf:` -> ".inf"); null keys are refused by the caller."""
+    t = type(key)
+    if t is bool:
         return "true" if key else "false"
-    if type(key) is int:
+    if t is int:
         return str(key)
-    if type(key) is float and key.is_integer() and abs(key) < 1e6:  # Go's %g: no exponent below 1e6
-        return str(int(key))
+    if t is float:
+        return go_float_key(key)
     return key
+
+
+def go_float_key(f: float) -> str:
+    """strconv.FormatFloat(f, 'g', -1, 32) with ±Inf and NaN as `.inf`, `-.inf`, `.nan`: how
+    sigs.k8s.io/yaml turns a float key into text (the shortest digits of the float32, Go's %g layout)."""
+    if math.isnan(f):
+        return ".nan"
+    try:
+        f32 = struct.unpack("f", struct.pack("f", f))[0]
+    except OverflowError:  # past float32's range: Go's float32() makes it infinite
+        f32 = math.copysign(math.inf, f)
+    if math.isinf(f32):
+        return ".inf" if f32 > 0 else "-.inf"
+    sign = "-" if math.copysign(1.0, f32) < 0 else ""
+    for precision in range(9):  # the fewest digits that read back as the same float32
+        text = "%.*e" % (precision, abs(f32))
+        if struct.unpack("f", struct.pack("f", float(text)))[0] == abs(f32):
+            break
+    mantissa, exp_text = text.split("e")
+    digits, exp = mantissa.replace(".", ""), int(exp_text)
+    if exp < -4 or exp >= 6:  # Go's %g with the shortest digits: eprec 6
+        return f"{sign}{digits[0]}{'.' + digits[1:] if len(digits) > 1 else ''}e{'-' if exp < 0 else '+'}{abs(exp):02d}"
+    point = exp + 1
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    if point >= len(digits):
+        return f"{sign}{digits}{'0' * (point - len(digits))}"
+    return f"{sign}{digits[:point]}.{digits[point:]}"
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import codecs
 import gc
 import itertools
+import math
 import re
 from typing import Any, Callable, Iterator
 
@@ -27,7 +28,15 @@ _END = r"[ \t]*(?:\r?$|[,\]}#:])"
 _YAML11_QUICK = re.compile(r"[yYnNoO0<](?<=[\s\[{,+-][yYnNoO0<])" + _W + _END, re.M)
 #: A number with underscores (1_000): a regex of its own that starts with the '_' (a literal the engine jumps
 #: to; as an alternative of the one above it doubled that one's cost).
-_UNDERSCORE_NUMBER = re.compile(r"_(?<=[0-9]_)[0-9_]*[0-9](?:\.[0-9_]*)?(?:[eE][-+]?[0-9_]+)?" + _END, re.M)
+#: yaml_rs also drops underscores that Go keeps: a scalar starting with `_` (`_1`) is a string in Go, and so is
+#: `._5` (strconv.ParseFloat wants digits around an underscore); those are found after a blank or flow sign.
+_UNDERSCORE_NUMBER = re.compile(r"_(?<=[0-9\s\[{,.+-]_)[0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9_]+)?" + _END, re.M)
+#: A key YAML reads as no string: a number, null, a boolean (`1.0:`, `~:`, `true:`); sigs.k8s.io/yaml writes
+#: numbers and booleans as Go formats them and refuses a null key. Starts with the `:` (the engine jumps to it).
+_ODD_KEY = re.compile(r":(?<=[0-9.~lLeEfFnN]:)(?:(?<=[0-9.~]:)|(?<=(?:ull|ULL|rue|RUE|lse|LSE|inf|Inf|INF|nan|NaN|NAN):))"
+                      r"(?:[ \t\r\n]|\Z)").search
+#: Infinity and NaN: JSON has neither, so sigs.k8s.io/yaml refuses the document ("json: unsupported value").
+_NONFINITE = re.compile(r"\.(?:inf|Inf|INF|nan|NaN|NAN)").search
 _YAML11_START = tuple("yYnNoO0<")
 #: Characters YAML does not allow in a stream. yaml_rs silently stops at NUL and accepts the others;
 #: PyYAML (like Go's yaml, so kubectl and Helm) refuses them with their position.
@@ -63,14 +72,31 @@ except ImportError:  # pragma: no cover - the toolkit depends on it, but works w
 Chunk = tuple[str, int, "bool | None"]  # (document text, its first line, True if known free of control chars)
 
 
-def split_text(text: str) -> Iterator[Chunk]:
+def split_text(text: str, source: str = "<string>") -> Iterator[Chunk]:
     """(document text, its first line number, None) for each part between `---` separators."""
     pos, line = 0, 0
-    for start, end in _separators(text):
-        yield text[pos:start], line, None
-        line += text.count("\n", pos, end)
-        pos = end
+    try:
+        for start, end in _separators(text):
+            yield text[pos:start], line, None
+            line += text.count("\n", pos, end)
+            pos = end
+    except _BadSeparator as bad:
+        raise bad.error(source, line + text.count("\n", pos, bad.at) + 1) from None
     yield text[pos:], line, None
+
+
+class _BadSeparator(Exception):
+    """A line that starts with `---` followed by more than blanks or a comment (`--- {a: 1}`, `--- |`,
+    `----`): kubectl's YAMLReader refuses the whole stream ("invalid Yaml document separator")."""
+
+    def __init__(self, at: int, rest: str) -> None:
+        super().__init__(rest)
+        self.at, self.rest = at, rest
+
+    def error(self, source: str, line: int) -> ToolkitError:
+        return ToolkitError(f"{source}:{line}: invalid document separator: {self.rest[:40]!r} follows `---` on its "
+                            f"line (kubectl refuses the stream): only blanks or a comment may; start the content on "
+                            f"the next line")
 
 
 #: Bytes that are not ASCII control characters (tab, newline and carriage return are allowed).
@@ -92,9 +118,11 @@ def _separators(text: str) -> Iterator[tuple[int, int]]:
     while True:
         eol = find("\n", pos)
         end = len(text) if eol < 0 else eol
-        tail = text[pos + 3:end].lstrip(" \t\r")  # `---` of a CRLF file ends in \r
+        tail = text[pos + 3:end].strip(" \t\r")  # `---` of a CRLF file ends in \r
         if not tail or tail[0] == "#":
             yield pos, end
+        else:
+            raise _BadSeparator(pos, tail)
         if eol < 0:
             return
         pos = find("\n---", eol)
@@ -103,15 +131,15 @@ def _separators(text: str) -> Iterator[tuple[int, int]]:
         pos += 1
 
 
-def split_stream(read: Callable[[int], bytes], source: str) -> Iterator[Chunk]:
+def split_stream(read: Callable[[int], bytes], source: str, line: int = 0) -> Iterator[Chunk]:
     """As split_text, from a binary reader, holding at most one document (plus one block) in memory.
     Control characters are looked for in the raw bytes (fast); only documents from blocks that hold
-    some are checked character by character."""
+    some are checked character by character. `line`: the first line's number (a reader that starts
+    inside a file, at a separator: perf.parallel)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     parts: list[str] = []
     size = 0
     carry = ""
-    line = 0
     consumed = 0
     first = True
     dirty = False
@@ -132,13 +160,17 @@ def split_stream(read: Callable[[int], bytes], source: str) -> Iterator[Chunk]:
         cut = len(text) if not block else text.rfind("\n") + 1
         complete, carry = text[:cut], text[cut:]
         pos = 0
-        for start, end in _separators(complete):
-            parts.append(complete[pos:start])
-            chunk = "".join(parts)
-            yield chunk, line, not dirty
-            line += chunk.count("\n")
-            parts, size, dirty = [], 0, block_dirty
-            pos = end
+        try:
+            for start, end in _separators(complete):
+                parts.append(complete[pos:start])
+                chunk = "".join(parts)
+                yield chunk, line, not dirty
+                line += chunk.count("\n")
+                parts, size, dirty = [], 0, block_dirty
+                pos = end
+        except _BadSeparator as bad:
+            before = sum(p.count("\n") for p in parts) + complete.count("\n", pos, bad.at)
+            raise bad.error(source, line + before + 1) from None
         if pos < len(complete):
             parts.append(complete[pos:])
             size += len(complete) - pos
@@ -217,6 +249,30 @@ def _long_number(chunk: str) -> bool:
 
 
 def load_chunk(chunk: str, source: str, offset: int, clean: bool | None = None) -> tuple[list[Any], list[str]]:
+    """(objects, repeated keys as "'key' at line N") of one document's text (see _load_chunk); a document
+    holding infinity or NaN (`.inf`, `.nan`) is refused as kubectl and Helm refuse it."""
+    objs, dups = _load_chunk(chunk, source, offset, clean)
+    if _NONFINITE(chunk):
+        _refuse_nonfinite(objs, source, offset)
+    return objs, dups
+
+
+def _refuse_nonfinite(objs: list[Any], source: str, offset: int) -> None:
+    stack: list[tuple[Any, str]] = [(o, "$") for o in objs]
+    while stack:
+        node, path = stack.pop()
+        if type(node) is float and node != node or node in (math.inf, -math.inf) and type(node) is float:
+            text = ".nan" if node != node else ".inf" if node > 0 else "-.inf"
+            raise ToolkitError(f"{source}:{offset + 1}: {path} is {text}, which JSON (so Kubernetes) cannot hold: "
+                               f"kubectl and Helm refuse the document (json: unsupported value); quote it if "
+                               f"text is meant")
+        if type(node) is dict:
+            stack.extend((v, f"{path}.{k}") for k, v in node.items())
+        elif type(node) is list:
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(node))
+
+
+def _load_chunk(chunk: str, source: str, offset: int, clean: bool | None = None) -> tuple[list[Any], list[str]]:
     """(objects, repeated keys as "'key' at line N") of one document's text.
 
     Fast path: yaml_rs, used only when the text has none of the constructs where YAML 1.1 and 1.2
@@ -255,7 +311,8 @@ def load_chunk(chunk: str, source: str, offset: int, clean: bool | None = None) 
             under = _UNDERSCORE_NUMBER.search(chunk)
             keyed = obj is not None and (
                 "?" in chunk or ("]" in chunk and _SEQ_KEY(chunk)) or ("}" in chunk and _MAP_KEY(chunk))
-            ) and _collection_key(obj)
+                or _ODD_KEY(chunk)
+            ) and _odd_key(obj)
             if not deep and not keyed and not (
                     (quick or under) and _holds_any(obj, _yaml11_readings(chunk, quick, under))):
                 return [obj], []
@@ -268,16 +325,17 @@ def load_chunk(chunk: str, source: str, offset: int, clean: bool | None = None) 
     return load_slow(chunk, source, offset)
 
 
-def _collection_key(obj: dict) -> bool:
-    """Whether a key anywhere in the fast path's result is a tuple or frozenset (a YAML sequence or mapping).
-    Looks at keys only (a quarter of the cost of json.dumps, which also copies every string)."""
+def _odd_key(obj: dict) -> bool:
+    """Whether a key anywhere in the fast path's result is no string: a tuple or frozenset (a YAML sequence
+    or mapping), a number, a boolean or None; PyYAML's path refuses the first and the last with their
+    position and writes the others as Go does. Looks at keys only (a quarter of the cost of json.dumps)."""
     stack: list[Any] = [obj]
     pop, push = stack.pop, stack.extend
     while stack:
         node = pop()
         if type(node) is dict:
             for k in node:
-                if type(k) is not str and type(k) in (tuple, frozenset):
+                if type(k) is not str:
                     return True
             push(node.values())
         elif type(node) is list:
@@ -300,6 +358,8 @@ def _yaml11_readings(chunk: str, quick: "re.Match[str] | None", under: "re.Match
                 begin -= 1
         word = chunk[begin:m.end()].rstrip(" \t\r,]}#:")
         found.add(word)
+        if word[0] in "_." and "_" in word:  # Go: a string (`_1`, `._5`); yaml_rs: the number without the `_`
+            found.add(_rs_number(word))
         sign = chunk[begin - 1] if begin and chunk[begin - 1] in "+-" else ""
         if sign:
             found.add(sign + word)
@@ -313,6 +373,14 @@ def _yaml11_readings(chunk: str, quick: "re.Match[str] | None", under: "re.Match
 
 
 _NUMBER_CHARS = frozenset("0123456789_.+-eE")
+
+
+def _rs_number(word: str) -> Any:
+    """What the fast path makes of a plain scalar (a number, or the text)."""
+    try:
+        return _yaml_rs.loads("a: " + word, parse_datetime=False)["a"]
+    except Exception:  # noqa: BLE001 - whatever it is, the word itself is already looked for
+        return word
 
 
 def _holds_any(obj: Any, wanted: set[Any]) -> bool:

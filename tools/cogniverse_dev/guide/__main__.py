@@ -8,7 +8,7 @@ from pathlib import Path
 from cogniverse_chart.errors import ToolkitError
 
 from .lookup import Lookup
-from .markdown import read
+from .markdown import GuideError, read
 from .runner import classify, run, summary
 from .workspace import environment, workdir
 
@@ -33,7 +33,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="the installed release: workflows/ in the run's working directory is generated from it "
                         "first (as after deploy_k3s.sh, whose default values the committed files are for)")
     args = p.parse_args(argv)
-    cmds = read(args.guide)
+    try:
+        cmds = read(args.guide)
+    except (OSError, GuideError) as exc:
+        print(f"guide: {exc}", file=sys.stderr)
+        return 2
     if args.mode == "list":
         skip = classify(cmds)
         for i, c in enumerate(cmds):

@@ -1,10 +1,34 @@
-"""What a `<placeholder>` of a guide's command names: the newest matching object in a namespace, via kubectl."""
+"""What a `<placeholder>` of a guide's command names: the newest object in a namespace, via kubectl, that
+matches what the guide declares it means (meaning.py). A command whose block declares nothing (the user's
+own guide declares nothing) takes the meaning docs/guide.md declares for that name."""
 
 from __future__ import annotations
 
-from typing import Callable
+import functools
+from pathlib import Path
 
-from .markdown import GuideCommand
+from cogniverse_chart import REPO_ROOT
+from cogniverse_chart.catalogue import catalogue
+
+from .markdown import GuideCommand, read
+from .meaning import Meaning, table
+
+#: The guide whose declarations are the meanings of placeholders a command does not declare.
+DECLARING_GUIDE = REPO_ROOT / "docs" / "guide.md"
+
+
+@functools.cache
+def guide_meanings(path: Path = DECLARING_GUIDE) -> dict[str, Meaning]:
+    """What each placeholder means, as a guide's placeholder table declares it; every declaration comment
+    of the guide must say the same (a name means one thing in one guide)."""
+    meanings = table(path.read_text(encoding="utf-8"))
+    for cmd in read(path):
+        for name, meaning in cmd.declared:
+            if meanings.get(name) != meaning:
+                raise LookupError(f"{path}: line {cmd.line} declares <{name}> other than the placeholder table "
+                                  f"does" if name in meanings else f"{path}: <{name}> (line {cmd.line}) is not in "
+                                  f"the placeholder table")
+    return meanings
 
 
 class Lookup:
@@ -13,28 +37,10 @@ class Lookup:
     #: CronWorkflows the chart runs every few minutes beside whatever the user does (the deadline
     #: watchdog, every 5 minutes). A user following the guide never means one of their runs: a
     #: `<workflow-name>` after `argo watch` is the workflow just watched, not a watchdog run that
-    #: started meanwhile (its logs still empty). tests/test_guide.py checks this list against the chart.
-    BACKGROUND_CRON_WORKFLOWS = ("deadline-watchdog",)
+    #: started meanwhile (its logs still empty). From the chart's catalogue; tests/test_guide.py checks
+    #: it against every profile's render.
+    BACKGROUND_CRON_WORKFLOWS = catalogue().background
 
-    WORKFLOW_FILTERS: dict[str, tuple[str, Callable[[dict], bool]]] = {
-        "workflow-name": ("", lambda w: True),
-        "running-workflow-name": ("", lambda w: not (w.get("status") or {}).get("finishedAt")),
-        "failed-workflow-name": ("", lambda w: (w.get("status") or {}).get("phase") in ("Failed", "Error")),
-        "ingestion-workflow-name": ("workflows.argoproj.io/workflow-template=video-ingestion",
-                                    lambda w: (w.get("status") or {}).get("phase") == "Succeeded"),
-        "optimization-workflow-name": ("workflows.argoproj.io/workflow-template=batch-optimization",
-                                       lambda w: (w.get("status") or {}).get("phase") == "Succeeded"),
-        "weekly-optimization-workflow-name": ("workflows.argoproj.io/cron-workflow=weekly-optimization",
-                                              lambda w: True),
-        "finished-check-workflow-name": ("",
-                                         lambda w: any(p.get("name") == "annotation-count" for p in
-                                                       ((w.get("status") or {}).get("outputs") or {}).get("parameters") or [])),
-    }
-    #: Pods a placeholder may name, by the pod's phase (a Pending pod has no logs yet).
-    POD_FILTERS: dict[str, Callable[[dict], bool]] = {
-        "started-pod-name": lambda p: (p.get("status") or {}).get("phase") in ("Running", "Succeeded", "Failed"),
-    }
-    OTHER = {"pod-name": "pods", "pvc-name": "persistentvolumeclaims"}
     #: What a generic placeholder means in a command that says more: (the command contains, the
     #: placeholder, what to fill in), first match wins. A user retries a failed workflow, reads
     #: `improvement` from a finished optimization and `annotation-count` from a finished check, takes
@@ -48,7 +54,7 @@ class Lookup:
     )
 
     def __init__(self, namespace: str, env: dict[str, str], kubectl: str = "kubectl", wait: float = 0,
-                 poll: float = 2):
+                 poll: float = 2, meanings: dict[str, Meaning] | None = None):
         """`wait`: seconds a lookup that finds no match waits while objects that could still become one
         (unfinished workflows of the placeholder's selector, Pending pods) exist, as a user waits for a
         submitted optimization to finish before reading its output."""
@@ -57,6 +63,7 @@ class Lookup:
         self.kubectl = kubectl
         self.wait = wait
         self.poll = poll
+        self.meanings = meanings
 
     def _items(self, resource: str, selector: str = "") -> list[dict]:
         import json
@@ -81,13 +88,20 @@ class Lookup:
         cron, _, stamp = (labels.get("workflows.argoproj.io/workflow") or "").rpartition("-")
         return cron in cls.BACKGROUND_CRON_WORKFLOWS and stamp.isdigit()
 
+    @staticmethod
+    def meaning_of(name: str, meanings: dict[str, Meaning] | None = None) -> Meaning:
+        """What `name` means: in `meanings`, else as docs/guide.md declares it."""
+        known = meanings if meanings is not None else guide_meanings()
+        if name not in known:
+            raise LookupError(f"unknown placeholder <{name}>: no declaration (known: "
+                              f"{', '.join(f'<{n}>' for n in known)})")
+        return known[name]
+
     @classmethod
-    def choose(cls, name: str, items: list[dict]) -> str | None:
+    def choose(cls, name: str | Meaning, items: list[dict]) -> str | None:
         """The newest of `items` (objects of the placeholder's kind) that the placeholder means."""
-        selector, keep = cls.WORKFLOW_FILTERS.get(name, ("", lambda o: True))
-        labels = dict(part.split("=", 1) for part in selector.split(",") if part)
-        matching = [o for o in items if keep(o) and all(
-            (o["metadata"].get("labels") or {}).get(k) == v for k, v in labels.items())]
+        meaning = name if isinstance(name, Meaning) else cls.meaning_of(name)
+        matching = [o for o in items if meaning.keep(o)]
         matching.sort(key=lambda o: o["metadata"].get("creationTimestamp") or "", reverse=True)
         return matching[0]["metadata"]["name"] if matching else None
 
@@ -100,28 +114,30 @@ class Lookup:
         """The objects a placeholder may name: those of the namespace, less the background runs."""
         return [o for o in self._items(resource, selector) if not self.background(o)]
 
-    def _find(self, name: str) -> tuple[str | None, list[str]]:
-        """(the object the placeholder means or None, objects that may still become it)."""
-        if name in self.POD_FILTERS:
-            pods = self._candidates("pods")
-            pending = [p["metadata"]["name"] for p in pods if (p.get("status") or {}).get("phase") == "Pending"]
-            return self.choose(name, [p for p in pods if self.POD_FILTERS[name](p)]), pending
-        if name in self.WORKFLOW_FILTERS:
-            items = self._candidates("workflows.argoproj.io", self.WORKFLOW_FILTERS[name][0])
-            unfinished = [w["metadata"]["name"] for w in items if not (w.get("status") or {}).get("finishedAt")]
-            return self.choose(name, items), unfinished
-        if name in self.OTHER:
-            return self.choose(name, self._candidates(self.OTHER[name])), []
-        raise LookupError(f"unknown placeholder <{name}> (known: "
-                          f"{', '.join(f'<{n}>' for n in [*self.WORKFLOW_FILTERS, *self.POD_FILTERS, *self.OTHER])})")
+    def _find(self, meaning: Meaning) -> tuple[str | None, list[str]]:
+        """(the object the placeholder means or None, objects that may still become it: Pending pods,
+        unfinished workflows of its template or CronWorkflow)."""
+        items = self._candidates(meaning.resource, meaning.selector)
+        if meaning.kind == "pod":
+            maybe = [p for p in items if (p.get("status") or {}).get("phase") == "Pending"]
+        elif meaning.kind == "workflow":
+            maybe = [w for w in items if not (w.get("status") or {}).get("finishedAt")]
+        else:
+            maybe = []
+        return self.choose(meaning, items), [o["metadata"]["name"] for o in maybe]
 
     def __call__(self, name: str, cmd: GuideCommand) -> str:
         import time
 
-        name = self.meaning(name, cmd)
+        declared = dict(cmd.declared)
+        if name in declared:
+            meaning = declared[name]
+        else:
+            name = self.meaning(name, cmd)
+            meaning = self.meaning_of(name, self.meanings)
         deadline = time.monotonic() + self.wait
         while True:
-            chosen, maybe = self._find(name)
+            chosen, maybe = self._find(meaning)
             if chosen is not None:
                 return chosen
             if not maybe or time.monotonic() >= deadline:

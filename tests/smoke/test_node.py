@@ -24,13 +24,13 @@ import yaml
 from cogniverse_chart import versions
 from kubelib import KUBECTL, TASK_RESULTS, account, kubectl
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HELM3 = str(ROOT / ".tools" / "bin" / "helm3")
 TOOLBOX_IMAGE = "cogniverse/toolbox:1.0"
 # The release `up` runs: versions.env's KUBERNETES_VERSION unless `up` was given another one.
 K8S_VERSION = os.environ.get("COGNIVERSE_KUBERNETES_VERSION") or versions.get("KUBERNETES_VERSION")
 
-pytestmark = pytest.mark.smoke
+pytestmark = pytest.mark.smoke  # argo_leg("first"): a check of the node, not of Argo, runs in one leg of the matrix
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -48,12 +48,14 @@ def namespace():
     kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
+@pytest.mark.argo_leg("first")
 def test_server_reports_the_pinned_kubernetes_version():
     version = json.loads(kubectl("version", "-o", "json").stdout)["serverVersion"]
     assert version["gitVersion"] == K8S_VERSION
     assert (int(version["major"]), int(version["minor"])) >= (1, 30)
 
 
+@pytest.mark.argo_leg("first")
 def test_kubectl_is_within_one_minor_of_the_server():
     """The kubectl in .tools/bin is the node's own build (kubectl supports one minor of skew)."""
     version = json.loads(kubectl("version", "-o", "json").stdout)
@@ -61,6 +63,7 @@ def test_kubectl_is_within_one_minor_of_the_server():
     assert abs(client - server) <= 1, version
 
 
+@pytest.mark.argo_leg("first")
 def test_node_is_ready_and_runs_real_containers():
     node = json.loads(kubectl("get", "nodes", "-o", "json").stdout)["items"][0]
     ready = {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"]
@@ -68,6 +71,7 @@ def test_node_is_ready_and_runs_real_containers():
     assert node["status"]["nodeInfo"]["containerRuntimeVersion"].startswith("containerd://")
 
 
+@pytest.mark.argo_leg("first")
 def test_helm3_installs_a_trivial_chart(tmp_path, namespace):
     chart = tmp_path / "trivial"
     (chart / "templates").mkdir(parents=True)
@@ -166,6 +170,7 @@ def _fd_target(fd: Path) -> Path | None:
         return None
 
 
+@pytest.mark.argo_leg("first")
 def test_no_cluster_daemon_holds_the_up_down_lock():
     """`up` runs under a lock (and callers wrap it in the smoke lock, `flock /run/lock/cogniverse-smoke.lock
     local_cluster.sh up`); a daemon that inherited either would hold it for its whole life and make
@@ -221,6 +226,7 @@ def resolved(nslookup_output: str) -> list[str]:
     return re.findall(r"Address(?: \d+)?:\s*([0-9.]+)", answer)
 
 
+@pytest.mark.argo_leg("first")
 def test_pods_resolve_services_by_fqdn_and_by_short_name(namespace):
     kubectl("-n", namespace, "create", "service", "clusterip", "web", "--tcp=80:8080")
     ip = kubectl("-n", namespace, "get", "service", "web", "-o", "jsonpath={.spec.clusterIP}").stdout
@@ -233,6 +239,7 @@ def test_pods_resolve_services_by_fqdn_and_by_short_name(namespace):
     assert f"search {namespace}.svc.cluster.local svc.cluster.local cluster.local" in resolv
 
 
+@pytest.mark.argo_leg("first")
 def test_pvc_binds_on_the_default_local_path_class_and_keeps_written_data(namespace):
     kubectl("-n", namespace, "apply", "-f", "-", input="""\
 apiVersion: v1
@@ -260,6 +267,7 @@ spec:
     assert phase == "Succeeded" and logs == "kept-across-pods\n", logs
 
 
+@pytest.mark.argo_leg("first")
 def test_kubectl_top_pods_answers():
     """metrics-server behind the aggregated metrics.k8s.io API; its first scrape takes up to a
     --metric-resolution (15 s) after it starts."""

@@ -26,7 +26,7 @@ import pytest
 from cogniverse_chart import versions
 from kubelib import KUBECTL, TASK_RESULTS, account, account_token, kubectl
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ARGO = str(ROOT / ".tools" / "bin" / "argo")
 TOOLBOX_IMAGE = "cogniverse/toolbox:1.0"
 # How long the UI may take to list a workflow just submitted (its store follows a watch).

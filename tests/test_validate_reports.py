@@ -1,0 +1,95 @@
+"""What validate reports (attack24c): a Secret's values never reach a CI log or report (E12: every output
+format names the key and the problem, never the value), and one unparsable file does not hide the others (E11)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from toolkit_utils import run_cli
+
+SECRET = """apiVersion: v1
+kind: Secret
+metadata:
+  name: s
+data:
+  password: "hunter2-SUPERSECRET"
+stringData:
+  token: 123456789012
+  nested: {a: "TOPSECRETVALUE"}
+"""
+
+
+@pytest.mark.parametrize("fmt", ["human", "json", "sarif", "github", "junit"])
+def test_secret_values_are_hidden_in_every_format(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    (tmp_path / "sec.yaml").write_text(SECRET)
+    code, out, err = run_cli(capsys, tmp_path, "-o", fmt, "validate", "sec.yaml")
+    assert code == 1, err
+    for secret in ("hunter2", "SUPERSECRET", "123456789012", "TOPSECRETVALUE"):
+        assert secret not in out + err
+    assert "password" in out and "token" in out and "nested" in out  # the keys are still named
+    assert "<hidden Secret value, 19 characters> is not base64" in out or fmt != "human"
+
+
+def test_other_kinds_keep_their_values(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "cm.yaml").write_text(SECRET.replace("kind: Secret", "kind: ConfigMap").replace("data:", "binaryData:")
+                                      .replace("stringData:", "data:"))
+    code, out, _ = run_cli(capsys, tmp_path, "validate", "cm.yaml")
+    assert code == 1 and "123456789012" in out
+
+
+def test_an_unparsable_file_is_a_finding_and_the_others_are_still_validated(tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """attack24c E11: one unparsable file hid every other file's findings (SARIF with 0 results)."""
+    import json
+
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  port: 8080\n"
+    (tmp_path / "a.yaml").write_text(cm)
+    (tmp_path / "b.yaml").write_text("a: [\n")
+    (tmp_path / "c.yaml").write_text(cm.replace("name: x", "name: y"))
+    code, out, err = run_cli(capsys, tmp_path, "-o", "sarif", "validate", ".")
+    results = json.loads(out)["runs"][0]["results"]
+    files = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
+    assert code == 1 and files == {"a.yaml", "b.yaml", "c.yaml"}, err
+    assert [r for r in results if r["ruleId"] == "schema/invalid-yaml"]
+    code, _, err = run_cli(capsys, tmp_path, "validate", "b.yaml")  # nothing could be read: bad input
+    assert code == 2 and "b.yaml:2:1: invalid YAML" in err
+
+
+@pytest.mark.parametrize("fmt", ["sarif", "junit", "github"])
+def test_staleness_checks_are_reports_in_ci_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    """attack24c E45: `-o sarif docs --check` (and generate/schema/annotations) printed nothing or plain text."""
+    import json
+    import xml.etree.ElementTree as ET
+
+    from toolkit_utils import helm_create
+
+    chart = helm_create(tmp_path, "dc")
+    (chart / "values.schema.json").write_text(json.dumps({"type": "object", "properties": {
+        "replicaCount": {"type": "integer", "description": "replicas"}}}))
+    (chart / "README.md").write_text("# dc\n<!-- values-table:start -->\n<!-- values-table:end -->\n")
+    code, out, err = run_cli(capsys, tmp_path, "-o", fmt, "docs", "--check", "--chart", str(chart))
+    assert code == 1, err
+    if fmt == "sarif":
+        results = json.loads(out)["runs"][0]["results"]
+        assert {r["ruleId"] for r in results} == {"generated/docs"}
+        assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results} >= {"dc/README.md"}
+    elif fmt == "junit":
+        assert int(ET.fromstring(out).get("failures")) >= 1 and "dc/README.md" in out
+    else:
+        assert "::error file=dc/README.md" in out and "title=generated/docs" in out
+    code, out, err = run_cli(capsys, tmp_path, "docs", "--chart", str(chart))
+    assert code == 0, err
+    code, out, err = run_cli(capsys, tmp_path, "-o", fmt, "docs", "--check", "--chart", str(chart))
+    assert code == 0 and (fmt == "github" or out.strip()), err  # a clean run is still a (clean) report
+    if fmt == "sarif":
+        assert json.loads(out)["runs"][0]["results"] == []
+
+
+def test_a_short_secret_value_does_not_blank_the_rest_of_the_message(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "s.yaml").write_text("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n"
+                                     "  v: \"1.30\"\n  n: 7\n  bad: {a: 1}\n")
+    code, out, _ = run_cli(capsys, tmp_path, "validate", "--kube-version", "1.30", "s.yaml")
+    assert code == 1 and "(Kubernetes 1.30 Secret schema)" in out and '"a"' not in out
