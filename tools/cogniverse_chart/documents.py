@@ -19,7 +19,7 @@ from .errors import ToolkitError
 from .perf.yaml_loader import Chunk, split_text, load_chunk, split_stream, load_document, no_cyclic_gc
 
 __all__ = ["Document", "json_path", "walk_strings", "load_document", "no_cyclic_gc", "parse_stream",
-           "iter_documents", "read_file", "read_paths", "read_text"]
+           "iter_documents", "path_files", "read_file", "read_paths", "read_text"]
 
 _SOURCE_RE = re.compile(r"^# Source: (.+)$", re.M)
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -235,22 +235,26 @@ def _walk(path: Path) -> list[Path]:
     return found
 
 
+def path_files(p: str) -> list[Path]:
+    """The files one PATH argument names: '-' (stdin) itself, a file, or a directory's *.yaml, *.yml and
+    *.json (recursively); a path that names none is a one-line error."""
+    if p == "-":
+        return [Path("-")]
+    path = Path(p)
+    if path.is_dir():
+        files = _walk(path)
+        if not files:
+            raise ToolkitError(f"{p}: no *.yaml, *.yml or *.json files in this directory")
+        return files
+    if path.exists():
+        return [path]
+    if path.is_symlink():
+        raise ToolkitError(f"{p}: a symbolic link to {os.readlink(path)}, which does not exist or loops back")
+    raise ToolkitError(f"{p}: no such file or directory")
+
+
 def read_paths(paths: Iterable[str]) -> Iterator[Document]:
     """Documents from files, directories (*.yaml, *.yml, *.json, recursively) or '-' (stdin), streamed."""
     for p in paths:
-        if p == "-":
-            yield from read_file(Path("-"), "<stdin>")
-            continue
-        path = Path(p)
-        if path.is_dir():
-            files = _walk(path)
-            if not files:
-                raise ToolkitError(f"{p}: no *.yaml, *.yml or *.json files in this directory")
-        elif path.exists():
-            files = [path]
-        elif path.is_symlink():
-            raise ToolkitError(f"{p}: a symbolic link to {os.readlink(path)}, which does not exist or loops back")
-        else:
-            raise ToolkitError(f"{p}: no such file or directory")
-        for f in files:
-            yield from read_file(f)
+        for f in path_files(p):
+            yield from read_file(f, "<stdin>" if p == "-" else None)

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from ..documents import Document, _walk, read_file, read_paths
+from ..documents import Document, path_files, read_file
 from ..errors import ToolkitError
 from ..io_limits import LimitExceeded
 from ..findings import Finding, Policy, Severity
@@ -83,17 +83,6 @@ class KindFilter:
 _AT = re.compile(r"^(.*?):(\d+):(\d+): (.*)$", re.S)
 
 
-def _files_of(paths: list[str]) -> list[Path]:
-    """The files the paths name (folders walked as read_paths walks them); a path naming nothing: one line."""
-    out = []
-    for p in paths:
-        if p != "-" and (Path(p).is_dir() and not _walk(Path(p)) or not Path(p).exists()):
-            for _ in read_paths([p]):  # raises read_paths' one-line error for it
-                pass
-        out += _walk(Path(p)) if p != "-" and Path(p).is_dir() else [Path(p)]
-    return out
-
-
 def read_each(paths: list[Path], unreadable: list[tuple[Finding, str]]) -> Iterator[Document]:
     """The documents of every file; a file that cannot be parsed becomes a finding (schema/invalid-yaml,
     at its line) and the other files are still validated, as kubeconform does (attack24c E11). A path
@@ -123,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     validator = validator_from_args(args)
     config, skip, reject = config_of(args), kinds(args.skip), kinds(args.reject)
     unreadable: list[tuple[Finding, str]] = []
-    files = _files_of(args.paths)
+    files = [f for p in args.paths for f in path_files(p)]
 
     def check(docs: Iterable[Document]) -> tuple[list[Finding], int, KindFilter]:
         kind_filter = KindFilter(skip, reject, Policy(config))
