@@ -19,8 +19,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PROG=deploy_k3s.sh
 
 # ---- pinned versions and sources (override through the environment or the flags) ------------
-# shellcheck source=scripts/lib/pins.sh
-source "$ROOT/scripts/lib/pins.sh"
+# shellcheck source=cluster/lib.sh
+source "$ROOT/cluster/lib.sh"
 K3S_VERSION=${K3S_VERSION:-$(pin K3S_VERSION)}
 ARGO_VERSION=${ARGO_VERSION:-$(pin ARGO_VERSION)}
 LOCAL_CLUSTER=${LOCAL_CLUSTER:-$ROOT/scripts/local_cluster.sh}
