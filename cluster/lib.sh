@@ -118,6 +118,12 @@ stop_daemon() {  # stop_daemon NAME [GRACE]: SIGTERM, then SIGKILL after GRACE (
     if kill -0 "$pid" 2>/dev/null; then
       log "$daemon did not stop within ${grace}s; SIGKILL"
       kill -KILL "$pid" 2>/dev/null || true
+      # Gone before we return: a successor started at once found the old API server's port still bound
+      # ("bind: address already in use", seen when `up` restarted it with new flags under load).
+      for ((i = 0; i < 20; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.5
+      done
     fi
   fi
   rm -f "$pf"
@@ -132,10 +138,11 @@ daemon_status() {  # daemon_status NAME: one status line; 1 when it is not runni
   fi
 }
 
-wait_for() {  # wait_for DESCRIPTION CMD...: poll until CMD succeeds or TIMEOUT
-  local what="$1" i
+wait_for() {  # wait_for DESCRIPTION CMD...: poll until CMD succeeds or TIMEOUT seconds (wall clock) have passed
+  local what="$1" deadline=$((SECONDS + TIMEOUT))
   shift
-  for ((i = 0; i < TIMEOUT * 2; i++)); do
+  # A deadline, not a count of tries: a try that itself waits (kubectl wait --timeout=10s) must not stretch it.
+  while ((SECONDS < deadline)); do
     if "$@" >/dev/null 2>&1; then return 0; fi
     sleep 0.5
   done

@@ -122,7 +122,7 @@ addons_start() {  # apply every add-on's manifest, then wait for each to serve (
 }
 
 addon_rollout() {  # addon_rollout DEPLOYMENT: wait until the kube-system Deployment's new pods are ready
-  wait_for "kube-system/$1 rolled out" kc -n kube-system rollout status "deployment/$1" --timeout=2s
+  wait_for "kube-system/$1 rolled out" kc -n kube-system rollout status "deployment/$1" --timeout=10s
 }
 
 addons_status() {  # one line per add-on: its Deployment's ready replicas (or host process); 1 when one is not ready

@@ -223,8 +223,9 @@ start_argo() {
   local files=() f
   for f in "$crds"/argoproj.io_*.yaml; do files+=(-f "$f"); done  # not kustomization.yaml
   kc apply --server-side --force-conflicts "${files[@]}" >/dev/null
+  # 10 s a try: a watch's initial events took over 2 s at load 30 after an API server restart, so 2 s never passed.
   wait_for "Argo CRDs established" kc wait --for=condition=Established crd/workflows.argoproj.io \
-    crd/workflowtemplates.argoproj.io crd/cronworkflows.argoproj.io crd/workflowtaskresults.argoproj.io --timeout=2s
+    crd/workflowtemplates.argoproj.io crd/cronworkflows.argoproj.io crd/workflowtaskresults.argoproj.io --timeout=10s
   kc create namespace "$ARGO_NAMESPACE" --dry-run=client -o yaml | kc apply -f - >/dev/null
   argo_install_dir "$dir"
   kc apply --server-side --force-conflicts -k "$dir/local" >/dev/null \

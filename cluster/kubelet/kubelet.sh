@@ -19,6 +19,6 @@ kubelet_healthy() {  # start kubelet if it is not running, then its healthz; for
   curl -fsS http://127.0.0.1:10248/healthz
 }
 
-kubelet_wait() { wait_for "node $NODE_NAME Ready" kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=2s; }
+kubelet_wait() { wait_for "node $NODE_NAME Ready" kc wait --for=condition=Ready "node/$NODE_NAME" --timeout=10s; }
 
 kubelet_status() { daemon_status kubelet; }
