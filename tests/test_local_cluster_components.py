@@ -125,3 +125,25 @@ def test_docs_table_names_every_component_folder():
     for part in ("etcd", "apiserver", "controller-manager", "scheduler", "containerd", "kubelet", "kube-proxy", "pki"):
         assert (CLUSTER / part / f"{part}.sh").is_file(), part
     assert (ROOT / "scripts" / "local_cluster.sh").read_text().count("\n") <= 3  # the entry is one exec
+
+
+def test_wait_for_gives_up_at_its_deadline_however_long_a_try_takes():
+    """TIMEOUT is wall-clock seconds: a try that itself waits (kubectl wait --timeout=10s) must not stretch it."""
+    proc = script("TIMEOUT=2; rc=0; start=$SECONDS; ( wait_for 'a slow probe' sh -c 'sleep 3; exit 1' ) || rc=$?\n"
+                  "echo \"rc=$rc after $((SECONDS - start))\"")
+    rc, after = re.search(r"rc=(\d+) after (\d+)", proc.stdout).groups()
+    assert rc == "1" and int(after) <= 5, proc.stdout
+    assert "timed out after 2s waiting for a slow probe" in proc.stderr
+
+
+def test_a_daemon_that_ignores_sigterm_is_gone_when_stop_daemon_returns(tmp_path):
+    """Its successor must find the port free: stop_daemon returns only after the SIGKILLed process ended."""
+    body = f"""PY={sys.executable}; STATE={tmp_path}; RUN={tmp_path}/run; CACHE={tmp_path}/cache
+start_daemon stubborn "$PY" -c 'import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(300)' {tmp_path}
+sleep 1; pid=$(cat "$(pidfile stubborn)"); stop_daemon stubborn 1
+if kill -0 "$pid" 2>/dev/null && ! grep -q '^State:.*Z' /proc/$pid/status; then echo "still alive"; kill -KILL "$pid"; fi
+"""
+    proc = script(body)
+    assert proc.returncode == 0, proc.stderr
+    assert "still alive" not in proc.stdout
+    assert "stubborn did not stop within 1s; SIGKILL" in proc.stderr
