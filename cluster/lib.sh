@@ -158,7 +158,8 @@ render() {  # render FILE: FILE with every @VAR@ replaced by the shell variable 
   text="$(cat "$file")"
   for var in $(grep -o '@[A-Z_][A-Z0-9_]*@' "$file" | sort -u | tr -d @); do
     [[ -n "${!var:-}" ]] || die "${file#"$ROOT/"} uses @$var@ but \$$var is not set"
-    text="${text//@$var@/${!var}}"
+    # Quoted: bash 5.2 reads an unquoted & in the replacement as the match (a state dir "a&b" became "a@STATE@b").
+    text="${text//@$var@/"${!var}"}"
   done
   printf '%s\n' "$text"
 }

@@ -147,3 +147,12 @@ if kill -0 "$pid" 2>/dev/null && ! grep -q '^State:.*Z' /proc/$pid/status; then 
     assert proc.returncode == 0, proc.stderr
     assert "still alive" not in proc.stdout
     assert "stubborn did not stop within 1s; SIGKILL" in proc.stderr
+
+
+def test_a_state_dir_with_shell_pattern_characters_renders_literally(tmp_path):
+    """COGNIVERSE_CLUSTER_STATE is the user's: bash 5.2 reads & in a replacement as the matched text."""
+    state = tmp_path / "a&b\\c*"
+    (state / "cni" / "net.d").mkdir(parents=True)
+    proc = script(f"STATE='{state}'; kube_proxy_configure; kubelet_configure")
+    assert proc.returncode == 0, proc.stderr
+    assert f"clientConnection: {{kubeconfig: {state}/kube-proxy.kubeconfig}}" in (state / "kube-proxy.yaml").read_text()
