@@ -15,7 +15,9 @@ from pathlib import Path
 from cogniverse_chart import versions
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "scripts" / "local_cluster.sh"
+SCRIPT = ROOT / "scripts" / "local_cluster.sh"  # the entry point: exec cluster/node.sh
+NODE = ROOT / "cluster" / "node.sh"  # the command line, sourcing cluster/lib.sh and one file per component
+HOST = ROOT / "cluster" / "host" / "host.sh"  # the Debian packages, the bridge, what down removes
 OCI_IMAGE = ROOT / "cluster" / "images" / "oci_image.py"
 OCI_NAMES = ROOT / "cluster" / "images" / "oci_names.py"
 
@@ -37,9 +39,9 @@ ARGO_VERSION = module_require(ROOT / "cluster" / "argo" / "go.mod", "github.com/
 
 
 def script(body: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run BODY in bash with local_cluster.sh's functions and settings loaded (its last line, the
+    """Run BODY in bash with cluster/node.sh's functions and settings loaded (its last line, the
     call of main, dropped)."""
-    prelude = f'set -euo pipefail; source <(sed -e "\\$d" -e "s|^ROOT=.*|ROOT={ROOT}|" "{SCRIPT}")\n'
+    prelude = f'set -euo pipefail; source <(sed -e "\\$d" -e "s|^ROOT=.*|ROOT={ROOT}|" "{NODE}")\n'
     return subprocess.run(["bash", "-c", prelude + body], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, **(env or {})}, timeout=240)
 

@@ -12,6 +12,12 @@ from pathlib import Path
 from cogniverse_chart import REPO_ROOT, versions
 
 SCRIPT = REPO_ROOT / "scripts" / "deploy_k3s.sh"
+STEPS = REPO_ROOT / "scripts" / "deploy" / "steps.sh"  # the step functions deploy_k3s.sh sources
+
+
+def source_text() -> str:
+    """The script's whole source: the entry and the step functions it sources."""
+    return SCRIPT.read_text() + STEPS.read_text()
 VALUES = REPO_ROOT / "values"
 #: a digest no file has: the download runs, and its check must refuse it
 WRONG = "0" * 64

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from cogniverse_chart import REPO_ROOT
 
-from deploy_utils import ARGO_VERSION, K3S_VERSION, SCRIPT, VALUES, WRONG, bare_path, plan, run, steps_with
+from deploy_utils import ARGO_VERSION, K3S_VERSION, VALUES, WRONG, bare_path, plan, run, source_text, steps_with
 
 
 def test_missing_helm_and_kubectl_are_reported_together(tmp_path):
@@ -55,7 +55,7 @@ def test_a_helm_older_than_3_14_is_not_used(tmp_path):
 
 
 def test_default_versions_come_from_versions_env():
-    text = SCRIPT.read_text()
+    text = source_text()
     assert "K3S_VERSION=${K3S_VERSION:-$(pin K3S_VERSION)}" in text  # no second pin in the script
     lines = plan("--install-k3s", "--install-argo")
     assert steps_with(lines, f"install K3s {K3S_VERSION} from")

@@ -14,12 +14,12 @@ from cogniverse_chart import versions
 
 import registrylib
 from registrylib import key, registry, registry_binary  # noqa: F401 (fixtures)
-from deploy_utils import K3S_VERSION, SCRIPT, VALUES, WRONG, run, sha256_of, steps_with, stub_path
+from deploy_utils import K3S_VERSION, VALUES, WRONG, run, sha256_of, source_text, steps_with, stub_path
 
 
 def test_every_download_names_a_pin_in_versions_env():
     """One function downloads, and it takes the pin's name: no download without a checked digest."""
-    text = SCRIPT.read_text()
+    text = source_text()
     calls = [line.strip() for line in text.splitlines() if line.strip().startswith(("if ! download ", "download "))]
     assert len(calls) == 3, calls  # the K3s installer, the Argo manifest, the argo CLI
     pins = {re.search(r'" ([A-Z0-9_]+_SHA256)\b', c)[1] for c in calls}  # the argument after the quoted ones
@@ -47,7 +47,7 @@ def test_the_k3s_installer_runs_only_with_its_pinned_sha256(tmp_path, pin, ran):
         assert "no sha256 pinned for the K3s installer (K3S_INSTALLER_SHA256 in versions.env" in proc.stderr
     else:
         assert "the K3s installer from file://" in proc.stderr and "failed" in proc.stderr
-    assert "K3S_KUBECONFIG_MODE=644" not in SCRIPT.read_text() and "K3S_KUBECONFIG_MODE=600" in SCRIPT.read_text()
+    assert "K3S_KUBECONFIG_MODE=644" not in source_text() and "K3S_KUBECONFIG_MODE=600" in source_text()
 
 
 def test_a_manifest_with_the_wrong_sha256_is_never_applied(tmp_path):

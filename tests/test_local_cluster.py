@@ -1,4 +1,4 @@
-"""Fast tests for scripts/local_cluster.sh: its command line, status, and what it installs on the host
+"""Fast tests for scripts/local_cluster.sh (cluster/node.sh): its command line, status, and what it installs on the host
 (pins from versions.env, the guide's host tools, the browser tests' Chromium); no cluster, no root actions."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from cluster_utils import ARGO_VERSION, K8S_VERSION, PINS, ROOT, SCRIPT, module_require, run
+from cluster_utils import ARGO_VERSION, HOST, K8S_VERSION, PINS, ROOT, module_require, run
 
 
 def test_help_lists_commands_and_pinned_versions():
@@ -103,18 +103,18 @@ def test_up_installs_every_host_tool_the_smoke_suites_guide_commands_use():
                 used.add(words[0])
     host_tools = used - base - built
     assert {"jq", "curl"} <= host_tools, host_tools  # what the guide uses today: the parse still finds them
-    text = SCRIPT.read_text(encoding="utf-8")
+    text = HOST.read_text(encoding="utf-8")
     checked = set(re.search(r"^  for cmd in ([^;]+); do$", text, re.M).group(1).split())
     packages = set(re.search(r"^APT_PACKAGES=\(([^)]*)\)$", text, re.M).group(1).split())
     missing = sorted(t for t in host_tools if t not in checked or t not in packages)
-    assert not missing, (f"docs/guide.md uses {missing} on the host but scripts/local_cluster.sh ensure_packages "
+    assert not missing, (f"docs/guide.md uses {missing} on the host but cluster/host/host.sh ensure_packages "
                          "does not check and install them: add each to its `for cmd in` list and APT_PACKAGES")
 
 
 def test_the_browser_tests_chromium_is_checked_and_installed_with_the_nodes_packages():
     """tests/smoke/test_browser.py drives the Debian Chromium at /usr/bin/chromium through Playwright's
     Python client (a dev dependency): `up` must install the package when that binary is missing."""
-    text = SCRIPT.read_text(encoding="utf-8")
+    text = HOST.read_text(encoding="utf-8")
     browser = (ROOT / "tests" / "smoke" / "test_browser.py").read_text(encoding="utf-8")
     path = re.search(r'^CHROMIUM = os.environ.get\("COGNIVERSE_CHROMIUM", "([^"]+)"\)$', browser, re.M).group(1)
     assert f"[[ -x {path} ]] || missing+=(chromium)" in text

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cluster_utils import PINS, ROOT, SCRIPT, module_require, script
+from cluster_utils import HOST, PINS, ROOT, module_require, script
 
 
 ADDONS = {  # folder: (versions.env key, module)
@@ -134,7 +134,7 @@ def test_down_stops_kube_router_before_its_rules_go_and_removes_its_ipsets_after
     body = script("declare -f cmd_down").stdout
     order = [body.index(s) for s in ("stop_daemon kube-router", "remove_iptables", "kube_router_remove_ipsets")]
     assert order == sorted(order), body
-    assert "ipset" in re.search(r"^APT_PACKAGES=\(([^)]*)\)$", SCRIPT.read_text(), re.M).group(1).split()
+    assert "ipset" in re.search(r"^APT_PACKAGES=\(([^)]*)\)$", HOST.read_text(), re.M).group(1).split()
 
 
 def test_addon_render_names_an_unset_placeholder(tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cogniverse_dev import gobuild
-from cluster_utils import K8S_VERSION, PINS, ROOT, SCRIPT, module_require, run, script
+from cluster_utils import K8S_VERSION, PINS, ROOT, module_require, run, script
 
 
 sys.path.insert(0, str(ROOT / "cluster" / "k8s"))
@@ -197,8 +197,8 @@ def test_kubelet_config_runs_on_cgroup_v1_and_hands_pods_the_cluster_dns(tmp_pat
 
 
 def test_api_server_runs_the_aggregation_layer_metrics_server_needs():
-    text = SCRIPT.read_text()
-    start = text[text.index("start_apiserver() {"):]
+    text = (ROOT / "cluster" / "apiserver" / "apiserver.sh").read_text()
+    start = text[text.index("apiserver_start() {"):]
     start = start[:start.index("\n}\n")]
     for flag in ("--requestheader-client-ca-file", "--requestheader-allowed-names front-proxy-client",
                  "--proxy-client-cert-file", "--proxy-client-key-file", "--enable-aggregator-routing=true"):

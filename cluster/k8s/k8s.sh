@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Kubernetes on the local cluster: which release, the wrapper module it builds from, the build
 # (one multi-call binary for the components, etcd, kubectl) and the kubectl it installs.
-# Sourced by scripts/local_cluster.sh, which provides ROOT, CLUSTER_DIR, CACHE, STATE and the
+# Sourced by cluster/node.sh, which provides ROOT, CLUSTER_DIR, CACHE, STATE and the
 # helpers log, die, pin, source_key, go_build.
 #
 # KUBERNETES_VERSION in versions.env is the default and the release cluster/k8s/go.mod is written
