@@ -25,11 +25,11 @@ from __future__ import annotations
 import json
 import time
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
-from chaoslib import CONTROLLER, Figures
+from chaoslib import CONTROLLER, Figures, until
 from kubelib import kubectl
 
 pytestmark = pytest.mark.chaos
@@ -39,14 +39,6 @@ SHORT_DEADLINE = 10
 CRON_LABEL = "workflows.argoproj.io/cron-workflow"
 
 
-def _until(what: str, check: Callable[[], Any], timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(1)
-    raise AssertionError(f"{what} within {timeout:.0f} s")
-
 
 def _scale_controller(replicas: int) -> None:
     """Scale the controller; back up once its container has started (not Ready: its healthz also fails for
@@ -54,7 +46,7 @@ def _scale_controller(replicas: int) -> None:
     ns, name = CONTROLLER["namespace"], CONTROLLER["name"]
     kubectl("-n", ns, "scale", f"deployment/{name}", f"--replicas={replicas}")
     if replicas:
-        _until("the workflow-controller's container started", lambda: "true" in kubectl(
+        until("the workflow-controller's container started", lambda: "true" in kubectl(
             "-n", ns, "get", "pod", "-l", CONTROLLER["selector"], "-o",
             "jsonpath={.items[*].status.containerStatuses[0].started}").stdout, 180)
     else:
@@ -122,11 +114,11 @@ def test_controller_down_across_a_schedule_runs_it_once_within_the_deadline_and_
             kubectl("-n", ns, "patch", "cronworkflow", cron, "--type=merge", "-p", json.dumps({"spec": spec}))
         # Each runs once with the controller up: Argo records the schedule it ran under. The outage starts once
         # those runs have ended (a run still going at the missed time would rightly make Forbid skip it).
-        _until("both CronWorkflows ran once", lambda: all(_runs(argo, c) for c in patch), 150)
+        until("both CronWorkflows ran once", lambda: all(_runs(argo, c) for c in patch), 150)
         for run in [r for c in patch for r in _runs(argo, c)]:
             rel.wait(run.name)
         holder = _semaphore_holder(rel)
-        _until(f"{holder} holds the heavy-jobs semaphore", lambda: _holding(argo.status(holder)), 60)
+        until(f"{holder} holds the heavy-jobs semaphore", lambda: _holding(argo.status(holder)), 60)
         _scale_controller(0)
         down_at = time.monotonic()
         fig.faults = 2  # the outage, and the semaphore holder gone while nobody watched
@@ -136,7 +128,7 @@ def test_controller_down_across_a_schedule_runs_it_once_within_the_deadline_and_
         _scale_controller(1)
         fig.recovery["controller down for"] = time.monotonic() - down_at
         back_at = time.monotonic()
-        _until(f"{LATE} ran its missed schedule",
+        until(f"{LATE} ran its missed schedule",
                lambda: [r for r in _runs(argo, LATE) if _created(r) >= missed_at], 45)
         fig.recovery["missed schedule run after the controller's return"] = time.monotonic() - back_at
         time.sleep(max(0.0, _next_minute_in() - 5))  # all the controller's catching up, before the next schedule
