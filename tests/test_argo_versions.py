@@ -143,6 +143,16 @@ def test_controller_and_server_run_as_deployments_of_the_local_images(install):
     assert data and all(v.endswith("\n") for v in data.values()), data
 
 
+def test_only_the_liveness_probe_calls_the_controllers_stateful_healthz(install):
+    """Argo's /healthz fails when a never-reconciled Workflow is older than 5 minutes and nothing was reconciled
+    since the previous call, whoever made it: a readiness probe there every second would make the liveness
+    probe (upstream's: every 60 s, 3 failures) judge progress over one second and restart a loaded controller."""
+    _, _, objs = install
+    c = container(objs, "workflow-controller")
+    assert c["livenessProbe"]["httpGet"]["path"] == "/healthz" and c["livenessProbe"]["periodSeconds"] == 60
+    assert "httpGet" not in c["readinessProbe"] and c["readinessProbe"]["tcpSocket"] == {"port": 6060}
+
+
 def test_argo_server_serves_plain_http_with_client_auth_on_2746(install):
     """Every API request needs a bearer token (--auth-mode=client, Argo's default); never the server's
     own account for whoever reaches the Service (tests/smoke/test_argo_server.py checks it live)."""
