@@ -77,7 +77,7 @@ def test_policies_stay_without_the_chart_rbac(helm, render_chart):
     assert not by_kind(docs, "ClusterRole")
     names = {n.split(".", 1)[1] for n in by_kind(docs, "ValidatingAdmissionPolicy")}
     assert names == {f"cogniverse-{p}" for p in ("tenant-provisioner", "deadline-watchdog", "token-routes-argo",
-                                                  "token-routes-core", "token-routes-locks")}
+                                                  "token-routes-core", "token-routes-locks", "token-routes-state")}
     assert set(by_kind(docs, "ValidatingAdmissionPolicyBinding")) == set(by_kind(docs, "ValidatingAdmissionPolicy"))
 
 
