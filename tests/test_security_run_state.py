@@ -58,7 +58,7 @@ CRON = _wf(kind="CronWorkflow", name="deadline-watchdog", spec={"schedules": ["*
 # (id, operation, resource, object, oldObject, user, expected denial or None, extra request fields)
 CASES: list[tuple[str, str, str, Any, Any, str, str | None, dict[str, Any]]] = [
     # what Argo's clients send
-    ("argo-submit", "CREATE", "workflows", _wf(labels={f"{L}creator": "alice"}, status={"storedTemplates": {"namespaced/a/b": {}}}), None, ALICE, None, {}),
+    ("argo-submit", "CREATE", "workflows", _wf(labels={f"{L}creator": "alice", f"{L}backfill": "c"}, status={"storedTemplates": {"namespaced/a/b": {}}}), None, ALICE, None, {}),
     ("argo-resubmit", "CREATE", "workflows", _wf(labels={f"{L}resubmitted-from-workflow": "x0", f"{L}workflow-template": "video-ingestion",
                                                          f"{L}cron-workflow": "daily-backup", "team": "a"}), None, ALICE, None, {}),
     ("argo-retry", "UPDATE", "workflows", _wf(labels={f"{L}phase": "Running"}, status=RETRIED),
