@@ -141,6 +141,13 @@ CASES: list[tuple[str, str, Any, Any, str, str | None]] = [
     ("mark-without-deadline", "UPDATE", _changed(lambda o: o["status"].pop("storedWorkflowTemplateSpec"), _wf({PASSED: LATER})),
      _changed(lambda o: o["status"].pop("storedWorkflowTemplateSpec")), SA, "past its deadline"),
     ("re-mark", "UPDATE", _wf({PASSED: LATER}), MARKED, SA, "never changes or removes one"),
+    # argo resubmit copies the old run's mark (attack21d #16): one from before this run's deadline is replaced, never terminated on
+    ("replace-a-copied-mark", "UPDATE", _wf({PASSED: AT}), _wf({PASSED: "2026-12-01T03:10:00Z"}), SA, None),
+    ("replace-a-junk-mark", "UPDATE", _wf({PASSED: AT}), _wf({PASSED: "earlier"}), SA, None),
+    ("replace-with-an-early-mark", "UPDATE", _wf({PASSED: "2026-12-02T03:05:00Z"}), _wf({PASSED: "2026-12-01T03:10:00Z"}), SA,
+     "past its deadline"),
+    ("terminate-on-a-copied-mark", "UPDATE", _wf({PASSED: "2026-12-01T03:10:00Z", TERMINATED: LATER}, shutdown="Terminate"),
+     _wf({PASSED: "2026-12-01T03:10:00Z"}), SA, "at or after this run's deadline"),
     ("terminate-unmarked", "UPDATE", _wf({TERMINATED: LATER}, shutdown="Terminate"), OLD, SA, "marked cogniverse.dev/deadline-passed before"),
     ("terminate-silently", "UPDATE", _wf({PASSED: AT}, shutdown="Terminate"), MARKED, SA, "together with cogniverse.dev/deadline-terminated"),
     ("terminated-mark-alone", "UPDATE", _wf({PASSED: AT, TERMINATED: LATER}), MARKED, SA, "the latter with spec.shutdown=Terminate"),

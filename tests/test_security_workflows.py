@@ -77,7 +77,7 @@ def test_policies_stay_without_the_chart_rbac(helm, render_chart):
     assert not by_kind(docs, "ClusterRole")
     names = {n.split(".", 1)[1] for n in by_kind(docs, "ValidatingAdmissionPolicy")}
     assert names == {f"cogniverse-{p}" for p in ("tenant-provisioner", "deadline-watchdog", "token-routes-argo",
-                                                  "token-routes-core", "token-routes-locks")}
+                                                  "token-routes-core", "token-routes-locks", "token-routes-state")}
     assert set(by_kind(docs, "ValidatingAdmissionPolicyBinding")) == set(by_kind(docs, "ValidatingAdmissionPolicy"))
 
 
@@ -190,3 +190,16 @@ def test_validate_tenant_keeps_the_tenant_bound_under_a_mutex(helm, render_chart
     assert prov["validate-tenant"]["serviceAccountName"] == "cv-cogniverse-tenant-provisioner"
     assert prov["validate-tenant"]["container"]["args"][-4:] == ["--max-tenants", "{{inputs.parameters.max-tenants}}",
                                                                  "--release-id", "{{inputs.parameters.release-id}}"]
+
+
+@pytest.mark.parametrize("account", ["default", "cogniverse-workflow", "cogniverse-tenant-provisioner", "cogniverse-deadline-watchdog",
+                                     "cogniverse-workflow-restore", "cogniverse"])
+def test_argos_controller_is_never_an_account_of_the_namespaces_pods(helm, render_chart, account):
+    """argo.controller may create pods as the privileged accounts and write any run state: in the release namespace it is
+    never `default` or an account the chart creates, which the namespace's pods run as (attack21d #14); Argo's own
+    account there, or an account elsewhere of any name, renders."""
+    with pytest.raises(HelmError) as err:
+        render_chart({"argo": {"controller": {"namespace": "cogniverse", "serviceAccount": account}}}, helm=helm, namespace="cogniverse")
+    assert f'argo.controller.serviceAccount "{account}" in the release namespace cogniverse' in str(err.value), str(err.value)
+    render_chart({"argo": {"controller": {"namespace": "cogniverse", "serviceAccount": "argo"}}}, helm=helm, namespace="cogniverse")
+    render_chart({"argo": {"controller": {"namespace": "argo", "serviceAccount": account}}}, helm=helm, namespace="cogniverse")
