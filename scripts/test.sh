@@ -5,25 +5,34 @@
 #                              version of $COGNIVERSE_ARGO_MATRIX (default: the Argo versions of versions.env; scripts/local_cluster.sh
 #                              up --argo-version V swaps Argo on the same node; down --purge at the end; root)
 #   scripts/test.sh --fast     fast tests only (no cluster)
+#   scripts/test.sh --provider k3s   the matrix on K3s (scripts/deploy_k3s.sh; the GitHub workflow) instead
+#                              of the offline node (default; env COGNIVERSE_CLUSTER_PROVIDER)
 #   scripts/test.sh -- ARGS    extra pytest arguments for both runs (e.g. -- -k workflows -x)
 # Sets up everything first (venv, packages, pinned Helm 3 and 4) via scripts/bootstrap.sh.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-usage() { sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 fast_only=0
 pytest_args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --fast) fast_only=1 ;;
+    --provider)
+      [[ $# -ge 2 ]] || { echo "test.sh: --provider needs a value: node or k3s" >&2; exit 2; }
+      export COGNIVERSE_CLUSTER_PROVIDER=$2; shift ;;
     -h|--help) usage; exit 0 ;;
     --) shift; pytest_args=("$@"); break ;;
     *) echo "test.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
   shift
 done
+# The cluster the matrix runs on: provider_up/_build/_kubeconfig/_import_services/_down.
+# shellcheck source=scripts/lib/cluster_provider.sh
+source "$ROOT/scripts/lib/cluster_provider.sh"
+provider_check
 
 declare -a stage_names=() stage_secs=()
 stage() { # name command...
@@ -116,7 +125,7 @@ if ! flock -n 9; then
   echo "test.sh: another test run is using the local cluster; waiting for it" >&2
   flock 9
 fi
-down_cluster() { "$ROOT/scripts/local_cluster.sh" down --purge || echo "test.sh: local cluster teardown failed" >&2; }
+down_cluster() { provider_down || echo "test.sh: cluster teardown ($PROVIDER) failed" >&2; }
 trap 'down_cluster; report' EXIT
 # The Argo matrix: the smoke suite once per Argo version on the same node; the first `up` starts the
 # node, each later one swaps the workflow-controller, argo-server and argoexec (and the argo CLI).
@@ -134,7 +143,7 @@ start_service_import() {
    if [[ $(cat "$svc_build_rc") != 0 ]]; then
      echo "test.sh: cluster/services/images.sh build failed" >&2; rc=1
    else
-     "$ROOT/cluster/services/images.sh" import || rc=$?
+     provider_import_services || rc=$?
    fi
    echo "$rc" >"$svc_import_rc"; exit "$rc") >>"$ROOT/.tools/service-images.log" 2>&1 &
   svc_import=$!
@@ -179,14 +188,14 @@ start_beside_session() {
 failed=()
 # The first `up` (node and Argo; a cold one builds Kubernetes) runs beside the fast tests, which need no
 # cluster: its log is printed when it ends, and the stage shows the time left to wait after the tests.
-"$ROOT/scripts/local_cluster.sh" up --argo-version "${argo_matrix[0]}" >"$ROOT/.tools/local-cluster-up.log" 2>&1 &
+provider_up "${argo_matrix[0]}" >"$ROOT/.tools/local-cluster-up.log" 2>&1 &
 up_pid=$!
 fast_tests || failed+=("fast tests")
 up_rc=0
 stage "local-cluster-up (argo ${argo_matrix[0]}, after the fast tests)" wait "$up_pid" || up_rc=$?
 cat "$ROOT/.tools/local-cluster-up.log" >&2
 if [[ $up_rc != 0 ]]; then
-  printf 'test.sh: FAILED: %s\n' "${failed[@]}" "local_cluster.sh up --argo-version ${argo_matrix[0]} (exit $up_rc)" >&2
+  printf 'test.sh: FAILED: %s\n' "${failed[@]}" "cluster up ($PROVIDER) with argo ${argo_matrix[0]} (exit $up_rc)" >&2
   exit 1
 fi
 start_service_import
@@ -195,12 +204,12 @@ prebuild=""
 last="${argo_matrix[${#argo_matrix[@]}-1]}"
 for argo in "${argo_matrix[@]}"; do
   if [[ $first == 1 ]]; then
-    KUBECONFIG=$("$ROOT/scripts/local_cluster.sh" kubeconfig)
+    KUBECONFIG=$(provider_kubeconfig)
     export KUBECONFIG
     first=0
     # Build the other Argo versions (cached after the first run) while this one's smoke suite runs.
     if [[ ${#argo_matrix[@]} -gt 1 ]]; then
-      (for v in "${argo_matrix[@]:1}"; do "$ROOT/scripts/local_cluster.sh" build --argo-version "$v" || exit 1; done) \
+      (for v in "${argo_matrix[@]:1}"; do provider_build "$v" || exit 1; done) \
         >"$ROOT/.tools/argo-prebuild.log" 2>&1 &
       prebuild=$!
     fi
@@ -209,13 +218,13 @@ for argo in "${argo_matrix[@]}"; do
       if ! stage "argo-build (other versions)" wait "$prebuild"; then
         echo "test.sh: building the other Argo versions failed; the end of .tools/argo-prebuild.log:" >&2
         tail -20 "$ROOT/.tools/argo-prebuild.log" >&2
-        failed+=("argo ${argo_matrix[*]:1}: local_cluster.sh build")
+        failed+=("argo ${argo_matrix[*]:1}: build ($PROVIDER)")
         break
       fi
       prebuild=""
     fi
-    if ! stage "argo-swap (argo $argo)" "$ROOT/scripts/local_cluster.sh" up --argo-version "$argo"; then
-      failed+=("argo $argo: local_cluster.sh up --argo-version $argo")
+    if ! stage "argo-swap (argo $argo)" provider_up "$argo"; then
+      failed+=("argo $argo: argo swap ($PROVIDER)")
       continue
     fi
   fi
