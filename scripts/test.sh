@@ -180,7 +180,7 @@ start_beside_session() {
      [[ $(cat "$svc_import_rc") == 0 ]] ||
        { echo "test.sh: the service images were not imported (.tools/service-images.log); $name not run" >&2; exit 1; }
    fi
-   COGNIVERSE_SMOKE_SESSION_MARKER="" run_pytest -m "$marks" tests/smoke --argo-leg "$argo" --smoke-group "$name" \
+   COGNIVERSE_SMOKE_SESSION_MARKER="" COGNIVERSE_SESSION_NAME="argo $argo $name" run_pytest -m "$marks" tests/smoke --argo-leg "$argo" --smoke-group "$name" \
      -p no:cacheprovider --durations=15 "${pytest_args[@]}") >"$ROOT/.tools/smoke-beside-$name.log" 2>&1 &
   beside_pids+=("$!")
   beside_names+=("$name")
@@ -199,6 +199,9 @@ if [[ $up_rc != 0 ]]; then
   exit 1
 fi
 start_service_import
+# Every smoke session appends its figures here (tests/smoke/figures.py); each leg's table is printed from it.
+export COGNIVERSE_SESSION_FIGURES=${COGNIVERSE_SESSION_FIGURES:-$ROOT/.tools/session-figures.jsonl}
+rm -f "$COGNIVERSE_SESSION_FIGURES" "$COGNIVERSE_SESSION_FIGURES.pods"
 first=1
 prebuild=""
 last="${argo_matrix[${#argo_matrix[@]}-1]}"
@@ -245,7 +248,8 @@ for argo in "${argo_matrix[@]}"; do
     if [[ $when == beside ]]; then start_beside_session "$name" "$marks" "$needs"; else after_groups+=("$name $marks"); fi
   done <<<"$plan"
   # The leg's suite: the smoke tests tests/placement.py places in this leg without a group.
-  stage "smoke-tests (argo $argo)" run_pytest -m smoke tests/smoke "${leg_args[@]}" --durations=15 "${pytest_args[@]}" ||
+  COGNIVERSE_SESSION_NAME="argo $argo suite" \
+    stage "smoke-tests (argo $argo)" run_pytest -m smoke tests/smoke "${leg_args[@]}" --durations=15 "${pytest_args[@]}" ||
     failed+=("argo $argo: smoke suite")
   for i in "${!beside_pids[@]}"; do
     name=${beside_names[$i]}
@@ -259,9 +263,12 @@ for argo in "${argo_matrix[@]}"; do
   # pods evicted) after the last, where a controller kill or an API server restart disturbs no other test.
   for group in "${after_groups[@]}"; do
     read -r name marks <<<"$group"
-    stage "smoke-$name (argo $argo)" run_pytest -m "$marks" tests/smoke --argo-leg "$argo" --smoke-group "$name" \
+    COGNIVERSE_SESSION_NAME="argo $argo $name" \
+      stage "smoke-$name (argo $argo)" run_pytest -m "$marks" tests/smoke --argo-leg "$argo" --smoke-group "$name" \
       --durations=15 "${pytest_args[@]}" || failed+=("argo $argo: $name (alone after the suite)")
   done
+  # The leg's sessions: wall, pods, CPU-seconds (node's pods, its processes, pytest), the critical path.
+  "$ROOT/.venv/bin/python" benchmarks/bench_smoke.py --sessions "$COGNIVERSE_SESSION_FIGURES" --leg "argo $argo" >&2 || true
 done
 if [[ ${#failed[@]} -gt 0 ]]; then
   printf 'test.sh: FAILED: %s\n' "${failed[@]}" >&2

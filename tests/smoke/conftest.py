@@ -55,7 +55,9 @@ def session_figures() -> None:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _FIGURES:
-        terminalreporter.write_line(_FIGURES[0].line())
+        row = _FIGURES[0].row(terminalreporter.stats)
+        _FIGURES[0].record(row)
+        terminalreporter.write_line(_FIGURES[0].line(row))
 
 
 @pytest.fixture(scope="session")
