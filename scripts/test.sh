@@ -7,19 +7,25 @@
 #   scripts/test.sh --fast     fast tests only (no cluster)
 #   scripts/test.sh --provider k3s   the matrix on K3s (scripts/deploy_k3s.sh; the GitHub workflow) instead
 #                              of the offline node (default; env COGNIVERSE_CLUSTER_PROVIDER)
+#   scripts/test.sh --leg V    one leg of the matrix only (its suite and groups), on the node brought to Argo V
+#                              (up is idempotent); no fast tests, and the node is left up (measuring a leg)
 #   scripts/test.sh -- ARGS    extra pytest arguments for both runs (e.g. -- -k workflows -x)
 # Sets up everything first (venv, packages, pinned Helm 3 and 4) via scripts/bootstrap.sh.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 fast_only=0
+leg_only=""
 pytest_args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --fast) fast_only=1 ;;
+    --leg)
+      [[ $# -ge 2 ]] || { echo "test.sh: --leg needs an Argo version of the matrix (python tests/placement.py matrix)" >&2; exit 2; }
+      leg_only=$2; shift ;;
     --provider)
       [[ $# -ge 2 ]] || { echo "test.sh: --provider needs a value: node or k3s" >&2; exit 2; }
       export COGNIVERSE_CLUSTER_PROVIDER=$2; shift ;;
@@ -98,7 +104,7 @@ export PATH="$ROOT/.tools/bin:$ROOT/.venv/bin:$PATH"
 # the first smoke leg (import_service_images); their smoke tests run once, in the last leg.
 svc_build_rc="$ROOT/.tools/service-images.rc"
 rm -f "$svc_build_rc"
-if [[ $fast_only == 0 ]] && ! cluster_answers; then
+if [[ $fast_only == 0 ]] && { [[ -n $leg_only ]] || ! cluster_answers; }; then
   ("$ROOT/cluster/services/images.sh" build >"$ROOT/.tools/service-images.log" 2>&1; echo $? >"$svc_build_rc") &
 fi
 # The Go helpers the fast tests run (Argo's own validator for 3.7 and 4.0, kube-apiserver's admission-
@@ -112,11 +118,19 @@ if [[ $fast_only == 1 ]]; then
   exit 0
 fi
 
-if cluster_answers; then
+if [[ -z $leg_only ]] && cluster_answers; then
   fast_tests
   echo "test.sh: smoke suite on the cluster in KUBECONFIG=$KUBECONFIG" >&2
   stage smoke-tests run_pytest -m smoke --durations=15 "${pytest_args[@]}"
   exit 0
+fi
+# The Argo matrix: the smoke suite once per Argo version on the same node; the first `up` starts the
+# node, each later one swaps the workflow-controller, argo-server and argoexec (and the argo CLI).
+read -r -a argo_matrix <<<"$("$ROOT/.venv/bin/python" tests/placement.py matrix)"
+export COGNIVERSE_ARGO_MATRIX="${argo_matrix[*]}"  # the legs tests/placement.py places tests in
+if [[ -n $leg_only && " ${argo_matrix[*]} " != *" $leg_only "* ]]; then
+  echo "test.sh: --leg $leg_only: not an Argo version of the matrix ${argo_matrix[*]} (COGNIVERSE_ARGO_MATRIX)" >&2
+  exit 2
 fi
 # One local cluster per machine (bridge, ports, iptables chains): hold a lock for the whole
 # up/smoke/down sequence so an overlapping run cannot tear the cluster down under this one.
@@ -126,11 +140,7 @@ if ! flock -n 9; then
   flock 9
 fi
 down_cluster() { provider_down || echo "test.sh: cluster teardown ($PROVIDER) failed" >&2; }
-trap 'down_cluster; report' EXIT
-# The Argo matrix: the smoke suite once per Argo version on the same node; the first `up` starts the
-# node, each later one swaps the workflow-controller, argo-server and argoexec (and the argo CLI).
-read -r -a argo_matrix <<<"$("$ROOT/.venv/bin/python" tests/placement.py matrix)"
-export COGNIVERSE_ARGO_MATRIX="${argo_matrix[*]}"  # the legs tests/placement.py places tests in
+[[ -n $leg_only ]] || trap 'down_cluster; report' EXIT
 # The services (Phoenix, Ollama from local images, built in the background since the start): once the
 # node is up, a background job waits for the build and imports them (start_service_import); the last
 # leg waits for it (import_service_images) and its session runs their tests once per run.
@@ -188,11 +198,16 @@ start_beside_session() {
 failed=()
 # The first `up` (node and Argo; a cold one builds Kubernetes) runs beside the fast tests, which need no
 # cluster: its log is printed when it ends, and the stage shows the time left to wait after the tests.
-provider_up "${argo_matrix[0]}" >"$ROOT/.tools/local-cluster-up.log" 2>&1 &
-up_pid=$!
-fast_tests || failed+=("fast tests")
 up_rc=0
-stage "local-cluster-up (argo ${argo_matrix[0]}, after the fast tests)" wait "$up_pid" || up_rc=$?
+if [[ -n $leg_only ]]; then  # one leg: its Argo on the node (idempotent), no fast tests, no other leg
+  argo_matrix_all=("${argo_matrix[@]}") argo_matrix=("$leg_only")
+  stage "local-cluster-up (argo $leg_only)" provider_up "$leg_only" >"$ROOT/.tools/local-cluster-up.log" 2>&1 || up_rc=$?
+else
+  provider_up "${argo_matrix[0]}" >"$ROOT/.tools/local-cluster-up.log" 2>&1 &
+  up_pid=$!
+  fast_tests || failed+=("fast tests")
+  stage "local-cluster-up (argo ${argo_matrix[0]}, after the fast tests)" wait "$up_pid" || up_rc=$?
+fi
 cat "$ROOT/.tools/local-cluster-up.log" >&2
 if [[ $up_rc != 0 ]]; then
   printf 'test.sh: FAILED: %s\n' "${failed[@]}" "cluster up ($PROVIDER) with argo ${argo_matrix[0]} (exit $up_rc)" >&2
@@ -205,6 +220,7 @@ rm -f "$COGNIVERSE_SESSION_FIGURES" "$COGNIVERSE_SESSION_FIGURES.pods"
 first=1
 prebuild=""
 last="${argo_matrix[${#argo_matrix[@]}-1]}"
+[[ -z $leg_only ]] || last="${argo_matrix_all[${#argo_matrix_all[@]}-1]}"
 for argo in "${argo_matrix[@]}"; do
   if [[ $first == 1 ]]; then
     KUBECONFIG=$(provider_kubeconfig)
