@@ -149,7 +149,19 @@ def session_table(path: Path, leg: str = "") -> list[str]:
     last = max(rows, key=lambda r: r["start"] + r["wall"])
     slow = f"; its slowest test {last['slowest'][0]} {last['slowest'][1]:.0f}s" if last.get("slowest") else ""
     out.append(f"  critical path: {last['name']}, ended last at +{last['start'] + last['wall'] - t0:.0f}s{slow}")
-    return out
+    return out + _guide_lines(Path(f"{path}.guide"), names)
+
+
+def _guide_lines(path: Path, names: set[str]) -> list[str]:
+    """The guide run's total and its five slowest commands (tests/smoke/conftest.py records them)."""
+    if not path.is_file():
+        return []
+    cmds = [line.split("\t", 3) for line in path.read_text(errors="replace").splitlines() if line.count("\t") >= 3]
+    cmds = [(n, float(sec), line, text) for n, sec, line, text in cmds if n in names]
+    if not cmds:
+        return []
+    out = [f"  docs/guide.md: {len(cmds)} commands run, {sum(c[1] for c in cmds):.0f}s; the slowest:"]
+    return out + [f"    {sec:6.1f}s  line {line}: {text}" for _, sec, line, text in sorted(cmds, key=lambda c: -c[1])[:5]]
 
 
 def bench_ci() -> int:

@@ -40,6 +40,14 @@ def test_a_legs_table_names_its_sessions_union_and_the_session_that_ended_last(t
     assert out[3].split()[4:9] == ["650s", "3", "420", "10", "10"], out[3]
     assert out[4] == ("  critical path: argo 3.7 upgrade, ended last at +650s; its slowest test "
                       "test_upgrade_rollback.py::test_rollback 639s")
+    Path(f"{target}.guide").write_text("argo 3.7 suite\t2.0\t50\targo version\nargo 3.7 suite\t95.5\t223\t"
+                                       "argo submit --from cronwf/daily-backup -n cogniverse --wait\n"
+                                       "argo 4.0 suite\t300.0\t39\t./scripts/deploy_k3s.sh\n")
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_smoke.py"), "--sessions", str(target),
+                          "--leg", "argo 3.7"], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[5:] == ["  docs/guide.md: 2 commands run, 98s; the slowest:",
+                       "      95.5s  line 223: argo submit --from cronwf/daily-backup -n cogniverse --wait",
+                       "       2.0s  line 50: argo version"]
 
 
 def test_a_missing_or_broken_figures_file_is_one_line_not_a_traceback(tmp_path):
