@@ -131,6 +131,11 @@ def session_table(path: Path, leg: str = "") -> list[str]:
             if Path(f"{path}.pods").is_file() else []
     except (OSError, ValueError) as exc:
         return [f"sessions: {path} not readable ({exc})"]
+    want = {"name": str, "start": (int, float), "wall": (int, float), "pods": int, "pytest_cpu": (int, float)}
+    bad = [i for i, r in enumerate(rows, 1) if not isinstance(r, dict)
+           or any(not isinstance(r.get(k), t) for k, t in want.items())]
+    if bad:
+        return [f"sessions: {path} not readable (row {bad[0]} lacks one of {', '.join(want)}: not a session's row)"]
     rows = [r for r in rows if r["name"].startswith(leg)]
     if not rows:
         return [f"sessions: no session named {leg!r}... in {path}"]

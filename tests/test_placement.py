@@ -52,6 +52,11 @@ def test_a_version_outside_the_matrix_is_refused_naming_the_matrix():
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("placement: --argo-leg 3.9: not an Argo version of the matrix 3.7 4.0 "
                                    "(COGNIVERSE_ARGO_MATRIX)")
+    # scripts/test.sh --leg checks its value with the same command: a version with a space is no entry
+    proc = subprocess.run([sys.executable, str(PLACEMENT), "groups", "3.7 4.0"], capture_output=True, text=True,
+                          env={**os.environ, "COGNIVERSE_ARGO_MATRIX": "3.7 4.0"})
+    assert proc.returncode == 2 and "--argo-leg 3.7 4.0: not an Argo version of the matrix" in proc.stderr
+    assert 'tests/placement.py groups "$leg_only"' in (ROOT / "scripts" / "test.sh").read_text()
 
 
 PROJECT = {

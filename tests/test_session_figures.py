@@ -56,7 +56,11 @@ def test_a_missing_or_broken_figures_file_is_one_line_not_a_traceback(tmp_path):
     broken = tmp_path / "broken.jsonl"
     broken.write_text("{not json\n")
     bad = subprocess.run([*bench, str(broken)], capture_output=True, text=True)
-    for proc in (missing, bad):
+    foreign = tmp_path / "foreign.jsonl"
+    foreign.write_text('{"name": "argo 3.7 suite"}\n[1, 2]\n')
+    other = subprocess.run([*bench, str(foreign)], capture_output=True, text=True)
+    assert "row 1 lacks one of name, start, wall, pods, pytest_cpu" in other.stdout
+    for proc in (missing, bad, other):
         assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
         assert len(proc.stdout.splitlines()) == 1 and "not readable" in proc.stdout
 
