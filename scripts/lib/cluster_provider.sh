@@ -17,7 +17,7 @@
 
 PROVIDER=${COGNIVERSE_CLUSTER_PROVIDER:-node}
 # deploy_k3s.sh leaves a mode-600 copy of K3s's kubeconfig for a user other than root.
-if [[ $(id -u) == 0 ]]; then K3S_CONFIG=${K3S_KUBECONFIG:-/etc/rancher/k3s/k3s.yaml}
+if [[ $EUID == 0 ]]; then K3S_CONFIG=${K3S_KUBECONFIG:-/etc/rancher/k3s/k3s.yaml}
 else K3S_CONFIG=${USER_KUBECONFIG:-$HOME/.kube/k3s-cogniverse.yaml}; fi
 
 provider_check() {
