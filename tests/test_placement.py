@@ -52,6 +52,11 @@ def test_a_version_outside_the_matrix_is_refused_naming_the_matrix():
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("placement: --argo-leg 3.9: not an Argo version of the matrix 3.7 4.0 "
                                    "(COGNIVERSE_ARGO_MATRIX)")
+    # scripts/test.sh --leg checks its value with the same command: a version with a space is no entry
+    proc = subprocess.run([sys.executable, str(PLACEMENT), "groups", "3.7 4.0"], capture_output=True, text=True,
+                          env={**os.environ, "COGNIVERSE_ARGO_MATRIX": "3.7 4.0"})
+    assert proc.returncode == 2 and "--argo-leg 3.7 4.0: not an Argo version of the matrix" in proc.stderr
+    assert 'tests/placement.py groups "$leg_only"' in (ROOT / "scripts" / "test.sh").read_text()
 
 
 PROJECT = {
@@ -125,14 +130,16 @@ def test_the_other_legs_tests_are_named_in_the_output(pytester, matrix):
     ({"tests/smoke/test_x.py": "import pytest\n@pytest.mark.smoke\n@pytest.mark.group\ndef test_x(): pass\n"},
      (), "tests/smoke/test_x.py::test_x: @pytest.mark.group takes one name, got ()"),
     ({"tests/test_x.py": "import pytest\n@pytest.mark.smoke\ndef test_x(): pass\n"},
-     (), "cluster tests (marked smoke or chaos) outside tests/smoke: tests/test_x.py::test_x"),
+     (), "cluster tests (marked smoke, chaos, scale) outside tests/smoke: tests/test_x.py::test_x"),
+    ({"tests/scale/test_x.py": "import pytest\n@pytest.mark.scale\ndef test_x(): pass\n"},
+     (), "cluster tests (marked smoke, chaos, scale) outside tests/smoke: tests/scale/test_x.py::test_x"),
     ({"tests/test_x.py": "import pytest\n@pytest.mark.group('node')\ndef test_x(): pass\n"},
      (), "placed but not marked smoke or chaos (group and argo_leg place cluster tests only): tests/test_x.py::test_x"),
     (PROJECT, ("--smoke-group", "node"), "--smoke-group needs --argo-leg VERSION (the leg whose group runs)"),
     (PROJECT, ("--argo-leg", "3.7", "--smoke-group", "nodes"), "--smoke-group nodes: unknown;"),
     (PROJECT, ("--argo-leg", "5.0"), "--argo-leg 5.0: not an Argo version of the matrix 3.7 3.9 4.0"),
 ], ids=["unknown-group", "unknown-leg", "leg-and-group", "group-without-name", "outside-the-smoke-tree",
-        "placed-fast-test", "group-without-leg", "unknown-session-group", "version-outside-the-matrix"])
+        "scale-outside-the-smoke-tree", "placed-fast-test", "group-without-leg", "unknown-session-group", "version-outside-the-matrix"])
 def test_a_misplaced_test_or_a_misspelt_name_fails_collection_naming_it(pytester, matrix, files, args, message):
     result = collect(pytester, files, *args)
     assert result.ret == 4, result.outlines + result.errlines

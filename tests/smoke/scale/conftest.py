@@ -1,4 +1,4 @@
-"""The `scale` tests run only when asked for (`pytest -m scale tests/scale`): they add dozens of simulated
+"""The `scale` tests run only when asked for (`pytest -m scale tests/smoke/scale`): they add dozens of simulated
 nodes to the shared cluster and take minutes. Without `-m scale` they are deselected (not skipped);
 with it but without KUBECONFIG they are skipped with one line saying so.
 """

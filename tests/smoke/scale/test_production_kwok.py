@@ -14,7 +14,7 @@ Checked, on the real API server, scheduler, controller-manager (HPA, disruption,
 - the HPA puts the Deployment back inside [minReplicas, maxReplicas] when it is scaled outside them;
 - Vespa's StatefulSet pod (and Phoenix's pod) run on a node whose static PV is bound to their claim.
 
-Run: `flock /run/lock/cogniverse-smoke.lock .venv/bin/python -m pytest -m scale tests/scale -s`.
+Run: `flock /run/lock/cogniverse-smoke.lock .venv/bin/python -m pytest -m scale tests/smoke/scale -s`.
 Everything created (nodes, PVs, StorageClass, namespace) is deleted at the end, also after a failure.
 """
 
