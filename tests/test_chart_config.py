@@ -1,30 +1,17 @@
 """The chart in front of the toolkit: found from the current directory or --chart, its ci/*-values.yaml
-as scenarios, a config file that sets rules, severities and scenarios, and suppressions with a reason."""
+as scenarios, and a config file that sets rules, severities and scenarios (suppressions:
+test_chart_suppressions.py; `ct`: test_chart_ct.py)."""
 
 from __future__ import annotations
 
 import json
 import os
-
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from toolkit_utils import helm_create, run_cli, run_json
-
-
-@pytest.fixture
-def demo(tmp_path: Path) -> Path:
-    chart = helm_create(tmp_path)
-    (chart / "ci").mkdir()
-    (chart / "ci" / "ha-values.yaml").write_text("replicaCount: 3\n")
-    (chart / "ci" / "small-values.yaml").write_text("replicaCount: 1\n")
-    return chart
-
-
-def rules_of(result: dict) -> set[str]:
-    return {f["rule"] for f in result["findings"]}
+from toolkit_utils import demo, helm_create, rules_of, run_cli, run_json  # noqa: F401 (demo: fixture)
 
 
 def test_check_in_a_chart_folder_uses_its_ci_scenarios_and_no_cogniverse_checks(capsys, demo: Path) -> None:
@@ -142,21 +129,6 @@ def test_pyproject_table_is_a_config_and_stops_at_the_repository_root(capsys, de
     assert code == 2 and "no Helm chart here" in err
 
 
-def test_an_annotation_with_a_reason_suppresses_one_finding_on_one_object(capsys, tmp_path: Path) -> None:
-    pod = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  annotations:\n    {ann}\n"
-           "spec:\n  containers:\n  - name: c\n    image: nginx:latest\n")
-    ann = 'cogniverse-chart.io/ignore.policy.image-tag: "a throwaway debugging pod"'
-    (tmp_path / "pods.yaml").write_text(pod.format(name="quiet", ann=ann) + "---\n" +
-                                        pod.format(name="loud", ann="team: x"))
-    code, result = run_json(capsys, tmp_path, "lint", "pods.yaml")
-    tags = [f for f in result["findings"] if f["rule"] == "policy/image-tag"]
-    assert [f["name"] for f in tags] == ["loud"] and result["suppressed"] == 1
-    assert any(f["name"] == "quiet" for f in result["findings"])  # its other findings stay
-    (tmp_path / "pods.yaml").write_text(pod.format(name="quiet", ann='cogniverse-chart.io/ignore.policy: ""'))
-    code, result = run_json(capsys, tmp_path, "lint", "pods.yaml")
-    assert code == 1 and "config/suppression-reason" in rules_of(result) and "policy/image-tag" in rules_of(result)
-
-
 def test_global_options_work_anywhere_and_errors_follow_the_format(capsys, demo: Path) -> None:
     code, out, _ = run_cli(capsys, demo, "lint", "-o", "json")
     assert out.lstrip().startswith("{") and code == 1
@@ -167,113 +139,6 @@ def test_global_options_work_anywhere_and_errors_follow_the_format(capsys, demo:
     assert code == 2 and out.startswith("::error file=templates/broken.yaml,line=1,col=10,title=cogniverse-chart check::")
     code, out, err = run_cli(capsys, demo, "validate", "--bogus", "-o", "json")
     assert code == 2 and '"ok": false' in out and "unrecognized arguments: --bogus" in err
-
-
-def _feature_branch(demo: Path) -> list[str]:
-    """DEMO as a git repository: the chart committed on main, then branch `feature` checked out. Returns the
-    git command prefix for further commits."""
-    git = ["git", "-C", str(demo), "-c", "user.name=t", "-c", "user.email=t@example.org"]
-    subprocess.run(["git", "init", "-q", "-b", "main", str(demo)], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-qm", "chart"], check=True)
-    subprocess.run([*git, "checkout", "-qb", "feature"], check=True)
-    return git
-
-
-def test_ct_checks_the_version_bump_against_the_target_branch(capsys, demo: Path) -> None:
-    _feature_branch(demo)
-    (demo / "values.yaml").write_text((demo / "values.yaml").read_text() + "extra: 1\n")
-    code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
-    assert code == 1 and rules_of(result) == {"ct/version-bump"} and "compared with" in result["version_bump"]
-    chart_yaml = (demo / "Chart.yaml").read_text()
-    # D47: chart-testing wants a greater version by SemVer precedence; D48: build metadata is SemVer too
-    for version, greater in (("0.0.9", False), ("0.1.0-rc.1", False), ("0.1.0+build.7", False), ("0.1.1-rc.1", True),
-                             ("0.1.1", True), ("0.1.1+build.7", True), ("0.10.0", True)):
-        (demo / "Chart.yaml").write_text(chart_yaml.replace("version: 0.1.0", f"version: {version}"))
-        code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
-        assert code == (0 if greater else 1), (version, result)
-        if not greater and version != "0.1.0+build.7":
-            assert f"is {version}, not above 0.1.0 by SemVer precedence" in result["findings"][0]["message"]
-
-
-def test_ct_notes_a_version_bump_it_could_not_compare(capsys, demo: Path) -> None:
-    """Outside git, `ct` said `ok` with no word that the version bump was never compared."""
-    code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
-    [note] = result["findings"]
-    assert code == 0 and note["severity"] == "info" and "not checked: not a git checkout" in note["message"]
-    code, out, _ = run_cli(capsys, demo, "ct")
-    assert "info[ct/version-bump]" in out and "not checked" in out, out
-
-
-def test_ct_says_when_a_shallow_clone_leaves_the_version_bump_unchecked(capsys, demo: Path, tmp_path: Path) -> None:
-    """actions/checkout fetches one commit by default: the chart's change is then its "first commit" and the
-    missing bump passed silently. A shallow clone gets a warning naming the fix, in every format."""
-    git = _feature_branch(demo)
-    (demo / "values.yaml").write_text((demo / "values.yaml").read_text() + "extra: 1\n")
-    subprocess.run([*git, "commit", "-qam", "change without a bump"], check=True)
-    clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", "feature", demo.as_uri(), str(clone)], check=True)
-    code, result = run_json(capsys, clone, "ct", "--only", "version-bump")
-    [finding] = result["findings"]
-    assert code == 0 and finding["rule"] == "ct/version-bump" and finding["severity"] == "warning", result
-    assert "shallow clone" in finding["message"] and "fetch-depth: 0" in finding["message"]
-    code, out, _ = run_cli(capsys, clone, "-o", "github", "ct")
-    assert "::warning file=Chart.yaml" in out and "shallow clone" in out
-    code, result = run_json(capsys, demo, "ct", "--only", "version-bump")  # the full history: the real check
-    assert code == 1 and rules_of(result) == {"ct/version-bump"} and "compared with" in result["version_bump"]
-
-
-def test_ct_compares_with_the_remote_target_branch_and_refuses_an_unknown_one(capsys, demo: Path, tmp_path: Path) -> None:
-    """A CI checkout has origin/main but no local main: a branch that bumped the version and then changed the
-    chart again was compared with its own previous commit and failed. A --target-branch that exists neither
-    locally nor on origin is an input error, not a silent comparison with something else."""
-    git = _feature_branch(demo)
-    chart_yaml = demo / "Chart.yaml"
-    chart_yaml.write_text(chart_yaml.read_text().replace("version: 0.1.0", "version: 0.2.0"))
-    subprocess.run([*git, "commit", "-qam", "bump"], check=True)
-    (demo / "values.yaml").write_text((demo / "values.yaml").read_text() + "extra: 1\n")
-    subprocess.run([*git, "commit", "-qam", "more"], check=True)
-    clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", "--branch", "feature", demo.as_uri(), str(clone)], check=True)
-    code, result = run_json(capsys, clone, "ct", "--only", "version-bump")
-    assert code == 0 and "merge base of HEAD and origin/main" in result["version_bump"], result
-    code, out, err = run_cli(capsys, clone, "ct", "--target-branch", "mian")
-    assert code == 2 and "--target-branch mian: no such branch here, nor origin/mian" in err, err
-
-
-def test_a_suppression_speaks_only_for_its_own_object(capsys, tmp_path: Path) -> None:
-    """A namesake in another file, objects without a kind or name, and `--reject` stay checked."""
-    quiet = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: same\n  namespace: ns-a\n  annotations:\n"
-             "    cogniverse-chart.io/ignore.schema: \"ours is fine\"\n")
-    (tmp_path / "a.yaml").write_text(quiet)
-    (tmp_path / "b.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: same\n  namespace: ns-b\n"
-                                     "data:\n  bogus: {a: 1}\n")
-    for order in (("a.yaml", "b.yaml"), ("b.yaml", "a.yaml")):
-        code, result = run_json(capsys, tmp_path, "validate", *order)
-        assert code == 1 and {f["source"] for f in result["findings"]} == {"b.yaml"}, result
-    # D13: a namesake in the same file, in another namespace or another API group, stays checked too
-    bad = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: same, namespace: NS}\ndata:\n  bogus: {a: 1}\n"
-    other_group = quiet.replace("apiVersion: v1", "apiVersion: example.org/v1")
-    for quiet_one, loud in ((quiet, bad.replace("NS", "ns-b")), (other_group, bad.replace("NS", "ns-a"))):
-        for stream in (quiet_one + "---\n" + loud, loud + "---\n" + quiet_one):
-            (tmp_path / "both.yaml").write_text(stream)
-            code, result = run_json(capsys, tmp_path, "validate", "--skip", "example.org/v1/ConfigMap", "both.yaml")
-            assert code == 1 and {f["path"] for f in result["findings"]} == {"$.data.bogus"}, (stream, result)
-    (tmp_path / "nokind.yaml").write_text("metadata:\n  annotations:\n    cogniverse-chart.io/ignore.schema: \"x\"\n")
-    (tmp_path / "c.yaml").write_text("apiVersion: v1\ndata: {a: 1}\n")
-    code, result = run_json(capsys, tmp_path, "validate", "nokind.yaml", "c.yaml")
-    assert code == 1 and any(f["source"] == "c.yaml" for f in result["findings"]), result
-    (tmp_path / "secret.yaml").write_text("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  annotations:\n"
-                                          "    cogniverse-chart.io/ignore.schema.rejected-kind: \"I want it\"\n")
-    code, result = run_json(capsys, tmp_path, "validate", "--reject", "Secret", "secret.yaml")
-    assert code == 1 and "schema/rejected-kind" in rules_of(result), result
-
-
-def test_a_suppression_must_name_a_rule(capsys, tmp_path: Path) -> None:
-    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  annotations:\n"
-                                      "    cogniverse-chart.io/ignore.: everything please\n")
-    code, result = run_json(capsys, tmp_path, "validate", "cm.yaml")
-    assert code == 1 and "names no rule" in result["findings"][0]["message"]
 
 
 def test_check_includes_generate_check_where_the_config_names_the_workflows(capsys, tmp_path: Path) -> None:
@@ -294,20 +159,6 @@ def test_check_includes_generate_check_where_the_config_names_the_workflows(caps
     code, result = run_json(capsys, tmp_path, "check", "--helm", "4", "--no-docs")
     found = [f for f in result["findings"] if f["rule"] == "generated/workflows"]
     assert code == 1 and [f["file"] for f in found] == ["workflows/video-ingestion.yaml"]
-
-
-def test_helm_lint_output_becomes_findings(tmp_path: Path) -> None:
-    from cogniverse_chart.ct import parse_helm_lint
-
-    out = ("==> Linting .\n[WARNING] Chart.yaml: failed to strictly parse chart metadata file\n"
-           "\terror unmarshaling JSON: unknown field \"extra\"\n[INFO] Chart.yaml: icon is recommended\n"
-           "[ERROR] templates/: demo/templates/bad.yaml:1:10\n  executing \"demo/templates/bad.yaml\" at <.x>:\n\n"
-           "1 chart(s) linted, 1 chart(s) failed\n")
-    found = parse_helm_lint(out, tmp_path)
-    assert [(f.severity.value, f.source) for f in found] == [
-        ("warning", str(tmp_path / "Chart.yaml")), ("info", str(tmp_path / "Chart.yaml")),
-        ("error", "demo/templates/bad.yaml")]
-    assert found[0].message.endswith('unknown field "extra"') and "executing" in found[2].message
 
 
 def test_rule_settings_and_families_that_exist_are_accepted(capsys, demo: Path) -> None:
@@ -357,55 +208,6 @@ def test_a_pyproject_whose_tool_is_not_a_table_is_no_config(capsys, demo: Path, 
     assert code == 2 and "has no [tool.cogniverse-chart] table" in err and "Traceback" not in err
 
 
-SUPPRESSED = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sp\n  annotations:\n"
-              "    cogniverse-chart.io/ignore.{key}: \"{reason}\"\ndata:\n  y: 2\n")
-
-
-@pytest.mark.parametrize("key,reason,rule", [
-    ("schema.k8s-1", "prefix of a versioned id", "config/suppression-unknown-rule"),  # not schema/k8s-1.30
-    ("shcema", "typo", "config/suppression-unknown-rule"),
-    ("schema", "\\u200b", "config/suppression-reason"),  # a zero-width space is no reason
-    ("schema", "--", "config/suppression-reason"),
-    ("config", "not ours to judge", "config/suppression-unknown-rule"),  # cannot be suppressed: said, not silent
-    ("schema.rejected-kind", "we need it", "config/suppression-unknown-rule"),
-])
-def test_a_suppression_must_name_a_known_rule_exactly_and_say_why(capsys, tmp_path: Path, key: str, reason: str,
-                                                                 rule: str) -> None:
-    (tmp_path / "sp.yaml").write_text(SUPPRESSED.format(key=key, reason=reason))
-    code, result = run_json(capsys, tmp_path, "validate", "--kube-version", "1.30", "sp.yaml")
-    assert code == 1 and rules_of(result) == {"schema/k8s-1.30", rule}, result["findings"]
-    assert result["suppressed"] == 0
-
-
-@pytest.mark.parametrize("key", ["cogniverse-chart.io/ignore", "cogniverse-chart.io/ignore-schema"])
-def test_a_suppression_without_its_rule_is_reported(capsys, tmp_path: Path, key: str) -> None:
-    """`cogniverse-chart.io/ignore: "why"` (no `.RULE`) suppressed nothing and said nothing."""
-    text = SUPPRESSED.replace("cogniverse-chart.io/ignore.{key}", key).format(reason="reason in words")
-    (tmp_path / "sp.yaml").write_text(text)
-    code, result = run_json(capsys, tmp_path, "validate", "--kube-version", "1.30", "sp.yaml")
-    assert code == 1 and rules_of(result) == {"schema/k8s-1.30", "config/suppression-reason"}, result["findings"]
-    assert any(f"annotation {key} names no rule" in f["message"] for f in result["findings"])
-
-
-def test_an_exact_versioned_id_suppresses_that_version_only(capsys, tmp_path: Path) -> None:
-    (tmp_path / "sp.yaml").write_text(SUPPRESSED.format(key="schema.k8s-1.30", reason="old clusters only"))
-    code, result = run_json(capsys, tmp_path, "validate", "--kube-version", "1.30", "--kube-version", "1.37",
-                            "sp.yaml")
-    assert code == 1 and rules_of(result) == {"schema/k8s-1.37"} and result["suppressed"] == 1
-
-
-def test_the_suppression_checks_follow_the_config_severity_but_cannot_be_suppressed(capsys, tmp_path: Path) -> None:
-    (tmp_path / "sp.yaml").write_text(SUPPRESSED.format(key="schema", reason=" ").replace(
-        "  annotations:\n", "  annotations:\n    cogniverse-chart.io/ignore.config: \"hide the complaint\"\n"))
-    code, result = run_json(capsys, tmp_path, "validate", "--kube-version", "1.30", "sp.yaml")
-    assert code == 1 and "config/suppression-reason" in rules_of(result)
-    (tmp_path / ".cogniverse-chart.toml").write_text('[rules]\n"config/suppression-reason" = "warning"\n')
-    code, result = run_json(capsys, tmp_path, "validate", "--kube-version", "1.30", "sp.yaml")
-    severity = {f["rule"]: f["severity"] for f in result["findings"]}
-    assert severity == {"config/suppression-reason": "warning", "schema/k8s-1.30": "error",
-                        "config/suppression-unknown-rule": "warning"}  # ignore.config is said to do nothing
-
-
 def test_a_scenario_symlink_leading_out_of_the_project_is_refused(capsys, demo: Path, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -431,15 +233,6 @@ def test_a_chart_path_that_is_no_chart_says_so(capsys, tmp_path: Path, command: 
     assert code == 2 and "--chart notes.txt: neither a chart folder nor a packaged chart (.tgz)" in err, err
     code, _, err = run_cli(capsys, tmp_path, command, "--chart", "/dev/null")
     assert code == 2 and "neither a chart folder" in err, err
-
-
-def test_ct_wants_the_chart_folder_not_a_package(capsys, demo: Path, tmp_path: Path) -> None:
-    from cogniverse_chart.helm import find_helm
-
-    find_helm().run(["package", str(demo), "-d", str(tmp_path)])
-    code, _, err = run_cli(capsys, tmp_path, "ct", "--chart", "demo-0.1.0.tgz")
-    assert code == 2 and "ct checks a chart's folder" in err, err
-
 
 
 def test_validate_values_of_a_chart_without_a_schema_says_so(capsys, demo: Path) -> None:
@@ -550,3 +343,4 @@ def test_docs_refuses_a_schema_without_properties(capsys, demo: Path) -> None:
     (demo / "README.md").write_text(f"{START}\n{END}\n")
     code, _, err = run_cli(capsys, demo, "docs")
     assert code == 2 and "the schema has no properties" in err and (demo / "README.md").read_text() == f"{START}\n{END}\n"
+

@@ -20,6 +20,8 @@ from cogniverse_chart.helm import find_helm
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+FIXTURES = ROOT / "tests" / "fixtures"  # input files of the fast tests (hostile/, lint/, upstream/, guide/)
+CLI = [sys.executable, "-m", "cogniverse_chart.cli"]  # the CLI in a process of its own
 
 
 def dependency_wheels() -> Path:
@@ -46,6 +48,17 @@ def helm_create(where: Path, name: str = "demo") -> Path:
     return where / name
 
 
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    """A `helm create` chart with two chart-testing scenarios, ci/ha-values.yaml and ci/small-values.yaml
+    (a fixture: import it into the test module)."""
+    chart = helm_create(tmp_path)
+    (chart / "ci").mkdir()
+    (chart / "ci" / "ha-values.yaml").write_text("replicaCount: 3\n")
+    (chart / "ci" / "small-values.yaml").write_text("replicaCount: 1\n")
+    return chart
+
+
 def run_cli(capsys: pytest.CaptureFixture[str], cwd: Path, *args: str) -> tuple[int, str, str]:
     """The CLI in process, run from `cwd` (the config file is looked up from there): (code, out, err)."""
     before = Path.cwd()
@@ -62,7 +75,26 @@ def run_cli(capsys: pytest.CaptureFixture[str], cwd: Path, *args: str) -> tuple[
     return code, out, err
 
 
+def one_line_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    """Run the CLI in process; assert exit 2 with exactly one line on stderr, no traceback; return it."""
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse usage errors
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
 def run_json(capsys: pytest.CaptureFixture[str], cwd: Path, *args: str) -> tuple[int, dict[str, Any]]:
     code, out, err = run_cli(capsys, cwd, "-o", "json", *args)
     assert "Traceback" not in err, err
     return code, json.loads(out)
+
+
+def rules_of(result: dict[str, Any]) -> set[str]:
+    """The rules of a JSON report's findings."""
+    return {f["rule"] for f in result["findings"]}
