@@ -18,6 +18,7 @@ from typing import Any, Iterator
 import yaml
 
 from cogniverse_chart import CHART_DIR, PROFILES_DIR
+from cogniverse_chart.argo import model
 from cogniverse_chart.catalogue import catalogue
 from cogniverse_chart.documents import Document
 from cogniverse_chart.helm import Helm, find_helm
@@ -123,8 +124,9 @@ def entry(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def step_groups(template: dict[str, Any]) -> list[list[str]]:
-    """[['validate-config'], ['prepare-dataset'], ...]: the step names of a steps template, by group."""
-    return [[s["name"] for s in group] for group in template.get("steps") or []]
+    """[['validate-config'], ['prepare-dataset'], ...]: the step names of a steps template, by group
+    (the groups as the toolkit reads them: cogniverse_chart.argo.model.step_groups)."""
+    return [model.names(group) for group in model.step_groups(template)]
 
 
 def steps(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -174,3 +176,23 @@ def strings(node: Any, path: str = "$") -> Iterator[tuple[str, str]]:
             yield from strings(v, f"{path}[{i}]")
     elif isinstance(node, str):
         yield path, node
+
+
+def nest(path: str, value: Any) -> dict[str, Any]:
+    """"runtime.service.port", 1 -> {"runtime": {"service": {"port": 1}}}; a "0" part is a one-item list:
+    "a.schedules.0", "x" -> {"a": {"schedules": ["x"]}}."""
+    out: Any = value
+    for part in reversed(path.split(".")):
+        out = [out] if part == "0" else {part: out}
+    return out
+
+
+def names_key(message: str, path: str, *, on_parent: bool) -> bool:
+    """Does helm's message name `path` (dotted)? Helm 4's JSON pointers are normalised to dots."""
+    text = re.sub(r"at '/([^']*)'", lambda m: "at '" + m.group(1).replace("/", ".") + "'", message)
+    text = re.sub(r"\[(\d+)\]", r".\1", text)  # the chart's own checks write list items as key[0]
+    if not on_parent:
+        return re.search(rf"(^|[\s'(]){re.escape(path)}(['):.]|$)", text, re.M) is not None
+    parent, _, leaf = path.rpartition(".")
+    parent_named = (not parent) or re.search(rf"(^|[\s'(]){re.escape(parent)}(['):.]|$)", text, re.M) is not None
+    return parent_named and re.search(rf"\b{re.escape(leaf)}\b", text) is not None

@@ -50,6 +50,12 @@ def render_chart() -> Callable[..., list[Document]]:
     return chart_utils.render_chart
 
 
+@pytest.fixture
+def docs(helm: Helm) -> list[Document]:
+    """The chart rendered with its default values, by each Helm of the matrix (one cached render each)."""
+    return chart_utils.render_chart(helm=helm)
+
+
 @pytest.fixture(scope="session")
 def strict_validator() -> Any:
     """One strict validator over every bundled Kubernetes schema and both Argo versions (compiled once)."""

@@ -1,38 +1,18 @@
 """Bad values fail `helm template` with a message that names the offending key, in Helm 3 and Helm 4.
 
 Helm 3 reports schema errors with dotted paths (`runtime.replicas: ...`), Helm 4 with JSON pointers
-(`at '/runtime/replicas': ...`); `names_key` accepts either. For an unknown or missing key the
+(`at '/runtime/replicas': ...`); `names_key` (chart_utils) accepts either. For an unknown or missing key the
 error is reported on the parent object, so the parent path and the key's own name must both appear.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 
+from chart_utils import names_key, nest
 from cogniverse_chart.errors import HelmError
-
-
-def _nest(path: str, value: Any) -> dict[str, Any]:
-    """"runtime.service.port", 1 -> {"runtime": {"service": {"port": 1}}}; a "0" part is a one-item list:
-    "a.schedules.0", "x" -> {"a": {"schedules": ["x"]}}."""
-    out: Any = value
-    for part in reversed(path.split(".")):
-        out = [out] if part == "0" else {part: out}
-    return out
-
-
-def names_key(message: str, path: str, *, on_parent: bool) -> bool:
-    """Does helm's message name `path` (dotted)? Helm 4's JSON pointers are normalised to dots."""
-    text = re.sub(r"at '/([^']*)'", lambda m: "at '" + m.group(1).replace("/", ".") + "'", message)
-    text = re.sub(r"\[(\d+)\]", r".\1", text)  # the chart's own checks write list items as key[0]
-    if not on_parent:
-        return re.search(rf"(^|[\s'(]){re.escape(path)}(['):.]|$)", text, re.M) is not None
-    parent, _, leaf = path.rpartition(".")
-    parent_named = (not parent) or re.search(rf"(^|[\s'(]){re.escape(parent)}(['):.]|$)", text, re.M) is not None
-    return parent_named and re.search(rf"\b{re.escape(leaf)}\b", text) is not None
 
 
 # (id, dotted key, value at that key, error reported on the parent object?)
@@ -125,7 +105,7 @@ CASES: list[tuple[str, str, Any, bool]] = [
 @pytest.mark.parametrize(("key", "value", "on_parent"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_value_fails_naming_the_key(helm, render_chart, key, value, on_parent):
     with pytest.raises(HelmError) as err:
-        render_chart(_nest(key, value), helm=helm)
+        render_chart(nest(key, value), helm=helm)
     message = str(err.value)
     # the schema, or (for formats whose schema messages were unreadable) the chart's value checks
     assert "schema" in message or "values-checks.yaml" in message, message

@@ -13,8 +13,7 @@ from chart_utils import by_kind, render_chart
 from cogniverse_chart import CHART_DIR
 from cogniverse_chart.argo.model import RUN_OVERRIDES
 from cogniverse_chart.catalogue import catalogue
-from cogniverse_chart.documents import parse_stream
-from cogniverse_chart.lint import lint
+from toolkit_utils import lint_rules as _findings
 
 CRONS = set(catalogue().cron_workflows)
 HEAVY = CRONS - {"monthly-reports", "deadline-watchdog"}
@@ -90,13 +89,6 @@ spec:
     arguments: {parameters: [{name: tenant-id, value: beta}]}
 """
 SEM = "synchronization: {semaphores: [{configMapKeyRef: {name: sems, key: heavy}}]}"
-
-
-def _findings(text: str) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for f in lint(parse_stream(text, "case.yaml")):
-        out.setdefault(f.rule, []).append(f.message)
-    return out
 
 
 def test_lint_overlap_sees_the_referenced_templates_semaphore() -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from cogniverse_chart.documents import parse_stream
 from cogniverse_chart.lint import lint
+from toolkit_utils import lint_rules as rules
 
 LIB = """
 apiVersion: argoproj.io/v1alpha1
@@ -30,13 +31,6 @@ spec:
     - name: main
       steps: [[{name: call, templateRef: {name: lib, template: outer}}]]
 """
-
-
-def rules(text: str) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for f in lint(parse_stream(text, "case.yaml")):
-        out.setdefault(f.rule, []).append(f.message)
-    return out
 
 
 def test_templateref_workflow_parameters_resolve_against_the_caller() -> None:

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from chart_utils import names_key, nest
 from cogniverse_chart.errors import HelmError
-from test_bad_values import _nest, names_key
 
 NL = "\n"
 
@@ -72,7 +72,7 @@ SCHEMA_CASES: list[tuple[str, int, str, Any, str]] = [
 
 def _schema_error(helm, render_chart, key: str, value: Any) -> str:
     with pytest.raises(HelmError) as err:
-        render_chart(_nest(key, value), helm=helm)
+        render_chart(nest(key, value), helm=helm)
     return str(err.value)
 
 

@@ -26,11 +26,6 @@ def _templates(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {t["name"]: t for t in spec["templates"]}
 
 
-@pytest.fixture
-def docs(helm, render_chart):
-    return render_chart(helm=helm)
-
-
 # ---- class 1: the provisioner is confined by the API server ------------------------------------
 
 def test_admission_policy_confines_the_provisioner_service_account(docs):

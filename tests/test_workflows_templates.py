@@ -10,13 +10,8 @@ import pytest
 import yaml
 
 from chart_utils import (CRON_WORKFLOWS, OWN_CRON_WORKFLOWS, WORKFLOW_TEMPLATES, all_argo, arguments, container_templates,
-                                    entry, by_kind, parameters, render_chart, scheduled, step_groups, steps, strings,
+                                    entry, by_kind, parameters, scheduled, step_groups, steps, strings,
                                     templates, workflow_spec)
-
-
-@pytest.fixture
-def docs(helm):
-    return render_chart(helm=helm)
 
 
 @pytest.fixture

@@ -16,7 +16,9 @@ import pytest
 
 from cogniverse_chart import config
 from cogniverse_chart.cli import main
+from cogniverse_chart.documents import parse_stream
 from cogniverse_chart.helm import find_helm
+from cogniverse_chart.lint import lint
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -98,3 +100,11 @@ def run_json(capsys: pytest.CaptureFixture[str], cwd: Path, *args: str) -> tuple
 def rules_of(result: dict[str, Any]) -> set[str]:
     """The rules of a JSON report's findings."""
     return {f["rule"] for f in result["findings"]}
+
+
+def lint_rules(text: str) -> dict[str, list[str]]:
+    """`lint` over a YAML stream (read as case.yaml): the messages of its findings, by rule."""
+    out: dict[str, list[str]] = {}
+    for f in lint(parse_stream(text, "case.yaml")):
+        out.setdefault(f.rule, []).append(f.message)
+    return out
