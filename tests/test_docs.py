@@ -183,3 +183,20 @@ def test_every_path_the_architecture_page_names_exists():
                      (REPO_ROOT, REPO_ROOT / "charts" / "cogniverse", REPO_ROOT / "charts" / "cogniverse" / "templates",
                       REPO_ROOT / "scripts" / "lib", REPO_ROOT / "tools" / "cogniverse_chart")))
     assert missing == []
+
+
+def test_every_test_file_the_docs_and_sources_name_exists():
+    """The fast tests live in subject folders (docs/architecture.md): a `tests/...py` path named in the docs, the
+    scripts, the toolkit's sources, the benchmarks or the CI files that no longer exists (a test moved or
+    split) sends a reader to nothing. Build inputs whose text keys a cache (go.mod, the images' sources) are
+    not read here."""
+    places = [REPO_ROOT / "README.md", CHART_DIR / "README.md", REPO_ROOT / "pyproject.toml",
+              REPO_ROOT / "action.yml", REPO_ROOT / ".pre-commit-hooks.yaml",
+              *(REPO_ROOT / "docs").glob("*.md"), *(REPO_ROOT / "scripts").rglob("*.sh"),
+              *(REPO_ROOT / "tools").rglob("*.py"), *(REPO_ROOT / "benchmarks").glob("*.py"),
+              *(REPO_ROOT / ".github" / "workflows").glob("*.yaml")]
+    named = {(path.relative_to(REPO_ROOT), m) for path in places if path.is_file()
+             for m in re.findall(r"(?<![\w/.-])tests/[\w/.-]+\.py\b", path.read_text(encoding="utf-8"))}
+    assert len(named) > 20
+    missing = sorted(f"{where}: {p}" for where, p in named if not (REPO_ROOT / p).exists())
+    assert missing == [], "\n".join(missing)
