@@ -1,4 +1,4 @@
-"""Shared fixtures: `render_chart` (tests/chart_utils.py, airflow helm-tests style) and the Helm matrix.
+"""Shared fixtures: `render_chart` (tests/lib/chart_utils.py, airflow helm-tests style) and the Helm matrix.
 
 Fast tests need no cluster. Tests marked `smoke` need KUBECONFIG pointing at a cluster with
 Argo Workflows; without one they are skipped with one line saying so.

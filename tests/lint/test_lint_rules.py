@@ -13,7 +13,7 @@ import pytest
 from cogniverse_chart.documents import read_paths
 from cogniverse_chart.lint import RULES, lint
 
-FIXTURES = Path(__file__).parent / "fixtures" / "lint"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "lint"
 
 
 def _dir(rule_id: str) -> Path:

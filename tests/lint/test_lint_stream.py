@@ -18,7 +18,7 @@ from cogniverse_chart.lint import lint, lint_stream
 from cogniverse_dev import examples
 from cogniverse_chart.lint.stream import Progress, Spool
 
-FIXTURES = Path(__file__).parent / "fixtures" / "lint"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "lint"
 
 
 def _same(docs: list[Document], version: str = "") -> None:

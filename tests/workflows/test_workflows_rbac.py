@@ -23,7 +23,7 @@ def _workflow_rbac(docs):
 def test_one_service_account_per_purpose(helm):
     sas = {d.name for d in _workflow_rbac(render_chart(helm=helm)) if d.kind == "ServiceAccount"}
     assert sas == {"cogniverse-workflow", "cogniverse-tenant-provisioner", "cogniverse-deadline-watchdog",
-                   "cogniverse-workflow-restore"}  # the restore's: tests/test_backup_restore.py
+                   "cogniverse-workflow-restore"}  # the restore's: tests/chart/test_backup_restore.py
 
 
 def test_executor_role_is_exactly_workflowtaskresults_create_patch(helm):

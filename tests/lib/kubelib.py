@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KUBECTL = str(ROOT / ".tools" / "bin" / "kubectl")
 
 #: What Argo's executor needs in a workflow's namespace (it reports outputs as WorkflowTaskResults).

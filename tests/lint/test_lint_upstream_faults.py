@@ -15,7 +15,7 @@ from cogniverse_chart.findings import Finding
 from cogniverse_chart.lint import lint
 from cogniverse_chart.validate import Validator
 
-FAULTS = Path(__file__).parent / "fixtures" / "upstream" / "faults.yaml"
+FAULTS = Path(__file__).parents[1] / "fixtures" / "upstream" / "faults.yaml"
 
 #: (fault as SPEC.md words it, rule id, object name, text the message must contain)
 CASES = [

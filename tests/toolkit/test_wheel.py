@@ -26,7 +26,7 @@ from cogniverse_chart import DATA_DIR
 from cogniverse_chart.helm import available_helms
 from toolkit_utils import dependency_wheels
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 VERSION = PYPROJECT["project"]["version"]
 CHART = ROOT / "charts" / "cogniverse"

@@ -1,6 +1,6 @@
 """Argo Workflows 3.7 and 4.0 on the local cluster (cluster/argo/argo.sh), without a cluster:
 the wrapper modules against versions.env, version selection, the install manifests built from
-Argo's own (images, RBAC, auth mode, Service). The UI build: tests/test_argo_ui.py.
+Argo's own (images, RBAC, auth mode, Service). The UI build: tests/cluster/test_argo_ui.py.
 
 The manifest checks read the Argo modules from Go's module cache (`go mod download`
 fetches them through the Go module proxy on a new machine).
@@ -20,7 +20,7 @@ import yaml
 
 from cogniverse_chart import versions
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "local_cluster.sh"
 ARGO_SH = ROOT / "cluster" / "argo" / "argo.sh"
 KUBECTL = ROOT / ".tools" / "bin" / "kubectl"

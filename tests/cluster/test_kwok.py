@@ -12,7 +12,7 @@ from cogniverse_chart import versions
 from cogniverse_dev import gobuild
 from cogniverse_chart.errors import ToolkitError
 
-sys.path.insert(0, str(Path(__file__).parent / "scale"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "scale"))
 import kwoklib  # noqa: E402
 
 

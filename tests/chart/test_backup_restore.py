@@ -298,7 +298,7 @@ def test_the_restore_account_may_only_scale_phoenix():
 
 
 def test_phoenix_without_a_volume_or_off_gets_runner_steps_and_no_claim():
-    # Phoenix on PostgreSQL: tests/test_phoenix_postgresql.py
+    # Phoenix on PostgreSQL: tests/chart/test_phoenix_postgresql.py
     wft, objs = _restore({"phoenix": {"persistence": {"enabled": False}}})
     t = templates(wft["daily-backup"])["backup-phoenix"]
     assert t["container"]["image"].startswith("cogniverse/smoke-runner") and "affinity" not in t

@@ -21,7 +21,7 @@ from cogniverse_chart.perf.schema_compiler import Compiler
 from cogniverse_chart.findings import Severity
 from cogniverse_chart.validate import DEFAULT_KUBE_VERSIONS, Validator
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 NEWEST = "%d.%d" % versions.kube_newest_minor()
 
 DEPLOYMENT = """

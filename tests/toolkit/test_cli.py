@@ -13,7 +13,7 @@ from cogniverse_chart.cli import main
 from cogniverse_chart.validate import DEFAULT_KUBE_VERSIONS
 from toolkit_utils import run_cli
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 GOOD = FIXTURES / "lint" / "policy__image-tag" / "good.yaml"
 BAD = FIXTURES / "lint" / "policy__image-tag" / "bad.yaml"
 CLI = [sys.executable, "-m", "cogniverse_chart.cli"]
@@ -107,7 +107,7 @@ def test_validate_values_files(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["validate", "--values", str(f)]) == 1
     out = capsys.readouterr().out
     assert "schema/values" in out and "unknown field 'runtimee'" in out
-    profiles = sorted((Path(__file__).parents[1] / "values").glob("*.yaml"))
+    profiles = sorted((Path(__file__).parents[2] / "values").glob("*.yaml"))
     assert main(["validate", *[a for p in profiles for a in ("--values", str(p))]]) == 0
 
 
@@ -148,7 +148,7 @@ def test_lint_list_rules(capsys: pytest.CaptureFixture[str]) -> None:
 def test_lint_chart_profiles_by_default(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["-o", "json", "lint"])
     out = json.loads(capsys.readouterr().out)
-    assert set(out["profiles"]) == {p.stem for p in (Path(__file__).parents[1] / "values").glob("*.yaml")}
+    assert set(out["profiles"]) == {p.stem for p in (Path(__file__).parents[2] / "values").glob("*.yaml")}
     assert out["checked"] > 0 and code == (1 if out["summary"]["error"] else 0)
 
 
@@ -164,7 +164,7 @@ def test_check_runs_everything_with_one_summary(capsys: pytest.CaptureFixture[st
 
     code = main(["-o", "json", "check"])
     out = json.loads(capsys.readouterr().out)
-    names = {p.stem for p in (Path(__file__).parents[1] / "values").glob("*.yaml")}
+    names = {p.stem for p in (Path(__file__).parents[2] / "values").glob("*.yaml")}
     majors = [h.major for h in available_helms()]
     expected = {f"{n}@helm{m}" for n in names for m in majors} if len(majors) > 1 else names
     assert set(out["profiles"]) == expected  # every profile rendered with every Helm major found

@@ -135,7 +135,7 @@ def test_dry_run_renders_the_values_and_names_what_helm_refuses(tmp_path):
 
 
 def test_dry_run_pulls_an_oci_chart_verified_from_a_real_registry(key, registry, tmp_path):
-    """The CNCF registry on loopback (tests/registrylib.py) serves the chart signed by `key`: the dry run
+    """The CNCF registry on loopback (tests/lib/registrylib.py) serves the chart signed by `key`: the dry run
     pulls it as the install would (`helm pull --verify`), renders it with the values, and refuses it when
     the keyring holds another key. Helm 4 pulls (Helm 3.18.0 cannot pull a chart with provenance)."""
     from cogniverse_chart import package as pkg, release

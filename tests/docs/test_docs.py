@@ -139,7 +139,7 @@ def test_docs_check_fails_when_stale_and_docs_fixes_it(tmp_path: Path) -> None:
 def test_toolkit_doc_lists_every_lint_rule() -> None:
     from cogniverse_chart.lint import RULES
 
-    text = (Path(__file__).parents[1] / "docs" / "toolkit.md").read_text()
+    text = (Path(__file__).parents[2] / "docs" / "toolkit.md").read_text()
     missing = [r for r in RULES if f"| `{r}` |" not in text]
     assert not missing, f"docs/toolkit.md does not describe: {missing}"
 

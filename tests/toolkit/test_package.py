@@ -1,6 +1,6 @@
 """Shipping the chart: package -> sign -> verify -> push -> pull against a real OCI registry on loopback
 (the CNCF Distribution registry built from its Go module, with TLS and htpasswd basic auth;
-tests/registrylib.py), with Helm 3 and Helm 4. Version discipline and the Artifact Hub annotations:
+tests/lib/registrylib.py), with Helm 3 and Helm 4. Version discipline and the Artifact Hub annotations:
 test_release.py."""
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from cogniverse_chart.documents import parse_stream
 from cogniverse_chart.helm import find_helm
 from cogniverse_chart.lint import lint
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 FIXTURES = ROOT / "tests" / "fixtures"  # input files of the fast tests (hostile/, lint/, upstream/, guide/)
 CLI = [sys.executable, "-m", "cogniverse_chart.cli"]  # the CLI in a process of its own

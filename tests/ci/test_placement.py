@@ -14,7 +14,7 @@ import placement
 
 pytest_plugins = ("pytester",)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PLACEMENT = ROOT / "tests" / "placement.py"
 
 

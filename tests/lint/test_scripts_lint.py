@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = sorted(p for p in [*ROOT.glob("scripts/**/*.sh"), ROOT / ".ci" / "run", *ROOT.glob("images/**/*.sh"),
                              *ROOT.glob("cluster/**/*.sh")] if p.is_file())
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-SMOKE_DIR = Path(__file__).resolve().parent / "smoke"
+SMOKE_DIR = Path(__file__).resolve().parents[1] / "smoke"
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from cogniverse_chart.documents import read_paths
 from cogniverse_chart.lint import RULES
 from cogniverse_dev import oracle
 
-FIXTURES = Path(__file__).parent / "fixtures" / "lint"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "lint"
 
 
 def _cases() -> dict[str, list[dict]]:

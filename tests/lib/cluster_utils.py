@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cogniverse_chart import versions
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "local_cluster.sh"
 OCI_IMAGE = ROOT / "cluster" / "images" / "oci_image.py"
 OCI_NAMES = ROOT / "cluster" / "images" / "oci_names.py"
