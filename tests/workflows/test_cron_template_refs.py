@@ -6,7 +6,6 @@ The live proof on the real controller is tests/smoke/test_template_referencing.p
 
 from __future__ import annotations
 
-import pytest
 import yaml
 
 from chart_utils import by_kind, render_chart
@@ -19,15 +18,11 @@ CRONS = set(catalogue().cron_workflows)
 HEAVY = CRONS - {"monthly-reports", "deadline-watchdog"}
 
 
-@pytest.fixture(scope="module")
-def docs():
-    return render_chart()
-
-
-def test_cron_workflows_only_reference_templates(docs) -> None:
+def test_cron_workflows_only_reference_templates() -> None:
     """A CronWorkflow's workflowSpec sets nothing Argo refuses under Strict (only workflowTemplateRef and
     arguments), names the rendered WorkflowTemplate of its own name, and passes that template's
     parameters with the same values (so `argo submit --from cronwf/X -p k=v` knows every parameter)."""
+    docs = render_chart()  # the default Helm's render (chart_utils caches it for the session)
     crons, templates = by_kind(docs, "CronWorkflow"), by_kind(docs, "WorkflowTemplate")
     assert set(crons) == CRONS
     for name, cron in crons.items():
@@ -40,10 +35,10 @@ def test_cron_workflows_only_reference_templates(docs) -> None:
             assert key in cron["spec"], f"cronwf/{name} lost spec.{key}"
 
 
-def test_scheduled_templates_keep_semaphore_exit_handler_and_cleanup(docs) -> None:
+def test_scheduled_templates_keep_semaphore_exit_handler_and_cleanup() -> None:
     """What used to sit in the CronWorkflow's workflowSpec is in the template a run executes: the
     heavy-jobs semaphore and its hold bound, onExit, ttlStrategy, podGC and the workflow labels."""
-    templates = by_kind(docs, "WorkflowTemplate")
+    templates = by_kind(render_chart(), "WorkflowTemplate")
     values = yaml.safe_load((CHART_DIR / "values.yaml").read_text(encoding="utf-8"))
     hold = values["workflows"]["heavyJobs"]["maxHoldSeconds"]
     for name in CRONS:
