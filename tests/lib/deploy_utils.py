@@ -1,4 +1,4 @@
-"""The test helpers of scripts/deploy_k3s.sh (tests/test_deploy_script*.py): its paths and pins, running it
+"""The test helpers of scripts/deploy_k3s.sh (tests/cluster/test_deploy_script*.py): its paths and pins, running it
 (--dry-run plans), and PATHs of chosen tools or stand-ins. Not a test file."""
 
 from __future__ import annotations
