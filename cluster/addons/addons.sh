@@ -11,7 +11,7 @@
 #
 # Versions: COREDNS_VERSION, LOCAL_PATH_PROVISIONER_VERSION, METRICS_SERVER_VERSION,
 # KUBE_ROUTER_VERSION in versions.env; each wrapper go.mod requires exactly that version (checked here at build time and
-# by tests/test_local_cluster.py). Binaries and images are cached by version and source hash.
+# by tests/cluster/test_local_cluster.py). Binaries and images are cached by version and source hash.
 
 ADDONS=(coredns local-path metrics-server kube-router)
 # Cluster addresses the add-ons' manifests use (kubelet's clusterDNS is DNS_SERVICE_IP too);

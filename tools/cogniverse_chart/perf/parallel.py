@@ -1,6 +1,6 @@
 """Large manifest streams checked on two cores: the input is cut in two at a document separator near
 its middle, a forked child checks the second part while this process checks the first, and the two
-results are joined in stream order, so the result is what one process gives (tests/test_validate_parallel.py).
+results are joined in stream order, so the result is what one process gives (tests/validate/test_validate_parallel.py).
 
     result = sharded(paths, work, join)   # work(documents) -> a picklable result; join(first, second)
 
