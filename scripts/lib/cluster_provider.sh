@@ -28,8 +28,8 @@ provider_check() {
   esac
 }
 
-# shellcheck source=scripts/lib/pins.sh
-source "$ROOT/scripts/lib/pins.sh"
+# shellcheck source=cluster/lib.sh
+source "$ROOT/cluster/lib.sh"
 
 # The full pin of versions.env for a matrix entry (3.7 -> v3.7.18): deploy_k3s.sh installs exact versions.
 _argo_pin() {

@@ -49,7 +49,7 @@ def test_an_unknown_provider_is_refused_in_one_line_before_anything_runs(args, e
 def _fake_checkout(tmp_path: Path) -> Path:
     """A checkout whose deploy_k3s.sh, smoke-runner build and `sudo k3s ctr` only record how they were called."""
     root = tmp_path / "root"
-    for rel in ("versions.env", "scripts/lib/cluster_provider.sh", "scripts/lib/pins.sh", "cluster/images/oci_names.py"):
+    for rel in ("versions.env", "scripts/lib/cluster_provider.sh", "cluster/lib.sh", "cluster/images/oci_names.py"):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / rel, root / rel)
     record = 'echo "$(basename "$0") $*" >>"$CALLS"\n'
