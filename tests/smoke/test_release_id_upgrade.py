@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import subprocess
 
@@ -48,9 +49,9 @@ def _ids(helm, ns: str) -> set[str]:
     proc = subprocess.run([str(helm.path), "template", "cv", str(CHART_DIR), "-n", ns, "--dry-run=server"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    prefix = ns[:20]
-    return {word.strip('"\\') for word in proc.stdout.split() if word.strip('"\\').startswith(prefix)
-            and "." not in word and len(word.strip('"\\')) >= 60}
+    # every label value, policy variable and argument that is an id of this namespace (name, then 8 or 16 hex)
+    return set(re.findall(rf"(?<![-.\w])({re.escape(ns[:40])}[a-z0-9.-]*?-[0-9a-f]{{8}}(?:[0-9a-f]{{8}})?)(?![-.\w])",
+                          proc.stdout))
 
 
 @pytest.mark.parametrize("major", [3, 4])
