@@ -80,3 +80,12 @@ def test_status_of_any_value_is_found_and_other_kinds_may_have_one():
 def test_an_empty_artifact_gc_patch_is_no_finding():
     assert "policy/artifact-gc-patch" not in _found(_workflow({"artifactGC": {"strategy": "Never", "podSpecPatch": ""}}))
     assert "policy/artifact-gc-patch" in _found(_workflow({"artifactGC": {"podSpecPatch": "{}"}}))
+
+
+def test_template_defaults_are_looked_at():
+    """templateDefaults reach every template: their podSpecPatch and volumes count as the templates' own."""
+    found = _found(_workflow({"templateDefaults": {"podSpecPatch": "hostIPC: true",
+                                                   "volumes": [{"name": "d", "hostPath": {"path": "/dev"}}]}}))
+    messages = " ".join(found["policy/host-access"])
+    assert "templateDefaults: volume 'd' is a hostPath (/dev)" in messages
+    assert "podSpecPatch of templateDefaults: hostIPC: true" in messages

@@ -121,6 +121,8 @@ def patch_of(text: Any) -> dict[str, Any] | None:
 def _patch_holders(w: WorkflowSpec) -> Iterator[tuple[list[Any], str, Any]]:
     """(path of the holder, who, podSpecPatch text) for the workflow, each template, and artifact GC."""
     yield list(w.base), "the workflow", w.spec.get("podSpecPatch")
+    if isinstance(w.spec.get("templateDefaults"), dict):
+        yield [*w.base, "templateDefaults"], "templateDefaults", w.spec["templateDefaults"].get("podSpecPatch")
     for t in w.template_list:
         yield w.tpath(str(t.get("name"))), f"template '{t.get('name')}'", t.get("podSpecPatch")
     if isinstance(w.spec.get("artifactGC"), dict):
@@ -142,6 +144,10 @@ def host_access(ctx: LintContext) -> Iterator[Hit]:
             yield Hit(d, json_path([*at, *found[0][0]]), _advice([what for _, what in found]))
     for w in ctx.workflows:
         found = list(pod_host_problems(w.spec, containers=False))
+        defaults = w.spec.get("templateDefaults")
+        if isinstance(defaults, dict) and isinstance(defaults.get("volumes"), list):
+            found += [(["templateDefaults", *p], f"templateDefaults: {what}")
+                      for p, what in pod_host_problems({"volumes": defaults["volumes"]}, containers=False)]
         for t in w.template_list:
             vols = {"volumes": t["volumes"]} if isinstance(t.get("volumes"), list) else {}
             found += [(w.tpath(str(t.get("name")), *p)[len(w.base):], f"template '{t.get('name')}': {what}")
