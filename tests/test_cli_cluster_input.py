@@ -94,6 +94,8 @@ def test_list_shows_cluster_names_and_times_escaped(capsys, hostile):
     (["wait", "w", "-n", "a.b"], "--namespace 'a.b'"),
     (["submit", "w", "-n", "ns/x"], "--namespace 'ns/x'"),
     (["trigger", "w", "-n", "-"], "--namespace '-'"),
+    (["generate", "--from-release", "--check", "-n", ".."], "--namespace '..'"),
+    (["generate", "--from-release", "--check", "--release", "a/b", "-n", "x"], "--release 'a/b'"),
 ])
 def test_bad_names_and_namespaces_are_refused_before_any_request(capsys, hostile, argv, needle):
     """`list -n ..` listed every namespace's Workflows, `wait .` the namespace's list, `trigger ..` the
