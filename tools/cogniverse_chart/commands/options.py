@@ -44,7 +44,7 @@ def parse_pairs(items: Iterable[str], what: str) -> dict[str, str]:
             raise ToolkitError(f"{what} {item!r} must be NAME=VALUE")
         if key in out:  # the last one silently won (D37)
             raise ToolkitError(f"{what} {key} is given twice ({out[key]!r:.60} and {value!r:.60}); give it once")
-        if what in ("--label", "-l") and (problem := _label_problem(key, value)):
+        if what == "--label" and (problem := _label_problem(key, value)):
             raise ToolkitError(f"--label {item!r:.120}: {problem}")
         out[key] = value
     return out
@@ -73,7 +73,7 @@ def check_object_name(flag: str, value: str) -> str:
     """A Workflow, WorkflowTemplate or CronWorkflow name given on the command line, checked before any request:
     the API server's names are DNS subdomains, and `.`/`..` would be read as path segments (attack21d #18:
     `wait .` fetched the namespace's list, `trigger ..` the namespace)."""
-    if not _DNS_SUBDOMAIN.fullmatch(value) or value in (".", ".."):
+    if not _DNS_SUBDOMAIN.fullmatch(value):  # "." and ".." too: a name starts with a letter or digit
         raise ToolkitError(f"{flag} {value!r:.80}: expected an object name: lowercase letters, digits, '-' and "
                            f"'.', starting and ending with a letter or digit, at most 253 characters")
     return value
