@@ -18,6 +18,9 @@ from cogniverse_chart.helm import available_helms
 from kubelib import kubectl
 
 pytestmark = [pytest.mark.smoke, pytest.mark.argo_leg("first")]
+#: Helm 3's `template` takes the cluster's API versions (.Capabilities) only with --validate, as an install does;
+#: Helm 4's with --dry-run=server alone.
+SEES_CLUSTER = {3: ["--validate"], 4: []}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +42,8 @@ def namespace():
 
 
 def _render(helm, release: str, namespace: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(helm.path), "template", release, str(CHART_DIR), "-n", namespace, "--dry-run=server"],
+    return subprocess.run([str(helm.path), "template", release, str(CHART_DIR), "-n", namespace, "--dry-run=server",
+                           *SEES_CLUSTER[helm.major]],
                           capture_output=True, text=True, timeout=300)
 
 

@@ -22,6 +22,9 @@ from cogniverse_chart.helm import available_helms
 from kubelib import kubectl
 
 pytestmark = [pytest.mark.smoke, pytest.mark.argo_leg("first")]
+#: Helm 3's `template` takes the cluster's API versions (.Capabilities) only with --validate, as an install does;
+#: Helm 4's with --dry-run=server alone.
+SEES_CLUSTER = {3: ["--validate"], 4: []}
 
 
 def _hex(full: str, n: int) -> str:
@@ -35,9 +38,13 @@ def names():
     return ns, f"{full[:54].rstrip('-')}-{_hex(full, 8)}", f"{full[:46].rstrip('-')}-{_hex(full, 16)}"
 
 
-def _policy(name: str, release_id: str) -> str:
+def _policy(name: str, release_id: str, ns: str) -> str:
+    """The provisioner policy as release cv in `ns` installed it (Helm's ownership marks: a render connected to
+    the cluster refuses to adopt an object without them)."""
+    meta = {"name": name, "labels": {"app.kubernetes.io/managed-by": "Helm"},
+            "annotations": {"meta.helm.sh/release-name": "cv", "meta.helm.sh/release-namespace": ns}}
     return json.dumps({
-        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy", "metadata": {"name": name},
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy", "metadata": meta,
         "spec": {"failurePolicy": "Fail",
                  "matchConstraints": {"resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
                                                          "resources": ["configmaps"]}]},
@@ -46,7 +53,8 @@ def _policy(name: str, release_id: str) -> str:
 
 
 def _ids(helm, ns: str) -> set[str]:
-    proc = subprocess.run([str(helm.path), "template", "cv", str(CHART_DIR), "-n", ns, "--dry-run=server"],
+    proc = subprocess.run([str(helm.path), "template", "cv", str(CHART_DIR), "-n", ns, "--dry-run=server",
+                           *SEES_CLUSTER[helm.major]],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     # every label value, policy variable and argument that is an id of this namespace (name, then 8 or 16 hex)
@@ -62,9 +70,9 @@ def test_an_upgrade_keeps_the_old_id_and_a_new_release_gets_64_bits(names, major
     policy = f"{ns}.cv-cogniverse-tenant-provisioner"
     assert _ids(helm, ns) == {new}  # a new release
     try:
-        kubectl("apply", "-f", "-", input=_policy(policy, old))  # as installed by an older chart
+        kubectl("apply", "-f", "-", input=_policy(policy, old, ns))  # as installed by an older chart
         assert _ids(helm, ns) == {old}
-        kubectl("apply", "-f", "-", input=_policy(policy, f"{ns[:54]}-deadbeef"))  # not this release's old id
+        kubectl("apply", "-f", "-", input=_policy(policy, f"{ns[:54]}-deadbeef", ns))  # not this release's old id
         assert _ids(helm, ns) == {new}
     finally:
         kubectl("delete", "validatingadmissionpolicy", policy, "--ignore-not-found", check=False)

@@ -27,9 +27,12 @@ from .registry import Hit, LintContext, rule
 
 ARGO_KINDS = ("Workflow", "CronWorkflow", "WorkflowTemplate", "ClusterWorkflowTemplate")
 ARGO_PREFIX = "workflows.argoproj.io/"
-#: Labels of Argo's prefix that Argo's docs ask the author to set: the controller instance a run belongs to,
-#: and opting a run out of the archive.
-AUTHOR_LABELS = frozenset({"workflows.argoproj.io/controller-instanceid", "workflows.argoproj.io/archive-strategy"})
+#: Labels of Argo's prefix a submitter writes: the two Argo's docs ask authors to set (the controller instance a
+#: run belongs to, opting out of the archive), and the three `argo submit --from` (and `cogniverse-chart
+#: submit`/`trigger`, `generate`) put on a run to name what it was made from.
+AUTHOR_LABELS = frozenset({"workflows.argoproj.io/controller-instanceid", "workflows.argoproj.io/archive-strategy",
+                           "workflows.argoproj.io/workflow-template", "workflows.argoproj.io/cluster-workflow-template",
+                           "workflows.argoproj.io/cron-workflow"})
 HOST_NAMESPACES = ("hostNetwork", "hostPID", "hostIPC")
 CONTAINER_KEYS = ("containers", "initContainers", "ephemeralContainers")
 
