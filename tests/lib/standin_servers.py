@@ -9,7 +9,11 @@ purpose): each accepts TCP connections on 127.0.0.1 and then misbehaves in one w
 - `garbage`: answers 200 with a body that is not JSON;
 - `gzip-bomb`: answers 200 with 130 KB of gzip that expands to 128 MiB;
 - `wrong-types`: answers 200 with JSON objects whose fields have the wrong types (`status: 5`);
-- `tls-stall` (with `tls=(cert, key)`): completes the TLS handshake, reads the request, never answers.
+- `tls-stall` (with `tls=(cert, key)`): completes the TLS handshake, reads the request, never answers;
+- `json` (with `body=`): answers every request with that JSON object (a hostile but well-formed API server:
+  attack21d #17's escape sequences in a Workflow's status); a GET of a collection gets `{"items": [body]}`.
+
+Every server records the request lines it read in `lines` (`GET /apis/... HTTP/1.1`).
 
     with StandinServer("stall") as srv:
         srv.url                                   # http://127.0.0.1:PORT
@@ -19,6 +23,8 @@ purpose): each accepts TCP connections on 127.0.0.1 and then misbehaves in one w
 from __future__ import annotations
 
 import functools
+import json
+import re
 import socket
 import ssl
 import threading
@@ -36,8 +42,10 @@ def _gzip_bomb() -> bytes:
 
 
 class StandinServer:
-    def __init__(self, mode: str, tls: tuple[Path, Path] | None = None):
+    def __init__(self, mode: str, tls: tuple[Path, Path] | None = None, body: object = None):
         self.mode = mode
+        self.body = body
+        self.lines: list[str] = []
         self.tls = tls
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
@@ -80,8 +88,9 @@ class StandinServer:
                 ctx.load_cert_chain(str(self.tls[0]), str(self.tls[1]))
                 conn = ctx.wrap_socket(conn, server_side=True)
                 self._conns.append(conn)
-            conn.recv(65536)  # the request (headers; enough for these tests)
+            request = conn.recv(65536)  # the request (headers; enough for these tests)
             self.requests += 1
+            self.lines.append(request.split(b"\r\n", 1)[0].decode("latin-1"))
             if self.mode in ("stall", "tls-stall"):
                 self._stop.wait()
             elif self.mode == "endless":
@@ -105,6 +114,17 @@ class StandinServer:
                         b'"items": [{"metadata": {"name": "a", "labels": 5}, "status": {"nodes": [1]}}]}')
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
                              b"Connection: close\r\n\r\n%s" % (len(body), body))
+            elif self.mode == "json":
+                head, _, got = request.partition(b"\r\n\r\n")
+                length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+                while length and len(got) < int(length[1]) and (more := conn.recv(65536)):
+                    got += more  # the whole request body (a POST), before answering
+                path = self.lines[-1].split(" ")[1].split("?")[0] if " " in self.lines[-1] else ""
+                listed = self.lines[-1].startswith("GET ") and path.endswith("s")
+                body = json.dumps({"items": [self.body]} if listed else self.body).encode()
+                status = b"201 Created" if self.lines[-1].startswith("POST ") else b"200 OK"  # as the API server
+                conn.sendall(b"HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                             b"Connection: close\r\n\r\n%s" % (status, len(body), body))
             elif self.mode == "garbage":
                 body = b"<html>not the API server</html>"
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
