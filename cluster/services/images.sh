@@ -28,7 +28,7 @@ source "$ROOT/cluster/images/import.sh"
 die() { echo "cluster/services/images.sh: $*" >&2; exit 1; }
 log() { echo "cluster/services/images.sh: $*" >&2; }
 
-CHECK_IMAGE=cogniverse/service-check:1.0  # values/local.yaml tests.image (tests/test_service_images.py)
+CHECK_IMAGE=cogniverse/service-check:1.0  # values/local.yaml tests.image (tests/cluster/test_service_images.py)
 
 check_image() {  # the helm-test image: cached by the inputs' hash
   local key rootfs archive suite

@@ -1,7 +1,7 @@
 package main
 
 // The watchdog step against an in-process stand-in for the Kubernetes API's workflow routes (named
-// as such: the real API server and Argo controller run it in tests/smoke/test_deadline_watchdog.py).
+// as such: the real API server and Argo controller run it in tests/smoke/test_semaphore_hold.py).
 
 import (
 	"bytes"

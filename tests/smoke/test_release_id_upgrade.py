@@ -1,5 +1,5 @@
 """An upgrade keeps the release identity a release was installed with (attack21d #13; the form: see
-tests/test_release_id.py). A release whose `<namespace>.<fullname>` is longer than 63 characters was given the
+tests/chart/test_release_id.py). A release whose `<namespace>.<fullname>` is longer than 63 characters was given the
 8-hex id, which its tenant namespaces, quotas and claims carry; the chart now gives new releases 16 hex. The
 render finds the old id in the release's own provisioner policy (`lookup`) and keeps it only when it is exactly
 that release's old id, so a policy edited to name another id changes nothing. `lookup` answers only a render
