@@ -121,3 +121,18 @@ def test_patterns_mean_what_go_makes_of_them(chart: Path, capsys: pytest.Capture
             code, out, err = run_cli(capsys, chart, "validate", "--values", str(values))
             assert code == want, (helm, value, out + err)
             assert "Warning" not in err
+
+
+@pytest.mark.parametrize("fmt", ["human", "sarif", "github"])
+def test_credentials_in_a_values_file_never_reach_the_report(chart: Path, capsys: pytest.CaptureFixture[str],
+                                                            fmt: str) -> None:
+    """attack24d F6: a password that failed its pattern was printed into the log and SARIF; Helm names only
+    the key. Other keys keep their values (a readable message)."""
+    values = _schema(chart, {"type": "object", "properties": {"db": {"type": "object", "properties": {
+        "password": {"type": "string", "pattern": "^[A-Za-z0-9]+$"}, "apiToken": {"type": "string"},
+        "replicas": {"type": "string"}}}}})
+    values.write_text('db:\n  password: "hunter2!short"\n  apiToken: 123456789012\n  replicas: 987654\n')
+    code, out, err = run_cli(capsys, chart, "-o", fmt, "validate", "--values", str(values))
+    assert code == 1, out + err
+    assert "hunter2" not in out + err and "123456789012" not in out + err
+    assert "987654" in out and ("$.db.password" in out or fmt != "human")
