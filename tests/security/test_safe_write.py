@@ -147,3 +147,25 @@ def test_schema_and_annotations_refuse_a_linked_target(tmp_path: Path, capsys: p
     code, _, err = run_cli(capsys, tmp_path, command, "--chart", str(chart))
     assert code == 2 and f"refusing to write {chart / target}: it is a symbolic link" in err, err
     assert victim.read_text() == (CHART_DIR / target).read_text()
+
+
+def test_a_failed_write_leaves_the_old_file_whole(tmp_path: Path) -> None:
+    """attack24d F10: `docs` on a full disk (here: a file-size limit) cut the user's README.md to the limit,
+    losing the rest of it; the writer now writes beside the file and renames, so the old file stays whole."""
+    import subprocess
+    import sys
+
+    readme = tmp_path / "chart" / "README.md"
+    readme.parent.mkdir()
+    old = "# my chart\n" + "precious user docs line\n" * 3000  # 72 KB
+    readme.write_text(old)
+    readme.chmod(0o640)
+    script = ("import resource, sys; from pathlib import Path; from cogniverse_chart import safe_write\n"
+              "resource.setrlimit(resource.RLIMIT_FSIZE, (40960, 40960))\n"
+              "safe_write.write_text(Path(sys.argv[1]), 'new text\\n' * 9000, root=Path(sys.argv[1]).parent)\n")
+    proc = subprocess.run([sys.executable, "-c", script, str(readme)], capture_output=True, text=True)
+    assert proc.returncode != 0 and "cannot write" in proc.stderr and "left as it was" in proc.stderr, proc.stderr
+    assert readme.read_text() == old
+    assert sorted(p.name for p in readme.parent.iterdir()) == ["README.md"]  # no temporary file left behind
+    safe_write.write_text(readme, "short\n", root=readme.parent)
+    assert readme.read_text() == "short\n" and (readme.stat().st_mode & 0o777) == 0o640  # the mode is kept

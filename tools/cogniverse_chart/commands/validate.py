@@ -88,18 +88,27 @@ def read_each(paths: list[Path], unreadable: list[tuple[Finding, str]]) -> Itera
     at its line) and the other files are still validated, as kubeconform does (attack24c E11). A path
     that names nothing stays an input error (exit 2)."""
     for f in paths:
-        try:
-            yield from read_file(f, "<stdin>" if str(f) == "-" else None)
+        source = "<stdin>" if str(f) == "-" else str(f)
+
+        def bad_document(exc: ToolkitError, first_line: int, source: str = source) -> None:
+            unreadable.append((_invalid(exc, source, first_line), str(exc)))
+
+        try:  # a bad document is a finding and the next one is read (attack24d F1); a bad stream ends the file
+            yield from read_file(f, source if source == "<stdin>" else None, bad_document)
         except LimitExceeded:
             raise
         except ToolkitError as exc:
-            m = _AT.match(str(exc))
-            source = "<stdin>" if str(f) == "-" else str(f)
-            line = int(m[2]) if m and m[1] == source else 0
-            message = f"line {m[2]}, column {m[3]}: {m[4]}" if m and m[1] == source else \
-                str(exc).removeprefix(f"{source}: ")
-            unreadable.append((Finding("schema/invalid-yaml", Severity.ERROR, message, source,
-                                       doc_line=max(line - 1, 0)), str(exc)))
+            unreadable.append((_invalid(exc, source, 0), str(exc)))
+
+
+def _invalid(exc: ToolkitError, source: str, first_line: int) -> Finding:
+    """The schema/invalid-yaml finding of a file or document that cannot be read, at the parser's line
+    (else the document's first line)."""
+    m = _AT.match(str(exc))
+    line = int(m[2]) - 1 if m and m[1] == source else first_line
+    message = f"line {m[2]}, column {m[3]}: {m[4]}" if m and m[1] == source else \
+        re.sub(r"^.*?: (document \d+: )", r"\1", str(exc).removeprefix(f"{source}: "))
+    return Finding("schema/invalid-yaml", Severity.ERROR, message, source, doc_line=max(line, 0))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     findings, checked, kind_filter = sharded(args.paths, check, _join,
                                              one_pass=lambda: read_each(files, unreadable))
     policy = kind_filter.policy
-    if unreadable and not checked and len(unreadable) == len(files):  # nothing could be read: bad input
+    if unreadable and not checked and len({f.source for f, _ in unreadable}) == len(files):  # nothing read: bad input
         raise ToolkitError(unreadable[0][1] if len(unreadable) == 1 else
                            f"no file could be read: {'; '.join(raw for _, raw in unreadable)}"[:600])
     findings += [f for f, _ in unreadable] + kind_filter.rejected

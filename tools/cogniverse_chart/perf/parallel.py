@@ -16,6 +16,7 @@ results are joined in stream order, so the result is what one process gives (tes
 from __future__ import annotations
 
 import os
+import signal
 import struct
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
@@ -144,6 +145,9 @@ def sharded(paths: list[str], work: Callable[[Iterator[Document]], T], join: Cal
         first = work(read_segments(parts[0]))
     except Exception:  # noqa: BLE001 - one pass names the problem exactly as it always did
         first = None
+    except BaseException:  # Ctrl-C: the child stops with this process (attack24d F11)
+        second.kill()
+        raise
     other = second()
     if first is None or other is None:
         return work(read_all())
@@ -155,10 +159,12 @@ def _fork(job: Callable[[], T]) -> Callable[[], T | None]:
     import pickle  # only a run that forks pays for it
 
     r, w = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: never returns into the caller's code, never runs its exit handlers
         status = 1
         try:
+            _die_with(parent)
             os.close(r)
             data = pickle.dumps(job(), protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(w, "wb") as out:
@@ -180,4 +186,25 @@ def _fork(job: Callable[[], T]) -> Callable[[], T | None]:
             return None
         return pickle.loads(data)
 
+    def kill() -> None:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+
+    result.kill = kill  # type: ignore[attr-defined]
     return result
+
+
+def _die_with(parent: int) -> None:
+    """The child ends when its parent does (a CI cancel's SIGTERM, a Ctrl-C): it held stdout open and ran on
+    for seconds to minutes (attack24d F11)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    if os.getppid() != parent:  # the parent ended before prctl took effect
+        os._exit(1)
