@@ -29,6 +29,7 @@ T = TypeVar("T")
 #: benchmarks/bench_validate.py: 2 MB of small ConfigMaps still gain a fifth of their wall time).
 MIN_BYTES = 1 << 20
 _WINDOW = 1 << 20  # bytes searched for a separator from the middle on
+_COUNT_BLOCK = 1 << 17  # bytes read at a time to count the lines before the child's part (each one is garbage at once)
 Segment = tuple[Path, int, int]  # (file, first byte, end byte)
 
 
@@ -115,7 +116,7 @@ def read_segments(segments: list[Segment]) -> Iterator[Document]:
         with open(path, "rb") as f:
             line = 0
             while f.tell() < start:  # the lines before the part: its documents keep their line numbers
-                block = f.read(min(_WINDOW, start - f.tell()))
+                block = f.read(min(_COUNT_BLOCK, start - f.tell()))
                 if not block:
                     break
                 line += block.count(b"\n")
