@@ -143,10 +143,23 @@ class _VersionAction(argparse.Action):
         parser.exit(0)
 
 
+def _skip_argparse_catalogue() -> None:
+    """argparse passes every help and error text through gettext, which looks for a translation catalogue
+    of the default domain on each call (locale names expanded and normalised: a tenth of the parser's
+    start-up in `validate`). Where no catalogue is installed the lookups can only return the text itself,
+    so they are skipped; where one is, argparse translates as always."""
+    import gettext
+
+    if gettext.find(gettext.textdomain()) is None:
+        argparse._ = lambda message: message  # type: ignore[attr-defined]
+        argparse.ngettext = lambda singular, plural, n: singular if n == 1 else plural  # type: ignore[attr-defined]
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser; given argv naming a subcommand, only that subcommand's module is imported (each
     imports its own libraries: jinja2, the lint rules, the kubernetes client), which keeps start-up short
     for scripts and pipelines. Help and unknown commands still see every subcommand."""
+    _skip_argparse_catalogue()
     parser = _Parser(prog="cogniverse-chart", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action=_VersionAction)
     add_global_args(parser, top=True)
