@@ -58,6 +58,29 @@ def test_an_unparsable_file_is_a_finding_and_the_others_are_still_validated(tmp_
 
 
 @pytest.mark.parametrize("fmt", ["sarif", "junit", "github"])
+def test_unparsable_file_is_placed_at_the_parsers_line_and_column(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                   fmt: str) -> None:
+    """An unreadable file beside readable ones is a finding at the line and column where the parser stopped
+    (here line 7, column 1), in SARIF, JUnit and GitHub annotations alike, never at line 1."""
+    import json
+    import xml.etree.ElementTree as ET
+
+    (tmp_path / "bad.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  x: [\n")
+    (tmp_path / "ok.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n")
+    code, out, err = run_cli(capsys, tmp_path, "-o", fmt, "validate", "bad.yaml", "ok.yaml")
+    assert code == 1, err
+    if fmt == "sarif":
+        [result] = json.loads(out)["runs"][0]["results"]
+        region = result["locations"][0]["physicalLocation"]["region"]
+        assert (result["ruleId"], region["startLine"], region["startColumn"]) == ("schema/invalid-yaml", 7, 1)
+    elif fmt == "junit":
+        case = next(c for c in ET.fromstring(out).iter("testcase") if c.get("file") == "bad.yaml")
+        assert case.get("line") == "7"
+    else:
+        assert "::error file=bad.yaml,line=7,col=1,title=schema/invalid-yaml::line 7, column 1: invalid YAML" in out
+
+
+@pytest.mark.parametrize("fmt", ["sarif", "junit", "github"])
 def test_staleness_checks_are_reports_in_ci_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
     """attack24c E45: `-o sarif docs --check` (and generate/schema/annotations) printed nothing or plain text."""
     import json

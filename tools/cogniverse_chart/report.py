@@ -64,8 +64,15 @@ def _root(cwd: str, workspace: str) -> Path:
 def _where(f: Finding, chart: Path | None) -> "Location":
     from .locations import Location, locate  # only the machine formats look up lines
 
+    parsed = _PARSER_AT.match(f.message) if f.rule == "schema/invalid-yaml" and not f.kind else None
+    if parsed and f.source and not f.source.startswith("<"):  # the parser's own line and column, not line 1
+        return Location(_relative(f.source), int(parsed[1]), int(parsed[2]))
     loc = locate(f.source, f.kind, f.name, f.path, chart, f.namespace, f.doc_line)
     return Location(_relative(loc.file), loc.line, loc.column)
+
+
+#: An unreadable file's finding (commands/validate.read_each) starts with where the YAML parser stopped.
+_PARSER_AT = re.compile(r"line (\d+), column (\d+): ")
 
 
 def _object(f: Finding) -> str:
