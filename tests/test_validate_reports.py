@@ -116,3 +116,27 @@ def test_a_short_secret_value_does_not_blank_the_rest_of_the_message(tmp_path: P
                                      "  v: \"1.30\"\n  n: 7\n  bad: {a: 1}\n")
     code, out, _ = run_cli(capsys, tmp_path, "validate", "--kube-version", "1.30", "s.yaml")
     assert code == 1 and "(Kubernetes 1.30 Secret schema)" in out and '"a"' not in out
+
+
+def test_check_calls_a_symlinked_readme_stale(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`docs` refuses to write through a link, so `check` must not pass a linked README whose table happens to
+    be current: it is a generated/docs finding that says why (a current regular README passes)."""
+    import json
+
+    from cogniverse_chart.chart import Generated, generated_files
+    from toolkit_utils import helm_create
+
+    chart = helm_create(tmp_path, "dl")
+    (chart / "values.schema.json").write_text(json.dumps({"type": "object", "properties": {
+        "replicaCount": {"type": "integer", "description": "replicas"}}}))
+    (chart / "README.md").write_text("# dl\n<!-- values-table:start -->\n<!-- values-table:end -->\n")
+    code, _, err = run_cli(capsys, tmp_path, "docs", "--chart", str(chart))
+    assert code == 0, err
+    assert [f for f in generated_files(chart, Generated(values_schema=False)) if f.rule == "generated/docs"] == []
+    outside = tmp_path / "outside-readme.md"
+    (chart / "README.md").rename(outside)
+    (chart / "README.md").symlink_to(outside)
+    [finding] = [f for f in generated_files(chart, Generated(values_schema=False)) if f.rule == "generated/docs"]
+    assert finding.source == str(chart / "README.md") and "is a symbolic link" in finding.message
+    code, _, err = run_cli(capsys, tmp_path, "docs", "--check", "--chart", str(chart))
+    assert code == 1  # docs --check agrees

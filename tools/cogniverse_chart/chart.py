@@ -119,7 +119,7 @@ def _guide_values(chart: Path, cfg: "Config") -> Path | None:
 
 def generated_files(chart: Path, with_docs: bool | Generated) -> list[Finding]:
     """values.schema.json, the generated documentation and the guide workflows are current."""
-    from . import docs, values_schema
+    from . import docs, safe_write, values_schema
 
     want = with_docs if isinstance(with_docs, Generated) else Generated(docs=with_docs, diagrams=docs.DIAGRAMS)
     out = []
@@ -131,7 +131,14 @@ def generated_files(chart: Path, with_docs: bool | Generated) -> list[Finding]:
     if want.docs:
         try:
             for f in docs.plan(chart, readme=chart / "README.md", diagrams=want.diagrams):
-                if f.stale:
+                # `docs` refuses to write through a link (safe_write): a linked file could never be brought
+                # up to date, so check calls it stale, as `docs --check` does
+                link = f.path.parent == chart and safe_write.link_on_way(f.path, chart)
+                if link:
+                    out.append(Finding("generated/docs", Severity.ERROR,
+                                       f"{link} is a symbolic link, which `cogniverse-chart docs` refuses to write "
+                                       f"through: replace it with a regular file", str(f.path)))
+                elif f.stale:
                     out.append(Finding("generated/docs", Severity.ERROR,
                                        "generated documentation is stale: run `cogniverse-chart docs`", str(f.path)))
         except ToolkitError as exc:
