@@ -149,6 +149,10 @@ class Policy:
                     f"annotation {key} must say why the finding is ignored (a reason in words); "
                     f"it suppresses nothing until it does")
         named = annotation_rule(rule)
+        if named.endswith("/") or "//" in named:  # `ignore.schema.`: an empty rule part matches no finding (E21)
+            return ("config/suppression-unknown-rule", Severity.WARNING,
+                    f"annotation {key} has an empty rule part: write {SUPPRESS_PREFIX}{named.split('/')[0]} for the "
+                    f"whole family or {SUPPRESS_PREFIX}{named.split('/')[0]}.RULE; it suppresses nothing")
         if not known_rule(named):
             return ("config/suppression-unknown-rule", Severity.WARNING,
                     f"annotation {key} names no rule or family the toolkit has (see `cogniverse-chart lint "
