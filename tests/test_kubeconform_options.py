@@ -158,6 +158,9 @@ def test_schemas_fetch_writes_only_where_the_user_says(capsys, tmp_path: Path) -
         assert code == 2 and "name a folder of its own" in err, err
     code, out, _ = run_cli(capsys, tmp_path, "schemas", "list", "--dir", str(schemas.DATA_DIR), "-o", "json")
     assert code == 0 and len(json.loads(out)) == len(list(schemas.DATA_DIR.glob("*.json.gz")))
+    (tmp_path / "nobundles").mkdir()  # E30: a folder without bundles is an input error, not an empty list
+    code, out, err = run_cli(capsys, tmp_path, "schemas", "list", "--dir", "nobundles")
+    assert code == 2 and "nobundles: no schema bundles" in err and "provenance" not in out, out + err
 
 
 @pytest.mark.parametrize("where", ["data", "package", "data/sub", "data/../templates", "link-to-data",
