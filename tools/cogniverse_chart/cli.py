@@ -212,6 +212,9 @@ def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
     argv = _ARGV = _pre_commit_argv(argv, parser)
+    from . import ARGV
+
+    ARGV[:] = argv
     args = parser.parse_args(argv)
     prog = f"cogniverse-chart {args.command}"
     if args.output != "github":

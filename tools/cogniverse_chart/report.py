@@ -173,7 +173,19 @@ def _sarif_log(command: str, rules: list[dict[str, Any]], results: list[dict[str
     driver = {"name": "cogniverse-chart", "version": __version__, "rules": rules}
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0",
             "runs": [{"tool": {"driver": driver}, "results": results,
-                      "invocations": [{**invocation, "commandLine": f"cogniverse-chart {command}".strip()}]}]}
+                      "invocations": [{**invocation, **_command_line(command)}]}]}
+
+
+def _command_line(command: str) -> dict[str, Any]:
+    """SARIF's commandLine with the arguments the run was given (E36: `--chart lib` was dropped), quoted as a
+    shell would need them, and the same as `arguments`."""
+    import shlex
+
+    from . import ARGV
+
+    if not ARGV:  # a report made by the library, not by the command line
+        return {"commandLine": f"cogniverse-chart {command}".strip()}
+    return {"commandLine": shlex.join(["cogniverse-chart", *ARGV]), "arguments": list(ARGV)}
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
