@@ -310,3 +310,11 @@ def test_a_helm_variable_without_a_major_that_names_no_helm_is_an_error(capsys, 
     monkeypatch.setenv("HELM", "")
     assert run_cli(capsys, probe_chart, "render")[0] == 0
 
+
+
+def test_a_double_dash_before_the_command_lists_every_command(capsys, tmp_path: Path) -> None:
+    """E28: `-o json -- validate` said "choose from 'validate'" (only the module the fast path imported)."""
+    code, out, err = run_cli(capsys, tmp_path, "-o", "json", "--", "validate")
+    assert code == 2 and "invalid choice: '--'" in err
+    assert all(f"'{name}'" in err for name in ("render", "validate", "lint", "check", "ct")), err
+    assert json.loads(out)["ok"] is False

@@ -102,7 +102,7 @@ def _chosen_command(argv: list[str]) -> str | None:
             next(it, None)
         elif not arg.startswith("-"):
             return arg if arg in COMMANDS else None
-        elif arg in ("-h", "--help"):
+        elif arg in ("-h", "--help", "--"):  # `--` before the command: argparse's error lists every command (E28)
             return None
     return None
 
