@@ -318,3 +318,25 @@ def test_a_double_dash_before_the_command_lists_every_command(capsys, tmp_path: 
     assert code == 2 and "invalid choice: '--'" in err
     assert all(f"'{name}'" in err for name in ("render", "validate", "lint", "check", "ct")), err
     assert json.loads(out)["ok"] is False
+
+
+def test_a_reader_that_closes_the_pipe_early_is_no_finding(tmp_path: Path) -> None:
+    """D58: `validate ... | head -c 10` on a clean stream exited 1 (= findings). A closed pipe exits 141
+    (128 + SIGPIPE, what a shell tool killed by the signal gives), quietly."""
+    many = "".join(f"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\n" for i in range(3000))
+    (tmp_path / "many.yaml").write_text(many)
+    proc = subprocess.Popen([sys.executable, "-m", "cogniverse_chart.cli", "-o", "json", "validate", "--summary",
+                             "many.yaml"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(1)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) in (0, 141) and "Traceback" not in err, err
+    (tmp_path / "bad.yaml").write_text(many.replace("name: c", "data: {a: 1}, name: c"))
+    proc = subprocess.Popen([sys.executable, "-m", "cogniverse_chart.cli", "validate", "bad.yaml"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(1)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141 and "Traceback" not in err, err

@@ -252,9 +252,13 @@ def _run(args: argparse.Namespace, prog: str) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # output piped into `head` and closed early
-        sys.stderr.close()
-        return 1
+    except BrokenPipeError:  # output piped into `head` and closed early: 141 (128 + SIGPIPE), as a shell tool
+        # killed by the signal would give; never 1, which means findings (D58)
+        try:
+            sys.stdout = open(os.devnull, "w")  # the interpreter's flush at exit must not fail again
+        except OSError:
+            pass
+        return 141
     # Safety nets: the commands turn these into precise ToolkitErrors where they can arise; anything
     # that slips through still ends as one line and exit 2, never a traceback.
     except UnicodeError as exc:
