@@ -86,14 +86,14 @@ class KindFilter:
                 note(doc)
                 yield doc
             return
-        for doc in docs:
-            note(doc)
+        for doc in docs:  # only objects that are validated have their suppressions noted and judged (E44)
             if self.reject and self._matches(doc, self.reject):
                 self.rejected.append(Finding.for_doc(doc, "schema/rejected-kind", Severity.ERROR,
                                                      f"kind {doc.kind} is rejected (--reject)", "$.kind"))
             elif self.skip and self._matches(doc, self.skip):
                 self.skipped += 1
             else:
+                note(doc)
                 yield doc
 
 
