@@ -311,6 +311,22 @@ def test_a_helm_variable_without_a_major_that_names_no_helm_is_an_error(capsys, 
     assert run_cli(capsys, probe_chart, "render")[0] == 0
 
 
+def test_a_helm_that_cannot_start_is_named_with_what_it_said(capsys, monkeypatch, probe_chart: Path) -> None:
+    """E14: HELM_DRIVER=bogus made every helm fail `version`, and the error said no helm was on PATH."""
+    from cogniverse_chart import helm
+
+    monkeypatch.delenv("HELM", raising=False)
+    monkeypatch.setenv("HELM_DRIVER", "bogus")
+    helm._probe.cache_clear()
+    try:
+        code, _, err = run_cli(capsys, probe_chart, "render")
+    finally:
+        monkeypatch.delenv("HELM_DRIVER")
+        helm._probe.cache_clear()
+        helm._FAILED.clear()
+    [line] = err.strip().splitlines()
+    assert code == 2 and "is there but `helm version` failed" in line and 'unknown driver "bogus"' in line, err
+
 
 def test_a_double_dash_before_the_command_lists_every_command(capsys, tmp_path: Path) -> None:
     """E28: `-o json -- validate` said "choose from 'validate'" (only the module the fast path imported)."""
