@@ -140,3 +140,36 @@ def test_check_calls_a_symlinked_readme_stale(tmp_path: Path, capsys: pytest.Cap
     assert finding.source == str(chart / "README.md") and "is a symbolic link" in finding.message
     code, _, err = run_cli(capsys, tmp_path, "docs", "--check", "--chart", str(chart))
     assert code == 1  # docs --check agrees
+
+
+def test_docs_json_result_says_command_and_ok_and_a_table_without_schema_says_what_to_do(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """E46: `-o json docs --check` had no `command`/`ok`; E16: a README table without values.schema.json gave
+    "values.schema.json: not found" in check, read as a missing input."""
+    import json
+
+    from cogniverse_chart.chart import Generated, generated_files
+    from toolkit_utils import helm_create
+
+    chart = helm_create(tmp_path, "dj")
+    (chart / "values.schema.json").write_text(json.dumps({"type": "object", "properties": {
+        "replicaCount": {"type": "integer", "description": "replicas"}}}))
+    (chart / "README.md").write_text("# dj\n<!-- values-table:start -->\n<!-- values-table:end -->\n")
+    code, out, _ = run_cli(capsys, tmp_path, "-o", "json", "docs", "--check", "--chart", str(chart))
+    result = json.loads(out)
+    assert code == 1 and (result["command"], result["ok"]) == ("docs", False) and result["stale"]
+    assert run_cli(capsys, tmp_path, "docs", "--chart", str(chart))[0] == 0
+    code, out, _ = run_cli(capsys, tmp_path, "-o", "json", "docs", "--check", "--chart", str(chart))
+    assert code == 0 and json.loads(out)["ok"] is True
+    (chart / "values.schema.json").unlink()
+    [finding] = generated_files(chart, Generated(values_schema=False))
+    assert "has no values.schema.json" in finding.message and "docs = false" in finding.message
+
+
+def test_package_destination_that_is_no_folder_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """E35: `package -d /dev/null` said "/dev/null: File exists"."""
+    from toolkit_utils import helm_create
+
+    chart = helm_create(tmp_path, "pk")
+    code, _, err = run_cli(capsys, tmp_path, "package", "--chart", str(chart), "-d", "/dev/null")
+    assert code == 2 and "--destination /dev/null: not a directory" in err, err

@@ -128,7 +128,11 @@ def generated_files(chart: Path, with_docs: bool | Generated) -> list[Finding]:
                            "values.schema.json is stale: run `cogniverse-chart schema` (or set "
                            "values-schema = false in the config when schema/ is not its source)",
                            str(chart / values_schema.SCHEMA_FILE)))
-    if want.docs:
+    if want.docs and not (chart / "values.schema.json").exists():  # E16: said only "values.schema.json: not found"
+        out.append(Finding("generated/docs", Severity.ERROR,
+                           "README.md has a values table but the chart has no values.schema.json, which the table is "
+                           "made from: add one, or set docs = false in the config", str(chart / "README.md")))
+    elif want.docs:
         try:
             for f in docs.plan(chart, readme=chart / "README.md", diagrams=want.diagrams):
                 # `docs` refuses to write through a link (safe_write): a linked file could never be brought
