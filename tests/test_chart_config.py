@@ -185,6 +185,12 @@ def test_ct_checks_the_version_bump_against_the_target_branch(capsys, demo: Path
     (demo / "values.yaml").write_text((demo / "values.yaml").read_text() + "extra: 1\n")
     code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
     assert code == 1 and rules_of(result) == {"ct/version-bump"} and "compared with" in result["version_bump"]
+    # E33: the CHANGELOG/annotations advice only for a chart that keeps a CHANGELOG.md
+    assert "CHANGELOG" not in result["findings"][0]["message"], result["findings"][0]["message"]
+    (demo / "CHANGELOG.md").write_text("# Changelog\n")
+    code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
+    assert code == 1 and "## NEW_VERSION` section to" in result["findings"][0]["message"]
+    (demo / "CHANGELOG.md").unlink()
     chart_yaml = (demo / "Chart.yaml").read_text()
     # D47: chart-testing wants a greater version by SemVer precedence; D48: build metadata is SemVer too
     for version, greater in (("0.0.9", False), ("0.1.0-rc.1", False), ("0.1.0+build.7", False), ("0.1.1-rc.1", True),
