@@ -557,3 +557,18 @@ def test_docs_refuses_a_schema_without_properties(capsys, demo: Path) -> None:
     (demo / "README.md").write_text(f"{START}\n{END}\n")
     code, _, err = run_cli(capsys, demo, "docs")
     assert code == 2 and "the schema has no properties" in err and (demo / "README.md").read_text() == f"{START}\n{END}\n"
+
+
+def test_two_config_files_in_one_folder_are_refused_naming_both(capsys, tmp_path: Path) -> None:
+    """E27: a .cogniverse-chart.toml beside a pyproject.toml with [tool.cogniverse-chart]: the dotfile won
+    and the pyproject table (even a broken `chart`) was never read or mentioned."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".cogniverse-chart.toml").write_text('[rules]\n"policy/" = "off"\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.cogniverse-chart]\nchart = "nonexist"\n')
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    code, _, err = run_cli(capsys, tmp_path, "validate", "cm.yaml")
+    assert code == 2 and ".cogniverse-chart.toml and " in err and "pyproject.toml [tool.cogniverse-chart]" in err, err
+    code, _, err = run_cli(capsys, tmp_path, "--config", ".cogniverse-chart.toml", "validate", "cm.yaml")
+    assert code == 0, err  # naming one is the way out
+    (tmp_path / "pyproject.toml").write_text('[tool.black]\nline-length = 100\n')  # another tool's table is fine
+    assert run_cli(capsys, tmp_path, "validate", "cm.yaml")[0] == 0
