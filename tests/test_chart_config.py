@@ -573,3 +573,13 @@ def test_two_config_files_in_one_folder_are_refused_naming_both(capsys, tmp_path
     assert code == 0, err  # naming one is the way out
     (tmp_path / "pyproject.toml").write_text('[tool.black]\nline-length = 100\n')  # another tool's table is fine
     assert run_cli(capsys, tmp_path, "validate", "cm.yaml")[0] == 0
+
+
+def test_a_release_that_is_no_namespace_name_is_blamed_for_the_default_namespace(capsys, demo: Path) -> None:
+    """E26: `release = "a.b"` said "--namespace 'a.b': ... (it defaults to the chart's name)": an option not given
+    and a default that was not used. The namespace defaults to the release; the message says so."""
+    (demo / ".cogniverse-chart.toml").write_text('release = "a.b"\n')
+    code, _, err = run_cli(capsys, demo, "render")
+    assert code == 2 and "the namespace defaults to the release name 'a.b', which is not a namespace name" in err, err
+    (demo / ".cogniverse-chart.toml").write_text('release = "a.b"\nnamespace = "a-b"\n')
+    assert run_cli(capsys, demo, "render")[0] == 0

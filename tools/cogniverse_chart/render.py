@@ -49,6 +49,9 @@ class RenderRequest:
 
         for key, value in (("release", self.release), ("namespace", self.namespace)):
             if problem := name_problem(key, value):
+                if key == "namespace" and value == self.release:  # E26: blamed an option nobody gave
+                    raise ToolkitError(f"the namespace defaults to the release name {value!r}, which is not {problem}: "
+                                       f"give one with --namespace or `namespace` in the config"[:300])
                 raise ToolkitError(f"--{key} {value!r}: expected {problem} (it defaults to the chart's name; give "
                                    f"one with --{key} or `{key}` in the config)"[:300])
         chart = str(self.chart)  # a relative path starting with '-' would be a Helm option
