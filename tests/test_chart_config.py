@@ -583,3 +583,16 @@ def test_a_release_that_is_no_namespace_name_is_blamed_for_the_default_namespace
     assert code == 2 and "the namespace defaults to the release name 'a.b', which is not a namespace name" in err, err
     (demo / ".cogniverse-chart.toml").write_text('release = "a.b"\nnamespace = "a-b"\n')
     assert run_cli(capsys, demo, "render")[0] == 0
+
+
+def test_ct_reads_past_a_bom_and_reports_a_key_given_twice(capsys, demo: Path) -> None:
+    """E18: a UTF-8 BOM before `apiVersion:` (Helm renders the chart) gave two false ct/chart-yaml errors;
+    E19: a second `version:` (two branches' bumps merged) passed, the version-bump check reading the last."""
+    text = (demo / "Chart.yaml").read_text()
+    (demo / "Chart.yaml").write_text("\ufeff" + text)
+    code, result = run_json(capsys, demo, "ct", "--only", "chart-yaml")
+    assert not [f for f in result["findings"] if "apiVersion" in f["message"]], result
+    (demo / "Chart.yaml").write_text(text + "version: 9.9.9\n")
+    code, result = run_json(capsys, demo, "ct", "--only", "chart-yaml")
+    assert code == 1 and any("key 'version'" in f["message"] and "given twice" in f["message"]
+                             for f in result["findings"]), result
