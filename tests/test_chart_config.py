@@ -596,3 +596,9 @@ def test_ct_reads_past_a_bom_and_reports_a_key_given_twice(capsys, demo: Path) -
     code, result = run_json(capsys, demo, "ct", "--only", "chart-yaml")
     assert code == 1 and any("key 'version'" in f["message"] and "given twice" in f["message"]
                              for f in result["findings"]), result
+
+
+def test_values_from_stdin_are_refused_saying_why(capsys, demo: Path) -> None:
+    """E37: `check -f -` said "values file not found: -" (Helm takes `-f -`)."""
+    code, _, err = run_cli(capsys, demo, "render", "-f", "-")
+    assert code == 2 and "values from standard input are not taken here" in err, err

@@ -65,6 +65,9 @@ class RenderRequest:
                 if re.match(r"(?i)(https?|oci|ftp|file):/", str(f)):  # Path folds `//`: the scheme stays (D14)
                     raise ToolkitError(f"values file {f}: a URL, and URLs are not fetched (nothing leaves "
                                        f"the machine unasked): download the values file and give its path")
+                if str(f) == "-":  # E37: Helm takes `-f -`; every scenario here reads the values again
+                    raise ToolkitError("-f -: values from standard input are not taken here (each scenario and Helm "
+                                       "major reads them again): save them to a file and give its path")
                 raise ToolkitError(f"values file not found: {f}")
             # a FIFO would block helm, a device never ends: a regular file of a bounded size only
             if io_limits.check_file(f, "values file").st_size > io_limits.MAX_TEXT_BYTES:
