@@ -146,7 +146,8 @@ def run(args: argparse.Namespace) -> int:
         return findings, checked, kind_filter
 
     findings, checked, kind_filter = sharded(args.paths, check, _join,
-                                             one_pass=lambda: read_each(files, unreadable))
+                                             one_pass=lambda: read_each(files, unreadable),
+                                             before_fork=validator.preload)
     policy = kind_filter.policy
     if unreadable and not checked and len(unreadable) == len(files):  # nothing could be read: bad input
         raise ToolkitError(unreadable[0][1] if len(unreadable) == 1 else

@@ -132,14 +132,21 @@ def read_segments(segments: list[Segment]) -> Iterator[Document]:
 
 
 def sharded(paths: list[str], work: Callable[[Iterator[Document]], T], join: Callable[[T, T], T],
-            one_pass: Callable[[], Iterator[Document]] | None = None) -> T:
+            one_pass: Callable[[], Iterator[Document]] | None = None, before_fork: Callable[[], None] | None = None) -> T:
     """work() over the documents of `paths`, on two cores when the input is large (see the module);
-    `one_pass` reads the whole input when it is not split (read_paths unless given)."""
+    `one_pass` reads the whole input when it is not split (read_paths unless given); `before_fork` runs only
+    when it is, before the child is forked: what it loads (the schema bundles) the child shares copy-on-write
+    instead of loading its own copy."""
     read_all = one_pass or (lambda: read_paths(paths))
     files = _files(paths) if cores() >= 2 else None
     parts = _cut(files) if files and sum(size for _, size in files) >= MIN_BYTES else None
     if parts is None:
         return work(read_all())
+    if before_fork is not None:
+        before_fork()
+    import gc
+
+    gc.freeze()  # what exists now is never scanned by the collector again: its pages stay shared with the child
     second = _fork(lambda: work(read_segments(parts[1])))
     try:
         first = work(read_segments(parts[0]))
