@@ -344,3 +344,33 @@ def test_docs_refuses_a_schema_without_properties(capsys, demo: Path) -> None:
     code, _, err = run_cli(capsys, demo, "docs")
     assert code == 2 and "the schema has no properties" in err and (demo / "README.md").read_text() == f"{START}\n{END}\n"
 
+
+def test_two_config_files_in_one_folder_are_refused_naming_both(capsys, tmp_path: Path) -> None:
+    """E27: a .cogniverse-chart.toml beside a pyproject.toml with [tool.cogniverse-chart]: the dotfile won
+    and the pyproject table (even a broken `chart`) was never read or mentioned."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".cogniverse-chart.toml").write_text('[rules]\n"policy/" = "off"\n')
+    (tmp_path / "pyproject.toml").write_text('[tool.cogniverse-chart]\nchart = "nonexist"\n')
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    code, _, err = run_cli(capsys, tmp_path, "validate", "cm.yaml")
+    assert code == 2 and ".cogniverse-chart.toml and " in err and "pyproject.toml [tool.cogniverse-chart]" in err, err
+    code, _, err = run_cli(capsys, tmp_path, "--config", ".cogniverse-chart.toml", "validate", "cm.yaml")
+    assert code == 0, err  # naming one is the way out
+    (tmp_path / "pyproject.toml").write_text('[tool.black]\nline-length = 100\n')  # another tool's table is fine
+    assert run_cli(capsys, tmp_path, "validate", "cm.yaml")[0] == 0
+
+
+def test_a_release_that_is_no_namespace_name_is_blamed_for_the_default_namespace(capsys, demo: Path) -> None:
+    """E26: `release = "a.b"` said "--namespace 'a.b': ... (it defaults to the chart's name)": an option not given
+    and a default that was not used. The namespace defaults to the release; the message says so."""
+    (demo / ".cogniverse-chart.toml").write_text('release = "a.b"\n')
+    code, _, err = run_cli(capsys, demo, "render")
+    assert code == 2 and "the namespace defaults to the release name 'a.b', which is not a namespace name" in err, err
+    (demo / ".cogniverse-chart.toml").write_text('release = "a.b"\nnamespace = "a-b"\n')
+    assert run_cli(capsys, demo, "render")[0] == 0
+
+
+def test_values_from_stdin_are_refused_saying_why(capsys, demo: Path) -> None:
+    """E37: `check -f -` said "values file not found: -" (Helm takes `-f -`)."""
+    code, _, err = run_cli(capsys, demo, "render", "-f", "-")
+    assert code == 2 and "values from standard input are not taken here" in err, err

@@ -25,6 +25,12 @@ def test_ct_checks_the_version_bump_against_the_target_branch(capsys, demo: Path
     (demo / "values.yaml").write_text((demo / "values.yaml").read_text() + "extra: 1\n")
     code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
     assert code == 1 and rules_of(result) == {"ct/version-bump"} and "compared with" in result["version_bump"]
+    # E33: the CHANGELOG/annotations advice only for a chart that keeps a CHANGELOG.md
+    assert "CHANGELOG" not in result["findings"][0]["message"], result["findings"][0]["message"]
+    (demo / "CHANGELOG.md").write_text("# Changelog\n")
+    code, result = run_json(capsys, demo, "ct", "--only", "version-bump")
+    assert code == 1 and "## NEW_VERSION` section to" in result["findings"][0]["message"]
+    (demo / "CHANGELOG.md").unlink()
     chart_yaml = (demo / "Chart.yaml").read_text()
     # D47: chart-testing wants a greater version by SemVer precedence; D48: build metadata is SemVer too
     for version, greater in (("0.0.9", False), ("0.1.0-rc.1", False), ("0.1.0+build.7", False), ("0.1.1-rc.1", True),
@@ -101,3 +107,16 @@ def test_ct_wants_the_chart_folder_not_a_package(capsys, demo: Path, tmp_path: P
     find_helm().run(["package", str(demo), "-d", str(tmp_path)])
     code, _, err = run_cli(capsys, tmp_path, "ct", "--chart", "demo-0.1.0.tgz")
     assert code == 2 and "ct checks a chart's folder" in err, err
+
+
+def test_ct_reads_past_a_bom_and_reports_a_key_given_twice(capsys, demo: Path) -> None:
+    """E18: a UTF-8 BOM before `apiVersion:` (Helm renders the chart) gave two false ct/chart-yaml errors;
+    E19: a second `version:` (two branches' bumps merged) passed, the version-bump check reading the last."""
+    text = (demo / "Chart.yaml").read_text()
+    (demo / "Chart.yaml").write_text("\ufeff" + text)
+    code, result = run_json(capsys, demo, "ct", "--only", "chart-yaml")
+    assert not [f for f in result["findings"] if "apiVersion" in f["message"]], result
+    (demo / "Chart.yaml").write_text(text + "version: 9.9.9\n")
+    code, result = run_json(capsys, demo, "ct", "--only", "chart-yaml")
+    assert code == 1 and any("key 'version'" in f["message"] and "given twice" in f["message"]
+                             for f in result["findings"]), result

@@ -71,6 +71,8 @@ SUPPRESSED = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: sp\n  annotat
     ("schema", "--", "config/suppression-reason"),
     ("config", "not ours to judge", "config/suppression-unknown-rule"),  # cannot be suppressed: said, not silent
     ("schema.rejected-kind", "we need it", "config/suppression-unknown-rule"),
+    ("schema.", "a trailing dot", "config/suppression-unknown-rule"),  # E21: an empty rule part, said not silent
+    ("schema", "why " * 300, "config/suppression-reason"),  # E22: 1,200 characters is no reason, it is a payload
 ])
 def test_a_suppression_must_name_a_known_rule_exactly_and_say_why(capsys, tmp_path: Path, key: str, reason: str,
                                                                  rule: str) -> None:

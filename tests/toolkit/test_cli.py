@@ -310,3 +310,49 @@ def test_a_helm_variable_without_a_major_that_names_no_helm_is_an_error(capsys, 
     monkeypatch.setenv("HELM", "")
     assert run_cli(capsys, probe_chart, "render")[0] == 0
 
+
+def test_a_helm_that_cannot_start_is_named_with_what_it_said(capsys, monkeypatch, probe_chart: Path) -> None:
+    """E14: HELM_DRIVER=bogus made every helm fail `version`, and the error said no helm was on PATH."""
+    from cogniverse_chart import helm
+
+    monkeypatch.delenv("HELM", raising=False)
+    monkeypatch.setenv("HELM_DRIVER", "bogus")
+    helm._probe.cache_clear()
+    try:
+        code, _, err = run_cli(capsys, probe_chart, "render")
+    finally:
+        monkeypatch.delenv("HELM_DRIVER")
+        helm._probe.cache_clear()
+        helm._FAILED.clear()
+    [line] = err.strip().splitlines()
+    assert code == 2 and "is there but `helm version` failed" in line and 'unknown driver "bogus"' in line, err
+
+
+def test_a_double_dash_before_the_command_lists_every_command(capsys, tmp_path: Path) -> None:
+    """E28: `-o json -- validate` said "choose from 'validate'" (only the module the fast path imported)."""
+    code, out, err = run_cli(capsys, tmp_path, "-o", "json", "--", "validate")
+    assert code == 2 and "invalid choice: '--'" in err
+    assert all(f"'{name}'" in err for name in ("render", "validate", "lint", "check", "ct")), err
+    assert json.loads(out)["ok"] is False
+
+
+def test_a_reader_that_closes_the_pipe_early_is_no_finding(tmp_path: Path) -> None:
+    """D58: `validate ... | head -c 10` on a clean stream exited 1 (= findings). A closed pipe exits 141
+    (128 + SIGPIPE, what a shell tool killed by the signal gives), quietly."""
+    many = "".join(f"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\n" for i in range(3000))
+    (tmp_path / "many.yaml").write_text(many)
+    proc = subprocess.Popen([sys.executable, "-m", "cogniverse_chart.cli", "-o", "json", "validate", "--summary",
+                             "many.yaml"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(1)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) in (0, 141) and "Traceback" not in err, err
+    (tmp_path / "bad.yaml").write_text(many.replace("name: c", "data: {a: 1}, name: c"))
+    proc = subprocess.Popen([sys.executable, "-m", "cogniverse_chart.cli", "validate", "bad.yaml"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(1)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141 and "Traceback" not in err, err

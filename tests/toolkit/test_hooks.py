@@ -51,8 +51,19 @@ def chart_repo(tmp_path: Path) -> Path:
     helm_create(repo / "charts")
     (repo / "deploy").mkdir()
     (repo / "deploy" / "configmap.yaml").write_text(BAD_MANIFEST)
+    for name, text in OTHER_YAML.items():  # what an ordinary repository holds besides manifests (E10)
+        (repo / name).parent.mkdir(exist_ok=True)
+        (repo / name).write_text(text)
     subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
     return repo
+
+
+#: YAML files of other tools: no apiVersion and kind, or kustomize's own API group.
+OTHER_YAML = {"mkdocs.yml": "site_name: demo\nnav: [index.md]\n",
+              "docker-compose.yaml": "services:\n  web: {image: nginx}\n",
+              ".yamllint": "extends: default\n",
+              "deploy/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+                                           "resources: [configmap.yaml]\n"}
 
 
 def test_hook_definitions_name_real_commands() -> None:
@@ -88,6 +99,11 @@ def test_pre_commit_try_repo_runs_every_hook(chart_repo: Path, tmp_path: Path) -
     status = dict(re.findall(r"^cogniverse-chart (lint|validate|check)\.+\s*(Passed|Failed)", out, re.M))
     assert status == {"lint": "Failed", "validate": "Failed", "check": "Failed"}, out[-4000:]
     assert "unknown field 'binaryDta'; did you mean 'binaryData'?" in out  # validate on deploy/configmap.yaml
+    validate_log = re.search(r"^cogniverse-chart validate\.+.*?(?=^cogniverse-chart \w+\.+|\Z)", out, re.M | re.S)[0]
+    skipped = re.findall(r"note: (\d+) YAML document\(s\) without apiVersion and kind \(or kustomize files\) skipped",
+                         validate_log)  # pre-commit may split the files into one batch per core
+    assert sum(map(int, skipped)) == len(OTHER_YAML), validate_log
+    assert not any(name in validate_log for name in OTHER_YAML), validate_log  # none of them is a finding
     assert "policy/security-context" in out and "ct/maintainers" in out  # lint and check on charts/demo
 
 
@@ -166,6 +182,22 @@ def test_validate_hook_takes_option_like_file_names_as_files_and_skips_only_char
     code, out, err = run_cli(capsys, chart_repo, *hook["entry"].split()[1:], "--chart", "charts/demo",
                              "--values", "charts/demo/values.yaml", planted.name)
     assert code == 0 and "2 objects checked" in out, out + err  # the values file and the planted ConfigMap
+
+
+def test_validate_hook_skips_yaml_that_is_no_manifest_and_counts_it(capsys, chart_repo) -> None:
+    """E10: pre-commit hands every YAML file to the hook; mkdocs.yml, docker-compose.yaml, .yamllint and a
+    kustomization are skipped with a count; an object that has only one of apiVersion and kind is a manifest
+    with a mistake and still fails; without --pre-commit such files stay errors (validate was asked for them)."""
+    hook = next(h for h in HOOKS if h["id"] == "cogniverse-chart-validate")
+    (chart_repo / "half.yaml").write_text("kind: ConfigMap\nmetadata: {name: half}\n")
+    code, out, err = run_cli(capsys, chart_repo, "-o", "json", *hook["entry"].split()[1:], *OTHER_YAML)
+    result = json.loads(out)
+    assert code == 0 and result["checked"] == 0 and result["not_manifests"] == 4, (out, err)
+    code, out, err = run_cli(capsys, chart_repo, "-o", "json", *hook["entry"].split()[1:], *OTHER_YAML, "half.yaml")
+    result = json.loads(out)
+    assert code == 1 and [f["name"] for f in result["findings"]] == ["half"] and result["not_manifests"] == 4
+    code, out, err = run_cli(capsys, chart_repo, "validate", "mkdocs.yml")
+    assert code == 1 and "object has no apiVersion and kind" in out, out + err
 
 
 def _run_action_step(tmp_path: Path, stub_body: str, args: str = "", output: str = "github",

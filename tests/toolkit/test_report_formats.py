@@ -70,6 +70,19 @@ def test_sarif_is_valid_and_points_at_the_line_and_column(capsys, manifests: Pat
     assert {r["ruleId"] for r in results} <= {d["id"] for d in log["runs"][0]["tool"]["driver"]["rules"]}
 
 
+def test_sarif_records_the_whole_command_line(capsys, manifests: Path, sarif_schema: dict) -> None:
+    """E36: the invocation named the command only (`cogniverse-chart validate`); it gives every argument,
+    quoted as a shell needs them, and the same list as `arguments`."""
+    (manifests / "my app.yaml").write_text((manifests / "app.yaml").read_text())
+    argv = ["validate", "my app.yaml", "--output", "sarif", "--kube-version", "1.37"]
+    code, out, err = run_cli(capsys, manifests, *argv)
+    log = json.loads(out)
+    jsonschema.Draft4Validator(sarif_schema).validate(log)
+    [invocation] = log["runs"][0]["invocations"]
+    assert invocation["commandLine"] == "cogniverse-chart validate 'my app.yaml' --output sarif --kube-version 1.37"
+    assert invocation["arguments"] == argv
+
+
 def test_sarif_of_a_clean_run_and_of_a_chart_is_valid(capsys, tmp_path: Path, sarif_schema: dict) -> None:
     (tmp_path / "ok.yaml").write_text(MANIFESTS.split("---")[0])
     code, out, _ = run_cli(capsys, tmp_path, "validate", "ok.yaml", "-o", "sarif")

@@ -158,6 +158,9 @@ def test_schemas_fetch_writes_only_where_the_user_says(capsys, tmp_path: Path) -
         assert code == 2 and "name a folder of its own" in err, err
     code, out, _ = run_cli(capsys, tmp_path, "schemas", "list", "--dir", str(schemas.DATA_DIR), "-o", "json")
     assert code == 0 and len(json.loads(out)) == len(list(schemas.DATA_DIR.glob("*.json.gz")))
+    (tmp_path / "nobundles").mkdir()  # E30: a folder without bundles is an input error, not an empty list
+    code, out, err = run_cli(capsys, tmp_path, "schemas", "list", "--dir", "nobundles")
+    assert code == 2 and "nobundles: no schema bundles" in err and "provenance" not in out, out + err
 
 
 @pytest.mark.parametrize("where", ["data", "package", "data/sub", "data/../templates", "link-to-data",
@@ -276,3 +279,15 @@ def test_a_schemas_dir_without_bundles_is_refused_not_ignored(capsys, tmp_path: 
     (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
     code, _, err = run_cli(capsys, tmp_path, "validate", "--schemas-dir", folder, "cm.yaml")
     assert code == 2 and err.count("\n") == 1 and f"--schemas-dir {folder}: " in err and "schemas fetch" in err, err
+
+
+def test_a_skipped_object_has_its_suppressions_left_unjudged(capsys, tmp_path: Path) -> None:
+    """E44: `--skip ConfigMap` (the Action's `args:`) still warned config/suppression-unknown-rule about the
+    annotations of the ConfigMap it did not validate; validated, the same object gets the warning."""
+    (tmp_path / "s2.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: s2\n  annotations:\n"
+                                      "    cogniverse-chart.io/ignore.nosuch: \"a reason\"\n")
+    code, out, _ = run_cli(capsys, tmp_path, "-o", "json", "validate", "--skip", "ConfigMap", "s2.yaml")
+    result = json.loads(out)
+    assert code == 0 and result["findings"] == [] and result["skipped"] == 1, out
+    code, out, _ = run_cli(capsys, tmp_path, "-o", "json", "validate", "s2.yaml")
+    assert code == 0 and [f["rule"] for f in json.loads(out)["findings"]] == ["config/suppression-unknown-rule"]

@@ -304,3 +304,15 @@ def test_separators_and_byte_order_marks_read_as_kubectl_reads_them(kube_yaml: s
                 read()
         else:
             assert read() == [json.loads(line) for line in theirs]
+
+
+def test_an_explicit_timestamp_tag_is_the_text_kubectl_reads() -> None:
+    """E31: `!!timestamp 2001-12-14` in a ConfigMap's data was a date ("expected string, got date"); kubectl
+    (sigs.k8s.io/yaml) hands the API server the string, as for the plain form."""
+    from cogniverse_chart.documents import parse_stream
+    from cogniverse_chart.validate import Validator
+
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ts}\ndata: {a: !!timestamp 2001-12-14, b: 2001-12-14}\n"
+    [doc] = parse_stream(text, "ts.yaml")
+    assert doc.obj["data"] == {"a": "2001-12-14", "b": "2001-12-14"}
+    assert Validator(("1.37",), ()).validate([doc]) == []

@@ -5,6 +5,7 @@ same order, with the same lines in the CI formats, the same suppressions, --skip
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,35 @@ def test_small_inputs_stdin_and_one_core_read_in_one_pass(tmp_path: Path, monkey
     monkeypatch.setenv("COGNIVERSE_CHART_JOBS", "1")
     parallel.sharded([str(tmp_path / "big.yaml")], list, lambda a, b: a + b)
     assert len(seen) == 4
+
+
+_RETAINED = """
+import time
+from cogniverse_chart.perf import yaml_loader
+def anon():
+    with open("/proc/self/smaps_rollup") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("Anonymous:"))
+before = anon()
+yaml_loader.load_document("kind: X\\n" + "".join(f"k{i}: v{i}\\n" for i in range(20000)))
+time.sleep(0.05)
+for _ in range(200):
+    yaml_loader.load_document("a: 1\\n")
+print(anon() - before)
+"""
+
+
+def test_the_fast_parser_gives_back_a_large_documents_memory() -> None:
+    """yaml_rs's allocator (mimalloc) kept a 200 kB document's 12 MB for the rest of the run (purge delay 1 s,
+    arenas committed eagerly): a validate run on two processes took more memory than kubeconform. With the
+    loader's settings what stays is a few MB; a user's own MIMALLOC_PURGE_DELAY still wins."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIMALLOC_")}
+    kept = int(subprocess.run([sys.executable, "-c", _RETAINED], env=env, capture_output=True, text=True,
+                              check=True).stdout)
+    assert kept < 6 * 1024, f"{kept} kB kept after one large document"
+    env.update(MIMALLOC_PURGE_DELAY="100000", MIMALLOC_ARENA_EAGER_COMMIT="1")
+    kept_default = int(subprocess.run([sys.executable, "-c", _RETAINED], env=env, capture_output=True, text=True,
+                                      check=True).stdout)
+    assert kept_default > kept + 4 * 1024, (kept_default, kept)  # the user's setting is honoured

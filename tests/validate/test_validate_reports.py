@@ -58,6 +58,29 @@ def test_an_unparsable_file_is_a_finding_and_the_others_are_still_validated(tmp_
 
 
 @pytest.mark.parametrize("fmt", ["sarif", "junit", "github"])
+def test_unparsable_file_is_placed_at_the_parsers_line_and_column(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                   fmt: str) -> None:
+    """An unreadable file beside readable ones is a finding at the line and column where the parser stopped
+    (here line 7, column 1), in SARIF, JUnit and GitHub annotations alike, never at line 1."""
+    import json
+    import xml.etree.ElementTree as ET
+
+    (tmp_path / "bad.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  x: [\n")
+    (tmp_path / "ok.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n")
+    code, out, err = run_cli(capsys, tmp_path, "-o", fmt, "validate", "bad.yaml", "ok.yaml")
+    assert code == 1, err
+    if fmt == "sarif":
+        [result] = json.loads(out)["runs"][0]["results"]
+        region = result["locations"][0]["physicalLocation"]["region"]
+        assert (result["ruleId"], region["startLine"], region["startColumn"]) == ("schema/invalid-yaml", 7, 1)
+    elif fmt == "junit":
+        case = next(c for c in ET.fromstring(out).iter("testcase") if c.get("file") == "bad.yaml")
+        assert case.get("line") == "7"
+    else:
+        assert "::error file=bad.yaml,line=7,col=1,title=schema/invalid-yaml::line 7, column 1: invalid YAML" in out
+
+
+@pytest.mark.parametrize("fmt", ["sarif", "junit", "github"])
 def test_staleness_checks_are_reports_in_ci_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
     """attack24c E45: `-o sarif docs --check` (and generate/schema/annotations) printed nothing or plain text."""
     import json
@@ -93,3 +116,60 @@ def test_a_short_secret_value_does_not_blank_the_rest_of_the_message(tmp_path: P
                                      "  v: \"1.30\"\n  n: 7\n  bad: {a: 1}\n")
     code, out, _ = run_cli(capsys, tmp_path, "validate", "--kube-version", "1.30", "s.yaml")
     assert code == 1 and "(Kubernetes 1.30 Secret schema)" in out and '"a"' not in out
+
+
+def test_check_calls_a_symlinked_readme_stale(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`docs` refuses to write through a link, so `check` must not pass a linked README whose table happens to
+    be current: it is a generated/docs finding that says why (a current regular README passes)."""
+    import json
+
+    from cogniverse_chart.chart import Generated, generated_files
+    from toolkit_utils import helm_create
+
+    chart = helm_create(tmp_path, "dl")
+    (chart / "values.schema.json").write_text(json.dumps({"type": "object", "properties": {
+        "replicaCount": {"type": "integer", "description": "replicas"}}}))
+    (chart / "README.md").write_text("# dl\n<!-- values-table:start -->\n<!-- values-table:end -->\n")
+    code, _, err = run_cli(capsys, tmp_path, "docs", "--chart", str(chart))
+    assert code == 0, err
+    assert [f for f in generated_files(chart, Generated(values_schema=False)) if f.rule == "generated/docs"] == []
+    outside = tmp_path / "outside-readme.md"
+    (chart / "README.md").rename(outside)
+    (chart / "README.md").symlink_to(outside)
+    [finding] = [f for f in generated_files(chart, Generated(values_schema=False)) if f.rule == "generated/docs"]
+    assert finding.source == str(chart / "README.md") and "is a symbolic link" in finding.message
+    code, _, err = run_cli(capsys, tmp_path, "docs", "--check", "--chart", str(chart))
+    assert code == 1  # docs --check agrees
+
+
+def test_docs_json_result_says_command_and_ok_and_a_table_without_schema_says_what_to_do(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """E46: `-o json docs --check` had no `command`/`ok`; E16: a README table without values.schema.json gave
+    "values.schema.json: not found" in check, read as a missing input."""
+    import json
+
+    from cogniverse_chart.chart import Generated, generated_files
+    from toolkit_utils import helm_create
+
+    chart = helm_create(tmp_path, "dj")
+    (chart / "values.schema.json").write_text(json.dumps({"type": "object", "properties": {
+        "replicaCount": {"type": "integer", "description": "replicas"}}}))
+    (chart / "README.md").write_text("# dj\n<!-- values-table:start -->\n<!-- values-table:end -->\n")
+    code, out, _ = run_cli(capsys, tmp_path, "-o", "json", "docs", "--check", "--chart", str(chart))
+    result = json.loads(out)
+    assert code == 1 and (result["command"], result["ok"]) == ("docs", False) and result["stale"]
+    assert run_cli(capsys, tmp_path, "docs", "--chart", str(chart))[0] == 0
+    code, out, _ = run_cli(capsys, tmp_path, "-o", "json", "docs", "--check", "--chart", str(chart))
+    assert code == 0 and json.loads(out)["ok"] is True
+    (chart / "values.schema.json").unlink()
+    [finding] = generated_files(chart, Generated(values_schema=False))
+    assert "has no values.schema.json" in finding.message and "docs = false" in finding.message
+
+
+def test_package_destination_that_is_no_folder_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """E35: `package -d /dev/null` said "/dev/null: File exists"."""
+    from toolkit_utils import helm_create
+
+    chart = helm_create(tmp_path, "pk")
+    code, _, err = run_cli(capsys, tmp_path, "package", "--chart", str(chart), "-d", "/dev/null")
+    assert code == 2 and "--destination /dev/null: not a directory" in err, err

@@ -30,6 +30,7 @@ T = TypeVar("T")
 #: benchmarks/bench_validate.py: 2 MB of small ConfigMaps still gain a fifth of their wall time).
 MIN_BYTES = 1 << 20
 _WINDOW = 1 << 20  # bytes searched for a separator from the middle on
+_COUNT_BLOCK = 1 << 17  # bytes read at a time to count the lines before the child's part (each one is garbage at once)
 Segment = tuple[Path, int, int]  # (file, first byte, end byte)
 
 
@@ -116,7 +117,7 @@ def read_segments(segments: list[Segment]) -> Iterator[Document]:
         with open(path, "rb") as f:
             line = 0
             while f.tell() < start:  # the lines before the part: its documents keep their line numbers
-                block = f.read(min(_WINDOW, start - f.tell()))
+                block = f.read(min(_COUNT_BLOCK, start - f.tell()))
                 if not block:
                     break
                 line += block.count(b"\n")
@@ -132,14 +133,21 @@ def read_segments(segments: list[Segment]) -> Iterator[Document]:
 
 
 def sharded(paths: list[str], work: Callable[[Iterator[Document]], T], join: Callable[[T, T], T],
-            one_pass: Callable[[], Iterator[Document]] | None = None) -> T:
+            one_pass: Callable[[], Iterator[Document]] | None = None, before_fork: Callable[[], None] | None = None) -> T:
     """work() over the documents of `paths`, on two cores when the input is large (see the module);
-    `one_pass` reads the whole input when it is not split (read_paths unless given)."""
+    `one_pass` reads the whole input when it is not split (read_paths unless given); `before_fork` runs only
+    when it is, before the child is forked: what it loads (the schema bundles) the child shares copy-on-write
+    instead of loading its own copy."""
     read_all = one_pass or (lambda: read_paths(paths))
     files = _files(paths) if cores() >= 2 else None
     parts = _cut(files) if files and sum(size for _, size in files) >= MIN_BYTES else None
     if parts is None:
         return work(read_all())
+    if before_fork is not None:
+        before_fork()
+    import gc
+
+    gc.freeze()  # what exists now is never scanned by the collector again: its pages stay shared with the child
     second = _fork(lambda: work(read_segments(parts[1])))
     try:
         first = work(read_segments(parts[0]))
