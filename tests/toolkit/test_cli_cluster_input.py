@@ -136,3 +136,14 @@ def test_good_names_and_labels_reach_the_api_server(capsys, hostile):
     assert hostile.lines[0].startswith(
         "GET /apis/argoproj.io/v1alpha1/namespaces/cogniverse-prod/workflowtemplates/video-ingestion.v2 ")
     assert hostile.lines[1].startswith("POST /apis/argoproj.io/v1alpha1/namespaces/cogniverse-prod/workflows ")
+
+
+def test_bidirectional_controls_from_the_cluster_are_shown_not_obeyed(capsys, hostile):
+    """A right-to-left override (U+202E) or isolate (U+2066..U+2069) in a message makes a terminal show the
+    text in another order ("Trojan Source"); a U+2028 line separator starts a line in some terminals."""
+    message = "tenant acme \u202edeliaF\u202c ok\u2066x\u2069\u2028FAKE: Workflow succeeded"
+    hostile.body = {**WORKFLOW, "status": {**WORKFLOW["status"], "message": message}}
+    main(["wait", "w", "-n", "cogniverse-prod", "--kubeconfig", hostile.kubeconfig, "--timeout", "20", "--poll", "0.1"])
+    out = capsys.readouterr().out
+    assert not re.search("[\u202a-\u202e\u2066-\u2069\u2028]", out), repr(out)
+    assert "Message: tenant acme \\u202edeliaF\\u202c ok\\u2066x\\u2069\\u2028FAKE" in out, out
