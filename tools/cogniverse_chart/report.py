@@ -9,6 +9,7 @@ import json
 import os
 import re
 import sys
+import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, TextIO
 
@@ -189,19 +190,17 @@ def _command_line(command: str) -> dict[str, Any]:
     return {"commandLine": shlex.join(["cogniverse-chart", *ARGV]), "arguments": list(ARGV)}
 
 
-#: besides C0/C1 controls and unpaired surrogates: the bidirectional controls (U+061C, U+200E, U+200F,
-#: U+202A-U+202E, U+2066-U+2069), which reorder what a terminal shows ("Trojan Source": a name can display as
-#: another), and the line and paragraph separators U+2028/U+2029 where a newline is not allowed either
-_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_CONTROL = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff{_BIDI}]")
-_CONTROL_OR_NEWLINE = re.compile(f"[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff{_BIDI}\u2028\u2029]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_OR_NEWLINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _shown(char: str) -> str:
     code = ord(char)
     if 0xDC80 <= code <= 0xDCFF:  # a byte of a file name that is not UTF-8 (Python's surrogateescape)
         return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def printable(text: str, *, newlines: bool = False) -> str:
@@ -209,7 +208,13 @@ def printable(text: str, *, newlines: bool = False) -> str:
     name would recolour or rewrite the terminal) shown as \\xNN, as are the bytes of a file name that is not
     UTF-8 (which no UTF-8 stream can write); newlines kept only where asked for."""
     pattern = _CONTROL if newlines else _CONTROL_OR_NEWLINE
-    return pattern.sub(lambda m: _shown(m[0]), text)
+    text = pattern.sub(lambda m: _shown(m[0]), text)
+    if text.isascii():
+        return text
+    # Unicode's format characters (category Cf): the bidirectional controls reorder what a terminal shows
+    # ("Trojan Source": a message can display as another), the zero-width ones and tags hide text; and the
+    # line and paragraph separators, which some terminals break a line at
+    return "".join(_shown(c) if unicodedata.category(c) == "Cf" or c in "\u2028\u2029" else c for c in text)
 
 
 #: characters of an annotation's text: a message stays readable and far below what GitHub keeps
