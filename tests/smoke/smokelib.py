@@ -315,10 +315,12 @@ def impersonating(user: str, groups: tuple[str, ...] = ()) -> Any:
     return api
 
 
-def await_admission_policy(namespace: str, plural: str, obj: dict[str, Any], timeout: float = 30.0) -> None:
+def await_admission_policy(namespace: str, plural: str, obj: dict[str, Any], timeout: float = 120.0) -> None:
     """Wait until a server-side dry run of creating `obj` is refused. A ValidatingAdmissionPolicy that Helm has
-    just created takes effect once the API server's policy informer has it and its binding (about a second
-    later), so an attack sent right after the install could race it; every later attempt meets it."""
+    just created takes effect once the API server's policy informer has it and its binding and has compiled
+    its expressions against the CRD's schema (about a second on a quiet node; over 30 s at load 25 with six
+    policies per release and several releases installed at once), so an attack sent right after the install
+    could race it; every later attempt meets it."""
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
