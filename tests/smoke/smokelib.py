@@ -331,6 +331,7 @@ def await_admission_policy(namespace: str, plural: str, obj: dict[str, Any], tim
             api.create_namespaced_custom_object("argoproj.io", "v1alpha1", namespace, plural, obj, dry_run="All")
         except ApiException as exc:
             if exc.status in (403, 422):
+                print(f"admission policies in force {time.monotonic() - deadline + timeout:.1f} s after the install")
                 return
             raise
         assert time.monotonic() < deadline, f"no admission policy refused a dry run within {timeout:.0f} s"
