@@ -4,7 +4,7 @@ fails on time).
     .venv/bin/python benchmarks/bench_fast_suite.py [--workers 0,auto] [--repeat 1]
 
 Runs `pytest -m 'not smoke' -q -p no:cacheprovider --durations=10` as a fresh process per setting
-(COGNIVERSE_TEST_WORKERS=0: one process; auto: tests/suite.py's choice) and prints, per run, the wall
+(COGNIVERSE_TEST_WORKERS=0: one process; auto: tests/lib/suite.py's choice) and prints, per run, the wall
 time, the CPU time of pytest and everything it started (helm, go, shellcheck), the load average before
 and after (the machine may be shared: compare runs taken at similar load), and the ten slowest tests.
 The targets (issue 12): under 60 s warm on a 2-core machine, under 150 s cold.

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             if validator is not None:
                 t_validate, findings = timed(lambda: validator.validate(docs), args.repeat)
                 if findings:
-                    print(f"  {name}: {len(findings)} validation findings (run tests/test_profiles.py)")
+                    print(f"  {name}: {len(findings)} validation findings (run tests/chart/test_profiles.py)")
             total_render += t_render
             total_validate += t_validate
             mem = memory_requests(docs) / GIB

@@ -14,6 +14,12 @@
    every stage as scripts/test.sh records it (COGNIVERSE_STAGE_TIMES), with the machine's load
    average before and after. Needs no KUBECONFIG (it brings up the local cluster and takes it down).
 
+4. `--sessions FILE [--leg NAME]`: the table of a leg's pytest sessions (its suite and each group beside
+   or after it) from the rows they appended to FILE (tests/smoke/figures.py; scripts/test.sh prints it at
+   the end of every leg): start, wall, pods started, CPU-seconds of the node's pods, of its processes and
+   of pytest, the tests, and the critical path (the session that ended last, and its slowest test). `--ci`
+   prints every leg's table.
+
 Holds /run/lock/cogniverse-smoke.lock while it runs (smoke runs never overlap on a shared node).
 Without KUBECONFIG (and without --ci) it prints one line saying so and exits 0.
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import json
 import os
 import re
 import secrets
@@ -105,6 +112,63 @@ def bench_suite(label: str) -> None:
         print("\n".join(out[-40:]))
 
 
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def _span(rows: list[dict], key: str) -> float | None:
+    """A counter's growth over the leg: from the first session's start to the last one's end."""
+    starts = [r[key][0] for r in rows if r.get(key) and r[key][0] is not None]
+    ends = [r[key][1] for r in rows if r.get(key) and r[key][1] is not None]
+    return max(ends) - min(starts) if starts and ends else None
+
+
+def session_table(path: Path, leg: str = "") -> list[str]:
+    """The table of the sessions in `path` whose name starts with `leg` (all of them without it)."""
+    try:
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        pods = [line.split("\t") for line in Path(f"{path}.pods").read_text().splitlines() if "\t" in line] \
+            if Path(f"{path}.pods").is_file() else []
+    except (OSError, ValueError) as exc:
+        return [f"sessions: {path} not readable ({exc})"]
+    want = {"name": str, "start": (int, float), "wall": (int, float), "pods": int, "pytest_cpu": (int, float)}
+    bad = [i for i, r in enumerate(rows, 1) if not isinstance(r, dict)
+           or any(not isinstance(r.get(k), t) for k, t in want.items())]
+    if bad:
+        return [f"sessions: {path} not readable (row {bad[0]} lacks one of {', '.join(want)}: not a session's row)"]
+    rows = [r for r in rows if r["name"].startswith(leg)]
+    if not rows:
+        return [f"sessions: no session named {leg!r}... in {path}"]
+    t0 = min(r["start"] for r in rows)
+    out = [f"{leg or 'sessions'}: {'session':30} {'start':>6} {'wall':>6} {'pods':>5} {'pods-CPU':>9} "
+           f"{'node-CPU':>9} {'pytest-CPU':>10}  tests"]
+    for r in sorted(rows, key=lambda r: r["start"]):
+        out.append(f"  {r['name'][len(leg):].strip() or r['name']:30} {r['start'] - t0:+5.0f}s {r['wall']:5.0f}s "
+                   f"{r['pods']:5d} {_fmt(r['pods_cpu']):>9} {_fmt(r['node_cpu']):>9} {r['pytest_cpu']:10.0f}  "
+                   f"{r['passed']} passed, {r['failed']} failed")
+    end = max(r["start"] + r["wall"] for r in rows)
+    names = {r["name"] for r in rows}
+    out.append(f"  {'the leg (union, node-wide)':30} {'':6} {end - t0:5.0f}s {len({u for n, u in pods if n in names}):5d} "
+               f"{_fmt(_span(rows, 'pods_cpu_at')):>9} {_fmt(_span(rows, 'node_cpu_at')):>9} "
+               f"{sum(r['pytest_cpu'] for r in rows):10.0f}")
+    last = max(rows, key=lambda r: r["start"] + r["wall"])
+    slow = f"; its slowest test {last['slowest'][0]} {last['slowest'][1]:.0f}s" if last.get("slowest") else ""
+    out.append(f"  critical path: {last['name']}, ended last at +{last['start'] + last['wall'] - t0:.0f}s{slow}")
+    return out + _guide_lines(Path(f"{path}.guide"), names)
+
+
+def _guide_lines(path: Path, names: set[str]) -> list[str]:
+    """The guide run's total and its five slowest commands (tests/smoke/conftest.py records them)."""
+    if not path.is_file():
+        return []
+    cmds = [line.split("\t", 3) for line in path.read_text(errors="replace").splitlines() if line.count("\t") >= 3]
+    cmds = [(n, float(sec), line, text) for n, sec, line, text in cmds if n in names]
+    if not cmds:
+        return []
+    out = [f"  docs/guide.md: {len(cmds)} commands run, {sum(c[1] for c in cmds):.0f}s; the slowest:"]
+    return out + [f"    {sec:6.1f}s  line {line}: {text}" for _, sec, line, text in sorted(cmds, key=lambda c: -c[1])[:5]]
+
+
 def bench_ci() -> int:
     """`CI=true bash .ci/run` with its stage times (scripts/test.sh writes them to COGNIVERSE_STAGE_TIMES)."""
     import tempfile
@@ -113,7 +177,8 @@ def bench_ci() -> int:
         times = Path(tmp) / "stages.tsv"
         log = Path(tmp) / "ci.log"
         env = {k: v for k, v in os.environ.items() if k != "KUBECONFIG"}
-        env.update(CI="true", COGNIVERSE_STAGE_TIMES=str(times))
+        sessions = Path(tmp) / "sessions.jsonl"
+        env.update(CI="true", COGNIVERSE_STAGE_TIMES=str(times), COGNIVERSE_SESSION_FIGURES=str(sessions))
         load_before = os.getloadavg()
         start = time.monotonic()
         with open(log, "w") as out:
@@ -132,6 +197,9 @@ def bench_ci() -> int:
         for line in text:
             if line.startswith("test.sh: on Argo") or re.search(r"=+ .*\d+ (passed|failed)", line):
                 print(f"  {line.strip('= ')}")
+        for leg in dict.fromkeys(json.loads(r)["name"].rsplit(" ", 1)[0] for r in
+                                 (sessions.read_text().splitlines() if sessions.is_file() else []) if r.strip()):
+            print("\n".join(session_table(sessions, leg)))
         if proc.returncode != 0:
             print("\n".join(text[-60:]))
     return 0
@@ -145,7 +213,12 @@ def main() -> int:
     p.add_argument("--skip-deploy", action="store_true", help="only time the smoke suite")
     p.add_argument("--argo-version", default="", help="label for the figures (the Argo the cluster runs)")
     p.add_argument("--ci", action="store_true", help="time `CI=true bash .ci/run` and each of its stages")
+    p.add_argument("--sessions", type=Path, metavar="FILE", help="print the table of the sessions in FILE")
+    p.add_argument("--leg", default="", help="with --sessions: only the sessions whose name starts with this")
     args = p.parse_args()
+    if args.sessions:
+        print("\n".join(session_table(args.sessions, args.leg)))
+        return 0
     if args.ci:
         with open(LOCK, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)

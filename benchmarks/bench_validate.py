@@ -11,12 +11,14 @@ Streams (each at least --objects objects, distinct names):
 For each stream, with one Kubernetes and one Argo version (KUBERNETES_VERSION's minor, Argo 4.0):
   ours        `cogniverse-chart validate FILE`: process wall time (median of --repeat), its CPU seconds (user +
               system, median, its forked child's included), peak RSS (of the larger of the two processes: a
-              stream of 1 MB or more is checked in two halves on two cores, see cogniverse_chart.perf.parallel)
+              stream of 1 MB or more is checked in two halves on two cores, see cogniverse_chart.perf.parallel),
+              and the run memory: the peak of the whole process tree's memory (one sampled run, _TREE_MEMORY)
   one core    with --one-core, the same with COGNIVERSE_CHART_JOBS=1 (one process, as before the split)
   kubeconform `kubeconform -strict` on the same file against the same strict schemas (the bundles
               exported to kubeconform's file layout); built from its Go module at KUBECONFORM_VERSION
               (versions.env) into .tools/bin on first use (`go install`, cached)
-  ratio       kubeconform wall time / ours (>1: we are faster), the same in CPU seconds, our RSS / kubeconform's
+  ratio       kubeconform wall time / ours (>1: we are faster), the same in CPU seconds, our run memory /
+              kubeconform's (<=1: we use no more), and the same for the peak RSS of one process
 The machine's load average is printed before and after each tool: wall times on a shared machine count the
 time other work took the CPU (kubeconform's goroutines use every core; we use one), CPU seconds do not.
 Then the bounded-memory check: a --big-mb MB stream of ConfigMaps through `cogniverse-chart validate`,
@@ -86,6 +88,68 @@ with open(out, "wb") as o, open(err, "wb") as e:
           usage.ru_utime + usage.ru_stime)
 """
 
+#: The whole run's memory, sampled: the command's process tree (a validate of 1 MB or more forks a child, see
+#: cogniverse_chart.perf.parallel) read from /proc/PID/smaps_rollup every 2 ms, and the largest
+#:     sum over the tree of Pss_Anon  +  the largest file-backed RSS (Rss - Anonymous) of one process in it
+#: Why this figure: anonymous pages (heap, stacks) are what a run allocates; a page a forked child still shares
+#: copy-on-write with its parent is split between them by PSS, so the sum counts it once. File-backed pages
+#: (the interpreter and its libraries, kubeconform's binary) are counted whole, never divided among other
+#: processes of the machine that map the same library (plain PSS would make a Python tool look smaller on a
+#: machine where other Python processes run), and once for the tree (parent and child map the same files).
+#: The same rule for both tools. A cgroup's max_usage_in_bytes would also charge the page cache of the stream
+#: read (80 MB for the big streams) to whichever tool read the file first. Sampling costs CPU, so this runs
+#: once per tool, apart from the timed runs.
+_TREE_MEMORY = """
+import json, os, subprocess, sys, time
+def tree(pid):
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for t in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{t}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+    return out
+def rollup(pid):
+    fields = {}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if v.strip().endswith("kB"):
+                    fields[k] = int(v.split()[0])
+    except OSError:
+        pass
+    return fields
+cmd, out = json.loads(sys.argv[1]), sys.argv[2]
+with open(out, "wb") as o:
+    p = subprocess.Popen(cmd, stdout=o, stderr=subprocess.DEVNULL)
+    peak = peak_anon = peak_file = procs = 0
+    while p.poll() is None:
+        rolls = [r for r in map(rollup, tree(p.pid)) if r]
+        anon = sum(r.get("Pss_Anon", 0) for r in rolls)
+        file = max((r.get("Rss", 0) - r.get("Anonymous", 0) for r in rolls), default=0)
+        if anon + file > peak:
+            peak, peak_anon, peak_file = anon + file, anon, file
+        procs = max(procs, len(rolls))
+        time.sleep(0.002)
+print(peak, peak_anon, peak_file, procs, p.returncode)
+"""
+
+
+def run_tree_memory(cmd: list[str]) -> tuple[int, int, int, int]:
+    """(run memory MB, of it anonymous MB, file-backed MB, most processes seen at once) of one run of `cmd`
+    (see _TREE_MEMORY)."""
+    with tempfile.TemporaryDirectory() as d:
+        helper = subprocess.run([sys.executable, "-c", _TREE_MEMORY, json.dumps(cmd), str(Path(d) / "out")],
+                                capture_output=True, text=True, check=True)
+        peak, anon, file, procs, code = (int(x) for x in helper.stdout.split())
+    assert code == 0, f"{cmd[0]} exited {code} under the memory sampler"
+    return peak // 1024, anon // 1024, file // 1024, procs
+
 
 def run_measured_cpu(cmd: list[str]) -> tuple[float, float, int, subprocess.CompletedProcess]:
     """(wall seconds, CPU seconds (user + system), peak RSS in MB, result) of one process. On a shared
@@ -105,6 +169,10 @@ def median_run(cmd: list[str], repeat: int) -> tuple[float, float, int, subproce
     runs = [run_measured_cpu(cmd) for _ in range(repeat)]
     return (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs), max(r[2] for r in runs),
             runs[-1][3])
+
+
+def _memory(m: tuple[int, int, int, int]) -> str:
+    return f"{m[0]:4d} MB (anon {m[1]} + file {m[2]}, {m[3]} process{'es' if m[3] > 1 else ''})"
 
 
 def _load() -> str:
@@ -156,8 +224,9 @@ def bench(kind: str, objects: int, repeat: int, kubeconform: Path | None, tmp: P
           f"Kubernetes {KUBE_MINOR} + Argo {ARGO_MINOR}; cpus {os.cpu_count()}; load {os.getloadavg()[0]:.1f}")
     wall, cpu, rss, proc = median_run([*OURS, str(path)], repeat)
     assert proc.returncode == 0, proc.stdout[-800:] + proc.stderr[-800:]
+    mem = run_tree_memory([*OURS, str(path)])
     print(f"ours:        {wall:6.2f} s  {n / wall:8.0f} objects/s  {mb / wall:5.1f} MB/s  cpu {cpu:6.2f} s  "
-          f"peak RSS {rss:5d} MB  ({_load()})")
+          f"peak RSS {rss:5d} MB  run memory {_memory(mem)}  ({_load()})")
     if one_core:
         os.environ["COGNIVERSE_CHART_JOBS"] = "1"
         try:
@@ -173,10 +242,12 @@ def bench(kind: str, objects: int, repeat: int, kubeconform: Path | None, tmp: P
            "-schema-location", location, str(path)]
     kwall, kcpu, krss, kproc = median_run(cmd, repeat)
     assert kproc.returncode == 0, kproc.stdout[-800:] + kproc.stderr[-800:]
+    kmem = run_tree_memory(cmd)
     print(f"kubeconform: {kwall:6.2f} s  {n / kwall:8.0f} objects/s  {mb / kwall:5.1f} MB/s  cpu {kcpu:6.2f} s  "
-          f"peak RSS {krss:5d} MB  ({_load()})  ({kproc.stdout.strip().splitlines()[-1]})")
+          f"peak RSS {krss:5d} MB  run memory {_memory(kmem)}  ({_load()})  "
+          f"({kproc.stdout.strip().splitlines()[-1]})")
     print(f"ratio:       throughput {kwall / wall:.2f}x kubeconform's (CPU seconds: {kcpu / max(cpu, 1e-9):.2f}x), "
-          f"memory {rss / max(krss, 1):.2f}x kubeconform's")
+          f"run memory {mem[0] / max(kmem[0], 1):.2f}x kubeconform's (peak RSS of one process {rss / max(krss, 1):.2f}x)")
 
 
 def big_stream(megabytes: int, tmp: Path) -> None:

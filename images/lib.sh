@@ -15,8 +15,8 @@ OUT=$CACHE/images/services
 PROG=images/$NAME/build.sh
 force=0
 start=$(date +%s)
-# shellcheck source=scripts/lib/pins.sh
-source "$ROOT/scripts/lib/pins.sh"
+# shellcheck source=cluster/lib.sh
+source "$ROOT/cluster/lib.sh"
 
 die() { echo "$PROG: $*" >&2; exit 1; }
 log() { echo "$PROG: $*" >&2; }

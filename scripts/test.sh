@@ -5,25 +5,40 @@
 #                              version of $COGNIVERSE_ARGO_MATRIX (default: the Argo versions of versions.env; scripts/local_cluster.sh
 #                              up --argo-version V swaps Argo on the same node; down --purge at the end; root)
 #   scripts/test.sh --fast     fast tests only (no cluster)
+#   scripts/test.sh --provider k3s   the matrix on K3s (scripts/deploy_k3s.sh; the GitHub workflow) instead
+#                              of the offline node (default; env COGNIVERSE_CLUSTER_PROVIDER)
+#   scripts/test.sh --leg V    one leg of the matrix only (its suite and groups), on the node brought to Argo V
+#                              (up is idempotent); no fast tests, and the node is left up (measuring a leg)
 #   scripts/test.sh -- ARGS    extra pytest arguments for both runs (e.g. -- -k workflows -x)
 # Sets up everything first (venv, packages, pinned Helm 3 and 4) via scripts/bootstrap.sh.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-usage() { sed -n '2,9p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 fast_only=0
+leg_only=""
 pytest_args=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --fast) fast_only=1 ;;
+    --leg)
+      [[ $# -ge 2 ]] || { echo "test.sh: --leg needs an Argo version of the matrix (python tests/placement.py matrix)" >&2; exit 2; }
+      leg_only=$2; shift ;;
+    --provider)
+      [[ $# -ge 2 ]] || { echo "test.sh: --provider needs a value: node or k3s" >&2; exit 2; }
+      export COGNIVERSE_CLUSTER_PROVIDER=$2; shift ;;
     -h|--help) usage; exit 0 ;;
     --) shift; pytest_args=("$@"); break ;;
     *) echo "test.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
   shift
 done
+# The cluster the matrix runs on: provider_up/_build/_kubeconfig/_import_services/_down.
+# shellcheck source=scripts/lib/cluster_provider.sh
+source "$ROOT/scripts/lib/cluster_provider.sh"
+provider_check
 
 declare -a stage_names=() stage_secs=()
 stage() { # name command...
@@ -89,7 +104,7 @@ export PATH="$ROOT/.tools/bin:$ROOT/.venv/bin:$PATH"
 # the first smoke leg (import_service_images); their smoke tests run once, in the last leg.
 svc_build_rc="$ROOT/.tools/service-images.rc"
 rm -f "$svc_build_rc"
-if [[ $fast_only == 0 ]] && ! cluster_answers; then
+if [[ $fast_only == 0 ]] && { [[ -n $leg_only ]] || ! cluster_answers; }; then
   ("$ROOT/cluster/services/images.sh" build >"$ROOT/.tools/service-images.log" 2>&1; echo $? >"$svc_build_rc") &
 fi
 # The Go helpers the fast tests run (Argo's own validator for 3.7 and 4.0, kube-apiserver's admission-
@@ -103,11 +118,18 @@ if [[ $fast_only == 1 ]]; then
   exit 0
 fi
 
-if cluster_answers; then
+if [[ -z $leg_only ]] && cluster_answers; then
   fast_tests
   echo "test.sh: smoke suite on the cluster in KUBECONFIG=$KUBECONFIG" >&2
   stage smoke-tests run_pytest -m smoke --durations=15 "${pytest_args[@]}"
   exit 0
+fi
+# The Argo matrix: the smoke suite once per Argo version on the same node; the first `up` starts the
+# node, each later one swaps the workflow-controller, argo-server and argoexec (and the argo CLI).
+read -r -a argo_matrix <<<"$("$ROOT/.venv/bin/python" tests/placement.py matrix)"
+export COGNIVERSE_ARGO_MATRIX="${argo_matrix[*]}"  # the legs tests/placement.py places tests in
+if [[ -n $leg_only ]] && ! "$ROOT/.venv/bin/python" tests/placement.py groups "$leg_only" >/dev/null; then
+  exit 2  # placement.py named the versions of the matrix
 fi
 # One local cluster per machine (bridge, ports, iptables chains): hold a lock for the whole
 # up/smoke/down sequence so an overlapping run cannot tear the cluster down under this one.
@@ -116,12 +138,8 @@ if ! flock -n 9; then
   echo "test.sh: another test run is using the local cluster; waiting for it" >&2
   flock 9
 fi
-down_cluster() { "$ROOT/scripts/local_cluster.sh" down --purge || echo "test.sh: local cluster teardown failed" >&2; }
-trap 'down_cluster; report' EXIT
-# The Argo matrix: the smoke suite once per Argo version on the same node; the first `up` starts the
-# node, each later one swaps the workflow-controller, argo-server and argoexec (and the argo CLI).
-read -r -a argo_matrix <<<"$("$ROOT/.venv/bin/python" tests/placement.py matrix)"
-export COGNIVERSE_ARGO_MATRIX="${argo_matrix[*]}"  # the legs tests/placement.py places tests in
+down_cluster() { provider_down || echo "test.sh: cluster teardown ($PROVIDER) failed" >&2; }
+[[ -n $leg_only ]] || trap 'down_cluster; report' EXIT
 # The services (Phoenix, Ollama from local images, built in the background since the start): once the
 # node is up, a background job waits for the build and imports them (start_service_import); the last
 # leg waits for it (import_service_images) and its session runs their tests once per run.
@@ -134,7 +152,7 @@ start_service_import() {
    if [[ $(cat "$svc_build_rc") != 0 ]]; then
      echo "test.sh: cluster/services/images.sh build failed" >&2; rc=1
    else
-     "$ROOT/cluster/services/images.sh" import || rc=$?
+     provider_import_services || rc=$?
    fi
    echo "$rc" >"$svc_import_rc"; exit "$rc") >>"$ROOT/.tools/service-images.log" 2>&1 &
   svc_import=$!
@@ -171,7 +189,7 @@ start_beside_session() {
      [[ $(cat "$svc_import_rc") == 0 ]] ||
        { echo "test.sh: the service images were not imported (.tools/service-images.log); $name not run" >&2; exit 1; }
    fi
-   COGNIVERSE_SMOKE_SESSION_MARKER="" run_pytest -m "$marks" tests/smoke --argo-leg "$argo" --smoke-group "$name" \
+   COGNIVERSE_SMOKE_SESSION_MARKER="" COGNIVERSE_SESSION_NAME="argo $argo $name" run_pytest -m "$marks" tests/smoke --argo-leg "$argo" --smoke-group "$name" \
      -p no:cacheprovider --durations=15 "${pytest_args[@]}") >"$ROOT/.tools/smoke-beside-$name.log" 2>&1 &
   beside_pids+=("$!")
   beside_names+=("$name")
@@ -179,28 +197,37 @@ start_beside_session() {
 failed=()
 # The first `up` (node and Argo; a cold one builds Kubernetes) runs beside the fast tests, which need no
 # cluster: its log is printed when it ends, and the stage shows the time left to wait after the tests.
-"$ROOT/scripts/local_cluster.sh" up --argo-version "${argo_matrix[0]}" >"$ROOT/.tools/local-cluster-up.log" 2>&1 &
-up_pid=$!
-fast_tests || failed+=("fast tests")
 up_rc=0
-stage "local-cluster-up (argo ${argo_matrix[0]}, after the fast tests)" wait "$up_pid" || up_rc=$?
+if [[ -n $leg_only ]]; then  # one leg: its Argo on the node (idempotent), no fast tests, no other leg
+  argo_matrix_all=("${argo_matrix[@]}") argo_matrix=("$leg_only")
+  stage "local-cluster-up (argo $leg_only)" provider_up "$leg_only" >"$ROOT/.tools/local-cluster-up.log" 2>&1 || up_rc=$?
+else
+  provider_up "${argo_matrix[0]}" >"$ROOT/.tools/local-cluster-up.log" 2>&1 &
+  up_pid=$!
+  fast_tests || failed+=("fast tests")
+  stage "local-cluster-up (argo ${argo_matrix[0]}, after the fast tests)" wait "$up_pid" || up_rc=$?
+fi
 cat "$ROOT/.tools/local-cluster-up.log" >&2
 if [[ $up_rc != 0 ]]; then
-  printf 'test.sh: FAILED: %s\n' "${failed[@]}" "local_cluster.sh up --argo-version ${argo_matrix[0]} (exit $up_rc)" >&2
+  printf 'test.sh: FAILED: %s\n' "${failed[@]}" "cluster up ($PROVIDER) with argo ${argo_matrix[0]} (exit $up_rc)" >&2
   exit 1
 fi
 start_service_import
+# Every smoke session appends its figures here (tests/smoke/figures.py); each leg's table is printed from it.
+export COGNIVERSE_SESSION_FIGURES=${COGNIVERSE_SESSION_FIGURES:-$ROOT/.tools/session-figures.jsonl}
+rm -f "$COGNIVERSE_SESSION_FIGURES" "$COGNIVERSE_SESSION_FIGURES.pods"
 first=1
 prebuild=""
 last="${argo_matrix[${#argo_matrix[@]}-1]}"
+[[ -z $leg_only ]] || last="${argo_matrix_all[${#argo_matrix_all[@]}-1]}"
 for argo in "${argo_matrix[@]}"; do
   if [[ $first == 1 ]]; then
-    KUBECONFIG=$("$ROOT/scripts/local_cluster.sh" kubeconfig)
+    KUBECONFIG=$(provider_kubeconfig)
     export KUBECONFIG
     first=0
     # Build the other Argo versions (cached after the first run) while this one's smoke suite runs.
     if [[ ${#argo_matrix[@]} -gt 1 ]]; then
-      (for v in "${argo_matrix[@]:1}"; do "$ROOT/scripts/local_cluster.sh" build --argo-version "$v" || exit 1; done) \
+      (for v in "${argo_matrix[@]:1}"; do provider_build "$v" || exit 1; done) \
         >"$ROOT/.tools/argo-prebuild.log" 2>&1 &
       prebuild=$!
     fi
@@ -209,13 +236,13 @@ for argo in "${argo_matrix[@]}"; do
       if ! stage "argo-build (other versions)" wait "$prebuild"; then
         echo "test.sh: building the other Argo versions failed; the end of .tools/argo-prebuild.log:" >&2
         tail -20 "$ROOT/.tools/argo-prebuild.log" >&2
-        failed+=("argo ${argo_matrix[*]:1}: local_cluster.sh build")
+        failed+=("argo ${argo_matrix[*]:1}: build ($PROVIDER)")
         break
       fi
       prebuild=""
     fi
-    if ! stage "argo-swap (argo $argo)" "$ROOT/scripts/local_cluster.sh" up --argo-version "$argo"; then
-      failed+=("argo $argo: local_cluster.sh up --argo-version $argo")
+    if ! stage "argo-swap (argo $argo)" provider_up "$argo"; then
+      failed+=("argo $argo: argo swap ($PROVIDER)")
       continue
     fi
   fi
@@ -236,7 +263,8 @@ for argo in "${argo_matrix[@]}"; do
     if [[ $when == beside ]]; then start_beside_session "$name" "$marks" "$needs"; else after_groups+=("$name $marks"); fi
   done <<<"$plan"
   # The leg's suite: the smoke tests tests/placement.py places in this leg without a group.
-  stage "smoke-tests (argo $argo)" run_pytest -m smoke tests/smoke "${leg_args[@]}" --durations=15 "${pytest_args[@]}" ||
+  COGNIVERSE_SESSION_NAME="argo $argo suite" \
+    stage "smoke-tests (argo $argo)" run_pytest -m smoke tests/smoke "${leg_args[@]}" --durations=15 "${pytest_args[@]}" ||
     failed+=("argo $argo: smoke suite")
   for i in "${!beside_pids[@]}"; do
     name=${beside_names[$i]}
@@ -250,9 +278,12 @@ for argo in "${argo_matrix[@]}"; do
   # pods evicted) after the last, where a controller kill or an API server restart disturbs no other test.
   for group in "${after_groups[@]}"; do
     read -r name marks <<<"$group"
-    stage "smoke-$name (argo $argo)" run_pytest -m "$marks" tests/smoke --argo-leg "$argo" --smoke-group "$name" \
+    COGNIVERSE_SESSION_NAME="argo $argo $name" \
+      stage "smoke-$name (argo $argo)" run_pytest -m "$marks" tests/smoke --argo-leg "$argo" --smoke-group "$name" \
       --durations=15 "${pytest_args[@]}" || failed+=("argo $argo: $name (alone after the suite)")
   done
+  # The leg's sessions: wall, pods, CPU-seconds (node's pods, its processes, pytest), the critical path.
+  "$ROOT/.venv/bin/python" benchmarks/bench_smoke.py --sessions "$COGNIVERSE_SESSION_FIGURES" --leg "argo $argo" >&2 || true
 done
 if [[ ${#failed[@]} -gt 0 ]]; then
   printf 'test.sh: FAILED: %s\n' "${failed[@]}" >&2

@@ -1,4 +1,4 @@
-"""Shared fixtures: `render_chart` (tests/chart_utils.py, airflow helm-tests style) and the Helm matrix.
+"""Shared fixtures: `render_chart` (tests/lib/chart_utils.py, airflow helm-tests style) and the Helm matrix.
 
 Fast tests need no cluster. Tests marked `smoke` need KUBECONFIG pointing at a cluster with
 Argo Workflows; without one they are skipped with one line saying so.
@@ -48,6 +48,12 @@ def render_chart() -> Callable[..., list[Document]]:
     """render_chart(values={...}, profile="k3s", show_only=[...], helm=...) -> list[Document]
     (chart_utils.render_chart: one cached render per distinct request for the whole session)."""
     return chart_utils.render_chart
+
+
+@pytest.fixture
+def docs(helm: Helm) -> list[Document]:
+    """The chart rendered with its default values, by each Helm of the matrix (one cached render each)."""
+    return chart_utils.render_chart(helm=helm)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,8 @@ three markers (registered in pyproject.toml, described in docs/smoke.md):
                       node; --no-service-images leaves it out (their build or import failed)
 
 Without --argo-leg nothing is left out (`pytest -m smoke` on any cluster runs every smoke test, as
-before). Every test marked `smoke` or `chaos` lives under tests/smoke: collection fails otherwise.
+before). Every test marked `smoke`, `chaos` or `scale` (a cluster test) lives under tests/smoke: collection fails
+otherwise.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import pytest
 
 LEGS = ("first", "last")
 PLACEMENT_MARKERS = ("group", "argo_leg")
+CLUSTER_MARKERS = ("smoke", "chaos", "scale")  # every test marked so lives under tests/smoke
 
 
 @dataclass(frozen=True)
@@ -113,9 +115,11 @@ def _is_cluster_test(item: pytest.Item) -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     tree = config.rootpath / "tests" / "smoke"
-    outside = [i.nodeid for i in items if _is_cluster_test(i) and tree not in i.path.parents]
+    outside = [i.nodeid for i in items
+               if any(i.get_closest_marker(m) for m in CLUSTER_MARKERS) and tree not in i.path.parents]
     if outside:
-        raise pytest.UsageError(f"cluster tests (marked smoke or chaos) outside tests/smoke: {', '.join(outside)}")
+        raise pytest.UsageError(f"cluster tests (marked {', '.join(CLUSTER_MARKERS)}) outside tests/smoke: "
+                                f"{', '.join(outside)}")
     stray = [i.nodeid for i in items if not _is_cluster_test(i) and any(i.get_closest_marker(m) for m in PLACEMENT_MARKERS)]
     if stray:
         raise pytest.UsageError(f"placed but not marked smoke or chaos (group and argo_leg place cluster tests only): "

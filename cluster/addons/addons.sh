@@ -6,16 +6,16 @@
 # as a process (an add-on without an image: <name>.sh provides <name>_start and <name>_status).
 # One folder per add-on under cluster/addons/: its wrapper Go module, its manifest and <name>.sh
 # with what is particular to it.
-# Sourced by scripts/local_cluster.sh, which provides ROOT, CLUSTER_DIR, CACHE, STATE, TIMEOUT,
+# Sourced by cluster/node.sh, which provides ROOT, CLUSTER_DIR, CACHE, STATE, TIMEOUT,
 # TOOLBOX_IMAGE, BRIDGE_IP, NODE_NAME and the helpers log, die, pin, kc, wait_for, source_key, go_build, image_archive.
 #
 # Versions: COREDNS_VERSION, LOCAL_PATH_PROVISIONER_VERSION, METRICS_SERVER_VERSION,
 # KUBE_ROUTER_VERSION in versions.env; each wrapper go.mod requires exactly that version (checked here at build time and
-# by tests/test_local_cluster.py). Binaries and images are cached by version and source hash.
+# by tests/cluster/test_local_cluster.py). Binaries and images are cached by version and source hash.
 
 ADDONS=(coredns local-path metrics-server kube-router)
 # Cluster addresses the add-ons' manifests use (kubelet's clusterDNS is DNS_SERVICE_IP too);
-# local_cluster.sh and addon_render (${!var}) read them.
+# cluster/kubelet/kubelet.yaml and addon_render (${!var}) read them.
 # shellcheck disable=SC2034
 { DNS_SERVICE_IP="10.96.0.10"; CLUSTER_DOMAIN="cluster.local"; }
 STORAGE_DIR="$STATE/storage"
@@ -91,15 +91,8 @@ addons_images() {  # append the add-ons' image archives to IMAGES (built when mi
   done
 }
 
-addon_render() {  # addon_render NAME: its manifest with every @VAR@ replaced by the shell variable VAR
-  local file="$CLUSTER_DIR/addons/$1/manifest.yaml" var text
-  [[ -f "$file" ]] || die "no manifest $file"
-  text="$(cat "$file")"
-  for var in $(grep -o '@[A-Z_][A-Z0-9_]*@' "$file" | sort -u | tr -d @); do
-    [[ -n "${!var:-}" ]] || die "$file uses @$var@ but \$$var is not set (add-on render)"
-    text="${text//@$var@/${!var}}"
-  done
-  printf '%s\n' "$text"
+addon_render() {  # addon_render NAME: its manifest with every @VAR@ replaced by the shell variable VAR (lib.sh render)
+  render "$CLUSTER_DIR/addons/$1/manifest.yaml"
 }
 
 # shellcheck disable=SC2034  # read through ${!var} by addon_render
@@ -129,7 +122,7 @@ addons_start() {  # apply every add-on's manifest, then wait for each to serve (
 }
 
 addon_rollout() {  # addon_rollout DEPLOYMENT: wait until the kube-system Deployment's new pods are ready
-  wait_for "kube-system/$1 rolled out" kc -n kube-system rollout status "deployment/$1" --timeout=2s
+  wait_for "kube-system/$1 rolled out" kc -n kube-system rollout status "deployment/$1" --timeout=10s
 }
 
 addons_status() {  # one line per add-on: its Deployment's ready replicas (or host process); 1 when one is not ready

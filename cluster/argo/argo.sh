@@ -2,7 +2,7 @@
 # Argo Workflows on the local cluster: build (workflow-controller, argoexec, the argo CLI that also
 # serves `argo server`), images, and the install the way Argo's own manifests lay it out
 # (Deployments workflow-controller and argo-server in namespace argo, Service argo-server:2746,
-# the RBAC of manifests/cluster-install-no-crds). Sourced by scripts/local_cluster.sh, which
+# the RBAC of manifests/cluster-install-no-crds). Sourced by cluster/node.sh, which
 # provides ROOT, CLUSTER_DIR, CACHE, STATE, KUBECTL, ARGO_REQUEUE_TIME, TIMEOUT and the helpers
 # log, die, kc, wait_for, source_key, go_build, image_archive.
 #
@@ -15,8 +15,8 @@ ARGO_UID=8737
 ARGO_GRACE_SECONDS=3  # terminationGracePeriodSeconds of the controller and the server (see argo_install_dir)
 
 # pin: the one reader of versions.env.
-# shellcheck source=scripts/lib/pins.sh
-source "$ROOT/scripts/lib/pins.sh"
+# shellcheck source=cluster/lib.sh
+source "$ROOT/cluster/lib.sh"
 
 # The UI embedded into argo server: built with yarn from the module's ui/ sources.
 # shellcheck source=cluster/argo/ui.sh
@@ -185,9 +185,11 @@ patches:
     - op: add
       path: /spec/template/spec/containers/0/env/-
       value: {name: LEADER_ELECTION_DISABLE, value: "true"}
+    # Not /healthz: its verdict compares with the previous call, whoever made it, so a 1 s probe there
+    # shrinks the liveness probe's "no progress" window to 1 s (docs/production.md, controller liveness).
     - op: add
       path: /spec/template/spec/containers/0/readinessProbe
-      value: {httpGet: {port: 6060, path: /healthz}, periodSeconds: 1}
+      value: {tcpSocket: {port: 6060}, periodSeconds: 1}
     - op: add
       path: /spec/template/spec/terminationGracePeriodSeconds
       value: $ARGO_GRACE_SECONDS
@@ -223,8 +225,9 @@ start_argo() {
   local files=() f
   for f in "$crds"/argoproj.io_*.yaml; do files+=(-f "$f"); done  # not kustomization.yaml
   kc apply --server-side --force-conflicts "${files[@]}" >/dev/null
+  # 10 s a try: a watch's initial events took over 2 s at load 30 after an API server restart, so 2 s never passed.
   wait_for "Argo CRDs established" kc wait --for=condition=Established crd/workflows.argoproj.io \
-    crd/workflowtemplates.argoproj.io crd/cronworkflows.argoproj.io crd/workflowtaskresults.argoproj.io --timeout=2s
+    crd/workflowtemplates.argoproj.io crd/cronworkflows.argoproj.io crd/workflowtaskresults.argoproj.io --timeout=10s
   kc create namespace "$ARGO_NAMESPACE" --dry-run=client -o yaml | kc apply -f - >/dev/null
   argo_install_dir "$dir"
   kc apply --server-side --force-conflicts -k "$dir/local" >/dev/null \

@@ -1,9 +1,9 @@
 # shellcheck shell=bash
 # Import OCI image archives into the local node's containerd, once per archive: sourced by
-# scripts/local_cluster.sh (its images, on every `up` and Argo swap) and cluster/services/images.sh
+# cluster/node.sh (its images, on every `up` and Argo swap) and cluster/services/images.sh
 # (the service images). Needs python3 and ctr.
 #
-#   import_archives SOCK STATE ARCHIVE...     (STATE: the node's state dir, scripts/local_cluster.sh)
+#   import_archives SOCK STATE ARCHIVE...     (STATE: the node's state dir, cluster/node.sh)
 #
 # Each archive is re-packed on the fly as a docker-save stream so containerd normalises the plain
 # names the way the CRI plugin looks them up (see cluster/images/oci_names.py). An archive already

@@ -1,11 +1,11 @@
 # shellcheck shell=bash
 # Kubernetes on the local cluster: which release, the wrapper module it builds from, the build
 # (one multi-call binary for the components, etcd, kubectl) and the kubectl it installs.
-# Sourced by scripts/local_cluster.sh, which provides ROOT, CLUSTER_DIR, CACHE, STATE and the
+# Sourced by cluster/node.sh, which provides ROOT, CLUSTER_DIR, CACHE, STATE and the
 # helpers log, die, pin, source_key, go_build.
 #
 # KUBERNETES_VERSION in versions.env is the default and the release cluster/k8s/go.mod is written
-# for (tests/test_local_cluster.py checks the two agree). Any other release from
+# for (tests/cluster/test_local_cluster.py checks the two agree). Any other release from
 # KUBERNETES_OLDEST_SUPPORTED_VERSION's minor on (`up --kubernetes-version vX.Y.Z`) builds from a
 # wrapper go.mod that cluster/k8s/wrapper_gomod.py generates from that release's own go.mod and
 # `go mod tidy` completes, kept in $CACHE/k8s-wrapper/<version>-<key>/ (go build -modfile).

@@ -10,7 +10,10 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PROG=debian_rootfs.sh
 out="" include="ca-certificates"
+# shellcheck source=cluster/lib.sh
+source "$ROOT/cluster/lib.sh"
 
 die() { echo "debian_rootfs.sh: $*" >&2; exit 1; }
 while [[ $# -gt 0 ]]; do
@@ -26,8 +29,7 @@ done
 [[ "$include" =~ ^[a-z0-9.+,-]+$ ]] || die "--include '$include' is not a comma-separated list of Debian package names"
 if [[ -f "$out" ]]; then echo "debian_rootfs.sh: $out is cached" >&2; exit 0; fi
 
-suite=$(awk -F= '$1 == "SERVICES_DEBIAN_SUITE" {print $2; exit}' "$ROOT/versions.env")
-[[ -n "$suite" ]] || die "versions.env has no SERVICES_DEBIAN_SUITE"
+suite=$(pin SERVICES_DEBIAN_SUITE)
 if ! command -v mmdebstrap >/dev/null; then
   [[ $EUID -eq 0 ]] || die "mmdebstrap is missing: run 'apt-get install -y mmdebstrap' as root"
   echo "debian_rootfs.sh: installing mmdebstrap" >&2

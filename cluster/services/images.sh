@@ -19,17 +19,20 @@ RUN=${COGNIVERSE_CLUSTER_RUN:-/run/cogniverse-local-cluster}
 OUT=$CACHE/images/services
 STATE=${COGNIVERSE_CLUSTER_STATE:-/var/lib/cogniverse-local-cluster}
 SOCK=$RUN/containerd/containerd.sock
+PROG=cluster/services/images.sh
+# shellcheck source=cluster/lib.sh
+source "$ROOT/cluster/lib.sh"
 # shellcheck source=cluster/images/import.sh
 source "$ROOT/cluster/images/import.sh"
 
 die() { echo "cluster/services/images.sh: $*" >&2; exit 1; }
 log() { echo "cluster/services/images.sh: $*" >&2; }
 
-CHECK_IMAGE=cogniverse/service-check:1.0  # values/local.yaml tests.image (tests/test_service_images.py)
+CHECK_IMAGE=cogniverse/service-check:1.0  # values/local.yaml tests.image (tests/cluster/test_service_images.py)
 
 check_image() {  # the helm-test image: cached by the inputs' hash
   local key rootfs archive suite
-  suite=$(awk -F= '$1 == "SERVICES_DEBIAN_SUITE" {print $2; exit}' "$ROOT/versions.env")
+  suite=$(pin SERVICES_DEBIAN_SUITE)
   key=$(cat "$ROOT/cluster/services/debian_rootfs.sh" "$ROOT/cluster/images/oci_image.py" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-12)
   rootfs="$CACHE/rootfs/service-check-$suite-$(sha256sum "$ROOT/cluster/services/debian_rootfs.sh" | cut -c1-12).tar"
   archive="$OUT/service-check-$key.tar"

@@ -10,7 +10,8 @@ package main
 //     their pods, runs the exit handler and releases the semaphore, by its own rules);
 //   - when the deadline passed more than --terminate-after-seconds ago and the workflow was already
 //     marked (its exit handler is stuck too), sets spec.shutdown=Terminate;
-//   - never touches a workflow with a spec.shutdown already set, nor re-marks a marked one;
+//   - never touches a workflow with a spec.shutdown already set, nor re-marks one marked during this run
+//     (a mark older than its deadline, copied by argo resubmit, counts as absent);
 //   - goes on past a failed patch, and exits non-zero at the end naming every failure.
 // The chart's ValidatingAdmissionPolicy lets the watchdog's ServiceAccount change nothing else.
 // Only the standard library: the image holds this one static binary.
@@ -138,6 +139,19 @@ func (w *workflow) deadline() (time.Duration, bool) {
 	return time.Duration(*d) * time.Second, true
 }
 
+// markedThisRun: the workflow carries a deadline mark made during this run, at or after its deadline. A mark
+// from before status.startedAt + deadline (argo resubmit copies every annotation, attack21d #16) or one that is
+// not a time counts as absent: the watchdog marks the run again (its admission policy allows replacing only such
+// a mark) instead of waiting terminate-after-seconds with Argo never nudged.
+func (w *workflow) markedThisRun(limit time.Duration) bool {
+	v, ok := w.Metadata.Annotations[AnnotationDeadlinePassed]
+	if !ok {
+		return false
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	return err == nil && !t.Before(w.Status.StartedAt.Add(limit))
+}
+
 // Action is what the watchdog did to one workflow.
 type Action struct {
 	Workflow string
@@ -177,7 +191,7 @@ func EnforceDeadlines(k *kubeAPI, selector string, terminateAfter time.Duration,
 		stamp := now.UTC().Format(time.RFC3339)
 		patch := map[string]any{"metadata": map[string]any{"annotations": map[string]string{AnnotationDeadlinePassed: stamp}}}
 		kind := "marked"
-		if _, marked := w.Metadata.Annotations[AnnotationDeadlinePassed]; marked {
+		if w.markedThisRun(limit) {
 			if overdue <= terminateAfter {
 				continue // marked by an earlier run; Argo has it, and it is not yet due to be terminated
 			}

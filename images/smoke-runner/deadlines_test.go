@@ -1,7 +1,7 @@
 package main
 
 // The watchdog step against an in-process stand-in for the Kubernetes API's workflow routes (named
-// as such: the real API server and Argo controller run it in tests/smoke/test_deadline_watchdog.py).
+// as such: the real API server and Argo controller run it in tests/smoke/test_semaphore_hold.py).
 
 import (
 	"bytes"
@@ -103,13 +103,18 @@ func standInAPIOf(t *testing.T, f http.Handler) map[string]string {
 
 func TestEnforceDeadlinesMarksOverdueAndTerminatesStuckWorkflows(t *testing.T) {
 	now := time.Now()
-	marked := map[string]string{AnnotationDeadlinePassed: "earlier"}
+	mark := func(d time.Duration) map[string]string {
+		return map[string]string{AnnotationDeadlinePassed: now.Add(d).UTC().Format(time.RFC3339)}
+	}
 	f := &fakeWorkflowAPI{patches: map[string]map[string]any{}, items: []map[string]any{
 		wf("in-time", now.Add(-10*time.Second), 60, false, nil, ""),
 		wf("overdue", now.Add(-90*time.Second), 60, false, nil, ""),
 		wf("overdue-ref", now.Add(-90*time.Second), 60, true, nil, ""),
-		wf("stuck", now.Add(-2000*time.Second), 60, false, marked, ""),
-		wf("marked-recently", now.Add(-100*time.Second), 60, false, marked, ""),
+		wf("stuck", now.Add(-2000*time.Second), 60, false, mark(-1900*time.Second), ""),
+		wf("marked-recently", now.Add(-100*time.Second), 60, false, mark(-30*time.Second), ""),
+		// argo resubmit copied the old run's mark (attack21d #16): older than this run's deadline, so absent
+		wf("resubmitted", now.Add(-90*time.Second), 60, false, mark(-5000*time.Second), ""),
+		wf("marked-junk", now.Add(-90*time.Second), 60, false, map[string]string{AnnotationDeadlinePassed: "earlier"}, ""),
 		wf("no-deadline", now.Add(-9000*time.Second), nil, false, nil, ""),
 		wf("stopping", now.Add(-9000*time.Second), 60, false, nil, "Stop"),
 	}}
@@ -121,15 +126,15 @@ func TestEnforceDeadlinesMarksOverdueAndTerminatesStuckWorkflows(t *testing.T) {
 	if f.selector != "app.kubernetes.io/instance=cv,workflows.argoproj.io/phase=Running" {
 		t.Errorf("labelSelector %q", f.selector)
 	}
-	if out["overdue-count"] != "3" || out["terminated-count"] != "1" {
+	if out["overdue-count"] != "5" || out["terminated-count"] != "1" {
 		t.Errorf("outputs %v", out)
 	}
 	// marked-recently was marked by an earlier run and is not yet due: its mark is never rewritten;
 	// stopping has an operator's shutdown, which the watchdog never changes.
-	if got := strings.Join(sortedKeys(f.patches), ","); got != "overdue,overdue-ref,stuck" {
+	if got := strings.Join(sortedKeys(f.patches), ","); got != "marked-junk,overdue,overdue-ref,resubmitted,stuck" {
 		t.Fatalf("patched %s", got)
 	}
-	for _, n := range []string{"overdue", "overdue-ref"} {
+	for _, n := range []string{"overdue", "overdue-ref", "resubmitted", "marked-junk"} {
 		raw, _ := json.Marshal(f.patches[n])
 		if !bytes.Contains(raw, []byte(AnnotationDeadlinePassed)) || bytes.Contains(raw, []byte("spec")) {
 			t.Errorf("%s: patch %s (want only the deadline-passed annotation)", n, raw)

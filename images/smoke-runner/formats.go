@@ -28,7 +28,7 @@ var (
 )
 
 // Optimizer types per category: a copy of the chart's optimizer catalogue
-// (charts/cogniverse/files/optimizers.yaml, the one source); tests/test_chart_facts.py fails when they differ.
+// (charts/cogniverse/files/optimizers.yaml, the one source); tests/chart/test_chart_facts.py fails when they differ.
 var optimizerTypes = map[string][]string{
 	"dspy":    {"GEPA", "Bootstrap", "SIMBA", "MIPRO"},
 	"routing": {"modality", "cross_modal", "routing", "workflow", "unified"},

@@ -55,7 +55,9 @@ def session_figures() -> None:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _FIGURES:
-        terminalreporter.write_line(_FIGURES[0].line())
+        row = _FIGURES[0].row(terminalreporter.stats)
+        _FIGURES[0].record(row)
+        terminalreporter.write_line(_FIGURES[0].line(row))
 
 
 @pytest.fixture(scope="session")
@@ -96,6 +98,18 @@ def guide_run(request: pytest.FixtureRequest, session_namespaces: set[str]) -> I
         yield run
     finally:
         run.cleanup()
+        _record_guide(run)
+
+
+def _record_guide(run: GuideRun) -> None:
+    """Each guide command's seconds, for the leg's table (benchmarks/bench_smoke.py --sessions): the guide
+    is a leg's critical path, and this says which of its commands took the time."""
+    target = os.environ.get("COGNIVERSE_SESSION_FIGURES")
+    if target:
+        name = os.environ.get("COGNIVERSE_SESSION_NAME") or "pytest"
+        with open(f"{target}.guide", "a") as out:
+            out.writelines(f"{name}\t{r.seconds:.1f}\t{r.command.line}\t{(r.ran or r.command.text)[:100]}\n"
+                           for r in run.results if not r.not_run)
 
 
 @pytest.fixture(scope="module")

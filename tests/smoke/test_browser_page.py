@@ -18,7 +18,8 @@ import pytest
 
 from test_browser import Page, browser  # noqa: F401 (browser: the module's Chromium fixture)
 
-pytestmark = pytest.mark.smoke
+# argo_leg("first"): the browser harness on a loopback page, no Argo: one leg of the matrix runs it
+pytestmark = [pytest.mark.smoke, pytest.mark.argo_leg("first")]
 OFFLINE = {"offline.example.invalid": "stands in for an external host the machine cannot reach"}
 EXTERNAL = "fetch('https://offline.example.invalid/stars').then(r => r.json());"  # no catch, as Phoenix does
 

@@ -1,5 +1,5 @@
 """Install the chart the way users do: from a signed package in an OCI registry (the loopback Distribution
-registry with TLS and basic auth of tests/registrylib.py), with Helm 3 and Helm 4, and compare what was
+registry with TLS and basic auth of tests/lib/registrylib.py), with Helm 3 and Helm 4, and compare what was
 installed with what the working tree installs (`helm upgrade --dry-run=server` of the tree over the same
 release: the cluster renders both with the same capabilities).
 

@@ -283,3 +283,44 @@ def test_kubectl_top_pods_answers():
     assert re.fullmatch(r"\d+m", row[1]) and re.fullmatch(r"\d+Mi", row[2]), row  # CPU(cores), MEMORY(bytes)
     node = kubectl("top", "node").stdout
     assert "cogniverse-local" in node
+
+
+# ---------------------------------------------------------------- etcd: TLS and client certificates only
+ETCD = ("127.0.0.1", 2379)
+PKI = Path(os.environ.get("COGNIVERSE_CLUSTER_STATE", "/var/lib/cogniverse-local-cluster")) / "pki"
+
+
+def _etcd_get(path: str, tls: bool, cert: str | None = None) -> str:
+    """GET path from etcd's client port as a host process (or a hostNetwork pod) could; the answer's first
+    line, or the error that ended the exchange."""
+    import http.client
+    import ssl
+
+    if tls:
+        context = ssl.create_default_context(cafile=str(PKI / "etcd-ca.crt"))
+        if cert:
+            context.load_cert_chain(str(PKI / f"{cert}.crt"), str(PKI / f"{cert}.key"))
+        conn = http.client.HTTPSConnection(*ETCD, context=context, timeout=5)
+    else:
+        conn = http.client.HTTPConnection(*ETCD, timeout=5)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return f"{response.status} {response.read(200).decode(errors='replace')}"
+    except (OSError, http.client.HTTPException) as err:
+        return f"error {type(err).__name__}: {err}"
+    finally:
+        conn.close()
+
+
+@pytest.mark.argo_leg("first")
+def test_etcd_answers_only_tls_clients_with_the_api_servers_certificate():
+    """attack21d #12: a plain-HTTP etcd on 127.0.0.1:2379 let any hostNetwork pod read every Secret. Now a
+    plain request, a TLS request without a certificate and one with a cluster-CA certificate (the admin's) get
+    nothing, while the API server's etcd client certificate does, and the API reads etcd."""
+    assert _etcd_get("/health", tls=True, cert="apiserver-etcd-client").startswith("200 "), "etcd is not serving"
+    for answer in (_etcd_get("/version", tls=False), _etcd_get("/version", tls=True),
+                   _etcd_get("/version", tls=True, cert="admin")):
+        assert not answer.startswith("200") and "etcdserver" not in answer, answer
+    assert kubectl("get", "--raw", "/readyz/etcd").stdout.strip() == "ok"
+    assert kubectl("-n", "kube-system", "get", "secrets", "-o", "name").returncode == 0

@@ -135,6 +135,16 @@ def test_every_route_to_a_privileged_token_is_refused(two, tenant):
         "Pod by spec.serviceAccount": (lambda: core.create_namespaced_pod(ns, {
             "metadata": {"name": "route-old"}, "spec": {"serviceAccount": PROV, "containers": [{"name": "c", "image": "x", **RESTRICTED}]}}),
             "only Argo's workflow controller"),
+        # attack21d #4, #5, #15: run state only Argo's controller writes, the watchdog only templateWriters change
+        "claims Argo would delete": (wf({**_wf(ns, entrypoint="main", templates=inline), "status": {"persistentVolumeClaims": [
+            {"name": "b", "persistentVolumeClaim": {"claimName": "cogniverse-backups"}}]}}), "status.persistentVolumeClaims of a new workflow"),
+        "forged lock holder": (wf({**_wf(ns, entrypoint="main", templates=inline), "status": {"synchronization": {"mutex": {"holding": [
+            {"mutex": f"{ns}/Mutex/tenant-provisioning", "holder": "x"}]}}}}), "status.synchronization"),
+        "watchdog suspended": (lambda: custom.patch_namespaced_custom_object("argoproj.io", "v1alpha1", ns, "cronworkflows", "deadline-watchdog",
+                                                                             {"spec": {"suspend": True}}),
+                               "only argo.templateWriters may update the cronworkflows deadline-watchdog"),
+        "watchdog deleted": (lambda: custom.delete_namespaced_custom_object("argoproj.io", "v1alpha1", ns, "cronworkflows", "deadline-watchdog"),
+                             "only argo.templateWriters may delete the cronworkflows deadline-watchdog"),
         "token Secret": (lambda: core.create_namespaced_secret(ns, {
             "metadata": {"name": "route", "annotations": {"kubernetes.io/service-account.name": WATCH}},
             "type": "kubernetes.io/service-account-token"}), f"no token Secret may be made for {WATCH}"),
@@ -152,6 +162,10 @@ def test_every_route_to_a_privileged_token_is_refused(two, tenant):
     # the same admin's ordinary Workflow is admitted (then removed)
     name = custom.create_namespaced_custom_object("argoproj.io", "v1alpha1", ns, "workflows",
                                                   _wf(ns, entrypoint="main", templates=inline, suspend=True))["metadata"]["name"]
+    # ... but a metadata-only update marking it finished (attack21d #7: Argo would release its locks and stop running it) is not
+    completed = refusal(lambda: custom.patch_namespaced_custom_object("argoproj.io", "v1alpha1", ns, "workflows", name, {
+        "metadata": {"labels": {"workflows.argoproj.io/completed": "true"}}}))
+    assert "labels workflows.argoproj.io/*" in completed, completed
     custom.delete_namespaced_custom_object("argoproj.io", "v1alpha1", ns, "workflows", name)
 
 

@@ -6,7 +6,7 @@ The fault is the one the user's guide ran into: daily-backup's backups claim doe
 workflows.volumes.backups.existingClaim names a claim nobody created), its pod stays Pending, and
 daily-cleanup queues behind it on the semaphore (limit 1). Argo enforces the deadline only when it
 next processes the workflow, which a Pending pod never causes; the watchdog run marks it, Argo fails
-it, and daily-cleanup runs. The chart-level checks: tests/test_deadline_watchdog.py.
+it, and daily-cleanup runs. The chart-level checks: tests/workflows/test_deadline_watchdog.py.
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 IN_CHECKOUT = (REPO_ROOT / "tools" / "cogniverse_chart" / "__init__.py").resolve() == Path(__file__).resolve()
 CHART_DIR = REPO_ROOT / "charts" / "cogniverse"
 PROFILES_DIR = REPO_ROOT / "values"
+#: The arguments of the command being run (set by cli.main; SARIF records them as its invocation). Kept here,
+#: not in cli: `python -m cogniverse_chart.cli` runs cli as __main__, a module of its own.
+ARGV: list[str] = []
 
 
 def __getattr__(name: str) -> str:

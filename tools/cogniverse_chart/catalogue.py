@@ -11,8 +11,8 @@ renders has its block (the templates name each object `kebabcase <key>`).
                    optimizations (a block with `optimizers`) in scheduled-optimization, the rest in
                    scheduled-maintenance
 
-`generate`, the test helpers (tests/chart_utils.py) and the guide runner read it from here;
-tests/test_catalogue.py checks it against what the chart renders.
+`generate`, the test helpers (tests/lib/chart_utils.py) and the guide runner read it from here;
+tests/workflows/test_catalogue.py checks it against what the chart renders.
 """
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ def _guide_values(chart: Path, cfg: "Config") -> Path | None:
 
 def generated_files(chart: Path, with_docs: bool | Generated) -> list[Finding]:
     """values.schema.json, the generated documentation and the guide workflows are current."""
-    from . import docs, values_schema
+    from . import docs, safe_write, values_schema
 
     want = with_docs if isinstance(with_docs, Generated) else Generated(docs=with_docs, diagrams=docs.DIAGRAMS)
     out = []
@@ -128,10 +128,21 @@ def generated_files(chart: Path, with_docs: bool | Generated) -> list[Finding]:
                            "values.schema.json is stale: run `cogniverse-chart schema` (or set "
                            "values-schema = false in the config when schema/ is not its source)",
                            str(chart / values_schema.SCHEMA_FILE)))
-    if want.docs:
+    if want.docs and not (chart / "values.schema.json").exists():  # E16: said only "values.schema.json: not found"
+        out.append(Finding("generated/docs", Severity.ERROR,
+                           "README.md has a values table but the chart has no values.schema.json, which the table is "
+                           "made from: add one, or set docs = false in the config", str(chart / "README.md")))
+    elif want.docs:
         try:
             for f in docs.plan(chart, readme=chart / "README.md", diagrams=want.diagrams):
-                if f.stale:
+                # `docs` refuses to write through a link (safe_write): a linked file could never be brought
+                # up to date, so check calls it stale, as `docs --check` does
+                link = f.path.parent == chart and safe_write.link_on_way(f.path, chart)
+                if link:
+                    out.append(Finding("generated/docs", Severity.ERROR,
+                                       f"{link} is a symbolic link, which `cogniverse-chart docs` refuses to write "
+                                       f"through: replace it with a regular file", str(f.path)))
+                elif f.stale:
                     out.append(Finding("generated/docs", Severity.ERROR,
                                        "generated documentation is stale: run `cogniverse-chart docs`", str(f.path)))
         except ToolkitError as exc:

@@ -102,7 +102,7 @@ def _chosen_command(argv: list[str]) -> str | None:
             next(it, None)
         elif not arg.startswith("-"):
             return arg if arg in COMMANDS else None
-        elif arg in ("-h", "--help"):
+        elif arg in ("-h", "--help", "--"):  # `--` before the command: argparse's error lists every command (E28)
             return None
     return None
 
@@ -143,10 +143,23 @@ class _VersionAction(argparse.Action):
         parser.exit(0)
 
 
+def _skip_argparse_catalogue() -> None:
+    """argparse passes every help and error text through gettext, which looks for a translation catalogue
+    of the default domain on each call (locale names expanded and normalised: a tenth of the parser's
+    start-up in `validate`). Where no catalogue is installed the lookups can only return the text itself,
+    so they are skipped; where one is, argparse translates as always."""
+    import gettext
+
+    if gettext.find(gettext.textdomain()) is None:
+        argparse._ = lambda message: message  # type: ignore[attr-defined]
+        argparse.ngettext = lambda singular, plural, n: singular if n == 1 else plural  # type: ignore[attr-defined]
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser; given argv naming a subcommand, only that subcommand's module is imported (each
     imports its own libraries: jinja2, the lint rules, the kubernetes client), which keeps start-up short
     for scripts and pipelines. Help and unknown commands still see every subcommand."""
+    _skip_argparse_catalogue()
     parser = _Parser(prog="cogniverse-chart", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action=_VersionAction)
     add_global_args(parser, top=True)
@@ -199,6 +212,9 @@ def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
     argv = _ARGV = _pre_commit_argv(argv, parser)
+    from . import ARGV
+
+    ARGV[:] = argv
     args = parser.parse_args(argv)
     prog = f"cogniverse-chart {args.command}"
     if args.output != "github":
@@ -236,9 +252,13 @@ def _run(args: argparse.Namespace, prog: str) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # output piped into `head` and closed early
-        sys.stderr.close()
-        return 1
+    except BrokenPipeError:  # output piped into `head` and closed early: 141 (128 + SIGPIPE), as a shell tool
+        # killed by the signal would give; never 1, which means findings (D58)
+        try:
+            sys.stdout = open(os.devnull, "w")  # the interpreter's flush at exit must not fail again
+        except OSError:
+            pass
+        return 141
     # Safety nets: the commands turn these into precise ToolkitErrors where they can arise; anything
     # that slips through still ends as one line and exit 2, never a traceback.
     except UnicodeError as exc:

@@ -195,12 +195,15 @@ def find(start: Path) -> Config:
     for d in [start, *start.parents]:
         if _shared(d):
             break
-        if (d / DOTFILE).is_file():
-            return read(_ours(d / DOTFILE))
         py = d / "pyproject.toml"
-        if py.is_file() and TABLE in read_text_limited(py):
-            if _tool_table(_read_toml(py)) is not None:
-                return read(_ours(py))
+        in_py = py.is_file() and TABLE in read_text_limited(py) and _tool_table(_read_toml(py)) is not None
+        if (d / DOTFILE).is_file():
+            if in_py:  # two configs in one folder: the pyproject table was silently ignored (E27)
+                raise ToolkitError(f"{d / DOTFILE} and {py} [tool.{TABLE}] both configure cogniverse-chart in one "
+                                   f"folder: keep one (or pass --config FILE)")
+            return read(_ours(d / DOTFILE))
+        if in_py:
+            return read(_ours(py))
         if (d / ".git").exists():
             break
     return Config()

@@ -56,8 +56,22 @@ def _chart_yaml(chart: Path) -> tuple[str, Any]:
         return _packaged_chart_yaml(chart)
     path = chart / "Chart.yaml"
     check_chart_file(path)
-    objs = load_document(read_text(path), str(path))
+    # a UTF-8 BOM is no part of the first key: Helm and chart-testing's yamale read past it (E18)
+    objs = load_document(read_text(path).removeprefix("\ufeff"), str(path))
     return str(path), (objs[0] if objs else None)
+
+
+def duplicate_keys(chart: Path) -> list[Finding]:
+    """Keys given twice in Chart.yaml (E19: a merge of two branches' bumps leaves two `version:` lines; Helm
+    keeps the last, the version-bump check read that one, and nothing said so)."""
+    from .perf.yaml_loader import load_chunk
+
+    if chart.is_file():
+        return []
+    path = chart / "Chart.yaml"
+    _, dups = load_chunk(read_text(path).removeprefix("\ufeff"), str(path), 0)
+    return [Finding("ct/chart-yaml", Severity.ERROR, f"key {d} is given twice: Helm keeps the last one silently; "
+                    f"remove one", str(path)) for d in dups]
 
 
 def _packaged_chart_yaml(package: Path) -> tuple[str, Any]:
@@ -90,7 +104,7 @@ def chart_yaml(chart: Path) -> list[Finding]:
     from .validate import describe_error
 
     source, meta = _chart_yaml(chart)
-    out = []
+    out = duplicate_keys(chart)
     for e in sorted(jsonschema.Draft7Validator(CHART_SCHEMA).iter_errors(meta),
                     key=lambda e: list(map(str, e.absolute_path))):
         for path, msg in describe_error(e):

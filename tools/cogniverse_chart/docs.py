@@ -6,36 +6,29 @@
   Nothing outside the markers is touched.
 - values.yaml: the `# --` description above each key, from the schema parts (values_comments).
 - docs/workflows-diagrams.md: a Mermaid flowchart of each WorkflowTemplate/CronWorkflow (steps,
-  DAG, conditions, nested templates, exit handler) and a weekly calendar of the CronWorkflows.
+  DAG, conditions, nested templates, exit handler) and a weekly calendar of the CronWorkflows
+  (diagrams.py).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import yaml
 
 from . import CHART_DIR, REPO_ROOT, chart_facts, io_limits
-from .cronexpr import CronError, parse
 from .documents import Document
 from .errors import ToolkitError
-from .argo.model import WorkflowSpec, dag_tasks, names, step_groups, template_type, workflow_specs
-from .lint.structure import task_dependencies
+from .diagrams import TEMPLATES, calendar, workflow_docs  # noqa: F401 - calendar: part of this module's API
 from .render import RenderRequest, render
 from .values_comments import with_descriptions
 
 START, END = "<!-- values-table:start -->", "<!-- values-table:end -->"
 README = CHART_DIR / "README.md"
 DIAGRAMS = REPO_ROOT / "docs" / "workflows-diagrams.md"
-
-_env = jinja2.Environment(loader=jinja2.PackageLoader("cogniverse_chart", "templates"),
-                          keep_trailing_newline=True, autoescape=False, undefined=jinja2.StrictUndefined)
-
 
 # --------------------------------------------------------------------------- values table
 
@@ -148,7 +141,7 @@ def values_table(chart: Path = CHART_DIR) -> str:
         values = yaml.safe_load(io_limits.read_text(values_path)) or {}
     except (OSError, json.JSONDecodeError, yaml.YAMLError) as exc:
         raise ToolkitError(f"cannot read the chart's values schema or values: {exc}") from None
-    return _env.get_template("values-table.md.j2").render(rows=value_rows(schema, values))
+    return TEMPLATES.get_template("values-table.md.j2").render(rows=value_rows(schema, values))
 
 
 def values_file(chart: Path = CHART_DIR) -> DocFile:
@@ -172,207 +165,6 @@ def readme_with_table(readme: str, table: str, path: Path = README) -> str:
     _, tail = rest.split(END, 1)
     return f"{head}{START}\n{table}{END}{tail}"
 
-
-# --------------------------------------------------------------------------- workflow diagrams
-
-def _id(*parts: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", "__".join(parts))
-
-
-def _label(text: str) -> str:
-    return _CONTROL.sub(" ", text.replace('"', "'"))
-
-
-_CONTROL = re.compile("[\x00-\x1f\x7f\u2028\u2029]")
-
-
-def _inline(text: Any) -> str:
-    """Text for an inline code span of the page: a name the chart controls (a parameter named
-    "x`\ntouch ...") cannot end the span or start a line of its own (D12)."""
-    return _CONTROL.sub(lambda m: json.dumps(m[0])[1:-1], str(text)).replace("`", "'")
-
-
-class _Flow:
-    """Builds one Mermaid flowchart; nested templates become subgraphs."""
-
-    def __init__(self, w: WorkflowSpec, lookup: dict[tuple[bool, str], WorkflowSpec]) -> None:
-        self.w, self.lookup = w, lookup
-        self.lines: list[str] = ["flowchart TD"]
-
-    def template(self, w: WorkflowSpec, name: str, prefix: str, depth: int) -> tuple[list[str], list[str]]:
-        """Draw template `name`; return (entry node ids, exit node ids)."""
-        t = w.templates.get(name)
-        ttype = template_type(t) if t else ""
-        if t is None or ttype not in ("steps", "dag") or depth > 3:
-            nid = _id(prefix, "leaf")
-            shape = f'{nid}["{_label(name)}"]' if ttype != "resource" else f'{nid}[/"{_label(name)}"/]'
-            self.lines.append("  " * depth + shape)
-            return [nid], [nid]
-        if ttype == "steps":
-            return self._steps(w, t, prefix, depth)
-        return self._dag(w, t, prefix, depth)
-
-    def _call(self, w: WorkflowSpec, node: dict[str, Any], prefix: str, depth: int) -> tuple[list[str], list[str]]:
-        name = str(node.get("name"))
-        target_w, target = w, node.get("template")
-        ref = node.get("templateRef")
-        suffix = ""
-        if isinstance(ref, dict):
-            lib = self.lookup.get((bool(ref.get("clusterScope")), str(ref.get("name"))))
-            target = str(ref.get("template"))
-            suffix = f" ({ref.get('name')}/{target})"
-            if lib is None:
-                nid = _id(prefix)
-                self.lines.append("  " * depth + f'{nid}["{_label(name + suffix)}"]')
-                return [nid], [nid]
-            target_w = lib
-        loop = " ×N" if any(k in node for k in ("withItems", "withParam", "withSequence")) else ""
-        t = target_w.templates.get(str(target))
-        if t is not None and template_type(t) in ("steps", "dag") and depth < 3:
-            sid = _id(prefix, "sub")
-            self.lines.append("  " * depth + f'subgraph {sid}["{_label(name + loop + suffix)}"]')
-            ins, outs = self.template(target_w, str(target), prefix, depth + 1)
-            self.lines.append("  " * depth + "end")
-            return ins, outs
-        nid = _id(prefix)
-        shown = name if str(target) == name else f"{name}: {target}"
-        self.lines.append("  " * depth + f'{nid}["{_label(shown + loop + suffix)}"]')
-        return [nid], [nid]
-
-    def _edge(self, a: str, b: str, cond: str | None = None) -> None:
-        if cond:
-            self.lines.append(f'  {a} -.->|"{_label(_short_when(cond))}"| {b}')
-        else:
-            self.lines.append(f"  {a} --> {b}")
-
-    def _steps(self, w: WorkflowSpec, t: dict[str, Any], prefix: str, depth: int) -> tuple[list[str], list[str]]:
-        first: list[str] = []
-        prev: list[str] = []
-        for gi, group in enumerate(step_groups(t)):
-            outs: list[str] = []
-            for s in group:
-                ins, o = self._call(w, s, _id(prefix, str(s.get("name"))), depth)
-                for a in prev:
-                    for b in ins:
-                        self._edge(a, b, s.get("when"))
-                if gi == 0:
-                    first += ins
-                outs += o
-            prev = outs
-        return first, prev
-
-    def _dag(self, w: WorkflowSpec, t: dict[str, Any], prefix: str, depth: int) -> tuple[list[str], list[str]]:
-        tasks = dag_tasks(t)
-        ends: dict[str, tuple[list[str], list[str]]] = {}
-        for task in tasks:
-            ends[str(task.get("name"))] = self._call(w, task, _id(prefix, str(task.get("name"))), depth)
-        depended = set()
-        roots: list[str] = []
-        for task in tasks:
-            deps = [d for d in task_dependencies(task) if d in ends]
-            depended.update(deps)
-            if not deps:
-                roots += ends[str(task.get("name"))][0]
-            for d in deps:
-                for a in ends[d][1]:
-                    for b in ends[str(task.get("name"))][0]:
-                        self._edge(a, b, task.get("when"))
-        leaves = [n for name, (_, o) in ends.items() if name not in depended for n in o]
-        return roots, leaves
-
-    def build(self) -> str:
-        ep = self.w.spec.get("entrypoint")
-        ins, outs = self.template(self.w, str(ep), "main", 1) if ep else ([], [])
-        self.lines.append('  start(["start"])')
-        for n in ins:
-            self._edge("start", n)
-        on_exit = self.w.spec.get("onExit")
-        if isinstance(on_exit, str):
-            self.lines.append('  subgraph exit_handler["exit handler (always runs)"]')
-            eins, _ = self.template(self.w, on_exit, "exit", 2)
-            self.lines.append("  end")
-            for a in outs:
-                for b in eins:
-                    self.lines.append(f"  {a} -.-> {b}")
-        return "\n".join(self.lines)
-
-
-def _short_when(expr: str) -> str:
-    text = re.sub(r"\{\{\s*(?:steps|tasks)\.([\w-]+)\.outputs\.parameters\.([\w-]+)\s*\}\}", r"\1.\2", str(expr))
-    text = re.sub(r"\{\{\s*(?:inputs|workflow)\.parameters\.([\w-]+)\s*\}\}", r"\1", text)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-_DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-
-
-def calendar(docs: list[Document]) -> str:
-    """A Markdown week grid: one row per start time, one column per weekday."""
-    slots: dict[tuple[str, str], dict[int, list[str]]] = {}
-    notes: list[str] = []
-    for d in docs:
-        if d.kind != "CronWorkflow":
-            continue
-        spec = d.obj.get("spec") or {}
-        tz = spec.get("timezone") or "UTC"
-        suspended = " (suspended)" if spec.get("suspend") else ""
-        for expr in spec.get("schedules") or ([spec["schedule"]] if spec.get("schedule") else []):
-            try:
-                s = parse(str(expr))
-            except CronError as e:
-                notes.append(f"`{d.name}`: invalid schedule `{expr}` ({e})")
-                continue
-            if s.every is not None:
-                notes.append(f"`{d.name}`: every {s.every} ({expr})")
-                continue
-            monthly = not s.dom_star and s.dow_star
-            days = sorted(s.weekdays) if not monthly else list(range(7))
-            label = f"{d.name}{suspended}"
-            if monthly or len(s.months) < 12:
-                dom = ",".join(map(str, sorted(s.days)))
-                label += f" (day {dom} of month)" if monthly else " (some months)"
-                if monthly:
-                    days = []
-                    notes.append(f"`{d.name}`: `{expr}` ({tz}), on day {dom} of the month")
-            for h in sorted(s.hours):
-                for m in sorted(s.minutes):
-                    cell = slots.setdefault((f"{h:02d}:{m:02d}", tz), {})
-                    for wd in days:
-                        cell.setdefault((wd - 1) % 7, []).append(label)
-    if not slots and not notes:
-        return "No CronWorkflows are enabled in the default values."
-    lines = ["| time | " + " | ".join(_DAYS) + " |", "| --- |" + " --- |" * 7]
-    for (hm, tz), cells in sorted(slots.items()):
-        if not cells:
-            continue
-        row = [", ".join(f"`{_inline(n)}`" for n in cells.get(i, [])) for i in range(7)]
-        lines.append(f"| {hm} {tz} | " + " | ".join(row) + " |")
-    out = "\n".join(lines)
-    if notes:
-        out += "\n\nMonthly and other schedules:\n\n" + "\n".join(f"- {n}" for n in notes)
-    return out + "\n"
-
-
-def workflow_docs(docs: list[Document]) -> str:
-    specs = [w for d in docs for w in workflow_specs(d)]
-    lookup = {(w.doc.kind == "ClusterWorkflowTemplate", w.doc.name): w for w in specs
-              if w.doc.kind in ("WorkflowTemplate", "ClusterWorkflowTemplate")}
-    # A run of a template in this stream (each chart CronWorkflow) is drawn as that template, once.
-    runs: dict[str, list[str]] = {}
-    for w in specs:
-        ref = w.spec.get("workflowTemplateRef")
-        if isinstance(ref, dict) and (bool(ref.get("clusterScope")), str(ref.get("name"))) in lookup:
-            runs.setdefault(str(ref.get("name")), []).append(f"{w.doc.kind} `{_inline(w.doc.name)}`")
-    items = []
-    for w in sorted(specs, key=lambda w: (w.doc.kind != "WorkflowTemplate", w.doc.name)):
-        if w.doc.kind not in ("WorkflowTemplate", "ClusterWorkflowTemplate") and "workflowTemplateRef" in w.spec \
-                and str((w.spec.get("workflowTemplateRef") or {}).get("name")) in runs:
-            continue
-        params = ", ".join(f"`{_inline(p)}`" for p in names((w.spec.get("arguments") or {}).get("parameters")))
-        by = runs.get(w.doc.name) if w.doc.kind == "WorkflowTemplate" else None
-        items.append({"kind": _inline(w.doc.kind), "name": _inline(w.doc.name), "params": params, "mermaid": _Flow(w, lookup).build(),
-                      "runs": ", ".join(by or [])})
-    return _env.get_template("workflows-diagrams.md.j2").render(workflows=items, calendar=calendar(docs))
 
 
 def default_render(chart: Path = CHART_DIR) -> list[Document]:
@@ -411,3 +203,4 @@ def plan(chart: Path = CHART_DIR, readme: Path = README, diagrams: Path | None =
     wanted = workflow_docs(docs if docs is not None else default_render(chart))
     files.append(DocFile(diagrams, io_limits.read_text(diagrams) if diagrams.exists() else None, wanted))
     return files
+

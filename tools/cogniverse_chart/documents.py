@@ -12,7 +12,7 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from . import io_limits
 from .errors import ToolkitError
@@ -147,8 +147,12 @@ class Document:
         return f"{self.kind or '?'}/{self.name or '?'} ({self.source})"
 
 
-def iter_documents(chunks: Iterable[Chunk], source: str) -> Iterator[Document]:
-    """Documents of (text, first line, clean) chunks: see parse_stream."""
+def iter_documents(chunks: Iterable[Chunk], source: str,
+                   on_error: Callable[[ToolkitError, int], None] | None = None) -> Iterator[Document]:
+    """Documents of (text, first line, clean) chunks: see parse_stream. With `on_error`, a document that
+    cannot be read (invalid YAML, not a mapping) is handed to it with its first line and the documents
+    after it are still read, as kubeconform does (attack24d F1); limits (io_limits.LimitExceeded) and
+    problems of the stream itself (not UTF-8, a bad separator) still end the file."""
     for i, (chunk, first_line, clean) in enumerate(chunks):
         if not chunk or chunk.isspace():  # (strip() would copy every document)
             continue
@@ -156,14 +160,23 @@ def iter_documents(chunks: Iterable[Chunk], source: str) -> Iterator[Document]:
             chunk = "\n" + chunk[2:]
         m = _SOURCE_RE.search(chunk) if "# Source:" in chunk else None
         where = m.group(1).strip() if m else source
-        objs, dups = load_chunk(chunk, source, first_line, clean)
+        try:
+            objs, dups = load_chunk(chunk, source, first_line, clean)
+            bad = next((o for o in objs if o is not None and not isinstance(o, dict)), None)
+            if bad is not None:
+                raise ToolkitError(f"{where}: document {i}: expected a mapping (a Kubernetes object), "
+                                   f"got {type(bad).__name__}")
+        except io_limits.LimitExceeded:
+            raise
+        except ToolkitError as exc:
+            if on_error is None:
+                raise
+            on_error(exc, first_line)
+            continue
         repeated = tuple(dups) if dups else ()
         for obj in objs:
             if obj is None:
                 continue
-            if not isinstance(obj, dict):
-                raise ToolkitError(f"{where}: document {i}: expected a mapping (a Kubernetes object), "
-                                   f"got {type(obj).__name__}")
             kind = obj.get("kind")
             if type(kind) is str and kind.endswith("List") and isinstance(obj.get("items"), list):
                 yield from (Document(item, where, i, repeated, first_line)
@@ -184,12 +197,13 @@ def _describe_os_error(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def read_file(path: Path, source: str | None = None) -> Iterator[Document]:
+def read_file(path: Path, source: str | None = None,
+              on_error: Callable[[ToolkitError, int], None] | None = None) -> Iterator[Document]:
     """Documents of one file (or '-' for stdin), read in blocks: memory stays bounded by the largest
-    document, however long the stream."""
+    document, however long the stream. `on_error`: see iter_documents."""
     name = source or str(path)
     if str(path) == "-":
-        yield from iter_documents(split_stream(sys.stdin.buffer.read, "<stdin>"), "<stdin>")
+        yield from iter_documents(split_stream(sys.stdin.buffer.read, "<stdin>"), "<stdin>", on_error)
         return
     if not path.is_dir():  # a FIFO or a device is refused before open() (which would wait for a writer)
         io_limits.check_file(path, "")
@@ -202,7 +216,7 @@ def read_file(path: Path, source: str | None = None) -> Iterator[Document]:
         raise ToolkitError(f"{name}: cannot read: {_describe_os_error(exc)}") from None
     with f:
         try:
-            yield from iter_documents(split_stream(f.read, name), name)
+            yield from iter_documents(split_stream(f.read, name), name, on_error)
         except IsADirectoryError:
             raise ToolkitError(f"{name}: is a directory, not a manifest file") from None
         except OSError as exc:

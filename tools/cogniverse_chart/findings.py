@@ -80,6 +80,11 @@ def _suppressed(rule: str, ignored: dict[str, str]) -> str | None:
     return None
 
 
+#: A suppression's reason is a sentence or two; beyond this it is refused (the API server caps all annotations
+#: of an object at 256 KiB together)
+MAX_REASON = 1024
+
+
 def annotation_rule(name: str) -> str:
     """The rule id an annotation names after the prefix: `policy.image-tag` -> policy/image-tag (the first
     dot ends the family; later dots belong to the id, as in schema.k8s-1.30), `schema` -> the family."""
@@ -148,7 +153,15 @@ class Policy:
             return ("config/suppression-reason", Severity.ERROR,
                     f"annotation {key} must say why the finding is ignored (a reason in words); "
                     f"it suppresses nothing until it does")
+        if len(reason) > MAX_REASON:  # E22: a 300,000-character "reason" suppressed; the API server refuses such
+            return ("config/suppression-reason", Severity.ERROR,  # annotations (256 KiB for all of them)
+                    f"annotation {key}: its reason has {len(reason):,} characters; say why in at most "
+                    f"{MAX_REASON:,}; it suppresses nothing until it does")
         named = annotation_rule(rule)
+        if named.endswith("/") or "//" in named:  # `ignore.schema.`: an empty rule part matches no finding (E21)
+            return ("config/suppression-unknown-rule", Severity.WARNING,
+                    f"annotation {key} has an empty rule part: write {SUPPRESS_PREFIX}{named.split('/')[0]} for the "
+                    f"whole family or {SUPPRESS_PREFIX}{named.split('/')[0]}.RULE; it suppresses nothing")
         if not known_rule(named):
             return ("config/suppression-unknown-rule", Severity.WARNING,
                     f"annotation {key} names no rule or family the toolkit has (see `cogniverse-chart lint "

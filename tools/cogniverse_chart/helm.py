@@ -96,16 +96,23 @@ def _offline_env(kubeconfig: str) -> dict[str, str]:
     return env
 
 
+#: helm binaries whose `version --short` failed, with the last line of what they said
+_FAILED: dict[str, str] = {}
+
+
 @functools.cache
 def _probe(path: str) -> Helm | None:
     try:
         with tempfile.NamedTemporaryFile(prefix="kubeconfig-") as empty:  # `helm version` reads KUBECONFIG too
-            out = subprocess.run([path, "version", "--short"], capture_output=True, text=True, timeout=30,
-                                 env=_offline_env(empty.name)).stdout
+            proc = subprocess.run([path, "version", "--short"], capture_output=True, text=True, timeout=30,
+                                  env=_offline_env(empty.name))
     except (OSError, subprocess.TimeoutExpired):
         return None
+    out = proc.stdout
     m = _VERSION_RE.search(out)
     if not m:
+        if proc.returncode and proc.stderr.strip():  # a helm that cannot start (HELM_DRIVER=bogus): said (E14)
+            _FAILED[path] = proc.stderr.strip().splitlines()[-1][:200]
         return None
     version = (int(m[1]), int(m[2]), int(m[3]))
     if version[0] == 3 and version[:2] < MIN_HELM3:
@@ -137,6 +144,10 @@ def find_helm(major: int | None = None) -> Helm:
         helm = _probe(path)
         if helm and (major is None or helm.major == major):
             return helm
+    failed = next(((path, said) for path in _candidates(major) if (said := _FAILED.get(path))), None)
+    if failed:
+        raise ToolkitError(f"{failed[0]} is there but `helm version` failed: {failed[1]} (check the HELM_* settings "
+                           f"of the environment)")
     raise ToolkitError(f"no {want} binary found; put helm on PATH or set $HELM{major or ''}")
 
 

@@ -53,3 +53,11 @@ def redact_secret(obj: dict[str, Any], findings: list[Any]) -> list[Any]:
                 message = message.replace(spelled, instead)
         out.append(f if message == f.message else dataclasses.replace(f, message=message))
     return out
+
+
+def hide_in(message: str, value: Any) -> str:
+    """message with every spelling of value (and of the values inside it) hidden."""
+    pairs = sorted({(s, hidden(v)) for v in _values(value) for s in _spellings(v)}, key=lambda p: -len(p[0]))
+    for spelled, instead in pairs:
+        message = message.replace(spelled, instead)
+    return message

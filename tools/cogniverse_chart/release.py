@@ -264,6 +264,8 @@ def check_version_bump(chart: Path = CHART_DIR, main: str = "main") -> VersionCh
 def bump_message(result: VersionCheck, chart: Path = CHART_DIR) -> str:
     now = (f"still {result.version}" if result.base_version == result.version
            else f"{result.version}, not above {result.base_version} by SemVer precedence")
+    # the CHANGELOG and Artifact Hub advice only for a chart that keeps a CHANGELOG.md (E33)
+    changelog = (f", add a `## NEW_VERSION` section to {chart}/CHANGELOG.md and run `cogniverse-chart annotations`"
+                 if (Path(chart) / "CHANGELOG.md").is_file() else "")
     return (f"{chart}/ changed since {result.base[:12]} ({result.how}) but Chart.yaml `version` is {now}: bump `version` in {chart}/Chart.yaml (patch for fixes, minor for new features "
-            f"or values, major for breaking changes), add a `## NEW_VERSION` section to {chart}/CHANGELOG.md "
-            f"and run `cogniverse-chart annotations`")
+            f"or values, major for breaking changes){changelog}")

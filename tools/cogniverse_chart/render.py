@@ -49,6 +49,9 @@ class RenderRequest:
 
         for key, value in (("release", self.release), ("namespace", self.namespace)):
             if problem := name_problem(key, value):
+                if key == "namespace" and value == self.release:  # E26: blamed an option nobody gave
+                    raise ToolkitError(f"the namespace defaults to the release name {value!r}, which is not {problem}: "
+                                       f"give one with --namespace or `namespace` in the config"[:300])
                 raise ToolkitError(f"--{key} {value!r}: expected {problem} (it defaults to the chart's name; give "
                                    f"one with --{key} or `{key}` in the config)"[:300])
         chart = str(self.chart)  # a relative path starting with '-' would be a Helm option
@@ -62,6 +65,9 @@ class RenderRequest:
                 if re.match(r"(?i)(https?|oci|ftp|file):/", str(f)):  # Path folds `//`: the scheme stays (D14)
                     raise ToolkitError(f"values file {f}: a URL, and URLs are not fetched (nothing leaves "
                                        f"the machine unasked): download the values file and give its path")
+                if str(f) == "-":  # E37: Helm takes `-f -`; every scenario here reads the values again
+                    raise ToolkitError("-f -: values from standard input are not taken here (each scenario and Helm "
+                                       "major reads them again): save them to a file and give its path")
                 raise ToolkitError(f"values file not found: {f}")
             # a FIFO would block helm, a device never ends: a regular file of a bounded size only
             if io_limits.check_file(f, "values file").st_size > io_limits.MAX_TEXT_BYTES:

@@ -64,8 +64,15 @@ def _root(cwd: str, workspace: str) -> Path:
 def _where(f: Finding, chart: Path | None) -> "Location":
     from .locations import Location, locate  # only the machine formats look up lines
 
+    parsed = _PARSER_AT.match(f.message) if f.rule == "schema/invalid-yaml" and not f.kind else None
+    if parsed and f.source and not f.source.startswith("<"):  # the parser's own line and column, not line 1
+        return Location(_relative(f.source), int(parsed[1]), int(parsed[2]))
     loc = locate(f.source, f.kind, f.name, f.path, chart, f.namespace, f.doc_line)
     return Location(_relative(loc.file), loc.line, loc.column)
+
+
+#: An unreadable file's finding (commands/validate.read_each) starts with where the YAML parser stopped.
+_PARSER_AT = re.compile(r"line (\d+), column (\d+): ")
 
 
 def _object(f: Finding) -> str:
@@ -166,7 +173,19 @@ def _sarif_log(command: str, rules: list[dict[str, Any]], results: list[dict[str
     driver = {"name": "cogniverse-chart", "version": __version__, "rules": rules}
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0",
             "runs": [{"tool": {"driver": driver}, "results": results,
-                      "invocations": [{**invocation, "commandLine": f"cogniverse-chart {command}".strip()}]}]}
+                      "invocations": [{**invocation, **_command_line(command)}]}]}
+
+
+def _command_line(command: str) -> dict[str, Any]:
+    """SARIF's commandLine with the arguments the run was given (E36: `--chart lib` was dropped), quoted as a
+    shell would need them, and the same as `arguments`."""
+    import shlex
+
+    from . import ARGV
+
+    if not ARGV:  # a report made by the library, not by the command line
+        return {"commandLine": f"cogniverse-chart {command}".strip()}
+    return {"commandLine": shlex.join(["cogniverse-chart", *ARGV]), "arguments": list(ARGV)}
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")

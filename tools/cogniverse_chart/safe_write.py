@@ -6,13 +6,16 @@ or `workflows/templates -> /elsewhere` must not make the maintainer's next run w
   file itself is opened with O_NOFOLLOW: a link anywhere on the way is refused, naming the path;
 - only a regular file is replaced (never a FIFO or a device);
 - in a folder of generated files (`mark`), a file that does not start with the generated header is the
-  user's own: it is never overwritten.
+  user's own: it is never overwritten;
+- the text goes to a new file beside the old one, which is then renamed over it: a failed write (a full
+  disk, a signal) leaves the old file whole.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import secrets
 import stat
 from pathlib import Path
 
@@ -112,23 +115,45 @@ def _write_in(dir_fd: int, name: str, path: Path, text: str, mark: str | None) -
             raise refuse_link(path)
         if not stat.S_ISREG(st.st_mode):
             raise ToolkitError(f"refusing to write {path}: it exists and is not a regular file")
-    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        if mark is not None and st.st_size:
+            _check_mark(dir_fd, name, path, mark)
+    # a new file beside the old one, then renamed over it: a full disk, a signal or a second run never
+    # leaves the user's file cut short or mixed (attack24d F10); the rename replaces a name, never follows it
+    tmp = f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(name, flags, 0o666, dir_fd=dir_fd)
+        fd = os.open(tmp, flags, 0o666, dir_fd=dir_fd)
+    except OSError as exc:
+        raise ToolkitError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            if st is not None:
+                os.fchmod(f.fileno(), stat.S_IMODE(st.st_mode))
+            f.write(text.encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp, dir_fd=dir_fd)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise ToolkitError(f"cannot write {path}: {exc.strerror or exc}; the file was left as it was") from None
+        raise
+
+
+def _check_mark(dir_fd: int, name: str, path: Path, mark: str) -> None:
+    """In a folder of generated files, a file that does not start with the generated header is the user's."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0), dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise refuse_link(path) from None
-        raise ToolkitError(f"cannot write {path}: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "r+b") as f:
+        raise ToolkitError(f"cannot read {path}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as f:
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
             raise ToolkitError(f"refusing to write {path}: it exists and is not a regular file")
-        if mark is not None and st is not None and st.st_size:
-            if f.read(len(mark.encode())) != mark.encode():
-                raise ToolkitError(f"refusing to overwrite {path}: it was not written by cogniverse-chart (it does "
-                                   f"not start with {mark!r}); move it away or choose another output folder")
-            f.seek(0)
-        try:
-            f.truncate(0)
-            f.write(text.encode("utf-8"))
-        except OSError as exc:
-            raise ToolkitError(f"cannot write {path}: {exc.strerror or exc}") from None
+        if f.read(len(mark.encode())) != mark.encode():
+            raise ToolkitError(f"refusing to overwrite {path}: it was not written by cogniverse-chart (it does "
+                               f"not start with {mark!r}); move it away or choose another output folder")

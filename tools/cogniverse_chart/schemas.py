@@ -33,7 +33,7 @@ SUPPORTED_KEYWORDS = frozenset({
 
 #: resource.Quantity strings as the API server parses them (k8s.io/apimachinery ParseQuantity after
 #: UnmarshalJSON's TrimSpace): a decimal number, then a binary (Ki..Ei), decimal (n, u, m, k, M..E) or
-#: exponent (e3, E-2) suffix. tests/test_validate.py holds Kubernetes' own verdicts on 31 spellings. Bundle
+#: exponent (e3, E-2) suffix. tests/validate/test_validate.py holds Kubernetes' own verdicts on 31 spellings. Bundle
 #: patterns are RE2 (no look-around): kubeconform reads the bundles exported by benchmarks/bench_validate.py.
 #: Each part is unambiguous (`[0-9]+\.?[0-9]*` backtracked quadratically on a long run of digits).
 QUANTITY_PATTERN = r"^\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]*)(?:[KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?\s*$"

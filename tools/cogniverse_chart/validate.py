@@ -204,6 +204,12 @@ class Validator:
         self._extra_checks: dict[str, Any] = {}
         self._plans: dict[str, tuple[list[tuple[_Bundle, _Target | None, int]], tuple[Check, ...] | None]] = {}
 
+    def preload(self) -> None:
+        """Read the Kubernetes bundles now (perf.parallel calls this before it forks, so both processes share
+        one copy); the Argo bundles stay lazy: most streams hold no Argo object."""
+        for b in self.k8s:
+            b.kinds  # noqa: B018 - reads the bundle
+
     def validate(self, docs: Iterable[Document]) -> list[Finding]:
         findings: list[Finding] = []
         for doc in docs:

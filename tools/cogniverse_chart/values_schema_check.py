@@ -2,8 +2,9 @@
 against it must neither reach out nor run without end:
 - `$ref`s resolve inside the document only: no network fetch and no file:// read (attack24c E38); an
   unresolvable one is one line naming values.schema.json and the reference;
-- a `pattern` that can backtrack (a quantified group, as in `^(a|a)*$`) is matched in a worker process
-  with a time bound (Python's `re` has none; Helm's RE2 is linear), reported as too slow (E39);
+- a `pattern` that can backtrack (a quantified group, as in `^(a|a)*$`, or two unbounded quantifiers, as
+  in `[a-z]*[a-z]*!`) is matched in a worker process with a time bound (Python's `re` has none; Helm's RE2
+  is linear), reported as too slow (E39), and not run again on other values;
 - a `$ref` loop is one line, not "input nested too deeply" (E40).
 """
 
@@ -11,14 +12,26 @@ from __future__ import annotations
 
 import multiprocessing
 import re
+import warnings
 from typing import Any, Iterator
 
 from .errors import ToolkitError
 
 #: seconds one pattern may take on one value
 PATTERN_SECONDS = 2.0
-#: a group with a quantifier after it: the shape catastrophic backtracking needs
-_RISKY = re.compile(r"\)[*+?{]")
+#: a quantifier that repeats without bound; two of them (`[a-z]*[a-z]*...!`, `\w+\w+$`) or one after a
+#: group (`(a|a)*`) can backtrack for hours in Python's `re` (attack24d F4): such patterns run in the worker
+_UNBOUNDED = re.compile(r"(?<!\\)(?:[*+]|\{\d*,\})")
+#: Go's POSIX classes (ASCII), as they appear inside a bracket expression: `[[:alpha:]_]`
+_POSIX = {"alnum": "0-9A-Za-z", "alpha": "A-Za-z", "ascii": r"\x00-\x7f", "blank": r"\t ",
+          "cntrl": r"\x00-\x1f\x7f", "digit": "0-9", "graph": "!-~", "lower": "a-z", "print": " -~",
+          "punct": r"!-/:-@\[-`{-~", "space": r"\t\n\v\f\r ", "upper": "A-Z", "word": "0-9A-Za-z_",
+          "xdigit": "0-9A-Fa-f"}
+_GO_SPACE = r"\t\n\f\r "  # Go's \s: no vertical tab (Python's ASCII \s has one)
+
+
+def _risky(pattern: str) -> bool:
+    return len(_UNBOUNDED.findall(pattern)) >= 2 or re.search(r"\)[*+?{]", pattern) is not None
 
 
 def _search(pattern: str, value: str) -> bool:
@@ -28,18 +41,55 @@ def _search(pattern: str, value: str) -> bool:
         return re.search(pattern, value) is not None
 
 
+def _escape(pattern: str, i: int, in_class: bool) -> tuple[str, int]:
+    """Go's meaning of the escape at pattern[i] (a backslash) in Python's syntax, and where it ends."""
+    c = pattern[i + 1:i + 2]
+    if c == "z":
+        return r"\Z", i + 2
+    if c == "Q":  # \Q...\E: a literal
+        end = pattern.find(r"\E", i + 2)
+        text = pattern[i + 2:] if end < 0 else pattern[i + 2:end]
+        return re.escape(text), len(pattern) if end < 0 else end + 2
+    if c == "x" and pattern.startswith("{", i + 2):
+        end = pattern.find("}", i + 3)
+        try:
+            return re.escape(chr(int(pattern[i + 3:end], 16))), end + 1
+        except ValueError:
+            pass
+    if c == "s":
+        return (_GO_SPACE if in_class else f"[{_GO_SPACE}]"), i + 2
+    if c == "S" and not in_class:
+        return f"[^{_GO_SPACE}]", i + 2
+    return pattern[i:i + 2], i + 2
+
+
 def go_regexp(pattern: str) -> "re.Pattern[str]":
     """A JSON Schema pattern with the meaning Go's regexp gives it (Helm checks values.schema.json with Go):
-    `$` is the end of the text only, not also before a final newline, and \\s, \\d, \\w are ASCII (D21: a
-    value "1.0\\n" passed `^...$` here and failed in Helm)."""
+    `$` is the end of the text only, not also before a final newline; \\s, \\d, \\w are ASCII and \\s has no
+    vertical tab (D21: a value "1.0\\n" passed `^...$` here and failed in Helm); `[[:alpha:]]`, `\\z`,
+    `\\Q...\\E` and `\\x{41}` are read as Go reads them (attack24d F2/F3: Python took `[[:alpha:]]` for the
+    set `[:alph` followed by `]`, and refused "abc")."""
     out, i, in_class = [], 0, False
     multiline = re.search(r"\(\?[a-zA-Z]*m", pattern) is not None
     while i < len(pattern):
         c = pattern[i]
         if c == "\\":
-            out.append(pattern[i:i + 2])
-            i += 2
+            text, i = _escape(pattern, i, in_class)
+            out.append(text)
             continue
+        if in_class and pattern.startswith("[:", i):
+            end = pattern.find(":]", i + 2)
+            name = pattern[i + 2:end] if end > 0 else ""
+            if name in _POSIX:
+                out.append(_POSIX[name])
+                i = end + 2
+                continue
+            if name[1:] in _POSIX and name.startswith("^") and out and out[-1] == "[" \
+                    and pattern.startswith("]", end + 2):  # `[[:^alpha:]]`: the whole class negated
+                out[-1] = "[^"
+                out.append(_POSIX[name[1:]])
+                i = end + 2
+                continue
         if in_class:
             in_class = c != "]"
         elif c == "[":  # `[]a]`, `[^]a]`: a ] right after the opening is a literal
@@ -53,7 +103,9 @@ def go_regexp(pattern: str) -> "re.Pattern[str]":
             c = r"\Z"
         out.append(c)
         i += 1
-    return re.compile("".join(out), re.ASCII)
+    with warnings.catch_warnings():  # Python's "possible nested set" warning is no concern of the user's
+        warnings.simplefilter("ignore")
+        return re.compile("".join(out), re.ASCII)
 
 
 class _Patterns:
@@ -62,11 +114,17 @@ class _Patterns:
     def __init__(self) -> None:
         self._pool: Any = None
         self._seen: dict[tuple[str, str], bool | None] = {}
+        #: patterns that ran out of time once: not run again on other values (attack24d F5: 2 s per value
+        #: made a list of 300 strings a 10-minute run)
+        self._slow: set[str] = set()
 
     def search(self, pattern: str, value: str) -> bool | None:
-        """True/False, or None when the match took longer than PATTERN_SECONDS."""
-        if not _RISKY.search(pattern):
+        """True/False, or None when the match took longer than PATTERN_SECONDS (or the pattern did so
+        on an earlier value)."""
+        if not _risky(pattern):
             return _search(pattern, value)
+        if pattern in self._slow:
+            return None
         key = (pattern, value)
         if key not in self._seen:
             if self._pool is None:
@@ -76,6 +134,7 @@ class _Patterns:
             except multiprocessing.TimeoutError:
                 self.close()
                 self._seen[key] = None
+                self._slow.add(pattern)
         return self._seen[key]
 
     def close(self) -> None:
@@ -101,7 +160,7 @@ def iter_errors(values: Any, schema: dict[str, Any], schema_file: str) -> Iterat
         except re.error:
             return  # the metaschema check reports a bad pattern
         if found is None:
-            yield jsonschema.ValidationError(f"pattern {patrn[:80]!r} took longer than {PATTERN_SECONDS:g} s on this "
+            yield jsonschema.ValidationError(f"pattern {patrn[:80]!r} took longer than {PATTERN_SECONDS:g} s on a "
                                              f"value (it backtracks without bound); simplify it in {schema_file}",
                                              validator="pattern-time-bound", validator_value=patrn)
         elif not found:

@@ -1,7 +1,7 @@
 """The pinned versions in versions.env, read as KEY=value lines.
 
 The package reads its own copy, data/versions.env: in the source tree a symbolic link to the repository's
-versions.env (the one source), which the wheel and sdist carry as a plain file (tests/test_wheel.py).
+versions.env (the one source), which the wheel and sdist carry as a plain file (tests/toolkit/test_wheel.py).
 
     from cogniverse_chart import versions
     versions.get("KUBERNETES_VERSION")      # "v1.37.2"

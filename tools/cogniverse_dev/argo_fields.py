@@ -5,7 +5,7 @@ Argo's controller decodes a workflow with Go's encoding/json when its typed deco
 parameter's value); encoding/json matches a key to a field in any case (and 'ſ' as 's', 'K' as 'k'), so
 `ServiceAccountName` would set serviceAccountName behind the policies' backs. The source is the toolkit's
 bundled Argo schemas (tools/cogniverse_chart/data/argo-*.json.gz, converted from Argo's full CRDs of every
-Argo version the toolkit checks); tests/test_security_token_routes.py checks the chart's copy against it.
+Argo version the toolkit checks); tests/security/test_security_token_routes.py checks the chart's copy against it.
 """
 
 from __future__ import annotations

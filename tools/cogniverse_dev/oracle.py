@@ -6,7 +6,7 @@ manifest streams through it in one process.
     results = validate_cases("4.0", {"case-1": [obj, ...]})  # {"case-1": [(kind, name, error), ...]}
 
 The Argo versions come from versions.env (ARGO_VERSION, ARGO_V4_VERSION); the go.mod of each
-program must require exactly that version (checked here and by tests/test_lint_differential.py).
+program must require exactly that version (checked here and by tests/lint/test_lint_differential.py).
 Binaries live under $XDG_CACHE_HOME/cogniverse/argo-validate (default ~/.cache/...).
 """
 

@@ -1,6 +1,9 @@
 // vapeval: evaluate a ValidatingAdmissionPolicy (argv[1], YAML) on admission requests (stdin, one
 // JSON object per line) with k8s.io/apiserver's own VAP code. One output line per request:
 // "ALLOW <id>" or "DENY <id>: <message> | <message>".
+// A request line may be as long as the API server lets a request be (maxLine); a longer or unreadable
+// line, or one that is not a request, ends the run with exit 2 and a message on stderr, never a
+// silently shorter answer.
 package main
 
 import (
@@ -39,6 +42,15 @@ type request struct {
 	SubResource string   `json:"subResource"`
 	Name        string   `json:"name"`
 	InNamespace string   `json:"namespace"`
+}
+
+// maxLine: the API server refuses request bodies over 3 MiB (apiserver's MaxRequestBodyBytes); an UPDATE's
+// line carries the object and the old object, each up to that size, plus the request's own fields.
+const maxLine = 2*(3<<20) + (1 << 20)
+
+func fail(format string, a ...interface{}) {
+	fmt.Fprintf(os.Stderr, "vap-eval: "+format+"\n", a...)
+	os.Exit(2)
 }
 
 func obj(m map[string]interface{}) runtime.Object {
@@ -88,11 +100,16 @@ func main() {
 		comp.CompileCondition(msgs, msgOpt, environment.StoredExpressions), p.Spec.FailurePolicy, nil)
 
 	in := bufio.NewScanner(os.Stdin)
-	in.Buffer(make([]byte, 1<<20), 1<<20)
+	in.Buffer(make([]byte, 64<<10), maxLine)
+	line := 0
 	for in.Scan() {
+		line++
 		var r request
 		if err := json.Unmarshal(in.Bytes(), &r); err != nil {
-			panic(err)
+			fail("request line %d is not a request object: %v", line, err)
+		}
+		if r.Object == nil && r.OldObject == nil {
+			fail("request line %d (id %q) has neither object nor oldObject", line, r.ID)
 		}
 		o, old := obj(r.Object), obj(r.OldObject)
 		ref := o
@@ -125,5 +142,8 @@ func main() {
 		} else {
 			fmt.Printf("DENY %s: %s\n", r.ID, strings.Join(denied, " | "))
 		}
+	}
+	if err := in.Err(); err != nil {
+		fail("reading request line %d: %v (a line may be at most %d bytes)", line+1, err, maxLine)
 	}
 }

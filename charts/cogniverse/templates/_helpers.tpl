@@ -51,11 +51,32 @@ a-b and fullname c met namespace a and fullname b-c); a DNS subdomain, at most 1
 
 {{/*
 The release's identity on the objects its tenant provisioner writes (label cogniverse.dev/release):
-<release namespace>.<fullname>, cut as a DNS label. Every release's admission policy requires its
-own value on what its provisioner writes, so no release can write, or take over, another's objects.
+<release namespace>.<fullname>. Every release's admission policy requires its own value on what its
+provisioner writes, so no release can write, or take over, another's objects.
+Longer than a label value (63): the first 46 characters, "-" and 16 hex digits (64 bits) of its SHA-256,
+so a values author cannot search out another release's id (8 hex digits, 32 bits, could be; attack21d
+#13). Releases installed before with the 8-hex id (first 54, "-", 8 hex) keep it: their tenants carry it.
+An upgrade finds it in the release's own provisioner policy (lookup) and keeps it only when it is exactly
+that older id of this very release, so nothing read from the cluster becomes the id. The two forms never
+meet: the ninth character from the end is "-" in the old form and a hex digit in the new one.
 */}}
 {{- define "cogniverse.releaseId" -}}
-{{- include "cogniverse.dnsLabel" (printf "%s.%s" .Release.Namespace (include "cogniverse.fullname" .)) -}}
+{{- $full := printf "%s.%s" .Release.Namespace (include "cogniverse.fullname" .) -}}
+{{- if le (len $full) 63 -}}
+{{- $full -}}
+{{- else -}}
+{{- $id := printf "%s-%s" (trunc 46 $full | trimSuffix "-") (sha256sum $full | trunc 16) -}}
+{{- $old := printf "%s-%s" (trunc 54 $full | trimSuffix "-") (sha256sum $full | trunc 8) -}}
+{{- if .Capabilities.APIVersions.Has "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy" -}}
+{{- $policy := lookup "admissionregistration.k8s.io/v1" "ValidatingAdmissionPolicy" "" (include "cogniverse.clusterName" (dict "ctx" . "component" "tenant-provisioner")) -}}
+{{- range (dig "spec" "variables" (list) $policy) -}}
+{{- if and (kindIs "map" .) (eq (get . "name") "releaseId") (eq (get . "expression") (toJson $old)) -}}
+{{- $id = $old -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $id -}}
+{{- end -}}
 {{- end -}}
 
 {{/*

@@ -117,6 +117,7 @@ Pod Security baseline allows only runtime/default and localhost/<profile>, never
 {{- end -}}
 {{- include "cogniverse.security.accounts" . -}}
 {{- include "cogniverse.security.templateWriters" . -}}
+{{- include "cogniverse.security.controller" . -}}
 {{- include "cogniverse.security.exposure" . -}}
 {{- end -}}
 
@@ -162,6 +163,23 @@ group every user or every pod is in, nor a pod of the release namespace (attack2
 {{- if or (eq $u "system:anonymous") (hasPrefix (printf "system:serviceaccount:%s:" $.Release.Namespace) $u) -}}
 {{- fail (printf "argo.templateWriters.users[%d] %q: an anonymous user or an account of the release namespace (which its pods, and so its workflows, may run as) may not be a template writer: it %s; name the identity that runs helm, outside this namespace" $i $u $why) -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+argo.controller may create pods as the privileged accounts and write any run state: never the release
+namespace's `default` account or one the chart creates there, which the namespace's pods run as (attack21d #14).
+*/}}
+{{- define "cogniverse.security.controller" -}}
+{{- if and .Values.workflows.enabled (eq .Values.argo.controller.namespace .Release.Namespace) -}}
+{{- $sa := .Values.argo.controller.serviceAccount -}}
+{{- $taken := list "default" (include "cogniverse.serviceAccountName" .) -}}
+{{- range $purpose := list "steps" "restore" "tenantProvisioner" "deadlineWatchdog" -}}
+{{- $taken = append $taken (include "cogniverse.workflows.serviceAccountName" (dict "ctx" $ "purpose" $purpose)) -}}
+{{- end -}}
+{{- if has $sa $taken -}}
+{{- fail (printf "argo.controller.serviceAccount %q in the release namespace %s: Argo's controller may create pods as the privileged accounts and write any run state, and this account is the namespace's default or one the chart creates, which its pods (and so its workflows) run as; name the account Argo's workflow controller runs as" $sa $.Release.Namespace) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # metrics-server: the metrics.k8s.io API behind `kubectl top`. Needs the API server's aggregation
-# layer (front-proxy CA and client certificate: see make_pki and start_apiserver).
+# layer (front-proxy CA and client certificate: see cluster/pki/pki.sh and cluster/apiserver/apiserver.sh).
 #            name           versions.env key       module
 addon_define metrics-server METRICS_SERVER_VERSION sigs.k8s.io/metrics-server \
   sigs.k8s.io/metrics-server/cmd/metrics-server metrics-server cogniverse/metrics-server 1000

@@ -63,6 +63,16 @@ class Figures:
         return line
 
 
+def until(what: str, check: Callable[[], Any], timeout: float, every: float = 1) -> Any:
+    """Poll `check` until it returns something true (returned); an AssertionError naming `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(every)
+    raise AssertionError(f"{what} within {timeout:.0f} s")
+
+
 def logical_step(node_name: str) -> str:
     """A step's name without the retry attempt: `wf[2].deploy-schemas(1)` -> `wf[2].deploy-schemas`."""
     return re.sub(r"\(\d+\)$", "", node_name)

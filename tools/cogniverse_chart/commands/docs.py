@@ -51,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
                             "generated documentation is stale: run `cogniverse-chart docs`", len(files))
         if code is not None:
             return code
-    result = {"checked": [str(f.path) for f in files], "stale": [str(f.path) for f in stale],
+    # every JSON result has `command` and `ok` (docs/toolkit-ci.md; attack24c E46)
+    result = {"command": "docs", "ok": not (args.check and stale),
+              "checked": [str(f.path) for f in files], "stale": [str(f.path) for f in stale],
               "written": [] if args.check else [str(f.path) for f in stale]}
     if args.output == "json":
         print(json.dumps(result, indent=2))

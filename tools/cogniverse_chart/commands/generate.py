@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from .. import generate
+from .. import config, generate
 from ..render import render
 from ..errors import ToolkitError
 from .stale import report as stale_report
@@ -75,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
     if args.from_release:
         if args.profile or args.values or args.set_values or args.set_string_values:
             raise ToolkitError("--from-release takes the release's own values; drop --profile/--values/--set")
+        for key in ("release", "namespace"):  # checked before helm asks the cluster (attack21d #18: `-n ..`)
+            if problem := config.name_problem(key, getattr(args, key)):
+                raise ToolkitError(f"--{key} {getattr(args, key)!r:.80}: expected {problem}")
         check_kubeconfigs(args.kubeconfig)  # helm would wait on a FIFO, or read /dev/zero
         docs, target = generate.render_for_release(args.release, args.namespace, kubeconfig=args.kubeconfig,
                                                    chart=chart_of(args), timeout=args.timeout)

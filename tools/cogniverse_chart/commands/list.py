@@ -6,6 +6,7 @@ import argparse
 import json
 
 from ..argo.manifests import PHASES
+from ..report import printable as shown
 from .options import add_connection_args, add_timeout_arg, client
 
 
@@ -31,8 +32,10 @@ def run(args: argparse.Namespace) -> int:
     if not results:
         print("no workflows")
         return 0
-    width = max(len(r.name) for r in results)
+    # names and times come from the cluster: control characters shown as \\xNN (workflow_report's docstring)
+    rows = [[shown(str(v)) for v in (r.name, r.phase, r.started_at or "-", r.finished_at or "-")] for r in results]
+    width = max(len(row[0]) for row in rows)
     print(f"{'NAME':<{width}}  {'PHASE':<9}  {'STARTED':<20}  FINISHED")
-    for r in results:
-        print(f"{r.name:<{width}}  {r.phase:<9}  {r.started_at or '-':<20}  {r.finished_at or '-'}")
+    for name, phase, started, finished in rows:
+        print(f"{name:<{width}}  {phase:<9}  {started:<20}  {finished}")
     return 0

@@ -55,8 +55,11 @@ _DNS_SUBDOMAIN = re.compile(r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0
 
 
 def _label_problem(key: str, value: str) -> str | None:
-    """What the API server would refuse in a label (D37: sent as given, refused only there), or None."""
+    """What the API server would refuse in a label (D37: sent as given, refused only there), or a key of
+    Argo's own (attack21d #19: `workflows.argoproj.io/completed=true` makes a run Argo never starts), or None."""
     prefix, slash, name = key.rpartition("/")
+    if prefix.lower() == "workflows.argoproj.io" or prefix.lower().endswith(".workflows.argoproj.io"):
+        return "labels under workflows.argoproj.io/ are Argo's own (set by its controller), not the submitter's"
     if not _LABEL_NAME.fullmatch(name) or (slash and not _DNS_SUBDOMAIN.fullmatch(prefix)):
         return ("a label key is [PREFIX/]NAME: NAME at most 63 letters, digits, '-', '_' or '.' (starting and "
                 "ending with a letter or digit), PREFIX a DNS subdomain")
@@ -64,6 +67,16 @@ def _label_problem(key: str, value: str) -> str | None:
         return ("a label value is empty or at most 63 letters, digits, '-', '_' or '.', starting and ending with a "
                 "letter or digit")
     return None
+
+
+def check_object_name(flag: str, value: str) -> str:
+    """A Workflow, WorkflowTemplate or CronWorkflow name given on the command line, checked before any request:
+    the API server's names are DNS subdomains, and `.`/`..` would be read as path segments (attack21d #18:
+    `wait .` fetched the namespace's list, `trigger ..` the namespace)."""
+    if not _DNS_SUBDOMAIN.fullmatch(value):  # "." and ".." too: a name starts with a letter or digit
+        raise ToolkitError(f"{flag} {value!r:.80}: expected an object name: lowercase letters, digits, '-' and "
+                           f"'.', starting and ending with a letter or digit, at most 253 characters")
+    return value
 
 
 def seconds(maximum: float) -> Callable[[str], float]:
@@ -161,7 +174,7 @@ def client(args: argparse.Namespace) -> ArgoClient:
     from ..io_limits import Deadline
 
     deadline = Deadline(args.timeout)  # the command's --timeout is a whole deadline, from here on
-    if args.namespace and (problem := config.name_problem("namespace", args.namespace)):
+    if problem := config.name_problem("namespace", args.namespace or ""):  # "" would list every namespace
         raise ToolkitError(f"--namespace {args.namespace!r:.80}: expected {problem}")
     check_kubeconfigs(args.kubeconfig)
     try:

@@ -53,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
         password = read_line(sys.stdin, "the registry password on stdin") if args.username else None
         registry = pkg.Registry(args.push, args.username, password, args.ca_file, args.registry_config)
     helm = find_helm(args.helm)
+    if args.destination.exists() and not args.destination.is_dir():  # `-d /dev/null` said "File exists" (E35)
+        raise ToolkitError(f"--destination {args.destination}: not a directory; name the folder the .tgz goes to")
     result = pkg.run_pipeline(helm, args.destination, chart=chart_of(args), signing=signing,
                               verify_keyring=args.verify_keyring, registry=registry, deadline=deadline)
     out = {"package": str(result.package), "version": result.version, "helm": result.helm,

@@ -40,6 +40,9 @@ def run_list(args: argparse.Namespace) -> int:
             b = schemas.load_bundle(family, v, data_dir)
             rows.append({"family": family, "version": v, "kinds": len(b["kinds"]),
                          "sources": [f"{s['module']}@{s['version']} {s['file']}" for s in b["sources"]]})
+    if not rows:  # a folder without bundles is a typo or the wrong folder, not an empty list (E30)
+        raise ToolkitError(f"--dir {data_dir}: no schema bundles (k8s-X.Y.json.gz, argo-X.Y.json.gz) in it; build them "
+                           f"with `cogniverse-chart schemas fetch --dest {data_dir}`")
     if args.output == "json":
         print(json.dumps(rows, indent=2))
         return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .options import add_run_args, client, parse_pairs
+from .options import add_run_args, check_object_name, client, parse_pairs
 from .workflow_report import announce
 
 
@@ -16,6 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_object_name("the CronWorkflow name", args.cron)
+    labels, parameters = parse_pairs(args.label, "--label"), parse_pairs(args.parameter, "--parameter")
     argo = client(args)
-    name = argo.trigger(args.cron, parse_pairs(args.label, "--label"), parse_pairs(args.parameter, "--parameter"))
+    name = argo.trigger(args.cron, labels, parameters)
     return announce(argo, name, args)

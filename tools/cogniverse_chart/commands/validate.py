@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pre-commit", action="store_true",
                    help="run as the pre-commit hook: the file names come last and are files even when they look "
                         "like options; a Helm chart's own sources (Chart.yaml, values*.yaml, templates/, ci/, "
-                        "charts/ beside a Chart.yaml) are skipped, and no file left is fine")
+                        "charts/ beside a Chart.yaml) are skipped, so are YAML documents with neither apiVersion nor "
+                        "kind (mkdocs.yml, docker-compose.yaml) and kustomize files, and no file left is fine")
     p.set_defaults(func=run)
 
 
@@ -53,10 +54,24 @@ class KindFilter:
     """kubeconform's --skip and --reject (by Kind or apiVersion/Kind), and the suppression annotations the
     policy notes, in one pass over the stream (one generator per object is the cheapest)."""
 
-    def __init__(self, skip: set[str], reject: set[str], policy: Policy) -> None:
+    def __init__(self, skip: set[str], reject: set[str], policy: Policy, manifests_only: bool = False) -> None:
         self.skip, self.reject, self.policy = skip, reject, policy
         self.skipped = 0
         self.rejected: list[Finding] = []
+        #: the pre-commit hook sees every YAML file of a repository (mkdocs.yml, docker-compose.yaml, .yamllint,
+        #: kustomization.yaml): documents that are no Kubernetes objects are counted, not validated (E10)
+        self.manifests_only = manifests_only
+        self.not_manifests = 0
+
+    def _not_a_manifest(self, doc: Document) -> bool:
+        """Neither apiVersion nor kind (a config file of another tool), or a kustomize file (its own API
+        group, read by kustomize, never sent to a cluster). An object with one of the two is a manifest with a
+        mistake, and is validated."""
+        obj = doc.obj
+        api = obj.get("apiVersion")
+        if "apiVersion" not in obj and "kind" not in obj:
+            return True
+        return isinstance(api, str) and api.startswith(_KUSTOMIZE)
 
     @staticmethod
     def _matches(doc: Document, names: set[str]) -> bool:
@@ -64,22 +79,33 @@ class KindFilter:
 
     def __call__(self, docs: Iterable[Document]) -> Iterator[Document]:
         note = self.policy.note
+        if self.manifests_only:
+            docs = self._manifests(docs)
         if not (self.skip or self.reject):
             for doc in docs:
                 note(doc)
                 yield doc
             return
-        for doc in docs:
-            note(doc)
+        for doc in docs:  # only objects that are validated have their suppressions noted and judged (E44)
             if self.reject and self._matches(doc, self.reject):
                 self.rejected.append(Finding.for_doc(doc, "schema/rejected-kind", Severity.ERROR,
                                                      f"kind {doc.kind} is rejected (--reject)", "$.kind"))
             elif self.skip and self._matches(doc, self.skip):
                 self.skipped += 1
             else:
+                note(doc)
                 yield doc
 
 
+    def _manifests(self, docs: Iterable[Document]) -> Iterator[Document]:
+        for doc in docs:
+            if self._not_a_manifest(doc):
+                self.not_manifests += 1
+            else:
+                yield doc
+
+
+_KUSTOMIZE = "kustomize.config.k8s.io/"
 _AT = re.compile(r"^(.*?):(\d+):(\d+): (.*)$", re.S)
 
 
@@ -88,18 +114,27 @@ def read_each(paths: list[Path], unreadable: list[tuple[Finding, str]]) -> Itera
     at its line) and the other files are still validated, as kubeconform does (attack24c E11). A path
     that names nothing stays an input error (exit 2)."""
     for f in paths:
-        try:
-            yield from read_file(f, "<stdin>" if str(f) == "-" else None)
+        source = "<stdin>" if str(f) == "-" else str(f)
+
+        def bad_document(exc: ToolkitError, first_line: int, source: str = source) -> None:
+            unreadable.append((_invalid(exc, source, first_line), str(exc)))
+
+        try:  # a bad document is a finding and the next one is read (attack24d F1); a bad stream ends the file
+            yield from read_file(f, source if source == "<stdin>" else None, bad_document)
         except LimitExceeded:
             raise
         except ToolkitError as exc:
-            m = _AT.match(str(exc))
-            source = "<stdin>" if str(f) == "-" else str(f)
-            line = int(m[2]) if m and m[1] == source else 0
-            message = f"line {m[2]}, column {m[3]}: {m[4]}" if m and m[1] == source else \
-                str(exc).removeprefix(f"{source}: ")
-            unreadable.append((Finding("schema/invalid-yaml", Severity.ERROR, message, source,
-                                       doc_line=max(line - 1, 0)), str(exc)))
+            unreadable.append((_invalid(exc, source, 0), str(exc)))
+
+
+def _invalid(exc: ToolkitError, source: str, first_line: int) -> Finding:
+    """The schema/invalid-yaml finding of a file or document that cannot be read, at the parser's line
+    (else the document's first line)."""
+    m = _AT.match(str(exc))
+    line = int(m[2]) - 1 if m and m[1] == source else first_line
+    message = f"line {m[2]}, column {m[3]}: {m[4]}" if m and m[1] == source else \
+        re.sub(r"^.*?: (document \d+: )", r"\1", str(exc).removeprefix(f"{source}: "))
+    return Finding("schema/invalid-yaml", Severity.ERROR, message, source, doc_line=max(line, 0))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -115,14 +150,15 @@ def run(args: argparse.Namespace) -> int:
     files = [f for p in args.paths for f in path_files(p)]
 
     def check(docs: Iterable[Document]) -> tuple[list[Finding], int, KindFilter]:
-        kind_filter = KindFilter(skip, reject, Policy(config))
+        kind_filter = KindFilter(skip, reject, Policy(config), manifests_only=args.pre_commit)
         findings, checked = validator.validate_stream(kind_filter(docs))
         return findings, checked, kind_filter
 
     findings, checked, kind_filter = sharded(args.paths, check, _join,
-                                             one_pass=lambda: read_each(files, unreadable))
+                                             one_pass=lambda: read_each(files, unreadable),
+                                             before_fork=validator.preload)
     policy = kind_filter.policy
-    if unreadable and not checked and len(unreadable) == len(files):  # nothing could be read: bad input
+    if unreadable and not checked and len({f.source for f, _ in unreadable}) == len(files):  # nothing read: bad input
         raise ToolkitError(unreadable[0][1] if len(unreadable) == 1 else
                            f"no file could be read: {'; '.join(raw for _, raw in unreadable)}"[:600])
     findings += [f for f, _ in unreadable] + kind_filter.rejected
@@ -133,6 +169,8 @@ def run(args: argparse.Namespace) -> int:
     findings = policy.apply(findings)
     total = checked + len(kind_filter.rejected)
     extra: dict = {"skipped": kind_filter.skipped, "suppressed": len(policy.suppressed)}
+    if args.pre_commit:
+        extra["not_manifests"] = kind_filter.not_manifests
     invalid = len({(f.source, f.kind, f.name) for f in findings if f.severity is Severity.ERROR and f.kind})
     by_rule = dict(sorted(Counter(f.rule for f in findings).items()))
     if args.summary:  # kubeconform's --summary; in JSON as a key of its own
@@ -141,6 +179,9 @@ def run(args: argparse.Namespace) -> int:
                               "findings_by_rule": by_rule}
     code = emit(findings, args.output, command="validate", checked=checked + len(args.values), extra=extra,
                 summary=not args.summary, policy=policy)
+    if args.pre_commit and kind_filter.not_manifests and args.output == "human":
+        print(f"note: {kind_filter.not_manifests} YAML document(s) without apiVersion and kind (or kustomize "
+              f"files) skipped: not Kubernetes manifests", file=sys.stderr)
     if args.summary and args.output != "json":
         rules = ", ".join(f"{rule}={n}" for rule, n in by_rule.items()) or "none"
         line = (f"Summary: {total + kind_filter.skipped} resources found - Valid: {total - invalid}, "
@@ -155,6 +196,7 @@ def _join(first: tuple[list[Finding], int, KindFilter],
     """The results of two consecutive parts of a stream (perf.parallel), as one pass over both gives them."""
     (found, checked, kf), (found2, checked2, kf2) = first, second
     kf.skipped += kf2.skipped
+    kf.not_manifests += kf2.not_manifests
     kf.rejected += kf2.rejected
     for key, rules in kf2.policy.ignored.items():
         kf.policy.ignored.setdefault(key, {}).update(rules)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .options import add_connection_args, add_wait_args, client
+from .options import add_connection_args, add_wait_args, check_object_name, client
 from .workflow_report import wait_and_report
 
 
@@ -17,4 +17,5 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_object_name("the Workflow name", args.name)
     return wait_and_report(client(args), args.name, args)

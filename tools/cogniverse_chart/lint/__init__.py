@@ -17,7 +17,7 @@ from ..findings import Finding
 from .registry import ARGO_VERSIONS, RULES, LintContext, Rule, default_argo_version, rule
 
 # Importing the rule modules registers their rules (in this order in `lint --list-rules`).
-from . import references, structure, parity, fields, runtime, runtime_values, cron, injection, policy, rbac  # noqa: E402,F401
+from . import references, structure, parity, fields, runtime, runtime_values, cron, injection, policy, trust, rbac  # noqa: E402,F401
 
 __all__ = ["ARGO_VERSIONS", "RULES", "LintContext", "Rule", "rule", "lint", "lint_stream", "check_rule_ids",
            "default_argo_version"]

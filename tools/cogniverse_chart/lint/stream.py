@@ -7,7 +7,7 @@ keeps only the small kinds the cross-document rules compare (KEEP: Services, ser
 event bindings, ConfigMaps without their values), the position of each WorkflowTemplate and
 ClusterWorkflowTemplate, and each CronWorkflow's schedule facts. A second pass reads the spool back and
 lints each document with the library templates it references (transitively, from a small cache): the
-same findings `lint(list(docs))` reports (tests/test_lint_stream.py compares them), with memory bounded
+same findings `lint(list(docs))` reports (tests/lint/test_lint_stream.py compares them), with memory bounded
 by the largest document, the library cache and the kept kinds, whatever the length of the stream.
 """
 

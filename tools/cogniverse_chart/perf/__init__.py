@@ -8,8 +8,8 @@ that is checked against the reference one by the tests:
   YAML 1.1 (what Helm and kubectl read) and YAML 1.2 agree, found by a two-step regex pre-check; the
   rest goes through PyYAML's libyaml with a tight constructor. The cyclic GC is paused while trees
   are built. Limits refuse hostile input (nesting, alias bombs, huge documents) without recursion.
-  Reference: PyYAML's safe loader (tests/test_validate_loader.py).
+  Reference: PyYAML's safe loader (tests/validate/test_validate_loader.py).
 - `schema_compiler`: the strict JSON Schemas compiled into closures, once per (bundle, kind), instead
   of interpreting the schema for every object. Reference: jsonschema, which still explains every
-  failure (tests/test_validate.py).
+  failure (tests/validate/test_validate.py).
 """

@@ -1,6 +1,6 @@
 """Large manifest streams checked on two cores: the input is cut in two at a document separator near
 its middle, a forked child checks the second part while this process checks the first, and the two
-results are joined in stream order, so the result is what one process gives (tests/test_validate_parallel.py).
+results are joined in stream order, so the result is what one process gives (tests/validate/test_validate_parallel.py).
 
     result = sharded(paths, work, join)   # work(documents) -> a picklable result; join(first, second)
 
@@ -16,6 +16,7 @@ results are joined in stream order, so the result is what one process gives (tes
 from __future__ import annotations
 
 import os
+import signal
 import struct
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
@@ -29,6 +30,7 @@ T = TypeVar("T")
 #: benchmarks/bench_validate.py: 2 MB of small ConfigMaps still gain a fifth of their wall time).
 MIN_BYTES = 1 << 20
 _WINDOW = 1 << 20  # bytes searched for a separator from the middle on
+_COUNT_BLOCK = 1 << 17  # bytes read at a time to count the lines before the child's part (each one is garbage at once)
 Segment = tuple[Path, int, int]  # (file, first byte, end byte)
 
 
@@ -115,7 +117,7 @@ def read_segments(segments: list[Segment]) -> Iterator[Document]:
         with open(path, "rb") as f:
             line = 0
             while f.tell() < start:  # the lines before the part: its documents keep their line numbers
-                block = f.read(min(_WINDOW, start - f.tell()))
+                block = f.read(min(_COUNT_BLOCK, start - f.tell()))
                 if not block:
                     break
                 line += block.count(b"\n")
@@ -131,19 +133,29 @@ def read_segments(segments: list[Segment]) -> Iterator[Document]:
 
 
 def sharded(paths: list[str], work: Callable[[Iterator[Document]], T], join: Callable[[T, T], T],
-            one_pass: Callable[[], Iterator[Document]] | None = None) -> T:
+            one_pass: Callable[[], Iterator[Document]] | None = None, before_fork: Callable[[], None] | None = None) -> T:
     """work() over the documents of `paths`, on two cores when the input is large (see the module);
-    `one_pass` reads the whole input when it is not split (read_paths unless given)."""
+    `one_pass` reads the whole input when it is not split (read_paths unless given); `before_fork` runs only
+    when it is, before the child is forked: what it loads (the schema bundles) the child shares copy-on-write
+    instead of loading its own copy."""
     read_all = one_pass or (lambda: read_paths(paths))
     files = _files(paths) if cores() >= 2 else None
     parts = _cut(files) if files and sum(size for _, size in files) >= MIN_BYTES else None
     if parts is None:
         return work(read_all())
+    if before_fork is not None:
+        before_fork()
+    import gc
+
+    gc.freeze()  # what exists now is never scanned by the collector again: its pages stay shared with the child
     second = _fork(lambda: work(read_segments(parts[1])))
     try:
         first = work(read_segments(parts[0]))
     except Exception:  # noqa: BLE001 - one pass names the problem exactly as it always did
         first = None
+    except BaseException:  # Ctrl-C: the child stops with this process (attack24d F11)
+        second.kill()
+        raise
     other = second()
     if first is None or other is None:
         return work(read_all())
@@ -155,10 +167,12 @@ def _fork(job: Callable[[], T]) -> Callable[[], T | None]:
     import pickle  # only a run that forks pays for it
 
     r, w = os.pipe()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: never returns into the caller's code, never runs its exit handlers
         status = 1
         try:
+            _die_with(parent)
             os.close(r)
             data = pickle.dumps(job(), protocol=pickle.HIGHEST_PROTOCOL)
             with os.fdopen(w, "wb") as out:
@@ -180,4 +194,25 @@ def _fork(job: Callable[[], T]) -> Callable[[], T | None]:
             return None
         return pickle.loads(data)
 
+    def kill() -> None:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+
+    result.kill = kill  # type: ignore[attr-defined]
     return result
+
+
+def _die_with(parent: int) -> None:
+    """The child ends when its parent does (a CI cancel's SIGTERM, a Ctrl-C): it held stdout open and ran on
+    for seconds to minutes (attack24d F11)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass
+    if os.getppid() != parent:  # the parent ended before prctl took effect
+        os._exit(1)

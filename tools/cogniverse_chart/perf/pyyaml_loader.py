@@ -216,6 +216,9 @@ for _tag in (_BOOL, _INT, _FLOAT, _NULL):
     ManifestLoader.add_constructor(_tag, ManifestLoader.construct_go_scalar)
 #: `<<` is a merge only as a key (PyYAML merges those before construction); as a value it is the string
 ManifestLoader.add_constructor(_MERGE, lambda loader, node: node.value)
+#: an explicit `!!timestamp 2001-12-14`: sigs.k8s.io/yaml hands Kubernetes the text, as for a plain timestamp
+#: (E31: it was a date object, "expected string, got date")
+ManifestLoader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: node.value)
 
 
 def _go_key(key: Any) -> Any:

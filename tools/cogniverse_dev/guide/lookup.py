@@ -37,7 +37,7 @@ class Lookup:
     #: CronWorkflows the chart runs every few minutes beside whatever the user does (the deadline
     #: watchdog, every 5 minutes). A user following the guide never means one of their runs: a
     #: `<workflow-name>` after `argo watch` is the workflow just watched, not a watchdog run that
-    #: started meanwhile (its logs still empty). From the chart's catalogue; tests/test_guide.py checks
+    #: started meanwhile (its logs still empty). From the chart's catalogue; tests/guide/test_guide.py checks
     #: it against every profile's render.
     BACKGROUND_CRON_WORKFLOWS = catalogue().background
 

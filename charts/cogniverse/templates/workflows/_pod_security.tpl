@@ -5,7 +5,7 @@ of every pod on the node, Argo's controller's among them (whose identity token-r
 privileged accounts' pods). Anyone who may create Workflows here could otherwise make Argo's controller create
 such a pod (spec.volumes, podSpecPatch, a template's securityContext). These are Pod Security's baseline items
 about the host; the label pod-security.kubernetes.io/enforce=restricted on the namespace (docs/security.md)
-adds the rest. The chart's own pods pass (tests/test_security_pod_admission.py).
+adds the rest. The chart's own pods pass (tests/security/test_security_pod_admission.py).
 */ -}}
 {{- /* Pod Security baseline's allowed capabilities (restricted allows NET_BIND_SERVICE alone). */ -}}
 {{- define "cogniverse.podSecurity.baselineCapabilities" -}}

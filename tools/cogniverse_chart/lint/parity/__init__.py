@@ -2,7 +2,7 @@
 Argo rejects at submit passes lint. Each message names the object, the JSON path and the fix; where
 Argo 3.x and 4.0 differ the message says which version the finding is about.
 
-tests/test_lint_differential.py proves the parity: mutants of valid workflows go through Argo's
+tests/lint/test_lint_differential.py proves the parity: mutants of valid workflows go through Argo's
 validator and through lint, and every mutant Argo rejects must be rejected by lint.
 
 - names.py      enum values, name formats and lengths, names declared twice
