@@ -21,15 +21,15 @@ if TYPE_CHECKING:
 
 
 def validate_values(values: dict[str, Any], schema: dict[str, Any], source: str,
-                    schema_file: str = "values.schema.json") -> list[Finding]:
+                    schema_file: str = "values.schema.json", helm_checks: bool = False) -> list[Finding]:
     """A values file against the chart's values.schema.json (rule schema/values): no $ref is fetched, and a
-    pattern runs within a time bound (values_schema_check)."""
+    pattern runs within a time bound (values_schema_check; `helm_checks`: Helm renders the values next)."""
     from .values_schema_check import iter_errors
 
     from .redact import hide_in
 
     out = []
-    for e in sorted(iter_errors(values, schema, schema_file), key=lambda e: list(map(str, e.absolute_path))):
+    for e in sorted(iter_errors(values, schema, schema_file, helm_checks), key=lambda e: list(map(str, e.absolute_path))):
         secret = any(_SECRET_KEY.search(str(k)) for k in e.absolute_path)
         for path, msg in describe_error(e):
             out.append(Finding("schema/values", Severity.ERROR, hide_in(msg, e.instance) if secret else msg,
@@ -92,7 +92,7 @@ def check_values_files(files: list[Path], chart: Path, helm: "Helm | None" = Non
     findings: list[Finding] = []
     for f in files:
         found = validate_values(merge_values(defaults, _load_values(f)), schema, str(f),
-                                str(chart / "values.schema.json"))
+                                str(chart / "values.schema.json"), helm is not None)
         if not found and helm is not None:
             found = _template_checks(f, chart, helm)
         findings += found
