@@ -166,3 +166,20 @@ def test_patterns_go_refuses_or_python_cannot_read_never_pass(chart: Path, capsy
     for value in ("\u03b1", "abc"):
         code, out = run("^\\p{Greek}+$", value)
         assert code == 1 and "cannot check the value against pattern '^\\\\p{Greek}+$' without Helm" in out, out
+
+
+def test_without_helm_formats_and_nulls_get_helm_3s_verdict(chart: Path, capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """attack24d F13: without Helm, `format: email` went unchecked and every null was dropped (`validate: ok`);
+    Helm 3 refuses a malformed email and a null for a key the chart's values.yaml does not have, and drops a
+    null for a key it has (so a required default may be unset)."""
+    from cogniverse_chart.commands import validate
+
+    values = _schema(chart, {"type": "object", "properties": {
+        "replicaCount": {"type": "integer"}, "a": {"type": "string", "format": "email"}, "foo": {"type": "string"}}})
+    monkeypatch.setattr(validate, "_helm_or_none", lambda: None)
+    for text, want, said in (("a: notanemail", 1, "$.a"), ("a: me@example.com", 0, ""),
+                             ("foo: null", 1, "$.foo: expected string, got null"), ("replicaCount: null", 0, "")):
+        values.write_text(text + "\n")
+        code, out, err = run_cli(capsys, chart, "validate", "--values", str(values))
+        assert code == want and said in out and "Traceback" not in err, (text, out + err)

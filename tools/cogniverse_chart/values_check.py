@@ -69,12 +69,16 @@ def _load_values(f: Path) -> dict[str, Any]:
 
 
 def merge_values(base: Any, override: Any) -> Any:
-    """Helm's coalescing: maps merge key by key, null removes a key, anything else replaces."""
+    """Helm's coalescing: maps merge key by key, null removes a key of the chart's defaults (a null for a key
+    the defaults do not have stays, and the schema sees it, as Helm's does: attack24d F13), anything else
+    replaces."""
     if not isinstance(base, dict) or not isinstance(override, dict):
         return override
     out = dict(base)
     for k, v in override.items():
-        if v is None:
+        if v is None and k not in base:
+            out[k] = None
+        elif v is None:
             out.pop(k, None)
         else:
             out[k] = merge_values(base.get(k), v)
