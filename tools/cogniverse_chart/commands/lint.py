@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from ..chart import merge, render_with_helms
-from ..documents import read_paths
+from ..documents import path_files
 from ..findings import Policy
 from ..lint import ARGO_VERSIONS, RULES, check_rule_ids, default_argo_version, lint, lint_stream
 from ..lint.stream import Progress
@@ -96,9 +96,15 @@ def run(args: argparse.Namespace) -> int:
     version = args.argo_version or (configured[-1] if configured else default_argo_version())
     policy = Policy(config_of(args))
     if args.paths:
-        # document by document, in bounded memory; progress on a terminal for long runs
-        findings, checked = lint_stream(policy.watch(read_paths(args.paths)), args.disable, version,
+        from .validate import read_each, unreadable_findings
+
+        # document by document, in bounded memory; progress on a terminal for long runs. A document that cannot
+        # be read is a finding and the rest are linted, as validate does (attack24d F14)
+        files = [f for p in args.paths for f in path_files(p)]
+        unreadable: list = []
+        findings, checked = lint_stream(policy.watch(read_each(files, unreadable)), args.disable, version,
                                         Progress.for_terminal())
+        findings += unreadable_findings(unreadable, checked, files)
         return emit(policy.apply(findings), args.output, command="lint", checked=checked,
                     extra={"argo_version": version, "suppressed": len(policy.suppressed)}, policy=policy)
     chart = chart_of(args)

@@ -127,6 +127,14 @@ def read_each(paths: list[Path], unreadable: list[tuple[Finding, str]]) -> Itera
             unreadable.append((_invalid(exc, source, 0), str(exc)))
 
 
+def unreadable_findings(unreadable: list[tuple[Finding, str]], checked: int, files: list[Path]) -> list[Finding]:
+    """The findings of what read_each could not read; when nothing at all could be read, the input is bad (exit 2)."""
+    if unreadable and not checked and len({f.source for f, _ in unreadable}) == len(files):
+        raise ToolkitError(unreadable[0][1] if len(unreadable) == 1 else
+                           f"no file could be read: {'; '.join(raw for _, raw in unreadable)}"[:600])
+    return [f for f, _ in unreadable]
+
+
 def _invalid(exc: ToolkitError, source: str, first_line: int) -> Finding:
     """The schema/invalid-yaml finding of a file or document that cannot be read, at the parser's line
     (else the document's first line)."""
@@ -158,10 +166,7 @@ def run(args: argparse.Namespace) -> int:
                                              one_pass=lambda: read_each(files, unreadable),
                                              before_fork=validator.preload)
     policy = kind_filter.policy
-    if unreadable and not checked and len({f.source for f, _ in unreadable}) == len(files):  # nothing read: bad input
-        raise ToolkitError(unreadable[0][1] if len(unreadable) == 1 else
-                           f"no file could be read: {'; '.join(raw for _, raw in unreadable)}"[:600])
-    findings += [f for f, _ in unreadable] + kind_filter.rejected
+    findings += unreadable_findings(unreadable, checked, files) + kind_filter.rejected
     if args.values:
         from ..values_check import check_values_files
 
