@@ -137,3 +137,18 @@ def test_chart_yaml_above_helms_limit_is_refused_at_once(tmp_path: Path, capsys:
     code, _, err = run_cli(capsys, tmp_path, command, "--chart", str(chart))
     assert code == 2 and "Chart.yaml: larger than 5 MiB" in err and len(err.strip().splitlines()) == 1, err
     assert time.monotonic() - started < 10
+
+
+def test_a_subcharts_finding_points_at_its_folder_whatever_the_folder_is_called(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """E17: charts/foo-dir/ holding chart `child`: its findings named demo/charts/child/templates/bad.yaml (Helm's
+    `# Source:`, no such file), line 0; they point at the file in charts/foo-dir/ and its line."""
+    chart = helm_create(tmp_path)
+    sub = chart / "charts" / "foo-dir"
+    (sub / "templates").mkdir(parents=True)
+    (sub / "Chart.yaml").write_text("apiVersion: v2\nname: child\nversion: 0.1.0\n")
+    (sub / "templates" / "bad.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\n"
+                                                "data:\n  port: 8080\n")
+    code, result = run_json(capsys, tmp_path, "check", "--chart", str(chart), "--helm", "3")
+    bad = [f for f in result["findings"] if f["name"] == "bad"]
+    assert code == 1 and bad and {(f["file"], f["line"]) for f in bad} == {("demo/charts/foo-dir/templates/bad.yaml", 6)}
