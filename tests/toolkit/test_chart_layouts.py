@@ -152,3 +152,17 @@ def test_a_subcharts_finding_points_at_its_folder_whatever_the_folder_is_called(
     code, result = run_json(capsys, tmp_path, "check", "--chart", str(chart), "--helm", "3")
     bad = [f for f in result["findings"] if f["name"] == "bad"]
     assert code == 1 and bad and {(f["file"], f["line"]) for f in bad} == {("demo/charts/foo-dir/templates/bad.yaml", 6)}
+
+
+def test_a_chart_name_helm_accepts_is_a_finding_not_the_end_of_the_run(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """E20: `name: My_Chart` (helm lint passes it) ended check with exit 2 and no lint or validation at all."""
+    chart = helm_create(tmp_path)
+    (chart / "Chart.yaml").write_text((chart / "Chart.yaml").read_text().replace("name: demo", "name: My_Chart"))
+    code, result = run_json(capsys, tmp_path, "check", "--chart", str(chart), "--helm", "3")
+    named = [f for f in result["findings"] if f["rule"] == "ct/chart-yaml" and f["path"] == "$.name"]
+    assert code == 1 and result["checked"] >= 4 and named and named[0]["severity"] == "warning", result
+    assert "my-chart-My_Chart" in {f["name"] for f in result["findings"]}  # rendered as release my-chart
+    (chart / "Chart.yaml").write_text((chart / "Chart.yaml").read_text().replace("name: My_Chart", "name: ''"))
+    code, _, err = run_cli(capsys, tmp_path, "check", "--chart", str(chart), "--helm", "3")
+    assert code == 2 and "`name` must be a chart name" in err
