@@ -166,3 +166,18 @@ def test_a_chart_name_helm_accepts_is_a_finding_not_the_end_of_the_run(tmp_path:
     (chart / "Chart.yaml").write_text((chart / "Chart.yaml").read_text().replace("name: My_Chart", "name: ''"))
     code, _, err = run_cli(capsys, tmp_path, "check", "--chart", str(chart), "--helm", "3")
     assert code == 2 and "`name` must be a chart name" in err
+
+
+def test_disable_takes_every_rule_and_family_the_toolkit_lists(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """E23: `check --disable ct/maintainers` (or schema/k8s-1.30, helm/lint) and `lint --disable policy` said
+    "unknown rule id" although `lint --list-rules` lists them; each now turns its findings off."""
+    chart = helm_create(tmp_path)  # no maintainers, and Helm's starter breaks the Cogniverse policy
+    code, result = run_json(capsys, tmp_path, "check", "--chart", str(chart), "--helm", "3")
+    assert code == 1 and {"ct/maintainers", "policy/resources", "helm/lint"} <= {f["rule"] for f in result["findings"]}
+    code, result = run_json(capsys, tmp_path, "check", "--chart", str(chart), "--helm", "3", "--disable", "policy",
+                            "--disable", "ct/maintainers", "--disable", "helm/lint", "--disable", "schema/k8s-1.30")
+    assert code == 0 and result["findings"] == [], result
+    code, result = run_json(capsys, tmp_path, "lint", "--chart", str(chart), "--disable", "policy")
+    assert code == 0, result
+    code, _, err = run_cli(capsys, tmp_path, "check", "--chart", str(chart), "--disable", "ct/maintainer")
+    assert code == 2 and "--disable ct/maintainer: unknown rule id" in err

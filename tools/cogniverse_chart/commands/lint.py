@@ -11,7 +11,8 @@ from pathlib import Path
 from ..chart import merge, render_with_helms
 from ..documents import path_files
 from ..findings import Policy
-from ..lint import ARGO_VERSIONS, RULES, check_rule_ids, default_argo_version, lint, lint_stream
+from ..lint import ARGO_VERSIONS, RULES, check_rule_ids, default_argo_version, lint, lint_stream, \
+    not_disabled
 from ..lint.stream import Progress
 from ..report import emit
 from .options import add_chart_arg, add_helm_arg, add_set_args, chart_of, config_of, helms_of, kube_version_of, \
@@ -105,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
         findings, checked = lint_stream(policy.watch(read_each(files, unreadable)), args.disable, version,
                                         Progress.for_terminal())
         findings += unreadable_findings(unreadable, checked, files)
-        return emit(policy.apply(findings), args.output, command="lint", checked=checked,
+        return emit(policy.apply(not_disabled(findings, args.disable)), args.output, command="lint", checked=checked,
                     extra={"argo_version": version, "suppressed": len(policy.suppressed)}, policy=policy)
     chart = chart_of(args)
     release, namespace = release_of(args)
