@@ -153,7 +153,12 @@ def known_rule(key: str) -> bool:
     family = key.removesuffix("/")
     if "/" not in family:
         return any(i.startswith(family + "/") for i in ids)
-    return key in ids or any(key.startswith(t) and re.fullmatch(r"\d+\.\d+", key[len(t):]) for t in templated)
+    if key in ids:
+        return True
+    from .schemas import available  # schema/k8s-<minor>: a minor the package bundles (E24: `k8s-1.3` was taken)
+
+    return any(key.startswith(t) and key[len(t):] in available(t.removeprefix("schema/").rstrip("-"))
+               for t in templated)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..chart import merge, render_with_helms
 from ..documents import path_files
+from ..errors import ToolkitError
 from ..findings import Policy
 from ..lint import ARGO_VERSIONS, RULES, check_rule_ids, default_argo_version, lint, lint_stream, \
     not_disabled
@@ -94,6 +95,9 @@ def run(args: argparse.Namespace) -> int:
         return list_rules(args)
     check_rule_ids(args.disable)  # bad ids are usage errors, before any work
     configured = config_of(args).get("argo-versions")
+    if not args.argo_version and configured and configured[-1] not in ARGO_VERSIONS:  # E25: named --argo-version
+        raise ToolkitError(f"{config_of(args).label}: argo-versions: lint knows Argo {', '.join(ARGO_VERSIONS)}, "
+                           f"not {configured[-1]}"[:300])
     version = args.argo_version or (configured[-1] if configured else default_argo_version())
     policy = Policy(config_of(args))
     if args.paths:

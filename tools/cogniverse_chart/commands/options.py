@@ -116,10 +116,29 @@ def validator_from_args(args: argparse.Namespace) -> "Validator":
         from ..schemas import load_locations
 
         extra = load_locations(args.schema_location)
-    return Validator(kube_versions=tuple(args.kube_version or cfg.get("kube-versions") or DEFAULT_KUBE_VERSIONS),
-                     argo_versions=tuple(args.argo_version or cfg.get("argo-versions") or DEFAULT_ARGO_VERSIONS),
+    dirs = getattr(args, "schemas_dir", ())
+    return Validator(kube_versions=tuple(args.kube_version or _configured(cfg, "kube-versions", "k8s", dirs)
+                                         or DEFAULT_KUBE_VERSIONS),
+                     argo_versions=tuple(args.argo_version or _configured(cfg, "argo-versions", "argo", dirs)
+                                         or DEFAULT_ARGO_VERSIONS),
                      allow_unknown_kinds=args.allow_unknown_kinds, extra_schemas=extra,
                      schema_dirs=getattr(args, "schemas_dir", ()))
+
+
+def _configured(cfg: config.Config, key: str, family: str, dirs: Iterable[Path]) -> list[str] | None:
+    """The config's schema versions, each one the package bundles or a --schemas-dir holds; else one line
+    naming the config file and key (attack24c E25: "no bundled Kubernetes 1.29 schemas" named neither)."""
+    from .. import schemas
+
+    given = cfg.get(key)
+    have = set(schemas.available(family)).union(*(schemas.available(family, Path(d)) for d in dirs))
+    for v in given or []:
+        if schemas.minor(v) not in have:
+            label = "Kubernetes" if family == "k8s" else "Argo Workflows"
+            raise ToolkitError(f"{cfg.label}: {key}: no {label} {schemas.minor(v)} schemas (bundled: "
+                               f"{', '.join(schemas.available(family))}; `schemas fetch --dest DIR` and --schemas-dir "
+                               f"add others)"[:300])
+    return given
 
 
 def add_kind_filter_args(p: argparse.ArgumentParser) -> None:
