@@ -38,3 +38,22 @@ def test_versions_outside_the_bundles_name_the_config_file_and_key(tmp_path: Pat
     code, _, err = run_cli(capsys, tmp_path, command, "s1.yaml")
     assert code == 2 and said in err and ".cogniverse-chart.toml" in err and "--argo-version" not in err, err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_the_config_beside_the_chart_is_read_from_the_repository_root(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """E43: charts/demo/.cogniverse-chart.toml turned policy/ off inside the chart's folder only; from the
+    repository root (where pre-commit and the Action run), with or without --chart, it was never read."""
+    from toolkit_utils import helm_create
+
+    (tmp_path / ".git").mkdir()
+    chart = helm_create(tmp_path / "charts")
+    code, _, _ = run_cli(capsys, tmp_path, "lint")
+    assert code == 1  # Helm's starter chart breaks the Cogniverse policy
+    (chart / ".cogniverse-chart.toml").write_text('[rules]\n"policy/" = "off"\n')
+    for cwd, args in ((chart, ()), (tmp_path, ()), (tmp_path, ("--chart", "charts/demo"))):
+        code, out, err = run_cli(capsys, cwd, "lint", *args)
+        assert code == 0 and "Traceback" not in err, (cwd, args, out + err)
+    (tmp_path / ".cogniverse-chart.toml").write_text('[rules]\n"policy/" = "warning"\n')  # the nearer one still wins
+    code, out, _ = run_cli(capsys, tmp_path, "lint", "--chart", "charts/demo")
+    assert code == 0 and "charts/demo/.cogniverse-chart.toml turns off policy/" in out, out

@@ -240,7 +240,25 @@ def add_chart_arg(p: argparse.ArgumentParser, what: str = "the chart") -> None:
 
 
 def config_of(args: argparse.Namespace) -> config.Config:
-    return config.load(getattr(args, "config", None))
+    """--config FILE, else the nearest config file from the current directory, or a nearer one from the chart's
+    folder up (attack24c E43: run from the repository root, as hooks and the Action are, the config beside
+    charts/demo was never read)."""
+    explicit = getattr(args, "config", None)
+    cfg = config.load(explicit)
+    if explicit is not None:
+        return cfg
+    chart = getattr(args, "chart", None)
+    try:
+        chart = chart if chart is not None else None if cfg.get("chart") else config.find_chart(None, cfg)
+    except ToolkitError:
+        chart = None
+    if chart is None or not Path(chart).is_dir():
+        return cfg
+    near = config.load(None, str(Path(chart).resolve()))  # cached, as the current directory's
+    if near.path is not None and near.path != cfg.path and \
+            (cfg.path is None or near.path.resolve().is_relative_to(cfg.path.resolve().parent)):
+        return near
+    return cfg
 
 
 def chart_of(args: argparse.Namespace) -> Path:
