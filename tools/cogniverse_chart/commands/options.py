@@ -205,7 +205,10 @@ def client(args: argparse.Namespace) -> ArgoClient:
 
 def check_kubeconfigs(flag: str | None) -> None:
     """Each kubeconfig file of --kubeconfig / $KUBECONFIG / ~/.kube/config (see `_check_kubeconfig`)."""
-    for f in _kubeconfig_files(flag):
+    files = _kubeconfig_files(flag)
+    if not flag and len(files) > 1:  # a $KUBECONFIG list: kubectl skips the files that do not exist (E34)
+        files = [f for f in files if f.exists() or f.is_symlink()] or files[:1]
+    for f in files:
         _check_kubeconfig(f)
 
 
@@ -230,6 +233,11 @@ def _check_kubeconfig(path: Path) -> None:
     objs = load_document(read_text(path), str(path))
     if not objs or not isinstance(objs[0], dict):
         raise ToolkitError(f"{path}: not a kubeconfig (expected a YAML mapping with clusters, users, contexts)")
+    for key in ("clusters", "users", "contexts"):  # E34: `clusters: 5` said "'int' object is not iterable"
+        value = objs[0].get(key)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
+            raise ToolkitError(f"{path}: {key} must be a list of mappings (each with a name), got "
+                               f"{type(value).__name__}")
     check_kubeconfig_refs(path, objs[0])
 
 
