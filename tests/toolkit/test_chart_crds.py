@@ -12,26 +12,8 @@ from typing import Any
 import pytest
 
 from cogniverse_chart.helm import find_helm
-from toolkit_utils import helm_create, run_json
+from toolkit_utils import CRD, helm_create, run_json
 
-CRD = """apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: widgets.example.com
-spec:
-  group: example.com
-  scope: Namespaced
-  names: {kind: Widget, plural: widgets}
-  versions:
-  - name: v1
-    served: SERVED
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec: {type: object, properties: {size: {type: integer}}}
-"""
 BAD = '"yes"'  # `served` must be a boolean: the API server refuses the CRD at install
 SERVED_PATH = "$.spec.versions[0].served"
 

@@ -8,26 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit_utils import helm_create, run_cli, run_json
-
-CRD = """apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: widgets.example.com
-spec:
-  group: example.com
-  scope: Namespaced
-  names: {kind: Widget, plural: widgets}
-  versions:
-  - name: v1
-    served: SERVED
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec: {type: object, properties: {size: {type: integer}}}
-"""
+from toolkit_utils import CRD, helm_create, run_cli, run_json
 
 
 def _crd_chart(tmp_path: Path, served: str, size: str) -> Path:
