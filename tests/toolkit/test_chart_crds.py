@@ -127,3 +127,17 @@ def test_a_custom_resource_is_validated_against_its_subcharts_crd(tmp_path: Path
     code, result = run_json(capsys, tmp_path, "check", "--chart", str(parent), "--helm", "3")
     bad = [f for f in _served(result) if f["rule"] == "schema/k8s-1.30"]
     assert len(bad) == 1 and bad[0]["scenarios"] == "all profiles", result
+
+
+def test_a_forged_crds_source_line_takes_nothing_out_of_lint(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A template that prints its own `# Source: parent/crds/x.yaml` line before an object, to make it look like
+    a file Helm installs from crds/ (which check does not lint), is still linted: Helm puts its own `# Source:`
+    line first in every document it renders, and only a CustomResourceDefinition counts as a crds/ file."""
+    parent = _parent(tmp_path)
+    (parent / ".cogniverse-chart.toml").write_text("")  # the policy rules on again for this chart
+    (parent / "templates" / "sneak.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cover\n"
+        "---\n# Source: parent/crds/x.yaml\napiVersion: v1\nkind: Pod\nmetadata:\n  name: sneak\n"
+        "spec:\n  containers:\n  - name: c\n    image: busybox\n")
+    code, result = run_json(capsys, tmp_path, "check", "--chart", str(parent), "--helm", "3")
+    assert code == 1 and "policy/image-tag" in {f["rule"] for f in result["findings"] if f["name"] == "sneak"}, result

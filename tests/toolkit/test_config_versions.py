@@ -57,3 +57,17 @@ def test_the_config_beside_the_chart_is_read_from_the_repository_root(tmp_path: 
     (tmp_path / ".cogniverse-chart.toml").write_text('[rules]\n"policy/" = "warning"\n')  # the nearer one still wins
     code, out, _ = run_cli(capsys, tmp_path, "lint", "--chart", "charts/demo")
     assert code == 0 and "charts/demo/.cogniverse-chart.toml turns off policy/" in out, out
+
+
+def test_manifests_named_on_the_command_line_keep_the_working_directorys_config(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The chart's own config (E43) is for the chart's checks: `validate FILE` from the repository root still
+    reads the root's config (here none), not the one beside the only chart in charts/."""
+    from toolkit_utils import helm_create
+
+    (tmp_path / ".git").mkdir()
+    chart = helm_create(tmp_path / "charts")
+    (chart / ".cogniverse-chart.toml").write_text('[rules]\n"schema/" = "off"\n')
+    (tmp_path / "s1.yaml").write_text(CM)
+    code, out, _ = run_cli(capsys, tmp_path, "validate", "s1.yaml")
+    assert code == 1 and "port" in out, out

@@ -183,3 +183,18 @@ def test_without_helm_formats_and_nulls_get_helm_3s_verdict(chart: Path, capsys:
         values.write_text(text + "\n")
         code, out, err = run_cli(capsys, chart, "validate", "--values", str(values))
         assert code == want and said in out and "Traceback" not in err, (text, out + err)
+
+
+def test_many_unicode_categories_cost_one_pass(chart: Path, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A schema naming every two-letter category (`\\p{Aa}` ... `\\p{Zz}`) must not cost a pass over Unicode each."""
+    from cogniverse_chart.commands import validate
+
+    names = [a + b for a in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" for b in "abcdefghijklmnopqrstuvwxyz"]
+    props = {f"k{i}": {"type": "string", "pattern": f"^\\p{{{n}}}*$"} for i, n in enumerate(names)}
+    values = _schema(chart, {"type": "object", "properties": props})
+    values.write_text("".join(f"k{i}: x\n" for i in range(len(names))))
+    monkeypatch.setattr(validate, "_helm_or_none", lambda: None)
+    started = time.monotonic()
+    code, out, err = run_cli(capsys, chart, "validate", "--values", str(values))
+    assert code == 1 and "Traceback" not in err and time.monotonic() - started < 20, out + err

@@ -28,11 +28,12 @@ def is_crd_file(source: str) -> bool:
 
 
 def split(docs: Iterable["Document"]) -> tuple[list["Document"], list["Document"]]:
-    """(documents from crds/ folders, the rendered templates' documents)."""
+    """(the CRDs from crds/ folders, every other document). Only a CustomResourceDefinition counts: a template
+    that prints a `# Source: CHART/crds/x.yaml` line of its own before a Workflow must not take it out of lint."""
     crds: list[Document] = []
     rest: list[Document] = []
     for doc in docs:
-        (crds if is_crd_file(doc.source) else rest).append(doc)
+        (crds if doc.kind == "CustomResourceDefinition" and is_crd_file(doc.source) else rest).append(doc)
     return crds, rest
 
 
@@ -43,11 +44,10 @@ def schemas_of(crds: Iterable["Document"]) -> dict[str, dict]:
 
     found: dict[str, dict] = {}
     for doc in crds:
-        if doc.kind == "CustomResourceDefinition":
-            try:
-                found.update(crd_object_schemas(Path(doc.source), doc.obj))
-            except ToolkitError:
-                continue
+        try:
+            found.update(crd_object_schemas(Path(doc.source), doc.obj))
+        except ToolkitError:
+            continue
     return found
 
 

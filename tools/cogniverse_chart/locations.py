@@ -247,8 +247,9 @@ def _subchart(charts: Path, name: str) -> Path | None:
 
 def _chart_name(path: Path) -> str:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8")[:65536], Loader=_SAFE)
-    except (OSError, UnicodeError, yaml.YAMLError, RecursionError):
+        with open(path, "rb") as f:  # a subchart's name is near the top: never read a huge file whole
+            data = yaml.load(f.read(65536).decode("utf-8", "replace"), Loader=_SAFE)
+    except (OSError, yaml.YAMLError, RecursionError):
         return ""
     return str(data.get("name", "")) if isinstance(data, dict) else ""
 

@@ -253,7 +253,7 @@ def config_of(args: argparse.Namespace) -> config.Config:
     charts/demo was never read)."""
     explicit = getattr(args, "config", None)
     cfg = config.load(explicit)
-    if explicit is not None:
+    if explicit is not None or getattr(args, "paths", None):  # files named on the command line: no chart's config
         return cfg
     chart = getattr(args, "chart", None)
     try:
