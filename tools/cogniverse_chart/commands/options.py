@@ -260,10 +260,11 @@ def config_of(args: argparse.Namespace) -> config.Config:
         chart = chart if chart is not None else None if cfg.get("chart") else config.find_chart(None, cfg)
     except ToolkitError:
         chart = None
-    if chart is None or not Path(chart).is_dir():
-        return cfg
+    here = Path.cwd().resolve()
+    if chart is None or not Path(chart).is_dir() or not Path(chart).resolve().is_relative_to(here):
+        return cfg  # a chart elsewhere (`--chart /other/chart`): only what the user named is read
     near = config.load(None, str(Path(chart).resolve()))  # cached, as the current directory's
-    if near.path is not None and near.path != cfg.path and \
+    if near.path is not None and near.path != cfg.path and near.path.resolve().is_relative_to(here) and \
             (cfg.path is None or near.path.resolve().is_relative_to(cfg.path.resolve().parent)):
         return near
     return cfg
