@@ -96,11 +96,11 @@ if [[ $do_python == 1 ]]; then
     log "creating venv $VENV"
     "$PYTHON" -m venv "$VENV"
   fi
-  stamp="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+  stamp="$VENV/.installed-$(cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" | sha256sum | cut -c1-16)"
   if [[ ! -f "$stamp" ]]; then
     log "installing the toolkit and its dev dependencies"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet -e "${ROOT}[dev]"
+    "$VENV/bin/python" -m pip install --quiet -c "$ROOT/constraints.txt" -e "${ROOT}[dev]"
     rm -f "$VENV"/.installed-*
     touch "$stamp"
   fi

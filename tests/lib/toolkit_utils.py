@@ -26,6 +26,27 @@ FIXTURES = ROOT / "tests" / "fixtures"  # input files of the fast tests (hostile
 CLI = [sys.executable, "-m", "cogniverse_chart.cli"]  # the CLI in a process of its own
 
 
+#: A CustomResourceDefinition of example.com/v1 Widget (spec.size: integer); SERVED is its `served` value
+CRD = """apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {kind: Widget, plural: widgets}
+  versions:
+  - name: v1
+    served: SERVED
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec: {type: object, properties: {size: {type: integer}}}
+"""
+
+
 def dependency_wheels() -> Path:
     """Wheels of the toolkit's dependencies and of its build requirements, downloaded from the package index
     once per list (cached under ~/.cache/cogniverse/wheels): installs from them need no index

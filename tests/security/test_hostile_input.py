@@ -113,6 +113,20 @@ def test_bad_kubeconfig(capsys: pytest.CaptureFixture[str], name: str, needle: s
         assert needle in line
 
 
+def test_kubeconfig_fields_of_the_wrong_type_and_kubeconfig_lists(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """attack24c E34: `clusters: 5` said "no usable kubeconfig ('int' object is not iterable)"; a missing file in
+    a $KUBECONFIG list was an error (kubectl skips it); a list of nothing but missing files still is."""
+    bad = tmp_path / "badkc.yaml"
+    bad.write_text("apiVersion: v1\nkind: Config\nclusters: 5\n")
+    line = one_line_error(capsys, ["wait", "x", "--kubeconfig", str(bad)])
+    assert f"{bad}: clusters must be a list of mappings (each with a name), got int" in line
+    monkeypatch.setenv("KUBECONFIG", f"{bad}:{tmp_path / 'nonexist'}")
+    assert "clusters must be a list" in one_line_error(capsys, ["wait", "x"])  # the missing one is skipped
+    monkeypatch.setenv("KUBECONFIG", f"{tmp_path / 'none1'}:{tmp_path / 'none2'}")
+    assert "none1: kubeconfig not found" in one_line_error(capsys, ["wait", "x"])
+
+
 @pytest.mark.parametrize("option,value", [
     ("--poll", "-1"), ("--poll", "0"), ("--timeout", "nan"), ("--timeout", "inf"), ("--timeout", "-5"),
     ("--timeout", "1e12"), ("--timeout", "soon"),

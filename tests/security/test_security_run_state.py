@@ -63,6 +63,12 @@ CASES: list[tuple[str, str, str, Any, Any, str, str | None, dict[str, Any]]] = [
                                                          f"{L}cron-workflow": "daily-backup", "team": "a"}), None, ALICE, None, {}),
     ("argo-retry", "UPDATE", "workflows", _wf(labels={f"{L}phase": "Running"}, status=RETRIED),
      _wf(labels={f"{L}completed": "true", f"{L}phase": "Failed", f"{L}workflow-archiving-status": "Pending"}, status=DONE), ALICE, None, {}),
+    # Argo 4.0's retry clears status.phase (WorkflowUnknown, omitted) and leaves the phase label as it was
+    ("argo-retry-argo-4", "UPDATE", "workflows", _wf(labels={f"{L}phase": "Failed"}, status={"nodes": {"x": {"phase": "Failed"}},
+                                                                                            "persistentVolumeClaims": []}),
+     _wf(labels={f"{L}completed": "true", f"{L}phase": "Failed", f"{L}workflow-archiving-status": "Pending"}, status=DONE), ALICE, None, {}),
+    ("running-phase-cleared", "UPDATE", "workflows", _wf(status={"nodes": RUNNING["nodes"]}), _wf(status=RUNNING), ALICE,
+     "may change status.phase", {}),
     ("argo-stop-with-message", "UPDATE", "workflows", _wf(spec={**RUN, "shutdown": "Stop"}, status={"phase": "Running", "nodes": {
         "x": {"phase": "Failed", "message": "bye"}}}), _wf(status=RUNNING), ALICE, None, {}),
     ("remove-gc-finalizer", "UPDATE", "workflows", _wf(status=DONE), _wf(status=DONE, finalizers=[f"{L}artifact-gc"]), ALICE, None, {}),

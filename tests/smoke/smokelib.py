@@ -315,10 +315,12 @@ def impersonating(user: str, groups: tuple[str, ...] = ()) -> Any:
     return api
 
 
-def await_admission_policy(namespace: str, plural: str, obj: dict[str, Any], timeout: float = 30.0) -> None:
+def await_admission_policy(namespace: str, plural: str, obj: dict[str, Any], timeout: float = 120.0) -> None:
     """Wait until a server-side dry run of creating `obj` is refused. A ValidatingAdmissionPolicy that Helm has
-    just created takes effect once the API server's policy informer has it and its binding (about a second
-    later), so an attack sent right after the install could race it; every later attempt meets it."""
+    just created takes effect once the API server's policy informer has it and its binding and has compiled
+    its expressions against the CRD's schema (about a second on a quiet node; over 30 s at load 25 with six
+    policies per release and several releases installed at once), so an attack sent right after the install
+    could race it; every later attempt meets it."""
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
 
@@ -329,6 +331,7 @@ def await_admission_policy(namespace: str, plural: str, obj: dict[str, Any], tim
             api.create_namespaced_custom_object("argoproj.io", "v1alpha1", namespace, plural, obj, dry_run="All")
         except ApiException as exc:
             if exc.status in (403, 422):
+                print(f"admission policies in force {time.monotonic() - deadline + timeout:.1f} s after the install")
                 return
             raise
         assert time.monotonic() < deadline, f"no admission policy refused a dry run within {timeout:.0f} s"

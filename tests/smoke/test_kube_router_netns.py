@@ -83,7 +83,7 @@ def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 def controller_binary() -> str:
     proc = subprocess.run(["bash", "-c", f'set -euo pipefail; source <(sed -e "\\$d" -e "s|^ROOT=.*|ROOT={REPO_ROOT}|" '
-                           'scripts/local_cluster.sh); echo "$(addon_bin_dir kube-router)/kube-router"'], capture_output=True, text=True,
+                           'cluster/node.sh); echo "$(addon_bin_dir kube-router)/kube-router"'], capture_output=True, text=True,
                           cwd=REPO_ROOT, timeout=60)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()

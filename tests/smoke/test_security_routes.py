@@ -127,7 +127,8 @@ def test_every_route_to_a_privileged_token_is_refused(two, tenant):
                             f"may not run as {PROV}"),
         "forged step outputs": (wf({**_wf(ns, workflowTemplateRef={"name": "tenant-provisioning"}), "status": {"nodes": {
             "x": {"id": "x", "type": "Pod", "name": "x[0].validate-tenant", "phase": "Succeeded", "outputs": {"parameters": [{"name": "namespace", "value": "cogniverse-x"}]}}}}}),
-            "any status of a run of tenant-provisioning"),
+            # refused by token-routes-argo and by token-routes-state; the API server names whichever it ran first
+            ("any status of a run of tenant-provisioning", "a new workflow carries only the status.storedTemplates")),
         "podSpecPatch YAML tag": (wf(_wf(ns, entrypoint="main", templates=[{**inline[0], "podSpecPatch": f"!!binary c2VydmljZUFjY291bnROYW1l: {PROV}"}])),
                                   "podSpecPatch"),
         "artifact GC": (wf(_wf(ns, entrypoint="main", templates=inline, artifactGC={"strategy": "OnWorkflowDeletion", "serviceAccountName": PROV})),
@@ -156,7 +157,7 @@ def test_every_route_to_a_privileged_token_is_refused(two, tenant):
         except AssertionError as exc:
             wrong[route] = str(exc)
             continue
-        if expected not in message:
+        if not any(e in message for e in ((expected,) if isinstance(expected, str) else expected)):
             wrong[route] = message
     assert not wrong, wrong
     # the same admin's ordinary Workflow is admitted (then removed)

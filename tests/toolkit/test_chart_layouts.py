@@ -8,26 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit_utils import helm_create, run_cli, run_json
-
-CRD = """apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: widgets.example.com
-spec:
-  group: example.com
-  scope: Namespaced
-  names: {kind: Widget, plural: widgets}
-  versions:
-  - name: v1
-    served: SERVED
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        properties:
-          spec: {type: object, properties: {size: {type: integer}}}
-"""
+from toolkit_utils import CRD, helm_create, run_cli, run_json
 
 
 def _crd_chart(tmp_path: Path, served: str, size: str) -> Path:
@@ -137,3 +118,47 @@ def test_chart_yaml_above_helms_limit_is_refused_at_once(tmp_path: Path, capsys:
     code, _, err = run_cli(capsys, tmp_path, command, "--chart", str(chart))
     assert code == 2 and "Chart.yaml: larger than 5 MiB" in err and len(err.strip().splitlines()) == 1, err
     assert time.monotonic() - started < 10
+
+
+def test_a_subcharts_finding_points_at_its_folder_whatever_the_folder_is_called(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """E17: charts/foo-dir/ holding chart `child`: its findings named demo/charts/child/templates/bad.yaml (Helm's
+    `# Source:`, no such file), line 0; they point at the file in charts/foo-dir/ and its line."""
+    chart = helm_create(tmp_path)
+    sub = chart / "charts" / "foo-dir"
+    (sub / "templates").mkdir(parents=True)
+    (sub / "Chart.yaml").write_text("apiVersion: v2\nname: child\nversion: 0.1.0\n")
+    (sub / "templates" / "bad.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\n"
+                                                "data:\n  port: 8080\n")
+    code, result = run_json(capsys, tmp_path, "check", "--chart", str(chart), "--helm", "3")
+    bad = [f for f in result["findings"] if f["name"] == "bad"]
+    assert code == 1 and bad and {(f["file"], f["line"]) for f in bad} == {("demo/charts/foo-dir/templates/bad.yaml", 6)}
+
+
+def test_a_chart_name_helm_accepts_is_a_finding_not_the_end_of_the_run(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """E20: `name: My_Chart` (helm lint passes it) ended check with exit 2 and no lint or validation at all."""
+    chart = helm_create(tmp_path)
+    (chart / "Chart.yaml").write_text((chart / "Chart.yaml").read_text().replace("name: demo", "name: My_Chart"))
+    code, result = run_json(capsys, tmp_path, "check", "--chart", str(chart), "--helm", "3")
+    named = [f for f in result["findings"] if f["rule"] == "ct/chart-yaml" and f["path"] == "$.name"]
+    assert code == 1 and result["checked"] >= 4 and named and named[0]["severity"] == "warning", result
+    assert "my-chart-My_Chart" in {f["name"] for f in result["findings"]}  # rendered as release my-chart
+    (chart / "Chart.yaml").write_text((chart / "Chart.yaml").read_text().replace("name: My_Chart", "name: ''"))
+    code, _, err = run_cli(capsys, tmp_path, "check", "--chart", str(chart), "--helm", "3")
+    assert code == 2 and "`name` must be a chart name" in err
+
+
+def test_disable_takes_every_rule_and_family_the_toolkit_lists(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """E23: `check --disable ct/maintainers` (or schema/k8s-1.30, helm/lint) and `lint --disable policy` said
+    "unknown rule id" although `lint --list-rules` lists them; each now turns its findings off."""
+    chart = helm_create(tmp_path)  # no maintainers, and Helm's starter breaks the Cogniverse policy
+    code, result = run_json(capsys, tmp_path, "check", "--chart", str(chart), "--helm", "3")
+    assert code == 1 and {"ct/maintainers", "policy/resources", "helm/lint"} <= {f["rule"] for f in result["findings"]}
+    code, result = run_json(capsys, tmp_path, "check", "--chart", str(chart), "--helm", "3", "--disable", "policy",
+                            "--disable", "ct/maintainers", "--disable", "helm/lint", "--disable", "schema/k8s-1.30")
+    assert code == 0 and result["findings"] == [], result
+    code, result = run_json(capsys, tmp_path, "lint", "--chart", str(chart), "--disable", "policy")
+    assert code == 0, result
+    code, _, err = run_cli(capsys, tmp_path, "check", "--chart", str(chart), "--disable", "ct/maintainer")
+    assert code == 2 and "--disable ct/maintainer: unknown rule id" in err

@@ -67,10 +67,13 @@ def test_binary_file_and_empty_directory_are_bad_input(cli, tmp_path: Path) -> N
 def test_bad_yaml_names_file_and_line(cli, tmp_path: Path) -> None:
     f = tmp_path / "broken.yaml"
     f.write_text("apiVersion: v1\nkind: ConfigMap\n---\nmetadata: {name: [x\n")
-    code, _, err = cli("lint", str(f))
-    assert code == 2 and "Traceback" not in err
-    assert f"{f}:5:1: invalid YAML" in err, err
-    assert len(err.strip().splitlines()) == 1
+    code, out, err = cli("lint", str(f))  # the readable ConfigMap is linted, the broken document a finding (F14)
+    assert code == 1 and "Traceback" not in err
+    assert f"error[schema/invalid-yaml] {f}: line 5, column 1: invalid YAML" in out, out + err
+    only = tmp_path / "only.yaml"
+    only.write_text("metadata: {name: [x\n")  # nothing readable at all: bad input
+    code, _, err = cli("lint", str(only))
+    assert code == 2 and f"{only}:2:1: invalid YAML" in err and len(err.strip().splitlines()) == 1, err
     # validate read the first document: the broken one is a finding at its line, and the run goes on (E11)
     code, out, err = cli("validate", str(f))
     assert code == 1 and "Traceback" not in err

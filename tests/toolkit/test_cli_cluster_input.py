@@ -136,3 +136,32 @@ def test_good_names_and_labels_reach_the_api_server(capsys, hostile):
     assert hostile.lines[0].startswith(
         "GET /apis/argoproj.io/v1alpha1/namespaces/cogniverse-prod/workflowtemplates/video-ingestion.v2 ")
     assert hostile.lines[1].startswith("POST /apis/argoproj.io/v1alpha1/namespaces/cogniverse-prod/workflows ")
+
+
+def test_bidirectional_controls_from_the_cluster_are_shown_not_obeyed(capsys, hostile):
+    """A right-to-left override (U+202E) or isolate (U+2066..U+2069) in a message makes a terminal show the
+    text in another order ("Trojan Source"); a U+2028 line separator starts a line in some terminals."""
+    message = ("tenant acme \u202edeliaF\u202c ok\u2066x\u2069\u2028FAKE: Workflow succeeded"
+               "\u200b\ufeff\u00ad\U000e0041 hidden")  # zero-width space, BOM, soft hyphen, a tag character
+    hostile.body = {**WORKFLOW, "status": {**WORKFLOW["status"], "message": message}}
+    main(["wait", "w", "-n", "cogniverse-prod", "--kubeconfig", hostile.kubeconfig, "--timeout", "20", "--poll", "0.1"])
+    out = capsys.readouterr().out
+    assert not re.search("[\u202a-\u202e\u2066-\u2069\u2028]", out), repr(out)
+    assert "Message: tenant acme \\u202edeliaF\\u202c ok\\u2066x\\u2069\\u2028FAKE" in out, out
+    assert "FAKE: Workflow succeeded\\u200b\\ufeff\\xad\\U000e0041 hidden" in out, out
+
+
+def test_every_format_character_is_escaped_and_other_letters_are_not() -> None:
+    """printable escapes exactly Unicode's format characters (category Cf, by the running Python's Unicode
+    database) and the line/paragraph separators beyond the controls; letters of any script stay."""
+    import sys
+    import unicodedata
+
+    from cogniverse_chart.report import printable
+
+    chars = [chr(cp) for cp in range(0xA0, sys.maxunicode + 1) if not 0xD800 <= cp <= 0xDFFF]
+    hidden = [c for c in chars if unicodedata.category(c) == "Cf" or c in "\u2028\u2029"]
+    kept = set(hidden)
+    shown = "".join(c for c in chars if c not in kept)
+    assert len(hidden) > 150 and printable(shown) == shown
+    assert all(printable(c).startswith("\\") for c in hidden), [hex(ord(c)) for c in hidden if printable(c) == c]

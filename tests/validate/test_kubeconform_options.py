@@ -291,3 +291,19 @@ def test_a_skipped_object_has_its_suppressions_left_unjudged(capsys, tmp_path: P
     assert code == 0 and result["findings"] == [] and result["skipped"] == 1, out
     code, out, _ = run_cli(capsys, tmp_path, "-o", "json", "validate", "s2.yaml")
     assert code == 0 and [f["rule"] for f in json.loads(out)["findings"]] == ["config/suppression-unknown-rule"]
+
+
+@pytest.mark.parametrize("entry, said", [
+    ("configmap", "--skip 'configmap' matches no kind (kinds are case-sensitive); did you mean ConfigMap?"),
+    ("*", "--skip '*' is neither a Kind nor apiVersion/Kind"),
+    ("v1/ConfigMap/extra", "--skip 'v1/ConfigMap/extra' is neither a Kind nor apiVersion/Kind"),
+    (",", "--skip ',' names no kind; it skips nothing"),
+])
+def test_a_skip_entry_that_matches_nothing_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str], entry: str,
+                                                    said: str) -> None:
+    """attack24c E32: each of these silently skipped nothing; a custom kind the schemas lack stays quiet."""
+    (tmp_path / "s.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  port: 1\n")
+    code, _, err = run_cli(capsys, tmp_path, "validate", "--skip", entry, "s.yaml")
+    assert code == 1 and f"warning: {said}" in err, err
+    code, _, err = run_cli(capsys, tmp_path, "validate", "--skip", "MyWidget", "--reject", "apps/v1/Deployment", "s.yaml")
+    assert code == 1 and "warning" not in err, err

@@ -51,3 +51,23 @@ def test_a_bad_document_in_a_large_stream_loses_nothing_on_two_cores(tmp_path: P
     assert outs[0] == outs[1]
     names = {f["name"] for f in outs[0]["findings"]}
     assert {"cm0", "cm6979", "cm8973", "cm15952"} <= names  # before and after the bad document
+
+
+WF = ("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  name: {name}\nspec:\n  entrypoint: main\n"
+      "  templates:\n  - name: mian\n    container: {{image: 'busybox:1.36'}}\n")
+
+
+@pytest.mark.parametrize("bad", ["just a string\n", "a: [\n"])
+def test_lint_goes_on_after_a_bad_document(tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: str) -> None:
+    """attack24d F14: `lint FILE` stopped at a bad document (rc 2, nothing linted); now the bad document is a
+    finding at its line and the workflows around it are linted; a file with nothing readable is still bad input."""
+    (tmp_path / "l1.yaml").write_text(WF.format(name="a") + "---\n" + bad + "---\n" + WF.format(name="c"))
+    code, out, err = run_cli(capsys, tmp_path, "-o", "json", "lint", "--disable", "policy/", "l1.yaml")
+    findings = json.loads(out)["findings"]
+    assert code == 1, err
+    assert {f["name"] for f in findings if f["rule"] == "argo/missing-entrypoint"} == {"a", "c"}, findings
+    [invalid] = [f for f in findings if f["rule"] == "schema/invalid-yaml"]
+    assert invalid["line"] >= 11, invalid
+    (tmp_path / "only.yaml").write_text(bad)
+    code, _, err = run_cli(capsys, tmp_path, "lint", "only.yaml")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err, err

@@ -173,3 +173,26 @@ def test_package_destination_that_is_no_folder_is_named(tmp_path: Path, capsys: 
     chart = helm_create(tmp_path, "pk")
     code, _, err = run_cli(capsys, tmp_path, "package", "--chart", str(chart), "-d", "/dev/null")
     assert code == 2 and "--destination /dev/null: not a directory" in err, err
+
+
+@pytest.mark.parametrize("fmt", ["human", "json", "sarif", "github"])
+@pytest.mark.parametrize("setting, want", [("off", 0), ("warning", 0), ("error", 1)])
+def test_staleness_checks_follow_the_configs_severity(tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str,
+                                                      setting: str, want: int) -> None:
+    """attack24d F12: `[rules] "generated/docs" = "off"` was honoured by `check` and ignored by `docs --check`
+    (rc 1 in every format); the config is named where it changes the verdict."""
+    import json
+
+    from toolkit_utils import helm_create
+
+    chart = helm_create(tmp_path, "dc")
+    (chart / "values.schema.json").write_text(json.dumps({"type": "object", "properties": {
+        "replicaCount": {"type": "integer", "description": "replicas"}}}))
+    (chart / "README.md").write_text("# dc\n<!-- values-table:start -->\n<!-- values-table:end -->\n")
+    (chart / ".cogniverse-chart.toml").write_text(f'[rules]\n"generated/docs" = "{setting}"\n')
+    code, out, err = run_cli(capsys, chart, "-o", fmt, "docs", "--check")
+    assert code == want and "Traceback" not in err, out + err
+    if fmt == "human" and setting == "off":
+        assert "turns off generated/docs" in out, out
+    if fmt == "json":
+        assert json.loads(out)["ok"] is (want == 0), out

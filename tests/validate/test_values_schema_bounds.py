@@ -104,6 +104,10 @@ def test_a_slow_pattern_is_not_run_again_on_every_value(chart: Path, capsys: pyt
     ("^[a-z]+\\z", "abc", "ABC"),               # F3: Go-only syntax was skipped without Helm
     ("^\\Qa.b\\E$", "a.b", "axb"),
     ("^\\x{41}+$", "AA", "B"),
+    ("^\\pL+$", "abc\u00e9", "123"),         # F3: Unicode classes and (?U) were skipped without Helm
+    ("^\\p{Lu}[\\pN_]*$", "A1_", "a1"),
+    ("^\\PL+$", "12", "a"),
+    ("(?U)^a+$", "aaa", "bbb"),
 ])
 def test_patterns_mean_what_go_makes_of_them(chart: Path, capsys: pytest.CaptureFixture[str],
                                               monkeypatch: pytest.MonkeyPatch, pattern: str, good: str,
@@ -136,3 +140,61 @@ def test_credentials_in_a_values_file_never_reach_the_report(chart: Path, capsys
     assert code == 1, out + err
     assert "hunter2" not in out + err and "123456789012" not in out + err
     assert "987654" in out and ("$.db.password" in out or fmt != "human")
+
+
+def test_patterns_go_refuses_or_python_cannot_read_never_pass(chart: Path, capsys: pytest.CaptureFixture[str],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """attack24d F3: a pattern Python could not compile was skipped (`validate: ok`). A lookahead, which Go's
+    regexp (and so Helm) refuses, is named as such; a Unicode script class only Go reads is checked by Helm when
+    it is on PATH and is a "cannot check without Helm" finding when it is not."""
+    from cogniverse_chart.commands import validate
+
+    def run(pattern: str, value: str) -> tuple[int, str]:
+        values = _schema(chart, {"type": "object", "properties": {"name": {"type": "string", "pattern": pattern}}})
+        values.write_text(f"name: {json.dumps(value)}\n")
+        code, out, err = run_cli(capsys, chart, "validate", "--values", str(values))
+        assert "Traceback" not in err
+        return code, out + err
+
+    for value in ("a", "b"):
+        code, out = run("^(?=a)a$", value)
+        assert code == 1 and "is not a regular expression Helm reads ((?= (lookaround" in out, out
+    assert run("^\\p{Greek}+$", "\u03b1\u03b2")[0] == 0  # Helm on PATH decides
+    code, out = run("^\\p{Greek}+$", "abc")
+    assert code == 1 and ("Does not match pattern" in out or "does not match" in out), out
+    monkeypatch.setattr(validate, "_helm_or_none", lambda: None)
+    for value in ("\u03b1", "abc"):
+        code, out = run("^\\p{Greek}+$", value)
+        assert code == 1 and "cannot check the value against pattern '^\\\\p{Greek}+$' without Helm" in out, out
+
+
+def test_without_helm_formats_and_nulls_get_helm_3s_verdict(chart: Path, capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """attack24d F13: without Helm, `format: email` went unchecked and every null was dropped (`validate: ok`);
+    Helm 3 refuses a malformed email and a null for a key the chart's values.yaml does not have, and drops a
+    null for a key it has (so a required default may be unset)."""
+    from cogniverse_chart.commands import validate
+
+    values = _schema(chart, {"type": "object", "properties": {
+        "replicaCount": {"type": "integer"}, "a": {"type": "string", "format": "email"}, "foo": {"type": "string"}}})
+    monkeypatch.setattr(validate, "_helm_or_none", lambda: None)
+    for text, want, said in (("a: notanemail", 1, "$.a"), ("a: me@example.com", 0, ""),
+                             ("foo: null", 1, "$.foo: expected string, got null"), ("replicaCount: null", 0, "")):
+        values.write_text(text + "\n")
+        code, out, err = run_cli(capsys, chart, "validate", "--values", str(values))
+        assert code == want and said in out and "Traceback" not in err, (text, out + err)
+
+
+def test_many_unicode_categories_cost_one_pass(chart: Path, capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A schema naming every two-letter category (`\\p{Aa}` ... `\\p{Zz}`) must not cost a pass over Unicode each."""
+    from cogniverse_chart.commands import validate
+
+    names = [a + b for a in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" for b in "abcdefghijklmnopqrstuvwxyz"]
+    props = {f"k{i}": {"type": "string", "pattern": f"^\\p{{{n}}}*$"} for i, n in enumerate(names)}
+    values = _schema(chart, {"type": "object", "properties": props})
+    values.write_text("".join(f"k{i}: x\n" for i in range(len(names))))
+    monkeypatch.setattr(validate, "_helm_or_none", lambda: None)
+    started = time.monotonic()
+    code, out, err = run_cli(capsys, chart, "validate", "--values", str(values))
+    assert code == 1 and "Traceback" not in err and time.monotonic() - started < 20, out + err

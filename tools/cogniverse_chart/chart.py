@@ -39,10 +39,11 @@ def render_profiles(names: list[str] | None = None, *, chart: Path = CHART_DIR, 
                     kube_version: str = DEFAULT_KUBE_VERSION, scenarios: dict[str, Path | None] | None = None,
                     extra_values: list[Path] | None = None, release: str = DEFAULT_RELEASE,
                     namespace: str = DEFAULT_NAMESPACE, set_values: list[str] | None = None,
-                    set_string_values: list[str] | None = None) -> dict[str, list[Document]]:
+                    set_string_values: list[str] | None = None, include_crds: bool = False) -> dict[str, list[Document]]:
     """{scenario: documents} for each scenario (helm template runs in parallel). `scenarios` maps a name
     to its values file (None: the chart's defaults); without it, the checkout's values/ profiles `names`.
-    `extra_values` (-f), then `set_values` (--set) and `set_string_values`, apply on top of every scenario."""
+    `extra_values` (-f), then `set_values` (--set) and `set_string_values`, apply on top of every scenario;
+    `include_crds`: the files of the crds/ folders Helm installs too (see chart_crds)."""
     chosen = scenarios if scenarios is not None else select_profiles(names)
     from .config import is_library
 
@@ -54,7 +55,8 @@ def render_profiles(names: list[str] | None = None, *, chart: Path = CHART_DIR, 
         name, path = item
         req = RenderRequest(values_files=([path] if path else []) + list(extra_values or []), chart=chart,
                             kube_version=kube_version, release=release, namespace=namespace,
-                            set_values=list(set_values or []), set_string_values=list(set_string_values or []))
+                            set_values=list(set_values or []), set_string_values=list(set_string_values or []),
+                            include_crds=include_crds)
         return name, render(req, helm)
 
     with ThreadPoolExecutor(max_workers=max(1, min(4, len(chosen)))) as pool:
@@ -171,18 +173,22 @@ class CheckResult:
 def check(validator: "Validator", names: list[str] | None = None, *, chart: Path = CHART_DIR,
           helms: list[Helm] | None = None, disable: list[str] | None = None, with_docs: bool | Generated = True,
           **render_kw: Any) -> CheckResult:
-    """Render every selected profile with every Helm, validate and lint each, check generated files."""
+    """Render every selected profile with every Helm (with the CRDs Helm installs), validate each (its CRDs
+    too) and lint its templates' objects, check generated files."""
+    from .chart_crds import own_kinds, split
     from .lint import lint
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=1) as pool:
         # the generated-docs check renders the chart's defaults: let that helm run overlap the profiles'
         generated = pool.submit(generated_files, chart, with_docs)
-        rendered = render_with_helms(names, chart=chart, helms=helms, **render_kw)
+        rendered = render_with_helms(names, chart=chart, helms=helms, include_crds=True, **render_kw)
         t_render = time.perf_counter()
         per_profile: dict[str, list[Finding]] = {}
         for name, objs in rendered.items():
-            per_profile[name] = validator.validate(objs) + lint(objs, disable or [])
+            crds, templates = split(objs)  # the CRDs Helm installs in this scenario define kinds for its objects
+            with own_kinds(validator, crds):
+                per_profile[name] = validator.validate(objs) + lint(templates, disable or [])
         findings = merge(per_profile)
         t_checks = time.perf_counter()
         findings += generated.result()

@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if os.environ.get("GITHUB_ACTIONS") != "true":
         return _main(argv)
-    from .report import GithubLog
+    from .github_log import GithubLog
 
     sys.stderr = GithubLog(sys.stderr)
     try:
@@ -219,7 +219,7 @@ def _main(argv: list[str] | None) -> int:
     prog = f"cogniverse-chart {args.command}"
     if args.output != "github":
         return _run(args, prog)
-    from .report import GithubLog  # every line the run prints is kept from being read as a workflow command
+    from .github_log import GithubLog  # every line the run prints is kept from being read as a workflow command
 
     wrap_err = not isinstance(sys.stderr, GithubLog)  # wrapped already in an Actions job (main)
     sys.stdout = GithubLog(sys.stdout)

@@ -153,7 +153,12 @@ def known_rule(key: str) -> bool:
     family = key.removesuffix("/")
     if "/" not in family:
         return any(i.startswith(family + "/") for i in ids)
-    return key in ids or any(key.startswith(t) and re.fullmatch(r"\d+\.\d+", key[len(t):]) for t in templated)
+    if key in ids:
+        return True
+    from .schemas import available  # schema/k8s-<minor>: a minor the package bundles (E24: `k8s-1.3` was taken)
+
+    return any(key.startswith(t) and key[len(t):] in available(t.removeprefix("schema/").rstrip("-"))
+               for t in templated)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -387,11 +392,17 @@ def is_library(chart: Path) -> bool:
     return chart.is_dir() and chart_meta(chart).get("type") == "library"
 
 
+#: Helm's best practice for chart names, which are also the default release name here
+CHART_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
 def chart_name(chart: Path) -> str:
-    """The `name` in the chart's Chart.yaml (a packaged .tgz: its file name up to the version)."""
+    """The release name the chart's `name` gives (a packaged .tgz: its file name up to the version): a name
+    Helm accepts but a release cannot carry (`My_Chart`) becomes `my-chart` (ct reports the name itself;
+    attack24c E20: the whole run was lost)."""
     if chart.is_file():
         return re.sub(r"-\d+\.\d+\.\d+.*$", "", chart.name.removesuffix(".tgz"))
     name = chart_meta(chart).get("name")
-    if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name):
+    if not isinstance(name, str) or not name.strip():
         raise ToolkitError(f"{chart / 'Chart.yaml'}: `name` must be a chart name (lowercase letters, digits, '-')")
-    return name
+    return name if CHART_NAME.fullmatch(name) else re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:53] or "release"

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .config import CHART_NAME
 from .documents import load_document, read_text
 from .findings import Finding, Severity
 from .io_limits import check_chart_file
@@ -105,6 +106,11 @@ def chart_yaml(chart: Path) -> list[Finding]:
 
     source, meta = _chart_yaml(chart)
     out = duplicate_keys(chart)
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if isinstance(name, str) and name and not CHART_NAME.fullmatch(name):  # Helm accepts it; its best practice does not
+        out.append(Finding("ct/chart-yaml", Severity.WARNING, f"name {name[:80]!r}: Helm's best practice is lowercase "
+                           f"letters, digits and '-' (the release name here defaults to a cleaned copy)",
+                           source, path="$.name"))
     for e in sorted(jsonschema.Draft7Validator(CHART_SCHEMA).iter_errors(meta),
                     key=lambda e: list(map(str, e.absolute_path))):
         for path, msg in describe_error(e):

@@ -197,13 +197,61 @@ def locate(source: str, kind: str, name: str, path: str, chart: Path | None = No
     if not source or source.startswith("<"):
         return Location()
     first, _, rest = source.partition("/")
-    if chart is not None and rest.startswith(("templates/", "charts/")) and chart.is_dir():
-        template = chart / rest
-        if template.is_file():
-            return _in_template(str(template), path)
+    if chart is not None and rest.startswith(("templates/", "charts/", "crds/")):
+        if chart.is_file():  # `--chart x.tgz`: the archive is the file the user has
+            return Location(str(chart))
+        found = chart_file(chart, rest) if chart.is_dir() else None
+        if found is not None and found.suffix == ".tgz":  # a packaged subchart's file: its archive
+            return Location(str(found))
+        if found is not None and found.is_file():
+            from .chart_crds import is_crd_file
+
+            if is_crd_file(source):  # a crds/ file is installed as written: the exact line
+                return _in_manifest(str(found), kind, name, path, namespace)
+            return _in_template(str(found), path)
     src = source.split(" [", 1)[0]  # merged findings name their scenarios after the file
     if _text(src) is None:
         return Location(src)
     if src.endswith((".yaml", ".yml", ".json")):
         return _in_manifest(src, kind, name, path, namespace, first_line)
     return Location(src, 1, 1)
+
+
+def chart_file(chart: Path, rest: str) -> Path | None:
+    """The file on disk of a `# Source:` path inside the chart (`rest` after the chart's name): each
+    `charts/NAME/` is the subchart folder of that name, else the folder whose Chart.yaml names it (E17),
+    else its packaged archive `charts/NAME-VERSION.tgz` (returned as it is)."""
+    parts = rest.split("/")
+    here = chart
+    while len(parts) > 2 and parts[0] == "charts":
+        sub = _subchart(here / "charts", parts[1])
+        if sub is None or sub.suffix == ".tgz":
+            return sub
+        here, parts = sub, parts[2:]
+    return here.joinpath(*parts)
+
+
+def _subchart(charts: Path, name: str) -> Path | None:
+    if (charts / name / "Chart.yaml").is_file():
+        return charts / name
+    try:
+        entries = sorted(charts.iterdir())
+    except OSError:
+        return None
+    for d in entries:
+        if (d / "Chart.yaml").is_file() and _chart_name(d / "Chart.yaml") == name:
+            return d
+    return next((a for a in entries if a.name.startswith(name + "-") and a.name.endswith(".tgz")
+                 and a.name[len(name) + 1:][:1].isdigit()), None)
+
+
+def _chart_name(path: Path) -> str:
+    try:
+        with open(path, "rb") as f:  # a subchart's name is near the top: never read a huge file whole
+            data = yaml.load(f.read(65536).decode("utf-8", "replace"), Loader=_SAFE)
+    except (OSError, yaml.YAMLError, RecursionError):
+        return ""
+    return str(data.get("name", "")) if isinstance(data, dict) else ""
+
+
+_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -42,6 +42,7 @@ class RenderRequest:
     namespace: str = DEFAULT_NAMESPACE
     chart: Path = CHART_DIR
     show_only: list[str] = field(default_factory=list)
+    include_crds: bool = False  # the crds/ folders' files too (chart_crds: `check` validates what Helm installs)
 
     def args(self) -> list[str]:
         io_limits.check_chart(self.chart)
@@ -60,6 +61,7 @@ class RenderRequest:
         args = ["template", self.release, f"./{chart}" if chart.startswith("-") else chart,
                 f"--namespace={self.namespace}", f"--kube-version={self.kube_version}"]
         args += [f"--api-versions={api}" for api in self.api_versions]
+        args += ["--include-crds"] if self.include_crds else []
         for f in self.values_files:
             if not Path(f).exists():
                 if re.match(r"(?i)(https?|oci|ftp|file):/", str(f)):  # Path folds `//`: the scheme stays (D14)

@@ -9,10 +9,12 @@ import json
 import os
 import re
 import sys
+import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, TextIO
 
 from .findings import Finding, Policy, Severity, has_errors
+from .github_log import github_command, github_escape, github_plain
 
 if TYPE_CHECKING:
     from .locations import Location
@@ -196,7 +198,9 @@ def _shown(char: str) -> str:
     code = ord(char)
     if 0xDC80 <= code <= 0xDCFF:  # a byte of a file name that is not UTF-8 (Python's surrogateescape)
         return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def printable(text: str, *, newlines: bool = False) -> str:
@@ -204,61 +208,13 @@ def printable(text: str, *, newlines: bool = False) -> str:
     name would recolour or rewrite the terminal) shown as \\xNN, as are the bytes of a file name that is not
     UTF-8 (which no UTF-8 stream can write); newlines kept only where asked for."""
     pattern = _CONTROL if newlines else _CONTROL_OR_NEWLINE
-    return pattern.sub(lambda m: _shown(m[0]), text)
-
-
-def _github_escape(text: str, prop: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
-
-
-def github_plain(line: str) -> str:
-    """A line of plain log text in a `-o github` run, made into nothing an Actions runner reads as a
-    workflow command: a CR (which ends a line for the runner) is escaped, a `::` at its start (after
-    blanks) becomes `%3A%3A`, and the legacy `##[` (looked for anywhere in a line) becomes `##%5B`."""
-    line = line.replace("\r", "%0D").replace("##[", "##%5B")
-    rest = line.lstrip()
-    return line[: len(line) - len(rest)] + "%3A%3A" + rest[2:] if rest.startswith("::") else line
-
-
-class GithubLog:
-    """sys.stdout and sys.stderr of a `-o github` run: every line passes github_plain, except the workflow
-    commands the tool builds itself (`command`), so a file name, a chart or Helm's message cannot inject one."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream, self._line = stream, ""
-
-    def write(self, text: str) -> int:
-        *done, self._line = (self._line + text).split("\n")
-        for line in done:
-            self.stream.write(github_plain(line) + "\n")
-        return len(text)
-
-    def command(self, line: str) -> None:
-        if self._line:  # a command starts a line of its own
-            self.write("\n")
-        self.stream.write(line + "\n")
-
-    def finish(self) -> TextIO:
-        """Write a last unterminated line; return the wrapped stream."""
-        try:
-            if self._line:
-                self.stream.write(github_plain(self._line))
-            self.stream.flush()
-        except (OSError, ValueError):  # closed (a reader that went away)
-            pass
-        self._line = ""
-        return self.stream
-
-    def __getattr__(self, name: str) -> Any:  # flush, fileno, isatty, encoding...
-        return getattr(self.stream, name)
-
-
-def _github_command(line: str, out: TextIO) -> None:
-    if isinstance(out, GithubLog):
-        out.command(line)
-    else:
-        print(line, file=out)
+    text = pattern.sub(lambda m: _shown(m[0]), text)
+    if text.isascii():
+        return text
+    # Unicode's format characters (category Cf): the bidirectional controls reorder what a terminal shows
+    # ("Trojan Source": a message can display as another), the zero-width ones and tags hide text; and the
+    # line and paragraph separators, which some terminals break a line at
+    return "".join(_shown(c) if unicodedata.category(c) == "Cf" or c in "\u2028\u2029" else c for c in text)
 
 
 #: characters of an annotation's text: a message stays readable and far below what GitHub keeps
@@ -269,14 +225,14 @@ def _github(findings: list[Finding], chart: Path | None) -> list[str]:
     lines = []
     for f in findings:
         loc = _where(f, chart)
-        props = [f"file={_github_escape(printable(loc.file), True)}"] if loc.file else []
+        props = [f"file={github_escape(printable(loc.file), True)}"] if loc.file else []
         if loc.line:
             props += [f"line={loc.line}", f"col={loc.column or 1}"]
-        props.append(f"title={_github_escape(f.rule, True)}")
+        props.append(f"title={github_escape(f.rule, True)}")
         text = " ".join(x for x in (_object(f), f.path if f.path != "$" else "", f.message) if x)
         if len(text) > _GITHUB_MAX:  # a 300 KB object name was one 300 KB annotation (GitHub keeps 64 KB)
             text = f"{text[:_GITHUB_MAX // 2]} ... {text[-_GITHUB_MAX // 4:]}"
-        lines.append(f"::{_GITHUB_LEVEL[f.severity]} {','.join(props)}::{_github_escape(printable(text, newlines=True))}")
+        lines.append(f"::{_GITHUB_LEVEL[f.severity]} {','.join(props)}::{github_escape(printable(text, newlines=True))}")
     return lines
 
 
@@ -304,7 +260,7 @@ def emit(findings: list[Finding], output: str, *, command: str, checked: int,
         print(json.dumps(_sarif(ordered, command, chart), indent=2), file=out)
     elif output == "github":
         for line in _github(ordered, chart):
-            _github_command(line, out)
+            github_command(line, out)
         for line in filter(None, (said, _summary_line(command, findings, checked, c))):
             print(line, file=sys.stderr)
     else:
@@ -386,11 +342,11 @@ def _failure_report(prog: str, command: str, message: str, output: str, where: "
     if output == "json":
         print(json.dumps({"command": command or None, "ok": False, "error": message, **at}))
     elif output == "github":
-        props = [f"file={_github_escape(printable(where.file), True)}"] if where else []
+        props = [f"file={github_escape(printable(where.file), True)}"] if where else []
         if where and where.line:
             props += [f"line={where.line}", f"col={where.column or 1}"]
-        props.append(f"title={_github_escape(prog, True)}")
-        _github_command(f"::error {','.join(props)}::{_github_escape(printable(message, newlines=True))}", sys.stdout)
+        props.append(f"title={github_escape(prog, True)}")
+        github_command(f"::error {','.join(props)}::{github_escape(printable(message, newlines=True))}", sys.stdout)
     elif output == "sarif":
         note: dict[str, Any] = {"level": "error", "message": {"text": message}}
         if where:

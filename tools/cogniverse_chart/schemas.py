@@ -171,6 +171,16 @@ def _crd_schemas(path: Path, obj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def crd_object_schemas(path: Path, obj: dict[str, Any]) -> dict[str, Any]:
+    """{"<group>/<version>/<kind>" (lower case): strict JSON Schema} of one CustomResourceDefinition object
+    (read from `path`); a malformed one is a ToolkitError naming the file."""
+    out = {}
+    for key, schema in _crd_schemas(path, obj).items():
+        _check_schema(path, schema)
+        out[key] = strict_crd_schema(schema)
+    return out
+
+
 def strict_crd_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """A CRD's openAPIV3Schema checked as the API server does (strict field validation, kubectl's
     default): unknown fields are errors except under `x-kubernetes-preserve-unknown-fields: true`,
@@ -234,9 +244,7 @@ def load_locations(locations: list[Path]) -> dict[str, Any]:
             elif f.suffix in (".yaml", ".yml"):
                 for obj in load_document(read_text(f), str(f)):
                     if isinstance(obj, dict) and obj.get("kind") == "CustomResourceDefinition":
-                        for key, schema in _crd_schemas(f, obj).items():
-                            _check_schema(f, schema)
-                            found[key] = strict_crd_schema(schema)
+                        found.update(crd_object_schemas(f, obj))
     if not found:
         raise ToolkitError(f"--schema-location {', '.join(map(str, locations))}: no CustomResourceDefinition "
                            f"manifests nor GROUP/KIND_VERSION.json schemas found")

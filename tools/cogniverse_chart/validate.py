@@ -17,13 +17,14 @@ schema/values: values_check.py).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from typing import TYPE_CHECKING
 
@@ -306,6 +307,18 @@ class Validator:
             for path, msg in errors[number]:
                 findings.append(Finding.for_doc(doc, t.rule, Severity.ERROR, f"{msg} ({t.label} {kind} schema)", path))
         return findings
+
+    @contextlib.contextmanager
+    def with_extra_schemas(self, found: dict[str, dict[str, Any]]) -> Iterator[None]:
+        """While the block runs, also know the kinds of `found` (a chart's CRDs in one scenario); the
+        schemas given at construction (--schema-location) win over these."""
+        saved = self.extra_schemas, self._extra_checks
+        if found:
+            self.extra_schemas, self._extra_checks = {**found, **saved[0]}, {}
+        try:
+            yield
+        finally:
+            self.extra_schemas, self._extra_checks = saved
 
     def _validate_extra(self, doc: Document, key: str) -> list[Finding]:
         """An object of a user-supplied schema (a CRD's openAPIV3Schema), checked with jsonschema."""

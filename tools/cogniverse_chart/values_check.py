@@ -21,15 +21,15 @@ if TYPE_CHECKING:
 
 
 def validate_values(values: dict[str, Any], schema: dict[str, Any], source: str,
-                    schema_file: str = "values.schema.json") -> list[Finding]:
+                    schema_file: str = "values.schema.json", helm_checks: bool = False) -> list[Finding]:
     """A values file against the chart's values.schema.json (rule schema/values): no $ref is fetched, and a
-    pattern runs within a time bound (values_schema_check)."""
+    pattern runs within a time bound (values_schema_check; `helm_checks`: Helm renders the values next)."""
     from .values_schema_check import iter_errors
 
     from .redact import hide_in
 
     out = []
-    for e in sorted(iter_errors(values, schema, schema_file), key=lambda e: list(map(str, e.absolute_path))):
+    for e in sorted(iter_errors(values, schema, schema_file, helm_checks), key=lambda e: list(map(str, e.absolute_path))):
         secret = any(_SECRET_KEY.search(str(k)) for k in e.absolute_path)
         for path, msg in describe_error(e):
             out.append(Finding("schema/values", Severity.ERROR, hide_in(msg, e.instance) if secret else msg,
@@ -69,12 +69,16 @@ def _load_values(f: Path) -> dict[str, Any]:
 
 
 def merge_values(base: Any, override: Any) -> Any:
-    """Helm's coalescing: maps merge key by key, null removes a key, anything else replaces."""
+    """Helm's coalescing: maps merge key by key, null removes a key of the chart's defaults (a null for a key
+    the defaults do not have stays, and the schema sees it, as Helm's does: attack24d F13), anything else
+    replaces."""
     if not isinstance(base, dict) or not isinstance(override, dict):
         return override
     out = dict(base)
     for k, v in override.items():
-        if v is None:
+        if v is None and k not in base:
+            out[k] = None
+        elif v is None:
             out.pop(k, None)
         else:
             out[k] = merge_values(base.get(k), v)
@@ -92,7 +96,7 @@ def check_values_files(files: list[Path], chart: Path, helm: "Helm | None" = Non
     findings: list[Finding] = []
     for f in files:
         found = validate_values(merge_values(defaults, _load_values(f)), schema, str(f),
-                                str(chart / "values.schema.json"))
+                                str(chart / "values.schema.json"), helm is not None)
         if not found and helm is not None:
             found = _template_checks(f, chart, helm)
         findings += found

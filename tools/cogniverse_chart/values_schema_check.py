@@ -10,6 +10,7 @@ against it must neither reach out nor run without end:
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import re
 import warnings
@@ -30,6 +31,21 @@ _POSIX = {"alnum": "0-9A-Za-z", "alpha": "A-Za-z", "ascii": r"\x00-\x7f", "blank
 _GO_SPACE = r"\t\n\f\r "  # Go's \s: no vertical tab (Python's ASCII \s has one)
 
 
+class NotGo(ValueError):
+    """A pattern Go's regexp refuses (lookaround, atomic groups): Helm refuses the schema."""
+
+
+class Unreadable(re.error):
+    """A pattern Go reads that has no Python equivalent here (a Unicode script such as \\p{Greek}): only
+    Helm can check values against it."""
+
+
+#: Go's flag groups (`(?U)`, `(?i-U:`): ungreedy (U) changes which text a match takes, never whether one
+#: exists, so it is dropped; the other flags mean the same in Python
+_FLAGS = re.compile(r"\(\?([imsU]*)(?:-([imsU]*))?([:)])")
+_NOT_GO = ("(?=", "(?!", "(?<=", "(?<!", "(?>")
+
+
 def _risky(pattern: str) -> bool:
     return len(_UNBOUNDED.findall(pattern)) >= 2 or re.search(r"\)[*+?{]", pattern) is not None
 
@@ -37,6 +53,8 @@ def _risky(pattern: str) -> bool:
 def _search(pattern: str, value: str) -> bool:
     try:
         return go_regexp(pattern).search(value) is not None
+    except Unreadable:
+        raise
     except re.error:  # a pattern Python cannot read in Go's way: its own reading
         return re.search(pattern, value) is not None
 
@@ -56,11 +74,62 @@ def _escape(pattern: str, i: int, in_class: bool) -> tuple[str, int]:
             return re.escape(chr(int(pattern[i + 3:end], 16))), end + 1
         except ValueError:
             pass
+    if c in "pP":
+        return _unicode_class(pattern, i, in_class)
     if c == "s":
         return (_GO_SPACE if in_class else f"[{_GO_SPACE}]"), i + 2
     if c == "S" and not in_class:
         return f"[^{_GO_SPACE}]", i + 2
     return pattern[i:i + 2], i + 2
+
+
+def _unicode_class(pattern: str, i: int, in_class: bool) -> tuple[str, int]:
+    """Go's `\\pL`, `\\p{Lu}`, `\\PN`, `\\p{^L}` (Unicode general categories) as a Python class (attack24d
+    F3: such patterns were skipped without Helm); a script name (`\\p{Greek}`) is Unreadable."""
+    negate = pattern[i + 1] == "P"
+    if pattern.startswith("{", i + 2):
+        end = pattern.find("}", i + 3)
+        if end < 0:
+            raise NotGo(f"missing '}}' after {pattern[i:i + 3]}")
+        name, after = pattern[i + 3:end], end + 1
+    else:
+        name, after = pattern[i + 2:i + 3], i + 3
+    if name.startswith("^"):
+        negate, name = not negate, name[1:]
+    ranges = _category(name)
+    if ranges is None:
+        raise Unreadable(f"\\p{{{name}}} is a Unicode class Python's re cannot express")
+    if not in_class:
+        return f"[{'^' if negate else ''}{ranges}]", after
+    if negate:
+        raise Unreadable(f"a negated Unicode class \\P{{{name}}} inside [...]")
+    return ranges, after
+
+
+def _category(name: str) -> str | None:
+    """The code points of a Unicode general category (`L`, `Lu`, `Nd`...; `Any`), as class ranges."""
+    if name == "Any":
+        return "\\x00-\\U0010ffff"
+    if not re.fullmatch(r"[A-Z][a-z]?", name):
+        return None
+    ranges = sorted(r for cat, rs in _categories().items() if cat.startswith(name) for r in rs)
+    return "".join(f"\\U{a:08x}" if a == b else f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) or None
+
+
+@functools.lru_cache(maxsize=1)
+def _categories() -> dict[str, list[tuple[int, int]]]:
+    """{two-letter category: [(first, last) code point]}, built in one pass over Unicode (about 0.4 s, once:
+    a schema naming many categories costs no more than one)."""
+    import unicodedata
+
+    out: dict[str, list[tuple[int, int]]] = {}
+    start, prev = 0, unicodedata.category("\x00")
+    for cp in range(1, 0x110001):
+        cat = unicodedata.category(chr(cp)) if cp < 0x110000 else ""
+        if cat != prev:
+            out.setdefault(prev, []).append((start, cp - 1))
+            start, prev = cp, cat
+    return out
 
 
 def go_regexp(pattern: str) -> "re.Pattern[str]":
@@ -90,6 +159,15 @@ def go_regexp(pattern: str) -> "re.Pattern[str]":
                 out.append(_POSIX[name[1:]])
                 i = end + 2
                 continue
+        if not in_class and c == "(" and pattern.startswith(_NOT_GO, i):
+            what = next(g for g in _NOT_GO if pattern.startswith(g, i))
+            raise NotGo(f"{what} (lookaround and atomic groups) is not in Go's syntax")
+        if not in_class and c == "(" and (flags := _FLAGS.match(pattern, i)):
+            on, off = flags[1].replace("U", ""), (flags[2] or "").replace("U", "")
+            group = f"(?{on}{'-' + off if off else ''}{flags[3]}" if on or off or flags[3] == ":" else ""
+            out.append(group if group != "(?:" or flags[3] == ":" else "")
+            i = flags.end()
+            continue
         if in_class:
             in_class = c != "]"
         elif c == "[":  # `[]a]`, `[^]a]`: a ] right after the opening is a literal
@@ -144,8 +222,10 @@ class _Patterns:
             self._pool = None
 
 
-def iter_errors(values: Any, schema: dict[str, Any], schema_file: str) -> Iterator[Any]:
-    """jsonschema errors of values against the chart's schema (Draft 7), within the bounds above."""
+def iter_errors(values: Any, schema: dict[str, Any], schema_file: str, helm_checks: bool = False) -> Iterator[Any]:
+    """jsonschema errors of values against the chart's schema (Draft 7), within the bounds above. A pattern
+    Go refuses is an error (Helm refuses the schema); one only Go reads is an error too unless `helm_checks`
+    (Helm renders the values next and checks it): never a silent pass (attack24d F3)."""
     import jsonschema
     from referencing import Registry
     from referencing.exceptions import Unresolvable
@@ -157,8 +237,17 @@ def iter_errors(values: Any, schema: dict[str, Any], schema_file: str) -> Iterat
             return
         try:
             found = patterns.search(patrn, instance)
-        except re.error:
-            return  # the metaschema check reports a bad pattern
+        except NotGo as exc:
+            yield jsonschema.ValidationError(f"pattern {patrn[:80]!r} is not a regular expression Helm reads "
+                                             f"({exc}); fix it in {schema_file}", validator="pattern-not-go",
+                                             validator_value=patrn)
+            return
+        except re.error as exc:
+            if not helm_checks:
+                yield jsonschema.ValidationError(f"cannot check the value against pattern {patrn[:80]!r} without "
+                                                 f"Helm ({str(exc)[:80]}): put helm on PATH", validator="pattern-unread",
+                                                 validator_value=patrn)
+            return
         if found is None:
             yield jsonschema.ValidationError(f"pattern {patrn[:80]!r} took longer than {PATTERN_SECONDS:g} s on a "
                                              f"value (it backtracks without bound); simplify it in {schema_file}",
@@ -167,8 +256,10 @@ def iter_errors(values: Any, schema: dict[str, Any], schema_file: str) -> Iterat
             yield jsonschema.ValidationError(f"{instance!r} does not match {patrn!r}")
 
     cls = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": pattern})
+    # without Helm, `format` is checked as Helm 3 does (email, ipv4, date...; attack24d F13); with it, Helm decides
+    formats = None if helm_checks else jsonschema.Draft7Validator.FORMAT_CHECKER
     try:
-        yield from cls(schema, registry=Registry()).iter_errors(values)  # an empty registry: nothing is retrieved
+        yield from cls(schema, registry=Registry(), format_checker=formats).iter_errors(values)  # an empty registry: nothing is retrieved
     except Unresolvable as exc:
         ref = getattr(exc, "ref", "")
         raise ToolkitError(f"{schema_file}: $ref {str(ref)[:200]!r} cannot be resolved: only references inside "

@@ -10,10 +10,9 @@ import argparse
 from pathlib import Path
 
 from .. import ct, schemas
-from ..chart_crds import check_crds
 from ..chart import Generated, check, merge, summary
 from ..findings import Policy
-from ..lint import check_rule_ids
+from ..lint import check_rule_ids, not_disabled
 from ..report import emit
 from .options import add_chart_arg, add_helm_arg, add_schema_args, add_set_args, chart_of, config_of, \
     helms_of, kube_version_of, release_of, scenarios_of, validator_from_args
@@ -44,7 +43,6 @@ def run(args: argparse.Namespace) -> int:
         args.argo_version = schemas.available("argo")
     helms = helms_of(args)
     validator = validator_from_args(args)
-    crd_findings = check_crds(chart, validator)  # before the render: the chart's CRDs define its own kinds
     result = check(validator, chart=chart, helms=helms, disable=args.disable,
                    with_docs=Generated.for_chart(chart, cfg, with_docs=not args.no_docs),
                    scenarios=scenarios, extra_values=args.values, kube_version=kube_version_of(args),
@@ -54,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         for doc in docs:
             policy.note(doc)
     linted = merge(ct.helm_lint(chart, helms[0], scenarios, args.values, args.set_values, args.set_string_values))
-    findings = policy.apply(result.findings + crd_findings + linted + ct.chart_yaml(chart) + ct.maintainers(chart))
+    findings = policy.apply(not_disabled(result.findings + linted + ct.chart_yaml(chart) + ct.maintainers(chart),
+                                        args.disable))
     profiles = summary(result)
     timing = result.timing
     used = [h.label for h in helms]

@@ -9,9 +9,11 @@ import json
 from pathlib import Path
 
 from ..chart import merge, render_with_helms
-from ..documents import read_paths
+from ..documents import path_files
+from ..errors import ToolkitError
 from ..findings import Policy
-from ..lint import ARGO_VERSIONS, RULES, check_rule_ids, default_argo_version, lint, lint_stream
+from ..lint import ARGO_VERSIONS, RULES, check_rule_ids, default_argo_version, lint, lint_stream, \
+    not_disabled
 from ..lint.stream import Progress
 from ..report import emit
 from .options import add_chart_arg, add_helm_arg, add_set_args, chart_of, config_of, helms_of, kube_version_of, \
@@ -93,13 +95,22 @@ def run(args: argparse.Namespace) -> int:
         return list_rules(args)
     check_rule_ids(args.disable)  # bad ids are usage errors, before any work
     configured = config_of(args).get("argo-versions")
+    if not args.argo_version and configured and configured[-1] not in ARGO_VERSIONS:  # E25: named --argo-version
+        raise ToolkitError(f"{config_of(args).label}: argo-versions: lint knows Argo {', '.join(ARGO_VERSIONS)}, "
+                           f"not {configured[-1]}"[:300])
     version = args.argo_version or (configured[-1] if configured else default_argo_version())
     policy = Policy(config_of(args))
     if args.paths:
-        # document by document, in bounded memory; progress on a terminal for long runs
-        findings, checked = lint_stream(policy.watch(read_paths(args.paths)), args.disable, version,
+        from .validate import read_each, unreadable_findings
+
+        # document by document, in bounded memory; progress on a terminal for long runs. A document that cannot
+        # be read is a finding and the rest are linted, as validate does (attack24d F14)
+        files = [f for p in args.paths for f in path_files(p)]
+        unreadable: list = []
+        findings, checked = lint_stream(policy.watch(read_each(files, unreadable)), args.disable, version,
                                         Progress.for_terminal())
-        return emit(policy.apply(findings), args.output, command="lint", checked=checked,
+        findings += unreadable_findings(unreadable, checked, files)
+        return emit(policy.apply(not_disabled(findings, args.disable)), args.output, command="lint", checked=checked,
                     extra={"argo_version": version, "suppressed": len(policy.suppressed)}, policy=policy)
     chart = chart_of(args)
     release, namespace = release_of(args)

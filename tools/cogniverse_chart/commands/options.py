@@ -116,10 +116,29 @@ def validator_from_args(args: argparse.Namespace) -> "Validator":
         from ..schemas import load_locations
 
         extra = load_locations(args.schema_location)
-    return Validator(kube_versions=tuple(args.kube_version or cfg.get("kube-versions") or DEFAULT_KUBE_VERSIONS),
-                     argo_versions=tuple(args.argo_version or cfg.get("argo-versions") or DEFAULT_ARGO_VERSIONS),
+    dirs = getattr(args, "schemas_dir", ())
+    return Validator(kube_versions=tuple(args.kube_version or _configured(cfg, "kube-versions", "k8s", dirs)
+                                         or DEFAULT_KUBE_VERSIONS),
+                     argo_versions=tuple(args.argo_version or _configured(cfg, "argo-versions", "argo", dirs)
+                                         or DEFAULT_ARGO_VERSIONS),
                      allow_unknown_kinds=args.allow_unknown_kinds, extra_schemas=extra,
                      schema_dirs=getattr(args, "schemas_dir", ()))
+
+
+def _configured(cfg: config.Config, key: str, family: str, dirs: Iterable[Path]) -> list[str] | None:
+    """The config's schema versions, each one the package bundles or a --schemas-dir holds; else one line
+    naming the config file and key (attack24c E25: "no bundled Kubernetes 1.29 schemas" named neither)."""
+    from .. import schemas
+
+    given = cfg.get(key)
+    have = set(schemas.available(family)).union(*(schemas.available(family, Path(d)) for d in dirs))
+    for v in given or []:
+        if schemas.minor(v) not in have:
+            label = "Kubernetes" if family == "k8s" else "Argo Workflows"
+            raise ToolkitError(f"{cfg.label}: {key}: no {label} {schemas.minor(v)} schemas (bundled: "
+                               f"{', '.join(schemas.available(family))}; `schemas fetch --dest DIR` and --schemas-dir "
+                               f"add others)"[:300])
+    return given
 
 
 def add_kind_filter_args(p: argparse.ArgumentParser) -> None:
@@ -186,7 +205,10 @@ def client(args: argparse.Namespace) -> ArgoClient:
 
 def check_kubeconfigs(flag: str | None) -> None:
     """Each kubeconfig file of --kubeconfig / $KUBECONFIG / ~/.kube/config (see `_check_kubeconfig`)."""
-    for f in _kubeconfig_files(flag):
+    files = _kubeconfig_files(flag)
+    if not flag and len(files) > 1:  # a $KUBECONFIG list: kubectl skips the files that do not exist (E34)
+        files = [f for f in files if f.exists() or f.is_symlink()] or files[:1]
+    for f in files:
         _check_kubeconfig(f)
 
 
@@ -211,6 +233,11 @@ def _check_kubeconfig(path: Path) -> None:
     objs = load_document(read_text(path), str(path))
     if not objs or not isinstance(objs[0], dict):
         raise ToolkitError(f"{path}: not a kubeconfig (expected a YAML mapping with clusters, users, contexts)")
+    for key in ("clusters", "users", "contexts"):  # E34: `clusters: 5` said "'int' object is not iterable"
+        value = objs[0].get(key)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
+            raise ToolkitError(f"{path}: {key} must be a list of mappings (each with a name), got "
+                               f"{type(value).__name__}")
     check_kubeconfig_refs(path, objs[0])
 
 
@@ -221,7 +248,26 @@ def add_chart_arg(p: argparse.ArgumentParser, what: str = "the chart") -> None:
 
 
 def config_of(args: argparse.Namespace) -> config.Config:
-    return config.load(getattr(args, "config", None))
+    """--config FILE, else the nearest config file from the current directory, or a nearer one from the chart's
+    folder up (attack24c E43: run from the repository root, as hooks and the Action are, the config beside
+    charts/demo was never read)."""
+    explicit = getattr(args, "config", None)
+    cfg = config.load(explicit)
+    if explicit is not None or getattr(args, "paths", None):  # files named on the command line: no chart's config
+        return cfg
+    chart = getattr(args, "chart", None)
+    try:
+        chart = chart if chart is not None else None if cfg.get("chart") else config.find_chart(None, cfg)
+    except ToolkitError:
+        chart = None
+    here = Path.cwd().resolve()
+    if chart is None or not Path(chart).is_dir() or not Path(chart).resolve().is_relative_to(here):
+        return cfg  # a chart elsewhere (`--chart /other/chart`): only what the user named is read
+    near = config.load(None, str(Path(chart).resolve()))  # cached, as the current directory's
+    if near.path is not None and near.path != cfg.path and near.path.resolve().is_relative_to(here) and \
+            (cfg.path is None or near.path.resolve().is_relative_to(cfg.path.resolve().parent)):
+        return near
+    return cfg
 
 
 def chart_of(args: argparse.Namespace) -> Path:

@@ -8,7 +8,7 @@ import re
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from ..documents import Document, path_files, read_file
 from ..errors import ToolkitError
@@ -16,6 +16,9 @@ from ..io_limits import LimitExceeded
 from ..findings import Finding, Policy, Severity
 from ..perf.parallel import sharded
 from ..report import emit
+
+if TYPE_CHECKING:
+    from ..validate import Validator
 from .options import add_chart_arg, add_kind_filter_args, add_schema_args, chart_of, config_of, kinds, \
     validator_from_args
 
@@ -127,6 +130,38 @@ def read_each(paths: list[Path], unreadable: list[tuple[Finding, str]]) -> Itera
             unreadable.append((_invalid(exc, source, 0), str(exc)))
 
 
+#: what --skip/--reject take: a Kind, or apiVersion/Kind (`v1/ConfigMap`, `apps/v1/Deployment`)
+_KIND_ENTRY = re.compile(r"(?:(?:[a-z0-9.-]+/)?v\d[a-z0-9]*/)?[A-Za-z][A-Za-z0-9]*")
+
+
+def kind_warnings(option: str, raw: list[str], names: set[str], validator: "Validator") -> list[str]:
+    """What is wrong with --skip/--reject entries that would match nothing (attack24c E32: `--skip configmap`,
+    `'*'`, `v1/ConfigMap/extra` and `','` silently skipped nothing); a kind the schemas do not know is fine
+    (a custom resource), unless it differs from one they know only in case."""
+    if raw and not names:
+        return [f"{option} {','.join(raw)!r} names no kind; it skips nothing"[:300]]
+    if not names:
+        return []
+    known = {key.rsplit("/", 1)[1] for b in validator.k8s + validator.argo for key in b.kinds}
+    out = []
+    for name in sorted(names):
+        kind = name.rsplit("/", 1)[-1]
+        if not _KIND_ENTRY.fullmatch(name):
+            out.append(f"{option} {name!r} is neither a Kind nor apiVersion/Kind (e.g. ConfigMap, apps/v1/Deployment); "
+                       f"it matches nothing"[:300])
+        elif kind not in known and (same := sorted(k for k in known if k.lower() == kind.lower())):
+            out.append(f"{option} {name!r} matches no kind (kinds are case-sensitive); did you mean {same[0]}?"[:300])
+    return out
+
+
+def unreadable_findings(unreadable: list[tuple[Finding, str]], checked: int, files: list[Path]) -> list[Finding]:
+    """The findings of what read_each could not read; when nothing at all could be read, the input is bad (exit 2)."""
+    if unreadable and not checked and len({f.source for f, _ in unreadable}) == len(files):
+        raise ToolkitError(unreadable[0][1] if len(unreadable) == 1 else
+                           f"no file could be read: {'; '.join(raw for _, raw in unreadable)}"[:600])
+    return [f for f, _ in unreadable]
+
+
 def _invalid(exc: ToolkitError, source: str, first_line: int) -> Finding:
     """The schema/invalid-yaml finding of a file or document that cannot be read, at the parser's line
     (else the document's first line)."""
@@ -146,6 +181,9 @@ def run(args: argparse.Namespace) -> int:
         raise ToolkitError("nothing to validate: give manifest paths, '-' for stdin, or --values FILE")
     validator = validator_from_args(args)
     config, skip, reject = config_of(args), kinds(args.skip), kinds(args.reject)
+    for option, raw, names in (("--skip", args.skip, skip), ("--reject", args.reject, reject)):
+        for warning in kind_warnings(option, raw, names, validator):
+            print(f"warning: {warning}", file=sys.stderr)
     unreadable: list[tuple[Finding, str]] = []
     files = [f for p in args.paths for f in path_files(p)]
 
@@ -158,10 +196,7 @@ def run(args: argparse.Namespace) -> int:
                                              one_pass=lambda: read_each(files, unreadable),
                                              before_fork=validator.preload)
     policy = kind_filter.policy
-    if unreadable and not checked and len({f.source for f, _ in unreadable}) == len(files):  # nothing read: bad input
-        raise ToolkitError(unreadable[0][1] if len(unreadable) == 1 else
-                           f"no file could be read: {'; '.join(raw for _, raw in unreadable)}"[:600])
-    findings += [f for f, _ in unreadable] + kind_filter.rejected
+    findings += unreadable_findings(unreadable, checked, files) + kind_filter.rejected
     if args.values:
         from ..values_check import check_values_files
 

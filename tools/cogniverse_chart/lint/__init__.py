@@ -19,7 +19,7 @@ from .registry import ARGO_VERSIONS, RULES, LintContext, Rule, default_argo_vers
 # Importing the rule modules registers their rules (in this order in `lint --list-rules`).
 from . import references, structure, parity, fields, runtime, runtime_values, cron, injection, policy, trust, rbac  # noqa: E402,F401
 
-__all__ = ["ARGO_VERSIONS", "RULES", "LintContext", "Rule", "rule", "lint", "lint_stream", "check_rule_ids",
+__all__ = ["ARGO_VERSIONS", "RULES", "LintContext", "Rule", "rule", "lint", "lint_stream", "check_rule_ids", "not_disabled",
            "default_argo_version"]
 
 
@@ -28,10 +28,18 @@ RENAMED = {"argo/shell-injection": "policy/shell-injection"}
 
 
 def check_rule_ids(ids: Iterable[str]) -> set[str]:
-    """Validate --disable ids (a family prefix like `policy/` disables the whole family)."""
+    """Validate --disable ids (a family like `policy/` or `policy` disables the whole family) and return the
+    lint rules among them; ids of the other checks that `lint --list-rules` lists (`ct/maintainers`,
+    `schema/k8s-1.30`, `helm/`) are accepted too: the commands drop their findings (not_disabled; E23)."""
+    from ..config import known_rule
+
     out: set[str] = set()
     for rid in ids:
         rid = RENAMED.get(rid, rid)
+        if "/" not in rid and known_rule(rid):
+            rid += "/"
+        if not any(r.id.startswith(rid) or r.id == rid for r in RULES.values()) and known_rule(rid):
+            continue
         if rid.endswith("/"):
             if not any(r.id.startswith(rid) for r in RULES.values()):
                 raise ToolkitError(f"--disable {rid}: no rules in that family; see `lint --list-rules`")
@@ -41,6 +49,13 @@ def check_rule_ids(ids: Iterable[str]) -> set[str]:
         else:
             out.add(rid)
     return out
+
+
+def not_disabled(findings: Iterable[Finding], ids: Iterable[str]) -> list[Finding]:
+    """The findings whose rule no --disable id (a rule or a family) names: for the checks other than lint."""
+    off = [RENAMED.get(i, i) for i in ids]
+    off = [i if "/" in i else i + "/" for i in off]
+    return [f for f in findings if not any(f.rule == i or (i.endswith("/") and f.rule.startswith(i)) for i in off)]
 
 
 # What a rule raises on an object whose fields have the wrong type (the rules read well-typed objects only).

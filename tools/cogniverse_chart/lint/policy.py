@@ -248,11 +248,14 @@ def service_reference(ctx: LintContext) -> Iterator[Hit]:
     services, names_only, by_suffix = ctx.shared("services", lambda: _service_index(ctx))
     if not services:
         return  # nothing to compare with (a single manifest, or services managed elsewhere)
+    own = {n for n, _ in services}  # the namespaces this release puts Services in ('' = the release's own)
     for d in ctx.docs:
         if d.kind in ("Service", "Ingress", "HTTPRoute"):
             continue
         for path, text in walk_strings(d.obj, [], "://"):
             for name, ns in _service_hosts(text):
+                if ns and ns not in own and ns != d.namespace:
+                    continue  # a shared service of another namespace (monitoring, kube-system): not the release's (E48)
                 known = (ns, name) in services if ns else name in names_only
                 if not known and ns and ns != d.namespace and name in names_only:
                     known = False
@@ -262,4 +265,4 @@ def service_reference(ctx: LintContext) -> Iterator[Hit]:
                     yield Hit(d, json_path(path),
                               f"URL '{text if len(text) < 80 else text[:77] + '...'}' points at Service "
                               f"'{name}'{' in namespace ' + ns if ns else ''}, which this release does not "
-                              f"define{hint} Derive service names from the release instead of hard-coding them")
+                              f"define{hint or '.'} Derive service names from the release instead of hard-coding them")
