@@ -45,7 +45,7 @@ def render_profiles(names: list[str] | None = None, *, chart: Path = CHART_DIR, 
     `extra_values` (-f), then `set_values` (--set) and `set_string_values`, apply on top of every scenario;
     `include_crds`: the files of the crds/ folders Helm installs too (see chart_crds)."""
     chosen = scenarios if scenarios is not None else select_profiles(names)
-    from .config import is_library
+    from .chart_yaml import is_library
 
     if is_library(chart):  # nothing to render (helm template refuses it); ct, helm lint and maintainers still run
         return {name: [] for name in chosen}

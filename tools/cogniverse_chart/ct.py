@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import CHART_NAME
+from .chart_yaml import CHART_NAME
 from .documents import load_document, read_text
 from .findings import Finding, Severity
 from .io_limits import check_chart_file

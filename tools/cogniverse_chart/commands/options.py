@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from .. import config
+from .. import chart_yaml, config
 from ..documents import load_document, read_text
 from ..errors import ToolkitError
 
@@ -335,7 +335,7 @@ def release_of(args: argparse.Namespace) -> tuple[str, str]:
     cfg = config_of(args)
     chart = chart_of(args)
     if getattr(args, "release", None) is None:
-        args.release = cfg.get("release") or config.chart_name(chart)
+        args.release = cfg.get("release") or chart_yaml.chart_name(chart)
     if getattr(args, "namespace", None) is None:
         args.namespace = cfg.get("namespace") or args.release
     return args.release, args.namespace
