@@ -24,7 +24,7 @@ from typing import Iterator
 
 import pytest
 
-from cogniverse_chart import REPO_ROOT
+from cluster_utils import script
 
 pytestmark = [pytest.mark.smoke, pytest.mark.group("node")]
 
@@ -82,9 +82,7 @@ def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def controller_binary() -> str:
-    proc = subprocess.run(["bash", "-c", f'set -euo pipefail; source <(sed -e "\\$d" -e "s|^ROOT=.*|ROOT={REPO_ROOT}|" '
-                           'cluster/node.sh); echo "$(addon_bin_dir kube-router)/kube-router"'], capture_output=True, text=True,
-                          cwd=REPO_ROOT, timeout=60)
+    proc = script('echo "$(addon_bin_dir kube-router)/kube-router"')  # cluster/node.sh's own path for it
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.strip()
 
